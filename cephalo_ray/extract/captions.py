@@ -1,0 +1,145 @@
+"""Caption labels and mentions: pure text functions, no PDF in sight.
+
+Recognises the label forms papers use (`Figure 3.`, `Fig. 3:`, `FIG. 3`, `FIGURE 3 |`, `Figure S2`,
+`Extended Data Fig. 1`, `Table IV`) and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+_PREFIX = (
+    r"(?P<extended>extended\s+data\s+|supplementary\s+)?"
+    r"(?P<word>figures?|figs?\.?|tables?|tabs?\.?)"
+)
+_NUMBER = r"(?P<number>(?P<supp>S)?\d{1,3}|[IVXLC]{1,7}(?![a-z]))(?P<panel>[a-z])?"
+LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}\s*{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+# Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
+CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|\u2014\u2013\-]|\)|$)")
+MENTION = re.compile(
+    rf"\b{_PREFIX}\s*(?P<numbers>(?:S?\d{{1,3}}|[IVXLC]{{1,7}})[a-z]?"
+    rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:S?\d{{1,3}}|[IVXLC]{{1,7}})[a-z]?)*)",
+    re.IGNORECASE,
+)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
+ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|vs|cf|No)\.$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CaptionLabel:
+    kind: str  # "figure" or "table"
+    label: str  # normalised: "Figure 3", "Figure S1", "Table 4"
+
+
+def roman_to_int(text: str) -> int | None:
+    """`IV` -> 4; None for anything that is not a well-formed Roman numeral."""
+    text = text.upper()
+    if not text or any(char not in ROMAN_VALUES for char in text):
+        return None
+    total = 0
+    for index, char in enumerate(text):
+        value = ROMAN_VALUES[char]
+        following = ROMAN_VALUES[text[index + 1]] if index + 1 < len(text) else 0
+        total += -value if value < following else value
+    return total if int_to_roman(total) == text else None
+
+
+def int_to_roman(number: int) -> str:
+    pairs = [(100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+    out = ""
+    for value, symbol in pairs:
+        while number >= value:
+            out += symbol
+            number -= value
+    return out
+
+
+def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | None:
+    kind = "table" if word.lower().startswith("tab") else "figure"
+    number = number.upper()
+    if number[0].isdigit() or (number[0] == "S" and number[1:].isdigit()):
+        canonical = number
+    else:
+        value = roman_to_int(number)
+        if value is None:
+            return None
+        canonical = str(value)
+    prefix = "Extended Data " if extended and extended.lower().startswith("extended") else ""
+    return CaptionLabel(kind, f"{prefix}{kind.capitalize()} {canonical}")
+
+
+def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel | None:
+    """The label of a caption block, or None when the text does not open like a caption.
+
+    A caption opens with its label followed by punctuation or a line end (`Figure 3.`, `FIG. 3:`,
+    `Table IV`), or with a bold label (`**Figure 3** The ...`). "Figure 3 shows" is body text.
+    """
+    match = LABEL_AT_START.match(text)
+    if not match:
+        return None
+    if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold):
+        return None
+    if match["panel"] and not CAPTION_DELIMITER.match(match["rest"]):
+        return None
+    return _normalise(match["word"], match["extended"], match["number"])
+
+
+def join_caption_lines(lines: list[str]) -> str:
+    """Join wrapped lines, undoing end-of-line hyphenation (`struc-` + `ture` -> `structure`)."""
+    text = ""
+    for line in (line.strip() for line in lines):
+        if not line:
+            continue
+        if text.endswith("-") and len(text) > 1 and text[-2].isalpha() and line[:1].islower():
+            text = text[:-1] + line
+        else:
+            text = f"{text} {line}" if text else line
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split body text into sentences without breaking after `Fig.`, `et al.` and friends."""
+    pieces = SENTENCE_END.split(text)
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and ABBREVIATIONS.search(sentences[-1]):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return [sentence.strip() for sentence in sentences if sentence.strip()]
+
+
+def cited_labels(sentence: str) -> set[str]:
+    """Normalised labels a sentence cites: "Figs. 2 and 3b" -> {"Figure 2", "Figure 3"}."""
+    found: set[str] = set()
+    for match in MENTION.finditer(sentence):
+        numbers = re.findall(r"S?\d{1,3}|[IVXLC]{1,7}", match["numbers"], flags=re.IGNORECASE)
+        expanded = _expand_ranges(match["numbers"], numbers)
+        for number in expanded:
+            label = _normalise(match["word"], match["extended"], number)
+            if label:
+                found.add(label.label)
+    return found
+
+
+def _expand_ranges(raw: str, numbers: list[str]) -> list[str]:
+    """`2-4` cites 2, 3 and 4; other lists stay as written."""
+    if len(numbers) == 2 and re.search(r"\d\s*(?:\u2013|-|to)\s*\d", raw) and all(n.isdigit() for n in numbers):
+        low, high = int(numbers[0]), int(numbers[1])
+        if 0 < high - low <= 20:
+            return [str(value) for value in range(low, high + 1)]
+    return numbers
+
+
+def find_mentions(sentences: list[str], label: str) -> list[str]:
+    """The sentences that cite `label`, in reading order, each once."""
+    seen: set[str] = set()
+    mentions = []
+    for sentence in sentences:
+        if label in cited_labels(sentence) and sentence not in seen:
+            seen.add(sentence)
+            mentions.append(sentence)
+    return mentions

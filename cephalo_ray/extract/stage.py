@@ -1,0 +1,186 @@
+"""Ray adapter of extraction: reads each listed PDF, parses it in a sandbox, commits the batch.
+
+The stage holds the expensive state (a sandboxed parser child, the storage clients) and turns every
+failure into a ledger row with its reason; the decisions live in `document.py`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cephalo_ray.extract.document import READ_FAILED, TOO_LARGE, ExtractError, doc_id_of, extract_document
+from cephalo_ray.extract.sandbox import SandboxedFunction
+from cephalo_ray.ledger import batch_name, commit_batch
+from cephalo_ray.rows import (
+    STATUS_DUPLICATE,
+    STATUS_FAILED,
+    STATUS_OK,
+    DocumentRow,
+    ErrorRow,
+    PairRow,
+    documents_schema,
+    errors_schema,
+    pairs_schema,
+)
+from cephalo_ray.storage import InputFile, Storage
+
+STAGE = "extract"
+PAIRS_DIR = "pairs"
+ERRORS_DIR = "errors"
+DOCUMENTS_DIR = "documents"
+
+
+class DocumentClaims:
+    """First source seen for each doc_id, so the same PDF at two URIs is extracted once.
+
+    Runs as one small Ray actor shared by all extraction actors; seeded from the ledger on restart.
+    """
+
+    def __init__(self, known: Mapping[str, str]) -> None:
+        self.first_source = dict(known)
+
+    def claim(self, doc_id: str, source: str) -> str:
+        """Record `source` as the owner of `doc_id` unless another source was first; return the owner."""
+        return self.first_source.setdefault(doc_id, source)
+
+
+def document_row(item: InputFile, **fields: Any) -> DocumentRow:
+    row: DocumentRow = {
+        "source": item.uri,
+        "size": item.size,
+        "mtime_ns": item.mtime_ns,
+        "doc_id": None,
+        "status": STATUS_OK,
+        "error": None,
+        "pages": 0,
+        "pairs": 0,
+        "scanned_pages": 0,
+        "repaired": False,
+        "seconds": 0.0,
+    }
+    row.update(fields)  # type: ignore[typeddict-item]
+    return row
+
+
+class ExtractStage:
+    """`map_batches` callable: one batch of listed inputs in, one summary row per input out.
+
+    Args:
+        output: the output root.
+        storage: how to reach inputs and the output.
+        claims: handle of the `DocumentClaims` actor.
+        parse_options: keyword arguments of the parse function (dpi, caps, ...).
+        max_bytes: inputs larger than this are refused as `TooLarge` before download.
+        timeout_s, memory_mb: sandbox limits per document.
+        parse_function: the importable function that parses one PDF (bytes, source, **options).
+    """
+
+    def __init__(
+        self,
+        output: str,
+        storage: Storage,
+        claims: Any,
+        parse_options: Mapping[str, Any],
+        max_bytes: int,
+        timeout_s: float,
+        memory_mb: int | None,
+        parse_function: Callable[..., Any] = extract_document,
+    ) -> None:
+        self.output = output
+        self.storage = storage
+        self.claims = claims
+        self.parse_options = dict(parse_options)
+        self.max_bytes = max_bytes
+        self.parse = SandboxedFunction(parse_function, timeout_s, memory_mb)
+
+    def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
+        items = [
+            InputFile(str(uri), none_if_missing(size), none_if_missing(mtime))
+            for uri, size, mtime in zip(batch["uri"], batch["size"], batch["mtime_ns"], strict=True)
+        ]
+        documents: list[DocumentRow] = []
+        pairs: list[PairRow] = []
+        errors: list[ErrorRow] = []
+        for item in items:
+            document, document_pairs, error = self.process(item)
+            documents.append(document)
+            pairs.extend(document_pairs)
+            if error:
+                errors.append(error)
+        self.commit(items, documents, pairs, errors)
+        keys = ("source", "status", "error", "pages", "pairs", "scanned_pages", "seconds")
+        return {key: [document[key] for document in documents] for key in keys}  # type: ignore[literal-required]
+
+    def process(self, item: InputFile) -> tuple[DocumentRow, list[PairRow], ErrorRow | None]:
+        started = time.perf_counter()
+        doc_id = None
+        try:
+            pdf_bytes = self.read(item)
+            doc_id = doc_id_of(pdf_bytes)
+            owner = self.claim(doc_id, item.uri)
+            if owner != item.uri:
+                seconds = time.perf_counter() - started
+                return document_row(item, doc_id=doc_id, status=STATUS_DUPLICATE, seconds=seconds), [], None
+            result = self.parse(pdf_bytes, item.uri, **self.parse_options)
+        except ExtractError as error:
+            seconds = time.perf_counter() - started
+            document = document_row(item, doc_id=doc_id, status=STATUS_FAILED, error=error.kind, seconds=seconds)
+            return document, [], failure_row(item.uri, doc_id, error.kind, error.message)
+        document = document_row(
+            item,
+            doc_id=doc_id,
+            pages=result["pages"],
+            pairs=len(result["pairs"]),
+            scanned_pages=result["scanned_pages"],
+            repaired=result["repaired"],
+            seconds=time.perf_counter() - started,
+        )
+        return document, result["pairs"], None
+
+    def read(self, item: InputFile) -> bytes:
+        if item.size is None:
+            raise ExtractError(READ_FAILED, "the input does not exist (named by a list file or removed after listing)")
+        if item.size > self.max_bytes:
+            raise ExtractError(TOO_LARGE, f"{item.size} bytes is over the cap of {self.max_bytes} (limits.max_bytes)")
+        try:
+            pdf_bytes = self.storage.read_bytes(item.uri)
+        except OSError as error:
+            raise ExtractError(READ_FAILED, f"cannot read: {error}") from None
+        if len(pdf_bytes) > self.max_bytes:
+            raise ExtractError(TOO_LARGE, f"{len(pdf_bytes)} bytes is over the cap of {self.max_bytes} (limits.max_bytes)")
+        return pdf_bytes
+
+    def claim(self, doc_id: str, source: str) -> str:
+        import ray
+
+        owner: str = ray.get(self.claims.claim.remote(doc_id, source))
+        return owner
+
+    def commit(
+        self, items: list[InputFile], documents: list[DocumentRow], pairs: list[PairRow], errors: list[ErrorRow]
+    ) -> None:
+        import pyarrow as pa
+
+        name = batch_name(f"{item.uri}|{item.size}|{item.mtime_ns}" for item in items)
+        data = {
+            PAIRS_DIR: pa.Table.from_pylist(list(pairs), schema=pairs_schema()),
+            ERRORS_DIR: pa.Table.from_pylist(list(errors), schema=errors_schema()),
+        }
+        ledger = pa.Table.from_pylist(list(documents), schema=documents_schema())
+        commit_batch(self.storage, self.output, name, data, DOCUMENTS_DIR, ledger)
+
+    def __del__(self) -> None:
+        self.parse.close()
+
+
+def failure_row(source: str, doc_id: str | None, kind: str, message: str) -> ErrorRow:
+    return {"source": source, "doc_id": doc_id, "pair_id": None, "stage": STAGE, "error": kind, "message": message}
+
+
+def none_if_missing(value: Any) -> int | None:
+    """Ray Data hands missing integers over as None or NaN."""
+    if value is None or value != value:
+        return None
+    return int(value)

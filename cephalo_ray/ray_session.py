@@ -1,0 +1,28 @@
+"""How every job reaches Ray: `RAY_ADDRESS` when set (a cluster, or `ray job submit`), otherwise a
+fresh local Ray started with `address="local"`, never a silent attach to whatever runs on the machine."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+def connect_ray(num_cpus: int | None = None) -> bool:
+    """Connect to Ray once per process.
+
+    Args:
+        num_cpus: CPUs of a local Ray (None: all of the machine's); ignored on a cluster.
+
+    Returns:
+        True when this call started the connection (so the caller should shut it down).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    address = os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
+    else:
+        ray.init(address="local", num_cpus=num_cpus, logging_level=logging.WARNING, include_dashboard=False)
+    return True

@@ -1,0 +1,204 @@
+"""The only module that knows URIs: local paths and `s3://bucket/key`, through `pyarrow.fs`.
+
+S3-compatible endpoints (MinIO, Ceph, a loopback test server) come from config; credentials come
+only from the standard AWS chain (environment, profile, instance role), never from config.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+GLOB_CHARS = "*?["
+LIST_FILE_SUFFIXES = (".txt", ".lst", ".list")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One listed input. `size` is None when a list file names something that does not exist."""
+
+    uri: str
+    size: int | None
+    mtime_ns: int | None
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def join(root: str, *parts: str) -> str:
+    """Join URI parts with `/` (local roots keep their own form)."""
+    if not is_s3(root):
+        return str(Path(root, *parts))
+    return "/".join([root.rstrip("/"), *(part.strip("/") for part in parts)])
+
+
+def name_of(uri: str) -> str:
+    """The last path component of a URI."""
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass
+class Storage:
+    """Reads, lists and writes local and S3 URIs. Cheap to build and to pickle into Ray workers.
+
+    Args:
+        s3_endpoint_url: an S3-compatible endpoint such as `http://127.0.0.1:9000`; None uses AWS
+            (or `AWS_ENDPOINT_URL` when set).
+        s3_region: the bucket region; None lets the AWS chain decide.
+    """
+
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    _s3: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"s3_endpoint_url": self.s3_endpoint_url, "s3_region": self.s3_region, "_s3": None}
+
+    def _filesystem(self, uri: str) -> tuple[pafs.FileSystem, str]:
+        import pyarrow.fs as pafs
+
+        if not is_s3(uri):
+            return pafs.LocalFileSystem(), os.path.abspath(uri)
+        if self._s3 is None:
+            self._s3 = make_s3_filesystem(self.s3_endpoint_url, self.s3_region)
+        return self._s3, uri[len("s3://") :]
+
+    def _uri(self, original: str, path: str) -> str:
+        return f"s3://{path}" if is_s3(original) else path
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def stat(self, uri: str) -> InputFile:
+        """Size and modification time of a file, without reading it."""
+        import pyarrow.fs as pafs
+
+        fs, path = self._filesystem(uri)
+        info = fs.get_file_info(path)
+        if info.type != pafs.FileType.File:
+            return InputFile(uri, None, None)
+        return InputFile(uri, info.size, info.mtime_ns)
+
+    def exists(self, uri: str) -> bool:
+        import pyarrow.fs as pafs
+
+        fs, path = self._filesystem(uri)
+        return fs.get_file_info(path).type != pafs.FileType.NotFound
+
+    def read_bytes(self, uri: str) -> bytes:
+        fs, path = self._filesystem(uri)
+        with fs.open_input_stream(path) as stream:
+            return stream.read()
+
+    def list_files(self, uri: str, suffix: str = "", recursive: bool = True) -> list[InputFile]:
+        """Files under a folder or prefix whose names end with `suffix` (case-insensitive), sorted."""
+        import pyarrow.fs as pafs
+
+        fs, path = self._filesystem(uri)
+        if fs.get_file_info(path).type == pafs.FileType.NotFound:
+            return []
+        selector = pafs.FileSelector(path, recursive=recursive, allow_not_found=True)
+        found = [
+            InputFile(self._uri(uri, info.path), info.size, info.mtime_ns)
+            for info in fs.get_file_info(selector)
+            if info.type == pafs.FileType.File and info.path.lower().endswith(suffix.lower())
+        ]
+        return sorted(found, key=lambda item: item.uri)
+
+    def read_parquet(self, uris: list[str]) -> pa.Table | None:
+        """Concatenate Parquet files; None when the list is empty."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tables = []
+        for uri in uris:
+            fs, path = self._filesystem(uri)
+            tables.append(pq.read_table(path, filesystem=fs))
+        return pa.concat_tables(tables, promote_options="default") if tables else None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Write a whole file so that readers see the old file or the new one, never a torn one."""
+        fs, path = self._filesystem(uri)
+        if is_s3(uri):  # an S3 PUT is atomic
+            with fs.open_output_stream(path) as stream:
+                stream.write(data)
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        partial = f"{path}.{uuid.uuid4().hex}.partial"
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+
+    def write_parquet(self, uri: str, table: pa.Table) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        self.write_bytes(uri, sink.getvalue().to_pybytes())
+
+    def delete(self, uri: str) -> None:
+        fs, path = self._filesystem(uri)
+        fs.delete_file(path)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def list_inputs(self, spec: str, suffix: str = ".pdf") -> list[InputFile]:
+        """Resolve an input spec: a folder (recursive), a glob, an `s3://` prefix, one file, or a
+        list file (`.txt`/`.lst`/`.list`, one URI per line, `#` comments). Sorted, deduplicated."""
+        if any(char in spec for char in GLOB_CHARS):
+            found = self._glob(spec)
+        elif spec.lower().endswith(LIST_FILE_SUFFIXES):
+            found = self._list_file(spec)
+        elif spec.lower().endswith(suffix) and self.stat(spec).size is not None:
+            found = [self.stat(spec)]
+        else:
+            found = self.list_files(spec, suffix)
+            if not found and not self.exists(spec):
+                raise FileNotFoundError(f"input {spec} does not exist")
+        unique = {item.uri: item for item in found}
+        return [unique[uri] for uri in sorted(unique)]
+
+    def _glob(self, pattern: str) -> list[InputFile]:
+        if not is_s3(pattern):
+            return [self.stat(path) for path in glob.glob(pattern, recursive=True) if os.path.isfile(path)]
+        first_glob = min(pattern.index(char) for char in GLOB_CHARS if char in pattern)
+        prefix = pattern[:first_glob].rsplit("/", 1)[0]
+        return [item for item in self.list_files(prefix) if fnmatch.fnmatchcase(item.uri, pattern)]
+
+    def _list_file(self, uri: str) -> list[InputFile]:
+        lines = self.read_bytes(uri).decode("utf-8").splitlines()
+        entries = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+        base = os.path.dirname(os.path.abspath(uri)) if not is_s3(uri) else None
+        resolved = [entry if is_s3(entry) or base is None else join(base, entry) for entry in entries]
+        return [self.stat(entry) for entry in resolved]
+
+
+def make_s3_filesystem(endpoint_url: str | None, region: str | None) -> pafs.S3FileSystem:
+    """An S3 filesystem for AWS or an S3-compatible endpoint; credentials from the AWS chain."""
+    import pyarrow.fs as pafs
+
+    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    options: dict[str, Any] = {}
+    if region:
+        options["region"] = region
+    if endpoint_url:
+        parsed = urlparse(endpoint_url if "://" in endpoint_url else f"https://{endpoint_url}")
+        options["endpoint_override"] = parsed.netloc + parsed.path.rstrip("/")
+        options["scheme"] = parsed.scheme
+        options.setdefault("region", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    return pafs.S3FileSystem(**options)
