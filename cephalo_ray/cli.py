@@ -103,7 +103,7 @@ def parse_config(
         ConfigError: naming the offending key and the fix.
     """
     parser = build_parser(model, prog, description, positional)
-    namespace = vars(parser.parse_args(list(argv)))
+    namespace = vars(parser.parse_intermixed_args(list(argv)))
     arguments = namespace.pop("arguments")
     yaml_path = namespace.pop("config")
     overrides = [argument for argument in arguments if is_override(argument)]

@@ -74,13 +74,15 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
 def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel | None:
     """The label of a caption block, or None when the text does not open like a caption.
 
-    A caption opens with its label followed by punctuation or a line end (`Figure 3.`, `FIG. 3:`,
-    `Table IV`), or with a bold label (`**Figure 3** The ...`). "Figure 3 shows" is body text.
+    A caption opens with its label followed by punctuation or a line end (`Figure 3.`, `Fig. 3:`,
+    `Table IV`), with an upper-case label (`FIG. 3 The`), or with a bold label (`**Figure 3** The`).
+    "Figure 3 shows" is body text.
     """
     match = LABEL_AT_START.match(text)
     if not match:
         return None
-    if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold):
+    shouted = match["word"].rstrip(".").isupper()  # "FIG. 3", "TABLE 2": a caption style, never body text
+    if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold or shouted):
         return None
     if match["panel"] and not CAPTION_DELIMITER.match(match["rest"]):
         return None

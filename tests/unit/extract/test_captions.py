@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import pytest
+
+from cephalo_ray.extract.captions import (
+    cited_labels,
+    find_mentions,
+    join_caption_lines,
+    parse_caption_start,
+    roman_to_int,
+    split_sentences,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "label"),
+    [
+        ("Figure 3. Stress-strain curves", "figure", "Figure 3"),
+        ("Fig. 3: Stress", "figure", "Figure 3"),
+        ("FIG. 12 Stress", "figure", "Figure 12"),
+        ("FIGURE 3 | Stress", "figure", "Figure 3"),
+        ("Figure S2. Supplementary view", "figure", "Figure S2"),
+        ("Extended Data Fig. 1 | Overview", "figure", "Extended Data Figure 1"),
+        ("Table IV", "table", "Table 4"),
+        ("TABLE XII: Results", "table", "Table 12"),
+        ("Tab. 2. Parameters", "table", "Table 2"),
+    ],
+)
+def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None:
+    parsed = parse_caption_start(text)
+    assert parsed is not None and (parsed.kind, parsed.label) == (kind, label)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Figure 3 shows the stress", "Figures are drawn to scale.", "Fig. 3b shows", "Table VV. bad numeral", "The Figure 3."],
+)
+def test_body_text_is_not_a_caption(text: str) -> None:
+    assert parse_caption_start(text) is None
+
+
+def test_bold_label_without_punctuation_is_a_caption() -> None:
+    assert parse_caption_start("Figure 3 The fibre under load") is None
+    parsed = parse_caption_start("Figure 3 The fibre under load", label_is_bold=True)
+    assert parsed is not None and parsed.label == "Figure 3"
+
+
+def test_roman_numerals() -> None:
+    assert [roman_to_int(text) for text in ("I", "IV", "IX", "XIV", "XL")] == [1, 4, 9, 14, 40]
+    assert roman_to_int("IIII") is None and roman_to_int("VX") is None
+
+
+def test_caption_lines_are_joined_and_dehyphenated() -> None:
+    assert join_caption_lines(["Figure 1. The hier-", "archical struc-", "ture of  bone."]) == (
+        "Figure 1. The hierarchical structure of bone."
+    )
+    assert join_caption_lines(["A self-", "Assembled layer"]) == "A self- Assembled layer"
+
+
+def test_sentences_do_not_break_after_fig_abbreviation() -> None:
+    text = "As shown in Fig. 2, silk is tough. Smith et al. found the same. See Figs. 3 and 4b for details."
+    assert split_sentences(text) == [
+        "As shown in Fig. 2, silk is tough.",
+        "Smith et al. found the same.",
+        "See Figs. 3 and 4b for details.",
+    ]
+
+
+def test_cited_labels_lists_and_ranges() -> None:
+    assert cited_labels("See Figs. 2 and 3b.") == {"Figure 2", "Figure 3"}
+    assert cited_labels("(Figures 2-4)") == {"Figure 2", "Figure 3", "Figure 4"}
+    assert cited_labels("Table III lists them; Fig. S1 too") == {"Table 3", "Figure S1"}
+    assert cited_labels("no citation here") == set()
+
+
+def test_find_mentions_keeps_order_and_uniqueness() -> None:
+    sentences = ["Fig. 1 is here.", "Nothing.", "Compare Fig. 1 with Fig. 10.", "Fig. 1 is here."]
+    assert find_mentions(sentences, "Figure 1") == ["Fig. 1 is here.", "Compare Fig. 1 with Fig. 10."]
+    assert find_mentions(sentences, "Figure 10") == ["Compare Fig. 1 with Fig. 10."]

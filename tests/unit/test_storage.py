@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from cephalo_ray.storage import Storage, join
+from tests.helpers.servers import MotoS3Server
+
+
+def put(storage: Storage, uri: str, data: bytes = b"%PDF-1.7 x") -> None:
+    storage.write_bytes(uri, data)
+
+
+def test_local_listing_folder_glob_single_and_list_file(tmp_path: Path) -> None:
+    storage = Storage()
+    for name in ("a.pdf", "sub/b.PDF", "sub/deeper/c.pdf", "notes.txt.bak"):
+        put(storage, str(tmp_path / "in" / name))
+    folder = [item.uri for item in storage.list_inputs(str(tmp_path / "in"))]
+    assert [Path(uri).name for uri in folder] == ["a.pdf", "b.PDF", "c.pdf"]
+    globbed = storage.list_inputs(str(tmp_path / "in" / "**" / "*.pdf"))
+    assert {Path(item.uri).name for item in globbed} == {"a.pdf", "c.pdf"}
+    single = storage.list_inputs(str(tmp_path / "in" / "a.pdf"))
+    assert len(single) == 1 and single[0].size == len(b"%PDF-1.7 x") and single[0].mtime_ns
+    listing = tmp_path / "inputs.txt"
+    listing.write_text("# chosen papers\nin/a.pdf\n\nin/missing.pdf\n")
+    listed = storage.list_inputs(str(listing))
+    assert [(Path(item.uri).name, item.size is not None) for item in listed] == [
+        ("a.pdf", True),
+        ("missing.pdf", False),
+    ]
+    with pytest.raises(FileNotFoundError):
+        storage.list_inputs(str(tmp_path / "nowhere"))
+
+
+def test_local_write_is_atomic_and_leaves_no_partials(tmp_path: Path) -> None:
+    storage = Storage()
+    target = str(tmp_path / "deep" / "file.bin")
+    storage.write_bytes(target, b"one")
+    storage.write_bytes(target, b"two")
+    assert storage.read_bytes(target) == b"two"
+    assert [path.name for path in (tmp_path / "deep").iterdir()] == ["file.bin"]
+
+
+def test_s3_roundtrip_listing_and_parquet(s3_server: MotoS3Server, s3_bucket: str) -> None:
+    storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
+    root = f"s3://{s3_bucket}/papers"
+    for name in ("x/1.pdf", "x/2.pdf", "y/3.pdf", "y/readme.md"):
+        put(storage, join(root, name))
+    listed = storage.list_inputs(root)
+    assert [item.uri for item in listed] == [f"{root}/x/1.pdf", f"{root}/x/2.pdf", f"{root}/y/3.pdf"]
+    assert all(item.size == len(b"%PDF-1.7 x") and item.mtime_ns for item in listed)
+    assert [item.uri for item in storage.list_inputs(f"{root}/x/*.pdf")] == [f"{root}/x/1.pdf", f"{root}/x/2.pdf"]
+    storage.write_bytes(f"s3://{s3_bucket}/list.txt", f"{root}/y/3.pdf\n{root}/gone.pdf\n".encode())
+    from_list = storage.list_inputs(f"s3://{s3_bucket}/list.txt")
+    assert [(item.uri, item.size is None) for item in from_list] == [(f"{root}/gone.pdf", True), (f"{root}/y/3.pdf", False)]
+    table = pa.table({"a": [1, 2]})
+    storage.write_parquet(f"s3://{s3_bucket}/t/part.parquet", table)
+    read = storage.read_parquet([f"s3://{s3_bucket}/t/part.parquet"])
+    assert read is not None and read.column("a").to_pylist() == [1, 2]
+    storage.delete(f"s3://{s3_bucket}/t/part.parquet")
+    assert not storage.exists(f"s3://{s3_bucket}/t/part.parquet")
+
+
+def test_storage_pickles_without_its_client(s3_server: MotoS3Server, s3_bucket: str) -> None:
+    import pickle
+
+    storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
+    storage.write_bytes(f"s3://{s3_bucket}/k", b"v")
+    clone = pickle.loads(pickle.dumps(storage))
+    assert clone.read_bytes(f"s3://{s3_bucket}/k") == b"v"
