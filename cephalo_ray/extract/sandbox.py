@@ -8,10 +8,13 @@ cap reported as `TooLarge`; a fresh child is spawned for the next document.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import resource
 import signal
+import subprocess
+import sys
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -20,6 +23,7 @@ from typing import Any
 from cephalo_ray.extract.document import CRASHED, FAILED, TIMEOUT, TOO_LARGE, ExtractError
 
 ParseFunction = Callable[..., Any]
+STARTUP_TIMEOUT_S = 120.0  # interpreter start and imports; not charged to any document
 
 
 def _child_loop(connection: Connection, function: ParseFunction, memory_mb: int | None) -> None:
@@ -27,6 +31,7 @@ def _child_loop(connection: Connection, function: ParseFunction, memory_mb: int 
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the child stops
+    connection.send(("ready",))
     while True:
         try:
             message = connection.recv()
@@ -55,7 +60,7 @@ class SandboxedFunction:
     """Calls `function` in a killable child process, one call at a time.
 
     Args:
-        function: a module-level (importable) function; the child imports it by reference.
+        function: a module-level function; the child imports it by `module:qualname`.
         timeout_s: seconds one call may take before the child is killed.
         memory_mb: address-space cap of the child (None: no cap).
     """
@@ -64,21 +69,33 @@ class SandboxedFunction:
         self.function = function
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
-        self._context = multiprocessing.get_context("spawn")
-        self._process: Any = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._connection: Connection | None = None
 
     def _start(self) -> Connection:
-        if self._process is not None and self._process.is_alive() and self._connection is not None:
+        if self._process is not None and self._process.poll() is None and self._connection is not None:
             return self._connection
         self.close()
-        parent_end, child_end = self._context.Pipe(duplex=True)
-        self._process = self._context.Process(
-            target=_child_loop, args=(child_end, self.function, self.memory_mb), daemon=True
+        # A fresh interpreter, not multiprocessing's spawn: inside a Ray worker, spawn would
+        # re-import the worker's own main module (and Ray with it) in every child.
+        parent_end, child_end = multiprocessing.Pipe(duplex=True)
+        target = f"{self.function.__module__}:{self.function.__qualname__}"
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(child_end.fileno()), target, str(self.memory_mb or 0)],
+            pass_fds=[child_end.fileno()],
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
-        self._process.start()
         child_end.close()
         self._connection = parent_end
+        if not parent_end.poll(STARTUP_TIMEOUT_S):
+            self._stop_child()
+            raise ExtractError(CRASHED, f"the parser process did not start within {STARTUP_TIMEOUT_S:g} s")
+        try:
+            parent_end.recv()
+        except (EOFError, OSError):
+            exit_code = self._stop_child()
+            raise ExtractError(CRASHED, f"the parser process failed to start ({describe_exit(exit_code)})") from None
         return parent_end
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -109,10 +126,10 @@ class SandboxedFunction:
         process = self._process
         if process is None:
             return None
-        if process.is_alive():
+        if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)  # SIGKILL also ends a SIGSTOPped child
-        process.join(timeout=10)
-        exit_code = process.exitcode
+        exit_code: int | None = process.wait()
+        self._process = None
         self.close()
         return exit_code
 
@@ -126,11 +143,21 @@ class SandboxedFunction:
             self._connection.close()
             self._connection = None
         if self._process is not None:
-            self._process.join(timeout=1)
-            if self._process.is_alive():
+            try:
+                self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
-                self._process.join(timeout=5)
+                self._process.wait()
             self._process = None
+
+
+def die_with_parent() -> None:
+    """In the child before exec: be killed when the parent dies (Linux), so no parse outlives its job."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def describe_exit(exit_code: int | None) -> str:
@@ -142,3 +169,17 @@ def describe_exit(exit_code: int | None) -> str:
         except ValueError:
             return f"killed by signal {-exit_code}"
     return f"exit code {exit_code}"
+
+
+def child_main(argv: list[str]) -> None:
+    """Entry of the child: `python -m cephalo_ray.extract.sandbox FD MODULE:FUNCTION MEMORY_MB`."""
+    fd, target, memory_mb = int(argv[0]), argv[1], int(argv[2])
+    module_name, _, qualname = target.partition(":")
+    function: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        function = getattr(function, part)
+    _child_loop(Connection(fd), function, memory_mb or None)
+
+
+if __name__ == "__main__":
+    child_main(sys.argv[1:])

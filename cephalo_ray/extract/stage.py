@@ -96,9 +96,10 @@ class ExtractStage:
         self.parse = SandboxedFunction(parse_function, timeout_s, memory_mb)
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
+        columns = batch.to_pydict() if hasattr(batch, "to_pydict") else batch  # Arrow from Ray Data
         items = [
-            InputFile(str(uri), none_if_missing(size), none_if_missing(mtime))
-            for uri, size, mtime in zip(batch["uri"], batch["size"], batch["mtime_ns"], strict=True)
+            InputFile(str(uri), size, mtime)
+            for uri, size, mtime in zip(columns["uri"], columns["size"], columns["mtime_ns"], strict=True)
         ]
         documents: list[DocumentRow] = []
         pairs: list[PairRow] = []
@@ -178,9 +179,3 @@ class ExtractStage:
 def failure_row(source: str, doc_id: str | None, kind: str, message: str) -> ErrorRow:
     return {"source": source, "doc_id": doc_id, "pair_id": None, "stage": STAGE, "error": kind, "message": message}
 
-
-def none_if_missing(value: Any) -> int | None:
-    """Ray Data hands missing integers over as None or NaN."""
-    if value is None or value != value:
-        return None
-    return int(value)
