@@ -72,7 +72,10 @@ def build_parser(
     )
     names = " ".join(key.upper() for key in positional)
     parser.add_argument(
-        "arguments", nargs="*", metavar="ARG", help=f"{names} (the keys {', '.join(positional)}), then key.path=value overrides"
+        "arguments",
+        nargs="*",
+        metavar="ARG",
+        help=f"{names} (the keys {', '.join(positional)}), then key.path=value overrides",
     )
     parser.add_argument("--config", metavar="F.yaml", help="YAML file of config keys")
     seen: dict[str, str] = {}
@@ -84,7 +87,9 @@ def build_parser(
         default = "required" if field.is_required() else f"default {field.get_default()!r}"
         help_text = f"{field.description or ''} [{key}; {default}]".strip()
         if field.annotation is bool:
-            parser.add_argument(flag, dest=key, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            parser.add_argument(
+                flag, dest=key, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
         else:
             parser.add_argument(flag, dest=key, default=None, metavar="V", help=help_text)
     return parser

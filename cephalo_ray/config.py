@@ -152,6 +152,7 @@ class StorageConfig(StrictModel):
     """Where S3 lives. Credentials are never config: they come from the standard AWS chain."""
 
     s3_endpoint_url: str | None = Field(
-        None, description="S3-compatible endpoint such as http://127.0.0.1:9000 (default: AWS or $AWS_ENDPOINT_URL)"
+        None,
+        description="S3-compatible endpoint, e.g. http://127.0.0.1:9000 (default: AWS or $AWS_ENDPOINT_URL)",
     )
     s3_region: str | None = Field(None, description="S3 region (default: from the AWS chain)")

@@ -8,7 +8,7 @@ rerun and never listed in a manifest, so nothing is duplicated.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from cephalo_ray.storage import Storage, join, name_of
@@ -26,23 +26,40 @@ def batch_name(keys: Iterable[str]) -> str:
 
 
 def commit_batch(
-    storage: Storage, root: str, name: str, data: Mapping[str, pa.Table | None], ledger_dir: str, ledger: pa.Table
+    storage: Storage,
+    root: str,
+    name: str,
+    data: Mapping[str, pa.Table | None],
+    ledger_dir: str,
+    ledger: pa.Table,
+    fence: Callable[[], None] = lambda: None,
 ) -> None:
-    """Write each non-empty data table to `root/<dir>/<name>.parquet`, then the ledger table last."""
+    """Write each non-empty data table to `root/<dir>/<name>.parquet`, then the ledger table last.
+
+    `fence` runs before the data and again before the ledger; it raises to stop a stale writer.
+    """
+    fence()
     for directory, table in data.items():
         if table is not None and table.num_rows:
             storage.write_parquet(join(root, directory, name + PARQUET), table)
+    fence()
     storage.write_parquet(join(root, ledger_dir, name + PARQUET), ledger)
 
 
 def committed_names(storage: Storage, root: str, ledger_dir: str) -> set[str]:
-    return {name_of(item.uri)[: -len(PARQUET)] for item in storage.list_files(join(root, ledger_dir), PARQUET)}
+    return {
+        name_of(item.uri)[: -len(PARQUET)] for item in storage.list_files(join(root, ledger_dir), PARQUET)
+    }
 
 
 def data_files(storage: Storage, root: str, directory: str, committed: set[str]) -> list[str]:
     """Root-relative paths of the committed data files of one directory."""
     files = storage.list_files(join(root, directory), PARQUET)
-    return [f"{directory}/{name_of(item.uri)}" for item in files if name_of(item.uri)[: -len(PARQUET)] in committed]
+    return [
+        f"{directory}/{name_of(item.uri)}"
+        for item in files
+        if name_of(item.uri)[: -len(PARQUET)] in committed
+    ]
 
 
 def remove_uncommitted(storage: Storage, root: str, directories: Iterable[str], committed: set[str]) -> int:

@@ -31,6 +31,22 @@ class UpstreamError(RuntimeError):
     """An upstream root that is missing, unreadable or unfinished."""
 
 
+class SupersededRunError(RuntimeError):
+    """A worker of an older run of the job (killed, but not yet dead) tried to commit."""
+
+
+def refuse_if_superseded(storage: Storage, root: str, run_id: str) -> None:
+    """Fence commits: only the run named in the root's manifest may add files to it.
+
+    Raises:
+        SupersededRunError: when a newer run has taken the root over.
+    """
+    manifest = read_manifest(storage, root)
+    current = manifest.get("run_id") if manifest else None
+    if current != run_id:
+        raise SupersededRunError(f"run {run_id} was superseded by run {current} of the same output root")
+
+
 def manifest_uri(root: str) -> str:
     return join(root, MANIFEST_NAME)
 
@@ -59,7 +75,9 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def refuse_changed_config(existing: Mapping[str, Any] | None, job: str, hashed_config: Mapping[str, Any]) -> None:
+def refuse_changed_config(
+    existing: Mapping[str, Any] | None, job: str, hashed_config: Mapping[str, Any]
+) -> None:
     """Stop a rerun into a root made by another job or with other output-shaping settings.
 
     Raises:
@@ -101,7 +119,9 @@ def read_upstream(storage: Storage, root: str, allow_partial: bool = False) -> t
     """
     uri = manifest_uri(root)
     if not storage.exists(uri):
-        raise UpstreamError(f"{root} has no {MANIFEST_NAME}: it is not a finished output root of a cephalo job")
+        raise UpstreamError(
+            f"{root} has no {MANIFEST_NAME}: it is not a finished output root of a cephalo job"
+        )
     raw = storage.read_bytes(uri)
     manifest: dict[str, Any] = json.loads(raw)
     if manifest.get("status") != STATUS_COMPLETE and not allow_partial:
@@ -115,6 +135,7 @@ def read_upstream(storage: Storage, root: str, allow_partial: bool = False) -> t
 def build_manifest(
     *,
     job: str,
+    run_id: str,
     status: str,
     files: Mapping[str, list[str]],
     counts: Mapping[str, Any],
@@ -128,6 +149,7 @@ def build_manifest(
     finished_at = time.time()
     return {
         "job": job,
+        "run_id": run_id,
         "status": status,
         "files": {kind: sorted(names) for kind, names in files.items()},
         "counts": dict(counts),

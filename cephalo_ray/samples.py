@@ -126,7 +126,9 @@ def insert_figure(page: object, rect: object, tiles: int, seed: int) -> None:
 
     assert isinstance(rect, pymupdf.Rect) and isinstance(page, pymupdf.Page)
     if tiles == 1:
-        page.insert_image(rect, stream=gradient_png(int(rect.width), int(rect.height), seed), keep_proportion=False)
+        page.insert_image(
+            rect, stream=gradient_png(int(rect.width), int(rect.height), seed), keep_proportion=False
+        )
         return
     half_w, half_h = rect.width / 2, rect.height / 2
     for row in range(2):
@@ -144,8 +146,12 @@ def text_only_paper(seed: int) -> bytes:
     rng = random.Random(seed)
     doc = pymupdf.open()
     page = doc.new_page(width=PAGE_WIDTH, height=PAGE_HEIGHT)
-    text = "\n\n".join(body_paragraph(rng, TOPICS[seed % len(TOPICS)], "Figure 1 of ref. 3") for _ in range(4))
-    page.insert_textbox(pymupdf.Rect(MARGIN, MARGIN, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN), text, fontsize=10)
+    text = "\n\n".join(
+        body_paragraph(rng, TOPICS[seed % len(TOPICS)], "Figure 1 of ref. 3") for _ in range(4)
+    )
+    page.insert_textbox(
+        pymupdf.Rect(MARGIN, MARGIN, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN), text, fontsize=10
+    )
     return bytes(doc.tobytes())
 
 
@@ -165,10 +171,10 @@ def bad_input(kind: str) -> bytes:
     if kind in ("encrypted", "owner_only"):
         doc = pymupdf.open(stream=good, filetype="pdf")
         user_password = "user-secret" if kind == "encrypted" else ""
-        permissions = pymupdf.PDF_PERM_ACCESSIBILITY  # printing, copying and editing forbidden
+        permissions = pymupdf.PDF_PERM_ACCESSIBILITY  # type: ignore[attr-defined]  # no print, copy, edit
         return bytes(
             doc.tobytes(
-                encryption=pymupdf.PDF_ENCRYPT_AES_256,
+                encryption=pymupdf.PDF_ENCRYPT_AES_256,  # type: ignore[attr-defined]
                 owner_pw="owner-secret",
                 user_pw=user_password,
                 permissions=permissions,
@@ -184,7 +190,9 @@ def write_sample_corpus(folder: str | Path, papers: int = 6, include_bad: bool =
     written = []
     for seed in range(papers):
         path = folder / "journal" / f"paper-{seed:03d}.pdf"
-        path.write_bytes(text_only_paper(seed) if seed == papers - 1 else sample_paper(seed, figures=2 + seed % 3).pdf)
+        path.write_bytes(
+            text_only_paper(seed) if seed == papers - 1 else sample_paper(seed, figures=2 + seed % 3).pdf
+        )
         written.append(path)
     if include_bad:
         (folder / "broken").mkdir(exist_ok=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -43,7 +44,9 @@ class ResourcesConfig(StrictModel):
 class LimitsConfig(StrictModel):
     """Caps that turn a hostile PDF into an error row instead of a stuck or dead job."""
 
-    max_bytes: int = Field(256 * 2**20, ge=1, description="inputs larger than this are TooLarge (not downloaded)")
+    max_bytes: int = Field(
+        256 * 2**20, ge=1, description="inputs larger than this are TooLarge (not downloaded)"
+    )
     max_pages: int = Field(2000, ge=1, description="documents with more pages are TooLarge")
     max_crop_pixels: int = Field(40_000_000, ge=1, description="larger crops are rendered at a lower DPI")
     timeout_s: float = Field(300.0, gt=0, description="seconds to parse one document before it is a Timeout")
@@ -56,7 +59,9 @@ class ExtractConfig(StrictModel):
     input: str = Field(description="PDFs: folder, glob, s3:// prefix, one PDF, or list file")
     output: str = Field(description="output root, local folder or s3://bucket/prefix")
     dpi: int = Field(150, ge=18, le=1200, description="crop resolution in dots per inch")
-    min_figure_points: float = Field(36.0, ge=0, description="figures smaller than this (PDF points) are icons")
+    min_figure_points: float = Field(
+        36.0, ge=0, description="figures smaller than this (PDF points) are icons"
+    )
     storage: StorageConfig = StorageConfig()
     resources: ResourcesConfig = ResourcesConfig()
     limits: LimitsConfig = LimitsConfig()
@@ -84,9 +89,13 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
     from cephalo_ray.storage import Storage
 
     started_at = time.time()
+    run_id = uuid.uuid4().hex
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     refuse_changed_config(read_manifest(storage, config.output), JOB, hashed_config(config))
     inputs = storage.list_inputs(config.input)
+    # Claim the root first: from here on, workers of an earlier run that still live cannot commit.
+    start = final_manifest(config, run_id, storage, inputs, [], STATUS_PARTIAL, started_at)
+    write_manifest(storage, config.output, start)
     committed = committed_names(storage, config.output, DOCUMENTS_DIR)
     removed = remove_uncommitted(storage, config.output, (PAIRS_DIR, ERRORS_DIR), committed)
     ledger = read_ledger(storage, config.output)
@@ -97,11 +106,12 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
         + (f" ({removed} uncommitted files of a killed run removed)" if removed else ""),
         file=sys.stderr,
     )
-    write_manifest(storage, config.output, final_manifest(config, storage, inputs, [], STATUS_PARTIAL, started_at))
     seconds = 0.0
     if pending:
-        seconds = extract_pending(config, storage, pending, ledger, parse_function or extract_document)
-    manifest = final_manifest(config, storage, inputs, pending, None, started_at, seconds)
+        seconds = extract_pending(
+            config, run_id, storage, pending, ledger, parse_function or extract_document
+        )
+    manifest = final_manifest(config, run_id, storage, inputs, pending, None, started_at, seconds)
     write_manifest(storage, config.output, manifest)
     print(summary_text(manifest), file=sys.stderr)
     return manifest
@@ -121,7 +131,12 @@ def ledger_key(row: dict[str, Any]) -> tuple[str, int | None, int | None]:
 
 
 def extract_pending(
-    config: ExtractConfig, storage: Any, pending: list[Any], ledger: list[dict[str, Any]], parse: Callable[..., Any]
+    config: ExtractConfig,
+    run_id: str,
+    storage: Any,
+    pending: list[Any],
+    ledger: list[dict[str, Any]],
+    parse: Callable[..., Any],
 ) -> float:
     """Run the Ray Data pipeline over the pending inputs; returns its wall-clock seconds."""
     import ray
@@ -136,15 +151,22 @@ def extract_pending(
     try:
         started = time.perf_counter()
         DataContext.get_current().enable_progress_bars = False  # one bar, counted in documents, below
-        known = {row["doc_id"]: row["source"] for row in ledger if row["doc_id"] and row["status"] != STATUS_DUPLICATE}
+        known = {
+            row["doc_id"]: row["source"]
+            for row in ledger
+            if row["doc_id"] and row["status"] != STATUS_DUPLICATE
+        }
         claims = ray.remote(DocumentClaims).options(num_cpus=0).remote(known)
         batches = math.ceil(len(pending) / config.resources.docs_per_file)
-        actors = config.resources.actors or max(1, int(ray.cluster_resources().get("CPU", 1) / config.resources.num_cpus))
+        actors = config.resources.actors or max(
+            1, int(ray.cluster_resources().get("CPU", 1) / config.resources.num_cpus)
+        )
         rows = [{"uri": item.uri, "size": item.size, "mtime_ns": item.mtime_ns} for item in pending]
         dataset = ray.data.from_items(rows, override_num_blocks=batches).map_batches(
             ExtractStage,
             fn_constructor_kwargs={
                 "output": config.output,
+                "run_id": run_id,
                 "storage": storage,
                 "claims": claims,
                 "parse_options": {
@@ -178,6 +200,7 @@ def extract_pending(
 
 def final_manifest(
     config: ExtractConfig,
+    run_id: str,
     storage: Any,
     inputs: Sequence[Any],
     processed: Sequence[Any],
@@ -220,6 +243,7 @@ def final_manifest(
         status = STATUS_COMPLETE if counts["documents_pending"] == 0 else STATUS_PARTIAL
     return build_manifest(
         job=JOB,
+        run_id=run_id,
         status=status,
         files={
             PAIRS_DIR: data_files(storage, config.output, PAIRS_DIR, committed),
@@ -236,7 +260,9 @@ def final_manifest(
 
 def summary_text(manifest: dict[str, Any]) -> str:
     counts = manifest["counts"]
-    errors = ", ".join(f"{kind} {count}" for kind, count in sorted(counts["errors_by_kind"].items())) or "none"
+    errors = (
+        ", ".join(f"{kind} {count}" for kind, count in sorted(counts["errors_by_kind"].items())) or "none"
+    )
     rate = counts["pages_per_second"]
     return (
         f"extract {manifest['status']}: {counts['documents_in']} documents "

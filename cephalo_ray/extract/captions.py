@@ -48,7 +48,17 @@ def roman_to_int(text: str) -> int | None:
 
 
 def int_to_roman(number: int) -> str:
-    pairs = [(100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+    pairs = [
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ]
     out = ""
     for value, symbol in pairs:
         while number >= value:
@@ -129,7 +139,11 @@ def cited_labels(sentence: str) -> set[str]:
 
 def _expand_ranges(raw: str, numbers: list[str]) -> list[str]:
     """`2-4` cites 2, 3 and 4; other lists stay as written."""
-    if len(numbers) == 2 and re.search(r"\d\s*(?:\u2013|-|to)\s*\d", raw) and all(n.isdigit() for n in numbers):
+    if (
+        len(numbers) == 2
+        and re.search(r"\d\s*(?:\u2013|-|to)\s*\d", raw)
+        and all(n.isdigit() for n in numbers)
+    ):
         low, high = int(numbers[0]), int(numbers[1])
         if 0 < high - low <= 20:
             return [str(value) for value in range(low, high + 1)]

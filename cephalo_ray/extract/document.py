@@ -83,11 +83,16 @@ class Box:
         return max(0.0, self.width) * max(0.0, self.height)
 
     def union(self, other: Box) -> Box:
-        return Box(min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1))
+        return Box(
+            min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
+        )
 
     def near(self, other: Box, gap: float) -> bool:
         return (
-            self.x0 - gap <= other.x1 and other.x0 - gap <= self.x1 and self.y0 - gap <= other.y1 and other.y0 - gap <= self.y1
+            self.x0 - gap <= other.x1
+            and other.x0 - gap <= self.x1
+            and self.y0 - gap <= other.y1
+            and other.y0 - gap <= self.y1
         )
 
     def horizontal_overlap(self, other: Box) -> float:
@@ -168,7 +173,9 @@ def extract_document(
     doc = open_pdf(pdf_bytes)
     try:
         if doc.page_count > max_pages:
-            raise ExtractError(TOO_LARGE, f"{doc.page_count} pages is over the cap of {max_pages} (limits.max_pages)")
+            raise ExtractError(
+                TOO_LARGE, f"{doc.page_count} pages is over the cap of {max_pages} (limits.max_pages)"
+            )
         doc_id = doc_id_of(pdf_bytes)
         repaired = bool(doc.is_repaired)
         found: list[Found] = []
@@ -186,7 +193,9 @@ def extract_document(
             figures = merge_tiles(images, TILE_GAP_POINTS)
             figures = [box for box in figures if keep_figure(box, page.rect, min_figure_points)]
             for figure, caption in pair_captions(figures, captions, page.rect.height):
-                found.append(Found(page_index + 1, figure, caption, *render_crop(page, figure, dpi, max_crop_pixels)))
+                found.append(
+                    Found(page_index + 1, figure, caption, *render_crop(page, figure, dpi, max_crop_pixels))
+                )
         sentences = split_sentences(join_caption_lines(body_lines))
         pairs = build_rows(found, doc_id, source, sentences)
         return {
@@ -231,7 +240,9 @@ def split_captions(blocks: list[dict[str, Any]]) -> tuple[list[CaptionBlock], li
         if label is None and previous is not None and continues_caption(previous[2], block):
             caption, caption_lines, _ = previous
             caption_lines.extend(lines)
-            captions[-1] = CaptionBlock(caption.box.union(box), caption.label, join_caption_lines(caption_lines))
+            captions[-1] = CaptionBlock(
+                caption.box.union(box), caption.label, join_caption_lines(caption_lines)
+            )
             previous = (captions[-1], caption_lines, block)
             continue
         previous = None

@@ -48,7 +48,9 @@ def _child_loop(connection: Connection, function: ParseFunction, memory_mb: int 
             reply = ("error", TOO_LARGE, f"parsing needed more than the memory cap of {memory_mb} MiB")
         except Exception as error:  # any other failure of one document must not end the worker
             detail = traceback.format_exception_only(type(error), error)[-1].strip()
-            out_of_memory = any(word in detail.lower() for word in ("malloc", "out of memory", "cannot allocate"))
+            out_of_memory = any(
+                word in detail.lower() for word in ("malloc", "out of memory", "cannot allocate")
+            )
             reply = ("error", TOO_LARGE if out_of_memory else FAILED, detail)
         try:
             connection.send(reply)
@@ -95,7 +97,9 @@ class SandboxedFunction:
             parent_end.recv()
         except (EOFError, OSError):
             exit_code = self._stop_child()
-            raise ExtractError(CRASHED, f"the parser process failed to start ({describe_exit(exit_code)})") from None
+            raise ExtractError(
+                CRASHED, f"the parser process failed to start ({describe_exit(exit_code)})"
+            ) from None
         return parent_end
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -116,7 +120,9 @@ class SandboxedFunction:
         if reply is None:
             exit_code = self._stop_child()
             if not ready:
-                raise ExtractError(TIMEOUT, f"parsing took longer than {self.timeout_s:g} s (limits.timeout_s)")
+                raise ExtractError(
+                    TIMEOUT, f"parsing took longer than {self.timeout_s:g} s (limits.timeout_s)"
+                )
             raise ExtractError(CRASHED, f"the parser process died ({describe_exit(exit_code)})")
         if reply[0] == "ok":
             return reply[1]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from cephalo_ray.extract.document import READ_FAILED, TOO_LARGE, ExtractError, doc_id_of, extract_document
 from cephalo_ray.extract.sandbox import SandboxedFunction
 from cephalo_ray.ledger import batch_name, commit_batch
+from cephalo_ray.output_root import refuse_if_superseded
 from cephalo_ray.rows import (
     STATUS_DUPLICATE,
     STATUS_FAILED,
@@ -69,6 +71,7 @@ class ExtractStage:
 
     Args:
         output: the output root.
+        run_id: this run's id; a batch commits only while the root's manifest names it.
         storage: how to reach inputs and the output.
         claims: handle of the `DocumentClaims` actor.
         parse_options: keyword arguments of the parse function (dpi, caps, ...).
@@ -80,6 +83,7 @@ class ExtractStage:
     def __init__(
         self,
         output: str,
+        run_id: str,
         storage: Storage,
         claims: Any,
         parse_options: Mapping[str, Any],
@@ -89,6 +93,7 @@ class ExtractStage:
         parse_function: Callable[..., Any] = extract_document,
     ) -> None:
         self.output = output
+        self.run_id = run_id
         self.storage = storage
         self.claims = claims
         self.parse_options = dict(parse_options)
@@ -127,7 +132,9 @@ class ExtractStage:
             result = self.parse(pdf_bytes, item.uri, **self.parse_options)
         except ExtractError as error:
             seconds = time.perf_counter() - started
-            document = document_row(item, doc_id=doc_id, status=STATUS_FAILED, error=error.kind, seconds=seconds)
+            document = document_row(
+                item, doc_id=doc_id, status=STATUS_FAILED, error=error.kind, seconds=seconds
+            )
             return document, [], failure_row(item.uri, doc_id, error.kind, error.message)
         document = document_row(
             item,
@@ -142,15 +149,21 @@ class ExtractStage:
 
     def read(self, item: InputFile) -> bytes:
         if item.size is None:
-            raise ExtractError(READ_FAILED, "the input does not exist (named by a list file or removed after listing)")
+            raise ExtractError(
+                READ_FAILED, "the input does not exist (named by a list file or removed after listing)"
+            )
         if item.size > self.max_bytes:
-            raise ExtractError(TOO_LARGE, f"{item.size} bytes is over the cap of {self.max_bytes} (limits.max_bytes)")
+            raise ExtractError(
+                TOO_LARGE, f"{item.size} bytes is over the cap of {self.max_bytes} (limits.max_bytes)"
+            )
         try:
             pdf_bytes = self.storage.read_bytes(item.uri)
         except OSError as error:
             raise ExtractError(READ_FAILED, f"cannot read: {error}") from None
         if len(pdf_bytes) > self.max_bytes:
-            raise ExtractError(TOO_LARGE, f"{len(pdf_bytes)} bytes is over the cap of {self.max_bytes} (limits.max_bytes)")
+            raise ExtractError(
+                TOO_LARGE, f"{len(pdf_bytes)} bytes is over the cap of {self.max_bytes} (limits.max_bytes)"
+            )
         return pdf_bytes
 
     def claim(self, doc_id: str, source: str) -> str:
@@ -160,7 +173,11 @@ class ExtractStage:
         return owner
 
     def commit(
-        self, items: list[InputFile], documents: list[DocumentRow], pairs: list[PairRow], errors: list[ErrorRow]
+        self,
+        items: list[InputFile],
+        documents: list[DocumentRow],
+        pairs: list[PairRow],
+        errors: list[ErrorRow],
     ) -> None:
         import pyarrow as pa
 
@@ -170,12 +187,19 @@ class ExtractStage:
             ERRORS_DIR: pa.Table.from_pylist(list(errors), schema=errors_schema()),
         }
         ledger = pa.Table.from_pylist(list(documents), schema=documents_schema())
-        commit_batch(self.storage, self.output, name, data, DOCUMENTS_DIR, ledger)
+        fence = partial(refuse_if_superseded, self.storage, self.output, self.run_id)
+        commit_batch(self.storage, self.output, name, data, DOCUMENTS_DIR, ledger, fence)
 
     def __del__(self) -> None:
         self.parse.close()
 
 
 def failure_row(source: str, doc_id: str | None, kind: str, message: str) -> ErrorRow:
-    return {"source": source, "doc_id": doc_id, "pair_id": None, "stage": STAGE, "error": kind, "message": message}
-
+    return {
+        "source": source,
+        "doc_id": doc_id,
+        "pair_id": None,
+        "stage": STAGE,
+        "error": kind,
+        "message": message,
+    }

@@ -82,7 +82,9 @@ def chat_completion(content: str, model: str = "fake-teacher", prompt_tokens: in
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        ],
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": max(1, len(content.split())),
@@ -111,9 +113,17 @@ class FakeOpenAIServer:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
-                    self._send(ScriptedReply(body={"object": "list", "data": [{"id": "fake-teacher", "object": "model"}]}))
+                    self._send(
+                        ScriptedReply(
+                            body={"object": "list", "data": [{"id": "fake-teacher", "object": "model"}]}
+                        )
+                    )
                 else:
-                    self._send(ScriptedReply(404, {"error": {"message": "not found", "type": "invalid_request_error"}}))
+                    self._send(
+                        ScriptedReply(
+                            404, {"error": {"message": "not found", "type": "invalid_request_error"}}
+                        )
+                    )
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))

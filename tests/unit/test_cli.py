@@ -23,7 +23,7 @@ def imported_after(code: str) -> set[str]:
     [
         "import cephalo_ray",
         "from cephalo_ray.cli import main\nmain(['--help'])",
-        "from cephalo_ray.cli import main\ntry:\n    main(['extract', '--help'])\nexcept SystemExit:\n    pass",
+        "from cephalo_ray.cli import main\ntry:\n    main(['extract', '--help'])\nexcept SystemExit:\n    pass",  # noqa: E501
     ],
 )
 def test_help_loads_no_heavy_library(code: str) -> None:

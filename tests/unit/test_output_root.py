@@ -7,11 +7,13 @@ import pytest
 
 from cephalo_ray.config import ConfigError
 from cephalo_ray.output_root import (
+    SupersededRunError,
     UpstreamError,
     build_manifest,
     read_manifest,
     read_upstream,
     refuse_changed_config,
+    refuse_if_superseded,
     write_manifest,
 )
 from cephalo_ray.storage import Storage
@@ -20,6 +22,7 @@ from cephalo_ray.storage import Storage
 def manifest(status: str, hashed: dict[str, object]) -> dict[str, object]:
     return build_manifest(
         job="extract",
+        run_id="run-1",
         status=status,
         files={"pairs": ["pairs/b.parquet", "pairs/a.parquet"]},
         counts={"documents_in": 2},
@@ -63,3 +66,13 @@ def test_upstream_missing_or_partial_is_refused(tmp_path: Path) -> None:
     write_manifest(storage, str(tmp_path), manifest("complete", {}))
     _, new_digest = read_upstream(storage, str(tmp_path))
     assert new_digest != digest
+
+
+def test_only_the_current_run_may_commit(tmp_path: Path) -> None:
+    storage = Storage()
+    with pytest.raises(SupersededRunError):
+        refuse_if_superseded(storage, str(tmp_path), "run-1")  # no manifest: nobody owns the root
+    write_manifest(storage, str(tmp_path), manifest("partial", {}))
+    refuse_if_superseded(storage, str(tmp_path), "run-1")
+    with pytest.raises(SupersededRunError, match="superseded by run run-1"):
+        refuse_if_superseded(storage, str(tmp_path), "run-0")

@@ -25,5 +25,7 @@ def test_shipped_yaml_loads(path: Path) -> None:
     verb = path.parent.name
     module = importlib.import_module(VERBS[verb][0])
     model: type[StrictModel] = getattr(module, CONFIG_CLASS[verb])
-    config = load_config(model, path, overrides=["input=in", "output=out"] if "input" in model.model_fields else [])
+    config = load_config(
+        model, path, overrides=["input=in", "output=out"] if "input" in model.model_fields else []
+    )
     assert isinstance(config, model)

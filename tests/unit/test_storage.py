@@ -51,10 +51,16 @@ def test_s3_roundtrip_listing_and_parquet(s3_server: MotoS3Server, s3_bucket: st
     listed = storage.list_inputs(root)
     assert [item.uri for item in listed] == [f"{root}/x/1.pdf", f"{root}/x/2.pdf", f"{root}/y/3.pdf"]
     assert all(item.size == len(b"%PDF-1.7 x") and item.mtime_ns for item in listed)
-    assert [item.uri for item in storage.list_inputs(f"{root}/x/*.pdf")] == [f"{root}/x/1.pdf", f"{root}/x/2.pdf"]
+    assert [item.uri for item in storage.list_inputs(f"{root}/x/*.pdf")] == [
+        f"{root}/x/1.pdf",
+        f"{root}/x/2.pdf",
+    ]
     storage.write_bytes(f"s3://{s3_bucket}/list.txt", f"{root}/y/3.pdf\n{root}/gone.pdf\n".encode())
     from_list = storage.list_inputs(f"s3://{s3_bucket}/list.txt")
-    assert [(item.uri, item.size is None) for item in from_list] == [(f"{root}/gone.pdf", True), (f"{root}/y/3.pdf", False)]
+    assert [(item.uri, item.size is None) for item in from_list] == [
+        (f"{root}/gone.pdf", True),
+        (f"{root}/y/3.pdf", False),
+    ]
     table = pa.table({"a": [1, 2]})
     storage.write_parquet(f"s3://{s3_bucket}/t/part.parquet", table)
     read = storage.read_parquet([f"s3://{s3_bucket}/t/part.parquet"])

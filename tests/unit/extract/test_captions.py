@@ -33,7 +33,13 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
 
 @pytest.mark.parametrize(
     "text",
-    ["Figure 3 shows the stress", "Figures are drawn to scale.", "Fig. 3b shows", "Table VV. bad numeral", "The Figure 3."],
+    [
+        "Figure 3 shows the stress",
+        "Figures are drawn to scale.",
+        "Fig. 3b shows",
+        "Table VV. bad numeral",
+        "The Figure 3.",
+    ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
     assert parse_caption_start(text) is None

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from cephalo_ray.extract.document import ExtractError, crop_dpi, Box, extract_document, merge_tiles
+from cephalo_ray.extract.document import Box, ExtractError, crop_dpi, extract_document, merge_tiles
 from cephalo_ray.samples import bad_input, sample_paper, text_only_paper
 
 
@@ -12,7 +12,9 @@ def test_sample_paper_yields_every_figure_with_caption_and_mentions() -> None:
     paper = sample_paper(seed=4, figures=3)
     result = extract_document(paper.pdf, "s3://b/paper.pdf", dpi=100)
     pairs = result["pairs"]
-    assert [(pair["page"], pair["label"]) for pair in pairs] == [(fig.page, fig.label) for fig in paper.figures]
+    assert [(pair["page"], pair["label"]) for pair in pairs] == [
+        (fig.page, fig.label) for fig in paper.figures
+    ]
     for pair, figure in zip(pairs, paper.figures, strict=True):
         assert pair["caption"] == figure.caption
         assert pair["kind"] == "figure" and pair["graphics"] == "raster"
@@ -44,7 +46,9 @@ def test_crop_is_a_png_of_the_box_at_the_dpi() -> None:
 
 
 def test_crop_pixel_cap_lowers_the_dpi() -> None:
-    pair = extract_document(sample_paper(seed=2, figures=1).pdf, "x", dpi=300, max_crop_pixels=10_000)["pairs"][0]
+    pair = extract_document(sample_paper(seed=2, figures=1).pdf, "x", dpi=300, max_crop_pixels=10_000)[
+        "pairs"
+    ][0]
     assert pair["image_width"] * pair["image_height"] <= 10_000 * 1.05
     assert crop_dpi(Box(0, 0, 72, 72), 300, 10**9) == 300
 
