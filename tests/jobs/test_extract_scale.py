@@ -1,0 +1,35 @@
+"""A larger generated corpus from S3 to S3 with several actors: slow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cephalo_ray.samples import sample_paper
+from jobs import extract_figures
+from tests.helpers.servers import MotoS3Server
+
+pytestmark = pytest.mark.slow
+
+
+def test_sixty_papers_s3_to_s3(ray_session: Any, s3_server: MotoS3Server, s3_bucket: str) -> None:
+    client = s3_server.client()
+    expected_pairs = 0
+    for seed in range(60):
+        paper = sample_paper(seed, figures=1 + seed % 4)
+        expected_pairs += len(paper.figures)
+        client.put_object(Bucket=s3_bucket, Key=f"corpus/{seed % 7}/paper-{seed}.pdf", Body=paper.pdf)
+    config = extract_figures.ExtractConfig.model_validate(
+        {
+            "input": f"s3://{s3_bucket}/corpus",
+            "output": f"s3://{s3_bucket}/out",
+            "dpi": 72,
+            "storage": {"s3_endpoint_url": s3_server.endpoint_url},
+            "resources": {"actors": 2, "num_cpus": 0.5, "docs_per_file": 8},
+        }
+    )
+    manifest = extract_figures.run(config)
+    assert manifest["status"] == "complete" and manifest["counts"]["documents_ok"] == 60
+    assert manifest["counts"]["pairs"] == expected_pairs
+    assert len(manifest["files"]["documents"]) == 8  # ceil(60 / 8) deterministic batch files
