@@ -25,4 +25,10 @@ def connect_ray(num_cpus: int | None = None) -> bool:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
     else:
         ray.init(address="local", num_cpus=num_cpus, logging_level=logging.WARNING, include_dashboard=False)
+    quiet_ray_data()
     return True
+
+
+def quiet_ray_data() -> None:
+    """Ray Data logs every execution plan at INFO; jobs print their own progress and summary."""
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
