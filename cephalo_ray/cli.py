@@ -17,6 +17,8 @@ from cephalo_ray.config import ConfigError, StrictModel, is_override, leaf_field
 # verb -> (job module, one-line summary). A job module exposes `main(argv, prog) -> int`.
 VERBS: dict[str, tuple[str, str]] = {
     "extract": ("jobs.extract_figures", "find figures and captions in PDFs (folder, glob, s3://, list file)"),
+    "refine": ("jobs.refine_pairs", "turn pairs into grounded QA data with a teacher LLM (or a template)"),
+    "export": ("jobs.export_dataset", "write a refine root as LLaVA JSON + images or a Hugging Face dataset"),
     "demo": ("jobs.demo", "run the factory end to end on a generated sample corpus"),
 }
 
@@ -132,12 +134,12 @@ def run_job_main(
     positional: Sequence[str] = ("input", "output"),
 ) -> int:
     """Parse, run, and turn a config or upstream problem into one clear message and exit code 2."""
-    from cephalo_ray.output_root import UpstreamError
+    from cephalo_ray.errors import JobError
 
     try:
         config = parse_config(model, sys.argv[1:] if argv is None else argv, prog, description, positional)
         run(config)
-    except (ConfigError, UpstreamError, FileNotFoundError) as error:
+    except (ConfigError, JobError, FileNotFoundError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return EXIT_CONFIG
     return 0

@@ -19,6 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from cephalo_ray.config import ConfigError, changed_keys, config_hash
+from cephalo_ray.errors import JobError
 from cephalo_ray.storage import Storage, join
 
 MANIFEST_NAME = "_manifest.json"
@@ -27,7 +28,7 @@ STATUS_PARTIAL = "partial"
 VERSIONED_PACKAGES = ("cephalo_ray", "ray", "pyarrow", "pymupdf", "pydantic", "torch", "transformers")
 
 
-class UpstreamError(RuntimeError):
+class UpstreamError(JobError):
     """An upstream root that is missing, unreadable or unfinished."""
 
 

@@ -114,3 +114,99 @@ def errors_schema() -> pa.Schema:
             ("message", pa.string()),
         ]
     )
+
+
+class QAItem(TypedDict):
+    kind: str
+    query: str
+    answer: str
+
+
+class Usage(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class RefinedRow(TypedDict):
+    """One pair turned into instruction data (`OUT/refined/`)."""
+
+    pair_id: str
+    doc_id: str
+    split: str
+    kind: str
+    label: str | None
+    image: bytes
+    orig_caption: str | None
+    pdf_name: str
+    qa: list[QAItem]
+    conversations: list[dict[str, str]]
+    teacher: str
+    model: str
+    prompt_version: str
+    cache_key: str
+    usage: Usage
+    dropped: list[str]
+
+
+class RefineLedgerRow(TypedDict):
+    """One pair answered for good, ok or failed (`OUT/done/`, the refine restart ledger)."""
+
+    pair_id: str
+    cache_key: str
+    status: str
+    error: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    seconds: float
+
+
+def usage_type() -> pa.DataType:
+    import pyarrow as pa
+
+    return pa.struct([("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("cost_usd", pa.float64())])
+
+
+def refined_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    qa_item = pa.struct([("kind", pa.string()), ("query", pa.string()), ("answer", pa.string())])
+    turn = pa.struct([("from", pa.string()), ("value", pa.string())])
+    return pa.schema(
+        [
+            ("pair_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("split", pa.string()),
+            ("kind", pa.string()),
+            ("label", pa.string()),
+            ("image", pa.binary()),
+            ("orig_caption", pa.string()),
+            ("pdf_name", pa.string()),
+            ("qa", pa.list_(qa_item)),
+            ("conversations", pa.list_(turn)),
+            ("teacher", pa.string()),
+            ("model", pa.string()),
+            ("prompt_version", pa.string()),
+            ("cache_key", pa.string()),
+            ("usage", usage_type()),
+            ("dropped", pa.list_(pa.string())),
+        ]
+    )
+
+
+def refine_ledger_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("pair_id", pa.string()),
+            ("cache_key", pa.string()),
+            ("status", pa.string()),
+            ("error", pa.string()),
+            ("prompt_tokens", pa.int64()),
+            ("completion_tokens", pa.int64()),
+            ("cost_usd", pa.float64()),
+            ("seconds", pa.float64()),
+        ]
+    )

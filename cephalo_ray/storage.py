@@ -74,6 +74,13 @@ class Storage:
             self._s3 = make_s3_filesystem(self.s3_endpoint_url, self.s3_region)
         return self._s3, uri[len("s3://") :]
 
+    def filesystem_and_paths(self, uris: list[str]) -> tuple[pafs.FileSystem, list[str]]:
+        """One filesystem and its paths for URIs of one kind (all local or all S3), for Ray Data readers."""
+        if len({is_s3(uri) for uri in uris}) > 1:
+            raise ValueError("cannot read local and s3:// files in one dataset")
+        pairs = [self._filesystem(uri) for uri in uris] or [self._filesystem(".")]
+        return pairs[0][0], [path for _, path in pairs[: len(uris)]]
+
     def _uri(self, original: str, path: str) -> str:
         return f"s3://{path}" if is_s3(original) else path
 

@@ -1,0 +1,80 @@
+"""One small actor that every refine actor asks before sending: requests/min and tokens/min pacing,
+the `--limit` on new pairs, and the `--max-cost-usd` budget. Pure logic; the job wraps it in Ray.
+
+Pacing reserves start times on two clocks (requests and tokens) instead of filling a bucket, so the
+achieved rate equals the cap from the first second on, with no burst.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens; None when unknown (no cost is tracked then)."""
+
+    input_usd_per_mtok: float | None = None
+    output_usd_per_mtok: float | None = None
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * (self.input_usd_per_mtok or 0.0) + completion_tokens * (self.output_usd_per_mtok or 0.0)) / 1e6
+
+    @property
+    def known(self) -> bool:
+        return self.input_usd_per_mtok is not None or self.output_usd_per_mtok is not None
+
+
+class Governor:
+    """Admission, pacing and spend of all refine actors together.
+
+    Args:
+        requests_per_minute, tokens_per_minute: caps (None: no cap).
+        limit: most new pairs this run may send (None: all).
+        max_cost_usd: stop admitting once recorded spend reaches it (None: no budget).
+    """
+
+    def __init__(
+        self,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        limit: int | None = None,
+        max_cost_usd: float | None = None,
+        clock: object = time.monotonic,
+    ) -> None:
+        self.request_interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
+        self.seconds_per_token = 60.0 / tokens_per_minute if tokens_per_minute else 0.0
+        self.limit = limit
+        self.max_cost_usd = max_cost_usd
+        self.clock = clock
+        self.next_request_at = 0.0
+        self.next_tokens_at = 0.0
+        self.admitted = 0
+        self.spent_usd = 0.0
+        self.stop_reason: str | None = None
+
+    def admit(self) -> bool:
+        """Take one new pair, unless the limit or the budget says stop."""
+        if self.limit is not None and self.admitted >= self.limit:
+            self.stop_reason = f"reached --limit {self.limit}"
+            return False
+        if self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
+            self.stop_reason = f"spent ${self.spent_usd:.4f} of --max-cost-usd {self.max_cost_usd}"
+            return False
+        self.admitted += 1
+        return True
+
+    def reserve(self, estimated_tokens: int) -> float:
+        """Reserve a start time for one request; returns the seconds to wait before sending it."""
+        now = float(self.clock())  # type: ignore[operator]
+        start = max(now, self.next_request_at, self.next_tokens_at)
+        self.next_request_at = start + self.request_interval
+        self.next_tokens_at = start + estimated_tokens * self.seconds_per_token
+        return start - now
+
+    def record(self, cost_usd: float) -> None:
+        self.spent_usd += cost_usd
+
+    def state(self) -> dict[str, object]:
+        return {"admitted": self.admitted, "spent_usd": round(self.spent_usd, 6), "stop_reason": self.stop_reason}

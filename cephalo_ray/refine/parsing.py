@@ -1,0 +1,183 @@
+"""Teacher replies -> validated QA pairs, with a recorded reason for everything dropped. Pure.
+
+Parsing is strict where the endpoint honoured a JSON schema and tolerant otherwise (code fences,
+prose around the JSON, a bare list). Quality filters drop single pairs; a reply left with none is an
+error with the reasons, never an empty row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cephalo_ray.refine.prompts import QA_KINDS
+
+MALFORMED = "Malformed"
+REFUSED = "Refused"
+EMPTY = "Empty"
+FILTERED = "Filtered"
+TRUNCATED = "Truncated"
+
+REFUSAL = re.compile(
+    r"^\s*(?:i'?m sorry|i am sorry|sorry,|i can(?:no|')t|i cannot|i am unable|i'm unable|as an ai)", re.IGNORECASE
+)
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?![\w])")
+WORD = re.compile(r"[a-z0-9]+")
+
+
+class RefineError(Exception):
+    """A reply that yields no usable QA, with a fixed kind and the reason."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    min_question_chars: int = 10
+    max_question_chars: int = 400
+    min_answer_chars: int = 20
+    max_answer_chars: int = 2000
+    restate_threshold: float = 0.9  # token overlap with the caption above which an answer adds nothing
+
+
+@dataclass
+class ParsedReply:
+    qa: list[dict[str, str]]
+    dropped: list[str] = field(default_factory=list)  # "kind: reason" per pair filtered out
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON value in `text`, tolerating code fences and prose around it."""
+    cleaned = re.sub(r"^```(?:json)?\s*|\s*```\s*$", "", text.strip(), flags=re.IGNORECASE)
+    try:
+        return json.loads(cleaned)
+    except json.JSONDecodeError:
+        pass
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[\[{]", cleaned):
+        try:
+            value, _ = decoder.raw_decode(cleaned[match.start() :])
+            return value
+        except json.JSONDecodeError:
+            continue
+    raise RefineError(MALFORMED, f"no JSON in the reply (starts {text.strip()[:80]!r})")
+
+
+def parse_reply(text: str | None, finish_reason: str | None = None, refusal: str | None = None) -> list[dict[str, str]]:
+    """Validated QA items of a reply (kind, query, answer), before quality filters.
+
+    Raises:
+        RefineError: `Refused`, `Truncated`, `Empty` or `Malformed`, with the reason.
+    """
+    if refusal:
+        raise RefineError(REFUSED, refusal[:300])
+    if finish_reason == "content_filter":
+        raise RefineError(REFUSED, "the endpoint's content filter stopped the reply")
+    if not text or not text.strip():
+        raise RefineError(EMPTY, "the reply has no text")
+    if REFUSAL.match(text):
+        raise RefineError(REFUSED, text.strip()[:300])
+    try:
+        value = extract_json(text)
+    except RefineError:
+        if finish_reason == "length":
+            raise RefineError(TRUNCATED, "the reply hit max_tokens before its JSON closed") from None
+        raise
+    items = value.get("qa") if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        raise RefineError(MALFORMED, 'the JSON has no "qa" list')
+    qa = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise RefineError(MALFORMED, f"qa[{index}] is not an object")
+        query = item.get("query") or item.get("question")
+        answer = item.get("answer")
+        if not isinstance(query, str) or not isinstance(answer, str):
+            raise RefineError(MALFORMED, f"qa[{index}] lacks a string query and answer")
+        kind = item.get("kind") if item.get("kind") in QA_KINDS else "what"
+        qa.append({"kind": str(kind), "query": query.strip(), "answer": answer.strip()})
+    if not qa:
+        raise RefineError(EMPTY, "the reply holds no QA pairs")
+    return qa
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+def overlap(answer: str, source: str) -> float:
+    """Share of the answer's words that the source also has."""
+    answer_words = words(answer)
+    if not answer_words:
+        return 1.0
+    source_words = set(words(source))
+    return sum(word in source_words for word in answer_words) / len(answer_words)
+
+
+def numbers_in(text: str) -> set[str]:
+    return {number.replace(",", ".").lstrip("+") for number in NUMBER.findall(text)}
+
+
+def filter_qa(
+    qa: Sequence[dict[str, str]],
+    caption: str | None,
+    mentions: Sequence[str],
+    settings: FilterSettings = FilterSettings(),
+) -> ParsedReply:
+    """Drop pairs that are too short or long, repeat a question, only restate the caption, or cite
+    numbers found in none of the sources; keep the reason for each.
+
+    Raises:
+        RefineError: `Filtered`, with every reason, when no pair survives.
+    """
+    sources = " ".join([caption or "", *mentions])
+    known_numbers = numbers_in(sources)
+    kept: list[dict[str, str]] = []
+    dropped: list[str] = []
+    seen_questions: set[str] = set()
+    for item in qa:
+        query, answer = item["query"], item["answer"]
+        normalised_query = " ".join(words(query))
+        reason = None
+        if not settings.min_question_chars <= len(query) <= settings.max_question_chars:
+            reason = f"question length {len(query)} outside [{settings.min_question_chars}, {settings.max_question_chars}]"
+        elif not settings.min_answer_chars <= len(answer) <= settings.max_answer_chars:
+            reason = f"answer length {len(answer)} outside [{settings.min_answer_chars}, {settings.max_answer_chars}]"
+        elif normalised_query in seen_questions:
+            reason = "duplicate question"
+        elif caption and overlap(answer, caption) >= settings.restate_threshold and overlap(caption, answer) >= 0.6:
+            reason = "answer only restates the caption"
+        elif unknown := sorted(numbers_in(answer) - known_numbers):
+            reason = f"numbers found in no source: {', '.join(unknown[:5])}"
+        if reason:
+            dropped.append(f"{item['kind']}: {reason}")
+            continue
+        seen_questions.add(normalised_query)
+        kept.append(item)
+    if not kept:
+        raise RefineError(FILTERED, "; ".join(dropped) or "no pairs")
+    return ParsedReply(kept, dropped)
+
+
+def llava_conversations(qa: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """LLaVA's conversation list; the image token opens the first human turn."""
+    turns: list[dict[str, str]] = []
+    for index, item in enumerate(qa):
+        question = f"<image>\n{item['query']}" if index == 0 else item["query"]
+        turns.append({"from": "human", "value": question})
+        turns.append({"from": "gpt", "value": item["answer"]})
+    return turns
+
+
+def split_of(doc_id: str, val_fraction: float) -> str:
+    """`train` or `val` from a hash bucket of the document, stable when papers are added."""
+    import hashlib
+
+    bucket = int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "val" if bucket < val_fraction else "train"

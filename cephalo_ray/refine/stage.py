@@ -1,0 +1,235 @@
+"""Ray adapter of refinement: sends a batch of pairs to the teacher with bounded concurrency, turns
+every failure into an error row, and commits the batch (refined and errors first, the ledger last).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from cephalo_ray.ledger import batch_name, commit_batch
+from cephalo_ray.output_root import refuse_if_superseded
+from cephalo_ray.refine.governor import Price
+from cephalo_ray.refine.parsing import (
+    EMPTY,
+    FilterSettings,
+    RefineError,
+    filter_qa,
+    llava_conversations,
+    parse_reply,
+    split_of,
+)
+from cephalo_ray.refine.prompts import (
+    PROMPT_VERSION,
+    build_messages,
+    cache_key,
+    estimate_tokens,
+    image_data_url,
+    template_qa,
+)
+from cephalo_ray.refine.teacher import TRANSIENT, OpenAITeacher
+from cephalo_ray.rows import (
+    STATUS_FAILED,
+    STATUS_OK,
+    ErrorRow,
+    RefinedRow,
+    RefineLedgerRow,
+    errors_schema,
+    refine_ledger_schema,
+    refined_schema,
+)
+from cephalo_ray.storage import Storage, name_of
+
+STAGE = "refine"
+REFINED_DIR = "refined"
+ERRORS_DIR = "errors"
+LEDGER_DIR = "done"
+TEMPLATE = "template"
+# Per-pair outcomes reported to the driver.
+CACHED = "cached"  # answered by an earlier run with the same cache key
+DEFERRED = "deferred"  # not sent: the limit or the budget was reached
+RETRY = "retry"  # a transient failure: sent again on the next run
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """What shapes a refined row (flat values, no config object)."""
+
+    teacher: str
+    model: str
+    qa_per_pair: int
+    vision: bool
+    image_max_side: int
+    val_fraction: float
+    sampling: dict[str, Any] = field(default_factory=dict)
+    filters: FilterSettings = FilterSettings()
+    price: Price = Price()
+
+
+@dataclass
+class Outcome:
+    status: str
+    row: RefinedRow | None = None
+    error: ErrorRow | None = None
+    ledger: RefineLedgerRow | None = None
+
+
+def call(governor: Any, method: str, *args: Any) -> Any:
+    """Call the governor, whether a Ray actor handle or a local object."""
+    bound = getattr(governor, method)
+    if hasattr(bound, "remote"):
+        import ray
+
+        return ray.get(bound.remote(*args))
+    return bound(*args)
+
+
+def key_of(pair: Mapping[str, Any], settings: RefineSettings) -> str:
+    model = TEMPLATE if settings.teacher == TEMPLATE else settings.model
+    return cache_key(pair["caption"], pair["mentions"] or [], pair["image"], model, settings.sampling, settings.vision)
+
+
+class RefineStage:
+    """`map_batches` callable: a batch of extract pairs in, one outcome row per pair out.
+
+    Args:
+        output: the output root; run_id: this run's id (commits are fenced on it).
+        storage: how to reach the output.
+        settings: prompt, teacher and filter settings.
+        done: pair_id -> cache key of pairs answered by earlier runs.
+        governor: the shared `Governor` (Ray actor handle or local object).
+        teacher_options: keyword arguments of `OpenAITeacher` (None for the template teacher).
+        concurrency: requests in flight at once in this actor.
+    """
+
+    def __init__(
+        self,
+        output: str,
+        run_id: str,
+        storage: Storage,
+        settings: RefineSettings,
+        done: Mapping[str, str],
+        governor: Any,
+        teacher_options: Mapping[str, Any] | None,
+        concurrency: int,
+    ) -> None:
+        self.output = output
+        self.run_id = run_id
+        self.storage = storage
+        self.settings = settings
+        self.done = done
+        self.governor = governor
+        self.teacher = OpenAITeacher(**teacher_options) if teacher_options else None
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="teacher")
+
+    def __call__(self, batch: Any) -> dict[str, list[Any]]:
+        columns = batch.to_pydict() if hasattr(batch, "to_pydict") else batch
+        pairs = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        outcomes = list(self.pool.map(self.process, pairs))
+        self.commit(outcomes)
+        return {
+            "pair_id": [pair["pair_id"] for pair in pairs],
+            "status": [outcome.status for outcome in outcomes],
+            "error": [outcome.error["error"] if outcome.error else None for outcome in outcomes],
+            "cost_usd": [outcome.ledger["cost_usd"] if outcome.ledger else 0.0 for outcome in outcomes],
+        }
+
+    def process(self, pair: dict[str, Any]) -> Outcome:
+        key = key_of(pair, self.settings)
+        if self.done.get(pair["pair_id"]) == key:
+            return Outcome(CACHED)
+        if not call(self.governor, "admit"):
+            return Outcome(DEFERRED)
+        started = time.perf_counter()
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
+        try:
+            qa, dropped = self.ask(pair, usage)
+        except RefineError as error:
+            failure: ErrorRow = {
+                "source": pair["source"],
+                "doc_id": pair["doc_id"],
+                "pair_id": pair["pair_id"],
+                "stage": STAGE,
+                "error": error.kind,
+                "message": error.message,
+            }
+            if error.kind in TRANSIENT:
+                return Outcome(RETRY, error=failure)
+            ledger = self.ledger_row(pair, key, STATUS_FAILED, error.kind, usage, started)
+            return Outcome(STATUS_FAILED, error=failure, ledger=ledger)
+        row: RefinedRow = {
+            "pair_id": pair["pair_id"],
+            "doc_id": pair["doc_id"],
+            "split": split_of(pair["doc_id"], self.settings.val_fraction),
+            "kind": pair["kind"],
+            "label": pair["label"],
+            "image": pair["image"],
+            "orig_caption": pair["caption"],
+            "pdf_name": name_of(pair["source"]),
+            "qa": qa,  # type: ignore[typeddict-item]
+            "conversations": llava_conversations(qa),
+            "teacher": self.settings.teacher,
+            "model": TEMPLATE if self.settings.teacher == TEMPLATE else self.settings.model,
+            "prompt_version": PROMPT_VERSION,
+            "cache_key": key,
+            "usage": usage,  # type: ignore[typeddict-item]
+            "dropped": dropped,
+        }
+        return Outcome(STATUS_OK, row=row, ledger=self.ledger_row(pair, key, STATUS_OK, None, usage, started))
+
+    def ask(self, pair: dict[str, Any], usage: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
+        settings = self.settings
+        mentions = pair["mentions"] or []
+        if self.teacher is None:
+            qa = template_qa(pair["label"], pair["caption"], mentions, settings.qa_per_pair)
+            if not qa:
+                raise RefineError(EMPTY, "no caption and no mentions to build questions from")
+            return qa, []
+        image = image_data_url(pair["image"], settings.image_max_side) if settings.vision else None
+        messages = build_messages(pair["label"], pair["caption"], mentions, settings.qa_per_pair, image)
+        estimate = estimate_tokens(messages) + int(settings.sampling.get("max_tokens") or 0)
+        time.sleep(call(self.governor, "reserve", estimate))
+        reply = self.teacher.ask(messages, settings.qa_per_pair)
+        usage["prompt_tokens"], usage["completion_tokens"] = reply.prompt_tokens, reply.completion_tokens
+        usage["cost_usd"] = settings.price.cost(reply.prompt_tokens, reply.completion_tokens)
+        call(self.governor, "record", usage["cost_usd"])
+        parsed = filter_qa(parse_reply(reply.text, reply.finish_reason, reply.refusal), pair["caption"], mentions, settings.filters)
+        return parsed.qa, parsed.dropped
+
+    @staticmethod
+    def ledger_row(
+        pair: Mapping[str, Any], key: str, status: str, error: str | None, usage: Mapping[str, Any], started: float
+    ) -> RefineLedgerRow:
+        return {
+            "pair_id": pair["pair_id"],
+            "cache_key": key,
+            "status": status,
+            "error": error,
+            "prompt_tokens": int(usage["prompt_tokens"]),
+            "completion_tokens": int(usage["completion_tokens"]),
+            "cost_usd": float(usage["cost_usd"]),
+            "seconds": time.perf_counter() - started,
+        }
+
+    def commit(self, outcomes: list[Outcome]) -> None:
+        import pyarrow as pa
+
+        sent = [outcome for outcome in outcomes if outcome.error or outcome.ledger]
+        if not sent:
+            return
+        keys = [f"{o.ledger['pair_id']}|{o.ledger['cache_key']}" for o in sent if o.ledger]
+        keys += [f"{o.error['pair_id']}|retry|{self.run_id}" for o in sent if o.error and not o.ledger]
+        refined = [outcome.row for outcome in sent if outcome.row]
+        errors = [outcome.error for outcome in sent if outcome.error]
+        ledger = [outcome.ledger for outcome in sent if outcome.ledger]
+        data = {
+            REFINED_DIR: pa.Table.from_pylist(refined, schema=refined_schema()),
+            ERRORS_DIR: pa.Table.from_pylist(errors, schema=errors_schema()),
+        }
+        fence = partial(refuse_if_superseded, self.storage, self.output, self.run_id)
+        ledger_table = pa.Table.from_pylist(ledger, schema=refine_ledger_schema())
+        commit_batch(self.storage, self.output, batch_name(keys), data, LEDGER_DIR, ledger_table, fence)

@@ -1,0 +1,111 @@
+"""Teachers: an LLM behind any OpenAI-compatible endpoint, or the offline `template` teacher.
+
+Retries with backoff and `Retry-After` on 429/5xx/timeouts are the `openai` client's own; what is
+left after them becomes an error with a fixed kind. The API key is read from the environment
+variable named in config and is never logged or stored.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from cephalo_ray.errors import JobError
+from cephalo_ray.refine.parsing import RefineError
+from cephalo_ray.refine.prompts import response_schema
+
+TIMEOUT = "Timeout"
+RATE_LIMITED = "RateLimited"
+SERVER_ERROR = "ServerError"
+UNREACHABLE = "Unreachable"
+REJECTED = "Rejected"
+# Errors worth another try on a later run; the others are the teacher's final word on a pair.
+TRANSIENT = frozenset({TIMEOUT, RATE_LIMITED, SERVER_ERROR, UNREACHABLE})
+
+
+class TeacherUnavailable(JobError):
+    """The endpoint refuses every request (bad key, unknown model): stop the job, not the pair."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str | None
+    finish_reason: str | None
+    refusal: str | None
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class OpenAITeacher:
+    """Chat completions through the official `openai` client.
+
+    Args:
+        base_url: the endpoint, e.g. https://api.openai.com/v1 or http://vllm:8000/v1.
+        model: the model name the endpoint serves.
+        api_key_env: the environment variable holding the key (absent: "EMPTY", as vLLM accepts).
+        json_schema: "auto" tries a JSON-schema response_format and falls back when refused.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str,
+        timeout_s: float,
+        max_retries: int,
+        sampling: dict[str, Any],
+        json_schema: str = "auto",
+    ) -> None:
+        from openai import OpenAI
+
+        self.model = model
+        self.sampling = {key: value for key, value in sampling.items() if value is not None}
+        self.use_schema = json_schema != "off"
+        self.schema_required = json_schema == "on"
+        api_key = os.environ.get(api_key_env) or "EMPTY"
+        self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries)
+
+    def ask(self, messages: list[dict[str, Any]], qa_per_pair: int) -> Reply:
+        """Send one request.
+
+        Raises:
+            RefineError: for a failure of this request (timeout, rate limit, server error, ...).
+            TeacherUnavailable: when the endpoint rejects the credentials or the model.
+        """
+        import openai
+
+        request: dict[str, Any] = {"model": self.model, "messages": messages, **self.sampling}
+        if self.use_schema:
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "qa_pairs", "schema": response_schema(qa_per_pair), "strict": True},
+            }
+        try:
+            response = self.client.chat.completions.create(**request)
+        except openai.BadRequestError as error:
+            if self.use_schema and not self.schema_required and "response_format" in str(error).lower():
+                self.use_schema = False  # this endpoint has no structured output: parse tolerantly
+                return self.ask(messages, qa_per_pair)
+            raise RefineError(REJECTED, f"400 from the teacher: {error.message}") from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
+            raise TeacherUnavailable(f"the teacher refused the job ({error.status_code}): {error.message}") from None
+        except openai.APITimeoutError:
+            raise RefineError(TIMEOUT, "no reply within the per-request timeout (limits.timeout_s)") from None
+        except openai.RateLimitError as error:
+            raise RefineError(RATE_LIMITED, f"429 after the client's retries: {error.message}") from None
+        except openai.InternalServerError as error:
+            raise RefineError(SERVER_ERROR, f"{error.status_code} after the client's retries: {error.message}") from None
+        except openai.APIConnectionError as error:
+            raise RefineError(UNREACHABLE, f"cannot reach the teacher: {error}") from None
+        except openai.APIStatusError as error:
+            raise RefineError(REJECTED, f"{error.status_code} from the teacher: {error.message}") from None
+        choice = response.choices[0] if response.choices else None
+        usage = response.usage
+        return Reply(
+            text=choice.message.content if choice else None,
+            finish_reason=choice.finish_reason if choice else None,
+            refusal=getattr(choice.message, "refusal", None) if choice else None,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+        )
