@@ -19,6 +19,7 @@ image, prompt version, model and sampling. --limit and --max-cost-usd stop clean
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 import uuid
@@ -254,6 +255,7 @@ def refine_pending(
             batch_format="pyarrow",
             compute=ActorPoolStrategy(size=min(config.resources.actors, batches)),
             num_cpus=config.resources.num_cpus,
+            **secret_env(config),
         )
         outcomes: dict[str, tuple[str, str | None]] = {}
         spent = 0.0
@@ -280,6 +282,18 @@ def refine_pending(
     finally:
         if started_here:
             ray.shutdown()
+
+
+def secret_env(config: RefineConfig) -> dict[str, Any]:
+    """Hand the driver's API key to the refine actors in their process environment only.
+
+    Workers on a cluster may not share the driver's environment; the key travels in the actors'
+    runtime environment, never in a config, a row, a manifest or a log line.
+    """
+    key = os.environ.get(config.api_key_env)
+    if config.teacher != "openai" or not key:
+        return {}
+    return {"runtime_env": {"env_vars": {config.api_key_env: key}}}
 
 
 def find_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:

@@ -73,6 +73,7 @@ class ScriptedReply:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0  # wait this long before answering (a slow or hung teacher)
 
 
 def chat_completion(content: str, model: str = "fake-teacher", prompt_tokens: int = 10) -> dict[str, Any]:
@@ -134,6 +135,8 @@ class FakeOpenAIServer:
                 self._send(reply)
 
             def _send(self, reply: ScriptedReply) -> None:
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
                 payload = reply.body if isinstance(reply.body, (bytes, str)) else json.dumps(reply.body)
                 data = payload.encode() if isinstance(payload, str) else payload
                 self.send_response(reply.status)

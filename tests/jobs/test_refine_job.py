@@ -1,0 +1,258 @@
+"""`cephalo refine` against a loopback OpenAI-protocol teacher, scripted per pair by a caption word."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cephalo_ray.storage import Storage
+from jobs import export_dataset, refine_pairs
+from jobs.refine_pairs import RefineConfig
+from tests.helpers.roots import make_extract_root, make_pair
+from tests.helpers.servers import FakeOpenAIServer, ScriptedReply, chat_completion
+
+GOOD = {
+    "qa": [
+        {
+            "kind": "what",
+            "query": "What does the figure show?",
+            "answer": "It shows silk fibres under tension.",
+        },
+        {
+            "kind": "mechanism",
+            "query": "Why does the fibre stiffen?",
+            "answer": "Beta-sheet crystals carry the load.",
+        },
+    ]
+}
+Router = Callable[[str, int], ScriptedReply]
+
+
+def good(_: str = "", __: int = 0) -> ScriptedReply:
+    return ScriptedReply(body=chat_completion(json.dumps(GOOD), prompt_tokens=100))
+
+
+SCRIPTS: dict[str, Router] = {
+    "GOOD": good,
+    "MALFORMED": lambda *_: ScriptedReply(body=chat_completion("this is { not json")),
+    "REFUSE": lambda *_: ScriptedReply(body=chat_completion("I'm sorry, but I can't help with that.")),
+    "LIMITED": lambda _, attempt: (
+        ScriptedReply(
+            429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, {"Retry-After": "0"}
+        )
+        if attempt == 0
+        else good()
+    ),
+    "BROKEN": lambda *_: ScriptedReply(500, {"error": {"message": "boom", "type": "server_error"}}),
+    "HANG": lambda *_: ScriptedReply(body=chat_completion(json.dumps(GOOD)), delay_s=4.0),
+    "INVENT": lambda *_: ScriptedReply(
+        body=chat_completion(
+            json.dumps({"qa": [{"kind": "what", "query": "What is the modulus?", "answer": "It is 77 GPa."}]})
+        )
+    ),
+}
+
+
+class Teacher:
+    """Routes each request by the first script word in its caption; counts attempts per word."""
+
+    def __init__(self, server: FakeOpenAIServer, scripts: dict[str, Router]) -> None:
+        self.server = server
+        self.attempts: dict[str, int] = defaultdict(int)
+        self.lock = threading.Lock()
+        server.reset()
+        server.default = self.reply
+        self.scripts = scripts
+
+    def reply(self, request: dict[str, Any]) -> ScriptedReply:
+        content = request["messages"][-1]["content"]
+        text = content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+        word = next((word for word in self.scripts if word in text), "GOOD")
+        with self.lock:
+            attempt = self.attempts[word]
+            self.attempts[word] += 1
+        return self.scripts[word](word, attempt)
+
+
+def pairs_for(words: list[str]) -> list[dict[str, Any]]:
+    return [
+        make_pair(
+            f"Figure {index + 1}. Silk fibres ({word}) under tension.",
+            [f"Fig. {index + 1} shows silk."],
+            seed=index,
+        )
+        for index, word in enumerate(words)
+    ]
+
+
+def configure(tmp_path: Path, server: FakeOpenAIServer, **overrides: Any) -> RefineConfig:
+    values: dict[str, Any] = {
+        "input": str(tmp_path / "extract"),
+        "output": str(tmp_path / "refined"),
+        "teacher_url": server.base_url,
+        "model": "fake-teacher",
+        "api_key_env": "CEPHALO_TEST_TEACHER_KEY",
+        "limits": {"timeout_s": 1.5, "max_retries": 1},
+        "resources": {"actors": 1, "concurrency": 8, "pairs_per_file": 16, "num_cpus": 0.25},
+    }
+    values.update(overrides)
+    return RefineConfig.model_validate(values)
+
+
+def test_rows_errors_retries_and_restart(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CEPHALO_TEST_TEACHER_KEY", "sk-test-secret-4242")
+    words = ["GOOD", "MALFORMED", "REFUSE", "LIMITED", "BROKEN", "HANG", "INVENT", "GOOD"]
+    pairs = pairs_for(words)
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    teacher = Teacher(openai_server, SCRIPTS)
+    manifest = refine_pairs.run(configure(tmp_path, openai_server))
+
+    counts = manifest["counts"]
+    assert counts["errors_by_kind"] == {
+        "Malformed": 1,
+        "Refused": 1,
+        "ServerError": 1,
+        "Timeout": 1,
+        "Filtered": 1,
+    }
+    assert (counts["pairs_ok"], counts["pairs_failed"], counts["pairs_retry"]) == (3, 3, 2), counts
+    assert manifest["status"] == "partial"  # the transient failures are owed another try
+    assert teacher.attempts["LIMITED"] == 2 and teacher.attempts["BROKEN"] == 2  # the client's retry
+    assert manifest["upstream"]["digest"] and manifest["prompt_version"]
+
+    storage = Storage()
+    refined = export_dataset.read_refined(storage, str(tmp_path / "refined"), allow_partial=True)
+    assert {row["orig_caption"] for row in refined} == {pairs[i]["caption"] for i in (0, 3, 7)}
+    for row in refined:
+        assert row["qa"] == GOOD["qa"] and row["conversations"][0]["value"].startswith("<image>\n")
+        assert (
+            row["teacher"] == "openai" and row["model"] == "fake-teacher" and row["split"] in ("train", "val")
+        )
+        assert row["usage"]["prompt_tokens"] == 100 and row["pdf_name"] == "doc-a.pdf"
+    first_request = openai_server.requests[0]
+    assert first_request["body"]["response_format"]["type"] == "json_schema"
+    secret_seen = any("sk-test-secret-4242" in value for value in first_request["headers"].values())
+    assert secret_seen
+    for path in (tmp_path / "refined").rglob("*"):
+        if path.is_file():
+            assert b"sk-test-secret-4242" not in path.read_bytes(), path
+
+    # The teacher recovers: a rerun sends only what failed transiently.
+    sent_before = len(openai_server.requests)
+    teacher.scripts = {"GOOD": good}
+    rerun = refine_pairs.run(configure(tmp_path, openai_server))
+    assert len(openai_server.requests) - sent_before == 2
+    assert rerun["status"] == "complete" and rerun["counts"]["pairs_cached"] == 6
+    assert rerun["counts"]["pairs_ok"] == 5 and rerun["counts"]["pairs_failed"] == 3
+
+
+def test_limit_and_cost_stop_cleanly_and_resume(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs_for(["GOOD"] * 10))
+    Teacher(openai_server, {"GOOD": good})
+    limited = refine_pairs.run(configure(tmp_path, openai_server, limit=3))
+    assert limited["status"] == "partial" and limited["counts"]["pairs_sent"] == 3
+    assert "limit 3" in limited["counts"]["stop_reason"] and len(openai_server.requests) == 3
+
+    price = {"input_usd_per_mtok": 100.0, "output_usd_per_mtok": 0.0}  # 100 prompt tokens = $0.01 a request
+    budget = configure(
+        tmp_path,
+        openai_server,
+        price=price,
+        max_cost_usd=0.025,
+        resources={"actors": 1, "concurrency": 1, "pairs_per_file": 16, "num_cpus": 0.25},
+    )
+    stopped = refine_pairs.run(budget)
+    assert stopped["counts"]["pairs_sent"] == 3 and stopped["status"] == "partial"
+    assert "max-cost-usd" in stopped["counts"]["stop_reason"]
+    assert stopped["counts"]["cost_usd"] == pytest.approx(0.03)  # the run's own three requests
+    finished = refine_pairs.run(configure(tmp_path, openai_server, price=price))
+    assert finished["status"] == "complete" and finished["counts"]["pairs_sent"] == 4
+    assert finished["counts"]["pairs_ok"] == 10 and len(openai_server.requests) == 10
+
+
+def test_changed_caption_is_refined_again_and_dry_run_sends_nothing(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pairs = pairs_for(["GOOD"] * 3)
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    Teacher(openai_server, {"GOOD": good})
+    dry = refine_pairs.run(configure(tmp_path, openai_server, dry_run=True, vision=True))
+    assert dry["requests"] == 3 and dry["estimated_prompt_tokens"] > 3 * 765
+    assert openai_server.requests == [] and not (tmp_path / "refined").exists()
+    assert "nothing was sent" in capsys.readouterr().err
+
+    refine_pairs.run(configure(tmp_path, openai_server))
+    pairs[1]["caption"] = "Figure 2. Silk fibres (GOOD) under tension, re-extracted with a longer caption."
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    rerun = refine_pairs.run(configure(tmp_path, openai_server))
+    assert rerun["counts"]["pairs_sent"] == 1 and rerun["counts"]["pairs_cached"] == 2
+    assert len(openai_server.requests) == 4
+
+
+def test_rejected_key_stops_the_job_with_one_line(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs_for(["GOOD"]))
+    Teacher(
+        openai_server,
+        {"GOOD": lambda *_: ScriptedReply(401, {"error": {"message": "bad key", "type": "auth"}})},
+    )
+    code = refine_pairs.main(
+        [str(tmp_path / "extract"), str(tmp_path / "refined"), "--teacher-url", openai_server.base_url]
+    )
+    assert code == 2 and "bad key" in capsys.readouterr().err
+
+
+def test_partial_upstream_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs_for(["GOOD"]), status="partial")
+    assert refine_pairs.main([str(tmp_path / "extract"), str(tmp_path / "refined")]) == 2
+    assert "--allow-partial" in capsys.readouterr().err
+
+
+def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
+    import datasets
+
+    pairs = [
+        make_pair(
+            f"Figure {i}. Nacre tablet {i}. Bridges join them.", [f"Fig. {i} shows nacre."], doc=f"d{i}"
+        )
+        for i in range(1, 13)
+    ]
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    config = RefineConfig.model_validate(
+        {"input": str(tmp_path / "extract"), "output": str(tmp_path / "refined"), "val_fraction": 0.3}
+    )
+    manifest = refine_pairs.run(config)
+    assert manifest["status"] == "complete" and manifest["counts"]["pairs_ok"] == 12
+    assert manifest["counts"]["cost_usd"] == 0 and manifest["hashed_config"]["teacher"] == "template"
+
+    llava = export_dataset.run(
+        export_dataset.ExportConfig(input=str(tmp_path / "refined"), output=str(tmp_path / "llava"))
+    )
+    records = json.loads((tmp_path / "llava" / "llava_train.json").read_text())
+    records += json.loads((tmp_path / "llava" / "llava_val.json").read_text())
+    assert len(records) == 12 == llava["train"] + llava["val"] and llava["val"] > 0
+    assert all((tmp_path / "llava" / record["image"]).read_bytes()[:4] == b"\x89PNG" for record in records)
+    assert records[0]["conversations"][0]["value"].startswith("<image>\n")
+
+    hf = export_dataset.run(
+        export_dataset.ExportConfig(input=str(tmp_path / "refined"), output=str(tmp_path / "hf"), format="hf")
+    )
+    loaded = datasets.load_from_disk(str(tmp_path / "hf"))
+    assert set(loaded) == {"train", "val"} and loaded["train"].num_rows == hf["train"]
+    row = loaded["train"][0]
+    assert set(row) >= {"image", "query", "answer", "orig_caption", "pdf_name"} and row["image"].size == (
+        64,
+        48,
+    )
+    assert sum(len(record["conversations"]) // 2 for record in records) == hf["train"] + hf["val"]

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cephalo_ray.refine.parsing import (
+    FilterSettings,
+    RefineError,
+    filter_qa,
+    llava_conversations,
+    parse_reply,
+    split_of,
+)
+
+CAPTION = (
+    "Figure 2. Stress-strain curves of spider silk at 3 strain rates, showing a yield point near 0.5 GPa."
+)
+MENTIONS = ["The toughness rises by 40% at the highest rate (Fig. 2)."]
+
+
+def qa(query: str, answer: str, kind: str = "what") -> dict[str, str]:
+    return {"kind": kind, "query": query, "answer": answer}
+
+
+def test_tolerant_parsing_of_fenced_and_wrapped_json() -> None:
+    payload = {"qa": [qa("What is plotted here?", "Stress against strain for three rates.")]}
+    assert parse_reply(json.dumps(payload)) == payload["qa"]
+    assert parse_reply(f"```json\n{json.dumps(payload)}\n```") == payload["qa"]
+    assert parse_reply(f"Sure! Here it is:\n{json.dumps(payload)}\nHope this helps.") == payload["qa"]
+    assert parse_reply(json.dumps(payload["qa"])) == payload["qa"]  # a bare list
+    bare = parse_reply('{"qa": [{"question": "Q one here?", "answer": "An answer.", "kind": "odd"}]}')
+    assert bare == [qa("Q one here?", "An answer.", "what")]
+
+
+@pytest.mark.parametrize(
+    ("text", "finish", "refusal", "kind"),
+    [
+        ("not json at all", "stop", None, "Malformed"),
+        ('{"qa": "nope"}', "stop", None, "Malformed"),
+        ('{"qa": [{"query": 1}]}', "stop", None, "Malformed"),
+        ('{"qa": []}', "stop", None, "Empty"),
+        ("", "stop", None, "Empty"),
+        ("I'm sorry, but I can't help with that.", "stop", None, "Refused"),
+        ("anything", "stop", "I cannot describe this image.", "Refused"),
+        ("anything", "content_filter", None, "Refused"),
+        ('{"qa": [{"kind": "what", "query": "What', "length", None, "Truncated"),
+    ],
+)
+def test_bad_replies_raise_their_kind(text: str, finish: str, refusal: str | None, kind: str) -> None:
+    with pytest.raises(RefineError) as raised:
+        parse_reply(text, finish, refusal)
+    assert raised.value.kind == kind and raised.value.message
+
+
+def test_filters_keep_grounded_pairs_and_record_reasons() -> None:
+    items = [
+        qa(
+            "What does the plot show?",
+            "Stress-strain curves of silk at three strain rates, yielding near 0.5 GPa.",
+        ),
+        qa("What does the plot show?", "The same question again with a long enough answer."),
+        qa("Short?", "A long enough answer for the length filter."),
+        qa("How much tougher is it at the top rate?", "It is 40% tougher at the highest strain rate."),
+        qa("What is the modulus?", "The modulus is 12.5 GPa, measured by nanoindentation."),
+        qa("Restate it?", CAPTION),
+    ]
+    parsed = filter_qa(items, CAPTION, MENTIONS)
+    assert [item["query"] for item in parsed.qa] == [items[0]["query"], items[3]["query"]]
+    reasons = " | ".join(parsed.dropped)
+    assert "duplicate question" in reasons and "question length 6" in reasons
+    assert "numbers found in no source: 12.5" in reasons and "only restates the caption" in reasons
+
+
+def test_nothing_left_is_a_filtered_error() -> None:
+    with pytest.raises(RefineError) as raised:
+        filter_qa(
+            [qa("What is the modulus?", "The modulus is 99 GPa here.")], CAPTION, MENTIONS, FilterSettings()
+        )
+    assert raised.value.kind == "Filtered" and "99" in raised.value.message
+
+
+def test_llava_conversations_and_splits() -> None:
+    turns = llava_conversations([qa("First question?", "One."), qa("Second question?", "Two.")])
+    assert turns == [
+        {"from": "human", "value": "<image>\nFirst question?"},
+        {"from": "gpt", "value": "One."},
+        {"from": "human", "value": "Second question?"},
+        {"from": "gpt", "value": "Two."},
+    ]
+    splits = [split_of(f"doc-{index}", 0.2) for index in range(2000)]
+    assert 0.15 < splits.count("val") / len(splits) < 0.25
+    assert split_of("doc-7", 0.2) == split_of("doc-7", 0.2) and split_of("doc-7", 0.0) == "train"
