@@ -165,7 +165,9 @@ class RefineLedgerRow(TypedDict):
 def usage_type() -> pa.DataType:
     import pyarrow as pa
 
-    return pa.struct([("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("cost_usd", pa.float64())])
+    return pa.struct(
+        [("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("cost_usd", pa.float64())]
+    )
 
 
 def refined_schema() -> pa.Schema:

@@ -4,7 +4,8 @@
     cephalo demo demo_out papers=20
 
 Stages so far: generate a sample corpus (papers with raster and tiled figures, a text-only paper,
-and one of each broken input) -> extract figure/caption pairs. Rerunning resumes; nothing is redone.
+and one of each broken input) -> extract figure/caption pairs -> refine them into QA conversations
+with the offline template teacher -> export LLaVA JSON + images. Rerunning resumes; nothing is redone.
 """
 
 from __future__ import annotations
@@ -29,8 +30,21 @@ class DemoConfig(StrictModel):
 
 
 def run(config: DemoConfig) -> dict[str, Any]:
+    import ray
+
+    from cephalo_ray.ray_session import connect_ray
+
+    started_here = connect_ray()  # one Ray for every stage of the demo
+    try:
+        return run_stages(config)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def run_stages(config: DemoConfig) -> dict[str, Any]:
     from cephalo_ray.samples import write_sample_corpus
-    from jobs import extract_figures
+    from jobs import export_dataset, extract_figures, refine_pairs
 
     root = Path(config.output)
     corpus = root / "corpus"
@@ -42,13 +56,25 @@ def run(config: DemoConfig) -> dict[str, Any]:
         output=str(root / "extract"),
         resources=extract_figures.ResourcesConfig(actors=config.actors, num_cpus=0.5, docs_per_file=4),
     )
-    manifest = extract_figures.run(extract_config)
+    extract_manifest = extract_figures.run(extract_config)
+    refine_config = refine_pairs.RefineConfig(
+        input=str(root / "extract"),
+        output=str(root / "refined"),
+        teacher="template",
+        val_fraction=0.2,
+        resources=refine_pairs.RefineResources(actors=1, num_cpus=0.5),
+    )
+    refine_manifest = refine_pairs.run(refine_config)
+    export_counts = export_dataset.run(
+        export_dataset.ExportConfig(input=str(root / "refined"), output=str(root / "llava"), format="llava")
+    )
     print(
-        f"demo: pairs in {root / 'extract' / 'pairs'}, ledger in {root / 'extract' / 'documents'}, "
-        f"errors in {root / 'extract' / 'errors'}, manifest {root / 'extract' / '_manifest.json'}",
+        f"demo: extract -> {root / 'extract'} ({extract_manifest['counts']['pairs']} pairs), "
+        f"refine -> {root / 'refined'} ({refine_manifest['counts']['pairs_ok']} conversations), "
+        f"LLaVA export -> {root / 'llava'} ({export_counts})",
         file=sys.stderr,
     )
-    return {"extract": manifest}
+    return {"extract": extract_manifest, "refine": refine_manifest, "export": export_counts}
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.demo") -> int:

@@ -29,7 +29,9 @@ class ExportConfig(StrictModel):
 
     input: str = Field(description="a refine root (local or s3://)")
     output: str = Field(description="the export folder (llava: local or s3://; hf: local)")
-    format: Literal["llava", "hf"] = Field("llava", description="llava (JSON + images) or hf (datasets folder)")
+    format: Literal["llava", "hf"] = Field(
+        "llava", description="llava (JSON + images) or hf (datasets folder)"
+    )
     allow_partial: bool = Field(False, description="export a refine root that is not complete")
     storage: StorageConfig = StorageConfig()
 
@@ -54,7 +56,9 @@ def export_llava(storage: Any, rows: list[dict[str, Any]], output: str) -> dict[
     for row in rows:
         image_name = f"images/{row['pair_id']}.png"
         storage.write_bytes(join(output, image_name), row["image"])
-        records[row["split"]].append({"id": row["pair_id"], "image": image_name, "conversations": row["conversations"]})
+        records[row["split"]].append(
+            {"id": row["pair_id"], "image": image_name, "conversations": row["conversations"]}
+        )
     for split, items in records.items():
         storage.write_bytes(join(output, f"llava_{split}.json"), json.dumps(items, indent=1).encode())
     return {split: len(items) for split, items in records.items()}

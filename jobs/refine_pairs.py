@@ -55,7 +55,9 @@ class FiltersConfig(StrictModel):
     max_question_chars: int = Field(400, ge=1, description="longer questions are dropped")
     min_answer_chars: int = Field(20, ge=1, description="shorter answers are dropped")
     max_answer_chars: int = Field(2000, ge=1, description="longer answers are dropped")
-    restate_threshold: float = Field(0.9, gt=0, le=1, description="answers this close to the caption are dropped")
+    restate_threshold: float = Field(
+        0.9, gt=0, le=1, description="answers this close to the caption are dropped"
+    )
 
 
 class PriceConfig(StrictModel):
@@ -73,7 +75,9 @@ class RefineResources(StrictModel):
 
 class RefineLimits(StrictModel):
     requests_per_minute: float | None = Field(None, gt=0, description="cap on requests/min over all actors")
-    tokens_per_minute: float | None = Field(None, gt=0, description="cap on estimated tokens/min over all actors")
+    tokens_per_minute: float | None = Field(
+        None, gt=0, description="cap on estimated tokens/min over all actors"
+    )
     timeout_s: float = Field(120.0, gt=0, description="seconds one request may take")
     max_retries: int = Field(4, ge=0, description="client retries (backoff, Retry-After) on 429/5xx/timeouts")
 
@@ -84,7 +88,8 @@ class RefineConfig(StrictModel):
     input: str = Field(description="an extract root (local or s3://)")
     output: str = Field(description="the refine root (local or s3://)")
     teacher: Literal["openai", "template"] | None = Field(
-        None, description="openai (any OpenAI-compatible endpoint) or template (offline); default by teacher_url"
+        None,
+        description="openai (any OpenAI-compatible endpoint) or template (offline); default by teacher_url",
     )
     teacher_url: str | None = Field(None, description="OpenAI-compatible base URL (default: OpenAI's)")
     model: str = Field("gpt-4o", description="teacher model name")
@@ -113,7 +118,16 @@ class RefineConfig(StrictModel):
 
 
 def hashed_config(config: RefineConfig) -> dict[str, Any]:
-    keys = {"teacher", "model", "vision", "image_max_side", "qa_per_pair", "val_fraction", "sampling", "filters"}
+    keys = {
+        "teacher",
+        "model",
+        "vision",
+        "image_max_side",
+        "qa_per_pair",
+        "val_fraction",
+        "sampling",
+        "filters",
+    }
     values = config.model_dump(include=keys)
     if config.teacher == "template":
         values.update(model=None, vision=False, image_max_side=None, sampling=None)
@@ -133,7 +147,13 @@ def resolve_price(config: RefineConfig) -> Any:
 def run(config: RefineConfig) -> dict[str, Any]:
     """Refine to completion (or to the limit or budget) and return the final manifest."""
     from cephalo_ray.ledger import committed_names, remove_uncommitted
-    from cephalo_ray.output_root import STATUS_PARTIAL, read_manifest, read_upstream, refuse_changed_config, write_manifest
+    from cephalo_ray.output_root import (
+        STATUS_PARTIAL,
+        read_manifest,
+        read_upstream,
+        refuse_changed_config,
+        write_manifest,
+    )
     from cephalo_ray.refine.stage import ERRORS_DIR, LEDGER_DIR, REFINED_DIR
     from cephalo_ray.storage import Storage, join
 
@@ -153,7 +173,9 @@ def run(config: RefineConfig) -> dict[str, Any]:
         return dry_run(config, storage, pair_files, price)
     refuse_changed_config(read_manifest(storage, config.output), JOB, hashed_config(config))
     upstream_info = {"uri": config.input, "digest": digest, "job": upstream.get("job")}
-    start = build_refine_manifest(config, run_id, storage, STATUS_PARTIAL, started_at, upstream_info, {}, pairs_in, None)
+    start = build_refine_manifest(
+        config, run_id, storage, STATUS_PARTIAL, started_at, upstream_info, {}, pairs_in, None
+    )
     write_manifest(storage, config.output, start)  # claims the root: stale workers cannot commit now
     committed = committed_names(storage, config.output, LEDGER_DIR)
     removed = remove_uncommitted(storage, config.output, (REFINED_DIR, ERRORS_DIR), committed)
@@ -169,7 +191,9 @@ def run(config: RefineConfig) -> dict[str, Any]:
     stop_reason = None
     seconds = 0.0
     if pair_files:
-        outcomes, stop_reason, seconds = refine_pending(config, run_id, storage, pair_files, pairs_in, done, price)
+        outcomes, stop_reason, seconds = refine_pending(
+            config, run_id, storage, pair_files, pairs_in, done, price
+        )
     manifest = build_refine_manifest(
         config, run_id, storage, None, started_at, upstream_info, outcomes, pairs_in, stop_reason, seconds
     )
@@ -213,7 +237,12 @@ def refine_pending(
         governor = (
             ray.remote(Governor)
             .options(num_cpus=0)
-            .remote(config.limits.requests_per_minute, config.limits.tokens_per_minute, config.limit, config.max_cost_usd)
+            .remote(
+                config.limits.requests_per_minute,
+                config.limits.tokens_per_minute,
+                config.limit,
+                config.max_cost_usd,
+            )
         )
         settings = RefineSettings(
             teacher=str(config.teacher),
@@ -271,7 +300,9 @@ def refine_pending(
                         outcomes[pair_id] = (status, error)
                     spent += sum(batch.column("cost_usd").to_pylist())
                     bar.update(batch.num_rows)
-                    bar.set_postfix(usd=f"{spent:.4f}", errors=sum(1 for _, error in outcomes.values() if error))
+                    bar.set_postfix(
+                        usd=f"{spent:.4f}", errors=sum(1 for _, error in outcomes.values() if error)
+                    )
         except Exception as error:  # Ray wraps actor errors; surface the teacher's own words
             cause = find_cause(error, TeacherUnavailable)
             if cause is not None:
@@ -321,7 +352,9 @@ def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: An
             if config.limit is not None and requests >= config.limit:
                 break
             image = image_data_url(pair["image"], config.image_max_side) if config.vision else None
-            messages = build_messages(pair["label"], pair["caption"], pair["mentions"] or [], config.qa_per_pair, image)
+            messages = build_messages(
+                pair["label"], pair["caption"], pair["mentions"] or [], config.qa_per_pair, image
+            )
             example = example or messages
             requests += 1
             prompt_tokens += estimate_tokens(messages)
@@ -338,7 +371,9 @@ def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: An
     }
     if example:
         shown = [
-            {**message, "content": shorten(message["content"])} if isinstance(message["content"], list) else message
+            {**message, "content": shorten(message["content"])}
+            if isinstance(message["content"], list)
+            else message
             for message in example
         ]
         print("refine --dry-run: the first request would be:", file=sys.stderr)
@@ -427,7 +462,9 @@ def build_refine_manifest(
 
 def summary_text(manifest: dict[str, Any]) -> str:
     counts = manifest["counts"]
-    errors = ", ".join(f"{kind} {count}" for kind, count in sorted(counts["errors_by_kind"].items())) or "none"
+    errors = (
+        ", ".join(f"{kind} {count}" for kind, count in sorted(counts["errors_by_kind"].items())) or "none"
+    )
     stop = f"; stopped: {counts['stop_reason']} (rerun to continue)" if counts["stop_reason"] else ""
     return (
         f"refine {manifest['status']}: {counts['pairs_in']} pairs ({counts['pairs_ok']} ok, "

@@ -19,7 +19,10 @@ class Price:
     output_usd_per_mtok: float | None = None
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        return (prompt_tokens * (self.input_usd_per_mtok or 0.0) + completion_tokens * (self.output_usd_per_mtok or 0.0)) / 1e6
+        return (
+            prompt_tokens * (self.input_usd_per_mtok or 0.0)
+            + completion_tokens * (self.output_usd_per_mtok or 0.0)
+        ) / 1e6
 
     @property
     def known(self) -> bool:
@@ -77,4 +80,8 @@ class Governor:
         self.spent_usd += cost_usd
 
     def state(self) -> dict[str, object]:
-        return {"admitted": self.admitted, "spent_usd": round(self.spent_usd, 6), "stop_reason": self.stop_reason}
+        return {
+            "admitted": self.admitted,
+            "spent_usd": round(self.spent_usd, 6),
+            "stop_reason": self.stop_reason,
+        }

@@ -22,7 +22,8 @@ FILTERED = "Filtered"
 TRUNCATED = "Truncated"
 
 REFUSAL = re.compile(
-    r"^\s*(?:i'?m sorry|i am sorry|sorry,|i can(?:no|')t|i cannot|i am unable|i'm unable|as an ai)", re.IGNORECASE
+    r"^\s*(?:i'?m sorry|i am sorry|sorry,|i can(?:no|')t|i cannot|i am unable|i'm unable|as an ai)",
+    re.IGNORECASE,
 )
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?![\w])")
 WORD = re.compile(r"[a-z0-9]+")
@@ -69,7 +70,9 @@ def extract_json(text: str) -> Any:
     raise RefineError(MALFORMED, f"no JSON in the reply (starts {text.strip()[:80]!r})")
 
 
-def parse_reply(text: str | None, finish_reason: str | None = None, refusal: str | None = None) -> list[dict[str, str]]:
+def parse_reply(
+    text: str | None, finish_reason: str | None = None, refusal: str | None = None
+) -> list[dict[str, str]]:
     """Validated QA items of a reply (kind, query, answer), before quality filters.
 
     Raises:
@@ -151,7 +154,11 @@ def filter_qa(
             reason = f"answer length {len(answer)} outside [{settings.min_answer_chars}, {settings.max_answer_chars}]"
         elif normalised_query in seen_questions:
             reason = "duplicate question"
-        elif caption and overlap(answer, caption) >= settings.restate_threshold and overlap(caption, answer) >= 0.6:
+        elif (
+            caption
+            and overlap(answer, caption) >= settings.restate_threshold
+            and overlap(caption, answer) >= 0.6
+        ):
             reason = "answer only restates the caption"
         elif unknown := sorted(numbers_in(answer) - known_numbers):
             reason = f"numbers found in no source: {', '.join(unknown[:5])}"

@@ -84,7 +84,10 @@ def build_messages(
     text = user_prompt(label, caption, mentions, qa_per_pair)
     content: Any = text
     if image_data_url:
-        content = [{"type": "image_url", "image_url": {"url": image_data_url}}, {"type": "text", "text": text}]
+        content = [
+            {"type": "image_url", "image_url": {"url": image_data_url}},
+            {"type": "text", "text": text},
+        ]
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
 
 
@@ -92,10 +95,12 @@ def image_data_url(png: bytes, max_side: int) -> str:
     """The image resized so its longer side is at most `max_side`, as a PNG data URL."""
     from PIL import Image
 
-    image = Image.open(io.BytesIO(png))
+    image: Image.Image = Image.open(io.BytesIO(png))
     if max(image.size) > max_side:
         scale = max_side / max(image.size)
-        image = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+        image = image.convert("RGB").resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
@@ -139,12 +144,16 @@ def strip_label(caption: str, label: str | None) -> str:
     """`Figure 3. The fibre ...` -> `The fibre ...`."""
     text = caption.strip()
     if label:
-        pattern = r"^\s*(?:extended\s+data\s+)?(?:fig(?:ure)?s?\.?|tab(?:le)?\.?)\s*[\w]+\s*[.:|\u2014\u2013-]?\s*"
+        pattern = (
+            r"^\s*(?:extended\s+data\s+)?(?:fig(?:ure)?s?\.?|tab(?:le)?\.?)\s*[\w]+\s*[.:|\u2014\u2013-]?\s*"
+        )
         text = re.sub(pattern, "", text, count=1, flags=re.IGNORECASE)
     return text.strip()
 
 
-def template_qa(label: str | None, caption: str | None, mentions: Sequence[str], qa_per_pair: int) -> list[dict[str, str]]:
+def template_qa(
+    label: str | None, caption: str | None, mentions: Sequence[str], qa_per_pair: int
+) -> list[dict[str, str]]:
     """Deterministic offline QA from caption and mentions: no LLM, no network (the demo's teacher)."""
     described = strip_label(caption or "", label)
     name = "this table" if label and label.lower().startswith("table") else "this figure"
@@ -152,8 +161,13 @@ def template_qa(label: str | None, caption: str | None, mentions: Sequence[str],
     if described:
         qa.append({"kind": "what", "query": f"What does {name} show?", "answer": described})
         first_sentence = re.split(r"(?<=[.!?])\s+", described)[0]
-        qa.append({"kind": "how_to_read", "query": f"Summarise {name} in one sentence.", "answer": first_sentence})
-    questions = (f"How does the paper use {name} in its argument?", f"What else does the text say about {name}?")
+        qa.append(
+            {"kind": "how_to_read", "query": f"Summarise {name} in one sentence.", "answer": first_sentence}
+        )
+    questions = (
+        f"How does the paper use {name} in its argument?",
+        f"What else does the text say about {name}?",
+    )
     for question, sentence in zip(questions, mentions, strict=False):
         qa.append({"kind": "mechanism", "query": question, "answer": sentence})
     unique: dict[str, dict[str, str]] = {}

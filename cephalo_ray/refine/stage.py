@@ -90,7 +90,9 @@ def call(governor: Any, method: str, *args: Any) -> Any:
 
 def key_of(pair: Mapping[str, Any], settings: RefineSettings) -> str:
     model = TEMPLATE if settings.teacher == TEMPLATE else settings.model
-    return cache_key(pair["caption"], pair["mentions"] or [], pair["image"], model, settings.sampling, settings.vision)
+    return cache_key(
+        pair["caption"], pair["mentions"] or [], pair["image"], model, settings.sampling, settings.vision
+    )
 
 
 class RefineStage:
@@ -197,12 +199,22 @@ class RefineStage:
         usage["prompt_tokens"], usage["completion_tokens"] = reply.prompt_tokens, reply.completion_tokens
         usage["cost_usd"] = settings.price.cost(reply.prompt_tokens, reply.completion_tokens)
         call(self.governor, "record", usage["cost_usd"])
-        parsed = filter_qa(parse_reply(reply.text, reply.finish_reason, reply.refusal), pair["caption"], mentions, settings.filters)
+        parsed = filter_qa(
+            parse_reply(reply.text, reply.finish_reason, reply.refusal),
+            pair["caption"],
+            mentions,
+            settings.filters,
+        )
         return parsed.qa, parsed.dropped
 
     @staticmethod
     def ledger_row(
-        pair: Mapping[str, Any], key: str, status: str, error: str | None, usage: Mapping[str, Any], started: float
+        pair: Mapping[str, Any],
+        key: str,
+        status: str,
+        error: str | None,
+        usage: Mapping[str, Any],
+        started: float,
     ) -> RefineLedgerRow:
         return {
             "pair_id": pair["pair_id"],

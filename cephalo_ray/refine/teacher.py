@@ -89,13 +89,17 @@ class OpenAITeacher:
                 return self.ask(messages, qa_per_pair)
             raise RefineError(REJECTED, f"400 from the teacher: {error.message}") from None
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
-            raise TeacherUnavailable(f"the teacher refused the job ({error.status_code}): {error.message}") from None
+            raise TeacherUnavailable(
+                f"the teacher refused the job ({error.status_code}): {error.message}"
+            ) from None
         except openai.APITimeoutError:
             raise RefineError(TIMEOUT, "no reply within the per-request timeout (limits.timeout_s)") from None
         except openai.RateLimitError as error:
             raise RefineError(RATE_LIMITED, f"429 after the client's retries: {error.message}") from None
         except openai.InternalServerError as error:
-            raise RefineError(SERVER_ERROR, f"{error.status_code} after the client's retries: {error.message}") from None
+            raise RefineError(
+                SERVER_ERROR, f"{error.status_code} after the client's retries: {error.message}"
+            ) from None
         except openai.APIConnectionError as error:
             raise RefineError(UNREACHABLE, f"cannot reach the teacher: {error}") from None
         except openai.APIStatusError as error:

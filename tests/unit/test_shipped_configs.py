@@ -12,12 +12,17 @@ from cephalo_ray.config import StrictModel, load_config
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / "jobs" / "configs"
 # configs/<verb>/*.yaml belong to the job of that verb; the job module names its config class
-CONFIG_CLASS = {"extract": "ExtractConfig", "demo": "DemoConfig"}
+CONFIG_CLASS = {
+    "extract": "ExtractConfig",
+    "refine": "RefineConfig",
+    "export": "ExportConfig",
+    "demo": "DemoConfig",
+}
 SHIPPED = sorted(CONFIG_ROOT.glob("*/*.yaml"))
 
 
 def test_configs_are_shipped() -> None:
-    assert {path.parent.name for path in SHIPPED} >= {"extract", "demo"}
+    assert {path.parent.name for path in SHIPPED} >= {"extract", "refine", "demo"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda path: f"{path.parent.name}/{path.name}")
