@@ -52,7 +52,7 @@ def refine(scratch: Path, server: FakeOpenAIServer, pairs: int, name: str, **ove
         "model": "bench-teacher",
         "json_schema": "off",
         "limits": {"timeout_s": 30, "max_retries": 0},
-        "resources": {"actors": 1, "concurrency": 64, "pairs_per_file": 256, "num_cpus": 0.5},
+        "resources": {"actors": 1, "concurrency": 64, "batch_size": 256, "num_cpus": 0.5},
         **overrides,
     }
     started = time.perf_counter()

@@ -69,7 +69,7 @@ class RefineResources(StrictModel):
     actors: int = Field(1, ge=1, description="refine actors")
     num_cpus: float = Field(0.25, gt=0, description="CPUs reserved per refine actor (it mostly waits)")
     concurrency: int = Field(16, ge=1, le=1024, description="requests in flight per actor")
-    pairs_per_file: int = Field(64, ge=1, description="pairs per committed batch, one Parquet file each")
+    batch_size: int = Field(256, ge=1, description="pairs handed to an actor at once (answers commit as they come)")
     local_num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (default: all)")
 
 
@@ -267,7 +267,7 @@ def refine_pending(
                 "json_schema": config.json_schema,
             }
         filesystem, paths = storage.filesystem_and_paths(pair_files)
-        batches = max(1, math.ceil(pairs_in / config.resources.pairs_per_file))
+        batches = max(1, math.ceil(pairs_in / config.resources.batch_size))
         dataset = ray.data.read_parquet(paths, filesystem=filesystem, columns=PAIR_COLUMNS).map_batches(
             RefineStage,
             fn_constructor_kwargs={
@@ -280,7 +280,7 @@ def refine_pending(
                 "teacher_options": teacher_options,
                 "concurrency": config.resources.concurrency,
             },
-            batch_size=config.resources.pairs_per_file,
+            batch_size=config.resources.batch_size,
             batch_format="pyarrow",
             compute=ActorPoolStrategy(size=min(config.resources.actors, batches)),
             num_cpus=config.resources.num_cpus,

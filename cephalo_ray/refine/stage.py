@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -53,6 +53,7 @@ TEMPLATE = "template"
 CACHED = "cached"  # answered by an earlier run with the same cache key
 DEFERRED = "deferred"  # not sent: the limit or the budget was reached
 RETRY = "retry"  # a transient failure: sent again on the next run
+COMMIT_INTERVAL_S = 10.0  # the longest an answer waits in memory before it is committed
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class RefineStage:
         done: pair_id -> cache key of pairs answered by earlier runs.
         governor: the shared `Governor` (Ray actor handle or local object).
         teacher_options: keyword arguments of `OpenAITeacher` (None for the template teacher).
-        concurrency: requests in flight at once in this actor.
+        concurrency: requests in flight at once in this actor; answers commit in groups of this size.
     """
 
     def __init__(
@@ -127,12 +128,24 @@ class RefineStage:
         self.governor = governor
         self.teacher = OpenAITeacher(**teacher_options) if teacher_options else None
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="teacher")
+        self.commit_every = concurrency
 
     def __call__(self, batch: Any) -> dict[str, list[Any]]:
         columns = batch.to_pydict() if hasattr(batch, "to_pydict") else batch
         pairs = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-        outcomes = list(self.pool.map(self.process, pairs))
-        self.commit(outcomes)
+        futures = {self.pool.submit(self.process, pair): index for index, pair in enumerate(pairs)}
+        outcomes: list[Outcome] = [Outcome(DEFERRED)] * len(pairs)
+        unsaved: list[Outcome] = []
+        last_commit = time.monotonic()
+        # Commit as answers arrive, so a crash loses little more than the requests in flight.
+        for future in as_completed(futures):
+            outcome = outcomes[futures[future]] = future.result()
+            if outcome.error or outcome.ledger:
+                unsaved.append(outcome)
+            if len(unsaved) >= self.commit_every or time.monotonic() - last_commit > COMMIT_INTERVAL_S:
+                self.commit(unsaved)
+                unsaved, last_commit = [], time.monotonic()
+        self.commit(unsaved)
         return {
             "pair_id": [pair["pair_id"] for pair in pairs],
             "status": [outcome.status for outcome in outcomes],

@@ -99,7 +99,7 @@ def configure(tmp_path: Path, server: FakeOpenAIServer, **overrides: Any) -> Ref
         "model": "fake-teacher",
         "api_key_env": "CEPHALO_TEST_TEACHER_KEY",
         "limits": {"timeout_s": 1.5, "max_retries": 1},
-        "resources": {"actors": 1, "concurrency": 8, "pairs_per_file": 16, "num_cpus": 0.25},
+        "resources": {"actors": 1, "concurrency": 8, "batch_size": 16, "num_cpus": 0.25},
     }
     values.update(overrides)
     return RefineConfig.model_validate(values)
@@ -169,7 +169,7 @@ def test_limit_and_cost_stop_cleanly_and_resume(
         openai_server,
         price=price,
         max_cost_usd=0.025,
-        resources={"actors": 1, "concurrency": 1, "pairs_per_file": 16, "num_cpus": 0.25},
+        resources={"actors": 1, "concurrency": 1, "batch_size": 16, "num_cpus": 0.25},
     )
     stopped = refine_pairs.run(budget)
     assert stopped["counts"]["pairs_sent"] == 3 and stopped["status"] == "partial"
