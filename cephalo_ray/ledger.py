@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cephalo_ray.storage import Storage, join, name_of
 
@@ -71,3 +71,17 @@ def remove_uncommitted(storage: Storage, root: str, directories: Iterable[str], 
                 storage.delete(item.uri)
                 removed += 1
     return removed
+
+
+def committed_files(
+    storage: Storage, root: str, directories: Iterable[str], committed: set[str]
+) -> dict[str, list[str]]:
+    """Per directory, the root-relative committed data files: a manifest's `files`."""
+    return {directory: data_files(storage, root, directory, committed) for directory in directories}
+
+
+def read_rows(storage: Storage, root: str, directory: str) -> list[dict[str, Any]]:
+    """Every row of every Parquet file in `root/directory` (a ledger is small: no images)."""
+    files = [item.uri for item in storage.list_files(join(root, directory), PARQUET)]
+    table = storage.read_parquet(files)
+    return table.to_pylist() if table is not None else []

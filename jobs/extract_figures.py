@@ -119,11 +119,9 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
 
 def read_ledger(storage: Any, output: str) -> list[dict[str, Any]]:
     from cephalo_ray.extract.stage import DOCUMENTS_DIR
-    from cephalo_ray.storage import join
+    from cephalo_ray.ledger import read_rows
 
-    files = [item.uri for item in storage.list_files(join(output, DOCUMENTS_DIR), ".parquet")]
-    table = storage.read_parquet(files)
-    return table.to_pylist() if table is not None else []
+    return read_rows(storage, output, DOCUMENTS_DIR)
 
 
 def ledger_key(row: dict[str, Any]) -> tuple[str, int | None, int | None]:
@@ -210,7 +208,7 @@ def final_manifest(
 ) -> dict[str, Any]:
     """The manifest from the ledger as it stands: complete when every listed input has a row."""
     from cephalo_ray.extract.stage import DOCUMENTS_DIR, ERRORS_DIR, PAIRS_DIR
-    from cephalo_ray.ledger import committed_names, data_files
+    from cephalo_ray.ledger import committed_files, committed_names
     from cephalo_ray.output_root import STATUS_COMPLETE, STATUS_PARTIAL, build_manifest
     from cephalo_ray.rows import STATUS_DUPLICATE, STATUS_FAILED
 
@@ -245,11 +243,7 @@ def final_manifest(
         job=JOB,
         run_id=run_id,
         status=status,
-        files={
-            PAIRS_DIR: data_files(storage, config.output, PAIRS_DIR, committed),
-            DOCUMENTS_DIR: data_files(storage, config.output, DOCUMENTS_DIR, committed),
-            ERRORS_DIR: data_files(storage, config.output, ERRORS_DIR, committed),
-        },
+        files=committed_files(storage, config.output, (PAIRS_DIR, DOCUMENTS_DIR, ERRORS_DIR), committed),
         counts=counts,
         config=config.model_dump(),
         hashed_config=hashed_config(config),

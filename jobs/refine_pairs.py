@@ -69,7 +69,9 @@ class RefineResources(StrictModel):
     actors: int = Field(1, ge=1, description="refine actors")
     num_cpus: float = Field(0.25, gt=0, description="CPUs reserved per refine actor (it mostly waits)")
     concurrency: int = Field(16, ge=1, le=1024, description="requests in flight per actor")
-    batch_size: int = Field(256, ge=1, description="pairs handed to an actor at once (answers commit as they come)")
+    batch_size: int = Field(
+        256, ge=1, description="pairs handed to an actor at once (answers commit as they come)"
+    )
     local_num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (default: all)")
 
 
@@ -146,7 +148,7 @@ def resolve_price(config: RefineConfig) -> Any:
 
 def run(config: RefineConfig) -> dict[str, Any]:
     """Refine to completion (or to the limit or budget) and return the final manifest."""
-    from cephalo_ray.ledger import committed_names, remove_uncommitted
+    from cephalo_ray.ledger import committed_names, read_rows, remove_uncommitted
     from cephalo_ray.output_root import (
         STATUS_PARTIAL,
         read_manifest,
@@ -179,7 +181,7 @@ def run(config: RefineConfig) -> dict[str, Any]:
     write_manifest(storage, config.output, start)  # claims the root: stale workers cannot commit now
     committed = committed_names(storage, config.output, LEDGER_DIR)
     removed = remove_uncommitted(storage, config.output, (REFINED_DIR, ERRORS_DIR), committed)
-    ledger = read_table(storage, config.output, LEDGER_DIR)
+    ledger = read_rows(storage, config.output, LEDGER_DIR)
     done = {row["pair_id"]: row["cache_key"] for row in ledger}
     print(
         f"refine: {pairs_in} pairs upstream, {len(done)} answered before, teacher {config.teacher}"
@@ -200,14 +202,6 @@ def run(config: RefineConfig) -> dict[str, Any]:
     write_manifest(storage, config.output, manifest)
     print(summary_text(manifest), file=sys.stderr)
     return manifest
-
-
-def read_table(storage: Any, root: str, directory: str) -> list[dict[str, Any]]:
-    from cephalo_ray.storage import join
-
-    files = [item.uri for item in storage.list_files(join(root, directory), ".parquet")]
-    table = storage.read_parquet(files)
-    return table.to_pylist() if table is not None else []
 
 
 def refine_pending(
@@ -411,14 +405,14 @@ def build_refine_manifest(
     stop_reason: str | None,
     seconds: float = 0.0,
 ) -> dict[str, Any]:
-    from cephalo_ray.ledger import committed_names, data_files
+    from cephalo_ray.ledger import committed_files, committed_names, read_rows
     from cephalo_ray.output_root import STATUS_COMPLETE, STATUS_PARTIAL, build_manifest
     from cephalo_ray.refine.prompts import PROMPT_VERSION
     from cephalo_ray.refine.stage import CACHED, DEFERRED, ERRORS_DIR, LEDGER_DIR, REFINED_DIR, RETRY
     from cephalo_ray.rows import STATUS_FAILED, STATUS_OK
 
     committed = committed_names(storage, config.output, LEDGER_DIR)
-    ledger = read_table(storage, config.output, LEDGER_DIR)
+    ledger = read_rows(storage, config.output, LEDGER_DIR)
     statuses = Counter(status for status, _ in outcomes.values())
     error_kinds = Counter(error for _, error in outcomes.values() if error)
     sent_now = statuses[STATUS_OK] + statuses[STATUS_FAILED] + statuses[RETRY]
@@ -444,11 +438,7 @@ def build_refine_manifest(
         job=JOB,
         run_id=run_id,
         status=status,
-        files={
-            REFINED_DIR: data_files(storage, config.output, REFINED_DIR, committed),
-            ERRORS_DIR: data_files(storage, config.output, ERRORS_DIR, committed),
-            LEDGER_DIR: data_files(storage, config.output, LEDGER_DIR, committed),
-        },
+        files=committed_files(storage, config.output, (REFINED_DIR, ERRORS_DIR, LEDGER_DIR), committed),
         counts=counts,
         config=config.model_dump(),
         hashed_config=hashed_config(config),

@@ -256,3 +256,20 @@ def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
         48,
     )
     assert sum(len(record["conversations"]) // 2 for record in records) == hf["train"] + hf["val"]
+
+
+def test_s3_to_s3_with_the_template_teacher(ray_session: Any, s3_server: Any, s3_bucket: str) -> None:
+    storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
+    make_extract_root(storage, f"s3://{s3_bucket}/extract", pairs_for(["GOOD"] * 5))
+    config = RefineConfig.model_validate(
+        {
+            "input": f"s3://{s3_bucket}/extract",
+            "output": f"s3://{s3_bucket}/refined",
+            "storage": {"s3_endpoint_url": s3_server.endpoint_url},
+            "resources": {"num_cpus": 0.25},
+        }
+    )
+    manifest = refine_pairs.run(config)
+    assert manifest["status"] == "complete" and manifest["counts"]["pairs_ok"] == 5
+    rows = export_dataset.read_refined(storage, f"s3://{s3_bucket}/refined", allow_partial=False)
+    assert len(rows) == 5 and all(row["teacher"] == "template" for row in rows)

@@ -83,3 +83,20 @@ def test_endpoint_without_structured_output_falls_back_to_tolerant_parsing(
     assert stage(batch_of(3))["status"] == ["ok"] * 3
     with_schema = [request for request in openai_server.requests if "response_format" in request["body"]]
     assert len(with_schema) == 1 and len(openai_server.requests) == 4  # asked once, then never again
+
+
+def test_vision_sends_the_resized_image_as_a_data_url(
+    openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    openai_server.reset()
+    openai_server.default = lambda _: ScriptedReply(body=chat_completion(ANSWER))
+    stage = stage_for(tmp_path, openai_server, concurrency=1)
+    stage.settings = RefineSettings(
+        teacher="openai", model="m", qa_per_pair=2, vision=True, image_max_side=32, val_fraction=0.0
+    )
+    assert stage(batch_of(1))["status"] == ["ok"]
+    parts = openai_server.requests[0]["body"]["messages"][-1]["content"]
+    assert parts[0]["type"] == "image_url" and parts[0]["image_url"]["url"].startswith(
+        "data:image/png;base64,"
+    )
+    assert parts[1]["type"] == "text" and "Silk." in parts[1]["text"]
