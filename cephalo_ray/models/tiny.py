@@ -1,0 +1,242 @@
+"""Tiny random-weight VLMs of real `model_type`s, built offline in seconds, for tests, the demo and
+benchmarks. Each comes with a byte-level BPE tokenizer trained on the fly, its special tokens, a
+chat template and a processor, saved with `save_pretrained` so it loads like any checkpoint.
+
+Their outputs are noise; they exist to exercise the real loading, training and serving code paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+IMAGE_TOKEN = "<image>"
+IDEFICS_TOKENS = ["<fake_token_around_image>", IMAGE_TOKEN, "<end_of_utterance>", "<global-img>"]
+IDEFICS_TOKENS += [f"<row_{row}_col_{col}>" for row in range(1, 7) for col in range(1, 7)]
+BASE_SPECIAL_TOKENS = ["<pad>", "<s>", "</s>", "<unk>"]
+TRAINING_TEXT = [
+    "The spider silk fibre is tough because beta-sheet nanocrystals carry the load.",
+    "Figure 3 shows nacre tablets joined by mineral bridges that deflect cracks.",
+    "What does this figure show? It shows a stress-strain curve of collagen at three strain rates.",
+    "How should the panels be read? The x axis is strain, the y axis is stress in megapascals.",
+    "Bone is a hierarchical composite of mineralised collagen fibrils and hydroxyapatite platelets.",
+    "The graphene sheet fails at grain boundaries; its tensile strength drops with defect density.",
+]
+
+# A generic chat template: roles in angle brackets, images as the processor's placeholder.
+LLAVA_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image>\n{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}</s>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+# Idefics2/3's own template shape: "User:<image>text<end_of_utterance>\nAssistant:".
+IDEFICS_CHAT_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{ message['role'] | capitalize }}"
+    "{% if message['content'] is string %}: {{ message['content'] }}"
+    "{% else %}{% if message['content'][0]['type'] == 'image' %}:{% else %}: {% endif %}"
+    "{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image>{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<end_of_utterance>\n{% endfor %}"
+    "{% if add_generation_prompt %}Assistant:{% endif %}"
+)
+
+
+def train_tokenizer(special_tokens: list[str], vocab_size: int = 512) -> Any:
+    """A byte-level BPE tokenizer trained on a few sentences, wrapped for transformers."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=BASE_SPECIAL_TOKENS + [token for token in special_tokens if token not in BASE_SPECIAL_TOKENS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(TRAINING_TEXT * 4, trainer)
+    extra = {"image_token": IMAGE_TOKEN} if IMAGE_TOKEN in special_tokens else {}
+    if "<fake_token_around_image>" in special_tokens:
+        extra["image_boundary_token"] = "<fake_token_around_image>"
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        padding_side="left",  # decoder-only generation pads on the left; set here so it is saved
+        extra_special_tokens=extra,
+    )
+
+
+def tiny_llama_config(tokenizer: Any, **overrides: Any) -> Any:
+    from transformers import LlamaConfig
+
+    values = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 512,
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "tie_word_embeddings": False,
+    }
+    values.update(overrides)
+    return LlamaConfig(**values)
+
+
+def tiny_clip_vision_config() -> Any:
+    from transformers import CLIPVisionConfig
+
+    return CLIPVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8
+    )
+
+
+def build_llava() -> tuple[Any, Any]:
+    from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    tokenizer = train_tokenizer([IMAGE_TOKEN])
+    config = LlavaConfig(
+        vision_config=tiny_clip_vision_config(),
+        text_config=tiny_llama_config(tokenizer),
+        image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+        projector_hidden_act="gelu",
+    )
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        patch_size=8,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,  # CLIP's CLS token, dropped again by the "default" strategy
+        chat_template=LLAVA_CHAT_TEMPLATE,
+    )
+    return LlavaForConditionalGeneration(config), processor
+
+
+def build_llava_next() -> tuple[Any, Any]:
+    from transformers import LlavaNextConfig, LlavaNextForConditionalGeneration, LlavaNextProcessor
+    from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
+
+    tokenizer = train_tokenizer([IMAGE_TOKEN])
+    pinpoints = [[32, 32], [32, 64], [64, 32], [64, 64]]
+    config = LlavaNextConfig(
+        vision_config=tiny_clip_vision_config(),
+        text_config=tiny_llama_config(tokenizer),
+        image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        image_grid_pinpoints=pinpoints,
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    image_processor = LlavaNextImageProcessorPil(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_grid_pinpoints=pinpoints
+    )
+    processor = LlavaNextProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        patch_size=8,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+        chat_template=LLAVA_CHAT_TEMPLATE,
+    )
+    return LlavaNextForConditionalGeneration(config), processor
+
+
+def build_idefics2() -> tuple[Any, Any]:
+    from transformers import Idefics2Config, Idefics2ForConditionalGeneration, Idefics2Processor
+    from transformers.models.idefics2.configuration_idefics2 import Idefics2PerceiverConfig, Idefics2VisionConfig
+    from transformers.models.idefics2.image_processing_pil_idefics2 import Idefics2ImageProcessorPil
+
+    tokenizer = train_tokenizer(IDEFICS_TOKENS)
+    latents = 4
+    config = Idefics2Config(
+        vision_config=Idefics2VisionConfig(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8
+        ),
+        perceiver_config=Idefics2PerceiverConfig(
+            hidden_act="silu",
+            resampler_n_latents=latents,
+            resampler_depth=1,
+            resampler_n_heads=2,
+            resampler_head_dim=16,
+            num_key_value_heads=1,
+        ),
+        text_config=tiny_llama_config(tokenizer),
+        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        tie_word_embeddings=False,
+    )
+    image_processor = Idefics2ImageProcessorPil(
+        do_image_splitting=False, size={"shortest_edge": 32, "longest_edge": 32}
+    )
+    processor = Idefics2Processor(
+        image_processor=image_processor, tokenizer=tokenizer, image_seq_len=latents, chat_template=IDEFICS_CHAT_TEMPLATE
+    )
+    return Idefics2ForConditionalGeneration(config), processor
+
+
+def build_idefics3() -> tuple[Any, Any]:
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
+    from transformers.models.idefics3.configuration_idefics3 import Idefics3VisionConfig
+    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+
+    tokenizer = train_tokenizer(IDEFICS_TOKENS)
+    scale_factor = 2
+    config = Idefics3Config(
+        vision_config=Idefics3VisionConfig(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8
+        ),
+        text_config=tiny_llama_config(tokenizer),
+        scale_factor=scale_factor,
+        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        tie_word_embeddings=False,
+    )
+    image_processor = Idefics3ImageProcessorPil(
+        do_image_splitting=False, size={"longest_edge": 32}, max_image_size={"longest_edge": 32}
+    )
+    processor = Idefics3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=(32 // 8) ** 2 // scale_factor**2,
+        chat_template=IDEFICS_CHAT_TEMPLATE,
+    )
+    return Idefics3ForConditionalGeneration(config), processor
+
+
+TINY_BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {
+    "llava": build_llava,
+    "llava_next": build_llava_next,
+    "idefics2": build_idefics2,
+    "idefics3": build_idefics3,
+}
+
+
+def build_tiny(family: str, output_dir: str | Path | None = None, seed: int = 0) -> tuple[Any, Any]:
+    """Build (and with `output_dir`, save) a tiny random-weight model and its processor.
+
+    Raises:
+        ValueError: for a family without a tiny builder.
+    """
+    import torch
+
+    if family not in TINY_BUILDERS:
+        raise ValueError(f"no tiny builder for {family!r}; choose one of {', '.join(TINY_BUILDERS)}")
+    torch.manual_seed(seed)
+    model, processor = TINY_BUILDERS[family]()
+    model.eval()
+    if output_dir is not None:
+        model.save_pretrained(output_dir)
+        processor.save_pretrained(output_dir)
+    return model, processor
