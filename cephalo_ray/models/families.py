@@ -37,7 +37,11 @@ class FamilyFacts:
 
 FAMILIES: dict[str, FamilyFacts] = {
     "llava": FamilyFacts(
-        "llava", "model.language_model.layers", "model.language_model", "model.vision_tower", "model.multi_modal_projector"
+        "llava",
+        "model.language_model.layers",
+        "model.language_model",
+        "model.vision_tower",
+        "model.multi_modal_projector",
     ),
     "llava_next": FamilyFacts(
         "llava_next",
@@ -53,7 +57,12 @@ FAMILIES: dict[str, FamilyFacts] = {
         "idefics3", "model.text_model.layers", "model.text_model", "model.vision_model", "model.connector"
     ),
     "smolvlm": FamilyFacts(
-        "smolvlm", "model.text_model.layers", "model.text_model", "model.vision_model", "model.connector", tested_here=False
+        "smolvlm",
+        "model.text_model.layers",
+        "model.text_model",
+        "model.vision_model",
+        "model.connector",
+        tested_here=False,
     ),
     "qwen2_vl": FamilyFacts(
         "qwen2_vl",

@@ -55,7 +55,8 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 512) -> Any:
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=BASE_SPECIAL_TOKENS + [token for token in special_tokens if token not in BASE_SPECIAL_TOKENS],
+        special_tokens=BASE_SPECIAL_TOKENS
+        + [token for token in special_tokens if token not in BASE_SPECIAL_TOKENS],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -98,7 +99,12 @@ def tiny_clip_vision_config() -> Any:
     from transformers import CLIPVisionConfig
 
     return CLIPVisionConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
     )
 
 
@@ -157,14 +163,22 @@ def build_llava_next() -> tuple[Any, Any]:
 
 def build_idefics2() -> tuple[Any, Any]:
     from transformers import Idefics2Config, Idefics2ForConditionalGeneration, Idefics2Processor
-    from transformers.models.idefics2.configuration_idefics2 import Idefics2PerceiverConfig, Idefics2VisionConfig
+    from transformers.models.idefics2.configuration_idefics2 import (
+        Idefics2PerceiverConfig,
+        Idefics2VisionConfig,
+    )
     from transformers.models.idefics2.image_processing_pil_idefics2 import Idefics2ImageProcessorPil
 
     tokenizer = train_tokenizer(IDEFICS_TOKENS)
     latents = 4
     config = Idefics2Config(
         vision_config=Idefics2VisionConfig(
-            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=8,
         ),
         perceiver_config=Idefics2PerceiverConfig(
             hidden_act="silu",
@@ -182,7 +196,10 @@ def build_idefics2() -> tuple[Any, Any]:
         do_image_splitting=False, size={"shortest_edge": 32, "longest_edge": 32}
     )
     processor = Idefics2Processor(
-        image_processor=image_processor, tokenizer=tokenizer, image_seq_len=latents, chat_template=IDEFICS_CHAT_TEMPLATE
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=latents,
+        chat_template=IDEFICS_CHAT_TEMPLATE,
     )
     return Idefics2ForConditionalGeneration(config), processor
 
@@ -196,7 +213,12 @@ def build_idefics3() -> tuple[Any, Any]:
     scale_factor = 2
     config = Idefics3Config(
         vision_config=Idefics3VisionConfig(
-            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=8,
         ),
         text_config=tiny_llama_config(tokenizer),
         scale_factor=scale_factor,
@@ -240,3 +262,67 @@ def build_tiny(family: str, output_dir: str | Path | None = None, seed: int = 0)
         model.save_pretrained(output_dir)
         processor.save_pretrained(output_dir)
     return model, processor
+
+
+def build_tiny_vision_encoder(kind: str, output_dir: str | Path, seed: int = 0) -> Any:
+    """A tiny CLIP or SigLIP vision encoder with its image processor, saved like a hub checkpoint."""
+    import torch
+    from transformers import CLIPVisionModel, SiglipVisionConfig, SiglipVisionModel
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+
+    torch.manual_seed(seed)
+    if kind == "clip":
+        model: Any = CLIPVisionModel(tiny_clip_vision_config())
+        image_processor: Any = CLIPImageProcessorPil(
+            size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+        )
+    elif kind == "siglip":
+        config = SiglipVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=8,
+        )
+        model = SiglipVisionModel(config)
+        image_processor = SiglipImageProcessorPil(size={"height": 32, "width": 32})
+    else:
+        raise ValueError(f"vision encoder {kind!r} is not clip or siglip")
+    model.save_pretrained(output_dir)
+    image_processor.save_pretrained(output_dir)
+    return model
+
+
+def build_tiny_causal_lm(kind: str, output_dir: str | Path, seed: int = 0) -> Any:
+    """A tiny causal LM (llama, phi3, qwen2, mistral, mixtral) with tokenizer and chat template."""
+    import torch
+    from transformers import AutoModelForCausalLM, MistralConfig, MixtralConfig, Phi3Config, Qwen2Config
+
+    torch.manual_seed(seed)
+    tokenizer = train_tokenizer([])
+    tokenizer.chat_template = LLAVA_CHAT_TEMPLATE.replace("<image>\n", "")
+    base = tiny_llama_config(tokenizer).to_dict()
+    shared = {
+        key: base[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers")
+    }
+    shared.update(
+        {key: base[key] for key in ("num_attention_heads", "num_key_value_heads", "max_position_embeddings")}
+    )
+    shared.update(
+        {key: base[key] for key in ("pad_token_id", "bos_token_id", "eos_token_id", "tie_word_embeddings")}
+    )
+    configs: dict[str, Callable[[], Any]] = {
+        "llama": lambda: tiny_llama_config(tokenizer),
+        "phi3": lambda: Phi3Config(**shared),
+        "qwen2": lambda: Qwen2Config(**shared),
+        "mistral": lambda: MistralConfig(**shared),
+        "mixtral": lambda: MixtralConfig(**shared, num_local_experts=2, num_experts_per_tok=1),
+    }
+    if kind not in configs:
+        raise ValueError(f"causal LM {kind!r} is not one of {', '.join(configs)}")
+    model = AutoModelForCausalLM.from_config(configs[kind]())
+    model.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    return model

@@ -1,0 +1,114 @@
+"""The one loader of vision-language models: a hub name, a local folder, or an `s3://` folder.
+
+An `s3://` model is downloaded once into a local cache, checked file by file against the bucket
+listing (sizes and modification times), and reused while the listing is unchanged; a download that
+was cut off is finished by the next load, never used half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cephalo_ray.models.families import FamilyFacts, facts_for
+from cephalo_ray.storage import Storage, is_s3
+
+CACHE_MARKER = ".cephalo_download.json"
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+@dataclass
+class LoadedVLM:
+    model: Any
+    processor: Any
+    facts: FamilyFacts
+    path: str  # the local folder or hub name it was loaded from
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("CEPHALO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "cephalo_ray")
+    return Path(root) / "models"
+
+
+def local_model_dir(
+    name_or_path: str, storage: Storage | None = None, cache_dir: str | Path | None = None
+) -> str:
+    """A local folder (or hub name) for `name_or_path`, downloading an `s3://` folder into the cache."""
+    if not is_s3(name_or_path):
+        looks_local = name_or_path.startswith(("/", "./", "../", "~")) or os.path.exists(name_or_path)
+        if looks_local and not os.path.isdir(os.path.expanduser(name_or_path)):
+            raise FileNotFoundError(f"{name_or_path} is not a folder with a saved model")
+        return os.path.expanduser(name_or_path)
+    storage = storage or Storage()
+    prefix = name_or_path.rstrip("/")
+    listing = {item.uri[len(prefix) + 1 :]: [item.size, item.mtime_ns] for item in storage.list_files(prefix)}
+    if not listing:
+        raise FileNotFoundError(f"{name_or_path} holds no files")
+    target = Path(cache_dir or default_cache_dir()) / hashlib.sha256(prefix.encode()).hexdigest()[:16]
+    marker = target / CACHE_MARKER
+    if marker.exists() and json.loads(marker.read_text()) == listing:
+        return str(target)
+    target.mkdir(parents=True, exist_ok=True)
+    marker.unlink(missing_ok=True)
+    for relative, (size, _) in sorted(listing.items()):
+        data = storage.read_bytes(f"{prefix}/{relative}")
+        if len(data) != size:
+            raise OSError(f"{prefix}/{relative}: read {len(data)} bytes, the listing says {size}")
+        storage.write_bytes(str(target / relative), data)
+    marker.write_text(json.dumps(listing))  # written last: the cache is complete
+    return str(target)
+
+
+def resolve_dtype(dtype: str, device: str) -> Any:
+    import torch
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r} is not one of {DTYPES}")
+    if dtype == "auto":
+        cuda_bf16 = device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if cuda_bf16 else torch.float32
+    return getattr(torch, dtype)
+
+
+def load_vlm(
+    name_or_path: str,
+    *,
+    dtype: str = "auto",
+    device: str | None = None,
+    storage: Storage | None = None,
+    cache_dir: str | Path | None = None,
+    trust_remote_code: bool = False,
+) -> LoadedVLM:
+    """Load an image-text-to-text model, its processor and its family facts.
+
+    Args:
+        name_or_path: a hub name, a local `save_pretrained` folder, or an `s3://` folder.
+        dtype: "auto" (bf16 on a CUDA GPU that has it, else fp32), "float32", "bfloat16", "float16".
+        device: "cpu", "cuda", "cuda:1"...; None picks CUDA when present.
+        storage: how to reach S3 (endpoint); None uses the AWS defaults.
+        cache_dir: where `s3://` models are cached (default ~/.cache/cephalo_ray/models).
+        trust_remote_code: needed by families without a native class (Phi-3-vision).
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    path = local_model_dir(name_or_path, storage, cache_dir)
+    config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+    facts = facts_for(config)
+    model: Any = AutoModelForImageTextToText.from_pretrained(
+        path,
+        dtype=resolve_dtype(dtype, device),
+        trust_remote_code=trust_remote_code or facts.trust_remote_code,
+    )
+    model.to(device)
+    model.eval()
+    processor = AutoProcessor.from_pretrained(
+        path, trust_remote_code=trust_remote_code or facts.trust_remote_code
+    )
+    processor.tokenizer.padding_side = "left"  # batched generation appends on the right
+    return LoadedVLM(model, processor, facts, path)

@@ -1,0 +1,146 @@
+"""Tiny models of every family run here: build -> save -> load -> loss -> generate, from disk and S3."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from PIL import Image
+
+from cephalo_ray.models.assemble import assemble_llava
+from cephalo_ray.models.commands import main as model_main
+from cephalo_ray.models.families import (
+    FAMILIES,
+    UnknownFamilyError,
+    decoder_layers,
+    facts_for,
+    image_tokens_per_image,
+)
+from cephalo_ray.models.loader import CACHE_MARKER, load_vlm
+from cephalo_ray.models.tiny import TINY_BUILDERS, build_tiny, build_tiny_causal_lm, build_tiny_vision_encoder
+from cephalo_ray.storage import Storage
+from tests.helpers.servers import MotoS3Server
+
+IMAGE = Image.new("RGB", (48, 40), (180, 40, 90))
+
+
+def expected_image_tokens(model: Any, inputs: dict[str, Any]) -> int:
+    """What the model's own vision path produces for these pixels, counted in features."""
+    config = model.config
+    family = config.model_type
+    if family == "llava":
+        return (config.vision_config.image_size // config.vision_config.patch_size) ** 2
+    if family == "idefics2":
+        return config.perceiver_config.resampler_n_latents
+    if family == "idefics3":
+        side = config.vision_config.image_size // config.vision_config.patch_size
+        return side**2 // config.scale_factor**2
+    features = model.model.get_image_features(inputs["pixel_values"], inputs["image_sizes"])
+    features = getattr(features, "pooler_output", features)
+    return sum(feature.shape[0] for feature in features)
+
+
+def chat_inputs(processor: Any, images: list[Any]) -> dict[str, Any]:
+    content = [{"type": "image"} for _ in images] + [{"type": "text", "text": "What does this figure show?"}]
+    prompt = processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
+    return dict(processor(images=images, text=[prompt], return_tensors="pt"))
+
+
+@pytest.mark.parametrize("family", sorted(TINY_BUILDERS))
+def test_tiny_family_builds_saves_loads_trains_and_generates(family: str, tmp_path: Path) -> None:
+    built, _ = build_tiny(family, tmp_path / family)
+    loaded = load_vlm(str(tmp_path / family), device="cpu")
+    assert loaded.facts.family == family and type(loaded.model) is type(built)
+    assert loaded.processor.tokenizer.padding_side == "left"
+    inputs = chat_inputs(loaded.processor, [IMAGE])
+    token_id = loaded.processor.tokenizer.convert_tokens_to_ids(loaded.facts.image_token)
+    placed = int((inputs["input_ids"] == token_id).sum())
+    assert (
+        placed
+        == expected_image_tokens(loaded.model, inputs)
+        == image_tokens_per_image(loaded.processor, IMAGE)
+    )
+    with torch.no_grad():
+        output = loaded.model(**inputs, labels=inputs["input_ids"])
+        reference = built(**inputs)
+    assert math.isfinite(output.loss.item()) and output.loss.item() > 0
+    assert torch.allclose(output.logits, reference.logits, atol=1e-5)  # the reload is the same model
+    generated = loaded.model.generate(**inputs, max_new_tokens=5, do_sample=False)
+    assert generated.shape[1] == inputs["input_ids"].shape[1] + 5
+    assert len(decoder_layers(loaded.model)) == 2
+
+
+def test_s3_model_is_downloaded_once_and_reused(
+    s3_server: MotoS3Server, s3_bucket: str, tmp_path: Path
+) -> None:
+    build_tiny("idefics3", tmp_path / "model")
+    client = s3_server.client()
+    for path in (tmp_path / "model").iterdir():
+        client.upload_file(str(path), s3_bucket, f"models/tiny/{path.name}")
+    storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
+    uri = f"s3://{s3_bucket}/models/tiny"
+    first = load_vlm(uri, device="cpu", storage=storage, cache_dir=tmp_path / "cache")
+    marker = Path(first.path) / CACHE_MARKER
+    stamp = marker.stat().st_mtime_ns
+    second = load_vlm(uri, device="cpu", storage=storage, cache_dir=tmp_path / "cache")
+    assert second.path == first.path and marker.stat().st_mtime_ns == stamp  # reused, not fetched again
+    local = load_vlm(str(tmp_path / "model"), device="cpu")
+    inputs = chat_inputs(local.processor, [IMAGE])
+    with torch.no_grad():
+        assert torch.equal(second.model(**inputs).logits, local.model(**inputs).logits)
+    client.put_object(Bucket=s3_bucket, Key="models/tiny/README.md", Body=b"changed")
+    third = load_vlm(uri, device="cpu", storage=storage, cache_dir=tmp_path / "cache")
+    assert (Path(third.path) / "README.md").read_bytes() == b"changed"
+
+
+def same_leading(source: torch.Tensor, target: torch.Tensor) -> bool:
+    """Equal, or equal on the source's rows where the target grew (an added token)."""
+    if source.shape == target.shape:
+        return torch.equal(source, target)
+    return torch.equal(source, target[: source.shape[0]])
+
+
+@pytest.mark.parametrize(
+    ("vision", "language"), [("clip", "llama"), ("siglip", "qwen2"), ("clip", "mixtral")]
+)
+def test_assembled_llava_keeps_its_sources_weights(vision: str, language: str, tmp_path: Path) -> None:
+    vision_model = build_tiny_vision_encoder(vision, tmp_path / "vision")
+    lm = build_tiny_causal_lm(language, tmp_path / "lm")
+    assemble_llava(str(tmp_path / "vision"), str(tmp_path / "lm"), tmp_path / "llava")
+    loaded = load_vlm(str(tmp_path / "llava"), device="cpu")
+    tower = loaded.model.model.vision_tower.state_dict()
+    assert all(torch.equal(value, tower[name]) for name, value in vision_model.state_dict().items())
+    language_model = loaded.model.model.language_model.state_dict()
+    assert all(same_leading(value, language_model[name]) for name, value in lm.model.state_dict().items())
+    assert same_leading(lm.lm_head.weight, loaded.model.lm_head.weight)
+    assert loaded.model.config.text_config.model_type == language
+    inputs = chat_inputs(loaded.processor, [IMAGE])
+    assert image_tokens_per_image(loaded.processor, IMAGE) == 16  # (32 / 8)^2 patches, CLS dropped
+    output = loaded.model(**inputs, labels=inputs["input_ids"])
+    assert math.isfinite(output.loss.item())
+
+
+def test_family_facts_cover_the_supported_families() -> None:
+    assert {"llava", "llava_next", "idefics2", "idefics3"} <= {
+        name for name, facts in FAMILIES.items() if facts.tested_here
+    }
+    assert {"qwen2_vl", "smolvlm", "phi3_v"} <= {
+        name for name, facts in FAMILIES.items() if not facts.tested_here
+    }
+    assert FAMILIES["phi3_v"].trust_remote_code
+    with pytest.raises(UnknownFamilyError, match="bert"):
+        facts_for(type("Config", (), {"model_type": "bert"})())
+
+
+def test_model_command_builds_and_describes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert model_main(["build-tiny", "llava", str(tmp_path / "m")]) == 0
+    assert model_main(["info", str(tmp_path / "m"), "--json", "--image-size", "64"]) == 0
+    details = json.loads(capsys.readouterr().out)
+    assert details["family"] == "llava" and details["decoder_layers"] == 2
+    assert details["image_tokens_per_image"] == 16 and details["parameters"] > 10_000
+    assert model_main(["info", str(tmp_path / "missing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
