@@ -5,7 +5,8 @@
 
 Stages so far: generate a sample corpus (papers with raster and tiled figures, a text-only paper,
 and one of each broken input) -> extract figure/caption pairs -> refine them into QA conversations
-with the offline template teacher -> export LLaVA JSON + images. Rerunning resumes; nothing is redone.
+with the offline template teacher -> export LLaVA JSON + images -> assemble a tiny LLaVA model
+(random CLIP + Llama, the shape a real run trains) and describe it. Rerunning resumes; nothing is redone.
 """
 
 from __future__ import annotations
@@ -68,13 +69,34 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
     export_counts = export_dataset.run(
         export_dataset.ExportConfig(input=str(root / "refined"), output=str(root / "llava"), format="llava")
     )
+    model_details = tiny_model(root / "models")
     print(
         f"demo: extract -> {root / 'extract'} ({extract_manifest['counts']['pairs']} pairs), "
         f"refine -> {root / 'refined'} ({refine_manifest['counts']['pairs_ok']} conversations), "
-        f"LLaVA export -> {root / 'llava'} ({export_counts})",
+        f"LLaVA export -> {root / 'llava'} ({export_counts}), tiny model -> {model_details['path']} "
+        f"({model_details['parameters']} parameters, {model_details['image_tokens_per_image']} image tokens)",
         file=sys.stderr,
     )
-    return {"extract": extract_manifest, "refine": refine_manifest, "export": export_counts}
+    return {
+        "extract": extract_manifest,
+        "refine": refine_manifest,
+        "export": export_counts,
+        "model": model_details,
+    }
+
+
+def tiny_model(folder: Path) -> dict[str, Any]:
+    """Assemble a tiny LLaVA from a random CLIP encoder and a random Llama, once, and describe it."""
+    from cephalo_ray.models.assemble import assemble_llava
+    from cephalo_ray.models.commands import model_info
+    from cephalo_ray.models.tiny import build_tiny_causal_lm, build_tiny_vision_encoder
+
+    target = folder / "tiny-llava"
+    if not (target / "config.json").exists():
+        build_tiny_vision_encoder("clip", folder / "tiny-clip")
+        build_tiny_causal_lm("llama", folder / "tiny-llama")
+        assemble_llava(str(folder / "tiny-clip"), str(folder / "tiny-llama"), target)
+    return model_info(str(target), image_size=64)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.demo") -> int:
