@@ -1,0 +1,1 @@
+"""Training mechanics: collate and loss masks, recipes (LoRA, freezing), DeepSpeed config, the worker loop."""

@@ -1,0 +1,149 @@
+"""Training examples from conversations: the processor's chat template, then labels with an explicit
+loss mask.
+
+Masking options:
+- `answers`: only the assistant's answers count (LLaVA).
+- `prompt_and_answer`: the whole conversation counts (Cephalo).
+In both, image placeholders, the image's framing tokens and padding never count.
+
+Answer spans are found by rendering the conversation up to each assistant turn with the generation
+prompt: that prefix, processed with the same image, is exactly the tokens before the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+IGNORE_INDEX = -100
+ANSWERS = "answers"
+PROMPT_AND_ANSWER = "prompt_and_answer"
+MASKINGS = (ANSWERS, PROMPT_AND_ANSWER)
+# Tokens that frame or stand for an image in some family; never predicted.
+IMAGE_FRAMING_TOKENS = ("<image>", "<fake_token_around_image>", "<global-img>", "<|image_pad|>")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One tokenised sample: model inputs (tensors, batch of 1) plus `labels`."""
+
+    inputs: dict[str, Any]
+    length: int
+    truncated: bool
+
+
+class TooLongError(ValueError):
+    """A sample over `max_length` when over-long samples are dropped."""
+
+
+def llava_to_messages(conversations: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
+    """LLaVA turns (`from`/`value`, `<image>` in the text) -> chat messages with image parts."""
+    messages: list[dict[str, Any]] = []
+    for turn in conversations:
+        role = "user" if turn["from"] in ("human", "user") else "assistant"
+        text = turn["value"]
+        content: list[dict[str, Any]] = []
+        if role == "user" and "<image>" in text:
+            content.append({"type": "image"})
+            text = text.replace("<image>\n", "").replace("<image>", "")
+        content.append({"type": "text", "text": text})
+        messages.append({"role": role, "content": content})
+    return messages
+
+
+def never_predicted_ids(tokenizer: Any) -> set[int]:
+    """Ids of padding and every image token the tokenizer knows (row/col tiles included)."""
+    ids = {tokenizer.pad_token_id} if tokenizer.pad_token_id is not None else set()
+    vocab = tokenizer.get_vocab()
+    for token in IMAGE_FRAMING_TOKENS:
+        if token in vocab:
+            ids.add(vocab[token])
+    ids.update(index for token, index in vocab.items() if token.startswith("<row_") and token.endswith(">"))
+    return ids
+
+
+def answer_spans(processor: Any, messages: list[dict[str, Any]], images: list[Any]) -> list[tuple[int, int]]:
+    """Token spans [start, end) of each assistant answer in the processed full conversation."""
+    spans = []
+    for index, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        before = processor.apply_chat_template(messages[:index], add_generation_prompt=True)
+        through = processor.apply_chat_template(messages[: index + 1])
+        start = token_count(processor, before, images)
+        end = token_count(processor, through, images)
+        spans.append((start, end))
+    return spans
+
+
+def token_count(processor: Any, text: str, images: list[Any]) -> int:
+    has_image = processor.image_token in text if hasattr(processor, "image_token") else bool(images)
+    encoded = processor(images=images if has_image else None, text=[text], return_tensors="np")
+    return int(encoded["input_ids"].shape[1])
+
+
+def build_example(
+    processor: Any,
+    conversations: Sequence[dict[str, str]],
+    images: list[Any],
+    masking: str = ANSWERS,
+    max_length: int = 2048,
+    overflow: str = "truncate",
+) -> Example:
+    """Tokenise one conversation with its image(s) and label it.
+
+    Args:
+        processor: the model's processor (chat template, tokenizer, image processor).
+        conversations: LLaVA turns.
+        images: PIL images, one per `<image>` in the conversation.
+        masking: `answers` or `prompt_and_answer`.
+        max_length: longest sequence kept.
+        overflow: `truncate` (cut the end; image tokens must fit) or `drop` (raise `TooLongError`).
+    """
+    if masking not in MASKINGS:
+        raise ValueError(f"masking {masking!r} is not one of {MASKINGS}")
+    messages = llava_to_messages(conversations)
+    text = processor.apply_chat_template(messages)
+    inputs = dict(processor(images=images or None, text=[text], return_tensors="pt"))
+    input_ids = inputs["input_ids"]
+    labels = input_ids.clone()
+    if masking == ANSWERS:
+        keep = labels.new_zeros(labels.shape, dtype=bool)  # type: ignore[call-overload]
+        for start, end in answer_spans(processor, messages, images):
+            keep[:, start:end] = True
+        labels[~keep] = IGNORE_INDEX
+    for token_id in never_predicted_ids(processor.tokenizer):
+        labels[input_ids == token_id] = IGNORE_INDEX
+    length = int(input_ids.shape[1])
+    truncated = False
+    if length > max_length:
+        if overflow == "drop":
+            raise TooLongError(f"{length} tokens is over max_length {max_length}")
+        image_ids = never_predicted_ids(processor.tokenizer) - {processor.tokenizer.pad_token_id}
+        last_image = max((i for i, t in enumerate(input_ids[0].tolist()) if t in image_ids), default=-1)
+        if last_image >= max_length:
+            raise TooLongError(f"the image tokens end at {last_image + 1}, past max_length {max_length}")
+        for key in ("input_ids", "attention_mask"):
+            inputs[key] = inputs[key][:, :max_length]
+        labels = labels[:, :max_length]
+        truncated, length = True, max_length
+    inputs["labels"] = labels
+    return Example(inputs, length, truncated)
+
+
+def collate(examples: Sequence[Example], pad_token_id: int) -> dict[str, Any]:
+    """Right-pad a batch for training (labels padded with the ignore index); other tensors concatenated."""
+    import torch
+
+    longest = max(example.length for example in examples)
+    batch: dict[str, Any] = {}
+    for key in examples[0].inputs:
+        values = [example.inputs[key] for example in examples]
+        if key in ("input_ids", "attention_mask", "labels"):
+            fill = {"input_ids": pad_token_id, "attention_mask": 0, "labels": IGNORE_INDEX}[key]
+            padded = [torch.nn.functional.pad(value, (0, longest - value.shape[1]), value=fill) for value in values]
+            batch[key] = torch.cat(padded)
+        else:
+            batch[key] = torch.cat(values)
+    return batch

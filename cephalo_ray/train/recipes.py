@@ -1,0 +1,81 @@
+"""What a training run updates: LoRA on the language model, its MLPs only, the projector only, or
+everything, with the vision tower, projector and language model frozen by choice.
+
+LoRA targets are matched on the language model alone: a bare `q_proj` pattern would also adapt the
+vision tower's attention, which LLaVA-style recipes keep frozen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cephalo_ray.models.families import facts_for, resolve
+
+LORA = "lora"
+MLP_ONLY = "mlp_only"  # LoRA on the MLPs only: the preset Cephalo used to make MoE experts
+FULL = "full"
+PROJECTOR = "projector"  # LLaVA stage 1: only the projector learns
+RECIPES = (LORA, MLP_ONLY, FULL, PROJECTOR)
+ATTENTION_AND_MLP = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+MLP_MODULES = ("gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Flat settings of one recipe (no config object)."""
+
+    name: str = LORA
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: Sequence[str] = field(default_factory=lambda: ATTENTION_AND_MLP)
+    train_projector: bool = True
+    train_vision: bool = False
+    train_language_model: bool = False  # only for `full`; LoRA recipes freeze the base LM
+
+
+def lora_target_pattern(model: Any, modules: Sequence[str]) -> str:
+    """A peft `target_modules` regex that matches `modules` inside the language model only."""
+    language_model = re.escape(facts_for(model).language_model_path)
+    names = "|".join(re.escape(name) for name in modules)
+    return rf"^(?:base_model\.model\.)?{language_model}\..*\.(?:{names})$"
+
+
+def apply_recipe(model: Any, recipe: Recipe) -> Any:
+    """Freeze and wrap `model` for `recipe`; returns the model to train (a peft model for LoRA)."""
+    if recipe.name not in RECIPES:
+        raise ValueError(f"recipe {recipe.name!r} is not one of {RECIPES}")
+    facts = facts_for(model)
+    model.requires_grad_(False)
+    if recipe.name in (LORA, MLP_ONLY):
+        from peft import LoraConfig, get_peft_model
+
+        modules = MLP_MODULES if recipe.name == MLP_ONLY else tuple(recipe.target_modules)
+        lora = LoraConfig(
+            r=recipe.lora_rank,
+            lora_alpha=recipe.lora_alpha,
+            lora_dropout=recipe.lora_dropout,
+            target_modules=lora_target_pattern(model, modules),
+            bias="none",
+        )
+        model = get_peft_model(model, lora)  # marks only the adapters trainable
+        base = model.base_model.model
+    else:
+        base = model
+        if recipe.name == FULL and recipe.train_language_model:
+            resolve(base, facts.language_model_path).requires_grad_(True)
+            base.lm_head.requires_grad_(True)
+    if recipe.train_projector or recipe.name == PROJECTOR:
+        resolve(base, facts.connector_path).requires_grad_(True)
+    if recipe.train_vision and recipe.name != PROJECTOR:
+        resolve(base, facts.vision_path).requires_grad_(True)
+    return model
+
+
+def trainable_summary(model: Any) -> dict[str, int]:
+    trainable = sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
+    total = sum(parameter.numel() for parameter in model.parameters())
+    return {"trainable_parameters": trainable, "total_parameters": total}
