@@ -1,0 +1,263 @@
+"""The per-worker training function: DeepSpeed over a VLM, with or without Ray.
+
+Under Ray Train it reads its shard of the refine root through `ray.train.get_dataset_shard`, reports
+metrics and checkpoints, and resumes from `ray.train.get_checkpoint()`. Alone (one process,
+`RANK=0 WORLD_SIZE=1`), it takes the rows directly, so the GPU paths can be checked where Ray is absent.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cephalo_ray.train.collate import ANSWERS, TooLongError, build_example, collate
+from cephalo_ray.train.deepspeed_config import deepspeed_config
+from cephalo_ray.train.recipes import Recipe, apply_recipe, trainable_summary
+
+CAPTION_PROMPT = "Describe this figure."
+
+
+@dataclass
+class TrainSettings:
+    """Everything one worker needs, as plain values (it travels to Ray workers as a dict)."""
+
+    model: str
+    output_dir: str  # local folder for the final model, adapter and metrics
+    recipe: dict[str, Any] = field(default_factory=lambda: asdict(Recipe()))
+    task: str = "conversations"  # or "captions": LLaVA stage 1, the caption is the answer
+    masking: str = ANSWERS
+    max_length: int = 2048
+    overflow: str = "truncate"
+    zero_stage: int = 2
+    bf16: bool | None = None  # None: bf16 on CUDA, fp32 on CPU
+    offload_optimizer: bool = False
+    offload_parameters: bool = False
+    micro_batch_size: int = 1
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 2e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    max_steps: int = 100
+    max_grad_norm: float = 1.0
+    eval_every: int = 50
+    checkpoint_every: int = 50
+    seed: int = 0
+    s3_endpoint_url: str | None = None
+    fail_at_step: int | None = None  # fault injection for tests: one worker exits once at this step
+
+
+def cosine_with_warmup(warmup_steps: int, max_steps: int) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        progress = (step - warmup_steps) / max(1, max_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def row_to_example(row: dict[str, Any], processor: Any, settings: TrainSettings) -> Any:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(row["image"])).convert("RGB")
+    if settings.task == "captions":
+        conversations = [
+            {"from": "human", "value": f"<image>\n{CAPTION_PROMPT}"},
+            {"from": "gpt", "value": row["orig_caption"] or ""},
+        ]
+    else:
+        conversations = row["conversations"]
+    return build_example(processor, conversations, [image], settings.masking, settings.max_length, settings.overflow)
+
+
+def batches(rows: Callable[[], Iterator[dict[str, Any]]], processor: Any, settings: TrainSettings, counts: dict[str, int]) -> Iterator[dict[str, Any]]:
+    """Endless micro-batches over the rows (epoch after epoch); over-long samples counted."""
+    pending = []
+    while True:
+        produced = False
+        for row in rows():
+            try:
+                example = row_to_example(row, processor, settings)
+            except TooLongError:
+                counts["dropped_too_long"] += 1
+                continue
+            counts["truncated"] += int(example.truncated)
+            pending.append(example)
+            if len(pending) == settings.micro_batch_size:
+                produced = True
+                yield collate(pending, processor.tokenizer.pad_token_id)
+                pending = []
+        if not produced:
+            raise ValueError("no training example fits: every sample was dropped or the split is empty")
+
+
+def train_worker(config: dict[str, Any], rows: list[dict[str, Any]] | None = None, val_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Train on this worker; returns the final metrics on rank 0.
+
+    Args:
+        config: `TrainSettings` as a dict.
+        rows, val_rows: the data when running without Ray (sharded here by rank).
+    """
+    import deepspeed
+    import torch
+
+    from cephalo_ray.models.loader import load_vlm
+    from cephalo_ray.storage import Storage
+
+    settings = TrainSettings(**config)
+    in_ray = rows is None
+    rank, world_size = worker_rank()
+    torch.manual_seed(settings.seed)
+    cuda = torch.cuda.is_available()
+    bf16 = cuda and torch.cuda.is_bf16_supported() if settings.bf16 is None else settings.bf16
+    if not cuda:
+        deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False  # skips a 76 s compile, same results
+    deepspeed.init_distributed(dist_backend="nccl" if cuda else "gloo")
+    device = f"cuda:{torch.cuda.current_device()}" if cuda else "cpu"
+    loaded = load_vlm(settings.model, dtype="float32", device=device, storage=Storage(settings.s3_endpoint_url))
+    processor = loaded.processor
+    processor.tokenizer.padding_side = "right"  # training pads on the right; generation on the left
+    model = apply_recipe(loaded.model, Recipe(**settings.recipe))
+    sizes = trainable_summary(model)  # before ZeRO-3 partitions the parameters away
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_with_warmup(settings.warmup_steps, settings.max_steps))
+    ds_config = deepspeed_config(
+        zero_stage=settings.zero_stage,
+        micro_batch_size=settings.micro_batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        world_size=world_size,
+        bf16=bf16,
+        max_grad_norm=settings.max_grad_norm,
+        offload_optimizer=settings.offload_optimizer,
+        offload_parameters=settings.offload_parameters,
+    )
+    engine, _, _, _ = deepspeed.initialize(
+        model=model, model_parameters=trainable, optimizer=optimizer, lr_scheduler=scheduler, config=ds_config
+    )
+    train_source, val_source = data_sources(in_ray, rows, val_rows, rank, world_size)
+    counts = {"dropped_too_long": 0, "truncated": 0}
+    start_step = restore(engine) if in_ray else 0
+    log_path = Path(settings.output_dir, "metrics", f"steps-rank{rank}.jsonl")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics: dict[str, Any] = {"zero_stage": engine.zero_optimization_stage(), "world_size": world_size, **sizes}
+    if start_step == 0:
+        metrics["val_loss"] = metrics["base_val_loss"] = evaluate(engine, val_source, processor, settings, device)
+    stream = batches(train_source, processor, settings, counts)
+    started = time.perf_counter()
+    for step in range(start_step, settings.max_steps):
+        if settings.fail_at_step == step and rank == world_size - 1 and not Path(settings.output_dir, ".failed_once").exists():
+            Path(settings.output_dir, ".failed_once").touch()
+            os._exit(1)  # a crashed worker, for the fault-tolerance test
+        loss = 0.0
+        for _ in range(settings.gradient_accumulation_steps):
+            batch = {key: value.to(device) for key, value in next(stream).items()}
+            if bf16 and "pixel_values" in batch:
+                batch["pixel_values"] = batch["pixel_values"].to(torch.bfloat16)
+            output = engine(**batch)
+            engine.backward(output.loss)
+            engine.step()
+            loss += output.loss.item() / settings.gradient_accumulation_steps
+        with log_path.open("a") as log:
+            log.write(json.dumps({"step": step + 1, "loss": loss, "lr": scheduler.get_last_lr()[0]}) + "\n")
+        metrics.update(step=step + 1, loss=loss, seconds=time.perf_counter() - started, **counts)
+        done = step + 1 == settings.max_steps
+        if (step + 1) % settings.eval_every == 0 or done:
+            metrics["val_loss"] = evaluate(engine, val_source, processor, settings, device)
+            metrics["best_val_loss"] = min(metrics.get("best_val_loss", math.inf), metrics["val_loss"])
+        if in_ray and ((step + 1) % settings.checkpoint_every == 0 or done):
+            report_checkpoint(engine, step + 1, metrics)
+    export(engine, processor, settings, rank)
+    return metrics
+
+
+def worker_rank() -> tuple[int, int]:
+    try:
+        import ray.train
+
+        context = ray.train.get_context()
+        return context.get_world_rank(), context.get_world_size()
+    except (ImportError, RuntimeError, AttributeError):
+        return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def data_sources(
+    in_ray: bool, rows: list[dict[str, Any]] | None, val_rows: list[dict[str, Any]] | None, rank: int, world_size: int
+) -> tuple[Callable[[], Iterator[dict[str, Any]]], Callable[[], Iterator[dict[str, Any]]]]:
+    if in_ray:
+        import ray.train
+
+        train_shard = ray.train.get_dataset_shard("train")
+        val_shard = ray.train.get_dataset_shard("val")
+        return (lambda: iter(train_shard.iter_rows())), (lambda: iter(val_shard.iter_rows()) if val_shard else iter(()))
+    own = (rows or [])[rank::world_size]
+    own_val = (val_rows or [])[rank::world_size]
+    return (lambda: iter(own)), (lambda: iter(own_val))
+
+
+def evaluate(engine: Any, source: Callable[[], Iterator[dict[str, Any]]], processor: Any, settings: TrainSettings, device: str) -> float:
+    """Mean loss over this worker's validation rows, averaged over workers."""
+    import torch
+    import torch.distributed as dist
+
+    engine.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for row in source():
+            try:
+                example = row_to_example(row, processor, settings)
+            except TooLongError:
+                continue
+            batch = {key: value.to(device) for key, value in collate([example], processor.tokenizer.pad_token_id).items()}
+            total += engine(**batch).loss.float().item()
+            count += 1
+    engine.train()
+    sums = torch.tensor([total, count], dtype=torch.float64, device=device)
+    if dist.is_initialized():
+        dist.all_reduce(sums)
+    return float(sums[0] / sums[1]) if sums[1] else float("nan")
+
+
+def report_checkpoint(engine: Any, step: int, metrics: dict[str, Any]) -> None:
+    import ray.train
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine.save_checkpoint(folder, tag="engine")
+        Path(folder, "state.json").write_text(json.dumps({"step": step}))
+        ray.train.report(dict(metrics), checkpoint=ray.train.Checkpoint.from_directory(folder))
+
+
+def restore(engine: Any) -> int:
+    """Resume from Ray Train's latest checkpoint; returns the step to continue from."""
+    import ray.train
+
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        return 0
+    with checkpoint.as_directory() as folder:
+        engine.load_checkpoint(folder, tag="engine")
+        return int(json.loads(Path(folder, "state.json").read_text())["step"])
+
+
+def export(engine: Any, processor: Any, settings: TrainSettings, rank: int) -> None:
+    """Write `model/` (merged, `save_pretrained`) and, for LoRA, `adapter/`; rank 0 writes."""
+    import deepspeed
+
+    module = engine.module
+    parameters = list(module.parameters())
+    with deepspeed.zero.GatheredParameters(parameters, modifier_rank=0, enabled=settings.zero_stage == 3):
+        if rank == 0:
+            processor.tokenizer.padding_side = "left"
+            if hasattr(module, "merge_and_unload"):
+                module.save_pretrained(Path(settings.output_dir, "adapter"))
+                module = module.merge_and_unload()
+            module.save_pretrained(Path(settings.output_dir, "model"))
+            processor.save_pretrained(Path(settings.output_dir, "model"))

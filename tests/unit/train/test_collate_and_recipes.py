@@ -1,0 +1,95 @@
+"""Loss masks against hand-computed ones, and what each recipe lets train."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from PIL import Image
+
+from cephalo_ray.models.tiny import build_tiny
+from cephalo_ray.train.collate import IGNORE_INDEX, TooLongError, build_example, collate
+from cephalo_ray.train.recipes import Recipe, apply_recipe, lora_target_pattern
+
+IMAGE = Image.new("RGB", (40, 40), (20, 120, 200))
+CONVERSATION = [
+    {"from": "human", "value": "<image>\nWhat is shown?"},
+    {"from": "gpt", "value": "Silk fibres."},
+]
+
+
+@pytest.fixture(scope="module")
+def llava() -> tuple[Any, Any]:
+    return build_tiny("llava")
+
+
+def test_answer_mask_equals_the_hand_computed_one(llava: tuple[Any, Any]) -> None:
+    _, processor = llava
+    example = build_example(processor, CONVERSATION, [IMAGE], masking="answers")
+    ids = example.inputs["input_ids"][0].tolist()
+    answer = processor.tokenizer("Silk fibres.</s>", add_special_tokens=False)["input_ids"]
+    expected = [IGNORE_INDEX] * (len(ids) - len(answer)) + answer  # the answer closes the sequence
+    assert ids[-len(answer) :] == answer
+    assert example.inputs["labels"][0].tolist() == expected
+
+
+def test_prompt_and_answer_mask_drops_only_image_and_pad_tokens(llava: tuple[Any, Any]) -> None:
+    _, processor = llava
+    example = build_example(processor, CONVERSATION, [IMAGE], masking="prompt_and_answer")
+    image_id = processor.tokenizer.convert_tokens_to_ids("<image>")
+    ids = example.inputs["input_ids"][0].tolist()
+    expected = [IGNORE_INDEX if token == image_id else token for token in ids]
+    assert ids.count(image_id) == 16 and example.inputs["labels"][0].tolist() == expected
+
+
+def test_multi_turn_answers_are_each_kept(llava: tuple[Any, Any]) -> None:
+    _, processor = llava
+    turns = CONVERSATION + [{"from": "human", "value": "Why?"}, {"from": "gpt", "value": "Beta sheets."}]
+    example = build_example(processor, turns, [IMAGE], masking="answers")
+    kept = [token for token in example.inputs["labels"][0].tolist() if token != IGNORE_INDEX]
+    assert processor.tokenizer.decode(kept) == "Silk fibres.</s>Beta sheets.</s>"
+
+
+def test_overflow_truncates_or_drops_and_batches_pad_labels(llava: tuple[Any, Any]) -> None:
+    _, processor = llava
+    long_answer = [CONVERSATION[0], {"from": "gpt", "value": "silk " * 200}]
+    truncated = build_example(processor, long_answer, [IMAGE], max_length=64)
+    assert (
+        truncated.truncated
+        and truncated.inputs["input_ids"].shape[1] == 64 == truncated.inputs["labels"].shape[1]
+    )
+    with pytest.raises(TooLongError):
+        build_example(processor, long_answer, [IMAGE], max_length=64, overflow="drop")
+    with pytest.raises(TooLongError, match="image tokens"):
+        build_example(processor, CONVERSATION, [IMAGE], max_length=8)
+    short = build_example(processor, CONVERSATION, [IMAGE])
+    batch = collate([truncated, short], processor.tokenizer.pad_token_id)
+    assert batch["labels"].shape == (2, 64) and (batch["labels"][1, short.length :] == IGNORE_INDEX).all()
+    assert (batch["attention_mask"][1, short.length :] == 0).all()
+
+
+@pytest.mark.parametrize("family", ["llava", "idefics3"])
+def test_lora_targets_the_language_model_only(family: str) -> None:
+    model, _ = build_tiny(family)
+    pattern = lora_target_pattern(model, ["q_proj"])
+    wrapped = apply_recipe(
+        model, Recipe(name="lora", target_modules=["q_proj", "v_proj"], train_projector=False)
+    )
+    adapted = [name for name, _ in wrapped.named_parameters() if "lora_" in name]
+    assert adapted and all(("language_model" in name or "text_model" in name) for name in adapted)
+    assert "vision" not in pattern and not [name for name in adapted if "vision" in name]
+    trainable = [name for name, parameter in wrapped.named_parameters() if parameter.requires_grad]
+    assert trainable == adapted
+
+
+def test_projector_recipe_trains_only_the_projector() -> None:
+    model, _ = build_tiny("llava")
+    prepared = apply_recipe(model, Recipe(name="projector"))
+    trainable = {name for name, parameter in prepared.named_parameters() if parameter.requires_grad}
+    assert trainable and all(name.startswith("model.multi_modal_projector.") for name in trainable)
+    full = apply_recipe(
+        build_tiny("llava")[0], Recipe(name="full", train_language_model=True, train_vision=True)
+    )
+    assert all(parameter.requires_grad for parameter in full.parameters())
+    assert isinstance(next(full.parameters()), torch.nn.Parameter)
