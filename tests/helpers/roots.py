@@ -55,3 +55,50 @@ def make_extract_root(
         started_at=time.time(),
     )
     write_manifest(storage, root, manifest)
+
+
+def make_refine_root(storage: Storage, root: str, count: int, val_every: int = 4) -> list[dict[str, Any]]:
+    """A refine root of `count` one-turn conversations; every `val_every`-th row is in `val`."""
+    from cephalo_ray.rows import refined_schema
+
+    rows = []
+    for index in range(count):
+        answer = f"Silk fibre {index} stretches under load."
+        rows.append(
+            {
+                "pair_id": f"{index:016x}",
+                "doc_id": f"doc-{index}",
+                "split": "val" if index % val_every == val_every - 1 else "train",
+                "kind": "figure",
+                "label": f"Figure {index}",
+                "image": gradient_png(40, 40, index),
+                "orig_caption": f"Figure {index}. Silk fibre {index} under load.",
+                "pdf_name": f"paper-{index}.pdf",
+                "qa": [{"kind": "what", "query": "What is shown?", "answer": answer}],
+                "conversations": [
+                    {"from": "human", "value": "<image>\nWhat is shown?"},
+                    {"from": "gpt", "value": answer},
+                ],
+                "teacher": "template",
+                "model": "template",
+                "prompt_version": "qa-v1",
+                "cache_key": f"key-{index}",
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0},
+                "dropped": [],
+            }
+        )
+    storage.write_parquet(
+        join(root, "refined", "part-0.parquet"), pa.Table.from_pylist(rows, schema=refined_schema())
+    )
+    manifest = build_manifest(
+        job="refine",
+        run_id="fixture",
+        status=STATUS_COMPLETE,
+        files={"refined": ["refined/part-0.parquet"], "errors": [], "done": []},
+        counts={"pairs_ok": count},
+        config={},
+        hashed_config={},
+        started_at=time.time(),
+    )
+    write_manifest(storage, root, manifest)
+    return rows

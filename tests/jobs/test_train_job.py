@@ -1,0 +1,103 @@
+"""`cephalo train` on a local Ray with 2 CPU workers and DeepSpeed, on tiny models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from cephalo_ray.models.loader import load_vlm
+from cephalo_ray.models.tiny import build_tiny
+from cephalo_ray.storage import Storage
+from jobs import finetune_vlm
+from jobs.finetune_vlm import TrainConfig
+from tests.helpers.roots import make_refine_root
+
+
+def config_for(tmp_path: Path, name: str, **overrides: Any) -> TrainConfig:
+    values: dict[str, Any] = {
+        "input": str(tmp_path / "refined"),
+        "output": str(tmp_path / name),
+        "model": str(tmp_path / "base"),
+        "max_length": 256,
+        "eval_every": 5,
+        "checkpoint_every": 5,
+        "recipe": {"name": "full", "train_language_model": True},
+        "optim": {"learning_rate": 0.003, "max_steps": 15, "micro_batch_size": 2},
+        "resources": {"workers": 2, "cpus_per_worker": 0.5},
+    }
+    for key, value in overrides.items():
+        values[key] = {**values.get(key, {}), **value} if isinstance(value, dict) else value
+    return TrainConfig.model_validate(values)
+
+
+def step_losses(output: Path) -> list[float]:
+    lines = (output / "metrics" / "steps-rank0.jsonl").read_text().splitlines()
+    return [json.loads(line)["loss"] for line in lines]
+
+
+def test_zero2_and_zero3_agree_overfit_and_export(ray_session: Any, tmp_path: Path) -> None:
+    build_tiny("llava", tmp_path / "base")
+    make_refine_root(Storage(), str(tmp_path / "refined"), 10)
+    zero2 = finetune_vlm.run(config_for(tmp_path, "zero2", deepspeed={"zero_stage": 2}))
+    zero3 = finetune_vlm.run(config_for(tmp_path, "zero3", deepspeed={"zero_stage": 3}))
+    assert zero2["counts"]["zero_stage"] == 2 and zero3["counts"]["zero_stage"] == 3
+    assert zero2["counts"]["world_size"] == 2
+    losses2, losses3 = step_losses(tmp_path / "zero2"), step_losses(tmp_path / "zero3")
+    assert len(losses2) == len(losses3) == 15
+    assert all(abs(a - b) < 1e-3 * max(1.0, abs(a)) for a, b in zip(losses2, losses3, strict=True))
+    assert losses2[-1] < 0.75 * losses2[0]  # 8 samples, 15 steps: clearly overfitting
+    counts = zero2["counts"]
+    assert counts["val_loss"] < counts["base_val_loss"]
+
+    exported = load_vlm(str(tmp_path / "zero3" / "model"), device="cpu")
+    content = [{"type": "image"}, {"type": "text", "text": "What is shown?"}]
+    prompt = exported.processor.apply_chat_template(
+        [{"role": "user", "content": content}], add_generation_prompt=True
+    )
+    inputs = exported.processor(images=[Image.new("RGB", (40, 40))], text=[prompt], return_tensors="pt")
+    generated = exported.model.generate(**inputs, max_new_tokens=4, do_sample=False)
+    assert generated.shape[1] == inputs["input_ids"].shape[1] + 4
+    base = load_vlm(str(tmp_path / "base"), device="cpu").model.state_dict()
+    trained = exported.model.state_dict()
+    assert not torch.equal(base["lm_head.weight"], trained["lm_head.weight"])
+
+
+def test_llava_two_stages_change_only_what_they_train(ray_session: Any, tmp_path: Path) -> None:
+    build_tiny("llava", tmp_path / "base")
+    make_refine_root(Storage(), str(tmp_path / "refined"), 6)
+    stage1 = config_for(
+        tmp_path,
+        "stage1",
+        task="captions",
+        recipe={"name": "projector"},
+        optim={"max_steps": 4},
+        resources={"workers": 1},
+    )
+    finetune_vlm.run(stage1)
+    base = load_vlm(str(tmp_path / "base"), device="cpu").model.state_dict()
+    after1 = load_vlm(str(tmp_path / "stage1" / "model"), device="cpu").model.state_dict()
+    changed1 = {name for name in base if not torch.equal(base[name], after1[name])}
+    assert changed1 and all(name.startswith("model.multi_modal_projector.") for name in changed1)
+
+    stage2 = config_for(
+        tmp_path,
+        "stage2",
+        model=str(tmp_path / "stage1" / "model"),
+        recipe={"name": "lora", "train_language_model": False, "lora_rank": 4, "lora_alpha": 8},
+        optim={"max_steps": 4},
+        resources={"workers": 1},
+    )
+    finetune_vlm.run(stage2)
+    after2 = load_vlm(str(tmp_path / "stage2" / "model"), device="cpu").model.state_dict()
+    changed2 = {name for name in after1 if not torch.equal(after1[name], after2[name])}
+    lora_targets = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    for name in changed2:
+        merged_lora = name.startswith("model.language_model.") and name.split(".")[-2] in lora_targets
+        assert merged_lora or name.startswith("model.multi_modal_projector."), name
+    assert any(name.startswith("model.multi_modal_projector.") for name in changed2)
+    assert any(name.startswith("model.language_model.") for name in changed2)
+    assert (tmp_path / "stage2" / "adapter" / "adapter_config.json").exists()
