@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from PIL import Image
 
@@ -101,3 +102,27 @@ def test_llava_two_stages_change_only_what_they_train(ray_session: Any, tmp_path
     assert any(name.startswith("model.multi_modal_projector.") for name in changed2)
     assert any(name.startswith("model.language_model.") for name in changed2)
     assert (tmp_path / "stage2" / "adapter" / "adapter_config.json").exists()
+
+
+@pytest.mark.slow
+def test_a_crashed_worker_resumes_from_the_last_checkpoint(ray_session: Any, tmp_path: Path) -> None:
+    build_tiny("idefics3", tmp_path / "base")
+    make_refine_root(Storage(), str(tmp_path / "refined"), 8)
+    config = config_for(
+        tmp_path,
+        "crashed",
+        recipe={"name": "lora", "train_language_model": False},
+        optim={"max_steps": 10},
+        checkpoint_every=4,
+        eval_every=4,
+    )
+    manifest = finetune_vlm.run(config, fail_at_step=6)  # the last worker exits before step 7
+    steps = [
+        json.loads(line)["step"]
+        for line in (tmp_path / "crashed" / "metrics" / "steps-rank0.jsonl").read_text().splitlines()
+    ]
+    assert (tmp_path / "crashed" / ".failed_once").exists()
+    assert all(steps.count(step) == 1 for step in range(1, 5))  # at or before the checkpoint: never again
+    assert steps.count(7) <= 1 and max(steps) == 10 and steps[-1] == 10
+    assert len(steps) > 10  # something after the checkpoint did run twice: the crash happened
+    assert manifest["counts"]["step"] == 10
