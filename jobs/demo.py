@@ -6,7 +6,8 @@
 Stages so far: generate a sample corpus (papers with raster and tiled figures, a text-only paper,
 and one of each broken input) -> extract figure/caption pairs -> refine them into QA conversations
 with the offline template teacher -> export LLaVA JSON + images -> assemble a tiny LLaVA model
-(random CLIP + Llama, the shape a real run trains) and describe it. Rerunning resumes; nothing is redone.
+(random CLIP + Llama, the shape a real run trains) and describe it -> fine-tune it with LoRA on the
+refined conversations (Ray Train, DeepSpeed ZeRO-2, CPU). Rerunning resumes; nothing is redone.
 """
 
 from __future__ import annotations
@@ -70,11 +71,14 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
         export_dataset.ExportConfig(input=str(root / "refined"), output=str(root / "llava"), format="llava")
     )
     model_details = tiny_model(root / "models")
+    train_metrics = train_tiny(root, model_details["path"])
     print(
         f"demo: extract -> {root / 'extract'} ({extract_manifest['counts']['pairs']} pairs), "
         f"refine -> {root / 'refined'} ({refine_manifest['counts']['pairs_ok']} conversations), "
         f"LLaVA export -> {root / 'llava'} ({export_counts}), tiny model -> {model_details['path']} "
-        f"({model_details['parameters']} parameters, {model_details['image_tokens_per_image']} image tokens)",
+        f"({model_details['parameters']} parameters, {model_details['image_tokens_per_image']} image tokens), "
+        f"fine-tuned -> {root / 'runs' / 'tiny-lora' / 'model'} (val loss {train_metrics['base_val_loss']:.3f} -> "
+        f"{train_metrics['val_loss']:.3f})",
         file=sys.stderr,
     )
     return {
@@ -82,6 +86,7 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
         "refine": refine_manifest,
         "export": export_counts,
         "model": model_details,
+        "train": train_metrics,
     }
 
 
@@ -97,6 +102,31 @@ def tiny_model(folder: Path) -> dict[str, Any]:
         build_tiny_causal_lm("llama", folder / "tiny-llama")
         assemble_llava(str(folder / "tiny-clip"), str(folder / "tiny-llama"), target)
     return model_info(str(target), image_size=64)
+
+
+def train_tiny(root: Path, model_path: str) -> dict[str, Any]:
+    """A short LoRA run of the tiny model on the refined conversations, once."""
+    import json
+
+    from jobs import finetune_vlm
+
+    output = root / "runs" / "tiny-lora"
+    if (output / "_manifest.json").exists():
+        return dict(json.loads((output / "_manifest.json").read_text())["counts"])
+    config = finetune_vlm.TrainConfig.model_validate(
+        {
+            "input": str(root / "refined"),
+            "output": str(output),
+            "model": model_path,
+            "max_length": 512,
+            "eval_every": 10,
+            "checkpoint_every": 10,
+            "recipe": {"name": "lora", "lora_rank": 8, "lora_alpha": 16},
+            "optim": {"learning_rate": 0.002, "max_steps": 10, "micro_batch_size": 2},
+            "resources": {"workers": 1, "cpus_per_worker": 1},
+        }
+    )
+    return dict(finetune_vlm.run(config)["counts"])
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.demo") -> int:

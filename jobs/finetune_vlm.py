@@ -76,7 +76,9 @@ class TrainConfig(StrictModel):
     output: str = Field(description="the run's output root (local folder; s3:// needs storage_path too)")
     model: str = Field(description="base model: hub name, local folder or s3://")
     task: Literal["conversations", "captions"] = Field("conversations", description="train on QA or captions")
-    masking: Literal["answers", "prompt_and_answer"] = Field("answers", description="which tokens count in the loss")
+    masking: Literal["answers", "prompt_and_answer"] = Field(
+        "answers", description="which tokens count in the loss"
+    )
     max_length: int = Field(2048, ge=16, description="longest sample in tokens")
     overflow: Literal["truncate", "drop"] = Field("truncate", description="what happens to longer samples")
     eval_every: int = Field(50, ge=1, description="validation loss every N steps")
@@ -128,7 +130,9 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     from cephalo_ray.train.loop import train_worker
 
     if is_s3(config.output):
-        raise ConfigError("output must be a local or shared folder for now; put checkpoints on S3 with storage_path")
+        raise ConfigError(
+            "output must be a local or shared folder for now; put checkpoints on S3 with storage_path"
+        )
     started_at = time.time()
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     upstream, digest = read_upstream(storage, config.input, config.allow_partial)
@@ -173,7 +177,10 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
         job=JOB,
         run_id=uuid.uuid4().hex,
         status=STATUS_COMPLETE,
-        files={"model": ["model/"], "adapter": ["adapter/"] if os.path.isdir(join(output_dir, "adapter")) else []},
+        files={
+            "model": ["model/"],
+            "adapter": ["adapter/"] if os.path.isdir(join(output_dir, "adapter")) else [],
+        },
         counts={key: value for key, value in metrics.items() if isinstance(value, (int, float))},
         config=config.model_dump(),
         hashed_config=config.model_dump(exclude={"output", "resources", "storage", "storage_path"}),

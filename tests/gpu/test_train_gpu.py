@@ -1,0 +1,48 @@
+"""bf16 + ZeRO-3 on one GPU, without Ray (the path checked on machines that have no Ray)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import torch
+
+from cephalo_ray.models.tiny import build_tiny
+from cephalo_ray.samples import gradient_png
+from cephalo_ray.train.loop import TrainSettings, train_worker
+from cephalo_ray.train.recipes import Recipe
+from tests.helpers.servers import free_port
+
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+
+
+def test_bf16_zero3_on_one_gpu_without_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    build_tiny("idefics3", tmp_path / "base")
+    conversation = [
+        {"from": "human", "value": "<image>\nWhat is shown?"},
+        {"from": "gpt", "value": "Silk fibres."},
+    ]
+    rows = [
+        {"image": gradient_png(40, 40, i), "orig_caption": "c", "conversations": conversation}
+        for i in range(8)
+    ]
+    settings = TrainSettings(
+        model=str(tmp_path / "base"),
+        output_dir=str(tmp_path / "run"),
+        recipe=asdict(Recipe(name="full", train_language_model=True)),
+        zero_stage=3,
+        bf16=True,
+        max_steps=10,
+        eval_every=5,
+        learning_rate=3e-3,
+        micro_batch_size=4,
+    )
+    metrics = train_worker(asdict(settings), rows=rows, val_rows=rows[:2])
+    assert metrics["zero_stage"] == 3 and metrics["val_loss"] < metrics["base_val_loss"]
+    assert (tmp_path / "run" / "model" / "config.json").exists()
+    assert os.environ["WORLD_SIZE"] == "1"
