@@ -19,6 +19,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "extract": ("jobs.extract_figures", "find figures and captions in PDFs (folder, glob, s3://, list file)"),
     "refine": ("jobs.refine_pairs", "turn pairs into grounded QA data with a teacher LLM (or a template)"),
     "export": ("jobs.export_dataset", "write a refine root as LLaVA JSON + images or a Hugging Face dataset"),
+    "train": ("jobs.finetune_vlm", "fine-tune a VLM on a refine root: Ray Train + DeepSpeed ZeRO-2/3 + LoRA"),
     "model": (
         "cephalo_ray.models.commands",
         "build-tiny FAMILY OUT | info PATH: tiny models and model facts",

@@ -142,7 +142,9 @@ def collate(examples: Sequence[Example], pad_token_id: int) -> dict[str, Any]:
         values = [example.inputs[key] for example in examples]
         if key in ("input_ids", "attention_mask", "labels"):
             fill = {"input_ids": pad_token_id, "attention_mask": 0, "labels": IGNORE_INDEX}[key]
-            padded = [torch.nn.functional.pad(value, (0, longest - value.shape[1]), value=fill) for value in values]
+            padded = [
+                torch.nn.functional.pad(value, (0, longest - value.shape[1]), value=fill) for value in values
+            ]
             batch[key] = torch.cat(padded)
         else:
             batch[key] = torch.cat(values)

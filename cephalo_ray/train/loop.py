@@ -75,10 +75,17 @@ def row_to_example(row: dict[str, Any], processor: Any, settings: TrainSettings)
         ]
     else:
         conversations = row["conversations"]
-    return build_example(processor, conversations, [image], settings.masking, settings.max_length, settings.overflow)
+    return build_example(
+        processor, conversations, [image], settings.masking, settings.max_length, settings.overflow
+    )
 
 
-def batches(rows: Callable[[], Iterator[dict[str, Any]]], processor: Any, settings: TrainSettings, counts: dict[str, int]) -> Iterator[dict[str, Any]]:
+def batches(
+    rows: Callable[[], Iterator[dict[str, Any]]],
+    processor: Any,
+    settings: TrainSettings,
+    counts: dict[str, int],
+) -> Iterator[dict[str, Any]]:
     """Endless micro-batches over the rows (epoch after epoch); over-long samples counted."""
     pending = []
     while True:
@@ -99,7 +106,11 @@ def batches(rows: Callable[[], Iterator[dict[str, Any]]], processor: Any, settin
             raise ValueError("no training example fits: every sample was dropped or the split is empty")
 
 
-def train_worker(config: dict[str, Any], rows: list[dict[str, Any]] | None = None, val_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def train_worker(
+    config: dict[str, Any],
+    rows: list[dict[str, Any]] | None = None,
+    val_rows: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Train on this worker; returns the final metrics on rank 0.
 
     Args:
@@ -122,14 +133,18 @@ def train_worker(config: dict[str, Any], rows: list[dict[str, Any]] | None = Non
         deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False  # skips a 76 s compile, same results
     deepspeed.init_distributed(dist_backend="nccl" if cuda else "gloo")
     device = f"cuda:{torch.cuda.current_device()}" if cuda else "cpu"
-    loaded = load_vlm(settings.model, dtype="float32", device=device, storage=Storage(settings.s3_endpoint_url))
+    loaded = load_vlm(
+        settings.model, dtype="float32", device=device, storage=Storage(settings.s3_endpoint_url)
+    )
     processor = loaded.processor
     processor.tokenizer.padding_side = "right"  # training pads on the right; generation on the left
     model = apply_recipe(loaded.model, Recipe(**settings.recipe))
     sizes = trainable_summary(model)  # before ZeRO-3 partitions the parameters away
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_with_warmup(settings.warmup_steps, settings.max_steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, cosine_with_warmup(settings.warmup_steps, settings.max_steps)
+    )
     ds_config = deepspeed_config(
         zero_stage=settings.zero_stage,
         micro_batch_size=settings.micro_batch_size,
@@ -148,13 +163,23 @@ def train_worker(config: dict[str, Any], rows: list[dict[str, Any]] | None = Non
     start_step = restore(engine) if in_ray else 0
     log_path = Path(settings.output_dir, "metrics", f"steps-rank{rank}.jsonl")
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics: dict[str, Any] = {"zero_stage": engine.zero_optimization_stage(), "world_size": world_size, **sizes}
+    metrics: dict[str, Any] = {
+        "zero_stage": engine.zero_optimization_stage(),
+        "world_size": world_size,
+        **sizes,
+    }
     if start_step == 0:
-        metrics["val_loss"] = metrics["base_val_loss"] = evaluate(engine, val_source, processor, settings, device)
+        metrics["val_loss"] = metrics["base_val_loss"] = evaluate(
+            engine, val_source, processor, settings, device
+        )
     stream = batches(train_source, processor, settings, counts)
     started = time.perf_counter()
     for step in range(start_step, settings.max_steps):
-        if settings.fail_at_step == step and rank == world_size - 1 and not Path(settings.output_dir, ".failed_once").exists():
+        if (
+            settings.fail_at_step == step
+            and rank == world_size - 1
+            and not Path(settings.output_dir, ".failed_once").exists()
+        ):
             Path(settings.output_dir, ".failed_once").touch()
             os._exit(1)  # a crashed worker, for the fault-tolerance test
         loss = 0.0
@@ -190,20 +215,32 @@ def worker_rank() -> tuple[int, int]:
 
 
 def data_sources(
-    in_ray: bool, rows: list[dict[str, Any]] | None, val_rows: list[dict[str, Any]] | None, rank: int, world_size: int
+    in_ray: bool,
+    rows: list[dict[str, Any]] | None,
+    val_rows: list[dict[str, Any]] | None,
+    rank: int,
+    world_size: int,
 ) -> tuple[Callable[[], Iterator[dict[str, Any]]], Callable[[], Iterator[dict[str, Any]]]]:
     if in_ray:
         import ray.train
 
         train_shard = ray.train.get_dataset_shard("train")
         val_shard = ray.train.get_dataset_shard("val")
-        return (lambda: iter(train_shard.iter_rows())), (lambda: iter(val_shard.iter_rows()) if val_shard else iter(()))
+        return (lambda: iter(train_shard.iter_rows())), (
+            lambda: iter(val_shard.iter_rows()) if val_shard else iter(())
+        )
     own = (rows or [])[rank::world_size]
     own_val = (val_rows or [])[rank::world_size]
     return (lambda: iter(own)), (lambda: iter(own_val))
 
 
-def evaluate(engine: Any, source: Callable[[], Iterator[dict[str, Any]]], processor: Any, settings: TrainSettings, device: str) -> float:
+def evaluate(
+    engine: Any,
+    source: Callable[[], Iterator[dict[str, Any]]],
+    processor: Any,
+    settings: TrainSettings,
+    device: str,
+) -> float:
     """Mean loss over this worker's validation rows, averaged over workers."""
     import torch
     import torch.distributed as dist
@@ -216,7 +253,10 @@ def evaluate(engine: Any, source: Callable[[], Iterator[dict[str, Any]]], proces
                 example = row_to_example(row, processor, settings)
             except TooLongError:
                 continue
-            batch = {key: value.to(device) for key, value in collate([example], processor.tokenizer.pad_token_id).items()}
+            batch = {
+                key: value.to(device)
+                for key, value in collate([example], processor.tokenizer.pad_token_id).items()
+            }
             total += engine(**batch).loss.float().item()
             count += 1
     engine.train()

@@ -16,6 +16,7 @@ CONFIG_CLASS = {
     "extract": "ExtractConfig",
     "refine": "RefineConfig",
     "export": "ExportConfig",
+    "train": "TrainConfig",
     "demo": "DemoConfig",
 }
 SHIPPED = sorted(CONFIG_ROOT.glob("*/*.yaml"))
