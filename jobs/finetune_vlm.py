@@ -15,6 +15,7 @@ OUT gets `model/` (merged, `save_pretrained` + processor), `adapter/` (LoRA), `m
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import uuid
@@ -42,6 +43,9 @@ class RecipeConfig(StrictModel):
     train_projector: bool = Field(True, description="train the projector / connector")
     train_vision: bool = Field(False, description="train the vision tower")
     train_language_model: bool = Field(False, description="train the whole language model (recipe full)")
+    quantize_4bit: bool = Field(
+        False, description="QLoRA: 4-bit base model (CUDA GPUs with bitsandbytes only)"
+    )
 
 
 class OptimConfig(StrictModel):
@@ -82,6 +86,7 @@ class TrainConfig(StrictModel):
     max_length: int = Field(2048, ge=16, description="longest sample in tokens")
     overflow: Literal["truncate", "drop"] = Field("truncate", description="what happens to longer samples")
     eval_every: int = Field(50, ge=1, description="validation loss every N steps")
+    vqa_samples: int = Field(16, ge=0, description="validation questions the final model answers (0: none)")
     checkpoint_every: int = Field(50, ge=1, description="checkpoint every N steps")
     seed: int = Field(0, description="random seed")
     allow_partial: bool = Field(False, description="accept a refine root that is not complete")
@@ -99,7 +104,9 @@ def settings_for(config: TrainConfig, output_dir: str, fail_at_step: int | None 
     settings = TrainSettings(
         model=config.model,
         output_dir=output_dir,
-        recipe=config.recipe.model_dump(),
+        recipe=config.recipe.model_dump(exclude={"quantize_4bit"}),
+        quantize_4bit=config.recipe.quantize_4bit,
+        vqa_samples=config.vqa_samples,
         task=config.task,
         masking=config.masking,
         max_length=config.max_length,
@@ -129,6 +136,11 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     from cephalo_ray.storage import Storage, is_s3, join
     from cephalo_ray.train.loop import train_worker
 
+    if config.recipe.quantize_4bit and not config.resources.use_gpu:
+        raise ConfigError(
+            "recipe.quantize_4bit (QLoRA) needs CUDA GPUs with bitsandbytes: set resources.use_gpu=true on a GPU "
+            "cluster, or recipe.quantize_4bit=false to train LoRA on full-precision weights"
+        )
     if is_s3(config.output):
         raise ConfigError(
             "output must be a local or shared folder for now; put checkpoints on S3 with storage_path"
@@ -173,6 +185,9 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     if result.error:
         raise result.error
     metrics = dict(result.metrics or {})
+    final = os.path.join(output_dir, "metrics", "final.json")
+    if os.path.exists(final):  # written by rank 0 after the last report: VQA accuracy and the rest
+        metrics.update(json.loads(open(final).read()))
     manifest = build_manifest(
         job=JOB,
         run_id=uuid.uuid4().hex,
@@ -190,7 +205,8 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     write_manifest(storage, output_dir, manifest)
     print(
         f"train complete: {metrics.get('step')} steps, loss {metrics.get('loss', float('nan')):.4f}, "
-        f"val loss {metrics.get('base_val_loss', float('nan')):.4f} -> {metrics.get('val_loss', float('nan')):.4f}; "
+        f"val loss {metrics.get('base_val_loss', float('nan')):.4f} -> {metrics.get('val_loss', float('nan')):.4f}, "
+        f"VQA F1 {metrics.get('vqa_f1', float('nan')):.3f} on {metrics.get('vqa_samples', 0)} questions; "
         f"model in {join(output_dir, 'model')}",
         file=sys.stderr,
     )

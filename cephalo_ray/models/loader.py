@@ -82,6 +82,7 @@ def load_vlm(
     storage: Storage | None = None,
     cache_dir: str | Path | None = None,
     trust_remote_code: bool = False,
+    quantize_4bit: bool = False,
 ) -> LoadedVLM:
     """Load an image-text-to-text model, its processor and its family facts.
 
@@ -92,6 +93,7 @@ def load_vlm(
         storage: how to reach S3 (endpoint); None uses the AWS defaults.
         cache_dir: where `s3://` models are cached (default ~/.cache/cephalo_ray/models).
         trust_remote_code: needed by families without a native class (Phi-3-vision).
+        quantize_4bit: load in 4-bit NF4 for QLoRA (CUDA and bitsandbytes only).
     """
     import torch
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor

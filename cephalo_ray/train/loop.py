@@ -21,6 +21,7 @@ from typing import Any
 from cephalo_ray.train.collate import ANSWERS, TooLongError, build_example, collate
 from cephalo_ray.train.deepspeed_config import deepspeed_config
 from cephalo_ray.train.recipes import Recipe, apply_recipe, trainable_summary
+from cephalo_ray.train.report import ScalarLog, plot_loss_curve, vqa_accuracy
 
 CAPTION_PROMPT = "Describe this figure."
 
@@ -51,6 +52,8 @@ class TrainSettings:
     checkpoint_every: int = 50
     seed: int = 0
     s3_endpoint_url: str | None = None
+    vqa_samples: int = 16  # validation questions answered by the exported model at the end (0: none)
+    quantize_4bit: bool = False  # QLoRA: load the base model in 4 bit (CUDA and bitsandbytes only)
     fail_at_step: int | None = None  # fault injection for tests: one worker exits once at this step
 
 
@@ -168,10 +171,14 @@ def train_worker(
         "world_size": world_size,
         **sizes,
     }
+    scalars = ScalarLog(Path(settings.output_dir, "metrics", "tensorboard"), enabled=rank == 0)
+    val_points: list[tuple[int, float]] = []
     if start_step == 0:
         metrics["val_loss"] = metrics["base_val_loss"] = evaluate(
             engine, val_source, processor, settings, device
         )
+        val_points.append((0, metrics["val_loss"]))
+        scalars.add(0, **{"val/loss": metrics["val_loss"]})
     stream = batches(train_source, processor, settings, counts)
     started = time.perf_counter()
     for step in range(start_step, settings.max_steps):
@@ -194,13 +201,25 @@ def train_worker(
         with log_path.open("a") as log:
             log.write(json.dumps({"step": step + 1, "loss": loss, "lr": scheduler.get_last_lr()[0]}) + "\n")
         metrics.update(step=step + 1, loss=loss, seconds=time.perf_counter() - started, **counts)
+        scalars.add(step + 1, **{"train/loss": loss, "train/lr": float(scheduler.get_last_lr()[0])})
         done = step + 1 == settings.max_steps
         if (step + 1) % settings.eval_every == 0 or done:
             metrics["val_loss"] = evaluate(engine, val_source, processor, settings, device)
             metrics["best_val_loss"] = min(metrics.get("best_val_loss", math.inf), metrics["val_loss"])
+            val_points.append((step + 1, metrics["val_loss"]))
+            scalars.add(step + 1, **{"val/loss": metrics["val_loss"]})
         if in_ray and ((step + 1) % settings.checkpoint_every == 0 or done):
             report_checkpoint(engine, step + 1, metrics)
     export(engine, processor, settings, rank)
+    scalars.close()
+    if rank == 0:
+        metrics_dir = Path(settings.output_dir, "metrics")
+        plot_loss_curve(log_path, val_points, metrics_dir / "loss.png")
+        if settings.vqa_samples:
+            metrics.update(
+                vqa_accuracy(Path(settings.output_dir, "model"), val_source(), settings.vqa_samples)
+            )
+        (metrics_dir / "final.json").write_text(json.dumps(metrics, indent=2, default=float))
     return metrics
 
 

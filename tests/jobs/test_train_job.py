@@ -126,3 +126,28 @@ def test_a_crashed_worker_resumes_from_the_last_checkpoint(ray_session: Any, tmp
     assert steps.count(7) <= 1 and max(steps) == 10 and steps[-1] == 10
     assert len(steps) > 10  # something after the checkpoint did run twice: the crash happened
     assert manifest["counts"]["step"] == 10
+
+
+def test_qlora_on_cpu_is_refused_before_ray_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = finetune_vlm.main(
+        [f"input={tmp_path}", f"output={tmp_path / 'run'}", f"model={tmp_path}", "recipe.quantize_4bit=true"]
+    )
+    assert code == 2 and "needs CUDA GPUs" in capsys.readouterr().err
+
+
+def test_run_leaves_curve_tensorboard_and_vqa(ray_session: Any, tmp_path: Path) -> None:
+    build_tiny("idefics3", tmp_path / "base")
+    make_refine_root(Storage(), str(tmp_path / "refined"), 8)
+    manifest = finetune_vlm.run(
+        config_for(
+            tmp_path, "report", recipe={"name": "lora"}, optim={"max_steps": 4}, resources={"workers": 1}
+        )
+    )
+    metrics = tmp_path / "report" / "metrics"
+    assert (metrics / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert list((metrics / "tensorboard").glob("events.out.tfevents.*"))
+    counts = manifest["counts"]
+    assert counts["vqa_samples"] == 2 and 0.0 <= counts["vqa_f1"] <= 1.0
+    assert counts["base_val_loss"] > 0 and counts["step"] == 4

@@ -21,6 +21,7 @@ MODEL_TYPES = {
     "tiny.yaml": "idefics3",
     "idefics3-lora.yaml": "idefics3",
     "idefics2-lora.yaml": "idefics2",
+    "cephalo-idefics2-lora.yaml": "idefics2",
     "llava-stage1.yaml": "llava",
     "llava-stage2.yaml": "llava",
 }
