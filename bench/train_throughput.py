@@ -1,10 +1,10 @@
 """Training throughput and memory on a tiny model, one worker process per setting (no Ray):
-samples/s and peak resident memory for ZeRO-2 full, ZeRO-3 full and ZeRO-2 LoRA.
+samples/s, tokens/s and peak resident memory for ZeRO-2 full, ZeRO-3 full and ZeRO-2 LoRA.
 
     python -m bench.train_throughput --steps 30
 
 Each setting runs in its own process so that its peak memory is its own; the first steps (warm-up)
-are excluded from the rates. Ratios are against ZeRO-2 full fine-tuning.
+count in the rates. Ratios (speed, memory) are against ZeRO-2 full fine-tuning.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def one_run(name: str, steps: int, family: str) -> dict[str, float]:
         "seconds": metrics["seconds"],
         "wall": time.perf_counter() - started,
         "samples_per_s": steps * settings.micro_batch_size / metrics["seconds"],
+        "tokens_per_s": metrics["tokens"] / metrics["seconds"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "trainable": metrics["trainable_parameters"],
     }
@@ -95,7 +96,8 @@ def main() -> None:
     )
     for name, result in results.items():
         print(
-            f"{name:<12} {result['samples_per_s']:>10.1f} {result['peak_rss_mb']:>9.0f} {result['trainable']:>10}  "
+            f"{name:<12} {result['samples_per_s']:>10.1f} {result['tokens_per_s']:>9.0f} {result['peak_rss_mb']:>9.0f} "
+            f"{result['trainable']:>10}  "
             f"{result['samples_per_s'] / base['samples_per_s']:.2f}, {result['peak_rss_mb'] / base['peak_rss_mb']:.2f}"
         )
 

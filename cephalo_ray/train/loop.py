@@ -171,8 +171,14 @@ def train_worker(
         "world_size": world_size,
         **sizes,
     }
+    # ZeRO-3 replaces each parameter by a partition handle (`ds_id`); record what share was partitioned
+    parameters = list(engine.module.parameters())
+    metrics["partitioned_share"] = sum(hasattr(parameter, "ds_id") for parameter in parameters) / len(
+        parameters
+    )
     scalars = ScalarLog(Path(settings.output_dir, "metrics", "tensorboard"), enabled=rank == 0)
     val_points: list[tuple[int, float]] = []
+    vqa_rows: list[dict[str, Any]] = []
     if start_step == 0:
         metrics["val_loss"] = metrics["base_val_loss"] = evaluate(
             engine, val_source, processor, settings, device
@@ -180,6 +186,7 @@ def train_worker(
         val_points.append((0, metrics["val_loss"]))
         scalars.add(0, **{"val/loss": metrics["val_loss"]})
     stream = batches(train_source, processor, settings, counts)
+    tokens = 0
     started = time.perf_counter()
     for step in range(start_step, settings.max_steps):
         if (
@@ -194,17 +201,21 @@ def train_worker(
             batch = {key: value.to(device) for key, value in next(stream).items()}
             if bf16 and "pixel_values" in batch:
                 batch["pixel_values"] = batch["pixel_values"].to(torch.bfloat16)
+            tokens += int(batch["attention_mask"].sum())
             output = engine(**batch)
             engine.backward(output.loss)
             engine.step()
             loss += output.loss.item() / settings.gradient_accumulation_steps
         with log_path.open("a") as log:
             log.write(json.dumps({"step": step + 1, "loss": loss, "lr": scheduler.get_last_lr()[0]}) + "\n")
-        metrics.update(step=step + 1, loss=loss, seconds=time.perf_counter() - started, **counts)
+        metrics.update(
+            step=step + 1, loss=loss, seconds=time.perf_counter() - started, tokens=tokens, **counts
+        )
         scalars.add(step + 1, **{"train/loss": loss, "train/lr": float(scheduler.get_last_lr()[0])})
         done = step + 1 == settings.max_steps
         if (step + 1) % settings.eval_every == 0 or done:
-            metrics["val_loss"] = evaluate(engine, val_source, processor, settings, device)
+            vqa_rows.clear()
+            metrics["val_loss"] = evaluate(engine, val_source, processor, settings, device, keep=vqa_rows)
             metrics["best_val_loss"] = min(metrics.get("best_val_loss", math.inf), metrics["val_loss"])
             val_points.append((step + 1, metrics["val_loss"]))
             scalars.add(step + 1, **{"val/loss": metrics["val_loss"]})
@@ -216,9 +227,7 @@ def train_worker(
         metrics_dir = Path(settings.output_dir, "metrics")
         plot_loss_curve(log_path, val_points, metrics_dir / "loss.png")
         if settings.vqa_samples:
-            metrics.update(
-                vqa_accuracy(Path(settings.output_dir, "model"), val_source(), settings.vqa_samples)
-            )
+            metrics.update(vqa_accuracy(Path(settings.output_dir, "model"), vqa_rows, settings.vqa_samples))
         (metrics_dir / "final.json").write_text(json.dumps(metrics, indent=2, default=float))
     return metrics
 
@@ -259,8 +268,14 @@ def evaluate(
     processor: Any,
     settings: TrainSettings,
     device: str,
+    keep: list[dict[str, Any]] | None = None,
 ) -> float:
-    """Mean loss over this worker's validation rows, averaged over workers."""
+    """Mean loss over this worker's validation rows, averaged over workers.
+
+    Rows are read only here, by every worker together: Ray Data's split shards advance in step, so a
+    worker that reads its shard alone later would wait for the others forever. `keep` collects up to
+    `settings.vqa_samples` of them for the final VQA check.
+    """
     import torch
     import torch.distributed as dist
 
@@ -268,6 +283,8 @@ def evaluate(
     total, count = 0.0, 0
     with torch.no_grad():
         for row in source():
+            if keep is not None and len(keep) < settings.vqa_samples:
+                keep.append(row)
             try:
                 example = row_to_example(row, processor, settings)
             except TooLongError:

@@ -47,6 +47,7 @@ def test_zero2_and_zero3_agree_overfit_and_export(ray_session: Any, tmp_path: Pa
     zero3 = finetune_vlm.run(config_for(tmp_path, "zero3", deepspeed={"zero_stage": 3}))
     assert zero2["counts"]["zero_stage"] == 2 and zero3["counts"]["zero_stage"] == 3
     assert zero2["counts"]["world_size"] == 2
+    assert zero3["counts"]["partitioned_share"] == 1.0 and zero2["counts"]["partitioned_share"] == 0.0
     losses2, losses3 = step_losses(tmp_path / "zero2"), step_losses(tmp_path / "zero3")
     assert len(losses2) == len(losses3) == 15
     assert all(abs(a - b) < 1e-3 * max(1.0, abs(a)) for a, b in zip(losses2, losses3, strict=True))
