@@ -10,13 +10,15 @@ On a GPU cluster:
 LLaVA two-stage: `task: captions` with `recipe.name: projector` aligns the projector on the captions
 (stage 1); `task: conversations` with LoRA (or full) then tunes on the QA conversations (stage 2).
 OUT gets `model/` (merged, `save_pretrained` + processor), `adapter/` (LoRA), `metrics/` and
-`_manifest.json`; Ray Train's checkpoints live under `OUT/checkpoints/` (or `storage_path`).
+`_manifest.json` (OUT local or s3://); Ray Train's checkpoints live under `OUT/checkpoints/` (or
+`storage_path`), and a crashed worker resumes from the latest one (`resources.max_failures`).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -77,7 +79,7 @@ class TrainConfig(StrictModel):
     """`cephalo train` settings."""
 
     input: str = Field(description="a refine root (local or s3://)")
-    output: str = Field(description="the run's output root (local folder; s3:// needs storage_path too)")
+    output: str = Field(description="the run's output root (local folder or s3://)")
     model: str = Field(description="base model: hub name, local folder or s3://")
     task: Literal["conversations", "captions"] = Field("conversations", description="train on QA or captions")
     masking: Literal["answers", "prompt_and_answer"] = Field(
@@ -141,17 +143,17 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
             "recipe.quantize_4bit (QLoRA) needs CUDA GPUs with bitsandbytes: set resources.use_gpu=true on a GPU "
             "cluster, or recipe.quantize_4bit=false to train LoRA on full-precision weights"
         )
-    if is_s3(config.output):
-        raise ConfigError(
-            "output must be a local or shared folder for now; put checkpoints on S3 with storage_path"
-        )
     started_at = time.time()
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     upstream, digest = read_upstream(storage, config.input, config.allow_partial)
     files = [join(config.input, name) for name in upstream["files"].get("refined", [])]
     if not files:
         raise ConfigError(f"{config.input} has no refined rows to train on")
-    output_dir = os.path.abspath(config.output)
+    # Rank 0 writes the model into a local folder; for an s3:// output it uploads it from there.
+    on_s3 = is_s3(config.output)
+    output_dir = tempfile.mkdtemp(prefix="cephalo-train-") if on_s3 else os.path.abspath(config.output)
+    checkpoints = config.storage_path or join(config.output if on_s3 else output_dir, "checkpoints")
+    checkpoint_fs = storage.filesystem_and_paths([checkpoints])[0] if is_s3(checkpoints) else None
     started_here = connect_ray(config.resources.local_num_cpus)
     try:
         filesystem, paths = storage.filesystem_and_paths(files)
@@ -161,7 +163,10 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
         val = rows.filter(lambda row: row["split"] == "val")
         trainer = TorchTrainer(
             train_loop_per_worker=train_worker,
-            train_loop_config=settings_for(config, output_dir, fail_at_step),
+            train_loop_config={
+                **settings_for(config, output_dir, fail_at_step),
+                "upload_to": config.output if on_s3 else None,
+            },
             scaling_config=ScalingConfig(
                 num_workers=config.resources.workers,
                 use_gpu=config.resources.use_gpu,
@@ -170,7 +175,8 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
             torch_config=TorchConfig(backend="nccl" if config.resources.use_gpu else "gloo"),
             run_config=RunConfig(
                 name=f"train-{uuid.uuid4().hex[:8]}",
-                storage_path=config.storage_path or os.path.join(output_dir, "checkpoints"),
+                storage_path=checkpoints[len("s3://") :] if checkpoint_fs else checkpoints,
+                storage_filesystem=checkpoint_fs,
                 failure_config=FailureConfig(max_failures=config.resources.max_failures),
                 checkpoint_config=CheckpointConfig(
                     num_to_keep=2, checkpoint_score_attribute="val_loss", checkpoint_score_order="min"
@@ -185,9 +191,9 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     if result.error:
         raise result.error
     metrics = dict(result.metrics or {})
-    final = os.path.join(output_dir, "metrics", "final.json")
-    if os.path.exists(final):  # written by rank 0 after the last report: VQA accuracy and the rest
-        metrics.update(json.loads(open(final).read()))
+    final = join(config.output if on_s3 else output_dir, "metrics", "final.json")
+    if storage.exists(final):  # written by rank 0 after the last report: VQA accuracy and the rest
+        metrics.update(json.loads(storage.read_bytes(final)))
     manifest = build_manifest(
         job=JOB,
         run_id=uuid.uuid4().hex,
@@ -202,7 +208,7 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
         started_at=started_at,
         upstream={"uri": config.input, "digest": digest, "job": upstream.get("job")},
     )
-    write_manifest(storage, output_dir, manifest)
+    write_manifest(storage, config.output if on_s3 else output_dir, manifest)
     print(
         f"train complete: {metrics.get('step')} steps, loss {metrics.get('loss', float('nan')):.4f}, "
         f"val loss {metrics.get('base_val_loss', float('nan')):.4f} -> {metrics.get('val_loss', float('nan')):.4f}, "

@@ -54,6 +54,7 @@ class TrainSettings:
     s3_endpoint_url: str | None = None
     vqa_samples: int = 16  # validation questions answered by the exported model at the end (0: none)
     quantize_4bit: bool = False  # QLoRA: load the base model in 4 bit (CUDA and bitsandbytes only)
+    upload_to: str | None = None  # an s3:// output root: rank 0 uploads model, adapter and metrics there
     fail_at_step: int | None = None  # fault injection for tests: one worker exits once at this step
 
 
@@ -229,6 +230,8 @@ def train_worker(
         if settings.vqa_samples:
             metrics.update(vqa_accuracy(Path(settings.output_dir, "model"), vqa_rows, settings.vqa_samples))
         (metrics_dir / "final.json").write_text(json.dumps(metrics, indent=2, default=float))
+        if settings.upload_to:
+            upload_folder(Path(settings.output_dir), settings.upload_to, settings.s3_endpoint_url)
     return metrics
 
 
@@ -337,3 +340,13 @@ def export(engine: Any, processor: Any, settings: TrainSettings, rank: int) -> N
                 module = module.merge_and_unload()
             module.save_pretrained(Path(settings.output_dir, "model"))
             processor.save_pretrained(Path(settings.output_dir, "model"))
+
+
+def upload_folder(folder: Path, target: str, s3_endpoint_url: str | None) -> None:
+    """Copy a local run folder (model, adapter, metrics) to an s3:// output root."""
+    from cephalo_ray.storage import Storage, join
+
+    storage = Storage(s3_endpoint_url)
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and ".failed_once" not in path.name:
+            storage.write_bytes(join(target, *path.relative_to(folder).parts), path.read_bytes())

@@ -152,3 +152,28 @@ def test_run_leaves_curve_tensorboard_and_vqa(ray_session: Any, tmp_path: Path) 
     counts = manifest["counts"]
     assert counts["vqa_samples"] == 2 and 0.0 <= counts["vqa_f1"] <= 1.0
     assert counts["base_val_loss"] > 0 and counts["step"] == 4
+
+
+def test_output_and_checkpoints_on_s3(
+    ray_session: Any, s3_server: Any, s3_bucket: str, tmp_path: Path
+) -> None:
+    build_tiny("llava", tmp_path / "base")
+    storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
+    make_refine_root(storage, f"s3://{s3_bucket}/refined", 6)
+    config = config_for(
+        tmp_path,
+        "unused",
+        input=f"s3://{s3_bucket}/refined",
+        output=f"s3://{s3_bucket}/runs/r1",
+        storage={"s3_endpoint_url": s3_server.endpoint_url},
+        recipe={"name": "lora"},
+        optim={"max_steps": 2},
+        checkpoint_every=2,
+        resources={"workers": 1},
+    )
+    manifest = finetune_vlm.run(config)
+    assert manifest["counts"]["step"] == 2 and "vqa_f1" in manifest["counts"]
+    for name in ("model/config.json", "adapter/adapter_config.json", "metrics/loss.png", "_manifest.json"):
+        assert storage.exists(f"s3://{s3_bucket}/runs/r1/{name}"), name
+    checkpoints = storage.list_files(f"s3://{s3_bucket}/runs/r1/checkpoints")
+    assert any(item.uri.endswith("state.json") for item in checkpoints)
