@@ -24,6 +24,16 @@ TRAINING_TEXT = [
     "The graphene sheet fails at grain boundaries; its tensile strength drops with defect density.",
 ]
 
+# The vision encoders of every tiny family: 32 px images in 8 px patches, so 16 patches per image.
+TINY_VISION: dict[str, Any] = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "image_size": 32,
+    "patch_size": 8,
+}
+
 # A generic chat template: roles in angle brackets, images as the processor's placeholder.
 LLAVA_CHAT_TEMPLATE = (
     "{% for message in messages %}<|{{ message['role'] }}|>"
@@ -98,14 +108,7 @@ def tiny_llama_config(tokenizer: Any, **overrides: Any) -> Any:
 def tiny_clip_vision_config() -> Any:
     from transformers import CLIPVisionConfig
 
-    return CLIPVisionConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        image_size=32,
-        patch_size=8,
-    )
+    return CLIPVisionConfig(**TINY_VISION)
 
 
 def build_llava() -> tuple[Any, Any]:
@@ -172,14 +175,7 @@ def build_idefics2() -> tuple[Any, Any]:
     tokenizer = train_tokenizer(IDEFICS_TOKENS)
     latents = 4
     config = Idefics2Config(
-        vision_config=Idefics2VisionConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            image_size=32,
-            patch_size=8,
-        ),
+        vision_config=Idefics2VisionConfig(**TINY_VISION),
         perceiver_config=Idefics2PerceiverConfig(
             hidden_act="silu",
             resampler_n_latents=latents,
@@ -212,14 +208,7 @@ def build_idefics3() -> tuple[Any, Any]:
     tokenizer = train_tokenizer(IDEFICS_TOKENS)
     scale_factor = 2
     config = Idefics3Config(
-        vision_config=Idefics3VisionConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            image_size=32,
-            patch_size=8,
-        ),
+        vision_config=Idefics3VisionConfig(**TINY_VISION),
         text_config=tiny_llama_config(tokenizer),
         scale_factor=scale_factor,
         image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
@@ -278,15 +267,7 @@ def build_tiny_vision_encoder(kind: str, output_dir: str | Path, seed: int = 0) 
             size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
         )
     elif kind == "siglip":
-        config = SiglipVisionConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            image_size=32,
-            patch_size=8,
-        )
-        model = SiglipVisionModel(config)
+        model = SiglipVisionModel(SiglipVisionConfig(**TINY_VISION))
         image_processor = SiglipImageProcessorPil(size={"height": 32, "width": 32})
     else:
         raise ValueError(f"vision encoder {kind!r} is not clip or siglip")
