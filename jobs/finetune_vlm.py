@@ -124,6 +124,13 @@ def settings_for(config: TrainConfig, output_dir: str, fail_at_step: int | None 
     return asdict(settings)
 
 
+def local_or_remote(model: str) -> str:
+    """A local model folder as an absolute path (Ray workers run elsewhere); other names unchanged."""
+    import os
+
+    return os.path.abspath(model) if os.path.isdir(model) else model
+
+
 def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     """Train to `optim.max_steps` and return the manifest."""
     import os
@@ -165,6 +172,7 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
             train_loop_per_worker=train_worker,
             train_loop_config={
                 **settings_for(config, output_dir, fail_at_step),
+                "model": local_or_remote(config.model),
                 "upload_to": config.output if on_s3 else None,
             },
             scaling_config=ScalingConfig(
