@@ -41,20 +41,10 @@ def make_extract_root(
     storage: Storage, root: str, pairs: list[dict[str, Any]], status: str = STATUS_COMPLETE
 ) -> None:
     """An extract root with one pairs file and a manifest, as `cephalo extract` would leave it."""
-    storage.write_parquet(
-        join(root, "pairs", "part-0.parquet"), pa.Table.from_pylist(pairs, schema=pairs_schema())
+    table = pa.Table.from_pylist(pairs, schema=pairs_schema())
+    write_root(
+        storage, root, "extract", "pairs", table, ("documents", "errors"), {"pairs": len(pairs)}, status
     )
-    manifest = build_manifest(
-        job="extract",
-        run_id="fixture",
-        status=status,
-        files={"pairs": ["pairs/part-0.parquet"], "documents": [], "errors": []},
-        counts={"pairs": len(pairs)},
-        config={},
-        hashed_config={},
-        started_at=time.time(),
-    )
-    write_manifest(storage, root, manifest)
 
 
 def make_refine_root(storage: Storage, root: str, count: int, val_every: int = 4) -> list[dict[str, Any]]:
@@ -87,18 +77,34 @@ def make_refine_root(storage: Storage, root: str, count: int, val_every: int = 4
                 "dropped": [],
             }
         )
-    storage.write_parquet(
-        join(root, "refined", "part-0.parquet"), pa.Table.from_pylist(rows, schema=refined_schema())
+    table = pa.Table.from_pylist(rows, schema=refined_schema())
+    write_root(
+        storage, root, "refine", "refined", table, ("errors", "done"), {"pairs_ok": count}, STATUS_COMPLETE
     )
+    return rows
+
+
+def write_root(
+    storage: Storage,
+    root: str,
+    job: str,
+    rows_dir: str,
+    table: pa.Table,
+    empty_dirs: tuple[str, ...],
+    counts: dict[str, Any],
+    status: str,
+) -> None:
+    """One data file and a manifest listing it, as the job named `job` would leave its root."""
+    storage.write_parquet(join(root, rows_dir, "part-0.parquet"), table)
+    files = {rows_dir: [f"{rows_dir}/part-0.parquet"], **{name: [] for name in empty_dirs}}
     manifest = build_manifest(
-        job="refine",
+        job=job,
         run_id="fixture",
-        status=STATUS_COMPLETE,
-        files={"refined": ["refined/part-0.parquet"], "errors": [], "done": []},
-        counts={"pairs_ok": count},
+        status=status,
+        files=files,
+        counts=counts,
         config={},
         hashed_config={},
         started_at=time.time(),
     )
     write_manifest(storage, root, manifest)
-    return rows
