@@ -52,6 +52,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "cephalo model") -> int:
     build.add_argument("family", choices=sorted(TINY_BUILDERS))
     build.add_argument("output", help="folder to save the model and processor into")
     build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--layers", type=int, default=2, help="decoder layers of the language model")
     info = commands.add_parser("info", help="parameters, layers, family and image tokens of a model")
     info.add_argument("path", help="hub name, local folder or s3:// folder")
     info.add_argument(
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "cephalo model") -> int:
     if arguments.command == "build-tiny":
         from cephalo_ray.models.tiny import build_tiny
 
-        build_tiny(arguments.family, arguments.output, seed=arguments.seed)
+        build_tiny(arguments.family, arguments.output, seed=arguments.seed, num_hidden_layers=arguments.layers)
         print(f"built a tiny {arguments.family} model in {arguments.output}", file=sys.stderr)
         return 0
     try:

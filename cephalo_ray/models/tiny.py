@@ -111,14 +111,14 @@ def tiny_clip_vision_config() -> Any:
     return CLIPVisionConfig(**TINY_VISION)
 
 
-def build_llava() -> tuple[Any, Any]:
+def build_llava(**text_overrides: Any) -> tuple[Any, Any]:
     from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
     tokenizer = train_tokenizer([IMAGE_TOKEN])
     config = LlavaConfig(
         vision_config=tiny_clip_vision_config(),
-        text_config=tiny_llama_config(tokenizer),
+        text_config=tiny_llama_config(tokenizer, **text_overrides),
         image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         vision_feature_layer=-1,
         vision_feature_select_strategy="default",
@@ -136,7 +136,7 @@ def build_llava() -> tuple[Any, Any]:
     return LlavaForConditionalGeneration(config), processor
 
 
-def build_llava_next() -> tuple[Any, Any]:
+def build_llava_next(**text_overrides: Any) -> tuple[Any, Any]:
     from transformers import LlavaNextConfig, LlavaNextForConditionalGeneration, LlavaNextProcessor
     from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
 
@@ -144,7 +144,7 @@ def build_llava_next() -> tuple[Any, Any]:
     pinpoints = [[32, 32], [32, 64], [64, 32], [64, 64]]
     config = LlavaNextConfig(
         vision_config=tiny_clip_vision_config(),
-        text_config=tiny_llama_config(tokenizer),
+        text_config=tiny_llama_config(tokenizer, **text_overrides),
         image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         image_grid_pinpoints=pinpoints,
         vision_feature_layer=-1,
@@ -164,7 +164,7 @@ def build_llava_next() -> tuple[Any, Any]:
     return LlavaNextForConditionalGeneration(config), processor
 
 
-def build_idefics2() -> tuple[Any, Any]:
+def build_idefics2(**text_overrides: Any) -> tuple[Any, Any]:
     from transformers import Idefics2Config, Idefics2ForConditionalGeneration, Idefics2Processor
     from transformers.models.idefics2.configuration_idefics2 import (
         Idefics2PerceiverConfig,
@@ -184,7 +184,7 @@ def build_idefics2() -> tuple[Any, Any]:
             resampler_head_dim=16,
             num_key_value_heads=1,
         ),
-        text_config=tiny_llama_config(tokenizer),
+        text_config=tiny_llama_config(tokenizer, **text_overrides),
         image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         tie_word_embeddings=False,
     )
@@ -200,7 +200,7 @@ def build_idefics2() -> tuple[Any, Any]:
     return Idefics2ForConditionalGeneration(config), processor
 
 
-def build_idefics3() -> tuple[Any, Any]:
+def build_idefics3(**text_overrides: Any) -> tuple[Any, Any]:
     from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
     from transformers.models.idefics3.configuration_idefics3 import Idefics3VisionConfig
     from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
@@ -209,7 +209,7 @@ def build_idefics3() -> tuple[Any, Any]:
     scale_factor = 2
     config = Idefics3Config(
         vision_config=Idefics3VisionConfig(**TINY_VISION),
-        text_config=tiny_llama_config(tokenizer),
+        text_config=tiny_llama_config(tokenizer, **text_overrides),
         scale_factor=scale_factor,
         image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         tie_word_embeddings=False,
@@ -226,7 +226,7 @@ def build_idefics3() -> tuple[Any, Any]:
     return Idefics3ForConditionalGeneration(config), processor
 
 
-TINY_BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {
+TINY_BUILDERS: dict[str, Callable[..., tuple[Any, Any]]] = {
     "llava": build_llava,
     "llava_next": build_llava_next,
     "idefics2": build_idefics2,
@@ -234,8 +234,12 @@ TINY_BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {
 }
 
 
-def build_tiny(family: str, output_dir: str | Path | None = None, seed: int = 0) -> tuple[Any, Any]:
+def build_tiny(
+    family: str, output_dir: str | Path | None = None, seed: int = 0, **text_overrides: Any
+) -> tuple[Any, Any]:
     """Build (and with `output_dir`, save) a tiny random-weight model and its processor.
+
+    `text_overrides` change the language model's config (`num_hidden_layers=4`, ...).
 
     Raises:
         ValueError: for a family without a tiny builder.
@@ -245,7 +249,7 @@ def build_tiny(family: str, output_dir: str | Path | None = None, seed: int = 0)
     if family not in TINY_BUILDERS:
         raise ValueError(f"no tiny builder for {family!r}; choose one of {', '.join(TINY_BUILDERS)}")
     torch.manual_seed(seed)
-    model, processor = TINY_BUILDERS[family]()
+    model, processor = TINY_BUILDERS[family](**text_overrides)
     model.eval()
     if output_dir is not None:
         model.save_pretrained(output_dir)
@@ -276,15 +280,16 @@ def build_tiny_vision_encoder(kind: str, output_dir: str | Path, seed: int = 0) 
     return model
 
 
-def build_tiny_causal_lm(kind: str, output_dir: str | Path, seed: int = 0) -> Any:
-    """A tiny causal LM (llama, phi3, qwen2, mistral, mixtral) with tokenizer and chat template."""
+def build_tiny_causal_lm(kind: str, output_dir: str | Path, seed: int = 0, **overrides: Any) -> Any:
+    """A tiny causal LM (llama, phi3, qwen2, mistral, mixtral) with tokenizer and chat template;
+    `overrides` change its config (`num_hidden_layers=4`, `tie_word_embeddings=True`, ...)."""
     import torch
     from transformers import AutoModelForCausalLM, MistralConfig, MixtralConfig, Phi3Config, Qwen2Config
 
     torch.manual_seed(seed)
     tokenizer = train_tokenizer([])
     tokenizer.chat_template = LLAVA_CHAT_TEMPLATE.replace("<image>\n", "")
-    base = tiny_llama_config(tokenizer).to_dict()
+    base = tiny_llama_config(tokenizer, **overrides).to_dict()
     shared = {
         key: base[key] for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers")
     }
@@ -295,7 +300,7 @@ def build_tiny_causal_lm(kind: str, output_dir: str | Path, seed: int = 0) -> An
         {key: base[key] for key in ("pad_token_id", "bos_token_id", "eos_token_id", "tie_word_embeddings")}
     )
     configs: dict[str, Callable[[], Any]] = {
-        "llama": lambda: tiny_llama_config(tokenizer),
+        "llama": lambda: tiny_llama_config(tokenizer, **overrides),
         "phi3": lambda: Phi3Config(**shared),
         "qwen2": lambda: Qwen2Config(**shared),
         "mistral": lambda: MistralConfig(**shared),

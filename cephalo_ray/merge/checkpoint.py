@@ -1,0 +1,164 @@
+"""Streaming access to `save_pretrained` folders: read one tensor at a time, write shards as they fill.
+
+Merges never hold a whole model: a reader opens each safetensors file lazily and hands out single
+tensors, and the writer flushes a shard as soon as it reaches `max_shard_bytes`, so peak memory is
+about one shard plus the tensors being combined.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+WEIGHTS_INDEX = "model.safetensors.index.json"
+SINGLE_WEIGHTS = "model.safetensors"
+# Decoder layers of a language model carry these norms; vision encoders name theirs layer_norm1/2.
+DECODER_LAYER_MARKERS = ("input_layernorm", "post_attention_layernorm")
+LAYER_KEY = re.compile(r"^(?P<prefix>.+?\.layers)\.(?P<index>\d+)\.(?P<rest>.+)$")
+WEIGHT_FILES = re.compile(r"^(model.*\.safetensors|model\.safetensors\.index\.json|pytorch_model.*\.bin.*)$")
+
+
+class CheckpointError(ValueError):
+    """A model folder this project cannot merge (no safetensors, unexpected layout)."""
+
+
+class CheckpointReader:
+    """The tensors of one model folder, by checkpoint key, loaded on demand."""
+
+    def __init__(self, folder: str | Path) -> None:
+        from safetensors import safe_open
+
+        self.folder = Path(folder)
+        index_file = self.folder / WEIGHTS_INDEX
+        if index_file.exists():
+            weight_map: dict[str, str] = json.loads(index_file.read_text())["weight_map"]
+        elif (self.folder / SINGLE_WEIGHTS).exists():
+            with safe_open(str(self.folder / SINGLE_WEIGHTS), "pt") as handle:
+                weight_map = {key: SINGLE_WEIGHTS for key in handle.keys()}  # noqa: SIM118 (not a dict)
+        else:
+            raise CheckpointError(
+                f"{self.folder} has no model.safetensors or {WEIGHTS_INDEX}; save the model with "
+                "save_pretrained(..., safe_serialization=True)"
+            )
+        self.weight_map = weight_map
+        self.config: dict[str, Any] = json.loads((self.folder / "config.json").read_text())
+        self._handles: dict[str, Any] = {}
+
+    def keys(self) -> list[str]:
+        return sorted(self.weight_map)
+
+    def _handle(self, key: str) -> Any:
+        from safetensors import safe_open
+
+        file_name = self.weight_map[key]
+        if file_name not in self._handles:
+            self._handles[file_name] = safe_open(str(self.folder / file_name), "pt")
+        return self._handles[file_name]
+
+    def get(self, key: str) -> Any:
+        return self._handle(key).get_tensor(key)
+
+    def shape(self, key: str) -> list[int]:
+        return list(self._handle(key).get_slice(key).get_shape())
+
+
+class ShardWriter:
+    """Writes tensors into `model-0000i-of-0000n.safetensors` shards plus the index, as they come."""
+
+    def __init__(self, folder: str | Path, max_shard_bytes: int = 2 * 1024**3) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.max_shard_bytes = max_shard_bytes
+        self._pending: dict[str, Any] = {}
+        self._pending_bytes = 0
+        self._pending_storages: set[int] = set()
+        self._shards: list[list[str]] = []
+        self.total_bytes = 0
+
+    def add(self, key: str, tensor: Any) -> None:
+        size = tensor.numel() * tensor.element_size()
+        if self._pending and self._pending_bytes + size > self.max_shard_bytes:
+            self._flush()
+        tensor = tensor.contiguous()
+        storage = tensor.untyped_storage().data_ptr()
+        if storage in self._pending_storages:  # the same source layer used twice: give it its own copy
+            tensor = tensor.clone()
+        self._pending_storages.add(tensor.untyped_storage().data_ptr())
+        self._pending[key] = tensor
+        self._pending_bytes += size
+        self.total_bytes += size
+
+    def _flush(self) -> None:
+        from safetensors.torch import save_file
+
+        number = len(self._shards) + 1
+        save_file(self._pending, str(self.folder / f"shard-{number:05d}.tmp"), metadata={"format": "pt"})
+        self._shards.append(sorted(self._pending))
+        self._pending, self._pending_bytes, self._pending_storages = {}, 0, set()
+
+    def close(self) -> list[str]:
+        """Flush the last shard and name the files the way `from_pretrained` expects; returns them."""
+        if self._pending or not self._shards:
+            self._flush()
+        count = len(self._shards)
+        names = [SINGLE_WEIGHTS] if count == 1 else [f"model-{i:05d}-of-{count:05d}.safetensors" for i in range(1, count + 1)]
+        for number, name in enumerate(names, start=1):
+            os.replace(self.folder / f"shard-{number:05d}.tmp", self.folder / name)
+        if count > 1:
+            weight_map = {key: name for name, keys in zip(names, self._shards, strict=True) for key in keys}
+            index = {"metadata": {"total_size": self.total_bytes}, "weight_map": weight_map}
+            (self.folder / WEIGHTS_INDEX).write_text(json.dumps(index, indent=2, sort_keys=True))
+        return names
+
+
+def decoder_layer_prefix(keys: Iterable[str]) -> tuple[str, int]:
+    """The checkpoint prefix of the language model's decoder layers and how many there are.
+
+    `language_model.model.layers` for a LLaVA checkpoint, `model.text_model.layers` for Idefics,
+    `model.layers` for a causal LM; a vision encoder's `encoder.layers` is told apart by its norms.
+
+    Raises:
+        CheckpointError: when no or several decoder stacks are found.
+    """
+    indices: dict[str, set[int]] = {}
+    for key in keys:
+        match = LAYER_KEY.match(key)
+        if match and match["rest"].split(".")[0] in DECODER_LAYER_MARKERS:
+            indices.setdefault(match["prefix"], set()).add(int(match["index"]))
+    if len(indices) != 1:
+        found = ", ".join(sorted(indices)) or "none"
+        raise CheckpointError(f"expected one decoder layer stack (layers with input_layernorm), found: {found}")
+    ((prefix, numbers),) = indices.items()
+    if numbers != set(range(len(numbers))):
+        raise CheckpointError(f"{prefix} layer numbers are not 0..{len(numbers) - 1}: {sorted(numbers)}")
+    return prefix, len(numbers)
+
+
+def split_layer_key(key: str, prefix: str) -> tuple[int, str] | None:
+    """`(layer, rest)` when `key` belongs to a decoder layer under `prefix`, else None."""
+    if not key.startswith(prefix + "."):
+        return None
+    index, _, rest = key[len(prefix) + 1 :].partition(".")
+    return (int(index), rest) if index.isdigit() else None
+
+
+def text_section(config: dict[str, Any]) -> dict[str, Any]:
+    """The language model's part of a `config.json` dict (`text_config` inside a VLM)."""
+    section = config.get("text_config")
+    return section if isinstance(section, dict) else config
+
+
+def copy_side_files(source: str | Path, target: str | Path) -> list[str]:
+    """Copy tokenizer, processor, chat template and generation config files; not weights or config."""
+    copied = []
+    for path in sorted(Path(source).iterdir()):
+        if path.is_file() and not WEIGHT_FILES.match(path.name) and path.name != "config.json":
+            if not path.name.startswith("."):
+                shutil.copy2(path, Path(target) / path.name)
+                copied.append(path.name)
+    return copied

@@ -1,0 +1,177 @@
+"""Mixture-of-Experts from K fine-tuned models that share one base architecture.
+
+Each decoder layer's MLP becomes K experts (expert e = model e's MLP of that layer); attention, norms,
+embeddings, head, vision tower and connector come from the base. The result is written as a standard
+Mixtral checkpoint: `MixtralForCausalLM` for a causal LM, and for a VLM the same VLM class whose text
+model is Mixtral (LLaVA, Idefics2/3 build their text model from `text_config`), so it loads with plain
+`from_pretrained` and runs only the top-k selected experts per token.
+
+Llama and Mistral layers map onto Mixtral one to one; Phi-3's fused `qkv_proj` / `gate_up_proj` are
+split. Routers start random here; `cephalo_ray.merge.router` fits them from example prompts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from cephalo_ray.merge.checkpoint import (
+    CheckpointError,
+    CheckpointReader,
+    ShardWriter,
+    copy_side_files,
+    decoder_layer_prefix,
+    split_layer_key,
+    text_section,
+)
+from cephalo_ray.merge.stacking import RECORD_KEY
+
+SUPPORTED_TEXT_MODELS = ("llama", "mistral", "phi3")
+# Mixtral's checkpoint names of an expert's projections: w1 = gate, w2 = down, w3 = up.
+EXPERT_NAMES = {"gate": "w1", "down": "w2", "up": "w3"}
+
+
+def mixtral_text_config(text: dict[str, Any], num_experts: int, experts_per_token: int) -> dict[str, Any]:
+    """The Mixtral config equivalent to a dense Llama / Mistral / Phi-3 text config with K experts.
+
+    Raises:
+        CheckpointError: for a text model Mixtral cannot represent exactly.
+    """
+    from transformers import MixtralConfig
+
+    model_type = text.get("model_type")
+    if model_type not in SUPPORTED_TEXT_MODELS:
+        raise CheckpointError(
+            f"MoE export supports {', '.join(SUPPORTED_TEXT_MODELS)} language models (written as Mixtral); "
+            f"this one is {model_type!r}"
+        )
+    if text.get("attention_bias") or text.get("mlp_bias"):
+        raise CheckpointError("MoE export needs bias-free attention and MLPs (Mixtral has none)")
+    if float(text.get("partial_rotary_factor", 1.0)) != 1.0:
+        raise CheckpointError("MoE export needs full rotary embeddings (partial_rotary_factor = 1)")
+    if text.get("hidden_act", "silu") != "silu":
+        raise CheckpointError(f"MoE export needs SiLU-gated MLPs, not {text.get('hidden_act')!r}")
+    if not 1 <= experts_per_token <= num_experts:
+        raise CheckpointError(f"experts_per_token must be 1..{num_experts}, got {experts_per_token}")
+    accepted = set(MixtralConfig().to_dict()) - {"architectures", "transformers_version", "dtype"}
+    config = {key: value for key, value in text.items() if key in accepted}
+    config.update(
+        model_type="mixtral",
+        num_local_experts=num_experts,
+        num_experts_per_tok=experts_per_token,
+        output_router_logits=False,
+        sliding_window=text.get("sliding_window"),
+    )
+    if "dtype" in text:
+        config["dtype"] = text["dtype"]
+    return config
+
+
+def moe_config(base_config: dict[str, Any], num_experts: int, experts_per_token: int) -> dict[str, Any]:
+    """The whole `config.json` of the MoE: the text part swapped for Mixtral, the rest kept."""
+    config = json.loads(json.dumps(base_config))
+    mixtral = mixtral_text_config(text_section(config), num_experts, experts_per_token)
+    if isinstance(config.get("text_config"), dict):
+        config["text_config"] = mixtral
+        return config
+    return {**mixtral, "architectures": ["MixtralForCausalLM"]}
+
+
+def attention_tensors(reader: CheckpointReader, prefix: str, layer: int, text: dict[str, Any]) -> dict[str, Any]:
+    """A layer's non-MLP tensors under Mixtral's names (Phi-3's fused qkv split into q, k, v)."""
+    tensors = {}
+    for key in reader.keys():
+        split = split_layer_key(key, prefix)
+        if split is None or split[0] != layer or split[1].startswith("mlp."):
+            continue
+        rest = split[1]
+        if rest == "self_attn.qkv_proj.weight":
+            heads, kv_heads = text["num_attention_heads"], text.get("num_key_value_heads") or text["num_attention_heads"]
+            head_dim = text.get("head_dim") or text["hidden_size"] // heads
+            q, k, v = reader.get(key).split([heads * head_dim, kv_heads * head_dim, kv_heads * head_dim])
+            tensors.update({"self_attn.q_proj.weight": q, "self_attn.k_proj.weight": k, "self_attn.v_proj.weight": v})
+        else:
+            tensors[rest] = reader.get(key)
+    return tensors
+
+
+def expert_tensors(reader: CheckpointReader, prefix: str, layer: int) -> dict[str, Any]:
+    """One model's MLP of one layer as {"gate", "up", "down"} weights."""
+    mlp = f"{prefix}.{layer}.mlp"
+    if f"{mlp}.gate_up_proj.weight" in reader.weight_map:  # Phi-3: gate rows first, then up
+        gate, up = reader.get(f"{mlp}.gate_up_proj.weight").chunk(2, dim=0)
+        return {"gate": gate, "up": up, "down": reader.get(f"{mlp}.down_proj.weight")}
+    try:
+        return {name: reader.get(f"{mlp}.{name}_proj.weight") for name in ("gate", "up", "down")}
+    except KeyError as missing:
+        raise CheckpointError(f"{reader.folder}: no {missing} (expected a gated MLP)") from None
+
+
+def build_moe(
+    base: str,
+    experts: Sequence[str],
+    output_dir: str | Path,
+    experts_per_token: int = 1,
+    seed: int = 0,
+    max_shard_bytes: int = 2 * 1024**3,
+    record: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the MoE of `experts` (local model folders, in expert order) on `base` to `output_dir`.
+
+    Returns:
+        The record of the build (also stored as `cephalo_merge` in the output's config.json).
+
+    Raises:
+        CheckpointError: on unsupported architectures or experts whose shapes differ from the base.
+    """
+    import torch
+
+    if len(experts) < 2:
+        raise CheckpointError(f"an MoE needs at least 2 experts, got {len(experts)}")
+    base_reader = CheckpointReader(base)
+    readers = [CheckpointReader(folder) for folder in experts]
+    prefix, layers = decoder_layer_prefix(base_reader.keys())
+    text = text_section(base_reader.config)
+    config = moe_config(base_reader.config, len(experts), experts_per_token)
+    expert_prefixes = []
+    for reader in readers:
+        expert_prefix, expert_layers = decoder_layer_prefix(reader.keys())
+        if expert_layers != layers:
+            raise CheckpointError(f"{reader.folder} has {expert_layers} decoder layers, the base has {layers}")
+        expert_prefixes.append(expert_prefix)
+    generator = torch.Generator().manual_seed(seed)
+    std = float(text.get("initializer_range", 0.02))
+    writer = ShardWriter(output_dir, max_shard_bytes)
+    for key in base_reader.keys():
+        if split_layer_key(key, prefix) is None:
+            writer.add(key, base_reader.get(key))
+    base_mlp = {name: list(tensor.shape) for name, tensor in expert_tensors(base_reader, prefix, 0).items()}
+    for layer in range(layers):
+        for rest, tensor in attention_tensors(base_reader, prefix, layer, text).items():
+            writer.add(f"{prefix}.{layer}.{rest}", tensor)
+        moe = f"{prefix}.{layer}.block_sparse_moe"
+        for number, (reader, expert_prefix) in enumerate(zip(readers, expert_prefixes, strict=True)):
+            tensors = expert_tensors(reader, expert_prefix, layer)
+            shapes = {name: list(tensor.shape) for name, tensor in tensors.items()}
+            if shapes != base_mlp:
+                raise CheckpointError(f"{reader.folder} layer {layer} MLP shapes {shapes} differ from the base's {base_mlp}")
+            for name, tensor in tensors.items():
+                writer.add(f"{moe}.experts.{number}.{EXPERT_NAMES[name]}.weight", tensor)
+        hidden = base_mlp["gate"][1]
+        dtype = tensors["gate"].dtype
+        router = torch.randn(len(experts), hidden, generator=generator) * std
+        writer.add(f"{moe}.gate.weight", router.to(dtype))
+    files = writer.close()
+    build_record = {
+        "kind": "moe",
+        "base": base,
+        "experts": list(experts),
+        "experts_per_token": experts_per_token,
+        **dict(record or {}),
+    }
+    config[RECORD_KEY] = build_record
+    Path(output_dir, "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+    copy_side_files(base, output_dir)
+    return {**build_record, "files": files, "bytes": writer.total_bytes, "layers": layers}

@@ -1,0 +1,158 @@
+"""Layer stacking: a deeper language model from slices of the decoder layers of several models.
+
+Cephalo's 10b model is 32 layers of one fine-tuned 8b model followed by 8 layers of another. Here a
+recipe lists slices `(model, first, last)` (inclusive) in output order; embeddings, final norm, head,
+vision tower and connector come from the base model. The merge works on checkpoint files, tensor by
+tensor, and writes a fresh config, so every layer is rebuilt by `from_pretrained` with its new
+`layer_idx` (a copied module that keeps its old index corrupts the KV cache silently).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cephalo_ray.merge.checkpoint import (
+    CheckpointError,
+    CheckpointReader,
+    ShardWriter,
+    copy_side_files,
+    decoder_layer_prefix,
+    split_layer_key,
+    text_section,
+)
+
+RECORD_KEY = "cephalo_merge"  # where the recipe is kept inside the output's config.json
+
+
+@dataclass(frozen=True)
+class LayerSlice:
+    """Decoder layers `first..last` (inclusive) of `model`; `train` marks them for the stacked preset
+    (default: every slice but the first, i.e. the layers stacked onto the base)."""
+
+    model: str
+    first: int
+    last: int
+    train: bool | None = None
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    model: str
+    layer: int
+    train: bool
+
+
+def plan_layers(slices: Sequence[LayerSlice], layer_counts: Mapping[str, int]) -> list[LayerSource]:
+    """The source of every output layer, in order.
+
+    Raises:
+        ValueError: naming the slice that points at an unknown model or a layer it does not have.
+    """
+    if not slices:
+        raise ValueError("slices is empty: list at least one (model, first, last)")
+    plan = []
+    for number, piece in enumerate(slices):
+        if piece.model not in layer_counts:
+            raise ValueError(f"slices[{number}].model {piece.model!r} is not one of {sorted(layer_counts)}")
+        count = layer_counts[piece.model]
+        if not 0 <= piece.first <= piece.last < count:
+            raise ValueError(
+                f"slices[{number}] = layers {piece.first}..{piece.last} of {piece.model!r}, which has "
+                f"layers 0..{count - 1}; first and last are inclusive"
+            )
+        train = piece.train if piece.train is not None else number > 0
+        plan.extend(LayerSource(piece.model, layer, train) for layer in range(piece.first, piece.last + 1))
+    return plan
+
+
+def stacked_config(
+    base_config: dict[str, Any], plan: Sequence[LayerSource], source_configs: Mapping[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The base config with the new layer count and per-layer `layer_types` of the stacked model."""
+    config = json.loads(json.dumps(base_config))
+    text = text_section(config)
+    text["num_hidden_layers"] = len(plan)
+    if "layer_types" in text:
+        text["layer_types"] = [text_section(source_configs[item.model])["layer_types"][item.layer] for item in plan]
+    for key in ("max_window_layers",):  # Qwen2-style "first N layers use full attention"
+        if key in text:
+            text[key] = min(int(text[key]), len(plan))
+    return config
+
+
+def layer_shapes(reader: CheckpointReader, prefix: str, layer: int) -> dict[str, list[int]]:
+    shapes = {}
+    for key in reader.keys():
+        split = split_layer_key(key, prefix)
+        if split and split[0] == layer:
+            shapes[split[1]] = reader.shape(key)
+    return shapes
+
+
+def stack_layers(
+    models: Mapping[str, str],
+    base: str,
+    slices: Sequence[LayerSlice],
+    output_dir: str | Path,
+    max_shard_bytes: int = 2 * 1024**3,
+    sources: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Write the stacked model to `output_dir` (weights, config, tokenizer/processor files).
+
+    Args:
+        models: name -> local model folder.
+        base: the model whose embeddings, norm, head, vision tower and connector are kept.
+        slices: the layers, in output order.
+        sources: name -> the URI the user gave (recorded instead of a local cache folder).
+
+    Returns:
+        The recipe record (also stored as `cephalo_merge` in the output's config.json).
+
+    Raises:
+        CheckpointError / ValueError: on unknown models, missing layers or mismatched layer shapes.
+    """
+    if base not in models:
+        raise ValueError(f"base {base!r} is not one of the models {sorted(models)}")
+    readers = {name: CheckpointReader(path) for name, path in models.items()}
+    prefixes = {name: decoder_layer_prefix(reader.keys()) for name, reader in readers.items()}
+    plan = plan_layers(slices, {name: count for name, (_, count) in prefixes.items()})
+    base_reader, (base_prefix, _) = readers[base], prefixes[base]
+    expected = layer_shapes(base_reader, base_prefix, 0)
+    for name in {item.model for item in plan}:
+        shapes = layer_shapes(readers[name], prefixes[name][0], 0)
+        if shapes != expected:
+            different = [
+                (rest, shapes.get(rest), expected.get(rest))
+                for rest in sorted(set(shapes) | set(expected))
+                if shapes.get(rest) != expected.get(rest)
+            ][:3]
+            raise CheckpointError(
+                f"layers of {name!r} do not match the base {base!r} in shape (tensor, its shape, the base's: {different}); "
+                "stack only models of the same architecture and size"
+            )
+    writer = ShardWriter(output_dir, max_shard_bytes)
+    for key in base_reader.keys():
+        if split_layer_key(key, base_prefix) is None:
+            writer.add(key, base_reader.get(key))
+    for output_layer, item in enumerate(plan):
+        reader, prefix = readers[item.model], prefixes[item.model][0]
+        for rest in expected:
+            writer.add(f"{base_prefix}.{output_layer}.{rest}", reader.get(f"{prefix}.{item.layer}.{rest}"))
+    files = writer.close()
+    record = {
+        "kind": "stack",
+        "base": base,
+        "models": dict(sources or models),
+        "slices": [asdict(piece) for piece in slices],
+        "layers": [[item.model, item.layer] for item in plan],
+        "trainable_layers": [number for number, item in enumerate(plan) if item.train],
+    }
+    config = stacked_config(base_reader.config, plan, {name: reader.config for name, reader in readers.items()})
+    config[RECORD_KEY] = record
+    Path(output_dir, "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+    copy_side_files(models[base], output_dir)
+    return {**record, "files": files, "bytes": writer.total_bytes}
