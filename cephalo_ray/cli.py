@@ -20,6 +20,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "refine": ("jobs.refine_pairs", "turn pairs into grounded QA data with a teacher LLM (or a template)"),
     "export": ("jobs.export_dataset", "write a refine root as LLaVA JSON + images or a Hugging Face dataset"),
     "train": ("jobs.finetune_vlm", "fine-tune a VLM on a refine root: Ray Train + DeepSpeed ZeRO-2/3 + LoRA"),
+    "merge": ("jobs.merge_layers", "stack decoder layers of fine-tuned models into a deeper model"),
+    "moe": ("jobs.build_moe", "build a Mixture-of-Experts from fine-tuned models; fit routers from prompts"),
     "model": (
         "cephalo_ray.models.commands",
         "build-tiny FAMILY OUT | info PATH: tiny models and model facts",

@@ -34,7 +34,9 @@ JOB = "train"
 
 
 class RecipeConfig(StrictModel):
-    name: Literal["lora", "mlp_only", "full", "projector"] = Field("lora", description="what the run updates")
+    name: Literal["lora", "mlp_only", "full", "projector", "stacked", "router"] = Field(
+        "lora", description="what the run updates (stacked: a merge's new layers; router: an MoE's routers)"
+    )
     lora_rank: int = Field(16, ge=1, description="LoRA rank")
     lora_alpha: int = Field(32, ge=1, description="LoRA alpha")
     lora_dropout: float = Field(0.05, ge=0, lt=1, description="LoRA dropout")

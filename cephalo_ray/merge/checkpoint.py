@@ -106,7 +106,11 @@ class ShardWriter:
         if self._pending or not self._shards:
             self._flush()
         count = len(self._shards)
-        names = [SINGLE_WEIGHTS] if count == 1 else [f"model-{i:05d}-of-{count:05d}.safetensors" for i in range(1, count + 1)]
+        names = (
+            [SINGLE_WEIGHTS]
+            if count == 1
+            else [f"model-{i:05d}-of-{count:05d}.safetensors" for i in range(1, count + 1)]
+        )
         for number, name in enumerate(names, start=1):
             os.replace(self.folder / f"shard-{number:05d}.tmp", self.folder / name)
         if count > 1:
@@ -132,7 +136,9 @@ def decoder_layer_prefix(keys: Iterable[str]) -> tuple[str, int]:
             indices.setdefault(match["prefix"], set()).add(int(match["index"]))
     if len(indices) != 1:
         found = ", ".join(sorted(indices)) or "none"
-        raise CheckpointError(f"expected one decoder layer stack (layers with input_layernorm), found: {found}")
+        raise CheckpointError(
+            f"expected one decoder layer stack (layers with input_layernorm), found: {found}"
+        )
     ((prefix, numbers),) = indices.items()
     if numbers != set(range(len(numbers))):
         raise CheckpointError(f"{prefix} layer numbers are not 0..{len(numbers) - 1}: {sorted(numbers)}")

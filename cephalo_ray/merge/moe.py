@@ -79,7 +79,9 @@ def moe_config(base_config: dict[str, Any], num_experts: int, experts_per_token:
     return {**mixtral, "architectures": ["MixtralForCausalLM"]}
 
 
-def attention_tensors(reader: CheckpointReader, prefix: str, layer: int, text: dict[str, Any]) -> dict[str, Any]:
+def attention_tensors(
+    reader: CheckpointReader, prefix: str, layer: int, text: dict[str, Any]
+) -> dict[str, Any]:
     """A layer's non-MLP tensors under Mixtral's names (Phi-3's fused qkv split into q, k, v)."""
     tensors = {}
     for key in reader.keys():
@@ -88,10 +90,15 @@ def attention_tensors(reader: CheckpointReader, prefix: str, layer: int, text: d
             continue
         rest = split[1]
         if rest == "self_attn.qkv_proj.weight":
-            heads, kv_heads = text["num_attention_heads"], text.get("num_key_value_heads") or text["num_attention_heads"]
+            heads, kv_heads = (
+                text["num_attention_heads"],
+                text.get("num_key_value_heads") or text["num_attention_heads"],
+            )
             head_dim = text.get("head_dim") or text["hidden_size"] // heads
             q, k, v = reader.get(key).split([heads * head_dim, kv_heads * head_dim, kv_heads * head_dim])
-            tensors.update({"self_attn.q_proj.weight": q, "self_attn.k_proj.weight": k, "self_attn.v_proj.weight": v})
+            tensors.update(
+                {"self_attn.q_proj.weight": q, "self_attn.k_proj.weight": k, "self_attn.v_proj.weight": v}
+            )
         else:
             tensors[rest] = reader.get(key)
     return tensors
@@ -139,7 +146,9 @@ def build_moe(
     for reader in readers:
         expert_prefix, expert_layers = decoder_layer_prefix(reader.keys())
         if expert_layers != layers:
-            raise CheckpointError(f"{reader.folder} has {expert_layers} decoder layers, the base has {layers}")
+            raise CheckpointError(
+                f"{reader.folder} has {expert_layers} decoder layers, the base has {layers}"
+            )
         expert_prefixes.append(expert_prefix)
     generator = torch.Generator().manual_seed(seed)
     std = float(text.get("initializer_range", 0.02))
@@ -156,7 +165,9 @@ def build_moe(
             tensors = expert_tensors(reader, expert_prefix, layer)
             shapes = {name: list(tensor.shape) for name, tensor in tensors.items()}
             if shapes != base_mlp:
-                raise CheckpointError(f"{reader.folder} layer {layer} MLP shapes {shapes} differ from the base's {base_mlp}")
+                raise CheckpointError(
+                    f"{reader.folder} layer {layer} MLP shapes {shapes} differ from the base's {base_mlp}"
+                )
             for name, tensor in tensors.items():
                 writer.add(f"{moe}.experts.{number}.{EXPERT_NAMES[name]}.weight", tensor)
         hidden = base_mlp["gate"][1]

@@ -133,7 +133,9 @@ def run_prompts(
     return [torch.cat(parts) for parts in per_layer], routes
 
 
-def fit_router(features: Sequence[Any], method: str = "logistic", l2: float = 1e-3, max_iterations: int = 200) -> Any:
+def fit_router(
+    features: Sequence[Any], method: str = "logistic", l2: float = 1e-3, max_iterations: int = 200
+) -> Any:
     """Router weights (experts x hidden, no bias, as Mixtral's) separating `features[e]` (tokens of e)."""
     import torch
 
@@ -153,7 +155,10 @@ def fit_router(features: Sequence[Any], method: str = "logistic", l2: float = 1e
     def loss_of() -> Any:
         optimizer.zero_grad()
         logits = (inputs / scale) @ weights.T
-        loss = torch.nn.functional.cross_entropy(logits, labels, weight=class_weights) + l2 * weights.pow(2).sum()
+        loss = (
+            torch.nn.functional.cross_entropy(logits, labels, weight=class_weights)
+            + l2 * weights.pow(2).sum()
+        )
         loss.backward()
         return loss
 
@@ -162,11 +167,15 @@ def fit_router(features: Sequence[Any], method: str = "logistic", l2: float = 1e
 
 
 def token_accuracy(weights: Any, features: Sequence[Any]) -> float:
-    correct = sum(int(((part @ weights.T).argmax(-1) == number).sum()) for number, part in enumerate(features))
+    correct = sum(
+        int(((part @ weights.T).argmax(-1) == number).sum()) for number, part in enumerate(features)
+    )
     return correct / max(sum(len(part) for part in features), 1)
 
 
-def split_prompts(prompts: Sequence[Prompt], holdout_fraction: float, seed: int) -> tuple[list[Prompt], list[Prompt]]:
+def split_prompts(
+    prompts: Sequence[Prompt], holdout_fraction: float, seed: int
+) -> tuple[list[Prompt], list[Prompt]]:
     """(fit, held out): a seeded shuffle; at least one prompt is always kept for fitting."""
     shuffled = list(prompts)
     random.Random(seed).shuffle(shuffled)
@@ -190,7 +199,9 @@ def fit_routers(
     blocks = moe_blocks(model)
     experts = len(blocks[0].gate.weight)
     if sorted(prompts_by_expert) != list(range(experts)):
-        raise ValueError(f"prompts are needed for each of the {experts} experts, got {sorted(prompts_by_expert)}")
+        raise ValueError(
+            f"prompts are needed for each of the {experts} experts, got {sorted(prompts_by_expert)}"
+        )
     is_vlm = hasattr(model.config, "text_config")
     report = RouterReport(method)
     fit_features: list[list[Any]] = [[] for _ in blocks]

@@ -57,7 +57,9 @@ def publish_model(staging: Path, output: str, storage_config: dict[str, Any]) ->
         storage = Storage(storage_config.get("s3_endpoint_url"), storage_config.get("s3_region"))
         for path in sorted(staging.rglob("*")):
             if path.is_file():
-                storage.write_bytes(join(output, "model", *path.relative_to(staging).parts), path.read_bytes())
+                storage.write_bytes(
+                    join(output, "model", *path.relative_to(staging).parts), path.read_bytes()
+                )
         shutil.rmtree(staging, ignore_errors=True)
         return
     target = Path(output, "model")
@@ -108,7 +110,10 @@ def run_build(
     existing = read_manifest(storage, output)
     refuse_changed_config(existing, job, hashed_config)
     if existing and existing.get("status") == STATUS_COMPLETE:
-        print(f"{job}: {join(output, 'model')} is already built with this config; nothing to do", file=sys.stderr)
+        print(
+            f"{job}: {join(output, 'model')} is already built with this config; nothing to do",
+            file=sys.stderr,
+        )
         return existing
     options: dict[str, Any] = {"num_cpus": resources.num_cpus, "num_gpus": resources.num_gpus}
     if resources.memory_gb:

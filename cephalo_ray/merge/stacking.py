@@ -54,7 +54,7 @@ def plan_layers(slices: Sequence[LayerSlice], layer_counts: Mapping[str, int]) -
     """
     if not slices:
         raise ValueError("slices is empty: list at least one (model, first, last)")
-    plan = []
+    plan: list[LayerSource] = []
     for number, piece in enumerate(slices):
         if piece.model not in layer_counts:
             raise ValueError(f"slices[{number}].model {piece.model!r} is not one of {sorted(layer_counts)}")
@@ -77,7 +77,9 @@ def stacked_config(
     text = text_section(config)
     text["num_hidden_layers"] = len(plan)
     if "layer_types" in text:
-        text["layer_types"] = [text_section(source_configs[item.model])["layer_types"][item.layer] for item in plan]
+        text["layer_types"] = [
+            text_section(source_configs[item.model])["layer_types"][item.layer] for item in plan
+        ]
     for key in ("max_window_layers",):  # Qwen2-style "first N layers use full attention"
         if key in text:
             text[key] = min(int(text[key]), len(plan))
@@ -151,7 +153,9 @@ def stack_layers(
         "layers": [[item.model, item.layer] for item in plan],
         "trainable_layers": [number for number, item in enumerate(plan) if item.train],
     }
-    config = stacked_config(base_reader.config, plan, {name: reader.config for name, reader in readers.items()})
+    config = stacked_config(
+        base_reader.config, plan, {name: reader.config for name, reader in readers.items()}
+    )
     config[RECORD_KEY] = record
     Path(output_dir, "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
     copy_side_files(models[base], output_dir)

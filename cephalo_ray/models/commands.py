@@ -64,7 +64,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "cephalo model") -> int:
     if arguments.command == "build-tiny":
         from cephalo_ray.models.tiny import build_tiny
 
-        build_tiny(arguments.family, arguments.output, seed=arguments.seed, num_hidden_layers=arguments.layers)
+        build_tiny(
+            arguments.family, arguments.output, seed=arguments.seed, num_hidden_layers=arguments.layers
+        )
         print(f"built a tiny {arguments.family} model in {arguments.output}", file=sys.stderr)
         return 0
     try:

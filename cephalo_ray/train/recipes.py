@@ -1,5 +1,6 @@
-"""What a training run updates: LoRA on the language model, its MLPs only, the projector only, or
-everything, with the vision tower, projector and language model frozen by choice.
+"""What a training run updates: LoRA on the language model, its MLPs only, the projector only,
+the layers a merge stacked in, the routers of an MoE, or everything, with the vision tower,
+projector and language model frozen by choice.
 
 LoRA targets are matched on the language model alone: a bare `q_proj` pattern would also adapt the
 vision tower's attention, which LLaVA-style recipes keep frozen.
@@ -18,7 +19,9 @@ LORA = "lora"
 MLP_ONLY = "mlp_only"  # LoRA on the MLPs only: the preset Cephalo used to make MoE experts
 FULL = "full"
 PROJECTOR = "projector"  # LLaVA stage 1: only the projector learns
-RECIPES = (LORA, MLP_ONLY, FULL, PROJECTOR)
+STACKED = "stacked"  # only the decoder layers a layer-stacking merge added (Cephalo 10b/12b)
+ROUTER = "router"  # only the routers of an MoE
+RECIPES = (LORA, MLP_ONLY, FULL, PROJECTOR, STACKED, ROUTER)
 ATTENTION_AND_MLP = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 MLP_MODULES = ("gate_proj", "up_proj", "down_proj")
 
@@ -65,6 +68,13 @@ def apply_recipe(model: Any, recipe: Recipe) -> Any:
         base = model.base_model.model
     else:
         base = model
+        if recipe.name == STACKED:
+            layers = resolve(base, facts.layers_path)
+            for number in stacked_layer_numbers(base):
+                layers[number].requires_grad_(True)
+        if recipe.name == ROUTER:
+            for block in router_blocks(base):
+                block.gate.requires_grad_(True)
         if recipe.name == FULL and recipe.train_language_model:
             resolve(base, facts.language_model_path).requires_grad_(True)
             base.lm_head.requires_grad_(True)
@@ -73,6 +83,40 @@ def apply_recipe(model: Any, recipe: Recipe) -> Any:
     if recipe.train_vision and recipe.name != PROJECTOR:
         resolve(base, facts.vision_path).requires_grad_(True)
     return model
+
+
+def stacked_layer_numbers(model: Any) -> list[int]:
+    """The layers a `cephalo merge` stacked in, from the record it keeps in the model's config.
+
+    Raises:
+        ValueError: for a model that was not built by `cephalo merge`.
+    """
+    record = getattr(model.config, "cephalo_merge", None) or {}
+    if record.get("kind") != "stack":
+        raise ValueError(
+            "recipe `stacked` trains the layers a `cephalo merge` added, but this model has no merge record "
+            "(cephalo_merge in config.json); use another recipe or build the model with `cephalo merge`"
+        )
+    return list(record["trainable_layers"])
+
+
+def router_blocks(model: Any) -> list[Any]:
+    """The MoE blocks whose routers a `router` recipe trains.
+
+    Raises:
+        ValueError: for a dense model, or top-1 routing (its expert weight is always 1: no gradient).
+    """
+    from cephalo_ray.merge.router import moe_blocks
+
+    blocks = moe_blocks(model)
+    top_k = getattr(blocks[0].gate, "top_k", 1)
+    if top_k < 2:
+        raise ValueError(
+            "recipe `router` needs experts_per_token >= 2: with top-1 routing the chosen expert's weight is "
+            "always 1, so the routers get no gradient; rebuild with `cephalo moe experts_per_token=2` or "
+            "keep the routers fitted from prompts"
+        )
+    return blocks
 
 
 def trainable_summary(model: Any) -> dict[str, int]:

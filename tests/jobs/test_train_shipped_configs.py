@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from cephalo_ray.config import load_config
+from cephalo_ray.merge.moe import build_moe
+from cephalo_ray.merge.stacking import LayerSlice, stack_layers
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.storage import Storage
 from jobs import finetune_vlm
@@ -24,7 +26,25 @@ MODEL_TYPES = {
     "cephalo-idefics2-lora.yaml": "idefics2",
     "llava-stage1.yaml": "llava",
     "llava-stage2.yaml": "llava",
+    "stacked-layers.yaml": "stacked llava",  # a `cephalo merge` of two tiny LLaVAs
+    "moe-router.yaml": "top-2 moe llava",  # a `cephalo moe` of two tiny LLaVAs
 }
+
+
+def build_model(kind: str, folder: Path) -> None:
+    """A tiny model of `kind`: a family name, or a merged / MoE model built from two of them."""
+    if " " not in kind:
+        build_tiny(kind, folder)
+        return
+    family = kind.rsplit(" ", 1)[1]
+    sources = [folder.parent / f"source{seed}" for seed in (0, 1)]
+    for seed, source in enumerate(sources):
+        build_tiny(family, source, seed=seed)
+    if kind.startswith("stacked"):
+        slices = [LayerSlice("a", 0, 1), LayerSlice("b", 1, 1)]
+        stack_layers({"a": str(sources[0]), "b": str(sources[1])}, "a", slices, folder)
+    else:
+        build_moe(str(sources[0]), [str(source) for source in sources], folder, experts_per_token=2)
 
 
 def test_every_shipped_config_has_a_model_type() -> None:
@@ -34,7 +54,7 @@ def test_every_shipped_config_has_a_model_type() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MODEL_TYPES))
 def test_shipped_config_runs_two_steps_on_a_tiny_model(name: str, ray_session: Any, tmp_path: Path) -> None:
-    build_tiny(MODEL_TYPES[name], tmp_path / "tiny")
+    build_model(MODEL_TYPES[name], tmp_path / "tiny")
     make_refine_root(Storage(), str(tmp_path / "refined"), 4, val_every=2)
     overrides = [
         f"input={tmp_path / 'refined'}",

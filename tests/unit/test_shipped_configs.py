@@ -18,6 +18,8 @@ CONFIG_CLASS = {
     "export": "ExportConfig",
     "train": "TrainConfig",
     "demo": "DemoConfig",
+    "merge": "MergeConfig",
+    "moe": "MoeConfig",
 }
 SHIPPED = sorted(CONFIG_ROOT.glob("*/*.yaml"))
 
@@ -31,7 +33,8 @@ def test_shipped_yaml_loads(path: Path) -> None:
     verb = path.parent.name
     module = importlib.import_module(VERBS[verb][0])
     model: type[StrictModel] = getattr(module, CONFIG_CLASS[verb])
-    config = load_config(
-        model, path, overrides=["input=in", "output=out"] if "input" in model.model_fields else []
-    )
+    required = [
+        f"{key}={value}" for key, value in (("input", "in"), ("output", "out")) if key in model.model_fields
+    ]
+    config = load_config(model, path, overrides=required)
     assert isinstance(config, model)

@@ -126,7 +126,9 @@ def test_a_vlm_stacks_its_text_model_and_keeps_its_vision(tmp_path: Path) -> Non
     assert stacked.config.text_config.num_hidden_layers == 6
     layers = stacked.model.language_model.layers
     assert torch.equal(layers[4].mlp.up_proj.weight, b.model.language_model.layers[2].mlp.up_proj.weight)
-    assert torch.equal(layers[3].self_attn.q_proj.weight, a.model.language_model.layers[3].self_attn.q_proj.weight)
+    assert torch.equal(
+        layers[3].self_attn.q_proj.weight, a.model.language_model.layers[3].self_attn.q_proj.weight
+    )
     vision = stacked.model.vision_tower.embeddings.patch_embedding.weight
     assert torch.equal(vision, a.model.vision_tower.embeddings.patch_embedding.weight)
     processor = AutoProcessor.from_pretrained(tmp_path / "ab")
@@ -135,7 +137,8 @@ def test_a_vlm_stacks_its_text_model_and_keeps_its_vision(tmp_path: Path) -> Non
     inputs = processor(images=[Image.new("RGB", (40, 30), (200, 40, 40))], text=[text], return_tensors="pt")
     settings: dict[str, Any] = {"max_new_tokens": 10, "do_sample": False}
     assert torch.equal(
-        stacked.generate(**inputs, use_cache=True, **settings), stacked.generate(**inputs, use_cache=False, **settings)
+        stacked.generate(**inputs, use_cache=True, **settings),
+        stacked.generate(**inputs, use_cache=False, **settings),
     )
 
 
@@ -163,7 +166,12 @@ def test_layer_types_follow_their_layers() -> None:
 
     a = config(["full_attention", "sliding_attention", "full_attention"])
     b = config(["sliding_attention", "sliding_attention", "full_attention"])
-    plan = [LayerSource("a", 0, False), LayerSource("a", 1, False), LayerSource("b", 2, True), LayerSource("b", 0, True)]
+    plan = [
+        LayerSource("a", 0, False),
+        LayerSource("a", 1, False),
+        LayerSource("b", 2, True),
+        LayerSource("b", 0, True),
+    ]
     result = stacked_config(a, plan, {"a": a, "b": b})
     assert result["text_config"]["num_hidden_layers"] == 4
     assert result["text_config"]["layer_types"] == [

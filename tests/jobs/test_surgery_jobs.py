@@ -1,0 +1,129 @@
+"""`cephalo merge` and `cephalo moe` as Ray tasks on a local Ray: manifests, reruns, s3://, bad configs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+from PIL import Image
+from transformers import AutoModelForImageTextToText
+
+from cephalo_ray.models.loader import local_model_dir
+from cephalo_ray.models.tiny import build_tiny
+from cephalo_ray.storage import Storage
+from jobs import build_moe, merge_layers
+
+
+@pytest.fixture(scope="module")
+def tiny_llavas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("llavas")
+    build_tiny("llava", root / "a", seed=0, num_hidden_layers=4)
+    build_tiny("llava", root / "b", seed=1, num_hidden_layers=4)
+    return root
+
+
+def write_yaml(path: Path, values: dict[str, Any]) -> str:
+    path.write_text(yaml.safe_dump(values))
+    return str(path)
+
+
+def test_merge_job_builds_reruns_and_refuses_a_changed_recipe(
+    ray_session: Any, tiny_llavas: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe = {
+        "models": {"a": str(tiny_llavas / "a"), "b": str(tiny_llavas / "b")},
+        "base": "a",
+        "slices": [{"model": "a", "first": 0, "last": 3}, {"model": "b", "first": 2, "last": 3}],
+        "resources": {"num_cpus": 0.5},
+    }
+    config = write_yaml(tmp_path / "stack.yaml", recipe)
+    output = tmp_path / "merged"
+    assert merge_layers.main(["--config", config, str(output)]) == 0
+    manifest = json.loads((output / "_manifest.json").read_text())
+    assert manifest["job"] == "merge" and manifest["status"] == "complete"
+    assert manifest["details"]["trainable_layers"] == [4, 5] and manifest["counts"]["output_layers"] == 6
+    assert sorted(path.name for path in output.iterdir()) == ["_manifest.json", "model"]  # no staging left
+    model = AutoModelForImageTextToText.from_pretrained(output / "model")
+    assert model.config.text_config.num_hidden_layers == 6
+
+    assert merge_layers.main(["--config", config, str(output)]) == 0  # the same recipe: nothing to do
+    assert json.loads((output / "_manifest.json").read_text())["run_id"] == manifest["run_id"]
+    assert "already built" in capsys.readouterr().err
+
+    changed = write_yaml(tmp_path / "changed.yaml", {**recipe, "slices": recipe["slices"][:1]})
+    assert merge_layers.main(["--config", changed, str(output)]) == 2
+    assert "`slices`" in capsys.readouterr().err
+
+
+def test_a_bad_merge_config_names_the_key_before_ray_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_yaml(
+        tmp_path / "bad.yaml",
+        {"models": {"a": "./a"}, "base": "x", "slices": [{"model": "a", "first": 0, "last": 1}]},
+    )
+    assert merge_layers.main(["--config", config, str(tmp_path / "out")]) == 2
+    assert "base 'x' is not a key of models" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_moe_job_on_s3_fits_routers_from_text_and_image_prompts(
+    ray_session: Any, s3_server: Any, s3_bucket: str, tiny_llavas: Path, tmp_path: Path
+) -> None:
+    storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
+    for name in ("a", "b"):
+        for path in sorted((tiny_llavas / name).iterdir()):
+            storage.write_bytes(f"s3://{s3_bucket}/models/{name}/{path.name}", path.read_bytes())
+    red, blue = tmp_path / "red.png", tmp_path / "blue.png"
+    Image.new("RGB", (32, 32), (220, 30, 30)).save(red)
+    Image.new("RGB", (32, 32), (30, 30, 220)).save(blue)
+    (tmp_path / "biology.jsonl").write_text(
+        "\n".join(
+            json.dumps({"text": f"cell {word} tissue", "image": "blue.png"})
+            for word in ("bone", "gene", "silk")
+        )
+    )
+    output = f"s3://{s3_bucket}/moe"
+    config = build_moe.MoeConfig.model_validate(
+        {
+            "output": output,
+            "base": f"s3://{s3_bucket}/models/a",
+            "experts": [
+                {
+                    "name": "mechanics",
+                    "model": f"s3://{s3_bucket}/models/a",
+                    "prompts": ["steel 4.5 GPa", {"text": "crack 120 MPa", "image": str(red)}, "alloy 17 K"],
+                },
+                {
+                    "name": "biology",
+                    "model": f"s3://{s3_bucket}/models/b",
+                    "prompts_file": str(tmp_path / "biology.jsonl"),
+                },
+            ],
+            "router": {"holdout_fraction": 0.34},
+            "resources": {"num_cpus": 0.5},
+            "storage": {"s3_endpoint_url": s3_server.endpoint_url},
+        }
+    )
+    manifest = build_moe.run(config)
+    assert json.loads(storage.read_bytes(f"{output}/_manifest.json"))["run_id"] == manifest["run_id"]
+    router = manifest["details"]["router"]
+    assert (router["fit_prompts"], router["heldout_prompts"]) == (4, 2)
+    assert len(router["layers"]) == 4 and router["routed_prompt_accuracy"] is not None
+    folder = local_model_dir(f"{output}/model", storage, cache_dir=tmp_path / "cache")
+    moe = AutoModelForImageTextToText.from_pretrained(folder).eval()
+    assert type(moe.model.language_model).__name__ == "MixtralModel"
+    assert moe.config.cephalo_merge["expert_names"] == ["mechanics", "biology"]
+    assert moe.config.cephalo_merge["router"]["method"] == "logistic"
+    # the fitted routers were written back: they are not the random start of a build without fitting
+    random_start = tmp_path / "random"
+    from cephalo_ray.merge.moe import build_moe as build_unfitted
+
+    build_unfitted(str(tiny_llavas / "a"), [str(tiny_llavas / "a"), str(tiny_llavas / "b")], random_start)
+    unfitted = AutoModelForImageTextToText.from_pretrained(random_start)
+    fitted_router = moe.model.language_model.layers[0].mlp.gate.weight
+    assert not torch.allclose(fitted_router, unfitted.model.language_model.layers[0].mlp.gate.weight)
