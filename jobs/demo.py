@@ -7,7 +7,10 @@ Stages so far: generate a sample corpus (papers with raster and tiled figures, a
 and one of each broken input) -> extract figure/caption pairs -> refine them into QA conversations
 with the offline template teacher -> export LLaVA JSON + images -> assemble a tiny LLaVA model
 (random CLIP + Llama, the shape a real run trains) and describe it -> fine-tune it with LoRA on the
-refined conversations (Ray Train, DeepSpeed ZeRO-2, CPU). Rerunning resumes; nothing is redone.
+refined conversations (Ray Train, DeepSpeed ZeRO-2, CPU) -> stack the base's layers and the
+fine-tuned model's last layer into a deeper model -> build a 2-expert MoE (base + fine-tuned) with
+routers fitted from general prompts and the refined figure questions. Rerunning resumes; nothing is
+redone.
 """
 
 from __future__ import annotations
@@ -72,13 +75,18 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
     )
     model_details = tiny_model(root / "models")
     train_metrics = train_tiny(root, model_details["path"])
+    fine_tuned = str(root / "runs" / "tiny-lora" / "model")
+    merge_manifest = merge_tiny(root, model_details["path"], fine_tuned)
+    moe_manifest = moe_tiny(root, model_details["path"], fine_tuned)
     print(
         f"demo: extract -> {root / 'extract'} ({extract_manifest['counts']['pairs']} pairs), "
         f"refine -> {root / 'refined'} ({refine_manifest['counts']['pairs_ok']} conversations), "
         f"LLaVA export -> {root / 'llava'} ({export_counts}), tiny model -> {model_details['path']} "
         f"({model_details['parameters']} parameters, {model_details['image_tokens_per_image']} image tokens), "
         f"fine-tuned -> {root / 'runs' / 'tiny-lora' / 'model'} (val loss {train_metrics['base_val_loss']:.3f} -> "
-        f"{train_metrics['val_loss']:.3f})",
+        f"{train_metrics['val_loss']:.3f}), stacked -> {root / 'merged' / 'stack' / 'model'} "
+        f"({merge_manifest['counts']['output_layers']} layers), MoE -> {root / 'merged' / 'moe' / 'model'} "
+        f"(held-out prompts routed to their expert: {moe_manifest['details'].get('routed_prompt_accuracy')})",
         file=sys.stderr,
     )
     return {
@@ -87,6 +95,8 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
         "export": export_counts,
         "model": model_details,
         "train": train_metrics,
+        "merge": merge_manifest,
+        "moe": moe_manifest,
     }
 
 
@@ -127,6 +137,61 @@ def train_tiny(root: Path, model_path: str) -> dict[str, Any]:
         }
     )
     return dict(finetune_vlm.run(config)["counts"])
+
+
+def merge_tiny(root: Path, base: str, fine_tuned: str) -> dict[str, Any]:
+    """Cephalo's 10b recipe in miniature: all layers of the base, then the fine-tuned model's last one."""
+    from jobs import merge_layers
+
+    config = merge_layers.MergeConfig.model_validate(
+        {
+            "output": str(root / "merged" / "stack"),
+            "models": {"base": base, "tuned": fine_tuned},
+            "base": "base",
+            "slices": [{"model": "base", "first": 0, "last": 1}, {"model": "tuned", "first": 1, "last": 1}],
+            "resources": {"num_cpus": 0.5},
+        }
+    )
+    return merge_layers.run(config)
+
+
+def moe_tiny(root: Path, base: str, fine_tuned: str) -> dict[str, Any]:
+    """A 2-expert MoE: the base for general prompts, the fine-tuned model for the refined figure
+    questions (text + image), routers fitted from both."""
+    import pyarrow.parquet as pq
+
+    from jobs import build_moe
+
+    prompts_dir = root / "merged" / "moe-prompts"
+    prompts_dir.mkdir(parents=True, exist_ok=True)
+    figure_prompts = []
+    for number, path in enumerate(sorted((root / "refined" / "refined").glob("*.parquet"))[:2]):
+        for row in pq.read_table(path, columns=["image", "conversations"]).to_pylist()[:5]:
+            image = prompts_dir / f"figure-{number}-{len(figure_prompts)}.png"
+            image.write_bytes(row["image"])
+            question = row["conversations"][0]["value"].replace("<image>", "").strip()
+            figure_prompts.append({"text": question, "image": str(image)})
+    general = [
+        "Write a short poem about the sea.",
+        "What is the capital of France?",
+        "Translate good morning into German.",
+        "List three colours of the rainbow.",
+        "How many days are in a leap year?",
+        "Tell me a joke about cats.",
+    ]
+    config = build_moe.MoeConfig.model_validate(
+        {
+            "output": str(root / "merged" / "moe"),
+            "base": base,
+            "experts": [
+                {"name": "general", "model": base, "prompts": general},
+                {"name": "figures", "model": fine_tuned, "prompts": figure_prompts},
+            ],
+            "router": {"holdout_fraction": 0.34},
+            "resources": {"num_cpus": 0.5},
+        }
+    )
+    return build_moe.run(config)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.demo") -> int:
