@@ -15,6 +15,7 @@ from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, Auto
 from cephalo_ray.merge.checkpoint import CheckpointError
 from cephalo_ray.merge.moe import build_moe
 from cephalo_ray.merge.router import Prompt, fit_routers
+from cephalo_ray.models.families import facts_for, resolve
 from cephalo_ray.models.tiny import build_tiny, build_tiny_causal_lm
 
 PROMPT = torch.tensor([[1, 5, 6, 7, 8, 9, 10, 11] * 4])
@@ -96,9 +97,10 @@ def test_an_architecture_mixtral_cannot_hold_is_refused(tmp_path: Path) -> None:
         build_moe(str(tmp_path / "qwen2"), [str(tmp_path / "qwen2")] * 2, tmp_path / "moe")
 
 
-def test_a_vision_moe_is_a_llava_with_a_mixtral_text_model(tmp_path: Path) -> None:
-    build_tiny("llava", tmp_path / "a", seed=0)
-    build_tiny("llava", tmp_path / "b", seed=1)
+@pytest.mark.parametrize("family", ["llava", "idefics3"])
+def test_a_vision_moe_is_the_vlm_with_a_mixtral_text_model(tmp_path: Path, family: str) -> None:
+    build_tiny(family, tmp_path / "a", seed=0)
+    build_tiny(family, tmp_path / "b", seed=1)
     build_moe(str(tmp_path / "a"), [str(tmp_path / "a")] * 2, tmp_path / "same")
     build_moe(str(tmp_path / "a"), [str(tmp_path / "a"), str(tmp_path / "b")], tmp_path / "moe")
     processor = AutoProcessor.from_pretrained(tmp_path / "moe")
@@ -108,8 +110,8 @@ def test_a_vision_moe_is_a_llava_with_a_mixtral_text_model(tmp_path: Path) -> No
     dense = AutoModelForImageTextToText.from_pretrained(tmp_path / "a").eval()
     same = AutoModelForImageTextToText.from_pretrained(tmp_path / "same").eval()
     moe = AutoModelForImageTextToText.from_pretrained(tmp_path / "moe").eval()
-    assert type(moe).__name__ == "LlavaForConditionalGeneration"
-    assert type(moe.model.language_model).__name__ == "MixtralModel"
+    assert type(moe).__name__ == type(dense).__name__
+    assert type(resolve(moe, facts_for(moe).language_model_path)).__name__ == "MixtralModel"
     with torch.no_grad():
         torch.testing.assert_close(same(**inputs).logits, dense(**inputs).logits, rtol=1e-5, atol=1e-5)
     generated = moe.generate(**inputs, max_new_tokens=6, do_sample=False)

@@ -13,6 +13,7 @@ from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, Auto
 
 from cephalo_ray.merge.checkpoint import WEIGHTS_INDEX, CheckpointError, CheckpointReader
 from cephalo_ray.merge.stacking import LayerSlice, LayerSource, plan_layers, stack_layers, stacked_config
+from cephalo_ray.models.families import decoder_layers, facts_for, resolve
 from cephalo_ray.models.tiny import build_tiny, build_tiny_causal_lm
 
 PROMPT = torch.tensor([[1, 5, 6, 7, 8, 9, 10, 11]])
@@ -110,9 +111,10 @@ def test_tied_embeddings_stay_tied(tmp_path: Path) -> None:
     assert stacked.lm_head.weight.data_ptr() == stacked.model.embed_tokens.weight.data_ptr()
 
 
-def test_a_vlm_stacks_its_text_model_and_keeps_its_vision(tmp_path: Path) -> None:
-    build_tiny("llava", tmp_path / "a", seed=0, num_hidden_layers=4)
-    build_tiny("llava", tmp_path / "b", seed=1, num_hidden_layers=4)
+@pytest.mark.parametrize("family", ["llava", "idefics3"])
+def test_a_vlm_stacks_its_text_model_and_keeps_its_vision(tmp_path: Path, family: str) -> None:
+    build_tiny(family, tmp_path / "a", seed=0, num_hidden_layers=4)
+    build_tiny(family, tmp_path / "b", seed=1, num_hidden_layers=4)
     stack_layers(
         {"a": str(tmp_path / "a"), "b": str(tmp_path / "b")},
         "a",
@@ -122,15 +124,13 @@ def test_a_vlm_stacks_its_text_model_and_keeps_its_vision(tmp_path: Path) -> Non
     stacked = AutoModelForImageTextToText.from_pretrained(tmp_path / "ab").eval()
     a = AutoModelForImageTextToText.from_pretrained(tmp_path / "a").eval()
     b = AutoModelForImageTextToText.from_pretrained(tmp_path / "b").eval()
-    assert type(stacked).__name__ == "LlavaForConditionalGeneration"
+    assert type(stacked).__name__ == type(a).__name__
     assert stacked.config.text_config.num_hidden_layers == 6
-    layers = stacked.model.language_model.layers
-    assert torch.equal(layers[4].mlp.up_proj.weight, b.model.language_model.layers[2].mlp.up_proj.weight)
-    assert torch.equal(
-        layers[3].self_attn.q_proj.weight, a.model.language_model.layers[3].self_attn.q_proj.weight
-    )
-    vision = stacked.model.vision_tower.embeddings.patch_embedding.weight
-    assert torch.equal(vision, a.model.vision_tower.embeddings.patch_embedding.weight)
+    layers, a_layers, b_layers = (decoder_layers(model) for model in (stacked, a, b))
+    assert torch.equal(layers[4].mlp.up_proj.weight, b_layers[2].mlp.up_proj.weight)
+    assert torch.equal(layers[3].self_attn.q_proj.weight, a_layers[3].self_attn.q_proj.weight)
+    vision = resolve(stacked, facts_for(stacked).vision_path).embeddings.patch_embedding.weight
+    assert torch.equal(vision, resolve(a, facts_for(a).vision_path).embeddings.patch_embedding.weight)
     processor = AutoProcessor.from_pretrained(tmp_path / "ab")
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is shown?"}]}]
     text = processor.apply_chat_template(messages, add_generation_prompt=True)
