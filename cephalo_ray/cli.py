@@ -22,6 +22,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "train": ("jobs.finetune_vlm", "fine-tune a VLM on a refine root: Ray Train + DeepSpeed ZeRO-2/3 + LoRA"),
     "merge": ("jobs.merge_layers", "stack decoder layers of fine-tuned models into a deeper model"),
     "moe": ("jobs.build_moe", "build a Mixture-of-Experts from fine-tuned models; fit routers from prompts"),
+    "serve": ("jobs.serve", "serve models behind an OpenAI-compatible API with Ray Serve"),
     "model": (
         "cephalo_ray.models.commands",
         "build-tiny FAMILY OUT | info PATH: tiny models and model facts",

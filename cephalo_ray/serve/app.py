@@ -1,0 +1,460 @@
+"""The Ray Serve app: an OpenAI-compatible API over the factory's models.
+
+    serve run cephalo_ray.serve.app:build_app model=./runs/r1/model name=cephalo-4b
+    cephalo serve ./runs/r1/model --name cephalo-4b --port 8000          # the same, with its config
+
+Routes: `POST /v1/chat/completions` (text and image parts, streaming by SSE), `GET /v1/models`,
+`GET /health`, `GET /v1/engine/stats` (batching statistics per loaded model). Models load on first
+use per replica through Ray Serve's model multiplexing (`model` field -> engine, LRU-evicted beyond
+`max_models_per_replica`). Errors always come back in OpenAI's shape with the request id; the
+traceback stays in the replica's log.
+"""
+
+# No `from __future__ import annotations`: the deployment class travels by value to the replicas,
+# and FastAPI must see real annotation objects there, not names to look up.
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Request  # at module level: FastAPI resolves the route annotations here
+
+from cephalo_ray.serve.engine import Engine, EngineBusyError, Event, SamplingParams
+from cephalo_ray.serve.images import ImageLimits, decode_image, image_bytes
+from cephalo_ray.serve.protocol import ApiError, ChatMessage, ChatRequest, chat_completion, chunk, models_list
+
+LOGGER = logging.getLogger("cephalo_ray.serve")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def to_model_messages(
+    messages: list[ChatMessage], limits: ImageLimits, is_vlm: bool
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """OpenAI messages -> chat-template messages and the decoded images, in order.
+
+    Raises:
+        ApiError: for images sent to a text-only model, bad images, or unsupported parts.
+    """
+    converted: list[dict[str, Any]] = []
+    images: list[Any] = []
+    for message in messages:
+        role = "system" if message.role == "developer" else message.role
+        parts: list[dict[str, Any]] = []
+        if isinstance(message.content, str) or message.content is None:
+            parts.append({"type": "text", "text": message.content or ""})
+        else:
+            for part in message.content:
+                if part.type == "text":
+                    parts.append({"type": "text", "text": part.text or ""})
+                elif part.type == "image_url" and part.image_url is not None:
+                    if not is_vlm:
+                        raise ApiError(
+                            400, "this model takes text only; remove the image_url parts", param="messages"
+                        )
+                    images.append(decode_image(image_bytes(part.image_url.url, limits), limits))
+                    parts.append({"type": "image"})
+                else:
+                    raise ApiError(
+                        400, f"content part {part.type!r} is not supported by this server", param="messages"
+                    )
+        if is_vlm:
+            converted.append({"role": role, "content": parts})
+        else:
+            converted.append({"role": role, "content": "".join(part.get("text", "") for part in parts)})
+    return converted, images
+
+
+def sampling_for(request: ChatRequest, settings: dict[str, Any], choice: int) -> SamplingParams:
+    limits = settings["limits"]
+    max_tokens = request.max_completion_tokens or request.max_tokens or limits["default_max_tokens"]
+    if max_tokens > limits["max_tokens_cap"]:
+        raise ApiError(
+            400,
+            f"max_tokens {max_tokens} is above this server's cap of {limits['max_tokens_cap']}",
+            param="max_tokens",
+        )
+    return SamplingParams(
+        max_tokens=max_tokens,
+        temperature=request.temperature,
+        top_p=request.top_p,
+        stop=tuple(request.stop_strings()),
+        seed=None if request.seed is None else request.seed + choice,
+        logprobs=request.logprobs,
+        top_logprobs=request.top_logprobs or 0,
+    )
+
+
+def sse(payload: dict[str, Any] | str) -> str:
+    return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n"
+
+
+def create_fastapi_app() -> Any:
+    from fastapi import FastAPI
+
+    return FastAPI(title="cephalo_ray", docs_url=None, redoc_url=None)
+
+
+def make_deployment(settings: dict[str, Any]) -> Any:
+    """The Ray Serve deployment class for `settings` (the resolved serve config as a dict)."""
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from ray import serve
+
+    fastapi_app = create_fastapi_app()
+    resources = settings["resources"]
+
+    @serve.deployment(name="openai")
+    @serve.ingress(fastapi_app)
+    class OpenAIServer:
+        def __init__(self, settings: dict[str, Any]) -> None:
+            from ray.serve import metrics
+
+            self.settings = settings
+            self.models: dict[str, str] = dict(settings["served_models"])
+            # Only the key's digest travels in the settings; the key itself stays in the environment.
+            self.api_key_sha256: str | None = settings.get("api_key_sha256")
+            limits = settings["limits"]
+            self.image_limits = ImageLimits(
+                max_image_bytes=int(limits["max_image_mb"] * 1024**2),
+                max_image_pixels=limits["max_image_pixels"],
+                allowed_url_prefixes=tuple(limits["allowed_image_urls"]),
+                s3_endpoint_url=settings["storage"].get("s3_endpoint_url"),
+            )
+            self.in_flight = 0
+            self.created = int(time.time())
+            self.engines: dict[str, Engine] = {}
+            self.latency = metrics.Histogram(
+                "cephalo_request_seconds",
+                description="chat completion latency",
+                boundaries=[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+                tag_keys=("model",),
+            )
+            self.queue_length = metrics.Gauge(
+                "cephalo_queue_length", description="requests waiting", tag_keys=("model",)
+            )
+            self.batch_size = metrics.Histogram(
+                "cephalo_batch_size",
+                description="rows per generation batch",
+                boundaries=[1, 2, 4, 8, 16, 32, 64],
+                tag_keys=("model",),
+            )
+            self.tokens_per_second = metrics.Gauge(
+                "cephalo_tokens_per_second",
+                description="generated tokens per second of the last batch",
+                tag_keys=("model",),
+            )
+            self.tokens = metrics.Counter(
+                "cephalo_generated_tokens", description="generated tokens", tag_keys=("model",)
+            )
+
+        @serve.multiplexed(max_num_models_per_replica=resources["max_models_per_replica"])
+        async def get_engine(self, model_id: str) -> Engine:
+            engine_settings = self.settings["engine"]
+
+            def observe(rows: int, tokens: int, seconds: float) -> None:
+                self.batch_size.observe(rows, tags={"model": model_id})
+                self.tokens.inc(tokens, tags={"model": model_id})
+                self.tokens_per_second.set(tokens / max(seconds, 1e-9), tags={"model": model_id})
+
+            engine = await asyncio.to_thread(
+                Engine.load,
+                self.models[model_id],
+                dtype=engine_settings["dtype"],
+                storage=self._storage(),
+                max_batch_size=engine_settings["max_batch_size"],
+                batch_wait_s=engine_settings["batch_wait_ms"] / 1000,
+                max_waiting=engine_settings["max_waiting"],
+                observer=observe,
+            )
+            self.engines[model_id] = engine
+            return engine
+
+        def _storage(self) -> Any:
+            from cephalo_ray.storage import Storage
+
+            storage = self.settings["storage"]
+            return Storage(storage.get("s3_endpoint_url"), storage.get("s3_region"))
+
+        def _authorize(self, request: Request) -> None:
+            if self.api_key_sha256 is None:
+                return
+            header = request.headers.get("authorization", "")
+            token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
+            digest = hashlib.sha256(token.encode()).hexdigest()
+            if not token or not hmac.compare_digest(digest, self.api_key_sha256):
+                raise ApiError(
+                    401,
+                    "missing or wrong API key (Authorization: Bearer ...)",
+                    "authentication_error",
+                    code="invalid_api_key",
+                )
+
+        @fastapi_app.get("/health")
+        async def health(self) -> dict[str, Any]:
+            return {"status": "ok", "models": sorted(self.models), "loaded": sorted(self.engines)}
+
+        @fastapi_app.get("/v1/models")
+        async def list_models(self, request: Request) -> Any:
+            request_id = uuid.uuid4().hex
+            try:
+                self._authorize(request)
+            except ApiError as error:
+                return error_response(error, request_id)
+            return models_list(sorted(self.models), self.created)
+
+        @fastapi_app.get("/v1/engine/stats")
+        async def engine_stats(self, request: Request) -> Any:
+            request_id = uuid.uuid4().hex
+            try:
+                self._authorize(request)
+            except ApiError as error:
+                return error_response(error, request_id)
+            return {
+                name: engine.stats.as_dict() | {"waiting": engine.waiting}
+                for name, engine in self.engines.items()
+            }
+
+        @fastapi_app.post("/v1/chat/completions")
+        async def chat_completions(self, request: Request) -> Any:
+            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+            started = time.monotonic()
+            try:
+                self._authorize(request)
+                chat = await self._parse(request)
+                if chat.model not in self.models:
+                    raise ApiError(
+                        404,
+                        f"model {chat.model!r} does not exist; see GET /v1/models",
+                        param="model",
+                        code="model_not_found",
+                    )
+                if self.in_flight >= self.settings["limits"]["max_concurrent_requests"]:
+                    raise ApiError(
+                        429,
+                        "too many concurrent requests; retry shortly",
+                        "rate_limit_error",
+                        retry_after_s=1,
+                    )
+                params = [sampling_for(chat, self.settings, choice) for choice in range(chat.n)]
+                engine = await self.get_engine(chat.model)
+                messages, images = await asyncio.to_thread(
+                    to_model_messages, chat.messages, self.image_limits, engine.is_vlm
+                )
+            except ApiError as error:
+                return error_response(error, request_id)
+            except Exception:
+                LOGGER.exception("request %s failed before generation", request_id)
+                return error_response(ApiError(500, "internal server error", "server_error"), request_id)
+            self.in_flight += 1
+            self.queue_length.set(engine.waiting, tags={"model": chat.model})
+            try:
+                queues, tickets = self._submit(engine, messages, images, params)
+            except ApiError as error:
+                self.in_flight -= 1
+                return error_response(error, request_id)
+            completion = f"chatcmpl-{request_id[:24]}"
+            if chat.stream:
+                events = self._stream(chat, completion, queues, tickets, started)
+                return StreamingResponse(
+                    events, media_type="text/event-stream", headers={"x-request-id": request_id}
+                )
+            try:
+                results = await asyncio.gather(*(collect(queue) for queue in queues))
+            finally:
+                for ticket in tickets:
+                    ticket.cancel()
+                self.in_flight -= 1
+                self.latency.observe(time.monotonic() - started, tags={"model": chat.model})
+            failed = [result for result in results if result["error"]]
+            if failed:
+                LOGGER.error("request %s: %s", request_id, failed[0]["error"])
+                return error_response(ApiError(500, "generation failed", "server_error"), request_id)
+            usage = usage_of(results)
+            body = chat_completion(completion, chat.model, results, usage)
+            return JSONResponse(body, headers={"x-request-id": request_id})
+
+        async def _parse(self, request: Request) -> ChatRequest:
+            from pydantic import ValidationError
+
+            limit = int(self.settings["limits"]["max_request_mb"] * 1024**2)
+            declared = request.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise ApiError(413, f"request body is larger than {limit} bytes")
+            raw = await request.body()
+            if len(raw) > limit:
+                raise ApiError(413, f"request body is larger than {limit} bytes")
+            try:
+                return ChatRequest.model_validate(json.loads(raw))
+            except json.JSONDecodeError as error:
+                raise ApiError(400, f"request body is not JSON: {error.msg}") from None
+            except ValidationError as error:
+                problem = error.errors()[0]
+                where = ".".join(str(part) for part in problem["loc"])
+                raise ApiError(400, f"invalid request: `{where}`: {problem['msg']}", param=where) from None
+
+        def _submit(
+            self,
+            engine: Engine,
+            messages: list[dict[str, Any]],
+            images: list[Any],
+            params: list[SamplingParams],
+        ) -> tuple[list[asyncio.Queue[Event]], list[Any]]:
+            loop = asyncio.get_running_loop()
+            queues: list[asyncio.Queue[Event]] = []
+            tickets = []
+            try:
+                for choice in params:
+                    queue: asyncio.Queue[Event] = asyncio.Queue()
+
+                    def sink(event: Event, queue: asyncio.Queue[Event] = queue) -> None:
+                        loop.call_soon_threadsafe(queue.put_nowait, event)
+
+                    tickets.append(engine.submit(messages, images, choice, sink))
+                    queues.append(queue)
+            except EngineBusyError:
+                for ticket in tickets:
+                    ticket.cancel()
+                raise ApiError(
+                    503, "the model is at capacity; retry shortly", "server_error", retry_after_s=2
+                ) from None
+            return queues, tickets
+
+        async def _stream(
+            self,
+            chat: ChatRequest,
+            completion: str,
+            queues: list[asyncio.Queue[Event]],
+            tickets: list[Any],
+            started: float,
+        ) -> AsyncIterator[str]:
+            created = int(time.time())
+            merged: asyncio.Queue[tuple[int, Event]] = asyncio.Queue()
+
+            async def forward(index: int, queue: asyncio.Queue[Event]) -> None:
+                while True:
+                    event = await queue.get()
+                    await merged.put((index, event))
+                    if event.kind in ("done", "error"):
+                        return
+
+            forwarders = [asyncio.create_task(forward(index, queue)) for index, queue in enumerate(queues)]
+            prompt_tokens = completion_tokens = 0
+            try:
+                for index in range(len(queues)):
+                    yield sse(
+                        chunk(completion, chat.model, created, index, {"role": "assistant", "content": ""})
+                    )
+                remaining = len(queues)
+                while remaining:
+                    index, event = await merged.get()
+                    if event.kind == "text":
+                        yield sse(
+                            chunk(
+                                completion,
+                                chat.model,
+                                created,
+                                index,
+                                {"content": event.text},
+                                logprobs=event.logprobs,
+                            )
+                        )
+                    elif event.kind == "done":
+                        remaining -= 1
+                        prompt_tokens = event.prompt_tokens
+                        completion_tokens += event.completion_tokens
+                        yield sse(
+                            chunk(
+                                completion, chat.model, created, index, {}, finish_reason=event.finish_reason
+                            )
+                        )
+                    else:
+                        remaining -= 1
+                        LOGGER.error("streamed request %s: %s", completion, event.text)
+                        yield sse(
+                            {
+                                "error": {
+                                    "message": "generation failed",
+                                    "type": "server_error",
+                                    "param": None,
+                                    "code": None,
+                                }
+                            }
+                        )
+                if chat.stream_options and chat.stream_options.include_usage:
+                    usage = {
+                        "prompt_tokens": prompt_tokens,
+                        "completion_tokens": completion_tokens,
+                        "total_tokens": prompt_tokens + completion_tokens,
+                    }
+                    yield sse(chunk(completion, chat.model, created, usage=usage))
+                yield sse("[DONE]")
+            finally:  # also when the client disconnects: stop generating for it
+                for ticket in tickets:
+                    ticket.cancel()
+                for task in forwarders:
+                    task.cancel()
+                self.in_flight -= 1
+                self.latency.observe(time.monotonic() - started, tags={"model": chat.model})
+
+    options: dict[str, Any] = {
+        "ray_actor_options": {"num_cpus": resources["num_cpus"], "num_gpus": resources["num_gpus"]},
+        "max_ongoing_requests": settings["limits"]["max_concurrent_requests"] + 16,
+    }
+    if resources.get("autoscaling"):
+        options["autoscaling_config"] = resources["autoscaling"]
+    else:
+        options["num_replicas"] = resources["replicas"]
+    # The decorators made the class a Deployment, which mypy cannot see.
+    return OpenAIServer.options(**options)  # type: ignore[attr-defined]
+
+
+async def collect(queue: asyncio.Queue[Event]) -> dict[str, Any]:
+    texts: list[str] = []
+    logprobs: list[dict[str, Any]] = []
+    wanted_logprobs = False
+    while True:
+        event = await queue.get()
+        if event.kind == "error":
+            return {"error": event.text}
+        texts.append(event.text)
+        if event.logprobs is not None:
+            wanted_logprobs = True
+            logprobs.extend(event.logprobs)
+        if event.kind == "done":
+            return {
+                "error": None,
+                "text": "".join(texts),
+                "finish_reason": event.finish_reason,
+                "logprobs": logprobs if wanted_logprobs else None,
+                "prompt_tokens": event.prompt_tokens,
+                "completion_tokens": event.completion_tokens,
+            }
+
+
+def usage_of(results: list[dict[str, Any]]) -> dict[str, int]:
+    prompt = results[0]["prompt_tokens"] if results else 0
+    completion = sum(result["completion_tokens"] for result in results)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def error_response(error: ApiError, request_id: str) -> Any:
+    from fastapi.responses import JSONResponse
+
+    headers = {"x-request-id": request_id}
+    if error.retry_after_s is not None:
+        headers["retry-after"] = str(error.retry_after_s)
+    LOGGER.info("request %s -> %s %s", request_id, error.status, error.message)
+    return JSONResponse(error.body(request_id), status_code=error.status, headers=headers)
+
+
+def build_app(args: dict[str, Any]) -> Any:
+    """`serve run cephalo_ray.serve.app:build_app model=PATH[,PATH] name=N[,N] [config=F.yaml] [key=value]`."""
+    import importlib
+
+    serve_job = importlib.import_module("jobs.serve")  # the job owns the config; imported by name
+    return serve_job.application_from_args(args)

@@ -1,0 +1,502 @@
+"""The generation engine: transformers generation with dynamic batching across requests.
+
+Usable on its own (no HTTP, no Ray): `Engine.load(path)`, then `engine.generate(...)` or iterate
+`engine.stream(...)`. Requests wait in a queue; a worker thread takes up to `max_batch_size` of them
+(waiting `batch_wait_s` for company), left-pads them into one batch and runs `model.generate` with the
+KV cache. Each row keeps its own sampling (temperature, top-p, seed), its own `max_tokens` and stop
+strings, and streams its text as tokens arrive; a row whose client went away is stopped. Greedy rows
+give the same tokens batched as alone (left padding with the attention mask and position ids).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Queue
+from typing import Any
+
+FINISHED_CANCELLED = "cancelled"
+
+
+class EngineBusyError(RuntimeError):
+    """The waiting queue is full; the caller should retry later."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_tokens: int = 256
+    temperature: float = 1.0  # 0: greedy
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    logprobs: bool = False
+    top_logprobs: int = 0
+
+
+@dataclass
+class Event:
+    """What a request receives: text deltas, then one `done` (or an `error`)."""
+
+    kind: str  # "text" | "done" | "error"
+    text: str = ""
+    logprobs: list[dict[str, Any]] | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class Ticket:
+    """One generation (one choice) in the engine."""
+
+    messages: list[dict[str, Any]]
+    images: list[Any]
+    params: SamplingParams
+    sink: Callable[[Event], None]
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    submitted_at: float = field(default_factory=time.monotonic)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
+@dataclass
+class EngineStats:
+    batches: int = 0
+    rows: int = 0
+    generated_tokens: int = 0
+    busy_seconds: float = 0.0
+    batch_sizes: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batches": self.batches,
+            "rows": self.rows,
+            "mean_batch_size": round(self.rows / self.batches, 3) if self.batches else 0.0,
+            "generated_tokens": self.generated_tokens,
+            "tokens_per_second": round(self.generated_tokens / self.busy_seconds, 2)
+            if self.busy_seconds
+            else 0.0,
+        }
+
+
+class RowState:
+    """Decoding state of one row: its tokens, emitted text, stop strings and finish."""
+
+    def __init__(self, ticket: Ticket, tokenizer: Any, eos_ids: set[int], prompt_tokens: int) -> None:
+        import torch
+
+        self.ticket = ticket
+        self.tokenizer = tokenizer
+        self.eos_ids = eos_ids
+        self.prompt_tokens = prompt_tokens
+        self.ids: list[int] = []
+        self.emitted = 0
+        self.finished = False
+        self.pending_logprobs: list[dict[str, Any]] = []
+        self.next_logprob: dict[str, Any] | None = None
+        seed = ticket.params.seed if ticket.params.seed is not None else int(torch.seed() % 2**63)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def add(self, token: int) -> None:
+        params = self.ticket.params
+        if self.ticket.cancelled.is_set():
+            self.finish(FINISHED_CANCELLED)
+            return
+        if token in self.eos_ids:
+            self.finish("stop", self.text_so_far())
+            return
+        self.ids.append(token)
+        if params.logprobs and self.next_logprob is not None:
+            self.pending_logprobs.append(self.next_logprob)
+        text = self.text_so_far()
+        cut = min((index for index in (text.find(stop) for stop in params.stop) if index >= 0), default=-1)
+        if cut >= 0:
+            self.finish("stop", text[:cut])
+        elif len(self.ids) >= params.max_tokens:
+            self.finish("length", text)
+        else:
+            hold = held_back(text, params.stop)
+            self.emit(text[: len(text) - hold])
+
+    def text_so_far(self) -> str:
+        return str(self.tokenizer.decode(self.ids, skip_special_tokens=True))
+
+    def emit(self, text: str) -> None:
+        if len(text) > self.emitted or self.pending_logprobs:
+            delta = text[self.emitted :] if len(text) > self.emitted else ""
+            self.emitted = max(self.emitted, len(text))
+            logprobs = self.pending_logprobs if self.ticket.params.logprobs else None
+            self.ticket.sink(Event("text", delta, logprobs=logprobs))
+            self.pending_logprobs = []
+
+    def finish(self, reason: str, text: str | None = None) -> None:
+        if self.finished:
+            return
+        if text is not None:
+            self.emit(text)
+        self.finished = True
+        self.ticket.sink(
+            Event(
+                "done",
+                finish_reason=reason,
+                prompt_tokens=self.prompt_tokens,
+                completion_tokens=len(self.ids),
+            )
+        )
+
+
+def held_back(text: str, stops: Sequence[str]) -> int:
+    """Characters at the end of `text` not to send yet: a possible start of a stop string, or half
+    of a multi-byte character."""
+    hold = 1 if text.endswith("\ufffd") else 0
+    for stop in stops:
+        for length in range(min(len(stop) - 1, len(text)), 0, -1):
+            if text.endswith(stop[:length]):
+                hold = max(hold, length)
+                break
+    return hold
+
+
+class RowSampler:
+    """A logits processor that picks each row's token by that row's own sampling settings and leaves
+    only it selectable, so `generate`'s greedy step takes it; it also records the row's logprobs."""
+
+    def __init__(self, rows: list[RowState]) -> None:
+        self.rows = rows
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        logprobs = torch.log_softmax(scores.float(), dim=-1)
+        chosen = scores.argmax(dim=-1)
+        for number, row in enumerate(self.rows):
+            params = row.ticket.params
+            if row.finished:
+                continue
+            if params.temperature > 0:
+                chosen[number] = sample(
+                    scores[number].float() / params.temperature, params.top_p, row.generator
+                )
+            if params.logprobs:
+                row.next_logprob = logprob_item(
+                    row.tokenizer, logprobs[number], int(chosen[number]), params.top_logprobs
+                )
+        picked = torch.full_like(scores, float("-inf"))
+        picked.scatter_(1, chosen[:, None], 0.0)
+        return picked
+
+
+def sample(logits: Any, top_p: float, generator: Any) -> int:
+    import torch
+
+    probabilities = torch.softmax(logits, dim=-1)
+    if top_p < 1.0:
+        ordered, order = probabilities.sort(descending=True)
+        keep = ordered.cumsum(0) - ordered < top_p  # always keeps the most likely token
+        probabilities = torch.zeros_like(probabilities).scatter_(0, order[keep], ordered[keep])
+    return int(torch.multinomial(probabilities, 1, generator=generator))
+
+
+def logprob_item(tokenizer: Any, logprobs: Any, token: int, top: int) -> dict[str, Any]:
+    def entry(token_id: int, value: float) -> dict[str, Any]:
+        text = tokenizer.decode([token_id])
+        return {"token": text, "logprob": value, "bytes": list(text.encode())}
+
+    item = entry(token, float(logprobs[token]))
+    values, indices = logprobs.topk(top) if top else (logprobs[:0], [])
+    item["top_logprobs"] = [
+        entry(int(index), float(value)) for value, index in zip(values, indices, strict=True)
+    ]
+    return item
+
+
+class RowStreamer:
+    """Receives each generation step's tokens (a `generate` streamer) and hands them to the rows."""
+
+    def __init__(self, rows: list[RowState]) -> None:
+        self.rows = rows
+        self.prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self.prompt_seen:  # generate first pushes the prompt
+            self.prompt_seen = True
+            return
+        for row, token in zip(self.rows, value.reshape(-1).tolist(), strict=True):
+            if not row.finished:
+                row.add(int(token))
+
+    def end(self) -> None:
+        for row in self.rows:
+            row.finish("length", row.text_so_far())
+
+
+class RowStopper:
+    """Stopping criteria: a row is done when it finished or its client went away."""
+
+    def __init__(self, rows: list[RowState]) -> None:
+        self.rows = rows
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        for row in self.rows:
+            if row.ticket.cancelled.is_set():
+                row.finish(FINISHED_CANCELLED)
+        return torch.tensor([row.finished for row in self.rows], device=input_ids.device)
+
+
+class Engine:
+    """Dynamic batching over one loaded model; thread-safe `submit`, a worker thread generates."""
+
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        *,
+        is_vlm: bool,
+        max_batch_size: int = 32,
+        batch_wait_s: float = 0.02,
+        max_waiting: int = 256,
+        observer: Callable[[int, int, float], None] | None = None,
+    ) -> None:
+        self.model = model
+        self.processor = processor
+        self.tokenizer = getattr(processor, "tokenizer", processor)
+        self.tokenizer.padding_side = "left"
+        self.is_vlm = is_vlm
+        self.max_batch_size = max_batch_size
+        self.batch_wait_s = batch_wait_s
+        self.max_waiting = max_waiting
+        self.observer = observer
+        self.stats = EngineStats()
+        self.eos_ids = eos_token_ids(model, self.tokenizer)
+        self._waiting: deque[Ticket] = deque()
+        self._condition = threading.Condition()
+        self._closed = False
+        self._worker = threading.Thread(target=self._loop, name="cephalo-engine", daemon=True)
+        self._worker.start()
+
+    @classmethod
+    def load(
+        cls,
+        name_or_path: str,
+        *,
+        dtype: str = "auto",
+        device: str | None = None,
+        storage: Any = None,
+        **options: Any,
+    ) -> Engine:
+        """Load a VLM, a causal LM or a LoRA adapter folder (merged into its base) and start the engine."""
+        model, processor, is_vlm = load_for_serving(name_or_path, dtype=dtype, device=device, storage=storage)
+        return cls(model, processor, is_vlm=is_vlm, **options)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def submit(
+        self,
+        messages: list[dict[str, Any]],
+        images: list[Any],
+        params: SamplingParams,
+        sink: Callable[[Event], None],
+    ) -> Ticket:
+        """Queue one generation; events go to `sink` from the worker thread.
+
+        Raises:
+            EngineBusyError: when `max_waiting` requests already wait.
+        """
+        if images and not self.is_vlm:
+            raise ValueError("this model takes text only; remove the image parts")
+        ticket = Ticket(messages, list(images), params, sink)
+        with self._condition:
+            if len(self._waiting) >= self.max_waiting:
+                raise EngineBusyError(f"{len(self._waiting)} requests are waiting")
+            self._waiting.append(ticket)
+            self._condition.notify()
+        return ticket
+
+    def stream(
+        self, messages: list[dict[str, Any]], images: Sequence[Any] = (), params: SamplingParams | None = None
+    ) -> Iterator[Event]:
+        """Blocking iterator over one generation's events (closing it early cancels the generation)."""
+        events: Queue[Event] = Queue()
+        ticket = self.submit(messages, list(images), params or SamplingParams(), events.put)
+        try:
+            while True:
+                event = events.get()
+                yield event
+                if event.kind in ("done", "error"):
+                    return
+        finally:
+            ticket.cancel()
+
+    def generate(
+        self, messages: list[dict[str, Any]], images: Sequence[Any] = (), params: SamplingParams | None = None
+    ) -> dict[str, Any]:
+        """One generation, whole: text, finish_reason, token counts and logprobs."""
+        text, logprobs = [], []
+        for event in self.stream(messages, images, params):
+            if event.kind == "error":
+                raise RuntimeError(event.text)
+            text.append(event.text)
+            logprobs.extend(event.logprobs or [])
+            if event.kind == "done":
+                return {
+                    "text": "".join(text),
+                    "finish_reason": event.finish_reason,
+                    "prompt_tokens": event.prompt_tokens,
+                    "completion_tokens": event.completion_tokens,
+                    "logprobs": logprobs,
+                }
+        raise RuntimeError("generation ended without a result")
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+        self._worker.join(timeout=5)
+
+    def __del__(self) -> None:
+        # Ray Serve's model multiplexing calls this when it evicts the engine: stop the worker.
+        condition = getattr(self, "_condition", None)
+        if condition is not None:
+            with condition:
+                self._closed = True
+                condition.notify_all()
+
+    def _next_batch(self) -> list[Ticket]:
+        with self._condition:
+            while not self._waiting and not self._closed:
+                self._condition.wait()
+            deadline = time.monotonic() + self.batch_wait_s
+            while len(self._waiting) < self.max_batch_size and not self._closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._condition.wait(remaining)
+            batch: list[Ticket] = []
+            while self._waiting and len(batch) < self.max_batch_size:
+                ticket = self._waiting.popleft()
+                if ticket.cancelled.is_set():
+                    continue
+                batch.append(ticket)
+            return batch
+
+    def _loop(self) -> None:
+        while not self._closed:
+            batch = self._next_batch()
+            if not batch:
+                continue
+            started = time.monotonic()
+            self.stats.batches += 1
+            self.stats.rows += len(batch)
+            self.stats.batch_sizes.append(len(batch))
+            try:
+                tokens = self._run(batch)
+            except Exception as error:  # the batch fails, the engine goes on
+                for ticket in batch:
+                    ticket.sink(Event("error", text=f"generation failed: {type(error).__name__}: {error}"))
+                continue
+            seconds = time.monotonic() - started
+            self.stats.generated_tokens += tokens
+            self.stats.busy_seconds += seconds
+            if self.observer:
+                self.observer(len(batch), tokens, seconds)
+
+    def prompt_text(self, messages: list[dict[str, Any]]) -> str:
+        if self.is_vlm:
+            return str(self.processor.apply_chat_template(messages, add_generation_prompt=True))
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            return str(text)
+        return "\n".join(str(message["content"]) for message in messages)
+
+    def encode(self, batch: list[Ticket]) -> dict[str, Any]:
+        texts = [self.prompt_text(ticket.messages) for ticket in batch]
+        if not self.is_vlm:
+            return dict(self.tokenizer(texts, padding=True, return_tensors="pt"))
+        images = [ticket.images for ticket in batch]
+        has_images = any(images)
+        return dict(
+            self.processor(
+                text=texts, images=images if has_images else None, padding=True, return_tensors="pt"
+            )
+        )
+
+    def _run(self, batch: list[Ticket]) -> int:
+        import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        inputs = self.encode(batch)
+        device = next(self.model.parameters()).device
+        inputs = {key: value.to(device) if hasattr(value, "to") else value for key, value in inputs.items()}
+        if "pixel_values" in inputs and inputs["pixel_values"].is_floating_point():
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
+        prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
+        rows = [
+            RowState(ticket, self.tokenizer, self.eos_ids, int(length))
+            for ticket, length in zip(batch, prompt_lengths, strict=True)
+        ]
+        with torch.no_grad():
+            self.model.generate(
+                **inputs,
+                max_new_tokens=max(ticket.params.max_tokens for ticket in batch),
+                do_sample=False,
+                logits_processor=LogitsProcessorList([RowSampler(rows)]),
+                stopping_criteria=StoppingCriteriaList([RowStopper(rows)]),
+                streamer=RowStreamer(rows),
+                pad_token_id=self.tokenizer.pad_token_id,
+                use_cache=True,
+            )
+        return sum(len(row.ids) for row in rows)
+
+
+def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids: set[int] = set()
+    for source in (getattr(model, "generation_config", None), tokenizer):
+        value = getattr(source, "eos_token_id", None)
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, (list, tuple)):
+            ids.update(int(item) for item in value)
+    for token in ("<end_of_utterance>", "<|im_end|>", "<|end|>", "<|eot_id|>"):
+        token_id = tokenizer.convert_tokens_to_ids(token) if token in tokenizer.get_vocab() else None
+        if token_id is not None:
+            ids.add(int(token_id))
+    return ids
+
+
+def load_for_serving(
+    name_or_path: str, *, dtype: str = "auto", device: str | None = None, storage: Any = None
+) -> tuple[Any, Any, bool]:
+    """(model, processor or tokenizer, is_vlm) for a VLM, a causal LM, or a LoRA adapter folder."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from cephalo_ray.models.families import FAMILIES
+    from cephalo_ray.models.loader import load_vlm, local_model_dir, resolve_dtype
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    folder = local_model_dir(name_or_path, storage)
+    adapter_config = Path(folder, "adapter_config.json")
+    if adapter_config.exists():
+        from peft import PeftModel
+
+        base_name = json.loads(adapter_config.read_text())["base_model_name_or_path"]
+        base, processor, is_vlm = load_for_serving(base_name, dtype=dtype, device=device, storage=storage)
+        merged = PeftModel.from_pretrained(base, folder).merge_and_unload()
+        return merged.eval(), processor, is_vlm
+    config = AutoConfig.from_pretrained(folder)
+    if config.model_type in FAMILIES:
+        loaded = load_vlm(folder, dtype=dtype, device=device, storage=storage)
+        return loaded.model, loaded.processor, True
+    causal_lm: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=resolve_dtype(dtype, device))
+    causal_lm.to(device).eval()
+    return causal_lm, AutoTokenizer.from_pretrained(folder), False

@@ -1,0 +1,239 @@
+"""Serve models behind an OpenAI-compatible API with Ray Serve.
+
+Locally (loopback, no key needed):
+    cephalo serve ./runs/r1/model --name cephalo-4b --port 8000
+    cephalo serve ./a/model ./b/model ./moe/model --name a --name b --name moe
+Ray's own idiom:
+    serve run cephalo_ray.serve.app:build_app model=./runs/r1/model name=cephalo-4b
+On a cluster: the RayService manifest in manifests/ (its serveConfigV2 names `build_app`), or
+    ray job submit --working-dir . -- python -m jobs.serve --config jobs/configs/serve/cluster.yaml
+
+Clients use the `openai` package: base_url http://HOST:PORT/v1, the model by its --name. Binding to
+anything but loopback requires an API key: `--api-key-env VAR` names the environment variable that
+holds it (clients send `Authorization: Bearer KEY`). Models: folders, hub names, `s3://` folders, or
+LoRA adapter folders (merged into their base on load).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from cephalo_ray.config import StorageConfig, StrictModel
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class ServeLimits(StrictModel):
+    max_request_mb: float = Field(25.0, gt=0, description="largest request body (413 above)")
+    max_image_mb: float = Field(20.0, gt=0, description="largest encoded image (413 above)")
+    max_image_pixels: int = Field(
+        40_000_000, ge=1, description="most pixels per image; bigger images are refused unread"
+    )
+    max_tokens_cap: int = Field(
+        2048, ge=1, description="largest max_tokens a request may ask for (400 above)"
+    )
+    default_max_tokens: int = Field(256, ge=1, description="max_tokens when a request gives none")
+    max_concurrent_requests: int = Field(64, ge=1, description="requests in progress per replica (429 above)")
+    allowed_image_urls: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes (s3://bucket/, https://host/path/) images may be fetched from",
+    )
+
+
+class EngineConfig(StrictModel):
+    max_batch_size: int = Field(32, ge=1, description="requests generated together")
+    batch_wait_ms: float = Field(20.0, ge=0, description="how long a batch waits for more requests")
+    max_waiting: int = Field(256, ge=1, description="queued requests per model before 503")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype")
+
+
+class AutoscalingConfig(StrictModel):
+    min_replicas: int = Field(1, ge=0, description="fewest replicas")
+    max_replicas: int = Field(4, ge=1, description="most replicas")
+    target_ongoing_requests: float = Field(
+        16.0, gt=0, description="requests per replica the autoscaler aims at"
+    )
+
+
+class ServeResources(StrictModel):
+    replicas: int = Field(1, ge=1, description="replicas (without autoscaling)")
+    num_cpus: float = Field(1.0, gt=0, description="CPUs per replica")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per replica")
+    max_models_per_replica: int = Field(3, ge=1, description="models a replica keeps loaded (LRU)")
+    autoscaling: AutoscalingConfig | None = Field(
+        None, description="autoscale replicas instead of a fixed count"
+    )
+
+
+class ServeConfig(StrictModel):
+    """`cephalo serve` settings."""
+
+    models: list[str] = Field(description="model folders, hub names or s3:// folders")
+    names: list[str] = Field(
+        default_factory=list, description="the API name of each model (default: folder name)"
+    )
+    host: str = Field("127.0.0.1", description="address the HTTP proxy binds to")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port")
+    api_key_env: str | None = Field(None, description="environment variable holding the API key")
+    app_name: str = Field("cephalo", description="Ray Serve application name")
+    route_prefix: str = Field("/", description="HTTP route prefix of the app")
+    blocking: bool = Field(True, description="keep serving until interrupted")
+    limits: ServeLimits = ServeLimits()
+    engine: EngineConfig = EngineConfig()
+    resources: ServeResources = ServeResources()
+    storage: StorageConfig = StorageConfig()
+
+    @model_validator(mode="after")
+    def consistent(self) -> ServeConfig:
+        if not self.models:
+            raise ValueError("models is empty: give at least one model folder, hub name or s3:// folder")
+        if self.names and len(self.names) != len(self.models):
+            raise ValueError(
+                f"names has {len(self.names)} entries for {len(self.models)} models; give one --name per model"
+            )
+        if len(set(self.served_names())) != len(self.models):
+            raise ValueError(
+                f"model names must be unique, got {self.served_names()}; set --name for each model"
+            )
+        if self.host not in LOOPBACK and not self.api_key_env:
+            raise ValueError(
+                f"host {self.host} is reachable from other machines: set api_key_env to the environment variable "
+                "holding an API key (e.g. --api-key-env CEPHALO_API_KEY)"
+            )
+        return self
+
+    def served_names(self) -> list[str]:
+        return self.names or [
+            Path(model.rstrip("/")).name
+            if Path(model.rstrip("/")).name != "model"
+            else Path(model.rstrip("/")).parent.name
+            for model in self.models
+        ]
+
+
+def settings_of(config: ServeConfig) -> dict[str, Any]:
+    """The dict the deployment is built from (plain values: it travels to the replicas)."""
+    from cephalo_ray.config import ConfigError
+
+    if config.api_key_env and not os.environ.get(config.api_key_env):
+        raise ConfigError(
+            f"api_key_env: the environment variable {config.api_key_env} is empty or unset; export the key first"
+        )
+    settings = config.model_dump()
+    key = os.environ.get(config.api_key_env) if config.api_key_env else None
+    settings["api_key_sha256"] = hashlib.sha256(key.encode()).hexdigest() if key else None
+    locations = [os.path.abspath(model) if os.path.isdir(model) else model for model in config.models]
+    settings["served_models"] = dict(zip(config.served_names(), locations, strict=True))
+    return settings
+
+
+def application(config: ServeConfig) -> Any:
+    """The Ray Serve application of `config`."""
+    from cephalo_ray.serve.app import make_deployment
+
+    settings = settings_of(config)
+    return make_deployment(settings).bind(settings)
+
+
+def application_from_args(args: dict[str, Any]) -> Any:
+    """`serve run ...:build_app model=A,B name=a,b config=F.yaml key.path=value` -> the application."""
+    from cephalo_ray.config import load_config
+
+    args = dict(args)
+    yaml_path = args.pop("config", None)
+    flags: dict[str, Any] = {}
+    if "model" in args:
+        flags["models"] = [item for item in str(args.pop("model")).split(",") if item]
+    if "name" in args:
+        flags["names"] = [item for item in str(args.pop("name")).split(",") if item]
+    overrides = [f"{key}={value}" for key, value in args.items()]
+    return application(load_config(ServeConfig, yaml_path, flags, overrides))
+
+
+def start(config: ServeConfig) -> Any:
+    """Start (or reuse) Ray Serve on `host:port`, deploy the app and return its handle."""
+    from ray import serve
+
+    app = application(config)
+    serve.start(http_options={"host": config.host, "port": config.port})
+    return serve.run(app, name=config.app_name, route_prefix=config.route_prefix, blocking=False)
+
+
+def run(config: ServeConfig) -> dict[str, Any]:
+    import time
+
+    import ray
+
+    from cephalo_ray.ray_session import connect_ray
+
+    settings_of(config)  # a missing key stops here, before Ray starts
+    started_here = connect_ray()
+    try:
+        start(config)
+        base = f"http://{config.host}:{config.port}{config.route_prefix.rstrip('/')}/v1"
+        names = ", ".join(config.served_names())
+        print(f"serving {names} at {base} (OpenAI API; GET {base}/models)", file=sys.stderr)
+        while config.blocking:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if started_here and config.blocking:
+            ray.shutdown()
+    return {"models": config.served_names(), "host": config.host, "port": config.port}
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.serve") -> int:
+    """`cephalo serve MODEL... [--name N]... [--port P] [--config F] [key=value]`."""
+    import argparse
+
+    from cephalo_ray.cli import EXIT_CONFIG
+    from cephalo_ray.config import ConfigError, is_override, load_config
+    from cephalo_ray.errors import JobError
+
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "arguments", nargs="*", metavar="MODEL", help="models to serve, then key.path=value overrides"
+    )
+    parser.add_argument("--config", metavar="F.yaml", help="YAML file of config keys")
+    parser.add_argument(
+        "--name", action="append", dest="names", help="API name of the next model (repeat per model)"
+    )
+    parser.add_argument("--host", help="bind address [host; default 127.0.0.1]")
+    parser.add_argument("--port", type=int, help="HTTP port [port; default 8000]")
+    parser.add_argument("--api-key-env", help="environment variable holding the API key [api_key_env]")
+    parser.add_argument(
+        "--num-gpus", type=float, dest="num_gpus", help="GPUs per replica [resources.num_gpus]"
+    )
+    parser.add_argument("--replicas", type=int, help="replicas [resources.replicas]")
+    namespace = parser.parse_intermixed_args(list(sys.argv[1:] if argv is None else argv))
+    overrides = [item for item in namespace.arguments if is_override(item)]
+    flags: dict[str, Any] = {}
+    models = [item for item in namespace.arguments if not is_override(item)]
+    if models:
+        flags["models"] = models
+    for key in ("names", "host", "port", "api_key_env"):
+        if getattr(namespace, key) is not None:
+            flags[key] = getattr(namespace, key)
+    for key in ("num_gpus", "replicas"):
+        if getattr(namespace, key) is not None:
+            overrides.append(f"resources.{key}={getattr(namespace, key)}")
+    try:
+        run(load_config(ServeConfig, namespace.config, flags, overrides))
+    except (ConfigError, JobError, FileNotFoundError) as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

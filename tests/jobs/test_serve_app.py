@@ -1,0 +1,346 @@
+"""The OpenAI-compatible Ray Serve app on a local Ray, driven by the official `openai` client."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import socket
+import struct
+import threading
+import time
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from PIL import Image
+
+from cephalo_ray.merge.moe import build_moe
+from cephalo_ray.merge.stacking import LayerSlice, stack_layers
+from cephalo_ray.models.tiny import build_tiny
+from cephalo_ray.storage import Storage
+from jobs import refine_pairs
+from jobs.serve import ServeConfig, start
+from tests.helpers.roots import make_extract_root, make_pair
+
+API_KEY_ENV = "CEPHALO_TEST_SERVE_KEY"
+API_KEY = "sk-test-7d1f"
+
+
+class ImageHost:
+    """A loopback HTTP server that serves one PNG at any path and counts the requests it gets."""
+
+    def __init__(self, png: bytes) -> None:
+        host = self
+        self.paths: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                host.paths.append(self.path)
+                self.send_response(200)
+                self.send_header("content-type", "image/png")
+                self.end_headers()
+                self.wfile.write(png)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def png_bytes(size: tuple[int, int] = (40, 30), color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def data_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny file whose header claims 10^10 pixels."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from ray import serve
+
+    root = tmp_path_factory.mktemp("served")
+    build_tiny("llava", root / "tiny", seed=0)
+    build_tiny("llava", root / "other", seed=1)
+    stack_layers(
+        {"a": str(root / "tiny"), "b": str(root / "other")},
+        "a",
+        [LayerSlice("a", 0, 1), LayerSlice("b", 1, 1)],
+        root / "stacked",
+    )
+    build_moe(str(root / "tiny"), [str(root / "tiny"), str(root / "other")], root / "moe")
+    host = ImageHost(png_bytes())
+    os.environ[API_KEY_ENV] = API_KEY
+    port = free_port()
+    config = ServeConfig(
+        models=[str(root / name) for name in ("tiny", "stacked", "moe")],
+        names=["tiny", "stacked", "moe"],
+        port=port,
+        api_key_env=API_KEY_ENV,
+        app_name="test-openai",
+        blocking=False,
+        limits={
+            "max_image_pixels": 250_000,
+            "max_tokens_cap": 256,
+            "allowed_image_urls": [f"{host.url}/figures/"],
+        },
+        engine={"batch_wait_ms": 100, "max_batch_size": 32},
+        resources={"num_cpus": 0.5},
+    )
+    start(config)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        yield {
+            "base_url": base_url,
+            "client": openai.OpenAI(base_url=base_url, api_key=API_KEY, max_retries=0),
+            "host": host,
+        }
+    finally:
+        serve.shutdown()
+        host.server.shutdown()
+
+
+def ask(text: str, *images: bytes) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = [
+        {"type": "image_url", "image_url": {"url": data_url(image)}} for image in images
+    ]
+    return [{"role": "user", "content": [*parts, {"type": "text", "text": text}]}]
+
+
+def greedy(client: openai.OpenAI, messages: list[dict[str, Any]], model: str = "tiny", **options: Any) -> Any:
+    return client.chat.completions.create(
+        model=model, messages=messages, temperature=0, **{"max_tokens": 12, **options}
+    )
+
+
+def test_chat_with_images_system_prompt_and_history(server: dict[str, Any]) -> None:
+    client = server["client"]
+    messages = [
+        {"role": "system", "content": "You describe scientific figures."},
+        {"role": "user", "content": [{"type": "text", "text": "Hello"}]},
+        {"role": "assistant", "content": "Hello. Send a figure."},
+        *ask("Compare the two panels.", png_bytes(), png_bytes(color=(20, 20, 220))),
+    ]
+    reply = greedy(client, messages)
+    assert reply.object == "chat.completion" and reply.model == "tiny"
+    assert (
+        reply.choices[0].finish_reason in ("length", "stop") and reply.choices[0].message.role == "assistant"
+    )
+    assert (
+        reply.usage.completion_tokens >= 1
+        and reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+    )
+    one_image = greedy(client, ask("Compare the two panels.", png_bytes()))
+    assert reply.usage.prompt_tokens > one_image.usage.prompt_tokens + 16  # the second image's tokens count
+
+
+def test_streaming_matches_the_whole_answer_and_ends_with_usage(server: dict[str, Any]) -> None:
+    client = server["client"]
+    messages = ask("What is shown?", png_bytes())
+    whole = greedy(client, messages, max_tokens=20)
+    stream = greedy(client, messages, max_tokens=20, stream=True, stream_options={"include_usage": True})
+    chunks = list(stream)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert text == whole.choices[0].message.content
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices][-1] == whole.choices[
+        0
+    ].finish_reason
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
+
+
+def test_n_choices_seeds_stops_and_logprobs(server: dict[str, Any]) -> None:
+    client = server["client"]
+    messages = ask("Describe it.", png_bytes())
+    sampled = client.chat.completions.create(
+        model="tiny", messages=messages, n=3, seed=7, temperature=1.0, max_tokens=10
+    )
+    again = client.chat.completions.create(
+        model="tiny", messages=messages, n=3, seed=7, temperature=1.0, max_tokens=10
+    )
+    assert [choice.index for choice in sampled.choices] == [0, 1, 2]
+    assert [c.message.content for c in sampled.choices] == [c.message.content for c in again.choices]
+    assert len({c.message.content for c in sampled.choices}) > 1  # each choice has its own seed
+    text = greedy(client, messages, max_tokens=24).choices[0].message.content
+    stop = text[5:8]
+    stopped = greedy(client, messages, max_tokens=24, stop=[stop, "never-there"])
+    assert stopped.choices[0].finish_reason == "stop"
+    assert stopped.choices[0].message.content == text[: text.index(stop)]
+    scored = greedy(client, messages, max_tokens=6, logprobs=True, top_logprobs=3)
+    entries = scored.choices[0].logprobs.content
+    assert len(entries) == scored.usage.completion_tokens
+    assert all(len(entry.top_logprobs) == 3 and entry.logprob <= 0 for entry in entries)
+    # greedy: the chosen token is the most likely one
+    assert all(abs(entry.logprob - entry.top_logprobs[0].logprob) < 1e-5 for entry in entries)
+
+
+def test_errors_come_back_in_openai_shape(server: dict[str, Any]) -> None:
+    client, base_url = server["client"], server["base_url"]
+    messages = ask("What is shown?", png_bytes())
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=base_url, api_key="wrong", max_retries=0).chat.completions.create(
+            model="tiny", messages=messages
+        )
+    with pytest.raises(openai.NotFoundError, match="model 'missing' does not exist"):
+        client.chat.completions.create(model="missing", messages=messages)
+    with pytest.raises(openai.APIStatusError) as too_big:
+        client.chat.completions.create(model="tiny", messages=ask("?", png_bytes(size=(600, 600))))
+    assert too_big.value.status_code == 413
+    with pytest.raises(openai.APIStatusError) as bomb:
+        client.chat.completions.create(model="tiny", messages=ask("?", bomb_png()))
+    assert bomb.value.status_code == 413
+    with pytest.raises(openai.BadRequestError, match="messages"):
+        client.chat.completions.create(model="tiny", messages=[{"role": "wizard", "content": "hi"}])  # type: ignore[list-item]
+    with pytest.raises(openai.BadRequestError, match="cap of 256"):
+        client.chat.completions.create(model="tiny", messages=messages, max_tokens=100_000)
+    request = urllib.request.Request(
+        f"{base_url}/chat/completions",
+        data=b"{not json",
+        headers={"authorization": f"Bearer {API_KEY}"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as raw:
+        urllib.request.urlopen(request)
+    body = json.loads(raw.value.read())
+    assert (
+        raw.value.code == 400
+        and body["error"]["type"] == "invalid_request_error"
+        and "request id" in body["error"]["message"]
+    )
+
+
+def test_image_urls_only_from_the_allow_list(server: dict[str, Any]) -> None:
+    client, host = server["client"], server["host"]
+    before = len(host.paths)
+    for url in (
+        f"{host.url}/private/secret.png",
+        "http://169.254.169.254/latest/meta-data",
+        "file:///etc/passwd",
+    ):
+        content = [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "?"}]
+        with pytest.raises(openai.BadRequestError):
+            client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": content}])
+    assert len(host.paths) == before  # refused without any request going out
+    content = [
+        {"type": "image_url", "image_url": {"url": f"{host.url}/figures/fig1.png"}},
+        {"type": "text", "text": "?"},
+    ]
+    reply = greedy(client, [{"role": "user", "content": content}], max_tokens=3)
+    assert reply.choices[0].message.content is not None and host.paths[before:] == ["/figures/fig1.png"]
+
+
+def engine_stats(base_url: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{base_url}/engine/stats", headers={"authorization": f"Bearer {API_KEY}"}
+    )
+    with urllib.request.urlopen(request) as response:
+        loaded: dict[str, Any] = json.loads(response.read())
+    return loaded.get("tiny", {"batches": 0, "rows": 0})  # loads on its first request
+
+
+def test_32_concurrent_requests_are_batched_and_answer_as_alone(server: dict[str, Any]) -> None:
+    client, base_url = server["client"], server["base_url"]
+    prompts = [
+        ask(f"What does figure {number} show?", png_bytes(color=(8 * number, 40, 90))) for number in range(32)
+    ]
+    alone = [greedy(client, messages, max_tokens=16).choices[0].message.content for messages in prompts]
+    before = engine_stats(base_url)
+    with ThreadPoolExecutor(32) as pool:
+        together = list(
+            pool.map(
+                lambda messages: greedy(client, messages, max_tokens=16).choices[0].message.content, prompts
+            )
+        )
+    after = engine_stats(base_url)
+    assert together == alone
+    batches, rows = after["batches"] - before["batches"], after["rows"] - before["rows"]
+    assert rows == 32 and rows / batches >= 8, (batches, rows)
+
+
+def test_the_first_token_streams_before_half_the_generation(server: dict[str, Any]) -> None:
+    client = server["client"]
+    started = time.monotonic()
+    first_token_at = None
+    finish = None
+    for chunk in greedy(client, ask("Tell me everything.", png_bytes()), max_tokens=200, stream=True):
+        if chunk.choices and chunk.choices[0].delta.content and first_token_at is None:
+            first_token_at = time.monotonic() - started
+        if chunk.choices and chunk.choices[0].finish_reason:
+            finish = chunk.choices[0].finish_reason
+    total = time.monotonic() - started
+    assert first_token_at is not None and finish == "length"
+    assert first_token_at < total / 2, (first_token_at, total)
+
+
+def test_merged_and_moe_models_are_served_by_name(server: dict[str, Any]) -> None:
+    client = server["client"]
+    names = {model.id for model in client.models.list()}
+    assert names == {"tiny", "stacked", "moe"}
+    messages = ask("What is shown?", png_bytes())
+    answers = {name: greedy(client, messages, model=name, max_tokens=8) for name in ("stacked", "moe")}
+    assert all(
+        answer.model == name and answer.usage.completion_tokens >= 1 for name, answer in answers.items()
+    )
+
+
+def test_refine_uses_the_served_model_as_its_teacher(server: dict[str, Any], tmp_path: Path) -> None:
+    storage = Storage()
+    pairs = [
+        make_pair(f"Figure {number}. Stress-strain curves of silk.", doc=f"doc{number}")
+        for number in range(3)
+    ]
+    make_extract_root(storage, str(tmp_path / "extract"), pairs)
+    before = engine_stats(server["base_url"])["rows"]
+    config = refine_pairs.RefineConfig.model_validate(
+        {
+            "input": str(tmp_path / "extract"),
+            "output": str(tmp_path / "refined"),
+            "teacher": "openai",
+            "teacher_url": server["base_url"],
+            "model": "tiny",
+            "api_key_env": API_KEY_ENV,
+            "vision": True,
+            "sampling": {"max_tokens": 64},
+            "resources": {"actors": 1, "num_cpus": 0.25},
+        }
+    )
+    manifest = refine_pairs.run(config)
+    counts = manifest["counts"]
+    assert manifest["status"] == "complete"
+    assert counts["pairs_ok"] + counts["pairs_failed"] == 3  # every pair accounted for
+    assert engine_stats(server["base_url"])["rows"] >= before + 3  # each pair asked the served model
