@@ -316,6 +316,8 @@ class Engine:
             raise ValueError("this model takes text only; remove the image parts")
         ticket = Ticket(messages, list(images), params, sink)
         with self._condition:
+            if len(self._waiting) >= self.max_waiting:  # clients that left free their places
+                self._waiting = deque(waiting for waiting in self._waiting if not waiting.cancelled.is_set())
             if len(self._waiting) >= self.max_waiting:
                 raise EngineBusyError(f"{len(self._waiting)} requests are waiting")
             self._waiting.append(ticket)

@@ -344,3 +344,36 @@ def test_refine_uses_the_served_model_as_its_teacher(server: dict[str, Any], tmp
     assert manifest["status"] == "complete"
     assert counts["pairs_ok"] + counts["pairs_failed"] == 3  # every pair accounted for
     assert engine_stats(server["base_url"])["rows"] >= before + 3  # each pair asked the served model
+
+
+def test_over_the_concurrency_limit_the_answer_is_429_with_retry_after(
+    server: dict[str, Any], tmp_path: Path
+) -> None:
+    build_tiny("llava", tmp_path / "tiny")
+    port = int(server["base_url"].split(":")[2].split("/")[0])
+    tight = ServeConfig(
+        models=[str(tmp_path / "tiny")],
+        names=["tiny"],
+        port=port,
+        app_name="tight",
+        route_prefix="/tight",
+        blocking=False,
+        limits={"max_concurrent_requests": 1},
+        resources={"num_cpus": 0.25},
+    )
+    start(tight)
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/tight/v1", api_key="none", max_retries=0)
+    greedy(client, ask("warm up", png_bytes()), max_tokens=2)
+
+    def one(_: int) -> Any:
+        try:
+            return greedy(client, ask("Tell me everything.", png_bytes()), max_tokens=150)
+        except openai.RateLimitError as error:
+            return error
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(one, range(4)))
+    refused = [outcome for outcome in outcomes if isinstance(outcome, openai.RateLimitError)]
+    assert refused and len(refused) < 4
+    assert refused[0].response.headers["retry-after"] == "1"
+    assert refused[0].body["type"] == "rate_limit_error"  # type: ignore[index]
