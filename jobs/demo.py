@@ -9,8 +9,9 @@ with the offline template teacher -> export LLaVA JSON + images -> assemble a ti
 (random CLIP + Llama, the shape a real run trains) and describe it -> fine-tune it with LoRA on the
 refined conversations (Ray Train, DeepSpeed ZeRO-2, CPU) -> stack the base's layers and the
 fine-tuned model's last layer into a deeper model -> build a 2-expert MoE (base + fine-tuned) with
-routers fitted from general prompts and the refined figure questions. Rerunning resumes; nothing is
-redone.
+routers fitted from general prompts and the refined figure questions -> serve all three with Ray
+Serve behind the OpenAI API and ask one question with the `openai` client. Rerunning resumes;
+nothing is redone.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
     fine_tuned = str(root / "runs" / "tiny-lora" / "model")
     merge_manifest = merge_tiny(root, model_details["path"], fine_tuned)
     moe_manifest = moe_tiny(root, model_details["path"], fine_tuned)
+    served = serve_and_ask(root, fine_tuned)
     print(
         f"demo: extract -> {root / 'extract'} ({extract_manifest['counts']['pairs']} pairs), "
         f"refine -> {root / 'refined'} ({refine_manifest['counts']['pairs_ok']} conversations), "
@@ -86,7 +88,9 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
         f"fine-tuned -> {root / 'runs' / 'tiny-lora' / 'model'} (val loss {train_metrics['base_val_loss']:.3f} -> "
         f"{train_metrics['val_loss']:.3f}), stacked -> {root / 'merged' / 'stack' / 'model'} "
         f"({merge_manifest['counts']['output_layers']} layers), MoE -> {root / 'merged' / 'moe' / 'model'} "
-        f"(held-out prompts routed to their expert: {moe_manifest['details'].get('routed_prompt_accuracy')})",
+        f"(held-out prompts routed to their expert: {moe_manifest['details'].get('routed_prompt_accuracy')}), "
+        f"served {', '.join(served['models'])} and asked one question ({served['completion_tokens']} tokens back "
+        f"in {served['seconds']:.2f} s)",
         file=sys.stderr,
     )
     return {
@@ -97,6 +101,7 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
         "train": train_metrics,
         "merge": merge_manifest,
         "moe": moe_manifest,
+        "serve": served,
     }
 
 
@@ -192,6 +197,66 @@ def moe_tiny(root: Path, base: str, fine_tuned: str) -> dict[str, Any]:
         }
     )
     return build_moe.run(config)
+
+
+def serve_and_ask(root: Path, fine_tuned: str) -> dict[str, Any]:
+    """Serve the fine-tuned, stacked and MoE models in one app, ask the fine-tuned one about a figure
+    with the `openai` client, and take the app down again."""
+    import base64
+    import socket
+    import time
+
+    import openai
+    import pyarrow.parquet as pq
+    from ray import serve
+
+    from jobs.serve import ServeConfig, start
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    names = ["cephalo-tiny", "cephalo-tiny-stacked", "cephalo-tiny-moe"]
+    models = [fine_tuned, str(root / "merged" / "stack" / "model"), str(root / "merged" / "moe" / "model")]
+    config = ServeConfig(
+        models=models, names=names, port=port, app_name="demo", blocking=False, resources={"num_cpus": 0.5}
+    )
+    row = (
+        pq.read_table(sorted((root / "refined" / "refined").glob("*.parquet"))[0]).slice(0, 1).to_pylist()[0]
+    )
+    image_url = "data:image/png;base64," + base64.b64encode(row["image"]).decode()
+    question = row["conversations"][0]["value"].replace("<image>", "").strip()
+    try:
+        start(config)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0)
+        started = time.monotonic()
+        reply = client.chat.completions.create(
+            model="cephalo-tiny",
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": image_url}},
+                        {"type": "text", "text": question},
+                    ],
+                }
+            ],
+            max_tokens=16,
+            temperature=0,
+        )
+        seconds = time.monotonic() - started
+        served = sorted(model.id for model in client.models.list())
+    finally:
+        serve.shutdown()
+    answer = reply.choices[0].message.content
+    print(
+        f"demo: asked cephalo-tiny {question!r} -> {answer!r} (a tiny random model: noise)", file=sys.stderr
+    )
+    usage = reply.usage
+    return {
+        "models": served,
+        "completion_tokens": usage.completion_tokens if usage else 0,
+        "seconds": seconds,
+    }
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.demo") -> int:

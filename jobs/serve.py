@@ -144,6 +144,11 @@ def application(config: ServeConfig) -> Any:
 
 def application_from_args(args: dict[str, Any]) -> Any:
     """`serve run ...:build_app model=A,B name=a,b config=F.yaml key.path=value` -> the application."""
+    return application(config_from_args(args))
+
+
+def config_from_args(args: dict[str, Any]) -> ServeConfig:
+    """The serve config of Ray's `args` (strings, as in a serveConfigV2 or on `serve run`)."""
     from cephalo_ray.config import load_config
 
     args = dict(args)
@@ -154,7 +159,7 @@ def application_from_args(args: dict[str, Any]) -> Any:
     if "name" in args:
         flags["names"] = [item for item in str(args.pop("name")).split(",") if item]
     overrides = [f"{key}={value}" for key, value in args.items()]
-    return application(load_config(ServeConfig, yaml_path, flags, overrides))
+    return load_config(ServeConfig, yaml_path, flags, overrides)
 
 
 def start(config: ServeConfig) -> Any:

@@ -20,6 +20,7 @@ CONFIG_CLASS = {
     "demo": "DemoConfig",
     "merge": "MergeConfig",
     "moe": "MoeConfig",
+    "serve": "ServeConfig",
 }
 SHIPPED = sorted(CONFIG_ROOT.glob("*/*.yaml"))
 
