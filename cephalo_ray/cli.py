@@ -23,6 +23,14 @@ VERBS: dict[str, tuple[str, str]] = {
     "merge": ("jobs.merge_layers", "stack decoder layers of fine-tuned models into a deeper model"),
     "moe": ("jobs.build_moe", "build a Mixture-of-Experts from fine-tuned models; fit routers from prompts"),
     "serve": ("jobs.serve", "serve models behind an OpenAI-compatible API with Ray Serve"),
+    "caption": (
+        "jobs.batch_caption",
+        "caption or question every image of a folder, extract root or refine root",
+    ),
+    "eval": (
+        "jobs.evaluate_models",
+        "compare models on a refine root's held-out questions (VQA, POPE, similarity)",
+    ),
     "model": (
         "cephalo_ray.models.commands",
         "build-tiny FAMILY OUT | info PATH: tiny models and model facts",

@@ -10,8 +10,9 @@ with the offline template teacher -> export LLaVA JSON + images -> assemble a ti
 refined conversations (Ray Train, DeepSpeed ZeRO-2, CPU) -> stack the base's layers and the
 fine-tuned model's last layer into a deeper model -> build a 2-expert MoE (base + fine-tuned) with
 routers fitted from general prompts and the refined figure questions -> serve all three with Ray
-Serve behind the OpenAI API and ask one question with the `openai` client. Rerunning resumes;
-nothing is redone.
+Serve behind the OpenAI API and ask one question with the `openai` client -> caption every extracted
+figure in batch -> compare the three models on the held-out questions (VQA, POPE, similarity).
+Rerunning resumes; nothing is redone.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
     merge_manifest = merge_tiny(root, model_details["path"], fine_tuned)
     moe_manifest = moe_tiny(root, model_details["path"], fine_tuned)
     served = serve_and_ask(root, fine_tuned)
+    captions = caption_figures(root, fine_tuned)
+    scores = evaluate_three(root, fine_tuned)
     print(
         f"demo: extract -> {root / 'extract'} ({extract_manifest['counts']['pairs']} pairs), "
         f"refine -> {root / 'refined'} ({refine_manifest['counts']['pairs_ok']} conversations), "
@@ -90,7 +93,9 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
         f"({merge_manifest['counts']['output_layers']} layers), MoE -> {root / 'merged' / 'moe' / 'model'} "
         f"(held-out prompts routed to their expert: {moe_manifest['details'].get('routed_prompt_accuracy')}), "
         f"served {', '.join(served['models'])} and asked one question ({served['completion_tokens']} tokens back "
-        f"in {served['seconds']:.2f} s)",
+        f"in {served['seconds']:.2f} s), captions -> {root / 'captions'} ({captions['counts']['answers']} answers, "
+        f"{captions['counts']['images_per_second']} images/s), eval -> {root / 'eval' / 'scores.md'} "
+        f"({len(scores['scores'])} models side by side)",
         file=sys.stderr,
     )
     return {
@@ -102,6 +107,8 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
         "merge": merge_manifest,
         "moe": moe_manifest,
         "serve": served,
+        "caption": captions,
+        "eval": scores,
     }
 
 
@@ -257,6 +264,44 @@ def serve_and_ask(root: Path, fine_tuned: str) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens if usage else 0,
         "seconds": seconds,
     }
+
+
+def caption_figures(root: Path, fine_tuned: str) -> dict[str, Any]:
+    """Caption every extracted figure with the fine-tuned model (one actor, batched)."""
+    from jobs import batch_caption
+
+    config = batch_caption.CaptionConfig.model_validate(
+        {
+            "input": str(root / "extract"),
+            "output": str(root / "captions"),
+            "model": fine_tuned,
+            "model_name": "cephalo-tiny",
+            "sampling": {"max_tokens": 12},
+            "resources": {"actors": 1, "num_cpus": 0.5, "batch_size": 16},
+        }
+    )
+    return batch_caption.run(config)
+
+
+def evaluate_three(root: Path, fine_tuned: str) -> dict[str, Any]:
+    """The fine-tuned, stacked and MoE models on the refined val questions, side by side."""
+    from jobs import evaluate_models
+
+    config = evaluate_models.EvalConfig.model_validate(
+        {
+            "input": str(root / "refined"),
+            "output": str(root / "eval"),
+            "models": [
+                fine_tuned,
+                str(root / "merged" / "stack" / "model"),
+                str(root / "merged" / "moe" / "model"),
+            ],
+            "names": ["fine-tuned", "stacked", "moe"],
+            "max_tokens": 12,
+            "resources": {"num_cpus": 0.5},
+        }
+    )
+    return evaluate_models.run(config)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.demo") -> int:

@@ -41,6 +41,8 @@ class ServeLimits(StrictModel):
     )
     default_max_tokens: int = Field(256, ge=1, description="max_tokens when a request gives none")
     max_concurrent_requests: int = Field(64, ge=1, description="requests in progress per replica (429 above)")
+    max_audio_mb: float = Field(25.0, gt=0, description="largest audio file or input_audio part (413 above)")
+    max_audio_seconds: float = Field(600.0, gt=0, description="longest audio (413 above)")
     allowed_image_urls: list[str] = Field(
         default_factory=list,
         description="URL prefixes (s3://bucket/, https://host/path/) images may be fetched from",
@@ -82,6 +84,10 @@ class ServeConfig(StrictModel):
     host: str = Field("127.0.0.1", description="address the HTTP proxy binds to")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port")
     api_key_env: str | None = Field(None, description="environment variable holding the API key")
+    audio_model: str | None = Field(
+        None,
+        description="Whisper model (folder, hub name, s3://) for input_audio and /v1/audio/transcriptions",
+    )
     app_name: str = Field("cephalo", description="Ray Serve application name")
     route_prefix: str = Field("/", description="HTTP route prefix of the app")
     blocking: bool = Field(True, description="keep serving until interrupted")
@@ -131,6 +137,8 @@ def settings_of(config: ServeConfig) -> dict[str, Any]:
     settings["api_key_sha256"] = hashlib.sha256(key.encode()).hexdigest() if key else None
     locations = [os.path.abspath(model) if os.path.isdir(model) else model for model in config.models]
     settings["served_models"] = dict(zip(config.served_names(), locations, strict=True))
+    if config.audio_model and os.path.isdir(config.audio_model):
+        settings["audio_model"] = os.path.abspath(config.audio_model)
     return settings
 
 

@@ -20,11 +20,12 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Request  # at module level: FastAPI resolves the route annotations here
 
+from cephalo_ray.serve.audio import AudioLimits, Transcriber, decode_base64_audio, wav_samples
 from cephalo_ray.serve.engine import Engine, EngineBusyError, Event, SamplingParams
 from cephalo_ray.serve.images import ImageLimits, decode_image, image_bytes
 from cephalo_ray.serve.protocol import ApiError, ChatMessage, ChatRequest, chat_completion, chunk, models_list
@@ -34,12 +35,16 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def to_model_messages(
-    messages: list[ChatMessage], limits: ImageLimits, is_vlm: bool
+    messages: list[ChatMessage],
+    limits: ImageLimits,
+    is_vlm: bool,
+    transcribe: Callable[[str, str], str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Any]]:
-    """OpenAI messages -> chat-template messages and the decoded images, in order.
+    """OpenAI messages -> chat-template messages and the decoded images, in order; `input_audio`
+    parts become their transcript (`transcribe(base64_data, format)`), which joins the prompt.
 
     Raises:
-        ApiError: for images sent to a text-only model, bad images, or unsupported parts.
+        ApiError: for images sent to a text-only model, bad images or audio, or unsupported parts.
     """
     converted: list[dict[str, Any]] = []
     images: list[Any] = []
@@ -59,6 +64,16 @@ def to_model_messages(
                         )
                     images.append(decode_image(image_bytes(part.image_url.url, limits), limits))
                     parts.append({"type": "image"})
+                elif part.type == "input_audio" and part.input_audio is not None:
+                    if transcribe is None:
+                        raise ApiError(
+                            400,
+                            "this server has no speech model (serve with audio_model=...)",
+                            param="messages",
+                        )
+                    parts.append(
+                        {"type": "text", "text": transcribe(part.input_audio.data, part.input_audio.format)}
+                    )
                 else:
                     raise ApiError(
                         400, f"content part {part.type!r} is not supported by this server", param="messages"
@@ -125,6 +140,11 @@ def make_deployment(settings: dict[str, Any]) -> Any:
                 allowed_url_prefixes=tuple(limits["allowed_image_urls"]),
                 s3_endpoint_url=settings["storage"].get("s3_endpoint_url"),
             )
+            self.audio_limits = AudioLimits(
+                max_audio_bytes=int(limits["max_audio_mb"] * 1024**2),
+                max_audio_seconds=limits["max_audio_seconds"],
+            )
+            self.transcriber: Transcriber | None = None
             self.in_flight = 0
             self.created = int(time.time())
             self.engines: dict[str, Engine] = {}
@@ -194,6 +214,57 @@ def make_deployment(settings: dict[str, Any]) -> Any:
                     code="invalid_api_key",
                 )
 
+        def _transcriber(self) -> Transcriber:
+            if not self.settings.get("audio_model"):
+                raise ApiError(400, "this server has no speech model (serve with audio_model=...)")
+            if self.transcriber is None:
+                self.transcriber = Transcriber(self.settings["audio_model"], storage=self._storage())
+            return self.transcriber
+
+        def _transcribe_part(self, data: str, audio_format: str) -> str:
+            if audio_format.lower() != "wav":
+                raise ApiError(
+                    400, f"input_audio format {audio_format!r} is not supported; send wav", param="messages"
+                )
+            samples = wav_samples(decode_base64_audio(data, self.audio_limits), self.audio_limits)
+            return self._transcriber().transcribe(samples)
+
+        @fastapi_app.post("/v1/audio/transcriptions")
+        async def transcriptions(self, request: Request) -> Any:
+            from fastapi.responses import PlainTextResponse
+
+            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+            try:
+                self._authorize(request)
+                declared = request.headers.get("content-length")
+                if (
+                    declared
+                    and declared.isdigit()
+                    and int(declared) > self.audio_limits.max_audio_bytes + 65536
+                ):
+                    raise ApiError(
+                        413, f"audio is larger than {self.audio_limits.max_audio_bytes} bytes", param="file"
+                    )
+                form = await request.form()
+                upload = form.get("file")
+                if upload is None or isinstance(upload, str):
+                    raise ApiError(400, "send the audio as the multipart field `file`", param="file")
+                data = await upload.read(self.audio_limits.max_audio_bytes + 1)
+                samples = wav_samples(data, self.audio_limits)
+                language = form.get("language")
+                transcriber = await asyncio.to_thread(self._transcriber)
+                text = await asyncio.to_thread(
+                    transcriber.transcribe, samples, 128, language if isinstance(language, str) else None
+                )
+            except ApiError as error:
+                return error_response(error, request_id)
+            except Exception:
+                LOGGER.exception("transcription %s failed", request_id)
+                return error_response(ApiError(500, "internal server error", "server_error"), request_id)
+            if form.get("response_format") == "text":
+                return PlainTextResponse(text, headers={"x-request-id": request_id})
+            return JSONResponse({"text": text}, headers={"x-request-id": request_id})
+
         @fastapi_app.get("/health")
         async def health(self) -> dict[str, Any]:
             return {"status": "ok", "models": sorted(self.models), "loaded": sorted(self.engines)}
@@ -243,7 +314,7 @@ def make_deployment(settings: dict[str, Any]) -> Any:
                 params = [sampling_for(chat, self.settings, choice) for choice in range(chat.n)]
                 engine = await self.get_engine(chat.model)
                 messages, images = await asyncio.to_thread(
-                    to_model_messages, chat.messages, self.image_limits, engine.is_vlm
+                    to_model_messages, chat.messages, self.image_limits, engine.is_vlm, self._transcribe_part
                 )
             except ApiError as error:
                 return error_response(error, request_id)

@@ -24,7 +24,7 @@ from PIL import Image
 
 from cephalo_ray.merge.moe import build_moe
 from cephalo_ray.merge.stacking import LayerSlice, stack_layers
-from cephalo_ray.models.tiny import build_tiny
+from cephalo_ray.models.tiny import build_tiny, build_tiny_whisper
 from cephalo_ray.storage import Storage
 from jobs import refine_pairs
 from jobs.serve import ServeConfig, start
@@ -104,6 +104,7 @@ def server(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         root / "stacked",
     )
     build_moe(str(root / "tiny"), [str(root / "tiny"), str(root / "other")], root / "moe")
+    build_tiny_whisper(root / "whisper")
     host = ImageHost(png_bytes())
     os.environ[API_KEY_ENV] = API_KEY
     port = free_port()
@@ -112,12 +113,14 @@ def server(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         names=["tiny", "stacked", "moe"],
         port=port,
         api_key_env=API_KEY_ENV,
+        audio_model=str(root / "whisper"),
         app_name="test-openai",
         blocking=False,
         limits={
             "max_image_pixels": 250_000,
             "max_tokens_cap": 256,
             "allowed_image_urls": [f"{host.url}/figures/"],
+            "max_audio_seconds": 5,
         },
         engine={"batch_wait_ms": 100, "max_batch_size": 32},
         resources={"num_cpus": 0.5},
@@ -377,3 +380,54 @@ def test_over_the_concurrency_limit_the_answer_is_429_with_retry_after(
     assert refused and len(refused) < 4
     assert refused[0].response.headers["retry-after"] == "1"
     assert refused[0].body["type"] == "rate_limit_error"  # type: ignore[index]
+
+
+def wav_bytes(seconds: float, rate: int = 16_000, frequency: float = 440.0) -> bytes:
+    """A sine tone as 16-bit PCM WAV."""
+    import math
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        frames = b"".join(
+            struct.pack("<h", int(12000 * math.sin(2 * math.pi * frequency * n / rate)))
+            for n in range(int(seconds * rate))
+        )
+        writer.writeframes(frames)
+    return buffer.getvalue()
+
+
+def test_speech_is_transcribed_and_joins_the_prompt(server: dict[str, Any]) -> None:
+    client = server["client"]
+    tone = wav_bytes(1.5)
+    transcript = client.audio.transcriptions.create(model="whisper-1", file=("tone.wav", tone))
+    assert isinstance(transcript.text, str) and transcript.text  # the tiny Whisper never starts with its end
+    audio_part = {
+        "type": "input_audio",
+        "input_audio": {"data": base64.b64encode(tone).decode(), "format": "wav"},
+    }
+    image_part = {"type": "image_url", "image_url": {"url": data_url(png_bytes())}}
+    spoken = greedy(
+        client, [{"role": "user", "content": [image_part, audio_part, {"type": "text", "text": " Answer:"}]}]
+    )
+    written = [
+        {
+            "role": "user",
+            "content": [
+                image_part,
+                {"type": "text", "text": transcript.text},
+                {"type": "text", "text": " Answer:"},
+            ],
+        }
+    ]
+    typed = greedy(client, written)
+    assert spoken.usage.prompt_tokens == typed.usage.prompt_tokens
+    assert spoken.choices[0].message.content == typed.choices[0].message.content
+    with pytest.raises(openai.APIStatusError) as too_long:
+        client.audio.transcriptions.create(model="whisper-1", file=("long.wav", wav_bytes(6.0, rate=8000)))
+    assert too_long.value.status_code == 413
+    with pytest.raises(openai.BadRequestError, match="WAV"):
+        client.audio.transcriptions.create(model="whisper-1", file=("noise.mp3", b"ID3 not a wav"))

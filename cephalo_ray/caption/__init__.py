@@ -1,0 +1,1 @@
+"""Batch captioning and VQA over image folders, extract roots and refine roots."""

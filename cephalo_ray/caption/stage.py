@@ -1,0 +1,201 @@
+"""Batch captioning / VQA: the Ray Data actor that answers every (image, prompt) of a batch with the
+serving engine (dynamic batching inside the actor) and commits the answers, errors first, ledger last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from collections.abc import Iterable, Sequence
+from queue import Queue
+from typing import Any
+
+from cephalo_ray.ledger import batch_name, commit_batch
+from cephalo_ray.output_root import refuse_if_superseded
+from cephalo_ray.rows import errors_schema
+from cephalo_ray.storage import Storage
+
+CAPTIONS_DIR = "captions"
+ERRORS_DIR = "errors"
+LEDGER_DIR = "done"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+STATUS_SKIPPED = "skipped"
+
+
+def item_key(image_id: str, prompt: str) -> str:
+    """The identity of one answer: the image and the prompt (a rerun recognises it by this)."""
+    return hashlib.sha256(f"{image_id}\n{prompt}".encode()).hexdigest()[:24]
+
+
+def captions_schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("key", pa.string()),
+            ("image_id", pa.string()),
+            ("source", pa.string()),
+            ("prompt", pa.string()),
+            ("answer", pa.string()),
+            ("finish_reason", pa.string()),
+            ("model", pa.string()),
+            ("prompt_tokens", pa.int32()),
+            ("completion_tokens", pa.int32()),
+            ("seconds", pa.float64()),
+        ]
+    )
+
+
+def ledger_schema() -> Any:
+    import pyarrow as pa
+
+    return pa.schema([("key", pa.string()), ("status", pa.string())])
+
+
+def image_messages(prompt: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
+
+
+class CaptionStage:
+    """`map_batches` callable: rows with `image_id`, `source` and `image` bytes (or `uri`) in, one
+    outcome per (image, prompt) out; answers are committed before the batch returns.
+
+    Args:
+        output: the output root; run_id: this run's id (commits are fenced on it).
+        storage: how to reach inputs and output.
+        model: the model to load (folder, hub name or s3://); model_name: what rows record.
+        prompts: asked of every image.
+        done: keys answered by earlier runs (skipped).
+        sampling: `SamplingParams` fields; engine_options: `Engine` keyword arguments.
+    """
+
+    def __init__(
+        self,
+        output: str,
+        run_id: str,
+        storage: Storage,
+        model: str,
+        model_name: str,
+        prompts: Sequence[str],
+        done: Iterable[str],
+        sampling: dict[str, Any],
+        engine_options: dict[str, Any],
+    ) -> None:
+        from cephalo_ray.serve.engine import Engine, SamplingParams
+
+        self.output = output
+        self.run_id = run_id
+        self.storage = storage
+        self.model_name = model_name
+        self.prompts = list(prompts)
+        self.done = set(done)
+        self.params = SamplingParams(**sampling)
+        self.engine = Engine.load(model, storage=storage, **engine_options)
+
+    def __call__(self, batch: Any) -> dict[str, list[Any]]:
+        import pyarrow as pa
+
+        rows = batch.to_pylist()
+        outcomes: dict[str, list[Any]] = {"key": [], "image_id": [], "status": [], "completion_tokens": []}
+        answers: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        waiting: list[tuple[str, dict[str, Any], str, Queue[Any], float]] = []
+        for row in rows:
+            keys = [(item_key(row["image_id"], prompt), prompt) for prompt in self.prompts]
+            pending = [(key, prompt) for key, prompt in keys if key not in self.done]
+            for key, _ in keys:
+                if key in self.done:
+                    self.record(outcomes, key, row["image_id"], STATUS_SKIPPED, 0)
+            if not pending:
+                continue
+            try:
+                image = self.decode(row)
+            except Exception as error:  # an unreadable image is an error row, the batch goes on
+                for key, _ in pending:
+                    errors.append(self.error_row(row, f"{type(error).__name__}: {error}"))
+                    self.record(outcomes, key, row["image_id"], STATUS_FAILED, 0)
+                continue
+            for key, prompt in pending:
+                events: Queue[Any] = Queue()
+                self.engine.submit(image_messages(prompt), [image], self.params, events.put)
+                waiting.append((key, row, prompt, events, time.monotonic()))
+        for key, row, prompt, events, started in waiting:
+            text, event = [], events.get()
+            while event.kind == "text":
+                text.append(event.text)
+                event = events.get()
+            if event.kind == "error":
+                errors.append(self.error_row(row, event.text))
+                self.record(outcomes, key, row["image_id"], STATUS_FAILED, 0)
+                continue
+            answers.append(
+                {
+                    "key": key,
+                    "image_id": row["image_id"],
+                    "source": row["source"],
+                    "prompt": prompt,
+                    "answer": "".join(text),
+                    "finish_reason": event.finish_reason,
+                    "model": self.model_name,
+                    "prompt_tokens": event.prompt_tokens,
+                    "completion_tokens": event.completion_tokens,
+                    "seconds": round(time.monotonic() - started, 4),
+                }
+            )
+            self.record(outcomes, key, row["image_id"], STATUS_OK, event.completion_tokens)
+        new_keys = [
+            key
+            for key, status in zip(outcomes["key"], outcomes["status"], strict=True)
+            if status != STATUS_SKIPPED
+        ]
+        if new_keys:
+            ledger = pa.Table.from_pylist(
+                [
+                    {"key": key, "status": status}
+                    for key, status in zip(outcomes["key"], outcomes["status"], strict=True)
+                    if status != STATUS_SKIPPED
+                ],
+                schema=ledger_schema(),
+            )
+            commit_batch(
+                self.storage,
+                self.output,
+                batch_name(new_keys),
+                {
+                    CAPTIONS_DIR: pa.Table.from_pylist(answers, schema=captions_schema()),
+                    ERRORS_DIR: pa.Table.from_pylist(errors, schema=errors_schema()),
+                },
+                LEDGER_DIR,
+                ledger,
+                fence=lambda: refuse_if_superseded(self.storage, self.output, self.run_id),
+            )
+        return outcomes
+
+    def decode(self, row: dict[str, Any]) -> Any:
+        from PIL import Image
+
+        data = row.get("image") or self.storage.read_bytes(row["uri"])
+        image = Image.open(io.BytesIO(data))
+        if image.width * image.height > 40_000_000:
+            raise ValueError(f"{image.width}x{image.height} pixels is more than 40 megapixels")
+        return image.convert("RGB")
+
+    def error_row(self, row: dict[str, Any], message: str) -> dict[str, Any]:
+        return {
+            "source": row["source"],
+            "doc_id": None,
+            "pair_id": row["image_id"],
+            "stage": "caption",
+            "error": "Failed",
+            "message": message[:500],
+        }
+
+    @staticmethod
+    def record(outcomes: dict[str, list[Any]], key: str, image_id: str, status: str, tokens: int) -> None:
+        outcomes["key"].append(key)
+        outcomes["image_id"].append(image_id)
+        outcomes["status"].append(status)
+        outcomes["completion_tokens"].append(tokens)

@@ -1,0 +1,1 @@
+"""Scoring of model answers: VQA accuracy, answer similarity, POPE probes."""
