@@ -176,7 +176,7 @@ def run(config: CaptionConfig) -> dict[str, Any]:
     write_manifest(storage, config.output, manifest(STATUS_PARTIAL, {}))  # claims the root (fences old runs)
     committed = committed_names(storage, config.output, LEDGER_DIR)
     removed = remove_uncommitted(storage, config.output, (CAPTIONS_DIR, ERRORS_DIR), committed)
-    done = {row["key"] for row in read_rows(storage, config.output, LEDGER_DIR)}
+    done = {row["key"]: row["status"] for row in read_rows(storage, config.output, LEDGER_DIR)}
     print(
         f"caption: {len(prompts)} prompt(s), {len(done)} answers from earlier runs, model {model_name}"
         + (f"; removed {removed} uncommitted files of a killed run" if removed else ""),
@@ -187,7 +187,7 @@ def run(config: CaptionConfig) -> dict[str, Any]:
     write_manifest(storage, config.output, final)
     print(
         f"caption complete: {counts['images']} images x {len(prompts)} prompt(s): {counts['answered_now']} answered now, "
-        f"{counts['skipped']} done before, {counts['failed']} failed; {counts['images_per_second']} images/s, "
+        f"{counts['skipped']} done before, {counts['failed']} failed in all; {counts['images_per_second']} images/s, "
         f"{counts['tokens_per_second']} tokens/s; answers in {config.output}/{CAPTIONS_DIR}",
         file=sys.stderr,
     )
@@ -206,7 +206,7 @@ def caption_pending(
     kind: str,
     inputs: list[str],
     prompts: list[str],
-    done: set[str],
+    done: dict[str, str],
     model_name: str,
 ) -> dict[str, Any]:
     """The Ray Data pipeline; returns the run's counts."""
@@ -243,7 +243,7 @@ def caption_pending(
                 "model": model,
                 "model_name": model_name,
                 "prompts": prompts,
-                "done": done,
+                "done": set(done),
                 "sampling": config.sampling.model_dump(),
                 "engine_options": {
                     "dtype": config.dtype,
@@ -259,12 +259,17 @@ def caption_pending(
             num_gpus=config.resources.num_gpus,
         )
         statuses = {STATUS_OK: 0, STATUS_FAILED: 0, STATUS_SKIPPED: 0}
+        before = {STATUS_OK: 0, STATUS_FAILED: 0}
         tokens = 0
         started = time.perf_counter()
         with tqdm(total=images * len(prompts), unit="answer", desc="caption", file=sys.stderr) as bar:
             for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
-                for status in batch.column("status").to_pylist():
+                for key, status in zip(
+                    batch.column("key").to_pylist(), batch.column("status").to_pylist(), strict=True
+                ):
                     statuses[status] += 1
+                    if status == STATUS_SKIPPED:
+                        before[done[key]] += 1
                 tokens += sum(batch.column("completion_tokens").to_pylist())
                 bar.update(batch.num_rows)
                 bar.set_postfix(failed=statuses[STATUS_FAILED])
@@ -276,10 +281,11 @@ def caption_pending(
     return {
         "images": images,
         "prompts": len(prompts),
-        "answers": answered_now + statuses[STATUS_SKIPPED],
+        "answers": answered_now + before[STATUS_OK],
         "answered_now": answered_now,
         "skipped": statuses[STATUS_SKIPPED],
-        "failed": statuses[STATUS_FAILED],
+        "failed": statuses[STATUS_FAILED] + before[STATUS_FAILED],
+        "failed_now": statuses[STATUS_FAILED],
         "generated_tokens": tokens,
         "seconds": round(seconds, 3),
         "images_per_second": round(answered_now / len(prompts) / seconds, 3)

@@ -79,7 +79,8 @@ def test_every_image_answered_once_and_a_rerun_skips_all(
     assert errors[0]["source"].endswith("broken.png") and errors[0]["stage"] == "caption"
 
     again = batch_caption.run(config_for(images, tmp_path / "out", tiny_model))
-    assert again["counts"]["answered_now"] == 0 and again["counts"]["skipped"] == 10
+    counts = again["counts"]
+    assert (counts["answered_now"], counts["skipped"], counts["answers"], counts["failed"]) == (0, 11, 10, 1)
     assert len(answers(tmp_path / "out")) == 10
 
 
@@ -106,6 +107,7 @@ def test_questions_over_an_extract_root(ray_session: Any, tiny_model: Path, tmp_
     assert manifest["upstream"]["job"] == "extract"
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_without_duplicates(ray_session: Any, tiny_model: Path, tmp_path: Path) -> None:
     images = image_folder(tmp_path / "images", 24)
     output = tmp_path / "killed"
@@ -144,5 +146,5 @@ def test_a_killed_run_resumes_without_duplicates(ray_session: Any, tiny_model: P
     rows = answers(output)
     keys = [row["key"] for row in rows]
     assert len(keys) == len(set(keys)) == 24
-    assert resumed["counts"]["skipped"] >= 2 * committed_before >= 2
+    assert resumed["counts"]["skipped"] >= 2 * committed_before >= 2  # two images per committed batch
     assert resumed["counts"]["skipped"] + resumed["counts"]["answered_now"] == 24
