@@ -4,7 +4,8 @@ actor, against one image at a time, on a tiny LLaVA and generated images (one lo
     python -m bench.caption_throughput --images 96 --max-tokens 24
 
 Both runs answer the same images with the same prompt, greedily; only `resources.max_batch_size`
-differs (32 vs 1). Rates come from each run's manifest (model loading included, Ray start-up not).
+differs (32 vs 1). Rates come from each run's manifest: the steady rate while the actor works (the
+ratio), and the whole rate with model loading.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--images", type=int, default=96)
+    parser.add_argument("--images", type=int, default=192)
     parser.add_argument("--max-tokens", type=int, default=24)
     parser.add_argument("--batch-size", type=int, default=32, help="images handed to the actor at once")
     arguments = parser.parse_args()
@@ -64,10 +65,13 @@ def main() -> int:
     print(f"{arguments.images} images, {arguments.max_tokens} tokens each, one actor, tiny LLaVA on CPU")
     for label, counts in results.items():
         print(
-            f"{label:>14}: {counts['images_per_second']:7.2f} images/s {counts['tokens_per_second']:9.1f} tokens/s"
+            f"{label:>14}: {counts['actor_images_per_second']:7.2f} images/s while the actor works, "
+            f"{counts['images_per_second']:7.2f} images/s with model loading, {counts['tokens_per_second']:9.1f} tokens/s"
         )
-    ratio = results["batched"]["images_per_second"] / results["one at a time"]["images_per_second"]
-    print(f"batching speed-up: {ratio:.2f}x (goal >= 4x)")
+    ratio = (
+        results["batched"]["actor_images_per_second"] / results["one at a time"]["actor_images_per_second"]
+    )
+    print(f"batching speed-up while the actor works: {ratio:.2f}x (goal >= 4x)")
     print(json.dumps({"results": results, "speedup": ratio}))
     return 0
 

@@ -262,6 +262,7 @@ def caption_pending(
         before = {STATUS_OK: 0, STATUS_FAILED: 0}
         tokens = 0
         started = time.perf_counter()
+        busy = 0.0  # the actors' working time, model loading excluded
         with tqdm(total=images * len(prompts), unit="answer", desc="caption", file=sys.stderr) as bar:
             for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
                 for key, status in zip(
@@ -271,6 +272,7 @@ def caption_pending(
                     if status == STATUS_SKIPPED:
                         before[done[key]] += 1
                 tokens += sum(batch.column("completion_tokens").to_pylist())
+                busy += sum(batch.column("busy_seconds").to_pylist())
                 bar.update(batch.num_rows)
                 bar.set_postfix(failed=statuses[STATUS_FAILED])
         seconds = time.perf_counter() - started
@@ -290,6 +292,10 @@ def caption_pending(
         "seconds": round(seconds, 3),
         "images_per_second": round(answered_now / len(prompts) / seconds, 3)
         if seconds and answered_now
+        else 0.0,
+        # per actor, over its working time: model loading and actor start-up excluded
+        "actor_images_per_second": round(answered_now / len(prompts) / busy, 3)
+        if busy and answered_now
         else 0.0,
         "tokens_per_second": round(tokens / seconds, 2) if seconds else 0.0,
     }

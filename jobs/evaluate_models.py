@@ -124,13 +124,13 @@ def answer_with_model(
     try:
         decoded = {pair_id: Image.open(io.BytesIO(data)).convert("RGB") for pair_id, data in images.items()}
         params = SamplingParams(max_tokens=settings["max_tokens"], temperature=0)
-        waiting = []
-        for question in questions:
-            events: Queue[Any] = Queue()
-            engine.submit(
-                image_messages(question["question"]), [decoded[question["pair_id"]]], params, events.put
-            )
-            waiting.append((question["id"], events))
+        waiting: list[tuple[str, Queue[Any]]] = [(question["id"], Queue()) for question in questions]
+        engine.submit_many(
+            [
+                (image_messages(question["question"]), [decoded[question["pair_id"]]], params, events.put)
+                for question, (_, events) in zip(questions, waiting, strict=True)
+            ]
+        )
         answers = {}
         for question_id, events in waiting:
             text, event = [], events.get()

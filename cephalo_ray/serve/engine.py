@@ -324,6 +324,29 @@ class Engine:
             self._condition.notify()
         return ticket
 
+    def submit_many(
+        self,
+        requests: Sequence[tuple[list[dict[str, Any]], list[Any], SamplingParams, Callable[[Event], None]]],
+    ) -> list[Ticket]:
+        """Queue several generations at once, so the worker can batch all of them together.
+
+        Raises:
+            EngineBusyError: when they do not all fit in the waiting queue (none is queued then).
+        """
+        if not self.is_vlm and any(images for _, images, _, _ in requests):
+            raise ValueError("this model takes text only; remove the image parts")
+        tickets = [
+            Ticket(messages, list(images), params, sink) for messages, images, params, sink in requests
+        ]
+        with self._condition:
+            if len(self._waiting) + len(tickets) > self.max_waiting:
+                raise EngineBusyError(
+                    f"{len(self._waiting)} requests are waiting; {len(tickets)} more do not fit"
+                )
+            self._waiting.extend(tickets)
+            self._condition.notify()
+        return tickets
+
     def stream(
         self, messages: list[dict[str, Any]], images: Sequence[Any] = (), params: SamplingParams | None = None
     ) -> Iterator[Event]:
