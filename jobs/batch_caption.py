@@ -122,7 +122,8 @@ def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, list[str], dic
             )
         directory, _ = ROOT_COLUMNS[upstream["job"]]
         files = [join(config.input, name) for name in upstream["files"].get(directory, [])]
-        return "root", files, {"uri": config.input, "digest": digest, "job": upstream["job"]}
+        rows = int(upstream["counts"].get("pairs" if upstream["job"] == "extract" else "pairs_ok", -1))
+        return "root", files, {"uri": config.input, "digest": digest, "job": upstream["job"], "rows": rows}
     images = [
         item.uri for item in storage.list_files(config.input) if item.uri.lower().endswith(IMAGE_SUFFIXES)
     ]
@@ -182,7 +183,7 @@ def run(config: CaptionConfig) -> dict[str, Any]:
         + (f"; removed {removed} uncommitted files of a killed run" if removed else ""),
         file=sys.stderr,
     )
-    counts = caption_pending(config, run_id, storage, kind, inputs, prompts, done, model_name)
+    counts = caption_pending(config, run_id, storage, kind, inputs, prompts, done, model_name, upstream)
     final = manifest(STATUS_COMPLETE, counts)
     write_manifest(storage, config.output, final)
     print(
@@ -208,6 +209,7 @@ def caption_pending(
     prompts: list[str],
     done: dict[str, str],
     model_name: str,
+    upstream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Ray Data pipeline; returns the run's counts."""
     import os
@@ -230,7 +232,8 @@ def caption_pending(
         else:
             filesystem, paths = storage.filesystem_and_paths(inputs)
             table = ray.data.read_parquet(paths, filesystem=filesystem, columns=["pair_id", "image"])
-            images = table.count()
+            counted = int((upstream or {}).get("rows", -1))
+            images = counted if counted >= 0 else table.count()  # the manifest knows; no second read
             rows = table.map_batches(root_rows, batch_format="pyarrow", fn_kwargs={"source": config.input})
         model = os.path.abspath(config.model) if os.path.isdir(config.model) else config.model
         batches = max(1, math.ceil(images / config.resources.batch_size))
@@ -263,6 +266,7 @@ def caption_pending(
         tokens = 0
         started = time.perf_counter()
         busy = 0.0  # the actors' working time, model loading excluded
+        seen: set[str] = set()
         with tqdm(total=images * len(prompts), unit="answer", desc="caption", file=sys.stderr) as bar:
             for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
                 for key, status in zip(
@@ -273,6 +277,7 @@ def caption_pending(
                         before[done[key]] += 1
                 tokens += sum(batch.column("completion_tokens").to_pylist())
                 busy += sum(batch.column("busy_seconds").to_pylist())
+                seen.update(batch.column("image_id").to_pylist())
                 bar.update(batch.num_rows)
                 bar.set_postfix(failed=statuses[STATUS_FAILED])
         seconds = time.perf_counter() - started
@@ -281,7 +286,7 @@ def caption_pending(
             ray.shutdown()
     answered_now = statuses[STATUS_OK]
     return {
-        "images": images,
+        "images": len(seen),  # every image has an outcome, unreadable ones too
         "prompts": len(prompts),
         "answers": answered_now + before[STATUS_OK],
         "answered_now": answered_now,
