@@ -2,6 +2,8 @@
 
     cephalo eval ./refined --model ./runs/r1/model --model ./merged/model --model ./moe/model
     cephalo eval ./refined --model ./runs/r1/model --answers other-system.jsonl --output ./eval
+On a cluster (one GPU task per model):
+    ray job submit --working-dir . -- python -m jobs.evaluate_models --config jobs/configs/eval/cluster.yaml
 
 Each model answers, greedily, every teacher question of the val split (with the figure) and a
 POPE-style yes/no probe built from the captions (objects a caption names vs. objects only other

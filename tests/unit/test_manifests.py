@@ -1,8 +1,10 @@
-"""Kubernetes manifests: RayService serve configs pass Ray's own schema, and ours resolve to a valid
-`cephalo serve` config."""
+"""Cluster definitions: KubeRay manifests (RayService serve configs pass Ray's own schema, RayJob
+entrypoints name modules and configs that exist), launcher configs pass Ray's autoscaler schema."""
 
 from __future__ import annotations
 
+import importlib
+import shlex
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,9 @@ from ray.serve.schema import ServeDeploySchema
 
 from jobs.serve import config_from_args
 
-MANIFESTS = sorted((Path(__file__).resolve().parents[2] / "manifests").glob("*.yaml"))
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = sorted((REPO_ROOT / "manifests").glob("*.yaml"))
+JOB_MODULES = ("extract_figures", "refine_pairs", "finetune_vlm", "merge_layers", "build_moe", "batch_caption", "evaluate_models")
 
 
 def ray_services() -> list[Path]:
@@ -41,3 +45,48 @@ def test_serve_config_v2_passes_rays_schema(path: Path) -> None:
                 and config.host == "0.0.0.0"
                 and len(config.served_names()) == len(config.models)
             )
+
+
+def rayjobs() -> list[Path]:
+    return [path for path in MANIFESTS if yaml.safe_load(path.read_text()).get("kind") == "RayJob"]
+
+
+def test_every_job_has_a_rayjob() -> None:
+    modules = {shlex.split(yaml.safe_load(path.read_text())["spec"]["entrypoint"])[2] for path in rayjobs()}
+    assert modules >= {f"jobs.{name}" for name in JOB_MODULES}
+
+
+@pytest.mark.parametrize("path", rayjobs(), ids=lambda path: path.name)
+def test_rayjob_entrypoints_name_a_module_and_config_that_exist(path: Path) -> None:
+    spec = yaml.safe_load(path.read_text())["spec"]
+    words = shlex.split(spec["entrypoint"])
+    assert words[:2] == ["python", "-m"]
+    module = importlib.import_module(words[2])
+    assert callable(module.main) and module.__doc__ and "ray job submit" in module.__doc__
+    config = REPO_ROOT / words[words.index("--config") + 1]
+    assert config.is_file(), config
+    assert spec["clusterSelector"] == {"ray.io/cluster": "cephalo"}
+    assert "AWS_SECRET_ACCESS_KEY" not in path.read_text()  # credentials come from the cluster
+
+
+def test_the_raycluster_keeps_credentials_out_of_the_manifest() -> None:
+    text = (REPO_ROOT / "manifests" / "raycluster.yaml").read_text()
+    cluster = yaml.safe_load(text)
+    assert cluster["kind"] == "RayCluster" and cluster["metadata"]["name"] == "cephalo"
+    groups = {group["groupName"] for group in cluster["spec"]["workerGroupSpecs"]}
+    assert groups == {"cpu", "gpu"}
+    assert "secretRef" in text and "AWS_SECRET_ACCESS_KEY:" not in text
+
+
+@pytest.mark.parametrize("name", ["aws.yaml", "local.yaml"])
+def test_cluster_launcher_configs_pass_rays_autoscaler_schema(name: str) -> None:
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    config = yaml.safe_load((REPO_ROOT / "cluster" / name).read_text())
+    validate_config(prepare_config(config))  # raises on unknown or missing keys
+
+
+def test_the_job_upload_leaves_the_venv_and_data_behind() -> None:
+    runtime_env = yaml.safe_load((REPO_ROOT / "cluster" / "runtime_env.yaml").read_text())
+    assert {".venv/", "demo_out/", "*.safetensors", "*.pdf"} <= set(runtime_env["excludes"])
+    assert ".venv/" in (REPO_ROOT / ".gitignore").read_text().split()  # `ray job submit` honours it too

@@ -21,6 +21,8 @@ CONFIG_CLASS = {
     "merge": "MergeConfig",
     "moe": "MoeConfig",
     "serve": "ServeConfig",
+    "caption": "CaptionConfig",
+    "eval": "EvalConfig",
 }
 SHIPPED = sorted(CONFIG_ROOT.glob("*/*.yaml"))
 
