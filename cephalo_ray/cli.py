@@ -154,11 +154,19 @@ def run_job_main(
 
     try:
         config = parse_config(model, sys.argv[1:] if argv is None else argv, prog, description, positional)
+        log_config(prog, config)
         run(config)
     except (ConfigError, JobError, FileNotFoundError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return EXIT_CONFIG
     return 0
+
+
+def log_config(prog: str, config: StrictModel) -> None:
+    """The resolved config, once, as one JSON line: what a run did can always be read back."""
+    import json
+
+    print(f"{prog}: config {json.dumps(config.model_dump(), sort_keys=True, default=str)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

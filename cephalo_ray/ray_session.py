@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 
 def connect_ray(num_cpus: int | None = None) -> bool:
@@ -22,7 +23,11 @@ def connect_ray(num_cpus: int | None = None) -> bool:
         return False
     address = os.environ.get("RAY_ADDRESS")
     if address:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
+        context = ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
+        dashboard = getattr(context, "dashboard_url", None)
+        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        where = f"; dashboard http://{dashboard}" if dashboard else ""
+        print(f"ray: joined the cluster at {address} ({nodes} nodes{where})", file=sys.stderr)
     else:
         ray.init(address="local", num_cpus=num_cpus, logging_level=logging.WARNING, include_dashboard=False)
     quiet_ray_data()

@@ -18,7 +18,9 @@ Rerunning resumes; nothing is redone.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,67 +51,165 @@ def run(config: DemoConfig) -> dict[str, Any]:
             ray.shutdown()
 
 
-def run_stages(config: DemoConfig) -> dict[str, Any]:
-    from cephalo_ray.samples import write_sample_corpus
-    from jobs import export_dataset, extract_figures, refine_pairs
+@dataclass
+class StageResult:
+    name: str
+    artifact: str
+    summary: str
+    seconds: float
+    details: Any
 
+
+def run_stages(config: DemoConfig) -> dict[str, Any]:
+    """Run the stages in order, timing each; a failing stage stops the demo with its error."""
     root = Path(config.output)
-    corpus = root / "corpus"
+    state: dict[str, Any] = {"root": root, "config": config}
+    stages: list[tuple[str, Callable[[dict[str, Any]], tuple[str, str, Any]]]] = [
+        ("corpus", stage_corpus),
+        ("extract", stage_extract),
+        ("refine", stage_refine),
+        ("export", stage_export),
+        ("model", stage_model),
+        ("train", stage_train),
+        ("merge", stage_merge),
+        ("moe", stage_moe),
+        ("serve", stage_serve),
+        ("caption", stage_caption),
+        ("eval", stage_eval),
+    ]
+    results: list[StageResult] = []
+    for name, stage in stages:
+        print(f"demo: stage {name} ...", file=sys.stderr)
+        started = time.monotonic()
+        artifact, summary, details = stage(state)
+        results.append(StageResult(name, artifact, summary, time.monotonic() - started, details))
+        state[name] = details
+    print(stage_table(results), file=sys.stderr)
+    return {result.name: result.details for result in results}
+
+
+def stage_table(results: list[StageResult]) -> str:
+    lines = ["", "demo: every stage, where its output is and how long it took", ""]
+    lines.append(f"{'stage':<8} {'seconds':>8}  {'output':<44} summary")
+    for result in results:
+        lines.append(f"{result.name:<8} {result.seconds:>8.1f}  {result.artifact:<44} {result.summary}")
+    lines.append(f"{'total':<8} {sum(result.seconds for result in results):>8.1f}")
+    return "\n".join(lines)
+
+
+def stage_corpus(state: dict[str, Any]) -> tuple[str, str, Any]:
+    from cephalo_ray.samples import write_sample_corpus
+
+    corpus = state["root"] / "corpus"
     if not corpus.exists():
-        written = write_sample_corpus(corpus, papers=config.papers)
-        print(f"demo: wrote {len(written)} sample inputs to {corpus}", file=sys.stderr)
-    extract_config = extract_figures.ExtractConfig(
-        input=str(corpus),
+        write_sample_corpus(corpus, papers=state["config"].papers)
+    files = sorted(str(path.relative_to(corpus)) for path in corpus.rglob("*") if path.is_file())
+    return str(corpus), f"{len(files)} inputs: generated papers, a text-only paper, broken files", files
+
+
+def stage_extract(state: dict[str, Any]) -> tuple[str, str, Any]:
+    from jobs import extract_figures
+
+    root = state["root"]
+    config = extract_figures.ExtractConfig(
+        input=str(root / "corpus"),
         output=str(root / "extract"),
-        resources=extract_figures.ResourcesConfig(actors=config.actors, num_cpus=0.5, docs_per_file=4),
+        resources=extract_figures.ResourcesConfig(
+            actors=state["config"].actors, num_cpus=0.5, docs_per_file=4
+        ),
     )
-    extract_manifest = extract_figures.run(extract_config)
-    refine_config = refine_pairs.RefineConfig(
+    manifest = extract_figures.run(config)
+    counts = manifest["counts"]
+    return (
+        str(root / "extract"),
+        f"{counts['pairs']} pairs, {counts.get('documents_failed', 0)} error rows",
+        manifest,
+    )
+
+
+def stage_refine(state: dict[str, Any]) -> tuple[str, str, Any]:
+    from jobs import refine_pairs
+
+    root = state["root"]
+    config = refine_pairs.RefineConfig(
         input=str(root / "extract"),
         output=str(root / "refined"),
         teacher="template",
-        val_fraction=0.2,
+        val_fraction=0.35,  # enough held-out documents that each of the 2 training workers gets some
         resources=refine_pairs.RefineResources(actors=1, num_cpus=0.5),
     )
-    refine_manifest = refine_pairs.run(refine_config)
-    export_counts = export_dataset.run(
+    manifest = refine_pairs.run(config)
+    return (
+        str(root / "refined"),
+        f"{manifest['counts']['pairs_ok']} conversations (template teacher)",
+        manifest,
+    )
+
+
+def stage_export(state: dict[str, Any]) -> tuple[str, str, Any]:
+    from jobs import export_dataset
+
+    root = state["root"]
+    counts = export_dataset.run(
         export_dataset.ExportConfig(input=str(root / "refined"), output=str(root / "llava"), format="llava")
     )
-    model_details = tiny_model(root / "models")
-    train_metrics = train_tiny(root, model_details["path"])
-    fine_tuned = str(root / "runs" / "tiny-lora" / "model")
-    merge_manifest = merge_tiny(root, model_details["path"], fine_tuned)
-    moe_manifest = moe_tiny(root, model_details["path"], fine_tuned)
-    served = serve_and_ask(root, fine_tuned)
-    captions = caption_figures(root, fine_tuned)
-    scores = evaluate_three(root, fine_tuned)
-    print(
-        f"demo: extract -> {root / 'extract'} ({extract_manifest['counts']['pairs']} pairs), "
-        f"refine -> {root / 'refined'} ({refine_manifest['counts']['pairs_ok']} conversations), "
-        f"LLaVA export -> {root / 'llava'} ({export_counts}), tiny model -> {model_details['path']} "
-        f"({model_details['parameters']} parameters, {model_details['image_tokens_per_image']} image tokens), "
-        f"fine-tuned -> {root / 'runs' / 'tiny-lora' / 'model'} (val loss {train_metrics['base_val_loss']:.3f} -> "
-        f"{train_metrics['val_loss']:.3f}), stacked -> {root / 'merged' / 'stack' / 'model'} "
-        f"({merge_manifest['counts']['output_layers']} layers), MoE -> {root / 'merged' / 'moe' / 'model'} "
-        f"(held-out prompts routed to their expert: {moe_manifest['details'].get('routed_prompt_accuracy')}), "
-        f"served {', '.join(served['models'])} and asked one question ({served['completion_tokens']} tokens back "
-        f"in {served['seconds']:.2f} s), captions -> {root / 'captions'} ({captions['counts']['answers']} answers, "
-        f"{captions['counts']['images_per_second']} images/s), eval -> {root / 'eval' / 'scores.md'} "
-        f"({len(scores['scores'])} models side by side)",
-        file=sys.stderr,
+    return str(root / "llava"), f"LLaVA JSON + images {counts}", counts
+
+
+def stage_model(state: dict[str, Any]) -> tuple[str, str, Any]:
+    details = tiny_model(state["root"] / "models")
+    summary = (
+        f"tiny LLaVA, {details['parameters']} parameters, {details['image_tokens_per_image']} image tokens"
     )
-    return {
-        "extract": extract_manifest,
-        "refine": refine_manifest,
-        "export": export_counts,
-        "model": model_details,
-        "train": train_metrics,
-        "merge": merge_manifest,
-        "moe": moe_manifest,
-        "serve": served,
-        "caption": captions,
-        "eval": scores,
-    }
+    return str(details["path"]), summary, details
+
+
+def stage_train(state: dict[str, Any]) -> tuple[str, str, Any]:
+    metrics = train_tiny(state["root"], state["model"]["path"])
+    summary = f"LoRA, 2 workers, ZeRO-2: val loss {metrics['base_val_loss']:.3f} -> {metrics['val_loss']:.3f}"
+    return str(state["root"] / "runs" / "tiny-lora" / "model"), summary, metrics
+
+
+def fine_tuned(state: dict[str, Any]) -> str:
+    return str(state["root"] / "runs" / "tiny-lora" / "model")
+
+
+def stage_merge(state: dict[str, Any]) -> tuple[str, str, Any]:
+    manifest = merge_tiny(state["root"], state["model"]["path"], fine_tuned(state))
+    summary = f"{manifest['counts']['output_layers']} layers: base 0-1 + fine-tuned 1"
+    return str(state["root"] / "merged" / "stack" / "model"), summary, manifest
+
+
+def stage_moe(state: dict[str, Any]) -> tuple[str, str, Any]:
+    manifest = moe_tiny(state["root"], state["model"]["path"], fine_tuned(state))
+    accuracy = manifest["details"].get("routed_prompt_accuracy")
+    return (
+        str(state["root"] / "merged" / "moe" / "model"),
+        f"2 experts, held-out prompts routed right: {accuracy}",
+        manifest,
+    )
+
+
+def stage_serve(state: dict[str, Any]) -> tuple[str, str, Any]:
+    served = serve_and_ask(state["root"], fine_tuned(state))
+    summary = f"{len(served['models'])} models behind /v1; one answer of {served['completion_tokens']} tokens"
+    return "http://127.0.0.1:<port>/v1 (stopped)", summary, served
+
+
+def stage_caption(state: dict[str, Any]) -> tuple[str, str, Any]:
+    manifest = caption_figures(state["root"], fine_tuned(state))
+    counts = manifest["counts"]
+    summary = f"{counts['answers']} captions, {counts['actor_images_per_second']} images/s per actor"
+    return str(state["root"] / "captions"), summary, manifest
+
+
+def stage_eval(state: dict[str, Any]) -> tuple[str, str, Any]:
+    manifest = evaluate_three(state["root"], fine_tuned(state))
+    return (
+        str(state["root"] / "eval" / "scores.md"),
+        f"{len(manifest['scores'])} models side by side",
+        manifest,
+    )
 
 
 def tiny_model(folder: Path) -> dict[str, Any]:
@@ -145,7 +245,7 @@ def train_tiny(root: Path, model_path: str) -> dict[str, Any]:
             "checkpoint_every": 10,
             "recipe": {"name": "lora", "lora_rank": 8, "lora_alpha": 16},
             "optim": {"learning_rate": 0.002, "max_steps": 10, "micro_batch_size": 2},
-            "resources": {"workers": 1, "cpus_per_worker": 1},
+            "resources": {"workers": 2, "cpus_per_worker": 0.5},
         }
     )
     return dict(finetune_vlm.run(config)["counts"])

@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.evaluate
     """`cephalo eval REFINED [--model M [--name N]]... [--answers F.jsonl]... [--output OUT] [key=value]`."""
     import argparse
 
-    from cephalo_ray.cli import EXIT_CONFIG
+    from cephalo_ray.cli import EXIT_CONFIG, log_config
     from cephalo_ray.config import ConfigError, is_override, load_config
     from cephalo_ray.errors import JobError
 
@@ -269,7 +269,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.evaluate
     if positional:
         flags["input"] = positional[0]
     try:
-        run(load_config(EvalConfig, namespace.config, flags, overrides))
+        config = load_config(EvalConfig, namespace.config, flags, overrides)
+        log_config(prog, config)
+        run(config)
     except (ConfigError, JobError, FileNotFoundError, ValueError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return EXIT_CONFIG

@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.serve") 
     """`cephalo serve MODEL... [--name N]... [--port P] [--config F] [key=value]`."""
     import argparse
 
-    from cephalo_ray.cli import EXIT_CONFIG
+    from cephalo_ray.cli import EXIT_CONFIG, log_config
     from cephalo_ray.config import ConfigError, is_override, load_config
     from cephalo_ray.errors import JobError
 
@@ -241,7 +241,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m jobs.serve") 
         if getattr(namespace, key) is not None:
             overrides.append(f"resources.{key}={getattr(namespace, key)}")
     try:
-        run(load_config(ServeConfig, namespace.config, flags, overrides))
+        config = load_config(ServeConfig, namespace.config, flags, overrides)
+        log_config(prog, config)
+        run(config)
     except (ConfigError, JobError, FileNotFoundError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return EXIT_CONFIG
