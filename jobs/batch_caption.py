@@ -184,7 +184,9 @@ def run(config: CaptionConfig) -> dict[str, Any]:
         file=sys.stderr,
     )
     counts = caption_pending(config, run_id, storage, kind, inputs, prompts, done, model_name, upstream)
+    ray_data_stats = counts.pop("ray_data_stats")
     final = manifest(STATUS_COMPLETE, counts)
+    final["ray_data_stats"] = ray_data_stats
     write_manifest(storage, config.output, final)
     print(
         f"caption complete: {counts['images']} images x {len(prompts)} prompt(s): {counts['answered_now']} answered now, "
@@ -281,6 +283,7 @@ def caption_pending(
                 bar.update(batch.num_rows)
                 bar.set_postfix(failed=statuses[STATUS_FAILED])
         seconds = time.perf_counter() - started
+        ray_data_stats = dataset.stats()
     finally:
         if started_here:
             ray.shutdown()
@@ -303,6 +306,7 @@ def caption_pending(
         if busy and answered_now
         else 0.0,
         "tokens_per_second": round(tokens / seconds, 2) if seconds else 0.0,
+        "ray_data_stats": ray_data_stats,
     }
 
 

@@ -106,12 +106,13 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
         + (f" ({removed} uncommitted files of a killed run removed)" if removed else ""),
         file=sys.stderr,
     )
-    seconds = 0.0
+    seconds, ray_data_stats = 0.0, ""
     if pending:
-        seconds = extract_pending(
+        seconds, ray_data_stats = extract_pending(
             config, run_id, storage, pending, ledger, parse_function or extract_document
         )
     manifest = final_manifest(config, run_id, storage, inputs, pending, None, started_at, seconds)
+    manifest["ray_data_stats"] = ray_data_stats
     write_manifest(storage, config.output, manifest)
     print(summary_text(manifest), file=sys.stderr)
     return manifest
@@ -135,8 +136,9 @@ def extract_pending(
     pending: list[Any],
     ledger: list[dict[str, Any]],
     parse: Callable[..., Any],
-) -> float:
-    """Run the Ray Data pipeline over the pending inputs; returns its wall-clock seconds."""
+) -> tuple[float, str]:
+    """Run the Ray Data pipeline over the pending inputs; returns its wall-clock seconds and Ray
+    Data's execution statistics (time per operator, rows, memory)."""
     import ray
     from ray.data import ActorPoolStrategy, DataContext
     from tqdm import tqdm
@@ -190,7 +192,7 @@ def extract_pending(
                 failed += sum(1 for error in batch.column("error").to_pylist() if error)
                 bar.update(batch.num_rows)
                 bar.set_postfix(pairs=pairs, errors=failed)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, dataset.stats()
     finally:
         if started_here:
             ray.shutdown()
@@ -239,7 +241,7 @@ def final_manifest(
     }
     if status is None:
         status = STATUS_COMPLETE if counts["documents_pending"] == 0 else STATUS_PARTIAL
-    return build_manifest(
+    manifest = build_manifest(
         job=JOB,
         run_id=run_id,
         status=status,
@@ -250,6 +252,12 @@ def final_manifest(
         started_at=started_at,
         extra_timings={"extract_seconds": round(seconds, 3)},
     )
+    slowest = sorted(this_run, key=lambda row: -float(row["seconds"] or 0))[:5]
+    manifest["slowest"] = [
+        {"source": row["source"], "pages": row["pages"], "seconds": row["seconds"], "status": row["status"]}
+        for row in slowest
+    ]
+    return manifest
 
 
 def summary_text(manifest: dict[str, Any]) -> str:

@@ -74,7 +74,8 @@ def test_every_image_answered_once_and_a_rerun_skips_all(
     assert all(row["completion_tokens"] >= 1 and row["seconds"] > 0 for row in rows)
     counts = manifest["counts"]
     assert (counts["images"], counts["answered_now"], counts["failed"]) == (11, 10, 1)
-    assert counts["images_per_second"] > 0
+    assert counts["images_per_second"] > 0 and counts["actor_images_per_second"] > 0
+    assert "MapBatches(CaptionStage)" in manifest["ray_data_stats"]
     errors = pq.read_table(next((tmp_path / "out" / "errors").glob("*.parquet"))).to_pylist()
     assert errors[0]["source"].endswith("broken.png") and errors[0]["stage"] == "caption"
 

@@ -195,6 +195,9 @@ def test_sigstopped_parse_is_a_timeout_and_the_job_completes(ray_session: Any, t
     by_name = {row["source"].rsplit("/", 1)[1]: row for row in tables["documents"].to_pylist()}
     assert by_name["sigstop.pdf"]["error"] == "Timeout" and by_name["segfault.pdf"]["error"] == "Crashed"
     assert by_name["a.pdf"]["pairs"] == 1 and by_name["b.pdf"]["pairs"] == 1
+    # the manifest names the slowest documents (the stopped one first) and keeps Ray Data's statistics
+    assert manifest["slowest"][0]["source"].endswith("sigstop.pdf") and manifest["slowest"][0]["seconds"] >= 3
+    assert "MapBatches(ExtractStage)" in manifest["ray_data_stats"]
 
 
 def test_same_pdf_at_two_uris_is_recorded_once(ray_session: Any, tmp_path: Path) -> None:
