@@ -30,7 +30,11 @@ class LocalCluster:
     def __init__(self, num_cpus: float = 1) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="crc-", dir="/tmp"))  # short: Ray's socket paths are capped
         self.token = secrets.token_hex(32)
-        self.env = {key: value for key, value in os.environ.items() if key not in ("RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")}
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+        }
         self.env.update(
             RAY_AUTH_MODE="token",
             RAY_AUTH_TOKEN=self.token,
@@ -44,7 +48,14 @@ class LocalCluster:
 
     def _ports(self) -> list[str]:
         base = random.randrange(30_000, 59_000, 1_000)
-        options = ["--node-ip-address", "127.0.0.1", "--min-worker-port", str(base), "--max-worker-port", str(base + 999)]
+        options = [
+            "--node-ip-address",
+            "127.0.0.1",
+            "--min-worker-port",
+            str(base),
+            "--max-worker-port",
+            str(base + 999),
+        ]
         for flag in (
             "--node-manager-port",
             "--object-manager-port",
@@ -57,13 +68,24 @@ class LocalCluster:
         return options
 
     def _start(self, name: str, num_cpus: float, options: list[str]) -> None:
-        command = [RAY, "start", "--block", "--num-cpus", str(num_cpus), "--disable-usage-stats", *self._ports(), *options]
+        command = [
+            RAY,
+            "start",
+            "--block",
+            "--num-cpus",
+            str(num_cpus),
+            "--disable-usage-stats",
+            *self._ports(),
+            *options,
+        ]
         if "--head" in options:
             command += ["--dashboard-host", "127.0.0.1", "--dashboard-port", str(self.dashboard_port)]
             command += ["--ray-client-server-port", str(free_port())]
         command += ["--temp-dir", str(self.root / name)]
         log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - the process owns it
-        self.processes[name] = subprocess.Popen(command, env=self.env, stdout=log, stderr=log, start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            command, env=self.env, stdout=log, stderr=log, start_new_session=True
+        )
 
     def add_worker(self, name: str, num_cpus: float = 1, resources: str | None = None) -> None:
         options = ["--address", f"127.0.0.1:{self.gcs_port}"]
@@ -74,7 +96,11 @@ class LocalCluster:
 
     def alive_nodes(self) -> int:
         result = subprocess.run(
-            [RAY, "status", "--address", f"127.0.0.1:{self.gcs_port}"], env=self.env, capture_output=True, text=True, timeout=60
+            [RAY, "status", "--address", f"127.0.0.1:{self.gcs_port}"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         if result.returncode != 0:
             return 0
@@ -86,9 +112,13 @@ class LocalCluster:
         while self.alive_nodes() != count:
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"ray node {name} exited: {(self.root / f'{name}.log').read_text()[-2000:]}")
+                    raise RuntimeError(
+                        f"ray node {name} exited: {(self.root / f'{name}.log').read_text()[-2000:]}"
+                    )
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{count} Ray nodes did not come up: {(self.root / 'head.log').read_text()[-2000:]}")
+                raise TimeoutError(
+                    f"{count} Ray nodes did not come up: {(self.root / 'head.log').read_text()[-2000:]}"
+                )
             time.sleep(1)
 
     def kill(self, name: str) -> None:
@@ -104,7 +134,9 @@ class LocalCluster:
         runtime_env = json.dumps({"env_vars": env_vars})
         command = [RAY, "job", "submit", "--address", self.dashboard, "--working-dir", str(REPO_ROOT)]
         command += ["--runtime-env-json", runtime_env, *extra, "--", *shlex.split(entrypoint)]
-        return subprocess.Popen(command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
 
     def stop(self) -> None:
         for name in list(self.processes)[::-1]:

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 def rayjob_entrypoint(name: str) -> str:
-    entrypoint: str = yaml.safe_load((REPO_ROOT / "manifests" / f"rayjob-{name}.yaml").read_text())["spec"]["entrypoint"]
+    entrypoint: str = yaml.safe_load((REPO_ROOT / "manifests" / f"rayjob-{name}.yaml").read_text())["spec"][
+        "entrypoint"
+    ]
     return entrypoint
 
 
@@ -28,7 +30,9 @@ def upload_papers(s3_server: Any, count: int) -> None:
     client = s3_server.client()
     client.create_bucket(Bucket="lab")
     for seed in range(count):
-        client.put_object(Bucket="lab", Key=f"papers/p{seed:03d}.pdf", Body=sample_paper(seed, figures=1 + seed % 2).pdf)
+        client.put_object(
+            Bucket="lab", Key=f"papers/p{seed:03d}.pdf", Body=sample_paper(seed, figures=1 + seed % 2).pdf
+        )
 
 
 def job_env(s3_server: Any) -> dict[str, str]:
@@ -69,7 +73,9 @@ def test_a_lost_worker_node_leaves_every_document_accounted_for_once(s3_server: 
     upload_papers(s3_server, 24)
     storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
     # small batches and two half-CPU actors, so the worker node holds work when it goes
-    entrypoint = rayjob_entrypoint("extract") + " resources.docs_per_file=2 resources.num_cpus=0.5 resources.actors=2"
+    entrypoint = (
+        rayjob_entrypoint("extract") + " resources.docs_per_file=2 resources.num_cpus=0.5 resources.actors=2"
+    )
     with LocalCluster(num_cpus=1) as cluster:
         cluster.add_worker("worker", num_cpus=1)
         submission = cluster.submit(entrypoint, job_env(s3_server))

@@ -15,7 +15,15 @@ from jobs.serve import config_from_args
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((REPO_ROOT / "manifests").glob("*.yaml"))
-JOB_MODULES = ("extract_figures", "refine_pairs", "finetune_vlm", "merge_layers", "build_moe", "batch_caption", "evaluate_models")
+JOB_MODULES = (
+    "extract_figures",
+    "refine_pairs",
+    "finetune_vlm",
+    "merge_layers",
+    "build_moe",
+    "batch_caption",
+    "evaluate_models",
+)
 
 
 def ray_services() -> list[Path]:
