@@ -3,6 +3,7 @@ processes, each with its own temp dir and free ports, token authentication on, s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import secrets
@@ -47,7 +48,8 @@ class LocalCluster:
         self.wait_for_nodes(1)
 
     def _ports(self) -> list[str]:
-        base = random.randrange(30_000, 59_000, 1_000)
+        # below Linux's ephemeral range (32768+), where free_port()'s picks live: no overlap
+        base = random.randrange(20_000, 31_000, 1_000)
         options = [
             "--node-ip-address",
             "127.0.0.1",
@@ -144,8 +146,11 @@ class LocalCluster:
             try:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=30)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:  # the node had already exited
+                process.wait()
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
     def __enter__(self) -> LocalCluster:
