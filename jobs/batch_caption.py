@@ -214,13 +214,13 @@ def caption_pending(
     upstream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Ray Data pipeline; returns the run's counts."""
-    import os
 
     import ray
     from ray.data import ActorPoolStrategy, DataContext
     from tqdm import tqdm
 
     from cephalo_ray.caption.stage import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, CaptionStage
+    from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray
 
     started_here = connect_ray(config.resources.local_num_cpus)
@@ -237,7 +237,7 @@ def caption_pending(
             counted = int((upstream or {}).get("rows", -1))
             images = counted if counted >= 0 else table.count()  # the manifest knows; no second read
             rows = table.map_batches(root_rows, batch_format="pyarrow", fn_kwargs={"source": config.input})
-        model = os.path.abspath(config.model) if os.path.isdir(config.model) else config.model
+        model = model_location(config.model)
         batches = max(1, math.ceil(images / config.resources.batch_size))
         dataset = rows.map_batches(
             CaptionStage,

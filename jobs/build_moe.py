@@ -216,7 +216,8 @@ def write_tensors(folder: str, weight_map: dict[str, str], replacements: dict[st
 
 def run(config: MoeConfig) -> dict[str, Any]:
     """Build the MoE into `OUT/model/` and return the manifest."""
-    from cephalo_ray.merge.runner import model_location, run_build
+    from cephalo_ray.merge.runner import run_build
+    from cephalo_ray.models.loader import model_location
 
     build_config = config.model_dump()
     build_config["base"] = model_location(config.base)

@@ -18,7 +18,6 @@ and _manifest.json; the Markdown table is printed. Each model runs as a Ray task
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import uuid
@@ -162,6 +161,7 @@ def run(config: EvalConfig) -> dict[str, Any]:
     import ray
 
     from cephalo_ray.evaluate.scores import build_questions, markdown_table, score
+    from cephalo_ray.models.loader import model_location
     from cephalo_ray.output_root import STATUS_COMPLETE, build_manifest, write_manifest
     from cephalo_ray.ray_session import connect_ray
     from cephalo_ray.storage import Storage, join
@@ -187,7 +187,7 @@ def run(config: EvalConfig) -> dict[str, Any]:
         started_here = connect_ray(config.resources.local_num_cpus)
         try:
             shared = (ray.put(questions), ray.put(images))
-            locations = [os.path.abspath(model) if os.path.isdir(model) else model for model in config.models]
+            locations = [model_location(model) for model in config.models]
             pending = [task.remote(model, *shared, settings) for model in locations]
             for name, result in zip(names, ray.get(pending), strict=False):
                 answers[name] = result

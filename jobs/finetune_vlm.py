@@ -126,13 +126,6 @@ def settings_for(config: TrainConfig, output_dir: str, fail_at_step: int | None 
     return asdict(settings)
 
 
-def local_or_remote(model: str) -> str:
-    """A local model folder as an absolute path (Ray workers run elsewhere); other names unchanged."""
-    import os
-
-    return os.path.abspath(model) if os.path.isdir(model) else model
-
-
 def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     """Train to `optim.max_steps` and return the manifest."""
     import os
@@ -142,6 +135,7 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     from ray.train.torch import TorchConfig, TorchTrainer
 
     from cephalo_ray.config import ConfigError
+    from cephalo_ray.models.loader import model_location
     from cephalo_ray.output_root import STATUS_COMPLETE, build_manifest, read_upstream, write_manifest
     from cephalo_ray.ray_session import connect_ray
     from cephalo_ray.storage import Storage, is_s3, join
@@ -174,7 +168,7 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
             train_loop_per_worker=train_worker,
             train_loop_config={
                 **settings_for(config, output_dir, fail_at_step),
-                "model": local_or_remote(config.model),
+                "model": model_location(config.model),
                 "upload_to": config.output if on_s3 else None,
             },
             scaling_config=ScalingConfig(

@@ -85,7 +85,8 @@ def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
 
 def run(config: MergeConfig) -> dict[str, Any]:
     """Build the stacked model into `OUT/model/` and return the manifest."""
-    from cephalo_ray.merge.runner import model_location, run_build
+    from cephalo_ray.merge.runner import run_build
+    from cephalo_ray.models.loader import model_location
 
     build_config = config.model_dump()
     build_config["models"] = {name: model_location(uri) for name, uri in config.models.items()}

@@ -135,7 +135,9 @@ def settings_of(config: ServeConfig) -> dict[str, Any]:
     settings = config.model_dump()
     key = os.environ.get(config.api_key_env) if config.api_key_env else None
     settings["api_key_sha256"] = hashlib.sha256(key.encode()).hexdigest() if key else None
-    locations = [os.path.abspath(model) if os.path.isdir(model) else model for model in config.models]
+    from cephalo_ray.models.loader import model_location
+
+    locations = [model_location(model) for model in config.models]
     settings["served_models"] = dict(zip(config.served_names(), locations, strict=True))
     if config.audio_model and os.path.isdir(config.audio_model):
         settings["audio_model"] = os.path.abspath(config.audio_model)

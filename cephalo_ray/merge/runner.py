@@ -29,11 +29,6 @@ class SurgeryResources(StrictModel):
     local_num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (default: all)")
 
 
-def model_location(name_or_path: str) -> str:
-    """A local model folder as an absolute path (Ray tasks run elsewhere); s3:// and hub names as given."""
-    return os.path.abspath(name_or_path) if os.path.isdir(name_or_path) else name_or_path
-
-
 def local_model(name_or_path: str, storage_config: dict[str, Any]) -> str:
     """A local folder holding the model: s3:// folders are fetched into the model cache."""
     from cephalo_ray.models.loader import local_model_dir

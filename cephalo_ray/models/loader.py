@@ -34,6 +34,12 @@ def default_cache_dir() -> Path:
     return Path(root) / "models"
 
 
+def model_location(name_or_path: str) -> str:
+    """A local model folder as an absolute path (Ray workers run in another directory); s3:// and
+    hub names unchanged."""
+    return os.path.abspath(name_or_path) if os.path.isdir(name_or_path) else name_or_path
+
+
 def local_model_dir(
     name_or_path: str, storage: Storage | None = None, cache_dir: str | Path | None = None
 ) -> str:
