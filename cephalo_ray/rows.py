@@ -24,6 +24,8 @@ class PairRow(TypedDict):
     image_width: int
     image_height: int
     graphics: str
+    caption_bbox: list[float] | None  # the caption's box on `caption_page`, for review tools
+    caption_page: int | None
 
 
 class DocumentRow(TypedDict):
@@ -77,6 +79,8 @@ def pairs_schema() -> pa.Schema:
             ("image_width", pa.int32()),
             ("image_height", pa.int32()),
             ("graphics", pa.string()),
+            ("caption_bbox", pa.list_(pa.float64(), 4)),
+            ("caption_page", pa.int32()),
         ]
     )
 

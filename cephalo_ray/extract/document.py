@@ -374,6 +374,10 @@ def build_rows(found: list[Found], doc_id: str, source: str, sentences: list[str
                 "image_width": width,
                 "image_height": height,
                 "graphics": "raster",
+                "caption_bbox": [caption.box.x0, caption.box.y0, caption.box.x1, caption.box.y1]
+                if caption
+                else None,
+                "caption_page": page_number if caption else None,
             }
         )
     return rows

@@ -34,6 +34,8 @@ def make_pair(
         "image_width": 64,
         "image_height": 48,
         "graphics": "raster",
+        "caption_bbox": None,
+        "caption_page": None,
     }
 
 
