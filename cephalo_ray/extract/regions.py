@@ -1,0 +1,511 @@
+"""Page geometry -> figure and table regions with their captions. Pure: boxes and strings in, items out.
+
+The page arrives as text lines (with font size and the boldness of their first span) and graphic
+elements (image placements and path bounding boxes). The decisions, in order:
+
+1. captions are blocks that open with a label (`captions.parse_caption_start`), continued over the
+   blocks right below them in the same font;
+2. graphic elements close to each other form clusters; text lines inside a cluster or touching it that
+   are not body prose (axis labels, legends, panel letters, table cells) join it;
+3. each caption claims the clusters in the zone above, below or beside it, bounded by body text and
+   other captions (column-aware), nearest first; their union is the item's box, so every panel of a
+   multi-panel figure lands in one item.
+Clusters no caption claims are dropped unless they are large raster images and the caller keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cephalo_ray.extract.captions import CaptionLabel, join_caption_lines, parse_caption_start
+
+GRAPHIC_GAP = 6.0  # paths and images closer than this (points) belong to one drawing
+TEXT_GAP = 7.0  # non-body text this close to a drawing is part of it (axis labels, legends)
+MAX_CAPTION_GAP = 72.0  # a caption further than one inch from its figure is not its caption
+BESIDE_MAX_GAP = 36.0  # a caption beside its figure sits in the next column, close by
+MARGIN_BAND = 0.055  # elements wholly inside the top/bottom 5.5% of the page are headers and footers
+BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, not a figure
+MIN_ITEM_POINTS = 24.0  # items thinner than this in both directions are rules or icons
+CONVENTION_BONUS = 10.0  # points of gap forgiven where a caption sits by convention
+MIN_UNCAPTIONED_AREA = 0.08  # a kept uncaptioned raster figure covers at least this page fraction
+
+
+@dataclass(frozen=True)
+class Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def area(self) -> float:
+        return max(0.0, self.width) * max(0.0, self.height)
+
+    @property
+    def center_x(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def center_y(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+    def union(self, other: Box) -> Box:
+        return Box(
+            min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
+        )
+
+    def near(self, other: Box, gap: float) -> bool:
+        return (
+            self.x0 - gap <= other.x1
+            and other.x0 - gap <= self.x1
+            and self.y0 - gap <= other.y1
+            and other.y0 - gap <= self.y1
+        )
+
+    def horizontal_overlap(self, other: Box) -> float:
+        return max(0.0, min(self.x1, other.x1) - max(self.x0, other.x0))
+
+    def vertical_overlap(self, other: Box) -> float:
+        return max(0.0, min(self.y1, other.y1) - max(self.y0, other.y0))
+
+    def intersection_area(self, other: Box) -> float:
+        return self.horizontal_overlap(other) * self.vertical_overlap(other)
+
+    def contains_point(self, x: float, y: float, margin: float = 0.0) -> bool:
+        return self.x0 - margin <= x <= self.x1 + margin and self.y0 - margin <= y <= self.y1 + margin
+
+    def clip(self, other: Box) -> Box:
+        return Box(
+            max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1)
+        )
+
+
+@dataclass(frozen=True)
+class TextLine:
+    box: Box
+    text: str
+    size: float
+    bold_start: bool
+    block: int  # index of the text block on the page; lines of one block are one paragraph
+
+
+@dataclass(frozen=True)
+class Graphic:
+    box: Box
+    kind: str  # "image" or "path"
+
+
+@dataclass(frozen=True)
+class Caption:
+    box: Box
+    label: CaptionLabel
+    text: str
+    lines: tuple[int, ...]  # indices into the page's lines
+    bold_label: bool = False
+
+
+@dataclass
+class Cluster:
+    box: Box
+    images: int = 0
+    paths: int = 0
+    lines: list[int] = field(default_factory=list)
+    text_only: bool = False
+
+    @property
+    def graphics(self) -> str:
+        if self.images and not self.paths:
+            return "raster"
+        if self.paths and not self.images:
+            return "vector"
+        return "mixed" if self.images else "vector"
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str  # "figure" or "table"
+    box: Box
+    caption: Caption | None
+    graphics: str
+    placement: str  # "below", "above", "beside" (where the caption sits) or "none"
+
+
+@dataclass(frozen=True)
+class TextStats:
+    """Document-wide typography: what body prose looks like."""
+
+    body_size: float
+    column_width: float
+
+
+def text_stats(lines: Sequence[TextLine]) -> TextStats:
+    """The body font size (most characters) and the typical width of a full body line."""
+    by_size: dict[float, int] = {}
+    for line in lines:
+        key = round(line.size * 2) / 2
+        by_size[key] = by_size.get(key, 0) + len(line.text)
+    if not by_size:
+        return TextStats(10.0, 250.0)
+    body_size = max(by_size, key=lambda size: by_size[size])
+    widths = sorted(line.box.width for line in lines if abs(line.size - body_size) <= 0.75)
+    column_width = widths[int(0.9 * (len(widths) - 1))] if widths else 250.0
+    return TextStats(body_size, column_width)
+
+
+def find_captions(lines: Sequence[TextLine]) -> list[Caption]:
+    """Caption blocks: a block (or a line starting one) that opens with a label, plus the lines after
+    it in the same block and the blocks right below it in the same font size."""
+    captions: list[Caption] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        starts_block = index == 0 or lines[index - 1].block != line.block
+        label = parse_caption_start(line.text, label_is_bold=line.bold_start) if starts_block else None
+        if label is None:
+            index += 1
+            continue
+        members = [index]
+        cursor = index + 1
+        while cursor < len(lines) and continues_caption(lines, members, cursor):
+            members.append(cursor)
+            cursor += 1
+        box = lines[members[0]].box
+        for member in members[1:]:
+            box = box.union(lines[member].box)
+        text = join_caption_lines([lines[member].text for member in members])
+        captions.append(Caption(box, label, text, tuple(members), line.bold_start))
+        index = cursor
+    return captions
+
+
+def continues_caption(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
+    """The next line belongs to the caption: same block, or a block right below in the same size."""
+    last = lines[members[-1]]
+    candidate = lines[cursor]
+    if candidate.block == last.block:
+        return True
+    if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None:
+        return False
+    sizes = [lines[member].size for member in members]
+    size = sum(sizes) / len(sizes)
+    gap = candidate.box.y0 - last.box.y1
+    overlaps = candidate.box.horizontal_overlap(last.box) > 0
+    return overlaps and -1.0 <= gap <= 0.8 * size and abs(candidate.size - size) <= 0.5
+
+
+def is_decoration(box: Box, page: Box) -> bool:
+    """Page backgrounds, header/footer ornaments and elements outside the page."""
+    if box.width <= 0 or box.height <= 0:
+        return True
+    if box.area >= BACKGROUND_AREA * page.area:
+        return True
+    band = MARGIN_BAND * page.height
+    return box.y1 <= page.y0 + band or box.y0 >= page.y1 - band
+
+
+def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box) -> list[list[int]]:
+    """Groups of boxes connected by gaps of at most `gap` points (connected components on a grid)."""
+    if not boxes:
+        return []
+    import numpy as np
+    from scipy import ndimage
+
+    scale = 1.0  # one cell per point is finer than any gap we use
+    width = int(page.width * scale) + 2
+    height = int(page.height * scale) + 2
+    grid = np.zeros((height, width), dtype=bool)
+    half = gap / 2
+    spans = []
+    for box in boxes:
+        x0 = int(max(0, (box.x0 - page.x0 - half) * scale))
+        y0 = int(max(0, (box.y0 - page.y0 - half) * scale))
+        x1 = int(min(width - 1, (box.x1 - page.x0 + half) * scale)) + 1
+        y1 = int(min(height - 1, (box.y1 - page.y0 + half) * scale)) + 1
+        grid[y0:y1, x0:x1] = True
+        spans.append((y0, x0))
+    labels, _ = ndimage.label(grid)
+    groups: dict[int, list[int]] = {}
+    for index, (y0, x0) in enumerate(spans):
+        groups.setdefault(int(labels[y0, x0]), []).append(index)
+    return list(groups.values())
+
+
+def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextStats) -> bool:
+    """Prose: in the body font, in a block of full-width lines (a paragraph), or one full line."""
+    if abs(line.size - stats.body_size) > 1.0:
+        return False
+    if line.box.width >= 0.8 * stats.column_width:
+        return True
+    if len(block_lines) < 2:
+        return False
+    wide = sum(1 for other in block_lines if other.box.width >= 0.7 * stats.column_width)
+    return wide >= max(1, len(block_lines) // 2)
+
+
+def build_clusters(
+    lines: Sequence[TextLine],
+    graphics: Sequence[Graphic],
+    page: Box,
+    caption_lines: set[int],
+    stats: TextStats,
+) -> tuple[list[Cluster], set[int]]:
+    """Drawings as clusters of graphics plus the non-body text around them; also the body line set."""
+    elements = [graphic for graphic in graphics if not is_decoration(graphic.box, page)]
+    groups = cluster_boxes([element.box for element in elements], GRAPHIC_GAP, page)
+    clusters = []
+    for group in groups:
+        box = elements[group[0]].box
+        for member in group[1:]:
+            box = box.union(elements[member].box)
+        images = sum(1 for member in group if elements[member].kind == "image")
+        clusters.append(Cluster(box, images=images, paths=len(group) - images))
+    by_block: dict[int, list[TextLine]] = {}
+    for line in lines:
+        by_block.setdefault(line.block, []).append(line)
+    body: set[int] = set()
+    free: list[int] = []
+    for index, line in enumerate(lines):
+        if index in caption_lines:
+            continue
+        inside = any(
+            cluster.box.contains_point(line.box.center_x, line.box.center_y, 1.0) for cluster in clusters
+        )
+        if not inside and is_body_line(line, by_block[line.block], stats):
+            body.add(index)
+        else:
+            free.append(index)
+    clusters = absorb_text(clusters, lines, free, page)
+    absorbed = {index for cluster in clusters for index in cluster.lines}
+    clusters.extend(text_clusters(lines, [i for i in free if i not in absorbed], page, stats))
+    return clusters, body
+
+
+def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: TextStats) -> list[Cluster]:
+    """Blocks of short non-prose lines with no drawing (tables without rules): text-only clusters."""
+    groups = cluster_boxes([lines[index].box for index in free], 0.9 * stats.body_size, page)
+    clusters = []
+    for group in groups:
+        if len(group) < 3:
+            continue  # a heading or a stray label, not a table
+        members = [free[i] for i in group]
+        box = lines[members[0]].box
+        for member in members[1:]:
+            box = box.union(lines[member].box)
+        clusters.append(Cluster(box, lines=members, text_only=True))
+    return clusters
+
+
+def absorb_text(
+    clusters: list[Cluster], lines: Sequence[TextLine], free: list[int], page: Box
+) -> list[Cluster]:
+    """Attach free text lines touching a cluster, then merge clusters that now touch, until stable."""
+    pending = list(free)
+    changed = True
+    while changed and clusters:
+        changed = False
+        remaining = []
+        for index in pending:
+            box = lines[index].box
+            target = next((cluster for cluster in clusters if cluster.box.near(box, TEXT_GAP)), None)
+            if target is None:
+                remaining.append(index)
+                continue
+            target.box = target.box.union(box)
+            target.lines.append(index)
+            changed = True
+        pending = remaining
+        merged = merge_clusters(clusters)
+        changed = changed or len(merged) != len(clusters)
+        clusters = merged
+    return clusters
+
+
+def merge_clusters(clusters: list[Cluster]) -> list[Cluster]:
+    result: list[Cluster] = []
+    for cluster in sorted(clusters, key=lambda c: (c.box.y0, c.box.x0)):
+        for other in result:
+            if other.box.near(cluster.box, GRAPHIC_GAP / 2):
+                other.box = other.box.union(cluster.box)
+                other.images += cluster.images
+                other.paths += cluster.paths
+                other.lines.extend(cluster.lines)
+                break
+        else:
+            result.append(cluster)
+    if len(result) != len(clusters):
+        return merge_clusters(result)
+    return result
+
+
+@dataclass(frozen=True)
+class Claim:
+    cost: float
+    caption: int
+    clusters: tuple[int, ...]
+    box: Box
+    placement: str
+
+
+def horizontal_span(caption: Box, page: Box, text_left: float, text_right: float) -> tuple[float, float]:
+    """Where a caption's figure may lie sideways: the caption's column, or the full text width when
+    the caption crosses the page's centre line (a full-width or centred caption)."""
+    middle = (text_left + text_right) / 2
+    if caption.x0 < middle - 12 and caption.x1 > middle + 12:
+        return text_left, text_right
+    if caption.x1 <= middle + 12:
+        return text_left, middle
+    return middle, text_right
+
+
+def vertical_claim(
+    caption_index: int,
+    captions: Sequence[Caption],
+    clusters: Sequence[Cluster],
+    blockers: Sequence[Box],
+    page: Box,
+    span: tuple[float, float],
+    upward: bool,
+) -> Claim | None:
+    """The clusters between a caption and the nearest blocker above (or below) it."""
+    caption = captions[caption_index].box
+    left, right = span
+
+    def overlaps(box: Box) -> bool:
+        return min(box.x1, right) - max(box.x0, left) > 0.25 * min(box.width, right - left)
+
+    def within(box: Box) -> bool:
+        return box.center_x >= left - 2 and box.center_x <= right + 2
+
+    if upward:
+        limit = max([b.y1 for b in blockers if b.y1 <= caption.y0 + 1 and overlaps(b)], default=page.y0)
+        chosen = [
+            i
+            for i, c in enumerate(clusters)
+            if c.box.y0 >= limit - 1 and c.box.y1 <= caption.y0 + 3 and within(c.box)
+        ]
+    else:
+        limit = min([b.y0 for b in blockers if b.y0 >= caption.y1 - 1 and overlaps(b)], default=page.y1)
+        chosen = [
+            i
+            for i, c in enumerate(clusters)
+            if c.box.y1 <= limit + 1 and c.box.y0 >= caption.y1 - 3 and within(c.box)
+        ]
+    chosen = [
+        i for i in chosen if clusters[i].box.horizontal_overlap(caption) > 0 or overlaps(clusters[i].box)
+    ]
+    if not chosen:
+        return None
+    box = clusters[chosen[0]].box
+    for i in chosen[1:]:
+        box = box.union(clusters[i].box)
+    gap = caption.y0 - box.y1 if upward else box.y0 - caption.y1
+    if gap > MAX_CAPTION_GAP:
+        return None
+    return Claim(max(gap, 0.0), caption_index, tuple(chosen), box, "below" if upward else "above")
+
+
+def beside_claim(
+    caption_index: int, captions: Sequence[Caption], clusters: Sequence[Cluster], lines_body: Sequence[Box]
+) -> Claim | None:
+    """Clusters next to a caption (to its right or left) that share its vertical extent."""
+    caption = captions[caption_index].box
+    best: Claim | None = None
+    for to_right in (True, False):
+        chosen = []
+        for i, cluster in enumerate(clusters):
+            box = cluster.box
+            gap = box.x0 - caption.x1 if to_right else caption.x0 - box.x1
+            if -2 <= gap <= BESIDE_MAX_GAP and box.vertical_overlap(caption) > 0.3 * min(
+                box.height, caption.height
+            ):
+                chosen.append(i)
+        if not chosen:
+            continue
+        box = clusters[chosen[0]].box
+        for i in chosen[1:]:
+            box = box.union(clusters[i].box)
+        gap = max(box.x0 - caption.x1 if to_right else caption.x0 - box.x1, 0.0)
+        claim = Claim(gap + 2 * CONVENTION_BONUS, caption_index, tuple(chosen), box, "beside")
+        if best is None or claim.cost < best.cost:
+            best = claim
+    return best
+
+
+def pair_regions(
+    lines: Sequence[TextLine],
+    graphics: Sequence[Graphic],
+    page: Box,
+    stats: TextStats,
+    keep_uncaptioned: bool = False,
+) -> list[Item]:
+    """Figures and tables of one page, each with its caption where one is found."""
+    captions = find_captions(lines)
+    caption_lines = {index for caption in captions for index in caption.lines}
+    clusters, body = build_clusters(lines, graphics, page, caption_lines, stats)
+    # a "caption" inside a drawing is text of the drawing (a panel title), not a caption
+    captions = [
+        caption
+        for caption in captions
+        if not any(
+            cluster.box.intersection_area(caption.box) > 0.5 * caption.box.area for cluster in clusters
+        )
+    ]
+    body_boxes = [lines[index].box for index in body]
+    text_left = min([box.x0 for box in body_boxes] + [c.box.x0 for c in captions], default=page.x0)
+    text_right = max([box.x1 for box in body_boxes] + [c.box.x1 for c in captions], default=page.x1)
+    claims: list[Claim] = []
+    for index, caption in enumerate(captions):
+        blockers = body_boxes + [other.box for j, other in enumerate(captions) if j != index]
+        span = horizontal_span(caption.box, page, text_left, text_right)
+        figure_like = caption.label.kind == "figure"
+        for upward in (True, False):
+            claim = vertical_claim(index, captions, clusters, blockers, page, span, upward)
+            if claim is None:
+                continue
+            conventional = upward == figure_like
+            cost = claim.cost - (CONVENTION_BONUS if conventional else 0.0)
+            if figure_like and all(clusters[i].text_only for i in claim.clusters):
+                cost += 3 * CONVENTION_BONUS  # figures are drawn; text alone is more likely a table
+            claims.append(Claim(cost, claim.caption, claim.clusters, claim.box, claim.placement))
+        claim = beside_claim(index, captions, clusters, body_boxes)
+        if claim is not None:
+            claims.append(claim)
+    taken_captions: set[int] = set()
+    taken_clusters: set[int] = set()
+    items: list[Item] = []
+    for claim in sorted(claims, key=lambda c: (c.cost, c.caption)):
+        if claim.caption in taken_captions or taken_clusters.intersection(claim.clusters):
+            continue
+        if claim.box.width < MIN_ITEM_POINTS and claim.box.height < MIN_ITEM_POINTS:
+            continue
+        taken_captions.add(claim.caption)
+        taken_clusters.update(claim.clusters)
+        members = [clusters[i] for i in claim.clusters]
+        caption = captions[claim.caption]
+        items.append(
+            Item(caption.label.kind, claim.box, caption, combined_graphics(members), claim.placement)
+        )
+    if keep_uncaptioned:
+        for index, cluster in enumerate(clusters):
+            if index in taken_clusters or not cluster.images:
+                continue
+            if cluster.box.area >= MIN_UNCAPTIONED_AREA * page.area:
+                items.append(Item("figure", cluster.box, None, cluster.graphics, "none"))
+    return sorted(items, key=lambda item: (item.box.y0, item.box.x0))
+
+
+def combined_graphics(clusters: Sequence[Cluster]) -> str:
+    images = sum(cluster.images for cluster in clusters)
+    paths = sum(cluster.paths for cluster in clusters)
+    if images and paths:
+        return "mixed"
+    return "raster" if images else "vector"
