@@ -18,12 +18,14 @@ _PREFIX = (
 _NUMBER = r"(?P<number>(?P<supp>S)?\d{1,3}|[IVXLC]{1,7}(?![a-z]))(?P<panel>[a-z])?"
 LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}\s*{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
-CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|\u2014\u2013\-]|\)|$)")
+# A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences.
+CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|](?!\d)|[\u2014\u2013\-](?=\s)|$)")
 MENTION = re.compile(
     rf"\b{_PREFIX}\s*(?P<numbers>(?:S?\d{{1,3}}|[IVXLC]{{1,7}})[a-z]?"
     rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:S?\d{{1,3}}|[IVXLC]{{1,7}})[a-z]?)*)",
     re.IGNORECASE,
 )
+PLURAL_WORDS = {"figures", "figs", "tables", "tabs"}
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|vs|cf|No)\.$", re.IGNORECASE)
 
@@ -91,6 +93,10 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     match = LABEL_AT_START.match(text)
     if not match:
         return None
+    if match["word"].lower().rstrip(".") in PLURAL_WORDS:
+        return None  # "Figures 2 and 3 ..." cites; a caption names one item
+    if match["rest"].lstrip().startswith((")", "]", ",", ";")):
+        return None  # "(see Fig. 3) by ...": a citation closing, wherever the line breaks
     shouted = match["word"].rstrip(".").isupper()  # "FIG. 3", "TABLE 2": a caption style, never body text
     if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold or shouted):
         return None

@@ -39,6 +39,7 @@ FAILED = "Failed"
 PDF_MAGIC = b"%PDF-"
 MAGIC_WINDOW = 1024  # the PDF spec lets the header start late; readers accept 1 KiB of junk
 BOLD_FLAG = 16
+WHITE = 0.97  # colour components above this print as white paper
 FULL_PAGE_AREA = 0.85  # an image this large on a page without text is a scan
 
 
@@ -187,13 +188,22 @@ def read_page(page: pymupdf.Page) -> PageContent:
     """The text lines and graphic elements of a page, as plain boxes (one pass over each)."""
     rect = Box(page.rect.x0, page.rect.y0, page.rect.x1, page.rect.y1)
     lines = read_text_lines(page)
-    graphics: list[Graphic] = []
-    for kind, bbox in page.get_bboxlog():
-        if kind in ("fill-path", "stroke-path", "fill-shade"):
-            graphics.append(Graphic(Box(*bbox), "path"))
-        elif kind == "fill-image":
-            graphics.append(Graphic(Box(*bbox).clip(rect), "image"))
+    graphics = [
+        Graphic(Box(*info["bbox"]).clip(rect), "image")
+        for info in page.get_image_info()
+        if Box(*info["bbox"]).clip(rect).area > 0
+    ]
+    for drawing in page.get_cdrawings(extended=False):
+        if is_visible(drawing):
+            graphics.append(Graphic(Box(*drawing["rect"]), "path"))
     return PageContent(rect, lines, graphics, is_scanned(rect, lines, graphics))
+
+
+def is_visible(drawing: dict[str, Any]) -> bool:
+    """Paths painted white on white (backgrounds of plots, knock-outs) are not content."""
+    fill = drawing.get("fill") if "f" in drawing["type"] else None
+    stroke = drawing.get("color") if "s" in drawing["type"] else None
+    return any(colour is not None and min(colour, default=1.0) < WHITE for colour in (fill, stroke))
 
 
 def read_text_lines(page: pymupdf.Page) -> list[TextLine]:

@@ -161,9 +161,9 @@ def text_stats(lines: Sequence[TextLine]) -> TextStats:
     return TextStats(body_size, column_width)
 
 
-def find_captions(lines: Sequence[TextLine]) -> list[Caption]:
-    """Caption blocks: a block (or a line starting one) that opens with a label, plus the lines after
-    it in the same block and the blocks right below it in the same font size."""
+def find_captions(lines: Sequence[TextLine], drawings: Sequence[Box] = ()) -> list[Caption]:
+    """Caption blocks: a block that opens with a label, plus the lines after it in the same block and
+    the blocks right below it in the same font size, stopping at lines inside a drawing."""
     captions: list[Caption] = []
     index = 0
     while index < len(lines):
@@ -175,7 +175,7 @@ def find_captions(lines: Sequence[TextLine]) -> list[Caption]:
             continue
         members = [index]
         cursor = index + 1
-        while cursor < len(lines) and continues_caption(lines, members, cursor):
+        while cursor < len(lines) and continues_caption(lines, members, cursor, drawings):
             members.append(cursor)
             cursor += 1
         box = lines[members[0]].box
@@ -187,19 +187,32 @@ def find_captions(lines: Sequence[TextLine]) -> list[Caption]:
     return captions
 
 
-def continues_caption(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
-    """The next line belongs to the caption: same block, or a block right below in the same size."""
+def continues_caption(
+    lines: Sequence[TextLine], members: list[int], cursor: int, drawings: Sequence[Box] = ()
+) -> bool:
+    """The next line belongs to the caption: below the last one, in its block or a block right below
+    in the same size, and not inside a drawing (table cells often share the caption's block)."""
     last = lines[members[-1]]
     candidate = lines[cursor]
+    box = candidate.box
+    if any(drawing.contains_point(box.center_x, box.center_y) for drawing in drawings):
+        return False
+    if box.vertical_overlap(last.box) > 0.5 * min(box.height, last.box.height):
+        # on the same row: the rest of the line just after a label, or the next column of a table
+        return 0 <= box.x0 - last.box.x1 <= 1.2 * last.size
     if candidate.block == last.block:
         return True
     if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None:
         return False
+    if last.text.endswith("."):
+        return False  # a finished sentence at a block's end: what follows is the next block's own
     sizes = [lines[member].size for member in members]
     size = sum(sizes) / len(sizes)
     gap = candidate.box.y0 - last.box.y1
     overlaps = candidate.box.horizontal_overlap(last.box) > 0
-    return overlaps and -1.0 <= gap <= 0.8 * size and abs(candidate.size - size) <= 0.5
+    aligned = abs(candidate.box.x0 - last.box.x0) <= 3.0
+    same_font = abs(candidate.size - size) <= (1.5 if aligned else 0.5)
+    return overlaps and -1.0 <= gap <= 0.8 * size and same_font
 
 
 def is_decoration(box: Box, page: Box) -> bool:
@@ -209,11 +222,18 @@ def is_decoration(box: Box, page: Box) -> bool:
     if box.area >= BACKGROUND_AREA * page.area:
         return True
     band = MARGIN_BAND * page.height
-    return box.y1 <= page.y0 + band or box.y0 >= page.y1 - band
+    if box.y1 <= page.y0 + band or box.y0 >= page.y1 - band:
+        return True
+    # content reaching the paper's edge is a bleed ornament (side bars, banners), not a figure
+    edge = 1.0
+    return box.x0 <= page.x0 + edge or box.x1 >= page.x1 - edge or box.y0 <= page.y0 + edge or box.y1 >= page.y1 - edge
 
 
-def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box) -> list[list[int]]:
-    """Groups of boxes connected by gaps of at most `gap` points (connected components on a grid)."""
+def cluster_boxes(
+    boxes: Sequence[Box], gap: float, page: Box, gap_x: float | None = None
+) -> list[list[int]]:
+    """Groups of boxes connected by gaps of at most `gap` points vertically and `gap_x` (default
+    `gap`) horizontally: connected components on a one-point grid."""
     if not boxes:
         return []
     import numpy as np
@@ -224,11 +244,12 @@ def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box) -> list[list[int]
     height = int(page.height * scale) + 2
     grid = np.zeros((height, width), dtype=bool)
     half = gap / 2
+    half_x = (gap if gap_x is None else gap_x) / 2
     spans = []
     for box in boxes:
-        x0 = int(max(0, (box.x0 - page.x0 - half) * scale))
+        x0 = int(max(0, (box.x0 - page.x0 - half_x) * scale))
         y0 = int(max(0, (box.y0 - page.y0 - half) * scale))
-        x1 = int(min(width - 1, (box.x1 - page.x0 + half) * scale)) + 1
+        x1 = int(min(width - 1, (box.x1 - page.x0 + half_x) * scale)) + 1
         y1 = int(min(height - 1, (box.y1 - page.y0 + half) * scale)) + 1
         grid[y0:y1, x0:x1] = True
         spans.append((y0, x0))
@@ -251,14 +272,8 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
     return wide >= max(1, len(block_lines) // 2)
 
 
-def build_clusters(
-    lines: Sequence[TextLine],
-    graphics: Sequence[Graphic],
-    page: Box,
-    caption_lines: set[int],
-    stats: TextStats,
-) -> tuple[list[Cluster], set[int]]:
-    """Drawings as clusters of graphics plus the non-body text around them; also the body line set."""
+def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
+    """Images and paths close to each other, as clusters; ornaments left out."""
     elements = [graphic for graphic in graphics if not is_decoration(graphic.box, page)]
     groups = cluster_boxes([element.box for element in elements], GRAPHIC_GAP, page)
     clusters = []
@@ -268,6 +283,14 @@ def build_clusters(
             box = box.union(elements[member].box)
         images = sum(1 for member in group if elements[member].kind == "image")
         clusters.append(Cluster(box, images=images, paths=len(group) - images))
+    return clusters
+
+
+def build_clusters(
+    lines: Sequence[TextLine], clusters: list[Cluster], page: Box, caption_lines: set[int], stats: TextStats
+) -> tuple[list[Cluster], set[int]]:
+    """Graphic clusters grown by the non-body text around them, plus text-only clusters; also the
+    indices of body lines."""
     by_block: dict[int, list[TextLine]] = {}
     for line in lines:
         by_block.setdefault(line.block, []).append(line)
@@ -291,7 +314,8 @@ def build_clusters(
 
 def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: TextStats) -> list[Cluster]:
     """Blocks of short non-prose lines with no drawing (tables without rules): text-only clusters."""
-    groups = cluster_boxes([lines[index].box for index in free], 0.9 * stats.body_size, page)
+    # table cells: rows close together, columns further apart
+    groups = cluster_boxes([lines[index].box for index in free], 0.9 * stats.body_size, page, 2.5 * stats.body_size)
     clusters = []
     for group in groups:
         if len(group) < 3:
@@ -448,9 +472,10 @@ def pair_regions(
     keep_uncaptioned: bool = False,
 ) -> list[Item]:
     """Figures and tables of one page, each with its caption where one is found."""
-    captions = find_captions(lines)
+    drawings = graphic_clusters(graphics, page)
+    captions = find_captions(lines, [cluster.box for cluster in drawings if cluster.box.area > 0])
     caption_lines = {index for caption in captions for index in caption.lines}
-    clusters, body = build_clusters(lines, graphics, page, caption_lines, stats)
+    clusters, body = build_clusters(lines, drawings, page, caption_lines, stats)
     # a "caption" inside a drawing is text of the drawing (a panel title), not a caption
     captions = [
         caption
