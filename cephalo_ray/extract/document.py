@@ -17,6 +17,7 @@ from cephalo_ray.extract.regions import (
     Graphic,
     Item,
     TextLine,
+    join_row_pieces,
     pair_regions,
     text_stats,
 )
@@ -228,7 +229,7 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             first = spans[0]
             bold = bool(first["flags"] & BOLD_FLAG) or "bold" in first["font"].lower()
             lines.append(TextLine(Box(*line["bbox"]), text, size, bold, block_index))
-    return lines
+    return join_row_pieces(lines)
 
 
 def is_scanned(rect: Box, lines: list[TextLine], graphics: list[Graphic]) -> bool:

@@ -15,6 +15,7 @@ Clusters no caption claims are dropped unless they are large raster images and t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ MARGIN_BAND = 0.055  # elements wholly inside the top/bottom 5.5% of the page ar
 BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, not a figure
 MIN_ITEM_POINTS = 24.0  # items thinner than this in both directions are rules or icons
 CONVENTION_BONUS = 10.0  # points of gap forgiven where a caption sits by convention
+EQUATION_NUMBER = re.compile(r"^\(\d{1,3}[a-z]?\)$")
 MIN_UNCAPTIONED_AREA = 0.08  # a kept uncaptioned raster figure covers at least this page fraction
 
 
@@ -147,6 +149,25 @@ class TextStats:
     column_width: float
 
 
+def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
+    """Join pieces of one printed line that the PDF wrote separately ("Table" "1." "HPO ..."): same
+    block, same row, a word space apart. Table cells stay apart: their gaps are wider."""
+    joined: list[TextLine] = []
+    for line in lines:
+        if joined:
+            last = joined[-1]
+            same_row = line.box.vertical_overlap(last.box) > 0.5 * min(line.box.height, last.box.height)
+            gap = line.box.x0 - last.box.x1
+            if line.block == last.block and same_row and -0.5 <= gap <= 0.9 * max(line.size, last.size):
+                chars = len(last.text) + len(line.text)
+                size = (last.size * len(last.text) + line.size * len(line.text)) / max(chars, 1)
+                text = f"{last.text} {line.text}"
+                joined[-1] = TextLine(last.box.union(line.box), text, size, last.bold_start, last.block)
+                continue
+        joined.append(line)
+    return joined
+
+
 def text_stats(lines: Sequence[TextLine]) -> TextStats:
     """The body font size (most characters) and the typical width of a full body line."""
     by_size: dict[float, int] = {}
@@ -168,8 +189,8 @@ def find_captions(lines: Sequence[TextLine], drawings: Sequence[Box] = ()) -> li
     index = 0
     while index < len(lines):
         line = lines[index]
-        starts_block = index == 0 or lines[index - 1].block != line.block
-        label = parse_caption_start(line.text, label_is_bold=line.bold_start) if starts_block else None
+        starts = index == 0 or starts_paragraph(lines[index - 1], line)
+        label = parse_caption_start(line.text, label_is_bold=line.bold_start) if starts else None
         if label is None:
             index += 1
             continue
@@ -187,6 +208,14 @@ def find_captions(lines: Sequence[TextLine], drawings: Sequence[Box] = ()) -> li
     return captions
 
 
+def starts_paragraph(previous: TextLine, line: TextLine) -> bool:
+    """The line opens a paragraph: a new block, or the block's previous line is not just above it."""
+    if previous.block != line.block:
+        return True
+    above = previous.box.horizontal_overlap(line.box) > 0 and previous.box.y1 <= line.box.y0 + 1
+    return not above or line.box.y0 - previous.box.y1 > 0.8 * line.size
+
+
 def continues_caption(
     lines: Sequence[TextLine], members: list[int], cursor: int, drawings: Sequence[Box] = ()
 ) -> bool:
@@ -195,11 +224,14 @@ def continues_caption(
     last = lines[members[-1]]
     candidate = lines[cursor]
     box = candidate.box
-    if any(drawing.contains_point(box.center_x, box.center_y) for drawing in drawings):
-        return False
+    if any(
+        drawing.height > 3 * box.height and drawing.contains_point(box.center_x, box.center_y)
+        for drawing in drawings
+    ):
+        return False  # inside a drawing (a highlight behind a line does not count)
     if box.vertical_overlap(last.box) > 0.5 * min(box.height, last.box.height):
         # on the same row: the rest of the line just after a label, or the next column of a table
-        return 0 <= box.x0 - last.box.x1 <= 1.2 * last.size
+        return 0 <= box.x0 - last.box.x1 <= 1.6 * last.size
     if candidate.block == last.block:
         return True
     if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None:
@@ -226,12 +258,15 @@ def is_decoration(box: Box, page: Box) -> bool:
         return True
     # content reaching the paper's edge is a bleed ornament (side bars, banners), not a figure
     edge = 1.0
-    return box.x0 <= page.x0 + edge or box.x1 >= page.x1 - edge or box.y0 <= page.y0 + edge or box.y1 >= page.y1 - edge
+    return (
+        box.x0 <= page.x0 + edge
+        or box.x1 >= page.x1 - edge
+        or box.y0 <= page.y0 + edge
+        or box.y1 >= page.y1 - edge
+    )
 
 
-def cluster_boxes(
-    boxes: Sequence[Box], gap: float, page: Box, gap_x: float | None = None
-) -> list[list[int]]:
+def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box, gap_x: float | None = None) -> list[list[int]]:
     """Groups of boxes connected by gaps of at most `gap` points vertically and `gap_x` (default
     `gap`) horizontally: connected components on a one-point grid."""
     if not boxes:
@@ -270,6 +305,25 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
         return False
     wide = sum(1 for other in block_lines if other.box.width >= 0.7 * stats.column_width)
     return wide >= max(1, len(block_lines) // 2)
+
+
+def visible_graphics(
+    graphics: Sequence[Graphic], lines: Sequence[TextLine], page: Box, stats: TextStats
+) -> list[Graphic]:
+    """Drop big paths lying under lines of prose: shadows and masks clipped away when printed."""
+    prose = [
+        line.box
+        for line in lines
+        if abs(line.size - stats.body_size) <= 1.0 and line.box.width >= 0.8 * stats.column_width
+    ]
+    kept = []
+    for graphic in graphics:
+        if graphic.kind == "path" and graphic.box.area > 0.05 * page.area:
+            covered = sum(1 for box in prose if graphic.box.contains_point(box.center_x, box.center_y))
+            if covered >= 2:
+                continue
+        kept.append(graphic)
+    return kept
 
 
 def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
@@ -315,12 +369,16 @@ def build_clusters(
 def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: TextStats) -> list[Cluster]:
     """Blocks of short non-prose lines with no drawing (tables without rules): text-only clusters."""
     # table cells: rows close together, columns further apart
-    groups = cluster_boxes([lines[index].box for index in free], 0.9 * stats.body_size, page, 2.5 * stats.body_size)
+    groups = cluster_boxes(
+        [lines[index].box for index in free], 0.9 * stats.body_size, page, 2.5 * stats.body_size
+    )
     clusters = []
     for group in groups:
         if len(group) < 3:
             continue  # a heading or a stray label, not a table
         members = [free[i] for i in group]
+        if any(EQUATION_NUMBER.match(lines[member].text) for member in members):
+            continue  # a displayed equation: "(7)" at its side
         box = lines[members[0]].box
         for member in members[1:]:
             box = box.union(lines[member].box)
@@ -472,7 +530,7 @@ def pair_regions(
     keep_uncaptioned: bool = False,
 ) -> list[Item]:
     """Figures and tables of one page, each with its caption where one is found."""
-    drawings = graphic_clusters(graphics, page)
+    drawings = graphic_clusters(visible_graphics(graphics, lines, page, stats), page)
     captions = find_captions(lines, [cluster.box for cluster in drawings if cluster.box.area > 0])
     caption_lines = {index for caption in captions for index in caption.lines}
     clusters, body = build_clusters(lines, drawings, page, caption_lines, stats)
@@ -496,8 +554,10 @@ def pair_regions(
             claim = vertical_claim(index, captions, clusters, blockers, page, span, upward)
             if claim is None:
                 continue
+            # figure captions sit below (strong habit), table captions above (a weaker one)
             conventional = upward == figure_like
-            cost = claim.cost - (CONVENTION_BONUS if conventional else 0.0)
+            bonus = CONVENTION_BONUS if figure_like else CONVENTION_BONUS / 2
+            cost = claim.cost - (bonus if conventional else 0.0)
             if figure_like and all(clusters[i].text_only for i in claim.clusters):
                 cost += 3 * CONVENTION_BONUS  # figures are drawn; text alone is more likely a table
             claims.append(Claim(cost, claim.caption, claim.clusters, claim.box, claim.placement))
