@@ -1,8 +1,8 @@
 """PDF bytes -> figure/caption pairs. Pure: bytes and numbers in, rows out; no Ray, no storage.
 
-This first detector takes embedded raster images (tiles of one figure merged into one box) and pairs
-each with the nearest caption block on its page; the body sentences that cite a label become its
-mentions. Failures raise `ExtractError` with a fixed kind so the job can record them as error rows.
+Each page is read once into plain boxes (text lines, image placements, visible paths); the geometry in
+`regions` decides the figures, tables and their captions; the body sentences that cite a label become
+its mentions. Failures raise `ExtractError` with a fixed kind so the job records them as error rows.
 """
 
 from __future__ import annotations

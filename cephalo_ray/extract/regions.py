@@ -310,11 +310,18 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
 def visible_graphics(
     graphics: Sequence[Graphic], lines: Sequence[TextLine], page: Box, stats: TextStats
 ) -> list[Graphic]:
-    """Drop big paths lying under lines of prose: shadows and masks clipped away when printed."""
+    """Drop elements that cannot be what prints: big paths under lines of prose and anything under
+    a caption's first line (shadows, masks, images clipped away when printed)."""
     prose = [
         line.box
         for line in lines
         if abs(line.size - stats.body_size) <= 1.0 and line.box.width >= 0.8 * stats.column_width
+    ]
+    labels = [
+        line.box
+        for index, line in enumerate(lines)
+        if (index == 0 or starts_paragraph(lines[index - 1], line))
+        and parse_caption_start(line.text, label_is_bold=line.bold_start) is not None
     ]
     kept = []
     for graphic in graphics:
@@ -322,6 +329,9 @@ def visible_graphics(
             covered = sum(1 for box in prose if graphic.box.contains_point(box.center_x, box.center_y))
             if covered >= 2:
                 continue
+        # an element printed over a caption's first line is clipped away where the caption shows
+        if any(graphic.box.contains_point(box.center_x, box.center_y) for box in labels):
+            continue
         kept.append(graphic)
     return kept
 
