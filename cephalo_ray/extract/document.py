@@ -196,7 +196,10 @@ def read_page(page: pymupdf.Page) -> PageContent:
     ]
     for drawing in page.get_cdrawings(extended=False):
         if is_visible(drawing):
-            graphics.append(Graphic(Box(*drawing["rect"]), "path"))
+            # a stroke is as thick as its pen: straight rules and axes have zero-height rects
+            pen = max(float(drawing.get("width") or 0.0), 0.5) / 2 if "s" in drawing["type"] else 0.0
+            x0, y0, x1, y1 = drawing["rect"]
+            graphics.append(Graphic(Box(x0 - pen, y0 - pen, x1 + pen, y1 + pen), "path"))
     return PageContent(rect, lines, graphics, is_scanned(rect, lines, graphics))
 
 

@@ -24,10 +24,11 @@ from cephalo_ray.extract.captions import CaptionLabel, join_caption_lines, parse
 GRAPHIC_GAP = 6.0  # paths and images closer than this (points) belong to one drawing
 TEXT_GAP = 7.0  # non-body text this close to a drawing is part of it (axis labels, legends)
 MAX_CAPTION_GAP = 72.0  # a caption further than one inch from its figure is not its caption
-BESIDE_MAX_GAP = 36.0  # a caption beside its figure sits in the next column, close by
+BESIDE_MAX_GAP = 54.0  # a caption beside its figure sits in the next column (ragged right: measured loosely)
 MARGIN_BAND = 0.055  # elements wholly inside the top/bottom 5.5% of the page are headers and footers
 BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, not a figure
-MIN_ITEM_POINTS = 24.0  # items thinner than this in both directions are rules or icons
+MIN_ITEM_POINTS = 24.0  # items smaller than this in both directions are icons
+MIN_THICKNESS = 10.0  # items thinner than this in one direction are rules
 CONVENTION_BONUS = 10.0  # points of gap forgiven where a caption sits by convention
 EQUATION_NUMBER = re.compile(r"^\(\d{1,3}[a-z]?\)$")
 MIN_UNCAPTIONED_AREA = 0.08  # a kept uncaptioned raster figure covers at least this page fraction
@@ -447,11 +448,20 @@ class Claim:
     placement: str
 
 
-def horizontal_span(caption: Box, page: Box, text_left: float, text_right: float) -> tuple[float, float]:
-    """Where a caption's figure may lie sideways: the caption's column, or the full text width when
-    the caption crosses the page's centre line (a full-width or centred caption)."""
+def is_single_column(body: Sequence[Box], text_left: float, text_right: float) -> bool:
+    """Most body lines cross the middle of the text area: one column of prose."""
     middle = (text_left + text_right) / 2
-    if caption.x0 < middle - 12 and caption.x1 > middle + 12:
+    crossing = sum(1 for box in body if box.x0 < middle - 12 and box.x1 > middle + 12)
+    return crossing >= 0.5 * len(body)
+
+
+def horizontal_span(
+    caption: Box, text_left: float, text_right: float, single_column: bool
+) -> tuple[float, float]:
+    """Where a caption's figure may lie sideways: the full text width on a one-column page or when the
+    caption crosses the centre line (a full-width or centred caption), else the caption's column."""
+    middle = (text_left + text_right) / 2
+    if single_column or (caption.x0 < middle - 12 and caption.x1 > middle + 12):
         return text_left, text_right
     if caption.x1 <= middle + 12:
         return text_left, middle
@@ -555,10 +565,11 @@ def pair_regions(
     body_boxes = [lines[index].box for index in body]
     text_left = min([box.x0 for box in body_boxes] + [c.box.x0 for c in captions], default=page.x0)
     text_right = max([box.x1 for box in body_boxes] + [c.box.x1 for c in captions], default=page.x1)
+    single_column = is_single_column(body_boxes, text_left, text_right)
     claims: list[Claim] = []
     for index, caption in enumerate(captions):
         blockers = body_boxes + [other.box for j, other in enumerate(captions) if j != index]
-        span = horizontal_span(caption.box, page, text_left, text_right)
+        span = horizontal_span(caption.box, text_left, text_right, single_column)
         figure_like = caption.label.kind == "figure"
         for upward in (True, False):
             claim = vertical_claim(index, captions, clusters, blockers, page, span, upward)
@@ -580,8 +591,11 @@ def pair_regions(
     for claim in sorted(claims, key=lambda c: (c.cost, c.caption)):
         if claim.caption in taken_captions or taken_clusters.intersection(claim.clusters):
             continue
-        if claim.box.width < MIN_ITEM_POINTS and claim.box.height < MIN_ITEM_POINTS:
-            continue
+        if (
+            min(claim.box.width, claim.box.height) < MIN_THICKNESS
+            or max(claim.box.width, claim.box.height) < MIN_ITEM_POINTS
+        ):
+            continue  # a rule under a caption or an icon, not a figure
         taken_captions.add(claim.caption)
         taken_clusters.update(claim.clusters)
         members = [clusters[i] for i in claim.clusters]

@@ -1,0 +1,221 @@
+"""Figure and table regions on pages drawn here: vector plots, panels, tables, caption placements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymupdf
+import pytest
+
+from cephalo_ray.extract.document import extract_document
+from cephalo_ray.extract.regions import (
+    Box,
+    TextLine,
+    find_captions,
+    join_row_pieces,
+    text_stats,
+)
+
+BODY = (
+    "The measured response of the lattice follows the model closely over the whole range of loads, "
+    "and the deviations stay within the uncertainty of the instrument in every run we made."
+)
+
+
+def paragraph(page: Any, x0: float, y0: float, x1: float, lines: int = 6) -> float:
+    """Body prose in 10 pt; returns the y below it."""
+    rect = pymupdf.Rect(x0, y0, x1, y0 + lines * 12.5)
+    page.insert_textbox(rect, " ".join([BODY] * 3), fontsize=10, fontname="tiro")
+    return rect.y1
+
+
+def vector_plot(page: Any, rect: pymupdf.Rect, title: str = "") -> None:
+    """Axes, ticks, a polyline and its labels as real text, like a plotting library writes them."""
+    axes = pymupdf.Rect(rect.x0 + 28, rect.y0 + 14, rect.x1 - 4, rect.y1 - 22)
+    page.draw_line(axes.bl, axes.br, width=0.8)
+    page.draw_line(axes.bl, axes.tl, width=0.8)
+    for step in range(5):
+        x = axes.x0 + step * axes.width / 4
+        page.draw_line((x, axes.y1), (x, axes.y1 + 3), width=0.5)
+        page.insert_text((x - 3, axes.y1 + 11), str(step * 5), fontsize=6, fontname="helv")
+        y = axes.y1 - step * axes.height / 4
+        page.draw_line((axes.x0 - 3, y), (axes.x0, y), width=0.5)
+        page.insert_text((axes.x0 - 14, y + 2), f"{step / 4:.1f}", fontsize=6, fontname="helv")
+    points = [(axes.x0 + i * axes.width / 10, axes.y1 - (i % 4 + 1) * axes.height / 5) for i in range(11)]
+    page.draw_polyline(points, color=(0, 0, 1), width=1)
+    page.insert_text((axes.x0 + axes.width / 2 - 12, rect.y1 - 2), "strain (%)", fontsize=7, fontname="helv")
+    if title:
+        page.insert_text((axes.x0 + 4, rect.y0 + 9), title, fontsize=7, fontname="helv")
+
+
+def booktabs_table(page: Any, x0: float, y0: float, x1: float, rows: int = 4) -> float:
+    """Top, header and bottom rules with cells between; returns the bottom rule's y."""
+    page.draw_line((x0, y0), (x1, y0), width=0.8)
+    y = y0 + 11
+    for column, name in enumerate(("Sample", "E (GPa)", "σ (MPa)", "ε (%)")):
+        page.insert_text((x0 + 4 + column * (x1 - x0) / 4, y), name, fontsize=8, fontname="tiro")
+    page.draw_line((x0, y + 3), (x1, y + 3), width=0.5)
+    for row in range(rows):
+        y += 11
+        for column in range(4):
+            text = f"S{row + 1}" if column == 0 else f"{(row + 1) * (column + 2) * 1.7:.1f}"
+            page.insert_text((x0 + 4 + column * (x1 - x0) / 4, y), text, fontsize=8, fontname="tiro")
+    bottom = y + 4
+    page.draw_line((x0, bottom), (x1, bottom), width=0.8)
+    return bottom
+
+
+def extract(doc: Any) -> list[dict[str, Any]]:
+    return extract_document(doc.tobytes(), "test.pdf", dpi=72)["pairs"]
+
+
+def iou(a: list[float], b: tuple[float, float, float, float]) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_vector_plot_box_holds_its_text_labels_and_pairs_with_the_caption_below() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    y = paragraph(page, 72, 72, 540)
+    plot = pymupdf.Rect(150, y + 20, 450, y + 220)
+    vector_plot(page, plot, title="Tensile test")
+    page.insert_textbox(
+        pymupdf.Rect(72, plot.y1 + 10, 540, plot.y1 + 40),
+        "Fig. 2: Stress against strain for the annealed samples.",
+        fontsize=9,
+        fontname="tiro",
+    )
+    paragraph(page, 72, plot.y1 + 50, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 2" and pair["kind"] == "figure" and pair["graphics"] == "vector"
+    assert pair["caption"] == "Fig. 2: Stress against strain for the annealed samples."
+    # tick numbers to the left of the axes and the axis title under them are inside the box
+    assert pair["bbox"][0] <= plot.x0 + 16 and pair["bbox"][3] >= plot.y1 - 4
+    assert iou(pair["bbox"], tuple(plot)) > 0.8
+
+
+def test_multi_panel_figure_is_one_item_with_the_union_box() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    panels = [
+        pymupdf.Rect(72 + col * 240, 90 + row * 170, 292 + col * 240, 240 + row * 170)
+        for row in range(2)
+        for col in range(2)
+    ]
+    for letter, rect in zip("abcd", panels, strict=True):
+        vector_plot(page, rect)
+        page.insert_text((rect.x0, rect.y0 + 8), f"({letter})", fontsize=8, fontname="hebo")
+    page.insert_text((72, 440), "Figure 1. Four loading cases: (a) to (d).", fontsize=9, fontname="tiro")
+    paragraph(page, 72, 460, 540)
+    (pair,) = extract(doc)
+    union = (panels[0].x0, panels[0].y0, panels[3].x1, panels[3].y1)
+    assert pair["label"] == "Figure 1" and iou(pair["bbox"], union) > 0.85
+
+
+def test_table_with_caption_above_runs_from_top_to_bottom_rule() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    y = paragraph(page, 72, 72, 540)
+    page.insert_text((72, y + 24), "TABLE IV", fontsize=9, fontname="tibo")
+    page.insert_text((72, y + 36), "Mechanical properties of the samples", fontsize=9, fontname="tiro")
+    top = y + 44
+    bottom = booktabs_table(page, 72, top, 540)
+    paragraph(page, 72, bottom + 20, 540)
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table" and pair["label"] == "Table 4"
+    assert pair["caption"] == "TABLE IV Mechanical properties of the samples"
+    assert abs(pair["bbox"][1] - top) < 3 and abs(pair["bbox"][3] - bottom) < 3
+
+
+def test_caption_beside_its_figure_in_the_narrow_column() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_textbox(
+        pymupdf.Rect(40, 80, 200, 200),
+        "Figure 3 | Grain growth during annealing. The mean grain size rises with time at every temperature we tried.",
+        fontsize=8,
+        fontname="tiro",
+    )
+    plot = pymupdf.Rect(220, 80, 560, 300)
+    vector_plot(page, plot)
+    paragraph(page, 40, 330, 560)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 3" and pair["caption"].startswith("Figure 3 | Grain growth")
+    assert iou(pair["bbox"], tuple(plot)) > 0.8
+
+
+def test_two_column_page_pairs_each_figure_with_the_caption_of_its_column() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for column, (x0, x1) in enumerate(((50, 296), (316, 562))):
+        paragraph(page, x0, 60, x1, lines=8)
+        plot = pymupdf.Rect(x0, 170, x1, 330)
+        vector_plot(page, plot)
+        page.insert_textbox(
+            pymupdf.Rect(x0, 340, x1, 380),
+            f"Figure {column + 1}. Column {column + 1} result.",
+            fontsize=8,
+            fontname="tiro",
+        )
+        paragraph(page, x0, 390, x1, lines=12)
+    pairs = extract(doc)
+    assert [pair["label"] for pair in pairs] == ["Figure 1", "Figure 2"]
+    assert pairs[0]["bbox"][2] < 300 and pairs[1]["bbox"][0] > 310
+
+
+def test_body_text_citing_a_figure_is_neither_caption_nor_mention_loss() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_textbox(
+        pymupdf.Rect(72, 72, 540, 120),
+        "Figure 1 shows the plot below. The trend is clear in Figs. 1 and 2.",
+        fontsize=10,
+        fontname="tiro",
+    )
+    plot = pymupdf.Rect(150, 140, 450, 320)
+    vector_plot(page, plot)
+    page.insert_text((72, 340), "Figure 1: Load history.", fontsize=9, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 1: Load history."
+    assert pair["mentions"] == ["Figure 1 shows the plot below.", "The trend is clear in Figs. 1 and 2."]
+
+
+def test_header_logo_and_uncaptioned_ornaments_are_not_figures() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    pixmap = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 40, 40), False)
+    pixmap.set_rect(pixmap.irect, (200, 30, 30))
+    page.insert_image(pymupdf.Rect(72, 20, 110, 40), pixmap=pixmap)  # a header logo
+    page.insert_text((120, 34), "Journal of Materials", fontsize=8)
+    paragraph(page, 72, 72, 540)
+    page.draw_rect(pymupdf.Rect(72, 200, 540, 260), color=(0.5, 0.5, 0.5))  # a framed box, no caption
+    assert extract(doc) == []
+
+
+def test_label_split_over_pieces_is_joined() -> None:
+    lines = [
+        TextLine(Box(100, 100, 124, 110), "Table", 9, True, 0),
+        TextLine(Box(128, 100, 136, 110), "1.", 9, True, 0),
+        TextLine(Box(146, 100, 400, 110), "Results on the test set", 9, False, 0),
+        TextLine(Box(100, 111, 300, 121), "for every model.", 9, False, 0),
+    ]
+    joined = join_row_pieces(lines)
+    assert joined[0].text.startswith("Table 1.")
+    (caption,) = find_captions(joined)
+    assert caption.label.label == "Table 1" and caption.text.endswith("for every model.")
+
+
+@pytest.mark.parametrize(
+    ("sizes", "body"),
+    [([10.0] * 20 + [8.0] * 5, 10.0), ([9.0] * 3 + [11.0] * 30, 11.0)],
+)
+def test_body_size_is_the_size_with_most_characters(sizes: list[float], body: float) -> None:
+    lines = [
+        TextLine(Box(0, i * 12, 200, i * 12 + 10), "x" * 40, size, False, i) for i, size in enumerate(sizes)
+    ]
+    assert text_stats(lines).body_size == body
