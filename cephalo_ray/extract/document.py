@@ -16,8 +16,10 @@ from cephalo_ray.extract.regions import (
     Box,
     Graphic,
     Item,
+    PageRegions,
     TextLine,
     join_row_pieces,
+    pair_across_pages,
     pair_regions,
     text_stats,
 )
@@ -139,20 +141,27 @@ def extract_document(
         stats = text_stats([line for content in contents for line in content.lines])
         found: list[Found] = []
         body_lines: list[str] = []
-        scanned_pages = 0
-        for page_index, content in enumerate(contents):
+        regions = []
+        for content in contents:
             if content.scanned:
-                scanned_pages += 1
+                regions.append(PageRegions([], [], []))
                 continue
-            items = pair_regions(content.lines, content.graphics, content.rect, stats, keep_uncaptioned)
-            caption_lines = {index for item in items if item.caption for index in item.caption.lines}
-            inside = [item.box for item in items]
+            page_regions = pair_regions(
+                content.lines, content.graphics, content.rect, stats, keep_uncaptioned
+            )
+            regions.append(page_regions)
+            caption_lines = {
+                index for item in page_regions.items if item.caption for index in item.caption.lines
+            }
+            inside = [item.box for item in page_regions.items]
             body_lines.extend(
                 line.text
                 for index, line in enumerate(content.lines)
                 if index not in caption_lines
                 and not any(box.contains_point(line.box.center_x, line.box.center_y) for box in inside)
             )
+        scanned_pages = sum(1 for content in contents if content.scanned)
+        for page_index, items in enumerate(pair_across_pages(regions)):
             items = [
                 item
                 for item in items
@@ -162,7 +171,7 @@ def extract_document(
                 continue
             page = doc.load_page(page_index)
             for item in items:
-                box = item.box.clip(content.rect)
+                box = item.box.clip(contents[page_index].rect)
                 found.append(Found(page_index + 1, item, *render_crop(page, box, dpi, max_crop_pixels)))
         sentences = split_sentences(join_caption_lines(body_lines))
         pairs = build_rows(found, doc_id, source, sentences)
@@ -294,7 +303,9 @@ def build_rows(found: list[Found], doc_id: str, source: str, sentences: list[str
                 "caption_bbox": [caption.box.x0, caption.box.y0, caption.box.x1, caption.box.y1]
                 if caption
                 else None,
-                "caption_page": page_number if caption else None,
+                "caption_page": (page_number if item.caption_page is None else item.caption_page + 1)
+                if caption
+                else None,
             }
         )
     return rows

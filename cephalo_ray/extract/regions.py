@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cephalo_ray.extract.captions import CaptionLabel, join_caption_lines, parse_caption_start
 
@@ -30,6 +31,7 @@ BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, n
 MIN_ITEM_POINTS = 24.0  # items smaller than this in both directions are icons
 MIN_THICKNESS = 10.0  # items thinner than this in one direction are rules
 CONVENTION_BONUS = 10.0  # points of gap forgiven where a caption sits by convention
+OTHER_PAGE_AREA = 0.2  # a figure captioned on the facing page fills much of its own page
 EQUATION_NUMBER = re.compile(r"^\(\d{1,3}[a-z]?\)$")
 MIN_UNCAPTIONED_AREA = 0.08  # a kept uncaptioned raster figure covers at least this page fraction
 
@@ -139,7 +141,8 @@ class Item:
     box: Box
     caption: Caption | None
     graphics: str
-    placement: str  # "below", "above", "beside" (where the caption sits) or "none"
+    placement: str  # where the caption sits: "below", "above", "beside", "other-page" or "none"
+    caption_page: int | None = None  # 0-based page of the caption when not this page
 
 
 @dataclass(frozen=True)
@@ -203,10 +206,43 @@ def find_captions(lines: Sequence[TextLine], drawings: Sequence[Box] = ()) -> li
         box = lines[members[0]].box
         for member in members[1:]:
             box = box.union(lines[member].box)
-        text = join_caption_lines([lines[member].text for member in members])
-        captions.append(Caption(box, label, text, tuple(members), line.bold_start))
+        carried = next_column_lines(lines, members, box, drawings)
+        text = join_caption_lines([lines[member].text for member in members + carried])
+        captions.append(Caption(box, label, text, tuple(members + carried), line.bold_start))
         index = cursor
     return captions
+
+
+def next_column_lines(
+    lines: Sequence[TextLine], members: list[int], box: Box, drawings: Sequence[Box]
+) -> list[int]:
+    """A caption cut off at the foot of its column goes on at the head of the next one: an
+    unfinished sentence there, continued by a same-size line starting in lower case."""
+    last = lines[members[-1]]
+    if last.text.rstrip().endswith((".", "!", "?", ":")):
+        return []
+    if any(
+        line.box.y0 > last.box.y1 and line.box.horizontal_overlap(box) > 0 and line.size >= 0.8 * last.size
+        for line in lines
+    ):
+        return []  # the column goes on below the caption
+    right = [
+        index
+        for index, line in enumerate(lines)
+        if line.box.x0 >= box.x1 - 5 and line.box.y1 < last.box.y0 and index not in members
+    ]
+    if not right:
+        return []
+    head = min(right, key=lambda index: lines[index].box.y0)
+    first = lines[head]
+    if abs(first.size - last.size) > 0.5 or not (first.text[:1].islower() or last.text.endswith("-")):
+        return []
+    carried = [head]
+    cursor = head + 1
+    while cursor < len(lines) and continues_caption(lines, carried, cursor, drawings):
+        carried.append(cursor)
+        cursor += 1
+    return carried
 
 
 def starts_paragraph(previous: TextLine, line: TextLine) -> bool:
@@ -548,7 +584,7 @@ def pair_regions(
     page: Box,
     stats: TextStats,
     keep_uncaptioned: bool = False,
-) -> list[Item]:
+) -> PageRegions:
     """Figures and tables of one page, each with its caption where one is found."""
     drawings = graphic_clusters(visible_graphics(graphics, lines, page, stats), page)
     captions = find_captions(lines, [cluster.box for cluster in drawings if cluster.box.area > 0])
@@ -603,13 +639,59 @@ def pair_regions(
         items.append(
             Item(caption.label.kind, claim.box, caption, combined_graphics(members), claim.placement)
         )
+    orphans = [
+        Item("figure", cluster.box, None, cluster.graphics, "none")
+        for index, cluster in enumerate(clusters)
+        if index not in taken_clusters
+        and not cluster.text_only
+        and cluster.box.area >= MIN_UNCAPTIONED_AREA * page.area
+    ]
     if keep_uncaptioned:
-        for index, cluster in enumerate(clusters):
-            if index in taken_clusters or not cluster.images:
+        items.extend(orphan for orphan in orphans if orphan.graphics != "vector")
+    return PageRegions(
+        sorted(items, key=lambda item: (item.box.y0, item.box.x0)),
+        [caption for index, caption in enumerate(captions) if index not in taken_captions],
+        orphans,
+        page.area,
+    )
+
+
+class PageRegions(NamedTuple):
+    items: list[Item]
+    unpaired_captions: list[Caption]  # captions whose figure may be on the page before or after
+    unclaimed: list[Item]  # large drawings no caption on this page claimed
+    page_area: float = 0.0
+
+
+def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
+    """Items per page after pairing each unpaired caption with the largest unclaimed drawing on the
+    page before or after it (a caption on the facing page of a full-page figure). The item stays
+    on the drawing's page; `caption_page` records where the caption was."""
+    items = [list(page.items) for page in pages]
+    taken: set[tuple[int, int]] = set()
+    for number, page in enumerate(pages):
+        for caption in page.unpaired_captions:
+            options = [
+                (drawing.box.area, other, index)
+                for other in (number - 1, number + 1)
+                if 0 <= other < len(pages)
+                for index, drawing in enumerate(pages[other].unclaimed)
+                if (other, index) not in taken
+                # a figure alone on its page, without captions of its own
+                and not pages[other].items
+                and not pages[other].unpaired_captions
+                and drawing.box.area >= OTHER_PAGE_AREA * pages[other].page_area
+            ]
+            if not options:
                 continue
-            if cluster.box.area >= MIN_UNCAPTIONED_AREA * page.area:
-                items.append(Item("figure", cluster.box, None, cluster.graphics, "none"))
-    return sorted(items, key=lambda item: (item.box.y0, item.box.x0))
+            _, other, index = max(options)
+            taken.add((other, index))
+            drawing = pages[other].unclaimed[index]
+            placement = "other-page"
+            items[other].append(
+                Item(caption.label.kind, drawing.box, caption, drawing.graphics, placement, number)
+            )
+    return items
 
 
 def combined_graphics(clusters: Sequence[Cluster]) -> str:

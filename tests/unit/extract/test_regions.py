@@ -219,3 +219,37 @@ def test_body_size_is_the_size_with_most_characters(sizes: list[float], body: fl
         TextLine(Box(0, i * 12, 200, i * 12 + 10), "x" * 40, size, False, i) for i, size in enumerate(sizes)
     ]
     assert text_stats(lines).body_size == body
+
+
+def test_caption_on_the_page_before_a_full_page_figure() -> None:
+    doc = pymupdf.open()
+    first = doc.new_page()
+    y = paragraph(first, 72, 72, 540, lines=20)
+    first.insert_text(
+        (72, y + 30), "Figure 5: Phase map of the alloy family (overleaf).", fontsize=9, fontname="tiro"
+    )
+    second = doc.new_page()
+    plot = pymupdf.Rect(72, 90, 540, 700)
+    vector_plot(second, plot)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 5" and pair["page"] == 2 and pair["caption_page"] == 1
+    assert iou(pair["bbox"], tuple(plot)) > 0.8
+
+
+def test_caption_cut_at_the_foot_of_a_column_goes_on_in_the_next() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 50, 60, 296, lines=30)
+    plot = pymupdf.Rect(50, 450, 296, 690)
+    vector_plot(page, plot)
+    page.insert_text(
+        (50, 705), "Figure 2: Hardness of the welded joint measured", fontsize=8, fontname="tiro"
+    )
+    page.insert_text((50, 715), "across the fusion zone and the heat", fontsize=8, fontname="tiro")
+    page.insert_text((316, 66), "affected zone on both sides.", fontsize=8, fontname="tiro")
+    paragraph(page, 316, 80, 562, lines=40)
+    (pair,) = extract(doc)
+    assert pair["caption"] == (
+        "Figure 2: Hardness of the welded joint measured across the fusion zone and the heat "
+        "affected zone on both sides."
+    )
