@@ -62,6 +62,7 @@ class DocumentResult(TypedDict):
     repaired: bool
     pairs: list[PairRow]
     seconds: float
+    page_seconds: list[float]
 
 
 class Found(NamedTuple):
@@ -137,19 +138,26 @@ def extract_document(
             )
         doc_id = doc_id_of(pdf_bytes)
         repaired = bool(doc.is_repaired)
-        contents = [read_page(doc.load_page(index)) for index in range(doc.page_count)]
+        page_seconds = [0.0] * doc.page_count  # where the time goes, page by page
+        contents = []
+        for index in range(doc.page_count):
+            tick = time.perf_counter()
+            contents.append(read_page(doc.load_page(index)))
+            page_seconds[index] += time.perf_counter() - tick
         stats = text_stats([line for content in contents for line in content.lines])
         found: list[Found] = []
         body_lines: list[str] = []
         regions = []
-        for content in contents:
+        for page_index, content in enumerate(contents):
             if content.scanned:
                 regions.append(PageRegions([], [], []))
                 continue
+            tick = time.perf_counter()
             page_regions = pair_regions(
                 content.lines, content.graphics, content.rect, stats, keep_uncaptioned
             )
             regions.append(page_regions)
+            page_seconds[page_index] += time.perf_counter() - tick
             caption_lines = {
                 index for item in page_regions.items if item.caption for index in item.caption.lines
             }
@@ -169,10 +177,12 @@ def extract_document(
             ]
             if not items:
                 continue
+            tick = time.perf_counter()
             page = doc.load_page(page_index)
             for item in items:
                 box = item.box.clip(contents[page_index].rect)
                 found.append(Found(page_index + 1, item, *render_crop(page, box, dpi, max_crop_pixels)))
+            page_seconds[page_index] += time.perf_counter() - tick
         sentences = split_sentences(join_caption_lines(body_lines))
         pairs = build_rows(found, doc_id, source, sentences)
         return {
@@ -182,6 +192,7 @@ def extract_document(
             "repaired": repaired,
             "pairs": pairs,
             "seconds": time.perf_counter() - started,
+            "page_seconds": page_seconds,
         }
     finally:
         doc.close()
