@@ -17,6 +17,7 @@ from cephalo_ray.config import ConfigError, StrictModel, is_override, leaf_field
 # verb -> (job module, one-line summary). A job module exposes `main(argv, prog) -> int`.
 VERBS: dict[str, tuple[str, str]] = {
     "extract": ("jobs.extract_figures", "find figures and captions in PDFs (folder, glob, s3://, list file)"),
+    "inspect": ("jobs.inspect_report", "an HTML report of an extract root: pages with boxes, crops, errors"),
     "refine": ("jobs.refine_pairs", "turn pairs into grounded QA data with a teacher LLM (or a template)"),
     "export": ("jobs.export_dataset", "write a refine root as LLaVA JSON + images or a Hugging Face dataset"),
     "train": ("jobs.finetune_vlm", "fine-tune a VLM on a refine root: Ray Train + DeepSpeed ZeRO-2/3 + LoRA"),

@@ -4,7 +4,8 @@
     cephalo demo demo_out papers=20
 
 Stages so far: generate a sample corpus (papers with raster and tiled figures, a text-only paper,
-and one of each broken input) -> extract figure/caption pairs -> refine them into QA conversations
+and one of each broken input) -> extract figure/caption pairs -> write an HTML report of them
+(pages with figure and caption boxes drawn, crops, errors) -> refine them into QA conversations
 with the offline template teacher -> export LLaVA JSON + images -> assemble a tiny LLaVA model
 (random CLIP + Llama, the shape a real run trains) and describe it -> fine-tune it with LoRA on the
 refined conversations (Ray Train, DeepSpeed ZeRO-2, CPU) -> stack the base's layers and the
@@ -67,6 +68,7 @@ def run_stages(config: DemoConfig) -> dict[str, Any]:
     stages: list[tuple[str, Callable[[dict[str, Any]], tuple[str, str, Any]]]] = [
         ("corpus", stage_corpus),
         ("extract", stage_extract),
+        ("inspect", stage_inspect),
         ("refine", stage_refine),
         ("export", stage_export),
         ("model", stage_model),
@@ -125,6 +127,16 @@ def stage_extract(state: dict[str, Any]) -> tuple[str, str, Any]:
         f"{counts['pairs']} pairs, {counts.get('documents_failed', 0)} error rows",
         manifest,
     )
+
+
+def stage_inspect(state: dict[str, Any]) -> tuple[str, str, Any]:
+    from jobs import inspect_report
+
+    result = inspect_report.run(inspect_report.InspectConfig(input=str(state["root"] / "extract")))
+    summary = (
+        f"{result['documents_shown']} documents, {result['pages_rendered']} pages, {result['crops']} crops"
+    )
+    return str(result["index"]), summary, result
 
 
 def stage_refine(state: dict[str, Any]) -> tuple[str, str, Any]:

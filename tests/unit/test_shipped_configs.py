@@ -14,6 +14,7 @@ CONFIG_ROOT = Path(__file__).resolve().parents[2] / "jobs" / "configs"
 # configs/<verb>/*.yaml belong to the job of that verb; the job module names its config class
 CONFIG_CLASS = {
     "extract": "ExtractConfig",
+    "inspect": "InspectConfig",
     "refine": "RefineConfig",
     "export": "ExportConfig",
     "train": "TrainConfig",
@@ -28,7 +29,7 @@ SHIPPED = sorted(CONFIG_ROOT.glob("*/*.yaml"))
 
 
 def test_configs_are_shipped() -> None:
-    assert {path.parent.name for path in SHIPPED} >= {"extract", "refine", "demo"}
+    assert {path.parent.name for path in SHIPPED} >= {"extract", "inspect", "refine", "demo"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda path: f"{path.parent.name}/{path.name}")
