@@ -2,11 +2,14 @@
 
     python -m bench.score_extraction                       # ours, on bench/gold/real
     python -m bench.score_extraction --peer                # and the pymupdf4llm layout-model peer
+    python -m bench.score_extraction --synthetic 50        # on 50 generated papers (seeds 0..49) instead
+    python -m bench.score_extraction --synthetic 50 --synthetic-out DIR   # and keep them (PDF + gold JSON)
 
 A predicted pair counts when its box has IoU >= 0.5 with a gold box on the same page (matched one to
 one, best IoU first) and its caption equals the gold caption after NFKC, whitespace folding and
 de-hyphenation. Printed: overall, per source document, per kind, and recall per gold feature
-(vector, multi-panel, caption-above...), plus box-only scores (detection without captions).
+(vector, multi-panel, caption-above...), plus box-only scores (detection without captions). The
+synthetic papers come from bench/synthetic_papers.py, with gold in the same format as bench/gold/real.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 import time
 import unicodedata
 from collections import defaultdict
@@ -199,11 +203,33 @@ def main() -> int:
     parser.add_argument(
         "--peer", action="store_true", help="also score the pymupdf4llm layout-model peer (slow)"
     )
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        metavar="N",
+        help="score N generated papers (seeds 0..N-1), not the real gold",
+    )
+    parser.add_argument(
+        "--synthetic-out",
+        metavar="DIR",
+        help="with --synthetic: keep the papers in DIR (default: a temp dir)",
+    )
     arguments = parser.parse_args()
-    golds = [json.loads(path.read_text()) for path in sorted(Path(arguments.gold).glob("*.json"))]
-    results = [score("cephalo_ray extract", ours, golds, Path(arguments.corpus))]
-    if arguments.peer:
-        results.append(score("pymupdf4llm layout peer", peer, golds, Path(arguments.corpus)))
+    with tempfile.TemporaryDirectory(prefix="synthetic-papers-") as scratch:
+        if arguments.synthetic:
+            from bench.synthetic_papers import write_synthetic_set
+
+            corpus = Path(arguments.synthetic_out or scratch)
+            started = time.perf_counter()
+            paths = [pdf.with_suffix(".json") for pdf in write_synthetic_set(corpus, arguments.synthetic)]
+            seconds = time.perf_counter() - started
+            print(f"generated {len(paths)} synthetic papers in {corpus} ({seconds:.1f} s)")
+        else:
+            corpus, paths = Path(arguments.corpus), sorted(Path(arguments.gold).glob("*.json"))
+        golds = [json.loads(path.read_text()) for path in paths]
+        results = [score("cephalo_ray extract", ours, golds, corpus)]
+        if arguments.peer:
+            results.append(score("pymupdf4llm layout peer", peer, golds, corpus))
     print(json.dumps(results))
     return 0
 
