@@ -21,7 +21,9 @@ from cephalo_ray.extract.regions import (
     join_row_pieces,
     pair_across_pages,
     pair_regions,
+    running_furniture,
     text_stats,
+    without_furniture,
 )
 from cephalo_ray.rows import PairRow
 
@@ -144,6 +146,12 @@ def extract_document(
             tick = time.perf_counter()
             contents.append(read_page(doc.load_page(index)))
             page_seconds[index] += time.perf_counter() - tick
+        furniture = running_furniture([c.lines for c in contents], [c.rect for c in contents])
+        contents = [
+            content._replace(lines=lines, graphics=graphics)
+            for content, running in zip(contents, furniture, strict=True)
+            for lines, graphics in [without_furniture(content.lines, content.graphics, running, content.rect)]
+        ]
         stats = text_stats([line for content in contents for line in content.lines])
         found: list[Found] = []
         body_lines: list[str] = []

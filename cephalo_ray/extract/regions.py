@@ -172,6 +172,54 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
     return joined
 
 
+FURNITURE_BAND = 0.1  # running headers and footers live in the top and bottom tenth of a page
+FURNITURE_SHARE = 0.3  # a line repeated on this share of pages (two at least) is a running line
+PAGE_NUMBER = re.compile(r"^(?:page\s*)?[#ivxlc]+(?:\s*(?:of|/)\s*#)?$", re.IGNORECASE)
+
+
+def furniture_key(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+
+
+def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box]) -> list[set[int]]:
+    """Per page, the lines that are running headers, footers and page numbers: text in the top or
+    bottom band that repeats across pages (numbers ignored), or a bare page number there."""
+    seen: dict[tuple[str, str], set[int]] = {}
+    banded: list[list[tuple[int, str, str]]] = []
+    for number, (lines, rect) in enumerate(zip(pages, rects, strict=True)):
+        marks = []
+        for index, line in enumerate(lines):
+            if line.box.y1 <= rect.y0 + FURNITURE_BAND * rect.height:
+                band = "top"
+            elif line.box.y0 >= rect.y1 - FURNITURE_BAND * rect.height:
+                band = "bottom"
+            else:
+                continue
+            key = furniture_key(line.text)
+            marks.append((index, band, key))
+            seen.setdefault((band, key), set()).add(number)
+        banded.append(marks)
+    needed = max(2, int(FURNITURE_SHARE * len(pages) + 0.999))
+    return [
+        {index for index, band, key in marks if len(seen[(band, key)]) >= needed or PAGE_NUMBER.match(key)}
+        for marks in banded
+    ]
+
+
+def without_furniture(
+    lines: Sequence[TextLine], graphics: Sequence[Graphic], furniture: set[int], page: Box
+) -> tuple[list[TextLine], list[Graphic]]:
+    """The page less its running lines, and less the rules and logos that sit in their band."""
+    if not furniture:
+        return list(lines), list(graphics)
+    middle = page.center_y
+    top = max([lines[i].box.y1 for i in furniture if lines[i].box.y1 < middle], default=page.y0) + 4
+    bottom = min([lines[i].box.y0 for i in furniture if lines[i].box.y0 > middle], default=page.y1) - 4
+    kept_lines = [line for index, line in enumerate(lines) if index not in furniture]
+    kept_graphics = [g for g in graphics if g.box.y1 > top and g.box.y0 < bottom]
+    return kept_lines, kept_graphics
+
+
 def text_stats(lines: Sequence[TextLine]) -> TextStats:
     """The body font size (most characters) and the typical width of a full body line."""
     by_size: dict[float, int] = {}
