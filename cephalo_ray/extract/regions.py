@@ -24,6 +24,7 @@ from cephalo_ray.extract.captions import CaptionLabel, join_caption_lines, parse
 
 GRAPHIC_GAP = 6.0  # paths and images closer than this (points) belong to one drawing
 TEXT_GAP = 7.0  # non-body text this close to a drawing is part of it (axis labels, legends)
+PANEL_GAP = 30.0  # panels of one figure are at most this far apart
 MAX_CAPTION_GAP = 72.0  # a caption further than one inch from its figure is not its caption
 BESIDE_MAX_GAP = 54.0  # a caption beside its figure sits in the next column (ragged right: measured loosely)
 MARGIN_BAND = 0.055  # elements wholly inside the top/bottom 5.5% of the page are headers and footers
@@ -620,6 +621,16 @@ def beside_claim(
         for i in chosen[1:]:
             box = box.union(clusters[i].box)
         gap = max(box.x0 - caption.x1 if to_right else caption.x0 - box.x1, 0.0)
+        # the other panels of the figure: further out on the same side, close to what is chosen
+        grown = True
+        while grown:
+            grown = False
+            for i, cluster in enumerate(clusters):
+                on_side = cluster.box.x0 >= caption.x1 - 2 if to_right else cluster.box.x1 <= caption.x0 + 2
+                if i not in chosen and on_side and cluster.box.near(box, PANEL_GAP):
+                    chosen.append(i)
+                    box = box.union(cluster.box)
+                    grown = True
         claim = Claim(gap + 2 * CONVENTION_BONUS, caption_index, tuple(chosen), box, "beside")
         if best is None or claim.cost < best.cost:
             best = claim
