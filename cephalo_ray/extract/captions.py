@@ -15,7 +15,7 @@ _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+)?"
     r"(?P<word>figures?|figs?\.?|tables?|tabs?\.?)"
 )
-_NUMBER = r"(?P<number>(?P<supp>S)?\d{1,3}|[IVXLC]{1,7}(?![a-z]))(?P<panel>[a-z])?"
+_NUMBER = r"(?P<number>(?P<supp>S)?\d{1,3}|S?[IVXLC]{1,7}(?![a-z]))(?P<panel>[a-z])?"
 LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}\s*{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences.
@@ -74,6 +74,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
     number = number.upper()
     if number[0].isdigit() or (number[0] == "S" and number[1:].isdigit()):
         canonical = number
+    elif number[0] == "S" and len(number) > 1 and roman_to_int(number[1:]) is not None:
+        canonical = f"S{roman_to_int(number[1:])}"  # "Table SI" -> "Table S1"
     else:
         value = roman_to_int(number)
         if value is None:

@@ -637,6 +637,34 @@ def beside_claim(
     return best
 
 
+def edge_gap(a: Box, b: Box) -> float:
+    """The empty space between two boxes (0 when they touch or overlap)."""
+    return max(a.x0 - b.x1, b.x0 - a.x1, a.y0 - b.y1, b.y0 - a.y1, 0.0)
+
+
+def chained_costs(claim: Claim, caption: Box, clusters: Sequence[Cluster]) -> dict[int, float]:
+    """Each claimed cluster's distance to the caption along the chain of clusters between them (the
+    widest gap crossed), plus the claim's own bias (placement habits, penalties)."""
+    boxes = {index: clusters[index].box for index in claim.clusters}
+
+    def direct(box: Box) -> float:
+        if claim.placement == "below":
+            return caption.y0 - box.y1
+        if claim.placement == "above":
+            return box.y0 - caption.y1
+        return max(box.x0 - caption.x1, caption.x0 - box.x1)
+
+    gaps = {index: max(direct(box), 0.0) for index, box in boxes.items()}
+    offset = claim.cost - min(gaps.values())
+    chained: dict[int, float] = {}
+    for index in sorted(gaps, key=lambda i: gaps[i]):
+        cost = gaps[index]
+        for other, other_cost in chained.items():
+            cost = min(cost, max(other_cost, edge_gap(boxes[index], boxes[other])))
+        chained[index] = cost
+    return {index: cost + offset for index, cost in chained.items()}
+
+
 def pair_regions(
     lines: Sequence[TextLine],
     graphics: Sequence[Graphic],
@@ -680,24 +708,38 @@ def pair_regions(
         claim = beside_claim(index, captions, clusters, body_boxes)
         if claim is not None:
             claims.append(claim)
+    # each cluster goes to the caption it is nearest to, through the panels between them (so a
+    # panel row far from its caption still follows it, and a table never joins the figure below)
+    best: dict[int, tuple[float, int, int]] = {}
+    for claim_index, claim in enumerate(claims):
+        for cluster_index, cost in chained_costs(claim, captions[claim.caption].box, clusters).items():
+            candidate = (cost, claim.caption, claim_index)
+            if cluster_index not in best or candidate < best[cluster_index]:
+                best[cluster_index] = candidate
+    by_caption: dict[int, dict[int, list[tuple[float, int]]]] = {}
+    for cluster_index, (cost, caption_index, claim_index) in best.items():
+        by_caption.setdefault(caption_index, {}).setdefault(claim_index, []).append((cost, cluster_index))
     taken_captions: set[int] = set()
     taken_clusters: set[int] = set()
     items: list[Item] = []
-    for claim in sorted(claims, key=lambda c: (c.cost, c.caption)):
-        if claim.caption in taken_captions or taken_clusters.intersection(claim.clusters):
+    for caption_index, options in sorted(by_caption.items()):
+        choices = []
+        for claim_index, members_costs in options.items():
+            member_indices = sorted(index for _, index in members_costs)
+            box = clusters[member_indices[0]].box
+            for index in member_indices[1:]:
+                box = box.union(clusters[index].box)
+            if min(box.width, box.height) < MIN_THICKNESS or max(box.width, box.height) < MIN_ITEM_POINTS:
+                continue  # a rule under a caption or an icon, not a figure
+            choices.append((min(members_costs), claim_index, member_indices, box))
+        if not choices:
             continue
-        if (
-            min(claim.box.width, claim.box.height) < MIN_THICKNESS
-            or max(claim.box.width, claim.box.height) < MIN_ITEM_POINTS
-        ):
-            continue  # a rule under a caption or an icon, not a figure
-        taken_captions.add(claim.caption)
-        taken_clusters.update(claim.clusters)
-        members = [clusters[i] for i in claim.clusters]
-        caption = captions[claim.caption]
-        items.append(
-            Item(caption.label.kind, claim.box, caption, combined_graphics(members), claim.placement)
-        )
+        _, claim_index, member_indices, box = min(choices)
+        taken_captions.add(caption_index)
+        taken_clusters.update(member_indices)
+        caption = captions[caption_index]
+        graphics = combined_graphics([clusters[index] for index in member_indices])
+        items.append(Item(caption.label.kind, box, caption, graphics, claims[claim_index].placement))
     orphans = [
         Item("figure", cluster.box, None, cluster.graphics, "none")
         for index, cluster in enumerate(clusters)
