@@ -24,6 +24,7 @@ from cephalo_ray.extract.regions import (
     running_furniture,
     text_stats,
     without_furniture,
+    without_margin_text,
 )
 from cephalo_ray.rows import PairRow
 
@@ -153,6 +154,10 @@ def extract_document(
             for lines, graphics in [without_furniture(content.lines, content.graphics, running, content.rect)]
         ]
         stats = text_stats([line for content in contents for line in content.lines])
+        contents = [
+            content._replace(lines=without_margin_text(content.lines, content.rect, stats))
+            for content in contents
+        ]
         found: list[Found] = []
         body_lines: list[str] = []
         regions = []

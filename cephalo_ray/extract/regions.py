@@ -221,6 +221,27 @@ def without_furniture(
     return kept_lines, kept_graphics
 
 
+def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) -> list[TextLine]:
+    """Drop text off the paper and vertical stamps in the side margins (arXiv ids, watermarks)."""
+    prose = [
+        line.box
+        for line in lines
+        if abs(line.size - stats.body_size) <= 1.0 and line.box.width >= 0.8 * stats.column_width
+    ]
+    left = min((box.x0 for box in prose), default=page.x0)
+    right = max((box.x1 for box in prose), default=page.x1)
+    kept = []
+    for line in lines:
+        box = line.box
+        if box.x1 > page.x1 + 1 or box.x0 < page.x0 - 1:
+            continue
+        vertical = box.height > 4 * box.width and len(line.text) > 8
+        if vertical and (box.x1 < left - 4 or box.x0 > right + 4):
+            continue
+        kept.append(line)
+    return kept
+
+
 def text_stats(lines: Sequence[TextLine]) -> TextStats:
     """The body font size (most characters) and the typical width of a full body line."""
     by_size: dict[float, int] = {}
@@ -322,15 +343,20 @@ def continues_caption(
         return True
     if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None:
         return False
-    if last.text.endswith("."):
-        return False  # a finished sentence at a block's end: what follows is the next block's own
     sizes = [lines[member].size for member in members]
     size = sum(sizes) / len(sizes)
     gap = candidate.box.y0 - last.box.y1
     overlaps = candidate.box.horizontal_overlap(last.box) > 0
     aligned = abs(candidate.box.x0 - last.box.x0) <= 3.0
     same_font = abs(candidate.size - size) <= (1.5 if aligned else 0.5)
-    return overlaps and -1.0 <= gap <= 0.8 * size and same_font
+    if last.text.endswith("."):
+        # a finished sentence: the next block goes on only if it sits tight within the caption's width
+        within = (
+            box.x0 >= min(lines[m].box.x0 for m in members) - 2
+            and box.x1 <= max(lines[m].box.x1 for m in members) + 2
+        )
+        return within and -2.5 <= gap <= 0.5 * size and same_font
+    return overlaps and -2.5 <= gap <= 0.8 * size and same_font
 
 
 def is_decoration(box: Box, page: Box) -> bool:
