@@ -256,7 +256,9 @@ def text_stats(lines: Sequence[TextLine]) -> TextStats:
     return TextStats(body_size, column_width)
 
 
-def find_captions(lines: Sequence[TextLine], drawings: Sequence[Box] = ()) -> list[Caption]:
+def find_captions(
+    lines: Sequence[TextLine], drawings: Sequence[Box] = (), body_size: float | None = None
+) -> list[Caption]:
     """Caption blocks: a block that opens with a label, plus the lines after it in the same block and
     the blocks right below it in the same font size, stopping at lines inside a drawing."""
     captions: list[Caption] = []
@@ -276,7 +278,7 @@ def find_captions(lines: Sequence[TextLine], drawings: Sequence[Box] = ()) -> li
         box = lines[members[0]].box
         for member in members[1:]:
             box = box.union(lines[member].box)
-        carried = next_column_lines(lines, members, box, drawings)
+        carried = next_column_lines(lines, members, box, drawings, body_size)
         text = join_caption_lines([lines[member].text for member in members + carried])
         captions.append(Caption(box, label, text, tuple(members + carried), line.bold_start))
         index = cursor
@@ -284,12 +286,18 @@ def find_captions(lines: Sequence[TextLine], drawings: Sequence[Box] = ()) -> li
 
 
 def next_column_lines(
-    lines: Sequence[TextLine], members: list[int], box: Box, drawings: Sequence[Box]
+    lines: Sequence[TextLine],
+    members: list[int],
+    box: Box,
+    drawings: Sequence[Box],
+    body_size: float | None = None,
 ) -> list[int]:
-    """A caption cut off at the foot of its column goes on at the head of the next one: an
-    unfinished sentence there, continued by a same-size line starting in lower case."""
+    """A caption cut off at the foot of its column goes on at the head of the next one: a line in the
+    caption's own (not the body's) size there, or one that finishes its unfinished sentence."""
     last = lines[members[-1]]
-    if last.text.rstrip().endswith((".", "!", "?", ":")):
+    own_size = body_size is not None and abs(last.size - body_size) >= 0.5
+    finished = last.text.rstrip().endswith((".", "!", "?", ":"))
+    if finished and not own_size:
         return []
     if any(
         line.box.y0 > last.box.y1 and line.box.horizontal_overlap(box) > 0 and line.size >= 0.8 * last.size
@@ -305,7 +313,11 @@ def next_column_lines(
         return []
     head = min(right, key=lambda index: lines[index].box.y0)
     first = lines[head]
-    if abs(first.size - last.size) > 0.5 or not (first.text[:1].islower() or last.text.endswith("-")):
+    if abs(first.size - last.size) > (0.3 if own_size else 0.5):
+        return []
+    if not own_size and not (first.text[:1].islower() or last.text.endswith("-")):
+        return []
+    if parse_caption_start(first.text, label_is_bold=first.bold_start) is not None:
         return []
     carried = [head]
     cursor = head + 1
@@ -700,7 +712,9 @@ def pair_regions(
 ) -> PageRegions:
     """Figures and tables of one page, each with its caption where one is found."""
     drawings = graphic_clusters(visible_graphics(graphics, lines, page, stats), page)
-    captions = find_captions(lines, [cluster.box for cluster in drawings if cluster.box.area > 0])
+    captions = find_captions(
+        lines, [cluster.box for cluster in drawings if cluster.box.area > 0], stats.body_size
+    )
     caption_lines = {index for caption in captions for index in caption.lines}
     clusters, body = build_clusters(lines, drawings, page, caption_lines, stats)
     # a "caption" inside a drawing is text of the drawing (a panel title), not a caption
