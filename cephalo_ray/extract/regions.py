@@ -32,7 +32,7 @@ BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, n
 MIN_ITEM_POINTS = 24.0  # items smaller than this in both directions are icons
 MIN_THICKNESS = 10.0  # items thinner than this in one direction are rules
 CONVENTION_BONUS = 10.0  # points of gap forgiven where a caption sits by convention
-OTHER_PAGE_AREA = 0.2  # a figure captioned on the facing page fills much of its own page
+OTHER_PAGE_AREA = 0.03  # an unclaimed drawing this large may be captioned on the next page
 EQUATION_NUMBER = re.compile(r"^\(\d{1,3}[a-z]?\)$")
 MIN_UNCAPTIONED_AREA = 0.08  # a kept uncaptioned raster figure covers at least this page fraction
 
@@ -785,15 +785,20 @@ def pair_regions(
         for index, cluster in enumerate(clusters)
         if index not in taken_clusters
         and not cluster.text_only
-        and cluster.box.area >= MIN_UNCAPTIONED_AREA * page.area
+        and cluster.box.area >= OTHER_PAGE_AREA * page.area
     ]
     if keep_uncaptioned:
-        items.extend(orphan for orphan in orphans if orphan.graphics != "vector")
+        items.extend(
+            orphan
+            for orphan in orphans
+            if orphan.graphics != "vector" and orphan.box.area >= MIN_UNCAPTIONED_AREA * page.area
+        )
     return PageRegions(
         sorted(items, key=lambda item: (item.box.y0, item.box.x0)),
         [caption for index, caption in enumerate(captions) if index not in taken_captions],
         orphans,
         page.area,
+        page.height,
     )
 
 
@@ -802,35 +807,44 @@ class PageRegions(NamedTuple):
     unpaired_captions: list[Caption]  # captions whose figure may be on the page before or after
     unclaimed: list[Item]  # large drawings no caption on this page claimed
     page_area: float = 0.0
+    page_height: float = 0.0
+
+
+def neighbour_pages(caption: Box, page_height: float, number: int) -> list[int]:
+    """Where an unpaired caption's figure may be: the page before when the caption heads its page,
+    the page after when it ends it."""
+    pages = []
+    if caption.y0 <= 0.3 * page_height:
+        pages.append(number - 1)
+    if caption.y1 >= 0.7 * page_height:
+        pages.append(number + 1)
+    return pages
 
 
 def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
-    """Items per page after pairing each unpaired caption with the largest unclaimed drawing on the
-    page before or after it (a caption on the facing page of a full-page figure). The item stays
-    on the drawing's page; `caption_page` records where the caption was."""
+    """Items per page after pairing each unpaired caption with an unclaimed drawing on the page
+    before it (the caption went on to the next page) or after it (a caption facing its figure):
+    the largest, preferring one in the caption's column. The item stays on the drawing's page;
+    `caption_page` records where the caption was."""
     items = [list(page.items) for page in pages]
     taken: set[tuple[int, int]] = set()
     for number, page in enumerate(pages):
         for caption in page.unpaired_captions:
             options = [
-                (drawing.box.area, other, index)
-                for other in (number - 1, number + 1)
+                (drawing.box.horizontal_overlap(caption.box) > 0, drawing.box.area, other, index)
+                for other in neighbour_pages(caption.box, pages[number].page_height, number)
                 if 0 <= other < len(pages)
                 for index, drawing in enumerate(pages[other].unclaimed)
                 if (other, index) not in taken
-                # a figure alone on its page, without captions of its own
-                and not pages[other].items
-                and not pages[other].unpaired_captions
                 and drawing.box.area >= OTHER_PAGE_AREA * pages[other].page_area
             ]
             if not options:
                 continue
-            _, other, index = max(options)
+            *_, other, index = max(options)
             taken.add((other, index))
             drawing = pages[other].unclaimed[index]
-            placement = "other-page"
             items[other].append(
-                Item(caption.label.kind, drawing.box, caption, drawing.graphics, placement, number)
+                Item(caption.label.kind, drawing.box, caption, drawing.graphics, "other-page", number)
             )
     return items
 
