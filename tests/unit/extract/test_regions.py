@@ -224,7 +224,7 @@ def test_body_size_is_the_size_with_most_characters(sizes: list[float], body: fl
 def test_caption_on_the_page_before_a_full_page_figure() -> None:
     doc = pymupdf.open()
     first = doc.new_page()
-    y = paragraph(first, 72, 72, 540, lines=20)
+    y = paragraph(first, 72, 72, 540, lines=44)  # the caption ends the page, the figure faces it
     first.insert_text(
         (72, y + 30), "Figure 5: Phase map of the alloy family (overleaf).", fontsize=9, fontname="tiro"
     )
