@@ -2,13 +2,15 @@
 
 A batch is named from its inputs, so a rerun that forms the same batch overwrites the same files.
 Data files whose ledger file is missing belong to a run killed mid-commit: they are removed before a
-rerun and never listed in a manifest, so nothing is duplicated.
+rerun and never listed in a manifest, so nothing is duplicated. A batch retried in other groupings
+(Ray Data re-running the work of a lost node) commits some keys twice under other names;
+`drop_recommitted` leaves each key in the first commit that holds it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cephalo_ray.storage import Storage, join, name_of
@@ -85,3 +87,72 @@ def read_rows(storage: Storage, root: str, directory: str) -> list[dict[str, Any
     files = [item.uri for item in storage.list_files(join(root, directory), PARQUET)]
     table = storage.read_parquet(files)
     return table.to_pylist() if table is not None else []
+
+
+def drop_recommitted(
+    storage: Storage,
+    root: str,
+    data_dirs: Iterable[str],
+    ledger_dir: str,
+    key_columns: Sequence[str],
+    link_column: str,
+    fence: Callable[[], None] = lambda: None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Leave every ledger key committed once: in the first commit, by name, that holds it.
+
+    A commit holding keys that an earlier one holds is committed again under a new deterministic
+    name without those rows (its data rows follow their ledger rows by `link_column`, unique within
+    a commit), and only then uncommitted; a commit left empty is uncommitted. Killed midway, the
+    next call finishes the work. Run it while no worker commits (before or after the pipeline).
+
+    Returns:
+        The ledger rows afterwards, and how many commits were rewritten or removed.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = sorted(committed_names(storage, root, ledger_dir))
+    ledgers = {name: read_table(storage, join(root, ledger_dir, name + PARQUET)) for name in names}
+    seen: set[tuple[Any, ...]] = set()
+    plans: dict[str, tuple[list[int], str | None]] = {}
+    for name in names:
+        keys = list(zip(*(ledgers[name].column(column).to_pylist() for column in key_columns), strict=True))
+        kept = []
+        for index, key in enumerate(keys):
+            if key not in seen:
+                seen.add(key)
+                kept.append(index)
+        if len(kept) < len(keys):
+            target = batch_name([name, *(repr(keys[index]) for index in kept)]) if kept else None
+            plans[name] = (kept, target)
+    # A rewrite killed after its commit left its target committed too: that one is kept, not removed.
+    finals = (set(names) - set(plans)) | {target for _, target in plans.values() if target}
+    for name, (kept, target) in plans.items():
+        if target is not None:
+            ledger = ledgers[name].take(kept)
+            links = ledger.column(link_column).combine_chunks()
+            data: dict[str, pa.Table | None] = {}
+            for directory in data_dirs:
+                uri = join(root, directory, name + PARQUET)
+                if storage.exists(uri):
+                    table = read_table(storage, uri)
+                    data[directory] = table.filter(pc.is_in(table.column(link_column), value_set=links))
+            commit_batch(storage, root, target, data, ledger_dir, ledger, fence)
+            ledgers[target] = ledger
+        if name not in finals:
+            fence()
+            storage.delete(join(root, ledger_dir, name + PARQUET))  # uncommitted from here on
+            for directory in data_dirs:
+                uri = join(root, directory, name + PARQUET)
+                if storage.exists(uri):
+                    storage.delete(uri)
+            del ledgers[name]
+    tables = [ledgers[name] for name in sorted(ledgers)]
+    rows = pa.concat_tables(tables, promote_options="default").to_pylist() if tables else []
+    return rows, len(plans)
+
+
+def read_table(storage: Storage, uri: str) -> pa.Table:
+    table = storage.read_parquet([uri])
+    assert table is not None  # one file in, one table out
+    return table

@@ -28,8 +28,10 @@ from pydantic import Field
 
 from cephalo_ray.cli import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
+from cephalo_ray.extract.layout import DetectorConfig
 
 JOB = "extract"
+LEDGER_KEY = ("source", "size", "mtime_ns")  # one listed input: the restart unit
 
 
 class ResourcesConfig(StrictModel):
@@ -65,6 +67,7 @@ class ExtractConfig(StrictModel):
     storage: StorageConfig = StorageConfig()
     resources: ResourcesConfig = ResourcesConfig()
     limits: LimitsConfig = LimitsConfig()
+    detector: DetectorConfig = DetectorConfig()
 
 
 RUNTIME_SECTIONS = ("output", "storage", "resources", "limits")
@@ -98,12 +101,16 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
     write_manifest(storage, config.output, start)
     committed = committed_names(storage, config.output, DOCUMENTS_DIR)
     removed = remove_uncommitted(storage, config.output, (PAIRS_DIR, ERRORS_DIR), committed)
-    ledger = read_ledger(storage, config.output)
+    ledger, settled = settle_ledger(storage, config.output, run_id)
+    if settled:  # the claim above listed a lost node's documents twice: list them once
+        start = final_manifest(config, run_id, storage, inputs, [], STATUS_PARTIAL, started_at, ledger=ledger)
+        write_manifest(storage, config.output, start)
     done = {ledger_key(row) for row in ledger}
     pending = [item for item in inputs if (item.uri, item.size, item.mtime_ns) not in done]
     print(
         f"extract: {len(inputs)} inputs, {len(inputs) - len(pending)} already done, {len(pending)} to process"
-        + (f" ({removed} uncommitted files of a killed run removed)" if removed else ""),
+        + (f" ({removed} uncommitted files of a killed run removed)" if removed else "")
+        + (f" ({settled} batches committed twice by a retry settled)" if settled else ""),
         file=sys.stderr,
     )
     seconds, ray_data_stats = 0.0, ""
@@ -111,7 +118,12 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
         seconds, ray_data_stats = extract_pending(
             config, run_id, storage, pending, ledger, parse_function or extract_document
         )
-    manifest = final_manifest(config, run_id, storage, inputs, pending, None, started_at, seconds)
+    # Ray Data retries the batches of a lost node in other groupings: documents they had committed
+    # commit again under other names. Each document keeps its first commit (the design's exactly-once).
+    ledger, settled = settle_ledger(storage, config.output, run_id)
+    if settled:
+        print(f"extract: {settled} batches that a retry committed twice were settled", file=sys.stderr)
+    manifest = final_manifest(config, run_id, storage, inputs, pending, None, started_at, seconds, ledger)
     manifest["ray_data_stats"] = ray_data_stats
     write_manifest(storage, config.output, manifest)
     print(summary_text(manifest), file=sys.stderr)
@@ -129,6 +141,21 @@ def ledger_key(row: dict[str, Any]) -> tuple[str, int | None, int | None]:
     return (row["source"], row["size"], row["mtime_ns"])
 
 
+def settle_ledger(storage: Any, output: str, run_id: str) -> tuple[list[dict[str, Any]], int]:
+    """Leave each input committed once (pairs and errors follow their document by `source`); returns
+    the ledger rows and how many batch commits were rewritten or removed."""
+    from functools import partial
+
+    from cephalo_ray.extract.stage import DOCUMENTS_DIR, ERRORS_DIR, PAIRS_DIR
+    from cephalo_ray.ledger import drop_recommitted
+    from cephalo_ray.output_root import refuse_if_superseded
+
+    fence = partial(refuse_if_superseded, storage, output, run_id)
+    return drop_recommitted(
+        storage, output, (PAIRS_DIR, ERRORS_DIR), DOCUMENTS_DIR, LEDGER_KEY, "source", fence
+    )
+
+
 def extract_pending(
     config: ExtractConfig,
     run_id: str,
@@ -141,6 +168,7 @@ def extract_pending(
     Data's execution statistics (time per operator, rows, memory)."""
     import ray
     from ray.data import ActorPoolStrategy, DataContext
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
     from tqdm import tqdm
 
     from cephalo_ray.extract.stage import DocumentClaims, ExtractStage
@@ -156,7 +184,11 @@ def extract_pending(
             for row in ledger
             if row["doc_id"] and row["status"] != STATUS_DUPLICATE
         }
-        claims = ray.remote(DocumentClaims).options(num_cpus=0).remote(known)
+        # Beside the driver: its state lives nowhere else, so it may only die with the job.
+        beside_driver = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        claims = (
+            ray.remote(DocumentClaims).options(num_cpus=0, scheduling_strategy=beside_driver).remote(known)
+        )
         batches = math.ceil(len(pending) / config.resources.docs_per_file)
         actors = config.resources.actors or max(
             1, int(ray.cluster_resources().get("CPU", 1) / config.resources.num_cpus)
@@ -207,17 +239,21 @@ def final_manifest(
     status: str | None,
     started_at: float,
     seconds: float = 0.0,
+    ledger: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The manifest from the ledger as it stands: complete when every listed input has a row."""
+    """The manifest from the ledger as it stands: complete when every listed input has a row.
+
+    `ledger` is the ledger's rows when the caller has just read them (default: read them here)."""
     from cephalo_ray.extract.stage import DOCUMENTS_DIR, ERRORS_DIR, PAIRS_DIR
     from cephalo_ray.ledger import committed_files, committed_names
     from cephalo_ray.output_root import STATUS_COMPLETE, STATUS_PARTIAL, build_manifest
     from cephalo_ray.rows import STATUS_DUPLICATE, STATUS_FAILED
 
     committed = committed_names(storage, config.output, DOCUMENTS_DIR)
-    ledger = {ledger_key(row): row for row in read_ledger(storage, config.output)}
+    rows = read_ledger(storage, config.output) if ledger is None else ledger
+    by_key = {ledger_key(row): row for row in rows}
     listed = {(item.uri, item.size, item.mtime_ns) for item in inputs}
-    current = [ledger[key] for key in listed if key in ledger]
+    current = [by_key[key] for key in listed if key in by_key]
     processed_keys = {(item.uri, item.size, item.mtime_ns) for item in processed}
     this_run = [row for row in current if ledger_key(row) in processed_keys]
     failed = [row for row in current if row["status"] == STATUS_FAILED]
@@ -231,7 +267,7 @@ def final_manifest(
         "documents_skipped": len(current) - len(this_run),
         "documents_processed": len(this_run),
         "documents_pending": len(listed) - len(current),
-        "documents_stale": len(set(ledger) - listed),
+        "documents_stale": len(set(by_key) - listed),
         "pages": sum(row["pages"] for row in current),
         "scanned_pages": sum(row["scanned_pages"] for row in current),
         "pairs": sum(row["pairs"] for row in current),

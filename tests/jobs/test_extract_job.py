@@ -280,3 +280,76 @@ def test_sigkilled_job_resumes_without_duplicates(ray_session: Any, tmp_path: Pa
     sources = tables["documents"].column("source").to_pylist()
     assert len(sources) == len(set(sources)) == 16
     shutil.rmtree(output)
+
+
+@pytest.mark.parametrize("killed_while_settling", [False, True])
+def test_documents_a_retried_batch_commits_twice_are_listed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killed_while_settling: bool
+) -> None:
+    """When a worker node is lost, Ray Data re-runs its batches regrouped on other actors, so the
+    same documents commit again under other batch names; here two stages commit such groupings."""
+    from cephalo_ray import ledger
+    from cephalo_ray.extract.stage import DocumentClaims, ExtractStage
+
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    for seed in range(5):
+        (corpus / f"p{seed}.pdf").write_bytes(sample_paper(seed, figures=1 + seed % 2).pdf)
+    output = str(tmp_path / "out")
+    # the lost node's actor committed p0-p2; retries on the other actor overlap it, neither holds the other
+    groupings = [[0, 1, 2], [2, 3, 4], [1]]
+
+    def lost_node_pipeline(
+        config: ExtractConfig, run_id: str, storage: Storage, pending: list[Any], *_: Any
+    ) -> tuple[float, str]:
+        monkeypatch.setattr(
+            ExtractStage, "claim", lambda self, doc_id, source: self.claims.claim(doc_id, source)
+        )
+        claims = DocumentClaims({})
+        options = {"dpi": config.dpi, "min_figure_points": config.min_figure_points}
+        actors = [ExtractStage(output, run_id, storage, claims, options, 2**30, 60, None) for _ in range(2)]
+        try:
+            for number, grouping in enumerate(groupings):
+                items = [pending[index] for index in grouping]
+                batch = {key: [getattr(item, key) for item in items] for key in ("uri", "size", "mtime_ns")}
+                actors[min(number, 1)](batch)
+        finally:
+            for actor in actors:
+                actor.parse.close()
+        if killed_while_settling:  # the driver dies right after the first rewrite has committed
+            commit_batch = ledger.commit_batch
+
+            def commit_then_die(*args: Any, **kwargs: Any) -> None:
+                commit_batch(*args, **kwargs)
+                raise KeyboardInterrupt("killed")
+
+            monkeypatch.setattr(ledger, "commit_batch", commit_then_die)
+        return 0.0, ""
+
+    monkeypatch.setattr(extract_figures, "extract_pending", lost_node_pipeline)
+    config = config_for(str(corpus), output)
+    if killed_while_settling:
+        with pytest.raises(KeyboardInterrupt):
+            extract_figures.run(config)
+        monkeypatch.undo()
+        assert len(extract_figures.read_ledger(Storage(), output)) > 5  # the rewrite and its original
+        extract_figures.run(config)
+    else:
+        extract_figures.run(config)
+
+    manifest, tables = read_root(Storage(), output)
+    documents = tables["documents"].to_pylist()
+    assert sorted(row["source"] for row in documents) == sorted(str(path) for path in corpus.glob("*.pdf"))
+    counts = manifest["counts"]
+    assert manifest["status"] == "complete" and counts["documents_ok"] == 5 == counts["documents_in"]
+    pairs = tables["pairs"].to_pylist()
+    assert len({row["pair_id"] for row in pairs}) == len(pairs) == counts["pairs"] == 7
+    per_source = {row["source"]: row["pairs"] for row in documents}
+    assert {source: sum(row["source"] == source for row in pairs) for source in per_source} == per_source
+    # nothing but the listed files is left, and a rerun changes nothing
+    on_disk = sorted(str(path.relative_to(output)) for path in Path(output).rglob("*.parquet"))
+    assert on_disk == sorted(name for names in manifest["files"].values() for name in names)
+    stamps = {path: path.stat().st_mtime_ns for path in Path(output).rglob("*.parquet")}
+    rerun = extract_figures.run(config)
+    assert rerun["files"] == manifest["files"] and rerun["counts"]["documents_skipped"] == 5
+    assert {path: path.stat().st_mtime_ns for path in Path(output).rglob("*.parquet")} == stamps
