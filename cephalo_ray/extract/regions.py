@@ -778,8 +778,8 @@ def pair_regions(
         taken_captions.add(caption_index)
         taken_clusters.update(member_indices)
         caption = captions[caption_index]
-        graphics = combined_graphics([clusters[index] for index in member_indices])
-        items.append(Item(caption.label.kind, box, caption, graphics, claims[claim_index].placement))
+        drawn = combined_graphics([clusters[index] for index in member_indices])
+        items.append(Item(caption.label.kind, box, caption, drawn, claims[claim_index].placement))
     orphans = [
         Item("figure", cluster.box, None, cluster.graphics, "none")
         for index, cluster in enumerate(clusters)
