@@ -67,6 +67,9 @@ class ExtractConfig(StrictModel):
     storage: StorageConfig = StorageConfig()
     resources: ResourcesConfig = ResourcesConfig()
     limits: LimitsConfig = LimitsConfig()
+    keep_uncaptioned: bool = Field(
+        False, description="also keep large raster images no caption claims (label and caption empty)"
+    )
     detector: DetectorConfig = DetectorConfig()
 
 
@@ -93,6 +96,13 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
 
     started_at = time.time()
     run_id = uuid.uuid4().hex
+    from cephalo_ray.config import ConfigError
+    from cephalo_ray.extract.layout import detector_problem
+
+    if config.detector.name != "none":
+        problem = detector_problem(config.detector.name, config.detector.backend)
+        if problem:
+            raise ConfigError(problem)  # before Ray starts: the model could never load
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     refuse_changed_config(read_manifest(storage, config.output), JOB, hashed_config(config))
     inputs = storage.list_inputs(config.input)
@@ -206,6 +216,12 @@ def extract_pending(
                     "min_figure_points": config.min_figure_points,
                     "max_pages": config.limits.max_pages,
                     "max_crop_pixels": config.limits.max_crop_pixels,
+                    "keep_uncaptioned": config.keep_uncaptioned,
+                    "detector": config.detector.name,
+                    "detector_options": config.detector.detector_options(
+                        config.storage.s3_endpoint_url, config.storage.s3_region
+                    ),
+                    "consult": config.detector.consult,
                 },
                 "max_bytes": config.limits.max_bytes,
                 "timeout_s": config.limits.timeout_s,

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
+from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detector
 from cephalo_ray.extract.regions import (
     Box,
     Graphic,
@@ -20,6 +21,7 @@ from cephalo_ray.extract.regions import (
     TextLine,
     join_row_pieces,
     pair_across_pages,
+    pair_detected,
     pair_regions,
     running_furniture,
     text_stats,
@@ -117,6 +119,9 @@ def extract_document(
     max_pages: int = 2000,
     max_crop_pixels: int = 40_000_000,
     keep_uncaptioned: bool = False,
+    detector: str = "none",
+    detector_options: dict[str, Any] | None = None,
+    consult: str = "unsure",
 ) -> DocumentResult:
     """Find the figures and tables of one PDF with their captions and mentions, cropped to PNG.
 
@@ -128,6 +133,10 @@ def extract_document(
         max_pages: documents with more pages are refused as `TooLarge`.
         max_crop_pixels: a crop that would be larger is rendered at a lower DPI to fit.
         keep_uncaptioned: also return large raster images that no caption claims (label None).
+        detector: a layout model to consult (`layout.DETECTORS`: "none", "pymupdf", "layoutparser"),
+            built once per process with `detector_options`.
+        consult: when: "unsure" (pages with a caption the geometry found no figure for, and scans),
+            "always" (every page) or "scanned" (pages without a text layer only).
 
     Raises:
         ExtractError: for an empty, non-PDF, corrupt, encrypted or over-long document.
@@ -161,14 +170,26 @@ def extract_document(
         found: list[Found] = []
         body_lines: list[str] = []
         regions = []
+        layout_model = shared_detector(detector, **(detector_options or {})) if detector != "none" else None
         for page_index, content in enumerate(contents):
             if content.scanned:
-                regions.append(PageRegions([], [], []))
+                # no text layer: only a layout model can say where figures are (captions unread)
+                found_blocks = detected_blocks(layout_model, doc.load_page(page_index))
+                regions.append(
+                    PageRegions(
+                        [Item(kind, box, None, "raster", "none") for kind, box in found_blocks], [], []
+                    )
+                )
                 continue
             tick = time.perf_counter()
             page_regions = pair_regions(
                 content.lines, content.graphics, content.rect, stats, keep_uncaptioned
             )
+            if layout_model is not None and (
+                consult == "always" or (consult == "unsure" and page_regions.unpaired_captions)
+            ):
+                blocks = detected_blocks(layout_model, doc.load_page(page_index))
+                page_regions = pair_detected(page_regions, blocks, content.rect)
             regions.append(page_regions)
             page_seconds[page_index] += time.perf_counter() - tick
             caption_lines = {
@@ -234,6 +255,14 @@ def read_page(page: pymupdf.Page) -> PageContent:
             x0, y0, x1, y1 = drawing["rect"]
             graphics.append(Graphic(Box(x0 - pen, y0 - pen, x1 + pen, y1 + pen), "path"))
     return PageContent(rect, lines, graphics, is_scanned(rect, lines, graphics))
+
+
+def detected_blocks(layout_model: LayoutDetector | None, page: pymupdf.Page) -> list[tuple[str, Box]]:
+    """The figure and table blocks a layout model finds on a page (none without a model)."""
+    if layout_model is None:
+        return []
+    layout = layout_model.detect(page)
+    return [(kind, Box(*box)) for kind in ("figure", "table") for box in blocks_of(layout, kind)]
 
 
 def is_visible(drawing: dict[str, Any]) -> bool:

@@ -137,7 +137,12 @@ def blocks_of(layout: Iterable[Any], kind: str) -> list[tuple[float, float, floa
     """The (x0, y0, x1, y1) boxes of the blocks of one kind, in the layout's order."""
     if kind not in KINDS:
         raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    return [tuple(float(v) for v in block.coordinates) for block in layout if block.type == kind]  # type: ignore[misc]
+    boxes = []
+    for block in layout:
+        if block.type == kind:
+            x0, y0, x1, y1 = block.coordinates
+            boxes.append((float(x0), float(y0), float(x1), float(y1)))
+    return boxes
 
 
 def _layout(blocks: list[tuple[tuple[float, float, float, float], str, float]]) -> layoutparser.Layout:
@@ -245,7 +250,9 @@ class PymupdfLayoutDetector:
         kept = [item for item in elements + pixels if item[2] >= self.score_threshold]
         return _layout(kept)
 
-    def _element_blocks(self, page: pymupdf.Page) -> list[tuple[tuple[float, float, float, float], str, float]]:
+    def _element_blocks(
+        self, page: pymupdf.Page
+    ) -> list[tuple[tuple[float, float, float, float], str, float]]:
         import numpy as np
         import pymupdf
 
@@ -278,6 +285,8 @@ class PymupdfLayoutDetector:
         # One pixel per point is plenty: the model sees the page at 300 x 300.
         pixmap = page.get_pixmap(alpha=False, colorspace=pymupdf.csRGB)
         image = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.width, 3)
+        if image.min() == image.max():  # a blank page: the model's contrast stretch would make it black
+            return []
         self._pixels.predict(image)
         found = self._pixels.get_layout_detections()
         page_box = _page_box(page)
@@ -291,7 +300,9 @@ class PymupdfLayoutDetector:
 
 
 def _mostly_inside(
-    box: tuple[float, float, float, float], kind: str, regions: list[tuple[tuple[float, float, float, float], str]]
+    box: tuple[float, float, float, float],
+    kind: str,
+    regions: list[tuple[tuple[float, float, float, float], str]],
 ) -> bool:
     area = max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
     for region, region_kind in regions:
@@ -310,20 +321,21 @@ def cache_dir_default() -> Path:
 
 def fetch_to_cache(uri: str, cache_dir: str | Path, storage: Storage) -> str:
     """A local path for `uri`: itself when local; for `s3://` a copy under `cache_dir` (one file, or
-    every file under a prefix, e.g. a Paddle model folder), downloaded once and reused while the
-    sizes match."""
+    every file under a prefix, e.g. a Paddle model folder), fetched once per object version (URI,
+    size and modification time), so retrained weights of the same size are fetched again."""
     from cephalo_ray.storage import is_s3, name_of
 
     if not is_s3(uri):
         return uri
-    target = Path(cache_dir) / hashlib.sha256(uri.encode()).hexdigest()[:16]
     single = storage.stat(uri)
+    files = [single] if single.size is not None else storage.list_files(uri)
+    if not files:
+        raise FileNotFoundError(f"{uri} is neither a file nor a prefix with files in it")
+    version = json.dumps([uri] + [[item.uri, item.size, item.mtime_ns] for item in files])
+    target = Path(cache_dir) / hashlib.sha256(version.encode()).hexdigest()[:16]
     if single.size is not None:
         _download(storage, uri, target / name_of(uri), single.size)
         return str(target / name_of(uri))
-    files = storage.list_files(uri)
-    if not files:
-        raise FileNotFoundError(f"{uri} is neither a file nor a prefix with files in it")
     prefix = uri.rstrip("/") + "/"
     for item in files:
         _download(storage, item.uri, target / item.uri[len(prefix) :], item.size)
@@ -487,7 +499,7 @@ def draw_layout(page: pymupdf.Page, layout: Iterable[Any], dpi: int = 96) -> Ima
 
 def detector_problem(name: str, backend: str | None = None) -> str | None:
     """Why detector `name` (with a layoutparser `backend`) cannot load here, naming what to install;
-    None when it can. Cheap: no model is loaded."""
+    None when it can. No model is built (finding pymupdf's layout imports pymupdf)."""
     import importlib.util
 
     if name == "pymupdf":
@@ -603,7 +615,9 @@ class DetectorConfig(StrictModel):
                 label_kind(label)
         return value
 
-    def detector_options(self, s3_endpoint_url: str | None = None, s3_region: str | None = None) -> dict[str, Any]:
+    def detector_options(
+        self, s3_endpoint_url: str | None = None, s3_region: str | None = None
+    ) -> dict[str, Any]:
         """The keyword arguments of `build_detector(self.name, ...)` (`consult` is the caller's)."""
         if self.name == "pymupdf":
             return {"score_threshold": self.score_threshold}

@@ -810,6 +810,40 @@ class PageRegions(NamedTuple):
     page_height: float = 0.0
 
 
+def pair_detected(regions: PageRegions, detected: Sequence[tuple[str, Box]], page: Box) -> PageRegions:
+    """Give the page's unpaired captions the figures and tables a layout model found there, each
+    caption the nearest block of its kind above, below or beside it that no item covers yet."""
+    items = list(regions.items)
+    free = [
+        (kind, box)
+        for kind, box in detected
+        if not any(box.intersection_area(item.box) > 0.3 * min(box.area, item.box.area) for item in items)
+    ]
+    unpaired = []
+    for caption in regions.unpaired_captions:
+        options = []
+        for index, (kind, box) in enumerate(free):
+            if kind != caption.label.kind:
+                continue
+            if box.horizontal_overlap(caption.box) > 0:
+                gap = max(caption.box.y0 - box.y1, box.y0 - caption.box.y1, 0.0)
+            elif box.vertical_overlap(caption.box) > 0:
+                gap = max(box.x0 - caption.box.x1, caption.box.x0 - box.x1, 0.0) + 2 * CONVENTION_BONUS
+            else:
+                continue
+            if gap <= MAX_CAPTION_GAP:
+                options.append((gap, index))
+        if not options:
+            unpaired.append(caption)
+            continue
+        _, index = min(options)
+        kind, box = free.pop(index)
+        items.append(Item(kind, box, caption, "raster", "detected"))
+    return regions._replace(
+        items=sorted(items, key=lambda item: (item.box.y0, item.box.x0)), unpaired_captions=unpaired
+    )
+
+
 def neighbour_pages(caption: Box, page_height: float, number: int) -> list[int]:
     """Where an unpaired caption's figure may be: the page before when the caption heads its page,
     the page after when it ends it."""

@@ -253,3 +253,34 @@ def test_caption_cut_at_the_foot_of_a_column_goes_on_in_the_next() -> None:
         "Figure 2: Hardness of the welded joint measured across the fusion zone and the heat "
         "affected zone on both sides."
     )
+
+
+def test_detected_blocks_go_to_unpaired_captions_of_their_kind() -> None:
+    from cephalo_ray.extract.captions import CaptionLabel
+    from cephalo_ray.extract.regions import Caption, Item, PageRegions, pair_detected
+
+    page = Box(0, 0, 612, 792)
+    figure_caption = Caption(Box(72, 400, 300, 420), CaptionLabel("figure", "Figure 2"), "Figure 2: b.", (0,))
+    table_caption = Caption(Box(320, 100, 540, 110), CaptionLabel("table", "Table 1"), "Table 1: c.", (1,))
+    paired = Item("figure", Box(72, 60, 300, 250), None, "vector", "below")
+    regions = PageRegions([paired], [figure_caption, table_caption], [], page.area, page.height)
+    detected = [
+        ("figure", Box(70, 62, 302, 248)),  # the figure already found: not given twice
+        ("figure", Box(80, 280, 290, 395)),  # above Figure 2's caption
+        ("table", Box(320, 116, 540, 300)),  # below Table 1's caption
+        ("table", Box(72, 600, 300, 700)),  # too far from any caption
+    ]
+    result = pair_detected(regions, detected, page)
+    assert not result.unpaired_captions
+    found = {item.caption.label.label: item.box for item in result.items if item.caption}
+    assert found == {"Figure 2": Box(80, 280, 290, 395), "Table 1": Box(320, 116, 540, 300)}
+
+
+def test_consulting_the_built_in_layout_model_keeps_what_the_geometry_found() -> None:
+    pytest.importorskip("onnxruntime")
+    from cephalo_ray.samples import sample_paper
+
+    pdf = sample_paper(3, figures=2).pdf
+    plain = extract_document(pdf, "x.pdf", dpi=72)["pairs"]
+    consulted = extract_document(pdf, "x.pdf", dpi=72, detector="pymupdf", consult="always")["pairs"]
+    assert [(p["label"], p["bbox"]) for p in consulted] == [(p["label"], p["bbox"]) for p in plain]
