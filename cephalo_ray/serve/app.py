@@ -311,17 +311,23 @@ def make_deployment(settings: dict[str, Any]) -> Any:
                         "rate_limit_error",
                         retry_after_s=1,
                     )
+            except ApiError as error:
+                return error_response(error, request_id)
+            # the slot is taken before the first await: requests arriving meanwhile see it taken
+            self.in_flight += 1
+            try:
                 params = [sampling_for(chat, self.settings, choice) for choice in range(chat.n)]
                 engine = await self.get_engine(chat.model)
                 messages, images = await asyncio.to_thread(
                     to_model_messages, chat.messages, self.image_limits, engine.is_vlm, self._transcribe_part
                 )
             except ApiError as error:
+                self.in_flight -= 1
                 return error_response(error, request_id)
             except Exception:
+                self.in_flight -= 1
                 LOGGER.exception("request %s failed before generation", request_id)
                 return error_response(ApiError(500, "internal server error", "server_error"), request_id)
-            self.in_flight += 1
             self.queue_length.set(engine.waiting, tags={"model": chat.model})
             try:
                 queues, tickets = self._submit(engine, messages, images, params)
