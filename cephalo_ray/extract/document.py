@@ -243,11 +243,8 @@ def read_page(page: pymupdf.Page) -> PageContent:
     """The text lines and graphic elements of a page, as plain boxes (one pass over each)."""
     rect = Box(page.rect.x0, page.rect.y0, page.rect.x1, page.rect.y1)
     lines = read_text_lines(page)
-    graphics = [
-        Graphic(Box(*info["bbox"]).clip(rect), "image")
-        for info in page.get_image_info()
-        if Box(*info["bbox"]).clip(rect).area > 0
-    ]
+    placements = [Box(*info["bbox"]).clip(rect) for info in page.get_image_info()]
+    graphics = [Graphic(box, "image") for box in placements if box.area > 0]
     for drawing in page.get_cdrawings(extended=False):
         if is_visible(drawing):
             # a stroke is as thick as its pen: straight rules and axes have zero-height rects

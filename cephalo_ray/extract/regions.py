@@ -129,11 +129,7 @@ class Cluster:
 
     @property
     def graphics(self) -> str:
-        if self.images and not self.paths:
-            return "raster"
-        if self.paths and not self.images:
-            return "vector"
-        return "mixed" if self.images else "vector"
+        return combined_graphics([self])
 
 
 @dataclass(frozen=True)
@@ -221,13 +217,22 @@ def without_furniture(
     return kept_lines, kept_graphics
 
 
+def is_full_prose_line(line: TextLine, stats: TextStats) -> bool:
+    """A line of body prose running the whole column: in the body font, at least 80% wide."""
+    return abs(line.size - stats.body_size) <= 1.0 and line.box.width >= 0.8 * stats.column_width
+
+
+def opens_caption(lines: Sequence[TextLine], index: int) -> CaptionLabel | None:
+    """The label of the caption that line `index` opens, if it opens a paragraph with one."""
+    line = lines[index]
+    if index > 0 and not starts_paragraph(lines[index - 1], line):
+        return None
+    return parse_caption_start(line.text, label_is_bold=line.bold_start)
+
+
 def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) -> list[TextLine]:
     """Drop text off the paper and vertical stamps in the side margins (arXiv ids, watermarks)."""
-    prose = [
-        line.box
-        for line in lines
-        if abs(line.size - stats.body_size) <= 1.0 and line.box.width >= 0.8 * stats.column_width
-    ]
+    prose = [line.box for line in lines if is_full_prose_line(line, stats)]
     left = min((box.x0 for box in prose), default=page.x0)
     right = max((box.x1 for box in prose), default=page.x1)
     kept = []
@@ -265,8 +270,7 @@ def find_captions(
     index = 0
     while index < len(lines):
         line = lines[index]
-        starts = index == 0 or starts_paragraph(lines[index - 1], line)
-        label = parse_caption_start(line.text, label_is_bold=line.bold_start) if starts else None
+        label = opens_caption(lines, index)
         if label is None:
             index += 1
             continue
@@ -421,11 +425,9 @@ def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box, gap_x: float | No
 
 def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextStats) -> bool:
     """Prose: in the body font, in a block of full-width lines (a paragraph), or one full line."""
-    if abs(line.size - stats.body_size) > 1.0:
-        return False
-    if line.box.width >= 0.8 * stats.column_width:
+    if is_full_prose_line(line, stats):
         return True
-    if len(block_lines) < 2:
+    if abs(line.size - stats.body_size) > 1.0 or len(block_lines) < 2:
         return False
     wide = sum(1 for other in block_lines if other.box.width >= 0.7 * stats.column_width)
     return wide >= max(1, len(block_lines) // 2)
@@ -436,17 +438,8 @@ def visible_graphics(
 ) -> list[Graphic]:
     """Drop elements that cannot be what prints: big paths under lines of prose and anything under
     a caption's first line (shadows, masks, images clipped away when printed)."""
-    prose = [
-        line.box
-        for line in lines
-        if abs(line.size - stats.body_size) <= 1.0 and line.box.width >= 0.8 * stats.column_width
-    ]
-    labels = [
-        line.box
-        for index, line in enumerate(lines)
-        if (index == 0 or starts_paragraph(lines[index - 1], line))
-        and parse_caption_start(line.text, label_is_bold=line.bold_start) is not None
-    ]
+    prose = [line.box for line in lines if is_full_prose_line(line, stats)]
+    labels = [line.box for index, line in enumerate(lines) if opens_caption(lines, index) is not None]
     kept = []
     for graphic in graphics:
         if graphic.kind == "path" and graphic.box.area > 0.05 * page.area:
