@@ -23,7 +23,7 @@ import pymupdf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_GOLD = os.path.join(HERE, "real")
-DEFAULT_CORPUS = "/work/shared/corpus/real"
+DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "..", "shared", "corpus", "real")
 
 KINDS = {"figure", "table"}
 FEATURES = {
@@ -41,8 +41,21 @@ FEATURES = {
     "two-column-page",
     "bold-label",
     "table",
+    # added with the development corpus (bench/gold/dev)
+    "label-no-punct",
+    "label-other-word",
+    "roman-label",
+    "table-footnotes",
+    "stacked",
+    "text-only",
+    "text-beside",
+    "dense-page",
+    "one-column-page",
 }
 DOC_KEYS = {"document": str, "sha256": str, "pages": int, "notes": str, "items": list}
+# the development corpus also says where each PDF came from and what kind of layout it has
+OPTIONAL_DOC_KEYS = {"venue": str, "field": str, "layout": str, "provenance": dict}
+PROVENANCE_KEYS = {"repo", "commit", "path", "sha256"}
 ITEM_KEYS = {"page", "kind", "label", "box", "caption", "caption_box", "features"}
 OPTIONAL_ITEM_KEYS = {"caption_page"}
 TOL = 0.5  # points of slack when checking boxes against page.rect
@@ -82,7 +95,14 @@ def check_file(path, corpus):
             errors.append(f"missing key {key!r}")
         elif not isinstance(data[key], typ) or isinstance(data[key], bool):
             errors.append(f"key {key!r} should be {typ.__name__}")
-    extra = set(data) - set(DOC_KEYS)
+    for key, typ in OPTIONAL_DOC_KEYS.items():
+        if key in data and not isinstance(data[key], typ):
+            errors.append(f"key {key!r} should be {typ.__name__}")
+    if isinstance(data.get("provenance"), dict):
+        missing = PROVENANCE_KEYS - set(data["provenance"])
+        if missing:
+            errors.append(f"provenance lacks {sorted(missing)}")
+    extra = set(data) - set(DOC_KEYS) - set(OPTIONAL_DOC_KEYS)
     if extra:
         errors.append(f"unexpected keys {sorted(extra)}")
     if errors:
