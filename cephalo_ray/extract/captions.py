@@ -13,19 +13,36 @@ ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+)?"
-    r"(?P<word>figures?|figs?\.?|tables?|tabs?\.?)"
+    r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|tableau|tabla|tabelle|tabela|tables?|tabs?\.?"
+    r"|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|box)"
 )
+# label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
+TABLE_WORDS = ("tab", "tableau", "tabla", "tabelle", "tabela")
+FIGURE_WORDS = ("fig", "abb", "abbildung", "figura")
 _NUMBER = r"(?P<number>(?P<supp>S)?\d{1,3}|S?[IVXLC]{1,7}(?![a-z]))(?P<panel>[a-z])?"
 LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}\s*{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences.
 CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|](?!\d)|[\u2014\u2013\-](?=\s)|$)")
+# "Figure 2 Steps of the method": a title in capitals right after the number (one space)
+TITLE_START = re.compile(r"^ {1,3}(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)")
 MENTION = re.compile(
     rf"\b{_PREFIX}\s*(?P<numbers>(?:S?\d{{1,3}}|[IVXLC]{{1,7}})[a-z]?"
     rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:S?\d{{1,3}}|[IVXLC]{{1,7}})[a-z]?)*)",
     re.IGNORECASE,
 )
-PLURAL_WORDS = {"figures", "figs", "tables", "tabs"}
+PLURAL_WORDS = {
+    "figures",
+    "figs",
+    "tables",
+    "tabs",
+    "schemes",
+    "charts",
+    "plates",
+    "exhibits",
+    "algorithms",
+    "listings",
+}
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|vs|cf|No)\.$", re.IGNORECASE)
 
@@ -70,7 +87,14 @@ def int_to_roman(number: int) -> str:
 
 
 def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | None:
-    kind = "table" if word.lower().startswith("tab") else "figure"
+    stem = word.lower().rstrip(".")
+    kind = "table" if stem.startswith(TABLE_WORDS) else "figure"
+    if stem.startswith(TABLE_WORDS):
+        name = "Table"
+    elif stem.startswith(FIGURE_WORDS):
+        name = "Figure"
+    else:
+        name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box"
     number = number.upper()
     if number[0].isdigit() or (number[0] == "S" and number[1:].isdigit()):
         canonical = number
@@ -82,15 +106,18 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
             return None
         canonical = str(value)
     prefix = "Extended Data " if extended and extended.lower().startswith("extended") else ""
-    return CaptionLabel(kind, f"{prefix}{kind.capitalize()} {canonical}")
+    if extended and extended.lower().startswith("supplementary") and canonical[0].isdigit():
+        canonical = f"S{canonical}"  # "Supplementary Figure 4" is numbered apart from "Figure 4"
+    return CaptionLabel(kind, f"{prefix}{name} {canonical}")
 
 
 def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel | None:
     """The label of a caption block, or None when the text does not open like a caption.
 
     A caption opens with its label followed by punctuation or a line end (`Figure 3.`, `Fig. 3:`,
-    `Table IV`), with an upper-case label (`FIG. 3 The`), or with a bold label (`**Figure 3** The`).
-    "Figure 3 shows" is body text.
+    `Table IV`), with an upper-case label (`FIG. 3 The`), a bold label (`**Figure 3** The`), or a
+    label followed by a capitalised title (`Figure 2 Steps of ...`, `Table 3 Patient ...`, as many
+    journals set them). "Figure 3 shows" is body text: a sentence goes on in lower case.
     """
     match = LABEL_AT_START.match(text)
     if not match:
@@ -100,7 +127,8 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     if match["rest"].lstrip().startswith((")", "]", ",", ";")):
         return None  # "(see Fig. 3) by ...": a citation closing, wherever the line breaks
     shouted = match["word"].rstrip(".").isupper()  # "FIG. 3", "TABLE 2": a caption style, never body text
-    if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold or shouted):
+    titled = TITLE_START.match(match["rest"]) is not None
+    if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold or shouted or titled):
         return None
     if match["panel"] and not CAPTION_DELIMITER.match(match["rest"]):
         return None

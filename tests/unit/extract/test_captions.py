@@ -46,9 +46,49 @@ def test_body_text_is_not_a_caption(text: str) -> None:
 
 
 def test_bold_label_without_punctuation_is_a_caption() -> None:
-    assert parse_caption_start("Figure 3 The fibre under load") is None
-    parsed = parse_caption_start("Figure 3 The fibre under load", label_is_bold=True)
+    assert parse_caption_start("Figure 3 the fibre under load") is None
+    parsed = parse_caption_start("Figure 3 the fibre under load", label_is_bold=True)
     assert parsed is not None and parsed.label == "Figure 3"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Figure 2 Steps of the method", "Figure 2"),
+        ("Table 3 Patient characteristics", "Table 3"),
+        ("Fig. 4 A schematic of the cell", "Figure 4"),
+        ("Figure 5 The evolution of the grain size", "Figure 5"),
+    ],
+)
+def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: str) -> None:
+    # many journals set "Figure 2 Steps ..." in the body font with no punctuation after the number
+    parsed = parse_caption_start(text)
+    assert parsed is not None and parsed.label == label
+    assert parse_caption_start(text.replace(text.split()[2], "shows", 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "label"),
+    [
+        ("Scheme 1. Synthesis of the ligand", "figure", "Scheme 1"),
+        ("Algorithm 2 Greedy search", "figure", "Algorithm 2"),
+        ("Listing 1: The training loop", "figure", "Listing 1"),
+        ("Chart 3. Sales by year", "figure", "Chart 3"),
+        ("Box 1 | Key points", "figure", "Box 1"),
+        ("Abbildung 3: Aufbau der Zelle", "figure", "Figure 3"),
+        ("Figura 2. Esquema", "figure", "Figure 2"),
+        ("Tableau 2 \u2013 R\u00e9sultats", "table", "Table 2"),
+        ("Tabelle 1: Messwerte", "table", "Table 1"),
+        ("Supplementary Figure 4. Controls", "figure", "Figure S4"),
+    ],
+)
+def test_other_label_words(text: str, kind: str, label: str) -> None:
+    parsed = parse_caption_start(text)
+    assert parsed is not None and (parsed.kind, parsed.label) == (kind, label)
+
+
+def test_other_label_words_are_cited_too() -> None:
+    assert cited_labels("as in Scheme 2, Algorithm 1 and Abb. 3") == {"Scheme 2", "Algorithm 1", "Figure 3"}
 
 
 def test_roman_numerals() -> None:
