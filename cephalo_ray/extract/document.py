@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
 from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detector
 from cephalo_ray.extract.regions import (
+    DEFAULT_HABITS,
     Box,
     Graphic,
     Item,
     PageRegions,
     TextLine,
+    TextStats,
+    document_habits,
     join_row_pieces,
     pair_across_pages,
     pair_detected,
@@ -169,28 +173,28 @@ def extract_document(
         ]
         found: list[Found] = []
         body_lines: list[str] = []
-        regions = []
         layout_model = shared_detector(detector, **(detector_options or {})) if detector != "none" else None
+        regions = pair_pages(contents, stats, keep_uncaptioned, DEFAULT_HABITS, page_seconds)
+        habits = document_habits(regions)
+        if habits != DEFAULT_HABITS:
+            # the document captions some kind on the other side: pair its pages again knowing that
+            regions = pair_pages(contents, stats, keep_uncaptioned, habits, page_seconds)
         for page_index, content in enumerate(contents):
+            tick = time.perf_counter()
             if content.scanned:
                 # no text layer: only a layout model can say where figures are (captions unread)
                 found_blocks = detected_blocks(layout_model, doc.load_page(page_index))
-                regions.append(
-                    PageRegions(
-                        [Item(kind, box, None, "raster", "none") for kind, box in found_blocks], [], []
-                    )
+                regions[page_index] = PageRegions(
+                    [Item(kind, box, None, "raster", "none") for kind, box in found_blocks], [], []
                 )
+                page_seconds[page_index] += time.perf_counter() - tick
                 continue
-            tick = time.perf_counter()
-            page_regions = pair_regions(
-                content.lines, content.graphics, content.rect, stats, keep_uncaptioned
-            )
+            page_regions = regions[page_index]
             if layout_model is not None and (
                 consult == "always" or (consult == "unsure" and page_regions.unpaired_captions)
             ):
                 blocks = detected_blocks(layout_model, doc.load_page(page_index))
-                page_regions = pair_detected(page_regions, blocks, content.rect)
-            regions.append(page_regions)
+                page_regions = regions[page_index] = pair_detected(page_regions, blocks, content.rect)
             page_seconds[page_index] += time.perf_counter() - tick
             caption_lines = {
                 index for item in page_regions.items if item.caption for index in item.caption.lines
@@ -230,6 +234,27 @@ def extract_document(
         }
     finally:
         doc.close()
+
+
+def pair_pages(
+    contents: list[PageContent],
+    stats: TextStats,
+    keep_uncaptioned: bool,
+    habits: Mapping[str, str],
+    page_seconds: list[float],
+) -> list[PageRegions]:
+    """Each page's items by geometry alone (scanned pages have none), timed per page."""
+    regions = []
+    for page_index, content in enumerate(contents):
+        tick = time.perf_counter()
+        if content.scanned:
+            regions.append(PageRegions([], [], []))
+        else:
+            regions.append(
+                pair_regions(content.lines, content.graphics, content.rect, stats, keep_uncaptioned, habits)
+            )
+        page_seconds[page_index] += time.perf_counter() - tick
+    return regions
 
 
 class PageContent(NamedTuple):

@@ -16,7 +16,7 @@ Clusters no caption claims are dropped unless they are large raster images and t
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -696,14 +696,23 @@ def chained_costs(claim: Claim, caption: Box, clusters: Sequence[Cluster]) -> di
     return {index: cost + offset for index, cost in chained.items()}
 
 
+# where captions sit by default: figure captions below their figure, table captions above their table
+DEFAULT_HABITS: Mapping[str, str] = {"figure": "below", "table": "above"}
+
+
 def pair_regions(
     lines: Sequence[TextLine],
     graphics: Sequence[Graphic],
     page: Box,
     stats: TextStats,
     keep_uncaptioned: bool = False,
+    habits: Mapping[str, str] = DEFAULT_HABITS,
 ) -> PageRegions:
-    """Figures and tables of one page, each with its caption where one is found."""
+    """Figures and tables of one page, each with its caption where one is found.
+
+    `habits` says per kind whether captions sit "below" or "above" their item in this document
+    (`document_habits` learns it from the captions that could only go one way).
+    """
     drawings = graphic_clusters(visible_graphics(graphics, lines, page, stats), page)
     captions = find_captions(
         lines, [cluster.box for cluster in drawings if cluster.box.area > 0], stats.body_size
@@ -723,6 +732,7 @@ def pair_regions(
     text_right = max([box.x1 for box in body_boxes] + [c.box.x1 for c in captions], default=page.x1)
     single_column = is_single_column(body_boxes, text_left, text_right)
     claims: list[Claim] = []
+    sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim
     for index, caption in enumerate(captions):
         blockers = body_boxes + [other.box for j, other in enumerate(captions) if j != index]
         span = horizontal_span(caption.box, text_left, text_right, single_column)
@@ -731,8 +741,10 @@ def pair_regions(
             claim = vertical_claim(index, captions, clusters, blockers, page, span, upward)
             if claim is None:
                 continue
-            # figure captions sit below (strong habit), table captions above (a weaker one)
-            conventional = upward == figure_like
+            sides.setdefault(index, set()).add(claim.placement)
+            # figure captions sit below (strong habit), table captions above (a weaker one), unless
+            # this document is seen to do otherwise
+            conventional = claim.placement == habits.get(caption.label.kind, "below")
             bonus = CONVENTION_BONUS if figure_like else CONVENTION_BONUS / 2
             cost = claim.cost - (bonus if conventional else 0.0)
             if figure_like and all(clusters[i].text_only for i in claim.clusters):
@@ -755,6 +767,11 @@ def pair_regions(
     taken_captions: set[int] = set()
     taken_clusters: set[int] = set()
     items: list[Item] = []
+    evidence = [
+        (captions[index].label.kind, next(iter(found)))
+        for index, found in sorted(sides.items())
+        if len(found) == 1
+    ]
     for caption_index, options in sorted(by_caption.items()):
         choices = []
         for claim_index, members_costs in options.items():
@@ -792,6 +809,7 @@ def pair_regions(
         orphans,
         page.area,
         page.height,
+        tuple(evidence),
     )
 
 
@@ -801,6 +819,23 @@ class PageRegions(NamedTuple):
     unclaimed: list[Item]  # large drawings no caption on this page claimed
     page_area: float = 0.0
     page_height: float = 0.0
+    # (kind, placement) of captions that had items on one side only: the document's own habits
+    evidence: tuple[tuple[str, str], ...] = ()
+
+
+def document_habits(pages: Sequence[PageRegions]) -> dict[str, str]:
+    """Where this document puts its captions, per kind: the side most of its unambiguous captions
+    sit on ("below" or "above"), the common habit where the document does not say. Journals that
+    caption tables below them would otherwise hand each caption the table under it."""
+    habits = dict(DEFAULT_HABITS)
+    for kind in habits:
+        seen = [placement for page in pages for k, placement in page.evidence if k == kind]
+        below, above = seen.count("below"), seen.count("above")
+        if below >= 2 * above + 1:
+            habits[kind] = "below"
+        elif above >= 2 * below + 1:
+            habits[kind] = "above"
+    return habits
 
 
 def pair_detected(regions: PageRegions, detected: Sequence[tuple[str, Box]], page: Box) -> PageRegions:

@@ -284,3 +284,25 @@ def test_consulting_the_built_in_layout_model_keeps_what_the_geometry_found() ->
     plain = extract_document(pdf, "x.pdf", dpi=72)["pairs"]
     consulted = extract_document(pdf, "x.pdf", dpi=72, detector="pymupdf", consult="always")["pairs"]
     assert [(p["label"], p["bbox"]) for p in consulted] == [(p["label"], p["bbox"]) for p in plain]
+
+
+def test_a_journal_that_captions_tables_below_gets_each_caption_its_own_table() -> None:
+    # two tables stacked on one page, each captioned below: the first caption sits between them and
+    # the common habit (table captions above) would hand it the second table, losing the first
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    y = paragraph(page, 72, 60, 540, lines=3) + 14
+    tables = []
+    for number in (1, 2):
+        top = y
+        bottom = booktabs_table(page, 150, top, 462, rows=3)
+        tables.append((150.0, top, 462.0, bottom))
+        caption = f"Table {number}. Elastic moduli and strengths of the samples in series {number}."
+        page.insert_text((150, bottom + 14), caption, fontsize=9, fontname="tiro")
+        y = bottom + 24  # the next table as close to this caption as its own table is
+    paragraph(page, 72, y + 6, 540, lines=4)
+    pairs = extract(doc)
+    found = {pair["label"]: pair for pair in pairs if pair["kind"] == "table"}
+    assert set(found) == {"Table 1", "Table 2"}
+    for number, box in zip((1, 2), tables, strict=True):
+        assert iou(found[f"Table {number}"]["bbox"], box) > 0.8
