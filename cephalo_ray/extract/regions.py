@@ -789,6 +789,8 @@ def pair_regions(
         taken_clusters.update(member_indices)
         caption = captions[caption_index]
         drawn = combined_graphics([clusters[index] for index in member_indices])
+        if caption.label.kind == "table":
+            box = without_table_notes(box, lines, graphics)
         items.append(Item(caption.label.kind, box, caption, drawn, claims[claim_index].placement))
     orphans = [
         Item("figure", cluster.box, None, cluster.graphics, "none")
@@ -811,6 +813,56 @@ def pair_regions(
         page.height,
         tuple(evidence),
     )
+
+
+FOOTNOTE_START = re.compile(
+    r"^(?:[*\u2020\u2021\u00a7\u00b6#]|[a-z]\s|\(?[a-z]\)|notes?\b|abbreviations?\b|sources?\b|data\b)",
+    re.IGNORECASE,
+)
+
+
+def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[Graphic]) -> Box:
+    """A ruled table's box ends at its last rule: the notes under it (one line to a row, smaller
+    than the cells or opening with a note mark) and whatever they dragged in (a footer rule, the
+    margin) are left out. Rows of cells under the last rule (a table ruled only at its head) stay."""
+    rules = [
+        graphic.box
+        for graphic in graphics
+        if graphic.kind == "path"
+        and graphic.box.height <= 2.5
+        and graphic.box.width >= 0.5 * box.width
+        and box.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
+    ]
+    if len(rules) < 2:
+        return box
+    top = min(rules, key=lambda rule: rule.y0)
+    own = [rule for rule in rules if abs(rule.x0 - top.x0) <= 6 and abs(rule.x1 - top.x1) <= 6]
+    bottom = max(rule.y1 for rule in own)
+    inside = [line for line in lines if box.contains_point(line.box.center_x, line.box.center_y, 1.0)]
+    cells = [line for line in inside if line.box.center_y < bottom]
+    notes = [line for line in inside if line.box.center_y > bottom]
+    if len(own) < 2 or not cells or not notes:
+        return box
+    one_per_row = all(
+        a.box.vertical_overlap(b.box) < 0.5 * min(a.box.height, b.box.height)
+        for i, a in enumerate(notes)
+        for b in notes[i + 1 :]
+    )
+    cell_size = sorted(line.size for line in cells)[len(cells) // 2]
+    smaller = all(line.size <= cell_size - 0.3 for line in notes)
+    marked = FOOTNOTE_START.match(min(notes, key=lambda line: line.box.y0).text) is not None
+    if not (one_per_row and (smaller or marked)):
+        return box
+    kept = [line.box for line in cells] + [
+        graphic.box
+        for graphic in graphics
+        if box.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
+        and graphic.box.center_y <= bottom + 1
+    ]
+    trimmed = kept[0]
+    for part in kept[1:]:
+        trimmed = trimmed.union(part)
+    return trimmed.clip(box)
 
 
 class PageRegions(NamedTuple):

@@ -9,8 +9,8 @@ import pymupdf
 import pytest
 
 from bench.gold import check_gold
-from bench.score_extraction import normalize_caption
 from bench.synthetic_papers import generate_paper, write_synthetic_set
+from cephalo_ray.extract.gold import normalize_caption
 
 
 def test_written_papers_pass_the_gold_checker(tmp_path: Path) -> None:

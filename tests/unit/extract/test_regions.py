@@ -291,7 +291,7 @@ def test_a_journal_that_captions_tables_below_gets_each_caption_its_own_table() 
     # the common habit (table captions above) would hand it the second table, losing the first
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
-    y = paragraph(page, 72, 60, 540, lines=3) + 14
+    y = paragraph(page, 72, 60, 540, lines=6) + 14
     tables = []
     for number in (1, 2):
         top = y
@@ -300,9 +300,27 @@ def test_a_journal_that_captions_tables_below_gets_each_caption_its_own_table() 
         caption = f"Table {number}. Elastic moduli and strengths of the samples in series {number}."
         page.insert_text((150, bottom + 14), caption, fontsize=9, fontname="tiro")
         y = bottom + 24  # the next table as close to this caption as its own table is
-    paragraph(page, 72, y + 6, 540, lines=4)
+    paragraph(page, 72, y + 6, 540, lines=6)
     pairs = extract(doc)
     found = {pair["label"]: pair for pair in pairs if pair["kind"] == "table"}
     assert set(found) == {"Table 1", "Table 2"}
     for number, box in zip((1, 2), tables, strict=True):
         assert iou(found[f"Table {number}"]["bbox"], box) > 0.8
+
+
+def test_table_notes_under_the_last_rule_and_a_footer_rule_stay_out_of_the_table_box() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    y = paragraph(page, 72, 60, 540, lines=6)
+    page.insert_text((150, y + 20), "Table 1. Elastic moduli of the samples.", fontsize=9, fontname="tiro")
+    top = y + 28
+    bottom = booktabs_table(page, 150, top, 462, rows=3)
+    notes = ("a Measured at 300 K.", "b Mean of three runs; standard deviations are below 2%.")
+    for number, note in enumerate(notes):
+        page.insert_text((150, bottom + 10 + 8 * number), note, fontsize=6.5, fontname="tiro")
+    # a footnote rule of the page right under the notes, wider than the table
+    page.draw_line((60, bottom + 24), (560, bottom + 24), width=0.5)
+    page.insert_text((60, bottom + 33), "1 Corresponding author.", fontsize=6.5, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table"
+    assert iou(pair["bbox"], (150.0, top, 462.0, bottom)) > 0.9
