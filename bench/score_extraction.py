@@ -2,97 +2,46 @@
 
     python -m bench.score_extraction                       # ours, on bench/gold/real
     python -m bench.score_extraction --peer                # and the pymupdf4llm layout-model peer
+    python -m bench.score_extraction --gold bench/gold/dev --corpus ../shared/corpus/dev
+    python -m bench.score_extraction --gold G --split split.json --half tune --json scores.json
     python -m bench.score_extraction --synthetic 50        # on 50 generated papers (seeds 0..49) instead
     python -m bench.score_extraction --synthetic 50 --synthetic-out DIR   # and keep them (PDF + gold JSON)
 
 A predicted pair counts when its box has IoU >= 0.5 with a gold box on the same page (matched one to
-one, best IoU first) and its caption equals the gold caption after NFKC, whitespace folding and
-de-hyphenation. Printed: overall, per source document, per kind, and recall per gold feature
-(vector, multi-panel, caption-above...), plus box-only scores (detection without captions). The
-synthetic papers come from bench/synthetic_papers.py, with gold in the same format as bench/gold/real.
+one, best IoU first), its kind is the gold kind and its caption equals the gold caption after NFKC,
+whitespace folding and de-hyphenation; a second score accepts captions whose similarity ratio is
+>= 0.8. The judging lives in `cephalo_ray.extract.gold`. Printed: overall, per kind, per venue (the
+gold's `venue`, else the document), per field, recall per gold feature (vector, multi-panel,
+caption-above...), box-only F1 (detection without captions) and how many items end as each outcome
+(missed, box-mismatch and why, caption-mismatch, wrong-kind, false-positive). `--split` (JSON
+`{"tune": [venues], "heldback": [venues]}`) with `--half` scores one half only; `--json` writes
+every number. The synthetic papers come from bench/synthetic_papers.py, with gold in the same format.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
-import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from cephalo_ray.extract.gold import (
+    OUTCOMES,
+    Tally,
+    judge,
+    load_gold,
+    outcome_counts,
+    read_gold_file,
+    tally,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-IOU_THRESHOLD = 0.5
-
-
-def normalize_caption(text: str | None) -> str:
-    text = unicodedata.normalize("NFKC", text or "")
-    text = re.sub(r"(\w)-\s+(\w)", r"\1\2", text)  # "In- fected" -> "Infected"
-    return " ".join(text.split())
-
-
-def iou(a: Iterable[float], b: Iterable[float]) -> float:
-    ax0, ay0, ax1, ay1 = a
-    bx0, by0, bx1, by1 = b
-    width, height = min(ax1, bx1) - max(ax0, bx0), min(ay1, by1) - max(ay0, by0)
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def match(gold: list[dict[str, Any]], predicted: list[dict[str, Any]]) -> list[tuple[int, int, float]]:
-    """One-to-one (gold index, predicted index, IoU) pairs on the same page, best IoU first."""
-    candidates = [
-        (iou(item["box"], pair["bbox"]), g, p)
-        for g, item in enumerate(gold)
-        for p, pair in enumerate(predicted)
-        if item["page"] == pair["page"]
-    ]
-    used_gold: set[int] = set()
-    used_predicted: set[int] = set()
-    matches = []
-    for overlap, g, p in sorted(candidates, reverse=True):
-        if overlap < IOU_THRESHOLD or g in used_gold or p in used_predicted:
-            continue
-        used_gold.add(g)
-        used_predicted.add(p)
-        matches.append((g, p, overlap))
-    return matches
-
-
-class Tally:
-    def __init__(self) -> None:
-        self.gold = self.predicted = self.correct = self.boxes = 0
-
-    def add(self, gold: int, predicted: int, correct: int, boxes: int) -> None:
-        self.gold += gold
-        self.predicted += predicted
-        self.correct += correct
-        self.boxes += boxes
-
-    def row(self) -> str:
-        def f1(hits: int) -> tuple[float, float, float]:
-            precision = hits / self.predicted if self.predicted else 0.0
-            recall = hits / self.gold if self.gold else 0.0
-            return (
-                precision,
-                recall,
-                2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-            )
-
-        p, r, f = f1(self.correct)
-        bp, br, bf = f1(self.boxes)
-        return (
-            f"{self.gold:>5} {self.predicted:>5} | pairs P {p:.3f} R {r:.3f} F1 {f:.3f} "
-            f"| boxes P {bp:.3f} R {br:.3f} F1 {bf:.3f}"
-        )
+KINDS = ("figure", "table")
 
 
 def ours(pdf: bytes, source: str) -> list[dict[str, Any]]:
@@ -139,66 +88,131 @@ def peer(pdf: bytes, source: str) -> list[dict[str, Any]]:
     return pairs
 
 
+def venue_of(gold: dict[str, Any]) -> str:
+    return str(gold.get("venue") or gold["document"])
+
+
+def score_row(tally_: Tally) -> str:
+    scores = tally_.scores()
+    return (
+        f"{tally_.gold:>5} {tally_.predicted:>5} | exact P {scores['precision']:.3f} R {scores['recall']:.3f} "
+        f"F1 {scores['f1']:.3f} | sim>=0.8 F1 {scores['f1_similar']:.3f} | boxes F1 {scores['f1_boxes']:.3f}"
+    )
+
+
 def score(
     name: str,
     extractor: Callable[[bytes, str], list[dict[str, Any]]],
-    golds: list[dict[str, Any]],
+    golds: Sequence[dict[str, Any]],
     corpus: Path,
 ) -> dict[str, Any]:
-    overall, by_source, by_kind = Tally(), defaultdict(Tally), defaultdict(Tally)
-    feature_hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    """Run `extractor` on every gold document, print the scores and return them."""
+    overall = Tally()
+    groups: dict[str, dict[str, Tally]] = {
+        "kind": defaultdict(Tally),
+        "venue": defaultdict(Tally),
+        "field": defaultdict(Tally),
+    }
+    features: dict[str, dict[str, int]] = defaultdict(lambda: {"gold": 0, "correct": 0, "similar": 0})
+    outcomes: dict[str, int] = {}
     pages = 0
     started = time.perf_counter()
     for gold in golds:
         pdf = (corpus / gold["document"]).read_bytes()
         predicted = extractor(pdf, gold["document"])
         pages += gold["pages"]
-        items = gold["items"]
-        matches = match(items, predicted)
-        correct = {
-            g
-            for g, p, _ in matches
-            if normalize_caption(items[g]["caption"]) == normalize_caption(predicted[p]["caption"])
-        }
-        overall.add(len(items), len(predicted), len(correct), len(matches))
-        by_source[gold["document"]].add(len(items), len(predicted), len(correct), len(matches))
-        for kind in ("figure", "table"):
-            kind_items = [g for g, item in enumerate(items) if item["kind"] == kind]
-            kind_predicted = sum(1 for pair in predicted if pair["kind"] == kind)
-            same_kind = [
-                g for g, p, _ in matches if items[g]["kind"] == kind and predicted[p]["kind"] == kind
-            ]
-            by_kind[kind].add(len(kind_items), kind_predicted, len(set(same_kind) & correct), len(same_kind))
-        for g, item in enumerate(items):
-            for feature in item["features"]:
-                feature_hits[feature][1] += 1
-                feature_hits[feature][0] += int(g in correct)
+        judgements = judge(gold["items"], predicted)
+        document = tally(judgements, predicted)
+        overall += document
+        groups["venue"][venue_of(gold)] += document
+        groups["field"][str(gold.get("field") or "unknown")] += document
+        for kind in KINDS:
+            groups["kind"][kind] += tally(judgements, predicted, kind)
+        for judgement in judgements:
+            if judgement.gold is None:
+                continue
+            for feature in gold["items"][judgement.gold]["features"]:
+                counts = features[feature]
+                counts["gold"] += 1
+                counts["correct"] += judgement.outcome == "correct"
+                counts["similar"] += judgement.similar
+        for outcome, count in outcome_counts(judgements).items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + count
     seconds = time.perf_counter() - started
-    print(f"\n== {name}: {pages} pages in {seconds:.1f} s ({pages / seconds:.1f} pages/s)")
-    print(f"{'':<48} {'gold':>5} {'found':>5}")
-    print(f"{'all':<48} {overall.row()}")
-    for kind, tally in sorted(by_kind.items()):
-        print(f"{'kind ' + kind:<48} {tally.row()}")
-    for source, tally in sorted(by_source.items()):
-        print(f"{source[:48]:<48} {tally.row()}")
     print(
-        "recall per feature: "
-        + ", ".join(f"{feature} {hits}/{total}" for feature, (hits, total) in sorted(feature_hits.items()))
+        f"\n== {name}: {len(golds)} documents, {pages} pages in {seconds:.1f} s ({pages / seconds:.1f} pages/s)"
+    )
+    print(f"{'':<48} {'gold':>5} {'found':>5}")
+    print(f"{'all':<48} {score_row(overall)}")
+    for group, tallies in groups.items():
+        if group == "field" and list(tallies) == ["unknown"]:
+            continue  # gold without fields (the real set): one line that repeats "all"
+        for key, group_tally in sorted(tallies.items()):
+            print(f"{(group + ' ' + key)[:48]:<48} {score_row(group_tally)}")
+    print(
+        "recall per feature (exact, similar): "
+        + ", ".join(
+            f"{feature} {counts['correct']}/{counts['gold']} {counts['similar']}/{counts['gold']}"
+            for feature, counts in sorted(features.items())
+        )
+    )
+    details = ", ".join(
+        f"{key.partition(':')[2]} {count}" for key, count in sorted(outcomes.items()) if ":" in key
+    )
+    print(
+        "outcomes: "
+        + ", ".join(f"{outcome} {outcomes.get(outcome, 0)}" for outcome in OUTCOMES)
+        + (f" (box-mismatch: {details})" if details else "")
     )
     return {
         "name": name,
-        "gold": overall.gold,
-        "predicted": overall.predicted,
-        "correct": overall.correct,
-        "boxes": overall.boxes,
+        "documents": len(golds),
+        "pages": pages,
+        "seconds": round(seconds, 3),
+        "overall": overall.as_dict(),
+        **{
+            f"by_{group}": {key: value.as_dict() for key, value in sorted(tallies.items())}
+            for group, tallies in groups.items()
+        },
+        "by_feature": {
+            feature: {
+                **counts,
+                "recall": counts["correct"] / counts["gold"],
+                "recall_similar": counts["similar"] / counts["gold"],
+            }
+            for feature, counts in sorted(features.items())
+        },
+        "outcomes": outcomes,
     }
+
+
+def split_half(golds: list[dict[str, Any]], split_file: str, half: str) -> list[dict[str, Any]]:
+    """The gold documents whose venue is in `half` of the split file; says how many fall in neither."""
+    split = json.loads(Path(split_file).read_text())
+    if not isinstance(split, dict) or not all(
+        isinstance(split.get(name), list) for name in ("tune", "heldback")
+    ):
+        raise SystemExit(f'{split_file}: a split is a JSON object {{"tune": [venues], "heldback": [venues]}}')
+    overlap = set(split["tune"]) & set(split["heldback"])
+    if overlap:
+        raise SystemExit(f"{split_file}: venues in both halves: {sorted(overlap)}")
+    known = set(split["tune"]) | set(split["heldback"])
+    neither = sorted({venue_of(gold) for gold in golds} - known)
+    if neither:
+        print(f"{len(neither)} venues in neither half, not scored: {', '.join(neither)}")
+    chosen = set(split[half])
+    return [gold for gold in golds if venue_of(gold) in chosen]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--gold", default=str(REPO_ROOT / "bench" / "gold" / "real"))
+    parser.add_argument(
+        "--gold",
+        default=str(REPO_ROOT / "bench" / "gold" / "real"),
+        help="a folder of gold JSON files or a JSONL file",
+    )
     parser.add_argument("--corpus", default=str(REPO_ROOT.parent / "shared" / "corpus" / "real"))
     parser.add_argument(
         "--peer", action="store_true", help="also score the pymupdf4llm layout-model peer (slow)"
@@ -214,7 +228,12 @@ def main() -> int:
         metavar="DIR",
         help="with --synthetic: keep the papers in DIR (default: a temp dir)",
     )
+    parser.add_argument("--split", metavar="FILE", help='JSON {"tune": [venues], "heldback": [venues]}')
+    parser.add_argument("--half", choices=("tune", "heldback"), help="with --split: the half to score")
+    parser.add_argument("--json", metavar="OUT", help="also write every number to this JSON file")
     arguments = parser.parse_args()
+    if bool(arguments.split) != bool(arguments.half):
+        parser.error("--split and --half go together")
     with tempfile.TemporaryDirectory(prefix="synthetic-papers-") as scratch:
         if arguments.synthetic:
             from bench.synthetic_papers import write_synthetic_set
@@ -224,13 +243,24 @@ def main() -> int:
             paths = [pdf.with_suffix(".json") for pdf in write_synthetic_set(corpus, arguments.synthetic)]
             seconds = time.perf_counter() - started
             print(f"generated {len(paths)} synthetic papers in {corpus} ({seconds:.1f} s)")
+            golds = [read_gold_file(path) for path in paths]
         else:
-            corpus, paths = Path(arguments.corpus), sorted(Path(arguments.gold).glob("*.json"))
-        golds = [json.loads(path.read_text()) for path in paths]
+            corpus, golds = Path(arguments.corpus), load_gold(arguments.gold)
+        if arguments.split:
+            golds = split_half(golds, arguments.split, arguments.half)
+            print(f"{arguments.half} half of {arguments.split}: {len(golds)} documents")
         results = [score("cephalo_ray extract", ours, golds, corpus)]
         if arguments.peer:
             results.append(score("pymupdf4llm layout peer", peer, golds, corpus))
-    print(json.dumps(results))
+    if arguments.json:
+        report = {
+            "gold": f"synthetic {arguments.synthetic}" if arguments.synthetic else arguments.gold,
+            "split": arguments.split,
+            "half": arguments.half,
+            "results": results,
+        }
+        Path(arguments.json).write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps([{"name": result["name"], **result["overall"]} for result in results]))
     return 0
 
 

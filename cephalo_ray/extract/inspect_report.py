@@ -1,9 +1,11 @@
 """A static HTML report of an extract root: what a person looks at before training on it.
 
-The builders (`corpus_summary`, `pages_to_show`, `page_html`, `pair_html`, `document_html`,
-`report_html`) are pure: rows and callbacks in, HTML strings out. `write_report` does the I/O: it reads
-the root through `Storage`, re-reads each shown document from its `source`, renders pages with
-pymupdf and writes `index.html` with its images beside it (`pages/*.jpg`, `crops/*.png`).
+The builders (`corpus_summary`, `gold_summary`, `pages_to_show`, `page_html`, `pair_html`,
+`document_html`, `report_html`) are pure: rows and callbacks in, HTML strings out. `write_report` does
+the I/O: it reads the root through `Storage`, re-reads each shown document from its `source`, renders
+pages with pymupdf and writes `index.html` with its images beside it (`pages/*.jpg`, `crops/*.png`).
+With gold annotations (`cephalo_ray.extract.gold`) the pages also show the gold boxes and, per page,
+what went wrong: misses, false positives, caption, kind and box mismatches.
 """
 
 from __future__ import annotations
@@ -15,6 +17,24 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cephalo_ray.extract.gold import (
+    BOX_MISMATCH,
+    CAPTION_MISMATCH,
+    CORRECT,
+    FALSE_POSITIVE,
+    MISSED,
+    OUTCOMES,
+    WRONG_KIND,
+    Judgement,
+    Tally,
+    find_gold,
+    index_gold,
+    judge,
+    load_gold,
+    outcome_counts,
+    tally,
+)
+
 if TYPE_CHECKING:
     import pymupdf
 
@@ -24,6 +44,7 @@ REPORT_DIR = "inspect"
 INDEX_NAME = "index.html"
 FIGURE_COLOUR = "#1c7ed6"
 CAPTION_COLOUR = "#e8590c"
+GOLD_COLOUR = "#2f9e44"
 MAX_PAGE_PIXELS = 1400  # the long side of a page render; a poster-sized page gets a lower DPI
 JPEG_QUALITY = 70
 STATUS_ORDER = ("ok", "duplicate", "failed")
@@ -124,13 +145,52 @@ def boxed_pages(pairs: Sequence[Row]) -> set[int]:
     return pages
 
 
+def gold_pages(gold_items: Sequence[Row], judgements: Sequence[Judgement] = ()) -> set[int]:
+    """Pages holding a gold box or a judgement against gold (a false positive lies on its own page)."""
+    return {int(item["page"]) for item in gold_items} | {judgement.page for judgement in judgements}
+
+
 def pages_to_show(
-    page_count: int, pairs: Sequence[Row], scanned: Collection[int], all_pages: bool
+    page_count: int,
+    pairs: Sequence[Row],
+    scanned: Collection[int],
+    all_pages: bool,
+    gold: Collection[int] = (),
 ) -> list[int]:
-    """Every page with `all_pages`; otherwise those holding a box and the scanned ones."""
+    """Every page with `all_pages`; otherwise those holding a box (found, or `gold`) and scanned ones."""
     if all_pages:
         return list(range(1, page_count + 1))
-    return sorted(page for page in boxed_pages(pairs) | set(scanned) if 1 <= page <= page_count)
+    shown = boxed_pages(pairs) | set(scanned) | set(gold)
+    return sorted(page for page in shown if 1 <= page <= page_count)
+
+
+def gold_summary(
+    judged: Iterable[tuple[Sequence[Judgement], Sequence[Row]]],
+    gold_documents: int,
+    unmatched: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Counts over every document that has gold: its judgements (`gold.judge`) and its found pairs.
+
+    Args:
+        judged: per document with gold, its judgements and the pairs they were judged from.
+        gold_documents: how many gold documents were given.
+        unmatched: the gold documents that no document of the root is (by sha256 or file name).
+    """
+    counts = Tally()
+    outcomes = dict.fromkeys(OUTCOMES, 0)
+    documents = 0
+    for judgements, pairs in judged:
+        documents += 1
+        counts += tally(judgements, pairs)
+        for outcome, count in outcome_counts(judgements).items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + count
+    return {
+        "documents": documents,
+        "gold_documents": gold_documents,
+        "unmatched": list(unmatched),
+        "outcomes": outcomes,
+        **counts.as_dict(),
+    }
 
 
 # -- HTML pieces -------------------------------------------------------------------------------
@@ -156,13 +216,78 @@ def pair_name(pair: Row) -> str:
     return str(pair["label"]) if pair["label"] else f"{pair['kind']} (no label)"
 
 
-def page_html(number: int, image: PageImage | str, pairs: Sequence[Row], scanned: bool = False) -> str:
-    """One page: its render with every pair's box and every caption box on it, tagged with labels."""
+def gold_name(item: Row) -> str:
+    return str(item["label"]) if item.get("label") else f"{item['kind']} (no label)"
+
+
+def problem_html(judgement: Judgement, gold_items: Sequence[Row], pairs: Sequence[Row]) -> str:
+    """One thing that differs from gold, as a list entry; a caption mismatch shows both captions."""
+    name = escape(gold_name(gold_items[judgement.gold]) if judgement.gold is not None else "")
+    outcome = judgement.outcome
+    if outcome == MISSED:
+        text = f"<b>missed</b> {name} ({escape(judgement.kind)}): nothing found over it"
+    elif outcome == BOX_MISMATCH:
+        found = pairs[judgement.overlaps] if judgement.overlaps is not None else None
+        text = f"<b>box mismatch</b> {name}: {escape(judgement.detail)}, best IoU {judgement.iou:.2f}" + (
+            f" with the found {escape(pair_name(found))}" if found is not None else ""
+        )
+    elif outcome == WRONG_KIND:
+        text = f"<b>wrong kind</b> {name}: a {escape(judgement.kind)} found as a {escape(judgement.detail)}"
+    elif outcome == CAPTION_MISMATCH:
+        text = (
+            f"<b>caption mismatch</b> {name} (similarity {judgement.similarity:.2f})"
+            f'<p class="gold-caption">gold: {escape(judgement.gold_caption or "(none)")}</p>'
+            f'<p class="found-caption">found: {escape(judgement.predicted_caption or "(none)")}</p>'
+        )
+    elif outcome == FALSE_POSITIVE:
+        found_name = pair_name(pairs[judgement.predicted]) if judgement.predicted is not None else "?"
+        text = f"<b>false positive</b> {escape(found_name)} ({escape(judgement.kind)})"
+        if judgement.overlaps is not None:
+            text += (
+                f": overlaps gold {escape(gold_name(gold_items[judgement.overlaps]))} "
+                f"with IoU {judgement.iou:.2f}"
+            )
+    else:
+        text = f"<b>{escape(outcome)}</b> {name}"
+    return f'<li class="{escape(outcome)}">{text}</li>'
+
+
+def problems_html(
+    number: int,
+    judgements: Sequence[Judgement],
+    gold_items: Sequence[Row],
+    pairs: Sequence[Row],
+    width: int | None = None,
+) -> str:
+    """The page's differences from gold (a list `width` px wide), or "" when there are none."""
+    wrong = [
+        judgement for judgement in judgements if judgement.page == number and judgement.outcome != CORRECT
+    ]
+    if not wrong:
+        return ""
+    entries = "".join(problem_html(judgement, gold_items, pairs) for judgement in wrong)
+    style = f' style="max-width:{width}px"' if width else ""
+    return f'<div class="problems"{style}><b>page {number} against gold</b><ul>{entries}</ul></div>'
+
+
+def page_html(
+    number: int,
+    image: PageImage | str,
+    pairs: Sequence[Row],
+    scanned: bool = False,
+    gold_items: Sequence[Row] = (),
+    judgements: Sequence[Judgement] = (),
+) -> str:
+    """One page: its render with every pair's box and every caption box on it, tagged with labels.
+
+    With gold, its gold boxes (green, tagged below) and the list of what differs on it (`judgements`
+    of the document's `gold_items` against `pairs`, as `gold.judge` returned them).
+    """
     heading = f"page {number}" + (" · scanned" if scanned else "")
     if isinstance(image, str):
         return (
             f'<figure class="page"><figcaption>{escape(heading)}</figcaption>'
-            f'<p class="note">{escape(image)}</p></figure>'
+            f'<p class="note">{escape(image)}</p>{problems_html(number, judgements, gold_items, pairs)}</figure>'
         )
     boxes = []
     for pair in pairs:
@@ -176,11 +301,15 @@ def page_html(number: int, image: PageImage | str, pairs: Sequence[Row], scanned
             if int(pair["page"]) != number:
                 tag += f" (on p. {pair['page']})"
             boxes.append(box_html(pair["caption_bbox"], image, "caption", tag, f"caption of {tag}"))
+    for item in gold_items:
+        if int(item["page"]) == number:
+            boxes.append(box_html(item["box"], image, "gold", gold_name(item), f"gold {gold_name(item)}"))
+    problems = problems_html(number, judgements, gold_items, pairs, image.width)
     return (
         f'<figure class="page"><figcaption>{escape(heading)}</figcaption>'
         f'<div class="canvas" style="width:{image.width}px">'
         f'<img src="{escape(image.src)}" width="{image.width}" height="{image.height}" loading="lazy" '
-        f'alt="{escape(heading)}">{"".join(boxes)}</div></figure>'
+        f'alt="{escape(heading)}">{"".join(boxes)}</div>{problems}</figure>'
     )
 
 
@@ -229,6 +358,8 @@ def document_html(
     scanned: Collection[int] = (),
     notes: Sequence[str] = (),
     warnings: Sequence[str] = (),
+    gold_items: Sequence[Row] | None = None,
+    judgements: Sequence[Judgement] = (),
 ) -> str:
     """One document: its ledger facts, its error if it failed, `pages` rendered with boxes, its crops.
 
@@ -243,6 +374,8 @@ def document_html(
         scanned: the document's scanned pages, marked as such.
         notes: sentences for the reader, e.g. which pages are left out.
         warnings: problems the reader should act on, e.g. a source that can no longer be read.
+        gold_items: its gold items, drawn in green; None when it has no gold.
+        judgements: `gold.judge(gold_items, pairs)`, listed under the pages they are about.
     """
     status = str(document["status"])
     doc_id = str(document.get("doc_id") or "")
@@ -257,6 +390,14 @@ def document_html(
         facts.append("repaired")
     if document.get("seconds") is not None:
         facts.append(f"{float(document['seconds']):.2f} s")
+    if gold_items is not None:
+        counts = outcome_counts(judgements)
+        facts.append(
+            f"gold: {plural(len(gold_items), 'item')}, "
+            + ", ".join(
+                f"{count} {outcome}" for outcome, count in counts.items() if count and ":" not in outcome
+            )
+        )
     parts = [
         f'<section class="doc" id="{document_anchor(index)}"><h2>{escape(document["source"])}</h2>',
         f'<p class="facts">{" · ".join(facts)}</p>',
@@ -270,12 +411,14 @@ def document_html(
             )
     parts.extend(f'<p class="warning">{escape(warning)}</p>' for warning in warnings)
     parts.extend(f'<p class="note">{escape(note)}</p>' for note in notes)
+    gold_shown = gold_items or ()
     if render_page is not None and pages:
-        boxed = boxed_pages(pairs) | set(scanned)
+        boxed = boxed_pages(pairs) | set(scanned) | gold_pages(gold_shown, judgements)
         main = [number for number in pages if number in boxed]
         other = [number for number in pages if number not in boxed]
         rendered = {
-            number: page_html(number, render_page(number), pairs, number in scanned) for number in pages
+            number: page_html(number, render_page(number), pairs, number in scanned, gold_shown, judgements)
+            for number in pages
         }
         if main:
             parts.append(f'<div class="pages">{"".join(rendered[number] for number in main)}</div>')
@@ -284,6 +427,9 @@ def document_html(
                 f"<details><summary>{plural(len(other), 'page')} without pairs: {page_list(other)}</summary>"
                 f'<div class="pages">{"".join(rendered[number] for number in other)}</div></details>'
             )
+    unrendered = sorted({judgement.page for judgement in judgements} - set(pages if render_page else ()))
+    # a failed or unreadable document (or a gold page past its end) still says what went wrong
+    parts.extend(problems_html(number, judgements, gold_shown, pairs) for number in unrendered)
     if pairs:
         ordered = sorted(pairs, key=lambda pair: (int(pair["page"]), pair["bbox"][1], pair["bbox"][0]))
         parts.append(
@@ -324,6 +470,42 @@ def summary_html(summary: Mapping[str, Any]) -> str:
         ),
     ]
     return f'<div class="tiles">{"".join(tiles)}</div>'
+
+
+def gold_summary_html(summary: Mapping[str, Any]) -> str:
+    """The counts against gold at the top: each outcome, and pair scores with exact or similar captions."""
+    details = {
+        key.partition(":")[2]: count for key, count in summary["outcomes"].items() if ":" in key and count
+    }
+    rows = []
+    for outcome in OUTCOMES:
+        count = summary["outcomes"].get(outcome, 0)
+        why = ", ".join(f"{name} {value}" for name, value in sorted(details.items()))
+        extra = f" ({escape(why)})" if outcome == BOX_MISMATCH and why else ""
+        side = "found pairs" if outcome == FALSE_POSITIVE else "gold items"
+        rows.append(
+            f'<tr class="{escape(outcome)}"><td>{escape(outcome)}{extra}</td><td class="num">{count:,}</td>'
+            f"<td>{side}</td></tr>"
+        )
+    scores = (
+        f"pairs with the exact caption: P {summary['precision']:.3f} R {summary['recall']:.3f} "
+        f"F1 {summary['f1']:.3f} · caption similarity ≥ 0.8: P {summary['precision_similar']:.3f} "
+        f"R {summary['recall_similar']:.3f} F1 {summary['f1_similar']:.3f} · boxes alone F1 "
+        f"{summary['f1_boxes']:.3f}"
+    )
+    parts = [
+        f"<h3>Against gold ({summary['documents']:,} of {plural(summary['gold_documents'], 'gold document')} "
+        f"in this root: {plural(summary['gold'], 'item')}, {plural(summary['predicted'], 'found pair')})</h3>",
+        '<table class="docs gold-counts"><thead><tr><th>outcome</th><th>count</th><th>of</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>",
+        f'<p class="sub">{escape(scores)}</p>',
+    ]
+    if summary["unmatched"]:
+        parts.append(
+            f'<p class="warning">{plural(len(summary["unmatched"]), "gold document")} not in this root '
+            f"(by sha256 or file name), not counted: {escape(', '.join(summary['unmatched']))}</p>"
+        )
+    return "".join(parts)
 
 
 def source_prefix(sources: Iterable[str]) -> str:
@@ -428,6 +610,16 @@ figure.page figcaption {{ color: #495057; font-size: 12px; }}
   background: {FIGURE_COLOUR}; padding: 0 4px; white-space: nowrap; border-radius: 2px 2px 0 0; }}
 .box.caption .tag {{ background: {CAPTION_COLOUR}; bottom: auto; top: 0; left: auto; right: 0;
   border-radius: 0 0 0 2px; opacity: .85; }}
+.box.gold {{ border: 0; outline: 2px solid {GOLD_COLOUR}; outline-offset: 3px; background: transparent; }}
+.box.gold .tag {{ background: {GOLD_COLOUR}; bottom: auto; top: calc(100% + 5px); left: -5px;
+  border-radius: 0 0 2px 2px; }}
+.problems {{ font-size: 13px; margin: 6px 0 0; }}
+.problems ul {{ margin: 2px 0; padding-left: 18px; }}
+.problems li {{ margin: 2px 0; }}
+.problems li.missed, .problems li.false-positive {{ color: #c92a2a; }}
+.problems li p {{ margin: 2px 0 2px 8px; color: #495057; }}
+.problems li p.gold-caption {{ border-left: 3px solid {GOLD_COLOUR}; padding-left: 6px; }}
+.problems li p.found-caption {{ border-left: 3px solid {FIGURE_COLOUR}; padding-left: 6px; }}
 .pairs {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 12px; }}
 .pair {{ border: 1px solid #dee2e6; border-radius: 6px; padding: 8px 10px; }}
 .pair.unlabelled {{ border-color: #f08c00; background: #fff9db; }}
@@ -450,14 +642,21 @@ def report_html(
     errors_by_source: Mapping[str, Sequence[Row]],
     sections: Sequence[str],
     options: str = "",
+    gold: Mapping[str, Any] | None = None,
+    beyond_cap: int = 0,
 ) -> str:
-    """The whole page: summary, failures, the table of shown documents, then their sections."""
+    """The whole page: summary, counts against `gold` (see `gold_summary`), failures, the table of
+    shown documents (`beyond_cap` of them past --max-documents for their gold problems), their sections."""
     legend = (
         f'<p class="legend">boxes: <span style="border:2px solid {FIGURE_COLOUR}"></span>figure or table'
-        f'<span style="border:2px dashed {CAPTION_COLOUR}"></span>caption</p>'
+        f'<span style="border:2px dashed {CAPTION_COLOUR}"></span>caption'
+        + (f'<span style="border:2px solid {GOLD_COLOUR}"></span>gold' if gold is not None else "")
+        + "</p>"
     )
     capped = (
-        f" (the first {len(shown):,} of {len(documents):,}, by source; raise --max-documents for more)"
+        f" (the first {len(shown) - beyond_cap:,} of {len(documents):,}, by source"
+        + (f", and {beyond_cap:,} more with gold problems" if beyond_cap else "")
+        + "; raise --max-documents for more)"
         if len(shown) < len(documents)
         else ""
     )
@@ -469,6 +668,7 @@ def report_html(
             "<h1>Extraction report</h1>",
             f'<p class="sub">{manifest_line(root, manifest)}</p>',
             summary_html(summary),
+            gold_summary_html(gold) if gold is not None else "",
             legend,
             f'<p class="note">{escape(options)}</p>' if options else "",
             f'<p class="sub">sources under <code>{escape(prefix)}</code></p>' if prefix else "",
@@ -591,12 +791,18 @@ def write_report(
     max_documents: int = 200,
     dpi: int = 60,
     allow_partial: bool = False,
+    gold: str | None = None,
 ) -> dict[str, Any]:
     """Write `output/index.html` (default `root/inspect/`) for an extract root and return what it holds.
+
+    `gold` is a local folder of gold JSON files or a JSONL file (`gold.load_gold`); each gold document
+    is compared with the document of the same sha256 (doc_id) or, failing that, file name. Documents
+    with gold problems are shown even past `max_documents`.
 
     Raises:
         UpstreamError: when the root has no manifest or an unfinished one (unless `allow_partial`).
         ConfigError: when the root is not an extract root.
+        GoldError, FileNotFoundError: when `gold` cannot be read.
     """
     from cephalo_ray.config import ConfigError
     from cephalo_ray.output_root import read_upstream
@@ -624,7 +830,38 @@ def write_report(
         row["doc_id"]: row["source"] for row in documents if row["status"] == "ok" and row["doc_id"]
     }
 
-    shown = documents[:max_documents]
+    golds = load_gold(gold) if gold is not None else []
+    gold_index = index_gold(golds)
+    # source -> (its gold document, the judgements of its pairs); a duplicate's pairs are its first's
+    judged: dict[str, tuple[Row, list[Judgement]]] = {}
+    for document in documents:
+        found = find_gold(gold_index, document.get("doc_id"), document["source"]) if golds else None
+        if found is not None and document["status"] != "duplicate":
+            judged[document["source"]] = (
+                found,
+                judge(found["items"], pairs_by_source.get(document["source"], [])),
+            )
+    matched_gold = {id(found) for found, _ in judged.values()}
+    gold_totals = (
+        gold_summary(
+            [(judgements, pairs_by_source.get(source, [])) for source, (_, judgements) in judged.items()],
+            len(golds),
+            [str(entry["document"]) for entry in golds if id(entry) not in matched_gold],
+        )
+        if gold is not None
+        else None
+    )
+
+    def has_problems(document: Row) -> bool:
+        _, judgements = judged.get(document["source"], ({}, []))
+        return any(judgement.outcome != CORRECT for judgement in judgements)
+
+    shown = [
+        document
+        for index, document in enumerate(documents)
+        if index < max_documents or has_problems(document)
+    ]
+    beyond_cap = len(shown) - min(len(documents), max_documents)
     shown_pairs = [pair for document in shown for pair in pairs_by_source.get(document["source"], [])]
     needed = {pair["_file"] for pair in shown_pairs}
     crops = write_crops(
@@ -637,6 +874,9 @@ def write_report(
     sections, rendered, unreadable = [], 0, 0
     for index, document in enumerate(shown):
         own_pairs = pairs_by_source.get(document["source"], [])
+        own_gold, judgements = judged.get(document["source"], (None, []))
+        gold_items: list[Row] | None = list(own_gold["items"]) if own_gold is not None else None
+        on_gold = gold_pages(gold_items or (), judgements)
         notes: list[str] = []
         warnings: list[str] = []
         render: RenderPage | None = None
@@ -647,7 +887,7 @@ def write_report(
             notes.append(
                 f"the same PDF as {first_source.get(document['doc_id'], 'another source')}; its pairs are listed there"
             )
-        elif document["status"] == "ok" and (all_pages or own_pairs or document["scanned_pages"]):
+        elif document["status"] == "ok" and (all_pages or own_pairs or document["scanned_pages"] or on_gold):
             doc, problem = open_source(storage, document)
             if doc is None:
                 unreadable += 1
@@ -655,15 +895,19 @@ def write_report(
             else:
                 if document["scanned_pages"] and not all_pages:
                     scanned = scanned_page_numbers(doc)
-                pages = pages_to_show(doc.page_count, own_pairs, scanned, all_pages)
+                pages = pages_to_show(doc.page_count, own_pairs, scanned, all_pages, on_gold)
                 render = render_page_to(storage, doc, folder, str(document["doc_id"])[:16], dpi)
         if document["status"] == "ok" and not all_pages:
             if doc is not None:
                 hidden = doc.page_count - len(pages)
             else:  # not opened: nothing to draw on it, or the source is unusable (noted above)
-                hidden = 0 if own_pairs or document["scanned_pages"] else int(document["pages"] or 0)
+                hidden = (
+                    0 if own_pairs or document["scanned_pages"] or on_gold else int(document["pages"] or 0)
+                )
             if hidden > 0:
                 notes.append(f"{plural(hidden, 'page')} without pairs not shown (--all-pages shows them)")
+        if own_gold is not None and own_gold.get("sha256") not in (None, document.get("doc_id")):
+            notes.append(f"gold {own_gold['document']} matched by file name: its sha256 differs from doc_id")
         try:
             sections.append(
                 document_html(
@@ -677,6 +921,8 @@ def write_report(
                     scanned=scanned,
                     notes=notes,
                     warnings=warnings,
+                    gold_items=gold_items,
+                    judgements=judgements,
                 )
             )
         finally:
@@ -686,9 +932,24 @@ def write_report(
 
     summary = corpus_summary(documents, pairs)
     options = f"Pages rendered at {dpi} dpi; " + (
-        "every page shown." if all_pages else "only pages with a figure, table or caption, and scanned pages."
+        "every page shown."
+        if all_pages
+        else "only pages with a figure, table or caption"
+        + (" found or in gold" if gold is not None else "")
+        + ", and scanned pages."
     )
-    page = report_html(root, manifest, summary, documents, shown, errors_by_source, sections, options)
+    page = report_html(
+        root,
+        manifest,
+        summary,
+        documents,
+        shown,
+        errors_by_source,
+        sections,
+        options,
+        gold=gold_totals,
+        beyond_cap=beyond_cap,
+    )
     index_uri = join(folder, INDEX_NAME)
     storage.write_bytes(index_uri, page.encode("utf-8"))
     return {
@@ -699,4 +960,5 @@ def write_report(
         "crops": len(crops),
         "unreadable_sources": unreadable,
         "summary": summary,
+        "gold": gold_totals,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from pathlib import Path
@@ -129,3 +130,97 @@ def test_report_from_and_into_s3(
 def test_a_root_without_manifest_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", str(tmp_path)]) == 2
     assert "_manifest.json" in capsys.readouterr().err
+
+
+def gold_of(extract_root: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Gold that describes the extracted corpus, with one item left out, one invented and one caption
+    changed; returns it and those three items (`changed` holds the found caption as `found`)."""
+    golds: dict[str, dict[str, Any]] = {}
+    for document in extract_root["documents"]:
+        if document["status"] == "ok":
+            golds[document["source"]] = {
+                "document": Path(document["source"]).name,
+                "sha256": document["doc_id"],
+                "pages": document["pages"],
+                "notes": "",
+                "venue": "Journal of Generated Materials",
+                "items": [],
+            }
+    for pair in sorted(extract_root["pairs"], key=lambda row: (row["source"], row["page"], row["bbox"][1])):
+        golds[pair["source"]]["items"].append(
+            {
+                "page": pair["page"],
+                "kind": pair["kind"],
+                "label": pair["label"],
+                "box": pair["bbox"],
+                "caption": pair["caption"],
+                "caption_box": pair["caption_bbox"],
+                "features": [],
+            }
+        )
+    paper = next(gold for source, gold in golds.items() if source.endswith("journal/paper-002.pdf"))
+    left_out = paper["items"].pop()  # extraction finds it: a false positive
+    changed = {**paper["items"][0], "found": paper["items"][0]["caption"]}
+    paper["items"][0]["caption"] = "Figure 1. What the annotator wrote instead."
+    text_only = next(gold for source, gold in golds.items() if source.endswith("journal/paper-004.pdf"))
+    invented = {**paper["items"][0], "label": "Figure 9", "page": 1, "box": [100.0, 500.0, 400.0, 700.0]}
+    text_only["items"] = [invented]  # a figure where the text-only paper has none: a miss
+    text_only["sha256"] = "0" * 64  # found by its file name instead
+    absent = {**paper, "document": "never-extracted.pdf", "sha256": "1" * 64}
+    return [*golds.values(), absent], {"left_out": left_out, "changed": changed, "invented": invented}
+
+
+def test_report_against_gold_draws_gold_boxes_and_lists_misses_and_false_positives(
+    extract_root: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    golds, wrong = gold_of(extract_root)
+    gold_file = tmp_path / "gold.jsonl"
+    gold_file.write_text("".join(json.dumps(gold) + "\n" for gold in golds))
+    report = tmp_path / "report"
+    assert main(["inspect", str(extract_root["root"]), str(report), "--gold", str(gold_file)]) == 0
+    assert "against gold: " in capsys.readouterr().err
+    page = (report / "index.html").read_text()
+
+    in_root = len(golds) - 1
+    counts = page.split(f"<h3>Against gold ({in_root} of {in_root + 1} gold documents in this root")[1]
+    counts = counts.split("<h3>")[0]
+    for outcome, count in [
+        ("missed", 1),
+        ("false-positive", 1),
+        ("caption-mismatch", 1),
+        ("box-mismatch", 0),
+    ]:
+        assert f'<td>{outcome}</td><td class="num">{count}</td>' in counts, outcome
+    assert "not counted: never-extracted.pdf" in counts
+    assert "<b>missed</b> Figure 9 (figure)" in page
+    assert f"<b>false positive</b> {wrong['left_out']['label']} (figure)</li>" in page
+    assert "gold: Figure 1. What the annotator wrote instead." in page
+    assert f"found: {html.escape(wrong['changed']['found'])}" in page
+    assert "matched by file name" in page
+    # the text-only paper's page 1 holds no pair but a gold problem: it is drawn with the gold box
+    text_only = page.split("journal/paper-004.pdf</h2>")[1].split('<section class="doc"')[0]
+    assert 'class="box gold"' in text_only and "page 1 against gold" in text_only
+    gone = page.split(f"{GONE}</h2>")[1].split('<section class="doc"')[0]
+    assert "the source could not be read" in gone and 'class="box gold"' not in gone
+    items = sum(len(gold["items"]) for gold in golds[:-1])
+    drawn = page.count('class="box gold"')
+    assert drawn == items - sum(1 for pair in extract_root["pairs"] if pair["source"].endswith(GONE))
+
+    capped = tmp_path / "capped"
+    assert (
+        main(
+            [
+                "inspect",
+                str(extract_root["root"]),
+                str(capped),
+                "--gold",
+                str(gold_file),
+                "--max-documents",
+                "1",
+            ]
+        )
+        == 0
+    )
+    page = (capped / "index.html").read_text()
+    assert "the first 1 of 12, by source, and 2 more with gold problems" in page
+    assert "journal/paper-002.pdf</h2>" in page and "journal/paper-004.pdf</h2>" in page

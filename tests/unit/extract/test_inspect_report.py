@@ -6,10 +6,12 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+from cephalo_ray.extract.gold import judge
 from cephalo_ray.extract.inspect_report import (
     PageImage,
     corpus_summary,
     document_html,
+    gold_summary,
     page_html,
     page_list,
     pages_to_show,
@@ -209,3 +211,96 @@ def test_tables_write_sources_after_their_shared_prefix() -> None:
     rows = [document(source="s3://lab/papers/a.pdf"), document(source="s3://lab/papers/b.pdf")]
     page = report_html("out", {}, corpus_summary(rows, []), rows, rows, {}, [])
     assert "sources under <code>s3://lab/papers/</code>" in page and 'href="#doc-1">b.pdf</a>' in page
+
+
+def gold_item(**values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "page": 1,
+        "kind": "figure",
+        "label": "Figure 1",
+        "box": [61.2, 79.2, 306.0, 396.0],
+        "caption": "Figure 1. Silk fibres.",
+        "caption_box": None,
+        "features": [],
+    }
+    row.update(values)
+    return row
+
+
+def test_gold_boxes_are_drawn_in_green_and_each_page_lists_what_differs() -> None:
+    gold = [
+        gold_item(caption="Figure 1. Silk <fibres> under load."),  # found, another caption
+        gold_item(page=2, label="Table 1", kind="table", box=[61.2, 100.0, 500.0, 300.0]),  # missed
+        gold_item(page=2, label="Figure 2", box=[300.0, 400.0, 500.0, 700.0]),  # found too large
+    ]
+    found = [
+        pair(),
+        pair(page=2, label="Figure 2", bbox=[61.2, 400.0, 550.0, 780.0], caption_bbox=None),
+        pair(page=3, label=None, caption_bbox=None),
+    ]
+    judgements = judge(gold, found)
+    first = page_html(1, IMAGE, found, gold_items=gold, judgements=judgements)
+    assert [(css_class, tag) for css_class, _, tag in boxes(first)] == [
+        ("item", "Figure 1"),
+        ("caption", "Figure 1"),
+        ("gold", "Figure 1"),
+    ]
+    assert "<b>caption mismatch</b> Figure 1" in first
+    assert (
+        "gold: Figure 1. Silk &lt;fibres&gt; under load." in first
+        and "found: Figure 1. Silk fibres." in first
+    )
+    second = page_html(2, IMAGE, found, gold_items=gold, judgements=judgements)
+    assert "<b>missed</b> Table 1 (table)" in second
+    assert "<b>box mismatch</b> Figure 2: too-large, best IoU 0.32 with the found Figure 2" in second
+    assert "<b>false positive</b> Figure 2 (figure): overlaps gold Figure 2 with IoU 0.32" in second
+    assert "caption mismatch" not in second
+    third = page_html(3, "page 3 could not be rendered", found, gold_items=gold, judgements=judgements)
+    assert "<b>false positive</b> figure (no label) (figure)</li>" in third
+
+    summary = gold_summary([(judgements, found)], gold_documents=2, unmatched=["bone.pdf"])
+    assert summary["outcomes"]["missed"] == 1 and summary["outcomes"]["box-mismatch:too-large"] == 1
+    assert (summary["gold"], summary["predicted"], summary["correct"], summary["documents"]) == (3, 3, 0, 1)
+    page = report_html(
+        "out", {}, corpus_summary([document()], found), [document()], [document()], {}, [], gold=summary
+    )
+    counts = page.split("<h3>Against gold (1 of 2 gold documents in this root: 3 items, 3 found pairs)</h3>")[
+        1
+    ]
+    assert '<tr class="missed"><td>missed</td><td class="num">1</td>' in counts
+    assert "box-mismatch (too-large 1)" in counts and "false-positive" in counts
+    assert "1 gold document not in this root (by sha256 or file name), not counted: bone.pdf" in counts
+    parser = TagBalance()
+    parser.feed(page + first + second + third)
+    assert parser.stack == []
+
+
+def test_document_with_gold_shows_gold_pages_and_lists_problems_it_could_not_draw() -> None:
+    gold = [gold_item(page=2), gold_item(page=9, label="Figure 9")]  # page 9 lies past the end
+    judgements = judge(gold, [])
+    assert pages_to_show(3, [], scanned=(), all_pages=False, gold={2, 9}) == [2]
+    markup = document_html(
+        0,
+        document(pairs=0),
+        [],
+        [],
+        lambda number: IMAGE,
+        lambda row: "",
+        pages=[2],
+        gold_items=gold,
+        judgements=judgements,
+    )
+    assert "gold: 2 items, 2 missed" in markup
+    assert "without pairs" not in markup  # the gold page is a main page, not a collapsed one
+    assert "<b>page 2 against gold</b>" in markup and "<b>page 9 against gold</b>" in markup
+    failed = document_html(
+        0,
+        document(status="failed", error="Corrupt"),
+        [],
+        [],
+        None,
+        lambda row: "",
+        gold_items=gold,
+        judgements=judgements,
+    )
+    assert failed.count("<b>missed</b>") == 2
