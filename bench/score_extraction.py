@@ -13,9 +13,9 @@ whitespace folding and de-hyphenation; a second score accepts captions whose sim
 >= 0.8. The judging lives in `cephalo_ray.extract.gold`. Printed: overall, per kind, per venue (the
 gold's `venue`, else the document), per field, recall per gold feature (vector, multi-panel,
 caption-above...), box-only F1 (detection without captions) and how many items end as each outcome
-(missed, box-mismatch and why, caption-mismatch, wrong-kind, false-positive). `--split` (JSON
-`{"tune": [venues], "heldback": [venues]}`) with `--half` scores one half only; `--json` writes
-every number. The synthetic papers come from bench/synthetic_papers.py, with gold in the same format.
+(missed, box-mismatch and why, caption-mismatch, wrong-kind, false-positive). `--split`
+(`bench/gold/dev/split.json`: layout families and the two halves) with `--half` scores one half
+only; `--json` writes every number. The synthetic papers come from bench/synthetic_papers.py, with gold in the same format.
 """
 
 from __future__ import annotations
@@ -187,21 +187,31 @@ def score(
 
 
 def split_half(golds: list[dict[str, Any]], split_file: str, half: str) -> list[dict[str, Any]]:
-    """The gold documents whose venue is in `half` of the split file; says how many fall in neither."""
+    """The gold documents in `half` of the split file; says which documents fall in neither.
+
+    A split is `{"families": {family: [document stems]}, "tune": [families], "heldback": [families]}`:
+    documents of one layout family (a publisher's template: ACS, IEEE, REVTeX...) stay on one side,
+    so the held-back half has no layout the tuning saw.
+    """
     split = json.loads(Path(split_file).read_text())
     if not isinstance(split, dict) or not all(
         isinstance(split.get(name), list) for name in ("tune", "heldback")
     ):
-        raise SystemExit(f'{split_file}: a split is a JSON object {{"tune": [venues], "heldback": [venues]}}')
+        raise SystemExit(f'{split_file}: a split is a JSON object {{"tune": [...], "heldback": [...]}}')
     overlap = set(split["tune"]) & set(split["heldback"])
     if overlap:
-        raise SystemExit(f"{split_file}: venues in both halves: {sorted(overlap)}")
+        raise SystemExit(f"{split_file}: in both halves: {sorted(overlap)}")
+    family_of = {stem: family for family, stems in split.get("families", {}).items() for stem in stems}
+
+    def group(gold: dict[str, Any]) -> str:
+        return family_of.get(Path(gold["document"]).stem, venue_of(gold))
+
     known = set(split["tune"]) | set(split["heldback"])
-    neither = sorted({venue_of(gold) for gold in golds} - known)
+    neither = sorted(gold["document"] for gold in golds if group(gold) not in known)
     if neither:
-        print(f"{len(neither)} venues in neither half, not scored: {', '.join(neither)}")
+        print(f"{len(neither)} documents in neither half, not scored: {', '.join(neither)}")
     chosen = set(split[half])
-    return [gold for gold in golds if venue_of(gold) in chosen]
+    return [gold for gold in golds if group(gold) in chosen]
 
 
 def main() -> int:
@@ -228,7 +238,9 @@ def main() -> int:
         metavar="DIR",
         help="with --synthetic: keep the papers in DIR (default: a temp dir)",
     )
-    parser.add_argument("--split", metavar="FILE", help='JSON {"tune": [venues], "heldback": [venues]}')
+    parser.add_argument(
+        "--split", metavar="FILE", help="JSON: layout families of the documents and the two halves"
+    )
     parser.add_argument("--half", choices=("tune", "heldback"), help="with --split: the half to score")
     parser.add_argument("--json", metavar="OUT", help="also write every number to this JSON file")
     arguments = parser.parse_args()

@@ -513,6 +513,34 @@ def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: 
     return clusters
 
 
+def split_at_gutter(cluster: Cluster, lines: Sequence[TextLine], middle: float) -> list[Cluster]:
+    """A text-only cluster lying in both columns of a two-column page, whose rows do not line up
+    across the gutter, is two things side by side (two listings), not one table."""
+    if not cluster.text_only:
+        return [cluster]
+    left = [index for index in cluster.lines if lines[index].box.x1 <= middle]
+    right = [index for index in cluster.lines if lines[index].box.x0 >= middle]
+    if len(left) < 3 or len(right) < 3 or len(left) + len(right) < len(cluster.lines):
+        return [cluster]
+    in_row = sum(
+        1
+        for a in left
+        if any(
+            lines[a].box.vertical_overlap(lines[b].box) > 0.8 * min(lines[a].box.height, lines[b].box.height)
+            for b in right
+        )
+    )
+    if in_row >= 0.5 * len(left):
+        return [cluster]  # rows across the gutter: one table
+    parts = []
+    for members in (left, right):
+        box = lines[members[0]].box
+        for member in members[1:]:
+            box = box.union(lines[member].box)
+        parts.append(Cluster(box, lines=list(members), text_only=True))
+    return parts
+
+
 def absorb_text(
     clusters: list[Cluster], lines: Sequence[TextLine], free: list[int], page: Box
 ) -> list[Cluster]:
@@ -731,6 +759,9 @@ def pair_regions(
     text_left = min([box.x0 for box in body_boxes] + [c.box.x0 for c in captions], default=page.x0)
     text_right = max([box.x1 for box in body_boxes] + [c.box.x1 for c in captions], default=page.x1)
     single_column = is_single_column(body_boxes, text_left, text_right)
+    if not single_column:
+        middle = (text_left + text_right) / 2
+        clusters = [part for cluster in clusters for part in split_at_gutter(cluster, lines, middle)]
     claims: list[Claim] = []
     sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim
     for index, caption in enumerate(captions):

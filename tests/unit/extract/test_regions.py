@@ -324,3 +324,27 @@ def test_table_notes_under_the_last_rule_and_a_footer_rule_stay_out_of_the_table
     (pair,) = extract(doc)
     assert pair["kind"] == "table"
     assert iou(pair["bbox"], (150.0, top, 462.0, bottom)) > 0.9
+
+
+def test_text_only_figures_side_by_side_stay_apart() -> None:
+    # two code listings, one in each column at the same height, with lines that do not share rows:
+    # the gutter between them is narrower than the gap between a table's columns
+    doc = pymupdf.open()
+    page = doc.new_page()
+    code = [
+        "def step(state, batch, lr):  # one optimiser step.",
+        "    grad = gradient(loss, state, batch)",
+        "    state = state - lr * grad  # plain SGD",
+        "    return state, norm(grad)",
+    ]
+    for column, (x0, x1, leading) in enumerate(((50, 296, 10.0), (314, 560, 11.5))):
+        paragraph(page, x0, 60, x1, lines=8)
+        top = 175.0 + 3 * column
+        for row, line in enumerate(code):
+            page.insert_text((x0, top + row * leading), line, fontsize=8, fontname="cour")
+        bottom = top + (len(code) - 1) * leading + 3
+        page.insert_text((x0, bottom + 16), f"Listing {column + 1}: The update step.", fontsize=9)
+        paragraph(page, x0, bottom + 30, x1, lines=12)
+    pairs = extract(doc)
+    assert [pair["label"] for pair in pairs] == ["Listing 1", "Listing 2"]
+    assert pairs[0]["bbox"][2] < 300 and pairs[1]["bbox"][0] > 305
