@@ -355,6 +355,8 @@ def continues_caption(
     if box.vertical_overlap(last.box) > 0.5 * min(box.height, last.box.height):
         # on the same row: the rest of the line just after a label, or the next column of a table
         return 0 <= box.x0 - last.box.x1 <= 1.6 * last.size
+    if ends_paragraph(last, candidate):
+        return False
     if candidate.block == last.block:
         return True
     if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None:
@@ -373,6 +375,14 @@ def continues_caption(
         )
         return within and -2.5 <= gap <= 0.5 * size and same_font
     return overlaps and -2.5 <= gap <= 0.8 * size and same_font
+
+
+def ends_paragraph(last: TextLine, following: TextLine) -> bool:
+    """`last` closes its paragraph: it finishes a sentence well short of the left-aligned line
+    after it (the body text that follows a caption set in the body's own font and block)."""
+    finished = last.text.rstrip().endswith((".", "!", "?", ".)"))
+    left_aligned = abs(following.box.x0 - last.box.x0) <= 3.0
+    return finished and left_aligned and last.box.x1 < following.box.x1 - 0.2 * following.box.width
 
 
 def is_decoration(box: Box, page: Box) -> bool:

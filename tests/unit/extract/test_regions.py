@@ -348,3 +348,20 @@ def test_text_only_figures_side_by_side_stay_apart() -> None:
     pairs = extract(doc)
     assert [pair["label"] for pair in pairs] == ["Listing 1", "Listing 2"]
     assert pairs[0]["bbox"][2] < 300 and pairs[1]["bbox"][0] > 305
+
+
+def test_a_caption_ends_with_its_paragraph_not_in_the_body_text_after_it() -> None:
+    # caption and body in one font and one text block: the caption's short last line ends it
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540)
+    vector_plot(page, pymupdf.Rect(150, 150, 450, 330))
+    caption = (
+        "Figure 1. Load against strain for the three lattices we printed, each tested five times "
+        "under the same rate of loading. Bars are one standard deviation."
+    )
+    page.insert_textbox(
+        pymupdf.Rect(72, 340, 540, 480), caption + "\n" + BODY + " " + BODY, fontsize=10, fontname="tiro"
+    )
+    (pair,) = extract(doc)
+    assert pair["caption"] == caption
