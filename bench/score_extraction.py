@@ -4,6 +4,7 @@
     python -m bench.score_extraction --peer                # and the pymupdf4llm layout-model peer
     python -m bench.score_extraction --gold bench/gold/dev --corpus ../shared/corpus/dev
     python -m bench.score_extraction --gold G --split split.json --half tune --json scores.json
+    python -m bench.score_extraction --detector pymupdf [--consult always]   # and with the layout model
     python -m bench.score_extraction --synthetic 50        # on 50 generated papers (seeds 0..49) instead
     python -m bench.score_extraction --synthetic 50 --synthetic-out DIR   # and keep them (PDF + gold JSON)
 
@@ -14,7 +15,7 @@ whitespace folding and de-hyphenation; a second score accepts captions whose sim
 gold's `venue`, else the document), per field, recall per gold feature (vector, multi-panel,
 caption-above...), box-only F1 (detection without captions) and how many items end as each outcome
 (missed, box-mismatch and why, caption-mismatch, wrong-kind, false-positive). `--split`
-(`bench/gold/dev/split.json`: layout families and the two halves) with `--half` scores one half
+(`bench/gold/dev_split.json`: layout families and the two halves) with `--half` scores one half
 only; `--json` writes every number. The synthetic papers come from bench/synthetic_papers.py, with gold in the same format.
 """
 
@@ -44,10 +45,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("figure", "table")
 
 
-def ours(pdf: bytes, source: str) -> list[dict[str, Any]]:
+def ours(pdf: bytes, source: str, detector: str = "none", consult: str = "unsure") -> list[dict[str, Any]]:
     from cephalo_ray.extract.document import extract_document
 
-    result = extract_document(pdf, source, dpi=72)
+    result = extract_document(pdf, source, dpi=72, detector=detector, consult=consult)
     return [
         {"page": row["page"], "kind": row["kind"], "bbox": row["bbox"], "caption": row["caption"]}
         for row in result["pairs"]
@@ -241,6 +242,13 @@ def main() -> int:
     parser.add_argument(
         "--split", metavar="FILE", help="JSON: layout families of the documents and the two halves"
     )
+    parser.add_argument(
+        "--detector",
+        default="none",
+        choices=("none", "pymupdf"),
+        help="also score extraction consulting this layout model (slow where consulted)",
+    )
+    parser.add_argument("--consult", default="unsure", choices=("unsure", "always"))
     parser.add_argument("--half", choices=("tune", "heldback"), help="with --split: the half to score")
     parser.add_argument("--json", metavar="OUT", help="also write every number to this JSON file")
     arguments = parser.parse_args()
@@ -262,6 +270,13 @@ def main() -> int:
             golds = split_half(golds, arguments.split, arguments.half)
             print(f"{arguments.half} half of {arguments.split}: {len(golds)} documents")
         results = [score("cephalo_ray extract", ours, golds, corpus)]
+        if arguments.detector != "none":
+            name = f"cephalo_ray extract + {arguments.detector} layout model ({arguments.consult})"
+
+            def consulting(pdf: bytes, source: str) -> list[dict[str, Any]]:
+                return ours(pdf, source, arguments.detector, arguments.consult)
+
+            results.append(score(name, consulting, golds, corpus))
         if arguments.peer:
             results.append(score("pymupdf4llm layout peer", peer, golds, corpus))
     if arguments.json:
