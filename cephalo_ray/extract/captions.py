@@ -19,7 +19,10 @@ _PREFIX = (
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
 TABLE_WORDS = ("tab", "tableau", "tabla", "tabelle", "tabela")
 FIGURE_WORDS = ("fig", "abb", "abbildung", "figura")
-_NUMBER = r"(?P<number>(?P<supp>S)?\d{1,3}|S?[IVXLC]{1,7}(?![a-z]))(?P<panel>[a-z])?"
+# 3, S2, 2.1 (chapter-numbered), A1 / B.1 (appendix), IV, SI
+_ARABIC = r"(?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?"
+_NUMBER = rf"(?P<number>{_ARABIC}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
+ARABIC_NUMBER = re.compile(rf"^{_ARABIC}$", re.IGNORECASE)
 LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}\s*{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences.
@@ -27,8 +30,8 @@ CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|](?!\d)|[\u2014\u2013\-](?=\s)|$)")
 # "Figure 2 Steps of the method": a title in capitals right after the number (one space)
 TITLE_START = re.compile(r"^ {1,3}(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)")
 MENTION = re.compile(
-    rf"\b{_PREFIX}\s*(?P<numbers>(?:S?\d{{1,3}}|[IVXLC]{{1,7}})[a-z]?"
-    rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:S?\d{{1,3}}|[IVXLC]{{1,7}})[a-z]?)*)",
+    rf"\b{_PREFIX}\s*(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"
+    rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?)*)",
     re.IGNORECASE,
 )
 PLURAL_WORDS = {
@@ -96,8 +99,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
     else:
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box"
     number = number.upper()
-    if number[0].isdigit() or (number[0] == "S" and number[1:].isdigit()):
-        canonical = number
+    if ARABIC_NUMBER.match(number):
+        canonical = number  # "3", "S2", "2.1", "A1", "B.1"
     elif number[0] == "S" and len(number) > 1 and roman_to_int(number[1:]) is not None:
         canonical = f"S{roman_to_int(number[1:])}"  # "Table SI" -> "Table S1"
     else:
@@ -143,6 +146,8 @@ def join_caption_lines(lines: list[str]) -> str:
             continue
         if text.endswith("-") and len(text) > 1 and text[-2].isalpha() and line[:1].islower():
             text = text[:-1] + line
+        elif text.endswith("-") and len(text) > 1 and not text[-2].isspace():
+            text = text + line  # a hyphen that stays: "(E)-" + "1,6-octadiene", "Pt-" + "X bonds"
         else:
             text = f"{text} {line}" if text else line
     return re.sub(r"\s+", " ", text).strip()
@@ -164,7 +169,7 @@ def cited_labels(sentence: str) -> set[str]:
     """Normalised labels a sentence cites: "Figs. 2 and 3b" -> {"Figure 2", "Figure 3"}."""
     found: set[str] = set()
     for match in MENTION.finditer(sentence):
-        numbers = re.findall(r"S?\d{1,3}|[IVXLC]{1,7}", match["numbers"], flags=re.IGNORECASE)
+        numbers = re.findall(rf"{_ARABIC}|[IVXLC]{{1,7}}", match["numbers"], flags=re.IGNORECASE)
         expanded = _expand_ranges(match["numbers"], numbers)
         for number in expanded:
             label = _normalise(match["word"], match["extended"], number)

@@ -124,9 +124,11 @@ def find_gold(index: Mapping[str, Row], doc_id: str | None, source: str) -> Row 
 
 
 def normalize_caption(text: str | None) -> str:
-    """NFKC, line-end hyphens undone, whitespace folded: how gold and found captions are compared."""
+    """NFKC, hyphens between letters dropped, whitespace folded: how gold and found captions are
+    compared. A hyphen at a line end may be a soft one ("In- fected") or a real one ("branch-
+    selective"); the text layer rarely says which, so neither side is judged on it."""
     text = unicodedata.normalize("NFKC", text or "")
-    text = re.sub(r"(\w)-\s+(\w)", r"\1\2", text)  # "In- fected" -> "Infected"
+    text = re.sub(r"(\w)-\s*(\w)", r"\1\2", text)
     return " ".join(text.split())
 
 

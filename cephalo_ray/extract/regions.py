@@ -148,6 +148,9 @@ class TextStats:
 
     body_size: float
     column_width: float
+    # white space between consecutive body lines (double spacing: about a line; such lines are
+    # often blocks of their own, so blocks are not consulted)
+    line_gap: float = 2.0
 
 
 def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
@@ -258,11 +261,23 @@ def text_stats(lines: Sequence[TextLine]) -> TextStats:
     body_size = max(by_size, key=lambda size: by_size[size])
     widths = sorted(line.box.width for line in lines if abs(line.size - body_size) <= 0.75)
     column_width = widths[int(0.9 * (len(widths) - 1))] if widths else 250.0
-    return TextStats(body_size, column_width)
+    gaps = sorted(
+        below.box.y0 - above.box.y1
+        for above, below in zip(lines, lines[1:], strict=False)
+        if abs(above.size - body_size) <= 0.75
+        and abs(below.size - body_size) <= 0.75
+        and above.box.horizontal_overlap(below.box) > 0
+        and -2.0 < below.box.y0 - above.box.y1 < 2.5 * body_size
+    )
+    line_gap = gaps[len(gaps) // 2] if gaps else 2.0
+    return TextStats(body_size, column_width, line_gap)
 
 
 def find_captions(
-    lines: Sequence[TextLine], drawings: Sequence[Box] = (), body_size: float | None = None
+    lines: Sequence[TextLine],
+    drawings: Sequence[Box] = (),
+    body_size: float | None = None,
+    line_gap: float = 0.0,
 ) -> list[Caption]:
     """Caption blocks: a block that opens with a label, plus the lines after it in the same block and
     the blocks right below it in the same font size, stopping at lines inside a drawing."""
@@ -276,13 +291,13 @@ def find_captions(
             continue
         members = [index]
         cursor = index + 1
-        while cursor < len(lines) and continues_caption(lines, members, cursor, drawings):
+        while cursor < len(lines) and continues_caption(lines, members, cursor, drawings, line_gap):
             members.append(cursor)
             cursor += 1
         box = lines[members[0]].box
         for member in members[1:]:
             box = box.union(lines[member].box)
-        carried = next_column_lines(lines, members, box, drawings, body_size)
+        carried = next_column_lines(lines, members, box, drawings, body_size, line_gap)
         text = join_caption_lines([lines[member].text for member in members + carried])
         captions.append(Caption(box, label, text, tuple(members + carried), line.bold_start))
         index = cursor
@@ -295,6 +310,7 @@ def next_column_lines(
     box: Box,
     drawings: Sequence[Box],
     body_size: float | None = None,
+    line_gap: float = 0.0,
 ) -> list[int]:
     """A caption cut off at the foot of its column goes on at the head of the next one: a line in the
     caption's own (not the body's) size there, or one that finishes its unfinished sentence."""
@@ -325,7 +341,7 @@ def next_column_lines(
         return []
     carried = [head]
     cursor = head + 1
-    while cursor < len(lines) and continues_caption(lines, carried, cursor, drawings):
+    while cursor < len(lines) and continues_caption(lines, carried, cursor, drawings, line_gap):
         carried.append(cursor)
         cursor += 1
     return carried
@@ -340,7 +356,11 @@ def starts_paragraph(previous: TextLine, line: TextLine) -> bool:
 
 
 def continues_caption(
-    lines: Sequence[TextLine], members: list[int], cursor: int, drawings: Sequence[Box] = ()
+    lines: Sequence[TextLine],
+    members: list[int],
+    cursor: int,
+    drawings: Sequence[Box] = (),
+    line_gap: float = 0.0,
 ) -> bool:
     """The next line belongs to the caption: below the last one, in its block or a block right below
     in the same size, and not inside a drawing (table cells often share the caption's block)."""
@@ -373,8 +393,9 @@ def continues_caption(
             box.x0 >= min(lines[m].box.x0 for m in members) - 2
             and box.x1 <= max(lines[m].box.x1 for m in members) + 2
         )
-        return within and -2.5 <= gap <= 0.5 * size and same_font
-    return overlaps and -2.5 <= gap <= 0.8 * size and same_font
+        return within and -2.5 <= gap <= max(0.5 * size, line_gap + 0.1 * size) and same_font
+    # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
+    return overlaps and -2.5 <= gap <= max(0.8 * size, line_gap + 0.25 * size) and same_font
 
 
 def ends_paragraph(last: TextLine, following: TextLine) -> bool:
@@ -753,7 +774,10 @@ def pair_regions(
     """
     drawings = graphic_clusters(visible_graphics(graphics, lines, page, stats), page)
     captions = find_captions(
-        lines, [cluster.box for cluster in drawings if cluster.box.area > 0], stats.body_size
+        lines,
+        [cluster.box for cluster in drawings if cluster.box.area > 0],
+        stats.body_size,
+        stats.line_gap,
     )
     caption_lines = {index for caption in captions for index in caption.lines}
     clusters, body = build_clusters(lines, drawings, page, caption_lines, stats)

@@ -80,6 +80,9 @@ def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: 
         ("Tableau 2 \u2013 R\u00e9sultats", "table", "Table 2"),
         ("Tabelle 1: Messwerte", "table", "Table 1"),
         ("Supplementary Figure 4. Controls", "figure", "Figure S4"),
+        ("Figure 2.1 Stress against strain", "figure", "Figure 2.1"),
+        ("Figure B.1: Appendix plot", "figure", "Figure B.1"),
+        ("Table A1. Appendix values", "table", "Table A1"),
     ],
 )
 def test_other_label_words(text: str, kind: str, label: str) -> None:
@@ -100,7 +103,9 @@ def test_caption_lines_are_joined_and_dehyphenated() -> None:
     assert join_caption_lines(["Figure 1. The hier-", "archical struc-", "ture of  bone."]) == (
         "Figure 1. The hierarchical structure of bone."
     )
-    assert join_caption_lines(["A self-", "Assembled layer"]) == "A self- Assembled layer"
+    assert join_caption_lines(["A self-", "Assembled layer"]) == "A self-Assembled layer"
+    assert join_caption_lines(["radical clock (E)-", "1,6-octadiene"]) == "radical clock (E)-1,6-octadiene"
+    assert join_caption_lines(["Figure 3 -", "Results"]) == "Figure 3 - Results"
 
 
 def test_sentences_do_not_break_after_fig_abbreviation() -> None:

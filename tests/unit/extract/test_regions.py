@@ -365,3 +365,24 @@ def test_a_caption_ends_with_its_paragraph_not_in_the_body_text_after_it() -> No
     )
     (pair,) = extract(doc)
     assert pair["caption"] == caption
+
+
+def test_a_double_spaced_manuscript_keeps_every_line_of_its_captions() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+
+    def double_spaced(y: float) -> None:
+        rect = pymupdf.Rect(72, y, 540, y + 130)
+        page.insert_textbox(rect, BODY, fontsize=12, fontname="tiro", lineheight=2.4)
+
+    double_spaced(60)
+    vector_plot(page, pymupdf.Rect(150, 200, 450, 380))
+    caption = (
+        "Figure 1: Energy residual error to the training set data broken down by bulk,",
+        "surface and cluster geometries.",
+    )
+    for row, text in enumerate(caption):
+        page.insert_text((72, 410 + 28 * row), text, fontsize=12, fontname="tiro")
+    double_spaced(480)
+    (pair,) = extract(doc)
+    assert pair["caption"] == " ".join(caption)
