@@ -352,7 +352,12 @@ def starts_paragraph(previous: TextLine, line: TextLine) -> bool:
     if previous.block != line.block:
         return True
     above = previous.box.horizontal_overlap(line.box) > 0 and previous.box.y1 <= line.box.y0 + 1
-    return not above or line.box.y0 - previous.box.y1 > 0.8 * line.size
+    if not above or line.box.y0 - previous.box.y1 > 0.8 * line.size:
+        return True
+    # in one block with the line before, but that line is a row of its own (a panel's sub-caption
+    # set elsewhere and shorter) or closes a paragraph
+    elsewhere = abs(previous.box.x0 - line.box.x0) > 3.0
+    return (elsewhere and previous.box.x1 < line.box.x1 - 3.0) or ends_paragraph(previous, line)
 
 
 def continues_caption(

@@ -386,3 +386,17 @@ def test_a_double_spaced_manuscript_keeps_every_line_of_its_captions() -> None:
     double_spaced(480)
     (pair,) = extract(doc)
     assert pair["caption"] == " ".join(caption)
+
+
+def test_a_caption_in_one_text_block_with_the_sub_captions_above_it_is_found() -> None:
+    def line(box: tuple[float, float, float, float], text: str) -> TextLine:
+        return TextLine(Box(*box), text, 8.0, False, 1)
+
+    lines = [
+        line((66, 575, 155, 582), "(a) Dual variable dynamics"),
+        line((200, 575, 277, 582), "(b) Line flow dynamics"),
+        line((49, 585, 300, 593), "Figure 2. System dynamics after the failure of line (4, 14). The"),
+        line((49, 594, 207, 601), "controller only reduces generation."),
+    ]
+    (caption,) = find_captions(lines)
+    assert caption.label.label == "Figure 2" and caption.text.endswith("only reduces generation.")
