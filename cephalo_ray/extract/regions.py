@@ -485,6 +485,16 @@ def visible_graphics(
         # an element printed over a caption's first line is clipped away where the caption shows
         if any(graphic.box.contains_point(box.center_x, box.center_y) for box in labels):
             continue
+        # the side of a frame drawn round a figure and its caption together passes beside the
+        # caption; left in, it would make the caption look like text inside the figure
+        if graphic.kind == "path" and graphic.box.width <= 2.5:
+            if any(
+                graphic.box.y0 < box.y0 - 2
+                and graphic.box.y1 > box.y1 + 2
+                and graphic.box.height > 3 * box.height
+                for box in labels
+            ):
+                continue
         kept.append(graphic)
     return kept
 

@@ -400,3 +400,23 @@ def test_a_caption_in_one_text_block_with_the_sub_captions_above_it_is_found() -
     ]
     (caption,) = find_captions(lines)
     assert caption.label.label == "Figure 2" and caption.text.endswith("only reduces generation.")
+
+
+def test_a_frame_round_a_figure_and_its_caption_does_not_swallow_the_caption() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540)
+    vector_plot(page, pymupdf.Rect(90, 150, 520, 330))
+    page.insert_text((80, 345), "Figure 3 Estimated probabilities of sharing one allele.", fontsize=8)
+    # the frame's four sides drawn one by one, as some journals typeset it
+    for start, end in (
+        ((76, 142), (534, 142)),
+        ((534, 142), (534, 352)),
+        ((76, 352), (534, 352)),
+        ((76, 142), (76, 352)),
+    ):
+        page.draw_line(start, end, width=0.6, color=(0.2, 0.2, 0.2))
+    paragraph(page, 72, 370, 540)
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 3 Estimated probabilities of sharing one allele."
+    assert pair["bbox"][3] < 340
