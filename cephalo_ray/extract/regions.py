@@ -282,17 +282,20 @@ def find_captions(
     """Caption blocks: a block that opens with a label, plus the lines after it in the same block and
     the blocks right below it in the same font size, stopping at lines inside a drawing."""
     captions: list[Caption] = []
-    index = 0
-    while index < len(lines):
-        line = lines[index]
+    taken: set[int] = set()
+    for index, line in enumerate(lines):
+        if index in taken:
+            continue
         label = opens_caption(lines, index)
         if label is None:
-            index += 1
             continue
         members = [index]
         cursor = index + 1
-        while cursor < len(lines) and continues_caption(lines, members, cursor, drawings, line_gap):
-            members.append(cursor)
+        while cursor < len(lines):
+            if continues_caption(lines, members, cursor, drawings, line_gap):
+                members.append(cursor)
+            elif not interleaved(lines, members, cursor):
+                break
             cursor += 1
         box = lines[members[0]].box
         for member in members[1:]:
@@ -300,8 +303,23 @@ def find_captions(
         carried = next_column_lines(lines, members, box, drawings, body_size, line_gap)
         text = join_caption_lines([lines[member].text for member in members + carried])
         captions.append(Caption(box, label, text, tuple(members + carried), line.bold_start))
-        index = cursor
+        taken.update(members + carried)
     return captions
+
+
+def interleaved(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
+    """The line is another column's, sorted in between the caption's lines by reading order: it
+    lies beside the caption, not under it, within a line or two of its last line."""
+    last = lines[members[-1]]
+    candidate = lines[cursor].box
+    caption = lines[members[0]].box
+    for member in members[1:]:
+        caption = caption.union(lines[member].box)
+    return (
+        candidate.horizontal_overlap(caption) == 0
+        and candidate.vertical_overlap(last.box) < 0.5 * min(candidate.height, last.box.height)
+        and candidate.y0 < last.box.y1 + 2.5 * last.size
+    )
 
 
 def next_column_lines(
@@ -377,9 +395,13 @@ def continues_caption(
         for drawing in drawings
     ):
         return False  # inside a drawing (a highlight behind a line does not count)
+    if in_row_of_cells(lines, members, cursor):
+        return False  # a table's header row right under its caption
     if box.vertical_overlap(last.box) > 0.5 * min(box.height, last.box.height):
-        # on the same row: the rest of the line just after a label, or the next column of a table
-        return 0 <= box.x0 - last.box.x1 <= 1.6 * last.size
+        # on the same row: the rest of the line just after a label, or a piece of the same line
+        # (never a line of the next column that happens to share the row)
+        piece = len(members) == 1 or candidate.block == last.block
+        return piece and 0 <= box.x0 - last.box.x1 <= 1.6 * last.size
     if ends_paragraph(last, candidate):
         return False
     if candidate.block == last.block:
@@ -401,6 +423,24 @@ def continues_caption(
         return within and -2.5 <= gap <= max(0.5 * size, line_gap + 0.1 * size) and same_font
     # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
     return overlaps and -2.5 <= gap <= max(0.8 * size, line_gap + 0.25 * size) and same_font
+
+
+def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
+    """The line shares its row with another line under the caption, a wide gap apart: table cells
+    (a line of the next column shares the row too, but beside the caption, not under it)."""
+    box = lines[cursor].box
+    left = min(lines[member].box.x0 for member in members)
+    right = max(lines[member].box.x1 for member in members)
+    for index, other in enumerate(lines):
+        if index == cursor or index in members:
+            continue
+        if other.box.vertical_overlap(box) <= 0.5 * min(other.box.height, box.height):
+            continue
+        if other.box.x1 <= left or other.box.x0 >= right:
+            continue
+        if max(other.box.x0 - box.x1, box.x0 - other.box.x1) > lines[cursor].size:
+            return True
+    return False
 
 
 def ends_paragraph(last: TextLine, following: TextLine) -> bool:

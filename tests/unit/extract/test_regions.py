@@ -420,3 +420,26 @@ def test_a_frame_round_a_figure_and_its_caption_does_not_swallow_the_caption() -
     (pair,) = extract(doc)
     assert pair["caption"] == "Figure 3 Estimated probabilities of sharing one allele."
     assert pair["bbox"][3] < 340
+
+
+def test_a_caption_goes_on_past_a_line_of_the_other_column_sorted_between_its_lines() -> None:
+    lines = [
+        TextLine(Box(334, 71, 542, 81), "Table 1: Summary of techniques used in Dynamo and", 9.0, True, 0),
+        TextLine(Box(184, 79, 214, 90), "Key K", 10.0, False, 1),  # a label inside the figure on the left
+        TextLine(Box(404, 81, 472, 91), "their advantages.", 9.0, True, 2),
+    ]
+    (caption,) = find_captions(lines)
+    assert caption.text == "Table 1: Summary of techniques used in Dynamo and their advantages."
+
+
+def test_a_table_caption_stops_at_the_header_row_under_it() -> None:
+    lines = [
+        TextLine(
+            Box(57, 560, 400, 569), "Table 1 Initial and final numbers of CpGs for each model", 9.0, True, 0
+        ),
+        TextLine(Box(57, 575, 90, 583), "Classes", 9.0, False, 1),
+        TextLine(Box(200, 575, 260, 583), "Initial CpGs", 9.0, False, 1),
+        TextLine(Box(330, 575, 380, 583), "Final CpGs", 9.0, False, 1),
+    ]
+    (caption,) = find_captions(lines)
+    assert caption.text == "Table 1 Initial and final numbers of CpGs for each model"
