@@ -509,6 +509,17 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
     return wide >= max(1, len(block_lines) // 2)
 
 
+def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
+    """References, footnotes and notes in small type: lines running the width of the column,
+    mostly letters, smaller than the body. Prose, not a table or a figure made of text."""
+    if not all(line.size < stats.body_size - 1.0 for line in block_lines) or len(block_lines) < 3:
+        return False
+    wide = sum(1 for line in block_lines if line.box.width >= 0.85 * stats.column_width)
+    text = "".join(line.text for line in block_lines).replace(" ", "")
+    letters = sum(1 for char in text if char.isalpha())
+    return wide >= max(2, len(block_lines) // 2) and letters >= 0.6 * max(len(text), 1)
+
+
 def visible_graphics(
     graphics: Sequence[Graphic], lines: Sequence[TextLine], page: Box, stats: TextStats
 ) -> list[Graphic]:
@@ -559,8 +570,9 @@ def build_clusters(
     """Graphic clusters grown by the non-body text around them, plus text-only clusters; also the
     indices of body lines."""
     by_block: dict[int, list[TextLine]] = {}
-    for line in lines:
-        by_block.setdefault(line.block, []).append(line)
+    for index, line in enumerate(lines):
+        if index not in caption_lines:  # a caption sharing a block with other lines says nothing of them
+            by_block.setdefault(line.block, []).append(line)
     body: set[int] = set()
     free: list[int] = []
     for index, line in enumerate(lines):
@@ -569,7 +581,7 @@ def build_clusters(
         inside = any(
             cluster.box.contains_point(line.box.center_x, line.box.center_y, 1.0) for cluster in clusters
         )
-        if not inside and is_body_line(line, by_block[line.block], stats):
+        if not inside and is_body_line(line, by_block.get(line.block, [line]), stats):
             body.add(index)
         else:
             free.append(index)
@@ -592,6 +604,8 @@ def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: 
         members = [free[i] for i in group]
         if any(EQUATION_NUMBER.match(lines[member].text) for member in members):
             continue  # a displayed equation: "(7)" at its side
+        if is_small_print([lines[member] for member in members], stats):
+            continue  # references or notes in small type: prose, though not body-sized
         box = lines[members[0]].box
         for member in members[1:]:
             box = box.union(lines[member].box)
@@ -807,7 +821,8 @@ def chained_costs(claim: Claim, caption: Box, clusters: Sequence[Cluster]) -> di
         for other, other_cost in chained.items():
             cost = min(cost, max(other_cost, edge_gap(boxes[index], boxes[other])))
         chained[index] = cost
-    return {index: cost + offset for index, cost in chained.items()}
+    # a cluster further than a caption may be from its figure, even along the chain, is not a panel
+    return {index: cost + offset for index, cost in chained.items() if cost <= MAX_CAPTION_GAP}
 
 
 # where captions sit by default: figure captions below their figure, table captions above their table

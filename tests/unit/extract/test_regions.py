@@ -443,3 +443,23 @@ def test_a_table_caption_stops_at_the_header_row_under_it() -> None:
     ]
     (caption,) = find_captions(lines)
     assert caption.text == "Table 1 Initial and final numbers of CpGs for each model"
+
+
+def test_references_in_small_type_and_a_footer_logo_below_a_table_stay_out_of_it() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    y = paragraph(page, 72, 60, 540, lines=12)
+    page.insert_text(
+        (150, y + 20), "Table 4. Average values over the test networks.", fontsize=9, fontname="tiro"
+    )
+    top = y + 28
+    bottom = booktabs_table(page, 150, top, 462, rows=3)
+    reference = (
+        "[{}] A. Author and B. Author, On the optimal control of cascading failures, Proc. PSCC, 2020."
+    )
+    rect = pymupdf.Rect(72, bottom + 25, 540, bottom + 200)
+    text = " ".join(reference.format(number) for number in range(1, 6))
+    page.insert_textbox(rect, text, fontsize=7.5, fontname="tiro")
+    page.draw_rect(pymupdf.Rect(290, 734, 322, 762), color=(0.3, 0.3, 0.3), fill=(0.8, 0.8, 0.9))  # a logo
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table" and abs(pair["bbox"][3] - bottom) < 3
