@@ -125,6 +125,8 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     match = LABEL_AT_START.match(text)
     if not match:
         return None
+    if not (match["extended"] or match["word"])[0].isupper():
+        return None  # "figure 2.10" in lower case continues a sentence; labels are capitalised
     if match["word"].lower().rstrip(".") in PLURAL_WORDS:
         return None  # "Figures 2 and 3 ..." cites; a caption names one item
     if match["rest"].lstrip().startswith((")", "]", ",", ";")):

@@ -225,10 +225,10 @@ def is_full_prose_line(line: TextLine, stats: TextStats) -> bool:
     return abs(line.size - stats.body_size) <= 1.0 and line.box.width >= 0.8 * stats.column_width
 
 
-def opens_caption(lines: Sequence[TextLine], index: int) -> CaptionLabel | None:
+def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
     """The label of the caption that line `index` opens, if it opens a paragraph with one."""
     line = lines[index]
-    if index > 0 and not starts_paragraph(lines[index - 1], line):
+    if index > 0 and not starts_paragraph(lines[index - 1], line, line_gap):
         return None
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
 
@@ -286,7 +286,7 @@ def find_captions(
     for index, line in enumerate(lines):
         if index in taken:
             continue
-        label = opens_caption(lines, index)
+        label = opens_caption(lines, index, line_gap)
         if label is None:
             continue
         members = [index]
@@ -365,12 +365,15 @@ def next_column_lines(
     return carried
 
 
-def starts_paragraph(previous: TextLine, line: TextLine) -> bool:
+def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) -> bool:
     """The line opens a paragraph: a new block, or the block's previous line is not just above it."""
+    same_row = previous.box.vertical_overlap(line.box) > 0.5 * min(previous.box.height, line.box.height)
+    if same_row and -1.0 <= line.box.x0 - previous.box.x1 <= 1.6 * line.size:
+        return False  # a piece of the same printed line (a link, a change of font)
     if previous.block != line.block:
         return True
     above = previous.box.horizontal_overlap(line.box) > 0 and previous.box.y1 <= line.box.y0 + 1
-    if not above or line.box.y0 - previous.box.y1 > 0.8 * line.size:
+    if not above or line.box.y0 - previous.box.y1 > max(0.8 * line.size, line_gap + 0.25 * line.size):
         return True
     # in one block with the line before, but that line is a row of its own (a panel's sub-caption
     # set elsewhere and shorter) or closes a paragraph
@@ -526,7 +529,11 @@ def visible_graphics(
     """Drop elements that cannot be what prints: big paths under lines of prose and anything under
     a caption's first line (shadows, masks, images clipped away when printed)."""
     prose = [line.box for line in lines if is_full_prose_line(line, stats)]
-    labels = [line.box for index, line in enumerate(lines) if opens_caption(lines, index) is not None]
+    labels = [
+        line.box
+        for index, line in enumerate(lines)
+        if opens_caption(lines, index, stats.line_gap) is not None
+    ]
     kept = []
     for graphic in graphics:
         if graphic.kind == "path" and graphic.box.area > 0.05 * page.area:

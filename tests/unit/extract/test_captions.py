@@ -39,6 +39,8 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
         "Fig. 3b shows",
         "Table VV. bad numeral",
         "The Figure 3.",
+        "figure 2.10",
+        "table 3: the rest of a sentence",
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
