@@ -42,6 +42,7 @@ from cephalo_ray.extract.gold import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+EXPECTED = REPO_ROOT / "bench" / "gold" / "dev_expected.json"
 KINDS = ("figure", "table")
 
 
@@ -116,6 +117,7 @@ def score(
     }
     features: dict[str, dict[str, int]] = defaultdict(lambda: {"gold": 0, "correct": 0, "similar": 0})
     outcomes: dict[str, int] = {}
+    by_document: dict[str, dict[str, Any]] = {}
     pages = 0
     started = time.perf_counter()
     for gold in golds:
@@ -125,6 +127,7 @@ def score(
         judgements = judge(gold["items"], predicted)
         document = tally(judgements, predicted)
         overall += document
+        by_document[gold["document"]] = document.as_dict()
         groups["venue"][venue_of(gold)] += document
         groups["field"][str(gold.get("field") or "unknown")] += document
         for kind in KINDS:
@@ -171,6 +174,7 @@ def score(
         "pages": pages,
         "seconds": round(seconds, 3),
         "overall": overall.as_dict(),
+        "by_document": by_document,
         **{
             f"by_{group}": {key: value.as_dict() for key, value in sorted(tallies.items())}
             for group, tallies in groups.items()
@@ -251,7 +255,14 @@ def main() -> int:
     parser.add_argument("--consult", default="unsure", choices=("unsure", "always"))
     parser.add_argument("--half", choices=("tune", "heldback"), help="with --split: the half to score")
     parser.add_argument("--json", metavar="OUT", help="also write every number to this JSON file")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write each document's counts to bench/gold/dev_expected.json (the dev corpus's floor)",
+    )
     arguments = parser.parse_args()
+    if arguments.record and (arguments.split or arguments.synthetic or Path(arguments.gold).name != "dev"):
+        parser.error("--record takes the whole development corpus: --gold bench/gold/dev, no --split")
     if bool(arguments.split) != bool(arguments.half):
         parser.error("--split and --half go together")
     with tempfile.TemporaryDirectory(prefix="synthetic-papers-") as scratch:
@@ -270,6 +281,13 @@ def main() -> int:
             golds = split_half(golds, arguments.split, arguments.half)
             print(f"{arguments.half} half of {arguments.split}: {len(golds)} documents")
         results = [score("cephalo_ray extract", ours, golds, corpus)]
+        if arguments.record:
+            counts = {
+                document: {key: row[key] for key in ("gold", "predicted", "correct")}
+                for document, row in sorted(results[0]["by_document"].items())
+            }
+            EXPECTED.write_text(json.dumps(counts, indent=1) + "\n")
+            print(f"recorded {len(counts)} documents in {EXPECTED}")
         if arguments.detector != "none":
             name = f"cephalo_ray extract + {arguments.detector} layout model ({arguments.consult})"
 

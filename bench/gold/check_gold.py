@@ -105,6 +105,11 @@ def check_file(path, corpus):
         missing = PROVENANCE_KEYS - set(data["provenance"])
         if missing:
             errors.append(f"provenance lacks {sorted(missing)}")
+        pages = data["provenance"].get("pages")  # an excerpt: first and last page of the original
+        if pages is not None and not (
+            isinstance(pages, list) and len(pages) == 2 and all(isinstance(n, int) for n in pages)
+        ):
+            errors.append("provenance pages should be [first, last]")
     extra = set(data) - set(DOC_KEYS) - set(OPTIONAL_DOC_KEYS)
     if extra:
         errors.append(f"unexpected keys {sorted(extra)}")

@@ -33,7 +33,7 @@ MIN_ITEM_POINTS = 24.0  # items smaller than this in both directions are icons
 MIN_THICKNESS = 10.0  # items thinner than this in one direction are rules
 CONVENTION_BONUS = 10.0  # points of gap forgiven where a caption sits by convention
 OTHER_PAGE_AREA = 0.03  # an unclaimed drawing this large may be captioned on the next page
-EQUATION_NUMBER = re.compile(r"^\(\d{1,3}[a-z]?\)$")
+EQUATION_NUMBER = re.compile(r"^\((?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?[a-z]?\)$")  # (7), (3.55), (A2)
 MIN_UNCAPTIONED_AREA = 0.08  # a kept uncaptioned raster figure covers at least this page fraction
 
 
@@ -506,10 +506,20 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
     """Prose: in the body font, in a block of full-width lines (a paragraph), or one full line."""
     if is_full_prose_line(line, stats):
         return True
-    if abs(line.size - stats.body_size) > 1.0 or len(block_lines) < 2:
+    if abs(line.size - stats.body_size) > 1.0:
         return False
+    if len(block_lines) < 2:
+        # alone in its block (loosely set text): prose if it is a long line of running words
+        return line.box.width >= 0.6 * stats.column_width and is_wordy(line.text)
     wide = sum(1 for other in block_lines if other.box.width >= 0.7 * stats.column_width)
     return wide >= max(1, len(block_lines) // 2)
+
+
+def is_wordy(text: str) -> bool:
+    """Running words: six or more, mostly letters (not a row of numbers or symbols)."""
+    words = text.split()
+    letters = sum(1 for char in text if char.isalpha())
+    return len(words) >= 6 and letters >= 0.6 * len(text.replace(" ", ""))
 
 
 def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
@@ -609,7 +619,9 @@ def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: 
         if len(group) < 3:
             continue  # a heading or a stray label, not a table
         members = [free[i] for i in group]
-        if any(EQUATION_NUMBER.match(lines[member].text) for member in members):
+        if any(EQUATION_NUMBER.match(lines[member].text) for member in members) or numbered_row(
+            lines, members
+        ):
             continue  # a displayed equation: "(7)" at its side
         if is_small_print([lines[member] for member in members], stats):
             continue  # references or notes in small type: prose, though not body-sized
@@ -646,6 +658,21 @@ def split_at_gutter(cluster: Cluster, lines: Sequence[TextLine], middle: float) 
             box = box.union(lines[member].box)
         parts.append(Cluster(box, lines=list(members), text_only=True))
     return parts
+
+
+def numbered_row(lines: Sequence[TextLine], members: Sequence[int]) -> bool:
+    """An equation number stands on the row of one of these lines, to their right (at the margin)."""
+    right = max(lines[member].box.x1 for member in members)
+    return any(
+        EQUATION_NUMBER.match(line.text)
+        and line.box.x0 >= right
+        and any(
+            line.box.vertical_overlap(lines[member].box)
+            > 0.5 * min(line.box.height, lines[member].box.height)
+            for member in members
+        )
+        for line in lines
+    )
 
 
 def absorb_text(

@@ -463,3 +463,18 @@ def test_references_in_small_type_and_a_footer_logo_below_a_table_stay_out_of_it
     page.draw_rect(pymupdf.Rect(290, 734, 322, 762), color=(0.3, 0.3, 0.3), fill=(0.8, 0.8, 0.9))  # a logo
     (pair,) = extract(doc)
     assert pair["kind"] == "table" and abs(pair["bbox"][3] - bottom) < 3
+
+
+def test_a_numbered_display_equation_above_a_figure_is_not_part_of_it() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540)
+    for row, text in enumerate(("E   0   0", "D  =   0   G   0", "0   0   G")):
+        page.insert_text((262, 160 + 13 * row), text, fontsize=11, fontname="tiro")
+    page.insert_text((500, 173), "(3.55)", fontsize=11, fontname="tiro")
+    plot = pymupdf.Rect(150, 215, 450, 380)
+    vector_plot(page, plot)
+    page.insert_text((72, 400), "Figure 3.1: Illustration of the global and local frames.", fontsize=10)
+    paragraph(page, 72, 420, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 3.1" and pair["bbox"][1] >= plot.y0 - 3
