@@ -216,7 +216,8 @@ def without_furniture(
     top = max([lines[i].box.y1 for i in furniture if lines[i].box.y1 < middle], default=page.y0) + 4
     bottom = min([lines[i].box.y0 for i in furniture if lines[i].box.y0 > middle], default=page.y1) - 4
     kept_lines = [line for index, line in enumerate(lines) if index not in furniture]
-    kept_graphics = [g for g in graphics if g.box.y1 > top and g.box.y0 < bottom]
+    # rules and logos of the header and footer: mostly inside their bands
+    kept_graphics = [g for g in graphics if top < g.box.center_y < bottom]
     return kept_lines, kept_graphics
 
 
@@ -525,8 +526,9 @@ def is_wordy(text: str) -> bool:
 def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
     """References, footnotes and notes in small type: lines running the width of the column,
     mostly letters, smaller than the body. Prose, not a table or a figure made of text."""
-    if not all(line.size < stats.body_size - 1.0 for line in block_lines) or len(block_lines) < 3:
-        return False
+    smaller = sum(1 for line in block_lines if line.size <= stats.body_size - 0.5)
+    if smaller < 0.8 * len(block_lines) or len(block_lines) < 3:
+        return False  # (a heading in the body size may lead them: "References")
     wide = sum(1 for line in block_lines if line.box.width >= 0.85 * stats.column_width)
     text = "".join(line.text for line in block_lines).replace(" ", "")
     letters = sum(1 for char in text if char.isalpha())
