@@ -293,7 +293,7 @@ def find_captions(
         members = [index]
         cursor = index + 1
         while cursor < len(lines):
-            if continues_caption(lines, members, cursor, drawings, line_gap):
+            if continues_caption(lines, members, cursor, drawings, line_gap, body_size):
                 members.append(cursor)
             elif not interleaved(lines, members, cursor):
                 break
@@ -360,7 +360,7 @@ def next_column_lines(
         return []
     carried = [head]
     cursor = head + 1
-    while cursor < len(lines) and continues_caption(lines, carried, cursor, drawings, line_gap):
+    while cursor < len(lines) and continues_caption(lines, carried, cursor, drawings, line_gap, body_size):
         carried.append(cursor)
         cursor += 1
     return carried
@@ -388,6 +388,7 @@ def continues_caption(
     cursor: int,
     drawings: Sequence[Box] = (),
     line_gap: float = 0.0,
+    body_size: float | None = None,
 ) -> bool:
     """The next line belongs to the caption: below the last one, in its block or a block right below
     in the same size, and not inside a drawing (table cells often share the caption's block)."""
@@ -406,7 +407,10 @@ def continues_caption(
         # (never a line of the next column that happens to share the row)
         piece = len(members) == 1 or candidate.block == last.block
         return piece and 0 <= box.x0 - last.box.x1 <= 1.6 * last.size
-    if ends_paragraph(last, candidate):
+    # a caption in the body's own size ends where its paragraph does; one set apart in size may
+    # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
+    in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
+    if in_body_size and ends_paragraph(last, candidate):
         return False
     if candidate.block == last.block:
         return True
