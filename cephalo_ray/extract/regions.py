@@ -900,8 +900,11 @@ def pair_regions(
         )
     ]
     body_boxes = [lines[index].box for index in body]
-    text_left = min([box.x0 for box in body_boxes] + [c.box.x0 for c in captions], default=page.x0)
-    text_right = max([box.x1 for box in body_boxes] + [c.box.x1 for c in captions], default=page.x1)
+    # the text area: where body lines run, or (on a page whose text the PDF wrote in pieces too short
+    # to read as prose) where any text runs
+    ends = body_boxes if len(body_boxes) >= 5 else [line.box for line in lines]
+    text_left = min([box.x0 for box in ends] + [c.box.x0 for c in captions], default=page.x0)
+    text_right = max([box.x1 for box in ends] + [c.box.x1 for c in captions], default=page.x1)
     single_column = is_single_column(body_boxes, text_left, text_right)
     if not single_column:
         middle = (text_left + text_right) / 2
