@@ -752,6 +752,23 @@ def horizontal_span(
     return middle, text_right
 
 
+def beside_captions(
+    caption: Box, captions: Sequence[Caption], span: tuple[float, float]
+) -> tuple[float, float]:
+    """A caption with another caption beside it on its row (two figures side by side, each with its
+    own caption) reaches sideways only to the middle of the gap between them."""
+    left, right = span
+    for other in captions:
+        box = other.box
+        if box == caption or box.vertical_overlap(caption) <= 0.5 * min(box.height, caption.height):
+            continue
+        if box.x0 >= caption.x1:
+            right = min(right, (caption.x1 + box.x0) / 2)
+        elif box.x1 <= caption.x0:
+            left = max(left, (box.x1 + caption.x0) / 2)
+    return left, right
+
+
 def vertical_claim(
     caption_index: int,
     captions: Sequence[Caption],
@@ -861,8 +878,14 @@ def chained_costs(claim: Claim, caption: Box, clusters: Sequence[Cluster]) -> di
         for other, other_cost in chained.items():
             cost = min(cost, max(other_cost, edge_gap(boxes[index], boxes[other])))
         chained[index] = cost
-    # a cluster further than a caption may be from its figure, even along the chain, is not a panel
-    return {index: cost + offset for index, cost in chained.items() if cost <= MAX_CAPTION_GAP}
+    # a cluster further than a caption may be from its figure, even along the chain, is not a panel;
+    # nor is a lone rule at a distance (a header's or a section's rule)
+    return {
+        index: cost + offset
+        for index, cost in chained.items()
+        if cost <= MAX_CAPTION_GAP
+        and not (min(boxes[index].width, boxes[index].height) < MIN_THICKNESS and cost > 2 * GRAPHIC_GAP)
+    }
 
 
 # where captions sit by default: figure captions below their figure, table captions above their table
@@ -913,7 +936,9 @@ def pair_regions(
     sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim
     for index, caption in enumerate(captions):
         blockers = body_boxes + [other.box for j, other in enumerate(captions) if j != index]
-        span = horizontal_span(caption.box, text_left, text_right, single_column)
+        span = beside_captions(
+            caption.box, captions, horizontal_span(caption.box, text_left, text_right, single_column)
+        )
         figure_like = caption.label.kind == "figure"
         for upward in (True, False):
             claim = vertical_claim(index, captions, clusters, blockers, page, span, upward)

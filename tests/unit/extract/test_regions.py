@@ -478,3 +478,34 @@ def test_a_numbered_display_equation_above_a_figure_is_not_part_of_it() -> None:
     paragraph(page, 72, 420, 540)
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 3.1" and pair["bbox"][1] >= plot.y0 - 3
+
+
+def test_two_figures_side_by_side_on_a_one_column_page_keep_their_own_captions() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540)
+    for column, x0 in enumerate((100, 330)):
+        vector_plot(page, pymupdf.Rect(x0, 150, x0 + 180, 300))
+        page.insert_textbox(
+            pymupdf.Rect(x0 - 20, 310, x0 + 200, 340),
+            f"Figure {column + 2}: The matrix after step {column + 1}.",
+            fontsize=9,
+            fontname="tiro",
+        )
+    paragraph(page, 72, 350, 540)
+    pairs = extract(doc)
+    assert [pair["label"] for pair in pairs] == ["Figure 2", "Figure 3"]
+    assert pairs[0]["bbox"][2] < 300 and pairs[1]["bbox"][0] > 320
+
+
+def test_a_lone_rule_above_a_heading_is_not_part_of_the_figure_below() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.draw_line((72, 60), (540, 60), width=0.5)  # a running rule under the header
+    page.insert_text((72, 90), "1.3 Comparison of learning algorithms", fontsize=12, fontname="tibo")
+    plot = pymupdf.Rect(180, 110, 430, 250)
+    vector_plot(page, plot)
+    page.insert_text((72, 270), "Figure 2: The roles of space and time in the circuit model.", fontsize=10)
+    paragraph(page, 72, 290, 540)
+    (pair,) = extract(doc)
+    assert pair["bbox"][1] >= plot.y0 - 3
