@@ -421,7 +421,8 @@ def continues_caption(
     gap = candidate.box.y0 - last.box.y1
     overlaps = candidate.box.horizontal_overlap(last.box) > 0
     aligned = abs(candidate.box.x0 - last.box.x0) <= 3.0
-    same_font = abs(candidate.size - size) <= (1.5 if aligned else 0.5)
+    # the caption's own size, or its last line's (a label set larger than the small caps after it)
+    same_font = min(abs(candidate.size - size), abs(candidate.size - last.size)) <= (1.5 if aligned else 0.5)
     if last.text.endswith("."):
         # a finished sentence: the next block goes on only if it sits tight within the caption's width
         within = (

@@ -509,3 +509,13 @@ def test_a_lone_rule_above_a_heading_is_not_part_of_the_figure_below() -> None:
     paragraph(page, 72, 290, 540)
     (pair,) = extract(doc)
     assert pair["bbox"][1] >= plot.y0 - 3
+
+
+def test_an_ieee_table_caption_keeps_all_its_small_caps_lines() -> None:
+    lines = [
+        TextLine(Box(421, 89, 454, 96), "TABLE II", 8.0, False, 2),
+        TextLine(Box(315, 98, 560, 105), "COMPARISON BETWEEN THE TWO-STAGE AND RECURSIVE", 6.6, False, 2),
+        TextLine(Box(345, 106, 531, 114), "APPROACH WITH k = 5 AND USING DC POWER FLOWS.", 6.7, False, 3),
+    ]
+    (caption,) = find_captions(lines)
+    assert caption.text.endswith("USING DC POWER FLOWS.")
