@@ -402,6 +402,13 @@ def continues_caption(
         return False  # inside a drawing (a highlight behind a line does not count)
     if in_row_of_cells(lines, members, cursor):
         return False  # a table's header row right under its caption
+    if any(
+        drawing.height <= 2.5
+        and last.box.y1 - 1 <= drawing.center_y <= box.y0 + 1
+        and drawing.horizontal_overlap(box) > 0.5 * box.width
+        for drawing in drawings
+    ):
+        return False  # a rule between them: an algorithm's or a table's head ends the caption
     if box.vertical_overlap(last.box) > 0.5 * min(box.height, last.box.height):
         # on the same row: the rest of the line just after a label, or a piece of the same line
         # (never a line of the next column that happens to share the row)
@@ -516,16 +523,15 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
         return False
     if len(block_lines) < 2:
         # alone in its block (loosely set text): prose if it is a long line of running words
-        return line.box.width >= 0.6 * stats.column_width and is_wordy(line.text)
+        return line.box.width >= 0.6 * stats.column_width and is_wordy(line.text, 8)
     wide = sum(1 for other in block_lines if other.box.width >= 0.7 * stats.column_width)
     return wide >= max(1, len(block_lines) // 2)
 
 
-def is_wordy(text: str) -> bool:
-    """Running words: six or more, mostly letters (not a row of numbers or symbols)."""
-    words = text.split()
+def is_wordy(text: str, words: int = 6) -> bool:
+    """Running words: `words` or more, mostly letters (not a row of numbers or pseudo-code)."""
     letters = sum(1 for char in text if char.isalpha())
-    return len(words) >= 6 and letters >= 0.6 * len(text.replace(" ", ""))
+    return len(text.split()) >= words and letters >= 0.6 * len(text.replace(" ", ""))
 
 
 def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:

@@ -519,3 +519,22 @@ def test_an_ieee_table_caption_keeps_all_its_small_caps_lines() -> None:
     ]
     (caption,) = find_captions(lines)
     assert caption.text.endswith("USING DC POWER FLOWS.")
+
+
+def test_an_algorithm_caption_ends_at_the_rule_under_it() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540)
+    page.draw_line((150, 148), (450, 148), width=0.8)
+    page.insert_text(
+        (152, 160), "Algorithm 1: Estimate the wavefront from the images.", fontsize=10, fontname="tibo"
+    )
+    page.draw_line((150, 165), (450, 165), width=0.5)
+    code = ["given image I and positions x, y", "for donut i in 1..n do", "    D = Crop(I, x, y)", "end"]
+    for row, text in enumerate(code):
+        page.insert_text((156, 178 + 12 * row), text, fontsize=9.5, fontname="tiro")
+    page.draw_line((150, 222), (450, 222), width=0.8)
+    paragraph(page, 72, 240, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Algorithm 1"
+    assert pair["caption"] == "Algorithm 1: Estimate the wavefront from the images."
