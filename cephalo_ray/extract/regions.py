@@ -419,7 +419,8 @@ def continues_caption(
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
     if in_body_size and ends_paragraph(last, candidate):
         return False
-    if candidate.block == last.block:
+    # one text block, unless the PDF's block runs on into the next column
+    if candidate.block == last.block and any(box.horizontal_overlap(lines[m].box) > 0 for m in members):
         return True
     if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None:
         return False

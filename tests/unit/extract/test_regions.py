@@ -538,3 +538,14 @@ def test_an_algorithm_caption_ends_at_the_rule_under_it() -> None:
     (pair,) = extract(doc)
     assert pair["label"] == "Algorithm 1"
     assert pair["caption"] == "Algorithm 1: Estimate the wavefront from the images."
+
+
+def test_a_caption_stops_where_its_text_block_runs_on_into_the_next_column() -> None:
+    lines = [
+        TextLine(Box(60, 309, 288, 319), "Figure 1: Service-oriented architecture of the", 9.0, True, 4),
+        TextLine(Box(60, 319, 97, 329), "platform", 9.0, True, 4),
+        TextLine(Box(318, 308, 465, 321), "2.3 Design Considerations", 12.0, True, 4),
+        TextLine(Box(318, 321, 560, 331), "Data replication algorithms used in commercial", 9.0, False, 4),
+    ]
+    (caption,) = find_captions(lines)
+    assert caption.text == "Figure 1: Service-oriented architecture of the platform"
