@@ -155,9 +155,23 @@ class TextStats:
 
 def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
     """Join pieces of one printed line that the PDF wrote separately ("Table" "1." "HPO ..."): same
-    block, same row, a word space apart. Table cells stay apart: their gaps are wider."""
+    block, same row, a word space apart. Table cells stay apart: their gaps are wider. Pieces of a
+    row written out of order (inline math: "0.27", "<", "k", "<") are put in order first."""
+    ordered: list[TextLine] = []
+    row: list[TextLine] = []
+    for line in [*lines, None]:
+        if (
+            line is not None
+            and row
+            and line.block == row[0].block
+            and line.box.vertical_overlap(row[0].box) > 0.5 * min(line.box.height, row[0].box.height)
+        ):
+            row.append(line)
+            continue
+        ordered.extend(sorted(row, key=lambda piece: piece.box.x0))
+        row = [line] if line is not None else []
     joined: list[TextLine] = []
-    for line in lines:
+    for line in ordered:
         if joined:
             last = joined[-1]
             same_row = line.box.vertical_overlap(last.box) > 0.5 * min(line.box.height, last.box.height)
@@ -316,9 +330,11 @@ def interleaved(lines: Sequence[TextLine], members: list[int], cursor: int) -> b
     caption = lines[members[0]].box
     for member in members[1:]:
         caption = caption.union(lines[member].box)
+    apart = max(candidate.x0 - caption.x1, caption.x0 - candidate.x1) > 1.6 * last.size
+    below = candidate.vertical_overlap(last.box) < 0.5 * min(candidate.height, last.box.height)
     return (
         candidate.horizontal_overlap(caption) == 0
-        and candidate.vertical_overlap(last.box) < 0.5 * min(candidate.height, last.box.height)
+        and (below or apart)
         and candidate.y0 < last.box.y1 + 2.5 * last.size
     )
 

@@ -549,3 +549,21 @@ def test_a_caption_stops_where_its_text_block_runs_on_into_the_next_column() -> 
     ]
     (caption,) = find_captions(lines)
     assert caption.text == "Figure 1: Service-oriented architecture of the platform"
+
+
+def test_pieces_of_a_row_written_out_of_order_are_joined_in_order() -> None:
+    def piece(x0: float, x1: float, text: str, y0: float = 361.0) -> TextLine:
+        return TextLine(Box(x0, y0, x1, 369), text, 8.0, False, 1)
+
+    lines = [
+        piece(43, 298, "Figure 2. Diagram cropped to wavenumbers"),
+        piece(316, 323, "<", 360),
+        piece(331, 338, "<", 360),
+        piece(325, 329, "k", 362),
+        piece(300, 314, "0.27", 362),
+        piece(340, 569, "10.02 per arcsec and frequencies", 358),
+    ]
+    (joined,) = join_row_pieces(lines)
+    assert (
+        joined.text == "Figure 2. Diagram cropped to wavenumbers 0.27 < k < 10.02 per arcsec and frequencies"
+    )
