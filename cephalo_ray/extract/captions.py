@@ -23,6 +23,7 @@ FIGURE_WORDS = ("fig", "abb", "abbildung", "figura")
 _ARABIC = r"(?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?"
 _NUMBER = rf"(?P<number>{_ARABIC}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
 ARABIC_NUMBER = re.compile(rf"^{_ARABIC}$", re.IGNORECASE)
+LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone, its number apart
 LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}\s*{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences.

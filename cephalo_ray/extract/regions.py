@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from cephalo_ray.extract.captions import CaptionLabel, join_caption_lines, parse_caption_start
+from cephalo_ray.extract.captions import LABEL_WORD, CaptionLabel, join_caption_lines, parse_caption_start
 
 GRAPHIC_GAP = 6.0  # paths and images closer than this (points) belong to one drawing
 TEXT_GAP = 7.0  # non-body text this close to a drawing is part of it (axis labels, legends)
@@ -176,7 +176,9 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
             last = joined[-1]
             same_row = line.box.vertical_overlap(last.box) > 0.5 * min(line.box.height, last.box.height)
             gap = line.box.x0 - last.box.x1
-            if line.block == last.block and same_row and -0.5 <= gap <= 0.9 * max(line.size, last.size):
+            # a caption label stands apart from its number in widely spaced (justified) text
+            reach = 2.0 if LABEL_WORD.match(last.text) and line.text[:1].isalnum() else 0.9
+            if line.block == last.block and same_row and -0.5 <= gap <= reach * max(line.size, last.size):
                 chars = len(last.text) + len(line.text)
                 size = (last.size * len(last.text) + line.size * len(line.text)) / max(chars, 1)
                 text = f"{last.text} {line.text}"
@@ -655,6 +657,8 @@ def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: 
             continue  # a displayed equation: "(7)" at its side
         if is_small_print([lines[member] for member in members], stats):
             continue  # references or notes in small type: prose, though not body-sized
+        if sum(1 for member in members if is_wordy(lines[member].text)) >= 0.6 * len(members):
+            continue  # running text (a page laid out unlike the rest), not a table's cells
         box = lines[members[0]].box
         for member in members[1:]:
             box = box.union(lines[member].box)

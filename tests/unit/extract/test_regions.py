@@ -567,3 +567,26 @@ def test_pieces_of_a_row_written_out_of_order_are_joined_in_order() -> None:
     assert (
         joined.text == "Figure 2. Diagram cropped to wavenumbers 0.27 < k < 10.02 per arcsec and frequencies"
     )
+
+
+def test_a_label_word_set_apart_from_its_number_in_justified_text_is_joined() -> None:
+    lines = [
+        TextLine(Box(56, 268, 83, 278), "Figure", 8.0, True, 2),
+        TextLine(Box(91, 268, 100, 278), "2.", 8.0, True, 2),
+        TextLine(Box(107, 268, 148, 278), "Sectioned", 8.0, True, 2),
+    ]
+    joined = join_row_pieces(lines)
+    assert joined[0].text.startswith("Figure 2.")
+
+
+def test_running_text_laid_out_unlike_the_rest_is_not_a_text_figure() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540, lines=10)
+    page.insert_text((150, 200), "Table 4. Change in cognitions.", fontsize=9, fontname="tiro")
+    bottom = booktabs_table(page, 150, 208, 462, rows=3)
+    for x0 in (72, 312):  # this page's text runs in two narrow columns
+        rect = pymupdf.Rect(x0, bottom + 40, x0 + 228, bottom + 200)
+        page.insert_textbox(rect, " ".join([BODY] * 3), fontsize=9.5, fontname="tiro")
+    (pair,) = extract(doc)
+    assert abs(pair["bbox"][3] - bottom) < 3
