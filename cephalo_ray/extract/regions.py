@@ -251,10 +251,15 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
 
 
 def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) -> list[TextLine]:
-    """Drop text off the paper and vertical stamps in the side margins (arXiv ids, watermarks)."""
+    """Drop text off the paper, vertical stamps in the side margins (arXiv ids, watermarks) and the
+    line numbers of review copies and preprints (a column of bare numbers beside the text)."""
     prose = [line.box for line in lines if is_full_prose_line(line, stats)]
     left = min((box.x0 for box in prose), default=page.x0)
     right = max((box.x1 for box in prose), default=page.x1)
+    numbers: dict[int, int] = {}  # lines of bare numbers in the margins, by where they stand
+    for line in lines:
+        if LINE_NUMBER.match(line.text) and (line.box.x1 < left - 2 or line.box.x0 > right + 2):
+            numbers[round(line.box.x1 / 6)] = numbers.get(round(line.box.x1 / 6), 0) + 1
     kept = []
     for line in lines:
         box = line.box
@@ -263,8 +268,13 @@ def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) 
         vertical = box.height > 4 * box.width and len(line.text) > 8
         if vertical and (box.x1 < left - 4 or box.x0 > right + 4):
             continue
+        if LINE_NUMBER.match(line.text) and numbers.get(round(box.x1 / 6), 0) >= 5:
+            continue
         kept.append(line)
     return kept
+
+
+LINE_NUMBER = re.compile(r"^\d{1,4}$")
 
 
 def text_stats(lines: Sequence[TextLine]) -> TextStats:

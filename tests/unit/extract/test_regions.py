@@ -590,3 +590,18 @@ def test_running_text_laid_out_unlike_the_rest_is_not_a_text_figure() -> None:
         page.insert_textbox(rect, " ".join([BODY] * 3), fontsize=9.5, fontname="tiro")
     (pair,) = extract(doc)
     assert abs(pair["bbox"][3] - bottom) < 3
+
+
+def test_line_numbers_of_a_review_copy_stay_out_of_tables() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540, lines=8)
+    page.insert_text((72, 180), "Table 1: Scores without rules.", fontsize=9, fontname="tiro")
+    for row in range(4):  # a table of cells alone, no rules
+        for column, text in enumerate(("Method", "0.81", "0.77")):
+            page.insert_text((80 + 90 * column, 196 + 11 * row), f"{text}{row}", fontsize=8, fontname="tiro")
+    paragraph(page, 72, 250, 540, lines=8)
+    for row in range(50):  # numbers beside every line of the page, as review templates print them
+        page.insert_text((56, 72 + 11 * row), f"{row + 100:03d}", fontsize=6, fontname="helv")
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table" and 78 <= pair["bbox"][0] <= 82  # from its first column, no further
