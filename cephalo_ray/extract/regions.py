@@ -160,12 +160,7 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
     ordered: list[TextLine] = []
     row: list[TextLine] = []
     for line in [*lines, None]:
-        if (
-            line is not None
-            and row
-            and line.block == row[0].block
-            and line.box.vertical_overlap(row[0].box) > 0.5 * min(line.box.height, row[0].box.height)
-        ):
+        if line is not None and row and line.block == row[0].block and on_one_row(line.box, row[0].box):
             row.append(line)
             continue
         ordered.extend(sorted(row, key=lambda piece: piece.box.x0))
@@ -174,7 +169,7 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
     for line in ordered:
         if joined:
             last = joined[-1]
-            same_row = line.box.vertical_overlap(last.box) > 0.5 * min(line.box.height, last.box.height)
+            same_row = on_one_row(line.box, last.box)
             gap = line.box.x0 - last.box.x1
             # a caption label stands apart from its number in widely spaced (justified) text
             reach = 2.0 if LABEL_WORD.match(last.text) and line.text[:1].isalnum() else 0.9
@@ -186,6 +181,14 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
                 continue
         joined.append(line)
     return joined
+
+
+def on_one_row(a: Box, b: Box) -> bool:
+    """Two pieces of text on one printed row: overlapping by half, or one's middle inside the other
+    (a subscript or superscript sits half above or below its line)."""
+    if a.vertical_overlap(b) > 0.5 * min(a.height, b.height):
+        return True
+    return b.y0 <= a.center_y <= b.y1 or a.y0 <= b.center_y <= a.y1
 
 
 FURNITURE_BAND = 0.1  # running headers and footers live in the top and bottom tenth of a page
@@ -344,11 +347,11 @@ def interleaved(lines: Sequence[TextLine], members: list[int], cursor: int) -> b
         caption = caption.union(lines[member].box)
     apart = max(candidate.x0 - caption.x1, caption.x0 - candidate.x1) > 1.6 * last.size
     below = candidate.vertical_overlap(last.box) < 0.5 * min(candidate.height, last.box.height)
-    return (
-        candidate.horizontal_overlap(caption) == 0
-        and (below or apart)
-        and candidate.y0 < last.box.y1 + 2.5 * last.size
-    )
+    if candidate.y0 > last.box.y1 + 2.5 * last.size:
+        # far below: a piece of a later row sorted early (a root sign of a formula), or the page's
+        # next block; it cannot continue the caption, and whatever follows it is judged on its own
+        return cursor - members[-1] <= 40
+    return candidate.horizontal_overlap(caption) == 0 and (below or apart)
 
 
 def next_column_lines(
@@ -440,7 +443,10 @@ def continues_caption(
     if box.vertical_overlap(last.box) > 0.5 * min(box.height, last.box.height):
         # on the same row: the rest of the line just after a label, or a piece of the same line
         # (never a line of the next column that happens to share the row)
-        piece = len(members) == 1 or candidate.block == last.block
+        left = min(lines[member].box.x0 for member in members)
+        right = max(lines[member].box.x1 for member in members)
+        within = box.x0 >= left - 2 and box.x1 <= right + 2  # the caption's own column
+        piece = len(members) == 1 or candidate.block == last.block or within
         return piece and 0 <= box.x0 - last.box.x1 <= 1.6 * last.size
     # a caption in the body's own size ends where its paragraph does; one set apart in size may
     # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
@@ -448,7 +454,12 @@ def continues_caption(
     if in_body_size and ends_paragraph(last, candidate):
         return False
     # one text block, unless the PDF's block runs on into the next column
-    if candidate.block == last.block and any(box.horizontal_overlap(lines[m].box) > 0 for m in members):
+    near = box.y0 - last.box.y1 <= max(1.5 * last.size, line_gap + last.size)
+    if (
+        candidate.block == last.block
+        and near
+        and any(box.horizontal_overlap(lines[m].box) > 0 for m in members)
+    ):
         return True
     if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None:
         return False
@@ -467,7 +478,13 @@ def continues_caption(
         )
         return within and -2.5 <= gap <= max(0.5 * size, line_gap + 0.1 * size) and same_font
     # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
-    return overlaps and -2.5 <= gap <= max(0.8 * size, line_gap + 0.25 * size) and same_font
+    # a second line may sit a little looser than the body's lines; later ones as close as the first two
+    rows = sorted(
+        {round(lines[member].box.y0, 1): lines[member].box for member in members}.values(), key=lambda b: b.y0
+    )
+    spacing = [below.y0 - above.y1 for above, below in zip(rows, rows[1:], strict=False)]
+    reach = max(spacing) + 0.3 * size if spacing else 0.6 * size
+    return overlaps and -2.5 <= gap <= max(reach, line_gap + 0.25 * size) and same_font
 
 
 def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
@@ -483,7 +500,7 @@ def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) 
             continue
         if other.box.x1 <= left or other.box.x0 >= right:
             continue
-        if max(other.box.x0 - box.x1, box.x0 - other.box.x1) > lines[cursor].size:
+        if max(other.box.x0 - box.x1, box.x0 - other.box.x1) > 1.5 * lines[cursor].size:
             return True
     return False
 

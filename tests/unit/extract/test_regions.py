@@ -605,3 +605,22 @@ def test_line_numbers_of_a_review_copy_stay_out_of_tables() -> None:
         page.insert_text((56, 72 + 11 * row), f"{row + 100:03d}", fontsize=6, fontname="helv")
     (pair,) = extract(doc)
     assert pair["kind"] == "table" and 78 <= pair["bbox"][0] <= 82  # from its first column, no further
+
+
+def test_a_formula_written_apart_from_its_caption_line_keeps_the_caption_going() -> None:
+    def line(box: tuple[float, float, float, float], text: str, block: int, size: float = 8.0) -> TextLine:
+        return TextLine(Box(*box), text, size, False, block)
+
+    lines = [
+        line((44, 639, 288, 648), "FIG. 1. Mean field screening constant, identified with the inverse", 26),
+        line((44, 649, 288, 657), "length of charge correlations, displays a trend as the Debye", 26),
+        line((44, 658, 124, 667), "screening constant, kD =", 26),
+        line((189, 715, 195, 719), "p", 27),  # a root sign of a later row, sorted early
+        line((306, 650, 550, 659), "nature of the lattice, length scales extracted from the", 28, 10.0),
+        line((306, 662, 550, 671), "procedure can be error prone particularly in regimes", 28, 10.0),
+        line((306, 674, 550, 683), "the length scale is comparable with the lattice size.", 28, 10.0),
+        line((133, 658, 288, 666), "4 pi rho Q/T, [Eq. (5)] is increased, plotted here", 29),
+        line((44, 667, 288, 676), "for a ratio of one half.", 29),
+    ]
+    (caption,) = find_captions(lines)
+    assert caption.text.endswith("plotted here for a ratio of one half.")
