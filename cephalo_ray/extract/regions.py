@@ -640,11 +640,48 @@ def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
     return clusters
 
 
+RULED_FLOAT_LABELS = ("Algorithm", "Listing", "Procedure", "Pseudocode")
+
+
+def ruled_floats(captions: Sequence[Caption], graphics: Sequence[Graphic]) -> list[Box]:
+    """The areas of ruled algorithm floats: a caption labelled Algorithm or Listing with a rule just
+    above or below it and a rule of the same length further down, the float's foot. Their lines of
+    pseudo-code read like prose but belong to the float."""
+    rules = [g.box for g in graphics if g.kind == "path" and g.box.height <= 2.5 and g.box.width >= 60]
+    areas = []
+    for caption in captions:
+        if not caption.label.label.startswith(RULED_FLOAT_LABELS):
+            continue
+        box = caption.box
+        heads = [
+            rule
+            for rule in rules
+            if rule.horizontal_overlap(box) > 0.5 * box.width
+            and (abs(rule.y1 - box.y0) <= 5 or abs(rule.y0 - box.y1) <= 5)
+        ]
+        for head in heads:
+            feet = [
+                rule
+                for rule in rules
+                if rule.y0 > box.y1 + 10 and abs(rule.x0 - head.x0) <= 4 and abs(rule.x1 - head.x1) <= 4
+            ]
+            if feet:
+                foot = min(feet, key=lambda rule: rule.y0)
+                areas.append(Box(head.x0, box.y1, head.x1, foot.y1))
+                break
+    return areas
+
+
 def build_clusters(
-    lines: Sequence[TextLine], clusters: list[Cluster], page: Box, caption_lines: set[int], stats: TextStats
+    lines: Sequence[TextLine],
+    clusters: list[Cluster],
+    page: Box,
+    caption_lines: set[int],
+    stats: TextStats,
+    floats: Sequence[Box] = (),
 ) -> tuple[list[Cluster], set[int]]:
     """Graphic clusters grown by the non-body text around them, plus text-only clusters; also the
-    indices of body lines."""
+    indices of body lines. Lines inside `floats` (a ruled algorithm's pseudo-code) are never body."""
     by_block: dict[int, list[TextLine]] = {}
     for index, line in enumerate(lines):
         if index not in caption_lines:  # a caption sharing a block with other lines says nothing of them
@@ -655,7 +692,8 @@ def build_clusters(
         if index in caption_lines:
             continue
         inside = any(
-            cluster.box.contains_point(line.box.center_x, line.box.center_y, 1.0) for cluster in clusters
+            box.contains_point(line.box.center_x, line.box.center_y, 1.0)
+            for box in [*(cluster.box for cluster in clusters), *floats]
         )
         if not inside and is_body_line(line, by_block.get(line.block, [line]), stats):
             body.add(index)
@@ -968,7 +1006,8 @@ def pair_regions(
         stats.line_gap,
     )
     caption_lines = {index for caption in captions for index in caption.lines}
-    clusters, body = build_clusters(lines, drawings, page, caption_lines, stats)
+    floats = ruled_floats(captions, graphics)
+    clusters, body = build_clusters(lines, drawings, page, caption_lines, stats, floats)
     # a "caption" inside a drawing is text of the drawing (a panel title), not a caption
     captions = [
         caption

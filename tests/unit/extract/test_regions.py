@@ -624,3 +624,24 @@ def test_a_formula_written_apart_from_its_caption_line_keeps_the_caption_going()
     ]
     (caption,) = find_captions(lines)
     assert caption.text.endswith("plotted here for a ratio of one half.")
+
+
+def test_a_ruled_algorithm_whose_pseudo_code_reads_like_prose_is_found() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540)
+    page.draw_line((72, 148), (540, 148), width=0.8)
+    page.insert_text((74, 160), "Algorithm 1: Pseudo ray labelling", fontsize=10, fontname="tibo")
+    page.draw_line((72, 165), (540, 165), width=0.5)
+    steps = (
+        "Compute the dominant step along the ray from the trained views of the scene",
+        "Compute the closest view among the trained views to that dominant step of the ray",
+        "Cast a new ray from the closest view towards the dominant step and render it",
+        "Render the pseudo colour value of the new ray from the implicit voxel grid of the scene",
+    )
+    rect = pymupdf.Rect(78, 170, 540, 230)
+    page.insert_textbox(rect, "\n".join(steps), fontsize=10, fontname="tiro")
+    page.draw_line((72, 232), (540, 232), width=0.8)
+    paragraph(page, 72, 250, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Algorithm 1" and pair["bbox"][3] >= 228
