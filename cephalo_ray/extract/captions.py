@@ -92,13 +92,13 @@ def int_to_roman(number: int) -> str:
 
 def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | None:
     stem = word.lower().rstrip(".")
-    kind = "table" if stem.startswith(TABLE_WORDS) else "figure"
     if stem.startswith(TABLE_WORDS):
         name = "Table"
     elif stem.startswith(FIGURE_WORDS):
         name = "Figure"
     else:
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box"
+    kind = "table" if name == "Table" else "figure"
     number = number.upper()
     if ARABIC_NUMBER.match(number):
         canonical = number  # "3", "S2", "2.1", "A1", "B.1"

@@ -16,7 +16,7 @@ Clusters no caption claims are dropped unless they are large raster images and t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -83,6 +83,10 @@ class Box:
     def vertical_overlap(self, other: Box) -> float:
         return max(0.0, min(self.y1, other.y1) - max(self.y0, other.y0))
 
+    def shares_row(self, other: Box, share: float = 0.5) -> bool:
+        """The two overlap vertically by more than `share` of the shorter one: one printed row."""
+        return self.vertical_overlap(other) > share * min(self.height, other.height)
+
     def intersection_area(self, other: Box) -> float:
         return self.horizontal_overlap(other) * self.vertical_overlap(other)
 
@@ -93,6 +97,22 @@ class Box:
         return Box(
             max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1)
         )
+
+
+def union_of(boxes: Iterable[Box]) -> Box:
+    """The smallest box holding all of them (at least one)."""
+    boxes = iter(boxes)
+    union = next(boxes)
+    for box in boxes:
+        union = union.union(box)
+    return union
+
+
+RULE_THICKNESS = 2.5  # a horizontal path no taller than this is a rule
+
+
+def is_rule(graphic: Graphic, min_width: float) -> bool:
+    return graphic.kind == "path" and graphic.box.height <= RULE_THICKNESS and graphic.box.width >= min_width
 
 
 @dataclass(frozen=True)
@@ -186,9 +206,7 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
 def on_one_row(a: Box, b: Box) -> bool:
     """Two pieces of text on one printed row: overlapping by half, or one's middle inside the other
     (a subscript or superscript sits half above or below its line)."""
-    if a.vertical_overlap(b) > 0.5 * min(a.height, b.height):
-        return True
-    return b.y0 <= a.center_y <= b.y1 or a.y0 <= b.center_y <= a.y1
+    return a.shares_row(b) or b.y0 <= a.center_y <= b.y1 or a.y0 <= b.center_y <= a.y1
 
 
 FURNITURE_BAND = 0.1  # running headers and footers live in the top and bottom tenth of a page
@@ -327,9 +345,7 @@ def find_captions(
             elif not interleaved(lines, members, cursor):
                 break
             cursor += 1
-        box = lines[members[0]].box
-        for member in members[1:]:
-            box = box.union(lines[member].box)
+        box = union_of(lines[member].box for member in members)
         carried = next_column_lines(lines, members, box, drawings, body_size, line_gap)
         text = join_caption_lines([lines[member].text for member in members + carried])
         captions.append(Caption(box, label, text, tuple(members + carried), line.bold_start))
@@ -342,11 +358,9 @@ def interleaved(lines: Sequence[TextLine], members: list[int], cursor: int) -> b
     lies beside the caption, not under it, within a line or two of its last line."""
     last = lines[members[-1]]
     candidate = lines[cursor].box
-    caption = lines[members[0]].box
-    for member in members[1:]:
-        caption = caption.union(lines[member].box)
+    caption = union_of(lines[member].box for member in members)
     apart = max(candidate.x0 - caption.x1, caption.x0 - candidate.x1) > 1.6 * last.size
-    below = candidate.vertical_overlap(last.box) < 0.5 * min(candidate.height, last.box.height)
+    below = not candidate.shares_row(last.box)
     if candidate.y0 > last.box.y1 + 2.5 * last.size:
         # far below: a piece of a later row sorted early (a root sign of a formula), or the page's
         # next block; it cannot continue the caption, and whatever follows it is judged on its own
@@ -399,8 +413,7 @@ def next_column_lines(
 
 def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) -> bool:
     """The line opens a paragraph: a new block, or the block's previous line is not just above it."""
-    same_row = previous.box.vertical_overlap(line.box) > 0.5 * min(previous.box.height, line.box.height)
-    if same_row and -1.0 <= line.box.x0 - previous.box.x1 <= 1.6 * line.size:
+    if previous.box.shares_row(line.box) and -1.0 <= line.box.x0 - previous.box.x1 <= 1.6 * line.size:
         return False  # a piece of the same printed line (a link, a change of font)
     if previous.block != line.block:
         return True
@@ -434,18 +447,17 @@ def continues_caption(
     if in_row_of_cells(lines, members, cursor):
         return False  # a table's header row right under its caption
     if any(
-        drawing.height <= 2.5
+        drawing.height <= RULE_THICKNESS
         and last.box.y1 - 1 <= drawing.center_y <= box.y0 + 1
         and drawing.horizontal_overlap(box) > 0.5 * box.width
         for drawing in drawings
     ):
         return False  # a rule between them: an algorithm's or a table's head ends the caption
-    if box.vertical_overlap(last.box) > 0.5 * min(box.height, last.box.height):
+    if box.shares_row(last.box):
         # on the same row: the rest of the line just after a label, or a piece of the same line
         # (never a line of the next column that happens to share the row)
-        left = min(lines[member].box.x0 for member in members)
-        right = max(lines[member].box.x1 for member in members)
-        within = box.x0 >= left - 2 and box.x1 <= right + 2  # the caption's own column
+        caption = union_of(lines[member].box for member in members)
+        within = box.x0 >= caption.x0 - 2 and box.x1 <= caption.x1 + 2  # the caption's own column
         piece = len(members) == 1 or candidate.block == last.block or within
         return piece and 0 <= box.x0 - last.box.x1 <= 1.6 * last.size
     # a caption in the body's own size ends where its paragraph does; one set apart in size may
@@ -491,14 +503,11 @@ def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) 
     """The line shares its row with another line under the caption, a wide gap apart: table cells
     (a line of the next column shares the row too, but beside the caption, not under it)."""
     box = lines[cursor].box
-    left = min(lines[member].box.x0 for member in members)
-    right = max(lines[member].box.x1 for member in members)
+    caption = union_of(lines[member].box for member in members)
     for index, other in enumerate(lines):
-        if index == cursor or index in members:
+        if index == cursor or index in members or not other.box.shares_row(box):
             continue
-        if other.box.vertical_overlap(box) <= 0.5 * min(other.box.height, box.height):
-            continue
-        if other.box.x1 <= left or other.box.x0 >= right:
+        if other.box.x1 <= caption.x0 or other.box.x0 >= caption.x1:
             continue
         if max(other.box.x0 - box.x1, box.x0 - other.box.x1) > 1.5 * lines[cursor].size:
             return True
@@ -574,10 +583,15 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
     return wide >= max(1, len(block_lines) // 2)
 
 
+def mostly_letters(text: str) -> bool:
+    """At least 60% of the printed characters are letters (prose, not numbers or symbols)."""
+    printed = text.replace(" ", "")
+    return sum(1 for char in printed if char.isalpha()) >= 0.6 * max(len(printed), 1)
+
+
 def is_wordy(text: str, words: int = 6) -> bool:
     """Running words: `words` or more, mostly letters (not a row of numbers or pseudo-code)."""
-    letters = sum(1 for char in text if char.isalpha())
-    return len(text.split()) >= words and letters >= 0.6 * len(text.replace(" ", ""))
+    return len(text.split()) >= words and mostly_letters(text)
 
 
 def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
@@ -587,9 +601,9 @@ def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
     if smaller < 0.8 * len(block_lines) or len(block_lines) < 3:
         return False  # (a heading in the body size may lead them: "References")
     wide = sum(1 for line in block_lines if line.box.width >= 0.85 * stats.column_width)
-    text = "".join(line.text for line in block_lines).replace(" ", "")
-    letters = sum(1 for char in text if char.isalpha())
-    return wide >= max(2, len(block_lines) // 2) and letters >= 0.6 * max(len(text), 1)
+    return wide >= max(2, len(block_lines) // 2) and mostly_letters(
+        "".join(line.text for line in block_lines)
+    )
 
 
 def visible_graphics(
@@ -647,7 +661,7 @@ def ruled_floats(captions: Sequence[Caption], graphics: Sequence[Graphic]) -> li
     """The areas of ruled algorithm floats: a caption labelled Algorithm or Listing with a rule just
     above or below it and a rule of the same length further down, the float's foot. Their lines of
     pseudo-code read like prose but belong to the float."""
-    rules = [g.box for g in graphics if g.kind == "path" and g.box.height <= 2.5 and g.box.width >= 60]
+    rules = [graphic.box for graphic in graphics if is_rule(graphic, 60)]
     areas = []
     for caption in captions:
         if not caption.label.label.startswith(RULED_FLOAT_LABELS):
@@ -724,9 +738,7 @@ def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: 
             continue  # references or notes in small type: prose, though not body-sized
         if sum(1 for member in members if is_wordy(lines[member].text)) >= 0.6 * len(members):
             continue  # running text (a page laid out unlike the rest), not a table's cells
-        box = lines[members[0]].box
-        for member in members[1:]:
-            box = box.union(lines[member].box)
+        box = union_of(lines[member].box for member in members)
         clusters.append(Cluster(box, lines=members, text_only=True))
     return clusters
 
@@ -740,23 +752,13 @@ def split_at_gutter(cluster: Cluster, lines: Sequence[TextLine], middle: float) 
     right = [index for index in cluster.lines if lines[index].box.x0 >= middle]
     if len(left) < 3 or len(right) < 3 or len(left) + len(right) < len(cluster.lines):
         return [cluster]
-    in_row = sum(
-        1
-        for a in left
-        if any(
-            lines[a].box.vertical_overlap(lines[b].box) > 0.8 * min(lines[a].box.height, lines[b].box.height)
-            for b in right
-        )
-    )
+    in_row = sum(1 for a in left if any(lines[a].box.shares_row(lines[b].box, 0.8) for b in right))
     if in_row >= 0.5 * len(left):
         return [cluster]  # rows across the gutter: one table
-    parts = []
-    for members in (left, right):
-        box = lines[members[0]].box
-        for member in members[1:]:
-            box = box.union(lines[member].box)
-        parts.append(Cluster(box, lines=list(members), text_only=True))
-    return parts
+    return [
+        Cluster(union_of(lines[member].box for member in members), lines=list(members), text_only=True)
+        for members in (left, right)
+    ]
 
 
 def numbered_row(lines: Sequence[TextLine], members: Sequence[int]) -> bool:
@@ -765,11 +767,7 @@ def numbered_row(lines: Sequence[TextLine], members: Sequence[int]) -> bool:
     return any(
         EQUATION_NUMBER.match(line.text)
         and line.box.x0 >= right
-        and any(
-            line.box.vertical_overlap(lines[member].box)
-            > 0.5 * min(line.box.height, lines[member].box.height)
-            for member in members
-        )
+        and any(line.box.shares_row(lines[member].box) for member in members)
         for line in lines
     )
 
@@ -853,7 +851,7 @@ def beside_captions(
     left, right = span
     for other in captions:
         box = other.box
-        if box == caption or box.vertical_overlap(caption) <= 0.5 * min(box.height, caption.height):
+        if box == caption or not box.shares_row(caption):
             continue
         if box.x0 >= caption.x1:
             right = min(right, (caption.x1 + box.x0) / 2)
@@ -1125,9 +1123,7 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
     rules = [
         graphic.box
         for graphic in graphics
-        if graphic.kind == "path"
-        and graphic.box.height <= 2.5
-        and graphic.box.width >= 0.5 * box.width
+        if is_rule(graphic, 0.5 * box.width)
         and box.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
     ]
     if len(rules) < 2:
@@ -1140,11 +1136,7 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
     notes = [line for line in inside if line.box.center_y > bottom]
     if len(own) < 2 or not cells or not notes:
         return box
-    one_per_row = all(
-        a.box.vertical_overlap(b.box) < 0.5 * min(a.box.height, b.box.height)
-        for i, a in enumerate(notes)
-        for b in notes[i + 1 :]
-    )
+    one_per_row = not any(a.box.shares_row(b.box) for i, a in enumerate(notes) for b in notes[i + 1 :])
     cell_size = sorted(line.size for line in cells)[len(cells) // 2]
     smaller = all(line.size <= cell_size - 0.3 for line in notes)
     marked = FOOTNOTE_START.match(min(notes, key=lambda line: line.box.y0).text) is not None
@@ -1156,10 +1148,7 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
         if box.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
         and graphic.box.center_y <= bottom + 1
     ]
-    trimmed = kept[0]
-    for part in kept[1:]:
-        trimmed = trimmed.union(part)
-    return trimmed.clip(box)
+    return union_of(kept).clip(box)
 
 
 class PageRegions(NamedTuple):
