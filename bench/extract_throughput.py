@@ -1,7 +1,7 @@
 """Extraction throughput: the pure parser, the parser behind the sandbox, and the whole job on Ray.
 
     python -m bench.extract_throughput                      # generated papers (the demo's kind)
-    python -m bench.extract_throughput --real ../shared/corpus/real   # and per-page times on real PDFs
+    python -m bench.extract_throughput --real $CEPHALO_REAL_CORPUS   # and per-page times on real PDFs
 
 Prints pages/s per core for each path, PNG crops at the given DPI included. The job's rate is
 marginal: (pages_large - pages_small) / (seconds_large - seconds_small) between a small and a large

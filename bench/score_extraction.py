@@ -2,7 +2,7 @@
 
     python -m bench.score_extraction                       # ours, on bench/gold/real
     python -m bench.score_extraction --peer                # and the pymupdf4llm layout-model peer
-    python -m bench.score_extraction --gold bench/gold/dev --corpus ../shared/corpus/dev
+    python -m bench.score_extraction --gold bench/gold/dev --corpus $CEPHALO_DEV_CORPUS
     python -m bench.score_extraction --gold G --split split.json --half tune --json scores.json
     python -m bench.score_extraction --detector pymupdf [--consult always]   # and with the layout model
     python -m bench.score_extraction --synthetic 50        # on 50 generated papers (seeds 0..49) instead
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -228,7 +229,11 @@ def main() -> int:
         default=str(REPO_ROOT / "bench" / "gold" / "real"),
         help="a folder of gold JSON files or a JSONL file",
     )
-    parser.add_argument("--corpus", default=str(REPO_ROOT.parent / "shared" / "corpus" / "real"))
+    parser.add_argument(
+        "--corpus",
+        default=os.environ.get("CEPHALO_REAL_CORPUS"),
+        help="the folder of the gold's PDFs (default: $CEPHALO_REAL_CORPUS)",
+    )
     parser.add_argument(
         "--peer", action="store_true", help="also score the pymupdf4llm layout-model peer (slow)"
     )
@@ -263,6 +268,8 @@ def main() -> int:
     arguments = parser.parse_args()
     if arguments.record and (arguments.split or arguments.synthetic or Path(arguments.gold).name != "dev"):
         parser.error("--record takes the whole development corpus: --gold bench/gold/dev, no --split")
+    if not arguments.synthetic and not arguments.corpus:
+        parser.error("name the gold's PDFs with --corpus DIR (or set CEPHALO_REAL_CORPUS)")
     if bool(arguments.split) != bool(arguments.half):
         parser.error("--split and --half go together")
     with tempfile.TemporaryDirectory(prefix="synthetic-papers-") as scratch:

@@ -3,8 +3,8 @@
 A batch is named from its inputs, so a rerun that forms the same batch overwrites the same files.
 Data files whose ledger file is missing belong to a run killed mid-commit: they are removed before a
 rerun and never listed in a manifest, so nothing is duplicated. A batch retried in other groupings
-(Ray Data re-running the work of a lost node) commits some keys twice under other names;
-`drop_recommitted` leaves each key in the first commit that holds it.
+(Ray Data re-running the work of a lost node), or an item retried by a later run, commits some keys
+twice under other names; `drop_recommitted` leaves each key in the latest commit that holds it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PARQUET = ".parquet"
+COMMITTED_AT = "committed_at"  # ledger column: when its commit was made (orders retries)
 
 
 def batch_name(keys: Iterable[str]) -> str:
@@ -92,18 +93,20 @@ def read_rows(storage: Storage, root: str, directory: str) -> list[dict[str, Any
 def drop_recommitted(
     storage: Storage,
     root: str,
-    data_dirs: Iterable[str],
+    links: Mapping[str, tuple[str, str]],
     ledger_dir: str,
     key_columns: Sequence[str],
-    link_column: str,
     fence: Callable[[], None] = lambda: None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Leave every ledger key committed once: in the first commit, by name, that holds it.
+    """Leave every ledger key committed once: in the latest commit that holds it.
 
-    A commit holding keys that an earlier one holds is committed again under a new deterministic
-    name without those rows (its data rows follow their ledger rows by `link_column`, unique within
-    a commit), and only then uncommitted; a commit left empty is uncommitted. Killed midway, the
-    next call finishes the work. Run it while no worker commits (before or after the pipeline).
+    Commits are ordered by their ledger's `committed_at` stamp, then by name. The latest attempt
+    wins, so a retried item's new outcome replaces its old error row; two commits of one attempt
+    (Ray Data regrouping the work of a lost node) hold the same outcome, and either may stay.
+    A commit holding keys that a later one holds is committed again under a new deterministic name
+    without those rows (its data rows follow their ledger rows through `links`: data directory ->
+    (data column, ledger column)), and only then uncommitted; a commit left empty is uncommitted.
+    Killed midway, the next call finishes the work. Run it while no worker commits.
 
     Returns:
         The ledger rows afterwards, and how many commits were rewritten or removed.
@@ -115,7 +118,7 @@ def drop_recommitted(
     ledgers = {name: read_table(storage, join(root, ledger_dir, name + PARQUET)) for name in names}
     seen: set[tuple[Any, ...]] = set()
     plans: dict[str, tuple[list[int], str | None]] = {}
-    for name in names:
+    for name in sorted(names, key=lambda name: (commit_stamp(ledgers[name]), name), reverse=True):
         keys = list(zip(*(ledgers[name].column(column).to_pylist() for column in key_columns), strict=True))
         kept = []
         for index, key in enumerate(keys):
@@ -130,19 +133,19 @@ def drop_recommitted(
     for name, (kept, target) in plans.items():
         if target is not None:
             ledger = ledgers[name].take(kept)
-            links = ledger.column(link_column).combine_chunks()
             data: dict[str, pa.Table | None] = {}
-            for directory in data_dirs:
+            for directory, (data_column, ledger_column) in links.items():
                 uri = join(root, directory, name + PARQUET)
                 if storage.exists(uri):
                     table = read_table(storage, uri)
-                    data[directory] = table.filter(pc.is_in(table.column(link_column), value_set=links))
+                    wanted = ledger.column(ledger_column).combine_chunks()
+                    data[directory] = table.filter(pc.is_in(table.column(data_column), value_set=wanted))
             commit_batch(storage, root, target, data, ledger_dir, ledger, fence)
             ledgers[target] = ledger
         if name not in finals:
             fence()
             storage.delete(join(root, ledger_dir, name + PARQUET))  # uncommitted from here on
-            for directory in data_dirs:
+            for directory in links:
                 uri = join(root, directory, name + PARQUET)
                 if storage.exists(uri):
                     storage.delete(uri)
@@ -150,6 +153,14 @@ def drop_recommitted(
     tables = [ledgers[name] for name in sorted(ledgers)]
     rows = pa.concat_tables(tables, promote_options="default").to_pylist() if tables else []
     return rows, len(plans)
+
+
+def commit_stamp(ledger: pa.Table) -> float:
+    """When a commit was made (its rows' `committed_at`); 0 for commits written before the stamp."""
+    if COMMITTED_AT not in ledger.column_names:
+        return 0.0
+    stamps = [stamp for stamp in ledger.column(COMMITTED_AT).to_pylist() if stamp is not None]
+    return max(stamps, default=0.0)
 
 
 def read_table(storage: Storage, uri: str) -> pa.Table:

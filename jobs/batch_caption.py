@@ -21,7 +21,7 @@ import json
 import math
 import sys
 import time
-import uuid
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,7 @@ class CaptionConfig(StrictModel):
     )
     dtype: str = Field("auto", description="weights dtype: auto, float32, bfloat16, float16")
     allow_partial: bool = Field(False, description="accept an upstream root that is not complete")
+    retry_failed: bool = Field(False, description="ask again for the answers that failed in earlier runs")
     sampling: CaptionSampling = CaptionSampling()
     resources: CaptionResources = CaptionResources()
     storage: StorageConfig = StorageConfig()
@@ -136,65 +137,63 @@ def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, list[str], dic
 
 def run(config: CaptionConfig) -> dict[str, Any]:
     """Answer every pending (image, prompt) and return the final manifest."""
-    from cephalo_ray.caption.stage import CAPTIONS_DIR, ERRORS_DIR, LEDGER_DIR
-    from cephalo_ray.ledger import committed_files, committed_names, read_rows, remove_uncommitted
-    from cephalo_ray.output_root import (
-        STATUS_COMPLETE,
-        STATUS_PARTIAL,
-        build_manifest,
-        read_manifest,
-        refuse_changed_config,
-        write_manifest,
-    )
+    from cephalo_ray.caption.stage import CAPTIONS_DIR, LAYOUT, STATUS_FAILED, STATUS_RETRY
+    from cephalo_ray.restart import RootRun
     from cephalo_ray.storage import Storage
 
-    started_at = time.time()
-    run_id = uuid.uuid4().hex
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     prompts = read_questions(config.questions, config.prompt)
     kind, inputs, upstream = sources_of(config, storage)
     hashed = {
-        **config.model_dump(exclude={"output", "resources", "storage", "questions", "prompt"}),
+        **config.model_dump(
+            exclude={"output", "resources", "storage", "questions", "prompt", "retry_failed"}
+        ),
         "prompts": prompts,
     }
-    refuse_changed_config(read_manifest(storage, config.output), JOB, hashed)
     model_name = config.model_name or model_label(config.model)
-
-    def manifest(status: str, counts: dict[str, Any]) -> dict[str, Any]:
-        committed = committed_names(storage, config.output, LEDGER_DIR)
-        return build_manifest(
-            job=JOB,
-            run_id=run_id,
-            status=status,
-            files=committed_files(storage, config.output, (CAPTIONS_DIR, ERRORS_DIR), committed),
-            counts=counts,
-            config={**config.model_dump(), "prompts": prompts},
-            hashed_config=hashed,
-            started_at=started_at,
-            upstream=upstream,
-        )
-
-    write_manifest(storage, config.output, manifest(STATUS_PARTIAL, {}))  # claims the root (fences old runs)
-    committed = committed_names(storage, config.output, LEDGER_DIR)
-    removed = remove_uncommitted(storage, config.output, (CAPTIONS_DIR, ERRORS_DIR), committed)
-    done = {row["key"]: row["status"] for row in read_rows(storage, config.output, LEDGER_DIR)}
-    print(
-        f"caption: {len(prompts)} prompt(s), {len(done)} answers from earlier runs, model {model_name}"
-        + (f"; removed {removed} uncommitted files of a killed run" if removed else ""),
-        file=sys.stderr,
+    root = RootRun(
+        storage,
+        config.output,
+        LAYOUT,
+        config={**config.model_dump(), "prompts": prompts},
+        hashed_config=hashed,
+        upstream=upstream,
     )
-    counts = caption_pending(config, run_id, storage, kind, inputs, prompts, done, model_name, upstream)
-    ray_data_stats = counts.pop("ray_data_stats")
-    final = manifest(STATUS_COMPLETE, counts)
-    final["ray_data_stats"] = ray_data_stats
-    write_manifest(storage, config.output, final)
+    with root:
+        # Images storage failed to return are always asked again; others with --retry-failed.
+        redo = {STATUS_RETRY, STATUS_FAILED} if config.retry_failed else {STATUS_RETRY}
+        done = {row["key"] for row in root.ledger if row["status"] not in redo}
+        print(
+            f"caption: {len(prompts)} prompt(s), {len(done)} answers from earlier runs, model {model_name}",
+            file=sys.stderr,
+        )
+        run_counts = caption_pending(config, root, storage, kind, inputs, prompts, done, model_name, upstream)
+        manifest = root.finish(lambda ledger: summarise(ledger, run_counts))
+    counts = manifest["counts"]
     print(
-        f"caption complete: {counts['images']} images x {len(prompts)} prompt(s): {counts['answered_now']} answered now, "
-        f"{counts['skipped']} done before, {counts['failed']} failed in all; {counts['images_per_second']} images/s, "
+        f"caption {manifest['status']}: {counts['images']} images x {len(prompts)} prompt(s): "
+        f"{counts['answered_now']} answered now, {counts['skipped']} done before, {counts['failed']} failed "
+        f"and {counts['retry']} to retry in all; {counts['images_per_second']} images/s, "
         f"{counts['tokens_per_second']} tokens/s; answers in {config.output}/{CAPTIONS_DIR}",
         file=sys.stderr,
     )
-    return final
+    return manifest
+
+
+def summarise(ledger: list[dict[str, Any]], run_counts: dict[str, Any]) -> Any:
+    """Totals from the settled ledger beside this run's counts; complete when nothing waits a retry."""
+    from cephalo_ray.caption.stage import STATUS_FAILED, STATUS_OK, STATUS_RETRY
+    from cephalo_ray.restart import Summary
+
+    statuses = Counter(row["status"] for row in ledger)
+    counts = {
+        **{key: value for key, value in run_counts.items() if key != "ray_data_stats"},
+        "answers": statuses[STATUS_OK],
+        "failed": statuses[STATUS_FAILED],
+        "retry": statuses[STATUS_RETRY],
+    }
+    extra = {"ray_data_stats": run_counts["ray_data_stats"]}
+    return Summary(counts, complete=statuses[STATUS_RETRY] == 0, extra=extra)
 
 
 def model_label(model: str) -> str:
@@ -204,12 +203,12 @@ def model_label(model: str) -> str:
 
 def caption_pending(
     config: CaptionConfig,
-    run_id: str,
+    root: Any,
     storage: Any,
     kind: str,
     inputs: list[str],
     prompts: list[str],
-    done: dict[str, str],
+    done: set[str],
     model_name: str,
     upstream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -219,7 +218,7 @@ def caption_pending(
     from ray.data import ActorPoolStrategy, DataContext
     from tqdm import tqdm
 
-    from cephalo_ray.caption.stage import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, CaptionStage
+    from cephalo_ray.caption.stage import STATUS_FAILED, STATUS_OK, STATUS_RETRY, STATUS_SKIPPED, CaptionStage
     from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray
 
@@ -242,13 +241,12 @@ def caption_pending(
         dataset = rows.map_batches(
             CaptionStage,
             fn_constructor_kwargs={
-                "output": config.output,
-                "run_id": run_id,
+                "committer": root.committer,
                 "storage": storage,
                 "model": model,
                 "model_name": model_name,
                 "prompts": prompts,
-                "done": set(done),
+                "done": done,
                 "sampling": config.sampling.model_dump(),
                 "engine_options": {
                     "dtype": config.dtype,
@@ -263,25 +261,20 @@ def caption_pending(
             num_cpus=config.resources.num_cpus,
             num_gpus=config.resources.num_gpus,
         )
-        statuses = {STATUS_OK: 0, STATUS_FAILED: 0, STATUS_SKIPPED: 0}
-        before = {STATUS_OK: 0, STATUS_FAILED: 0}
+        statuses = {STATUS_OK: 0, STATUS_FAILED: 0, STATUS_RETRY: 0, STATUS_SKIPPED: 0}
         tokens = 0
         started = time.perf_counter()
         busy = 0.0  # the actors' working time, model loading excluded
         seen: set[str] = set()
         with tqdm(total=images * len(prompts), unit="answer", desc="caption", file=sys.stderr) as bar:
             for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
-                for key, status in zip(
-                    batch.column("key").to_pylist(), batch.column("status").to_pylist(), strict=True
-                ):
+                for status in batch.column("status").to_pylist():
                     statuses[status] += 1
-                    if status == STATUS_SKIPPED:
-                        before[done[key]] += 1
                 tokens += sum(batch.column("completion_tokens").to_pylist())
                 busy += sum(batch.column("busy_seconds").to_pylist())
                 seen.update(batch.column("image_id").to_pylist())
                 bar.update(batch.num_rows)
-                bar.set_postfix(failed=statuses[STATUS_FAILED])
+                bar.set_postfix(failed=statuses[STATUS_FAILED] + statuses[STATUS_RETRY])
         seconds = time.perf_counter() - started
         ray_data_stats = dataset.stats()
     finally:
@@ -291,11 +284,9 @@ def caption_pending(
     return {
         "images": len(seen),  # every image has an outcome, unreadable ones too
         "prompts": len(prompts),
-        "answers": answered_now + before[STATUS_OK],
         "answered_now": answered_now,
         "skipped": statuses[STATUS_SKIPPED],
-        "failed": statuses[STATUS_FAILED] + before[STATUS_FAILED],
-        "failed_now": statuses[STATUS_FAILED],
+        "failed_now": statuses[STATUS_FAILED] + statuses[STATUS_RETRY],
         "generated_tokens": tokens,
         "seconds": round(seconds, 3),
         "images_per_second": round(answered_now / len(prompts) / seconds, 3)

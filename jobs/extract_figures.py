@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,7 +30,6 @@ from cephalo_ray.config import StorageConfig, StrictModel
 from cephalo_ray.extract.layout import DetectorConfig
 
 JOB = "extract"
-LEDGER_KEY = ("source", "size", "mtime_ns")  # one listed input: the restart unit
 
 
 class ResourcesConfig(StrictModel):
@@ -71,9 +69,10 @@ class ExtractConfig(StrictModel):
         False, description="also keep large raster images no caption claims (label and caption empty)"
     )
     detector: DetectorConfig = DetectorConfig()
+    retry_failed: bool = Field(False, description="parse again the documents that failed in earlier runs")
 
 
-RUNTIME_SECTIONS = ("output", "storage", "resources", "limits")
+RUNTIME_SECTIONS = ("output", "storage", "resources", "limits", "retry_failed")
 
 
 def hashed_config(config: ExtractConfig) -> dict[str, Any]:
@@ -88,54 +87,40 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
         config: the resolved config.
         parse_function: the importable per-PDF parser (default `extract_document`).
     """
-    from cephalo_ray.extract.document import extract_document
-    from cephalo_ray.extract.stage import DOCUMENTS_DIR, ERRORS_DIR, PAIRS_DIR
-    from cephalo_ray.ledger import committed_names, remove_uncommitted
-    from cephalo_ray.output_root import STATUS_PARTIAL, read_manifest, refuse_changed_config, write_manifest
-    from cephalo_ray.storage import Storage
-
-    started_at = time.time()
-    run_id = uuid.uuid4().hex
     from cephalo_ray.config import ConfigError
+    from cephalo_ray.extract.document import extract_document
     from cephalo_ray.extract.layout import detector_problem
+    from cephalo_ray.extract.stage import LAYOUT
+    from cephalo_ray.restart import RootRun
+    from cephalo_ray.rows import STATUS_FAILED
+    from cephalo_ray.storage import Storage
 
     if config.detector.name != "none":
         problem = detector_problem(config.detector.name, config.detector.backend)
         if problem:
             raise ConfigError(problem)  # before Ray starts: the model could never load
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
-    refuse_changed_config(read_manifest(storage, config.output), JOB, hashed_config(config))
-    inputs = storage.list_inputs(config.input)
-    # Claim the root first: from here on, workers of an earlier run that still live cannot commit.
-    start = final_manifest(config, run_id, storage, inputs, [], STATUS_PARTIAL, started_at)
-    write_manifest(storage, config.output, start)
-    committed = committed_names(storage, config.output, DOCUMENTS_DIR)
-    removed = remove_uncommitted(storage, config.output, (PAIRS_DIR, ERRORS_DIR), committed)
-    ledger, settled = settle_ledger(storage, config.output, run_id)
-    if settled:  # the claim above listed a lost node's documents twice: list them once
-        start = final_manifest(config, run_id, storage, inputs, [], STATUS_PARTIAL, started_at, ledger=ledger)
-        write_manifest(storage, config.output, start)
-    done = {ledger_key(row) for row in ledger}
-    pending = [item for item in inputs if (item.uri, item.size, item.mtime_ns) not in done]
-    print(
-        f"extract: {len(inputs)} inputs, {len(inputs) - len(pending)} already done, {len(pending)} to process"
-        + (f" ({removed} uncommitted files of a killed run removed)" if removed else "")
-        + (f" ({settled} batches committed twice by a retry settled)" if settled else ""),
-        file=sys.stderr,
+    root = RootRun(
+        storage, config.output, LAYOUT, config=config.model_dump(), hashed_config=hashed_config(config)
     )
-    seconds, ray_data_stats = 0.0, ""
-    if pending:
-        seconds, ray_data_stats = extract_pending(
-            config, run_id, storage, pending, ledger, parse_function or extract_document
+    with root:
+        inputs = storage.list_inputs(config.input)
+        done = root.done_keys(redo=lambda row: config.retry_failed and row["status"] == STATUS_FAILED)
+        pending = [item for item in inputs if (item.uri, item.size, item.mtime_ns) not in done]
+        print(
+            f"extract: {len(inputs)} inputs, {len(inputs) - len(pending)} already done, "
+            f"{len(pending)} to process",
+            file=sys.stderr,
         )
-    # Ray Data retries the batches of a lost node in other groupings: documents they had committed
-    # commit again under other names. Each document keeps its first commit (the design's exactly-once).
-    ledger, settled = settle_ledger(storage, config.output, run_id)
-    if settled:
-        print(f"extract: {settled} batches that a retry committed twice were settled", file=sys.stderr)
-    manifest = final_manifest(config, run_id, storage, inputs, pending, None, started_at, seconds, ledger)
-    manifest["ray_data_stats"] = ray_data_stats
-    write_manifest(storage, config.output, manifest)
+        seconds, ray_data_stats = 0.0, ""
+        if pending:
+            seconds, ray_data_stats = extract_pending(
+                config, root, storage, pending, parse_function or extract_document
+            )
+        manifest = root.finish(
+            lambda ledger: summarise(ledger, inputs, pending, seconds, ray_data_stats),
+            extra_timings={"extract_seconds": round(seconds, 3)},
+        )
     print(summary_text(manifest), file=sys.stderr)
     return manifest
 
@@ -151,27 +136,11 @@ def ledger_key(row: dict[str, Any]) -> tuple[str, int | None, int | None]:
     return (row["source"], row["size"], row["mtime_ns"])
 
 
-def settle_ledger(storage: Any, output: str, run_id: str) -> tuple[list[dict[str, Any]], int]:
-    """Leave each input committed once (pairs and errors follow their document by `source`); returns
-    the ledger rows and how many batch commits were rewritten or removed."""
-    from functools import partial
-
-    from cephalo_ray.extract.stage import DOCUMENTS_DIR, ERRORS_DIR, PAIRS_DIR
-    from cephalo_ray.ledger import drop_recommitted
-    from cephalo_ray.output_root import refuse_if_superseded
-
-    fence = partial(refuse_if_superseded, storage, output, run_id)
-    return drop_recommitted(
-        storage, output, (PAIRS_DIR, ERRORS_DIR), DOCUMENTS_DIR, LEDGER_KEY, "source", fence
-    )
-
-
 def extract_pending(
     config: ExtractConfig,
-    run_id: str,
+    root: Any,
     storage: Any,
     pending: list[Any],
-    ledger: list[dict[str, Any]],
     parse: Callable[..., Any],
 ) -> tuple[float, str]:
     """Run the Ray Data pipeline over the pending inputs; returns its wall-clock seconds and Ray
@@ -191,7 +160,7 @@ def extract_pending(
         DataContext.get_current().enable_progress_bars = False  # one bar, counted in documents, below
         known = {
             row["doc_id"]: row["source"]
-            for row in ledger
+            for row in root.ledger
             if row["doc_id"] and row["status"] != STATUS_DUPLICATE
         }
         # Beside the driver: its state lives nowhere else, so it may only die with the job.
@@ -207,8 +176,7 @@ def extract_pending(
         dataset = ray.data.from_items(rows, override_num_blocks=batches).map_batches(
             ExtractStage,
             fn_constructor_kwargs={
-                "output": config.output,
-                "run_id": run_id,
+                "committer": root.committer,
                 "storage": storage,
                 "claims": claims,
                 "parse_options": {
@@ -246,28 +214,18 @@ def extract_pending(
             ray.shutdown()
 
 
-def final_manifest(
-    config: ExtractConfig,
-    run_id: str,
-    storage: Any,
+def summarise(
+    ledger: list[dict[str, Any]],
     inputs: Sequence[Any],
     processed: Sequence[Any],
-    status: str | None,
-    started_at: float,
-    seconds: float = 0.0,
-    ledger: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The manifest from the ledger as it stands: complete when every listed input has a row.
-
-    `ledger` is the ledger's rows when the caller has just read them (default: read them here)."""
-    from cephalo_ray.extract.stage import DOCUMENTS_DIR, ERRORS_DIR, PAIRS_DIR
-    from cephalo_ray.ledger import committed_files, committed_names
-    from cephalo_ray.output_root import STATUS_COMPLETE, STATUS_PARTIAL, build_manifest
+    seconds: float,
+    ray_data_stats: str,
+) -> Any:
+    """The counts from the settled ledger; complete when every listed input has a row."""
+    from cephalo_ray.restart import Summary
     from cephalo_ray.rows import STATUS_DUPLICATE, STATUS_FAILED
 
-    committed = committed_names(storage, config.output, DOCUMENTS_DIR)
-    rows = read_ledger(storage, config.output) if ledger is None else ledger
-    by_key = {ledger_key(row): row for row in rows}
+    by_key = {ledger_key(row): row for row in ledger}
     listed = {(item.uri, item.size, item.mtime_ns) for item in inputs}
     current = [by_key[key] for key in listed if key in by_key]
     processed_keys = {(item.uri, item.size, item.mtime_ns) for item in processed}
@@ -291,25 +249,12 @@ def final_manifest(
         "errors_by_kind": dict(Counter(row["error"] for row in failed)),
         "pages_per_second": round(pages_this_run / seconds, 2) if seconds else None,
     }
-    if status is None:
-        status = STATUS_COMPLETE if counts["documents_pending"] == 0 else STATUS_PARTIAL
-    manifest = build_manifest(
-        job=JOB,
-        run_id=run_id,
-        status=status,
-        files=committed_files(storage, config.output, (PAIRS_DIR, DOCUMENTS_DIR, ERRORS_DIR), committed),
-        counts=counts,
-        config=config.model_dump(),
-        hashed_config=hashed_config(config),
-        started_at=started_at,
-        extra_timings={"extract_seconds": round(seconds, 3)},
-    )
-    slowest = sorted(this_run, key=lambda row: -float(row["seconds"] or 0))[:5]
-    manifest["slowest"] = [
+    slowest = [
         {"source": row["source"], "pages": row["pages"], "seconds": row["seconds"], "status": row["status"]}
-        for row in slowest
+        for row in sorted(this_run, key=lambda row: -float(row["seconds"] or 0))[:5]
     ]
-    return manifest
+    extra = {"ray_data_stats": ray_data_stats, "slowest": slowest}
+    return Summary(counts, complete=counts["documents_pending"] == 0, extra=extra)
 
 
 def summary_text(manifest: dict[str, Any]) -> str:

@@ -22,7 +22,6 @@ import math
 import os
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -105,6 +104,10 @@ class RefineConfig(StrictModel):
     limit: int | None = Field(None, ge=1, description="most new pairs to send this run")
     max_cost_usd: float | None = Field(None, gt=0, description="stop cleanly when the spend reaches this")
     allow_partial: bool = Field(False, description="accept an extract root that is not complete")
+    retry_failed: bool = Field(
+        False,
+        description="ask again for pairs that failed for good in earlier runs (transient ones always are)",
+    )
     sampling: SamplingConfig = SamplingConfig()
     filters: FiltersConfig = FiltersConfig()
     price: PriceConfig = PriceConfig()
@@ -148,19 +151,12 @@ def resolve_price(config: RefineConfig) -> Any:
 
 def run(config: RefineConfig) -> dict[str, Any]:
     """Refine to completion (or to the limit or budget) and return the final manifest."""
-    from cephalo_ray.ledger import committed_names, read_rows, remove_uncommitted
-    from cephalo_ray.output_root import (
-        STATUS_PARTIAL,
-        read_manifest,
-        read_upstream,
-        refuse_changed_config,
-        write_manifest,
-    )
-    from cephalo_ray.refine.stage import ERRORS_DIR, LEDGER_DIR, REFINED_DIR
+    from cephalo_ray.output_root import read_upstream
+    from cephalo_ray.refine.stage import LAYOUT, RETRY
+    from cephalo_ray.restart import RootRun
+    from cephalo_ray.rows import STATUS_FAILED
     from cephalo_ray.storage import Storage, join
 
-    started_at = time.time()
-    run_id = uuid.uuid4().hex
     price = resolve_price(config)
     if config.max_cost_usd is not None and not price.known:
         raise ConfigError(
@@ -173,40 +169,41 @@ def run(config: RefineConfig) -> dict[str, Any]:
     pairs_in = int(upstream["counts"].get("pairs", 0))
     if config.dry_run:
         return dry_run(config, storage, pair_files, price)
-    refuse_changed_config(read_manifest(storage, config.output), JOB, hashed_config(config))
-    upstream_info = {"uri": config.input, "digest": digest, "job": upstream.get("job")}
-    start = build_refine_manifest(
-        config, run_id, storage, STATUS_PARTIAL, started_at, upstream_info, {}, pairs_in, None
+    root = RootRun(
+        storage,
+        config.output,
+        LAYOUT,
+        config=config.model_dump(),
+        hashed_config=hashed_config(config),
+        upstream={"uri": config.input, "digest": digest, "job": upstream.get("job")},
     )
-    write_manifest(storage, config.output, start)  # claims the root: stale workers cannot commit now
-    committed = committed_names(storage, config.output, LEDGER_DIR)
-    removed = remove_uncommitted(storage, config.output, (REFINED_DIR, ERRORS_DIR), committed)
-    ledger = read_rows(storage, config.output, LEDGER_DIR)
-    done = {row["pair_id"]: row["cache_key"] for row in ledger}
-    print(
-        f"refine: {pairs_in} pairs upstream, {len(done)} answered before, teacher {config.teacher}"
-        + (f" ({config.model})" if config.teacher == "openai" else "")
-        + (f"; removed {removed} uncommitted files of a killed run" if removed else ""),
-        file=sys.stderr,
-    )
-    outcomes: dict[str, tuple[str, str | None]] = {}
-    stop_reason = None
-    seconds = 0.0
-    if pair_files:
-        outcomes, stop_reason, seconds = refine_pending(
-            config, run_id, storage, pair_files, pairs_in, done, price
+    with root:
+        # Transient failures are always asked again; others with --retry-failed.
+        redo = {RETRY, STATUS_FAILED} if config.retry_failed else {RETRY}
+        done = {row["pair_id"]: row["cache_key"] for row in root.ledger if row["status"] not in redo}
+        print(
+            f"refine: {pairs_in} pairs upstream, {len(done)} answered before, teacher {config.teacher}"
+            + (f" ({config.model})" if config.teacher == "openai" else ""),
+            file=sys.stderr,
         )
-    manifest = build_refine_manifest(
-        config, run_id, storage, None, started_at, upstream_info, outcomes, pairs_in, stop_reason, seconds
-    )
-    write_manifest(storage, config.output, manifest)
+        outcomes: dict[str, tuple[str, str | None]] = {}
+        stop_reason = None
+        seconds = 0.0
+        if pair_files:
+            outcomes, stop_reason, seconds = refine_pending(
+                config, root, storage, pair_files, pairs_in, done, price
+            )
+        manifest = root.finish(
+            lambda ledger: summarise(ledger, outcomes, pairs_in, stop_reason, seconds),
+            extra_timings={"refine_seconds": round(seconds, 3)},
+        )
     print(summary_text(manifest), file=sys.stderr)
     return manifest
 
 
 def refine_pending(
     config: RefineConfig,
-    run_id: str,
+    root: Any,
     storage: Any,
     pair_files: list[str],
     pairs_in: int,
@@ -220,8 +217,7 @@ def refine_pending(
 
     from cephalo_ray.ray_session import connect_ray
     from cephalo_ray.refine.governor import Governor
-    from cephalo_ray.refine.parsing import FilterSettings
-    from cephalo_ray.refine.stage import RefineSettings, RefineStage
+    from cephalo_ray.refine.stage import RefineStage
     from cephalo_ray.refine.teacher import TeacherUnavailable
 
     started_here = connect_ray(config.resources.local_num_cpus)
@@ -238,17 +234,7 @@ def refine_pending(
                 config.max_cost_usd,
             )
         )
-        settings = RefineSettings(
-            teacher=str(config.teacher),
-            model=config.model,
-            qa_per_pair=config.qa_per_pair,
-            vision=config.vision,
-            image_max_side=config.image_max_side,
-            val_fraction=config.val_fraction,
-            sampling=config.sampling.model_dump(),
-            filters=FilterSettings(**config.filters.model_dump()),
-            price=price,
-        )
+        settings = refine_settings(config, price)
         teacher_options = None
         if config.teacher == "openai":
             teacher_options = {
@@ -265,9 +251,7 @@ def refine_pending(
         dataset = ray.data.read_parquet(paths, filesystem=filesystem, columns=PAIR_COLUMNS).map_batches(
             RefineStage,
             fn_constructor_kwargs={
-                "output": config.output,
-                "run_id": run_id,
-                "storage": storage,
+                "committer": root.committer,
                 "settings": settings,
                 "done": done,
                 "governor": governor,
@@ -307,6 +291,24 @@ def refine_pending(
     finally:
         if started_here:
             ray.shutdown()
+
+
+def refine_settings(config: RefineConfig, price: Any) -> Any:
+    """The settings every refine actor gets (flat values, built once here)."""
+    from cephalo_ray.refine.parsing import FilterSettings
+    from cephalo_ray.refine.stage import RefineSettings
+
+    return RefineSettings(
+        teacher=str(config.teacher),
+        model=config.model,
+        qa_per_pair=config.qa_per_pair,
+        vision=config.vision,
+        image_max_side=config.image_max_side,
+        val_fraction=config.val_fraction,
+        sampling=config.sampling.model_dump(),
+        filters=FilterSettings(**config.filters.model_dump()),
+        price=price,
+    )
 
 
 def secret_env(config: RefineConfig) -> dict[str, Any]:
@@ -393,26 +395,19 @@ def shorten(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return shown
 
 
-def build_refine_manifest(
-    config: RefineConfig,
-    run_id: str,
-    storage: Any,
-    status: str | None,
-    started_at: float,
-    upstream: dict[str, Any],
+def summarise(
+    ledger: list[dict[str, Any]],
     outcomes: dict[str, tuple[str, str | None]],
     pairs_in: int,
     stop_reason: str | None,
-    seconds: float = 0.0,
-) -> dict[str, Any]:
-    from cephalo_ray.ledger import committed_files, committed_names, read_rows
-    from cephalo_ray.output_root import STATUS_COMPLETE, STATUS_PARTIAL, build_manifest
+    seconds: float,
+) -> Any:
+    """Counts from the settled ledger and this run's outcomes; complete when nothing waits."""
     from cephalo_ray.refine.prompts import PROMPT_VERSION
-    from cephalo_ray.refine.stage import CACHED, DEFERRED, ERRORS_DIR, LEDGER_DIR, REFINED_DIR, RETRY
+    from cephalo_ray.refine.stage import CACHED, DEFERRED, RETRY
+    from cephalo_ray.restart import Summary
     from cephalo_ray.rows import STATUS_FAILED, STATUS_OK
 
-    committed = committed_names(storage, config.output, LEDGER_DIR)
-    ledger = read_rows(storage, config.output, LEDGER_DIR)
     statuses = Counter(status for status, _ in outcomes.values())
     error_kinds = Counter(error for _, error in outcomes.values() if error)
     sent_now = statuses[STATUS_OK] + statuses[STATUS_FAILED] + statuses[RETRY]
@@ -423,7 +418,7 @@ def build_refine_manifest(
         "pairs_cached": statuses[CACHED],
         "pairs_sent": sent_now,
         "pairs_deferred": statuses[DEFERRED],
-        "pairs_retry": statuses[RETRY],
+        "pairs_retry": sum(row["status"] == RETRY for row in ledger),
         "errors_by_kind": dict(error_kinds),
         "prompt_tokens": sum(row["prompt_tokens"] for row in ledger),
         "completion_tokens": sum(row["completion_tokens"] for row in ledger),
@@ -431,23 +426,8 @@ def build_refine_manifest(
         "pairs_per_second": round(sent_now / seconds, 2) if seconds else None,
         "stop_reason": stop_reason,
     }
-    if status is None:
-        finished = outcomes and statuses[DEFERRED] == 0 and statuses[RETRY] == 0
-        status = STATUS_COMPLETE if (finished or pairs_in == 0) else STATUS_PARTIAL
-    manifest = build_manifest(
-        job=JOB,
-        run_id=run_id,
-        status=status,
-        files=committed_files(storage, config.output, (REFINED_DIR, ERRORS_DIR, LEDGER_DIR), committed),
-        counts=counts,
-        config=config.model_dump(),
-        hashed_config=hashed_config(config),
-        started_at=started_at,
-        upstream=upstream,
-        extra_timings={"refine_seconds": round(seconds, 3)},
-    )
-    manifest["prompt_version"] = PROMPT_VERSION
-    return manifest
+    finished = bool(outcomes) and statuses[DEFERRED] == 0 and statuses[RETRY] == 0
+    return Summary(counts, complete=finished or pairs_in == 0, extra={"prompt_version": PROMPT_VERSION})
 
 
 def summary_text(manifest: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ import pymupdf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_GOLD = os.path.join(HERE, "real")
-DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "..", "shared", "corpus", "real")
+DEFAULT_CORPUS = os.environ.get("CEPHALO_REAL_CORPUS")  # the real papers are kept outside the repository
 
 KINDS = {"figure", "table"}
 FEATURES = {
@@ -190,6 +190,8 @@ def main(argv=None):
     ap.add_argument("--corpus", default=DEFAULT_CORPUS, help="directory holding the PDFs")
     ap.add_argument("--gold", default=DEFAULT_GOLD, help="directory holding the gold JSON files")
     args = ap.parse_args(argv)
+    if not args.corpus:
+        ap.error("name the PDFs with --corpus DIR (or set CEPHALO_REAL_CORPUS)")
 
     files = sorted(f for f in os.listdir(args.gold) if f.endswith(".json"))
     if not files:

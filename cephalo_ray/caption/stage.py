@@ -11,8 +11,7 @@ from collections.abc import Iterable, Sequence
 from queue import Queue
 from typing import Any
 
-from cephalo_ray.ledger import batch_name, commit_batch
-from cephalo_ray.output_root import refuse_if_superseded
+from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import errors_schema
 from cephalo_ray.storage import Storage
 
@@ -22,7 +21,15 @@ LEDGER_DIR = "done"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
+STATUS_RETRY = "retry"  # the image could not be read this time (storage): asked again on a rerun
 STATUS_SKIPPED = "skipped"
+# One (image, prompt) is the restart unit; its answer follows it by `key`, its error by the image.
+LAYOUT = RootLayout(
+    job="caption",
+    ledger_dir=LEDGER_DIR,
+    key_columns=("key",),
+    links={CAPTIONS_DIR: ("key", "key"), ERRORS_DIR: ("pair_id", "image_id")},
+)
 
 
 def item_key(image_id: str, prompt: str) -> str:
@@ -52,7 +59,21 @@ def captions_schema() -> Any:
 def ledger_schema() -> Any:
     import pyarrow as pa
 
-    return pa.schema([("key", pa.string()), ("status", pa.string())])
+    return pa.schema([("key", pa.string()), ("image_id", pa.string()), ("status", pa.string())])
+
+
+def decode(data: bytes) -> Any:
+    """An RGB image from encoded bytes; refuses decompression bombs.
+
+    Raises:
+        ValueError, OSError: for bytes that are not an image this can read.
+    """
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    if image.width * image.height > 40_000_000:
+        raise ValueError(f"{image.width}x{image.height} pixels is more than 40 megapixels")
+    return image.convert("RGB")
 
 
 def image_messages(prompt: str) -> list[dict[str, Any]]:
@@ -64,8 +85,8 @@ class CaptionStage:
     outcome per (image, prompt) out; answers are committed before the batch returns.
 
     Args:
-        output: the output root; run_id: this run's id (commits are fenced on it).
-        storage: how to reach inputs and output.
+        committer: commits a batch's answers into the output root while this run owns it.
+        storage: how to reach the images.
         model: the model to load (folder, hub name or s3://); model_name: what rows record.
         prompts: asked of every image.
         done: keys answered by earlier runs (skipped).
@@ -74,8 +95,7 @@ class CaptionStage:
 
     def __init__(
         self,
-        output: str,
-        run_id: str,
+        committer: BatchCommitter,
         storage: Storage,
         model: str,
         model_name: str,
@@ -86,8 +106,7 @@ class CaptionStage:
     ) -> None:
         from cephalo_ray.serve.engine import Engine, SamplingParams
 
-        self.output = output
-        self.run_id = run_id
+        self.committer = committer
         self.storage = storage
         self.model_name = model_name
         self.prompts = list(prompts)
@@ -113,11 +132,14 @@ class CaptionStage:
             if not pending:
                 continue
             try:
-                image = self.decode(row)
+                data = row.get("image") or self.storage.read_bytes(row["uri"])
+            except OSError as error:  # storage that failed to answer may answer on a rerun
+                self.refuse(row, pending, f"cannot read: {error}", STATUS_RETRY, outcomes, errors)
+                continue
+            try:
+                image = decode(data)
             except Exception as error:  # an unreadable image is an error row, the batch goes on
-                for key, _ in pending:
-                    errors.append(self.error_row(row, f"{type(error).__name__}: {error}"))
-                    self.record(outcomes, key, row["image_id"], STATUS_FAILED, 0)
+                self.refuse(row, pending, f"{type(error).__name__}: {error}", STATUS_FAILED, outcomes, errors)
                 continue
             for key, prompt in pending:
                 waiting.append((key, row, prompt, Queue(), image))
@@ -151,46 +173,40 @@ class CaptionStage:
                 }
             )
             self.record(outcomes, key, row["image_id"], STATUS_OK, event.completion_tokens)
-        new_keys = [
-            key
-            for key, status in zip(outcomes["key"], outcomes["status"], strict=True)
+        new = [
+            {"key": key, "image_id": image_id, "status": status}
+            for key, image_id, status in zip(
+                outcomes["key"], outcomes["image_id"], outcomes["status"], strict=True
+            )
             if status != STATUS_SKIPPED
         ]
-        if new_keys:
-            ledger = pa.Table.from_pylist(
-                [
-                    {"key": key, "status": status}
-                    for key, status in zip(outcomes["key"], outcomes["status"], strict=True)
-                    if status != STATUS_SKIPPED
-                ],
-                schema=ledger_schema(),
-            )
-            commit_batch(
-                self.storage,
-                self.output,
-                batch_name(new_keys),
-                {
-                    CAPTIONS_DIR: pa.Table.from_pylist(answers, schema=captions_schema()),
-                    ERRORS_DIR: pa.Table.from_pylist(errors, schema=errors_schema()),
-                },
-                LEDGER_DIR,
-                ledger,
-                fence=lambda: refuse_if_superseded(self.storage, self.output, self.run_id),
-            )
+        if new:
+            data = {
+                CAPTIONS_DIR: pa.Table.from_pylist(answers, schema=captions_schema()),
+                ERRORS_DIR: pa.Table.from_pylist(errors, schema=errors_schema()),
+            }
+            # this run's attempt: a later run's attempt at the same keys commits under another name
+            names = [f"{row['key']}|{self.committer.run_id}" for row in new]
+            self.committer.commit(names, data, pa.Table.from_pylist(new, schema=ledger_schema()))
         # the actor's working time for this batch, on its first row (the driver sums the column)
         outcomes["busy_seconds"] = [
             time.monotonic() - called if number == 0 else 0.0 for number in range(len(outcomes["key"]))
         ]
         return outcomes
 
-    def decode(self, row: dict[str, Any]) -> Any:
-        from PIL import Image
-
-        data = row.get("image") or self.storage.read_bytes(row["uri"])
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > 40_000_000:
-            raise ValueError(f"{image.width}x{image.height} pixels is more than 40 megapixels")
-        return image.convert("RGB")
+    def refuse(
+        self,
+        row: dict[str, Any],
+        pending: list[tuple[str, str]],
+        message: str,
+        status: str,
+        outcomes: dict[str, list[Any]],
+        errors: list[dict[str, Any]],
+    ) -> None:
+        """One error row for an image that cannot be asked about, and its outcome for every prompt."""
+        errors.append(self.error_row(row, message))
+        for key, _ in pending:
+            self.record(outcomes, key, row["image_id"], status, 0)
 
     def error_row(self, row: dict[str, Any], message: str) -> dict[str, Any]:
         return {

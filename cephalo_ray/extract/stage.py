@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
 from cephalo_ray.extract.document import READ_FAILED, TOO_LARGE, ExtractError, doc_id_of, extract_document
 from cephalo_ray.extract.sandbox import SandboxedFunction
-from cephalo_ray.ledger import batch_name, commit_batch
-from cephalo_ray.output_root import refuse_if_superseded
+from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import (
     STATUS_DUPLICATE,
     STATUS_FAILED,
@@ -32,6 +30,13 @@ STAGE = "extract"
 PAIRS_DIR = "pairs"
 ERRORS_DIR = "errors"
 DOCUMENTS_DIR = "documents"
+# One listed input is the restart unit; its pairs and error row follow it by `source`.
+LAYOUT = RootLayout(
+    job="extract",
+    ledger_dir=DOCUMENTS_DIR,
+    key_columns=("source", "size", "mtime_ns"),
+    links={PAIRS_DIR: ("source", "source"), ERRORS_DIR: ("source", "source")},
+)
 
 
 class DocumentClaims:
@@ -70,9 +75,8 @@ class ExtractStage:
     """`map_batches` callable: one batch of listed inputs in, one summary row per input out.
 
     Args:
-        output: the output root.
-        run_id: this run's id; a batch commits only while the root's manifest names it.
-        storage: how to reach inputs and the output.
+        committer: commits a batch into the output root while this run owns it.
+        storage: how to reach the inputs.
         claims: handle of the `DocumentClaims` actor.
         parse_options: keyword arguments of the parse function (dpi, caps, ...).
         max_bytes: inputs larger than this are refused as `TooLarge` before download.
@@ -82,8 +86,7 @@ class ExtractStage:
 
     def __init__(
         self,
-        output: str,
-        run_id: str,
+        committer: BatchCommitter,
         storage: Storage,
         claims: Any,
         parse_options: Mapping[str, Any],
@@ -92,8 +95,7 @@ class ExtractStage:
         memory_mb: int | None,
         parse_function: Callable[..., Any] = extract_document,
     ) -> None:
-        self.output = output
-        self.run_id = run_id
+        self.committer = committer
         self.storage = storage
         self.claims = claims
         self.parse_options = dict(parse_options)
@@ -181,14 +183,12 @@ class ExtractStage:
     ) -> None:
         import pyarrow as pa
 
-        name = batch_name(f"{item.uri}|{item.size}|{item.mtime_ns}" for item in items)
         data = {
             PAIRS_DIR: pa.Table.from_pylist(list(pairs), schema=pairs_schema()),
             ERRORS_DIR: pa.Table.from_pylist(list(errors), schema=errors_schema()),
         }
         ledger = pa.Table.from_pylist(list(documents), schema=documents_schema())
-        fence = partial(refuse_if_superseded, self.storage, self.output, self.run_id)
-        commit_batch(self.storage, self.output, name, data, DOCUMENTS_DIR, ledger, fence)
+        self.committer.commit((f"{item.uri}|{item.size}|{item.mtime_ns}" for item in items), data, ledger)
 
     def __del__(self) -> None:
         self.parse.close()

@@ -8,11 +8,8 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
-from cephalo_ray.ledger import batch_name, commit_batch
-from cephalo_ray.output_root import refuse_if_superseded
 from cephalo_ray.refine.governor import Price
 from cephalo_ray.refine.parsing import (
     EMPTY,
@@ -32,6 +29,7 @@ from cephalo_ray.refine.prompts import (
     template_qa,
 )
 from cephalo_ray.refine.teacher import TRANSIENT, OpenAITeacher
+from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import (
     STATUS_FAILED,
     STATUS_OK,
@@ -42,17 +40,24 @@ from cephalo_ray.rows import (
     refine_ledger_schema,
     refined_schema,
 )
-from cephalo_ray.storage import Storage, name_of
+from cephalo_ray.storage import name_of
 
 STAGE = "refine"
 REFINED_DIR = "refined"
 ERRORS_DIR = "errors"
 LEDGER_DIR = "done"
+# One pair is the restart unit; its refined row or error row follows it by `pair_id`.
+LAYOUT = RootLayout(
+    job="refine",
+    ledger_dir=LEDGER_DIR,
+    key_columns=("pair_id",),
+    links={REFINED_DIR: ("pair_id", "pair_id"), ERRORS_DIR: ("pair_id", "pair_id")},
+)
 TEMPLATE = "template"
 # Per-pair outcomes reported to the driver.
 CACHED = "cached"  # answered by an earlier run with the same cache key
 DEFERRED = "deferred"  # not sent: the limit or the budget was reached
-RETRY = "retry"  # a transient failure: sent again on the next run
+RETRY = "retry"  # a transient failure (also its ledger status): sent again on the next run
 COMMIT_INTERVAL_S = 10.0  # the longest an answer waits in memory before it is committed
 
 
@@ -100,8 +105,7 @@ class RefineStage:
     """`map_batches` callable: a batch of extract pairs in, one outcome row per pair out.
 
     Args:
-        output: the output root; run_id: this run's id (commits are fenced on it).
-        storage: how to reach the output.
+        committer: commits a group of answers into the output root while this run owns it.
         settings: prompt, teacher and filter settings.
         done: pair_id -> cache key of pairs answered by earlier runs.
         governor: the shared `Governor` (Ray actor handle or local object).
@@ -111,18 +115,14 @@ class RefineStage:
 
     def __init__(
         self,
-        output: str,
-        run_id: str,
-        storage: Storage,
+        committer: BatchCommitter,
         settings: RefineSettings,
         done: Mapping[str, str],
         governor: Any,
         teacher_options: Mapping[str, Any] | None,
         concurrency: int,
     ) -> None:
-        self.output = output
-        self.run_id = run_id
-        self.storage = storage
+        self.committer = committer
         self.settings = settings
         self.done = done
         self.governor = governor
@@ -140,7 +140,7 @@ class RefineStage:
         # Commit as answers arrive, so a crash loses little more than the requests in flight.
         for future in as_completed(futures):
             outcome = outcomes[futures[future]] = future.result()
-            if outcome.error or outcome.ledger:
+            if outcome.ledger:
                 unsaved.append(outcome)
             if len(unsaved) >= self.commit_every or time.monotonic() - last_commit > COMMIT_INTERVAL_S:
                 self.commit(unsaved)
@@ -172,10 +172,9 @@ class RefineStage:
                 "error": error.kind,
                 "message": error.message,
             }
-            if error.kind in TRANSIENT:
-                return Outcome(RETRY, error=failure)
-            ledger = self.ledger_row(pair, key, STATUS_FAILED, error.kind, usage, started)
-            return Outcome(STATUS_FAILED, error=failure, ledger=ledger)
+            status = RETRY if error.kind in TRANSIENT else STATUS_FAILED
+            ledger = self.ledger_row(pair, key, status, error.kind, usage, started)
+            return Outcome(status, error=failure, ledger=ledger)
         row: RefinedRow = {
             "pair_id": pair["pair_id"],
             "doc_id": pair["doc_id"],
@@ -243,11 +242,13 @@ class RefineStage:
     def commit(self, outcomes: list[Outcome]) -> None:
         import pyarrow as pa
 
-        sent = [outcome for outcome in outcomes if outcome.error or outcome.ledger]
+        sent = [outcome for outcome in outcomes if outcome.ledger]
         if not sent:
             return
-        keys = [f"{o.ledger['pair_id']}|{o.ledger['cache_key']}" for o in sent if o.ledger]
-        keys += [f"{o.error['pair_id']}|retry|{self.run_id}" for o in sent if o.error and not o.ledger]
+        # This run's attempt: a later run's attempt at the same pair commits under another name.
+        keys = [
+            f"{o.ledger['pair_id']}|{o.ledger['cache_key']}|{self.committer.run_id}" for o in sent if o.ledger
+        ]
         refined = [outcome.row for outcome in sent if outcome.row]
         errors = [outcome.error for outcome in sent if outcome.error]
         ledger = [outcome.ledger for outcome in sent if outcome.ledger]
@@ -255,6 +256,4 @@ class RefineStage:
             REFINED_DIR: pa.Table.from_pylist(refined, schema=refined_schema()),
             ERRORS_DIR: pa.Table.from_pylist(errors, schema=errors_schema()),
         }
-        fence = partial(refuse_if_superseded, self.storage, self.output, self.run_id)
-        ledger_table = pa.Table.from_pylist(ledger, schema=refine_ledger_schema())
-        commit_batch(self.storage, self.output, batch_name(keys), data, LEDGER_DIR, ledger_table, fence)
+        self.committer.commit(keys, data, pa.Table.from_pylist(ledger, schema=refine_ledger_schema()))

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
@@ -83,6 +84,86 @@ def test_every_image_answered_once_and_a_rerun_skips_all(
     counts = again["counts"]
     assert (counts["answered_now"], counts["skipped"], counts["answers"], counts["failed"]) == (0, 11, 10, 1)
     assert len(answers(tmp_path / "out")) == 10
+
+    # The image is repaired: --retry-failed asks again, and its error row goes with the old attempt.
+    Image.new("RGB", (40, 32), (10, 200, 30)).save(images / "broken.png", format="PNG")
+    retried = batch_caption.run(config_for(images, tmp_path / "out", tiny_model, retry_failed=True))
+    counts = retried["counts"]
+    assert (counts["answered_now"], counts["skipped"], counts["answers"], counts["failed"]) == (1, 10, 11, 0)
+    assert retried["files"]["errors"] == [] and not list((tmp_path / "out" / "errors").glob("*.parquet"))
+    assert len(answers(tmp_path / "out")) == 11
+
+
+@pytest.mark.parametrize("killed_while_settling", [False, True])
+def test_answers_a_retried_batch_commits_twice_are_kept_once(
+    ray_session: Any,
+    tiny_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    killed_while_settling: bool,
+) -> None:
+    """A lost worker's batch is retried regrouped on other actors (the extract test's method): the
+    same answers commit again under other names; each is kept once, and a kill while settling heals."""
+    from cephalo_ray import ledger
+    from cephalo_ray.caption.stage import CaptionStage
+
+    images = image_folder(tmp_path / "images", 5)
+    groupings = [[0, 1, 2], [2, 3, 4], [1]]  # the lost actor's batch, then two overlapping retries
+    columns = pa.schema(
+        [("image_id", pa.string()), ("source", pa.string()), ("uri", pa.string()), ("image", pa.binary())]
+    )
+
+    def lost_worker_pipeline(
+        config: CaptionConfig,
+        root: Any,
+        storage: Storage,
+        kind: str,
+        inputs: list[str],
+        prompts: list[str],
+        done: set[str],
+        *_: Any,
+    ) -> dict[str, Any]:
+        sampling = config.sampling.model_dump()
+        stage = CaptionStage(
+            root.committer, storage, str(tiny_model), "tiny", prompts, done, sampling, {"batch_wait_s": 0.0}
+        )
+        try:
+            for grouping in groupings:
+                rows = [
+                    {"image_id": inputs[i], "source": inputs[i], "uri": inputs[i], "image": None}
+                    for i in grouping
+                ]
+                stage(pa.Table.from_pylist(rows, schema=columns))
+        finally:
+            stage.engine.close()
+        if killed_while_settling:  # the driver dies right after the first rewrite has committed
+            commit_batch = ledger.commit_batch
+
+            def commit_then_die(*args: Any, **kwargs: Any) -> None:
+                commit_batch(*args, **kwargs)
+                raise KeyboardInterrupt("killed")
+
+            monkeypatch.setattr(ledger, "commit_batch", commit_then_die)
+        speeds = {"images_per_second": 0.0, "tokens_per_second": 0.0}
+        return {"images": len(inputs), "answered_now": 5, "skipped": 0, **speeds, "ray_data_stats": ""}
+
+    monkeypatch.setattr(batch_caption, "caption_pending", lost_worker_pipeline)
+    config = config_for(images, tmp_path / "out", tiny_model)
+    if killed_while_settling:
+        with pytest.raises(KeyboardInterrupt):
+            batch_caption.run(config)
+        monkeypatch.undo()  # the rerun is a real one: it settles the rest and answers nothing again
+    manifest = batch_caption.run(config)
+    assert sorted(row["image_id"] for row in answers(tmp_path / "out")) == sorted(
+        str(path) for path in images.glob("*.png")
+    )
+    assert manifest["status"] == "complete" and manifest["counts"]["answers"] == 5
+    if killed_while_settling:
+        assert manifest["counts"]["answered_now"] == 0 and manifest["counts"]["skipped"] == 5
+    on_disk = sorted(
+        str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*.parquet")
+    )
+    assert on_disk == sorted(name for names in manifest["files"].values() for name in names)
 
 
 def test_questions_over_an_extract_root(ray_session: Any, tiny_model: Path, tmp_path: Path) -> None:

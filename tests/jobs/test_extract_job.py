@@ -300,14 +300,14 @@ def test_documents_a_retried_batch_commits_twice_are_listed_once(
     groupings = [[0, 1, 2], [2, 3, 4], [1]]
 
     def lost_node_pipeline(
-        config: ExtractConfig, run_id: str, storage: Storage, pending: list[Any], *_: Any
+        config: ExtractConfig, root: Any, storage: Storage, pending: list[Any], *_: Any
     ) -> tuple[float, str]:
         monkeypatch.setattr(
             ExtractStage, "claim", lambda self, doc_id, source: self.claims.claim(doc_id, source)
         )
         claims = DocumentClaims({})
         options = {"dpi": config.dpi, "min_figure_points": config.min_figure_points}
-        actors = [ExtractStage(output, run_id, storage, claims, options, 2**30, 60, None) for _ in range(2)]
+        actors = [ExtractStage(root.committer, storage, claims, options, 2**30, 60, None) for _ in range(2)]
         try:
             for number, grouping in enumerate(groupings):
                 items = [pending[index] for index in grouping]

@@ -1,9 +1,11 @@
-"""Extraction over the real papers kept beside the project (`../shared/corpus/real`): slow, and
-skipped where that folder is absent. It checks the job's accounting and the pairs per paper against the gold."""
+"""Extraction over the real papers of `bench/gold/real` (their PDFs are kept outside the repository,
+at `CEPHALO_REAL_CORPUS`): slow, and skipped without them. It checks the job's accounting and the
+pairs per paper against the gold."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +13,14 @@ import pytest
 
 from jobs import extract_figures
 
-REAL_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
+REAL_CORPUS = Path(os.environ.get("CEPHALO_REAL_CORPUS", "")).resolve()
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not REAL_CORPUS.is_dir(), reason="../shared/corpus/real is not beside this checkout"),
+    pytest.mark.skipif(
+        not os.environ.get("CEPHALO_REAL_CORPUS") or not REAL_CORPUS.is_dir(),
+        reason="set CEPHALO_REAL_CORPUS to the folder of the real papers of bench/gold/real",
+    ),
 ]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from cephalo_ray.storage import Storage
@@ -152,6 +153,28 @@ def test_rows_errors_retries_and_restart(
     assert len(openai_server.requests) - sent_before == 2
     assert rerun["status"] == "complete" and rerun["counts"]["pairs_cached"] == 6
     assert rerun["counts"]["pairs_ok"] == 5 and rerun["counts"]["pairs_failed"] == 3
+    # Error rows describe the latest attempt only: the two transient failures left none behind.
+    assert sorted(row["error"] for row in root_rows(tmp_path / "refined", "errors")) == [
+        "Filtered",
+        "Malformed",
+        "Refused",
+    ]
+
+    # --retry-failed asks again for the pairs that failed for good; now they pass and their errors go.
+    sent_before = len(openai_server.requests)
+    retried = refine_pairs.run(configure(tmp_path, openai_server, retry_failed=True))
+    assert len(openai_server.requests) - sent_before == 3
+    assert (retried["counts"]["pairs_ok"], retried["counts"]["pairs_failed"]) == (8, 0)
+    assert root_rows(tmp_path / "refined", "errors") == []
+    refined_ids = [row["pair_id"] for row in root_rows(tmp_path / "refined", "refined")]
+    assert sorted(refined_ids) == sorted(pair["pair_id"] for pair in pairs)  # each once
+
+
+def root_rows(root: Path, directory: str) -> list[dict[str, Any]]:
+    """The rows of one directory as the root's manifest lists them."""
+    manifest = json.loads((root / "_manifest.json").read_text())
+    table = Storage().read_parquet([str(root / name) for name in manifest["files"].get(directory, [])])
+    return table.to_pylist() if table is not None else []
 
 
 def test_limit_and_cost_stop_cleanly_and_resume(
@@ -256,6 +279,67 @@ def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
         48,
     )
     assert sum(len(record["conversations"]) // 2 for record in records) == hf["train"] + hf["val"]
+
+
+@pytest.mark.parametrize("killed_while_settling", [False, True])
+def test_pairs_a_retried_batch_commits_twice_are_kept_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killed_while_settling: bool
+) -> None:
+    """A lost worker's batch is retried regrouped on other actors (the extract test's method): the
+    same pairs commit again under other names; each is kept once, and a kill while settling heals."""
+    from cephalo_ray import ledger
+    from cephalo_ray.refine.governor import Governor, Price
+    from cephalo_ray.refine.stage import RefineStage
+
+    pairs = pairs_for(["GOOD"] * 5)
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    groupings = [[0, 1, 2], [2, 3, 4], [1]]  # the lost actor's batch, then two overlapping retries
+
+    def lost_worker_pipeline(config: RefineConfig, root: Any, *_: Any) -> tuple[dict[str, Any], None, float]:
+        settings = refine_pairs.refine_settings(config, Price())
+        outcomes: dict[str, Any] = {}
+        for grouping in groupings:
+            stage = RefineStage(root.committer, settings, {}, Governor(), None, concurrency=2)
+            batch = pa.Table.from_pylist([pairs[index] for index in grouping]).select(
+                refine_pairs.PAIR_COLUMNS
+            )
+            result = stage(batch)
+            outcomes.update(
+                {
+                    pair_id: (status, None)
+                    for pair_id, status in zip(result["pair_id"], result["status"], strict=True)
+                }
+            )
+        if killed_while_settling:  # the driver dies right after the first rewrite has committed
+            commit_batch = ledger.commit_batch
+
+            def commit_then_die(*args: Any, **kwargs: Any) -> None:
+                commit_batch(*args, **kwargs)
+                raise KeyboardInterrupt("killed")
+
+            monkeypatch.setattr(ledger, "commit_batch", commit_then_die)
+        return outcomes, None, 0.0
+
+    monkeypatch.setattr(refine_pairs, "refine_pending", lost_worker_pipeline)
+    config = RefineConfig.model_validate(
+        {"input": str(tmp_path / "extract"), "output": str(tmp_path / "refined")}
+    )
+    if killed_while_settling:
+        with pytest.raises(KeyboardInterrupt):
+            refine_pairs.run(config)
+        monkeypatch.undo()
+        refine_pairs.run(config)  # a rerun settles the rest and sends nothing again
+    else:
+        refine_pairs.run(config)
+    manifest = json.loads((tmp_path / "refined" / "_manifest.json").read_text())
+    refined = sorted(row["pair_id"] for row in root_rows(tmp_path / "refined", "refined"))
+    assert refined == sorted(pair["pair_id"] for pair in pairs)  # each pair once, none lost
+    assert sorted(row["pair_id"] for row in root_rows(tmp_path / "refined", "done")) == refined
+    assert manifest["status"] == "complete" and manifest["counts"]["pairs_ok"] == 5
+    on_disk = sorted(
+        str(path.relative_to(tmp_path / "refined")) for path in (tmp_path / "refined").rglob("*.parquet")
+    )
+    assert on_disk == sorted(name for names in manifest["files"].values() for name in names)
 
 
 def test_s3_to_s3_with_the_template_teacher(ray_session: Any, s3_server: Any, s3_bucket: str) -> None:

@@ -11,7 +11,8 @@ import pyarrow as pa
 
 from cephalo_ray.output_root import build_manifest, write_manifest
 from cephalo_ray.refine.governor import Governor
-from cephalo_ray.refine.stage import RefineSettings, RefineStage
+from cephalo_ray.refine.stage import LAYOUT, RefineSettings, RefineStage
+from cephalo_ray.restart import BatchCommitter
 from cephalo_ray.storage import Storage
 from tests.helpers.roots import make_pair
 from tests.helpers.servers import FakeOpenAIServer, ScriptedReply, chat_completion
@@ -47,7 +48,8 @@ def stage_for(root: Path, server: FakeOpenAIServer, concurrency: int) -> RefineS
         "max_retries": 0,
         "sampling": {"max_tokens": 256},
     }
-    return RefineStage(str(root), "run-a", Storage(), settings, {}, Governor(), options, concurrency)
+    committer = BatchCommitter(Storage(), str(root), LAYOUT, "run-a")
+    return RefineStage(committer, settings, {}, Governor(), options, concurrency)
 
 
 def batch_of(count: int) -> pa.Table:

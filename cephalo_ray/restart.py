@@ -1,0 +1,245 @@
+"""The restart protocol of every batch job, in one place.
+
+A job opens its output root with `RootRun` and reads top to bottom:
+
+```
+with RootRun(storage, output, LAYOUT, config=..., hashed_config=...) as run:
+    pending = [item for item in inputs if key(item) not in run.done_keys()]
+    ... Ray actors commit batches with run.committer ...
+    manifest = run.finish(summarise)
+```
+
+Entering refuses a root made by another job or with other output-shaping settings, claims the root
+(a partial manifest naming this run: workers of older runs are fenced out from here on), removes
+files of commits a killed run left half-written, and settles keys committed twice. `finish`
+settles again (Ray Data retries the batches of a lost node in other groupings, and a retried item
+commits a newer outcome) and writes the final manifest last.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cephalo_ray.ledger import (
+    COMMITTED_AT,
+    batch_name,
+    commit_batch,
+    committed_files,
+    committed_names,
+    drop_recommitted,
+    remove_uncommitted,
+)
+from cephalo_ray.output_root import (
+    STATUS_COMPLETE,
+    STATUS_PARTIAL,
+    build_manifest,
+    read_manifest,
+    refuse_changed_config,
+    refuse_if_superseded,
+    write_manifest,
+)
+from cephalo_ray.storage import Storage
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class RootLayout:
+    """Where one kind of job keeps its rows, errors and ledger, and how they are keyed.
+
+    Args:
+        job: the job's name, recorded in the manifest (a root holds one job's output).
+        ledger_dir: one row per finished item; a batch's ledger file is written last (its commit).
+        key_columns: the ledger columns that name one item (the restart unit).
+        links: data directory -> (its column, the ledger column it matches): how data rows follow
+            their ledger row when a commit is rewritten.
+    """
+
+    job: str
+    ledger_dir: str
+    key_columns: tuple[str, ...]
+    links: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def data_dirs(self) -> tuple[str, ...]:
+        return tuple(self.links)
+
+    @property
+    def directories(self) -> tuple[str, ...]:
+        return (*self.data_dirs, self.ledger_dir)
+
+    def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[column] for column in self.key_columns)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a job's final manifest says of its settled ledger.
+
+    Args:
+        counts: the manifest's `counts`.
+        complete: whether every input has an outcome (else the root stays partial).
+        extra: more top-level manifest fields (statistics of the run).
+    """
+
+    counts: Mapping[str, Any]
+    complete: bool
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchCommitter:
+    """What an actor needs to commit into the root: small and picklable, handed to every actor."""
+
+    storage: Storage
+    root: str
+    layout: RootLayout
+    run_id: str
+
+    def fence(self) -> None:
+        """Raise `SupersededRunError` when a newer run has claimed the root."""
+        refuse_if_superseded(self.storage, self.root, self.run_id)
+
+    def commit(self, keys: Iterable[str], data: Mapping[str, pa.Table | None], ledger: pa.Table) -> None:
+        """Commit one batch: data files first, its ledger file (stamped with the time) last.
+
+        `keys` name the batch's items; the same items form the same file names on a rerun.
+        """
+        import pyarrow as pa
+
+        stamp = pa.array([time.time()] * ledger.num_rows, pa.float64())
+        if COMMITTED_AT in ledger.column_names:
+            ledger = ledger.set_column(ledger.column_names.index(COMMITTED_AT), COMMITTED_AT, stamp)
+        else:
+            ledger = ledger.append_column(COMMITTED_AT, stamp)
+        unknown = set(data) - set(self.layout.data_dirs)
+        if unknown:
+            raise ValueError(f"{sorted(unknown)} are not data directories of a {self.layout.job} root")
+        commit_batch(
+            self.storage, self.root, batch_name(keys), data, self.layout.ledger_dir, ledger, self.fence
+        )
+
+
+class RootRun:
+    """One run of a job over its output root (a context manager; see the module's docstring).
+
+    Args:
+        storage: how to reach the root.
+        root: the output root (local folder or s3://).
+        layout: the job's directories and keys.
+        config: the resolved config, recorded in the manifest.
+        hashed_config: the settings that shape the output; a rerun must keep them.
+        upstream: the upstream root's uri, digest and job, when the job reads one.
+        log: where progress lines go.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        root: str,
+        layout: RootLayout,
+        *,
+        config: Mapping[str, Any],
+        hashed_config: Mapping[str, Any],
+        upstream: Mapping[str, Any] | None = None,
+        log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    ) -> None:
+        self.storage = storage
+        self.root = root
+        self.layout = layout
+        self.config = dict(config)
+        self.hashed_config = dict(hashed_config)
+        self.upstream = dict(upstream) if upstream else None
+        self.log = log
+        self.run_id = uuid.uuid4().hex
+        self.started_at = time.time()
+        self.ledger: list[dict[str, Any]] = []
+        self.removed = 0
+        self.settled = 0
+
+    def __enter__(self) -> RootRun:
+        refuse_changed_config(read_manifest(self.storage, self.root), self.layout.job, self.hashed_config)
+        # Claim the root first: from here on, workers of an earlier run that still live cannot commit.
+        self.write(STATUS_PARTIAL, {})
+        committed = committed_names(self.storage, self.root, self.layout.ledger_dir)
+        self.removed = remove_uncommitted(self.storage, self.root, self.layout.data_dirs, committed)
+        self.ledger, self.settled = self.settle()
+        if self.removed or self.settled:
+            self.log(
+                f"{self.layout.job}: the root was repaired: {self.removed} uncommitted files of a killed "
+                f"run removed, {self.settled} batches committed twice settled"
+            )
+            self.write(STATUS_PARTIAL, {})  # the manifest lists what is committed now
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A run that fails leaves its partial manifest: a rerun resumes from the committed batches."""
+
+    @property
+    def committer(self) -> BatchCommitter:
+        return BatchCommitter(self.storage, self.root, self.layout, self.run_id)
+
+    def done_keys(
+        self, redo: Callable[[Mapping[str, Any]], bool] = lambda row: False
+    ) -> set[tuple[Any, ...]]:
+        """Keys of the items earlier runs finished, less those `redo` sends again (retried failures)."""
+        return {self.layout.key_of(row) for row in self.ledger if not redo(row)}
+
+    def settle(self) -> tuple[list[dict[str, Any]], int]:
+        """Leave each item in the latest commit that holds it; returns the ledger and what changed."""
+        return drop_recommitted(
+            self.storage,
+            self.root,
+            self.layout.links,
+            self.layout.ledger_dir,
+            self.layout.key_columns,
+            self.committer.fence,
+        )
+
+    def finish(
+        self,
+        summarise: Callable[[list[dict[str, Any]]], Summary],
+        extra_timings: Mapping[str, float] | None = None,
+    ) -> dict[str, Any]:
+        """Settle, then write the final manifest and return it.
+
+        Args:
+            summarise: the settled ledger rows -> the manifest's counts and more.
+            extra_timings: more fields of the manifest's `timings`.
+        """
+        self.ledger, settled = self.settle()
+        if settled:
+            self.log(f"{self.layout.job}: {settled} batches that a retry committed twice were settled")
+        summary = summarise(self.ledger)
+        status = STATUS_COMPLETE if summary.complete else STATUS_PARTIAL
+        return self.write(status, summary.counts, extra_timings, summary.extra)
+
+    def write(
+        self,
+        status: str,
+        counts: Mapping[str, Any],
+        extra_timings: Mapping[str, float] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        committed = committed_names(self.storage, self.root, self.layout.ledger_dir)
+        manifest = build_manifest(
+            job=self.layout.job,
+            run_id=self.run_id,
+            status=status,
+            files=committed_files(self.storage, self.root, self.layout.directories, committed),
+            counts=counts,
+            config=self.config,
+            hashed_config=self.hashed_config,
+            started_at=self.started_at,
+            upstream=self.upstream,
+            extra_timings=extra_timings,
+        )
+        manifest.update(extra or {})
+        write_manifest(self.storage, self.root, manifest)
+        return manifest
