@@ -26,13 +26,13 @@ demo: install
 	$(BIN)/cephalo demo
 
 lint: install
-	$(BIN)/ruff format --check cephalo_ray jobs tests bench
-	$(BIN)/ruff check cephalo_ray jobs tests bench
+	$(BIN)/ruff format --check cephalo_ray tests bench
+	$(BIN)/ruff check cephalo_ray tests bench
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format cephalo_ray jobs tests bench
-	$(BIN)/ruff check --fix cephalo_ray jobs tests bench
+	$(BIN)/ruff format cephalo_ray tests bench
+	$(BIN)/ruff check --fix cephalo_ray tests bench
 
 test: lint
 	$(BIN)/pytest -q

@@ -31,8 +31,8 @@ def main() -> int:
     import ray
     from PIL import Image
 
+    from cephalo_ray.jobs.batch_caption import CaptionConfig, run
     from cephalo_ray.models.tiny import build_tiny
-    from jobs.batch_caption import CaptionConfig, run
 
     folder = Path(tempfile.mkdtemp(prefix="cephalo-bench-"))
     build_tiny("llava", folder / "tiny")

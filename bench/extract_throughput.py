@@ -55,7 +55,7 @@ def sandboxed_rate(paths: list[Path], dpi: int) -> float:
 
 
 def job_seconds(folder: Path, output: Path, dpi: int, cpus: float) -> tuple[int, float]:
-    from jobs import extract_figures
+    from cephalo_ray.jobs import extract_figures
 
     config = extract_figures.ExtractConfig.model_validate(
         {

@@ -37,8 +37,8 @@ ANSWER = json.dumps(
 
 
 def refine(scratch: Path, server: FakeOpenAIServer, pairs: int, name: str, **overrides: Any) -> float:
+    from cephalo_ray.jobs import refine_pairs
     from cephalo_ray.storage import Storage
-    from jobs import refine_pairs
 
     extract_root = scratch / f"extract-{name}"
     items = [

@@ -85,8 +85,8 @@ def main() -> int:
     import ray
     from ray import serve
 
+    from cephalo_ray.jobs.serve import ServeConfig, start
     from cephalo_ray.models.tiny import build_tiny
-    from jobs.serve import ServeConfig, start
 
     folder = Path(tempfile.mkdtemp(prefix="cephalo-bench-"))
     build_tiny("llava", folder / "tiny")

@@ -16,27 +16,48 @@ from cephalo_ray.config import ConfigError, StrictModel, is_override, leaf_field
 
 # verb -> (job module, one-line summary). A job module exposes `main(argv, prog) -> int`.
 VERBS: dict[str, tuple[str, str]] = {
-    "extract": ("jobs.extract_figures", "find figures and captions in PDFs (folder, glob, s3://, list file)"),
-    "inspect": ("jobs.inspect_report", "an HTML report of an extract root: pages with boxes, crops, errors"),
-    "refine": ("jobs.refine_pairs", "turn pairs into grounded QA data with a teacher LLM (or a template)"),
-    "export": ("jobs.export_dataset", "write a refine root as LLaVA JSON + images or a Hugging Face dataset"),
-    "train": ("jobs.finetune_vlm", "fine-tune a VLM on a refine root: Ray Train + DeepSpeed ZeRO-2/3 + LoRA"),
-    "merge": ("jobs.merge_layers", "stack decoder layers of fine-tuned models into a deeper model"),
-    "moe": ("jobs.build_moe", "build a Mixture-of-Experts from fine-tuned models; fit routers from prompts"),
-    "serve": ("jobs.serve", "serve models behind an OpenAI-compatible API with Ray Serve"),
+    "extract": (
+        "cephalo_ray.jobs.extract_figures",
+        "find figures and captions in PDFs (folder, glob, s3://, list file)",
+    ),
+    "inspect": (
+        "cephalo_ray.jobs.inspect_report",
+        "an HTML report of an extract root: pages with boxes, crops, errors",
+    ),
+    "refine": (
+        "cephalo_ray.jobs.refine_pairs",
+        "turn pairs into grounded QA data with a teacher LLM (or a template)",
+    ),
+    "export": (
+        "cephalo_ray.jobs.export_dataset",
+        "write a refine root as LLaVA JSON + images or a Hugging Face dataset",
+    ),
+    "train": (
+        "cephalo_ray.jobs.finetune_vlm",
+        "fine-tune a VLM on a refine root: Ray Train + DeepSpeed ZeRO-2/3 + LoRA",
+    ),
+    "merge": (
+        "cephalo_ray.jobs.merge_layers",
+        "stack decoder layers of fine-tuned models into a deeper model",
+    ),
+    "moe": (
+        "cephalo_ray.jobs.build_moe",
+        "build a Mixture-of-Experts from fine-tuned models; fit routers from prompts",
+    ),
+    "serve": ("cephalo_ray.jobs.serve", "serve models behind an OpenAI-compatible API with Ray Serve"),
     "caption": (
-        "jobs.batch_caption",
+        "cephalo_ray.jobs.batch_caption",
         "caption or question every image of a folder, extract root or refine root",
     ),
     "eval": (
-        "jobs.evaluate_models",
+        "cephalo_ray.jobs.evaluate_models",
         "compare models on a refine root's held-out questions (VQA, POPE, similarity)",
     ),
     "model": (
         "cephalo_ray.models.commands",
         "build-tiny FAMILY OUT | info PATH: tiny models and model facts",
     ),
-    "demo": ("jobs.demo", "run the factory end to end on a generated sample corpus"),
+    "demo": ("cephalo_ray.jobs.demo", "run the factory end to end on a generated sample corpus"),
 }
 
 ConfigT = TypeVar("ConfigT", bound=StrictModel)

@@ -56,14 +56,15 @@ class RootLayout:
     Args:
         job: the job's name, recorded in the manifest (a root holds one job's output).
         ledger_dir: one row per finished item; a batch's ledger file is written last (its commit).
+            None for a job that commits no batches (training: Ray Train keeps its checkpoints).
         key_columns: the ledger columns that name one item (the restart unit).
         links: data directory -> (its column, the ledger column it matches): how data rows follow
             their ledger row when a commit is rewritten.
     """
 
     job: str
-    ledger_dir: str
-    key_columns: tuple[str, ...]
+    ledger_dir: str | None = None
+    key_columns: tuple[str, ...] = ()
     links: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
@@ -72,7 +73,7 @@ class RootLayout:
 
     @property
     def directories(self) -> tuple[str, ...]:
-        return (*self.data_dirs, self.ledger_dir)
+        return (*self.data_dirs, self.ledger_dir) if self.ledger_dir else self.data_dirs
 
     def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(row[column] for column in self.key_columns)
@@ -86,11 +87,13 @@ class Summary:
         counts: the manifest's `counts`.
         complete: whether every input has an outcome (else the root stays partial).
         extra: more top-level manifest fields (statistics of the run).
+        files: the manifest's `files` where the job lists them itself (default: the committed batches).
     """
 
     counts: Mapping[str, Any]
     complete: bool
     extra: Mapping[str, Any] = field(default_factory=dict)
+    files: Mapping[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class BatchCommitter:
         """
         import pyarrow as pa
 
+        if self.layout.ledger_dir is None:
+            raise ValueError(f"a {self.layout.job} root commits no batches")
         stamp = pa.array([time.time()] * ledger.num_rows, pa.float64())
         if COMMITTED_AT in ledger.column_names:
             ledger = ledger.set_column(ledger.column_names.index(COMMITTED_AT), COMMITTED_AT, stamp)
@@ -162,11 +167,15 @@ class RootRun:
         self.ledger: list[dict[str, Any]] = []
         self.removed = 0
         self.settled = 0
+        self.previous: dict[str, Any] | None = None  # the root's manifest before this run claimed it
 
     def __enter__(self) -> RootRun:
-        refuse_changed_config(read_manifest(self.storage, self.root), self.layout.job, self.hashed_config)
+        self.previous = read_manifest(self.storage, self.root)
+        refuse_changed_config(self.previous, self.layout.job, self.hashed_config)
         # Claim the root first: from here on, workers of an earlier run that still live cannot commit.
         self.write(STATUS_PARTIAL, {})
+        if self.layout.ledger_dir is None:
+            return self
         committed = committed_names(self.storage, self.root, self.layout.ledger_dir)
         self.removed = remove_uncommitted(self.storage, self.root, self.layout.data_dirs, committed)
         self.ledger, self.settled = self.settle()
@@ -193,6 +202,8 @@ class RootRun:
 
     def settle(self) -> tuple[list[dict[str, Any]], int]:
         """Leave each item in the latest commit that holds it; returns the ledger and what changed."""
+        if self.layout.ledger_dir is None:
+            return [], 0
         return drop_recommitted(
             self.storage,
             self.root,
@@ -218,7 +229,7 @@ class RootRun:
             self.log(f"{self.layout.job}: {settled} batches that a retry committed twice were settled")
         summary = summarise(self.ledger)
         status = STATUS_COMPLETE if summary.complete else STATUS_PARTIAL
-        return self.write(status, summary.counts, extra_timings, summary.extra)
+        return self.write(status, summary.counts, extra_timings, summary.extra, summary.files)
 
     def write(
         self,
@@ -226,13 +237,16 @@ class RootRun:
         counts: Mapping[str, Any],
         extra_timings: Mapping[str, float] | None = None,
         extra: Mapping[str, Any] | None = None,
+        files: Mapping[str, list[str]] | None = None,
     ) -> dict[str, Any]:
-        committed = committed_names(self.storage, self.root, self.layout.ledger_dir)
+        if files is None and self.layout.ledger_dir is not None:
+            committed = committed_names(self.storage, self.root, self.layout.ledger_dir)
+            files = committed_files(self.storage, self.root, self.layout.directories, committed)
         manifest = build_manifest(
             job=self.layout.job,
             run_id=self.run_id,
             status=status,
-            files=committed_files(self.storage, self.root, self.layout.directories, committed),
+            files=files or {},
             counts=counts,
             config=self.config,
             hashed_config=self.hashed_config,

@@ -21,7 +21,7 @@ case "${1:-start}" in
       --temp-dir "$ROOT/worker" > "$ROOT/worker.log" 2>&1 &
     echo $! > "$ROOT/worker.pid"; sleep 8
     "$RAY" status --address "$HEAD:6380"
-    echo "submit with: RAY_AUTH_MODE=token RAY_AUTH_TOKEN=\$(cat $ROOT/token) $RAY job submit --address http://127.0.0.1:8265 --working-dir . --runtime-env cluster/runtime_env.yaml -- python -m jobs.extract_figures ..."
+    echo "submit with: RAY_AUTH_MODE=token RAY_AUTH_TOKEN=\$(cat $ROOT/token) $RAY job submit --address http://127.0.0.1:8265 --working-dir . --runtime-env cluster/runtime_env.yaml -- python -m cephalo_ray.jobs.extract_figures ..."
     ;;
   stop)
     for node in worker head; do

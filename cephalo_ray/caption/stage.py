@@ -104,7 +104,7 @@ class CaptionStage:
         sampling: dict[str, Any],
         engine_options: dict[str, Any],
     ) -> None:
-        from cephalo_ray.serve.engine import Engine, SamplingParams
+        from cephalo_ray.models.engine import Engine, SamplingParams
 
         self.committer = committer
         self.storage = storage

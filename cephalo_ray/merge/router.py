@@ -53,17 +53,6 @@ class RouterReport:
         }
 
 
-def moe_blocks(model: Any) -> list[Any]:
-    """The sparse MoE block of every decoder layer, in order (they have a `gate` router)."""
-    from cephalo_ray.models.families import FAMILIES, decoder_layers
-
-    layers = decoder_layers(model) if model.config.model_type in FAMILIES else model.model.layers
-    blocks = [layer.mlp for layer in layers]
-    if not all(hasattr(block, "gate") and hasattr(block, "experts") for block in blocks):
-        raise ValueError("the model's MLPs are not sparse MoE blocks with a `gate` router")
-    return blocks
-
-
 @contextmanager
 def recording_routers(
     blocks: Sequence[Any], force_expert: int | None = None
@@ -195,6 +184,8 @@ def fit_routers(
 ) -> RouterReport:
     """Fit every router of `model` in place from each expert's prompts; report the accuracies."""
     import torch
+
+    from cephalo_ray.models.families import moe_blocks
 
     blocks = moe_blocks(model)
     experts = len(blocks[0].gate.weight)

@@ -114,6 +114,15 @@ def decoder_layers(model: Any) -> Any:
     return resolve(model, facts_for(model).layers_path)
 
 
+def moe_blocks(model: Any) -> list[Any]:
+    """The sparse MoE block of every decoder layer, in order (they have a `gate` router)."""
+    layers = decoder_layers(model) if model.config.model_type in FAMILIES else model.model.layers
+    blocks = [layer.mlp for layer in layers]
+    if not all(hasattr(block, "gate") and hasattr(block, "experts") for block in blocks):
+        raise ValueError("the model's MLPs are not sparse MoE blocks with a `gate` router")
+    return blocks
+
+
 def text_config(config: Any) -> Any:
     """The language model's config inside a VLM config."""
     return getattr(config, "text_config", config)

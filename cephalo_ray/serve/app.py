@@ -25,8 +25,8 @@ from typing import Any
 
 from fastapi import Request  # at module level: FastAPI resolves the route annotations here
 
+from cephalo_ray.models.engine import Engine, EngineBusyError, Event, SamplingParams
 from cephalo_ray.serve.audio import AudioLimits, Transcriber, decode_base64_audio, wav_samples
-from cephalo_ray.serve.engine import Engine, EngineBusyError, Event, SamplingParams
 from cephalo_ray.serve.images import ImageLimits, decode_image, image_bytes
 from cephalo_ray.serve.protocol import ApiError, ChatMessage, ChatRequest, chat_completion, chunk, models_list
 
@@ -531,7 +531,6 @@ def error_response(error: ApiError, request_id: str) -> Any:
 
 def build_app(args: dict[str, Any]) -> Any:
     """`serve run cephalo_ray.serve.app:build_app model=PATH[,PATH] name=N[,N] [config=F.yaml] [key=value]`."""
-    import importlib
+    from cephalo_ray.serve.config import application_from_args
 
-    serve_job = importlib.import_module("jobs.serve")  # the job owns the config; imported by name
-    return serve_job.application_from_args(args)
+    return application_from_args(args)

@@ -106,7 +106,7 @@ def router_blocks(model: Any) -> list[Any]:
     Raises:
         ValueError: for a dense model, or top-1 routing (its expert weight is always 1: no gradient).
     """
-    from cephalo_ray.merge.router import moe_blocks
+    from cephalo_ray.models.families import moe_blocks
 
     blocks = moe_blocks(model)
     top_k = getattr(blocks[0].gate, "top_k", 1)

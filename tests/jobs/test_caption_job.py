@@ -18,11 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from cephalo_ray.jobs import batch_caption
+from cephalo_ray.jobs.batch_caption import CaptionConfig
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.samples import gradient_png
 from cephalo_ray.storage import Storage
-from jobs import batch_caption
-from jobs.batch_caption import CaptionConfig
 from tests.helpers.roots import make_extract_root, make_pair
 from tests.jobs.test_extract_job import wait_until_gone
 
@@ -193,7 +193,14 @@ def test_questions_over_an_extract_root(ray_session: Any, tiny_model: Path, tmp_
 def test_a_killed_run_resumes_without_duplicates(ray_session: Any, tiny_model: Path, tmp_path: Path) -> None:
     images = image_folder(tmp_path / "images", 24)
     output = tmp_path / "killed"
-    command = [sys.executable, "-m", "jobs.batch_caption", str(images), str(output), f"model={tiny_model}"]
+    command = [
+        sys.executable,
+        "-m",
+        "cephalo_ray.jobs.batch_caption",
+        str(images),
+        str(output),
+        f"model={tiny_model}",
+    ]
     command += [
         "sampling.max_tokens=24",
         "resources.batch_size=2",

@@ -9,9 +9,9 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from cephalo_ray.jobs import evaluate_models
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.storage import Storage
-from jobs import evaluate_models
 from tests.helpers.eval_fixture import EXPECTED, handmade_answers, write_eval_root
 
 

@@ -17,11 +17,11 @@ import pyarrow as pa
 import pytest
 
 from cephalo_ray.config import ConfigError
+from cephalo_ray.jobs import extract_figures
+from cephalo_ray.jobs.extract_figures import ExtractConfig
 from cephalo_ray.rows import documents_schema, errors_schema, pairs_schema
 from cephalo_ray.samples import sample_paper
 from cephalo_ray.storage import Storage, join
-from jobs import extract_figures
-from jobs.extract_figures import ExtractConfig
 from tests.helpers.faults import misbehaving_parse
 from tests.helpers.servers import MotoS3Server
 
@@ -235,7 +235,7 @@ def test_sigkilled_job_resumes_without_duplicates(ray_session: Any, tmp_path: Pa
     _, reference_tables = read_root(Storage(), str(tmp_path / "reference"))
 
     output = tmp_path / "killed"
-    command = [sys.executable, "-m", "jobs.extract_figures", str(corpus), str(output), "dpi=72"]
+    command = [sys.executable, "-m", "cephalo_ray.jobs.extract_figures", str(corpus), str(output), "dpi=72"]
     command += [
         "resources.actors=1",
         "resources.num_cpus=0.5",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jobs import extract_figures
+from cephalo_ray.jobs import extract_figures
 
 REAL_CORPUS = Path(os.environ.get("CEPHALO_REAL_CORPUS", "")).resolve()
 

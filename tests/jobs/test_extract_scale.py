@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from cephalo_ray.jobs import extract_figures
 from cephalo_ray.samples import sample_paper
-from jobs import extract_figures
 from tests.helpers.servers import MotoS3Server
 
 pytestmark = pytest.mark.slow

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from cephalo_ray.cli import main
+from cephalo_ray.jobs import extract_figures
 from cephalo_ray.samples import gradient_png
 from cephalo_ray.storage import Storage, join
-from jobs import extract_figures
 from tests.helpers.servers import MotoS3Server
 
 GONE = "journal/paper-001.pdf"  # deleted after extraction: its source can no longer be read

@@ -12,9 +12,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from cephalo_ray.jobs import export_dataset, refine_pairs
+from cephalo_ray.jobs.refine_pairs import RefineConfig
 from cephalo_ray.storage import Storage
-from jobs import export_dataset, refine_pairs
-from jobs.refine_pairs import RefineConfig
 from tests.helpers.roots import make_extract_root, make_pair
 from tests.helpers.servers import FakeOpenAIServer, ScriptedReply, chat_completion
 

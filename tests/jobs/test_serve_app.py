@@ -22,12 +22,12 @@ import openai
 import pytest
 from PIL import Image
 
+from cephalo_ray.jobs import refine_pairs
+from cephalo_ray.jobs.serve import ServeConfig, start
 from cephalo_ray.merge.moe import build_moe
 from cephalo_ray.merge.stacking import LayerSlice, stack_layers
 from cephalo_ray.models.tiny import build_tiny, build_tiny_whisper
 from cephalo_ray.storage import Storage
-from jobs import refine_pairs
-from jobs.serve import ServeConfig, start
 from tests.helpers.roots import make_extract_root, make_pair
 
 API_KEY_ENV = "CEPHALO_TEST_SERVE_KEY"

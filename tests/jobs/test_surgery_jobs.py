@@ -12,10 +12,10 @@ import yaml
 from PIL import Image
 from transformers import AutoModelForImageTextToText
 
+from cephalo_ray.jobs import build_moe, merge_layers
 from cephalo_ray.models.loader import local_model_dir
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.storage import Storage
-from jobs import build_moe, merge_layers
 
 
 @pytest.fixture(scope="module")

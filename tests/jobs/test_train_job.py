@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +17,15 @@ import pytest
 import torch
 from PIL import Image
 
+from cephalo_ray.jobs import finetune_vlm
+from cephalo_ray.jobs.finetune_vlm import TrainConfig
 from cephalo_ray.models.loader import load_vlm
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.storage import Storage
-from jobs import finetune_vlm
-from jobs.finetune_vlm import TrainConfig
 from tests.helpers.roots import make_refine_root
+from tests.jobs.test_extract_job import wait_until_gone
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def config_for(tmp_path: Path, name: str, **overrides: Any) -> TrainConfig:
@@ -128,6 +138,86 @@ def test_a_crashed_worker_resumes_from_the_last_checkpoint(ray_session: Any, tmp
     assert steps.count(7) <= 1 and max(steps) == 10 and steps[-1] == 10
     assert len(steps) > 10  # something after the checkpoint did run twice: the crash happened
     assert manifest["counts"]["step"] == 10
+
+
+@pytest.mark.slow
+def test_a_killed_driver_resumes_the_same_run_and_a_finished_run_is_not_repeated(
+    ray_session: Any, tmp_path: Path
+) -> None:
+    build_tiny("idefics3", tmp_path / "base")
+    make_refine_root(Storage(), str(tmp_path / "refined"), 8)
+    overrides: dict[str, Any] = {
+        "recipe": {"name": "lora"},
+        "optim": {"max_steps": 12},
+        "checkpoint_every": 4,
+        "eval_every": 4,
+        "resources": {"workers": 1},
+    }
+    config = config_for(tmp_path, "killed", **overrides)
+    output = tmp_path / "killed"
+    command = [sys.executable, "-m", "cephalo_ray.jobs.finetune_vlm", f"input={config.input}"]
+    command += [f"output={output}", f"model={config.model}", "max_length=256", "checkpoint_every=4"]
+    command += ["eval_every=4", "recipe.name=lora", "optim.max_steps=12", "optim.learning_rate=0.003"]
+    command += ["optim.micro_batch_size=2", "resources.workers=1", "resources.cpus_per_worker=0.5"]
+    command += ["resources.local_num_cpus=1"]
+    ray_dir = tempfile.mkdtemp(prefix="crt-", dir="/tmp")
+    log = open(tmp_path / "job.log", "wb")  # noqa: SIM115 - closed below
+    job = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env={**os.environ, "RAY_TMPDIR": ray_dir},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        # Ray Train's record of the run's checkpoints: what a rerun resumes from
+        while not list((output / "checkpoints").glob("train-*/checkpoint_manager_snapshot.json")):
+            assert job.poll() is None, (tmp_path / "job.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "no checkpoint was written in time"
+            time.sleep(0.1)
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)  # the driver and the local Ray it started
+        job.wait()
+        log.close()
+    wait_until_gone(ray_dir)
+    shutil.rmtree(ray_dir, ignore_errors=True)
+    steps_before = [
+        json.loads(line)["step"]
+        for line in (output / "metrics" / "steps-rank0.jsonl").read_text().splitlines()
+    ]
+    assert max(steps_before) < 12, "the run finished before the kill; nothing was tested"
+    assert json.loads((output / "_manifest.json").read_text())["status"] == "partial"
+
+    manifest = finetune_vlm.run(config)
+    steps = [
+        json.loads(line)["step"]
+        for line in (output / "metrics" / "steps-rank0.jsonl").read_text().splitlines()
+    ]
+    assert all(steps.count(step) == 1 for step in range(1, 5))  # before the first checkpoint: never again
+    assert steps[-1] == 12 and manifest["counts"]["step"] == 12 and manifest["status"] == "complete"
+    assert len(list((output / "checkpoints").glob("train-*"))) == 1  # the same run, resumed
+    assert (output / "model" / "config.json").exists()
+
+    again = finetune_vlm.run(config)  # a finished run is not trained again
+    assert len((output / "metrics" / "steps-rank0.jsonl").read_text().splitlines()) == len(steps)
+    assert again["counts"] == manifest["counts"] and again["status"] == "complete"
+
+
+def test_a_changed_config_is_refused_naming_its_keys(tmp_path: Path) -> None:
+    from cephalo_ray.config import ConfigError
+    from cephalo_ray.restart import RootLayout, RootRun
+
+    make_refine_root(Storage(), str(tmp_path / "refined"), 4)
+    first = config_for(tmp_path, "run")
+    hashed = first.model_dump(exclude=finetune_vlm.HASH_EXCLUDED)
+    with RootRun(Storage(), first.output, RootLayout(job="train"), config={}, hashed_config=hashed):
+        pass  # the root a killed first run leaves: claimed, partial
+    changed = config_for(tmp_path, "run", optim={"learning_rate": 0.01}, resources={"workers": 1})
+    with pytest.raises(ConfigError, match=r"`optim.learning_rate`: 0.003 -> 0.01"):
+        finetune_vlm.run(changed)
+    assert "resources" not in str(hashed)  # resources may change between runs
 
 
 def test_qlora_on_cpu_is_refused_before_ray_starts(

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from cephalo_ray.config import load_config
+from cephalo_ray.jobs import finetune_vlm
+from cephalo_ray.jobs.finetune_vlm import TrainConfig
 from cephalo_ray.merge.moe import build_moe
 from cephalo_ray.merge.stacking import LayerSlice, stack_layers
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.storage import Storage
-from jobs import finetune_vlm
-from jobs.finetune_vlm import TrainConfig
 from tests.helpers.roots import make_refine_root
 
-CONFIGS = Path(__file__).resolve().parents[2] / "jobs" / "configs" / "train"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "train"
 # The model_type each shipped config trains; a new config must be added here to be tested.
 MODEL_TYPES = {
     "tiny.yaml": "idefics3",

@@ -7,7 +7,7 @@ import pytest
 
 from cephalo_ray.cli import VERBS, build_parser, flag_name, main, parse_config
 from cephalo_ray.config import ConfigError, leaf_keys
-from jobs.extract_figures import ExtractConfig
+from cephalo_ray.jobs.extract_figures import ExtractConfig
 
 HEAVY = ("torch", "ray", "transformers", "pymupdf", "pyarrow")
 

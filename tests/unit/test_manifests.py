@@ -11,7 +11,7 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
-from jobs.serve import config_from_args
+from cephalo_ray.serve.config import config_from_args
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((REPO_ROOT / "manifests").glob("*.yaml"))
@@ -61,7 +61,7 @@ def rayjobs() -> list[Path]:
 
 def test_every_job_has_a_rayjob() -> None:
     modules = {shlex.split(yaml.safe_load(path.read_text())["spec"]["entrypoint"])[2] for path in rayjobs()}
-    assert modules >= {f"jobs.{name}" for name in JOB_MODULES}
+    assert modules >= {f"cephalo_ray.jobs.{name}" for name in JOB_MODULES}
 
 
 @pytest.mark.parametrize("path", rayjobs(), ids=lambda path: path.name)

@@ -10,7 +10,7 @@ import pytest
 from cephalo_ray.cli import VERBS
 from cephalo_ray.config import StrictModel, load_config
 
-CONFIG_ROOT = Path(__file__).resolve().parents[2] / "jobs" / "configs"
+CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
 # configs/<verb>/*.yaml belong to the job of that verb; the job module names its config class
 CONFIG_CLASS = {
     "extract": "ExtractConfig",

@@ -291,13 +291,13 @@ def test_draw_layout_labels_boxes_under_pillow_10() -> None:
 
 
 def extract_config(**detector: Any) -> Any:
-    from jobs.extract_figures import ExtractConfig
+    from cephalo_ray.jobs.extract_figures import ExtractConfig
 
     return ExtractConfig.model_validate({"input": "in", "output": "out", "detector": detector})
 
 
 def config_error(*overrides: str) -> str:
-    from jobs.extract_figures import ExtractConfig
+    from cephalo_ray.jobs.extract_figures import ExtractConfig
 
     with pytest.raises(ConfigError) as error:
         load_config(ExtractConfig, flags={"input": "in", "output": "out"}, overrides=overrides)
@@ -344,7 +344,7 @@ def test_detector_config_errors_name_the_key_and_the_fix() -> None:
 
 def test_detector_flags_parse_from_the_command_line() -> None:
     from cephalo_ray.cli import parse_config
-    from jobs.extract_figures import ExtractConfig
+    from cephalo_ray.jobs.extract_figures import ExtractConfig
 
     argv = [
         "in",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobs import serve
+from cephalo_ray.jobs import serve
+from cephalo_ray.serve.config import config_from_args
 
 
 def test_binding_beyond_loopback_needs_an_api_key(capsys: pytest.CaptureFixture[str]) -> None:
@@ -23,6 +24,6 @@ def test_the_key_variable_must_hold_a_key(
 def test_names_are_one_per_model_and_default_to_folders(capsys: pytest.CaptureFixture[str]) -> None:
     assert serve.main(["./a/model", "./b/model", "--name", "only-one"]) == 2
     assert "one --name per model" in capsys.readouterr().err
-    config = serve.config_from_args({"model": "./runs/r1/model,./merged/moe"})
+    config = config_from_args({"model": "./runs/r1/model,./merged/moe"})
     assert config.served_names() == ["r1", "moe"]
-    assert serve.config_from_args({"model": "./x", "port": "9001"}).port == 9001
+    assert config_from_args({"model": "./x", "port": "9001"}).port == 9001

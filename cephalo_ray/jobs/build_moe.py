@@ -1,0 +1,245 @@
+"""Build a Mixture-of-Experts from fine-tuned models and fit its routers from example prompts.
+
+Locally:
+    cephalo moe --config configs/moe/tiny-moe.yaml
+    cephalo moe --config F.yaml ./moe experts_per_token=2
+
+On a cluster (models and output on s3://, router fitting on a GPU):
+    ray job submit --working-dir . -- python -m cephalo_ray.jobs.build_moe --config configs/moe/cephalo-3x-moe.yaml
+
+Each decoder layer's MLP becomes one expert per model (Cephalo-Phi-3-MoE: three fine-tuned models);
+attention, norms, embeddings and vision come from `base`. The output is a standard Mixtral
+checkpoint (for a VLM: the VLM class with a Mixtral text model), loadable with `from_pretrained`,
+running only the top-k experts per token. Routers are fitted from each expert's prompts (text, or
+text + image) as the router sees them at inference; the per-layer accuracies land in the manifest.
+Router-only training afterwards: `recipe.name: router` in `cephalo train` (needs experts_per_token >= 2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from cephalo_ray.cli import run_job_main
+from cephalo_ray.config import StorageConfig, StrictModel
+from cephalo_ray.merge.runner import SurgeryResources
+
+JOB = "moe"
+
+
+class PromptConfig(StrictModel):
+    text: str = Field(description="the prompt")
+    image: str | None = Field(None, description="a local image file shown with it")
+
+
+class ExpertConfig(StrictModel):
+    name: str = Field(description="the expert's name (reports)")
+    model: str = Field(description="the fine-tuned model (local folder or s3://)")
+    prompts: list[str | PromptConfig] = Field(
+        default_factory=list, description="example prompts of this expert"
+    )
+    prompts_file: str | None = Field(
+        None, description="more prompts: .jsonl (strings or {text, image}) or a YAML/JSON list"
+    )
+
+
+class RouterConfig(StrictModel):
+    method: Literal["logistic", "mean", "random"] = Field(
+        "logistic",
+        description="fit routers by logistic regression, by mean inputs (Cephalo), or leave random",
+    )
+    holdout_fraction: float = Field(
+        0.2, ge=0, lt=1, description="prompts per expert kept out to measure routing"
+    )
+    l2: float = Field(1e-3, ge=0, description="L2 penalty of the logistic fit")
+    max_iterations: int = Field(200, ge=1, description="L-BFGS iterations per layer")
+
+
+class MoeConfig(StrictModel):
+    """`cephalo moe` settings."""
+
+    output: str = Field(description="output root: model/ and _manifest.json (local or s3://)")
+    base: str = Field(description="model giving attention, norms, embeddings and vision (local or s3://)")
+    experts: list[ExpertConfig] = Field(description="the experts, in router order")
+    experts_per_token: int = Field(1, ge=1, description="top-k experts per token (Cephalo: 1)")
+    router: RouterConfig = RouterConfig()
+    seed: int = Field(0, description="seed of the random router start and the held-out split")
+    max_shard_size_mb: int = Field(2048, ge=1, description="largest safetensors shard written")
+    resources: SurgeryResources = SurgeryResources()
+    storage: StorageConfig = StorageConfig()
+
+    @model_validator(mode="after")
+    def enough_experts(self) -> MoeConfig:
+        if len(self.experts) < 2:
+            raise ValueError(f"experts lists {len(self.experts)} model(s); an MoE needs at least 2")
+        if self.experts_per_token > len(self.experts):
+            raise ValueError(
+                f"experts_per_token {self.experts_per_token} is more than the {len(self.experts)} experts"
+            )
+        if self.router.method != "random":
+            for expert in self.experts:
+                if not expert.prompts and not expert.prompts_file:
+                    raise ValueError(
+                        f"expert {expert.name!r} has no prompts: give prompts or prompts_file, "
+                        "or set router.method=random"
+                    )
+        return self
+
+
+def read_prompts(expert: dict[str, Any]) -> list[dict[str, Any]]:
+    """The expert's prompts as {text, image} with image paths made absolute."""
+    import yaml
+
+    prompts = [{"text": item} if isinstance(item, str) else dict(item) for item in expert["prompts"]]
+    for prompt in prompts:
+        if prompt.get("image"):
+            prompt["image"] = os.path.abspath(prompt["image"])
+    if expert.get("prompts_file"):
+        path = Path(expert["prompts_file"])
+        if not path.is_file():
+            raise FileNotFoundError(f"prompts_file {path} of expert {expert['name']!r} does not exist")
+        text = path.read_text()
+        items = (
+            [json.loads(line) for line in text.splitlines() if line.strip()]
+            if path.suffix == ".jsonl"
+            else yaml.safe_load(text)
+        )
+        for item in items or []:
+            prompt = (
+                {"text": item}
+                if isinstance(item, str)
+                else {"text": item["text"], "image": item.get("image")}
+            )
+            if prompt.get("image"):
+                prompt["image"] = str((path.parent / prompt["image"]).resolve())
+            prompts.append(prompt)
+    return prompts
+
+
+def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
+    """Ray task body: write the MoE into `staging`, then fit its routers there."""
+    from cephalo_ray.merge.moe import build_moe
+    from cephalo_ray.merge.runner import local_model
+
+    base = local_model(config["base"], config["storage"])
+    experts = [local_model(expert["model"], config["storage"]) for expert in config["experts"]]
+    record = {
+        "sources": {"base": config["base"], "experts": {e["name"]: e["model"] for e in config["experts"]}},
+        "expert_names": [expert["name"] for expert in config["experts"]],
+    }
+    details = build_moe(
+        base,
+        experts,
+        staging,
+        experts_per_token=config["experts_per_token"],
+        seed=config["seed"],
+        max_shard_bytes=config["max_shard_size_mb"] * 1024**2,
+        record=record,
+    )
+    details["base"], details["experts"] = config["base"], [expert["model"] for expert in config["experts"]]
+    if config["router"]["method"] != "random":
+        report = fit_and_store_routers(config, staging)
+        details["router"] = report
+        details["routed_prompt_accuracy"] = report["routed_prompt_accuracy"]
+        details["routed_token_accuracy"] = report["routed_token_accuracy"]
+    return details
+
+
+def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]:
+    """Load the built MoE, fit its routers from the prompts, and write the router weights back."""
+    import torch
+
+    from cephalo_ray.merge.checkpoint import CheckpointReader, decoder_layer_prefix
+    from cephalo_ray.merge.router import Prompt, fit_routers
+
+    device = "cuda" if config["resources"]["num_gpus"] > 0 and torch.cuda.is_available() else "cpu"
+    is_vlm = "text_config" in json.loads(Path(folder, "config.json").read_text())
+    if is_vlm:
+        from transformers import AutoModelForImageTextToText as AutoModel
+        from transformers import AutoProcessor as AutoInputs
+    else:
+        from transformers import AutoModelForCausalLM as AutoModel  # type: ignore[assignment]
+        from transformers import AutoTokenizer as AutoInputs  # type: ignore[assignment]
+    model: Any = AutoModel.from_pretrained(folder, dtype="auto")
+    model = model.to(device).eval()
+    processor = AutoInputs.from_pretrained(folder)
+    prompts = {
+        number: [Prompt(item["text"], item.get("image")) for item in read_prompts(expert)]
+        for number, expert in enumerate(config["experts"])
+    }
+    router = config["router"]
+    report = fit_routers(
+        model,
+        processor,
+        prompts,
+        method=router["method"],
+        holdout_fraction=router["holdout_fraction"],
+        l2=router["l2"],
+        max_iterations=router["max_iterations"],
+        seed=config["seed"],
+    ).as_dict()
+    from cephalo_ray.models.families import moe_blocks
+
+    weights = [block.gate.weight.detach().cpu() for block in moe_blocks(model)]
+    reader = CheckpointReader(folder)
+    prefix, _ = decoder_layer_prefix(reader.keys())
+    write_tensors(
+        folder,
+        reader.weight_map,
+        {f"{prefix}.{n}.block_sparse_moe.gate.weight": w for n, w in enumerate(weights)},
+    )
+    config_path = Path(folder, "config.json")
+    saved = json.loads(config_path.read_text())
+    saved["cephalo_merge"]["router"] = report
+    config_path.write_text(json.dumps(saved, indent=2, sort_keys=True))
+    return report
+
+
+def write_tensors(folder: str, weight_map: dict[str, str], replacements: dict[str, Any]) -> None:
+    """Replace tensors in the safetensors shards that hold them, one shard in memory at a time."""
+    from safetensors.torch import load_file, save_file
+
+    for file_name in sorted({weight_map[key] for key in replacements}):
+        path = str(Path(folder, file_name))
+        tensors = load_file(path)
+        for key, tensor in replacements.items():
+            if weight_map[key] == file_name:
+                tensors[key] = tensor.to(tensors[key].dtype).contiguous()
+        save_file(tensors, path + ".tmp", metadata={"format": "pt"})
+        os.replace(path + ".tmp", path)
+
+
+def run(config: MoeConfig) -> dict[str, Any]:
+    """Build the MoE into `OUT/model/` and return the manifest."""
+    from cephalo_ray.merge.runner import run_build
+    from cephalo_ray.models.loader import model_location
+
+    build_config = config.model_dump()
+    build_config["base"] = model_location(config.base)
+    for expert in build_config["experts"]:
+        expert["model"] = model_location(expert["model"])
+        expert["prompts"] = read_prompts(expert)  # images and prompt files resolved here, where they are
+        expert["prompts_file"] = None
+    manifest = run_build(JOB, config, build, build_config, config.resources, config.storage)
+    details = manifest.get("details", {})
+    print(
+        f"moe complete: {len(config.experts)} experts x {details.get('layers')} layers, top-{config.experts_per_token}; "
+        f"router {config.router.method}: held-out prompts routed right {details.get('routed_prompt_accuracy')}, "
+        f"tokens {details.get('routed_token_accuracy')}; model in {config.output}/model",
+        file=sys.stderr,
+    )
+    return manifest
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m cephalo_ray.jobs.build_moe") -> int:
+    return run_job_main(MoeConfig, run, argv, prog, __doc__, positional=("output",))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

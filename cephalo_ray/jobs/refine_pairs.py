@@ -1,0 +1,453 @@
+"""Turn extracted figure/caption pairs into grounded question/answer data with a teacher LLM.
+
+Locally:
+    cephalo refine ./out ./refined                                   # offline template teacher
+    export OPENAI_API_KEY=...
+    cephalo refine ./out ./refined --teacher-url https://api.openai.com/v1 --model gpt-4o --dry-run
+    cephalo refine ./out ./refined --teacher-url https://api.openai.com/v1 --model gpt-4o --max-cost-usd 50
+
+On a cluster:
+    ray job submit --working-dir . -- python -m cephalo_ray.jobs.refine_pairs \
+        --config configs/refine/openai.yaml input=s3://lab/pairs output=s3://lab/refined
+
+IN is an extract root (its manifest must be complete unless --allow-partial). OUT gets `refined/`
+(one row per pair: QA, LLaVA conversations, split, usage), `errors/`, `done/` (the restart ledger)
+and `_manifest.json`. A rerun sends nothing already answered: the cache key covers caption, mentions,
+image, prompt version, model and sampling. --limit and --max-cost-usd stop cleanly; rerun to go on.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from cephalo_ray.cli import run_job_main
+from cephalo_ray.config import ConfigError, StorageConfig, StrictModel
+
+JOB = "refine"
+# USD per million tokens (input, output) for models whose price is public; `price.*` overrides.
+KNOWN_PRICES = {
+    "gpt-4o": (2.5, 10.0),
+    "gpt-4o-mini": (0.15, 0.6),
+    "gpt-4.1": (2.0, 8.0),
+    "gpt-4.1-mini": (0.4, 1.6),
+}
+PAIR_COLUMNS = ["pair_id", "doc_id", "source", "kind", "label", "caption", "mentions", "image"]
+
+
+class SamplingConfig(StrictModel):
+    temperature: float = Field(0.2, ge=0, le=2, description="teacher sampling temperature")
+    top_p: float | None = Field(None, gt=0, le=1, description="teacher nucleus sampling")
+    max_tokens: int = Field(1024, ge=64, description="most tokens in one teacher reply")
+    seed: int | None = Field(None, description="teacher sampling seed, where the endpoint honours it")
+
+
+class FiltersConfig(StrictModel):
+    min_question_chars: int = Field(10, ge=1, description="shorter questions are dropped")
+    max_question_chars: int = Field(400, ge=1, description="longer questions are dropped")
+    min_answer_chars: int = Field(20, ge=1, description="shorter answers are dropped")
+    max_answer_chars: int = Field(2000, ge=1, description="longer answers are dropped")
+    restate_threshold: float = Field(
+        0.9, gt=0, le=1, description="answers this close to the caption are dropped"
+    )
+
+
+class PriceConfig(StrictModel):
+    input_usd_per_mtok: float | None = Field(None, ge=0, description="USD per million prompt tokens")
+    output_usd_per_mtok: float | None = Field(None, ge=0, description="USD per million completion tokens")
+
+
+class RefineResources(StrictModel):
+    actors: int = Field(1, ge=1, description="refine actors")
+    num_cpus: float = Field(0.25, gt=0, description="CPUs reserved per refine actor (it mostly waits)")
+    concurrency: int = Field(16, ge=1, le=1024, description="requests in flight per actor")
+    batch_size: int = Field(
+        256, ge=1, description="pairs handed to an actor at once (answers commit as they come)"
+    )
+    local_num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (default: all)")
+
+
+class RefineLimits(StrictModel):
+    requests_per_minute: float | None = Field(None, gt=0, description="cap on requests/min over all actors")
+    tokens_per_minute: float | None = Field(
+        None, gt=0, description="cap on estimated tokens/min over all actors"
+    )
+    timeout_s: float = Field(120.0, gt=0, description="seconds one request may take")
+    max_retries: int = Field(4, ge=0, description="client retries (backoff, Retry-After) on 429/5xx/timeouts")
+
+
+class RefineConfig(StrictModel):
+    """`cephalo refine` settings. The teacher, model, prompt and filter settings define the output."""
+
+    input: str = Field(description="an extract root (local or s3://)")
+    output: str = Field(description="the refine root (local or s3://)")
+    teacher: Literal["openai", "template"] | None = Field(
+        None,
+        description="openai (any OpenAI-compatible endpoint) or template (offline); default by teacher_url",
+    )
+    teacher_url: str | None = Field(None, description="OpenAI-compatible base URL (default: OpenAI's)")
+    model: str = Field("gpt-4o", description="teacher model name")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable that holds the API key")
+    vision: bool = Field(False, description="send the image too (the teacher must accept images)")
+    image_max_side: int = Field(768, ge=64, le=4096, description="longer image side sent to the teacher, px")
+    qa_per_pair: int = Field(4, ge=1, le=8, description="question/answer pairs asked per figure")
+    val_fraction: float = Field(0.05, ge=0, lt=1, description="share of documents in the val split")
+    json_schema: Literal["auto", "on", "off"] = Field("auto", description="ask for JSON-schema output")
+    dry_run: bool = Field(False, description="print requests, tokens and price; send nothing")
+    limit: int | None = Field(None, ge=1, description="most new pairs to send this run")
+    max_cost_usd: float | None = Field(None, gt=0, description="stop cleanly when the spend reaches this")
+    allow_partial: bool = Field(False, description="accept an extract root that is not complete")
+    retry_failed: bool = Field(
+        False,
+        description="ask again for pairs that failed for good in earlier runs (transient ones always are)",
+    )
+    sampling: SamplingConfig = SamplingConfig()
+    filters: FiltersConfig = FiltersConfig()
+    price: PriceConfig = PriceConfig()
+    resources: RefineResources = RefineResources()
+    limits: RefineLimits = RefineLimits()
+    storage: StorageConfig = StorageConfig()
+
+    @model_validator(mode="after")
+    def resolve_teacher(self) -> RefineConfig:
+        if self.teacher is None:
+            self.teacher = "openai" if self.teacher_url else "template"
+        return self
+
+
+def hashed_config(config: RefineConfig) -> dict[str, Any]:
+    keys = {
+        "teacher",
+        "model",
+        "vision",
+        "image_max_side",
+        "qa_per_pair",
+        "val_fraction",
+        "sampling",
+        "filters",
+    }
+    values = config.model_dump(include=keys)
+    if config.teacher == "template":
+        values.update(model=None, vision=False, image_max_side=None, sampling=None)
+    return values
+
+
+def resolve_price(config: RefineConfig) -> Any:
+    from cephalo_ray.refine.governor import Price
+
+    if config.price.input_usd_per_mtok is not None or config.price.output_usd_per_mtok is not None:
+        return Price(config.price.input_usd_per_mtok, config.price.output_usd_per_mtok)
+    if config.teacher == "openai" and config.model in KNOWN_PRICES:
+        return Price(*KNOWN_PRICES[config.model])
+    return Price()
+
+
+def run(config: RefineConfig) -> dict[str, Any]:
+    """Refine to completion (or to the limit or budget) and return the final manifest."""
+    from cephalo_ray.output_root import read_upstream
+    from cephalo_ray.refine.stage import LAYOUT, RETRY
+    from cephalo_ray.restart import RootRun
+    from cephalo_ray.rows import STATUS_FAILED
+    from cephalo_ray.storage import Storage, join
+
+    price = resolve_price(config)
+    if config.max_cost_usd is not None and not price.known:
+        raise ConfigError(
+            f"max_cost_usd needs a price for model {config.model!r}: set price.input_usd_per_mtok and "
+            "price.output_usd_per_mtok (USD per million tokens)"
+        )
+    storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
+    upstream, digest = read_upstream(storage, config.input, config.allow_partial)
+    pair_files = [join(config.input, name) for name in upstream["files"].get("pairs", [])]
+    pairs_in = int(upstream["counts"].get("pairs", 0))
+    if config.dry_run:
+        return dry_run(config, storage, pair_files, price)
+    root = RootRun(
+        storage,
+        config.output,
+        LAYOUT,
+        config=config.model_dump(),
+        hashed_config=hashed_config(config),
+        upstream={"uri": config.input, "digest": digest, "job": upstream.get("job")},
+    )
+    with root:
+        # Transient failures are always asked again; others with --retry-failed.
+        redo = {RETRY, STATUS_FAILED} if config.retry_failed else {RETRY}
+        done = {row["pair_id"]: row["cache_key"] for row in root.ledger if row["status"] not in redo}
+        print(
+            f"refine: {pairs_in} pairs upstream, {len(done)} answered before, teacher {config.teacher}"
+            + (f" ({config.model})" if config.teacher == "openai" else ""),
+            file=sys.stderr,
+        )
+        outcomes: dict[str, tuple[str, str | None]] = {}
+        stop_reason = None
+        seconds = 0.0
+        if pair_files:
+            outcomes, stop_reason, seconds = refine_pending(
+                config, root, storage, pair_files, pairs_in, done, price
+            )
+        manifest = root.finish(
+            lambda ledger: summarise(ledger, outcomes, pairs_in, stop_reason, seconds),
+            extra_timings={"refine_seconds": round(seconds, 3)},
+        )
+    print(summary_text(manifest), file=sys.stderr)
+    return manifest
+
+
+def refine_pending(
+    config: RefineConfig,
+    root: Any,
+    storage: Any,
+    pair_files: list[str],
+    pairs_in: int,
+    done: dict[str, str],
+    price: Any,
+) -> tuple[dict[str, tuple[str, str | None]], str | None, float]:
+    """Run the Ray Data pipeline; returns pair_id -> (status, error), the stop reason and seconds."""
+    import ray
+    from ray.data import ActorPoolStrategy, DataContext
+    from tqdm import tqdm
+
+    from cephalo_ray.ray_session import connect_ray
+    from cephalo_ray.refine.governor import Governor
+    from cephalo_ray.refine.stage import RefineStage
+    from cephalo_ray.refine.teacher import TeacherUnavailable
+
+    started_here = connect_ray(config.resources.local_num_cpus)
+    try:
+        started = time.perf_counter()
+        DataContext.get_current().enable_progress_bars = False
+        governor: Any = (
+            ray.remote(Governor)
+            .options(num_cpus=0)
+            .remote(
+                config.limits.requests_per_minute,
+                config.limits.tokens_per_minute,
+                config.limit,
+                config.max_cost_usd,
+            )
+        )
+        settings = refine_settings(config, price)
+        teacher_options = None
+        if config.teacher == "openai":
+            teacher_options = {
+                "base_url": config.teacher_url or "https://api.openai.com/v1",
+                "model": config.model,
+                "api_key_env": config.api_key_env,
+                "timeout_s": config.limits.timeout_s,
+                "max_retries": config.limits.max_retries,
+                "sampling": config.sampling.model_dump(),
+                "json_schema": config.json_schema,
+            }
+        filesystem, paths = storage.filesystem_and_paths(pair_files)
+        batches = max(1, math.ceil(pairs_in / config.resources.batch_size))
+        dataset = ray.data.read_parquet(paths, filesystem=filesystem, columns=PAIR_COLUMNS).map_batches(
+            RefineStage,
+            fn_constructor_kwargs={
+                "committer": root.committer,
+                "settings": settings,
+                "done": done,
+                "governor": governor,
+                "teacher_options": teacher_options,
+                "concurrency": config.resources.concurrency,
+            },
+            batch_size=config.resources.batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=min(config.resources.actors, batches)),
+            num_cpus=config.resources.num_cpus,
+            **secret_env(config),
+        )
+        outcomes: dict[str, tuple[str, str | None]] = {}
+        spent = 0.0
+        try:
+            with tqdm(total=pairs_in, unit="pair", desc="refine", file=sys.stderr) as bar:
+                batch: Any  # a pyarrow.Table (batch_format="pyarrow")
+                for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+                    for pair_id, status, error in zip(
+                        batch.column("pair_id").to_pylist(),
+                        batch.column("status").to_pylist(),
+                        batch.column("error").to_pylist(),
+                        strict=True,
+                    ):
+                        outcomes[pair_id] = (status, error)
+                    spent += sum(batch.column("cost_usd").to_pylist())
+                    bar.update(batch.num_rows)
+                    bar.set_postfix(
+                        usd=f"{spent:.4f}", errors=sum(1 for _, error in outcomes.values() if error)
+                    )
+        except Exception as error:  # Ray wraps actor errors; surface the teacher's own words
+            cause = find_cause(error, TeacherUnavailable)
+            if cause is not None:
+                raise TeacherUnavailable(str(cause)) from None
+            raise
+        stop_reason = ray.get(governor.state.remote())["stop_reason"]
+        return outcomes, stop_reason, time.perf_counter() - started
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def refine_settings(config: RefineConfig, price: Any) -> Any:
+    """The settings every refine actor gets (flat values, built once here)."""
+    from cephalo_ray.refine.parsing import FilterSettings
+    from cephalo_ray.refine.stage import RefineSettings
+
+    return RefineSettings(
+        teacher=str(config.teacher),
+        model=config.model,
+        qa_per_pair=config.qa_per_pair,
+        vision=config.vision,
+        image_max_side=config.image_max_side,
+        val_fraction=config.val_fraction,
+        sampling=config.sampling.model_dump(),
+        filters=FilterSettings(**config.filters.model_dump()),
+        price=price,
+    )
+
+
+def secret_env(config: RefineConfig) -> dict[str, Any]:
+    """Hand the driver's API key to the refine actors in their process environment only.
+
+    Workers on a cluster may not share the driver's environment; the key travels in the actors'
+    runtime environment, never in a config, a row, a manifest or a log line.
+    """
+    key = os.environ.get(config.api_key_env)
+    if config.teacher != "openai" or not key:
+        return {}
+    return {"runtime_env": {"env_vars": {config.api_key_env: key}}}
+
+
+def find_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        if kind.__name__ in str(current):
+            return kind(str(current).split(f"{kind.__name__}:", 1)[-1].strip().splitlines()[0])
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: Any) -> dict[str, Any]:
+    """Print what a run would send and cost; send nothing and write nothing."""
+    from cephalo_ray.refine.prompts import build_messages, estimate_tokens, image_data_url
+
+    requests = prompt_tokens = 0
+    example: list[dict[str, Any]] | None = None
+    for uri in pair_files:
+        table = storage.read_parquet([uri])
+        for pair in table.select(PAIR_COLUMNS).to_pylist() if table is not None else []:
+            if config.limit is not None and requests >= config.limit:
+                break
+            image = image_data_url(pair["image"], config.image_max_side) if config.vision else None
+            messages = build_messages(
+                pair["label"], pair["caption"], pair["mentions"] or [], config.qa_per_pair, image
+            )
+            example = example or messages
+            requests += 1
+            prompt_tokens += estimate_tokens(messages)
+    completion_tokens = requests * config.sampling.max_tokens // 2  # replies use about half their cap
+    cost = price.cost(prompt_tokens, completion_tokens) if price.known else None
+    report = {
+        "dry_run": True,
+        "teacher": config.teacher,
+        "model": config.model,
+        "requests": requests,
+        "estimated_prompt_tokens": prompt_tokens,
+        "estimated_completion_tokens": completion_tokens,
+        "estimated_cost_usd": round(cost, 4) if cost is not None else None,
+    }
+    if example:
+        shown = [
+            {**message, "content": shorten(message["content"])}
+            if isinstance(message["content"], list)
+            else message
+            for message in example
+        ]
+        print("refine --dry-run: the first request would be:", file=sys.stderr)
+        for message in shown:
+            print(f"  [{message['role']}] {message['content']}", file=sys.stderr)
+    cost_text = f"${cost:.2f}" if cost is not None else "unknown (set price.*)"
+    print(
+        f"refine --dry-run: {requests} requests, ~{prompt_tokens} prompt + ~{completion_tokens} completion tokens, "
+        f"estimated cost {cost_text}; nothing was sent",
+        file=sys.stderr,
+    )
+    return report
+
+
+def shorten(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    shown = []
+    for part in parts:
+        if part.get("type") == "image_url":
+            url = part["image_url"]["url"]
+            shown.append({"type": "image_url", "image_url": {"url": f"{url[:40]}... ({len(url)} chars)"}})
+        else:
+            shown.append(part)
+    return shown
+
+
+def summarise(
+    ledger: list[dict[str, Any]],
+    outcomes: dict[str, tuple[str, str | None]],
+    pairs_in: int,
+    stop_reason: str | None,
+    seconds: float,
+) -> Any:
+    """Counts from the settled ledger and this run's outcomes; complete when nothing waits."""
+    from cephalo_ray.refine.prompts import PROMPT_VERSION
+    from cephalo_ray.refine.stage import CACHED, DEFERRED, RETRY
+    from cephalo_ray.restart import Summary
+    from cephalo_ray.rows import STATUS_FAILED, STATUS_OK
+
+    statuses = Counter(status for status, _ in outcomes.values())
+    error_kinds = Counter(error for _, error in outcomes.values() if error)
+    sent_now = statuses[STATUS_OK] + statuses[STATUS_FAILED] + statuses[RETRY]
+    counts = {
+        "pairs_in": pairs_in,
+        "pairs_ok": sum(row["status"] == STATUS_OK for row in ledger),
+        "pairs_failed": sum(row["status"] == STATUS_FAILED for row in ledger),
+        "pairs_cached": statuses[CACHED],
+        "pairs_sent": sent_now,
+        "pairs_deferred": statuses[DEFERRED],
+        "pairs_retry": sum(row["status"] == RETRY for row in ledger),
+        "errors_by_kind": dict(error_kinds),
+        "prompt_tokens": sum(row["prompt_tokens"] for row in ledger),
+        "completion_tokens": sum(row["completion_tokens"] for row in ledger),
+        "cost_usd": round(sum(row["cost_usd"] for row in ledger), 6),
+        "pairs_per_second": round(sent_now / seconds, 2) if seconds else None,
+        "stop_reason": stop_reason,
+    }
+    finished = bool(outcomes) and statuses[DEFERRED] == 0 and statuses[RETRY] == 0
+    return Summary(counts, complete=finished or pairs_in == 0, extra={"prompt_version": PROMPT_VERSION})
+
+
+def summary_text(manifest: dict[str, Any]) -> str:
+    counts = manifest["counts"]
+    errors = (
+        ", ".join(f"{kind} {count}" for kind, count in sorted(counts["errors_by_kind"].items())) or "none"
+    )
+    stop = f"; stopped: {counts['stop_reason']} (rerun to continue)" if counts["stop_reason"] else ""
+    return (
+        f"refine {manifest['status']}: {counts['pairs_in']} pairs ({counts['pairs_ok']} ok, "
+        f"{counts['pairs_failed']} failed, {counts['pairs_cached']} cached, {counts['pairs_sent']} sent now, "
+        f"{counts['pairs_retry']} to retry); errors: {errors}; tokens {counts['prompt_tokens']}+"
+        f"{counts['completion_tokens']}, ${counts['cost_usd']:.4f}{stop}"
+    )
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m cephalo_ray.jobs.refine_pairs") -> int:
+    return run_job_main(RefineConfig, run, argv, prog, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

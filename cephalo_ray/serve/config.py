@@ -1,0 +1,160 @@
+"""`cephalo serve` settings, and the Ray Serve application they build.
+
+The job (`cephalo_ray.jobs.serve`), `serve run cephalo_ray.serve.app:build_app ...` and KubeRay's
+RayService all build the application from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from cephalo_ray.config import StorageConfig, StrictModel
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class ServeLimits(StrictModel):
+    max_request_mb: float = Field(25.0, gt=0, description="largest request body (413 above)")
+    max_image_mb: float = Field(20.0, gt=0, description="largest encoded image (413 above)")
+    max_image_pixels: int = Field(
+        40_000_000, ge=1, description="most pixels per image; bigger images are refused unread"
+    )
+    max_tokens_cap: int = Field(
+        2048, ge=1, description="largest max_tokens a request may ask for (400 above)"
+    )
+    default_max_tokens: int = Field(256, ge=1, description="max_tokens when a request gives none")
+    max_concurrent_requests: int = Field(64, ge=1, description="requests in progress per replica (429 above)")
+    max_audio_mb: float = Field(25.0, gt=0, description="largest audio file or input_audio part (413 above)")
+    max_audio_seconds: float = Field(600.0, gt=0, description="longest audio (413 above)")
+    allowed_image_urls: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes (s3://bucket/, https://host/path/) images may be fetched from",
+    )
+
+
+class EngineConfig(StrictModel):
+    max_batch_size: int = Field(32, ge=1, description="requests generated together")
+    batch_wait_ms: float = Field(20.0, ge=0, description="how long a batch waits for more requests")
+    max_waiting: int = Field(256, ge=1, description="queued requests per model before 503")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype")
+
+
+class AutoscalingConfig(StrictModel):
+    min_replicas: int = Field(1, ge=0, description="fewest replicas")
+    max_replicas: int = Field(4, ge=1, description="most replicas")
+    target_ongoing_requests: float = Field(
+        16.0, gt=0, description="requests per replica the autoscaler aims at"
+    )
+
+
+class ServeResources(StrictModel):
+    replicas: int = Field(1, ge=1, description="replicas (without autoscaling)")
+    num_cpus: float = Field(1.0, gt=0, description="CPUs per replica")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per replica")
+    max_models_per_replica: int = Field(3, ge=1, description="models a replica keeps loaded (LRU)")
+    autoscaling: AutoscalingConfig | None = Field(
+        None, description="autoscale replicas instead of a fixed count"
+    )
+
+
+class ServeConfig(StrictModel):
+    """`cephalo serve` settings."""
+
+    models: list[str] = Field(description="model folders, hub names or s3:// folders")
+    names: list[str] = Field(
+        default_factory=list, description="the API name of each model (default: folder name)"
+    )
+    host: str = Field("127.0.0.1", description="address the HTTP proxy binds to")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port")
+    api_key_env: str | None = Field(None, description="environment variable holding the API key")
+    audio_model: str | None = Field(
+        None,
+        description="Whisper model (folder, hub name, s3://) for input_audio and /v1/audio/transcriptions",
+    )
+    app_name: str = Field("cephalo", description="Ray Serve application name")
+    route_prefix: str = Field("/", description="HTTP route prefix of the app")
+    blocking: bool = Field(True, description="keep serving until interrupted")
+    limits: ServeLimits = ServeLimits()
+    engine: EngineConfig = EngineConfig()
+    resources: ServeResources = ServeResources()
+    storage: StorageConfig = StorageConfig()
+
+    @model_validator(mode="after")
+    def consistent(self) -> ServeConfig:
+        if not self.models:
+            raise ValueError("models is empty: give at least one model folder, hub name or s3:// folder")
+        if self.names and len(self.names) != len(self.models):
+            raise ValueError(
+                f"names has {len(self.names)} entries for {len(self.models)} models; give one --name per model"
+            )
+        if len(set(self.served_names())) != len(self.models):
+            raise ValueError(
+                f"model names must be unique, got {self.served_names()}; set --name for each model"
+            )
+        if self.host not in LOOPBACK and not self.api_key_env:
+            raise ValueError(
+                f"host {self.host} is reachable from other machines: set api_key_env to the environment variable "
+                "holding an API key (e.g. --api-key-env CEPHALO_API_KEY)"
+            )
+        return self
+
+    def served_names(self) -> list[str]:
+        return self.names or [
+            Path(model.rstrip("/")).name
+            if Path(model.rstrip("/")).name != "model"
+            else Path(model.rstrip("/")).parent.name
+            for model in self.models
+        ]
+
+
+def settings_of(config: ServeConfig) -> dict[str, Any]:
+    """The dict the deployment is built from (plain values: it travels to the replicas)."""
+    from cephalo_ray.config import ConfigError
+
+    if config.api_key_env and not os.environ.get(config.api_key_env):
+        raise ConfigError(
+            f"api_key_env: the environment variable {config.api_key_env} is empty or unset; export the key first"
+        )
+    settings = config.model_dump()
+    key = os.environ.get(config.api_key_env) if config.api_key_env else None
+    settings["api_key_sha256"] = hashlib.sha256(key.encode()).hexdigest() if key else None
+    from cephalo_ray.models.loader import model_location
+
+    locations = [model_location(model) for model in config.models]
+    settings["served_models"] = dict(zip(config.served_names(), locations, strict=True))
+    if config.audio_model and os.path.isdir(config.audio_model):
+        settings["audio_model"] = os.path.abspath(config.audio_model)
+    return settings
+
+
+def application(config: ServeConfig) -> Any:
+    """The Ray Serve application of `config`."""
+    from cephalo_ray.serve.app import make_deployment
+
+    settings = settings_of(config)
+    return make_deployment(settings).bind(settings)
+
+
+def application_from_args(args: dict[str, Any]) -> Any:
+    """`serve run ...:build_app model=A,B name=a,b config=F.yaml key.path=value` -> the application."""
+    return application(config_from_args(args))
+
+
+def config_from_args(args: dict[str, Any]) -> ServeConfig:
+    """The serve config of Ray's `args` (strings, as in a serveConfigV2 or on `serve run`)."""
+    from cephalo_ray.config import load_config
+
+    args = dict(args)
+    yaml_path = args.pop("config", None)
+    flags: dict[str, Any] = {}
+    if "model" in args:
+        flags["models"] = [item for item in str(args.pop("model")).split(",") if item]
+    if "name" in args:
+        flags["names"] = [item for item in str(args.pop("name")).split(",") if item]
+    overrides = [f"{key}={value}" for key, value in args.items()]
+    return load_config(ServeConfig, yaml_path, flags, overrides)
