@@ -157,9 +157,15 @@ def test_a_killed_driver_resumes_the_same_run_and_a_finished_run_is_not_repeated
     output = tmp_path / "killed"
     command = [sys.executable, "-m", "cephalo_ray.jobs.finetune_vlm", f"input={config.input}"]
     command += [f"output={output}", f"model={config.model}", "max_length=256", "checkpoint_every=4"]
-    command += ["eval_every=4", "recipe.name=lora", "optim.max_steps=12", "optim.learning_rate=0.003"]
+    command += [
+        "eval_every=4",
+        "recipe.name=lora",
+        "recipe.train_language_model=true",
+        "optim.max_steps=12",
+        "optim.learning_rate=0.003",
+    ]
     command += ["optim.micro_batch_size=2", "resources.workers=1", "resources.cpus_per_worker=0.5"]
-    command += ["resources.local_num_cpus=1"]
+    command += ["resources.local_num_cpus=2"]
     ray_dir = tempfile.mkdtemp(prefix="crt-", dir="/tmp")
     log = open(tmp_path / "job.log", "wb")  # noqa: SIM115 - closed below
     job = subprocess.Popen(
