@@ -190,6 +190,14 @@ class RootRun:
     def __exit__(self, *exc: object) -> None:
         """A run that fails leaves its partial manifest: a rerun resumes from the committed batches."""
 
+    def finished_before(self) -> dict[str, Any] | None:
+        """For jobs that build one thing (a model): the earlier manifest when that run of this config
+        finished, written back as it was (the claim is withdrawn); None when there is work to do."""
+        if not self.previous or self.previous.get("status") != STATUS_COMPLETE:
+            return None
+        write_manifest(self.storage, self.root, self.previous)
+        return self.previous
+
     @property
     def committer(self) -> BatchCommitter:
         return BatchCommitter(self.storage, self.root, self.layout, self.run_id)

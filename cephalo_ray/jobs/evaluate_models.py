@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -157,20 +155,52 @@ def read_answer_file(path: str) -> dict[str, str]:
 
 def run(config: EvalConfig) -> dict[str, Any]:
     """Answer, score and write the comparison; returns the manifest."""
+    from cephalo_ray.evaluate.scores import markdown_table
+    from cephalo_ray.restart import RootLayout, RootRun, Summary
+    from cephalo_ray.storage import Storage
+
+    storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
+    names = config.model_names()
+    answer_files = {Path(path).stem: read_answer_file(path) for path in config.answer_files}
+    rows, upstream = read_rows(config, storage)
+    root = RootRun(
+        storage,
+        config.output,
+        RootLayout(job=JOB),
+        config=config.model_dump(),
+        hashed_config=config.model_dump(exclude={"output", "resources", "storage"}),
+        upstream=upstream,
+    )
+    with root:
+        scores, questions = answer_and_score(config, storage, rows, names, answer_files)
+        counts = {"images": len(rows), "questions": questions, "models": len(names)}
+        files = {
+            "scores": ["scores.json", "scores.md"],
+            "answers": ["answers.parquet"],
+            "questions": ["questions.jsonl"],
+        }
+        manifest = root.finish(lambda _: Summary(counts, True, extra={"scores": scores}, files=files))
+    print(markdown_table(scores), file=sys.stdout)
+    return manifest
+
+
+def answer_and_score(
+    config: EvalConfig,
+    storage: Any,
+    rows: list[dict[str, Any]],
+    names: list[str],
+    answer_files: dict[str, dict[str, str]],
+) -> tuple[dict[str, Any], int]:
+    """Ask every model every question, score them, and write questions, answers and scores; returns
+    the scores by model and the number of questions."""
     import pyarrow as pa
     import ray
 
     from cephalo_ray.evaluate.scores import build_questions, markdown_table, score
     from cephalo_ray.models.loader import model_location
-    from cephalo_ray.output_root import STATUS_COMPLETE, build_manifest, write_manifest
     from cephalo_ray.ray_session import connect_ray
-    from cephalo_ray.storage import Storage, join
+    from cephalo_ray.storage import join
 
-    started_at = time.time()
-    storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
-    names = config.model_names()
-    answer_files = {Path(path).stem: read_answer_file(path) for path in config.answer_files}
-    rows, upstream = read_rows(config, storage)
     questions = build_questions(rows, config.pope_per_image, config.seed)
     print(f"eval: {len(rows)} images, {len(questions)} questions, {len(names)} models", file=sys.stderr)
     answers: dict[str, dict[str, str]] = {}
@@ -216,25 +246,7 @@ def run(config: EvalConfig) -> dict[str, Any]:
     storage.write_parquet(join(config.output, "answers.parquet"), pa.Table.from_pylist(records))
     storage.write_bytes(join(config.output, "scores.json"), json.dumps(scores, indent=2).encode())
     storage.write_bytes(join(config.output, "scores.md"), (table + "\n").encode())
-    manifest = build_manifest(
-        job=JOB,
-        run_id=uuid.uuid4().hex,
-        status=STATUS_COMPLETE,
-        files={
-            "scores": ["scores.json", "scores.md"],
-            "answers": ["answers.parquet"],
-            "questions": ["questions.jsonl"],
-        },
-        counts={"images": len(rows), "questions": len(questions), "models": len(names)},
-        config=config.model_dump(),
-        hashed_config=config.model_dump(exclude={"output", "resources", "storage"}),
-        started_at=started_at,
-        upstream=upstream,
-    )
-    manifest["scores"] = scores
-    write_manifest(storage, config.output, manifest)
-    print(table, file=sys.stdout)
-    return manifest
+    return scores, len(questions)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m cephalo_ray.jobs.evaluate_models") -> int:

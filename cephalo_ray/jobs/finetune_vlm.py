@@ -132,7 +132,7 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     import os
 
     from cephalo_ray.config import ConfigError, config_hash
-    from cephalo_ray.output_root import STATUS_COMPLETE, read_upstream
+    from cephalo_ray.output_root import read_upstream
     from cephalo_ray.restart import RootLayout, RootRun, Summary
     from cephalo_ray.storage import Storage, is_s3, join
 
@@ -161,12 +161,12 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
         upstream={"uri": config.input, "digest": digest, "job": upstream.get("job")},
     )
     with root:
-        previous = root.previous or {}
-        if previous.get("status") == STATUS_COMPLETE:
+        finished = root.finished_before()
+        if finished:
             print(
                 f"train: {config.output} holds a finished run of this config; nothing to do", file=sys.stderr
             )
-            return root.finish(lambda _: Summary(previous["counts"], True, files=previous["files"]))
+            return finished
         # One run name per config: Ray Train resumes a run of that name from its checkpoints.
         run_name = f"train-{config_hash(hashed)[:12]}"
         result = fit(config, storage, files, output_dir, checkpoints, checkpoint_fs, run_name, fail_at_step)

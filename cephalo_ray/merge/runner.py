@@ -12,7 +12,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -88,51 +87,41 @@ def run_build(
     """
     import ray
 
-    from cephalo_ray.output_root import (
-        STATUS_COMPLETE,
-        build_manifest,
-        read_manifest,
-        refuse_changed_config,
-        write_manifest,
-    )
     from cephalo_ray.ray_session import connect_ray
+    from cephalo_ray.restart import RootLayout, RootRun, Summary
     from cephalo_ray.storage import Storage, is_s3, join
 
-    started_at = time.time()
     output = config.output if is_s3(config.output) else os.path.abspath(config.output)
     storage = Storage(storage_config.s3_endpoint_url, storage_config.s3_region)
-    hashed_config = config.model_dump(exclude={"output", "resources", "storage"})
-    existing = read_manifest(storage, output)
-    refuse_changed_config(existing, job, hashed_config)
-    if existing and existing.get("status") == STATUS_COMPLETE:
-        print(
-            f"{job}: {join(output, 'model')} is already built with this config; nothing to do",
-            file=sys.stderr,
-        )
-        return existing
-    options: dict[str, Any] = {"num_cpus": resources.num_cpus, "num_gpus": resources.num_gpus}
-    if resources.memory_gb:
-        options["memory"] = int(resources.memory_gb * 1024**3)
-    started_here = connect_ray(resources.local_num_cpus)
-    try:
-        task = ray.remote(**options)(build_and_publish)
-        details = ray.get(task.remote(build, build_config, output, storage_config.model_dump()))
-    finally:
-        if started_here:
-            ray.shutdown()
-    manifest = build_manifest(
-        job=job,
-        run_id=uuid.uuid4().hex,
-        status=STATUS_COMPLETE,
-        files={"model": ["model/"]},
-        counts={key: value for key, value in details.items() if isinstance(value, (int, float))},
+    root = RootRun(
+        storage,
+        output,
+        RootLayout(job=job),
         config=config.model_dump(),
-        hashed_config=hashed_config,
-        started_at=started_at,
+        hashed_config=config.model_dump(exclude={"output", "resources", "storage"}),
     )
-    manifest["details"] = details
-    write_manifest(storage, output, manifest)
-    return manifest
+    with root:
+        finished = root.finished_before()
+        if finished:
+            print(
+                f"{job}: {join(output, 'model')} is already built with this config; nothing to do",
+                file=sys.stderr,
+            )
+            return finished
+        options: dict[str, Any] = {"num_cpus": resources.num_cpus, "num_gpus": resources.num_gpus}
+        if resources.memory_gb:
+            options["memory"] = int(resources.memory_gb * 1024**3)
+        started_here = connect_ray(resources.local_num_cpus)
+        try:
+            task = ray.remote(**options)(build_and_publish)
+            details = ray.get(task.remote(build, build_config, output, storage_config.model_dump()))
+        finally:
+            if started_here:
+                ray.shutdown()
+        counts = {key: value for key, value in details.items() if isinstance(value, (int, float))}
+        return root.finish(
+            lambda _: Summary(counts, True, extra={"details": details}, files={"model": ["model/"]})
+        )
 
 
 def build_and_publish(
