@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import Field
 
-from cephalo_ray.cli import run_job_main
+from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
 
 JOB = "caption"

@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from cephalo_ray.config import StorageConfig, StrictModel
+from cephalo_ray.arguments import run_job_main
+from cephalo_ray.config import ConfigError, StorageConfig, StrictModel
 
 JOB = "eval"
 
@@ -43,10 +44,20 @@ class EvalConfig(StrictModel):
     input: str = Field(description="a refine root (local or s3://)")
     output: str = Field("eval_out", description="where questions, answers and scores go")
     models: list[str] = Field(
-        default_factory=list, description="models to compare (folders, hub names, s3://)"
+        default_factory=list,
+        description="models to compare (folders, hub names, s3://)",
+        json_schema_extra={"flag": "model"},
     )
-    names: list[str] = Field(default_factory=list, description="a name per model (default: folder names)")
-    answer_files: list[str] = Field(default_factory=list, description=".jsonl answers made elsewhere")
+    names: list[str] = Field(
+        default_factory=list,
+        description="a name per model (default: folder names)",
+        json_schema_extra={"flag": "name"},
+    )
+    answer_files: list[str] = Field(
+        default_factory=list,
+        description=".jsonl answers made elsewhere",
+        json_schema_extra={"flag": "answers"},
+    )
     split: Literal["val", "train", "all"] = Field("val", description="which rows' questions are asked")
     max_images: int | None = Field(None, ge=1, description="most images evaluated (first by pair_id)")
     short_answer_words: int = Field(
@@ -76,7 +87,7 @@ class EvalConfig(StrictModel):
         names = self.names or [model_label(model) for model in self.models]
         names += [Path(path).stem for path in self.answer_files]
         if len(set(names)) != len(names):
-            raise ValueError(f"model names repeat: {names}; set --name for each --model")
+            raise ConfigError(f"model names repeat: {names}; set --name for each --model")
         return names
 
 
@@ -148,7 +159,7 @@ def read_answer_file(path: str) -> dict[str, str]:
         if line.strip():
             item = json.loads(line)
             if "id" not in item or "answer" not in item:
-                raise ValueError(f'{path}:{number}: each line needs "id" and "answer"')
+                raise ConfigError(f'answers: {path}:{number}: each line needs "id" and "answer"')
             answers[str(item["id"])] = str(item["answer"])
     return answers
 
@@ -251,43 +262,7 @@ def answer_and_score(
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m cephalo_ray.jobs.evaluate_models") -> int:
     """`cephalo eval REFINED [--model M [--name N]]... [--answers F.jsonl]... [--output OUT] [key=value]`."""
-    import argparse
-
-    from cephalo_ray.cli import EXIT_CONFIG, log_config
-    from cephalo_ray.config import ConfigError, is_override, load_config
-    from cephalo_ray.errors import JobError
-
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "arguments", nargs="*", metavar="REFINED", help="the refine root, then key.path=value overrides"
-    )
-    parser.add_argument("--config", metavar="F.yaml", help="YAML file of config keys")
-    parser.add_argument("--model", action="append", dest="models", help="a model to evaluate (repeat)")
-    parser.add_argument(
-        "--name", action="append", dest="names", help="the name of the preceding --model (repeat)"
-    )
-    parser.add_argument(
-        "--answers", action="append", dest="answer_files", help="answers made elsewhere, .jsonl (repeat)"
-    )
-    parser.add_argument("--output", help="output folder [output; default eval_out]")
-    namespace = parser.parse_intermixed_args(list(sys.argv[1:] if argv is None else argv))
-    overrides = [item for item in namespace.arguments if is_override(item)]
-    positional = [item for item in namespace.arguments if not is_override(item)]
-    flags: dict[str, Any] = {
-        key: getattr(namespace, key) for key in ("models", "names", "answer_files", "output")
-    }
-    if positional:
-        flags["input"] = positional[0]
-    try:
-        config = load_config(EvalConfig, namespace.config, flags, overrides)
-        log_config(prog, config)
-        run(config)
-    except (ConfigError, JobError, FileNotFoundError, ValueError) as error:
-        print(f"{prog}: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    return 0
+    return run_job_main(EvalConfig, run, argv, prog, __doc__, positional=("input",))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from cephalo_ray.cli import run_job_main
+from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
 
 JOB = "train"

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from cephalo_ray.cli import run_job_main
+from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import ConfigError, StorageConfig, StrictModel
 
 JOB = "refine"

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from cephalo_ray.arguments import run_job_main
 from cephalo_ray.serve.config import ServeConfig, application, settings_of
 
 
@@ -58,49 +59,7 @@ def run(config: ServeConfig) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m cephalo_ray.jobs.serve") -> int:
     """`cephalo serve MODEL... [--name N]... [--port P] [--config F] [key=value]`."""
-    import argparse
-
-    from cephalo_ray.cli import EXIT_CONFIG, log_config
-    from cephalo_ray.config import ConfigError, is_override, load_config
-    from cephalo_ray.errors import JobError
-
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "arguments", nargs="*", metavar="MODEL", help="models to serve, then key.path=value overrides"
-    )
-    parser.add_argument("--config", metavar="F.yaml", help="YAML file of config keys")
-    parser.add_argument(
-        "--name", action="append", dest="names", help="API name of the next model (repeat per model)"
-    )
-    parser.add_argument("--host", help="bind address [host; default 127.0.0.1]")
-    parser.add_argument("--port", type=int, help="HTTP port [port; default 8000]")
-    parser.add_argument("--api-key-env", help="environment variable holding the API key [api_key_env]")
-    parser.add_argument(
-        "--num-gpus", type=float, dest="num_gpus", help="GPUs per replica [resources.num_gpus]"
-    )
-    parser.add_argument("--replicas", type=int, help="replicas [resources.replicas]")
-    namespace = parser.parse_intermixed_args(list(sys.argv[1:] if argv is None else argv))
-    overrides = [item for item in namespace.arguments if is_override(item)]
-    flags: dict[str, Any] = {}
-    models = [item for item in namespace.arguments if not is_override(item)]
-    if models:
-        flags["models"] = models
-    for key in ("names", "host", "port", "api_key_env"):
-        if getattr(namespace, key) is not None:
-            flags[key] = getattr(namespace, key)
-    for key in ("num_gpus", "replicas"):
-        if getattr(namespace, key) is not None:
-            overrides.append(f"resources.{key}={getattr(namespace, key)}")
-    try:
-        config = load_config(ServeConfig, namespace.config, flags, overrides)
-        log_config(prog, config)
-        run(config)
-    except (ConfigError, JobError, FileNotFoundError) as error:
-        print(f"{prog}: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    return 0
+    return run_job_main(ServeConfig, run, argv, prog, __doc__, positional=("models",))
 
 
 if __name__ == "__main__":

@@ -65,9 +65,13 @@ class ServeResources(StrictModel):
 class ServeConfig(StrictModel):
     """`cephalo serve` settings."""
 
-    models: list[str] = Field(description="model folders, hub names or s3:// folders")
+    models: list[str] = Field(
+        description="model folders, hub names or s3:// folders", json_schema_extra={"flag": "model"}
+    )
     names: list[str] = Field(
-        default_factory=list, description="the API name of each model (default: folder name)"
+        default_factory=list,
+        description="the API name of each model (default: folder name)",
+        json_schema_extra={"flag": "name"},
     )
     host: str = Field("127.0.0.1", description="address the HTTP proxy binds to")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port")

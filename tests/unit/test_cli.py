@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from cephalo_ray.cli import VERBS, build_parser, flag_name, main, parse_config
+from cephalo_ray.arguments import build_parser, flag_name, parse_config
+from cephalo_ray.cli import VERBS, main
 from cephalo_ray.config import ConfigError, leaf_keys
 from cephalo_ray.jobs.extract_figures import ExtractConfig
 
@@ -70,3 +71,43 @@ def test_bad_config_exits_2_naming_the_key(capsys: pytest.CaptureFixture[str]) -
 def test_unknown_verb_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["nonsense"]) == 2
     assert "unknown command" in capsys.readouterr().err
+
+
+def test_list_keys_repeat_their_flag_and_the_last_positional_may_take_many() -> None:
+    from cephalo_ray.jobs.evaluate_models import EvalConfig
+    from cephalo_ray.jobs.finetune_vlm import TrainConfig
+    from cephalo_ray.serve.config import ServeConfig
+
+    serve = parse_config(
+        ServeConfig,
+        ["./a/model", "./b/model", "--name", "a", "--name", "b", "--num-gpus", "1"],
+        "cephalo serve",
+        positional=("models",),
+    )
+    assert serve.models == ["./a/model", "./b/model"] and serve.names == ["a", "b"]
+    assert serve.resources.num_gpus == 1.0
+    scaled = parse_config(
+        ServeConfig, ["./m", "resources.autoscaling.max_replicas=8"], "cephalo serve", positional=("models",)
+    )
+    assert scaled.resources.autoscaling is not None and scaled.resources.autoscaling.max_replicas == 8
+
+    evaluation = parse_config(
+        EvalConfig,
+        ["./refined", "--model", "m1", "--model", "m2", "--answers", "other.jsonl"],
+        "cephalo eval",
+        positional=("input",),
+    )
+    assert (evaluation.input, evaluation.models, evaluation.answer_files) == (
+        "./refined",
+        ["m1", "m2"],
+        ["other.jsonl"],
+    )
+    with pytest.raises(ConfigError, match="at most 1 positional"):
+        parse_config(EvalConfig, ["./refined", "./extra"], "cephalo eval", positional=("input",))
+
+    train = parse_config(
+        TrainConfig,
+        ["in", "out", "model=m", "--target-modules", "q_proj", "--target-modules", "v_proj"],
+        "cephalo train",
+    )
+    assert train.recipe.target_modules == ["q_proj", "v_proj"]

@@ -343,7 +343,7 @@ def test_detector_config_errors_name_the_key_and_the_fix() -> None:
 
 
 def test_detector_flags_parse_from_the_command_line() -> None:
-    from cephalo_ray.cli import parse_config
+    from cephalo_ray.arguments import parse_config
     from cephalo_ray.jobs.extract_figures import ExtractConfig
 
     argv = [
