@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
@@ -114,18 +115,39 @@ def open_pdf(pdf_bytes: bytes) -> pymupdf.Document:
     return doc
 
 
+@dataclass(frozen=True)
+class ParseOptions:
+    """What shapes the parse of one PDF: built once by the job, handed to every extraction actor.
+
+    These defaults are the only ones: the job's config and `extract_document` take them from here.
+    """
+
+    dpi: int = 150
+    min_figure_points: float = 36.0
+    max_pages: int = 2000
+    max_crop_pixels: int = 40_000_000
+    keep_uncaptioned: bool = False
+    detector: str = "none"
+    detector_options: Mapping[str, Any] | None = None
+    consult: str = "unsure"
+
+    def as_keywords(self) -> dict[str, Any]:
+        """The keyword arguments of `extract_document` (or another parse function)."""
+        return {**asdict(self), "detector_options": dict(self.detector_options or {})}
+
+
 def extract_document(
     pdf_bytes: bytes,
     source: str,
     *,
-    dpi: int = 150,
-    min_figure_points: float = 36.0,
-    max_pages: int = 2000,
-    max_crop_pixels: int = 40_000_000,
-    keep_uncaptioned: bool = False,
-    detector: str = "none",
-    detector_options: dict[str, Any] | None = None,
-    consult: str = "unsure",
+    dpi: int = ParseOptions.dpi,
+    min_figure_points: float = ParseOptions.min_figure_points,
+    max_pages: int = ParseOptions.max_pages,
+    max_crop_pixels: int = ParseOptions.max_crop_pixels,
+    keep_uncaptioned: bool = ParseOptions.keep_uncaptioned,
+    detector: str = ParseOptions.detector,
+    detector_options: Mapping[str, Any] | None = None,
+    consult: str = ParseOptions.consult,
 ) -> DocumentResult:
     """Find the figures and tables of one PDF with their captions and mentions, cropped to PNG.
 

@@ -10,7 +10,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cephalo_ray.extract.document import READ_FAILED, TOO_LARGE, ExtractError, doc_id_of, extract_document
+from cephalo_ray.extract.document import (
+    READ_FAILED,
+    TOO_LARGE,
+    ExtractError,
+    ParseOptions,
+    doc_id_of,
+    extract_document,
+)
 from cephalo_ray.extract.sandbox import SandboxedFunction
 from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import (
@@ -78,7 +85,7 @@ class ExtractStage:
         committer: commits a batch into the output root while this run owns it.
         storage: how to reach the inputs.
         claims: handle of the `DocumentClaims` actor.
-        parse_options: keyword arguments of the parse function (dpi, caps, ...).
+        parse_options: what shapes the parse (resolution, caps, detector).
         max_bytes: inputs larger than this are refused as `TooLarge` before download.
         timeout_s, memory_mb: sandbox limits per document.
         parse_function: the importable function that parses one PDF (bytes, source, **options).
@@ -89,7 +96,7 @@ class ExtractStage:
         committer: BatchCommitter,
         storage: Storage,
         claims: Any,
-        parse_options: Mapping[str, Any],
+        parse_options: ParseOptions,
         max_bytes: int,
         timeout_s: float,
         memory_mb: int | None,
@@ -98,7 +105,7 @@ class ExtractStage:
         self.committer = committer
         self.storage = storage
         self.claims = claims
-        self.parse_options = dict(parse_options)
+        self.parse_options = parse_options.as_keywords()
         self.max_bytes = max_bytes
         self.parse = SandboxedFunction(parse_function, timeout_s, memory_mb)
 

@@ -27,6 +27,7 @@ from pydantic import Field
 
 from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
+from cephalo_ray.extract.document import ParseOptions
 from cephalo_ray.extract.layout import DetectorConfig
 
 JOB = "extract"
@@ -47,8 +48,10 @@ class LimitsConfig(StrictModel):
     max_bytes: int = Field(
         256 * 2**20, ge=1, description="inputs larger than this are TooLarge (not downloaded)"
     )
-    max_pages: int = Field(2000, ge=1, description="documents with more pages are TooLarge")
-    max_crop_pixels: int = Field(40_000_000, ge=1, description="larger crops are rendered at a lower DPI")
+    max_pages: int = Field(ParseOptions.max_pages, ge=1, description="documents with more pages are TooLarge")
+    max_crop_pixels: int = Field(
+        ParseOptions.max_crop_pixels, ge=1, description="larger crops are rendered at a lower DPI"
+    )
     timeout_s: float = Field(300.0, gt=0, description="seconds to parse one document before it is a Timeout")
     memory_mb: int | None = Field(4096, ge=256, description="address-space cap of the parser process, MiB")
 
@@ -58,15 +61,16 @@ class ExtractConfig(StrictModel):
 
     input: str = Field(description="PDFs: folder, glob, s3:// prefix, one PDF, or list file")
     output: str = Field(description="output root, local folder or s3://bucket/prefix")
-    dpi: int = Field(150, ge=18, le=1200, description="crop resolution in dots per inch")
+    dpi: int = Field(ParseOptions.dpi, ge=18, le=1200, description="crop resolution in dots per inch")
     min_figure_points: float = Field(
-        36.0, ge=0, description="figures smaller than this (PDF points) are icons"
+        ParseOptions.min_figure_points, ge=0, description="figures smaller than this (PDF points) are icons"
     )
     storage: StorageConfig = StorageConfig()
     resources: ResourcesConfig = ResourcesConfig()
     limits: LimitsConfig = LimitsConfig()
     keep_uncaptioned: bool = Field(
-        False, description="also keep large raster images no caption claims (label and caption empty)"
+        ParseOptions.keep_uncaptioned,
+        description="also keep large raster images no caption claims (label and caption empty)",
     )
     detector: DetectorConfig = DetectorConfig()
     retry_failed: bool = Field(False, description="parse again the documents that failed in earlier runs")
@@ -136,6 +140,22 @@ def ledger_key(row: dict[str, Any]) -> tuple[str, int | None, int | None]:
     return (row["source"], row["size"], row["mtime_ns"])
 
 
+def parse_options(config: ExtractConfig) -> ParseOptions:
+    """The parse settings every extraction actor gets, built once here."""
+    return ParseOptions(
+        dpi=config.dpi,
+        min_figure_points=config.min_figure_points,
+        max_pages=config.limits.max_pages,
+        max_crop_pixels=config.limits.max_crop_pixels,
+        keep_uncaptioned=config.keep_uncaptioned,
+        detector=config.detector.name,
+        detector_options=config.detector.detector_options(
+            config.storage.s3_endpoint_url, config.storage.s3_region
+        ),
+        consult=config.detector.consult,
+    )
+
+
 def extract_pending(
     config: ExtractConfig,
     root: Any,
@@ -179,18 +199,7 @@ def extract_pending(
                 "committer": root.committer,
                 "storage": storage,
                 "claims": claims,
-                "parse_options": {
-                    "dpi": config.dpi,
-                    "min_figure_points": config.min_figure_points,
-                    "max_pages": config.limits.max_pages,
-                    "max_crop_pixels": config.limits.max_crop_pixels,
-                    "keep_uncaptioned": config.keep_uncaptioned,
-                    "detector": config.detector.name,
-                    "detector_options": config.detector.detector_options(
-                        config.storage.s3_endpoint_url, config.storage.s3_region
-                    ),
-                    "consult": config.detector.consult,
-                },
+                "parse_options": parse_options(config),
                 "max_bytes": config.limits.max_bytes,
                 "timeout_s": config.limits.timeout_s,
                 "memory_mb": config.limits.memory_mb,

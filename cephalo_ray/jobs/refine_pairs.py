@@ -218,7 +218,7 @@ def refine_pending(
     from cephalo_ray.ray_session import connect_ray
     from cephalo_ray.refine.governor import Governor
     from cephalo_ray.refine.stage import RefineStage
-    from cephalo_ray.refine.teacher import TeacherUnavailable
+    from cephalo_ray.refine.teacher import TeacherEndpoint, TeacherUnavailable
 
     started_here = connect_ray(config.resources.local_num_cpus)
     try:
@@ -235,17 +235,17 @@ def refine_pending(
             )
         )
         settings = refine_settings(config, price)
-        teacher_options = None
+        teacher = None
         if config.teacher == "openai":
-            teacher_options = {
-                "base_url": config.teacher_url or "https://api.openai.com/v1",
-                "model": config.model,
-                "api_key_env": config.api_key_env,
-                "timeout_s": config.limits.timeout_s,
-                "max_retries": config.limits.max_retries,
-                "sampling": config.sampling.model_dump(),
-                "json_schema": config.json_schema,
-            }
+            teacher = TeacherEndpoint(
+                base_url=config.teacher_url or "https://api.openai.com/v1",
+                model=config.model,
+                api_key_env=config.api_key_env,
+                timeout_s=config.limits.timeout_s,
+                max_retries=config.limits.max_retries,
+                sampling=config.sampling.model_dump(),
+                json_schema=config.json_schema,
+            )
         filesystem, paths = storage.filesystem_and_paths(pair_files)
         batches = max(1, math.ceil(pairs_in / config.resources.batch_size))
         dataset = ray.data.read_parquet(paths, filesystem=filesystem, columns=PAIR_COLUMNS).map_batches(
@@ -255,7 +255,7 @@ def refine_pending(
                 "settings": settings,
                 "done": done,
                 "governor": governor,
-                "teacher_options": teacher_options,
+                "teacher": teacher,
                 "concurrency": config.resources.concurrency,
             },
             batch_size=config.resources.batch_size,

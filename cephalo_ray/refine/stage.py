@@ -28,7 +28,7 @@ from cephalo_ray.refine.prompts import (
     image_data_url,
     template_qa,
 )
-from cephalo_ray.refine.teacher import TRANSIENT, OpenAITeacher
+from cephalo_ray.refine.teacher import TRANSIENT, OpenAITeacher, TeacherEndpoint
 from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import (
     STATUS_FAILED,
@@ -109,7 +109,7 @@ class RefineStage:
         settings: prompt, teacher and filter settings.
         done: pair_id -> cache key of pairs answered by earlier runs.
         governor: the shared `Governor` (Ray actor handle or local object).
-        teacher_options: keyword arguments of `OpenAITeacher` (None for the template teacher).
+        teacher: the endpoint of an OpenAI-compatible teacher (None: the offline template teacher).
         concurrency: requests in flight at once in this actor; answers commit in groups of this size.
     """
 
@@ -119,14 +119,14 @@ class RefineStage:
         settings: RefineSettings,
         done: Mapping[str, str],
         governor: Any,
-        teacher_options: Mapping[str, Any] | None,
+        teacher: TeacherEndpoint | None,
         concurrency: int,
     ) -> None:
         self.committer = committer
         self.settings = settings
         self.done = done
         self.governor = governor
-        self.teacher = OpenAITeacher(**teacher_options) if teacher_options else None
+        self.teacher = OpenAITeacher(teacher) if teacher else None
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="teacher")
         self.commit_every = concurrency
 

@@ -8,7 +8,8 @@ variable named in config and is never logged or stored.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from cephalo_ray.errors import JobError
@@ -37,34 +38,45 @@ class Reply:
     completion_tokens: int
 
 
-class OpenAITeacher:
-    """Chat completions through the official `openai` client.
+@dataclass(frozen=True)
+class TeacherEndpoint:
+    """How to reach the teacher: built once by the job, handed to every refine actor.
 
     Args:
         base_url: the endpoint, e.g. https://api.openai.com/v1 or http://vllm:8000/v1.
         model: the model name the endpoint serves.
         api_key_env: the environment variable holding the key (absent: "EMPTY", as vLLM accepts).
+        timeout_s, max_retries: per request, for the `openai` client (it backs off on 429/5xx).
+        sampling: temperature, top_p, max_tokens, seed (None: the endpoint's default).
         json_schema: "auto" tries a JSON-schema response_format and falls back when refused.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        model: str,
-        api_key_env: str,
-        timeout_s: float,
-        max_retries: int,
-        sampling: dict[str, Any],
-        json_schema: str = "auto",
-    ) -> None:
+    base_url: str
+    model: str
+    api_key_env: str
+    timeout_s: float
+    max_retries: int
+    sampling: Mapping[str, Any] = field(default_factory=dict)
+    json_schema: str = "auto"
+
+
+class OpenAITeacher:
+    """Chat completions through the official `openai` client, to the endpoint `TeacherEndpoint` names."""
+
+    def __init__(self, endpoint: TeacherEndpoint) -> None:
         from openai import OpenAI
 
-        self.model = model
-        self.sampling = {key: value for key, value in sampling.items() if value is not None}
-        self.use_schema = json_schema != "off"
-        self.schema_required = json_schema == "on"
-        api_key = os.environ.get(api_key_env) or "EMPTY"
-        self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries)
+        self.model = endpoint.model
+        self.sampling = {key: value for key, value in endpoint.sampling.items() if value is not None}
+        self.use_schema = endpoint.json_schema != "off"
+        self.schema_required = endpoint.json_schema == "on"
+        api_key = os.environ.get(endpoint.api_key_env) or "EMPTY"
+        self.client = OpenAI(
+            base_url=endpoint.base_url,
+            api_key=api_key,
+            timeout=endpoint.timeout_s,
+            max_retries=endpoint.max_retries,
+        )
 
     def ask(self, messages: list[dict[str, Any]], qa_per_pair: int) -> Reply:
         """Send one request.

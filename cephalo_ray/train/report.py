@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import re
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from cephalo_ray.metrics import exact_match, token_f1
 
 
 class ScalarLog:
@@ -58,19 +58,6 @@ def plot_loss_curve(steps_log: Path, val_points: list[tuple[int, float]], target
     plt.close(figure)
 
 
-def normalise(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def token_f1(prediction: str, reference: str) -> float:
-    predicted, expected = normalise(prediction), normalise(reference)
-    common = sum((Counter(predicted) & Counter(expected)).values())
-    if not predicted or not expected or not common:
-        return 0.0
-    precision, recall = common / len(predicted), common / len(expected)
-    return 2 * precision * recall / (precision + recall)
-
-
 def vqa_accuracy(
     model_dir: Path, rows: Iterable[dict[str, Any]], limit: int, max_new_tokens: int = 32
 ) -> dict[str, float]:
@@ -97,7 +84,7 @@ def vqa_accuracy(
         inputs = loaded.processor(images=[image], text=[prompt], return_tensors="pt").to(loaded.model.device)
         output = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         answer = loaded.processor.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-        exact += float(normalise(answer) == normalise(turns[1]["value"]))
+        exact += float(exact_match(answer, turns[1]["value"]))
         f1 += token_f1(answer, turns[1]["value"])
         count += 1
     return {

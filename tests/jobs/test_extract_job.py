@@ -306,7 +306,7 @@ def test_documents_a_retried_batch_commits_twice_are_listed_once(
             ExtractStage, "claim", lambda self, doc_id, source: self.claims.claim(doc_id, source)
         )
         claims = DocumentClaims({})
-        options = {"dpi": config.dpi, "min_figure_points": config.min_figure_points}
+        options = extract_figures.parse_options(config)
         actors = [ExtractStage(root.committer, storage, claims, options, 2**30, 60, None) for _ in range(2)]
         try:
             for number, grouping in enumerate(groupings):

@@ -12,6 +12,7 @@ import pyarrow as pa
 from cephalo_ray.output_root import build_manifest, write_manifest
 from cephalo_ray.refine.governor import Governor
 from cephalo_ray.refine.stage import LAYOUT, RefineSettings, RefineStage
+from cephalo_ray.refine.teacher import TeacherEndpoint
 from cephalo_ray.restart import BatchCommitter
 from cephalo_ray.storage import Storage
 from tests.helpers.roots import make_pair
@@ -40,14 +41,14 @@ def stage_for(root: Path, server: FakeOpenAIServer, concurrency: int) -> RefineS
     settings = RefineSettings(
         teacher="openai", model="m", qa_per_pair=2, vision=False, image_max_side=256, val_fraction=0.0
     )
-    options = {
-        "base_url": server.base_url,
-        "model": "m",
-        "api_key_env": "UNSET_KEY_VARIABLE",
-        "timeout_s": 10,
-        "max_retries": 0,
-        "sampling": {"max_tokens": 256},
-    }
+    options = TeacherEndpoint(
+        base_url=server.base_url,
+        model="m",
+        api_key_env="UNSET_KEY_VARIABLE",
+        timeout_s=10,
+        max_retries=0,
+        sampling={"max_tokens": 256},
+    )
     committer = BatchCommitter(Storage(), str(root), LAYOUT, "run-a")
     return RefineStage(committer, settings, {}, Governor(), options, concurrency)
 
