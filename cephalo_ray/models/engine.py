@@ -27,6 +27,13 @@ class EngineBusyError(RuntimeError):
     """The waiting queue is full; the caller should retry later."""
 
 
+class ContextLengthError(ValueError):
+    """A prompt that, with the tokens asked for, does not fit the model's context (or the cap)."""
+
+
+SEED_RANGE = 2**63  # torch generators take 64-bit seeds; any int seed is folded into this range
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     max_tokens: int = 256
@@ -60,6 +67,7 @@ class Ticket:
     sink: Callable[[Event], None]
     cancelled: threading.Event = field(default_factory=threading.Event)
     submitted_at: float = field(default_factory=time.monotonic)
+    streamed: bool = False  # some text went out: the row cannot be run again from the start
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -88,7 +96,9 @@ class EngineStats:
 class RowState:
     """Decoding state of one row: its tokens, emitted text, stop strings and finish."""
 
-    def __init__(self, ticket: Ticket, tokenizer: Any, eos_ids: set[int], prompt_tokens: int) -> None:
+    def __init__(
+        self, ticket: Ticket, tokenizer: Any, eos_ids: set[int], prompt_tokens: int, device: Any = "cpu"
+    ) -> None:
         import torch
 
         self.ticket = ticket
@@ -100,8 +110,9 @@ class RowState:
         self.finished = False
         self.pending_logprobs: list[dict[str, Any]] = []
         self.next_logprob: dict[str, Any] | None = None
-        seed = ticket.params.seed if ticket.params.seed is not None else int(torch.seed() % 2**63)
-        self.generator = torch.Generator().manual_seed(seed)
+        seed = ticket.params.seed if ticket.params.seed is not None else torch.seed()
+        # on the device of the probabilities it samples from: torch.multinomial refuses a CPU generator for CUDA
+        self.generator = torch.Generator(device=device).manual_seed(int(seed) % SEED_RANGE)
 
     def add(self, token: int) -> None:
         params = self.ticket.params
@@ -132,6 +143,7 @@ class RowState:
             delta = text[self.emitted :] if len(text) > self.emitted else ""
             self.emitted = max(self.emitted, len(text))
             logprobs = self.pending_logprobs if self.ticket.params.logprobs else None
+            self.ticket.streamed = True
             self.ticket.sink(Event("text", delta, logprobs=logprobs))
             self.pending_logprobs = []
 
@@ -219,11 +231,13 @@ def logprob_item(tokenizer: Any, logprobs: Any, token: int, top: int) -> dict[st
 class RowStreamer:
     """Receives each generation step's tokens (a `generate` streamer) and hands them to the rows."""
 
-    def __init__(self, rows: list[RowState]) -> None:
+    def __init__(self, rows: list[RowState], on_step: Callable[[], None] = lambda: None) -> None:
         self.rows = rows
         self.prompt_seen = False
+        self.on_step = on_step
 
     def put(self, value: Any) -> None:
+        self.on_step()
         if not self.prompt_seen:  # generate first pushes the prompt
             self.prompt_seen = True
             return
@@ -279,6 +293,7 @@ class Engine:
         self._waiting: deque[Ticket] = deque()
         self._condition = threading.Condition()
         self._closed = False
+        self.last_progress = time.monotonic()  # a token streamed or a batch ended
         self._worker = threading.Thread(target=self._loop, name="cephalo-engine", daemon=True)
         self._worker.start()
 
@@ -299,6 +314,18 @@ class Engine:
     @property
     def waiting(self) -> int:
         return len(self._waiting)
+
+    def _progressed(self) -> None:
+        self.last_progress = time.monotonic()
+
+    def problem(self, stall_s: float) -> str | None:
+        """Why this engine cannot make progress (its worker died, or requests wait while nothing has
+        moved for `stall_s`), or None when it is well."""
+        if not self._worker.is_alive() and not self._closed:
+            return "the generation worker has stopped"
+        if self._waiting and time.monotonic() - self.last_progress > stall_s:
+            return f"{len(self._waiting)} requests wait and nothing was generated for {stall_s:g} s"
+        return None
 
     def submit(
         self,
@@ -425,15 +452,72 @@ class Engine:
             self.stats.batch_sizes.append(len(batch))
             try:
                 tokens = self._run(batch)
-            except Exception as error:  # the batch fails, the engine goes on
-                for ticket in batch:
-                    ticket.sink(Event("error", text=f"generation failed: {type(error).__name__}: {error}"))
-                continue
+            except Exception as error:  # one bad row must not fail its batch-mates: each goes alone
+                tokens = self._run_alone(batch, error)
             seconds = time.monotonic() - started
+            self.last_progress = time.monotonic()
             self.stats.generated_tokens += tokens
             self.stats.busy_seconds += seconds
             if self.observer:
                 self.observer(len(batch), tokens, seconds)
+
+    def _run_alone(self, batch: list[Ticket], error: Exception) -> int:
+        """After a failed batch, run each row that sent nothing yet on its own; only rows that fail
+        alone (or had already streamed) get the error. Returns the tokens generated."""
+        tokens = 0
+        for ticket in batch:
+            if ticket.streamed or len(batch) == 1:
+                ticket.sink(failure_event(error))
+                continue
+            try:
+                tokens += self._run([ticket])
+            except Exception as own:
+                ticket.sink(failure_event(own))
+        return tokens
+
+    @property
+    def context_length(self) -> int | None:
+        """The most tokens the model attends to (prompt and answer), from its config."""
+        config = getattr(self.model, "config", None)
+        for section in (getattr(config, "text_config", None), config):
+            value = getattr(section, "max_position_embeddings", None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
+    def prompt_tokens(self, messages: list[dict[str, Any]], images: Sequence[Any]) -> int:
+        """The prompt's length in tokens, image tokens included (the processor's own count)."""
+        ticket = Ticket(messages, list(images), SamplingParams(), lambda event: None)
+        return int(self.encode([ticket])["input_ids"].shape[1])
+
+    def check_context(
+        self,
+        messages: list[dict[str, Any]],
+        images: Sequence[Any],
+        max_tokens: int,
+        max_prompt_tokens: int | None = None,
+    ) -> int:
+        """Refuse a prompt that cannot be answered within the context before it waits for a batch.
+
+        Returns:
+            The prompt's length in tokens.
+
+        Raises:
+            ContextLengthError: naming the lengths and the limit.
+        """
+        length = self.prompt_tokens(messages, images)
+        if max_prompt_tokens is not None and length > max_prompt_tokens:
+            raise ContextLengthError(
+                f"the prompt has {length} tokens, more than this server's limit of {max_prompt_tokens}"
+            )
+        context = self.context_length
+        if context is not None and length + max_tokens > context:
+            raise ContextLengthError(
+                f"This model's maximum context length is {context} tokens. However, you requested "
+                f"{length + max_tokens} tokens ({length} in the messages, {max_tokens} in the completion). "
+                "Please reduce the length of the messages or completion."
+            )
+        return length
 
     def prompt_text(self, messages: list[dict[str, Any]]) -> str:
         if self.is_vlm:
@@ -466,7 +550,7 @@ class Engine:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
         prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
         rows = [
-            RowState(ticket, self.tokenizer, self.eos_ids, int(length))
+            RowState(ticket, self.tokenizer, self.eos_ids, int(length), device)
             for ticket, length in zip(batch, prompt_lengths, strict=True)
         ]
         with torch.no_grad():
@@ -476,11 +560,15 @@ class Engine:
                 do_sample=False,
                 logits_processor=LogitsProcessorList([RowSampler(rows)]),
                 stopping_criteria=StoppingCriteriaList([RowStopper(rows)]),
-                streamer=RowStreamer(rows),
+                streamer=RowStreamer(rows, self._progressed),
                 pad_token_id=self.tokenizer.pad_token_id,
                 use_cache=True,
             )
         return sum(len(row.ids) for row in rows)
+
+
+def failure_event(error: Exception) -> Event:
+    return Event("error", text=f"generation failed: {type(error).__name__}: {error}")
 
 
 def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:

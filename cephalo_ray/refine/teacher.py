@@ -96,7 +96,12 @@ class OpenAITeacher:
         try:
             response = self.client.chat.completions.create(**request)
         except openai.BadRequestError as error:
-            if self.use_schema and not self.schema_required and "response_format" in str(error).lower():
+            # `request`, not `self.use_schema`: requests in flight on other threads carried the schema too
+            if (
+                "response_format" in request
+                and not self.schema_required
+                and "response_format" in str(error).lower()
+            ):
                 self.use_schema = False  # this endpoint has no structured output: parse tolerantly
                 return self.ask(messages, qa_per_pair)
             raise RefineError(REJECTED, f"400 from the teacher: {error.message}") from None

@@ -25,7 +25,8 @@ from typing import Any
 
 from fastapi import Request  # at module level: FastAPI resolves the route annotations here
 
-from cephalo_ray.models.engine import Engine, EngineBusyError, Event, SamplingParams
+from cephalo_ray.models.engine import ContextLengthError, Engine, EngineBusyError, Event, SamplingParams
+from cephalo_ray.serve.admission import Admission, Slot
 from cephalo_ray.serve.audio import AudioLimits, Transcriber, decode_base64_audio, wav_samples
 from cephalo_ray.serve.images import ImageLimits, decode_image, image_bytes
 from cephalo_ray.serve.protocol import ApiError, ChatMessage, ChatRequest, chat_completion, chunk, models_list
@@ -61,6 +62,10 @@ def to_model_messages(
                     if not is_vlm:
                         raise ApiError(
                             400, "this model takes text only; remove the image_url parts", param="messages"
+                        )
+                    if len(images) >= limits.max_images:
+                        raise ApiError(
+                            400, f"at most {limits.max_images} images per request", param="messages"
                         )
                     images.append(decode_image(image_bytes(part.image_url.url, limits), limits))
                     parts.append({"type": "image"})
@@ -111,8 +116,21 @@ def sse(payload: dict[str, Any] | str) -> str:
 
 def create_fastapi_app() -> Any:
     from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
 
-    return FastAPI(title="cephalo_ray", docs_url=None, redoc_url=None)
+    app = FastAPI(title="cephalo_ray", docs_url=None, redoc_url=None)
+
+    @app.exception_handler(HTTPException)
+    async def openai_shaped(request: Request, error: HTTPException) -> Any:
+        """Unknown routes and methods answer in OpenAI's error shape, like every other error."""
+        message = f"{request.method} {request.url.path}: {error.detail}"
+        if error.status_code == 404:
+            message += "; this server serves /v1/chat/completions, /v1/models and /v1/audio/transcriptions"
+        body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+        return JSONResponse(body, status_code=error.status_code)
+
+    return app
 
 
 def make_deployment(settings: dict[str, Any]) -> Any:
@@ -139,13 +157,16 @@ def make_deployment(settings: dict[str, Any]) -> Any:
                 max_image_pixels=limits["max_image_pixels"],
                 allowed_url_prefixes=tuple(limits["allowed_image_urls"]),
                 s3_endpoint_url=settings["storage"].get("s3_endpoint_url"),
+                max_images=limits["max_images_per_request"],
+                max_aspect_ratio=limits["max_image_aspect_ratio"],
             )
             self.audio_limits = AudioLimits(
                 max_audio_bytes=int(limits["max_audio_mb"] * 1024**2),
                 max_audio_seconds=limits["max_audio_seconds"],
             )
             self.transcriber: Transcriber | None = None
-            self.in_flight = 0
+            self.admission = Admission(limits["max_concurrent_requests"])
+            self.max_prompt_tokens: int | None = limits.get("max_prompt_tokens")
             self.created = int(time.time())
             self.engines: dict[str, Engine] = {}
             self.latency = metrics.Histogram(
@@ -265,9 +286,39 @@ def make_deployment(settings: dict[str, Any]) -> Any:
                 return PlainTextResponse(text, headers={"x-request-id": request_id})
             return JSONResponse({"text": text}, headers={"x-request-id": request_id})
 
+        def check_health(self) -> None:
+            """Ray Serve calls this every few seconds; raising replaces the replica."""
+            problem = self._problem()
+            if problem:
+                raise RuntimeError(problem)
+
+        def _problem(self) -> str | None:
+            stall_s = float(self.settings["limits"]["stall_seconds"])
+            for name, engine in list(self.engines.items()):
+                problem = engine.problem(stall_s)
+                if problem:
+                    return f"model {name}: {problem}"
+            admission = self.admission
+            if (
+                admission.in_flight >= admission.limit
+                and time.monotonic() - admission.last_released > stall_s
+            ):
+                return (
+                    f"all {admission.limit} request slots are held and none was given back for {stall_s:g} s"
+                )
+            return None
+
         @fastapi_app.get("/health")
-        async def health(self) -> dict[str, Any]:
-            return {"status": "ok", "models": sorted(self.models), "loaded": sorted(self.engines)}
+        async def health(self) -> Any:
+            problem = self._problem()
+            body = {
+                "status": "unhealthy" if problem else "ok",
+                "problem": problem,
+                "models": sorted(self.models),
+                "loaded": sorted(self.engines),
+                "in_flight": self.admission.in_flight,
+            }
+            return JSONResponse(body, status_code=503 if problem else 200)
 
         @fastapi_app.get("/v1/models")
         async def list_models(self, request: Request) -> Any:
@@ -304,49 +355,52 @@ def make_deployment(settings: dict[str, Any]) -> Any:
                         param="model",
                         code="model_not_found",
                     )
-                if self.in_flight >= self.settings["limits"]["max_concurrent_requests"]:
-                    raise ApiError(
-                        429,
-                        "too many concurrent requests; retry shortly",
-                        "rate_limit_error",
-                        retry_after_s=1,
-                    )
+                # taken before the next await: requests arriving meanwhile see it taken
+                slot = self.admission.take()
             except ApiError as error:
                 return error_response(error, request_id)
-            # the slot is taken before the first await: requests arriving meanwhile see it taken
-            self.in_flight += 1
             try:
                 params = [sampling_for(chat, self.settings, choice) for choice in range(chat.n)]
                 engine = await self.get_engine(chat.model)
                 messages, images = await asyncio.to_thread(
                     to_model_messages, chat.messages, self.image_limits, engine.is_vlm, self._transcribe_part
                 )
-            except ApiError as error:
-                self.in_flight -= 1
-                return error_response(error, request_id)
-            except Exception:
-                self.in_flight -= 1
-                LOGGER.exception("request %s failed before generation", request_id)
-                return error_response(ApiError(500, "internal server error", "server_error"), request_id)
-            self.queue_length.set(engine.waiting, tags={"model": chat.model})
-            try:
+                await asyncio.to_thread(
+                    engine.check_context,
+                    messages,
+                    images,
+                    max(p.max_tokens for p in params),
+                    self.max_prompt_tokens,
+                )
+                self.queue_length.set(engine.waiting, tags={"model": chat.model})
                 queues, tickets = self._submit(engine, messages, images, params)
-            except ApiError as error:
-                self.in_flight -= 1
-                return error_response(error, request_id)
+            except BaseException as error:  # a disconnect cancels this handler: the slot goes back too
+                slot.release()
+                if isinstance(error, ApiError):
+                    return error_response(error, request_id)
+                if isinstance(error, ContextLengthError):
+                    too_long = ApiError(400, str(error), param="messages", code="context_length_exceeded")
+                    return error_response(too_long, request_id)
+                if isinstance(error, ValueError):  # the engine refused the request as given
+                    return error_response(ApiError(400, str(error), param="messages"), request_id)
+                if isinstance(error, Exception):
+                    LOGGER.exception("request %s failed before generation", request_id)
+                    return error_response(ApiError(500, "internal server error", "server_error"), request_id)
+                raise
             completion = f"chatcmpl-{request_id[:24]}"
             if chat.stream:
-                events = self._stream(chat, completion, queues, tickets, started)
+                events = self._stream(chat, completion, queues, tickets, started, slot)
+                slot.bind(events)  # a stream dropped before its first chunk never runs its `finally`
                 return StreamingResponse(
                     events, media_type="text/event-stream", headers={"x-request-id": request_id}
                 )
-            try:
-                results = await asyncio.gather(*(collect(queue) for queue in queues))
-            finally:
-                for ticket in tickets:
-                    ticket.cancel()
-                self.in_flight -= 1
-                self.latency.observe(time.monotonic() - started, tags={"model": chat.model})
+            with slot:
+                try:
+                    results = await asyncio.gather(*(collect(queue) for queue in queues))
+                finally:
+                    for ticket in tickets:
+                        ticket.cancel()
+                    self.latency.observe(time.monotonic() - started, tags={"model": chat.model})
             failed = [result for result in results if result["error"]]
             if failed:
                 LOGGER.error("request %s: %s", request_id, failed[0]["error"])
@@ -366,13 +420,22 @@ def make_deployment(settings: dict[str, Any]) -> Any:
             if len(raw) > limit:
                 raise ApiError(413, f"request body is larger than {limit} bytes")
             try:
-                return ChatRequest.model_validate(json.loads(raw))
+                chat = ChatRequest.model_validate(json.loads(raw))
             except json.JSONDecodeError as error:
                 raise ApiError(400, f"request body is not JSON: {error.msg}") from None
             except ValidationError as error:
                 problem = error.errors()[0]
                 where = ".".join(str(part) for part in problem["loc"])
                 raise ApiError(400, f"invalid request: `{where}`: {problem['msg']}", param=where) from None
+            refused = chat.refused_parameter()
+            if refused:
+                raise ApiError(
+                    400,
+                    f"`{refused}` is not supported by this server",
+                    param=refused,
+                    code="unsupported_parameter",
+                )
+            return chat
 
         def _submit(
             self,
@@ -408,6 +471,7 @@ def make_deployment(settings: dict[str, Any]) -> Any:
             queues: list[asyncio.Queue[Event]],
             tickets: list[Any],
             started: float,
+            slot: Slot,
         ) -> AsyncIterator[str]:
             created = int(time.time())
             merged: asyncio.Queue[tuple[int, Event]] = asyncio.Queue()
@@ -475,7 +539,7 @@ def make_deployment(settings: dict[str, Any]) -> Any:
                     ticket.cancel()
                 for task in forwarders:
                     task.cancel()
-                self.in_flight -= 1
+                slot.release()
                 self.latency.observe(time.monotonic() - started, tags={"model": chat.model})
 
     options: dict[str, Any] = {

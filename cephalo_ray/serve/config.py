@@ -29,6 +29,22 @@ class ServeLimits(StrictModel):
     )
     default_max_tokens: int = Field(256, ge=1, description="max_tokens when a request gives none")
     max_concurrent_requests: int = Field(64, ge=1, description="requests in progress per replica (429 above)")
+    max_prompt_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="longest prompt in tokens, images included (400 above; the model's context always applies)",
+    )
+    stall_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="a replica whose requests wait this long with no token generated is unhealthy",
+    )
+    max_images_per_request: int = Field(8, ge=0, description="most images in one request (400 above)")
+    max_image_aspect_ratio: float = Field(
+        20.0,
+        ge=1,
+        description="longest side over shortest side of an image (400 above: thin images cost the processor dearly)",
+    )
     max_audio_mb: float = Field(25.0, gt=0, description="largest audio file or input_audio part (413 above)")
     max_audio_seconds: float = Field(600.0, gt=0, description="longest audio (413 above)")
     allowed_image_urls: list[str] = Field(

@@ -1,8 +1,10 @@
 """Images of chat requests: data URLs, and `s3://` / `http(s)` URLs only from a configured allow-list.
 
-The server never contacts a host that is not allowed: the URL is checked before any request. Sizes
-are checked twice: the encoded bytes, and the pixel count read from the image header before the
-pixels are decoded, so a decompression bomb is refused without being expanded.
+The server never contacts a host that is not allowed: the URL is normalised (`..`, `%2e%2e`, `//`)
+and checked before any request, and redirects are not followed (an allowed host that answers 302
+cannot send the server elsewhere). A fetch that fails is the client's 400, never a 500. Sizes are
+checked twice: the encoded bytes, and the pixel count and aspect ratio read from the image header
+before the pixels are decoded, so a decompression bomb or a 1x200000 strip is refused unexpanded.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from cephalo_ray.serve.protocol import ApiError
+
+PATH_SAFE = "!$&'()*+,;=:@-._~"  # the characters a path segment may hold unescaped (RFC 3986)
 
 
 @dataclass(frozen=True)
@@ -25,17 +31,42 @@ class ImageLimits:
     allowed_url_prefixes: Sequence[str] = ()  # e.g. "s3://lab-figures/", "https://images.example.org/"
     s3_endpoint_url: str | None = None
     fetch_timeout_s: float = 10.0
+    max_images: int = 8
+    max_aspect_ratio: float = 20.0
+
+
+def normalized_url(url: str) -> str | None:
+    """`scheme://host/path` with percent-escapes decoded and `.`/`..`/empty segments resolved; None for
+    a URL that climbs above its root, carries credentials or control characters."""
+    parsed = urlparse(url)
+    if parsed.username or parsed.password or any(ord(character) < 32 for character in url):
+        return None
+    segments: list[str] = []
+    for segment in unquote(parsed.path).split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not segments:
+                return None
+            segments.pop()
+            continue
+        segments.append(quote(segment, safe=PATH_SAFE))  # one spelling: compared and fetched alike
+    path = "/" + "/".join(segments) + ("/" if parsed.path.endswith("/") and segments else "")
+    query = f"?{parsed.query}" if parsed.query else ""
+    return f"{parsed.scheme.lower()}://{parsed.netloc.lower()}{path}{query}"
 
 
 def url_allowed(url: str, prefixes: Sequence[str]) -> bool:
-    """True when `url` starts with an allowed prefix (scheme and host compared case-insensitively)."""
-    parsed = urlparse(url)
-    normalized = f"{parsed.scheme.lower()}://{parsed.netloc.lower()}{parsed.path}"
+    """True when the normalised `url` starts with an allowed prefix on a path-segment boundary."""
+    normalized = normalized_url(url)
+    if normalized is None:
+        return False
     for prefix in prefixes:
-        allowed = urlparse(prefix)
-        if (allowed.scheme.lower(), allowed.netloc.lower()) != (parsed.scheme.lower(), parsed.netloc.lower()):
+        allowed = normalized_url(prefix)
+        if allowed is None:
             continue
-        if normalized.startswith(f"{allowed.scheme.lower()}://{allowed.netloc.lower()}{allowed.path}"):
+        base = allowed if allowed.endswith("/") else allowed + "/"
+        if normalized == allowed.rstrip("/") or normalized.startswith(base):
             return True
     return False
 
@@ -66,20 +97,35 @@ def image_bytes(url: str, limits: ImageLimits) -> bytes:
             param="messages",
             code="url_not_allowed",
         )
-    return fetch(url, limits)
+    normalized = normalized_url(url)
+    assert normalized is not None  # url_allowed refused the others
+    try:
+        return fetch(normalized, limits)
+    except ApiError:
+        raise
+    except Exception as error:  # unreachable, 404, a redirect: the same answer, and no detail about the host
+        raise ApiError(
+            400, "the image URL could not be fetched", param="messages", code="image_fetch_failed"
+        ) from error
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: its target was never checked against the allow-list."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        raise urllib.error.HTTPError(req.full_url, code, "redirects are not followed", headers, fp)
 
 
 def fetch(url: str, limits: ImageLimits) -> bytes:
-    """Read an allowed URL, never more than the byte limit."""
+    """Read an allowed URL, never more than the byte limit and never through a redirect."""
     if url.startswith("s3://"):
         from cephalo_ray.storage import Storage
 
         storage = Storage(limits.s3_endpoint_url)
         data = storage.read_bytes(url)
     else:
-        import urllib.request
-
-        with urllib.request.urlopen(url, timeout=limits.fetch_timeout_s) as response:  # noqa: S310 (allow-listed)
+        opener = urllib.request.build_opener(NoRedirects)
+        with opener.open(url, timeout=limits.fetch_timeout_s) as response:
             data = response.read(limits.max_image_bytes + 1)
     if len(data) > limits.max_image_bytes:
         raise ApiError(413, f"image is larger than {limits.max_image_bytes} bytes", param="messages")
@@ -107,6 +153,12 @@ def decode_image(data: bytes, limits: ImageLimits) -> Any:
         raise ApiError(
             413,
             f"image has {width}x{height} pixels, more than the limit of {limits.max_image_pixels}",
+            param="messages",
+        )
+    if max(width, height) > limits.max_aspect_ratio * max(1, min(width, height)):
+        raise ApiError(
+            400,
+            f"image is {width}x{height}: sides further apart than {limits.max_aspect_ratio:g} to 1",
             param="messages",
         )
     try:

@@ -85,12 +85,36 @@ class ChatRequest(BaseModel):
     temperature: float = Field(1.0, ge=0, le=2)
     top_p: float = Field(1.0, gt=0, le=1)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(None, ge=-(2**63), lt=2**63)  # int64, as OpenAI's API
     n: int = Field(1, ge=1, le=16)
     logprobs: bool = False
     top_logprobs: int | None = Field(None, ge=0, le=20)
     stream: bool = False
     stream_options: StreamOptions | None = None
+    # Declared so that asking for them is refused by name instead of silently ignored.
+    response_format: dict[str, Any] | None = None
+    tools: list[Any] | None = None
+    tool_choice: Any = None
+    functions: list[Any] | None = None
+    function_call: Any = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    logit_bias: dict[str, Any] | None = None
+
+    def refused_parameter(self) -> str | None:
+        """The first parameter asked for that this server does not implement (None: all is served)."""
+        if self.response_format and self.response_format.get("type", "text") != "text":
+            return "response_format"
+        for name in ("tools", "functions", "logit_bias"):
+            if getattr(self, name):
+                return name
+        for name in ("tool_choice", "function_call"):
+            if getattr(self, name) not in (None, "none", "auto"):
+                return name
+        for name in ("frequency_penalty", "presence_penalty"):
+            if getattr(self, name):
+                return name
+        return None
 
     @field_validator("stop")
     @classmethod

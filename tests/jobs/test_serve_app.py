@@ -35,7 +35,9 @@ API_KEY = "sk-test-7d1f"
 
 
 class ImageHost:
-    """A loopback HTTP server that serves one PNG at any path and counts the requests it gets."""
+    """A loopback HTTP server that serves one PNG at any path and counts the requests it gets;
+    `/figures/moved` redirects to `/private/secret.png` (an "internal" address) and
+    `/figures/missing` is a 404."""
 
     def __init__(self, png: bytes) -> None:
         host = self
@@ -44,6 +46,15 @@ class ImageHost:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 host.paths.append(self.path)
+                if self.path.endswith("/moved"):
+                    self.send_response(302)
+                    self.send_header("location", "/private/secret.png")
+                    self.end_headers()
+                    return
+                if self.path.endswith("/missing"):
+                    self.send_response(404)
+                    self.end_headers()
+                    return
                 self.send_response(200)
                 self.send_header("content-type", "image/png")
                 self.end_headers()
@@ -431,3 +442,122 @@ def test_speech_is_transcribed_and_joins_the_prompt(server: dict[str, Any]) -> N
     assert too_long.value.status_code == 413
     with pytest.raises(openai.BadRequestError, match="WAV"):
         client.audio.transcriptions.create(model="whisper-1", file=("noise.mp3", b"ID3 not a wav"))
+
+
+def image_url_request(url: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "role": "user",
+            "content": [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "?"}],
+        }
+    ]
+
+
+def test_image_urls_cannot_climb_out_of_the_allow_list_or_follow_redirects(server: dict[str, Any]) -> None:
+    client, host = server["client"], server["host"]
+    before = len(host.paths)
+    for url in (
+        f"{host.url}/figures/../private/secret.png",
+        f"{host.url}/figures/%2e%2e/private/secret.png",
+        f"{host.url}/figures/%2E%2E/%2e%2e/private/secret.png",
+        f"{host.url}/figures-private/secret.png",  # shares the prefix's letters, not its folder
+    ):
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(model="tiny", messages=image_url_request(url))
+        assert refused.value.code == "url_not_allowed", url
+    assert len(host.paths) == before  # nothing was fetched
+    for url in (f"{host.url}/figures/moved", f"{host.url}/figures/missing"):
+        with pytest.raises(openai.BadRequestError) as failed:  # never a 500: no oracle about the host
+            client.chat.completions.create(model="tiny", messages=image_url_request(url))
+        assert failed.value.code == "image_fetch_failed"
+    assert not [path for path in host.paths if path.startswith("/private")]  # the redirect was not followed
+
+
+def test_parameters_the_server_does_not_implement_are_refused_by_name(server: dict[str, Any]) -> None:
+    client = server["client"]
+    messages = ask("What is shown?", png_bytes())
+    refused = {
+        "response_format": {"response_format": {"type": "json_object"}},
+        "tools": {
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+        },
+        "frequency_penalty": {"frequency_penalty": 0.5},
+        "logit_bias": {"logit_bias": {"42": 10}},
+    }
+    for name, options in refused.items():
+        with pytest.raises(openai.BadRequestError) as error:
+            client.chat.completions.create(model="tiny", messages=messages, **options)
+        assert error.value.body["param"] == name, name  # type: ignore[index]
+    with pytest.raises(openai.BadRequestError, match="seed"):
+        client.chat.completions.create(model="tiny", messages=messages, seed=2**80)
+    with pytest.raises(openai.NotFoundError) as unknown:
+        client.completions.create(model="tiny", prompt="hi")
+    assert unknown.value.body["type"] == "invalid_request_error"  # type: ignore[index]
+
+
+def test_thin_images_too_many_images_and_too_long_prompts_are_refused(server: dict[str, Any]) -> None:
+    client = server["client"]
+    with pytest.raises(openai.BadRequestError, match="sides further apart"):
+        client.chat.completions.create(model="tiny", messages=ask("?", png_bytes(size=(1, 2000))))
+    with pytest.raises(openai.BadRequestError, match="at most 8 images"):
+        client.chat.completions.create(model="tiny", messages=ask("?", *[png_bytes()] * 9))
+    with pytest.raises(openai.BadRequestError) as too_long:
+        client.chat.completions.create(
+            model="tiny", messages=ask("silk " * 20_000, png_bytes()), max_tokens=8
+        )
+    assert too_long.value.code == "context_length_exceeded"
+    assert "maximum context length" in too_long.value.message
+    assert greedy(client, ask("Still there?", png_bytes()), max_tokens=2).choices[0].finish_reason
+
+
+def test_abandoned_requests_give_their_slots_back(server: dict[str, Any], tmp_path: Path) -> None:
+    """Clients that time out while their image decodes cancel the handler: the slots come back."""
+    build_tiny("llava", tmp_path / "tiny")
+    port = int(server["base_url"].split(":")[2].split("/")[0])
+    start(
+        ServeConfig(
+            models=[str(tmp_path / "tiny")],
+            names=["tiny"],
+            port=port,
+            app_name="abandoned",
+            route_prefix="/abandoned",
+            blocking=False,
+            limits={"max_concurrent_requests": 4, "max_image_pixels": 40_000_000},
+            resources={"num_cpus": 0.25},
+        )
+    )
+    base_url = f"http://127.0.0.1:{port}/abandoned/v1"
+    patient = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0)
+    greedy(patient, ask("warm up", png_bytes()), max_tokens=2)
+    big = png_bytes(size=(2000, 2000))
+    hasty = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0, timeout=0.05)
+
+    def abandon(number: int) -> None:
+        streamed = number % 2 == 0
+        try:
+            reply = hasty.chat.completions.create(
+                model="tiny",
+                messages=ask(f"Describe {number}.", big),
+                max_tokens=64,
+                temperature=0,
+                stream=streamed,
+            )
+            if streamed:  # the headers came in time: leave after the first chunk
+                next(iter(reply))  # type: ignore[call-overload]
+                reply.close()  # type: ignore[union-attr]
+        except openai.APIError:
+            pass
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(abandon, range(24)))
+    health_url = base_url.removesuffix("/v1") + "/health"
+    deadline = time.monotonic() + 60
+    while True:
+        with urllib.request.urlopen(health_url) as response:
+            health = json.loads(response.read())
+        if health["in_flight"] == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert health["in_flight"] == 0 and health["status"] == "ok", health
+    answers = [greedy(patient, ask("Are you free?", png_bytes()), max_tokens=2) for _ in range(6)]
+    assert all(answer.choices[0].finish_reason for answer in answers)  # no 429: every slot came back

@@ -150,3 +150,55 @@ def test_a_lora_adapter_folder_is_served_merged(tmp_path: Path) -> None:
             torch.testing.assert_close(served.model(ids).logits, reference(ids).logits)
     finally:
         served.close()
+
+
+def test_a_poison_row_fails_alone_and_its_batch_mates_are_answered(engine: Engine) -> None:
+    """A row that breaks the batch (here an image the processor cannot read) costs only its own answer."""
+    from queue import Queue
+
+    good = [
+        (question(f"What does panel {letter} show?"), [image(30 * number)])
+        for number, letter in enumerate("abcdef")
+    ]
+    alone = [engine.generate(messages, pictures, GREEDY)["text"] for messages, pictures in good]
+    requests = [*good[:3], (question("And this?"), ["not an image"]), *good[3:]]
+    queues: list[Queue[Any]] = [Queue() for _ in requests]
+    batches_before = engine.stats.batches
+    engine.submit_many(
+        [
+            (messages, pictures, GREEDY, queue.put)
+            for (messages, pictures), queue in zip(requests, queues, strict=True)
+        ]
+    )
+    outcomes = []
+    for queue in queues:
+        text, event = [], queue.get(timeout=60)
+        while event.kind == "text":
+            text.append(event.text)
+            event = queue.get(timeout=60)
+        outcomes.append((event.kind, "".join(text)))
+    assert engine.stats.batches == batches_before + 1  # they were one batch
+    assert outcomes[3][0] == "error"
+    assert [outcome for number, outcome in enumerate(outcomes) if number != 3] == [
+        ("done", text) for text in alone
+    ]
+
+
+def test_out_of_range_seeds_and_long_prompts_are_handled_before_the_batch(engine: Engine) -> None:
+    from cephalo_ray.models.engine import ContextLengthError
+
+    seeded = SamplingParams(max_tokens=4, temperature=1.0, seed=2**80)  # folded into a generator's range
+    assert engine.generate(question("Any seed?"), [image(5)], seeded)["finish_reason"] in ("length", "stop")
+    assert engine.context_length == 4096
+    length = engine.check_context(question("Short."), [image(5)], max_tokens=16)
+    assert 0 < length < 4096
+    with pytest.raises(ContextLengthError, match="maximum context length is 4096"):
+        engine.check_context(question("silk " * 5000), [image(5)], max_tokens=16)
+    with pytest.raises(ContextLengthError, match="limit of 10"):
+        engine.check_context(question("Short."), [image(5)], max_tokens=16, max_prompt_tokens=10)
+
+
+def test_a_stalled_engine_reports_its_problem(engine: Engine) -> None:
+    assert engine.problem(stall_s=600) is None
+    engine.last_progress -= 1000  # as if nothing had moved for a long time ...
+    assert engine.problem(stall_s=600) is None  # ... which is fine while nothing waits
