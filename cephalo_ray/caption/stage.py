@@ -8,9 +8,9 @@ import hashlib
 import io
 import time
 from collections.abc import Iterable, Sequence
-from queue import Queue
 from typing import Any
 
+from cephalo_ray.models.engine import image_messages
 from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import errors_schema
 from cephalo_ray.storage import Storage
@@ -76,10 +76,6 @@ def decode(data: bytes) -> Any:
     return image.convert("RGB")
 
 
-def image_messages(prompt: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
-
-
 class CaptionStage:
     """`map_batches` callable: rows with `image_id`, `source` and `image` bytes (or `uri`) in, one
     outcome per (image, prompt) out; answers are committed before the batch returns.
@@ -122,7 +118,7 @@ class CaptionStage:
         outcomes: dict[str, list[Any]] = {"key": [], "image_id": [], "status": [], "completion_tokens": []}
         answers: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
-        waiting: list[tuple[str, dict[str, Any], str, Queue[Any], Any]] = []
+        waiting: list[tuple[str, dict[str, Any], str, Any]] = []
         for row in rows:
             keys = [(item_key(row["image_id"], prompt), prompt) for prompt in self.prompts]
             pending = [(key, prompt) for key, prompt in keys if key not in self.done]
@@ -142,20 +138,14 @@ class CaptionStage:
                 self.refuse(row, pending, f"{type(error).__name__}: {error}", STATUS_FAILED, outcomes, errors)
                 continue
             for key, prompt in pending:
-                waiting.append((key, row, prompt, Queue(), image))
-        started = time.monotonic()
-        requests = [
-            (image_messages(prompt), [image], self.params, events.put)
-            for _, _, prompt, events, image in waiting
-        ]
-        self.engine.submit_many(requests)  # all at once: the engine batches them together
-        for key, row, prompt, events, _ in waiting:
-            text, event = [], events.get()
-            while event.kind == "text":
-                text.append(event.text)
-                event = events.get()
-            if event.kind == "error":
-                errors.append(self.error_row(row, event.text))
+                waiting.append((key, row, prompt, image))
+        # all at once: the engine batches them together
+        results = self.engine.generate_many(
+            [(image_messages(prompt), [image], self.params) for _, _, prompt, image in waiting]
+        )
+        for (key, row, prompt, _), result in zip(waiting, results, strict=True):
+            if result["error"]:
+                errors.append(self.error_row(row, result["error"]))
                 self.record(outcomes, key, row["image_id"], STATUS_FAILED, 0)
                 continue
             answers.append(
@@ -164,15 +154,15 @@ class CaptionStage:
                     "image_id": row["image_id"],
                     "source": row["source"],
                     "prompt": prompt,
-                    "answer": "".join(text),
-                    "finish_reason": event.finish_reason,
+                    "answer": result["text"],
+                    "finish_reason": result["finish_reason"],
                     "model": self.model_name,
-                    "prompt_tokens": event.prompt_tokens,
-                    "completion_tokens": event.completion_tokens,
-                    "seconds": round(time.monotonic() - started, 4),
+                    "prompt_tokens": result["prompt_tokens"],
+                    "completion_tokens": result["completion_tokens"],
+                    "seconds": result["seconds"],
                 }
             )
-            self.record(outcomes, key, row["image_id"], STATUS_OK, event.completion_tokens)
+            self.record(outcomes, key, row["image_id"], STATUS_OK, result["completion_tokens"])
         new = [
             {"key": key, "image_id": image_id, "status": status}
             for key, image_id, status in zip(

@@ -117,12 +117,10 @@ def answer_with_model(
 ) -> dict[str, str]:
     """Ray task body: load `model` and answer every question greedily; id -> answer."""
     import io
-    from queue import Queue
 
     from PIL import Image
 
-    from cephalo_ray.caption.stage import image_messages
-    from cephalo_ray.models.engine import Engine, SamplingParams
+    from cephalo_ray.models.engine import Engine, SamplingParams, image_messages
 
     engine = Engine.load(
         model,
@@ -134,21 +132,16 @@ def answer_with_model(
     try:
         decoded = {pair_id: Image.open(io.BytesIO(data)).convert("RGB") for pair_id, data in images.items()}
         params = SamplingParams(max_tokens=settings["max_tokens"], temperature=0)
-        waiting: list[tuple[str, Queue[Any]]] = [(question["id"], Queue()) for question in questions]
-        engine.submit_many(
+        results = engine.generate_many(
             [
-                (image_messages(question["question"]), [decoded[question["pair_id"]]], params, events.put)
-                for question, (_, events) in zip(questions, waiting, strict=True)
+                (image_messages(question["question"]), [decoded[question["pair_id"]]], params)
+                for question in questions
             ]
         )
-        answers = {}
-        for question_id, events in waiting:
-            text, event = [], events.get()
-            while event.kind == "text":
-                text.append(event.text)
-                event = events.get()
-            answers[question_id] = "".join(text) if event.kind == "done" else ""
-        return answers
+        return {
+            question["id"]: "" if result["error"] else result["text"]
+            for question, result in zip(questions, results, strict=True)
+        }
     finally:
         engine.close()
 

@@ -10,13 +10,11 @@ give the same tokens batched as alone (left padding with the attention mask and 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from queue import Queue
 from typing import Any
 
@@ -308,7 +306,9 @@ class Engine:
         **options: Any,
     ) -> Engine:
         """Load a VLM, a causal LM or a LoRA adapter folder (merged into its base) and start the engine."""
-        model, processor, is_vlm = load_for_serving(name_or_path, dtype=dtype, device=device, storage=storage)
+        from cephalo_ray.models.loader import load_model
+
+        model, processor, is_vlm = load_model(name_or_path, dtype=dtype, device=device, storage=storage)
         return cls(model, processor, is_vlm=is_vlm, **options)
 
     @property
@@ -392,22 +392,43 @@ class Engine:
     def generate(
         self, messages: list[dict[str, Any]], images: Sequence[Any] = (), params: SamplingParams | None = None
     ) -> dict[str, Any]:
-        """One generation, whole: text, finish_reason, token counts and logprobs."""
-        text, logprobs = [], []
-        for event in self.stream(messages, images, params):
-            if event.kind == "error":
-                raise RuntimeError(event.text)
-            text.append(event.text)
-            logprobs.extend(event.logprobs or [])
-            if event.kind == "done":
-                return {
-                    "text": "".join(text),
-                    "finish_reason": event.finish_reason,
-                    "prompt_tokens": event.prompt_tokens,
-                    "completion_tokens": event.completion_tokens,
-                    "logprobs": logprobs,
-                }
-        raise RuntimeError("generation ended without a result")
+        """One generation, whole: text, finish_reason, token counts and logprobs.
+
+        Raises:
+            RuntimeError: when the generation failed.
+        """
+        answer = fold(self.stream(messages, images, params))
+        if answer["error"]:
+            raise RuntimeError(answer["error"])
+        return answer
+
+    def generate_many(
+        self, requests: Sequence[tuple[list[dict[str, Any]], Sequence[Any], SamplingParams]]
+    ) -> list[dict[str, Any]]:
+        """Several generations queued at once (so they batch together), each folded into an answer
+        like `generate`'s plus `seconds` (from submission to its end); a failed one has its `error`
+        set and the others are unharmed.
+
+        Raises:
+            EngineBusyError: when they do not all fit in the waiting queue.
+        """
+        queues: list[Queue[Event]] = [Queue() for _ in requests]
+        tickets = self.submit_many(
+            [
+                (messages, list(images), params, queue.put)
+                for (messages, images, params), queue in zip(requests, queues, strict=True)
+            ]
+        )
+        started = time.monotonic()
+        answers = []
+        try:
+            for queue in queues:
+                answer = fold(events_until_end(queue.get))
+                answers.append({**answer, "seconds": round(time.monotonic() - started, 4)})
+            return answers
+        finally:
+            for ticket in tickets:
+                ticket.cancel()
 
     def close(self) -> None:
         with self._condition:
@@ -567,6 +588,59 @@ class Engine:
         return sum(len(row.ids) for row in rows)
 
 
+def image_messages(prompt: str) -> list[dict[str, Any]]:
+    """A one-turn question about one image, as chat-template messages."""
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
+
+
+def events_until_end(next_event: Callable[[], Event]) -> Iterator[Event]:
+    """A request's events from a blocking source, through its `done` or `error`."""
+    while True:
+        event = next_event()
+        yield event
+        if event.kind in ("done", "error"):
+            return
+
+
+def fold(events: Iterable[Event]) -> dict[str, Any]:
+    """One request's events folded into its answer: text, finish_reason, token counts, logprobs (None
+    unless asked for) and error (None unless it failed). The one place events become answers."""
+    texts: list[str] = []
+    logprobs: list[dict[str, Any]] = []
+    wanted_logprobs = False
+    for event in events:
+        if event.kind == "error":
+            return {
+                "error": event.text,
+                "text": "".join(texts),
+                "finish_reason": None,
+                "logprobs": None,
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+            }
+        texts.append(event.text)
+        if event.logprobs is not None:
+            wanted_logprobs = True
+            logprobs.extend(event.logprobs)
+        if event.kind == "done":
+            return {
+                "error": None,
+                "text": "".join(texts),
+                "finish_reason": event.finish_reason,
+                "logprobs": logprobs if wanted_logprobs else None,
+                "prompt_tokens": event.prompt_tokens,
+                "completion_tokens": event.completion_tokens,
+            }
+    return {
+        "error": "generation ended without a result",
+        "text": "".join(texts),
+        "finish_reason": None,
+        "logprobs": None,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+    }
+
+
 def failure_event(error: Exception) -> Event:
     return Event("error", text=f"generation failed: {type(error).__name__}: {error}")
 
@@ -584,32 +658,3 @@ def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
         if token_id is not None:
             ids.add(int(token_id))
     return ids
-
-
-def load_for_serving(
-    name_or_path: str, *, dtype: str = "auto", device: str | None = None, storage: Any = None
-) -> tuple[Any, Any, bool]:
-    """(model, processor or tokenizer, is_vlm) for a VLM, a causal LM, or a LoRA adapter folder."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    from cephalo_ray.models.families import FAMILIES
-    from cephalo_ray.models.loader import load_vlm, local_model_dir, resolve_dtype
-
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    folder = local_model_dir(name_or_path, storage)
-    adapter_config = Path(folder, "adapter_config.json")
-    if adapter_config.exists():
-        from peft import PeftModel
-
-        base_name = json.loads(adapter_config.read_text())["base_model_name_or_path"]
-        base, processor, is_vlm = load_for_serving(base_name, dtype=dtype, device=device, storage=storage)
-        merged = PeftModel.from_pretrained(base, folder).merge_and_unload()
-        return merged.eval(), processor, is_vlm
-    config = AutoConfig.from_pretrained(folder)
-    if config.model_type in FAMILIES:
-        loaded = load_vlm(folder, dtype=dtype, device=device, storage=storage)
-        return loaded.model, loaded.processor, True
-    causal_lm: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=resolve_dtype(dtype, device))
-    causal_lm.to(device).eval()
-    return causal_lm, AutoTokenizer.from_pretrained(folder), False

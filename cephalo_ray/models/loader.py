@@ -120,3 +120,32 @@ def load_vlm(
     )
     processor.tokenizer.padding_side = "left"  # batched generation appends on the right
     return LoadedVLM(model, processor, facts, path)
+
+
+def load_model(
+    name_or_path: str, *, dtype: str = "auto", device: str | None = None, storage: Any = None
+) -> tuple[Any, Any, bool]:
+    """(model, processor or tokenizer, is_vlm) for a VLM, a causal LM, or a LoRA adapter folder (merged
+    into its base): the one loader behind serving, captioning, evaluation and the training report."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from cephalo_ray.models.families import FAMILIES
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    folder = local_model_dir(name_or_path, storage)
+    adapter_config = Path(folder, "adapter_config.json")
+    if adapter_config.exists():
+        from peft import PeftModel
+
+        base_name = json.loads(adapter_config.read_text())["base_model_name_or_path"]
+        base, processor, is_vlm = load_model(base_name, dtype=dtype, device=device, storage=storage)
+        merged = PeftModel.from_pretrained(base, folder).merge_and_unload()
+        return merged.eval(), processor, is_vlm
+    config = AutoConfig.from_pretrained(folder)
+    if config.model_type in FAMILIES:
+        loaded = load_vlm(folder, dtype=dtype, device=device, storage=storage)
+        return loaded.model, loaded.processor, True
+    causal_lm: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=resolve_dtype(dtype, device))
+    causal_lm.to(device).eval()
+    return causal_lm, AutoTokenizer.from_pretrained(folder), False

@@ -25,7 +25,7 @@ from typing import Any
 
 from fastapi import Request  # at module level: FastAPI resolves the route annotations here
 
-from cephalo_ray.models.engine import ContextLengthError, Engine, EngineBusyError, Event, SamplingParams
+from cephalo_ray.models.engine import ContextLengthError, Engine, EngineBusyError, Event, SamplingParams, fold
 from cephalo_ray.serve.admission import Admission, Slot
 from cephalo_ray.serve.audio import AudioLimits, Transcriber, decode_base64_audio, wav_samples
 from cephalo_ray.serve.images import ImageLimits, decode_image, image_bytes
@@ -555,26 +555,13 @@ def make_deployment(settings: dict[str, Any]) -> Any:
 
 
 async def collect(queue: asyncio.Queue[Event]) -> dict[str, Any]:
-    texts: list[str] = []
-    logprobs: list[dict[str, Any]] = []
-    wanted_logprobs = False
+    """One choice's events, awaited, folded into its answer as the engine's `fold` does everywhere."""
+    events = []
     while True:
         event = await queue.get()
-        if event.kind == "error":
-            return {"error": event.text}
-        texts.append(event.text)
-        if event.logprobs is not None:
-            wanted_logprobs = True
-            logprobs.extend(event.logprobs)
-        if event.kind == "done":
-            return {
-                "error": None,
-                "text": "".join(texts),
-                "finish_reason": event.finish_reason,
-                "logprobs": logprobs if wanted_logprobs else None,
-                "prompt_tokens": event.prompt_tokens,
-                "completion_tokens": event.completion_tokens,
-            }
+        events.append(event)
+        if event.kind in ("done", "error"):
+            return fold(events)
 
 
 def usage_of(results: list[dict[str, Any]]) -> dict[str, int]:
