@@ -14,24 +14,22 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
+from cephalo_ray.extract.geometry import Box, Graphic, Item, TextLine, TextStats
 from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detector
-from cephalo_ray.extract.regions import (
-    DEFAULT_HABITS,
-    Box,
-    Graphic,
-    Item,
-    PageRegions,
-    TextLine,
-    TextStats,
-    document_habits,
+from cephalo_ray.extract.page_text import (
     join_row_pieces,
-    pair_across_pages,
-    pair_detected,
-    pair_regions,
     running_furniture,
     text_stats,
     without_furniture,
     without_margin_text,
+)
+from cephalo_ray.extract.regions import (
+    DEFAULT_HABITS,
+    PageRegions,
+    document_habits,
+    pair_across_pages,
+    pair_detected,
+    pair_regions,
 )
 from cephalo_ray.rows import PairRow
 

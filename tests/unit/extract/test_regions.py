@@ -7,14 +7,10 @@ from typing import Any
 import pymupdf
 import pytest
 
+from cephalo_ray.extract.caption_blocks import find_captions
 from cephalo_ray.extract.document import extract_document
-from cephalo_ray.extract.regions import (
-    Box,
-    TextLine,
-    find_captions,
-    join_row_pieces,
-    text_stats,
-)
+from cephalo_ray.extract.geometry import Box, TextLine
+from cephalo_ray.extract.page_text import join_row_pieces, text_stats
 
 BODY = (
     "The measured response of the lattice follows the model closely over the whole range of loads, "
@@ -257,7 +253,8 @@ def test_caption_cut_at_the_foot_of_a_column_goes_on_in_the_next() -> None:
 
 def test_detected_blocks_go_to_unpaired_captions_of_their_kind() -> None:
     from cephalo_ray.extract.captions import CaptionLabel
-    from cephalo_ray.extract.regions import Caption, Item, PageRegions, pair_detected
+    from cephalo_ray.extract.geometry import Caption, Item
+    from cephalo_ray.extract.regions import PageRegions, pair_detected
 
     page = Box(0, 0, 612, 792)
     figure_caption = Caption(Box(72, 400, 300, 420), CaptionLabel("figure", "Figure 2"), "Figure 2: b.", (0,))

@@ -1,0 +1,218 @@
+"""Caption blocks: where a caption opens (a label) and how far it runs (same font, no paragraph
+break, no table row, the next column when it wraps). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cephalo_ray.extract.captions import CaptionLabel, join_caption_lines, parse_caption_start
+from cephalo_ray.extract.geometry import RULE_THICKNESS, Box, Caption, TextLine, union_of
+
+
+def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
+    """The label of the caption that line `index` opens, if it opens a paragraph with one."""
+    line = lines[index]
+    if index > 0 and not starts_paragraph(lines[index - 1], line, line_gap):
+        return None
+    return parse_caption_start(line.text, label_is_bold=line.bold_start)
+
+
+def find_captions(
+    lines: Sequence[TextLine],
+    drawings: Sequence[Box] = (),
+    body_size: float | None = None,
+    line_gap: float = 0.0,
+) -> list[Caption]:
+    """Caption blocks: a block that opens with a label, plus the lines after it in the same block and
+    the blocks right below it in the same font size, stopping at lines inside a drawing."""
+    captions: list[Caption] = []
+    taken: set[int] = set()
+    for index, line in enumerate(lines):
+        if index in taken:
+            continue
+        label = opens_caption(lines, index, line_gap)
+        if label is None:
+            continue
+        members = [index]
+        cursor = index + 1
+        while cursor < len(lines):
+            if continues_caption(lines, members, cursor, drawings, line_gap, body_size):
+                members.append(cursor)
+            elif not interleaved(lines, members, cursor):
+                break
+            cursor += 1
+        box = union_of(lines[member].box for member in members)
+        carried = next_column_lines(lines, members, box, drawings, body_size, line_gap)
+        text = join_caption_lines([lines[member].text for member in members + carried])
+        captions.append(Caption(box, label, text, tuple(members + carried), line.bold_start))
+        taken.update(members + carried)
+    return captions
+
+
+def interleaved(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
+    """The line is another column's, sorted in between the caption's lines by reading order: it
+    lies beside the caption, not under it, within a line or two of its last line."""
+    last = lines[members[-1]]
+    candidate = lines[cursor].box
+    caption = union_of(lines[member].box for member in members)
+    apart = max(candidate.x0 - caption.x1, caption.x0 - candidate.x1) > 1.6 * last.size
+    below = not candidate.shares_row(last.box)
+    if candidate.y0 > last.box.y1 + 2.5 * last.size:
+        # far below: a piece of a later row sorted early (a root sign of a formula), or the page's
+        # next block; it cannot continue the caption, and whatever follows it is judged on its own
+        return cursor - members[-1] <= 40
+    return candidate.horizontal_overlap(caption) == 0 and (below or apart)
+
+
+def next_column_lines(
+    lines: Sequence[TextLine],
+    members: list[int],
+    box: Box,
+    drawings: Sequence[Box],
+    body_size: float | None = None,
+    line_gap: float = 0.0,
+) -> list[int]:
+    """A caption cut off at the foot of its column goes on at the head of the next one: a line in the
+    caption's own (not the body's) size there, or one that finishes its unfinished sentence."""
+    last = lines[members[-1]]
+    own_size = body_size is not None and abs(last.size - body_size) >= 0.5
+    finished = last.text.rstrip().endswith((".", "!", "?", ":"))
+    if finished and not own_size:
+        return []
+    if any(
+        line.box.y0 > last.box.y1 and line.box.horizontal_overlap(box) > 0 and line.size >= 0.8 * last.size
+        for line in lines
+    ):
+        return []  # the column goes on below the caption
+    right = [
+        index
+        for index, line in enumerate(lines)
+        if line.box.x0 >= box.x1 - 5 and line.box.y1 < last.box.y0 and index not in members
+    ]
+    if not right:
+        return []
+    head = min(right, key=lambda index: lines[index].box.y0)
+    first = lines[head]
+    if abs(first.size - last.size) > (0.3 if own_size else 0.5):
+        return []
+    if not own_size and not (first.text[:1].islower() or last.text.endswith("-")):
+        return []
+    if parse_caption_start(first.text, label_is_bold=first.bold_start) is not None:
+        return []
+    carried = [head]
+    cursor = head + 1
+    while cursor < len(lines) and continues_caption(lines, carried, cursor, drawings, line_gap, body_size):
+        carried.append(cursor)
+        cursor += 1
+    return carried
+
+
+def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) -> bool:
+    """The line opens a paragraph: a new block, or the block's previous line is not just above it."""
+    if previous.box.shares_row(line.box) and -1.0 <= line.box.x0 - previous.box.x1 <= 1.6 * line.size:
+        return False  # a piece of the same printed line (a link, a change of font)
+    if previous.block != line.block:
+        return True
+    above = previous.box.horizontal_overlap(line.box) > 0 and previous.box.y1 <= line.box.y0 + 1
+    if not above or line.box.y0 - previous.box.y1 > max(0.8 * line.size, line_gap + 0.25 * line.size):
+        return True
+    # in one block with the line before, but that line is a row of its own (a panel's sub-caption
+    # set elsewhere and shorter) or closes a paragraph
+    elsewhere = abs(previous.box.x0 - line.box.x0) > 3.0
+    return (elsewhere and previous.box.x1 < line.box.x1 - 3.0) or ends_paragraph(previous, line)
+
+
+def continues_caption(
+    lines: Sequence[TextLine],
+    members: list[int],
+    cursor: int,
+    drawings: Sequence[Box] = (),
+    line_gap: float = 0.0,
+    body_size: float | None = None,
+) -> bool:
+    """The next line belongs to the caption: below the last one, in its block or a block right below
+    in the same size, and not inside a drawing (table cells often share the caption's block)."""
+    last = lines[members[-1]]
+    candidate = lines[cursor]
+    box = candidate.box
+    if any(
+        drawing.height > 3 * box.height and drawing.contains_point(box.center_x, box.center_y)
+        for drawing in drawings
+    ):
+        return False  # inside a drawing (a highlight behind a line does not count)
+    if in_row_of_cells(lines, members, cursor):
+        return False  # a table's header row right under its caption
+    if any(
+        drawing.height <= RULE_THICKNESS
+        and last.box.y1 - 1 <= drawing.center_y <= box.y0 + 1
+        and drawing.horizontal_overlap(box) > 0.5 * box.width
+        for drawing in drawings
+    ):
+        return False  # a rule between them: an algorithm's or a table's head ends the caption
+    if box.shares_row(last.box):
+        # on the same row: the rest of the line just after a label, or a piece of the same line
+        # (never a line of the next column that happens to share the row)
+        caption = union_of(lines[member].box for member in members)
+        within = box.x0 >= caption.x0 - 2 and box.x1 <= caption.x1 + 2  # the caption's own column
+        piece = len(members) == 1 or candidate.block == last.block or within
+        return piece and 0 <= box.x0 - last.box.x1 <= 1.6 * last.size
+    # a caption in the body's own size ends where its paragraph does; one set apart in size may
+    # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
+    in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
+    if in_body_size and ends_paragraph(last, candidate):
+        return False
+    # one text block, unless the PDF's block runs on into the next column
+    near = box.y0 - last.box.y1 <= max(1.5 * last.size, line_gap + last.size)
+    if (
+        candidate.block == last.block
+        and near
+        and any(box.horizontal_overlap(lines[m].box) > 0 for m in members)
+    ):
+        return True
+    if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None:
+        return False
+    sizes = [lines[member].size for member in members]
+    size = sum(sizes) / len(sizes)
+    gap = candidate.box.y0 - last.box.y1
+    overlaps = candidate.box.horizontal_overlap(last.box) > 0
+    aligned = abs(candidate.box.x0 - last.box.x0) <= 3.0
+    # the caption's own size, or its last line's (a label set larger than the small caps after it)
+    same_font = min(abs(candidate.size - size), abs(candidate.size - last.size)) <= (1.5 if aligned else 0.5)
+    if last.text.endswith("."):
+        # a finished sentence: the next block goes on only if it sits tight within the caption's width
+        within = (
+            box.x0 >= min(lines[m].box.x0 for m in members) - 2
+            and box.x1 <= max(lines[m].box.x1 for m in members) + 2
+        )
+        return within and -2.5 <= gap <= max(0.5 * size, line_gap + 0.1 * size) and same_font
+    # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
+    # a second line may sit a little looser than the body's lines; later ones as close as the first two
+    rows = sorted(
+        {round(lines[member].box.y0, 1): lines[member].box for member in members}.values(), key=lambda b: b.y0
+    )
+    spacing = [below.y0 - above.y1 for above, below in zip(rows, rows[1:], strict=False)]
+    reach = max(spacing) + 0.3 * size if spacing else 0.6 * size
+    return overlaps and -2.5 <= gap <= max(reach, line_gap + 0.25 * size) and same_font
+
+
+def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
+    """The line shares its row with another line under the caption, a wide gap apart: table cells
+    (a line of the next column shares the row too, but beside the caption, not under it)."""
+    box = lines[cursor].box
+    caption = union_of(lines[member].box for member in members)
+    for index, other in enumerate(lines):
+        if index == cursor or index in members or not other.box.shares_row(box):
+            continue
+        if other.box.x1 <= caption.x0 or other.box.x0 >= caption.x1:
+            continue
+        if max(other.box.x0 - box.x1, box.x0 - other.box.x1) > 1.5 * lines[cursor].size:
+            return True
+    return False
+
+
+def ends_paragraph(last: TextLine, following: TextLine) -> bool:
+    """`last` closes its paragraph: it finishes a sentence well short of the left-aligned line
+    after it (the body text that follows a caption set in the body's own font and block)."""
+    finished = last.text.rstrip().endswith((".", "!", "?", ".)"))
+    left_aligned = abs(following.box.x0 - last.box.x0) <= 3.0
+    return finished and left_aligned and last.box.x1 < following.box.x1 - 0.2 * following.box.width

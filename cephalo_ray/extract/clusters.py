@@ -1,0 +1,290 @@
+"""Drawings of a page: graphics close together become clusters, the non-prose text touching them
+joins them (axis labels, legends, table cells), decorations and rules are told apart. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from cephalo_ray.extract.caption_blocks import opens_caption
+from cephalo_ray.extract.geometry import (
+    Box,
+    Caption,
+    Cluster,
+    Graphic,
+    TextLine,
+    TextStats,
+    is_rule,
+    union_of,
+)
+from cephalo_ray.extract.page_text import is_body_line, is_full_prose_line, is_small_print, is_wordy
+
+GRAPHIC_GAP = 6.0  # paths and images closer than this (points) belong to one drawing
+
+
+TEXT_GAP = 7.0  # non-body text this close to a drawing is part of it (axis labels, legends)
+
+
+MARGIN_BAND = 0.055  # elements wholly inside the top/bottom 5.5% of the page are headers and footers
+
+
+BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, not a figure
+
+
+EQUATION_NUMBER = re.compile(r"^\((?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?[a-z]?\)$")  # (7), (3.55), (A2)
+
+
+def is_decoration(box: Box, page: Box) -> bool:
+    """Page backgrounds, header/footer ornaments and elements outside the page."""
+    if box.width <= 0 or box.height <= 0:
+        return True
+    if box.area >= BACKGROUND_AREA * page.area:
+        return True
+    band = MARGIN_BAND * page.height
+    if box.y1 <= page.y0 + band or box.y0 >= page.y1 - band:
+        return True
+    # content reaching the paper's edge is a bleed ornament (side bars, banners), not a figure
+    edge = 1.0
+    return (
+        box.x0 <= page.x0 + edge
+        or box.x1 >= page.x1 - edge
+        or box.y0 <= page.y0 + edge
+        or box.y1 >= page.y1 - edge
+    )
+
+
+def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box, gap_x: float | None = None) -> list[list[int]]:
+    """Groups of boxes connected by gaps of at most `gap` points vertically and `gap_x` (default
+    `gap`) horizontally: connected components on a one-point grid."""
+    if not boxes:
+        return []
+    import numpy as np
+    from scipy import ndimage
+
+    scale = 1.0  # one cell per point is finer than any gap we use
+    width = int(page.width * scale) + 2
+    height = int(page.height * scale) + 2
+    grid = np.zeros((height, width), dtype=bool)
+    half = gap / 2
+    half_x = (gap if gap_x is None else gap_x) / 2
+    spans = []
+    for box in boxes:
+        x0 = int(max(0, (box.x0 - page.x0 - half_x) * scale))
+        y0 = int(max(0, (box.y0 - page.y0 - half) * scale))
+        x1 = int(min(width - 1, (box.x1 - page.x0 + half_x) * scale)) + 1
+        y1 = int(min(height - 1, (box.y1 - page.y0 + half) * scale)) + 1
+        grid[y0:y1, x0:x1] = True
+        spans.append((y0, x0))
+    labels, _ = ndimage.label(grid)
+    groups: dict[int, list[int]] = {}
+    for index, (y0, x0) in enumerate(spans):
+        groups.setdefault(int(labels[y0, x0]), []).append(index)
+    return list(groups.values())
+
+
+def visible_graphics(
+    graphics: Sequence[Graphic], lines: Sequence[TextLine], page: Box, stats: TextStats
+) -> list[Graphic]:
+    """Drop elements that cannot be what prints: big paths under lines of prose and anything under
+    a caption's first line (shadows, masks, images clipped away when printed)."""
+    prose = [line.box for line in lines if is_full_prose_line(line, stats)]
+    labels = [
+        line.box
+        for index, line in enumerate(lines)
+        if opens_caption(lines, index, stats.line_gap) is not None
+    ]
+    kept = []
+    for graphic in graphics:
+        if graphic.kind == "path" and graphic.box.area > 0.05 * page.area:
+            covered = sum(1 for box in prose if graphic.box.contains_point(box.center_x, box.center_y))
+            if covered >= 2:
+                continue
+        # an element printed over a caption's first line is clipped away where the caption shows
+        if any(graphic.box.contains_point(box.center_x, box.center_y) for box in labels):
+            continue
+        # the side of a frame drawn round a figure and its caption together passes beside the
+        # caption; left in, it would make the caption look like text inside the figure
+        if graphic.kind == "path" and graphic.box.width <= 2.5:
+            if any(
+                graphic.box.y0 < box.y0 - 2
+                and graphic.box.y1 > box.y1 + 2
+                and graphic.box.height > 3 * box.height
+                for box in labels
+            ):
+                continue
+        kept.append(graphic)
+    return kept
+
+
+def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
+    """Images and paths close to each other, as clusters; ornaments left out."""
+    elements = [graphic for graphic in graphics if not is_decoration(graphic.box, page)]
+    groups = cluster_boxes([element.box for element in elements], GRAPHIC_GAP, page)
+    clusters = []
+    for group in groups:
+        box = elements[group[0]].box
+        for member in group[1:]:
+            box = box.union(elements[member].box)
+        images = sum(1 for member in group if elements[member].kind == "image")
+        clusters.append(Cluster(box, images=images, paths=len(group) - images))
+    return clusters
+
+
+RULED_FLOAT_LABELS = ("Algorithm", "Listing", "Procedure", "Pseudocode")
+
+
+def ruled_floats(captions: Sequence[Caption], graphics: Sequence[Graphic]) -> list[Box]:
+    """The areas of ruled algorithm floats: a caption labelled Algorithm or Listing with a rule just
+    above or below it and a rule of the same length further down, the float's foot. Their lines of
+    pseudo-code read like prose but belong to the float."""
+    rules = [graphic.box for graphic in graphics if is_rule(graphic, 60)]
+    areas = []
+    for caption in captions:
+        if not caption.label.label.startswith(RULED_FLOAT_LABELS):
+            continue
+        box = caption.box
+        heads = [
+            rule
+            for rule in rules
+            if rule.horizontal_overlap(box) > 0.5 * box.width
+            and (abs(rule.y1 - box.y0) <= 5 or abs(rule.y0 - box.y1) <= 5)
+        ]
+        for head in heads:
+            feet = [
+                rule
+                for rule in rules
+                if rule.y0 > box.y1 + 10 and abs(rule.x0 - head.x0) <= 4 and abs(rule.x1 - head.x1) <= 4
+            ]
+            if feet:
+                foot = min(feet, key=lambda rule: rule.y0)
+                areas.append(Box(head.x0, box.y1, head.x1, foot.y1))
+                break
+    return areas
+
+
+def build_clusters(
+    lines: Sequence[TextLine],
+    clusters: list[Cluster],
+    page: Box,
+    caption_lines: set[int],
+    stats: TextStats,
+    floats: Sequence[Box] = (),
+) -> tuple[list[Cluster], set[int]]:
+    """Graphic clusters grown by the non-body text around them, plus text-only clusters; also the
+    indices of body lines. Lines inside `floats` (a ruled algorithm's pseudo-code) are never body."""
+    by_block: dict[int, list[TextLine]] = {}
+    for index, line in enumerate(lines):
+        if index not in caption_lines:  # a caption sharing a block with other lines says nothing of them
+            by_block.setdefault(line.block, []).append(line)
+    body: set[int] = set()
+    free: list[int] = []
+    for index, line in enumerate(lines):
+        if index in caption_lines:
+            continue
+        inside = any(
+            box.contains_point(line.box.center_x, line.box.center_y, 1.0)
+            for box in [*(cluster.box for cluster in clusters), *floats]
+        )
+        if not inside and is_body_line(line, by_block.get(line.block, [line]), stats):
+            body.add(index)
+        else:
+            free.append(index)
+    clusters = absorb_text(clusters, lines, free, page)
+    absorbed = {index for cluster in clusters for index in cluster.lines}
+    clusters.extend(text_clusters(lines, [i for i in free if i not in absorbed], page, stats))
+    return clusters, body
+
+
+def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: TextStats) -> list[Cluster]:
+    """Blocks of short non-prose lines with no drawing (tables without rules): text-only clusters."""
+    # table cells: rows close together, columns further apart
+    groups = cluster_boxes(
+        [lines[index].box for index in free], 0.9 * stats.body_size, page, 2.5 * stats.body_size
+    )
+    clusters = []
+    for group in groups:
+        if len(group) < 3:
+            continue  # a heading or a stray label, not a table
+        members = [free[i] for i in group]
+        if any(EQUATION_NUMBER.match(lines[member].text) for member in members) or numbered_row(
+            lines, members
+        ):
+            continue  # a displayed equation: "(7)" at its side
+        if is_small_print([lines[member] for member in members], stats):
+            continue  # references or notes in small type: prose, though not body-sized
+        if sum(1 for member in members if is_wordy(lines[member].text)) >= 0.6 * len(members):
+            continue  # running text (a page laid out unlike the rest), not a table's cells
+        box = union_of(lines[member].box for member in members)
+        clusters.append(Cluster(box, lines=members, text_only=True))
+    return clusters
+
+
+def split_at_gutter(cluster: Cluster, lines: Sequence[TextLine], middle: float) -> list[Cluster]:
+    """A text-only cluster lying in both columns of a two-column page, whose rows do not line up
+    across the gutter, is two things side by side (two listings), not one table."""
+    if not cluster.text_only:
+        return [cluster]
+    left = [index for index in cluster.lines if lines[index].box.x1 <= middle]
+    right = [index for index in cluster.lines if lines[index].box.x0 >= middle]
+    if len(left) < 3 or len(right) < 3 or len(left) + len(right) < len(cluster.lines):
+        return [cluster]
+    in_row = sum(1 for a in left if any(lines[a].box.shares_row(lines[b].box, 0.8) for b in right))
+    if in_row >= 0.5 * len(left):
+        return [cluster]  # rows across the gutter: one table
+    return [
+        Cluster(union_of(lines[member].box for member in members), lines=list(members), text_only=True)
+        for members in (left, right)
+    ]
+
+
+def numbered_row(lines: Sequence[TextLine], members: Sequence[int]) -> bool:
+    """An equation number stands on the row of one of these lines, to their right (at the margin)."""
+    right = max(lines[member].box.x1 for member in members)
+    return any(
+        EQUATION_NUMBER.match(line.text)
+        and line.box.x0 >= right
+        and any(line.box.shares_row(lines[member].box) for member in members)
+        for line in lines
+    )
+
+
+def absorb_text(
+    clusters: list[Cluster], lines: Sequence[TextLine], free: list[int], page: Box
+) -> list[Cluster]:
+    """Attach free text lines touching a cluster, then merge clusters that now touch, until stable."""
+    pending = list(free)
+    changed = True
+    while changed and clusters:
+        changed = False
+        remaining = []
+        for index in pending:
+            box = lines[index].box
+            target = next((cluster for cluster in clusters if cluster.box.near(box, TEXT_GAP)), None)
+            if target is None:
+                remaining.append(index)
+                continue
+            target.box = target.box.union(box)
+            target.lines.append(index)
+            changed = True
+        pending = remaining
+        merged = merge_clusters(clusters)
+        changed = changed or len(merged) != len(clusters)
+        clusters = merged
+    return clusters
+
+
+def merge_clusters(clusters: list[Cluster]) -> list[Cluster]:
+    result: list[Cluster] = []
+    for cluster in sorted(clusters, key=lambda c: (c.box.y0, c.box.x0)):
+        for other in result:
+            if other.box.near(cluster.box, GRAPHIC_GAP / 2):
+                other.box = other.box.union(cluster.box)
+                other.images += cluster.images
+                other.paths += cluster.paths
+                other.lines.extend(cluster.lines)
+                break
+        else:
+            result.append(cluster)
+    if len(result) != len(clusters):
+        return merge_clusters(result)
+    return result

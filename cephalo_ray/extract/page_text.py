@@ -1,0 +1,184 @@
+"""Which text lines of a page are prose: body lines, running headers and footers, margin notes, small
+print and the statistics (body size, line gap) that tell them apart. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from cephalo_ray.extract.captions import LABEL_WORD
+from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats, on_one_row
+
+
+def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
+    """Join pieces of one printed line that the PDF wrote separately ("Table" "1." "HPO ..."): same
+    block, same row, a word space apart. Table cells stay apart: their gaps are wider. Pieces of a
+    row written out of order (inline math: "0.27", "<", "k", "<") are put in order first."""
+    ordered: list[TextLine] = []
+    row: list[TextLine] = []
+    for line in [*lines, None]:
+        if line is not None and row and line.block == row[0].block and on_one_row(line.box, row[0].box):
+            row.append(line)
+            continue
+        ordered.extend(sorted(row, key=lambda piece: piece.box.x0))
+        row = [line] if line is not None else []
+    joined: list[TextLine] = []
+    for line in ordered:
+        if joined:
+            last = joined[-1]
+            same_row = on_one_row(line.box, last.box)
+            gap = line.box.x0 - last.box.x1
+            # a caption label stands apart from its number in widely spaced (justified) text
+            reach = 2.0 if LABEL_WORD.match(last.text) and line.text[:1].isalnum() else 0.9
+            if line.block == last.block and same_row and -0.5 <= gap <= reach * max(line.size, last.size):
+                chars = len(last.text) + len(line.text)
+                size = (last.size * len(last.text) + line.size * len(line.text)) / max(chars, 1)
+                text = f"{last.text} {line.text}"
+                joined[-1] = TextLine(last.box.union(line.box), text, size, last.bold_start, last.block)
+                continue
+        joined.append(line)
+    return joined
+
+
+FURNITURE_BAND = 0.1  # running headers and footers live in the top and bottom tenth of a page
+
+
+FURNITURE_SHARE = 0.3  # a line repeated on this share of pages (two at least) is a running line
+
+
+PAGE_NUMBER = re.compile(r"^(?:page\s*)?[#ivxlc]+(?:\s*(?:of|/)\s*#)?$", re.IGNORECASE)
+
+
+def furniture_key(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+
+
+def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box]) -> list[set[int]]:
+    """Per page, the lines that are running headers, footers and page numbers: text in the top or
+    bottom band that repeats across pages (numbers ignored), or a bare page number there."""
+    seen: dict[tuple[str, str], set[int]] = {}
+    banded: list[list[tuple[int, str, str]]] = []
+    for number, (lines, rect) in enumerate(zip(pages, rects, strict=True)):
+        marks = []
+        for index, line in enumerate(lines):
+            if line.box.y1 <= rect.y0 + FURNITURE_BAND * rect.height:
+                band = "top"
+            elif line.box.y0 >= rect.y1 - FURNITURE_BAND * rect.height:
+                band = "bottom"
+            else:
+                continue
+            key = furniture_key(line.text)
+            marks.append((index, band, key))
+            seen.setdefault((band, key), set()).add(number)
+        banded.append(marks)
+    needed = max(2, int(FURNITURE_SHARE * len(pages) + 0.999))
+    return [
+        {index for index, band, key in marks if len(seen[(band, key)]) >= needed or PAGE_NUMBER.match(key)}
+        for marks in banded
+    ]
+
+
+def without_furniture(
+    lines: Sequence[TextLine], graphics: Sequence[Graphic], furniture: set[int], page: Box
+) -> tuple[list[TextLine], list[Graphic]]:
+    """The page less its running lines, and less the rules and logos that sit in their band."""
+    if not furniture:
+        return list(lines), list(graphics)
+    middle = page.center_y
+    top = max([lines[i].box.y1 for i in furniture if lines[i].box.y1 < middle], default=page.y0) + 4
+    bottom = min([lines[i].box.y0 for i in furniture if lines[i].box.y0 > middle], default=page.y1) - 4
+    kept_lines = [line for index, line in enumerate(lines) if index not in furniture]
+    # rules and logos of the header and footer: mostly inside their bands
+    kept_graphics = [g for g in graphics if top < g.box.center_y < bottom]
+    return kept_lines, kept_graphics
+
+
+def is_full_prose_line(line: TextLine, stats: TextStats) -> bool:
+    """A line of body prose running the whole column: in the body font, at least 80% wide."""
+    return abs(line.size - stats.body_size) <= 1.0 and line.box.width >= 0.8 * stats.column_width
+
+
+def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) -> list[TextLine]:
+    """Drop text off the paper, vertical stamps in the side margins (arXiv ids, watermarks) and the
+    line numbers of review copies and preprints (a column of bare numbers beside the text)."""
+    prose = [line.box for line in lines if is_full_prose_line(line, stats)]
+    left = min((box.x0 for box in prose), default=page.x0)
+    right = max((box.x1 for box in prose), default=page.x1)
+    numbers: dict[int, int] = {}  # lines of bare numbers in the margins, by where they stand
+    for line in lines:
+        if LINE_NUMBER.match(line.text) and (line.box.x1 < left - 2 or line.box.x0 > right + 2):
+            numbers[round(line.box.x1 / 6)] = numbers.get(round(line.box.x1 / 6), 0) + 1
+    kept = []
+    for line in lines:
+        box = line.box
+        if box.x1 > page.x1 + 1 or box.x0 < page.x0 - 1:
+            continue
+        vertical = box.height > 4 * box.width and len(line.text) > 8
+        if vertical and (box.x1 < left - 4 or box.x0 > right + 4):
+            continue
+        if LINE_NUMBER.match(line.text) and numbers.get(round(box.x1 / 6), 0) >= 5:
+            continue
+        kept.append(line)
+    return kept
+
+
+LINE_NUMBER = re.compile(r"^\d{1,4}$")
+
+
+def text_stats(lines: Sequence[TextLine]) -> TextStats:
+    """The body font size (most characters) and the typical width of a full body line."""
+    by_size: dict[float, int] = {}
+    for line in lines:
+        key = round(line.size * 2) / 2
+        by_size[key] = by_size.get(key, 0) + len(line.text)
+    if not by_size:
+        return TextStats(10.0, 250.0)
+    body_size = max(by_size, key=lambda size: by_size[size])
+    widths = sorted(line.box.width for line in lines if abs(line.size - body_size) <= 0.75)
+    column_width = widths[int(0.9 * (len(widths) - 1))] if widths else 250.0
+    gaps = sorted(
+        below.box.y0 - above.box.y1
+        for above, below in zip(lines, lines[1:], strict=False)
+        if abs(above.size - body_size) <= 0.75
+        and abs(below.size - body_size) <= 0.75
+        and above.box.horizontal_overlap(below.box) > 0
+        and -2.0 < below.box.y0 - above.box.y1 < 2.5 * body_size
+    )
+    line_gap = gaps[len(gaps) // 2] if gaps else 2.0
+    return TextStats(body_size, column_width, line_gap)
+
+
+def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextStats) -> bool:
+    """Prose: in the body font, in a block of full-width lines (a paragraph), or one full line."""
+    if is_full_prose_line(line, stats):
+        return True
+    if abs(line.size - stats.body_size) > 1.0:
+        return False
+    if len(block_lines) < 2:
+        # alone in its block (loosely set text): prose if it is a long line of running words
+        return line.box.width >= 0.6 * stats.column_width and is_wordy(line.text, 8)
+    wide = sum(1 for other in block_lines if other.box.width >= 0.7 * stats.column_width)
+    return wide >= max(1, len(block_lines) // 2)
+
+
+def mostly_letters(text: str) -> bool:
+    """At least 60% of the printed characters are letters (prose, not numbers or symbols)."""
+    printed = text.replace(" ", "")
+    return sum(1 for char in printed if char.isalpha()) >= 0.6 * max(len(printed), 1)
+
+
+def is_wordy(text: str, words: int = 6) -> bool:
+    """Running words: `words` or more, mostly letters (not a row of numbers or pseudo-code)."""
+    return len(text.split()) >= words and mostly_letters(text)
+
+
+def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
+    """References, footnotes and notes in small type: lines running the width of the column,
+    mostly letters, smaller than the body. Prose, not a table or a figure made of text."""
+    smaller = sum(1 for line in block_lines if line.size <= stats.body_size - 0.5)
+    if smaller < 0.8 * len(block_lines) or len(block_lines) < 3:
+        return False  # (a heading in the body size may lead them: "References")
+    wide = sum(1 for line in block_lines if line.box.width >= 0.85 * stats.column_width)
+    return wide >= max(2, len(block_lines) // 2) and mostly_letters(
+        "".join(line.text for line in block_lines)
+    )
