@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -132,24 +134,43 @@ class ServeConfig(StrictModel):
         ]
 
 
-def settings_of(config: ServeConfig) -> dict[str, Any]:
-    """The dict the deployment is built from (plain values: it travels to the replicas)."""
+@dataclass(frozen=True)
+class ServeSettings:
+    """What every replica is built from: the validated config, and what was resolved from it once in
+    the job (model locations, the key's digest, the speech model's path)."""
+
+    config: ServeConfig
+    served_models: Mapping[str, str]
+    api_key_sha256: str | None  # only the digest travels; the key itself stays in the environment
+    audio_model: str | None
+
+
+def settings_of(config: ServeConfig) -> ServeSettings:
+    """The settings the deployment is built from.
+
+    Raises:
+        ConfigError: when the API key's environment variable is empty.
+    """
     from cephalo_ray.config import ConfigError
+    from cephalo_ray.models.loader import model_location
 
     if config.api_key_env and not os.environ.get(config.api_key_env):
         raise ConfigError(
             f"api_key_env: the environment variable {config.api_key_env} is empty or unset; export the key first"
         )
-    settings = config.model_dump()
     key = os.environ.get(config.api_key_env) if config.api_key_env else None
-    settings["api_key_sha256"] = hashlib.sha256(key.encode()).hexdigest() if key else None
-    from cephalo_ray.models.loader import model_location
-
-    locations = [model_location(model) for model in config.models]
-    settings["served_models"] = dict(zip(config.served_names(), locations, strict=True))
-    if config.audio_model and os.path.isdir(config.audio_model):
-        settings["audio_model"] = os.path.abspath(config.audio_model)
-    return settings
+    audio_model = config.audio_model
+    if audio_model and os.path.isdir(audio_model):
+        audio_model = os.path.abspath(audio_model)
+    return ServeSettings(
+        config=config,
+        served_models={
+            name: model_location(model)
+            for name, model in zip(config.served_names(), config.models, strict=True)
+        },
+        api_key_sha256=hashlib.sha256(key.encode()).hexdigest() if key else None,
+        audio_model=audio_model,
+    )
 
 
 def application(config: ServeConfig) -> Any:
