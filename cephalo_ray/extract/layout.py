@@ -6,8 +6,8 @@ type=KIND, score=p)`: PDF points, origin top-left, in the coordinates pymupdf's 
 reports (`get_text`, `get_image_info`, `get_drawings`: `page.rect` coordinates on an unrotated page),
 with `type` one of `KINDS` whatever the model's own classes are.
 
-- `PymupdfLayoutDetector`: pymupdf 2.0's own ONNX models, offline, on CPU.
-- `LayoutparserDetector`: a layoutparser image model (Detectron2, EfficientDet, PaddleDetection) from
+- `PymupdfLayoutDetector` (`pymupdf_layout.py`): pymupdf 2.0's own ONNX models, offline, on CPU.
+- `LayoutparserDetector` (`layoutparser_layout.py`): a layoutparser image model (Detectron2, EfficientDet, PaddleDetection) from
   a config and weights path, local or `s3://`: the page is rendered, detected and scaled back.
 
 pymupdf, onnxruntime, layoutparser and Pillow are imported on first use, never by importing this.
@@ -15,11 +15,8 @@ pymupdf, onnxruntime, layoutparser and Pillow are imported on first use, never b
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import yaml
@@ -32,7 +29,6 @@ if TYPE_CHECKING:
     import pymupdf
     from PIL import Image
 
-    from cephalo_ray.storage import Storage
 
 KINDS = ("figure", "table", "caption", "text", "title", "header", "footer", "formula", "list")
 
@@ -145,7 +141,7 @@ def blocks_of(layout: Iterable[Any], kind: str) -> list[tuple[float, float, floa
     return boxes
 
 
-def _layout(blocks: list[tuple[tuple[float, float, float, float], str, float]]) -> layoutparser.Layout:
+def layout_of(blocks: list[tuple[tuple[float, float, float, float], str, float]]) -> layoutparser.Layout:
     from layoutparser.elements import Layout, Rectangle, TextBlock
 
     ordered = sorted(blocks, key=lambda item: (round(item[0][1], 1), item[0][0]))
@@ -157,318 +153,16 @@ def _layout(blocks: list[tuple[tuple[float, float, float, float], str, float]]) 
     )
 
 
-def _page_box(page: pymupdf.Page) -> pymupdf.Rect:
+def unrotated_page(page: pymupdf.Page) -> pymupdf.Rect:
     return page.rect * page.derotation_matrix  # the unrotated page, where extraction coordinates live
 
 
-def _usable(rect: pymupdf.Rect) -> bool:
+def usable(rect: pymupdf.Rect) -> bool:
     return rect.width > MIN_SIDE and rect.height > MIN_SIDE
 
 
-def _box(rect: pymupdf.Rect) -> tuple[float, float, float, float]:
+def as_box(rect: pymupdf.Rect) -> tuple[float, float, float, float]:
     return (float(rect.x0), float(rect.y0), float(rect.x1), float(rect.y1))
-
-
-class _RecordingSession:
-    """An onnxruntime session that keeps its last outputs: pymupdf's `predict` drops the class
-    probabilities that the blocks' scores come from."""
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        self.outputs: list[Any] | None = None
-
-    def run(self, *args: Any, **kwargs: Any) -> Any:
-        self.outputs = self.session.run(*args, **kwargs)
-        return self.outputs
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.session, name)
-
-
-class PymupdfLayoutDetector:
-    """pymupdf 2.0's built-in layout models, offline, on CPU (AGPL-3.0 like pymupdf).
-
-    Two models, both loaded once per instance on the first `detect`:
-    - `elements`: the graph network pymupdf4llm uses: it classes the page's text lines (body, title,
-      caption, table, text inside a picture, header, footer, formula, list) from their geometry and
-      the page image. It sees no image or drawing as such, and nothing on a page without text.
-    - `pixels`: pymupdf's page-image model (`feature_imf2.onnx`), whose detection heads box pictures
-      and tables from the rendered page, raster and vector alike, scans included.
-
-    With both (the default) pictures and tables come from `pixels`, an element box of the same kind
-    mostly inside one of them is dropped, and the other kinds come from `elements` (from `pixels`
-    only on a page without a text layer). Scores are class probabilities (for an element block, the
-    mean over its lines); blocks under `score_threshold` are dropped.
-
-    Args:
-        score_threshold: the lowest score kept, 0..1.
-        models: "both", "elements" or "pixels".
-    """
-
-    name = "pymupdf"
-
-    def __init__(
-        self, score_threshold: float = 0.5, models: Literal["both", "elements", "pixels"] = "both"
-    ) -> None:
-        if models not in ("both", "elements", "pixels"):
-            raise ValueError(f"models={models!r}: use 'both', 'elements' or 'pixels'")
-        self.score_threshold = score_threshold
-        self.models = models
-        self._elements: Any = None
-        self._pixels: Any = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_elements": None, "_pixels": None}  # models reload where unpickled
-
-    def load(self) -> None:
-        """Load the ONNX models now (`detect` does it on first use)."""
-        try:
-            import pymupdf.layout
-            from pymupdf.layout.onnx.BoxRFDGNN import BoxRFDGNN
-            from pymupdf.layout.onnx.common_util import make_session
-            from pymupdf.layout.onnx.ImageFeatureExtractorV2 import ImageFeatureExtractorV2
-        except ImportError as error:
-            raise ImportError(f"the pymupdf layout detector needs {PYMUPDF_LAYOUT_INSTALL}") from error
-        if self.models != "pixels" and self._elements is None:
-            model = BoxRFDGNN(enable_inference_cache=False, use_sort=False)
-            model.table_grid_extractor = None  # table cell grids: costly, and we only need the boxes
-            model.session = _RecordingSession(model.session)
-            self._elements = model
-        if self.models != "elements" and self._pixels is None:
-            path = Path(pymupdf.layout.__file__).parent / "resources" / "onnx" / PIXEL_MODEL
-            self._pixels = ImageFeatureExtractorV2(make_session(str(path), ["CPUExecutionProvider"]))
-
-    def detect(self, page: pymupdf.Page) -> layoutparser.Layout:
-        """The page's blocks (see the class docstring)."""
-        self.load()
-        elements = self._element_blocks(page) if self._elements is not None else []
-        pixels = self._pixel_blocks(page) if self._pixels is not None else []
-        if elements:
-            regions = [(box, kind) for box, kind, _ in pixels if kind in ("figure", "table")]
-            elements = [item for item in elements if not _mostly_inside(item[0], item[1], regions)]
-            pixels = [item for item in pixels if item[1] in ("figure", "table")]
-        kept = [item for item in elements + pixels if item[2] >= self.score_threshold]
-        return _layout(kept)
-
-    def _element_blocks(
-        self, page: pymupdf.Page
-    ) -> list[tuple[tuple[float, float, float, float], str, float]]:
-        import numpy as np
-        import pymupdf
-
-        session = self._elements.session
-        session.outputs = None
-        groups = self._elements.predict(page, return_raw=True)
-        probabilities = None
-        if session.outputs is not None:
-            logits = np.asarray(session.outputs[0], dtype=np.float64)
-            probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
-        blocks = []
-        for group in groups:
-            kind = PYMUPDF_KINDS.get(group["class_name"])
-            rect = pymupdf.Rect(group["group_bbox"][:4])
-            if kind is None or not _usable(rect):
-                continue
-            lines = list(group.get("indicies") or [])
-            if probabilities is not None and lines:
-                score = float(probabilities[lines, group["group_class"]].mean())
-            else:  # a box pymupdf added itself (no lines behind it) carries its own score
-                score = float(group.get("score", 1.0))
-            blocks.append((_box(rect), kind, score))
-        return blocks
-
-    def _pixel_blocks(self, page: pymupdf.Page) -> list[tuple[tuple[float, float, float, float], str, float]]:
-        import numpy as np
-        import pymupdf
-
-        # One pixel per point is plenty: the model sees the page at 300 x 300.
-        pixmap = page.get_pixmap(alpha=False, colorspace=pymupdf.csRGB)
-        image = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.width, 3)
-        if image.min() == image.max():  # a blank page: the model's contrast stretch would make it black
-            return []
-        self._pixels.predict(image)
-        found = self._pixels.get_layout_detections()
-        page_box = _page_box(page)
-        blocks = []
-        for box, name, score in zip(found["boxes"], found["names"], found["scores"], strict=True):
-            kind = PYMUPDF_KINDS.get(name)
-            rect = (pymupdf.Rect(box) * page.derotation_matrix) & page_box
-            if kind is not None and _usable(rect):
-                blocks.append((_box(rect), kind, float(score)))
-        return blocks
-
-
-def _mostly_inside(
-    box: tuple[float, float, float, float],
-    kind: str,
-    regions: list[tuple[tuple[float, float, float, float], str]],
-) -> bool:
-    area = max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
-    for region, region_kind in regions:
-        if region_kind != kind:
-            continue
-        width = min(box[2], region[2]) - max(box[0], region[0])
-        height = min(box[3], region[3]) - max(box[1], region[1])
-        if width > 0 and height > 0 and width * height >= 0.5 * area:
-            return True
-    return False
-
-
-def cache_dir_default() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cephalo_ray" / "layout"
-
-
-def fetch_to_cache(uri: str, cache_dir: str | Path, storage: Storage) -> str:
-    """A local path for `uri`: itself when local; for `s3://` a copy under `cache_dir` (one file, or
-    every file under a prefix, e.g. a Paddle model folder), fetched once per object version (URI,
-    size and modification time), so retrained weights of the same size are fetched again."""
-    from cephalo_ray.storage import is_s3, name_of
-
-    if not is_s3(uri):
-        return uri
-    single = storage.stat(uri)
-    files = [single] if single.size is not None else storage.list_files(uri)
-    if not files:
-        raise FileNotFoundError(f"{uri} is neither a file nor a prefix with files in it")
-    version = json.dumps([uri] + [[item.uri, item.size, item.mtime_ns] for item in files])
-    target = Path(cache_dir) / hashlib.sha256(version.encode()).hexdigest()[:16]
-    if single.size is not None:
-        _download(storage, uri, target / name_of(uri), single.size)
-        return str(target / name_of(uri))
-    prefix = uri.rstrip("/") + "/"
-    for item in files:
-        _download(storage, item.uri, target / item.uri[len(prefix) :], item.size)
-    return str(target)
-
-
-def _download(storage: Storage, uri: str, path: Path, size: int | None) -> None:
-    if path.is_file() and path.stat().st_size == size:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_bytes(storage.read_bytes(uri))
-    os.replace(partial, path)  # actors on one node may fetch at once: each rename is whole
-
-
-class LayoutparserDetector:
-    """A layoutparser image model on the rendered page.
-
-    The page is rendered at `dpi`, the model's pixel boxes are scaled back to points (and unrotated,
-    for a rotated page), its labels mapped to `KINDS` through `label_map` and `LABEL_KINDS`; blocks
-    with labels of no use, or under `score_threshold`, are dropped. The model is built on the first
-    `detect`, once per instance; `s3://` paths are fetched to `cache_dir` first.
-
-    Args:
-        backend: a key of `LAYOUTPARSER_BACKENDS`.
-        config_path: the model config (a path, `s3://` URI or layoutparser `lp://` name; for
-            EfficientDet a model name such as `tf_efficientdet_d0`).
-        weights_path: the weights file (for Paddle, the inference folder), local or `s3://`.
-        label_map: model class id -> label (`{0: "Text", 4: "Figure"}`); labels are names in
-            `LABEL_KINDS` or `KINDS` themselves.
-        dpi: render resolution.
-        score_threshold: the lowest score kept, 0..1.
-        extra_config: passed to the layoutparser class as is.
-        device: e.g. "cpu" or "cuda" (layoutparser's default when None).
-        model: an object with layoutparser's `detect(PIL image) -> Layout` to use instead of
-            building one (tests, or a model built elsewhere).
-        cache_dir: where `s3://` files are fetched to (default `~/.cache/cephalo_ray/layout`).
-        s3_endpoint_url, s3_region: the S3 endpoint, as in the job's `storage` config.
-    """
-
-    def __init__(
-        self,
-        backend: str = "detectron2",
-        config_path: str | None = None,
-        weights_path: str | None = None,
-        label_map: dict[int, str] | None = None,
-        dpi: int = 144,
-        score_threshold: float = 0.5,
-        extra_config: Any = None,
-        device: str | None = None,
-        model: Any = None,
-        cache_dir: str | Path | None = None,
-        s3_endpoint_url: str | None = None,
-        s3_region: str | None = None,
-    ) -> None:
-        if model is None and backend not in LAYOUTPARSER_BACKENDS:
-            raise ValueError(f"backend {backend!r} is not one of {', '.join(LAYOUTPARSER_BACKENDS)}")
-        self.label_map = {int(key): str(value) for key, value in (label_map or {}).items()}
-        for label in self.label_map.values():
-            label_kind(label)  # an unknown label fails here, not on the first page
-        self.name = f"layoutparser:{backend}" if model is None else f"layoutparser:{type(model).__name__}"
-        self.backend = backend
-        self.config_path = config_path
-        self.weights_path = weights_path
-        self.dpi = dpi
-        self.score_threshold = score_threshold
-        self.extra_config = extra_config
-        self.device = device
-        self.cache_dir = Path(cache_dir) if cache_dir else cache_dir_default()
-        self.s3_endpoint_url = s3_endpoint_url
-        self.s3_region = s3_region
-        self._injected = model
-        self._model: Any = model
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_model": self._injected}  # a built model reloads where unpickled
-
-    def load(self) -> None:
-        """Fetch the files and build the model now (`detect` does it on first use)."""
-        if self._model is not None:
-            return
-        problem = detector_problem("layoutparser", self.backend)
-        if problem:
-            raise ImportError(problem)
-        import layoutparser
-
-        from cephalo_ray.storage import Storage
-
-        if not self.weights_path:
-            raise ValueError("LayoutparserDetector needs weights_path (a local path or s3:// URI)")
-        storage = Storage(self.s3_endpoint_url, self.s3_region)
-        config_path = fetch_to_cache(self.config_path, self.cache_dir, storage) if self.config_path else None
-        options: dict[str, Any] = {
-            "config_path": config_path,
-            "model_path": fetch_to_cache(self.weights_path, self.cache_dir, storage),
-            "label_map": self.label_map or None,
-            "device": self.device,
-        }
-        if self.extra_config is not None:
-            options["extra_config"] = self.extra_config
-        self._model = getattr(layoutparser, LAYOUTPARSER_BACKENDS[self.backend])(**options)
-
-    def render(self, page: pymupdf.Page) -> Image.Image:
-        """The page as the model sees it: RGB at `dpi`."""
-        import pymupdf
-        from PIL import Image
-
-        zoom = self.dpi / 72
-        pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False, colorspace=pymupdf.csRGB)
-        return Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
-
-    def detect(self, page: pymupdf.Page) -> layoutparser.Layout:
-        """The page's blocks (see the class docstring)."""
-        import pymupdf
-
-        self.load()
-        found = self._model.detect(self.render(page))
-        to_points = pymupdf.Matrix(72 / self.dpi, 72 / self.dpi) * page.derotation_matrix
-        page_box = _page_box(page)
-        blocks = []
-        for block in found:
-            label = block.type
-            if not isinstance(label, str):  # a class id the model had no name for
-                label = self.label_map.get(int(label), "")
-            try:
-                kind = label_kind(label)
-            except ValueError:
-                kind = None
-            score = 1.0 if block.score is None else float(block.score)
-            rect = (pymupdf.Rect(*block.coordinates) * to_points) & page_box
-            if kind is not None and score >= self.score_threshold and _usable(rect):
-                blocks.append((_box(rect), kind, score))
-        return _layout(blocks)
 
 
 def draw_layout(page: pymupdf.Page, layout: Iterable[Any], dpi: int = 96) -> Image.Image:
@@ -490,7 +184,7 @@ def draw_layout(page: pymupdf.Page, layout: Iterable[Any], dpi: int = 96) -> Ima
     image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
     in_pixels = Layout(
         [
-            TextBlock(Rectangle(*_box(pymupdf.Rect(*block.coordinates) * to_pixels)), type=block.type)
+            TextBlock(Rectangle(*as_box(pymupdf.Rect(*block.coordinates) * to_pixels)), type=block.type)
             for block in layout
         ]
     )
@@ -525,14 +219,11 @@ def detector_problem(name: str, backend: str | None = None) -> str | None:
     return None
 
 
-def _no_detector(**_: Any) -> None:
-    return None
-
-
-DETECTORS: dict[str, Callable[..., LayoutDetector | None]] = {
-    "none": _no_detector,
-    "pymupdf": PymupdfLayoutDetector,
-    "layoutparser": LayoutparserDetector,
+# name -> the detector's class, imported when first built ("module:Class"; None: no detector)
+DETECTORS: dict[str, str | None] = {
+    "none": None,
+    "pymupdf": "cephalo_ray.extract.pymupdf_layout:PymupdfLayoutDetector",
+    "layoutparser": "cephalo_ray.extract.layoutparser_layout:LayoutparserDetector",
 }
 _SHARED: dict[str, LayoutDetector | None] = {}
 
@@ -540,9 +231,16 @@ _SHARED: dict[str, LayoutDetector | None] = {}
 def build_detector(name: str, **options: Any) -> LayoutDetector | None:
     """A detector by name ("none" gives None), built with the options of its class; nothing loads
     until its first `detect`."""
+    import importlib
+
     if name not in DETECTORS:
         raise ValueError(f"unknown detector {name!r}: use one of {', '.join(DETECTORS)}")
-    return DETECTORS[name](**options)
+    target = DETECTORS[name]
+    if target is None:
+        return None
+    module, _, class_name = target.partition(":")
+    detector: LayoutDetector = getattr(importlib.import_module(module), class_name)(**options)
+    return detector
 
 
 def shared_detector(name: str, **options: Any) -> LayoutDetector | None:

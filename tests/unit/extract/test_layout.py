@@ -19,15 +19,14 @@ from cephalo_ray.extract import layout
 from cephalo_ray.extract.layout import (
     KINDS,
     DetectorConfig,
-    LayoutparserDetector,
-    PymupdfLayoutDetector,
     blocks_of,
     build_detector,
     detector_problem,
-    fetch_to_cache,
     label_kind,
     shared_detector,
 )
+from cephalo_ray.extract.layoutparser_layout import LayoutparserDetector, fetch_to_cache
+from cephalo_ray.extract.pymupdf_layout import PymupdfLayoutDetector
 from cephalo_ray.storage import Storage
 from tests.helpers.servers import MotoS3Server
 
