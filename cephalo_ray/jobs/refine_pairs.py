@@ -33,12 +33,6 @@ from cephalo_ray.config import ConfigError, StorageConfig, StrictModel
 
 JOB = "refine"
 # USD per million tokens (input, output) for models whose price is public; `price.*` overrides.
-KNOWN_PRICES = {
-    "gpt-4o": (2.5, 10.0),
-    "gpt-4o-mini": (0.15, 0.6),
-    "gpt-4.1": (2.0, 8.0),
-    "gpt-4.1-mini": (0.4, 1.6),
-}
 PAIR_COLUMNS = ["pair_id", "doc_id", "source", "kind", "label", "caption", "mentions", "image"]
 
 
@@ -140,13 +134,10 @@ def hashed_config(config: RefineConfig) -> dict[str, Any]:
 
 
 def resolve_price(config: RefineConfig) -> Any:
-    from cephalo_ray.refine.governor import Price
+    from cephalo_ray.refine.governor import price_of
 
-    if config.price.input_usd_per_mtok is not None or config.price.output_usd_per_mtok is not None:
-        return Price(config.price.input_usd_per_mtok, config.price.output_usd_per_mtok)
-    if config.teacher == "openai" and config.model in KNOWN_PRICES:
-        return Price(*KNOWN_PRICES[config.model])
-    return Price()
+    model = config.model if config.teacher == "openai" else None
+    return price_of(model, config.price.input_usd_per_mtok, config.price.output_usd_per_mtok)
 
 
 def run(config: RefineConfig) -> dict[str, Any]:
@@ -215,6 +206,7 @@ def refine_pending(
     from ray.data import ActorPoolStrategy, DataContext
     from tqdm import tqdm
 
+    from cephalo_ray.errors import find_cause
     from cephalo_ray.ray_session import connect_ray
     from cephalo_ray.refine.governor import Governor
     from cephalo_ray.refine.stage import RefineStage
@@ -283,7 +275,7 @@ def refine_pending(
                         usd=f"{spent:.4f}", errors=sum(1 for _, error in outcomes.values() if error)
                     )
         except Exception as error:  # Ray wraps actor errors; surface the teacher's own words
-            cause = find_cause(error, TeacherUnavailable)
+            cause = find_cause(error, TeacherUnavailable)  # Ray wraps it: found by its name
             if cause is not None:
                 raise TeacherUnavailable(str(cause)) from None
             raise
@@ -324,40 +316,32 @@ def secret_env(config: RefineConfig) -> dict[str, Any]:
     return {"runtime_env": {"env_vars": {config.api_key_env: key}}}
 
 
-def find_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return current
-        if kind.__name__ in str(current):
-            return kind(str(current).split(f"{kind.__name__}:", 1)[-1].strip().splitlines()[0])
-        current = current.__cause__ or current.__context__
-    return None
-
-
 def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: Any) -> dict[str, Any]:
     """Print what a run would send and cost; send nothing and write nothing."""
-    from cephalo_ray.refine.prompts import build_messages, estimate_tokens, image_data_url
+    from cephalo_ray.refine.prompts import estimate_requests, loggable
 
-    requests = prompt_tokens = 0
-    example: list[dict[str, Any]] | None = None
-    for uri in pair_files:
-        table = storage.read_parquet([uri])
-        for pair in table.select(PAIR_COLUMNS).to_pylist() if table is not None else []:
-            if config.limit is not None and requests >= config.limit:
-                break
-            image = image_data_url(pair["image"], config.image_max_side) if config.vision else None
-            messages = build_messages(
-                pair["label"], pair["caption"], pair["mentions"] or [], config.qa_per_pair, image
-            )
-            example = example or messages
-            requests += 1
-            prompt_tokens += estimate_tokens(messages)
+    def pairs() -> Any:
+        for uri in pair_files:
+            table = storage.read_parquet([uri])
+            yield from table.select(PAIR_COLUMNS).to_pylist() if table is not None else []
+
+    image_side = config.image_max_side if config.vision else None
+    requests, prompt_tokens, example = estimate_requests(
+        pairs(), config.qa_per_pair, image_side, config.limit
+    )
     completion_tokens = requests * config.sampling.max_tokens // 2  # replies use about half their cap
     cost = price.cost(prompt_tokens, completion_tokens) if price.known else None
-    report = {
+    if example:
+        print("refine --dry-run: the first request would be:", file=sys.stderr)
+        for message in loggable(example):
+            print(f"  [{message['role']}] {message['content']}", file=sys.stderr)
+    cost_text = f"${cost:.2f}" if cost is not None else "unknown (set price.*)"
+    print(
+        f"refine --dry-run: {requests} requests, ~{prompt_tokens} prompt + ~{completion_tokens} completion tokens, "
+        f"estimated cost {cost_text}; nothing was sent",
+        file=sys.stderr,
+    )
+    return {
         "dry_run": True,
         "teacher": config.teacher,
         "model": config.model,
@@ -366,34 +350,6 @@ def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: An
         "estimated_completion_tokens": completion_tokens,
         "estimated_cost_usd": round(cost, 4) if cost is not None else None,
     }
-    if example:
-        shown = [
-            {**message, "content": shorten(message["content"])}
-            if isinstance(message["content"], list)
-            else message
-            for message in example
-        ]
-        print("refine --dry-run: the first request would be:", file=sys.stderr)
-        for message in shown:
-            print(f"  [{message['role']}] {message['content']}", file=sys.stderr)
-    cost_text = f"${cost:.2f}" if cost is not None else "unknown (set price.*)"
-    print(
-        f"refine --dry-run: {requests} requests, ~{prompt_tokens} prompt + ~{completion_tokens} completion tokens, "
-        f"estimated cost {cost_text}; nothing was sent",
-        file=sys.stderr,
-    )
-    return report
-
-
-def shorten(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    shown = []
-    for part in parts:
-        if part.get("type") == "image_url":
-            url = part["image_url"]["url"]
-            shown.append({"type": "image_url", "image_url": {"url": f"{url[:40]}... ({len(url)} chars)"}})
-        else:
-            shown.append(part)
-    return shown
 
 
 def summarise(

@@ -29,6 +29,24 @@ class Price:
         return self.input_usd_per_mtok is not None or self.output_usd_per_mtok is not None
 
 
+# USD per million tokens (input, output) of models whose price is public; `price.*` overrides them.
+KNOWN_PRICES = {
+    "gpt-4o": (2.5, 10.0),
+    "gpt-4o-mini": (0.15, 0.6),
+    "gpt-4.1": (2.0, 8.0),
+    "gpt-4.1-mini": (0.4, 1.6),
+}
+
+
+def price_of(model: str | None, input_usd_per_mtok: float | None, output_usd_per_mtok: float | None) -> Price:
+    """The configured price, else the public price of `model` (None: a teacher that costs nothing)."""
+    if input_usd_per_mtok is not None or output_usd_per_mtok is not None:
+        return Price(input_usd_per_mtok, output_usd_per_mtok)
+    if model in KNOWN_PRICES:
+        return Price(*KNOWN_PRICES[model])
+    return Price()
+
+
 class Governor:
     """Admission, pacing and spend of all refine actors together.
 

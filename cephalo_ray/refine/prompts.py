@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 PROMPT_VERSION = "qa-v1"
@@ -174,3 +174,42 @@ def template_qa(
     for item in qa:
         unique.setdefault(item["answer"], item)
     return list(unique.values())[:qa_per_pair]
+
+
+def estimate_requests(
+    pairs: Iterable[Mapping[str, Any]], qa_per_pair: int, image_max_side: int | None, limit: int | None
+) -> tuple[int, int, list[dict[str, Any]] | None]:
+    """What a run would send for `pairs`: requests, estimated prompt tokens, and the first request's
+    messages (None when there is none). `image_max_side` None: the image is not sent."""
+    requests = prompt_tokens = 0
+    example: list[dict[str, Any]] | None = None
+    for pair in pairs:
+        if limit is not None and requests >= limit:
+            break
+        image = image_data_url(pair["image"], image_max_side) if image_max_side else None
+        messages = build_messages(pair["label"], pair["caption"], pair["mentions"] or [], qa_per_pair, image)
+        example = example or messages
+        requests += 1
+        prompt_tokens += estimate_tokens(messages)
+    return requests, prompt_tokens, example
+
+
+def loggable(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages fit for a log line: image data URLs cut to their first characters and length."""
+    shown = []
+    for message in messages:
+        content = message["content"]
+        if isinstance(content, list):
+            content = [
+                {
+                    "type": "image_url",
+                    "image_url": {
+                        "url": f"{part['image_url']['url'][:40]}... ({len(part['image_url']['url'])} chars)"
+                    },
+                }
+                if part.get("type") == "image_url"
+                else part
+                for part in content
+            ]
+        shown.append({**message, "content": content})
+    return shown

@@ -1,0 +1,200 @@
+"""What each step of the demo does on its tiny models (train, merge, MoE, serve, caption, eval); `demo.py`
+runs them in order and tabulates them."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def tiny_model(folder: Path) -> dict[str, Any]:
+    """Assemble a tiny LLaVA from a random CLIP encoder and a random Llama, once, and describe it."""
+    from cephalo_ray.models.assemble import assemble_llava
+    from cephalo_ray.models.commands import model_info
+    from cephalo_ray.models.tiny import build_tiny_causal_lm, build_tiny_vision_encoder
+
+    target = folder / "tiny-llava"
+    if not (target / "config.json").exists():
+        build_tiny_vision_encoder("clip", folder / "tiny-clip")
+        build_tiny_causal_lm("llama", folder / "tiny-llama")
+        assemble_llava(str(folder / "tiny-clip"), str(folder / "tiny-llama"), target)
+    return model_info(str(target), image_size=64)
+
+
+def train_tiny(root: Path, model_path: str) -> dict[str, Any]:
+    """A short LoRA run of the tiny model on the refined conversations, once."""
+    import json
+
+    from cephalo_ray.jobs import finetune_vlm
+
+    output = root / "runs" / "tiny-lora"
+    if (output / "_manifest.json").exists():
+        return dict(json.loads((output / "_manifest.json").read_text())["counts"])
+    config = finetune_vlm.TrainConfig.model_validate(
+        {
+            "input": str(root / "refined"),
+            "output": str(output),
+            "model": model_path,
+            "max_length": 512,
+            "eval_every": 10,
+            "checkpoint_every": 10,
+            "recipe": {"name": "lora", "lora_rank": 8, "lora_alpha": 16},
+            "optim": {"learning_rate": 0.002, "max_steps": 10, "micro_batch_size": 2},
+            "resources": {"workers": 2, "cpus_per_worker": 0.5},
+        }
+    )
+    return dict(finetune_vlm.run(config)["counts"])
+
+
+def merge_tiny(root: Path, base: str, fine_tuned: str) -> dict[str, Any]:
+    """Cephalo's 10b recipe in miniature: all layers of the base, then the fine-tuned model's last one."""
+    from cephalo_ray.jobs import merge_layers
+
+    config = merge_layers.MergeConfig.model_validate(
+        {
+            "output": str(root / "merged" / "stack"),
+            "models": {"base": base, "tuned": fine_tuned},
+            "base": "base",
+            "slices": [{"model": "base", "first": 0, "last": 1}, {"model": "tuned", "first": 1, "last": 1}],
+            "resources": {"num_cpus": 0.5},
+        }
+    )
+    return merge_layers.run(config)
+
+
+def moe_tiny(root: Path, base: str, fine_tuned: str) -> dict[str, Any]:
+    """A 2-expert MoE: the base for general prompts, the fine-tuned model for the refined figure
+    questions (text + image), routers fitted from both."""
+    import pyarrow.parquet as pq
+
+    from cephalo_ray.jobs import build_moe
+
+    prompts_dir = root / "merged" / "moe-prompts"
+    prompts_dir.mkdir(parents=True, exist_ok=True)
+    figure_prompts: list[dict[str, str]] = []
+    for number, path in enumerate(sorted((root / "refined" / "refined").glob("*.parquet"))[:2]):
+        for row in pq.read_table(path, columns=["image", "conversations"]).to_pylist()[:5]:
+            image = prompts_dir / f"figure-{number}-{len(figure_prompts)}.png"
+            image.write_bytes(row["image"])
+            question = row["conversations"][0]["value"].replace("<image>", "").strip()
+            figure_prompts.append({"text": question, "image": str(image)})
+    general = [
+        "Write a short poem about the sea.",
+        "What is the capital of France?",
+        "Translate good morning into German.",
+        "List three colours of the rainbow.",
+        "How many days are in a leap year?",
+        "Tell me a joke about cats.",
+    ]
+    config = build_moe.MoeConfig.model_validate(
+        {
+            "output": str(root / "merged" / "moe"),
+            "base": base,
+            "experts": [
+                {"name": "general", "model": base, "prompts": general},
+                {"name": "figures", "model": fine_tuned, "prompts": figure_prompts},
+            ],
+            "router": {"holdout_fraction": 0.34},
+            "resources": {"num_cpus": 0.5},
+        }
+    )
+    return build_moe.run(config)
+
+
+def serve_and_ask(root: Path, fine_tuned: str) -> dict[str, Any]:
+    """Serve the fine-tuned, stacked and MoE models in one app, ask the fine-tuned one about a figure
+    with the `openai` client, and take the app down again."""
+    import base64
+    import socket
+
+    import openai
+    import pyarrow.parquet as pq
+    from ray import serve
+
+    from cephalo_ray.jobs.serve import ServeConfig, start
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    names = ["cephalo-tiny", "cephalo-tiny-stacked", "cephalo-tiny-moe"]
+    models = [fine_tuned, str(root / "merged" / "stack" / "model"), str(root / "merged" / "moe" / "model")]
+    config = ServeConfig(
+        models=models, names=names, port=port, app_name="demo", blocking=False, resources={"num_cpus": 0.5}
+    )
+    row = (
+        pq.read_table(sorted((root / "refined" / "refined").glob("*.parquet"))[0]).slice(0, 1).to_pylist()[0]
+    )
+    image_url = "data:image/png;base64," + base64.b64encode(row["image"]).decode()
+    question = row["conversations"][0]["value"].replace("<image>", "").strip()
+    try:
+        start(config)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0)
+        started = time.monotonic()
+        reply = client.chat.completions.create(
+            model="cephalo-tiny",
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": image_url}},
+                        {"type": "text", "text": question},
+                    ],
+                }
+            ],
+            max_tokens=16,
+            temperature=0,
+        )
+        seconds = time.monotonic() - started
+        served = sorted(model.id for model in client.models.list())
+    finally:
+        serve.shutdown()
+    answer = reply.choices[0].message.content
+    print(
+        f"demo: asked cephalo-tiny {question!r} -> {answer!r} (a tiny random model: noise)", file=sys.stderr
+    )
+    usage = reply.usage
+    return {
+        "models": served,
+        "completion_tokens": usage.completion_tokens if usage else 0,
+        "seconds": seconds,
+    }
+
+
+def caption_figures(root: Path, fine_tuned: str) -> dict[str, Any]:
+    """Caption every extracted figure with the fine-tuned model (one actor, batched)."""
+    from cephalo_ray.jobs import batch_caption
+
+    config = batch_caption.CaptionConfig.model_validate(
+        {
+            "input": str(root / "extract"),
+            "output": str(root / "captions"),
+            "model": fine_tuned,
+            "model_name": "cephalo-tiny",
+            "sampling": {"max_tokens": 12},
+            "resources": {"actors": 1, "num_cpus": 0.5, "batch_size": 16},
+        }
+    )
+    return batch_caption.run(config)
+
+
+def evaluate_three(root: Path, fine_tuned: str) -> dict[str, Any]:
+    """The fine-tuned, stacked and MoE models on the refined val questions, side by side."""
+    from cephalo_ray.jobs import evaluate_models
+
+    config = evaluate_models.EvalConfig.model_validate(
+        {
+            "input": str(root / "refined"),
+            "output": str(root / "eval"),
+            "models": [
+                fine_tuned,
+                str(root / "merged" / "stack" / "model"),
+                str(root / "merged" / "moe" / "model"),
+            ],
+            "names": ["fine-tuned", "stacked", "moe"],
+            "max_tokens": 12,
+            "resources": {"num_cpus": 0.5},
+        }
+    )
+    return evaluate_models.run(config)
