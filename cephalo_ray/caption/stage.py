@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from cephalo_ray.models.engine import image_messages
+from cephalo_ray.models.engine import EngineOptions, SamplingParams, image_messages
 from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import errors_schema
 from cephalo_ray.storage import Storage
@@ -86,7 +86,7 @@ class CaptionStage:
         model: the model to load (folder, hub name or s3://); model_name: what rows record.
         prompts: asked of every image.
         done: keys answered by earlier runs (skipped).
-        sampling: `SamplingParams` fields; engine_options: `Engine` keyword arguments.
+        params: how every answer is sampled; engine: how the actor's engine batches.
     """
 
     def __init__(
@@ -97,18 +97,18 @@ class CaptionStage:
         model_name: str,
         prompts: Sequence[str],
         done: Iterable[str],
-        sampling: dict[str, Any],
-        engine_options: dict[str, Any],
+        params: SamplingParams,
+        engine: EngineOptions,
     ) -> None:
-        from cephalo_ray.models.engine import Engine, SamplingParams
+        from cephalo_ray.models.engine import Engine
 
         self.committer = committer
         self.storage = storage
         self.model_name = model_name
         self.prompts = list(prompts)
         self.done = set(done)
-        self.params = SamplingParams(**sampling)
-        self.engine = Engine.load(model, storage=storage, **engine_options)
+        self.params = params
+        self.engine = Engine.load(model, engine, storage=storage)
 
     def __call__(self, batch: Any) -> dict[str, list[Any]]:
         import pyarrow as pa

@@ -220,6 +220,7 @@ def caption_pending(
     from tqdm import tqdm
 
     from cephalo_ray.caption.stage import STATUS_FAILED, STATUS_OK, STATUS_RETRY, STATUS_SKIPPED, CaptionStage
+    from cephalo_ray.models.engine import EngineOptions, SamplingParams
     from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray
 
@@ -249,13 +250,13 @@ def caption_pending(
                 "model_name": model_name,
                 "prompts": prompts,
                 "done": done,
-                "sampling": config.sampling.model_dump(),
-                "engine_options": {
-                    "dtype": config.dtype,
-                    "max_batch_size": config.resources.max_batch_size,
-                    "max_waiting": max(256, config.resources.batch_size * len(prompts)),
-                    "batch_wait_s": 0.0,
-                },
+                "params": SamplingParams(**config.sampling.model_dump()),
+                "engine": EngineOptions(
+                    dtype=config.dtype,
+                    max_batch_size=config.resources.max_batch_size,
+                    max_waiting=max(256, config.resources.batch_size * len(prompts)),
+                    batch_wait_s=0.0,  # a batch of images arrives whole: nothing to wait for
+                ),
             },
             batch_size=config.resources.batch_size,
             batch_format="pyarrow",

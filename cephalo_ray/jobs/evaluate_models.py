@@ -113,7 +113,11 @@ def read_rows(config: EvalConfig, storage: Any) -> tuple[list[dict[str, Any]], d
 
 
 def answer_with_model(
-    model: str, questions: list[dict[str, Any]], images: dict[str, bytes], settings: dict[str, Any]
+    model: str,
+    questions: list[dict[str, Any]],
+    images: dict[str, bytes],
+    engine_options: Any,
+    max_tokens: int,
 ) -> dict[str, str]:
     """Ray task body: load `model` and answer every question greedily; id -> answer."""
     import io
@@ -122,16 +126,10 @@ def answer_with_model(
 
     from cephalo_ray.models.engine import Engine, SamplingParams, image_messages
 
-    engine = Engine.load(
-        model,
-        dtype=settings["dtype"],
-        max_batch_size=settings["max_batch_size"],
-        max_waiting=len(questions) + 1,
-        batch_wait_s=0.0,
-    )
+    engine = Engine.load(model, engine_options)
     try:
         decoded = {pair_id: Image.open(io.BytesIO(data)).convert("RGB") for pair_id, data in images.items()}
-        params = SamplingParams(max_tokens=settings["max_tokens"], temperature=0)
+        params = SamplingParams(max_tokens=max_tokens, temperature=0)
         results = engine.generate_many(
             [
                 (image_messages(question["question"]), [decoded[question["pair_id"]]], params)
@@ -201,6 +199,7 @@ def answer_and_score(
     import ray
 
     from cephalo_ray.evaluate.scores import build_questions, markdown_table, score
+    from cephalo_ray.models.engine import EngineOptions
     from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray
     from cephalo_ray.storage import join
@@ -210,11 +209,12 @@ def answer_and_score(
     answers: dict[str, dict[str, str]] = {}
     if config.models:
         images = {row["pair_id"]: row["image"] for row in rows}
-        settings = {
-            "dtype": config.dtype,
-            "max_batch_size": config.resources.max_batch_size,
-            "max_tokens": config.max_tokens,
-        }
+        engine_options = EngineOptions(
+            dtype=config.dtype,
+            max_batch_size=config.resources.max_batch_size,
+            max_waiting=len(questions) + 1,
+            batch_wait_s=0.0,  # every question is asked at once
+        )
         task = ray.remote(num_cpus=config.resources.num_cpus, num_gpus=config.resources.num_gpus)(
             answer_with_model
         )
@@ -222,7 +222,7 @@ def answer_and_score(
         try:
             shared = (ray.put(questions), ray.put(images))
             locations = [model_location(model) for model in config.models]
-            pending = [task.remote(model, *shared, settings) for model in locations]
+            pending = [task.remote(model, *shared, engine_options, config.max_tokens) for model in locations]
             for name, result in zip(names, ray.get(pending), strict=False):
                 answers[name] = result
         finally:

@@ -43,6 +43,16 @@ class SamplingParams:
     top_logprobs: int = 0
 
 
+@dataclass(frozen=True)
+class EngineOptions:
+    """How an engine batches, built once by a job and handed to its actors or tasks."""
+
+    dtype: str = "auto"
+    max_batch_size: int = 32
+    batch_wait_s: float = 0.02  # how long a batch waits for company
+    max_waiting: int = 256  # queued requests before `EngineBusyError`
+
+
 @dataclass
 class Event:
     """What a request receives: text deltas, then one `done` (or an `error`)."""
@@ -299,17 +309,27 @@ class Engine:
     def load(
         cls,
         name_or_path: str,
+        options: EngineOptions = EngineOptions(),
         *,
-        dtype: str = "auto",
         device: str | None = None,
         storage: Any = None,
-        **options: Any,
+        observer: Callable[[int, int, float], None] | None = None,
     ) -> Engine:
         """Load a VLM, a causal LM or a LoRA adapter folder (merged into its base) and start the engine."""
         from cephalo_ray.models.loader import load_model
 
-        model, processor, is_vlm = load_model(name_or_path, dtype=dtype, device=device, storage=storage)
-        return cls(model, processor, is_vlm=is_vlm, **options)
+        model, processor, is_vlm = load_model(
+            name_or_path, dtype=options.dtype, device=device, storage=storage
+        )
+        return cls(
+            model,
+            processor,
+            is_vlm=is_vlm,
+            max_batch_size=options.max_batch_size,
+            batch_wait_s=options.batch_wait_s,
+            max_waiting=options.max_waiting,
+            observer=observer,
+        )
 
     @property
     def waiting(self) -> int:

@@ -17,7 +17,15 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from cephalo_ray.models.engine import ContextLengthError, Engine, EngineBusyError, Event, SamplingParams, fold
+from cephalo_ray.models.engine import (
+    ContextLengthError,
+    Engine,
+    EngineBusyError,
+    EngineOptions,
+    Event,
+    SamplingParams,
+    fold,
+)
 from cephalo_ray.serve.admission import Admission, Slot
 from cephalo_ray.serve.audio import AudioLimits, Transcriber, decode_base64_audio, wav_samples
 from cephalo_ray.serve.config import ServeLimits, ServeSettings
@@ -176,15 +184,14 @@ class OpenAIHandler:
             metrics.tokens.inc(tokens, tags={"model": model_id})
             metrics.tokens_per_second.set(tokens / max(seconds, 1e-9), tags={"model": model_id})
 
-        engine = await asyncio.to_thread(
-            Engine.load,
-            self.models[model_id],
+        options = EngineOptions(
             dtype=engine_config.dtype,
-            storage=self._storage(),
             max_batch_size=engine_config.max_batch_size,
             batch_wait_s=engine_config.batch_wait_ms / 1000,
             max_waiting=engine_config.max_waiting,
-            observer=observe,
+        )
+        engine = await asyncio.to_thread(
+            Engine.load, self.models[model_id], options, storage=self._storage(), observer=observe
         )
         self.engines[model_id] = engine
         return engine

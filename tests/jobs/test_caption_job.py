@@ -106,6 +106,7 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
     same answers commit again under other names; each is kept once, and a kill while settling heals."""
     from cephalo_ray import ledger
     from cephalo_ray.caption.stage import CaptionStage
+    from cephalo_ray.models.engine import EngineOptions, SamplingParams
 
     images = image_folder(tmp_path / "images", 5)
     groupings = [[0, 1, 2], [2, 3, 4], [1]]  # the lost actor's batch, then two overlapping retries
@@ -123,10 +124,9 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
         done: set[str],
         *_: Any,
     ) -> dict[str, Any]:
-        sampling = config.sampling.model_dump()
-        stage = CaptionStage(
-            root.committer, storage, str(tiny_model), "tiny", prompts, done, sampling, {"batch_wait_s": 0.0}
-        )
+        params = SamplingParams(**config.sampling.model_dump())
+        options = EngineOptions(batch_wait_s=0.0)
+        stage = CaptionStage(root.committer, storage, str(tiny_model), "tiny", prompts, done, params, options)
         try:
             for grouping in groupings:
                 rows = [

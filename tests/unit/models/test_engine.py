@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from cephalo_ray.models.engine import Engine, EngineBusyError, SamplingParams, held_back
+from cephalo_ray.models.engine import Engine, EngineBusyError, EngineOptions, SamplingParams, held_back
 from cephalo_ray.models.tiny import build_tiny, build_tiny_causal_lm
 
 GREEDY = SamplingParams(max_tokens=12, temperature=0)
@@ -21,7 +21,7 @@ GREEDY = SamplingParams(max_tokens=12, temperature=0)
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     folder = tmp_path_factory.mktemp("llava")
     build_tiny("llava", folder)
-    loaded = Engine.load(str(folder), batch_wait_s=0.2, max_batch_size=16)
+    loaded = Engine.load(str(folder), EngineOptions(batch_wait_s=0.2, max_batch_size=16))
     yield loaded
     loaded.close()
 
@@ -113,7 +113,9 @@ def test_closing_a_stream_cancels_its_generation(engine: Engine) -> None:
 
 def test_a_full_queue_is_refused(tmp_path: Path) -> None:
     build_tiny_causal_lm("llama", tmp_path / "llama")
-    busy = Engine.load(str(tmp_path / "llama"), max_waiting=2, batch_wait_s=0.5, max_batch_size=1)
+    busy = Engine.load(
+        str(tmp_path / "llama"), EngineOptions(max_waiting=2, batch_wait_s=0.5, max_batch_size=1)
+    )
     try:
         messages = [{"role": "user", "content": "Hello there"}]
         tickets = []
