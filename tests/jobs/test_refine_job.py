@@ -357,3 +357,62 @@ def test_s3_to_s3_with_the_template_teacher(ray_session: Any, s3_server: Any, s3
     assert manifest["status"] == "complete" and manifest["counts"]["pairs_ok"] == 5
     rows = export_dataset.read_refined(storage, f"s3://{s3_bucket}/refined", allow_partial=False)
     assert len(rows) == 5 and all(row["teacher"] == "template" for row in rows)
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_duplicates_or_asking_twice(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver is killed after answers were committed; the rerun asks only what was not answered."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    from tests.jobs.test_extract_job import REPO_ROOT, wait_until_gone
+
+    pairs = pairs_for(["GOOD"] * 24)
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    openai_server.reset()
+    openai_server.default = lambda _: ScriptedReply(body=chat_completion(json.dumps(GOOD)), delay_s=0.25)
+    monkeypatch.setenv("CEPHALO_TEST_TEACHER_KEY", "sk-test")
+    output = tmp_path / "refined"
+    command = [sys.executable, "-m", "cephalo_ray.jobs.refine_pairs", str(tmp_path / "extract"), str(output)]
+    command += [
+        f"teacher_url={openai_server.base_url}",
+        "model=fake-teacher",
+        "api_key_env=CEPHALO_TEST_TEACHER_KEY",
+    ]
+    command += ["resources.concurrency=2", "resources.batch_size=4", "resources.local_num_cpus=2"]
+    ray_dir = tempfile.mkdtemp(prefix="crr-", dir="/tmp")
+    log = open(tmp_path / "job.log", "wb")  # noqa: SIM115 - closed below
+    job = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env={**os.environ, "RAY_TMPDIR": ray_dir},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list((output / "done").glob("*.parquet")):
+            assert job.poll() is None, (tmp_path / "job.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "nothing was committed in time"
+            time.sleep(0.05)
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+        log.close()
+    wait_until_gone(ray_dir)
+    asked_before = len(openai_server.requests)
+    assert asked_before < 24, "the run finished before the kill; nothing was tested"
+
+    resumed = refine_pairs.run(configure(tmp_path, openai_server))
+    refined = [row["pair_id"] for row in root_rows(output, "refined")]
+    assert sorted(refined) == sorted(pair["pair_id"] for pair in pairs)  # every pair once
+    assert resumed["status"] == "complete" and resumed["counts"]["pairs_ok"] == 24
+    asked_after = len(openai_server.requests) - asked_before
+    assert asked_after <= 24 - resumed["counts"]["pairs_cached"] and resumed["counts"]["pairs_cached"] >= 2
