@@ -56,7 +56,7 @@ def mixtral_text_config(text: dict[str, Any], num_experts: int, experts_per_toke
     if not 1 <= experts_per_token <= num_experts:
         raise CheckpointError(f"experts_per_token must be 1..{num_experts}, got {experts_per_token}")
     accepted = set(MixtralConfig().to_dict()) - {"architectures", "transformers_version", "dtype"}
-    config = {key: value for key, value in text.items() if key in accepted}
+    config = {key: value for key, value in current_form(text).items() if key in accepted}
     config.update(
         model_type="mixtral",
         num_local_experts=num_experts,
@@ -67,6 +67,17 @@ def mixtral_text_config(text: dict[str, Any], num_experts: int, experts_per_toke
     if "dtype" in text:
         config["dtype"] = text["dtype"]
     return config
+
+
+def current_form(text: dict[str, Any]) -> dict[str, Any]:
+    """A text config as the installed transformers writes it. Checkpoints saved by transformers 4.x
+    (most of the Hub) keep `rope_theta` and `rope_scaling` at the top level, where the Mixtral config
+    of today has no such keys: read through their own config class, they become `rope_parameters`."""
+    from transformers import AutoConfig
+
+    fields = {key: value for key, value in text.items() if key not in ("model_type", "transformers_version")}
+    normalized: dict[str, Any] = AutoConfig.for_model(text["model_type"], **fields).to_dict()
+    return normalized
 
 
 def moe_config(base_config: dict[str, Any], num_experts: int, experts_per_token: int) -> dict[str, Any]:

@@ -150,3 +150,46 @@ def test_fitted_routers_send_held_out_prompts_to_their_expert(llamas: Path, tmp_
     untrained = AutoModelForCausalLM.from_pretrained(tmp_path / "moe").eval()
     baseline = fit_routers(untrained, tokenizer, prompts, method="mean", holdout_fraction=0.25)
     assert baseline.method == "mean" and baseline.routed_prompt_accuracy is not None
+
+
+def saved_by_transformers_4(folder: Path, rope: dict[str, Any]) -> None:
+    """Rewrite a model's config.json the way transformers 4.x saved it: `rope_theta` and `rope_scaling`
+    at the top level (what nearly every checkpoint on the Hub holds), no `rope_parameters`."""
+    import json
+
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    config.pop("rope_parameters", None)
+    config.update(rope, transformers_version="4.44.2")
+    path.write_text(json.dumps(config, indent=2))
+
+
+@pytest.mark.parametrize(
+    "rope",
+    [
+        {"rope_theta": 500000.0, "rope_scaling": None},
+        {
+            "rope_theta": 500000.0,
+            "rope_scaling": {
+                "factor": 8.0,
+                "high_freq_factor": 4.0,
+                "low_freq_factor": 1.0,
+                "original_max_position_embeddings": 64,
+                "rope_type": "llama3",
+            },
+        },
+    ],
+    ids=["theta", "llama3-scaling"],
+)
+def test_rope_settings_of_a_transformers_4_checkpoint_survive(tmp_path: Path, rope: dict[str, Any]) -> None:
+    dense_folder = tmp_path / "dense"
+    build_tiny_causal_lm("llama", dense_folder, seed=3, num_hidden_layers=2, max_position_embeddings=4096)
+    saved_by_transformers_4(dense_folder, rope)
+    build_moe(str(dense_folder), [str(dense_folder)] * 2, tmp_path / "moe", experts_per_token=1)
+    moe = AutoModelForCausalLM.from_pretrained(tmp_path / "moe").eval()
+    dense = AutoModelForCausalLM.from_pretrained(dense_folder).eval()
+    assert moe.config.rope_parameters["rope_theta"] == 500000.0
+    assert moe.config.rope_parameters == dense.config.rope_parameters
+    long_prompt = torch.arange(1, 200).remainder(50).add(1)[None]  # past the scaling's original length
+    with torch.no_grad():
+        torch.testing.assert_close(moe(long_prompt).logits, dense(long_prompt).logits, rtol=1e-5, atol=1e-5)
