@@ -214,8 +214,10 @@ def build_idefics3(**text_overrides: Any) -> tuple[Any, Any]:
         image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         tie_word_embeddings=False,
     )
+    # As HuggingFaceM4/Idefics3-8B-Llama3's preprocessor_config.json, scaled down: images are resized
+    # to a longest edge of 4 tiles (1456 = 4 x 364 there) and split into tiles plus a global view.
     image_processor = Idefics3ImageProcessorPil(
-        do_image_splitting=False, size={"longest_edge": 32}, max_image_size={"longest_edge": 32}
+        do_image_splitting=True, size={"longest_edge": 4 * 32}, max_image_size={"longest_edge": 32}
     )
     processor = Idefics3Processor(
         image_processor=image_processor,

@@ -63,6 +63,36 @@ def never_predicted_ids(tokenizer: Any) -> set[int]:
     return ids
 
 
+PROBE_ANSWER = "Probe answer 7193."
+
+
+def closes_answers_with_eos(processor: Any) -> bool:
+    """Whether the chat template ends an assistant turn with the EOS token. Some real ones do not
+    (llava-hf's LLaVA-1.5: "ASSISTANT: answer USER: ..."): a model trained on them never learns to stop."""
+    eos = getattr(processor.tokenizer, "eos_token", None)
+    if not eos:
+        return True  # nothing to add
+    probe = [
+        {"role": "user", "content": [{"type": "text", "text": "Probe question?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": PROBE_ANSWER}]},
+    ]
+    rendered = str(processor.apply_chat_template(probe))
+    return eos in rendered.split(PROBE_ANSWER, 1)[-1]
+
+
+def with_eos_after_answers(messages: list[dict[str, Any]], eos: str) -> list[dict[str, Any]]:
+    """Each assistant answer followed by the EOS token, which the tokenizer reads as its special id and
+    the answer mask keeps: what LLaVA's own training does (its `sep2`)."""
+    closed = []
+    for message in messages:
+        if message["role"] == "assistant":
+            parts = [dict(part) for part in message["content"]]
+            parts[-1]["text"] = parts[-1]["text"] + eos
+            message = {**message, "content": parts}
+        closed.append(message)
+    return closed
+
+
 def answer_spans(processor: Any, messages: list[dict[str, Any]], images: list[Any]) -> list[tuple[int, int]]:
     """Token spans [start, end) of each assistant answer in the processed full conversation."""
     spans = []
@@ -104,6 +134,8 @@ def build_example(
     if masking not in MASKINGS:
         raise ValueError(f"masking {masking!r} is not one of {MASKINGS}")
     messages = llava_to_messages(conversations)
+    if not closes_answers_with_eos(processor):
+        messages = with_eos_after_answers(messages, processor.tokenizer.eos_token)
     text = processor.apply_chat_template(messages)
     inputs = dict(processor(images=images or None, text=[text], return_tensors="pt"))
     input_ids = inputs["input_ids"]
@@ -133,7 +165,9 @@ def build_example(
 
 
 def collate(examples: Sequence[Example], pad_token_id: int) -> dict[str, Any]:
-    """Right-pad a batch for training (labels padded with the ignore index); other tensors concatenated."""
+    """Right-pad a batch for training (labels padded with the ignore index); other tensors are
+    concatenated, zero-padded where their examples differ (an image split into more tiles than its
+    batch-mate's: tiling processors pad with all-zero tiles, which their models skip)."""
     import torch
 
     longest = max(example.length for example in examples)
@@ -147,5 +181,21 @@ def collate(examples: Sequence[Example], pad_token_id: int) -> dict[str, Any]:
             ]
             batch[key] = torch.cat(padded)
         else:
-            batch[key] = torch.cat(values)
+            batch[key] = torch.cat(padded_alike(values)) if hasattr(values[0], "shape") else values
     return batch
+
+
+def padded_alike(tensors: Sequence[Any]) -> list[Any]:
+    """Tensors zero-padded at the end of every dimension after the first to the largest of them."""
+    import torch
+
+    if all(tensor.shape[1:] == tensors[0].shape[1:] for tensor in tensors):
+        return list(tensors)
+    largest = [max(tensor.shape[axis] for tensor in tensors) for axis in range(1, tensors[0].dim())]
+    padded = []
+    for tensor in tensors:
+        widths: list[int] = []
+        for axis in reversed(range(1, tensor.dim())):
+            widths += [0, largest[axis - 1] - tensor.shape[axis]]
+        padded.append(torch.nn.functional.pad(tensor, widths, value=0))
+    return padded

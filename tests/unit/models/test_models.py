@@ -36,9 +36,10 @@ def expected_image_tokens(model: Any, inputs: dict[str, Any]) -> int:
         return (config.vision_config.image_size // config.vision_config.patch_size) ** 2
     if family == "idefics2":
         return config.perceiver_config.resampler_n_latents
-    if family == "idefics3":
+    if family == "idefics3":  # per tile: the image is split into tiles plus a global view
         side = config.vision_config.image_size // config.vision_config.patch_size
-        return side**2 // config.scale_factor**2
+        tiles = int(inputs["pixel_values"].shape[0] * inputs["pixel_values"].shape[1])
+        return tiles * side**2 // config.scale_factor**2
     features = model.model.get_image_features(inputs["pixel_values"], inputs["image_sizes"])
     features = getattr(features, "pooler_output", features)
     return sum(feature.shape[0] for feature in features)

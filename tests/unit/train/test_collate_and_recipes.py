@@ -93,3 +93,48 @@ def test_projector_recipe_trains_only_the_projector() -> None:
     )
     assert all(parameter.requires_grad for parameter in full.parameters())
     assert isinstance(next(full.parameters()), torch.nn.Parameter)
+
+
+# llava-hf/llava-1.5-7b-hf's chat template: an answer is followed by a space, never by </s>.
+LLAVA_15_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}"
+    "{% endif %}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}"
+    "{{ '<image>\n' }}{% endfor %}{% if message['role'] != 'assistant' %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}"
+    "{% endfor %}{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{% generation %}{{ content['text'] + ' '}}{% endgeneration %}{% endfor %}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
+)
+
+
+def test_answers_end_with_a_labelled_eos_even_where_the_template_writes_none() -> None:
+    _, processor = build_tiny("llava")
+    eos = processor.tokenizer.eos_token_id
+    turns = [
+        *CONVERSATION,
+        {"from": "human", "value": "And the scale?"},
+        {"from": "gpt", "value": "Ten microns."},
+    ]
+    own = build_example(processor, turns, [IMAGE]).inputs["labels"][0].tolist()
+    assert own.count(eos) == 2  # the tiny template closes answers with </s> itself: nothing added
+    processor.chat_template = LLAVA_15_TEMPLATE
+    example = build_example(processor, turns, [IMAGE])
+    labels = example.inputs["labels"][0].tolist()
+    kept = [token for token in labels if token != IGNORE_INDEX]
+    assert kept.count(eos) == 2  # each answer teaches the model to stop ...
+    answer = processor.tokenizer("Ten microns.", add_special_tokens=False)["input_ids"]
+    end = next(i + len(answer) for i in range(len(kept)) if kept[i : i + len(answer)] == answer)
+    assert kept[end] == eos  # ... right after its last word
+
+
+def test_a_micro_batch_of_images_split_into_different_tile_counts_trains() -> None:
+    model, processor = build_tiny("idefics3")
+    wide, square = Image.new("RGB", (120, 40), (200, 30, 30)), Image.new("RGB", (40, 40), (30, 200, 30))
+    examples = [build_example(processor, CONVERSATION, [picture]) for picture in (wide, square)]
+    tiles = [example.inputs["pixel_values"].shape[1] for example in examples]
+    assert tiles[0] != tiles[1]  # the real processor's splitting: the wide figure has more tiles
+    batch = collate(examples, processor.tokenizer.pad_token_id)
+    assert batch["pixel_values"].shape[:2] == (2, max(tiles))
+    loss = model(**batch).loss
+    assert torch.isfinite(loss)
+    loss.backward()
