@@ -299,7 +299,7 @@ def refine_settings(config: RefineConfig, price: Any) -> Any:
         image_max_side=config.image_max_side,
         val_fraction=config.val_fraction,
         sampling=config.sampling.model_dump(),
-        filters=FilterSettings(**config.filters.model_dump()),
+        filters=FilterSettings(**config.filters.model_dump(), vision=config.vision),
         price=price,
     )
 

@@ -25,8 +25,23 @@ REFUSAL = re.compile(
     r"^\s*(?:i'?m sorry|i am sorry|sorry,|i can(?:no|')t|i cannot|i am unable|i'm unable|as an ai)",
     re.IGNORECASE,
 )
-NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?![\w])")
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?![\w])")
 WORD = re.compile(r"[a-z0-9]+")
+# A refusal or a disclaimer anywhere in an answer (a teacher that cannot see the image says so inside the JSON).
+REFUSAL_INSIDE = re.compile(
+    r"\b(?:as an ai(?: language model)?|i (?:cannot|can't|am unable to|'m unable to) (?:see|view|access|determine)"
+    r"|i do(?: not|n't) have (?:access to )?the (?:image|figure)|without (?:seeing|access to) the (?:image|figure))\b",
+    re.IGNORECASE,
+)
+# The prompt asks for questions that stand alone: naming "Figure 3" or "Table 2" breaks that.
+LABEL_IN_QUESTION = re.compile(
+    r"\b(?:fig(?:ure)?s?|tables?|schemes?|charts?|plates?)\.?\s*(?:S|[A-Z]\.)?\d+", re.IGNORECASE
+)
+# A unit right after a number: an SI prefix and a base unit, or a symbol (0.5 GPa, 20 nm, 37 °C, 40 %).
+UNIT = re.compile(
+    r"(?:[yzafpnuµμmcdkMGTPE]?(?:Pa|m|g|s|Hz|J|W|V|A|K|N|L|M|mol|eV|Da|bp|B|Ω|S|T|C|F|rpm|wt|at)|°C|°F|%|‰)"
+)
+NUMBER_WITH_UNIT = re.compile(r"(?<![\w.])([-+]?\d+(?:[.,]\d+)*)\s?(%|‰|°C|°F|[A-Za-zµμΩ°]+)?(?![\w])")
 
 
 class RefineError(Exception):
@@ -45,6 +60,7 @@ class FilterSettings:
     min_answer_chars: int = 20
     max_answer_chars: int = 2000
     restate_threshold: float = 0.9  # token overlap with the caption above which an answer adds nothing
+    vision: bool = False  # the teacher saw the image: values read off its axes need no text source
 
 
 @dataclass
@@ -123,8 +139,33 @@ def overlap(answer: str, source: str) -> float:
     return sum(word in source_words for word in answer_words) / len(answer_words)
 
 
+def number_value(text: str) -> str:
+    """One spelling per value: "1,000" and "1000", "0.50" and "0.5", "0,5" and "0.5" agree."""
+    from decimal import Decimal, InvalidOperation
+
+    digits = text.lstrip("+")
+    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", digits):
+        digits = digits.replace(",", "")  # thousands separators
+    else:
+        digits = digits.replace(",", ".")  # a decimal comma
+    try:
+        value = Decimal(digits).normalize()
+    except InvalidOperation:
+        return digits
+    return format(value, "f")
+
+
 def numbers_in(text: str) -> set[str]:
-    return {number.replace(",", ".").lstrip("+") for number in NUMBER.findall(text)}
+    return {number_value(number) for number in NUMBER.findall(text)}
+
+
+def units_by_number(text: str) -> dict[str, set[str]]:
+    """Each number's value -> the units written right after it in `text` (only tokens that are units)."""
+    units: dict[str, set[str]] = {}
+    for number, unit in NUMBER_WITH_UNIT.findall(text):
+        if unit and UNIT.fullmatch(unit):
+            units.setdefault(number_value(number), set()).add(unit)
+    return units
 
 
 def filter_qa(
@@ -141,6 +182,7 @@ def filter_qa(
     """
     sources = " ".join([caption or "", *mentions])
     known_numbers = numbers_in(sources)
+    source_units = units_by_number(sources)
     kept: list[dict[str, str]] = []
     dropped: list[str] = []
     seen_questions: set[str] = set()
@@ -160,8 +202,16 @@ def filter_qa(
             and overlap(caption, answer) >= 0.6
         ):
             reason = "answer only restates the caption"
-        elif unknown := sorted(numbers_in(answer) - known_numbers):
+        elif REFUSAL_INSIDE.search(answer) or REFUSAL.match(answer):
+            reason = "the answer is a refusal or a disclaimer"
+        elif LABEL_IN_QUESTION.search(query):
+            reason = "the question names the figure's label"
+        elif overlap(answer, query) >= 0.9 and overlap(query, answer) >= 0.9:
+            reason = "the answer repeats the question"
+        elif not settings.vision and (unknown := sorted(numbers_in(answer) - known_numbers)):
             reason = f"numbers found in no source: {', '.join(unknown[:5])}"
+        elif wrong := unit_mismatches(answer, source_units):
+            reason = f"units differ from the source: {', '.join(wrong[:3])}"
         if reason:
             dropped.append(f"{item['kind']}: {reason}")
             continue
@@ -170,6 +220,16 @@ def filter_qa(
     if not kept:
         raise RefineError(FILTERED, "; ".join(dropped) or "no pairs")
     return ParsedReply(kept, dropped)
+
+
+def unit_mismatches(answer: str, source_units: dict[str, set[str]]) -> list[str]:
+    """ "0.5 MPa (source: GPa)" for each number the sources write with units, but never with this one."""
+    wrong = []
+    for value, units in units_by_number(answer).items():
+        written = source_units.get(value)
+        if written and not units & written:
+            wrong.append(f"{value} {'/'.join(sorted(units))} (source: {'/'.join(sorted(written))})")
+    return wrong
 
 
 def llava_conversations(qa: Sequence[dict[str, str]]) -> list[dict[str, str]]:

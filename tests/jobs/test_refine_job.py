@@ -299,7 +299,9 @@ def test_pairs_a_retried_batch_commits_twice_are_kept_once(
         settings = refine_pairs.refine_settings(config, Price())
         outcomes: dict[str, Any] = {}
         for grouping in groupings:
-            stage = RefineStage(root.committer, settings, {}, Governor(), None, concurrency=2)
+            stage = RefineStage(
+                root.committer, settings, {}, Governor(), None, concurrency=8
+            )  # one commit each
             batch = pa.Table.from_pylist([pairs[index] for index in grouping]).select(
                 refine_pairs.PAIR_COLUMNS
             )

@@ -91,3 +91,29 @@ def test_llava_conversations_and_splits() -> None:
     splits = [split_of(f"doc-{index}", 0.2) for index in range(2000)]
     assert 0.15 < splits.count("val") / len(splits) < 0.25
     assert split_of("doc-7", 0.2) == split_of("doc-7", 0.2) and split_of("doc-7", 0.0) == "train"
+
+
+def test_grounding_reads_numbers_by_value_and_units_and_catches_what_only_looks_fine() -> None:
+    caption = "Figure 4. Tensile tests of 1,000 fibres: strength 0.50 GPa at 20 °C; 12 samples failed."
+    items = [
+        qa("How many fibres were tested?", "One thousand, written 1000 in the text, were tested."),
+        qa("What strength did the fibres reach?", "They reached about 0.5 GPa at room temperature."),
+        qa("What strength did the fibres reach here?", "They reached about 0.5 MPa in these tests."),
+        qa("What does Figure 4 show about strength?", "It shows tensile strength of silk fibres."),
+        qa("What is the failure count?", "As an AI language model, I cannot see the image, but maybe."),
+        qa("How many samples failed the test?", "How many samples failed the test?"),
+    ]
+    parsed = filter_qa(items, caption, [])
+    assert [item["query"] for item in parsed.qa] == [items[0]["query"], items[1]["query"]]
+    reasons = " | ".join(parsed.dropped)
+    assert "units differ from the source: 0.5 MPa (source: GPa)" in reasons
+    assert (
+        "names the figure's label" in reasons and "refusal" in reasons and "repeats the question" in reasons
+    )
+
+
+def test_with_the_image_values_read_off_its_axes_are_kept() -> None:
+    answer = qa("Where does the curve peak?", "The curve peaks near 730 MPa before it falls.")
+    with pytest.raises(RefineError):
+        filter_qa([answer], CAPTION, MENTIONS)  # 730 is in no text source
+    assert filter_qa([answer], CAPTION, MENTIONS, FilterSettings(vision=True)).qa == [answer]
