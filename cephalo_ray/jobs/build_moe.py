@@ -59,6 +59,12 @@ class RouterConfig(StrictModel):
     )
     l2: float = Field(1e-3, ge=0, description="L2 penalty of the logistic fit")
     max_iterations: int = Field(200, ge=1, description="L-BFGS iterations per layer")
+    min_heldout_accuracy: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="stop the build, publishing nothing, when fewer held-out prompts are routed right",
+    )
 
 
 class MoeConfig(StrictModel):
@@ -148,7 +154,35 @@ def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
         details["router"] = report
         details["routed_prompt_accuracy"] = report["routed_prompt_accuracy"]
         details["routed_token_accuracy"] = report["routed_token_accuracy"]
+        details["router_warning"] = router_problem(
+            report["routed_prompt_accuracy"], len(experts), config["router"]["min_heldout_accuracy"]
+        )
     return details
+
+
+def router_problem(accuracy: float | None, experts: int, minimum: float | None) -> str | None:
+    """What is wrong with fitted routers that route held-out prompts no better than chance (a warning),
+    or worse than `minimum` (the build stops: nothing is published).
+
+    Raises:
+        JobError: below `minimum`.
+    """
+    from cephalo_ray.errors import JobError
+
+    if accuracy is None:
+        return "no prompt was held out, so the routers' quality is unmeasured: raise router.holdout_fraction"
+    advice = "give each expert more, and more distinct, prompts (prompts_file)"
+    if minimum is not None and accuracy < minimum:
+        raise JobError(
+            f"held-out prompts were routed to their expert {accuracy:.2f} of the time, under "
+            f"router.min_heldout_accuracy={minimum}: {advice}"
+        )
+    chance = 1 / experts
+    if accuracy <= chance + 0.1:
+        return (
+            f"held-out routing {accuracy:.2f} is about chance ({chance:.2f} for {experts} experts): {advice}"
+        )
+    return None
 
 
 def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]:
@@ -234,6 +268,8 @@ def run(config: MoeConfig) -> dict[str, Any]:
         f"tokens {details.get('routed_token_accuracy')}; model in {config.output}/model",
         file=sys.stderr,
     )
+    if details.get("router_warning"):
+        print(f"moe: warning: {details['router_warning']}", file=sys.stderr)
     return manifest
 
 

@@ -127,3 +127,13 @@ def test_moe_job_on_s3_fits_routers_from_text_and_image_prompts(
     unfitted = AutoModelForImageTextToText.from_pretrained(random_start)
     fitted_router = moe.model.language_model.layers[0].mlp.gate.weight
     assert not torch.allclose(fitted_router, unfitted.model.language_model.layers[0].mlp.gate.weight)
+
+
+def test_routers_no_better_than_chance_are_reported_and_can_stop_the_build() -> None:
+    from cephalo_ray.errors import JobError
+
+    assert build_moe.router_problem(0.9, 3, None) is None
+    assert "about chance (0.33 for 3 experts)" in str(build_moe.router_problem(0.33, 3, None))
+    assert "unmeasured" in str(build_moe.router_problem(None, 3, None))
+    with pytest.raises(JobError, match="min_heldout_accuracy=0.6"):
+        build_moe.router_problem(0.5, 2, 0.6)
