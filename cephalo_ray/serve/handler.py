@@ -27,7 +27,7 @@ from cephalo_ray.models.engine import (
     fold,
 )
 from cephalo_ray.serve.admission import Admission, Slot
-from cephalo_ray.serve.audio import AudioLimits, Transcriber, decode_base64_audio, wav_samples
+from cephalo_ray.serve.audio import FORMATS, AudioLimits, Transcriber, audio_samples, decode_base64_audio
 from cephalo_ray.serve.config import ServeLimits, ServeSettings
 from cephalo_ray.serve.images import ImageLimits, decode_image, image_bytes
 from cephalo_ray.serve.protocol import ApiError, ChatMessage, ChatRequest, chat_completion, chunk, models_list
@@ -224,11 +224,13 @@ class OpenAIHandler:
         return self.transcriber
 
     def _transcribe_part(self, data: str, audio_format: str) -> str:
-        if audio_format.lower() != "wav":
+        if audio_format.lower() not in FORMATS:
             raise ApiError(
-                400, f"input_audio format {audio_format!r} is not supported; send wav", param="messages"
+                400,
+                f"input_audio format {audio_format!r} is not supported; send one of {', '.join(FORMATS)}",
+                param="messages",
             )
-        samples = wav_samples(decode_base64_audio(data, self.audio_limits), self.audio_limits)
+        samples = audio_samples(decode_base64_audio(data, self.audio_limits), self.audio_limits)
         return self._transcriber().transcribe(samples)
 
     async def transcriptions(self, request: Request) -> Any:
@@ -247,7 +249,7 @@ class OpenAIHandler:
             if upload is None or isinstance(upload, str):
                 raise ApiError(400, "send the audio as the multipart field `file`", param="file")
             data = await upload.read(self.audio_limits.max_audio_bytes + 1)
-            samples = wav_samples(data, self.audio_limits)
+            samples = await asyncio.to_thread(audio_samples, data, self.audio_limits)
             language = form.get("language")
             transcriber = await asyncio.to_thread(self._transcriber)
             text = await asyncio.to_thread(

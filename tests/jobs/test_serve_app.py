@@ -440,8 +440,19 @@ def test_speech_is_transcribed_and_joins_the_prompt(server: dict[str, Any]) -> N
     with pytest.raises(openai.APIStatusError) as too_long:
         client.audio.transcriptions.create(model="whisper-1", file=("long.wav", wav_bytes(6.0, rate=8000)))
     assert too_long.value.status_code == 413
-    with pytest.raises(openai.BadRequestError, match="WAV"):
+    with pytest.raises(openai.BadRequestError, match="could not be decoded"):
         client.audio.transcriptions.create(model="whisper-1", file=("noise.mp3", b"ID3 not a wav"))
+    # what a browser's MediaRecorder sends (Opus in WebM), as an upload and as an input_audio part
+    from tests.unit.serve.test_audio import encoded
+
+    recorded = encoded("libopus", "webm", seconds=1.5)
+    heard = client.audio.transcriptions.create(model="whisper-1", file=("speech.webm", recorded))
+    assert isinstance(heard.text, str) and heard.text
+    webm_part = {
+        "type": "input_audio",
+        "input_audio": {"data": base64.b64encode(recorded).decode(), "format": "webm"},
+    }
+    assert greedy(client, [{"role": "user", "content": [image_part, webm_part]}]).choices[0].finish_reason
 
 
 def image_url_request(url: str) -> list[dict[str, Any]]:

@@ -43,3 +43,56 @@ def test_limits_and_bad_audio() -> None:
     with pytest.raises(ApiError) as not_wav:
         wav_samples(b"ID3\x03 mp3 bytes", AudioLimits())
     assert not_wav.value.status == 400
+
+
+def encoded(codec: str, container: str, seconds: float = 2.0, rate: int = 48_000) -> bytes:
+    """A 440 Hz tone encoded by FFmpeg as a browser (webm/ogg opus) or an upload (mp3, flac, m4a) has it."""
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=container) as output:
+        stream = output.add_stream(codec, rate=rate, layout="mono")
+        tone = (0.4 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+        step = 960
+        for start in range(0, len(tone), step):
+            frame = av.AudioFrame.from_ndarray(tone[None, start : start + step], format="flt", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = start
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode(None):
+            output.mux(packet)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("codec", "container"),
+    [("libopus", "webm"), ("libopus", "ogg"), ("libmp3lame", "mp3"), ("flac", "flac"), ("aac", "mp4")],
+)
+def test_what_browsers_record_and_users_upload_is_decoded(codec: str, container: str) -> None:
+    from cephalo_ray.serve.audio import SAMPLE_RATE, audio_samples
+
+    samples = audio_samples(encoded(codec, container), AudioLimits())
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    assert abs(len(samples) - 2 * SAMPLE_RATE) < 0.1 * SAMPLE_RATE  # 2 s, give or take codec padding
+    rms = float(np.sqrt(np.mean(samples**2)))
+    assert 0.22 < rms < 0.34  # a 0.4-amplitude tone (RMS 0.28), resampled: not noise, not silence
+    with pytest.raises(ApiError) as long_audio:
+        audio_samples(encoded(codec, container), AudioLimits(max_audio_seconds=1.0))
+    assert long_audio.value.status == 413
+
+
+def test_garbage_and_broken_headers_are_400_and_long_audio_is_windowed() -> None:
+    from cephalo_ray.serve.audio import SAMPLE_RATE, audio_samples, windows
+
+    for garbage in (b"not audio at all" * 50, b"RIFF\x24\x00\x00\x00WAVEfmt "):
+        with pytest.raises(ApiError) as bad:
+            audio_samples(garbage, AudioLimits())
+        assert bad.value.status == 400
+    zero_rate = bytearray(wav(np.zeros(100, dtype=np.int16), 16000))
+    zero_rate[24:28] = (0).to_bytes(4, "little")  # the header's sample rate
+    with pytest.raises(ApiError) as broken:
+        audio_samples(bytes(zero_rate), AudioLimits())
+    assert broken.value.status == 400 and "0 Hz" in broken.value.message
+    seventy_seconds = np.zeros(70 * SAMPLE_RATE, dtype=np.float32)
+    assert [len(part) / SAMPLE_RATE for part in windows(seventy_seconds)] == [30, 30, 10]
