@@ -209,3 +209,12 @@ def make_s3_filesystem(endpoint_url: str | None, region: str | None) -> pafs.S3F
         options["scheme"] = parsed.scheme
         options.setdefault("region", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     return pafs.S3FileSystem(**options)
+
+
+def cache_dir(kind: str) -> Path:
+    """Where downloads of one kind (`models`, `layout`) are kept: `$CEPHALO_CACHE/<kind>`, else
+    `$XDG_CACHE_HOME/cephalo_ray/<kind>`, else `~/.cache/cephalo_ray/<kind>`. One variable for all."""
+    root = os.environ.get("CEPHALO_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "cephalo_ray"
+    )
+    return Path(root) / kind

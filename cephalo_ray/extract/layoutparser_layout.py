@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 
 def cache_dir_default() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cephalo_ray" / "layout"
+    from cephalo_ray.storage import cache_dir
+
+    return cache_dir("layout")
 
 
 def fetch_to_cache(uri: str, cache_dir: str | Path, storage: Storage) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cephalo_ray.models.families import FamilyFacts, facts_for
-from cephalo_ray.storage import Storage, is_s3
+from cephalo_ray.storage import Storage, cache_dir, is_s3
 
 CACHE_MARKER = ".cephalo_download.json"
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -30,8 +30,7 @@ class LoadedVLM:
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("CEPHALO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "cephalo_ray")
-    return Path(root) / "models"
+    return cache_dir("models")
 
 
 def model_location(name_or_path: str) -> str:

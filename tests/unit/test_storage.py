@@ -76,3 +76,16 @@ def test_storage_pickles_without_its_client(s3_server: MotoS3Server, s3_bucket: 
     storage.write_bytes(f"s3://{s3_bucket}/k", b"v")
     clone = pickle.loads(pickle.dumps(storage))
     assert clone.read_bytes(f"s3://{s3_bucket}/k") == b"v"
+
+
+def test_every_download_cache_follows_one_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from cephalo_ray.extract.layoutparser_layout import cache_dir_default
+    from cephalo_ray.models.loader import default_cache_dir
+
+    monkeypatch.setenv("CEPHALO_CACHE", str(tmp_path / "cache"))
+    assert default_cache_dir() == tmp_path / "cache" / "models"
+    assert cache_dir_default() == tmp_path / "cache" / "layout"
+    monkeypatch.delenv("CEPHALO_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "cephalo_ray" / "models"
+    assert cache_dir_default() == tmp_path / "xdg" / "cephalo_ray" / "layout"
