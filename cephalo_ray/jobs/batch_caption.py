@@ -12,7 +12,8 @@ IN is a folder or s3:// prefix of images (png, jpg, webp, gif, bmp, tif), an ext
 figure crops) or a refine root (its images). Every image gets the prompt, or every question of the
 questions file (a YAML list or .jsonl of strings). OUT gets `captions/` (key, image_id, source,
 prompt, answer, finish_reason, model, tokens, seconds), `errors/` (unreadable images), `done/` (the
-restart ledger) and `_manifest.json`. A rerun skips what is answered; a killed run resumes.
+restart ledger) and `_manifest.json`. A rerun skips what is answered (images storage failed to return
+are asked again; `--retry-failed` asks again for every failed answer); a killed run resumes.
 """
 
 from __future__ import annotations

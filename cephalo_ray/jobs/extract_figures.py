@@ -11,7 +11,8 @@ On a cluster (the job joins $RAY_ADDRESS):
 IN is a folder (searched recursively), a glob, an `s3://` prefix, one PDF, or a list file (.txt/.lst,
 one URI per line). OUT gets `pairs/`, `documents/` (one row per input: the restart ledger),
 `errors/` and `_manifest.json`. A rerun skips documents already done, by URI + size + mtime, without
-downloading them; a rerun with a different config is refused, naming the changed keys.
+downloading them (`--retry-failed` parses the failed ones again); a rerun with a different config is
+refused, naming the changed keys. The restart protocol is `cephalo_ray/restart.py`.
 """
 
 from __future__ import annotations

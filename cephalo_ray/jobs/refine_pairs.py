@@ -13,7 +13,9 @@ On a cluster:
 IN is an extract root (its manifest must be complete unless --allow-partial). OUT gets `refined/`
 (one row per pair: QA, LLaVA conversations, split, usage), `errors/`, `done/` (the restart ledger)
 and `_manifest.json`. A rerun sends nothing already answered: the cache key covers caption, mentions,
-image, prompt version, model and sampling. --limit and --max-cost-usd stop cleanly; rerun to go on.
+image, prompt version, model and sampling. Transient failures are asked again on a rerun, the others
+with --retry-failed; error rows describe the latest attempt only. --limit and --max-cost-usd stop
+cleanly; rerun to go on.
 """
 
 from __future__ import annotations
