@@ -69,21 +69,38 @@ def plan_layers(slices: Sequence[LayerSlice], layer_counts: Mapping[str, int]) -
     return plan
 
 
+# Top-level lists of a config that are not one entry per layer, whatever their length.
+NOT_PER_LAYER = {"architectures", "eos_token_id", "bos_token_id", "pad_token_id", "suppress_tokens"}
+
+
 def stacked_config(
     base_config: dict[str, Any], plan: Sequence[LayerSource], source_configs: Mapping[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    """The base config with the new layer count and per-layer `layer_types` of the stacked model."""
+    """The base config with the new layer count, and every per-layer setting (a list with one entry per
+    layer: `layer_types`, SmolLM3's `no_rope_layers`, ...) taken from the layer each new layer comes from."""
     config = json.loads(json.dumps(base_config))
     text = text_section(config)
+    layers = int(text["num_hidden_layers"])
     text["num_hidden_layers"] = len(plan)
-    if "layer_types" in text:
-        text["layer_types"] = [
-            text_section(source_configs[item.model])["layer_types"][item.layer] for item in plan
-        ]
+    for key, value in list(text.items()):
+        if isinstance(value, list) and len(value) == layers and key not in NOT_PER_LAYER:
+            text[key] = [per_layer_value(source_configs[item.model], key, item.layer) for item in plan]
     for key in ("max_window_layers",):  # Qwen2-style "first N layers use full attention"
         if key in text:
             text[key] = min(int(text[key]), len(plan))
     return config
+
+
+def per_layer_value(source_config: dict[str, Any], key: str, layer: int) -> Any:
+    """One layer's entry of a per-layer setting of a source model.
+
+    Raises:
+        CheckpointError: when the source has no such setting for that layer.
+    """
+    values = text_section(source_config).get(key)
+    if not isinstance(values, list) or layer >= len(values):
+        raise CheckpointError(f"source model has no per-layer `{key}` entry for layer {layer}")
+    return values[layer]
 
 
 def layer_shapes(reader: CheckpointReader, prefix: str, layer: int) -> dict[str, list[int]]:

@@ -181,3 +181,35 @@ def test_layer_types_follow_their_layers() -> None:
         "sliding_attention",
     ]
     assert a["text_config"]["num_hidden_layers"] == 3  # the input is not modified
+
+
+def test_every_per_layer_setting_follows_its_layers_and_the_model_loads(tmp_path: Path) -> None:
+    """SmolLM3 keeps `no_rope_layers` (one flag per layer) beside `layer_types`; both must be re-indexed."""
+    from transformers import SmolLM3Config, SmolLM3ForCausalLM
+
+    torch.manual_seed(0)
+    config = SmolLM3Config(
+        vocab_size=128,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        pad_token_id=0,
+        no_rope_layers=[1, 0, 1, 0],
+        eos_token_id=[1, 2, 3, 4],  # a list as long as the layer count, which is not per layer
+    )
+    SmolLM3ForCausalLM(config).save_pretrained(tmp_path / "smol")
+    stack_layers(
+        {"a": str(tmp_path / "smol")},
+        "a",
+        [LayerSlice("a", 0, 2), LayerSlice("a", 1, 3)],
+        tmp_path / "stacked",
+    )
+    stacked = AutoModelForCausalLM.from_pretrained(tmp_path / "stacked")
+    assert stacked.config.num_hidden_layers == 6
+    assert stacked.config.no_rope_layers == [1, 0, 1, 0, 1, 0]  # layers 0, 1, 2 then 1, 2, 3
+    assert stacked.config.eos_token_id == [1, 2, 3, 4]
+    with torch.no_grad():
+        assert torch.isfinite(stacked(torch.tensor([[5, 6, 7, 8]])).logits).all()
