@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
@@ -51,6 +51,20 @@ class RecipeConfig(StrictModel):
     quantize_4bit: bool = Field(
         False, description="QLoRA: 4-bit base model (CUDA GPUs with bitsandbytes only)"
     )
+
+    @model_validator(mode="after")
+    def language_model_with_full_only(self) -> RecipeConfig:
+        if self.name == "full" and not self.train_language_model:
+            raise ValueError(
+                "recipe.name=full trains the whole language model: set recipe.train_language_model=true, "
+                "or recipe.name=projector to train the projector alone"
+            )
+        if self.train_language_model and self.name != "full":
+            raise ValueError(
+                f"recipe.train_language_model=true needs recipe.name=full; recipe {self.name} keeps the "
+                "language model's weights frozen"
+            )
+        return self
 
 
 class OptimConfig(StrictModel):

@@ -37,7 +37,7 @@ class Recipe:
     target_modules: Sequence[str] = field(default_factory=lambda: ATTENTION_AND_MLP)
     train_projector: bool = True
     train_vision: bool = False
-    train_language_model: bool = False  # only for `full`; LoRA recipes freeze the base LM
+    train_language_model: bool = False  # `full` trains it (and asks for this to be said); others freeze it
 
 
 def lora_target_pattern(model: Any, modules: Sequence[str]) -> str:
@@ -57,31 +57,32 @@ def apply_recipe(model: Any, recipe: Recipe) -> Any:
         from peft import LoraConfig, get_peft_model
 
         modules = MLP_MODULES if recipe.name == MLP_ONLY else tuple(recipe.target_modules)
+        # Fully trained parts travel in the adapter too, so base + adapter/ is the model that was trained.
+        saved = [facts.connector_path] if recipe.train_projector else []
+        saved += [facts.vision_path] if recipe.train_vision else []
         lora = LoraConfig(
             r=recipe.lora_rank,
             lora_alpha=recipe.lora_alpha,
             lora_dropout=recipe.lora_dropout,
             target_modules=lora_target_pattern(model, modules),
+            modules_to_save=saved or None,
             bias="none",
         )
-        model = get_peft_model(model, lora)  # marks only the adapters trainable
-        base = model.base_model.model
-    else:
-        base = model
-        if recipe.name == STACKED:
-            layers = resolve(base, facts.layers_path)
-            for number in stacked_layer_numbers(base):
-                layers[number].requires_grad_(True)
-        if recipe.name == ROUTER:
-            for block in router_blocks(base):
-                block.gate.requires_grad_(True)
-        if recipe.name == FULL and recipe.train_language_model:
-            resolve(base, facts.language_model_path).requires_grad_(True)
-            base.lm_head.requires_grad_(True)
+        return get_peft_model(model, lora)  # the adapters and the saved modules' copies are trainable
+    if recipe.name == STACKED:
+        layers = resolve(model, facts.layers_path)
+        for number in stacked_layer_numbers(model):
+            layers[number].requires_grad_(True)
+    if recipe.name == ROUTER:
+        for block in router_blocks(model):
+            block.gate.requires_grad_(True)
+    if recipe.name == FULL:
+        resolve(model, facts.language_model_path).requires_grad_(True)
+        model.lm_head.requires_grad_(True)
     if recipe.train_projector or recipe.name == PROJECTOR:
-        resolve(base, facts.connector_path).requires_grad_(True)
+        resolve(model, facts.connector_path).requires_grad_(True)
     if recipe.train_vision and recipe.name != PROJECTOR:
-        resolve(base, facts.vision_path).requires_grad_(True)
+        resolve(model, facts.vision_path).requires_grad_(True)
     return model
 
 

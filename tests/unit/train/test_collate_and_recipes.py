@@ -138,3 +138,30 @@ def test_a_micro_batch_of_images_split_into_different_tile_counts_trains() -> No
     loss = model(**batch).loss
     assert torch.isfinite(loss)
     loss.backward()
+
+
+def test_a_lora_adapter_carries_the_projector_it_trained(tmp_path: Any) -> None:
+    """base + adapter/ must be the model that was trained: the fully trained projector travels too."""
+    from peft import PeftModel
+
+    base, processor = build_tiny("llava")
+    base.save_pretrained(tmp_path / "base")
+    trained = apply_recipe(build_tiny("llava")[0], Recipe(name="lora", train_projector=True))
+    trainable = [name for name, parameter in trained.named_parameters() if parameter.requires_grad]
+    assert any("multi_modal_projector" in name for name in trainable) and any(
+        "lora_" in name for name in trainable
+    )
+    with torch.no_grad():  # as training would: the projector and the adapters move
+        for parameter in trained.parameters():
+            if parameter.requires_grad:
+                parameter.add_(0.05 * torch.randn_like(parameter))
+    trained.save_pretrained(tmp_path / "adapter")
+    reloaded = PeftModel.from_pretrained(type(base).from_pretrained(tmp_path / "base"), tmp_path / "adapter")
+    example = build_example(processor, CONVERSATION, [IMAGE])
+    inputs = {key: value for key, value in example.inputs.items() if key != "labels"}
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(**inputs).logits, trained.eval()(**inputs).logits)
+    with pytest.raises(ValueError, match="train_language_model=true"):
+        from cephalo_ray.jobs.finetune_vlm import RecipeConfig
+
+        RecipeConfig(name="full")
