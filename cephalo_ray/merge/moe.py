@@ -56,7 +56,15 @@ def mixtral_text_config(text: dict[str, Any], num_experts: int, experts_per_toke
     if not 1 <= experts_per_token <= num_experts:
         raise CheckpointError(f"experts_per_token must be 1..{num_experts}, got {experts_per_token}")
     accepted = set(MixtralConfig().to_dict()) - {"architectures", "transformers_version", "dtype"}
-    config = {key: value for key, value in current_form(text).items() if key in accepted}
+    current = current_form(text)
+    config = {key: value for key, value in current.items() if key in accepted}
+    # written out: Mixtral's default `head_dim` is None, which its rope validation cannot multiply
+    config["head_dim"] = current.get("head_dim") or current["hidden_size"] // current["num_attention_heads"]
+    rope = config.get("rope_parameters")
+    original = current.get("original_max_position_embeddings")
+    if isinstance(rope, dict) and original and "original_max_position_embeddings" not in rope:
+        # Phi-3 keeps the pre-extension length beside the rope settings; Mixtral reads it inside them
+        config["rope_parameters"] = {**rope, "original_max_position_embeddings": original}
     config.update(
         model_type="mixtral",
         num_local_experts=num_experts,

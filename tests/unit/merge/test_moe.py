@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,24 @@ def test_rope_settings_of_a_transformers_4_checkpoint_survive(tmp_path: Path, ro
     long_prompt = torch.arange(1, 200).remainder(50).add(1)[None]  # past the scaling's original length
     with torch.no_grad():
         torch.testing.assert_close(moe(long_prompt).logits, dense(long_prompt).logits, rtol=1e-5, atol=1e-5)
+
+
+def test_a_phi3_longrope_checkpoint_of_transformers_4_becomes_a_loadable_equal_moe(tmp_path: Path) -> None:
+    """Phi-3's 128k models: `longrope` factors, the pre-extension length beside them, saved by 4.x."""
+    dense_folder = tmp_path / "dense"
+    build_tiny_causal_lm("phi3", dense_folder, seed=1, num_hidden_layers=2, max_position_embeddings=4096)
+    config = json.loads((dense_folder / "config.json").read_text())
+    half = config["hidden_size"] // config["num_attention_heads"] // 2
+    rope = {"type": "longrope", "long_factor": [1.5] * half, "short_factor": [1.0] * half}
+    saved_by_transformers_4(
+        dense_folder, {"rope_theta": 10000.0, "rope_scaling": rope, "original_max_position_embeddings": 1024}
+    )
+    build_moe(str(dense_folder), [str(dense_folder)] * 2, tmp_path / "moe", experts_per_token=1)
+    moe = AutoModelForCausalLM.from_pretrained(tmp_path / "moe").eval()  # it did not load before
+    dense = AutoModelForCausalLM.from_pretrained(dense_folder).eval()
+    assert moe.config.rope_parameters["rope_type"] == "longrope"
+    past_original = torch.arange(1, 1300).remainder(50).add(1)[None]  # the long factors apply here
+    with torch.no_grad():
+        torch.testing.assert_close(
+            moe(past_original).logits, dense(past_original).logits, rtol=1e-5, atol=1e-5
+        )
