@@ -53,7 +53,9 @@ class Governor:
     Args:
         requests_per_minute, tokens_per_minute: caps (None: no cap).
         limit: most new pairs this run may send (None: all).
-        max_cost_usd: stop admitting once recorded spend reaches it (None: no budget).
+        max_cost_usd: the budget. A request is sent only when the spend so far, plus the worst case of
+            every request in flight, plus its own worst case (its prompt and all of `max_tokens`),
+            fits: the budget is never overshot by the requests already on their way.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class Governor:
         self.next_tokens_at = 0.0
         self.admitted = 0
         self.spent_usd = 0.0
+        self.held_usd = 0.0  # worst-case cost of the requests in flight
         self.stop_reason: str | None = None
 
     def admit(self) -> bool:
@@ -80,7 +83,7 @@ class Governor:
         if self.limit is not None and self.admitted >= self.limit:
             self.stop_reason = f"reached --limit {self.limit}"
             return False
-        if self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
+        if self.max_cost_usd is not None and self.spent_usd + self.held_usd >= self.max_cost_usd:
             self.stop_reason = f"spent ${self.spent_usd:.4f} of --max-cost-usd {self.max_cost_usd}"
             return False
         self.admitted += 1
@@ -94,8 +97,23 @@ class Governor:
         self.next_tokens_at = start + estimated_tokens * self.seconds_per_token
         return start - now
 
-    def record(self, cost_usd: float) -> None:
+    def hold(self, worst_case_usd: float) -> bool:
+        """Set aside a request's worst-case cost before it is sent; False when it would not fit."""
+        if self.max_cost_usd is None:
+            return True
+        if self.spent_usd + self.held_usd + worst_case_usd > self.max_cost_usd:
+            self.stop_reason = (
+                f"spent ${self.spent_usd:.4f} of --max-cost-usd {self.max_cost_usd}; the next request "
+                f"could cost ${worst_case_usd:.4f}"
+            )
+            return False
+        self.held_usd += worst_case_usd
+        return True
+
+    def record(self, cost_usd: float, held_usd: float = 0.0) -> None:
+        """A request's real cost, and the worst case held for it given back."""
         self.spent_usd += cost_usd
+        self.held_usd = max(0.0, self.held_usd - held_usd)
 
     def state(self) -> dict[str, object]:
         return {

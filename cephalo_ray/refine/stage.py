@@ -76,6 +76,10 @@ class RefineSettings:
     price: Price = Price()
 
 
+class OverBudget(Exception):
+    """The next request could overshoot --max-cost-usd: the pair waits for a rerun with more budget."""
+
+
 @dataclass
 class Outcome:
     status: str
@@ -163,6 +167,8 @@ class RefineStage:
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
         try:
             qa, dropped = self.ask(pair, usage)
+        except OverBudget:
+            return Outcome(DEFERRED)
         except RefineError as error:
             failure: ErrorRow = {
                 "source": pair["source"],
@@ -205,12 +211,18 @@ class RefineStage:
             return qa, []
         image = image_data_url(pair["image"], settings.image_max_side) if settings.vision else None
         messages = build_messages(pair["label"], pair["caption"], mentions, settings.qa_per_pair, image)
-        estimate = estimate_tokens(messages) + int(settings.sampling.get("max_tokens") or 0)
-        time.sleep(call(self.governor, "reserve", estimate))
-        reply = self.teacher.ask(messages, settings.qa_per_pair)
-        usage["prompt_tokens"], usage["completion_tokens"] = reply.prompt_tokens, reply.completion_tokens
-        usage["cost_usd"] = settings.price.cost(reply.prompt_tokens, reply.completion_tokens)
-        call(self.governor, "record", usage["cost_usd"])
+        prompt_tokens = estimate_tokens(messages)
+        answer_tokens = int(settings.sampling.get("max_tokens") or 0)
+        worst_case = settings.price.cost(prompt_tokens, answer_tokens) if settings.price.known else 0.0
+        if not call(self.governor, "hold", worst_case):
+            raise OverBudget()
+        try:
+            time.sleep(call(self.governor, "reserve", prompt_tokens + answer_tokens))
+            reply = self.teacher.ask(messages, settings.qa_per_pair)
+            usage["prompt_tokens"], usage["completion_tokens"] = reply.prompt_tokens, reply.completion_tokens
+            usage["cost_usd"] = settings.price.cost(reply.prompt_tokens, reply.completion_tokens)
+        finally:  # a failed request gives back what was held for it (its cost is unknown: nothing billed)
+            call(self.governor, "record", usage["cost_usd"], worst_case)
         parsed = filter_qa(
             parse_reply(reply.text, reply.finish_reason, reply.refusal),
             pair["caption"],

@@ -94,3 +94,15 @@ def test_governor_limit_and_budget() -> None:
         admitted += 1
         budget.record(price.cost(10, 0))
     assert admitted == 2 and budget.state()["spent_usd"] == 0.02
+
+
+def test_requests_in_flight_cannot_overshoot_the_budget() -> None:
+    """Eight requests start at once under a budget for two: worst cases are held, so at most two go."""
+    budget = Governor(max_cost_usd=0.002)
+    worst_case = Price(input_usd_per_mtok=10.0, output_usd_per_mtok=10.0).cost(50, 50)  # $0.001
+    started = [budget.admit() and budget.hold(worst_case) for _ in range(8)]  # all in flight together
+    assert started.count(True) == 2
+    for _ in range(2):
+        budget.record(worst_case * 0.6, worst_case)  # the real replies cost less than the worst case
+    assert budget.state()["spent_usd"] <= 0.002
+    assert budget.hold(worst_case * 0.5)  # what was not spent is free again
