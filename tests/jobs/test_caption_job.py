@@ -3,13 +3,7 @@ unreadable images, and a killed run that resumes without duplicates."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +17,8 @@ from cephalo_ray.jobs.batch_caption import CaptionConfig
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.samples import gradient_png
 from cephalo_ray.storage import Storage
+from tests.helpers.killed_jobs import gone, kill_when
 from tests.helpers.roots import make_extract_root, make_pair
-from tests.jobs.test_extract_job import wait_until_gone
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -207,31 +199,13 @@ def test_a_killed_run_resumes_without_duplicates(ray_session: Any, tiny_model: P
         "resources.num_cpus=0.5",
         "resources.local_num_cpus=1",
     ]
-    ray_dir = tempfile.mkdtemp(prefix="crc-", dir="/tmp")
-    log = open(tmp_path / "job.log", "wb")  # noqa: SIM115 - closed below
-    job = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env={**os.environ, "RAY_TMPDIR": ray_dir},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
+    ray_dir = kill_when(
+        command, lambda: bool(list((output / "done").glob("*.parquet"))), tmp_path / "job.log", timeout_s=180
     )
-    try:
-        deadline = time.monotonic() + 180
-        while not list((output / "done").glob("*.parquet")):
-            assert job.poll() is None, (tmp_path / "job.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "no batch was committed in time"
-            time.sleep(0.05)
-    finally:
-        os.killpg(job.pid, signal.SIGKILL)
-        job.wait()
-        log.close()
     committed_before = len(list((output / "done").glob("*.parquet")))
     assert committed_before < 12, "the job finished before the kill; nothing was tested"
     resumed = batch_caption.run(config_for(images, output, tiny_model, sampling={"max_tokens": 24}))
-    wait_until_gone(ray_dir)
-    shutil.rmtree(ray_dir, ignore_errors=True)
+    gone(ray_dir)
     rows = answers(output)
     keys = [row["key"] for row in rows]
     assert len(keys) == len(set(keys)) == 24

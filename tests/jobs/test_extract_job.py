@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,9 +19,9 @@ from cephalo_ray.rows import documents_schema, errors_schema, pairs_schema
 from cephalo_ray.samples import sample_paper
 from cephalo_ray.storage import Storage, join
 from tests.helpers.faults import misbehaving_parse
+from tests.helpers.killed_jobs import gone, kill_when
 from tests.helpers.servers import MotoS3Server
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Outcome of each broken input written by `write_sample_corpus`: (status, error kind)
 EXPECTED_BAD = {
     "corrupt.pdf": ("failed", "Corrupt"),
@@ -64,24 +60,6 @@ def read_root(storage: Storage, root: str) -> tuple[dict[str, Any], dict[str, pa
         table = storage.read_parquet([join(root, name) for name in manifest["files"][kind]])
         tables[kind] = table if table is not None else schema.empty_table()
     return manifest, tables
-
-
-def wait_until_gone(marker: str, timeout_s: float = 60.0) -> None:
-    """Wait until no process has `marker` in its environment (Ray renames its workers' cmdlines)."""
-    deadline = time.monotonic() + timeout_s
-    alive: list[str] = []
-    while time.monotonic() < deadline:
-        alive = []
-        for environ in Path("/proc").glob("[0-9]*/environ"):
-            try:
-                if marker.encode() in environ.read_bytes():
-                    alive.append(environ.parent.name)
-            except OSError:
-                continue
-        if not alive:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"processes {alive} of the killed job still run")
 
 
 def upload_folder(s3: MotoS3Server, folder: Path, bucket: str, prefix: str) -> None:
@@ -243,34 +221,18 @@ def test_sigkilled_job_resumes_without_duplicates(ray_session: Any, tmp_path: Pa
         "resources.docs_per_file=1",
         "resources.local_num_cpus=1",
     ]
-    # the killed job's own Ray, found again below by this path (short: Ray's socket paths are capped)
-    ray_dir = tempfile.mkdtemp(prefix="crk-", dir="/tmp")
-    log = open(tmp_path / "job.log", "wb")  # noqa: SIM115 - closed below
-    job = subprocess.Popen(
+    ray_dir = kill_when(
         command,
-        cwd=REPO_ROOT,
-        env={**os.environ, "RAY_TMPDIR": str(ray_dir)},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
+        lambda: bool(list((output / "documents").glob("*.parquet"))),
+        tmp_path / "job.log",
+        timeout_s=120,
     )
-    try:
-        deadline = time.monotonic() + 120
-        while not list((output / "documents").glob("*.parquet")):
-            assert job.poll() is None, (tmp_path / "job.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "no batch was committed in time"
-            time.sleep(0.05)
-    finally:
-        os.killpg(job.pid, signal.SIGKILL)  # the driver and the local Ray it started
-        job.wait()
-        log.close()
     committed_before = len(list((output / "documents").glob("*.parquet")))
     assert committed_before < 16, "the job finished before the kill; nothing was tested"
 
     # No waiting: a worker of the killed job may still be finishing a batch; the rerun fences it out.
     resumed = extract_figures.run(config_for(str(corpus), str(output)))
-    wait_until_gone(ray_dir)
-    shutil.rmtree(ray_dir, ignore_errors=True)
+    gone(ray_dir)
     manifest, tables = read_root(Storage(), str(output))
     pair_ids = tables["pairs"].column("pair_id").to_pylist()
     assert len(pair_ids) == len(set(pair_ids))

@@ -368,14 +368,9 @@ def test_a_killed_run_resumes_without_duplicates_or_asking_twice(
     ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The driver is killed after answers were committed; the rerun asks only what was not answered."""
-    import os
-    import signal
-    import subprocess
     import sys
-    import tempfile
-    import time
 
-    from tests.jobs.test_extract_job import REPO_ROOT, wait_until_gone
+    from tests.helpers.killed_jobs import gone, kill_when
 
     pairs = pairs_for(["GOOD"] * 24)
     make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
@@ -390,27 +385,10 @@ def test_a_killed_run_resumes_without_duplicates_or_asking_twice(
         "api_key_env=CEPHALO_TEST_TEACHER_KEY",
     ]
     command += ["resources.concurrency=2", "resources.batch_size=4", "resources.local_num_cpus=2"]
-    ray_dir = tempfile.mkdtemp(prefix="crr-", dir="/tmp")
-    log = open(tmp_path / "job.log", "wb")  # noqa: SIM115 - closed below
-    job = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env={**os.environ, "RAY_TMPDIR": ray_dir},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
+    ray_dir = kill_when(
+        command, lambda: bool(list((output / "done").glob("*.parquet"))), tmp_path / "job.log", timeout_s=120
     )
-    try:
-        deadline = time.monotonic() + 120
-        while not list((output / "done").glob("*.parquet")):
-            assert job.poll() is None, (tmp_path / "job.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "nothing was committed in time"
-            time.sleep(0.05)
-    finally:
-        os.killpg(job.pid, signal.SIGKILL)
-        job.wait()
-        log.close()
-    wait_until_gone(ray_dir)
+    gone(ray_dir)
     asked_before = len(openai_server.requests)
     assert asked_before < 24, "the run finished before the kill; nothing was tested"
 

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +16,8 @@ from cephalo_ray.jobs.finetune_vlm import TrainConfig
 from cephalo_ray.models.loader import load_vlm
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.storage import Storage
+from tests.helpers.killed_jobs import gone, kill_when
 from tests.helpers.roots import make_refine_root
-from tests.jobs.test_extract_job import wait_until_gone
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def config_for(tmp_path: Path, name: str, **overrides: Any) -> TrainConfig:
@@ -167,29 +159,13 @@ def test_a_killed_driver_resumes_the_same_run_and_a_finished_run_is_not_repeated
     ]
     command += ["optim.micro_batch_size=2", "resources.workers=1", "resources.cpus_per_worker=0.5"]
     command += ["resources.local_num_cpus=2"]
-    ray_dir = tempfile.mkdtemp(prefix="crt-", dir="/tmp")
-    log = open(tmp_path / "job.log", "wb")  # noqa: SIM115 - closed below
-    job = subprocess.Popen(
+    ray_dir = kill_when(
         command,
-        cwd=REPO_ROOT,
-        env={**os.environ, "RAY_TMPDIR": ray_dir},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
+        lambda: bool(list((output / "checkpoints").glob("train-*/checkpoint_manager_snapshot.json"))),
+        tmp_path / "job.log",
+        timeout_s=300,
     )
-    try:
-        deadline = time.monotonic() + 300
-        # Ray Train's record of the run's checkpoints: what a rerun resumes from
-        while not list((output / "checkpoints").glob("train-*/checkpoint_manager_snapshot.json")):
-            assert job.poll() is None, (tmp_path / "job.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "no checkpoint was written in time"
-            time.sleep(0.1)
-    finally:
-        os.killpg(job.pid, signal.SIGKILL)  # the driver and the local Ray it started
-        job.wait()
-        log.close()
-    wait_until_gone(ray_dir)
-    shutil.rmtree(ray_dir, ignore_errors=True)
+    gone(ray_dir)
     steps_before = [
         json.loads(line)["step"]
         for line in (output / "metrics" / "steps-rank0.jsonl").read_text().splitlines()
