@@ -8,7 +8,7 @@ DEEPSPEED_PIN := deepspeed==0.19.8
 export HF_HUB_OFFLINE := 1
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: install demo test test-slow lint format bench clean
+.PHONY: install install-browser demo test test-slow lint format bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml Makefile
 	# deepspeed compiles its ops on first use; building none here keeps the install short
 	DS_BUILD_OPS=0 $(BIN)/pip install --quiet --no-build-isolation $(DEEPSPEED_PIN)
 	touch $(STAMP)
+
+# Debian's Chromium for the chat page's browser test (Playwright drives this binary; nothing is downloaded)
+install-browser:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 demo: install
 	$(BIN)/cephalo demo

@@ -47,6 +47,9 @@ def run(config: ServeConfig) -> dict[str, Any]:
         base = f"http://{config.host}:{config.port}{config.route_prefix.rstrip('/')}/v1"
         names = ", ".join(config.served_names())
         print(f"serving {names} at {base} (OpenAI API; GET {base}/models)", file=sys.stderr)
+        if config.chat_page:
+            page = f"http://{config.host}:{config.port}{config.route_prefix.rstrip('/')}/"
+            print(f"chat page: {page}", file=sys.stderr)
         while config.blocking:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -5,7 +5,8 @@
 
 Routes: `POST /v1/chat/completions` (text and image parts, streaming by SSE), `POST
 /v1/audio/transcriptions`, `GET /v1/models`, `GET /health`, `GET /v1/engine/stats` (batching
-statistics per loaded model). Models load on first use per replica through Ray Serve's model
+statistics per loaded model), and the chat page at `GET /` (`serve/page.py`; `chat_page: false`
+leaves it out). Models load on first use per replica through Ray Serve's model
 multiplexing (`model` field -> engine, LRU-evicted beyond `max_models_per_replica`). The routes are
 thin: `handler.OpenAIHandler` does the work and answers every error in OpenAI's shape.
 """
@@ -21,23 +22,54 @@ from cephalo_ray.models.engine import Engine
 from cephalo_ray.serve.config import ServeSettings
 
 
-def create_fastapi_app() -> Any:
+def create_fastapi_app(chat_page: bool = True) -> Any:
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
     app = FastAPI(title="cephalo_ray", docs_url=None, redoc_url=None)
+    if chat_page:
+        add_chat_page(app)
 
     @app.exception_handler(HTTPException)
     async def openai_shaped(request: Request, error: HTTPException) -> Any:
         """Unknown routes and methods answer in OpenAI's error shape, like every other error."""
         message = f"{request.method} {request.url.path}: {error.detail}"
         if error.status_code == 404:
-            message += "; this server serves /v1/chat/completions, /v1/models and /v1/audio/transcriptions"
+            message += "; this server serves /v1/chat/completions, /v1/models, /v1/audio/transcriptions" + (
+                " and its chat page at /" if chat_page else ""
+            )
         body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
         return JSONResponse(body, status_code=error.status_code)
 
     return app
+
+
+def add_chat_page(app: Any) -> None:
+    """`GET /` is the chat page and `GET /page/<name>` its files; they need no API key (the page asks
+    for it and sends it to /v1 only)."""
+    from fastapi.responses import RedirectResponse, Response
+    from starlette.exceptions import HTTPException
+
+    from cephalo_ray.serve.page import SECURITY_HEADERS, page_asset
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page(request: Request) -> Any:
+        # Under a route prefix (`/lab`), the page's relative links need the trailing slash.
+        raw_path = request.scope.get("raw_path") or b"/"
+        if not raw_path.endswith(b"/"):
+            return RedirectResponse(raw_path.decode("latin-1") + "/", status_code=308)
+        return asset_response("index.html")
+
+    @app.get("/page/{name}", include_in_schema=False)
+    async def chat_page_file(name: str) -> Any:
+        return asset_response(name)
+
+    def asset_response(name: str) -> Any:
+        asset = page_asset(name)
+        if asset is None:
+            raise HTTPException(404, "Not Found")
+        return Response(asset.body, media_type=asset.content_type, headers=SECURITY_HEADERS)
 
 
 def make_deployment(settings: ServeSettings) -> Any:
@@ -46,7 +78,7 @@ def make_deployment(settings: ServeSettings) -> Any:
 
     from cephalo_ray.serve.handler import OpenAIHandler
 
-    fastapi_app = create_fastapi_app()
+    fastapi_app = create_fastapi_app(settings.config.chat_page)
     resources = settings.config.resources
 
     @serve.deployment(name="openai")

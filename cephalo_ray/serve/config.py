@@ -100,6 +100,7 @@ class ServeConfig(StrictModel):
     )
     app_name: str = Field("cephalo", description="Ray Serve application name")
     route_prefix: str = Field("/", description="HTTP route prefix of the app")
+    chat_page: bool = Field(True, description="serve the chat page at / (false: the API only)")
     blocking: bool = Field(True, description="keep serving until interrupted")
     limits: ServeLimits = ServeLimits()
     engine: EngineConfig = EngineConfig()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
-import socket
 import struct
 import threading
 import time
@@ -20,7 +18,6 @@ from typing import Any
 
 import openai
 import pytest
-from PIL import Image
 
 from cephalo_ray.jobs import refine_pairs
 from cephalo_ray.jobs.serve import ServeConfig, start
@@ -28,7 +25,9 @@ from cephalo_ray.merge.moe import build_moe
 from cephalo_ray.merge.stacking import LayerSlice, stack_layers
 from cephalo_ray.models.tiny import build_tiny, build_tiny_whisper
 from cephalo_ray.storage import Storage
+from tests.helpers.media import data_url, encoded, png_bytes, wav_bytes
 from tests.helpers.roots import make_extract_root, make_pair
+from tests.helpers.servers import free_port
 
 API_KEY_ENV = "CEPHALO_TEST_SERVE_KEY"
 API_KEY = "sk-test-7d1f"
@@ -68,16 +67,6 @@ class ImageHost:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def png_bytes(size: tuple[int, int] = (40, 30), color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def data_url(data: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(data).decode()
-
-
 def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
     """A tiny file whose header claims 10^10 pixels."""
 
@@ -93,12 +82,6 @@ def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + chunk(b"IEND", b"")
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -393,24 +376,6 @@ def test_over_the_concurrency_limit_the_answer_is_429_with_retry_after(
     assert refused[0].body["type"] == "rate_limit_error"  # type: ignore[index]
 
 
-def wav_bytes(seconds: float, rate: int = 16_000, frequency: float = 440.0) -> bytes:
-    """A sine tone as 16-bit PCM WAV."""
-    import math
-    import wave
-
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(rate)
-        frames = b"".join(
-            struct.pack("<h", int(12000 * math.sin(2 * math.pi * frequency * n / rate)))
-            for n in range(int(seconds * rate))
-        )
-        writer.writeframes(frames)
-    return buffer.getvalue()
-
-
 def test_speech_is_transcribed_and_joins_the_prompt(server: dict[str, Any]) -> None:
     client = server["client"]
     tone = wav_bytes(1.5)
@@ -443,8 +408,6 @@ def test_speech_is_transcribed_and_joins_the_prompt(server: dict[str, Any]) -> N
     with pytest.raises(openai.BadRequestError, match="could not be decoded"):
         client.audio.transcriptions.create(model="whisper-1", file=("noise.mp3", b"ID3 not a wav"))
     # what a browser's MediaRecorder sends (Opus in WebM), as an upload and as an input_audio part
-    from tests.unit.serve.test_audio import encoded
-
     recorded = encoded("libopus", "webm", seconds=1.5)
     heard = client.audio.transcriptions.create(model="whisper-1", file=("speech.webm", recorded))
     assert isinstance(heard.text, str) and heard.text

@@ -10,6 +10,7 @@ import pytest
 
 from cephalo_ray.serve.audio import AudioLimits, wav_samples
 from cephalo_ray.serve.protocol import ApiError
+from tests.helpers.media import encoded
 
 
 def wav(samples: np.ndarray, rate: int, channels: int = 1) -> bytes:
@@ -43,26 +44,6 @@ def test_limits_and_bad_audio() -> None:
     with pytest.raises(ApiError) as not_wav:
         wav_samples(b"ID3\x03 mp3 bytes", AudioLimits())
     assert not_wav.value.status == 400
-
-
-def encoded(codec: str, container: str, seconds: float = 2.0, rate: int = 48_000) -> bytes:
-    """A 440 Hz tone encoded by FFmpeg as a browser (webm/ogg opus) or an upload (mp3, flac, m4a) has it."""
-    import av
-
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format=container) as output:
-        stream = output.add_stream(codec, rate=rate, layout="mono")
-        tone = (0.4 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
-        step = 960
-        for start in range(0, len(tone), step):
-            frame = av.AudioFrame.from_ndarray(tone[None, start : start + step], format="flt", layout="mono")
-            frame.sample_rate = rate
-            frame.pts = start
-            for packet in stream.encode(frame):
-                output.mux(packet)
-        for packet in stream.encode(None):
-            output.mux(packet)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
