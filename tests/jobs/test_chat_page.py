@@ -420,3 +420,51 @@ def test_keyboard_labels_and_a_phone_sized_window(app: dict[str, Any], browser: 
         phone.screenshot(path=str(ARTIFACTS / "chat-page-phone.png"))
     finally:
         context.close()
+
+
+DROP_AND_PASTE = """async ([kind, base64]) => {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], kind + ".png", { type: "image/png" }));
+  if (kind === "dropped") {
+    const target = document.querySelector("[data-testid=composer]");
+    target.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  } else {
+    const target = document.querySelector("[data-testid=prompt]");
+    target.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+  }
+}"""
+
+
+def test_images_dropped_or_pasted_are_attached_and_a_busy_server_says_when_to_retry(page: Any) -> None:
+    import base64
+
+    png = base64.b64encode(png_bytes((32, 32))).decode()
+    page.evaluate(DROP_AND_PASTE, ["dropped", png])
+    page.evaluate(DROP_AND_PASTE, ["pasted", png])
+    wait_until(page, "() => document.querySelectorAll('[data-testid=attachment] img').length === 2")
+    names = page.locator("[data-testid=attachment] img").evaluate_all("images => images.map(i => i.alt)")
+    assert names == ["Attached image: dropped.png", "Attached image: pasted.png"]
+    page.get_by_role("button", name="Remove dropped.png").click()
+    assert page.locator("[data-testid=attachment]").count() == 1
+    # a full server (429 with Retry-After), as the API answers it
+    busy = {
+        "error": {
+            "message": "too many requests in flight",
+            "type": "rate_limit_error",
+            "param": None,
+            "code": None,
+        }
+    }
+    page.route(
+        "**/v1/chat/completions",
+        lambda route: route.fulfill(status=429, headers={"retry-after": "2"}, json=busy),
+    )
+    page.get_by_test_id("prompt").fill("Which phase is this?")
+    page.get_by_test_id("send").click()
+    message = wait_answer(page, 1, state="error").inner_text()
+    assert "busy" in message and "retry in 2 s" in message
+    image_parts = [
+        part for part in chat_bodies(page)[-1]["messages"][-1]["content"] if part["type"] == "image_url"
+    ]
+    assert len(image_parts) == 1 and image_parts[0]["image_url"]["url"].startswith("data:image/png;base64,")
