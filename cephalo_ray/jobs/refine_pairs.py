@@ -76,7 +76,11 @@ class RefineLimits(StrictModel):
         None, gt=0, description="cap on estimated tokens/min over all actors"
     )
     timeout_s: float = Field(120.0, gt=0, description="seconds one request may take")
-    max_retries: int = Field(4, ge=0, description="client retries (backoff, Retry-After) on 429/5xx/timeouts")
+    max_retries: int = Field(
+        4,
+        ge=0,
+        description="retries of a request on 429/5xx/time-outs (backoff or Retry-After, under the same caps)",
+    )
 
 
 class RefineConfig(StrictModel):
@@ -236,7 +240,6 @@ def refine_pending(
                 model=config.model,
                 api_key_env=config.api_key_env,
                 timeout_s=config.limits.timeout_s,
-                max_retries=config.limits.max_retries,
                 sampling=config.sampling.model_dump(),
                 json_schema=config.json_schema,
             )
@@ -300,6 +303,7 @@ def refine_settings(config: RefineConfig, price: Any) -> Any:
         vision=config.vision,
         image_max_side=config.image_max_side,
         val_fraction=config.val_fraction,
+        max_retries=config.limits.max_retries,
         sampling=config.sampling.model_dump(),
         filters=FilterSettings(**config.filters.model_dump(), vision=config.vision),
         price=price,

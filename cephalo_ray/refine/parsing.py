@@ -47,10 +47,11 @@ NUMBER_WITH_UNIT = re.compile(r"(?<![\w.])([-+]?\d+(?:[.,]\d+)*)\s?(%|‰|°C|°
 class RefineError(Exception):
     """A reply that yields no usable QA, with a fixed kind and the reason."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.message = message
+        self.retry_after_s = retry_after_s  # what the endpoint asked for (Retry-After), if anything
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ CACHED = "cached"  # answered by an earlier run with the same cache key
 DEFERRED = "deferred"  # not sent: the limit or the budget was reached
 RETRY = "retry"  # a transient failure (also its ledger status): sent again on the next run
 COMMIT_INTERVAL_S = 10.0  # the longest an answer waits in memory before it is committed
+MAX_RETRY_WAIT_S = 60.0  # a longer Retry-After leaves the pair to a rerun instead
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class RefineSettings:
     vision: bool
     image_max_side: int
     val_fraction: float
+    max_retries: int = 0
     sampling: dict[str, Any] = field(default_factory=dict)
     filters: FilterSettings = FilterSettings()
     price: Price = Price()
@@ -96,6 +98,16 @@ def call(governor: Any, method: str, *args: Any) -> Any:
 
         return ray.get(bound.remote(*args))
     return bound(*args)
+
+
+def retry_wait(attempt: int, retry_after_s: float | None) -> float | None:
+    """Seconds before retry number `attempt + 1`: what the endpoint asked, else exponential backoff
+    with jitter; None when the endpoint asks for longer than a run should wait."""
+    import random
+
+    if retry_after_s is not None:
+        return retry_after_s if retry_after_s <= MAX_RETRY_WAIT_S else None
+    return min(MAX_RETRY_WAIT_S, 0.5 * 2**attempt) * random.uniform(0.75, 1.25)
 
 
 def key_of(pair: Mapping[str, Any], settings: RefineSettings) -> str:
@@ -217,8 +229,7 @@ class RefineStage:
         if not call(self.governor, "hold", worst_case):
             raise OverBudget()
         try:
-            time.sleep(call(self.governor, "reserve", prompt_tokens + answer_tokens))
-            reply = self.teacher.ask(messages, settings.qa_per_pair)
+            reply = self.send(messages, prompt_tokens + answer_tokens)
             usage["prompt_tokens"], usage["completion_tokens"] = reply.prompt_tokens, reply.completion_tokens
             usage["cost_usd"] = settings.price.cost(reply.prompt_tokens, reply.completion_tokens)
         finally:  # a failed request gives back what was held for it (its cost is unknown: nothing billed)
@@ -230,6 +241,21 @@ class RefineStage:
             settings.filters,
         )
         return parsed.qa, parsed.dropped
+
+    def send(self, messages: list[dict[str, Any]], tokens: int) -> Any:
+        """One request, retried on transient failures up to `max_retries` times; every attempt waits
+        for its start time under the shared caps, and at least as long as `Retry-After` asks."""
+        assert self.teacher is not None
+        for attempt in range(self.settings.max_retries + 1):
+            time.sleep(call(self.governor, "reserve", tokens))
+            try:
+                return self.teacher.ask(messages, self.settings.qa_per_pair)
+            except RefineError as error:
+                wait = retry_wait(attempt, error.retry_after_s)
+                if error.kind not in TRANSIENT or attempt == self.settings.max_retries or wait is None:
+                    raise
+                time.sleep(wait)
+        raise AssertionError("unreachable")
 
     @staticmethod
     def ledger_row(

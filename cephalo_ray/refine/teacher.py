@@ -1,8 +1,9 @@
 """Teachers: an LLM behind any OpenAI-compatible endpoint, or the offline `template` teacher.
 
-Retries with backoff and `Retry-After` on 429/5xx/timeouts are the `openai` client's own; what is
-left after them becomes an error with a fixed kind. The API key is read from the environment
-variable named in config and is never logged or stored.
+One call is one request: the `openai` client's own retries are off, because a retry must wait for
+its turn under the job's shared requests/min cap like any other request (the refine stage retries,
+through the governor, honouring `Retry-After`). A failure becomes an error with a fixed kind. The
+API key is read from the environment variable named in config and is never logged or stored.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class TeacherEndpoint:
         base_url: the endpoint, e.g. https://api.openai.com/v1 or http://vllm:8000/v1.
         model: the model name the endpoint serves.
         api_key_env: the environment variable holding the key (absent: "EMPTY", as vLLM accepts).
-        timeout_s, max_retries: per request, for the `openai` client (it backs off on 429/5xx).
+        timeout_s: per request.
         sampling: temperature, top_p, max_tokens, seed (None: the endpoint's default).
         json_schema: "auto" tries a JSON-schema response_format and falls back when refused.
     """
@@ -55,7 +56,6 @@ class TeacherEndpoint:
     model: str
     api_key_env: str
     timeout_s: float
-    max_retries: int
     sampling: Mapping[str, Any] = field(default_factory=dict)
     json_schema: str = "auto"
 
@@ -75,7 +75,7 @@ class OpenAITeacher:
             base_url=endpoint.base_url,
             api_key=api_key,
             timeout=endpoint.timeout_s,
-            max_retries=endpoint.max_retries,
+            max_retries=0,  # retries go through the governor's pacing (see the module docstring)
         )
 
     def ask(self, messages: list[dict[str, Any]], qa_per_pair: int) -> Reply:
@@ -112,10 +112,14 @@ class OpenAITeacher:
         except openai.APITimeoutError:
             raise RefineError(TIMEOUT, "no reply within the per-request timeout (limits.timeout_s)") from None
         except openai.RateLimitError as error:
-            raise RefineError(RATE_LIMITED, f"429 after the client's retries: {error.message}") from None
+            raise RefineError(
+                RATE_LIMITED, f"429 from the teacher: {error.message}", retry_after(error.response)
+            ) from None
         except openai.InternalServerError as error:
             raise RefineError(
-                SERVER_ERROR, f"{error.status_code} after the client's retries: {error.message}"
+                SERVER_ERROR,
+                f"{error.status_code} from the teacher: {error.message}",
+                retry_after(error.response),
             ) from None
         except openai.APIConnectionError as error:
             raise RefineError(UNREACHABLE, f"cannot reach the teacher: {error}") from None
@@ -130,3 +134,15 @@ class OpenAITeacher:
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
         )
+
+
+def retry_after(response: Any) -> float | None:
+    """Seconds the endpoint asked to wait (`retry-after-ms` or `retry-after` in seconds), if any."""
+    headers = getattr(response, "headers", None) or {}
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        try:
+            return max(0.0, float(value) / scale) if value is not None else None
+        except ValueError:
+            continue  # an HTTP date: fall back to backoff
+    return None

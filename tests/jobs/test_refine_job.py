@@ -205,6 +205,46 @@ def test_limit_and_cost_stop_cleanly_and_resume(
     assert finished["counts"]["pairs_ok"] == 10 and len(openai_server.requests) == 10
 
 
+def test_retries_after_429_go_through_the_requests_per_minute_cap(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Every pair's first request is answered 429 with `Retry-After: 0`; the retry must still wait
+    for its turn under the cap, with the other pairs' requests, not go out at once."""
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs_for(["FLAKY"] * 12))
+    first_attempts: set[str] = set()
+    lock = threading.Lock()
+
+    def flaky(request: dict[str, Any]) -> ScriptedReply:
+        caption = json.dumps(request["messages"])
+        with lock:
+            retry = caption in first_attempts
+            first_attempts.add(caption)
+        if retry:
+            return good()
+        return ScriptedReply(
+            429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, {"Retry-After": "0"}
+        )
+
+    openai_server.reset()
+    openai_server.default = flaky
+    per_minute = 600.0  # one request every 0.1 s
+    manifest = refine_pairs.run(
+        configure(
+            tmp_path,
+            openai_server,
+            limits={"requests_per_minute": per_minute, "timeout_s": 5, "max_retries": 2},
+        )
+    )
+    assert manifest["counts"]["pairs_ok"] == 12
+    sent_at = sorted(request["at"] for request in openai_server.requests)
+    assert len(sent_at) == 24  # each pair: a 429, then its answer
+    # start times are 0.1 s apart: any 11 requests span 1 s, give or take arrival jitter (the 429s'
+    # immediate retries made bursts of two in one slot before retries were paced)
+    spans = [later - earlier for earlier, later in zip(sent_at, sent_at[10:], strict=False)]
+    assert min(spans) > 0.9, spans
+    assert sent_at[-1] - sent_at[0] >= 23 * 0.1 * 0.95
+
+
 def test_changed_caption_is_refined_again_and_dry_run_sends_nothing(
     ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

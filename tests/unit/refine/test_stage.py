@@ -46,7 +46,6 @@ def stage_for(root: Path, server: FakeOpenAIServer, concurrency: int) -> RefineS
         model="m",
         api_key_env="UNSET_KEY_VARIABLE",
         timeout_s=10,
-        max_retries=0,
         sampling={"max_tokens": 256},
     )
     committer = BatchCommitter(Storage(), str(root), LAYOUT, "run-a")
