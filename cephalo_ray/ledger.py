@@ -155,6 +155,24 @@ def drop_recommitted(
     return rows, len(plans)
 
 
+def latest_ledger_rows(
+    storage: Storage, root: str, ledger_dir: str, key_columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The committed ledger as settling would leave it (the latest commit of each key), read only:
+    for looking at a root that another run may own (a dry run)."""
+    names = committed_names(storage, root, ledger_dir)
+    ledgers = [read_table(storage, join(root, ledger_dir, name + PARQUET)) for name in names]
+    seen: set[tuple[Any, ...]] = set()
+    rows = []
+    for ledger in sorted(ledgers, key=commit_stamp, reverse=True):
+        for row in ledger.to_pylist():
+            key = tuple(row[column] for column in key_columns)
+            if key not in seen:
+                seen.add(key)
+                rows.append(row)
+    return rows
+
+
 def commit_stamp(ledger: pa.Table) -> float:
     """When a commit was made (its rows' `committed_at`); 0 for commits written before the stamp."""
     if COMMITTED_AT not in ledger.column_names:

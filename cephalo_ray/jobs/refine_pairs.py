@@ -322,14 +322,43 @@ def secret_env(config: RefineConfig) -> dict[str, Any]:
     return {"runtime_env": {"env_vars": {config.api_key_env: key}}}
 
 
+def answered_before(config: RefineConfig, storage: Any) -> dict[str, str]:
+    """pair_id -> cache key of the pairs the output root holds answers for and a run would not send
+    again, read without claiming the root; a run that would be refused is refused here too."""
+    from cephalo_ray.ledger import latest_ledger_rows
+    from cephalo_ray.output_root import read_manifest, refuse_changed_config
+    from cephalo_ray.refine.stage import LAYOUT, RETRY
+    from cephalo_ray.rows import STATUS_FAILED
+
+    previous = read_manifest(storage, config.output)
+    if previous is None:
+        return {}
+    refuse_changed_config(previous, JOB, hashed_config(config))
+    redo = {RETRY, STATUS_FAILED} if config.retry_failed else {RETRY}
+    assert LAYOUT.ledger_dir is not None
+    rows = latest_ledger_rows(storage, config.output, LAYOUT.ledger_dir, LAYOUT.key_columns)
+    return {row["pair_id"]: row["cache_key"] for row in rows if row["status"] not in redo}
+
+
 def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: Any) -> dict[str, Any]:
-    """Print what a run would send and cost; send nothing and write nothing."""
+    """Print what a run would send and cost (pairs already answered in the output root are not
+    counted); send nothing and write nothing."""
     from cephalo_ray.refine.prompts import estimate_requests, loggable
+    from cephalo_ray.refine.stage import key_of
+
+    done = answered_before(config, storage)
+    settings = refine_settings(config, price)
+    skipped = 0
 
     def pairs() -> Any:
+        nonlocal skipped
         for uri in pair_files:
             table = storage.read_parquet([uri])
-            yield from table.select(PAIR_COLUMNS).to_pylist() if table is not None else []
+            for pair in table.select(PAIR_COLUMNS).to_pylist() if table is not None else []:
+                if done.get(pair["pair_id"]) == key_of(pair, settings):
+                    skipped += 1
+                else:
+                    yield pair
 
     image_side = config.image_max_side if config.vision else None
     requests, prompt_tokens, example = estimate_requests(
@@ -344,11 +373,12 @@ def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: An
     cost_text = f"${cost:.2f}" if cost is not None else "unknown (set price.*)"
     print(
         f"refine --dry-run: {requests} requests, ~{prompt_tokens} prompt + ~{completion_tokens} completion tokens, "
-        f"estimated cost {cost_text}; nothing was sent",
+        f"estimated cost {cost_text}; {skipped} pairs answered before would not be sent; nothing was sent",
         file=sys.stderr,
     )
     return {
         "dry_run": True,
+        "pairs_answered_before": skipped,
         "teacher": config.teacher,
         "model": config.model,
         "requests": requests,

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from cephalo_ray.config import ConfigError
 from cephalo_ray.jobs import export_dataset, refine_pairs
 from cephalo_ray.jobs.refine_pairs import RefineConfig
 from cephalo_ray.storage import Storage
@@ -259,6 +260,12 @@ def test_changed_caption_is_refined_again_and_dry_run_sends_nothing(
     refine_pairs.run(configure(tmp_path, openai_server))
     pairs[1]["caption"] = "Figure 2. Silk fibres (GOOD) under tension, re-extracted with a longer caption."
     make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    # a dry run over the existing root counts only what the rerun will send
+    dry_rerun = refine_pairs.run(configure(tmp_path, openai_server, dry_run=True))
+    assert (dry_rerun["requests"], dry_rerun["pairs_answered_before"]) == (1, 2)
+    assert len(openai_server.requests) == 3
+    with pytest.raises(ConfigError, match="qa_per_pair"):  # what the run would refuse, refused
+        refine_pairs.run(configure(tmp_path, openai_server, dry_run=True, qa_per_pair=2))
     rerun = refine_pairs.run(configure(tmp_path, openai_server))
     assert rerun["counts"]["pairs_sent"] == 1 and rerun["counts"]["pairs_cached"] == 2
     assert len(openai_server.requests) == 4
