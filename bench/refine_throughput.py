@@ -51,6 +51,7 @@ def refine(scratch: Path, server: FakeOpenAIServer, pairs: int, name: str, **ove
         "teacher_url": server.base_url,
         "model": "bench-teacher",
         "json_schema": "off",
+        "val_fraction": 0,
         "limits": {"timeout_s": 30, "max_retries": 0},
         "resources": {"actors": 1, "concurrency": 64, "batch_size": 256, "num_cpus": 0.5},
         **overrides,

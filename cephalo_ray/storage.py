@@ -122,15 +122,15 @@ class Storage:
         ]
         return sorted(found, key=lambda item: item.uri)
 
-    def read_parquet(self, uris: list[str]) -> pa.Table | None:
-        """Concatenate Parquet files; None when the list is empty."""
+    def read_parquet(self, uris: list[str], columns: list[str] | None = None) -> pa.Table | None:
+        """Concatenate Parquet files (only `columns`, when given); None when the list is empty."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         tables = []
         for uri in uris:
             fs, path = self._filesystem(uri)
-            tables.append(pq.read_table(path, filesystem=fs))
+            tables.append(pq.read_table(path, filesystem=fs, columns=columns))
         return pa.concat_tables(tables, promote_options="default") if tables else None
 
     # -- writing -----------------------------------------------------------------------------

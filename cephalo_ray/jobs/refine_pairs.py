@@ -98,7 +98,12 @@ class RefineConfig(StrictModel):
     vision: bool = Field(False, description="send the image too (the teacher must accept images)")
     image_max_side: int = Field(768, ge=64, le=4096, description="longer image side sent to the teacher, px")
     qa_per_pair: int = Field(4, ge=1, le=8, description="question/answer pairs asked per figure")
-    val_fraction: float = Field(0.05, ge=0, lt=1, description="share of documents in the val split")
+    val_fraction: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description="share of pairs in the val split, by whole documents (0: no val split)",
+    )
     json_schema: Literal["auto", "on", "off"] = Field("auto", description="ask for JSON-schema output")
     dry_run: bool = Field(False, description="print requests, tokens and price; send nothing")
     limit: int | None = Field(None, ge=1, description="most new pairs to send this run")
@@ -166,6 +171,7 @@ def run(config: RefineConfig) -> dict[str, Any]:
     pairs_in = int(upstream["counts"].get("pairs", 0))
     if config.dry_run:
         return dry_run(config, storage, pair_files, price)
+    split = plan_split_of(config, storage, pair_files)
     root = RootRun(
         storage,
         config.output,
@@ -188,10 +194,11 @@ def run(config: RefineConfig) -> dict[str, Any]:
         seconds = 0.0
         if pair_files:
             outcomes, stop_reason, seconds = refine_pending(
-                config, root, storage, pair_files, pairs_in, done, price
+                config, root, storage, pair_files, pairs_in, done, refine_settings(config, price, split)
             )
+        achieved = achieved_split(storage, config.output)
         manifest = root.finish(
-            lambda ledger: summarise(ledger, outcomes, pairs_in, stop_reason, seconds),
+            lambda ledger: summarise(ledger, outcomes, pairs_in, stop_reason, seconds, achieved),
             extra_timings={"refine_seconds": round(seconds, 3)},
         )
     print(summary_text(manifest), file=sys.stderr)
@@ -205,7 +212,7 @@ def refine_pending(
     pair_files: list[str],
     pairs_in: int,
     done: dict[str, str],
-    price: Any,
+    settings: Any,
 ) -> tuple[dict[str, tuple[str, str | None]], str | None, float]:
     """Run the Ray Data pipeline; returns pair_id -> (status, error), the stop reason and seconds."""
     import ray
@@ -232,7 +239,6 @@ def refine_pending(
                 config.max_cost_usd,
             )
         )
-        settings = refine_settings(config, price)
         teacher = None
         if config.teacher == "openai":
             teacher = TeacherEndpoint(
@@ -291,8 +297,62 @@ def refine_pending(
             ray.shutdown()
 
 
-def refine_settings(config: RefineConfig, price: Any) -> Any:
-    """The settings every refine actor gets (flat values, built once here)."""
+def plan_split_of(config: RefineConfig, storage: Any, pair_files: list[str]) -> Any:
+    """The train/val assignment of the upstream documents (documents refined before keep theirs).
+
+    Raises:
+        ConfigError: when val_fraction asks for a val split that whole documents cannot give.
+    """
+    from cephalo_ray.output_root import read_manifest
+    from cephalo_ray.refine.split import plan_split
+    from cephalo_ray.storage import join
+
+    upstream = storage.read_parquet(pair_files, columns=["doc_id"])
+    pairs_per_document = Counter(upstream.column("doc_id").to_pylist() if upstream is not None else [])
+    previous = read_manifest(storage, config.output) or {}
+    refined_files = [join(config.output, name) for name in previous.get("files", {}).get("refined", [])]
+    refined = storage.read_parquet(refined_files, columns=["doc_id", "split"])
+    fixed = dict(zip(*refined.to_pydict().values(), strict=True)) if refined is not None else {}
+    plan = plan_split(pairs_per_document, config.val_fraction, fixed)
+    if config.val_fraction > 0 and plan.train_pairs and not plan.val_documents:
+        smallest = min(pairs_per_document.values())
+        raise ConfigError(
+            f"val_fraction {config.val_fraction}: {sum(pairs_per_document.values())} pairs in "
+            f"{len(pairs_per_document)} documents cannot give a val split by whole documents (the smallest "
+            f"has {smallest} pairs, the target is {config.val_fraction * plan.train_pairs:.1f}); set "
+            "val_fraction: 0 to refine without a val split, or raise it"
+        )
+    return plan
+
+
+def achieved_split(storage: Any, root: str) -> dict[str, Any]:
+    """Pairs and documents per split among the refined rows the root holds."""
+    from cephalo_ray.ledger import committed_files, committed_names
+    from cephalo_ray.refine.stage import LAYOUT, REFINED_DIR
+    from cephalo_ray.storage import join
+
+    assert LAYOUT.ledger_dir is not None
+    names = committed_names(storage, root, LAYOUT.ledger_dir)
+    files = committed_files(storage, root, [REFINED_DIR], names)[REFINED_DIR]
+    table = storage.read_parquet([join(root, name) for name in files], columns=["pair_id", "doc_id", "split"])
+    rows = {row["pair_id"]: row for row in (table.to_pylist() if table is not None else [])}.values()
+    pairs = Counter(row["split"] for row in rows)
+    documents = {
+        split: len({row["doc_id"] for row in rows if row["split"] == split}) for split in ("train", "val")
+    }
+    total = pairs["train"] + pairs["val"]
+    return {
+        "train_pairs": pairs["train"],
+        "val_pairs": pairs["val"],
+        "train_documents": documents["train"],
+        "val_documents": documents["val"],
+        "val_fraction_achieved": round(pairs["val"] / total, 4) if total else 0.0,
+    }
+
+
+def refine_settings(config: RefineConfig, price: Any, split: Any = None) -> Any:
+    """The settings every refine actor gets (flat values, built once here); `split` is the plan
+    whose val documents the rows are marked with."""
     from cephalo_ray.refine.parsing import FilterSettings
     from cephalo_ray.refine.stage import RefineSettings
 
@@ -302,7 +362,7 @@ def refine_settings(config: RefineConfig, price: Any) -> Any:
         qa_per_pair=config.qa_per_pair,
         vision=config.vision,
         image_max_side=config.image_max_side,
-        val_fraction=config.val_fraction,
+        val_documents=split.val_documents if split is not None else frozenset(),
         max_retries=config.limits.max_retries,
         sampling=config.sampling.model_dump(),
         filters=FilterSettings(**config.filters.model_dump(), vision=config.vision),
@@ -394,6 +454,7 @@ def summarise(
     pairs_in: int,
     stop_reason: str | None,
     seconds: float,
+    split: dict[str, Any],
 ) -> Any:
     """Counts from the settled ledger and this run's outcomes; complete when nothing waits."""
     from cephalo_ray.refine.prompts import PROMPT_VERSION
@@ -418,6 +479,7 @@ def summarise(
         "cost_usd": round(sum(row["cost_usd"] for row in ledger), 6),
         "pairs_per_second": round(sent_now / seconds, 2) if seconds else None,
         "stop_reason": stop_reason,
+        "split": split,
     }
     finished = bool(outcomes) and statuses[DEFERRED] == 0 and statuses[RETRY] == 0
     return Summary(counts, complete=finished or pairs_in == 0, extra={"prompt_version": PROMPT_VERSION})
@@ -429,11 +491,16 @@ def summary_text(manifest: dict[str, Any]) -> str:
         ", ".join(f"{kind} {count}" for kind, count in sorted(counts["errors_by_kind"].items())) or "none"
     )
     stop = f"; stopped: {counts['stop_reason']} (rerun to continue)" if counts["stop_reason"] else ""
+    split = counts["split"]
+    split_text = (
+        f"; split {split['train_pairs']} train / {split['val_pairs']} val pairs "
+        f"({split['val_documents']} val documents, {split['val_fraction_achieved']:.1%})"
+    )
     return (
         f"refine {manifest['status']}: {counts['pairs_in']} pairs ({counts['pairs_ok']} ok, "
         f"{counts['pairs_failed']} failed, {counts['pairs_cached']} cached, {counts['pairs_sent']} sent now, "
         f"{counts['pairs_retry']} to retry); errors: {errors}; tokens {counts['prompt_tokens']}+"
-        f"{counts['completion_tokens']}, ${counts['cost_usd']:.4f}{stop}"
+        f"{counts['completion_tokens']}, ${counts['cost_usd']:.4f}{split_text}{stop}"
     )
 
 

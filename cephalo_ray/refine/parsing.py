@@ -241,11 +241,3 @@ def llava_conversations(qa: Sequence[dict[str, str]]) -> list[dict[str, str]]:
         turns.append({"from": "human", "value": question})
         turns.append({"from": "gpt", "value": item["answer"]})
     return turns
-
-
-def split_of(doc_id: str, val_fraction: float) -> str:
-    """`train` or `val` from a hash bucket of the document, stable when papers are added."""
-    import hashlib
-
-    bucket = int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "val" if bucket < val_fraction else "train"

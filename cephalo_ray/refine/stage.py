@@ -18,7 +18,6 @@ from cephalo_ray.refine.parsing import (
     filter_qa,
     llava_conversations,
     parse_reply,
-    split_of,
 )
 from cephalo_ray.refine.prompts import (
     PROMPT_VERSION,
@@ -28,6 +27,7 @@ from cephalo_ray.refine.prompts import (
     image_data_url,
     template_qa,
 )
+from cephalo_ray.refine.split import TRAIN, VAL
 from cephalo_ray.refine.teacher import TRANSIENT, OpenAITeacher, TeacherEndpoint
 from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import (
@@ -71,7 +71,7 @@ class RefineSettings:
     qa_per_pair: int
     vision: bool
     image_max_side: int
-    val_fraction: float
+    val_documents: frozenset[str] = frozenset()  # the rest are train (see refine/split.py)
     max_retries: int = 0
     sampling: dict[str, Any] = field(default_factory=dict)
     filters: FilterSettings = FilterSettings()
@@ -196,7 +196,7 @@ class RefineStage:
         row: RefinedRow = {
             "pair_id": pair["pair_id"],
             "doc_id": pair["doc_id"],
-            "split": split_of(pair["doc_id"], self.settings.val_fraction),
+            "split": VAL if pair["doc_id"] in self.settings.val_documents else TRAIN,
             "kind": pair["kind"],
             "label": pair["label"],
             "image": pair["image"],

@@ -100,6 +100,7 @@ def configure(tmp_path: Path, server: FakeOpenAIServer, **overrides: Any) -> Ref
         "teacher_url": server.base_url,
         "model": "fake-teacher",
         "api_key_env": "CEPHALO_TEST_TEACHER_KEY",
+        "val_fraction": 0,  # one document: no val split (tests of the split give several)
         "limits": {"timeout_s": 1.5, "max_retries": 1},
         "resources": {"actors": 1, "concurrency": 8, "batch_size": 16, "num_cpus": 0.25},
     }
@@ -280,7 +281,14 @@ def test_rejected_key_stops_the_job_with_one_line(
         {"GOOD": lambda *_: ScriptedReply(401, {"error": {"message": "bad key", "type": "auth"}})},
     )
     code = refine_pairs.main(
-        [str(tmp_path / "extract"), str(tmp_path / "refined"), "--teacher-url", openai_server.base_url]
+        [
+            str(tmp_path / "extract"),
+            str(tmp_path / "refined"),
+            "--teacher-url",
+            openai_server.base_url,
+            "--val-fraction",
+            "0",
+        ]
     )
     assert code == 2 and "bad key" in capsys.readouterr().err
 
@@ -289,6 +297,16 @@ def test_partial_upstream_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     make_extract_root(Storage(), str(tmp_path / "extract"), pairs_for(["GOOD"]), status="partial")
     assert refine_pairs.main([str(tmp_path / "extract"), str(tmp_path / "refined")]) == 2
     assert "--allow-partial" in capsys.readouterr().err
+
+
+def test_a_val_split_whole_documents_cannot_give_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs_for(["GOOD"] * 4))  # one document
+    assert refine_pairs.main([str(tmp_path / "extract"), str(tmp_path / "refined")]) == 2
+    error = capsys.readouterr().err
+    assert "val_fraction 0.05" in error and "val_fraction: 0" in error
+    assert not (tmp_path / "refined").exists()
 
 
 def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
@@ -307,13 +325,21 @@ def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
     manifest = refine_pairs.run(config)
     assert manifest["status"] == "complete" and manifest["counts"]["pairs_ok"] == 12
     assert manifest["counts"]["cost_usd"] == 0 and manifest["hashed_config"]["teacher"] == "template"
+    # 12 one-pair documents, 30 % wanted: 4 in val is as near as whole documents get (3.6)
+    assert manifest["counts"]["split"] == {
+        "train_pairs": 8,
+        "val_pairs": 4,
+        "train_documents": 8,
+        "val_documents": 4,
+        "val_fraction_achieved": 0.3333,
+    }
 
     llava = export_dataset.run(
         export_dataset.ExportConfig(input=str(tmp_path / "refined"), output=str(tmp_path / "llava"))
     )
     records = json.loads((tmp_path / "llava" / "llava_train.json").read_text())
     records += json.loads((tmp_path / "llava" / "llava_val.json").read_text())
-    assert len(records) == 12 == llava["train"] + llava["val"] and llava["val"] > 0
+    assert len(records) == 12 == llava["train"] + llava["val"] and llava["val"] == 4
     assert all((tmp_path / "llava" / record["image"]).read_bytes()[:4] == b"\x89PNG" for record in records)
     assert records[0]["conversations"][0]["value"].startswith("<image>\n")
 
@@ -373,7 +399,7 @@ def test_pairs_a_retried_batch_commits_twice_are_kept_once(
 
     monkeypatch.setattr(refine_pairs, "refine_pending", lost_worker_pipeline)
     config = RefineConfig.model_validate(
-        {"input": str(tmp_path / "extract"), "output": str(tmp_path / "refined")}
+        {"input": str(tmp_path / "extract"), "output": str(tmp_path / "refined"), "val_fraction": 0}
     )
     if killed_while_settling:
         with pytest.raises(KeyboardInterrupt):
@@ -395,11 +421,13 @@ def test_pairs_a_retried_batch_commits_twice_are_kept_once(
 
 def test_s3_to_s3_with_the_template_teacher(ray_session: Any, s3_server: Any, s3_bucket: str) -> None:
     storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
-    make_extract_root(storage, f"s3://{s3_bucket}/extract", pairs_for(["GOOD"] * 5))
+    pairs = [make_pair(f"Figure {i}. Silk fibres under tension.", doc=f"paper-{i}") for i in range(5)]
+    make_extract_root(storage, f"s3://{s3_bucket}/extract", pairs)
     config = RefineConfig.model_validate(
         {
             "input": f"s3://{s3_bucket}/extract",
             "output": f"s3://{s3_bucket}/refined",
+            "val_fraction": 0.2,
             "storage": {"s3_endpoint_url": s3_server.endpoint_url},
             "resources": {"num_cpus": 0.25},
         }
@@ -408,6 +436,7 @@ def test_s3_to_s3_with_the_template_teacher(ray_session: Any, s3_server: Any, s3
     assert manifest["status"] == "complete" and manifest["counts"]["pairs_ok"] == 5
     rows = export_dataset.read_refined(storage, f"s3://{s3_bucket}/refined", allow_partial=False)
     assert len(rows) == 5 and all(row["teacher"] == "template" for row in rows)
+    assert sorted(row["split"] for row in rows) == ["train"] * 4 + ["val"]
 
 
 @pytest.mark.slow

@@ -332,6 +332,7 @@ def test_refine_uses_the_served_model_as_its_teacher(server: dict[str, Any], tmp
             "model": "tiny",
             "api_key_env": API_KEY_ENV,
             "vision": True,
+            "val_fraction": 0,
             "sampling": {"max_tokens": 64},
             "resources": {"actors": 1, "num_cpus": 0.25},
         }

@@ -10,7 +10,6 @@ from cephalo_ray.refine.parsing import (
     filter_qa,
     llava_conversations,
     parse_reply,
-    split_of,
 )
 
 CAPTION = (
@@ -80,7 +79,7 @@ def test_nothing_left_is_a_filtered_error() -> None:
     assert raised.value.kind == "Filtered" and "99" in raised.value.message
 
 
-def test_llava_conversations_and_splits() -> None:
+def test_llava_conversations() -> None:
     turns = llava_conversations([qa("First question?", "One."), qa("Second question?", "Two.")])
     assert turns == [
         {"from": "human", "value": "<image>\nFirst question?"},
@@ -88,9 +87,6 @@ def test_llava_conversations_and_splits() -> None:
         {"from": "human", "value": "Second question?"},
         {"from": "gpt", "value": "Two."},
     ]
-    splits = [split_of(f"doc-{index}", 0.2) for index in range(2000)]
-    assert 0.15 < splits.count("val") / len(splits) < 0.25
-    assert split_of("doc-7", 0.2) == split_of("doc-7", 0.2) and split_of("doc-7", 0.0) == "train"
 
 
 def test_grounding_reads_numbers_by_value_and_units_and_catches_what_only_looks_fine() -> None:

@@ -38,9 +38,7 @@ def stage_for(root: Path, server: FakeOpenAIServer, concurrency: int) -> RefineS
             started_at=time.time(),
         ),
     )
-    settings = RefineSettings(
-        teacher="openai", model="m", qa_per_pair=2, vision=False, image_max_side=256, val_fraction=0.0
-    )
+    settings = RefineSettings(teacher="openai", model="m", qa_per_pair=2, vision=False, image_max_side=256)
     options = TeacherEndpoint(
         base_url=server.base_url,
         model="m",
@@ -94,7 +92,7 @@ def test_vision_sends_the_resized_image_as_a_data_url(
     openai_server.default = lambda _: ScriptedReply(body=chat_completion(ANSWER))
     stage = stage_for(tmp_path, openai_server, concurrency=1)
     stage.settings = RefineSettings(
-        teacher="openai", model="m", qa_per_pair=2, vision=True, image_max_side=32, val_fraction=0.0
+        teacher="openai", model="m", qa_per_pair=2, vision=True, image_max_side=32
     )
     assert stage(batch_of(1))["status"] == ["ok"]
     parts = openai_server.requests[0]["body"]["messages"][-1]["content"]
