@@ -201,6 +201,37 @@ def refined_schema() -> pa.Schema:
     )
 
 
+class TeacherReplyRow(TypedDict):
+    """A teacher's raw reply to one pair's request (`OUT/replies/`): kept so that parsing and filters
+    can be run again over it (`cephalo refine --refilter`) without paying for it twice."""
+
+    pair_id: str
+    cache_key: str
+    text: str | None
+    finish_reason: str | None
+    refusal: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+def replies_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("pair_id", pa.string()),
+            ("cache_key", pa.string()),
+            ("text", pa.string()),
+            ("finish_reason", pa.string()),
+            ("refusal", pa.string()),
+            ("prompt_tokens", pa.int64()),
+            ("completion_tokens", pa.int64()),
+            ("cost_usd", pa.float64()),
+        ]
+    )
+
+
 def refine_ledger_schema() -> pa.Schema:
     import pyarrow as pa
 

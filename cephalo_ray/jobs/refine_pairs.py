@@ -113,6 +113,10 @@ class RefineConfig(StrictModel):
         False,
         description="ask again for pairs that failed for good in earlier runs (transient ones always are)",
     )
+    refilter: bool = Field(
+        False,
+        description="parse and filter every stored teacher reply again with the current filters (sends none of them)",
+    )
     sampling: SamplingConfig = SamplingConfig()
     filters: FiltersConfig = FiltersConfig()
     price: PriceConfig = PriceConfig()
@@ -136,7 +140,6 @@ def hashed_config(config: RefineConfig) -> dict[str, Any]:
         "qa_per_pair",
         "val_fraction",
         "sampling",
-        "filters",
     }
     values = config.model_dump(include=keys)
     if config.teacher == "template":
@@ -153,7 +156,7 @@ def resolve_price(config: RefineConfig) -> Any:
 
 def run(config: RefineConfig) -> dict[str, Any]:
     """Refine to completion (or to the limit or budget) and return the final manifest."""
-    from cephalo_ray.output_root import read_upstream
+    from cephalo_ray.output_root import read_manifest, read_upstream
     from cephalo_ray.refine.stage import LAYOUT, RETRY
     from cephalo_ray.restart import RootRun
     from cephalo_ray.rows import STATUS_FAILED
@@ -171,6 +174,7 @@ def run(config: RefineConfig) -> dict[str, Any]:
     pairs_in = int(upstream["counts"].get("pairs", 0))
     if config.dry_run:
         return dry_run(config, storage, pair_files, price)
+    refuse_changed_filters(read_manifest(storage, config.output), config)
     split = plan_split_of(config, storage, pair_files)
     root = RootRun(
         storage,
@@ -184,8 +188,17 @@ def run(config: RefineConfig) -> dict[str, Any]:
         # Transient failures are always asked again; others with --retry-failed.
         redo = {RETRY, STATUS_FAILED} if config.retry_failed else {RETRY}
         done = {row["pair_id"]: row["cache_key"] for row in root.ledger if row["status"] not in redo}
+        # --refilter answers pairs again from their stored replies, with today's filters; a pair that
+        # --retry-failed asks again is sent to the teacher instead.
+        stored = stored_replies(storage, config.output) if config.refilter else {}
+        if config.retry_failed:
+            failed = {row["pair_id"] for row in root.ledger if row["status"] == STATUS_FAILED}
+            stored = {pair_id: found for pair_id, found in stored.items() if pair_id not in failed}
+        done = {pair_id: key for pair_id, key in done.items() if pair_id not in stored}
         print(
-            f"refine: {pairs_in} pairs upstream, {len(done)} answered before, teacher {config.teacher}"
+            f"refine: {pairs_in} pairs upstream, {len(done)} answered before"
+            + (f", {len(stored)} stored replies to filter again" if config.refilter else "")
+            + f", teacher {config.teacher}"
             + (f" ({config.model})" if config.teacher == "openai" else ""),
             file=sys.stderr,
         )
@@ -194,7 +207,14 @@ def run(config: RefineConfig) -> dict[str, Any]:
         seconds = 0.0
         if pair_files:
             outcomes, stop_reason, seconds = refine_pending(
-                config, root, storage, pair_files, pairs_in, done, refine_settings(config, price, split)
+                config,
+                root,
+                storage,
+                pair_files,
+                pairs_in,
+                done,
+                refine_settings(config, price, split),
+                stored,
             )
         achieved = achieved_split(storage, config.output)
         manifest = root.finish(
@@ -213,6 +233,7 @@ def refine_pending(
     pairs_in: int,
     done: dict[str, str],
     settings: Any,
+    stored: dict[str, tuple[str, str]],
 ) -> tuple[dict[str, tuple[str, str | None]], str | None, float]:
     """Run the Ray Data pipeline; returns pair_id -> (status, error), the stop reason and seconds."""
     import ray
@@ -260,6 +281,7 @@ def refine_pending(
                 "governor": governor,
                 "teacher": teacher,
                 "concurrency": config.resources.concurrency,
+                "stored_replies": stored,
             },
             batch_size=config.resources.batch_size,
             batch_format="pyarrow",
@@ -295,6 +317,43 @@ def refine_pending(
     finally:
         if started_here:
             ray.shutdown()
+
+
+def refuse_changed_filters(previous: dict[str, Any] | None, config: RefineConfig) -> None:
+    """Filters are not part of the root's identity (they can be run again over stored replies), but
+    a root must not mix rows filtered two ways: changed filters need --refilter."""
+    if previous is None or config.refilter:
+        return
+    before = previous.get("config", {}).get("filters")
+    now = config.filters.model_dump()
+    if before is not None and before != now:
+        changes = ", ".join(
+            f"filters.{key} {before.get(key)} -> {value}"
+            for key, value in now.items()
+            if before.get(key) != value
+        )
+        raise ConfigError(
+            f"{changes}: the root's answers were filtered with the old settings; add --refilter to "
+            "filter every stored reply again (no teacher requests), or keep the old filters"
+        )
+
+
+def stored_replies(storage: Any, root: str) -> dict[str, tuple[str, str]]:
+    """pair_id -> (cache key, file) of the teacher replies the root keeps."""
+    from cephalo_ray.ledger import committed_files, committed_names
+    from cephalo_ray.refine.stage import LAYOUT, REPLIES_DIR
+    from cephalo_ray.storage import join
+
+    assert LAYOUT.ledger_dir is not None
+    names = committed_names(storage, root, LAYOUT.ledger_dir)
+    index: dict[str, tuple[str, str]] = {}
+    for name in committed_files(storage, root, [REPLIES_DIR], names)[REPLIES_DIR]:
+        uri = join(root, name)
+        table = storage.read_parquet([uri], columns=["pair_id", "cache_key"])
+        if table is not None:
+            for pair_id, key in zip(*table.to_pydict().values(), strict=True):
+                index[pair_id] = (key, uri)
+    return index
 
 
 def plan_split_of(config: RefineConfig, storage: Any, pair_files: list[str]) -> Any:

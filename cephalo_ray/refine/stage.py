@@ -4,6 +4,7 @@ every failure into an error row, and commits the batch (refined and errors first
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -36,22 +37,29 @@ from cephalo_ray.rows import (
     ErrorRow,
     RefinedRow,
     RefineLedgerRow,
+    TeacherReplyRow,
     errors_schema,
     refine_ledger_schema,
     refined_schema,
+    replies_schema,
 )
 from cephalo_ray.storage import name_of
 
 STAGE = "refine"
 REFINED_DIR = "refined"
 ERRORS_DIR = "errors"
+REPLIES_DIR = "replies"
 LEDGER_DIR = "done"
 # One pair is the restart unit; its refined row or error row follows it by `pair_id`.
 LAYOUT = RootLayout(
     job="refine",
     ledger_dir=LEDGER_DIR,
     key_columns=("pair_id",),
-    links={REFINED_DIR: ("pair_id", "pair_id"), ERRORS_DIR: ("pair_id", "pair_id")},
+    links={
+        REFINED_DIR: ("pair_id", "pair_id"),
+        ERRORS_DIR: ("pair_id", "pair_id"),
+        REPLIES_DIR: ("pair_id", "pair_id"),
+    },
 )
 TEMPLATE = "template"
 # Per-pair outcomes reported to the driver.
@@ -88,6 +96,7 @@ class Outcome:
     row: RefinedRow | None = None
     error: ErrorRow | None = None
     ledger: RefineLedgerRow | None = None
+    reply: TeacherReplyRow | None = None
 
 
 def call(governor: Any, method: str, *args: Any) -> Any:
@@ -127,6 +136,8 @@ class RefineStage:
         governor: the shared `Governor` (Ray actor handle or local object).
         teacher: the endpoint of an OpenAI-compatible teacher (None: the offline template teacher).
         concurrency: requests in flight at once in this actor; answers commit in groups of this size.
+        stored_replies: pair_id -> (cache key, file) of replies earlier runs kept; a pair whose key
+            matches is parsed and filtered from its stored reply, not sent again.
     """
 
     def __init__(
@@ -137,8 +148,12 @@ class RefineStage:
         governor: Any,
         teacher: TeacherEndpoint | None,
         concurrency: int,
+        stored_replies: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         self.committer = committer
+        self.stored_replies = stored_replies or {}
+        self.reply_files: dict[str, dict[str, TeacherReplyRow]] = {}
+        self.reply_files_lock = threading.Lock()
         self.settings = settings
         self.done = done
         self.governor = governor
@@ -177,8 +192,9 @@ class RefineStage:
             return Outcome(DEFERRED)
         started = time.perf_counter()
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
+        replies: list[TeacherReplyRow] = []
         try:
-            qa, dropped = self.ask(pair, usage)
+            qa, dropped = self.ask(pair, key, usage, replies)
         except OverBudget:
             return Outcome(DEFERRED)
         except RefineError as error:
@@ -192,7 +208,7 @@ class RefineStage:
             }
             status = RETRY if error.kind in TRANSIENT else STATUS_FAILED
             ledger = self.ledger_row(pair, key, status, error.kind, usage, started)
-            return Outcome(status, error=failure, ledger=ledger)
+            return Outcome(status, error=failure, ledger=ledger, reply=replies[0] if replies else None)
         row: RefinedRow = {
             "pair_id": pair["pair_id"],
             "doc_id": pair["doc_id"],
@@ -211,9 +227,14 @@ class RefineStage:
             "usage": usage,  # type: ignore[typeddict-item]
             "dropped": dropped,
         }
-        return Outcome(STATUS_OK, row=row, ledger=self.ledger_row(pair, key, STATUS_OK, None, usage, started))
+        ledger = self.ledger_row(pair, key, STATUS_OK, None, usage, started)
+        return Outcome(STATUS_OK, row=row, ledger=ledger, reply=replies[0] if replies else None)
 
-    def ask(self, pair: dict[str, Any], usage: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
+    def ask(
+        self, pair: dict[str, Any], key: str, usage: dict[str, Any], replies: list[TeacherReplyRow]
+    ) -> tuple[list[dict[str, str]], list[str]]:
+        """QA for one pair: from the template, a stored reply, or the teacher; the reply used is
+        appended to `replies` (it is committed with the outcome)."""
         settings = self.settings
         mentions = pair["mentions"] or []
         if self.teacher is None:
@@ -221,6 +242,15 @@ class RefineStage:
             if not qa:
                 raise RefineError(EMPTY, "no caption and no mentions to build questions from")
             return qa, []
+        stored = self.stored_reply(pair["pair_id"], key)
+        if stored is not None:  # paid for by an earlier run: its usage stays, nothing is billed now
+            usage.update(
+                prompt_tokens=stored["prompt_tokens"],
+                completion_tokens=stored["completion_tokens"],
+                cost_usd=stored["cost_usd"],
+            )
+            replies.append(stored)
+            return self.parsed(stored, pair)
         image = image_data_url(pair["image"], settings.image_max_side) if settings.vision else None
         messages = build_messages(pair["label"], pair["caption"], mentions, settings.qa_per_pair, image)
         prompt_tokens = estimate_tokens(messages)
@@ -234,13 +264,42 @@ class RefineStage:
             usage["cost_usd"] = settings.price.cost(reply.prompt_tokens, reply.completion_tokens)
         finally:  # a failed request gives back what was held for it (its cost is unknown: nothing billed)
             call(self.governor, "record", usage["cost_usd"], worst_case)
-        parsed = filter_qa(
-            parse_reply(reply.text, reply.finish_reason, reply.refusal),
+        stored = {
+            "pair_id": pair["pair_id"],
+            "cache_key": key,
+            "text": reply.text,
+            "finish_reason": reply.finish_reason,
+            "refusal": reply.refusal,
+            "prompt_tokens": int(usage["prompt_tokens"]),
+            "completion_tokens": int(usage["completion_tokens"]),
+            "cost_usd": float(usage["cost_usd"]),
+        }
+        replies.append(stored)  # type: ignore[arg-type]
+        return self.parsed(stored, pair)  # type: ignore[arg-type]
+
+    def parsed(
+        self, reply: TeacherReplyRow, pair: Mapping[str, Any]
+    ) -> tuple[list[dict[str, str]], list[str]]:
+        result = filter_qa(
+            parse_reply(reply["text"], reply["finish_reason"], reply["refusal"]),
             pair["caption"],
-            mentions,
-            settings.filters,
+            pair["mentions"] or [],
+            self.settings.filters,
         )
-        return parsed.qa, parsed.dropped
+        return result.qa, result.dropped
+
+    def stored_reply(self, pair_id: str, key: str) -> TeacherReplyRow | None:
+        """The reply an earlier run kept for this pair and this request, read once per file."""
+        found = self.stored_replies.get(pair_id)
+        if found is None or found[0] != key:
+            return None
+        uri = found[1]
+        with self.reply_files_lock:
+            if uri not in self.reply_files:
+                table = self.committer.storage.read_parquet([uri])
+                rows = table.to_pylist() if table is not None else []
+                self.reply_files[uri] = {row["pair_id"]: row for row in rows}
+            return self.reply_files[uri].get(pair_id)
 
     def send(self, messages: list[dict[str, Any]], tokens: int) -> Any:
         """One request, retried on transient failures up to `max_retries` times; every attempt waits
@@ -290,8 +349,10 @@ class RefineStage:
         refined = [outcome.row for outcome in sent if outcome.row]
         errors = [outcome.error for outcome in sent if outcome.error]
         ledger = [outcome.ledger for outcome in sent if outcome.ledger]
+        replies = [outcome.reply for outcome in sent if outcome.reply]
         data = {
             REFINED_DIR: pa.Table.from_pylist(refined, schema=refined_schema()),
             ERRORS_DIR: pa.Table.from_pylist(errors, schema=errors_schema()),
+            REPLIES_DIR: pa.Table.from_pylist(replies, schema=replies_schema()),
         }
         self.committer.commit(keys, data, pa.Table.from_pylist(ledger, schema=refine_ledger_schema()))
