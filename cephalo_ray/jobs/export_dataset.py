@@ -7,6 +7,9 @@ LLaVA: one record per pair (`id`, `image`, `conversations`), images as PNG files
 the output may be a local folder or s3://. Hugging Face: Cephalo's flat shape, one QA per row
 (`image`, `query`, `answer`, `orig_caption`, `pdf_name`, plus `pair_id` and `kind`), saved with
 `save_to_disk` into a local folder; load it with `datasets.load_from_disk`.
+
+Both get a dataset card (`README.md`: splits, sources, teacher, prompt version, filters, cost) and
+`sources.json` (every source document with its figures, QA and split).
 """
 
 from __future__ import annotations
@@ -96,6 +99,19 @@ def export_hf(rows: list[dict[str, Any]], output: str) -> dict[str, int]:
     return {split: len(values["query"]) for split, values in columns.items()}
 
 
+def write_card(storage: Any, config: ExportConfig, rows: list[dict[str, Any]]) -> None:
+    """README.md (the dataset card) and sources.json beside the exported data."""
+    from cephalo_ray.output_root import read_manifest
+    from cephalo_ray.refine.card import dataset_card, sources_of
+    from cephalo_ray.storage import join
+
+    manifest = read_manifest(storage, config.input) or {}
+    storage.write_bytes(
+        join(config.output, "README.md"), dataset_card(manifest, rows, config.format).encode()
+    )
+    storage.write_bytes(join(config.output, "sources.json"), json.dumps(sources_of(rows), indent=1).encode())
+
+
 def run(config: ExportConfig) -> dict[str, int]:
     from cephalo_ray.storage import Storage, is_s3
 
@@ -107,6 +123,7 @@ def run(config: ExportConfig) -> dict[str, int]:
         counts = export_hf(rows, config.output)
     else:
         counts = export_llava(storage, rows, config.output)
+    write_card(storage, config, rows)
     print(f"export {config.format}: {counts} into {config.output}", file=sys.stderr)
     return counts
 

@@ -368,11 +368,18 @@ def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
     assert len(records) == 12 == llava["train"] + llava["val"] and llava["val"] == 4
     assert all((tmp_path / "llava" / record["image"]).read_bytes()[:4] == b"\x89PNG" for record in records)
     assert records[0]["conversations"][0]["value"].startswith("<image>\n")
+    card = (tmp_path / "llava" / "README.md").read_text()
+    assert card.startswith("---\nlicense: other") and "| val | 4 | 4 | 12 |" in card
+    assert "Teacher: template" in card and "Check each source before redistributing" in card
+    sources = json.loads((tmp_path / "llava" / "sources.json").read_text())
+    assert len(sources) == 12 and {source["split"] for source in sources} == {"train", "val"}
+    assert all(source["pdf_name"] in card for source in sources)
 
     hf = export_dataset.run(
         export_dataset.ExportConfig(input=str(tmp_path / "refined"), output=str(tmp_path / "hf"), format="hf")
     )
-    loaded = datasets.load_from_disk(str(tmp_path / "hf"))
+    loaded = datasets.load_from_disk(str(tmp_path / "hf"))  # the card beside it does not disturb it
+    assert "| train | 8 | 8 | 24 |" in (tmp_path / "hf" / "README.md").read_text()
     assert set(loaded) == {"train", "val"} and loaded["train"].num_rows == hf["train"]
     row = loaded["train"][0]
     assert set(row) >= {"image", "query", "answer", "orig_caption", "pdf_name"} and row["image"].size == (
