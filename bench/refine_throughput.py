@@ -42,7 +42,8 @@ def refine(scratch: Path, server: FakeOpenAIServer, pairs: int, name: str, **ove
 
     extract_root = scratch / f"extract-{name}"
     items = [
-        make_pair(f"Figure {index}. Silk fibres under load.", doc=f"{name}-{index}") for index in range(pairs)
+        make_pair(f"Figure {index}. Silk fibres under load.", doc=f"{name}-{index}", seed=index)
+        for index in range(pairs)
     ]
     make_extract_root(Storage(), str(extract_root), items)
     values = {
@@ -52,6 +53,7 @@ def refine(scratch: Path, server: FakeOpenAIServer, pairs: int, name: str, **ove
         "model": "bench-teacher",
         "json_schema": "off",
         "val_fraction": 0,
+        "dedup_max_distance": None,  # throughput only: every generated pair is sent
         "limits": {"timeout_s": 30, "max_retries": 0},
         "resources": {"actors": 1, "concurrency": 64, "batch_size": 256, "num_cpus": 0.5},
         **overrides,

@@ -113,6 +113,13 @@ class RefineConfig(StrictModel):
         False,
         description="ask again for pairs that failed for good in earlier runs (transient ones always are)",
     )
+    dedup_max_distance: int | None = Field(
+        4,
+        ge=0,
+        le=16,
+        description="figures whose perceptual hashes differ in at most this many of 64 bits are sent once "
+        "(the best-captioned copy); null keeps near-duplicates",
+    )
     refilter: bool = Field(
         False,
         description="parse and filter every stored teacher reply again with the current filters (sends none of them)",
@@ -250,6 +257,7 @@ def refine_pending(
     try:
         started = time.perf_counter()
         DataContext.get_current().enable_progress_bars = False
+        duplicates = near_duplicate_pairs(config, storage, pair_files)
         governor: Any = (
             ray.remote(Governor)
             .options(num_cpus=0)
@@ -282,6 +290,7 @@ def refine_pending(
                 "teacher": teacher,
                 "concurrency": config.resources.concurrency,
                 "stored_replies": stored,
+                "duplicates": duplicates,
             },
             batch_size=config.resources.batch_size,
             batch_format="pyarrow",
@@ -409,6 +418,35 @@ def achieved_split(storage: Any, root: str) -> dict[str, Any]:
     }
 
 
+def near_duplicate_pairs(config: RefineConfig, storage: Any, pair_files: list[str]) -> dict[str, str]:
+    """pair_id -> the pair kept in its place, over the whole corpus (hashes computed by Ray tasks)."""
+    import ray
+
+    from cephalo_ray.refine.dedup import FigurePrint, near_duplicates, prints_of_batch
+
+    if config.dedup_max_distance is None:
+        return {}
+    filesystem, paths = storage.filesystem_and_paths(pair_files)
+    columns = ["pair_id", "image", "caption", "mentions"]
+    prints = ray.data.read_parquet(paths, filesystem=filesystem, columns=columns).map_batches(
+        prints_of_batch, batch_format="pyarrow", batch_size=256, num_cpus=config.resources.num_cpus
+    )
+    found = [
+        FigurePrint(
+            str(row["pair_id"]),
+            int(row["phash"], 16),
+            float(row["aspect_ratio"]),
+            int(row["caption_chars"]),
+            int(row["mentions"]),
+        )
+        for row in prints.iter_rows()
+    ]
+    duplicates = near_duplicates(found, config.dedup_max_distance)
+    if duplicates:
+        print(f"refine: {len(duplicates)} near-duplicate figures will not be sent", file=sys.stderr)
+    return duplicates
+
+
 def refine_settings(config: RefineConfig, price: Any, split: Any = None) -> Any:
     """The settings every refine actor gets (flat values, built once here); `split` is the plan
     whose val documents the rows are marked with."""
@@ -517,7 +555,7 @@ def summarise(
 ) -> Any:
     """Counts from the settled ledger and this run's outcomes; complete when nothing waits."""
     from cephalo_ray.refine.prompts import PROMPT_VERSION
-    from cephalo_ray.refine.stage import CACHED, DEFERRED, RETRY
+    from cephalo_ray.refine.stage import CACHED, DEFERRED, DUPLICATE, RETRY
     from cephalo_ray.restart import Summary
     from cephalo_ray.rows import STATUS_FAILED, STATUS_OK
 
@@ -531,6 +569,7 @@ def summarise(
         "pairs_cached": statuses[CACHED],
         "pairs_sent": sent_now,
         "pairs_deferred": statuses[DEFERRED],
+        "pairs_duplicate": statuses[DUPLICATE],
         "pairs_retry": sum(row["status"] == RETRY for row in ledger),
         "errors_by_kind": dict(error_kinds),
         "prompt_tokens": sum(row["prompt_tokens"] for row in ledger),
@@ -558,6 +597,7 @@ def summary_text(manifest: dict[str, Any]) -> str:
     return (
         f"refine {manifest['status']}: {counts['pairs_in']} pairs ({counts['pairs_ok']} ok, "
         f"{counts['pairs_failed']} failed, {counts['pairs_cached']} cached, {counts['pairs_sent']} sent now, "
+        f"{counts.get('pairs_duplicate', 0)} near-duplicates, "
         f"{counts['pairs_retry']} to retry); errors: {errors}; tokens {counts['prompt_tokens']}+"
         f"{counts['completion_tokens']}, ${counts['cost_usd']:.4f}{split_text}{stop}"
     )

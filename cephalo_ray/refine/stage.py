@@ -66,6 +66,7 @@ TEMPLATE = "template"
 CACHED = "cached"  # answered by an earlier run with the same cache key
 DEFERRED = "deferred"  # not sent: the limit or the budget was reached
 RETRY = "retry"  # a transient failure (also its ledger status): sent again on the next run
+DUPLICATE = "duplicate"  # a near-duplicate of a better-captioned figure: not sent
 COMMIT_INTERVAL_S = 10.0  # the longest an answer waits in memory before it is committed
 MAX_RETRY_WAIT_S = 60.0  # a longer Retry-After leaves the pair to a rerun instead
 
@@ -138,6 +139,7 @@ class RefineStage:
         concurrency: requests in flight at once in this actor; answers commit in groups of this size.
         stored_replies: pair_id -> (cache key, file) of replies earlier runs kept; a pair whose key
             matches is parsed and filtered from its stored reply, not sent again.
+        duplicates: pair_id -> the pair kept in its place (refine/dedup.py); these are not sent.
     """
 
     def __init__(
@@ -149,8 +151,10 @@ class RefineStage:
         teacher: TeacherEndpoint | None,
         concurrency: int,
         stored_replies: Mapping[str, tuple[str, str]] | None = None,
+        duplicates: Mapping[str, str] | None = None,
     ) -> None:
         self.committer = committer
+        self.duplicates = duplicates or {}
         self.stored_replies = stored_replies or {}
         self.reply_files: dict[str, dict[str, TeacherReplyRow]] = {}
         self.reply_files_lock = threading.Lock()
@@ -185,6 +189,8 @@ class RefineStage:
         }
 
     def process(self, pair: dict[str, Any]) -> Outcome:
+        if pair["pair_id"] in self.duplicates:
+            return Outcome(DUPLICATE)
         key = key_of(pair, self.settings)
         if self.done.get(pair["pair_id"]) == key:
             return Outcome(CACHED)

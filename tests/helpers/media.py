@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import io
 import math
+import random
 import struct
 import wave
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def png_bytes(size: tuple[int, int] = (40, 30), color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -55,3 +56,17 @@ def encoded(codec: str, container: str, seconds: float = 2.0, rate: int = 48_000
         for packet in stream.encode(None):
             output.mux(packet)
     return buffer.getvalue()
+
+
+def chart(seed: int, size: tuple[int, int] = (400, 300)) -> Image.Image:
+    """A line chart with axes, as a figure of a paper looks (white ground, dark strokes)."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    width, height = size
+    draw.line([(40, 20), (40, height - 30), (width - 10, height - 30)], fill="black", width=2)
+    points = [(40 + x * (width - 60) // 12, rng.randint(30, height - 40)) for x in range(13)]
+    draw.line(points, fill=(rng.randint(0, 200), 40, 160), width=3)
+    for x, y in points[:: rng.randint(2, 4)]:
+        draw.ellipse([x - 4, y - 4, x + 4, y + 4], outline="black")
+    return image

@@ -16,6 +16,7 @@ from cephalo_ray.config import ConfigError
 from cephalo_ray.jobs import export_dataset, refine_pairs
 from cephalo_ray.jobs.refine_pairs import RefineConfig
 from cephalo_ray.storage import Storage
+from tests.helpers.media import chart
 from tests.helpers.roots import make_extract_root, make_pair
 from tests.helpers.servers import FakeOpenAIServer, ScriptedReply, chat_completion
 
@@ -325,6 +326,44 @@ def test_partial_upstream_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "--allow-partial" in capsys.readouterr().err
 
 
+def test_a_figure_reprinted_in_another_paper_is_sent_once(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    import io
+
+    original = chart(7)
+    reprint = io.BytesIO()
+    original.resize((300, 225)).save(reprint, format="JPEG", quality=70)  # smaller, recompressed
+    pairs = pairs_for(["GOOD"] * 3)
+    pairs[0]["image"] = png_of(original)
+    pairs[1]["image"] = reprint.getvalue()
+    pairs[1]["caption"] = (
+        "Figure 4. Silk fibres (GOOD) under tension, reproduced from the first paper with its units."
+    )
+    pairs[1]["doc_id"] = "another-paper"
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    Teacher(openai_server, {"GOOD": good})
+    manifest = refine_pairs.run(configure(tmp_path, openai_server))
+    assert manifest["counts"]["pairs_duplicate"] == 1 and manifest["counts"]["pairs_ok"] == 2
+    assert len(openai_server.requests) == 2
+    kept = {row["pair_id"] for row in root_rows(tmp_path / "refined", "refined")}
+    assert kept == {pairs[1]["pair_id"], pairs[2]["pair_id"]}  # the better-captioned copy
+    assert manifest["status"] == "complete"
+    # with dedup off, both copies are sent
+    everything = refine_pairs.run(
+        configure(tmp_path, openai_server, output=str(tmp_path / "all"), dedup_max_distance=None)
+    )
+    assert everything["counts"]["pairs_ok"] == 3 and everything["counts"]["pairs_duplicate"] == 0
+
+
+def png_of(image: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def test_a_val_split_whole_documents_cannot_give_is_refused_before_anything_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -340,7 +379,10 @@ def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
 
     pairs = [
         make_pair(
-            f"Figure {i}. Nacre tablet {i}. Bridges join them.", [f"Fig. {i} shows nacre."], doc=f"d{i}"
+            f"Figure {i}. Nacre tablet {i}. Bridges join them.",
+            [f"Fig. {i} shows nacre."],
+            doc=f"d{i}",
+            seed=i,
         )
         for i in range(1, 13)
     ]
@@ -454,7 +496,7 @@ def test_pairs_a_retried_batch_commits_twice_are_kept_once(
 
 def test_s3_to_s3_with_the_template_teacher(ray_session: Any, s3_server: Any, s3_bucket: str) -> None:
     storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
-    pairs = [make_pair(f"Figure {i}. Silk fibres under tension.", doc=f"paper-{i}") for i in range(5)]
+    pairs = [make_pair(f"Figure {i}. Silk fibres under tension.", doc=f"paper-{i}", seed=i) for i in range(5)]
     make_extract_root(storage, f"s3://{s3_bucket}/extract", pairs)
     config = RefineConfig.model_validate(
         {

@@ -318,7 +318,7 @@ def test_merged_and_moe_models_are_served_by_name(server: dict[str, Any]) -> Non
 def test_refine_uses_the_served_model_as_its_teacher(server: dict[str, Any], tmp_path: Path) -> None:
     storage = Storage()
     pairs = [
-        make_pair(f"Figure {number}. Stress-strain curves of silk.", doc=f"doc{number}")
+        make_pair(f"Figure {number}. Stress-strain curves of silk.", doc=f"doc{number}", seed=number)
         for number in range(3)
     ]
     make_extract_root(storage, str(tmp_path / "extract"), pairs)
