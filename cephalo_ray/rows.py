@@ -42,6 +42,12 @@ class DocumentRow(TypedDict):
     scanned_pages: int
     repaired: bool
     seconds: float
+    # what the document states about itself (extract/metadata.py); None where it states nothing
+    title: str | None
+    authors: list[str]
+    year: int | None
+    doi: str | None
+    licence: str | None
 
 
 class ErrorRow(TypedDict):
@@ -101,6 +107,11 @@ def documents_schema() -> pa.Schema:
             ("scanned_pages", pa.int32()),
             ("repaired", pa.bool_()),
             ("seconds", pa.float64()),
+            ("title", pa.string()),
+            ("authors", pa.list_(pa.string())),
+            ("year", pa.int32()),
+            ("doi", pa.string()),
+            ("licence", pa.string()),
         ]
     )
 
@@ -151,6 +162,14 @@ class RefinedRow(TypedDict):
     cache_key: str
     usage: Usage
     dropped: list[str]
+    # provenance, from the extract root: where the figure is, and what its document states
+    source: str
+    page: int | None
+    title: str | None
+    authors: list[str]
+    year: int | None
+    doi: str | None
+    licence: str | None
 
 
 class RefineLedgerRow(TypedDict):
@@ -197,6 +216,13 @@ def refined_schema() -> pa.Schema:
             ("cache_key", pa.string()),
             ("usage", usage_type()),
             ("dropped", pa.list_(pa.string())),
+            ("source", pa.string()),
+            ("page", pa.int32()),
+            ("title", pa.string()),
+            ("authors", pa.list_(pa.string())),
+            ("year", pa.int32()),
+            ("doi", pa.string()),
+            ("licence", pa.string()),
         ]
     )
 

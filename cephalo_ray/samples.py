@@ -117,6 +117,23 @@ def sample_paper(seed: int, figures: int = 2, tiled: bool = True) -> SamplePaper
         body_paragraph(rng, topic, None),
         fontsize=10,
     )
+    # what publishers write into a PDF about itself: the info dictionary and XMP (DOI, licence)
+    year = 2020 + seed % 5
+    doc.set_metadata(
+        {
+            "title": f"Hierarchical design of the {topic[0]}: a study of {topic[1]}",
+            "author": "A. Researcher; B. Scientist",
+            "creationDate": f"D:{year}0301120000",
+        }
+    )
+    doc.set_xml_metadata(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:prism="http://prismstandard.org/namespaces/basic/2.0/" '
+        'xmlns:xmpRights="http://ns.adobe.com/xap/1.0/rights/">'
+        f"<prism:doi>10.5555/cephalo.{seed:04d}</prism:doi>"
+        "<xmpRights:WebStatement>https://creativecommons.org/licenses/by/4.0/</xmpRights:WebStatement>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
     paper.pdf = doc.tobytes(garbage=3, deflate=True)
     return paper
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
 from cephalo_ray.extract.geometry import Box, Graphic, Item, TextLine, TextStats
 from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detector
+from cephalo_ray.extract.metadata import DocumentMetadata, document_metadata
 from cephalo_ray.extract.page_text import (
     join_row_pieces,
     running_furniture,
@@ -71,6 +72,7 @@ class DocumentResult(TypedDict):
     pairs: list[PairRow]
     seconds: float
     page_seconds: list[float]
+    metadata: DocumentMetadata
 
 
 class Found(NamedTuple):
@@ -251,6 +253,7 @@ def extract_document(
             "pairs": pairs,
             "seconds": time.perf_counter() - started,
             "page_seconds": page_seconds,
+            "metadata": document_metadata(doc),
         }
     finally:
         doc.close()

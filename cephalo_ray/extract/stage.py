@@ -73,6 +73,11 @@ def document_row(item: InputFile, **fields: Any) -> DocumentRow:
         "scanned_pages": 0,
         "repaired": False,
         "seconds": 0.0,
+        "title": None,
+        "authors": [],
+        "year": None,
+        "doi": None,
+        "licence": None,
     }
     row.update(fields)  # type: ignore[typeddict-item]
     return row
@@ -153,6 +158,7 @@ class ExtractStage:
             scanned_pages=result["scanned_pages"],
             repaired=result["repaired"],
             seconds=time.perf_counter() - started,
+            **result["metadata"],
         )
         return document, result["pairs"], None
 

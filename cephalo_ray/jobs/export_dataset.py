@@ -52,6 +52,19 @@ def read_refined(storage: Any, root: str, allow_partial: bool) -> list[dict[str,
     return sorted({row["pair_id"]: row for row in rows}.values(), key=lambda row: row["pair_id"])
 
 
+def provenance(row: dict[str, Any]) -> dict[str, Any]:
+    """Where a figure comes from, as its refined row carries it (rows of older roots lack it)."""
+    return {
+        "pdf_name": row["pdf_name"],
+        "page": row.get("page"),
+        "title": row.get("title"),
+        "authors": list(row.get("authors") or []),
+        "year": row.get("year"),
+        "doi": row.get("doi"),
+        "licence": row.get("licence"),
+    }
+
+
 def export_llava(storage: Any, rows: list[dict[str, Any]], output: str) -> dict[str, int]:
     from cephalo_ray.storage import join
 
@@ -60,7 +73,12 @@ def export_llava(storage: Any, rows: list[dict[str, Any]], output: str) -> dict[
         image_name = f"images/{row['pair_id']}.png"
         storage.write_bytes(join(output, image_name), row["image"])
         records[row["split"]].append(
-            {"id": row["pair_id"], "image": image_name, "conversations": row["conversations"]}
+            {
+                "id": row["pair_id"],
+                "image": image_name,
+                "conversations": row["conversations"],
+                "source": provenance(row),
+            }
         )
     for split, items in records.items():
         storage.write_bytes(join(output, f"llava_{split}.json"), json.dumps(items, indent=1).encode())
@@ -79,6 +97,12 @@ def export_hf(rows: list[dict[str, Any]], output: str) -> dict[str, int]:
             "pdf_name": datasets.Value("string"),
             "pair_id": datasets.Value("string"),
             "kind": datasets.Value("string"),
+            "page": datasets.Value("int32"),
+            "title": datasets.Value("string"),
+            "authors": datasets.Sequence(datasets.Value("string")),
+            "year": datasets.Value("int32"),
+            "doi": datasets.Value("string"),
+            "licence": datasets.Value("string"),
         }
     )
     columns: dict[str, dict[str, list[Any]]] = {split: {name: [] for name in features} for split in SPLITS}
@@ -92,6 +116,9 @@ def export_hf(rows: list[dict[str, Any]], output: str) -> dict[str, int]:
             split["pdf_name"].append(row["pdf_name"])
             split["pair_id"].append(row["pair_id"])
             split["kind"].append(item["kind"])
+            for name, value in provenance(row).items():
+                if name != "pdf_name":  # a column of its own above
+                    split[name].append(value)
     dataset = datasets.DatasetDict(
         {split: datasets.Dataset.from_dict(values, features=features) for split, values in columns.items()}
     )

@@ -35,7 +35,7 @@ from cephalo_ray.config import ConfigError, StorageConfig, StrictModel
 
 JOB = "refine"
 # USD per million tokens (input, output) for models whose price is public; `price.*` overrides.
-PAIR_COLUMNS = ["pair_id", "doc_id", "source", "kind", "label", "caption", "mentions", "image"]
+PAIR_COLUMNS = ["pair_id", "doc_id", "source", "page", "kind", "label", "caption", "mentions", "image"]
 
 
 class SamplingConfig(StrictModel):
@@ -178,6 +178,7 @@ def run(config: RefineConfig) -> dict[str, Any]:
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     upstream, digest = read_upstream(storage, config.input, config.allow_partial)
     pair_files = [join(config.input, name) for name in upstream["files"].get("pairs", [])]
+    document_files = [join(config.input, name) for name in upstream["files"].get("documents", [])]
     pairs_in = int(upstream["counts"].get("pairs", 0))
     if config.dry_run:
         return dry_run(config, storage, pair_files, price)
@@ -222,6 +223,7 @@ def run(config: RefineConfig) -> dict[str, Any]:
                 done,
                 refine_settings(config, price, split),
                 stored,
+                provenance_by_document(storage, document_files),
             )
         achieved = achieved_split(storage, config.output)
         manifest = root.finish(
@@ -241,6 +243,7 @@ def refine_pending(
     done: dict[str, str],
     settings: Any,
     stored: dict[str, tuple[str, str]],
+    provenance: dict[str, dict[str, Any]],
 ) -> tuple[dict[str, tuple[str, str | None]], str | None, float]:
     """Run the Ray Data pipeline; returns pair_id -> (status, error), the stop reason and seconds."""
     import ray
@@ -291,6 +294,7 @@ def refine_pending(
                 "concurrency": config.resources.concurrency,
                 "stored_replies": stored,
                 "duplicates": duplicates,
+                "provenance": provenance,
             },
             batch_size=config.resources.batch_size,
             batch_format="pyarrow",
@@ -416,6 +420,18 @@ def achieved_split(storage: Any, root: str) -> dict[str, Any]:
         "val_documents": documents["val"],
         "val_fraction_achieved": round(pairs["val"] / total, 4) if total else 0.0,
     }
+
+
+def provenance_by_document(storage: Any, document_files: list[str]) -> dict[str, dict[str, Any]]:
+    """doc_id -> title, authors, year, doi, licence, from the extract root's documents ledger (roots
+    written before it recorded them give nothing)."""
+    from cephalo_ray.refine.stage import PROVENANCE_FIELDS
+
+    table = storage.read_parquet(document_files)
+    if table is None or "doi" not in table.column_names:
+        return {}
+    columns = ["doc_id", *PROVENANCE_FIELDS]
+    return {row["doc_id"]: row for row in table.select(columns).to_pylist() if row["doc_id"]}
 
 
 def near_duplicate_pairs(config: RefineConfig, storage: Any, pair_files: list[str]) -> dict[str, str]:

@@ -27,6 +27,11 @@ def sources_of(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             {
                 "pdf_name": row["pdf_name"],
                 "doc_id": row["doc_id"],
+                "title": row.get("title"),
+                "authors": list(row.get("authors") or []),
+                "year": row.get("year"),
+                "doi": row.get("doi"),
+                "licence": row.get("licence"),
                 "pairs": 0,
                 "qa": 0,
                 "split": row["split"],
@@ -35,6 +40,16 @@ def sources_of(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         entry["pairs"] += 1
         entry["qa"] += len(row["qa"])
     return sorted(sources.values(), key=lambda entry: (entry["pdf_name"], entry["doc_id"]))
+
+
+def licence_counts(sources: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    counts = Counter(source.get("licence") or "not stated" for source in sources)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def cell(text: str | None) -> str:
+    """Text fit for one Markdown table cell."""
+    return (text or "").replace("|", "\\|").replace("\n", " ")[:120]
 
 
 def dataset_card(manifest: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], export_format: str) -> str:
@@ -90,13 +105,17 @@ def dataset_card(manifest: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
         "## Sources and licences",
         "",
         "The figures, tables and captions are excerpts of the documents below and remain under their "
-        "publishers' terms; no licence was recorded for them. Check each source before redistributing "
-        "this dataset. `sources.json` holds the same list.",
+        "publishers' terms. The licence column is what each document states about itself (none where "
+        "it states nothing); check each source before redistributing this dataset. `sources.json` holds "
+        "the same list with authors.",
         "",
-        "| document | figures | QA | split |",
-        "|---|---|---|---|",
+        *(f"- {licence}: {count} documents" for licence, count in licence_counts(sources)),
+        "",
+        "| document | title | year | DOI | licence | figures | QA | split |",
+        "|---|---|---|---|---|---|---|---|",
         *(
-            f"| {source['pdf_name']} | {source['pairs']} | {source['qa']} | {source['split']} |"
+            f"| {source['pdf_name']} | {cell(source['title'])} | {source['year'] or ''} | {source['doi'] or ''} | "
+            f"{source['licence'] or 'not stated'} | {source['pairs']} | {source['qa']} | {source['split']} |"
             for source in sources
         ),
         "",

@@ -110,6 +110,16 @@ def call(governor: Any, method: str, *args: Any) -> Any:
     return bound(*args)
 
 
+PROVENANCE_FIELDS = ("title", "authors", "year", "doi", "licence")
+
+
+def provenance_of(document: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: document.get(name) if name != "authors" else list(document.get(name) or [])
+        for name in PROVENANCE_FIELDS
+    }
+
+
 def retry_wait(attempt: int, retry_after_s: float | None) -> float | None:
     """Seconds before retry number `attempt + 1`: what the endpoint asked, else exponential backoff
     with jitter; None when the endpoint asks for longer than a run should wait."""
@@ -140,6 +150,7 @@ class RefineStage:
         stored_replies: pair_id -> (cache key, file) of replies earlier runs kept; a pair whose key
             matches is parsed and filtered from its stored reply, not sent again.
         duplicates: pair_id -> the pair kept in its place (refine/dedup.py); these are not sent.
+        provenance: doc_id -> what the document states (title, authors, year, doi, licence).
     """
 
     def __init__(
@@ -152,8 +163,10 @@ class RefineStage:
         concurrency: int,
         stored_replies: Mapping[str, tuple[str, str]] | None = None,
         duplicates: Mapping[str, str] | None = None,
+        provenance: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.committer = committer
+        self.provenance = provenance or {}
         self.duplicates = duplicates or {}
         self.stored_replies = stored_replies or {}
         self.reply_files: dict[str, dict[str, TeacherReplyRow]] = {}
@@ -232,6 +245,9 @@ class RefineStage:
             "cache_key": key,
             "usage": usage,  # type: ignore[typeddict-item]
             "dropped": dropped,
+            "source": pair["source"],
+            "page": pair.get("page"),
+            **provenance_of(self.provenance.get(pair["doc_id"], {})),  # type: ignore[typeddict-item]
         }
         ledger = self.ledger_row(pair, key, STATUS_OK, None, usage, started)
         return Outcome(STATUS_OK, row=row, ledger=ledger, reply=replies[0] if replies else None)

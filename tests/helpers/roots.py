@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from cephalo_ray.output_root import STATUS_COMPLETE, build_manifest, write_manifest
+from cephalo_ray.output_root import STATUS_COMPLETE, build_manifest, read_manifest, write_manifest
 from cephalo_ray.rows import pairs_schema
 from cephalo_ray.samples import gradient_png
 from cephalo_ray.storage import Storage, join
@@ -40,13 +40,37 @@ def make_pair(
 
 
 def make_extract_root(
-    storage: Storage, root: str, pairs: list[dict[str, Any]], status: str = STATUS_COMPLETE
+    storage: Storage,
+    root: str,
+    pairs: list[dict[str, Any]],
+    status: str = STATUS_COMPLETE,
+    documents: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """An extract root with one pairs file and a manifest, as `cephalo extract` would leave it."""
+    """An extract root with one pairs file and a manifest, as `cephalo extract` would leave it;
+    `documents` (doc name -> title, authors, year, doi, licence) fills its documents ledger."""
+    from cephalo_ray.rows import documents_schema
+
     table = pa.Table.from_pylist(pairs, schema=pairs_schema())
     write_root(
         storage, root, "extract", "pairs", table, ("documents", "errors"), {"pairs": len(pairs)}, status
     )
+    if documents:
+        rows = [
+            {
+                "source": f"s3://lab/papers/{doc}.pdf",
+                "doc_id": hashlib.sha256(doc.encode()).hexdigest(),
+                "status": "ok",
+                **stated,
+            }
+            for doc, stated in documents.items()
+        ]
+        storage.write_parquet(
+            join(root, "documents", "part-0.parquet"), pa.Table.from_pylist(rows, schema=documents_schema())
+        )
+        manifest = read_manifest(storage, root)
+        assert manifest is not None
+        manifest["files"]["documents"] = ["documents/part-0.parquet"]
+        write_manifest(storage, root, manifest)
 
 
 def make_refine_root(storage: Storage, root: str, count: int, val_every: int = 4) -> list[dict[str, Any]]:

@@ -120,6 +120,13 @@ def test_s3_to_s3_output_contract(
         row["status"] == "ok" and row["pages"] >= 1 and row["size"] > 0 and row["mtime_ns"] for row in papers
     )
     assert sorted(row["pairs"] for row in papers)[0] == 0  # the text-only paper: ok with zero pairs
+    # what each generated paper states about itself (info dictionary and XMP) is recorded
+    stated = documents["paper-001.pdf"]
+    assert (stated["doi"], stated["licence"], stated["year"]) == ("10.5555/cephalo.0001", "CC-BY-4.0", 2021)
+    assert stated["title"].startswith("Hierarchical design of the") and stated["authors"] == [
+        "A. Researcher",
+        "B. Scientist",
+    ]
 
     errors = tables["errors"].to_pylist()
     assert sorted(row["source"].rsplit("/", 1)[1] for row in errors) == sorted(

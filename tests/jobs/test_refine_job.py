@@ -386,7 +386,17 @@ def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
         )
         for i in range(1, 13)
     ]
-    make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    stated = {  # half the documents state a licence, as in a mixed corpus
+        f"d{i}": {
+            "title": f"Nacre tablets, part {i}",
+            "authors": ["A. Researcher"],
+            "year": 2010 + i,
+            "doi": f"10.5555/nacre.{i}",
+            "licence": "CC-BY-4.0" if i % 2 else None,
+        }
+        for i in range(1, 13)
+    }
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs, documents=stated)
     config = RefineConfig.model_validate(
         {"input": str(tmp_path / "extract"), "output": str(tmp_path / "refined"), "val_fraction": 0.3}
     )
@@ -410,9 +420,21 @@ def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
     assert len(records) == 12 == llava["train"] + llava["val"] and llava["val"] == 4
     assert all((tmp_path / "llava" / record["image"]).read_bytes()[:4] == b"\x89PNG" for record in records)
     assert records[0]["conversations"][0]["value"].startswith("<image>\n")
+    by_doi = {record["source"]["doi"]: record["source"] for record in records}
+    assert by_doi["10.5555/nacre.3"] == {
+        "pdf_name": "d3.pdf",
+        "page": 1,
+        "title": "Nacre tablets, part 3",
+        "authors": ["A. Researcher"],
+        "year": 2013,
+        "doi": "10.5555/nacre.3",
+        "licence": "CC-BY-4.0",
+    }
     card = (tmp_path / "llava" / "README.md").read_text()
     assert card.startswith("---\nlicense: other") and "| val | 4 | 4 | 12 |" in card
-    assert "Teacher: template" in card and "Check each source before redistributing" in card
+    assert "Teacher: template" in card and "check each source before redistributing" in card
+    assert "- CC-BY-4.0: 6 documents" in card and "- not stated: 6 documents" in card
+    assert "| d3.pdf | Nacre tablets, part 3 | 2013 | 10.5555/nacre.3 | CC-BY-4.0 |" in card
     sources = json.loads((tmp_path / "llava" / "sources.json").read_text())
     assert len(sources) == 12 and {source["split"] for source in sources} == {"train", "val"}
     assert all(source["pdf_name"] in card for source in sources)
@@ -424,6 +446,7 @@ def test_template_teacher_and_exports(ray_session: Any, tmp_path: Path) -> None:
     assert "| train | 8 | 8 | 24 |" in (tmp_path / "hf" / "README.md").read_text()
     assert set(loaded) == {"train", "val"} and loaded["train"].num_rows == hf["train"]
     row = loaded["train"][0]
+    assert row["doi"].startswith("10.5555/nacre.") and row["title"].startswith("Nacre tablets")
     assert set(row) >= {"image", "query", "answer", "orig_caption", "pdf_name"} and row["image"].size == (
         64,
         48,
