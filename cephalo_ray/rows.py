@@ -162,6 +162,7 @@ class RefinedRow(TypedDict):
     cache_key: str
     usage: Usage
     dropped: list[str]
+    figure_type: str  # plot, micrograph, diagram, table or other (refine/figure_types.py)
     # provenance, from the extract root: where the figure is, and what its document states
     source: str
     page: int | None
@@ -216,6 +217,7 @@ def refined_schema() -> pa.Schema:
             ("cache_key", pa.string()),
             ("usage", usage_type()),
             ("dropped", pa.list_(pa.string())),
+            ("figure_type", pa.string()),
             ("source", pa.string()),
             ("page", pa.int32()),
             ("title", pa.string()),
@@ -236,7 +238,8 @@ class TeacherReplyRow(TypedDict):
     text: str | None
     finish_reason: str | None
     refusal: str | None
-    prompt_tokens: int
+    judge_text: str | None  # the judge's scores of the QA in `text`, when a judge was asked
+    prompt_tokens: int  # teacher and judge together
     completion_tokens: int
     cost_usd: float
 
@@ -251,6 +254,7 @@ def replies_schema() -> pa.Schema:
             ("text", pa.string()),
             ("finish_reason", pa.string()),
             ("refusal", pa.string()),
+            ("judge_text", pa.string()),
             ("prompt_tokens", pa.int64()),
             ("completion_tokens", pa.int64()),
             ("cost_usd", pa.float64()),

@@ -46,19 +46,33 @@ class DocumentMetadata(TypedDict):
 
 def document_metadata(doc: Any) -> DocumentMetadata:
     """What an open pymupdf document states about itself."""
-    info = {key: str(value or "") for key, value in (doc.metadata or {}).items()}
-    xmp = doc.get_xml_metadata() or ""
-    first_page = doc.load_page(0) if doc.page_count else None
-    first_text = first_page.get_text() if first_page is not None else ""
-    last_text = doc.load_page(doc.page_count - 1).get_text() if doc.page_count > 1 else ""
+    # A repaired (truncated, damaged) file may fail on any of these: what cannot be read is absent;
+    # metadata never fails a document.
+    info = {key: str(value or "") for key, value in (readable(lambda: doc.metadata) or {}).items()}
+    xmp = readable(doc.get_xml_metadata) or ""
+    first_page = readable(lambda: doc.load_page(0)) if doc.page_count else None
+    first_text = readable(first_page.get_text) or "" if first_page is not None else ""
+    last_text = (
+        readable(lambda: doc.load_page(doc.page_count - 1).get_text()) or "" if doc.page_count > 1 else ""
+    )
     stated = " ".join([*info.values(), xmp])
     return {
-        "title": title_of(info.get("title", ""), xmp_items(xmp, "dc:title"), first_page),
+        "title": title_of(info.get("title", ""), xmp_items(xmp, "dc:title"), first_page)
+        if first_text or info
+        else None,
         "authors": authors_of(info.get("author", ""), xmp_items(xmp, "dc:creator")),
         "year": year_of(first_text, xmp, info.get("creationDate", "")),
         "doi": doi_of(xmp_tag(xmp, "prism:doi"), xmp_tag(xmp, "pdfx:doi"), stated, first_text),
         "licence": licence_of(xmp, first_text, last_text),
     }
+
+
+def readable(read: Any) -> Any:
+    """`read()`, or None when the document cannot give it."""
+    try:
+        return read()
+    except Exception:  # pymupdf raises its own error classes for damaged files
+        return None
 
 
 def xmp_items(xmp: str, tag: str) -> list[str]:
@@ -96,7 +110,8 @@ def plausible_title(text: str) -> str | None:
 def title_on_page(page: Any) -> str | None:
     """The largest-type text in the top half of the first page (where titles are set)."""
     spans = []
-    for block in page.get_text("dict").get("blocks", []):
+    layout = readable(lambda: page.get_text("dict")) or {}
+    for block in layout.get("blocks", []):
         for line in block.get("lines", []):
             for span in line.get("spans", []):
                 text = span.get("text", "").strip()

@@ -73,6 +73,9 @@ class OptimConfig(StrictModel):
     warmup_steps: int = Field(0, ge=0, description="linear warm-up steps")
     max_steps: int = Field(100, ge=1, description="optimizer steps")
     max_grad_norm: float = Field(1.0, gt=0, description="gradient clipping norm")
+    projector_learning_rate: float | None = Field(
+        None, gt=0, description="the projector's own peak learning rate (default: learning_rate)"
+    )
     micro_batch_size: int = Field(1, ge=1, description="samples per worker per micro-step")
     gradient_accumulation_steps: int = Field(1, ge=1, description="micro-steps per optimizer step")
 
@@ -108,6 +111,12 @@ class TrainConfig(StrictModel):
     vqa_samples: int = Field(16, ge=0, description="validation questions the final model answers (0: none)")
     checkpoint_every: int = Field(50, ge=1, description="checkpoint every N steps")
     seed: int = Field(0, description="random seed")
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = Field(
+        "auto", description="attention kernel (flash_attention_2 needs the flash-attn package and a GPU)"
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="recompute activations in the backward pass: much less memory, ~30 % slower"
+    )
     allow_partial: bool = Field(False, description="accept a refine root that is not complete")
     storage_path: str | None = Field(None, description="Ray Train checkpoints (default: OUT/checkpoints)")
     recipe: RecipeConfig = RecipeConfig()
@@ -115,6 +124,27 @@ class TrainConfig(StrictModel):
     deepspeed: DeepSpeedConfig = DeepSpeedConfig()
     resources: TrainResources = TrainResources()
     storage: StorageConfig = StorageConfig()
+
+    @model_validator(mode="after")
+    def quantization_fits(self) -> TrainConfig:
+        if not self.recipe.quantize_4bit:
+            return self
+        if not self.resources.use_gpu:
+            raise ValueError(
+                "recipe.quantize_4bit (QLoRA) needs CUDA GPUs: set resources.use_gpu: true, or "
+                "recipe.quantize_4bit: false to train in full precision"
+            )
+        if self.recipe.name not in ("lora", "mlp_only"):
+            raise ValueError(
+                f"recipe.quantize_4bit trains adapters over a frozen 4-bit model; recipe {self.recipe.name} "
+                "updates base weights: use recipe.name lora or mlp_only"
+            )
+        if self.deepspeed.zero_stage == 3:
+            raise ValueError(
+                "recipe.quantize_4bit cannot be partitioned by ZeRO-3 (4-bit weights are not sharded): set "
+                "deepspeed.zero_stage: 2"
+            )
+        return self
 
 
 def settings_for(config: TrainConfig, output_dir: str, fail_at_step: int | None = None) -> dict[str, Any]:
@@ -133,6 +163,8 @@ def settings_for(config: TrainConfig, output_dir: str, fail_at_step: int | None 
         eval_every=config.eval_every,
         checkpoint_every=config.checkpoint_every,
         seed=config.seed,
+        attn_implementation=None if config.attn_implementation == "auto" else config.attn_implementation,
+        gradient_checkpointing=config.gradient_checkpointing,
         s3_endpoint_url=config.storage.s3_endpoint_url,
         fail_at_step=fail_at_step,
         **config.deepspeed.model_dump(),

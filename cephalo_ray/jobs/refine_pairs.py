@@ -35,7 +35,18 @@ from cephalo_ray.config import ConfigError, StorageConfig, StrictModel
 
 JOB = "refine"
 # USD per million tokens (input, output) for models whose price is public; `price.*` overrides.
-PAIR_COLUMNS = ["pair_id", "doc_id", "source", "page", "kind", "label", "caption", "mentions", "image"]
+PAIR_COLUMNS = [
+    "pair_id",
+    "doc_id",
+    "source",
+    "page",
+    "kind",
+    "graphics",
+    "label",
+    "caption",
+    "mentions",
+    "image",
+]
 
 
 class SamplingConfig(StrictModel):
@@ -52,6 +63,121 @@ class FiltersConfig(StrictModel):
     max_answer_chars: int = Field(2000, ge=1, description="longer answers are dropped")
     restate_threshold: float = Field(
         0.9, gt=0, le=1, description="answers this close to the caption are dropped"
+    )
+    judge_min_score: int = Field(
+        4, ge=1, le=5, description="with judge.enabled: answers the judge scores lower (1-5) are dropped"
+    )
+
+
+class QAExample(StrictModel):
+    kind: str = Field(description="one of the prompt's question kinds")
+    query: str = Field(min_length=1, description="the question")
+    answer: str = Field(min_length=1, description="its grounded answer")
+
+
+class FewShotExample(StrictModel):
+    label: str | None = Field(None, description="the example figure's label")
+    caption: str = Field(min_length=1, description="the example figure's caption")
+    mentions: list[str] = Field(default_factory=list, description="sentences citing it")
+    figure_type: Literal["plot", "micrograph", "diagram", "table", "other"] = Field("other")
+    qa: list[QAExample] = Field(min_length=1, description="the answer the teacher should have given")
+
+
+class PromptConfig(StrictModel):
+    """What the teacher is asked. Part of the output's identity: a changed prompt needs a new root."""
+
+    profile: Literal["science", "materials"] = Field(
+        "science",
+        description="science: neutral, any field; materials: Cephalo's materials-design questions",
+    )
+    domain: str | None = Field(None, description="the field named to the teacher (default: the profile's)")
+    kinds: dict[str, str] | None = Field(
+        None, description="question kind -> what it asks, in order (default: the profile's)"
+    )
+    language: str = Field("English", description="the language of questions and answers")
+    few_shot: list[FewShotExample] = Field(
+        default_factory=list, description="worked examples sent before every request"
+    )
+    route_by_figure_type: bool = Field(
+        True, description="ask plots, micrographs, diagrams and tables the questions that suit them"
+    )
+
+    @model_validator(mode="after")
+    def known_kinds(self) -> PromptConfig:
+        kinds = set(self.profile_of().all_kinds())
+        for number, example in enumerate(self.few_shot):
+            for item in example.qa:
+                if item.kind not in kinds:
+                    raise ValueError(
+                        f"few_shot[{number}].qa: kind {item.kind!r} is not one of the prompt's kinds "
+                        f"({', '.join(sorted(kinds))}); add it under prompt.kinds or use one of those"
+                    )
+        return self
+
+    def profile_of(self) -> Any:
+        """The `PromptProfile` these settings describe."""
+        import json
+        from dataclasses import replace
+
+        from cephalo_ray.refine.prompts import PROFILES, user_prompt
+
+        base = PROFILES[self.profile]
+        profile = replace(
+            base,
+            domain=self.domain or base.domain,
+            kinds=tuple(self.kinds.items()) if self.kinds else base.kinds,
+            language=self.language,
+            route_by_figure_type=self.route_by_figure_type,
+        )
+        examples = tuple(
+            (
+                user_prompt(
+                    example.label,
+                    example.caption,
+                    example.mentions,
+                    len(example.qa),
+                    profile,
+                    example.figure_type,
+                ),
+                json.dumps({"qa": [item.model_dump() for item in example.qa]}),
+            )
+            for example in self.few_shot
+        )
+        return replace(profile, few_shot=examples)
+
+
+class JudgeConfig(StrictModel):
+    """A second call per pair that scores each answer for grounding in the caption, the citing
+    sentences and (with vision) the image; `filters.judge_min_score` is its threshold."""
+
+    enabled: bool = Field(
+        False, description="ask a judge to score every pair's answers", json_schema_extra={"flag": "judge"}
+    )
+    teacher_url: str | None = Field(
+        None,
+        description="the judge's endpoint (default: the teacher's)",
+        json_schema_extra={"flag": "judge-url"},
+    )
+    model: str | None = Field(
+        None,
+        description="the judge model (default: the teacher's)",
+        json_schema_extra={"flag": "judge-model"},
+    )
+    api_key_env: str | None = Field(
+        None,
+        description="its API key's variable (default: the teacher's)",
+        json_schema_extra={"flag": "judge-api-key-env"},
+    )
+    vision: bool | None = Field(
+        None,
+        description="show the judge the image (default: as the teacher)",
+        json_schema_extra={"flag": "judge-vision"},
+    )
+    max_tokens: int = Field(
+        512,
+        ge=64,
+        description="most tokens in one judge reply",
+        json_schema_extra={"flag": "judge-max-tokens"},
     )
 
 
@@ -125,6 +251,8 @@ class RefineConfig(StrictModel):
         description="parse and filter every stored teacher reply again with the current filters (sends none of them)",
     )
     sampling: SamplingConfig = SamplingConfig()
+    prompt: PromptConfig = PromptConfig()
+    judge: JudgeConfig = JudgeConfig()
     filters: FiltersConfig = FiltersConfig()
     price: PriceConfig = PriceConfig()
     resources: RefineResources = RefineResources()
@@ -135,6 +263,11 @@ class RefineConfig(StrictModel):
     def resolve_teacher(self) -> RefineConfig:
         if self.teacher is None:
             self.teacher = "openai" if self.teacher_url else "template"
+        if self.judge.enabled and self.teacher != "openai":
+            raise ValueError(
+                "judge.enabled needs an LLM teacher (teacher: openai with teacher_url); the template "
+                "teacher's answers are the caption's own sentences"
+            )
         return self
 
 
@@ -147,10 +280,12 @@ def hashed_config(config: RefineConfig) -> dict[str, Any]:
         "qa_per_pair",
         "val_fraction",
         "sampling",
+        "prompt",
+        "judge",
     }
     values = config.model_dump(include=keys)
     if config.teacher == "template":
-        values.update(model=None, vision=False, image_max_side=None, sampling=None)
+        values.update(model=None, vision=False, image_max_side=None, sampling=None, prompt=None, judge=None)
     return values
 
 
@@ -197,11 +332,16 @@ def run(config: RefineConfig) -> dict[str, Any]:
         redo = {RETRY, STATUS_FAILED} if config.retry_failed else {RETRY}
         done = {row["pair_id"]: row["cache_key"] for row in root.ledger if row["status"] not in redo}
         # --refilter answers pairs again from their stored replies, with today's filters; a pair that
-        # --retry-failed asks again is sent to the teacher instead.
-        stored = stored_replies(storage, config.output) if config.refilter else {}
-        if config.retry_failed:
-            failed = {row["pair_id"] for row in root.ledger if row["status"] == STATUS_FAILED}
-            stored = {pair_id: found for pair_id, found in stored.items() if pair_id not in failed}
+        # --retry-failed asks again is sent to the teacher instead. A pair whose judge failed on the
+        # way (a transient error after the teacher replied) goes on from its stored reply.
+        stored = stored_replies(storage, config.output)
+        statuses = {row["pair_id"]: row["status"] for row in root.ledger}
+        stored = {
+            pair_id: found
+            for pair_id, found in stored.items()
+            if (config.refilter and not (config.retry_failed and statuses.get(pair_id) == STATUS_FAILED))
+            or statuses.get(pair_id) == RETRY
+        }
         done = {pair_id: key for pair_id, key in done.items() if pair_id not in stored}
         print(
             f"refine: {pairs_in} pairs upstream, {len(done)} answered before"
@@ -227,7 +367,15 @@ def run(config: RefineConfig) -> dict[str, Any]:
             )
         achieved = achieved_split(storage, config.output)
         manifest = root.finish(
-            lambda ledger: summarise(ledger, outcomes, pairs_in, stop_reason, seconds, achieved),
+            lambda ledger: summarise(
+                ledger,
+                outcomes,
+                pairs_in,
+                stop_reason,
+                seconds,
+                achieved,
+                refine_settings(config, price).prompt.version,
+            ),
             extra_timings={"refine_seconds": round(seconds, 3)},
         )
     print(summary_text(manifest), file=sys.stderr)
@@ -295,6 +443,7 @@ def refine_pending(
                 "stored_replies": stored,
                 "duplicates": duplicates,
                 "provenance": provenance,
+                "judge": judge_endpoint(config),
             },
             batch_size=config.resources.batch_size,
             batch_format="pyarrow",
@@ -463,6 +612,38 @@ def near_duplicate_pairs(config: RefineConfig, storage: Any, pair_files: list[st
     return duplicates
 
 
+def judge_settings(config: RefineConfig) -> Any:
+    from cephalo_ray.refine.governor import price_of
+    from cephalo_ray.refine.stage import JudgeSettings
+
+    if not config.judge.enabled:
+        return None
+    model = config.judge.model or config.model
+    same = model == config.model
+    price = price_of(
+        model,
+        config.price.input_usd_per_mtok if same else None,
+        config.price.output_usd_per_mtok if same else None,
+    )
+    vision = config.vision if config.judge.vision is None else config.judge.vision
+    return JudgeSettings(vision=vision, max_tokens=config.judge.max_tokens, price=price)
+
+
+def judge_endpoint(config: RefineConfig) -> Any:
+    from cephalo_ray.refine.teacher import TeacherEndpoint
+
+    if not config.judge.enabled:
+        return None
+    return TeacherEndpoint(
+        base_url=config.judge.teacher_url or config.teacher_url or "https://api.openai.com/v1",
+        model=config.judge.model or config.model,
+        api_key_env=config.judge.api_key_env or config.api_key_env,
+        timeout_s=config.limits.timeout_s,
+        sampling={},
+        json_schema=config.json_schema,
+    )
+
+
 def refine_settings(config: RefineConfig, price: Any, split: Any = None) -> Any:
     """The settings every refine actor gets (flat values, built once here); `split` is the plan
     whose val documents the rows are marked with."""
@@ -476,6 +657,8 @@ def refine_settings(config: RefineConfig, price: Any, split: Any = None) -> Any:
         vision=config.vision,
         image_max_side=config.image_max_side,
         val_documents=split.val_documents if split is not None else frozenset(),
+        prompt=config.prompt.profile_of(),
+        judge=judge_settings(config),
         max_retries=config.limits.max_retries,
         sampling=config.sampling.model_dump(),
         filters=FilterSettings(**config.filters.model_dump(), vision=config.vision),
@@ -489,10 +672,15 @@ def secret_env(config: RefineConfig) -> dict[str, Any]:
     Workers on a cluster may not share the driver's environment; the key travels in the actors'
     runtime environment, never in a config, a row, a manifest or a log line.
     """
-    key = os.environ.get(config.api_key_env)
-    if config.teacher != "openai" or not key:
+    names = (
+        {config.api_key_env, config.judge.api_key_env or config.api_key_env}
+        if config.judge.enabled
+        else {config.api_key_env}
+    )
+    keys = {name: os.environ[name] for name in names if os.environ.get(name)}
+    if config.teacher != "openai" or not keys:
         return {}
-    return {"runtime_env": {"env_vars": {config.api_key_env: key}}}
+    return {"runtime_env": {"env_vars": keys}}
 
 
 def answered_before(config: RefineConfig, storage: Any) -> dict[str, str]:
@@ -535,7 +723,7 @@ def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: An
 
     image_side = config.image_max_side if config.vision else None
     requests, prompt_tokens, example = estimate_requests(
-        pairs(), config.qa_per_pair, image_side, config.limit
+        pairs(), config.qa_per_pair, image_side, config.limit, config.prompt.profile_of()
     )
     completion_tokens = requests * config.sampling.max_tokens // 2  # replies use about half their cap
     cost = price.cost(prompt_tokens, completion_tokens) if price.known else None
@@ -568,9 +756,9 @@ def summarise(
     stop_reason: str | None,
     seconds: float,
     split: dict[str, Any],
+    prompt_version: str,
 ) -> Any:
     """Counts from the settled ledger and this run's outcomes; complete when nothing waits."""
-    from cephalo_ray.refine.prompts import PROMPT_VERSION
     from cephalo_ray.refine.stage import CACHED, DEFERRED, DUPLICATE, RETRY
     from cephalo_ray.restart import Summary
     from cephalo_ray.rows import STATUS_FAILED, STATUS_OK
@@ -596,7 +784,7 @@ def summarise(
         "split": split,
     }
     finished = bool(outcomes) and statuses[DEFERRED] == 0 and statuses[RETRY] == 0
-    return Summary(counts, complete=finished or pairs_in == 0, extra={"prompt_version": PROMPT_VERSION})
+    return Summary(counts, complete=finished or pairs_in == 0, extra={"prompt_version": prompt_version})
 
 
 def summary_text(manifest: dict[str, Any]) -> str:

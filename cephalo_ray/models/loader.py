@@ -79,6 +79,44 @@ def resolve_dtype(dtype: str, device: str) -> Any:
     return getattr(torch, dtype)
 
 
+class QuantizationUnavailable(RuntimeError):
+    """4-bit loading was asked for where it cannot run."""
+
+
+def four_bit_options(facts: Any, device: str, compute_dtype: Any) -> dict[str, Any]:
+    """from_pretrained options for QLoRA: NF4 with double quantization, computing in `compute_dtype`;
+    the vision tower, the connector and the output head are not quantized.
+
+    Raises:
+        QuantizationUnavailable: without CUDA or bitsandbytes, naming the fix.
+    """
+    import importlib.util
+
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if not device.startswith("cuda") or not torch.cuda.is_available():
+        raise QuantizationUnavailable(
+            f"recipe.quantize_4bit (QLoRA) needs a CUDA GPU, and this worker runs on {device}: set "
+            "resources.use_gpu: true on a GPU cluster, or recipe.quantize_4bit: false"
+        )
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise QuantizationUnavailable(
+            "recipe.quantize_4bit (QLoRA) needs bitsandbytes on the workers: pip install bitsandbytes"
+        )
+    skipped = [facts.vision_path.split(".")[-1], facts.connector_path.split(".")[-1], "lm_head"]
+    return {
+        "quantization_config": BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute_dtype if compute_dtype != torch.float32 else torch.bfloat16,
+            llm_int8_skip_modules=skipped,
+        ),
+        "device_map": {"": device},
+    }
+
+
 def load_vlm(
     name_or_path: str,
     *,
@@ -88,6 +126,7 @@ def load_vlm(
     cache_dir: str | Path | None = None,
     trust_remote_code: bool = False,
     quantize_4bit: bool = False,
+    attn_implementation: str | None = None,
 ) -> LoadedVLM:
     """Load an image-text-to-text model, its processor and its family facts.
 
@@ -98,7 +137,12 @@ def load_vlm(
         storage: how to reach S3 (endpoint); None uses the AWS defaults.
         cache_dir: where `s3://` models are cached (default ~/.cache/cephalo_ray/models).
         trust_remote_code: needed by families without a native class (Phi-3-vision).
-        quantize_4bit: load in 4-bit NF4 for QLoRA (CUDA and bitsandbytes only).
+        quantize_4bit: load the language model in 4-bit NF4 for QLoRA (CUDA and bitsandbytes only);
+            the vision tower, the projector and the output head stay in `dtype`.
+        attn_implementation: "sdpa", "eager" or "flash_attention_2" (None: transformers' default).
+
+    Raises:
+        QuantizationUnavailable: quantize_4bit on a machine without CUDA or bitsandbytes.
     """
     import torch
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
@@ -107,12 +151,19 @@ def load_vlm(
     path = local_model_dir(name_or_path, storage, cache_dir)
     config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     facts = facts_for(config)
+    options: dict[str, Any] = {}
+    if attn_implementation:
+        options["attn_implementation"] = attn_implementation
+    if quantize_4bit:
+        options.update(four_bit_options(facts, device, resolve_dtype(dtype, device)))
     model: Any = AutoModelForImageTextToText.from_pretrained(
         path,
         dtype=resolve_dtype(dtype, device),
         trust_remote_code=trust_remote_code or facts.trust_remote_code,
+        **options,
     )
-    model.to(device)
+    if not quantize_4bit:  # a quantized model is placed by its device_map
+        model.to(device)
     model.eval()
     processor = AutoProcessor.from_pretrained(
         path, trust_remote_code=trust_remote_code or facts.trust_remote_code

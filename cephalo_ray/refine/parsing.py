@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,7 @@ class FilterSettings:
     max_answer_chars: int = 2000
     restate_threshold: float = 0.9  # token overlap with the caption above which an answer adds nothing
     vision: bool = False  # the teacher saw the image: values read off its axes need no text source
+    judge_min_score: int = 4  # with a judge: answers it scores lower (1-5) are dropped
 
 
 @dataclass
@@ -88,7 +89,10 @@ def extract_json(text: str) -> Any:
 
 
 def parse_reply(
-    text: str | None, finish_reason: str | None = None, refusal: str | None = None
+    text: str | None,
+    finish_reason: str | None = None,
+    refusal: str | None = None,
+    kinds: Collection[str] = QA_KINDS,
 ) -> list[dict[str, str]]:
     """Validated QA items of a reply (kind, query, answer), before quality filters.
 
@@ -120,7 +124,7 @@ def parse_reply(
         answer = item.get("answer")
         if not isinstance(query, str) or not isinstance(answer, str):
             raise RefineError(MALFORMED, f"qa[{index}] lacks a string query and answer")
-        kind = item.get("kind") if item.get("kind") in QA_KINDS else "what"
+        kind = item.get("kind") if item.get("kind") in kinds else "what"
         qa.append({"kind": str(kind), "query": query.strip(), "answer": answer.strip()})
     if not qa:
         raise RefineError(EMPTY, "the reply holds no QA pairs")
@@ -169,14 +173,44 @@ def units_by_number(text: str) -> dict[str, set[str]]:
     return units
 
 
+def parse_verdicts(text: str | None, qa: Sequence[dict[str, str]]) -> dict[str, tuple[int, str]]:
+    """A judge's reply -> question -> (score 1-5, reason), for the QA it was shown (by position).
+
+    Raises:
+        RefineError: `Malformed` when the reply is not the judge's JSON or scores too few items.
+    """
+    try:
+        value = extract_json(text or "")
+    except RefineError as error:
+        raise RefineError(MALFORMED, f"the judge's reply: {error.message}") from None
+    scores = value.get("scores") if isinstance(value, dict) else None
+    if not isinstance(scores, list) or len(scores) < len(qa):
+        raise RefineError(MALFORMED, f"the judge scored {len(scores or [])} of {len(qa)} pairs")
+    verdicts: dict[str, tuple[int, str]] = {}
+    for position, item in enumerate(qa):
+        entry = next(
+            (score for score in scores if isinstance(score, dict) and score.get("index") == position),
+            scores[position],
+        )
+        raw = entry.get("score") if isinstance(entry, dict) else None
+        if not isinstance(raw, (int, float, str)) or not str(raw).strip().lstrip("-").isdigit():
+            raise RefineError(MALFORMED, f"the judge gave no score for pair {position}")
+        score = max(1, min(5, int(raw)))
+        verdicts[item["query"]] = (score, str(entry.get("reason") or "")[:200])
+    return verdicts
+
+
 def filter_qa(
     qa: Sequence[dict[str, str]],
     caption: str | None,
     mentions: Sequence[str],
     settings: FilterSettings = FilterSettings(),
+    verdicts: Mapping[str, tuple[int, str]] | None = None,
 ) -> ParsedReply:
     """Drop pairs that are too short or long, repeat a question, only restate the caption, or cite
-    numbers found in none of the sources; keep the reason for each.
+    numbers found in none of the sources, and pairs a judge scored below the threshold (`verdicts`:
+    question -> score and reason); keep the reason for each. With a judge, numbers and units are
+    left to it: it sees the sources (and the image) and can tell a value read off an axis.
 
     Raises:
         RefineError: `Filtered`, with every reason, when no pair survives.
@@ -209,9 +243,16 @@ def filter_qa(
             reason = "the question names the figure's label"
         elif overlap(answer, query) >= 0.9 and overlap(query, answer) >= 0.9:
             reason = "the answer repeats the question"
-        elif not settings.vision and (unknown := sorted(numbers_in(answer) - known_numbers)):
+        elif verdicts is not None and query in verdicts and verdicts[query][0] < settings.judge_min_score:
+            score, why = verdicts[query]
+            reason = f"judge scored {score}/5: {why}"
+        elif (
+            verdicts is None
+            and not settings.vision
+            and (unknown := sorted(numbers_in(answer) - known_numbers))
+        ):
             reason = f"numbers found in no source: {', '.join(unknown[:5])}"
-        elif wrong := unit_mismatches(answer, source_units):
+        elif verdicts is None and (wrong := unit_mismatches(answer, source_units)):
             reason = f"units differ from the source: {', '.join(wrong[:3])}"
         if reason:
             dropped.append(f"{item['kind']}: {reason}")

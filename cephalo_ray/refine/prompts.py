@@ -13,28 +13,91 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
-PROMPT_VERSION = "qa-v1"
-QA_KINDS = ("what", "how_to_read", "mechanism", "design")
-KIND_DESCRIPTIONS = {
-    "what": "what the figure shows (objects, quantities, conditions)",
-    "how_to_read": "how to read it (axes, panels, scale bars, legends, colours)",
-    "mechanism": "the mechanism or physics behind what it shows",
-    "design": "its relevance for designing materials or structures",
-}
+PROMPT_VERSION = "qa-v2"
 IMAGE_TOKEN = "<image>"
 
-SYSTEM_PROMPT = (
-    "You write training data for a vision-language model of materials science, biology and engineering. "
-    "You see one figure of a scientific paper through its caption, the sentences of the paper that cite it, "
-    "and sometimes the image. Write question/answer pairs a student could answer by looking at the figure. "
-    "Ground every answer in the caption, the citing sentences or the visible image: never invent numbers, "
-    "names or results. Questions must not quote the figure label. Answer in full sentences."
+# Question kinds: (kind, what it asks about). A profile's own kinds come after the figure type's.
+SCIENCE_KINDS = (
+    ("what", "what the figure shows (objects, quantities, conditions)"),
+    ("how_to_read", "how to read it (axes, panels, scale bars, legends, colours)"),
+    ("mechanism", "the mechanism, method or reasoning behind what it shows"),
+    ("significance", "what it shows for the paper's question, as the citing sentences put it"),
+)
+MATERIALS_KINDS = (
+    ("what", "what the figure shows (objects, quantities, conditions)"),
+    ("how_to_read", "how to read it (axes, panels, scale bars, legends, colours)"),
+    ("mechanism", "the mechanism or physics behind what it shows"),
+    ("design", "its relevance for designing materials or structures"),
+)
+TYPE_KINDS = {
+    "plot": (("trend", "how the plotted quantities change and compare (directions, maxima, crossings)"),),
+    "micrograph": (("features", "the structures visible in the image, their sizes and arrangement"),),
+    "diagram": (("process", "the components or steps shown and how they connect"),),
+    "table": (("comparison", "what the table compares and which entries stand out"),),
+    "other": (),
+}
+QA_KINDS = tuple(
+    dict.fromkeys(
+        kind for kinds in (SCIENCE_KINDS, MATERIALS_KINDS, *TYPE_KINDS.values()) for kind, _ in kinds
+    )
 )
 
 
-def response_schema(qa_per_pair: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PromptProfile:
+    """What the teacher is asked: the field, the question kinds, the language and worked examples.
+
+    Args:
+        domain: the field named in the system prompt ("materials science, biology and engineering").
+        kinds: (kind, description) asked for every figure, in order.
+        language: the language of questions and answers.
+        few_shot: (user prompt, reply JSON) examples sent before each request.
+        route_by_figure_type: ask the kinds that suit the figure's type first (figure_types.py).
+    """
+
+    domain: str = "science and engineering"
+    kinds: tuple[tuple[str, str], ...] = SCIENCE_KINDS
+    language: str = "English"
+    few_shot: tuple[tuple[str, str], ...] = ()
+    route_by_figure_type: bool = True
+
+    def kinds_for(self, figure_type: str) -> list[tuple[str, str]]:
+        typed = TYPE_KINDS.get(figure_type, ()) if self.route_by_figure_type else ()
+        return list(dict(list(typed) + list(self.kinds)).items())
+
+    def all_kinds(self) -> list[str]:
+        typed = (
+            [kind for kinds in TYPE_KINDS.values() for kind, _ in kinds] if self.route_by_figure_type else []
+        )
+        return list(dict.fromkeys([*(kind for kind, _ in self.kinds), *typed]))
+
+    @property
+    def version(self) -> str:
+        """PROMPT_VERSION and a digest of this profile: part of every cache key."""
+        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+        return f"{PROMPT_VERSION}-{digest}"
+
+    def system_prompt(self) -> str:
+        return (
+            f"You write training data for a vision-language model of {self.domain}. "
+            "You see one figure of a scientific paper through its caption, the sentences of the paper that "
+            "cite it, and sometimes the image. Write question/answer pairs a student could answer by looking "
+            "at the figure. Ground every answer in the caption, the citing sentences or the visible image: "
+            "never invent numbers, names or results. Questions must not quote the figure label. Answer in "
+            f"full sentences, in {self.language}."
+        )
+
+
+PROFILES = {
+    "science": PromptProfile(),
+    "materials": PromptProfile(domain="materials science, biology and engineering", kinds=MATERIALS_KINDS),
+}
+
+
+def response_schema(qa_per_pair: int, kinds: Sequence[str] = QA_KINDS) -> dict[str, Any]:
     """JSON schema of a teacher's reply, for endpoints that support `response_format: json_schema`."""
     return {
         "type": "object",
@@ -50,7 +113,7 @@ def response_schema(qa_per_pair: int) -> dict[str, Any]:
                     "additionalProperties": False,
                     "required": ["kind", "query", "answer"],
                     "properties": {
-                        "kind": {"type": "string", "enum": list(QA_KINDS)},
+                        "kind": {"type": "string", "enum": list(kinds)},
                         "query": {"type": "string"},
                         "answer": {"type": "string"},
                     },
@@ -60,12 +123,74 @@ def response_schema(qa_per_pair: int) -> dict[str, Any]:
     }
 
 
-def user_prompt(label: str | None, caption: str | None, mentions: Sequence[str], qa_per_pair: int) -> str:
-    kinds = QA_KINDS[:qa_per_pair] if qa_per_pair <= len(QA_KINDS) else QA_KINDS
-    wanted = "\n".join(f"- {kind}: {KIND_DESCRIPTIONS[kind]}" for kind in kinds)
+JUDGE_SYSTEM_PROMPT = (
+    "You check training data for a vision-language model. You see a figure of a scientific paper through "
+    "its caption, the sentences of the paper that cite it and sometimes the image, and question/answer "
+    "pairs written about it. Score each pair from 1 to 5 for how well the sources support its answer: 5 "
+    "fully supported (values read off the image count when the image is shown), 4 supported with harmless "
+    "wording, 3 partly supported, 2 mostly unsupported, 1 contradicted, invented or unrelated to the figure. "
+    "Give a short reason."
+)
+
+
+def judge_messages(
+    caption: str | None, mentions: Sequence[str], qa: Sequence[Mapping[str, str]], image_data_url: str | None
+) -> list[dict[str, Any]]:
+    """The judge's request: the sources and the numbered pairs."""
+    cited = "\n".join(f"- {sentence}" for sentence in mentions) or "- (the paper's text does not cite it)"
+    pairs = "\n".join(f"{index}. Q: {item['query']}\n   A: {item['answer']}" for index, item in enumerate(qa))
+    text = (
+        f"Caption: {caption or '(no caption)'}\nSentences citing it:\n{cited}\n\nPairs:\n{pairs}\n\n"
+        'Reply with JSON only: {"scores": [{"index": 0, "score": 5, "reason": "..."}]}'
+    )
+    content: Any = text
+    if image_data_url:
+        content = [
+            {"type": "image_url", "image_url": {"url": image_data_url}},
+            {"type": "text", "text": text},
+        ]
+    return [{"role": "system", "content": JUDGE_SYSTEM_PROMPT}, {"role": "user", "content": content}]
+
+
+def judge_schema(count: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["scores"],
+        "properties": {
+            "scores": {
+                "type": "array",
+                "minItems": count,
+                "maxItems": count,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["index", "score", "reason"],
+                    "properties": {
+                        "index": {"type": "integer"},
+                        "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                        "reason": {"type": "string"},
+                    },
+                },
+            }
+        },
+    }
+
+
+def user_prompt(
+    label: str | None,
+    caption: str | None,
+    mentions: Sequence[str],
+    qa_per_pair: int,
+    profile: PromptProfile = PromptProfile(),
+    figure_type: str = "other",
+) -> str:
+    kinds = profile.kinds_for(figure_type)[:qa_per_pair]
+    wanted = "\n".join(f"- {kind}: {description}" for kind, description in kinds)
     cited = "\n".join(f"- {sentence}" for sentence in mentions) or "- (the paper's text does not cite it)"
     return (
         f"Figure label: {label or '(none)'}\n"
+        f"Figure type: {figure_type}\n"
         f"Caption: {caption or '(no caption)'}\n"
         f"Sentences citing it:\n{cited}\n\n"
         f"Write {qa_per_pair} question/answer pairs, one of each kind below where the sources allow:\n{wanted}\n"
@@ -79,16 +204,28 @@ def build_messages(
     mentions: Sequence[str],
     qa_per_pair: int,
     image_data_url: str | None = None,
+    profile: PromptProfile = PromptProfile(),
+    figure_type: str = "other",
 ) -> list[dict[str, Any]]:
-    """Chat messages for one pair; the image goes in as an `image_url` part when given."""
-    text = user_prompt(label, caption, mentions, qa_per_pair)
+    """Chat messages for one pair: the profile's system prompt, its worked examples as earlier turns,
+    then this figure; the image goes in as an `image_url` part when given."""
+    text = user_prompt(label, caption, mentions, qa_per_pair, profile, figure_type)
     content: Any = text
     if image_data_url:
         content = [
             {"type": "image_url", "image_url": {"url": image_data_url}},
             {"type": "text", "text": text},
         ]
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": content}]
+    examples = [
+        message
+        for example_prompt, reply in profile.few_shot
+        for message in ({"role": "user", "content": example_prompt}, {"role": "assistant", "content": reply})
+    ]
+    return [
+        {"role": "system", "content": profile.system_prompt()},
+        *examples,
+        {"role": "user", "content": content},
+    ]
 
 
 def image_data_url(png: bytes, max_side: int) -> str:
@@ -177,17 +314,26 @@ def template_qa(
 
 
 def estimate_requests(
-    pairs: Iterable[Mapping[str, Any]], qa_per_pair: int, image_max_side: int | None, limit: int | None
+    pairs: Iterable[Mapping[str, Any]],
+    qa_per_pair: int,
+    image_max_side: int | None,
+    limit: int | None,
+    profile: PromptProfile = PromptProfile(),
 ) -> tuple[int, int, list[dict[str, Any]] | None]:
     """What a run would send for `pairs`: requests, estimated prompt tokens, and the first request's
     messages (None when there is none). `image_max_side` None: the image is not sent."""
+    from cephalo_ray.refine.figure_types import figure_type
+
     requests = prompt_tokens = 0
     example: list[dict[str, Any]] | None = None
     for pair in pairs:
         if limit is not None and requests >= limit:
             break
         image = image_data_url(pair["image"], image_max_side) if image_max_side else None
-        messages = build_messages(pair["label"], pair["caption"], pair["mentions"] or [], qa_per_pair, image)
+        kind = figure_type(pair.get("kind"), pair.get("caption"), pair.get("graphics"))
+        messages = build_messages(
+            pair["label"], pair["caption"], pair["mentions"] or [], qa_per_pair, image, profile, kind
+        )
         example = example or messages
         requests += 1
         prompt_tokens += estimate_tokens(messages)

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+from cephalo_ray.refine.figure_types import figure_type
 from cephalo_ray.refine.governor import Price
 from cephalo_ray.refine.parsing import (
     EMPTY,
@@ -19,13 +20,16 @@ from cephalo_ray.refine.parsing import (
     filter_qa,
     llava_conversations,
     parse_reply,
+    parse_verdicts,
 )
 from cephalo_ray.refine.prompts import (
-    PROMPT_VERSION,
+    PromptProfile,
     build_messages,
     cache_key,
     estimate_tokens,
     image_data_url,
+    judge_messages,
+    judge_schema,
     template_qa,
 )
 from cephalo_ray.refine.split import TRAIN, VAL
@@ -72,6 +76,15 @@ MAX_RETRY_WAIT_S = 60.0  # a longer Retry-After leaves the pair to a rerun inste
 
 
 @dataclass(frozen=True)
+class JudgeSettings:
+    """How a second model that scores each QA for grounding is used (its endpoint travels apart)."""
+
+    vision: bool
+    max_tokens: int
+    price: Price = Price()
+
+
+@dataclass(frozen=True)
 class RefineSettings:
     """What shapes a refined row (flat values, no config object)."""
 
@@ -81,6 +94,8 @@ class RefineSettings:
     vision: bool
     image_max_side: int
     val_documents: frozenset[str] = frozenset()  # the rest are train (see refine/split.py)
+    prompt: PromptProfile = PromptProfile()
+    judge: JudgeSettings | None = None
     max_retries: int = 0
     sampling: dict[str, Any] = field(default_factory=dict)
     filters: FilterSettings = FilterSettings()
@@ -130,10 +145,21 @@ def retry_wait(attempt: int, retry_after_s: float | None) -> float | None:
     return min(MAX_RETRY_WAIT_S, 0.5 * 2**attempt) * random.uniform(0.75, 1.25)
 
 
+def type_of(pair: Mapping[str, Any]) -> str:
+    return figure_type(pair.get("kind"), pair.get("caption"), pair.get("graphics"))
+
+
 def key_of(pair: Mapping[str, Any], settings: RefineSettings) -> str:
     model = TEMPLATE if settings.teacher == TEMPLATE else settings.model
+    version = settings.prompt.version if settings.teacher != TEMPLATE else "template"
     return cache_key(
-        pair["caption"], pair["mentions"] or [], pair["image"], model, settings.sampling, settings.vision
+        pair["caption"],
+        pair["mentions"] or [],
+        pair["image"],
+        model,
+        settings.sampling,
+        settings.vision,
+        version,
     )
 
 
@@ -151,6 +177,7 @@ class RefineStage:
             matches is parsed and filtered from its stored reply, not sent again.
         duplicates: pair_id -> the pair kept in its place (refine/dedup.py); these are not sent.
         provenance: doc_id -> what the document states (title, authors, year, doi, licence).
+        judge: the endpoint of the judge (`settings.judge` says how it is used), or None.
     """
 
     def __init__(
@@ -164,8 +191,10 @@ class RefineStage:
         stored_replies: Mapping[str, tuple[str, str]] | None = None,
         duplicates: Mapping[str, str] | None = None,
         provenance: Mapping[str, Mapping[str, Any]] | None = None,
+        judge: TeacherEndpoint | None = None,
     ) -> None:
         self.committer = committer
+        self.judge = OpenAITeacher(judge) if judge else None
         self.provenance = provenance or {}
         self.duplicates = duplicates or {}
         self.stored_replies = stored_replies or {}
@@ -241,7 +270,8 @@ class RefineStage:
             "conversations": llava_conversations(qa),
             "teacher": self.settings.teacher,
             "model": TEMPLATE if self.settings.teacher == TEMPLATE else self.settings.model,
-            "prompt_version": PROMPT_VERSION,
+            "prompt_version": self.settings.prompt.version,
+            "figure_type": type_of(pair),
             "cache_key": key,
             "usage": usage,  # type: ignore[typeddict-item]
             "dropped": dropped,
@@ -255,8 +285,8 @@ class RefineStage:
     def ask(
         self, pair: dict[str, Any], key: str, usage: dict[str, Any], replies: list[TeacherReplyRow]
     ) -> tuple[list[dict[str, str]], list[str]]:
-        """QA for one pair: from the template, a stored reply, or the teacher; the reply used is
-        appended to `replies` (it is committed with the outcome)."""
+        """QA for one pair: from the template, a stored reply, or the teacher (then the judge, when
+        there is one); the reply used is appended to `replies` (it is committed with the outcome)."""
         settings = self.settings
         mentions = pair["mentions"] or []
         if self.teacher is None:
@@ -264,51 +294,87 @@ class RefineStage:
             if not qa:
                 raise RefineError(EMPTY, "no caption and no mentions to build questions from")
             return qa, []
+        image = image_data_url(pair["image"], settings.image_max_side) if settings.vision else None
         stored = self.stored_reply(pair["pair_id"], key)
+        reply_row: dict[str, Any]
         if stored is not None:  # paid for by an earlier run: its usage stays, nothing is billed now
+            reply_row = dict(stored)
             usage.update(
                 prompt_tokens=stored["prompt_tokens"],
                 completion_tokens=stored["completion_tokens"],
                 cost_usd=stored["cost_usd"],
             )
-            replies.append(stored)
-            return self.parsed(stored, pair)
-        image = image_data_url(pair["image"], settings.image_max_side) if settings.vision else None
-        messages = build_messages(pair["label"], pair["caption"], mentions, settings.qa_per_pair, image)
+        else:
+            messages = build_messages(
+                pair["label"],
+                pair["caption"],
+                mentions,
+                settings.qa_per_pair,
+                image,
+                settings.prompt,
+                type_of(pair),
+            )
+            reply = self.paid_request(self.teacher, settings.price, messages, settings.sampling, usage, None)
+            reply_row = {
+                "pair_id": pair["pair_id"],
+                "cache_key": key,
+                "text": reply.text,
+                "finish_reason": reply.finish_reason,
+                "refusal": reply.refusal,
+                "judge_text": None,
+                "prompt_tokens": int(usage["prompt_tokens"]),
+                "completion_tokens": int(usage["completion_tokens"]),
+                "cost_usd": float(usage["cost_usd"]),
+            }
+        replies.append(reply_row)  # type: ignore[arg-type]  # kept even when the judge fails below
+        qa = parse_reply(
+            reply_row["text"], reply_row["finish_reason"], reply_row["refusal"], settings.prompt.all_kinds()
+        )
+        verdicts = None
+        if self.judge is not None and settings.judge is not None:
+            if not reply_row.get("judge_text"):
+                judge_image = None
+                if settings.judge.vision:
+                    judge_image = image or image_data_url(pair["image"], settings.image_max_side)
+                messages = judge_messages(pair["caption"], mentions, qa, judge_image)
+                schema = ("qa_scores", judge_schema(len(qa)))
+                sampling = {"temperature": 0.0, "max_tokens": settings.judge.max_tokens}
+                verdict = self.paid_request(
+                    self.judge, settings.judge.price, messages, sampling, usage, schema
+                )
+                reply_row["judge_text"] = verdict.text
+                for name in ("prompt_tokens", "completion_tokens", "cost_usd"):
+                    reply_row[name] = usage[name]
+            verdicts = parse_verdicts(reply_row["judge_text"], qa)
+        result = filter_qa(qa, pair["caption"], mentions, settings.filters, verdicts)
+        return result.qa, result.dropped
+
+    def paid_request(
+        self,
+        client: Any,
+        price: Price,
+        messages: list[dict[str, Any]],
+        sampling: Mapping[str, Any],
+        usage: dict[str, Any],
+        schema: tuple[str, dict[str, Any]] | None,
+    ) -> Any:
+        """One request under the budget: its worst case is held first and its real cost recorded;
+        its tokens and cost are added to `usage`."""
         prompt_tokens = estimate_tokens(messages)
-        answer_tokens = int(settings.sampling.get("max_tokens") or 0)
-        worst_case = settings.price.cost(prompt_tokens, answer_tokens) if settings.price.known else 0.0
+        answer_tokens = int(sampling.get("max_tokens") or 0)
+        worst_case = price.cost(prompt_tokens, answer_tokens) if price.known else 0.0
         if not call(self.governor, "hold", worst_case):
             raise OverBudget()
+        cost = 0.0
         try:
-            reply = self.send(messages, prompt_tokens + answer_tokens)
-            usage["prompt_tokens"], usage["completion_tokens"] = reply.prompt_tokens, reply.completion_tokens
-            usage["cost_usd"] = settings.price.cost(reply.prompt_tokens, reply.completion_tokens)
+            reply = self.send(client, messages, prompt_tokens + answer_tokens, schema)
+            cost = price.cost(reply.prompt_tokens, reply.completion_tokens)
+            usage["prompt_tokens"] += reply.prompt_tokens
+            usage["completion_tokens"] += reply.completion_tokens
+            usage["cost_usd"] += cost
+            return reply
         finally:  # a failed request gives back what was held for it (its cost is unknown: nothing billed)
-            call(self.governor, "record", usage["cost_usd"], worst_case)
-        stored = {
-            "pair_id": pair["pair_id"],
-            "cache_key": key,
-            "text": reply.text,
-            "finish_reason": reply.finish_reason,
-            "refusal": reply.refusal,
-            "prompt_tokens": int(usage["prompt_tokens"]),
-            "completion_tokens": int(usage["completion_tokens"]),
-            "cost_usd": float(usage["cost_usd"]),
-        }
-        replies.append(stored)  # type: ignore[arg-type]
-        return self.parsed(stored, pair)  # type: ignore[arg-type]
-
-    def parsed(
-        self, reply: TeacherReplyRow, pair: Mapping[str, Any]
-    ) -> tuple[list[dict[str, str]], list[str]]:
-        result = filter_qa(
-            parse_reply(reply["text"], reply["finish_reason"], reply["refusal"]),
-            pair["caption"],
-            pair["mentions"] or [],
-            self.settings.filters,
-        )
-        return result.qa, result.dropped
+            call(self.governor, "record", cost, worst_case)
 
     def stored_reply(self, pair_id: str, key: str) -> TeacherReplyRow | None:
         """The reply an earlier run kept for this pair and this request, read once per file."""
@@ -323,14 +389,21 @@ class RefineStage:
                 self.reply_files[uri] = {row["pair_id"]: row for row in rows}
             return self.reply_files[uri].get(pair_id)
 
-    def send(self, messages: list[dict[str, Any]], tokens: int) -> Any:
+    def send(
+        self,
+        client: Any,
+        messages: list[dict[str, Any]],
+        tokens: int,
+        schema: tuple[str, dict[str, Any]] | None,
+    ) -> Any:
         """One request, retried on transient failures up to `max_retries` times; every attempt waits
         for its start time under the shared caps, and at least as long as `Retry-After` asks."""
-        assert self.teacher is not None
         for attempt in range(self.settings.max_retries + 1):
             time.sleep(call(self.governor, "reserve", tokens))
             try:
-                return self.teacher.ask(messages, self.settings.qa_per_pair)
+                return client.ask(
+                    messages, self.settings.qa_per_pair, self.settings.prompt.all_kinds(), schema
+                )
             except RefineError as error:
                 wait = retry_wait(attempt, error.retry_after_s)
                 if error.kind not in TRANSIENT or attempt == self.settings.max_retries or wait is None:

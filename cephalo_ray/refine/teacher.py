@@ -9,13 +9,13 @@ API key is read from the environment variable named in config and is never logge
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cephalo_ray.errors import JobError
 from cephalo_ray.refine.parsing import RefineError
-from cephalo_ray.refine.prompts import response_schema
+from cephalo_ray.refine.prompts import QA_KINDS, response_schema
 
 TIMEOUT = "Timeout"
 RATE_LIMITED = "RateLimited"
@@ -78,8 +78,15 @@ class OpenAITeacher:
             max_retries=0,  # retries go through the governor's pacing (see the module docstring)
         )
 
-    def ask(self, messages: list[dict[str, Any]], qa_per_pair: int) -> Reply:
-        """Send one request.
+    def ask(
+        self,
+        messages: list[dict[str, Any]],
+        qa_per_pair: int,
+        kinds: Sequence[str] = QA_KINDS,
+        schema: tuple[str, dict[str, Any]] | None = None,
+    ) -> Reply:
+        """Send one request; its reply is asked to follow `schema` (name, JSON schema), by default
+        the QA schema of `qa_per_pair` items of `kinds`.
 
         Raises:
             RefineError: for a failure of this request (timeout, rate limit, server error, ...).
@@ -89,9 +96,10 @@ class OpenAITeacher:
 
         request: dict[str, Any] = {"model": self.model, "messages": messages, **self.sampling}
         if self.use_schema:
+            name, body = schema or ("qa_pairs", response_schema(qa_per_pair, kinds))
             request["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "qa_pairs", "schema": response_schema(qa_per_pair), "strict": True},
+                "json_schema": {"name": name, "schema": body, "strict": True},
             }
         try:
             response = self.client.chat.completions.create(**request)
@@ -103,7 +111,7 @@ class OpenAITeacher:
                 and "response_format" in str(error).lower()
             ):
                 self.use_schema = False  # this endpoint has no structured output: parse tolerantly
-                return self.ask(messages, qa_per_pair)
+                return self.ask(messages, qa_per_pair, kinds, schema)
             raise RefineError(REJECTED, f"400 from the teacher: {error.message}") from None
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
             raise TeacherUnavailable(

@@ -54,6 +54,9 @@ class TrainSettings:
     s3_endpoint_url: str | None = None
     vqa_samples: int = 16  # validation questions answered by the exported model at the end (0: none)
     quantize_4bit: bool = False  # QLoRA: load the base model in 4 bit (CUDA and bitsandbytes only)
+    attn_implementation: str | None = None  # sdpa, eager, flash_attention_2 (None: transformers' choice)
+    gradient_checkpointing: bool = False  # recompute activations in the backward pass: less memory
+    projector_learning_rate: float | None = None  # the projector's own rate (None: learning_rate)
     upload_to: str | None = None  # an s3:// output root: rank 0 uploads model, adapter and metrics there
     fail_at_step: int | None = None  # fault injection for tests: one worker exits once at this step
 
@@ -137,15 +140,32 @@ def train_worker(
         deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False  # skips a 76 s compile, same results
     deepspeed.init_distributed(dist_backend="nccl" if cuda else "gloo")
     device = f"cuda:{torch.cuda.current_device()}" if cuda else "cpu"
+    # Loaded in the dtype it trains in: a bf16 run never holds a full fp32 copy of the model.
     loaded = load_vlm(
-        settings.model, dtype="float32", device=device, storage=Storage(settings.s3_endpoint_url)
+        settings.model,
+        dtype="bfloat16" if bf16 else "float32",
+        device=device,
+        storage=Storage(settings.s3_endpoint_url),
+        quantize_4bit=settings.quantize_4bit,
+        attn_implementation=settings.attn_implementation,
     )
     processor = loaded.processor
     processor.tokenizer.padding_side = "right"  # training pads on the right; generation on the left
-    model = apply_recipe(loaded.model, Recipe(**settings.recipe))
+    base = loaded.model
+    if settings.quantize_4bit:
+        from peft import prepare_model_for_kbit_training
+
+        base = prepare_model_for_kbit_training(
+            base, use_gradient_checkpointing=settings.gradient_checkpointing
+        )
+    elif settings.gradient_checkpointing:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        base.enable_input_require_grads()  # frozen embeddings: checkpointed blocks still get gradients
+    model = apply_recipe(base, Recipe(**settings.recipe))
     sizes = trainable_summary(model)  # before ZeRO-3 partitions the parameters away
-    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    groups = parameter_groups(model, loaded.facts.connector_path, settings)
+    trainable = [parameter for group in groups for parameter in group["params"]]
+    optimizer = torch.optim.AdamW(groups, lr=settings.learning_rate, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, cosine_with_warmup(settings.warmup_steps, settings.max_steps)
     )
@@ -233,6 +253,22 @@ def train_worker(
         if settings.upload_to:
             upload_folder(Path(settings.output_dir), settings.upload_to, settings.s3_endpoint_url)
     return metrics
+
+
+def parameter_groups(model: Any, connector_path: str, settings: TrainSettings) -> list[dict[str, Any]]:
+    """Optimizer groups: the projector at `projector_learning_rate` (when set), the rest at
+    `learning_rate` (LLaVA trains a fresh projector faster than LoRA adapters)."""
+    connector = connector_path.split(".")[-1]
+    projector: list[Any] = []
+    others: list[Any] = []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            in_projector = f".{connector}." in f".{name}."
+            (projector if in_projector and settings.projector_learning_rate else others).append(parameter)
+    groups = [{"params": others, "lr": settings.learning_rate}]
+    if projector:
+        groups.append({"params": projector, "lr": settings.projector_learning_rate})
+    return [group for group in groups if group["params"]]
 
 
 def worker_rank() -> tuple[int, int]:

@@ -195,13 +195,13 @@ def test_limit_and_cost_stop_cleanly_and_resume(
         openai_server,
         price=price,
         max_cost_usd=0.06,
-        resources={"actors": 1, "concurrency": 4, "batch_size": 16, "num_cpus": 0.25},
+        resources={"actors": 1, "concurrency": 16, "batch_size": 16, "num_cpus": 0.25},
     )
     stopped = refine_pairs.run(budget)
     sent = stopped["counts"]["pairs_sent"]
     assert 1 <= sent < 7 and stopped["status"] == "partial"
     assert "max-cost-usd" in stopped["counts"]["stop_reason"]
-    # never over budget, even with four requests in flight: each one's worst case was held first
+    # never over budget, even with 16 requests in flight: each one's worst case was held first
     assert stopped["counts"]["cost_usd"] == pytest.approx(0.01 * sent) and 0.01 * sent <= 0.06
     finished = refine_pairs.run(configure(tmp_path, openai_server, price=price))
     assert finished["status"] == "complete" and finished["counts"]["pairs_sent"] == 7 - sent
@@ -232,6 +232,75 @@ def test_replies_are_kept_and_filtered_again_without_asking_again(
     assert len(root_rows(tmp_path / "refined", "replies")) == 4  # each reply kept once
     again = refine_pairs.run(configure(tmp_path, openai_server, price=price))
     assert again["counts"]["pairs_cached"] == 4 and len(openai_server.requests) == 4
+
+
+def test_a_judge_drops_answers_the_sources_do_not_support(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """An off-topic answer passes every text filter (as a teacher's do); the judge catches it."""
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs_for(["GOOD"] * 3))
+    off_topic = {
+        "qa": [
+            GOOD["qa"][0],
+            {
+                "kind": "what",
+                "query": "What is the capital of France?",
+                "answer": "Paris is the capital of France.",
+            },
+        ]
+    }
+    verdicts = {
+        "scores": [
+            {"index": 0, "score": 5, "reason": "the caption says so"},
+            {"index": 1, "score": 1, "reason": "unrelated to the figure"},
+        ]
+    }
+
+    def reply(request: dict[str, Any]) -> ScriptedReply:
+        if request["messages"][0]["content"].startswith("You check"):
+            return ScriptedReply(body=chat_completion(json.dumps(verdicts), prompt_tokens=50))
+        return ScriptedReply(body=chat_completion(json.dumps(off_topic), prompt_tokens=100))
+
+    openai_server.reset()
+    openai_server.default = reply
+    price = {"input_usd_per_mtok": 100.0, "output_usd_per_mtok": 0.0}  # teacher $0.01, judge $0.005
+    unjudged = refine_pairs.run(
+        configure(tmp_path, openai_server, price=price, output=str(tmp_path / "unjudged"))
+    )
+    assert unjudged["counts"]["pairs_ok"] == 3
+    assert all(len(row["qa"]) == 2 for row in root_rows(tmp_path / "unjudged", "refined"))  # Paris kept
+
+    openai_server.reset()
+    openai_server.default = reply
+    judged = refine_pairs.run(configure(tmp_path, openai_server, price=price, judge={"enabled": True}))
+    assert judged["counts"]["pairs_ok"] == 3 and len(openai_server.requests) == 6
+    judge_requests = [
+        r["body"]
+        for r in openai_server.requests
+        if r["body"]["messages"][0]["content"].startswith("You check")
+    ]
+    assert (
+        len(judge_requests) == 3
+        and judge_requests[0]["response_format"]["json_schema"]["name"] == "qa_scores"
+    )
+    assert "Paris is the capital of France." in judge_requests[0]["messages"][1]["content"]
+    rows = root_rows(tmp_path / "refined", "refined")
+    assert all(row["qa"] == [GOOD["qa"][0]] for row in rows)
+    assert all(row["dropped"] == ["what: judge scored 1/5: unrelated to the figure"] for row in rows)
+    assert judged["counts"]["cost_usd"] == pytest.approx(3 * 0.015)
+    # a looser threshold over the stored verdicts: no request, both answers back
+    relaxed = refine_pairs.run(
+        configure(
+            tmp_path,
+            openai_server,
+            price=price,
+            judge={"enabled": True},
+            filters={"judge_min_score": 1},
+            refilter=True,
+        )
+    )
+    assert len(openai_server.requests) == 6 and relaxed["counts"]["pairs_ok"] == 3
+    assert all(len(row["qa"]) == 2 for row in root_rows(tmp_path / "refined", "refined"))
 
 
 def test_retries_after_429_go_through_the_requests_per_minute_cap(
@@ -557,6 +626,7 @@ def test_a_killed_run_resumes_without_duplicates_or_asking_twice(
         f"teacher_url={openai_server.base_url}",
         "model=fake-teacher",
         "api_key_env=CEPHALO_TEST_TEACHER_KEY",
+        "val_fraction=0",
     ]
     command += ["resources.concurrency=2", "resources.batch_size=4", "resources.local_num_cpus=2"]
     ray_dir = kill_when(

@@ -113,3 +113,28 @@ def test_with_the_image_values_read_off_its_axes_are_kept() -> None:
     with pytest.raises(RefineError):
         filter_qa([answer], CAPTION, MENTIONS)  # 730 is in no text source
     assert filter_qa([answer], CAPTION, MENTIONS, FilterSettings(vision=True)).qa == [answer]
+
+
+def test_judge_verdicts_decide_and_numbers_are_left_to_the_judge() -> None:
+    from cephalo_ray.refine.parsing import parse_verdicts
+
+    items = [
+        qa("What strength do the fibres reach?", "About 1.2 GPa, read off the curve's maximum."),
+        qa("What is the capital of France?", "Paris is the capital of France."),
+    ]
+    reply = '{"scores": [{"index": 0, "score": 5, "reason": "read off the plot"}, {"index": 1, "score": 1, "reason": "off topic"}]}'
+    verdicts = parse_verdicts(reply, items)
+    assert verdicts == {items[0]["query"]: (5, "read off the plot"), items[1]["query"]: (1, "off topic")}
+    judged = filter_qa(items, "Figure 2. Stress-strain curves of silk.", [], verdicts=verdicts)
+    assert judged.qa == items[:1] and judged.dropped == ["what: judge scored 1/5: off topic"]
+    # without a judge the number found in no source is what drops the first answer
+    with pytest.raises(RefineError, match="numbers found in no source: 1.2"):
+        filter_qa(items[:1], "Figure 2. Stress-strain curves of silk.", [])
+    for broken in (
+        "not json",
+        '{"scores": [{"index": 0, "score": 5}]}',
+        '{"scores": [{"index": 0}, {"index": 1}]}',
+    ):
+        with pytest.raises(RefineError) as raised:
+            parse_verdicts(broken, items)
+        assert raised.value.kind == "Malformed"
