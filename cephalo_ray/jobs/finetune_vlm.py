@@ -182,11 +182,6 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     from cephalo_ray.restart import RootLayout, RootRun, Summary
     from cephalo_ray.storage import Storage, is_s3, join
 
-    if config.recipe.quantize_4bit and not config.resources.use_gpu:
-        raise ConfigError(
-            "recipe.quantize_4bit (QLoRA) needs CUDA GPUs with bitsandbytes: set resources.use_gpu=true on a GPU "
-            "cluster, or recipe.quantize_4bit=false to train LoRA on full-precision weights"
-        )
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     upstream, digest = read_upstream(storage, config.input, config.allow_partial)
     files = [join(config.input, name) for name in upstream["files"].get("refined", [])]

@@ -190,6 +190,10 @@ def train_worker(
     metrics: dict[str, Any] = {
         "zero_stage": engine.zero_optimization_stage(),
         "world_size": world_size,
+        "attn_implementation": getattr(base.config, "_attn_implementation", None),
+        "gradient_checkpointing": bool(getattr(base, "is_gradient_checkpointing", False)),
+        "quantized_4bit": bool(getattr(base, "is_loaded_in_4bit", False)),
+        "learning_rates": [group["lr"] for group in groups],
         **sizes,
     }
     # ZeRO-3 replaces each parameter by a partition handle (`ds_id`); record what share was partitioned

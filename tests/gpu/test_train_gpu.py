@@ -46,3 +46,35 @@ def test_bf16_zero3_on_one_gpu_without_ray(tmp_path: Path, monkeypatch: pytest.M
     assert metrics["zero_stage"] == 3 and metrics["val_loss"] < metrics["base_val_loss"]
     assert (tmp_path / "run" / "model" / "config.json").exists()
     assert os.environ["WORLD_SIZE"] == "1"
+
+
+def test_qlora_loads_four_bit_and_trains_on_one_gpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("bitsandbytes")
+    for key, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    build_tiny("llava", tmp_path / "base")
+    conversation = [
+        {"from": "human", "value": "<image>\nWhat is shown?"},
+        {"from": "gpt", "value": "Silk fibres."},
+    ]
+    rows = [
+        {"image": gradient_png(40, 40, i), "orig_caption": "c", "conversations": conversation}
+        for i in range(8)
+    ]
+    settings = TrainSettings(
+        model=str(tmp_path / "base"),
+        output_dir=str(tmp_path / "run"),
+        recipe=asdict(Recipe(name="lora")),
+        quantize_4bit=True,
+        gradient_checkpointing=True,
+        bf16=True,
+        max_steps=10,
+        eval_every=5,
+        learning_rate=3e-3,
+        micro_batch_size=4,
+        vqa_samples=0,
+    )
+    metrics = train_worker(asdict(settings), rows=rows, val_rows=rows[:2])
+    assert metrics["quantized_4bit"] and metrics["gradient_checkpointing"]
+    assert metrics["val_loss"] < metrics["base_val_loss"]
