@@ -59,6 +59,47 @@ def test_merge_job_builds_reruns_and_refuses_a_changed_recipe(
     assert "`slices`" in capsys.readouterr().err
 
 
+def test_weight_merges_run_as_jobs_and_slerp_needs_two(
+    ray_session: Any, tiny_llavas: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cephalo_ray.merge.checkpoint import CheckpointReader
+    from cephalo_ray.merge.weights import merge_tensor
+
+    models = {"a": str(tiny_llavas / "a"), "b": str(tiny_llavas / "b")}
+    config = write_yaml(
+        tmp_path / "dare.yaml",
+        {
+            "models": models,
+            "base": "a",
+            "method": "dare_ties",
+            "density": 0.7,
+            "seed": 3,
+            "resources": {"num_cpus": 0.5},
+        },
+    )
+    output = tmp_path / "dare"
+    assert merge_layers.main(["--config", config, str(output)]) == 0
+    manifest = json.loads((output / "_manifest.json").read_text())
+    assert manifest["details"]["kind"] == "dare_ties" and manifest["details"]["merged"] == ["b"]
+    merged, a, b = (CheckpointReader(folder) for folder in (output / "model", models["a"], models["b"]))
+    key = next(key for key in a.keys() if "q_proj.weight" in key)
+    import zlib
+
+    generator = torch.Generator().manual_seed(3 ^ zlib.crc32(key.encode()))
+    expected = merge_tensor(
+        "dare_ties", [b.get(key)], [1.0], base=a.get(key), density=0.7, generator=generator
+    )
+    assert torch.equal(merged.get(key), expected.to(merged.get(key).dtype))
+    assert (
+        AutoModelForImageTextToText.from_pretrained(output / "model").config.cephalo_merge["density"] == 0.7
+    )
+    three = write_yaml(
+        tmp_path / "slerp.yaml", {"models": {**models, "c": models["a"]}, "base": "a", "method": "slerp"}
+    )
+    assert merge_layers.main(["--config", three, str(tmp_path / "slerp")]) == 2
+    assert "slerp interpolates exactly 2 models" in capsys.readouterr().err
+
+
 def test_a_bad_merge_config_names_the_key_before_ray_starts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
