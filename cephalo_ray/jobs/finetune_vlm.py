@@ -31,7 +31,7 @@ from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
 
 JOB = "train"
-HASH_EXCLUDED = {"output", "resources", "storage", "storage_path"}  # where and how fast, not what
+HASH_EXCLUDED = {"output", "resources", "storage", "storage_path", "dry_run"}  # where and how fast, not what
 
 
 class RecipeConfig(StrictModel):
@@ -87,6 +87,18 @@ class DeepSpeedConfig(StrictModel):
     offload_parameters: bool = Field(False, description="parameters in CPU memory (ZeRO-3)")
 
 
+class DataConfig(StrictModel):
+    image_longest_edge: int | None = Field(
+        None,
+        ge=16,
+        description="resize images so their longest side is this many px (tiling processors: Idefics3, SmolVLM)",
+    )
+    split_images: bool | None = Field(
+        None, description="cut large images into tiles (tiling processors; default: the processor's)"
+    )
+    shuffle: bool = Field(True, description="shuffle the training rows once, with `seed`")
+
+
 class TrainResources(StrictModel):
     workers: int = Field(2, ge=1, description="Ray Train workers")
     use_gpu: bool = Field(False, description="one GPU per worker")
@@ -119,6 +131,10 @@ class TrainConfig(StrictModel):
     )
     allow_partial: bool = Field(False, description="accept a refine root that is not complete")
     storage_path: str | None = Field(None, description="Ray Train checkpoints (default: OUT/checkpoints)")
+    dry_run: bool = Field(
+        False, description="report token lengths of the training rows against max_length, then stop"
+    )
+    data: DataConfig = DataConfig()
     recipe: RecipeConfig = RecipeConfig()
     optim: OptimConfig = OptimConfig()
     deepspeed: DeepSpeedConfig = DeepSpeedConfig()
@@ -165,6 +181,8 @@ def settings_for(config: TrainConfig, output_dir: str, fail_at_step: int | None 
         seed=config.seed,
         attn_implementation=None if config.attn_implementation == "auto" else config.attn_implementation,
         gradient_checkpointing=config.gradient_checkpointing,
+        image_longest_edge=config.data.image_longest_edge,
+        split_images=config.data.split_images,
         s3_endpoint_url=config.storage.s3_endpoint_url,
         fail_at_step=fail_at_step,
         **config.deepspeed.model_dump(),
@@ -187,6 +205,10 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     files = [join(config.input, name) for name in upstream["files"].get("refined", [])]
     if not files:
         raise ConfigError(f"{config.input} has no refined rows to train on")
+    if config.dry_run:
+        return token_budget(config, storage, files)
+    if config.data.image_longest_edge is not None or config.data.split_images is not None:
+        checked_processor(config, storage)  # a setting the processor lacks stops here, before Ray
     # Rank 0 writes the model into a local folder; for an s3:// output it uploads it from there.
     on_s3 = is_s3(config.output)
     output_dir = tempfile.mkdtemp(prefix="cephalo-train-") if on_s3 else os.path.abspath(config.output)
@@ -233,6 +255,53 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     return manifest
 
 
+def checked_processor(config: TrainConfig, storage: Any) -> Any:
+    """The model's processor with `data.*` image settings applied.
+
+    Raises:
+        ConfigError: a setting this processor does not have.
+    """
+    from transformers import AutoProcessor
+
+    from cephalo_ray.config import ConfigError
+    from cephalo_ray.models.loader import local_model_dir
+    from cephalo_ray.train.budget import apply_image_settings
+
+    processor = AutoProcessor.from_pretrained(local_model_dir(config.model, storage))
+    try:
+        apply_image_settings(processor, config.data.image_longest_edge, config.data.split_images)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return processor
+
+
+def token_budget(config: TrainConfig, storage: Any, files: list[str], sample: int = 256) -> dict[str, Any]:
+    """Print and return the token lengths of up to `sample` training rows as this config builds them
+    (the processor's image settings applied), against `max_length`; loads no weights and starts no Ray."""
+    from cephalo_ray.train.budget import length_report, sample_lengths
+    from cephalo_ray.train.loop import CAPTION_PROMPT
+
+    processor = checked_processor(config, storage)
+    rows = []
+    for uri in files:
+        table = storage.read_parquet([uri], columns=["image", "orig_caption", "conversations", "split"])
+        rows += [row for row in (table.to_pylist() if table is not None else []) if row["split"] == "train"]
+        if len(rows) >= sample:
+            break
+    report = length_report(
+        sample_lengths(rows[:sample], processor, config.task, CAPTION_PROMPT),
+        config.max_length,
+        config.overflow,
+    )
+    print(
+        f"train --dry-run: {report['samples']} training rows: tokens p50 {report['p50_tokens']}, p95 "
+        f"{report['p95_tokens']}, max {report['max_tokens']}; {report['over_max_length']} over max_length "
+        f"{config.max_length} would be {config.overflow}d; nothing was trained",
+        file=sys.stderr,
+    )
+    return {"dry_run": True, **report}
+
+
 def fit(
     config: TrainConfig,
     storage: Any,
@@ -260,6 +329,8 @@ def fit(
         columns = ["image", "orig_caption", "conversations", "split"]
         rows = ray.data.read_parquet(paths, filesystem=filesystem, columns=columns)
         train = rows.filter(lambda row: row["split"] == "train")
+        if config.data.shuffle:
+            train = train.random_shuffle(seed=config.seed)
         val = rows.filter(lambda row: row["split"] == "val")
         trainer = TorchTrainer(
             train_loop_per_worker=train_worker,  # type: ignore[arg-type]  # returns its summary for local runs

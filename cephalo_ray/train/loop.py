@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cephalo_ray.train.budget import apply_image_settings
 from cephalo_ray.train.collate import ANSWERS, TooLongError, build_example, collate
 from cephalo_ray.train.deepspeed_config import deepspeed_config
 from cephalo_ray.train.recipes import Recipe, apply_recipe, trainable_summary
@@ -57,6 +58,8 @@ class TrainSettings:
     attn_implementation: str | None = None  # sdpa, eager, flash_attention_2 (None: transformers' choice)
     gradient_checkpointing: bool = False  # recompute activations in the backward pass: less memory
     projector_learning_rate: float | None = None  # the projector's own rate (None: learning_rate)
+    image_longest_edge: int | None = None  # the processor's resolution (tiling processors)
+    split_images: bool | None = None  # the processor's tile splitting (None: as it is)
     upload_to: str | None = None  # an s3:// output root: rank 0 uploads model, adapter and metrics there
     fail_at_step: int | None = None  # fault injection for tests: one worker exits once at this step
 
@@ -151,6 +154,7 @@ def train_worker(
     )
     processor = loaded.processor
     processor.tokenizer.padding_side = "right"  # training pads on the right; generation on the left
+    apply_image_settings(processor, settings.image_longest_edge, settings.split_images)
     base = loaded.model
     if settings.quantize_4bit:
         from peft import prepare_model_for_kbit_training
