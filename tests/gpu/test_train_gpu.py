@@ -10,27 +10,17 @@ import pytest
 import torch
 
 from cephalo_ray.models.tiny import build_tiny
-from cephalo_ray.samples import gradient_png
 from cephalo_ray.train.loop import TrainSettings, train_worker
 from cephalo_ray.train.recipes import Recipe
-from tests.helpers.servers import free_port
+from tests.helpers.single_process import as_single_process, training_rows
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 
 def test_bf16_zero3_on_one_gpu_without_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    as_single_process(monkeypatch)
     build_tiny("idefics3", tmp_path / "base")
-    conversation = [
-        {"from": "human", "value": "<image>\nWhat is shown?"},
-        {"from": "gpt", "value": "Silk fibres."},
-    ]
-    rows = [
-        {"image": gradient_png(40, 40, i), "orig_caption": "c", "conversations": conversation}
-        for i in range(8)
-    ]
+    rows = training_rows(8)
     settings = TrainSettings(
         model=str(tmp_path / "base"),
         output_dir=str(tmp_path / "run"),
@@ -50,18 +40,9 @@ def test_bf16_zero3_on_one_gpu_without_ray(tmp_path: Path, monkeypatch: pytest.M
 
 def test_qlora_loads_four_bit_and_trains_on_one_gpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("bitsandbytes")
-    for key, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    as_single_process(monkeypatch)
     build_tiny("llava", tmp_path / "base")
-    conversation = [
-        {"from": "human", "value": "<image>\nWhat is shown?"},
-        {"from": "gpt", "value": "Silk fibres."},
-    ]
-    rows = [
-        {"image": gradient_png(40, 40, i), "orig_caption": "c", "conversations": conversation}
-        for i in range(8)
-    ]
+    rows = training_rows(8)
     settings = TrainSettings(
         model=str(tmp_path / "base"),
         output_dir=str(tmp_path / "run"),

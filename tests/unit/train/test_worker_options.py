@@ -9,28 +9,17 @@ from pathlib import Path
 import pytest
 
 from cephalo_ray.models.tiny import build_tiny
-from cephalo_ray.samples import gradient_png
 from cephalo_ray.train.loop import TrainSettings, parameter_groups, train_worker
 from cephalo_ray.train.recipes import Recipe, apply_recipe
-from tests.helpers.servers import free_port
-
-CONVERSATION = [
-    {"from": "human", "value": "<image>\nWhat is shown?"},
-    {"from": "gpt", "value": "Silk fibres."},
-]
+from tests.helpers.single_process import as_single_process, training_rows
 
 
 def test_checkpointed_eager_lora_run_with_its_own_projector_rate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    as_single_process(monkeypatch)
     build_tiny("llava", tmp_path / "base")
-    rows = [
-        {"image": gradient_png(40, 40, i), "orig_caption": "c", "conversations": CONVERSATION}
-        for i in range(4)
-    ]
+    rows = training_rows(4)
     settings = TrainSettings(
         model=str(tmp_path / "base"),
         output_dir=str(tmp_path / "run"),
