@@ -13,7 +13,8 @@ Entering refuses a root made by another job or with other output-shaping setting
 (a partial manifest naming this run: workers of older runs are fenced out from here on), removes
 files of commits a killed run left half-written, and settles keys committed twice. `finish`
 settles again (Ray Data retries the batches of a lost node in other groupings, and a retried item
-commits a newer outcome) and writes the final manifest last.
+commits a newer outcome), removes data files that an older run's worker wrote before it was fenced
+out, and writes the final manifest last.
 """
 
 from __future__ import annotations
@@ -235,6 +236,14 @@ class RootRun:
         self.ledger, settled = self.settle()
         if settled:
             self.log(f"{self.layout.job}: {settled} batches that a retry committed twice were settled")
+        if self.layout.ledger_dir is not None:
+            # a worker of an older run that passed its first fence before the claim wrote data, then
+            # was refused its commit: those rows are no one's
+            committed = committed_names(self.storage, self.root, self.layout.ledger_dir)
+            orphans = remove_uncommitted(self.storage, self.root, self.layout.data_dirs, committed)
+            if orphans:
+                self.log(f"{self.layout.job}: {orphans} data files of a fenced-out older run were removed")
+            self.removed += orphans
         summary = summarise(self.ledger)
         status = STATUS_COMPLETE if summary.complete else STATUS_PARTIAL
         return self.write(status, summary.counts, extra_timings, summary.extra, summary.files)

@@ -224,6 +224,7 @@ def train_worker(
             and not Path(settings.output_dir, ".failed_once").exists()
         ):
             Path(settings.output_dir, ".failed_once").touch()
+            wait_until_reports_collected()
             os._exit(1)  # a crashed worker, for the fault-tolerance test
         loss = 0.0
         for _ in range(settings.gradient_accumulation_steps):
@@ -347,6 +348,20 @@ def evaluate(
     if dist.is_initialized():
         dist.all_reduce(sums)
     return float(sums[0] / sums[1]) if sums[1] else float("nan")
+
+
+def wait_until_reports_collected(limit_s: float = 60.0) -> None:
+    """Block until Ray Train's controller has taken this worker's queued reports.
+
+    The controller polls workers every few seconds; a worker that dies before the poll loses the
+    checkpoint it reported. The injected crash waits so that it tests resuming, not that race.
+    """
+    from ray.train.v2._internal.execution.context import get_train_context
+
+    queue = get_train_context().get_result_queue()
+    deadline = time.monotonic() + limit_s
+    while not queue.empty() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def report_checkpoint(engine: Any, step: int, metrics: dict[str, Any]) -> None:
