@@ -185,3 +185,89 @@ def read_table(storage: Storage, uri: str) -> pa.Table:
     table = storage.read_parquet([uri])
     assert table is not None  # one file in, one table out
     return table
+
+
+def batch_files(storage: Storage, root: str, directories: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Per directory, batch name -> bytes of its file there (one listing per directory)."""
+    return {
+        directory: {
+            name_of(item.uri)[: -len(PARQUET)]: item.size or 0
+            for item in storage.list_files(join(root, directory), PARQUET)
+        }
+        for directory in directories
+    }
+
+
+def plan_compaction(sizes: Mapping[str, int], target_bytes: int) -> list[list[str]]:
+    """Groups of committed batches to merge into one, each up to `target_bytes`.
+
+    Batches of at least half the target stay as they are (merging them gains little and rewrites
+    much); the rest are packed in name order. A group of one is no merge and is left out.
+    """
+    small = sorted(name for name, size in sizes.items() if size < target_bytes / 2)
+    groups: list[list[str]] = []
+    group: list[str] = []
+    group_bytes = 0
+    for name in small:
+        if group and group_bytes + sizes[name] > target_bytes:
+            groups.append(group)
+            group, group_bytes = [], 0
+        group.append(name)
+        group_bytes += sizes[name]
+    groups.append(group)
+    return [group for group in groups if len(group) > 1]
+
+
+def merge_batches(
+    storage: Storage,
+    root: str,
+    names: Sequence[str],
+    data_files: Mapping[str, Iterable[str]],
+    links: Mapping[str, tuple[str, str]],
+    ledger_dir: str,
+    key_columns: Sequence[str],
+    fence: Callable[[], None] = lambda: None,
+) -> str:
+    """Commit the batches `names` again as one batch, then uncommit them; returns the new name.
+
+    `data_files` says, per data directory, which batches have a file there; `links` and
+    `key_columns` are the root's (see `drop_recommitted`). A key several of the batches hold keeps
+    the rows of the latest of them, as settling would. Rows keep their `committed_at`. Killed
+    between the two steps, each key is committed twice with the same outcome, and the next settle
+    keeps one.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    target = batch_name(["merged", *names])
+    present = {directory: set(data_files.get(directory, ())) & set(names) for directory in links}
+    ledgers = {name: read_table(storage, join(root, ledger_dir, name + PARQUET)) for name in names}
+    seen: set[tuple[Any, ...]] = set()
+    kept_ledgers: list[pa.Table] = []
+    kept_data: dict[str, list[pa.Table]] = {directory: [] for directory in links}
+    for name in sorted(names, key=lambda name: (commit_stamp(ledgers[name]), name), reverse=True):
+        keys = list(zip(*(ledgers[name].column(column).to_pylist() for column in key_columns), strict=True))
+        kept = [index for index, key in enumerate(keys) if key not in seen]
+        seen.update(keys)
+        ledger = ledgers[name].take(pa.array(kept, pa.int64()))
+        kept_ledgers.append(ledger)
+        for directory, (data_column, ledger_column) in links.items():
+            if name in present[directory]:
+                table = read_table(storage, join(root, directory, name + PARQUET))
+                wanted = ledger.column(ledger_column).combine_chunks()
+                kept_data[directory].append(
+                    table.filter(pc.is_in(table.column(data_column), value_set=wanted))
+                )
+    data: dict[str, pa.Table | None] = {
+        directory: pa.concat_tables(tables, promote_options="default") if tables else None
+        for directory, tables in kept_data.items()
+    }
+    merged_ledger = pa.concat_tables(kept_ledgers, promote_options="default")
+    commit_batch(storage, root, target, data, ledger_dir, merged_ledger, fence)
+    for name in names:
+        fence()
+        storage.delete(join(root, ledger_dir, name + PARQUET))  # uncommitted from here on
+        for directory, found in present.items():
+            if name in found:
+                storage.delete(join(root, directory, name + PARQUET))
+    return target

@@ -28,11 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from cephalo_ray.ledger import (
     COMMITTED_AT,
+    batch_files,
     batch_name,
     commit_batch,
     committed_files,
     committed_names,
     drop_recommitted,
+    merge_batches,
+    plan_compaction,
     remove_uncommitted,
 )
 from cephalo_ray.output_root import (
@@ -132,6 +135,47 @@ class BatchCommitter:
         )
 
 
+@dataclass(frozen=True)
+class BatchMerge:
+    """Merges one group of small committed batches into one (picklable: runs as a Ray task)."""
+
+    committer: BatchCommitter
+
+    def __call__(self, names: list[str], data_files: dict[str, list[str]]) -> str:
+        layout = self.committer.layout
+        assert layout.ledger_dir is not None
+        return merge_batches(
+            self.committer.storage,
+            self.committer.root,
+            names,
+            data_files,
+            layout.links,
+            layout.ledger_dir,
+            layout.key_columns,
+            self.committer.fence,
+        )
+
+
+GroupRunner = Callable[[BatchMerge, list[tuple[list[str], dict[str, list[str]]]]], list[str]]
+
+
+def merge_here(merge: BatchMerge, groups: list[tuple[list[str], dict[str, list[str]]]]) -> list[str]:
+    """Run the merges one after another in this process."""
+    return [merge(names, files) for names, files in groups]
+
+
+def merge_in_ray(merge: BatchMerge, groups: list[tuple[list[str], dict[str, list[str]]]]) -> list[str]:
+    """Run the merges as Ray tasks (a connected Ray), as many at once as the cluster has CPUs for."""
+    import ray
+
+    task = ray.remote(num_cpus=1, max_retries=2)(_merge_task)
+    return list(ray.get([task.remote(merge, names, files) for names, files in groups]))
+
+
+def _merge_task(merge: BatchMerge, names: list[str], files: dict[str, list[str]]) -> str:
+    return merge(names, files)
+
+
 class RootRun:
     """One run of a job over its output root (a context manager; see the module's docstring).
 
@@ -143,6 +187,8 @@ class RootRun:
         hashed_config: the settings that shape the output; a rerun must keep them.
         upstream: the upstream root's uri, digest and job, when the job reads one.
         log: where progress lines go.
+        target_file_bytes: merge committed batches smaller than half this into files of about this
+            size when the run finishes (`compact`); None keeps every batch as committed.
     """
 
     def __init__(
@@ -155,7 +201,9 @@ class RootRun:
         hashed_config: Mapping[str, Any],
         upstream: Mapping[str, Any] | None = None,
         log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+        target_file_bytes: int | None = None,
     ) -> None:
+        self.target_file_bytes = target_file_bytes
         self.storage = storage
         self.root = root
         self.layout = layout
@@ -222,6 +270,31 @@ class RootRun:
             self.committer.fence,
         )
 
+    def compact(self, run_groups: GroupRunner = merge_here) -> int:
+        """Merge small committed batches into files of about `target_file_bytes`; returns how many
+        batches were merged away. Call it while no worker commits (a job calls it inside its Ray
+        session with `merge_in_ray`; `finish` calls it again here for what is left)."""
+        if self.layout.ledger_dir is None or not self.target_file_bytes:
+            return 0
+        files = batch_files(self.storage, self.root, self.layout.directories)
+        committed = set(files[self.layout.ledger_dir])
+        sizes = {name: sum(found.get(name, 0) for found in files.values()) for name in committed}
+        groups = plan_compaction(sizes, self.target_file_bytes)
+        if not groups:
+            return 0
+        work = [
+            (group, {d: [n for n in group if n in files[d]] for d in self.layout.data_dirs})
+            for group in groups
+        ]
+        started = time.perf_counter()
+        run_groups(BatchMerge(self.committer), work)
+        merged = sum(len(group) for group in groups)
+        self.log(
+            f"{self.layout.job}: {merged} small batches merged into {len(groups)} files "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        return merged
+
     def finish(
         self,
         summarise: Callable[[list[dict[str, Any]]], Summary],
@@ -233,6 +306,7 @@ class RootRun:
             summarise: the settled ledger rows -> the manifest's counts and more.
             extra_timings: more fields of the manifest's `timings`.
         """
+        self.compact()
         self.ledger, settled = self.settle()
         if settled:
             self.log(f"{self.layout.job}: {settled} batches that a retry committed twice were settled")

@@ -39,7 +39,12 @@ class ResourcesConfig(StrictModel):
 
     actors: int | None = Field(None, ge=1, description="extraction actors (default: cluster CPUs / num_cpus)")
     num_cpus: float = Field(1.0, gt=0, description="CPUs reserved per extraction actor")
-    docs_per_file: int = Field(16, ge=1, description="documents per committed batch, one Parquet file each")
+    docs_per_file: int = Field(16, ge=1, description="documents per committed batch (the restart unit)")
+    target_file_mb: float = Field(
+        128.0,
+        gt=0,
+        description="committed batches smaller than half this are merged into files of about this size",
+    )
     local_num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (default: all)")
 
 
@@ -106,7 +111,12 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
             raise ConfigError(problem)  # before Ray starts: the model could never load
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     root = RootRun(
-        storage, config.output, LAYOUT, config=config.model_dump(), hashed_config=hashed_config(config)
+        storage,
+        config.output,
+        LAYOUT,
+        config=config.model_dump(),
+        hashed_config=hashed_config(config),
+        target_file_bytes=int(config.resources.target_file_mb * 2**20),
     )
     with root:
         inputs = storage.list_inputs(config.input)
@@ -173,6 +183,7 @@ def extract_pending(
 
     from cephalo_ray.extract.stage import DocumentClaims, ExtractStage
     from cephalo_ray.ray_session import connect_ray
+    from cephalo_ray.restart import merge_in_ray
     from cephalo_ray.rows import STATUS_DUPLICATE
 
     started_here = connect_ray(config.resources.local_num_cpus)
@@ -219,7 +230,9 @@ def extract_pending(
                 failed += sum(1 for error in batch.column("error").to_pylist() if error)
                 bar.update(batch.num_rows)
                 bar.set_postfix(pairs=pairs, errors=failed)
-        return time.perf_counter() - started, dataset.stats()
+        stats = dataset.stats()
+        root.compact(merge_in_ray)  # small batches into files of target_file_mb, in parallel
+        return time.perf_counter() - started, stats
     finally:
         if started_here:
             ray.shutdown()

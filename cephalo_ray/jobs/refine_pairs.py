@@ -193,6 +193,11 @@ class RefineResources(StrictModel):
     batch_size: int = Field(
         256, ge=1, description="pairs handed to an actor at once (answers commit as they come)"
     )
+    target_file_mb: float = Field(
+        128.0,
+        gt=0,
+        description="committed batches smaller than half this are merged into files of about this size",
+    )
     local_num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (default: all)")
 
 
@@ -326,6 +331,7 @@ def run(config: RefineConfig) -> dict[str, Any]:
         config=config.model_dump(),
         hashed_config=hashed_config(config),
         upstream={"uri": config.input, "digest": digest, "job": upstream.get("job")},
+        target_file_bytes=int(config.resources.target_file_mb * 2**20),
     )
     with root:
         # Transient failures are always asked again; others with --retry-failed.

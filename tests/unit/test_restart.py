@@ -1,9 +1,11 @@
+import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from cephalo_ray.ledger import commit_batch
+from cephalo_ray.ledger import commit_batch, merge_batches
 from cephalo_ray.output_root import SupersededRunError
 from cephalo_ray.restart import RootLayout, RootRun, Summary
 from cephalo_ray.storage import Storage
@@ -50,3 +52,83 @@ def test_rows_of_a_writer_fenced_out_between_its_data_and_its_commit_are_removed
     assert "a-b.parquet" not in left and len(left) == 1
     assert manifest["counts"] == {"answers": 3} and manifest["status"] == "complete"
     assert rerun.removed == 1
+
+
+def committed_batches(root: Path) -> list[str]:
+    return sorted(path.stem for path in (root / "done").glob("*.parquet"))
+
+
+def test_small_batches_are_merged_into_files_of_the_target_size_and_lose_no_row(tmp_path: Path) -> None:
+    run = open_run(tmp_path)
+    for index in range(12):
+        keys = [f"k{index}-{item}" for item in range(3)]
+        run.committer.commit(keys, {"captions": rows(*keys)}, rows(*keys))
+    one_batch = sum(path.stat().st_size for path in tmp_path.glob("*/part-*.parquet")) / 12
+    run.target_file_bytes = int(one_batch * 5.5)  # five small batches fit in one file
+    manifest = run.finish(lambda ledger: Summary(counts={"answers": len(ledger)}, complete=True))
+
+    assert len(committed_batches(tmp_path)) == 3  # 5 + 5 + 2
+    assert manifest["counts"] == {"answers": 36}
+    assert sorted(manifest["files"]["captions"]) == sorted(
+        f"captions/{name}.parquet" for name in committed_batches(tmp_path)
+    )
+    captions = pa.concat_tables(pq.read_table(path) for path in (tmp_path / "captions").glob("*.parquet"))
+    assert sorted(captions.column("key").to_pylist()) == sorted(
+        f"k{i}-{j}" for i in range(12) for j in range(3)
+    )
+    rerun = open_run(tmp_path)
+    assert len(rerun.done_keys()) == 36 and rerun.settled == 0
+
+
+def test_a_merge_killed_before_it_uncommitted_its_sources_settles_to_one_row_per_key(tmp_path: Path) -> None:
+    run = open_run(tmp_path)
+    for index in range(4):
+        keys = [f"k{index}-{item}" for item in range(2)]
+        run.committer.commit(keys, {"captions": rows(*keys)}, rows(*keys))
+    sources = committed_batches(tmp_path)
+    fences = 0
+
+    def killed_after_the_merged_commit() -> None:
+        nonlocal fences
+        fences += 1
+        if fences == 3:  # two fences guard the merged commit; the third precedes the first delete
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        merge_batches(
+            Storage(),
+            str(tmp_path),
+            sources,
+            {"captions": sources},
+            LAYOUT.links,
+            "done",
+            LAYOUT.key_columns,
+            killed_after_the_merged_commit,
+        )
+    assert len(committed_batches(tmp_path)) == 5  # the merged batch and its four sources
+    rerun = open_run(tmp_path)
+    # the merged batch and its newest source hold the same rows with the same stamp: either may stay
+    assert rerun.settled >= 3 and len(committed_batches(tmp_path)) <= 2
+    expected = sorted(f"k{i}-{j}" for i in range(4) for j in range(2))
+    assert sorted(row["key"] for row in rerun.ledger) == expected
+    assert sorted(pq.read_table(tmp_path / "captions").column("key").to_pylist()) == expected
+
+
+def test_a_key_two_merged_batches_hold_keeps_the_rows_of_the_later_commit_once(tmp_path: Path) -> None:
+    run = open_run(tmp_path)
+    run.committer.commit(["b"], {"captions": rows("b")}, rows("b"))  # wholly superseded below
+    time.sleep(0.01)
+    run.committer.commit(["a", "b"], {"captions": rows("a", "b")}, rows("a", "b"))
+    time.sleep(0.01)
+    retried = pa.table({"key": ["b", "c"], "answer": ["retried b", "answer c"]})
+    run.committer.commit(["b", "c"], {"captions": retried}, retried.select(["key"]))
+    run.target_file_bytes = 10**9
+    assert run.compact() == 3
+
+    captions = pq.read_table(tmp_path / "captions").to_pylist()
+    assert sorted((row["key"], row["answer"]) for row in captions) == [
+        ("a", "answer a"),
+        ("b", "retried b"),
+        ("c", "answer c"),
+    ]
+    assert sorted(row["key"] for row in pq.read_table(tmp_path / "done").to_pylist()) == ["a", "b", "c"]
