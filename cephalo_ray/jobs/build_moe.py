@@ -189,7 +189,7 @@ def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]
     """Load the built MoE, fit its routers from the prompts, and write the router weights back."""
     import torch
 
-    from cephalo_ray.merge.checkpoint import CheckpointReader, decoder_layer_prefix
+    from cephalo_ray.merge.checkpoint import CheckpointReader, text_layer_stack
     from cephalo_ray.merge.router import Prompt, fit_routers
 
     device = "cuda" if config["resources"]["num_gpus"] > 0 and torch.cuda.is_available() else "cpu"
@@ -222,7 +222,7 @@ def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]
 
     weights = [block.gate.weight.detach().cpu() for block in moe_blocks(model)]
     reader = CheckpointReader(folder)
-    prefix, _ = decoder_layer_prefix(reader.keys())
+    prefix, _ = text_layer_stack(reader)
     write_tensors(
         folder,
         reader.weight_map,

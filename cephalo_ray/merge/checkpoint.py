@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from cephalo_ray.models.families import FAMILIES
+
 WEIGHTS_INDEX = "model.safetensors.index.json"
 SINGLE_WEIGHTS = "model.safetensors"
 # Decoder layers of a language model carry these norms; vision encoders name theirs layer_norm1/2.
@@ -120,26 +122,48 @@ class ShardWriter:
         return names
 
 
-def decoder_layer_prefix(keys: Iterable[str]) -> tuple[str, int]:
+def decoder_layer_prefix(keys: Iterable[str], model_type: str | None = None) -> tuple[str, int]:
     """The checkpoint prefix of the language model's decoder layers and how many there are.
 
-    `language_model.model.layers` for a LLaVA checkpoint, `model.text_model.layers` for Idefics,
-    `model.layers` for a causal LM; a vision encoder's `encoder.layers` is told apart by its norms.
+    A known VLM family (`model_type` of the checkpoint's config.json) names its text layers in
+    `cephalo_ray.models.families`: `model.text_model.layers` for Idefics2, whose connector's perceiver
+    resampler has decoder-like layers too, `language_model.model.layers` for a LLaVA checkpoint. For
+    any other model (`model.layers` of a causal LM) the stack is the one whose layers have decoder
+    norms; a vision encoder's `encoder.layers` names its norms layer_norm1/2.
 
     Raises:
-        CheckpointError: when no or several decoder stacks are found.
+        CheckpointError: when the stack is missing, ambiguous or not numbered 0..n-1; it lists the
+            checkpoint's layer stacks.
     """
-    indices: dict[str, set[int]] = {}
+    stacks: dict[str, set[int]] = {}
+    decoder_like: set[str] = set()
     for key in keys:
         match = LAYER_KEY.match(key)
-        if match and match["rest"].split(".")[0] in DECODER_LAYER_MARKERS:
-            indices.setdefault(match["prefix"], set()).add(int(match["index"]))
-    if len(indices) != 1:
-        found = ", ".join(sorted(indices)) or "none"
+        if match:
+            stacks.setdefault(match["prefix"], set()).add(int(match["index"]))
+            if match["rest"].split(".")[0] in DECODER_LAYER_MARKERS:
+                decoder_like.add(match["prefix"])
+    listed = ", ".join(sorted(stacks)) or "none"
+    facts = FAMILIES.get(model_type or "")
+    if facts is not None:
+        names = (facts.layers_path, *facts.checkpoint_layers_paths)
+        found = [name for name in names if name in stacks]
+        if len(found) != 1:
+            raise CheckpointError(
+                f"a {model_type} checkpoint holds its text layers under {' or '.join(names)}; "
+                f"this one's layer stacks are: {listed}"
+            )
+        prefix = found[0]
+    elif len(decoder_like) == 1:
+        (prefix,) = decoder_like
+    else:
         raise CheckpointError(
-            f"expected one decoder layer stack (layers with input_layernorm), found: {found}"
+            f"model_type {model_type!r} is not a family of cephalo_ray.models.families, and its decoder "
+            f"stack is not the only one with input_layernorm / post_attention_layernorm: candidates "
+            f"{', '.join(sorted(decoder_like)) or 'none'} (all layer stacks: {listed}); add the family "
+            "and its `layers_path` there"
         )
-    ((prefix, numbers),) = indices.items()
+    numbers = stacks[prefix]
     if numbers != set(range(len(numbers))):
         raise CheckpointError(f"{prefix} layer numbers are not 0..{len(numbers) - 1}: {sorted(numbers)}")
     return prefix, len(numbers)
@@ -151,6 +175,11 @@ def split_layer_key(key: str, prefix: str) -> tuple[int, str] | None:
         return None
     index, _, rest = key[len(prefix) + 1 :].partition(".")
     return (int(index), rest) if index.isdigit() else None
+
+
+def text_layer_stack(reader: CheckpointReader) -> tuple[str, int]:
+    """`decoder_layer_prefix` of a model folder, told apart by its config's `model_type`."""
+    return decoder_layer_prefix(reader.keys(), reader.config.get("model_type"))
 
 
 def text_section(config: dict[str, Any]) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from cephalo_ray.merge.checkpoint import (
     CheckpointReader,
     ShardWriter,
     copy_side_files,
-    decoder_layer_prefix,
     split_layer_key,
+    text_layer_stack,
     text_section,
 )
 from cephalo_ray.merge.stacking import RECORD_KEY
@@ -158,12 +158,12 @@ def build_moe(
         raise CheckpointError(f"an MoE needs at least 2 experts, got {len(experts)}")
     base_reader = CheckpointReader(base)
     readers = [CheckpointReader(folder) for folder in experts]
-    prefix, layers = decoder_layer_prefix(base_reader.keys())
+    prefix, layers = text_layer_stack(base_reader)
     text = text_section(base_reader.config)
     config = moe_config(base_reader.config, len(experts), experts_per_token)
     expert_prefixes = []
     for reader in readers:
-        expert_prefix, expert_layers = decoder_layer_prefix(reader.keys())
+        expert_prefix, expert_layers = text_layer_stack(reader)
         if expert_layers != layers:
             raise CheckpointError(
                 f"{reader.folder} has {expert_layers} decoder layers, the base has {layers}"

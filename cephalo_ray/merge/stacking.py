@@ -20,8 +20,8 @@ from cephalo_ray.merge.checkpoint import (
     CheckpointReader,
     ShardWriter,
     copy_side_files,
-    decoder_layer_prefix,
     split_layer_key,
+    text_layer_stack,
     text_section,
 )
 
@@ -74,16 +74,29 @@ NOT_PER_LAYER = {"architectures", "eos_token_id", "bos_token_id", "pad_token_id"
 
 
 def stacked_config(
-    base_config: dict[str, Any], plan: Sequence[LayerSource], source_configs: Mapping[str, dict[str, Any]]
+    base_config: dict[str, Any],
+    plan: Sequence[LayerSource],
+    source_configs: Mapping[str, dict[str, Any]],
+    base_layers: int | None = None,
 ) -> dict[str, Any]:
     """The base config with the new layer count, and every per-layer setting (a list with one entry per
-    layer: `layer_types`, SmolLM3's `no_rope_layers`, ...) taken from the layer each new layer comes from."""
+    layer: `layer_types`, SmolLM3's `no_rope_layers`, ...) taken from the layer each new layer comes from.
+
+    `base_layers` (the base checkpoint's layer count) stands in for a `num_hidden_layers` the config
+    leaves out: transformers 4.x saved a VLM's `text_config` as its differences from the defaults, so
+    Idefics2-8b's Mistral text config has no layer count at all.
+
+    Raises:
+        CheckpointError: when neither the config nor `base_layers` gives the base's layer count.
+    """
     config = json.loads(json.dumps(base_config))
     text = text_section(config)
-    layers = int(text["num_hidden_layers"])
+    layers = text.get("num_hidden_layers", base_layers)
+    if layers is None:
+        raise CheckpointError("the base config has no num_hidden_layers; pass the checkpoint's layer count")
     text["num_hidden_layers"] = len(plan)
     for key, value in list(text.items()):
-        if isinstance(value, list) and len(value) == layers and key not in NOT_PER_LAYER:
+        if isinstance(value, list) and len(value) == int(layers) and key not in NOT_PER_LAYER:
             text[key] = [per_layer_value(source_configs[item.model], key, item.layer) for item in plan]
     for key in ("max_window_layers",):  # Qwen2-style "first N layers use full attention"
         if key in text:
@@ -137,7 +150,7 @@ def stack_layers(
     if base not in models:
         raise ValueError(f"base {base!r} is not one of the models {sorted(models)}")
     readers = {name: CheckpointReader(path) for name, path in models.items()}
-    prefixes = {name: decoder_layer_prefix(reader.keys()) for name, reader in readers.items()}
+    prefixes = {name: text_layer_stack(reader) for name, reader in readers.items()}
     plan = plan_layers(slices, {name: count for name, (_, count) in prefixes.items()})
     base_reader, (base_prefix, _) = readers[base], prefixes[base]
     expected = layer_shapes(base_reader, base_prefix, 0)
@@ -171,7 +184,10 @@ def stack_layers(
         "trainable_layers": [number for number, item in enumerate(plan) if item.train],
     }
     config = stacked_config(
-        base_reader.config, plan, {name: reader.config for name, reader in readers.items()}
+        base_reader.config,
+        plan,
+        {name: reader.config for name, reader in readers.items()},
+        base_layers=prefixes[base][1],
     )
     config[RECORD_KEY] = record
     Path(output_dir, "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))

@@ -23,6 +23,8 @@ class FamilyFacts:
         image_token: the placeholder the processor expands into image tokens.
         tested_here: built tiny and tested offline in this project; otherwise supported as
             production-only (it needs torchvision or remote code, which this project cannot run).
+        checkpoint_layers_paths: other names of `layers_path` in checkpoint files: transformers still
+            saves LLaVA and Qwen2-VL under their pre-4.52 module names, and the Hub holds those.
     """
 
     family: str
@@ -33,6 +35,7 @@ class FamilyFacts:
     image_token: str = "<image>"
     tested_here: bool = True
     trust_remote_code: bool = False
+    checkpoint_layers_paths: tuple[str, ...] = ()
 
 
 FAMILIES: dict[str, FamilyFacts] = {
@@ -42,6 +45,7 @@ FAMILIES: dict[str, FamilyFacts] = {
         "model.language_model",
         "model.vision_tower",
         "model.multi_modal_projector",
+        checkpoint_layers_paths=("language_model.model.layers",),
     ),
     "llava_next": FamilyFacts(
         "llava_next",
@@ -49,6 +53,7 @@ FAMILIES: dict[str, FamilyFacts] = {
         "model.language_model",
         "model.vision_tower",
         "model.multi_modal_projector",
+        checkpoint_layers_paths=("language_model.model.layers",),
     ),
     "idefics2": FamilyFacts(
         "idefics2", "model.text_model.layers", "model.text_model", "model.vision_model", "model.connector"
@@ -72,6 +77,7 @@ FAMILIES: dict[str, FamilyFacts] = {
         "model.visual.merger",
         image_token="<|image_pad|>",
         tested_here=False,
+        checkpoint_layers_paths=("model.layers",),
     ),
     "phi3_v": FamilyFacts(
         "phi3_v",
