@@ -4,13 +4,16 @@ engine (dynamic batching), answers committed batch by batch, restartable.
 Locally:
     cephalo caption ./images ./captions --model ./runs/r1/model --prompt "Describe this figure."
     cephalo caption ./demo_out/extract ./vqa --model ./runs/r1/model --questions questions.yaml
+    cephalo caption ./images ./facts --model ./runs/r1/model --json-schema figure.schema.json
 On a cluster (GPU actors):
     ray job submit --working-dir . -- python -m cephalo_ray.jobs.batch_caption s3://lab/images s3://lab/captions \
         --model s3://lab/runs/r1/model resources.actors=4 resources.num_gpus=1
 
 IN is a folder or s3:// prefix of images (png, jpg, webp, gif, bmp, tif), an extract root (its
 figure crops) or a refine root (its images). Every image gets the prompt, or every question of the
-questions file (a YAML list or .jsonl of strings). OUT gets `captions/` (key, image_id, source,
+questions file (a YAML list or .jsonl of strings); with `--json-schema FILE` every answer is JSON that
+follows that schema, enforced while decoding (one that runs out of `max_tokens` stops mid-JSON, with
+finish_reason `length`). OUT gets `captions/` (key, image_id, source,
 prompt, answer, finish_reason, model, tokens, seconds), `errors/` (unreadable images), `done/` (the
 restart ledger) and `_manifest.json`. A rerun skips what is answered (images storage failed to return
 are asked again; `--retry-failed` asks again for every failed answer); a killed run resumes.
@@ -70,6 +73,9 @@ class CaptionConfig(StrictModel):
     questions: str | None = Field(
         None, description="a YAML list or .jsonl of questions, each asked of every image"
     )
+    json_schema: str | None = Field(
+        None, description="a JSON schema file (local path) every answer must follow, as JSON"
+    )
     dtype: str = Field("auto", description="weights dtype: auto, float32, bfloat16, float16")
     allow_partial: bool = Field(False, description="accept an upstream root that is not complete")
     retry_failed: bool = Field(False, description="ask again for the answers that failed in earlier runs")
@@ -104,6 +110,30 @@ def read_questions(path: str | None, prompt: str) -> list[str]:
     if not questions:
         raise ConfigError(f"questions: {path} holds no questions (a list of strings)")
     return questions
+
+
+def read_json_schema(path: str | None) -> str | None:
+    """The answers' JSON schema as compact text, checked by the grammar compiler (None: free text).
+
+    Raises:
+        ConfigError: for a missing file, one that is not JSON, or a schema that cannot be enforced.
+    """
+    from cephalo_ray.config import ConfigError
+    from cephalo_ray.models.grammar import GrammarError, check_schema
+
+    if path is None:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"json_schema (--json-schema): {path} does not exist")
+    try:
+        return check_schema(file.read_text())
+    except GrammarError as error:
+        raise ConfigError(f"json_schema (--json-schema): {path}: {error}") from None
+    except ImportError:
+        raise ConfigError(
+            "json_schema (--json-schema) needs llguidance: pip install 'cephalo_ray[serve]'"
+        ) from None
 
 
 def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, list[str], dict[str, Any] | None]:
@@ -145,19 +175,24 @@ def run(config: CaptionConfig) -> dict[str, Any]:
 
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     prompts = read_questions(config.questions, config.prompt)
+    json_schema = read_json_schema(config.json_schema)
     kind, inputs, upstream = sources_of(config, storage)
     hashed = {
         **config.model_dump(
-            exclude={"output", "resources", "storage", "questions", "prompt", "retry_failed"}
+            exclude={"output", "resources", "storage", "questions", "prompt", "retry_failed", "json_schema"}
         ),
         "prompts": prompts,
     }
+    # The schema itself, not its file name, shapes the answers: an edited file counts. Only when
+    # set, so that roots written without one keep their hash.
+    shaping = {} if json_schema is None else {"json_schema": json_schema}
+    hashed.update(shaping)
     model_name = config.model_name or model_label(config.model)
     root = RootRun(
         storage,
         config.output,
         LAYOUT,
-        config={**config.model_dump(), "prompts": prompts},
+        config={**config.model_dump(), "prompts": prompts, **shaping},
         hashed_config=hashed,
         upstream=upstream,
     )
@@ -169,7 +204,9 @@ def run(config: CaptionConfig) -> dict[str, Any]:
             f"caption: {len(prompts)} prompt(s), {len(done)} answers from earlier runs, model {model_name}",
             file=sys.stderr,
         )
-        run_counts = caption_pending(config, root, storage, kind, inputs, prompts, done, model_name, upstream)
+        run_counts = caption_pending(
+            config, root, storage, kind, inputs, prompts, done, model_name, upstream, json_schema
+        )
         manifest = root.finish(lambda ledger: summarise(ledger, run_counts))
     counts = manifest["counts"]
     print(
@@ -213,8 +250,10 @@ def caption_pending(
     done: set[str],
     model_name: str,
     upstream: dict[str, Any] | None = None,
+    json_schema: str | None = None,
 ) -> dict[str, Any]:
-    """The Ray Data pipeline; returns the run's counts."""
+    """The Ray Data pipeline; returns the run's counts. `json_schema` (checked compact text)
+    constrains every answer."""
 
     import ray
     from ray.data import ActorPoolStrategy, DataContext
@@ -251,7 +290,7 @@ def caption_pending(
                 "model_name": model_name,
                 "prompts": prompts,
                 "done": done,
-                "params": SamplingParams(**config.sampling.model_dump()),
+                "params": SamplingParams(**config.sampling.model_dump(), json_schema=json_schema),
                 "engine": EngineOptions(
                     dtype=config.dtype,
                     max_batch_size=config.resources.max_batch_size,

@@ -5,7 +5,9 @@ Usable on its own (no HTTP, no Ray): `Engine.load(path)`, then `engine.generate(
 (waiting `batch_wait_s` for company), left-pads them into one batch and runs `model.generate` with the
 KV cache. Each row keeps its own sampling (temperature, top-p, seed), its own `max_tokens` and stop
 strings, and streams its text as tokens arrive; a row whose client went away is stopped. Greedy rows
-give the same tokens batched as alone (left padding with the attention mask and position ids).
+give the same tokens batched as alone (left padding with the attention mask and position ids). A row
+with a JSON schema is masked token by token to answers that follow it (`grammar.py`); its batch-mates
+are untouched.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class SamplingParams:
     seed: int | None = None
     logprobs: bool = False
     top_logprobs: int = 0
+    json_schema: str | None = None  # compact JSON text (`grammar.check_schema`); None: free text
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,18 @@ class RowState:
     """Decoding state of one row: its tokens, emitted text, stop strings and finish."""
 
     def __init__(
-        self, ticket: Ticket, tokenizer: Any, eos_ids: set[int], prompt_tokens: int, device: Any = "cpu"
+        self,
+        ticket: Ticket,
+        tokenizer: Any,
+        eos_ids: set[int],
+        prompt_tokens: int,
+        device: Any = "cpu",
+        matcher: Any = None,
     ) -> None:
         import torch
 
         self.ticket = ticket
+        self.matcher = matcher  # an llguidance matcher when the row must follow a JSON schema
         self.tokenizer = tokenizer
         self.eos_ids = eos_ids
         self.prompt_tokens = prompt_tokens
@@ -155,6 +165,12 @@ class RowState:
             self.ticket.sink(Event("text", delta, logprobs=logprobs))
             self.pending_logprobs = []
 
+    def fail(self, message: str) -> None:
+        """End this row with an error event; its batch-mates go on."""
+        if not self.finished:
+            self.finished = True
+            self.ticket.sink(Event("error", text=message))
+
     def finish(self, reason: str, text: str | None = None) -> None:
         if self.finished:
             return
@@ -185,7 +201,8 @@ def held_back(text: str, stops: Sequence[str]) -> int:
 
 class RowSampler:
     """A logits processor that picks each row's token by that row's own sampling settings and leaves
-    only it selectable, so `generate`'s greedy step takes it; it also records the row's logprobs."""
+    only it selectable, so `generate`'s greedy step takes it; it also records the row's logprobs.
+    Rows with a JSON schema choose among the tokens their matcher allows, and advance it."""
 
     def __init__(self, rows: list[RowState]) -> None:
         self.rows = rows
@@ -193,6 +210,11 @@ class RowSampler:
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         import torch
 
+        constrained = [
+            number for number, row in enumerate(self.rows) if row.matcher is not None and not row.finished
+        ]
+        if constrained:
+            scores = mask_to_grammar(scores, [self.rows[number] for number in constrained], constrained)
         logprobs = torch.log_softmax(scores.float(), dim=-1)
         chosen = scores.argmax(dim=-1)
         for number, row in enumerate(self.rows):
@@ -207,9 +229,25 @@ class RowSampler:
                 row.next_logprob = logprob_item(
                     row.tokenizer, logprobs[number], int(chosen[number]), params.top_logprobs
                 )
+            if row.matcher is not None and not row.matcher.consume_token(int(chosen[number])):
+                row.fail(f"structured output: {row.matcher.get_error()}")
         picked = torch.full_like(scores, float("-inf"))
         picked.scatter_(1, chosen[:, None], 0.0)
         return picked
+
+
+def mask_to_grammar(scores: Any, rows: list[RowState], numbers: list[int]) -> Any:
+    """`scores` with the tokens each constrained row's matcher forbids at -inf (other rows untouched);
+    a row whose matcher allows nothing fails. When a grammar is complete only the end tokens remain."""
+    from cephalo_ray.models.grammar import allowed_tokens
+
+    allowed = allowed_tokens([row.matcher for row in rows], scores.shape[-1], scores.device)
+    masked = scores.clone()  # the caller's tensor stays as generate computed it
+    masked[numbers] = scores[numbers].masked_fill(~allowed, float("-inf"))
+    for row, row_allowed in zip(rows, allowed, strict=True):
+        if not bool(row_allowed.any()):
+            row.fail(f"structured output: no token can follow ({row.matcher.get_error() or 'dead end'})")
+    return masked
 
 
 def sample(logits: Any, top_p: float, generator: Any) -> int:
@@ -226,7 +264,8 @@ def sample(logits: Any, top_p: float, generator: Any) -> int:
 def logprob_item(tokenizer: Any, logprobs: Any, token: int, top: int) -> dict[str, Any]:
     def entry(token_id: int, value: float) -> dict[str, Any]:
         text = tokenizer.decode([token_id])
-        return {"token": text, "logprob": value, "bytes": list(text.encode())}
+        # as OpenAI: -9999 for a token that cannot be chosen (a grammar forbids it); JSON has no -inf
+        return {"token": text, "logprob": max(value, -9999.0), "bytes": list(text.encode())}
 
     item = entry(token, float(logprobs[token]))
     values, indices = logprobs.topk(top) if top else (logprobs[:0], [])
@@ -298,6 +337,8 @@ class Engine:
         self.observer = observer
         self.stats = EngineStats()
         self.eos_ids = eos_token_ids(model, self.tokenizer)
+        self._grammar_tokens: Any = None  # llguidance's tokenizer, built on the first JSON schema
+        self._schemas_checked: set[str] = set()
         self._waiting: deque[Ticket] = deque()
         self._condition = threading.Condition()
         self._closed = False
@@ -361,6 +402,7 @@ class Engine:
         """
         if images and not self.is_vlm:
             raise ValueError("this model takes text only; remove the image parts")
+        self.check_params(params)
         ticket = Ticket(messages, list(images), params, sink)
         with self._condition:
             if len(self._waiting) >= self.max_waiting:  # clients that left free their places
@@ -382,6 +424,8 @@ class Engine:
         """
         if not self.is_vlm and any(images for _, images, _, _ in requests):
             raise ValueError("this model takes text only; remove the image parts")
+        for _, _, params, _ in requests:
+            self.check_params(params)
         tickets = [
             Ticket(messages, list(images), params, sink) for messages, images, params, sink in requests
         ]
@@ -516,6 +560,29 @@ class Engine:
                 ticket.sink(failure_event(own))
         return tokens
 
+    def check_params(self, params: SamplingParams) -> None:
+        """Refuse a request this engine cannot follow before it joins a batch, where it could only fail.
+
+        Raises:
+            GrammarError: for a JSON schema that cannot be enforced with this model's tokenizer.
+        """
+        schema = params.json_schema
+        if schema is None or schema in self._schemas_checked:
+            return
+        self._json_matcher(schema)
+        if len(self._schemas_checked) >= 1024:
+            self._schemas_checked.clear()
+        self._schemas_checked.add(schema)
+
+    def _json_matcher(self, schema: str) -> Any:
+        from cephalo_ray.models.grammar import grammar_tokenizer, json_matcher
+
+        if self._grammar_tokens is None:
+            head = self.model.get_output_embeddings()
+            vocab_size = head.weight.shape[0] if head is not None else len(self.tokenizer)  # logits' width
+            self._grammar_tokens = grammar_tokenizer(self.tokenizer, int(vocab_size), self.eos_ids)
+        return json_matcher(self._grammar_tokens, schema)
+
     @property
     def context_length(self) -> int | None:
         """The most tokens the model attends to (prompt and answer), from its config."""
@@ -591,7 +658,14 @@ class Engine:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
         prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
         rows = [
-            RowState(ticket, self.tokenizer, self.eos_ids, int(length), device)
+            RowState(
+                ticket,
+                self.tokenizer,
+                self.eos_ids,
+                int(length),
+                device,
+                self._json_matcher(ticket.params.json_schema) if ticket.params.json_schema else None,
+            )
             for ticket, length in zip(batch, prompt_lengths, strict=True)
         ]
         with torch.no_grad():

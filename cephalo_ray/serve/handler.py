@@ -26,6 +26,7 @@ from cephalo_ray.models.engine import (
     SamplingParams,
     fold,
 )
+from cephalo_ray.models.grammar import GrammarError, check_schema
 from cephalo_ray.serve.admission import Admission, Slot
 from cephalo_ray.serve.audio import FORMATS, AudioLimits, Transcriber, audio_samples, decode_base64_audio
 from cephalo_ray.serve.config import ServeLimits, ServeSettings
@@ -90,7 +91,10 @@ def to_model_messages(
     return converted, images
 
 
-def sampling_for(request: ChatRequest, limits: ServeLimits, choice: int) -> SamplingParams:
+def sampling_for(
+    request: ChatRequest, limits: ServeLimits, choice: int, json_schema: str | None = None
+) -> SamplingParams:
+    """One choice's sampling; `json_schema` (checked compact text) constrains its answer."""
     max_tokens = request.max_completion_tokens or request.max_tokens or limits.default_max_tokens
     if max_tokens > limits.max_tokens_cap:
         raise ApiError(
@@ -106,7 +110,27 @@ def sampling_for(request: ChatRequest, limits: ServeLimits, choice: int) -> Samp
         seed=None if request.seed is None else request.seed + choice,
         logprobs=request.logprobs,
         top_logprobs=request.top_logprobs or 0,
+        json_schema=json_schema,
     )
+
+
+def checked_schema(request: ChatRequest) -> str | None:
+    """The request's JSON schema as compact text, checked by the grammar compiler (None: free text).
+
+    Raises:
+        ApiError: (400, param `response_format`) naming what is wrong with the schema.
+    """
+    schema = request.json_schema()
+    if schema is None:
+        return None
+    try:
+        return check_schema(schema)
+    except GrammarError as error:
+        raise schema_error(error) from None
+
+
+def schema_error(error: GrammarError) -> ApiError:
+    return ApiError(400, str(error), param="response_format", code="invalid_json_schema")
 
 
 def sse(payload: dict[str, Any] | str) -> str:
@@ -317,6 +341,8 @@ class OpenAIHandler:
         try:
             self._authorize(request)
             chat = await self._parse(request)
+            # compiled off the event loop: a large schema can take milliseconds
+            json_schema = await asyncio.to_thread(checked_schema, chat)
             if chat.model not in self.models:
                 raise ApiError(
                     404,
@@ -329,8 +355,10 @@ class OpenAIHandler:
         except ApiError as error:
             return error_response(error, request_id)
         try:
-            params = [sampling_for(chat, self.limits, choice) for choice in range(chat.n)]
+            params = [sampling_for(chat, self.limits, choice, json_schema) for choice in range(chat.n)]
             engine = await self.engine_for(chat.model)
+            # with this model's tokenizer, before the row joins a batch where it could only fail
+            await asyncio.to_thread(engine.check_params, params[0])
             messages, images = await asyncio.to_thread(
                 to_model_messages, chat.messages, self.image_limits, engine.is_vlm, self._transcribe_part
             )
@@ -347,6 +375,8 @@ class OpenAIHandler:
             slot.release()
             if isinstance(error, ApiError):
                 return error_response(error, request_id)
+            if isinstance(error, GrammarError):
+                return error_response(schema_error(error), request_id)
             if isinstance(error, ContextLengthError):
                 too_long = ApiError(400, str(error), param="messages", code="context_length_exceeded")
                 return error_response(too_long, request_id)

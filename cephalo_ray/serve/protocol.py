@@ -4,6 +4,7 @@ errors in OpenAI's JSON shapes. Pure: no model, no HTTP server.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any, Literal
@@ -91,8 +92,8 @@ class ChatRequest(BaseModel):
     top_logprobs: int | None = Field(None, ge=0, le=20)
     stream: bool = False
     stream_options: StreamOptions | None = None
+    response_format: dict[str, Any] | None = None  # read by `json_schema`, so its errors name it
     # Declared so that asking for them is refused by name instead of silently ignored.
-    response_format: dict[str, Any] | None = None
     tools: list[Any] | None = None
     tool_choice: Any = None
     functions: list[Any] | None = None
@@ -103,8 +104,6 @@ class ChatRequest(BaseModel):
 
     def refused_parameter(self) -> str | None:
         """The first parameter asked for that this server does not implement (None: all is served)."""
-        if self.response_format and self.response_format.get("type", "text") != "text":
-            return "response_format"
         for name in ("tools", "functions", "logit_bias"):
             if getattr(self, name):
                 return name
@@ -115,6 +114,39 @@ class ChatRequest(BaseModel):
             if getattr(self, name):
                 return name
         return None
+
+    def json_schema(self) -> dict[str, Any] | None:
+        """The JSON schema every answer must follow: any JSON object for `json_object`, the given
+        schema for `json_schema` (any object when it has none); None for text.
+
+        Raises:
+            ApiError: (400, param `response_format`) for a response_format that is not OpenAI's shape.
+        """
+        if self.response_format is None:
+            return None
+        kind = self.response_format.get("type")
+        if kind == "text":
+            return None
+        if kind == "json_object":
+            return {"type": "object"}
+        if kind != "json_schema":
+            raise response_format_error(
+                f"response_format type {kind!r} is not supported; send text, json_object or json_schema"
+            )
+        spec = self.response_format.get("json_schema")
+        if not isinstance(spec, dict):
+            raise response_format_error("response_format json_schema needs `json_schema`: {name, schema}")
+        name = spec.get("name")
+        if not isinstance(name, str) or not SCHEMA_NAME.fullmatch(name):
+            raise response_format_error(
+                "response_format json_schema.name is required: 1 to 64 letters, digits, _ or -"
+            )
+        schema = spec.get("schema", {"type": "object"})
+        if not isinstance(schema, dict):
+            raise response_format_error("response_format json_schema.schema must be a JSON object")
+        if not isinstance(spec.get("strict", False), (bool, type(None))):
+            raise response_format_error("response_format json_schema.strict must be true or false")
+        return schema  # enforced during decoding whatever `strict` says
 
     @field_validator("stop")
     @classmethod
@@ -127,6 +159,13 @@ class ChatRequest(BaseModel):
         if self.stop is None:
             return []
         return [self.stop] if isinstance(self.stop, str) else [item for item in self.stop if item]
+
+
+SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def response_format_error(message: str) -> ApiError:
+    return ApiError(400, message, param="response_format", code="invalid_response_format")
 
 
 def completion_id() -> str:
