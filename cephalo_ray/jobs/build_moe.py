@@ -12,6 +12,8 @@ attention, norms, embeddings and vision come from `base`. The output is a standa
 checkpoint (for a VLM: the VLM class with a Mixtral text model), loadable with `from_pretrained`,
 running only the top-k experts per token. Routers are fitted from each expert's prompts (text, or
 text + image) as the router sees them at inference; the per-layer accuracies land in the manifest.
+A layer whose router sends fewer held-out tokens to their expert than `router.min_heldout_accuracy`
+(default: chance + 0.1) stops the build before anything is published.
 Router-only training afterwards: `recipe.name: router` in `cephalo train` (needs experts_per_token >= 2).
 """
 
@@ -63,7 +65,14 @@ class RouterConfig(StrictModel):
         None,
         ge=0,
         le=1,
-        description="stop the build, publishing nothing, when fewer held-out prompts are routed right",
+        description="stop the build, publishing nothing, when a layer's router sends fewer of the "
+        "held-out tokens to their expert (default: chance, 1/experts, + 0.1; 0 turns the check off)",
+    )
+    max_tokens_per_expert: int = Field(
+        2048,
+        ge=1,
+        description="router inputs sampled per layer and expert for the logistic fit; memory: layers x "
+        "experts x this x hidden x 4 bytes (the mean fit uses every token in running sums)",
     )
 
 
@@ -154,33 +163,50 @@ def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
         details["router"] = report
         details["routed_prompt_accuracy"] = report["routed_prompt_accuracy"]
         details["routed_token_accuracy"] = report["routed_token_accuracy"]
-        details["router_warning"] = router_problem(
-            report["routed_prompt_accuracy"], len(experts), config["router"]["min_heldout_accuracy"]
-        )
+        minimum = heldout_minimum(config["router"]["min_heldout_accuracy"], len(experts))
+        details["router_min_heldout_accuracy"] = minimum
+        details["router_warning"] = router_problem(report, len(experts), minimum)
     return details
 
 
-def router_problem(accuracy: float | None, experts: int, minimum: float | None) -> str | None:
-    """What is wrong with fitted routers that route held-out prompts no better than chance (a warning),
-    or worse than `minimum` (the build stops: nothing is published).
+def heldout_minimum(configured: float | None, experts: int) -> float:
+    """The per-layer held-out accuracy a build must reach: the configured one, else chance + 0.1."""
+    return round(1 / experts + 0.1, 4) if configured is None else configured
+
+
+def router_problem(report: dict[str, Any], experts: int, minimum: float) -> str | None:
+    """Stop the build (nothing is published) when a layer's router sends fewer held-out tokens to
+    their own expert than `minimum`; warn when held-out prompts are routed about as well as chance,
+    or when nothing was held out to measure.
 
     Raises:
-        JobError: below `minimum`.
+        JobError: naming the layers under `minimum`, their accuracies and what to change.
     """
     from cephalo_ray.errors import JobError
 
-    if accuracy is None:
-        return "no prompt was held out, so the routers' quality is unmeasured: raise router.holdout_fraction"
     advice = "give each expert more, and more distinct, prompts (prompts_file)"
-    if minimum is not None and accuracy < minimum:
-        raise JobError(
-            f"held-out prompts were routed to their expert {accuracy:.2f} of the time, under "
-            f"router.min_heldout_accuracy={minimum}: {advice}"
-        )
-    chance = 1 / experts
-    if accuracy <= chance + 0.1:
+    layers = [(layer["layer"], layer["heldout_accuracy"]) for layer in report["layers"]]
+    if any(accuracy is None for _, accuracy in layers):
         return (
-            f"held-out routing {accuracy:.2f} is about chance ({chance:.2f} for {experts} experts): {advice}"
+            "not every expert had a prompt held out, so the routers' quality is unmeasured: "
+            "raise router.holdout_fraction or give each expert more prompts"
+        )
+    below = [(layer, accuracy) for layer, accuracy in layers if accuracy < minimum]
+    if below:
+        # one line: the CLI prints a job error's first line
+        raise JobError(
+            f"the routers of layers {', '.join(f'{layer} ({accuracy:.2f})' for layer, accuracy in below)} "
+            f"send fewer held-out tokens to their expert than router.min_heldout_accuracy={minimum} "
+            f"(chance is {1 / experts:.2f}; all layers: {', '.join(f'{a:.2f}' for _, a in layers)}); "
+            f"{advice}, try router.method={'mean' if report['method'] == 'logistic' else 'logistic'}, "
+            "or lower router.min_heldout_accuracy (0 turns the check off)"
+        )
+    accuracy = report["routed_prompt_accuracy"]
+    chance = 1 / experts
+    if accuracy is not None and accuracy <= chance + 0.1:
+        return (
+            f"held-out prompts routed {accuracy:.2f} right, about chance ({chance:.2f} for {experts} experts): "
+            f"{advice}"
         )
     return None
 
@@ -217,6 +243,7 @@ def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]
         l2=router["l2"],
         max_iterations=router["max_iterations"],
         seed=config["seed"],
+        max_tokens_per_expert=router["max_tokens_per_expert"],
     ).as_dict()
     from cephalo_ray.models.families import moe_blocks
 

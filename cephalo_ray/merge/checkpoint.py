@@ -1,8 +1,10 @@
 """Streaming access to `save_pretrained` folders: read one tensor at a time, write shards as they fill.
 
-Merges never hold a whole model: a reader opens each safetensors file lazily and hands out single
-tensors, and the writer flushes a shard as soon as it reaches `max_shard_bytes`, so peak memory is
-about one shard plus the tensors being combined.
+Merges never hold a whole model: a reader hands out single tensors, each through its own mapping of
+the file so that its pages leave memory with it, and the writer keeps tensors only until they fill
+`max_shard_bytes`, then writes the shard and drops them. Peak resident memory is about two shards
+(the pending tensors and their serialised copy) plus the layer being combined, whatever the output
+size (tests/unit/merge/test_streaming_memory.py).
 """
 
 from __future__ import annotations
@@ -49,24 +51,28 @@ class CheckpointReader:
             )
         self.weight_map = weight_map
         self.config: dict[str, Any] = json.loads((self.folder / "config.json").read_text())
-        self._handles: dict[str, Any] = {}
+        self._shapes: dict[str, list[int]] = {}
 
     def keys(self) -> list[str]:
         return sorted(self.weight_map)
 
-    def _handle(self, key: str) -> Any:
+    def get(self, key: str) -> Any:
+        """One tensor, backed by its own mapping of the file: the pages it touches leave memory when it
+        is dropped. (A handle kept open maps the whole file once, and every page read through it stays
+        resident until the handle closes, so a merge would end up holding everything it read.)"""
         from safetensors import safe_open
 
-        file_name = self.weight_map[key]
-        if file_name not in self._handles:
-            self._handles[file_name] = safe_open(str(self.folder / file_name), "pt")
-        return self._handles[file_name]
-
-    def get(self, key: str) -> Any:
-        return self._handle(key).get_tensor(key)
+        with safe_open(str(self.folder / self.weight_map[key]), "pt") as handle:
+            return handle.get_tensor(key)
 
     def shape(self, key: str) -> list[int]:
-        return list(self._handle(key).get_slice(key).get_shape())
+        if key not in self._shapes:
+            from safetensors import safe_open
+
+            with safe_open(str(self.folder / self.weight_map[key]), "pt") as handle:
+                for name in handle.keys():  # noqa: SIM118 (not a dict)
+                    self._shapes[name] = list(handle.get_slice(name).get_shape())
+        return self._shapes[key]
 
 
 class ShardWriter:
@@ -88,7 +94,7 @@ class ShardWriter:
             self._flush()
         tensor = tensor.contiguous()
         storage = tensor.untyped_storage().data_ptr()
-        if storage in self._pending_storages:  # the same source layer used twice: give it its own copy
+        if storage in self._pending_storages:  # views of one tensor (Phi-3's gate and up): save_file refuses
             tensor = tensor.clone()
         self._pending_storages.add(tensor.untyped_storage().data_ptr())
         self._pending[key] = tensor

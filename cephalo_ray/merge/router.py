@@ -7,12 +7,15 @@ router sees it (after the post-attention norm). Each layer's router is then fitt
 experts: multinomial logistic regression (`logistic`, default) or the normalised mean of each
 expert's inputs (`mean`, the original Cephalo recipe). Held-out prompts measure the fit per layer
 and, run through the fitted model unforced, how often their tokens are routed to their own expert.
+
+Prompts run one at a time and their router inputs are reduced as they pass (`router_inputs`: running
+sums, a bounded sample per layer and expert), so memory does not grow with prompts x tokens.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +44,7 @@ class RouterReport:
     heldout_prompts: int = 0
     routed_token_accuracy: float | None = None  # held-out tokens sent to their own expert, all layers
     routed_prompt_accuracy: float | None = None  # held-out prompts whose router mass is most on their expert
+    stored_token_rows: int = 0  # router inputs held at once while fitting, all layers and experts
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,26 +53,28 @@ class RouterReport:
             "heldout_prompts": self.heldout_prompts,
             "routed_token_accuracy": self.routed_token_accuracy,
             "routed_prompt_accuracy": self.routed_prompt_accuracy,
+            "stored_token_rows": self.stored_token_rows,
             "layers": [vars(layer) for layer in self.layers],
         }
 
 
 @contextmanager
 def recording_routers(
-    blocks: Sequence[Any], force_expert: int | None = None
-) -> Iterator[tuple[list[list[Any]], list[list[Any]]]]:
-    """Record each router's inputs and logits; with `force_expert`, every token goes to that expert."""
+    blocks: Sequence[Any],
+    force_expert: int | None = None,
+    visit: Callable[[int, Any, Any], None] | None = None,
+) -> Iterator[None]:
+    """While open, `visit(layer, inputs, logits)` sees each router's inputs (tokens x hidden) and
+    logits (tokens x experts) as they pass; with `force_expert`, every token goes to that expert.
+    Nothing is kept here: what to keep is the visitor's choice."""
     import torch
-
-    inputs: list[list[Any]] = [[] for _ in blocks]
-    logits_seen: list[list[Any]] = [[] for _ in blocks]
 
     def hook_for(number: int) -> Callable[..., Any]:
         def hook(module: Any, arguments: tuple[Any, ...], output: Any) -> Any:
-            hidden = arguments[0].reshape(-1, arguments[0].shape[-1])
-            inputs[number].append(hidden.detach().float())
             logits, scores, indices = output
-            logits_seen[number].append(logits.detach().float())
+            if visit is not None:
+                hidden = arguments[0].reshape(-1, arguments[0].shape[-1])
+                visit(number, hidden.detach().float(), logits.detach().float())
             if force_expert is not None:
                 indices = torch.full_like(indices, force_expert)
                 scores = torch.full_like(scores, 1.0 / scores.shape[-1])
@@ -78,7 +84,7 @@ def recording_routers(
 
     handles = [block.gate.register_forward_hook(hook_for(number)) for number, block in enumerate(blocks)]
     try:
-        yield inputs, logits_seen
+        yield
     finally:
         for handle in handles:
             handle.remove()
@@ -104,22 +110,20 @@ def encode_prompt(processor: Any, prompt: Prompt, is_vlm: bool) -> dict[str, Any
 
 
 def run_prompts(
-    model: Any, blocks: Sequence[Any], encoded: Sequence[dict[str, Any]], force_expert: int | None = None
-) -> tuple[list[Any], list[list[Any]]]:
-    """Per layer, the router inputs of all tokens of `encoded` (tokens x hidden), and per prompt and
-    layer the router logits of its tokens (tokens x experts)."""
+    model: Any,
+    blocks: Sequence[Any],
+    encoded: Iterable[dict[str, Any]],
+    visit: Callable[[int, Any, Any], None],
+    force_expert: int | None = None,
+) -> None:
+    """Run each prompt's inputs through `model`, one prompt at a time, showing every router's inputs
+    and logits to `visit` (see `recording_routers`)."""
     import torch
 
-    per_layer: list[list[Any]] = [[] for _ in blocks]
-    routes: list[list[Any]] = []
     device = next(model.parameters()).device
-    with torch.no_grad(), recording_routers(blocks, force_expert) as (inputs, logits_seen):
+    with torch.no_grad(), recording_routers(blocks, force_expert, visit):
         for batch in encoded:
             model(**{key: value.to(device) for key, value in batch.items()})
-            routes.append([logits.pop().cpu() for logits in logits_seen])
-            for number, recorded in enumerate(inputs):
-                per_layer[number].append(recorded.pop().cpu())
-    return [torch.cat(parts) for parts in per_layer], routes
 
 
 def fit_router(
@@ -181,12 +185,19 @@ def fit_routers(
     l2: float = 1e-3,
     max_iterations: int = 200,
     seed: int = 0,
+    max_tokens_per_expert: int = 2048,
 ) -> RouterReport:
-    """Fit every router of `model` in place from each expert's prompts; report the accuracies."""
-    import torch
+    """Fit every router of `model` in place from each expert's prompts; report the accuracies.
 
+    Memory does not grow with the prompts: each layer keeps per expert the running sums of the `mean`
+    fit and a seeded sample of at most `max_tokens_per_expert` tokens (`router_inputs`), and the
+    held-out prompts are scored as they run.
+    """
+    from cephalo_ray.merge.router_inputs import LayerRouterInputs
     from cephalo_ray.models.families import moe_blocks
 
+    if method not in METHODS:
+        raise ValueError(f"router method {method!r} is not one of {METHODS}")
     blocks = moe_blocks(model)
     experts = len(blocks[0].gate.weight)
     if sorted(prompts_by_expert) != list(range(experts)):
@@ -194,42 +205,84 @@ def fit_routers(
             f"prompts are needed for each of the {experts} experts, got {sorted(prompts_by_expert)}"
         )
     is_vlm = hasattr(model.config, "text_config")
+
+    def encoded(prompts: Sequence[Prompt]) -> Iterator[dict[str, Any]]:
+        # one at a time: a VLM prompt's pixels can weigh tens of megabytes
+        return (encode_prompt(processor, prompt, is_vlm) for prompt in prompts)
+
     report = RouterReport(method)
-    fit_features: list[list[Any]] = [[] for _ in blocks]
-    heldout_features: list[list[Any]] = [[] for _ in blocks]
-    heldout: list[tuple[int, dict[str, Any]]] = []
-    for expert in range(experts):
-        fit, held = split_prompts(prompts_by_expert[expert], holdout_fraction, seed)
+    splits = [split_prompts(prompts_by_expert[expert], holdout_fraction, seed) for expert in range(experts)]
+    kept = [
+        LayerRouterInputs(experts, max_tokens_per_expert, seed * 7919 + number)
+        for number in range(len(blocks))
+    ]
+    for expert, (fit, held) in enumerate(splits):
         report.fit_prompts += len(fit)
         report.heldout_prompts += len(held)
-        for prompts, sink in ((fit, fit_features), (held, heldout_features)):
-            encoded = [encode_prompt(processor, prompt, is_vlm) for prompt in prompts]
-            if encoded:
-                per_layer, _ = run_prompts(model, blocks, encoded, force_expert=expert)
-                for number, layer_inputs in enumerate(per_layer):
-                    sink[number].append(layer_inputs)
-        heldout.extend((expert, encode_prompt(processor, prompt, is_vlm)) for prompt in held)
+
+        def keep(layer: int, inputs: Any, logits: Any, expert: int = expert) -> None:
+            kept[layer].add(expert, inputs)
+
+        run_prompts(model, blocks, encoded(fit), keep, force_expert=expert)
     for number, block in enumerate(blocks):
-        weights = fit_router(fit_features[number], method, l2, max_iterations)
-        block.gate.weight.data.copy_(weights.to(block.gate.weight.dtype))
-        held = heldout_features[number]
-        report.layers.append(
-            LayerFit(
-                number,
-                round(token_accuracy(weights, fit_features[number]), 4),
-                round(token_accuracy(weights, held), 4) if len(held) == experts else None,
-            )
+        weights = (
+            kept[number].mean_router()
+            if method == "mean"
+            else fit_router(kept[number].sampled(), method, l2, max_iterations)
         )
-    if heldout:
-        _, routes = run_prompts(model, blocks, [batch for _, batch in heldout])
-        token_hits = token_total = prompt_hits = 0
-        for (expert, _), layers in zip(heldout, routes, strict=True):
-            logits = torch.cat(layers)
-            token_hits += int((logits.argmax(-1) == expert).sum())
-            token_total += len(logits)
-            # The prompt's expert: the most router probability over its tokens and layers, so tokens
-            # every expert shares (chat template, punctuation) weigh little against confident ones.
-            prompt_hits += int(logits.softmax(-1).sum(0).argmax() == expert)
-        report.routed_token_accuracy = round(token_hits / token_total, 4)
-        report.routed_prompt_accuracy = round(prompt_hits / len(heldout), 4)
+        block.gate.weight.data.copy_(weights.to(block.gate.weight.dtype))
+        report.layers.append(
+            LayerFit(number, round(token_accuracy(weights, kept[number].sampled()), 4), None)
+        )
+    report.stored_token_rows = sum(layer.stored_rows for layer in kept)
+    kept.clear()  # the samples are not needed to score the held-out prompts
+    heldout = [held for _, held in splits]
+    if all(heldout):
+        heldout_accuracy = forced_accuracy(model, blocks, [encoded(prompts) for prompts in heldout])
+        for layer, accuracy in zip(report.layers, heldout_accuracy, strict=True):
+            layer.heldout_accuracy = round(accuracy, 4)
+    if any(heldout):
+        scored = ((expert, batch) for expert, prompts in enumerate(heldout) for batch in encoded(prompts))
+        report.routed_token_accuracy, report.routed_prompt_accuracy = routed_accuracy(model, blocks, scored)
     return report
+
+
+def forced_accuracy(
+    model: Any, blocks: Sequence[Any], encoded_by_expert: Sequence[Iterable[dict[str, Any]]]
+) -> list[float]:
+    """Per layer, the share of the tokens of expert e's prompts that the router sends to e, each
+    prompt run with every router forced to its expert (so each layer sees right-routed inputs)."""
+    hits, totals = [0] * len(blocks), [0] * len(blocks)
+    for expert, encoded in enumerate(encoded_by_expert):
+
+        def count(layer: int, inputs: Any, logits: Any, expert: int = expert) -> None:
+            hits[layer] += int((logits.argmax(-1) == expert).sum())
+            totals[layer] += len(logits)
+
+        run_prompts(model, blocks, encoded, count, force_expert=expert)
+    return [hit / max(total, 1) for hit, total in zip(hits, totals, strict=True)]
+
+
+def routed_accuracy(
+    model: Any, blocks: Sequence[Any], heldout: Iterable[tuple[int, dict[str, Any]]]
+) -> tuple[float, float]:
+    """(tokens, prompts) of held-out `(expert, inputs)` routed to their expert by the fitted model,
+    unforced, over all layers."""
+    import torch
+
+    token_hits = token_total = prompt_hits = prompts = 0
+    for expert, batch in heldout:
+        layers: list[Any] = []
+
+        def record(layer: int, inputs: Any, logits: Any, layers: list[Any] = layers) -> None:
+            layers.append(logits.cpu())
+
+        run_prompts(model, blocks, [batch], record)
+        logits = torch.cat(layers)
+        token_hits += int((logits.argmax(-1) == expert).sum())
+        token_total += len(logits)
+        # The prompt's expert: the most router probability over its tokens and layers, so tokens
+        # every expert shares (chat template, punctuation) weigh little against confident ones.
+        prompt_hits += int(logits.softmax(-1).sum(0).argmax() == expert)
+        prompts += 1
+    return round(token_hits / max(token_total, 1), 4), round(prompt_hits / max(prompts, 1), 4)

@@ -170,11 +170,41 @@ def test_moe_job_on_s3_fits_routers_from_text_and_image_prompts(
     assert not torch.allclose(fitted_router, unfitted.model.language_model.layers[0].mlp.gate.weight)
 
 
-def test_routers_no_better_than_chance_are_reported_and_can_stop_the_build() -> None:
+def router_report(heldout: list[float | None], prompts: float | None = 0.9) -> dict[str, Any]:
+    layers = [{"layer": n, "fit_accuracy": 1.0, "heldout_accuracy": a} for n, a in enumerate(heldout)]
+    return {"method": "logistic", "layers": layers, "routed_prompt_accuracy": prompts}
+
+
+def test_a_layer_routing_held_out_tokens_below_the_minimum_stops_the_build() -> None:
     from cephalo_ray.errors import JobError
 
-    assert build_moe.router_problem(0.9, 3, None) is None
-    assert "about chance (0.33 for 3 experts)" in str(build_moe.router_problem(0.33, 3, None))
-    assert "unmeasured" in str(build_moe.router_problem(None, 3, None))
-    with pytest.raises(JobError, match="min_heldout_accuracy=0.6"):
-        build_moe.router_problem(0.5, 2, 0.6)
+    assert build_moe.heldout_minimum(None, 3) == 0.4333 and build_moe.heldout_minimum(0.0, 3) == 0.0
+    assert build_moe.router_problem(router_report([0.9, 0.8]), 3, 0.4333) is None
+    warning = build_moe.router_problem(router_report([0.9, 0.8], prompts=0.33), 3, 0.4333)
+    assert "about chance (0.33 for 3 experts)" in str(warning)
+    assert "unmeasured" in str(build_moe.router_problem(router_report([None, None]), 3, 0.4333))
+    with pytest.raises(JobError) as stopped:
+        build_moe.router_problem(router_report([0.9, 0.55, 0.41]), 2, 0.6)
+    message = str(stopped.value)
+    assert "layers 1 (0.55), 2 (0.41)" in message and "min_heldout_accuracy=0.6" in message
+    assert "chance is 0.50" in message and "more, and more distinct, prompts" in message
+    assert "router.method=mean" in message and "\n" not in message  # the CLI prints the first line
+    assert build_moe.router_problem(router_report([0.1, 0.2]), 2, 0.0) is None  # 0: the check is off
+
+
+def test_moe_job_fails_on_routers_under_the_minimum_and_publishes_nothing(
+    ray_session: Any, tiny_llavas: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    experts = [
+        {"name": name, "model": str(tiny_llavas / name), "prompts": [f"{name} prompt {n}" for n in range(4)]}
+        for name in ("a", "b")
+    ]
+    # no router of random tiny models sends every held-out token (chat template included) right
+    recipe = {"base": str(tiny_llavas / "a"), "experts": experts, "router": {"min_heldout_accuracy": 1.0}}
+    output = tmp_path / "moe"
+    config = write_yaml(tmp_path / "moe.yaml", {**recipe, "resources": {"num_cpus": 0.5}})
+    assert build_moe.main(["--config", config, str(output)]) == 2
+    error = capsys.readouterr().err
+    assert "min_heldout_accuracy=1.0" in error and "router.method=mean" in error and "prompts" in error
+    assert not (output / "model").exists()
+    assert json.loads((output / "_manifest.json").read_text())["status"] == "partial"

@@ -5,6 +5,7 @@ Idefics2 models, with only the model locations, the output and the resources ove
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,10 @@ def test_the_3_expert_moe_recipe_builds_an_idefics2_moe_with_fitted_routers(
     ray_session: Any, tmp_path: Path
 ) -> None:
     recipe = yaml.safe_load((CONFIGS / "moe" / "cephalo-3x-moe.yaml").read_text())
-    Image.new("RGB", (32, 32), (220, 30, 30)).save(tmp_path / "red.png")
-    Image.new("RGB", (32, 32), (30, 30, 220)).save(tmp_path / "blue.png")
+    # one colour per expert: its prompts differ in their images as well as their words
+    colours = {"blue.png": (30, 30, 220), "red.png": (220, 30, 30), "green.png": (30, 200, 40)}
+    for name, colour in colours.items():
+        Image.new("RGB", (32, 32), colour).save(tmp_path / name)
     topics = {
         "materials": ["steel 4.5 GPa", "crack 120 MPa", "alloy 17 K", "ceramic 980 MPa", "graphene 0.35 nm"],
         "biology": [
@@ -109,9 +112,12 @@ def test_the_3_expert_moe_recipe_builds_an_idefics2_moe_with_fitted_routers(
     for seed, expert in enumerate(recipe["experts"]):
         build_tiny("idefics2", tmp_path / expert["name"], seed=seed)
         expert["model"] = str(tmp_path / expert["name"])
-        lines = [
-            {"text": text, "image": "red.png" if seed else "blue.png"} for text in topics[expert["name"]]
-        ]
+        # each prompt draws 8 of its expert's words: the held-out prompts speak the fit prompts' language,
+        # and outweigh the chat template that every expert's prompts share
+        words = " ".join(topics[expert["name"]]).split()
+        rng = random.Random(seed)
+        texts = [" ".join(rng.choice(words) for _ in range(8)) for _ in topics[expert["name"]]]
+        lines = [{"text": text, "image": list(colours)[seed]} for text in texts]
         expert["prompts_file"] = str(tmp_path / f"{expert['name']}.jsonl")
         Path(expert["prompts_file"]).write_text("\n".join(json.dumps(line) for line in lines))
     recipe["base"] = recipe["experts"][0]["model"]
@@ -120,6 +126,10 @@ def test_the_3_expert_moe_recipe_builds_an_idefics2_moe_with_fitted_routers(
     manifest = build_moe.run(build_moe.MoeConfig.model_validate(recipe))
     router = manifest["details"]["router"]
     assert (router["fit_prompts"], router["heldout_prompts"]) == (12, 3) and len(router["layers"]) == 2
+    # the recipe keeps the default check: every layer routes held-out tokens above chance + 0.1
+    minimum = manifest["details"]["router_min_heldout_accuracy"]
+    assert minimum == round(1 / 3 + 0.1, 4)
+    assert all(layer["heldout_accuracy"] >= minimum for layer in router["layers"])
     folder = tmp_path / "moe" / "model"
     moe = load_whole(folder)
     assert type(moe.model.text_model).__name__ == "MixtralModel"
