@@ -418,11 +418,22 @@ def test_a_figure_reprinted_in_another_paper_is_sent_once(
     kept = {row["pair_id"] for row in root_rows(tmp_path / "refined", "refined")}
     assert kept == {pairs[1]["pair_id"], pairs[2]["pair_id"]}  # the better-captioned copy
     assert manifest["status"] == "complete"
+    # a rerun over the unchanged upstream reads no pair (no pipeline at all) and counts the same
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(refine_pairs, "refine_pending", lambda *_: pytest.fail("pairs were read again"))
+        again = refine_pairs.run(configure(tmp_path, openai_server))
+    assert again["status"] == "complete" and len(openai_server.requests) == 2
+    assert again["counts"]["pairs_cached"] == 2 and again["counts"]["pairs_duplicate"] == 1
+    assert again["counts"]["pairs_ok"] == 2 and again["counts"]["pairs_sent"] == 0
     # with dedup off, both copies are sent
     everything = refine_pairs.run(
         configure(tmp_path, openai_server, output=str(tmp_path / "all"), dedup_max_distance=None)
     )
     assert everything["counts"]["pairs_ok"] == 3 and everything["counts"]["pairs_duplicate"] == 0
+    # a changed upstream root is read again (the reprint's better-captioned copy stays cached)
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs[:2])
+    changed = refine_pairs.run(configure(tmp_path, openai_server))
+    assert changed["counts"]["pairs_in"] == 2 and changed["counts"]["pairs_cached"] == 1
 
 
 def png_of(image: Any) -> bytes:
