@@ -259,11 +259,22 @@ def caption_pending(
     from ray.data import ActorPoolStrategy, DataContext
     from tqdm import tqdm
 
-    from cephalo_ray.caption.stage import STATUS_FAILED, STATUS_OK, STATUS_RETRY, STATUS_SKIPPED, CaptionStage
+    from cephalo_ray.caption.stage import (
+        STATUS_FAILED,
+        STATUS_OK,
+        STATUS_RETRY,
+        STATUS_SKIPPED,
+        CaptionStage,
+        item_key,
+    )
     from cephalo_ray.models.engine import EngineOptions, SamplingParams
     from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray
 
+    image_ids = inputs if kind == "files" else pair_ids(storage, inputs)
+    if all(item_key(image_id, prompt) in done for image_id in image_ids for prompt in prompts):
+        # every answer exists: no model to load, no image to read
+        return nothing_pending(len(image_ids), len(prompts))
     started_here = connect_ray(config.resources.local_num_cpus)
     try:
         DataContext.get_current().enable_progress_bars = False
@@ -342,6 +353,29 @@ def caption_pending(
         else 0.0,
         "tokens_per_second": round(tokens / seconds, 2) if seconds else 0.0,
         "ray_data_stats": ray_data_stats,
+    }
+
+
+def pair_ids(storage: Any, files: list[str]) -> list[str]:
+    """The image ids of an upstream root's rows, read without their images."""
+    table = storage.read_parquet(files, columns=["pair_id"]) if files else None
+    return table.column("pair_id").to_pylist() if table is not None else []
+
+
+def nothing_pending(images: int, prompts: int) -> dict[str, Any]:
+    """A run's counts when earlier runs answered everything."""
+    return {
+        "images": images,
+        "prompts": prompts,
+        "answered_now": 0,
+        "skipped": images * prompts,
+        "failed_now": 0,
+        "generated_tokens": 0,
+        "seconds": 0.0,
+        "images_per_second": 0.0,
+        "actor_images_per_second": 0.0,
+        "tokens_per_second": 0.0,
+        "ray_data_stats": "",
     }
 
 

@@ -75,6 +75,7 @@ def test_every_image_answered_once_and_a_rerun_skips_all(
     again = batch_caption.run(config_for(images, tmp_path / "out", tiny_model))
     counts = again["counts"]
     assert (counts["answered_now"], counts["skipped"], counts["answers"], counts["failed"]) == (0, 11, 10, 1)
+    assert again["ray_data_stats"] == ""  # nothing pending: no pipeline ran, no model was loaded
     assert len(answers(tmp_path / "out")) == 10
 
     # The image is repaired: --retry-failed asks again, and its error row goes with the old attempt.
