@@ -1,10 +1,16 @@
-"""Serving throughput: requests/s and tokens/s at 32 concurrent clients, with dynamic batching
-against one request at a time, through the real app (Ray Serve + the `openai` client).
+"""Serving throughput and latency through the real app (Ray Serve + the `openai` client), with
+continuous batching, with static batches (`engine.continuous_batching=false`) and one request at a
+time (`engine.max_batch_size=1`):
+
+- requests/s and tokens/s at 32 concurrent clients; the ratio to one at a time is the speed-up of
+  batching at saturation;
+- time to first token of a short request sent while a long one decodes, as a ratio to the same
+  request's alone: with static batches it waits for the long answer to end, with continuous
+  batching it joins at the next decoding step (goal: at most 2x).
 
     python -m bench.serve_throughput --concurrency 32 --requests 96 --max-tokens 32
 
-Both runs send the same greedy requests to a tiny LLaVA; the unbatched run is the same app with
-`engine.max_batch_size=1`. The ratio is the speed-up of batching at saturation.
+Every run sends the same greedy requests to a tiny LLaVA on this machine's CPU.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ import io
 import json
 import os
 import socket
+import statistics
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -72,6 +80,59 @@ def measure(base_url: str, model: str, arguments: argparse.Namespace) -> dict[st
     }
 
 
+def streamed(
+    client: Any, model: str, number: int, max_tokens: int, on_first: Any = lambda: None
+) -> dict[str, float]:
+    """One streamed greedy request: seconds to its first text, to its end, and its tokens."""
+    started = time.perf_counter()
+    first = None
+    tokens = 0
+    stream = client.chat.completions.create(
+        model=model,
+        messages=request_messages(number),
+        temperature=0,
+        max_tokens=max_tokens,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    for chunk in stream:
+        if first is None and chunk.choices and chunk.choices[0].delta.content:
+            first = time.perf_counter() - started
+            on_first()
+        if chunk.usage:
+            tokens = chunk.usage.completion_tokens
+    return {
+        "first_token_s": first if first is not None else float("nan"),
+        "seconds": time.perf_counter() - started,
+        "tokens": tokens,
+    }
+
+
+def short_behind_long(base_url: str, model: str, arguments: argparse.Namespace) -> dict[str, float]:
+    """A short request sent `--behind-s` after a long one started streaming, against it alone."""
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0, timeout=600)
+    alone = statistics.median(
+        streamed(client, model, 2, arguments.short_tokens)["first_token_s"] for _ in range(5)
+    )
+    long_started = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        long = pool.submit(streamed, client, model, 1, arguments.long_tokens, long_started.set)
+        long_started.wait(600)
+        time.sleep(arguments.behind_s)
+        short = streamed(client, model, 2, arguments.short_tokens)
+        long_answer = long.result()
+    return {
+        "alone_first_token_s": alone,
+        "behind_first_token_s": short["first_token_s"],
+        "behind_seconds": short["seconds"],
+        "first_token_ratio": short["first_token_s"] / alone,
+        "long_tokens": long_answer["tokens"],
+        "long_seconds": long_answer["seconds"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -79,6 +140,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--requests", type=int, default=96)
     parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--long-tokens", type=int, default=1024, help="the long request's max_tokens")
+    parser.add_argument("--short-tokens", type=int, default=4, help="the short request's max_tokens")
+    parser.add_argument("--behind-s", type=float, default=0.5, help="the short request's delay")
     arguments = parser.parse_args()
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -97,22 +161,31 @@ def main() -> int:
         _temp_dir=tempfile.mkdtemp(prefix="crb-", dir="/tmp"),
     )
     port = free_port()
-    results = {}
+    results: dict[str, dict[str, float]] = {}
+    latency: dict[str, dict[str, float]] = {}
+    runs = (
+        ("continuous", arguments.concurrency, True),
+        ("static", arguments.concurrency, False),
+        ("one at a time", 1, True),
+    )
     try:
-        for label, batch in (("batched", arguments.concurrency), ("one at a time", 1)):
+        for number, (label, batch, continuous) in enumerate(runs):
             config = ServeConfig(
                 models=[str(folder / "tiny")],
                 names=["tiny"],
                 port=port,
-                app_name=f"bench-{batch}",
-                route_prefix=f"/b{batch}",
+                app_name=f"bench-{number}",
+                route_prefix=f"/b{number}",
                 blocking=False,
-                engine={"max_batch_size": batch, "batch_wait_ms": 20},
+                engine={"max_batch_size": batch, "batch_wait_ms": 20, "continuous_batching": continuous},
                 limits={"max_concurrent_requests": arguments.concurrency * 2},
             )
             start(config)
-            results[label] = measure(f"http://127.0.0.1:{port}/b{batch}/v1", "tiny", arguments)
-            serve.delete(f"bench-{batch}")
+            base_url = f"http://127.0.0.1:{port}/b{number}/v1"
+            results[label] = measure(base_url, "tiny", arguments)
+            if batch > 1:
+                latency[label] = short_behind_long(base_url, "tiny", arguments)
+            serve.delete(f"bench-{number}")
     finally:
         serve.shutdown()
         ray.shutdown()
@@ -123,9 +196,30 @@ def main() -> int:
         print(
             f"{label:>14}: {row['requests_per_s']:7.2f} requests/s {row['tokens_per_s']:9.1f} tokens/s ({row['seconds']:.1f} s)"
         )
-    ratio = results["batched"]["tokens_per_s"] / results["one at a time"]["tokens_per_s"]
+    ratio = results["continuous"]["tokens_per_s"] / results["one at a time"]["tokens_per_s"]
     print(f"batching speed-up: {ratio:.2f}x (goal >= 4x)")
-    print(json.dumps({"results": results, "speedup": ratio}))
+    versus_static = results["continuous"]["requests_per_s"] / results["static"]["requests_per_s"]
+    print(f"continuous over static batches: {versus_static:.2f}x requests/s")
+    print(
+        f"a {arguments.short_tokens}-token request sent {arguments.behind_s:g} s into a "
+        f"{arguments.long_tokens}-token one, first token:"
+    )
+    for label, row in latency.items():
+        print(
+            f"{label:>14}: {row['behind_first_token_s']:7.3f} s against {row['alone_first_token_s']:.3f} s alone"
+            f" = {row['first_token_ratio']:.2f}x (goal <= 2x); the long one: {row['long_tokens']:.0f} tokens"
+            f" in {row['long_seconds']:.1f} s"
+        )
+    print(
+        json.dumps(
+            {
+                "results": results,
+                "speedup": ratio,
+                "continuous_over_static": versus_static,
+                "latency": latency,
+            }
+        )
+    )
     return 0
 
 

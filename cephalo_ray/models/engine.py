@@ -1,13 +1,16 @@
 """The generation engine: transformers generation with dynamic batching across requests.
 
 Usable on its own (no HTTP, no Ray): `Engine.load(path)`, then `engine.generate(...)` or iterate
-`engine.stream(...)`. Requests wait in a queue; a worker thread takes up to `max_batch_size` of them
-(waiting `batch_wait_s` for company), left-pads them into one batch and runs `model.generate` with the
-KV cache. Each row keeps its own sampling (temperature, top-p, seed), its own `max_tokens` and stop
-strings, and streams its text as tokens arrive; a row whose client went away is stopped. Greedy rows
-give the same tokens batched as alone (left padding with the attention mask and position ids). A row
-with a JSON schema is masked token by token to answers that follow it (`grammar.py`); its batch-mates
-are untouched.
+`engine.stream(...)`. Requests wait in a queue; a worker thread generates for up to `max_batch_size`
+of them at once. With continuous batching (the default; tensors in `continuous.py`) a waiting request
+joins the running rows at the next decoding step, after its own prefill, and a finished row leaves at
+once. Without it, or for a model the loop cannot run (`continuous.static_only_reason`), the worker
+takes a static batch (waiting `batch_wait_s` for company), left-pads it and runs `model.generate` to
+its end. Each row keeps its own sampling (temperature, top-p, seed), its own `max_tokens` and stop
+strings, and streams its text as tokens arrive (`decoding.py`); a row whose client went away is
+stopped. Greedy rows give the same tokens batched as alone (left padding with the attention mask and
+position ids). A row with a JSON schema is masked token by token to answers that follow it
+(`grammar.py`); its batch-mates are untouched.
 """
 
 from __future__ import annotations
@@ -20,7 +23,19 @@ from dataclasses import dataclass, field
 from queue import Queue
 from typing import Any
 
-FINISHED_CANCELLED = "cancelled"
+from cephalo_ray.models.decoding import (
+    FINISHED_CANCELLED,
+    Event,
+    RowSampler,
+    RowState,
+    RowStopper,
+    RowStreamer,
+    SamplingParams,
+    Ticket,
+    add_tokens,
+    choose_tokens,
+    failure_event,
+)
 
 
 class EngineBusyError(RuntimeError):
@@ -31,21 +46,6 @@ class ContextLengthError(ValueError):
     """A prompt that, with the tokens asked for, does not fit the model's context (or the cap)."""
 
 
-SEED_RANGE = 2**63  # torch generators take 64-bit seeds; any int seed is folded into this range
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    max_tokens: int = 256
-    temperature: float = 1.0  # 0: greedy
-    top_p: float = 1.0
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-    logprobs: bool = False
-    top_logprobs: int = 0
-    json_schema: str | None = None  # compact JSON text (`grammar.check_schema`); None: free text
-
-
 @dataclass(frozen=True)
 class EngineOptions:
     """How an engine batches, built once by a job and handed to its actors or tasks."""
@@ -54,262 +54,34 @@ class EngineOptions:
     max_batch_size: int = 32
     batch_wait_s: float = 0.02  # how long a batch waits for company
     max_waiting: int = 256  # queued requests before `EngineBusyError`
-
-
-@dataclass
-class Event:
-    """What a request receives: text deltas, then one `done` (or an `error`)."""
-
-    kind: str  # "text" | "done" | "error"
-    text: str = ""
-    logprobs: list[dict[str, Any]] | None = None
-    finish_reason: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-@dataclass
-class Ticket:
-    """One generation (one choice) in the engine."""
-
-    messages: list[dict[str, Any]]
-    images: list[Any]
-    params: SamplingParams
-    sink: Callable[[Event], None]
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    submitted_at: float = field(default_factory=time.monotonic)
-    streamed: bool = False  # some text went out: the row cannot be run again from the start
-
-    def cancel(self) -> None:
-        self.cancelled.set()
+    continuous_batching: bool = True  # False: static batches through `generate` (to compare)
 
 
 @dataclass
 class EngineStats:
+    """Counts of work done. A batch is rows that started together: a static batch, or rows prefilled
+    together to join the running ones; `steps` and `step_rows` count continuous decoding steps."""
+
     batches: int = 0
     rows: int = 0
     generated_tokens: int = 0
     busy_seconds: float = 0.0
     batch_sizes: list[int] = field(default_factory=list)
+    steps: int = 0
+    step_rows: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "batches": self.batches,
             "rows": self.rows,
             "mean_batch_size": round(self.rows / self.batches, 3) if self.batches else 0.0,
+            "steps": self.steps,
+            "mean_rows_per_step": round(self.step_rows / self.steps, 3) if self.steps else 0.0,
             "generated_tokens": self.generated_tokens,
             "tokens_per_second": round(self.generated_tokens / self.busy_seconds, 2)
             if self.busy_seconds
             else 0.0,
         }
-
-
-class RowState:
-    """Decoding state of one row: its tokens, emitted text, stop strings and finish."""
-
-    def __init__(
-        self,
-        ticket: Ticket,
-        tokenizer: Any,
-        eos_ids: set[int],
-        prompt_tokens: int,
-        device: Any = "cpu",
-        matcher: Any = None,
-    ) -> None:
-        import torch
-
-        self.ticket = ticket
-        self.matcher = matcher  # an llguidance matcher when the row must follow a JSON schema
-        self.tokenizer = tokenizer
-        self.eos_ids = eos_ids
-        self.prompt_tokens = prompt_tokens
-        self.ids: list[int] = []
-        self.emitted = 0
-        self.finished = False
-        self.pending_logprobs: list[dict[str, Any]] = []
-        self.next_logprob: dict[str, Any] | None = None
-        seed = ticket.params.seed if ticket.params.seed is not None else torch.seed()
-        # on the device of the probabilities it samples from: torch.multinomial refuses a CPU generator for CUDA
-        self.generator = torch.Generator(device=device).manual_seed(int(seed) % SEED_RANGE)
-
-    def add(self, token: int) -> None:
-        params = self.ticket.params
-        if self.ticket.cancelled.is_set():
-            self.finish(FINISHED_CANCELLED)
-            return
-        if token in self.eos_ids:
-            self.finish("stop", self.text_so_far())
-            return
-        self.ids.append(token)
-        if params.logprobs and self.next_logprob is not None:
-            self.pending_logprobs.append(self.next_logprob)
-        text = self.text_so_far()
-        cut = min((index for index in (text.find(stop) for stop in params.stop) if index >= 0), default=-1)
-        if cut >= 0:
-            self.finish("stop", text[:cut])
-        elif len(self.ids) >= params.max_tokens:
-            self.finish("length", text)
-        else:
-            hold = held_back(text, params.stop)
-            self.emit(text[: len(text) - hold])
-
-    def text_so_far(self) -> str:
-        return str(self.tokenizer.decode(self.ids, skip_special_tokens=True))
-
-    def emit(self, text: str) -> None:
-        if len(text) > self.emitted or self.pending_logprobs:
-            delta = text[self.emitted :] if len(text) > self.emitted else ""
-            self.emitted = max(self.emitted, len(text))
-            logprobs = self.pending_logprobs if self.ticket.params.logprobs else None
-            self.ticket.streamed = True
-            self.ticket.sink(Event("text", delta, logprobs=logprobs))
-            self.pending_logprobs = []
-
-    def fail(self, message: str) -> None:
-        """End this row with an error event; its batch-mates go on."""
-        if not self.finished:
-            self.finished = True
-            self.ticket.sink(Event("error", text=message))
-
-    def finish(self, reason: str, text: str | None = None) -> None:
-        if self.finished:
-            return
-        if text is not None:
-            self.emit(text)
-        self.finished = True
-        self.ticket.sink(
-            Event(
-                "done",
-                finish_reason=reason,
-                prompt_tokens=self.prompt_tokens,
-                completion_tokens=len(self.ids),
-            )
-        )
-
-
-def held_back(text: str, stops: Sequence[str]) -> int:
-    """Characters at the end of `text` not to send yet: a possible start of a stop string, or half
-    of a multi-byte character."""
-    hold = 1 if text.endswith("\ufffd") else 0
-    for stop in stops:
-        for length in range(min(len(stop) - 1, len(text)), 0, -1):
-            if text.endswith(stop[:length]):
-                hold = max(hold, length)
-                break
-    return hold
-
-
-class RowSampler:
-    """A logits processor that picks each row's token by that row's own sampling settings and leaves
-    only it selectable, so `generate`'s greedy step takes it; it also records the row's logprobs.
-    Rows with a JSON schema choose among the tokens their matcher allows, and advance it."""
-
-    def __init__(self, rows: list[RowState]) -> None:
-        self.rows = rows
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import torch
-
-        constrained = [
-            number for number, row in enumerate(self.rows) if row.matcher is not None and not row.finished
-        ]
-        if constrained:
-            scores = mask_to_grammar(scores, [self.rows[number] for number in constrained], constrained)
-        logprobs = torch.log_softmax(scores.float(), dim=-1)
-        chosen = scores.argmax(dim=-1)
-        for number, row in enumerate(self.rows):
-            params = row.ticket.params
-            if row.finished:
-                continue
-            if params.temperature > 0:
-                chosen[number] = sample(
-                    scores[number].float() / params.temperature, params.top_p, row.generator
-                )
-            if params.logprobs:
-                row.next_logprob = logprob_item(
-                    row.tokenizer, logprobs[number], int(chosen[number]), params.top_logprobs
-                )
-            if row.matcher is not None and not row.matcher.consume_token(int(chosen[number])):
-                row.fail(f"structured output: {row.matcher.get_error()}")
-        picked = torch.full_like(scores, float("-inf"))
-        picked.scatter_(1, chosen[:, None], 0.0)
-        return picked
-
-
-def mask_to_grammar(scores: Any, rows: list[RowState], numbers: list[int]) -> Any:
-    """`scores` with the tokens each constrained row's matcher forbids at -inf (other rows untouched);
-    a row whose matcher allows nothing fails. When a grammar is complete only the end tokens remain."""
-    from cephalo_ray.models.grammar import allowed_tokens
-
-    allowed = allowed_tokens([row.matcher for row in rows], scores.shape[-1], scores.device)
-    masked = scores.clone()  # the caller's tensor stays as generate computed it
-    masked[numbers] = scores[numbers].masked_fill(~allowed, float("-inf"))
-    for row, row_allowed in zip(rows, allowed, strict=True):
-        if not bool(row_allowed.any()):
-            row.fail(f"structured output: no token can follow ({row.matcher.get_error() or 'dead end'})")
-    return masked
-
-
-def sample(logits: Any, top_p: float, generator: Any) -> int:
-    import torch
-
-    probabilities = torch.softmax(logits, dim=-1)
-    if top_p < 1.0:
-        ordered, order = probabilities.sort(descending=True)
-        keep = ordered.cumsum(0) - ordered < top_p  # always keeps the most likely token
-        probabilities = torch.zeros_like(probabilities).scatter_(0, order[keep], ordered[keep])
-    return int(torch.multinomial(probabilities, 1, generator=generator))
-
-
-def logprob_item(tokenizer: Any, logprobs: Any, token: int, top: int) -> dict[str, Any]:
-    def entry(token_id: int, value: float) -> dict[str, Any]:
-        text = tokenizer.decode([token_id])
-        # as OpenAI: -9999 for a token that cannot be chosen (a grammar forbids it); JSON has no -inf
-        return {"token": text, "logprob": max(value, -9999.0), "bytes": list(text.encode())}
-
-    item = entry(token, float(logprobs[token]))
-    values, indices = logprobs.topk(top) if top else (logprobs[:0], [])
-    item["top_logprobs"] = [
-        entry(int(index), float(value)) for value, index in zip(values, indices, strict=True)
-    ]
-    return item
-
-
-class RowStreamer:
-    """Receives each generation step's tokens (a `generate` streamer) and hands them to the rows."""
-
-    def __init__(self, rows: list[RowState], on_step: Callable[[], None] = lambda: None) -> None:
-        self.rows = rows
-        self.prompt_seen = False
-        self.on_step = on_step
-
-    def put(self, value: Any) -> None:
-        self.on_step()
-        if not self.prompt_seen:  # generate first pushes the prompt
-            self.prompt_seen = True
-            return
-        for row, token in zip(self.rows, value.reshape(-1).tolist(), strict=True):
-            if not row.finished:
-                row.add(int(token))
-
-    def end(self) -> None:
-        for row in self.rows:
-            row.finish("length", row.text_so_far())
-
-
-class RowStopper:
-    """Stopping criteria: a row is done when it finished or its client went away."""
-
-    def __init__(self, rows: list[RowState]) -> None:
-        self.rows = rows
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        for row in self.rows:
-            if row.ticket.cancelled.is_set():
-                row.finish(FINISHED_CANCELLED)
-        return torch.tensor([row.finished for row in self.rows], device=input_ids.device)
 
 
 class Engine:
@@ -324,8 +96,11 @@ class Engine:
         max_batch_size: int = 32,
         batch_wait_s: float = 0.02,
         max_waiting: int = 256,
+        continuous_batching: bool = True,
         observer: Callable[[int, int, float], None] | None = None,
     ) -> None:
+        from cephalo_ray.models.continuous import static_only_reason
+
         self.model = model
         self.processor = processor
         self.tokenizer = getattr(processor, "tokenizer", processor)
@@ -335,6 +110,12 @@ class Engine:
         self.batch_wait_s = batch_wait_s
         self.max_waiting = max_waiting
         self.observer = observer
+        self.static_reason = (
+            static_only_reason(model.config, getattr(model, "generation_config", None))
+            if continuous_batching
+            else "continuous batching is turned off"
+        )
+        self.continuous_batching = self.static_reason is None
         self.stats = EngineStats()
         self.eos_ids = eos_token_ids(model, self.tokenizer)
         self._grammar_tokens: Any = None  # llguidance's tokenizer, built on the first JSON schema
@@ -369,6 +150,7 @@ class Engine:
             max_batch_size=options.max_batch_size,
             batch_wait_s=options.batch_wait_s,
             max_waiting=options.max_waiting,
+            continuous_batching=options.continuous_batching,
             observer=observer,
         )
 
@@ -508,18 +290,22 @@ class Engine:
                 self._closed = True
                 condition.notify_all()
 
-    def _next_batch(self) -> list[Ticket]:
+    def _next_batch(self, limit: int | None = None, wait: bool = True) -> list[Ticket]:
+        """Up to `limit` (default `max_batch_size`) waiting tickets, cancelled ones dropped. With
+        `wait`, block until one arrives, then wait `batch_wait_s` for company."""
+        limit = self.max_batch_size if limit is None else limit
         with self._condition:
-            while not self._waiting and not self._closed:
-                self._condition.wait()
-            deadline = time.monotonic() + self.batch_wait_s
-            while len(self._waiting) < self.max_batch_size and not self._closed:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._condition.wait(remaining)
+            if wait:
+                while not self._waiting and not self._closed:
+                    self._condition.wait()
+                deadline = time.monotonic() + self.batch_wait_s
+                while len(self._waiting) < limit and not self._closed:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._condition.wait(remaining)
             batch: list[Ticket] = []
-            while self._waiting and len(batch) < self.max_batch_size:
+            while self._waiting and len(batch) < limit:
                 ticket = self._waiting.popleft()
                 if ticket.cancelled.is_set():
                     continue
@@ -527,14 +313,18 @@ class Engine:
             return batch
 
     def _loop(self) -> None:
+        if self.continuous_batching:
+            self._loop_continuous()
+        else:
+            self._loop_static()
+
+    def _loop_static(self) -> None:
         while not self._closed:
             batch = self._next_batch()
             if not batch:
                 continue
             started = time.monotonic()
-            self.stats.batches += 1
-            self.stats.rows += len(batch)
-            self.stats.batch_sizes.append(len(batch))
+            self._count_batch(batch)
             try:
                 tokens = self._run(batch)
             except Exception as error:  # one bad row must not fail its batch-mates: each goes alone
@@ -545,6 +335,125 @@ class Engine:
             self.stats.busy_seconds += seconds
             if self.observer:
                 self.observer(len(batch), tokens, seconds)
+
+    def _count_batch(self, batch: list[Ticket]) -> None:
+        self.stats.batches += 1
+        self.stats.rows += len(batch)
+        self.stats.batch_sizes.append(len(batch))
+
+    def _loop_continuous(self) -> None:
+        """Iteration-level scheduling: before each decoding step, waiting requests (as many as there
+        is room for) are prefilled and join the running rows; finished and cancelled rows leave.
+        After `close` the running rows are finished, but none joins."""
+        from cephalo_ray.models.continuous import DecodeBatch
+
+        batch = DecodeBatch(self.model)
+        rows: list[RowState] = []
+        meter = StepMeter(self.observer)
+        while rows or not self._closed:
+            try:
+                rows = self._leave_cancelled(batch, rows)
+                room = self.max_batch_size - len(rows)
+                newcomers = self._next_batch(room, wait=not rows) if room and not self._closed else []
+                if newcomers:
+                    rows += self._admit(batch, newcomers)
+                if rows:
+                    rows = self._step(batch, rows, meter)
+            except Exception as error:  # a fault of the loop itself: the running rows end, the worker lives
+                for row in rows:
+                    row.fail(failure_event(error).text)
+                rows = []
+                batch.keep([])
+            if not rows:
+                meter.flush(0)
+
+    def _admit(self, batch: Any, tickets: list[Ticket]) -> list[RowState]:
+        """Prefill `tickets` together (after a failure each alone, so only a bad row fails), pick
+        each one's first token and add those still going to `batch`. Returns their rows."""
+        started = time.monotonic()
+        self._count_batch(tickets)
+        try:
+            groups = [self._prefill(tickets)]
+        except Exception as error:  # one bad row must not fail its batch-mates: each goes alone
+            groups = self._prefill_alone(tickets, error)
+        joined: list[RowState] = []
+        for rows, prefilled in groups:
+            try:
+                chosen = choose_tokens(rows, prefilled.logits)
+                add_tokens(rows, chosen)
+                going = [number for number, row in enumerate(rows) if not row.finished]
+                batch.join(prefilled, going, chosen[going])
+            except Exception as error:  # rows may have streamed: they cannot start again
+                for row in rows:
+                    row.fail(failure_event(error).text)
+                continue
+            self.stats.generated_tokens += sum(len(row.ids) for row in rows)
+            joined += [rows[number] for number in going]
+        self.stats.busy_seconds += time.monotonic() - started
+        self._progressed()
+        return joined
+
+    def _prefill_alone(self, tickets: list[Ticket], error: Exception) -> list[tuple[list[RowState], Any]]:
+        """After a failed prefill, prefill each ticket on its own; only those that fail alone get an error."""
+        if len(tickets) == 1:
+            tickets[0].sink(failure_event(error))
+            return []
+        groups = []
+        for ticket in tickets:
+            try:
+                groups.append(self._prefill([ticket]))
+            except Exception as own:
+                ticket.sink(failure_event(own))
+        return groups
+
+    def _prefill(self, tickets: list[Ticket]) -> tuple[list[RowState], Any]:
+        from cephalo_ray.models.continuous import prefill
+
+        inputs = self._model_inputs(tickets)
+        prefilled = prefill(self.model, inputs)
+        rows = [
+            RowState(
+                ticket,
+                self.tokenizer,
+                self.eos_ids,
+                int(length),
+                prefilled.logits.device,
+                self._json_matcher(ticket.params.json_schema) if ticket.params.json_schema else None,
+            )
+            for ticket, length in zip(tickets, prefilled.positions.tolist(), strict=True)
+        ]
+        return rows, prefilled
+
+    def _leave_cancelled(self, batch: Any, rows: list[RowState]) -> list[RowState]:
+        """The rows whose clients are still there; the others finish and free their slots now."""
+        for row in rows:
+            if row.ticket.cancelled.is_set():
+                row.finish(FINISHED_CANCELLED)
+        return leave_finished(batch, rows)
+
+    def _step(self, batch: Any, rows: list[RowState], meter: StepMeter) -> list[RowState]:
+        """One decoding step of the running rows. Returns the rows still going, in `batch`'s order."""
+        started = time.monotonic()
+        before = sum(len(row.ids) for row in rows)
+        try:
+            logits = batch.step()
+        except Exception as error:  # the forward of all rows failed: none can go on
+            for row in rows:
+                row.fail(failure_event(error).text)
+            batch.keep([])
+            return []
+        chosen = choose_tokens(rows, logits)
+        add_tokens(rows, chosen)
+        batch.next_tokens = chosen
+        tokens = sum(len(row.ids) for row in rows) - before
+        seconds = time.monotonic() - started
+        self.stats.steps += 1
+        self.stats.step_rows += len(rows)
+        self.stats.generated_tokens += tokens
+        self.stats.busy_seconds += seconds
+        self._progressed()
+        meter.add(len(rows), tokens, seconds)
+        return leave_finished(batch, rows)
 
     def _run_alone(self, batch: list[Ticket], error: Exception) -> int:
         """After a failed batch, run each row that sent nothing yet on its own; only rows that fail
@@ -647,15 +556,21 @@ class Engine:
             )
         )
 
-    def _run(self, batch: list[Ticket]) -> int:
-        import torch
-        from transformers import LogitsProcessorList, StoppingCriteriaList
-
+    def _model_inputs(self, batch: list[Ticket]) -> dict[str, Any]:
+        """The batch's prompts encoded, left-padded, on the model's device (pixels in its dtype)."""
         inputs = self.encode(batch)
         device = next(self.model.parameters()).device
         inputs = {key: value.to(device) if hasattr(value, "to") else value for key, value in inputs.items()}
         if "pixel_values" in inputs and inputs["pixel_values"].is_floating_point():
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
+        return inputs
+
+    def _run(self, batch: list[Ticket]) -> int:
+        import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        inputs = self._model_inputs(batch)
+        device = inputs["input_ids"].device
         prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
         rows = [
             RowState(
@@ -680,6 +595,39 @@ class Engine:
                 use_cache=True,
             )
         return sum(len(row.ids) for row in rows)
+
+
+def leave_finished(batch: Any, rows: list[RowState]) -> list[RowState]:
+    """The unfinished `rows`; the finished ones leave `batch` (a `continuous.DecodeBatch`)."""
+    going = [number for number, row in enumerate(rows) if not row.finished]
+    batch.keep(going)
+    return [rows[number] for number in going]
+
+
+class StepMeter:
+    """Continuous decoding steps summed for the observer, reported about once a second (a call per
+    step would cost more than a tiny model's step)."""
+
+    def __init__(self, observer: Callable[[int, int, float], None] | None, every_s: float = 1.0) -> None:
+        self.observer = observer
+        self.every_s = every_s
+        self.steps = self.rows = self.tokens = 0
+        self.seconds = 0.0
+
+    def add(self, rows: int, tokens: int, seconds: float) -> None:
+        self.steps += 1
+        self.rows += rows
+        self.tokens += tokens
+        self.seconds += seconds
+        if self.seconds >= self.every_s:
+            self.flush(rows)
+
+    def flush(self, rows: int) -> None:
+        """Report what was summed (`rows`: the batch size to report)."""
+        if self.observer and self.steps:
+            self.observer(rows or round(self.rows / self.steps), self.tokens, self.seconds)
+        self.steps = self.rows = self.tokens = 0
+        self.seconds = 0.0
 
 
 def image_messages(prompt: str) -> list[dict[str, Any]]:
@@ -733,10 +681,6 @@ def fold(events: Iterable[Event]) -> dict[str, Any]:
         "prompt_tokens": 0,
         "completion_tokens": 0,
     }
-
-
-def failure_event(error: Exception) -> Event:
-    return Event("error", text=f"generation failed: {type(error).__name__}: {error}")
 
 
 def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:

@@ -59,6 +59,10 @@ class EngineConfig(StrictModel):
     max_batch_size: int = Field(32, ge=1, description="requests generated together")
     batch_wait_ms: float = Field(20.0, ge=0, description="how long a batch waits for more requests")
     max_waiting: int = Field(256, ge=1, description="queued requests per model before 503")
+    continuous_batching: bool = Field(
+        True,
+        description="a request joins the running batch at the next decoding step (false: static batches)",
+    )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype")
 
 

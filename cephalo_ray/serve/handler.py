@@ -213,6 +213,7 @@ class OpenAIHandler:
             max_batch_size=engine_config.max_batch_size,
             batch_wait_s=engine_config.batch_wait_ms / 1000,
             max_waiting=engine_config.max_waiting,
+            continuous_batching=engine_config.continuous_batching,
         )
         engine = await asyncio.to_thread(
             Engine.load, self.models[model_id], options, storage=self._storage(), observer=observe

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from cephalo_ray.models.engine import Engine, EngineBusyError, EngineOptions, SamplingParams, held_back
+from cephalo_ray.models.decoding import held_back
+from cephalo_ray.models.engine import Engine, EngineBusyError, EngineOptions, SamplingParams
 from cephalo_ray.models.tiny import build_tiny, build_tiny_causal_lm
 
 GREEDY = SamplingParams(max_tokens=12, temperature=0)
