@@ -3,6 +3,10 @@
 Locally (tiny model, CPU workers):
     cephalo train --config configs/train/tiny.yaml input=./refined output=./runs/r1
 
+Several refine roots are mixed by weight with `inputs` instead of `input` (YAML):
+    inputs: [{root: ./refined-silk, weight: 0.7}, {root: ./refined-bone, weight: 0.3}]
+and `tracking: {mlflow: {tracking_uri: sqlite:///mlflow.db, experiment: silk}}` logs the run to MLflow.
+
 On a GPU cluster:
     ray job submit --working-dir . -- python -m cephalo_ray.jobs.finetune_vlm \
         --config configs/train/idefics3-lora.yaml input=s3://lab/refined output=s3://lab/runs/r1
@@ -11,13 +15,15 @@ LLaVA two-stage: `task: captions` with `recipe.name: projector` aligns the proje
 (stage 1); `task: conversations` with LoRA (or full) then tunes on the QA conversations (stage 2).
 OUT gets `model/` (merged, `save_pretrained` + processor), `adapter/` (LoRA), `metrics/` and
 `_manifest.json` (OUT local or s3://); Ray Train's checkpoints live under `OUT/checkpoints/` (or
-`storage_path`), and a crashed worker resumes from the latest one (`resources.max_failures`).
+`storage_path`), and a crashed worker resumes from the latest one (`resources.max_failures`), at
+the data position it had reached.
 Rerun on the same OUT, the job resumes the same run from its last checkpoint (a killed driver loses
 only the steps since it); a finished run is not trained again; a changed config is refused by name.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import tempfile
@@ -31,7 +37,8 @@ from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
 
 JOB = "train"
-HASH_EXCLUDED = {"output", "resources", "storage", "storage_path", "dry_run"}  # where and how fast, not what
+# Where and how fast, and where metrics go: not what is trained.
+HASH_EXCLUDED = {"output", "resources", "storage", "storage_path", "dry_run", "tracking"}
 
 
 class RecipeConfig(StrictModel):
@@ -99,6 +106,33 @@ class DataConfig(StrictModel):
     shuffle: bool = Field(True, description="shuffle the training rows once, with `seed`")
 
 
+class InputRoot(StrictModel):
+    root: str = Field(description="a refine root (local or s3://)")
+    weight: float = Field(
+        1.0, gt=0, description="its share of the training examples (weights are normalised)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def from_flag(cls, value: Any) -> Any:
+        """`--inputs ROOT@WEIGHT` on the command line (`@WEIGHT` may be left out: weight 1)."""
+        if isinstance(value, str):
+            root, at, weight = value.rpartition("@")
+            return {"root": root, "weight": weight} if at else {"root": value}
+        return value
+
+
+class MlflowConfig(StrictModel):
+    tracking_uri: str = Field(
+        description="MLflow tracking URI: http(s)://server, sqlite:///file.db, databricks"
+    )
+    experiment: str = Field("cephalo-train", description="MLflow experiment name (created when missing)")
+
+
+class TrackingConfig(StrictModel):
+    mlflow: MlflowConfig | None = Field(None, description="log params and metrics to MLflow (rank 0)")
+
+
 class TrainResources(StrictModel):
     workers: int = Field(2, ge=1, description="Ray Train workers")
     use_gpu: bool = Field(False, description="one GPU per worker")
@@ -110,7 +144,12 @@ class TrainResources(StrictModel):
 class TrainConfig(StrictModel):
     """`cephalo train` settings."""
 
-    input: str = Field(description="a refine root (local or s3://)")
+    input: str | None = Field(None, description="a refine root (local or s3://); or several as `inputs`")
+    inputs: list[InputRoot] | None = Field(
+        None,
+        description="refine roots mixed by weight, instead of `input`: YAML [{root: ..., weight: 0.7}, ...], "
+        "flags ROOT@WEIGHT",
+    )
     output: str = Field(description="the run's output root (local folder or s3://)")
     model: str = Field(description="base model: hub name, local folder or s3://")
     task: Literal["conversations", "captions"] = Field("conversations", description="train on QA or captions")
@@ -140,6 +179,32 @@ class TrainConfig(StrictModel):
     deepspeed: DeepSpeedConfig = DeepSpeedConfig()
     resources: TrainResources = TrainResources()
     storage: StorageConfig = StorageConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+    @model_validator(mode="after")
+    def one_kind_of_input(self) -> TrainConfig:
+        if (self.input is None) == (self.inputs is None):
+            raise ValueError(
+                "set exactly one of `input` (one refine root) and `inputs` (several, mixed by weight: "
+                "[{root: ..., weight: ...}]); "
+                + ("remove one of them" if self.input is not None else "neither is set")
+            )
+        if self.inputs is not None:
+            roots = [item.root for item in self.inputs]
+            if not roots:
+                raise ValueError(
+                    "`inputs` is empty: list at least one {root: ..., weight: ...}, or use `input`"
+                )
+            if len(set(roots)) != len(roots):
+                raise ValueError(
+                    f"`inputs` lists a root twice ({roots}): give it once, with the sum of its weights"
+                )
+        return self
+
+    @property
+    def roots(self) -> list[InputRoot]:
+        """The training inputs: `inputs`, or `input` as one root of weight 1."""
+        return self.inputs if self.inputs is not None else [InputRoot(root=str(self.input))]
 
     @model_validator(mode="after")
     def quantization_fits(self) -> TrainConfig:
@@ -163,8 +228,20 @@ class TrainConfig(StrictModel):
         return self
 
 
-def settings_for(config: TrainConfig, output_dir: str, fail_at_step: int | None = None) -> dict[str, Any]:
+def hashed_config(config: TrainConfig) -> dict[str, Any]:
+    """The settings that shape the model: a rerun must keep them (the unused input key is left out, so
+    runs configured before `inputs` existed keep their hash)."""
+    unused = {"inputs"} if config.inputs is None else {"input"}
+    return config.model_dump(exclude=HASH_EXCLUDED | unused)
+
+
+def settings_for(
+    config: TrainConfig, output_dir: str, fail_at_step: int | None = None, run_name: str = "train"
+) -> dict[str, Any]:
     from cephalo_ray.train.loop import TrainSettings
+    from cephalo_ray.train.tracking import flatten
+
+    mlflow = config.tracking.mlflow
 
     settings = TrainSettings(
         model=config.model,
@@ -185,6 +262,10 @@ def settings_for(config: TrainConfig, output_dir: str, fail_at_step: int | None 
         split_images=config.data.split_images,
         s3_endpoint_url=config.storage.s3_endpoint_url,
         fail_at_step=fail_at_step,
+        input_weights=[item.weight for item in config.roots],
+        mlflow=None
+        if mlflow is None
+        else {**mlflow.model_dump(), "run_name": run_name, "params": flatten(config.model_dump())},
         **config.deepspeed.model_dump(),
         **config.optim.model_dump(),
     )
@@ -195,18 +276,17 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     """Train to `optim.max_steps` and return the manifest."""
     import os
 
-    from cephalo_ray.config import ConfigError, config_hash
-    from cephalo_ray.output_root import read_upstream
+    from cephalo_ray.config import config_hash
     from cephalo_ray.restart import RootLayout, RootRun, Summary
     from cephalo_ray.storage import Storage, is_s3, join
 
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
-    upstream, digest = read_upstream(storage, config.input, config.allow_partial)
-    files = [join(config.input, name) for name in upstream["files"].get("refined", [])]
-    if not files:
-        raise ConfigError(f"{config.input} has no refined rows to train on")
+    inputs = read_inputs(config, storage)
+    files = [uri for item in inputs for uri in item["files"]]
     if config.dry_run:
         return token_budget(config, storage, files)
+    if config.tracking.mlflow is not None:
+        check_tracking_installed(config.tracking.mlflow.tracking_uri)
     if config.data.image_longest_edge is not None or config.data.split_images is not None:
         checked_processor(config, storage)  # a setting the processor lacks stops here, before Ray
     # Rank 0 writes the model into a local folder; for an s3:// output it uploads it from there.
@@ -214,14 +294,17 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     output_dir = tempfile.mkdtemp(prefix="cephalo-train-") if on_s3 else os.path.abspath(config.output)
     checkpoints = config.storage_path or join(config.output if on_s3 else output_dir, "checkpoints")
     checkpoint_fs = storage.filesystem_and_paths([checkpoints])[0] if is_s3(checkpoints) else None
-    hashed = config.model_dump(exclude=HASH_EXCLUDED)
+    hashed = hashed_config(config)
     root = RootRun(
         storage,
         config.output if on_s3 else output_dir,
         RootLayout(job=JOB),
         config=config.model_dump(),
         hashed_config=hashed,
-        upstream={"uri": config.input, "digest": digest, "job": upstream.get("job")},
+        upstream={
+            **inputs[0]["upstream"],
+            "roots": [item["upstream"] for item in inputs],  # every input's digest, the first's above
+        },
     )
     with root:
         finished = root.finished_before()
@@ -232,7 +315,7 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
             return finished
         # One run name per config: Ray Train resumes a run of that name from its checkpoints.
         run_name = f"train-{config_hash(hashed)[:12]}"
-        result = fit(config, storage, files, output_dir, checkpoints, checkpoint_fs, run_name, fail_at_step)
+        result = fit(config, storage, inputs, output_dir, checkpoints, checkpoint_fs, run_name, fail_at_step)
         metrics = dict(result.metrics or {})
         final = join(config.output if on_s3 else output_dir, "metrics", "final.json")
         if storage.exists(final):  # written by rank 0 after the last report: VQA accuracy and the rest
@@ -242,9 +325,8 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
             "adapter": ["adapter/"] if os.path.isdir(join(output_dir, "adapter")) else [],
         }
         counts = {key: value for key, value in metrics.items() if isinstance(value, (int, float))}
-        manifest = root.finish(
-            lambda _: Summary(counts, True, extra={"train_run": run_name}, files=files_written)
-        )
+        extra = {"train_run": run_name, "inputs": input_report(config, inputs, metrics)}
+        manifest = root.finish(lambda _: Summary(counts, True, extra=extra, files=files_written))
     print(
         f"train complete: {metrics.get('step')} steps, loss {metrics.get('loss', float('nan')):.4f}, "
         f"val loss {metrics.get('base_val_loss', float('nan')):.4f} -> {metrics.get('val_loss', float('nan')):.4f}, "
@@ -253,6 +335,73 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
         file=sys.stderr,
     )
     return manifest
+
+
+def read_inputs(config: TrainConfig, storage: Any) -> list[dict[str, Any]]:
+    """Each training input's upstream record (uri, digest, job), its refined files and its split sizes,
+    read through its manifest; a root without training rows stops the job here, before Ray.
+
+    Raises:
+        ConfigError, UpstreamError: naming the root and the fix.
+    """
+    from cephalo_ray.config import ConfigError
+    from cephalo_ray.output_root import read_upstream
+    from cephalo_ray.storage import join
+
+    inputs = []
+    for item in config.roots:
+        upstream, digest = read_upstream(storage, item.root, config.allow_partial)
+        files = [join(item.root, name) for name in upstream["files"].get("refined", [])]
+        table = storage.read_parquet(files, columns=["split"]) if files else None
+        splits = table.column("split").to_pylist() if table is not None else []
+        if not splits.count("train"):
+            raise ConfigError(
+                f"{item.root} has no refined training rows to train on: refine more pairs into it, or "
+                "remove it from `inputs`"
+            )
+        inputs.append(
+            {
+                "files": files,
+                "upstream": {"uri": item.root, "digest": digest, "job": upstream.get("job")},
+                "weight": item.weight,
+                "train_rows": splits.count("train"),
+                "val_rows": splits.count("val"),
+            }
+        )
+    return inputs
+
+
+def input_report(
+    config: TrainConfig, inputs: list[dict[str, Any]], metrics: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Per input: its root, digest, weight and rows, and the mix the run achieved (rows drawn)."""
+    drawn = [int(metrics.get(f"rows_from_input_{index}", 0)) for index in range(len(inputs))]
+    total_weight = sum(item["weight"] for item in inputs)
+    return [
+        {
+            **item["upstream"],
+            "weight": item["weight"],
+            "share_asked": item["weight"] / total_weight,
+            "train_rows": item["train_rows"],
+            "val_rows": item["val_rows"],
+            "rows_drawn": count,
+            "share_drawn": count / sum(drawn) if sum(drawn) else 0.0,
+        }
+        for item, count in zip(inputs, drawn, strict=True)
+    ]
+
+
+def check_tracking_installed(tracking_uri: str) -> None:
+    """Stop before Ray when the tracker's packages are missing (workers would fail much later)."""
+    from cephalo_ray.config import ConfigError
+
+    needed = ["mlflow"] + (["sqlalchemy", "alembic"] if tracking_uri.startswith("sqlite:") else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"tracking.mlflow is set but {', '.join(missing)} is not installed: "
+            "pip install 'cephalo_ray[tracking]', or remove tracking.mlflow"
+        )
 
 
 def checked_processor(config: TrainConfig, storage: Any) -> Any:
@@ -305,7 +454,7 @@ def token_budget(config: TrainConfig, storage: Any, files: list[str], sample: in
 def fit(
     config: TrainConfig,
     storage: Any,
-    files: list[str],
+    inputs: list[dict[str, Any]],
     output_dir: str,
     checkpoints: str,
     checkpoint_fs: Any,
@@ -325,17 +474,22 @@ def fit(
     on_s3 = is_s3(config.output)
     started_here = connect_ray(config.resources.local_num_cpus)
     try:
-        filesystem, paths = storage.filesystem_and_paths(files)
-        columns = ["image", "orig_caption", "conversations", "split"]
-        rows = ray.data.read_parquet(paths, filesystem=filesystem, columns=columns)
-        train = rows.filter(lambda row: row["split"] == "train")
-        if config.data.shuffle:
-            train = train.random_shuffle(seed=config.seed)
-        val = rows.filter(lambda row: row["split"] == "val")
+        datasets: dict[str, Any] = {}
+        val_parts = []
+        for index, item in enumerate(inputs):
+            filesystem, paths = storage.filesystem_and_paths(item["files"])
+            columns = ["image", "orig_caption", "conversations", "split"]
+            rows = ray.data.read_parquet(paths, filesystem=filesystem, columns=columns)
+            train = rows.filter(lambda row: row["split"] == "train")
+            if config.data.shuffle:
+                train = train.random_shuffle(seed=config.seed)
+            datasets[f"train_{index}"] = train  # the worker mixes them by `input_weights`
+            val_parts.append(rows.filter(lambda row: row["split"] == "val"))
+        datasets["val"] = val_parts[0].union(*val_parts[1:]) if len(val_parts) > 1 else val_parts[0]
         trainer = TorchTrainer(
             train_loop_per_worker=train_worker,  # type: ignore[arg-type]  # returns its summary for local runs
             train_loop_config={
-                **settings_for(config, output_dir, fail_at_step),
+                **settings_for(config, output_dir, fail_at_step, run_name),
                 "model": model_location(config.model),
                 "upload_to": config.output if on_s3 else None,
             },
@@ -354,7 +508,7 @@ def fit(
                     num_to_keep=2, checkpoint_score_attribute="val_loss", checkpoint_score_order="min"
                 ),
             ),
-            datasets={"train": train, "val": val},
+            datasets=datasets,
         )
         result = trainer.fit()
     finally:

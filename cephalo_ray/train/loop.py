@@ -1,8 +1,10 @@
 """The per-worker training function: DeepSpeed over a VLM, with or without Ray.
 
-Under Ray Train it reads its shard of the refine root through `ray.train.get_dataset_shard`, reports
+Under Ray Train it reads its shards of the refine roots through `ray.train.get_dataset_shard`, reports
 metrics and checkpoints, and resumes from `ray.train.get_checkpoint()`. Alone (one process,
-`RANK=0 WORLD_SIZE=1`), it takes the rows directly, so the GPU paths can be checked where Ray is absent.
+`RANK=0 WORLD_SIZE=1`), it takes the rows directly and checkpoints into `checkpoint_dir` when given, so
+the GPU paths and resuming can be checked where Ray is absent. A checkpoint records the step and the
+rows each rank has drawn; a resumed run skips those rows and sees what an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from typing import Any
 from cephalo_ray.train.budget import apply_image_settings
 from cephalo_ray.train.collate import ANSWERS, TooLongError, build_example, collate
 from cephalo_ray.train.deepspeed_config import deepspeed_config
+from cephalo_ray.train.mixing import MixedRows, RowSource, skip_for_rank
 from cephalo_ray.train.recipes import Recipe, apply_recipe, trainable_summary
 from cephalo_ray.train.report import ScalarLog, plot_loss_curve, vqa_accuracy
+from cephalo_ray.train.tracking import MlflowRun
 
 CAPTION_PROMPT = "Describe this figure."
 
@@ -62,6 +66,14 @@ class TrainSettings:
     split_images: bool | None = None  # the processor's tile splitting (None: as it is)
     upload_to: str | None = None  # an s3:// output root: rank 0 uploads model, adapter and metrics there
     fail_at_step: int | None = None  # fault injection for tests: one worker exits once at this step
+    # One weight per training input (Ray datasets train_0, train_1, ...): its share of the rows drawn.
+    input_weights: list[float] = field(default_factory=lambda: [1.0])
+    checkpoint_dir: str | None = None  # without Ray: checkpoint here and resume from the latest one
+    mlflow: dict[str, Any] | None = None  # tracking_uri, experiment, run_name, params: rank 0 logs there
+
+
+class InjectedFailure(RuntimeError):
+    """`fail_at_step` without Ray: the run stops as a crashed worker would."""
 
 
 def cosine_with_warmup(warmup_steps: int, max_steps: int) -> Callable[[int], float]:
@@ -91,41 +103,42 @@ def row_to_example(row: dict[str, Any], processor: Any, settings: TrainSettings)
 
 
 def batches(
-    rows: Callable[[], Iterator[dict[str, Any]]],
-    processor: Any,
-    settings: TrainSettings,
-    counts: dict[str, int],
+    stream: MixedRows, processor: Any, settings: TrainSettings, counts: dict[str, int]
 ) -> Iterator[dict[str, Any]]:
-    """Endless micro-batches over the rows (epoch after epoch); over-long samples counted."""
+    """Endless micro-batches over the stream's rows; over-long samples counted. Between two batches
+    `stream.drawn` is exactly the rows they took, so a checkpoint can record it."""
     pending = []
-    while True:
-        produced = False
-        for row in rows():
-            try:
-                example = row_to_example(row, processor, settings)
-            except TooLongError:
-                counts["dropped_too_long"] += 1
-                continue
-            counts["truncated"] += int(example.truncated)
-            pending.append(example)
-            if len(pending) == settings.micro_batch_size:
-                produced = True
-                yield collate(pending, processor.tokenizer.pad_token_id)
-                pending = []
-        if not produced:
-            raise ValueError("no training example fits: every sample was dropped or the split is empty")
+    epochs_at_last_fit = list(stream.epochs)
+    for row in stream:
+        try:
+            example = row_to_example(row, processor, settings)
+        except TooLongError:
+            counts["dropped_too_long"] += 1
+            # Two epochs on from the last fit, every input has been read through with nothing fitting.
+            if all(now - then >= 2 for now, then in zip(stream.epochs, epochs_at_last_fit, strict=True)):
+                raise ValueError("no training example fits: every sample was dropped") from None
+            continue
+        epochs_at_last_fit = list(stream.epochs)
+        counts["truncated"] += int(example.truncated)
+        pending.append(example)
+        if len(pending) == settings.micro_batch_size:
+            yield collate(pending, processor.tokenizer.pad_token_id)
+            pending = []
+    raise AssertionError("the training stream is endless")
 
 
 def train_worker(
     config: dict[str, Any],
     rows: list[dict[str, Any]] | None = None,
     val_rows: list[dict[str, Any]] | None = None,
+    input_rows: list[list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Train on this worker; returns the final metrics on rank 0.
 
     Args:
         config: `TrainSettings` as a dict.
         rows, val_rows: the data when running without Ray (sharded here by rank).
+        input_rows: instead of `rows`, the training rows of each input, mixed by `input_weights`.
     """
     import deepspeed
     import torch
@@ -134,7 +147,7 @@ def train_worker(
     from cephalo_ray.storage import Storage
 
     settings = TrainSettings(**config)
-    in_ray = rows is None
+    in_ray = rows is None and input_rows is None
     rank, world_size = worker_rank()
     torch.manual_seed(settings.seed)
     cuda = torch.cuda.is_available()
@@ -186,9 +199,17 @@ def train_worker(
     engine, _, _, _ = deepspeed.initialize(
         model=model, model_parameters=trainable, optimizer=optimizer, lr_scheduler=scheduler, config=ds_config
     )
-    train_source, val_source = data_sources(in_ray, rows, val_rows, rank, world_size)
+    train_sources, val_source = data_sources(
+        in_ray, input_rows or [rows or []], val_rows, rank, world_size, len(settings.input_weights)
+    )
     counts = {"dropped_too_long": 0, "truncated": 0}
-    start_step = restore(engine) if in_ray else 0
+    start_step, drawn_by_rank = restore(engine, in_ray, settings.checkpoint_dir)
+    stream = MixedRows(
+        train_sources,
+        settings.input_weights,
+        settings.seed,
+        skip=skip_for_rank(drawn_by_rank, rank, world_size),
+    )
     log_path = Path(settings.output_dir, "metrics", f"steps-rank{rank}.jsonl")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, Any] = {
@@ -206,6 +227,7 @@ def train_worker(
         parameters
     )
     scalars = ScalarLog(Path(settings.output_dir, "metrics", "tensorboard"), enabled=rank == 0)
+    tracker = MlflowRun.start(settings.mlflow) if rank == 0 and settings.mlflow else None
     val_points: list[tuple[int, float]] = []
     vqa_rows: list[dict[str, Any]] = []
     if start_step == 0:
@@ -214,7 +236,9 @@ def train_worker(
         )
         val_points.append((0, metrics["val_loss"]))
         scalars.add(0, **{"val/loss": metrics["val_loss"]})
-    stream = batches(train_source, processor, settings, counts)
+        if tracker:
+            tracker.log(0, val_loss=metrics["val_loss"])
+    micro_batches = batches(stream, processor, settings, counts)
     tokens = 0
     started = time.perf_counter()
     for step in range(start_step, settings.max_steps):
@@ -224,11 +248,13 @@ def train_worker(
             and not Path(settings.output_dir, ".failed_once").exists()
         ):
             Path(settings.output_dir, ".failed_once").touch()
+            if not in_ray:
+                raise InjectedFailure(f"injected failure before step {step + 1}")
             wait_until_reports_collected()
             os._exit(1)  # a crashed worker, for the fault-tolerance test
         loss = 0.0
         for _ in range(settings.gradient_accumulation_steps):
-            batch = {key: value.to(device) for key, value in next(stream).items()}
+            batch = {key: value.to(device) for key, value in next(micro_batches).items()}
             if bf16 and "pixel_values" in batch:
                 batch["pixel_values"] = batch["pixel_values"].to(torch.bfloat16)
             tokens += int(batch["attention_mask"].sum())
@@ -236,12 +262,16 @@ def train_worker(
             engine.backward(output.loss)
             engine.step()
             loss += output.loss.item() / settings.gradient_accumulation_steps
+        learning_rate = float(scheduler.get_last_lr()[0])
         with log_path.open("a") as log:
-            log.write(json.dumps({"step": step + 1, "loss": loss, "lr": scheduler.get_last_lr()[0]}) + "\n")
+            record = {"step": step + 1, "loss": loss, "lr": learning_rate, "rows_drawn": stream.drawn}
+            log.write(json.dumps(record) + "\n")
         metrics.update(
             step=step + 1, loss=loss, seconds=time.perf_counter() - started, tokens=tokens, **counts
         )
-        scalars.add(step + 1, **{"train/loss": loss, "train/lr": float(scheduler.get_last_lr()[0])})
+        scalars.add(step + 1, **{"train/loss": loss, "train/lr": learning_rate})
+        if tracker:
+            tracker.log(step + 1, loss=loss, lr=learning_rate, tokens=tokens)
         done = step + 1 == settings.max_steps
         if (step + 1) % settings.eval_every == 0 or done:
             vqa_rows.clear()
@@ -249,8 +279,22 @@ def train_worker(
             metrics["best_val_loss"] = min(metrics.get("best_val_loss", math.inf), metrics["val_loss"])
             val_points.append((step + 1, metrics["val_loss"]))
             scalars.add(step + 1, **{"val/loss": metrics["val_loss"]})
-        if in_ray and ((step + 1) % settings.checkpoint_every == 0 or done):
-            report_checkpoint(engine, step + 1, metrics)
+            if tracker:
+                tracker.log(step + 1, val_loss=metrics["val_loss"])
+        checkpointing = in_ray or bool(settings.checkpoint_dir)  # the same on every rank: all_reduce inside
+        if checkpointing and ((step + 1) % settings.checkpoint_every == 0 or done):
+            state = {"step": step + 1, "rows_drawn": drawn_per_rank(stream.drawn, device)}
+            if in_ray:
+                report_checkpoint(engine, state, metrics)
+            elif settings.checkpoint_dir:
+                save_local_checkpoint(engine, state, Path(settings.checkpoint_dir))
+    # Every rank draws the same mix, so the whole run's counts are rank 0's times the ranks; summed anyway.
+    metrics.update(
+        {
+            f"rows_from_input_{index}": count
+            for index, count in enumerate(summed_over_ranks(stream.drawn_per_source, device))
+        }
+    )
     export(engine, processor, settings, rank)
     scalars.close()
     if rank == 0:
@@ -259,6 +303,8 @@ def train_worker(
         if settings.vqa_samples:
             metrics.update(vqa_accuracy(Path(settings.output_dir, "model"), vqa_rows, settings.vqa_samples))
         (metrics_dir / "final.json").write_text(json.dumps(metrics, indent=2, default=float))
+        if tracker:
+            tracker.finish(metrics)
         if settings.upload_to:
             upload_folder(Path(settings.output_dir), settings.upload_to, settings.s3_endpoint_url)
     return metrics
@@ -292,22 +338,33 @@ def worker_rank() -> tuple[int, int]:
 
 def data_sources(
     in_ray: bool,
-    rows: list[dict[str, Any]] | None,
+    input_rows: list[list[dict[str, Any]]],
     val_rows: list[dict[str, Any]] | None,
     rank: int,
     world_size: int,
-) -> tuple[Callable[[], Iterator[dict[str, Any]]], Callable[[], Iterator[dict[str, Any]]]]:
+    inputs: int,
+) -> tuple[list[RowSource], RowSource]:
+    """One epoch-starting source per training input (Ray datasets `train_<i>`), and the validation rows."""
     if in_ray:
         import ray.train
 
-        train_shard = ray.train.get_dataset_shard("train")
+        shards = [ray.train.get_dataset_shard(f"train_{index}") for index in range(inputs)]
         val_shard = ray.train.get_dataset_shard("val")
-        return (lambda: iter(train_shard.iter_rows())), (
+        return [shard_epochs(shard) for shard in shards], (
             lambda: iter(val_shard.iter_rows()) if val_shard else iter(())
         )
-    own = (rows or [])[rank::world_size]
+    if len(input_rows) != inputs:
+        raise ValueError(f"{len(input_rows)} lists of training rows for {inputs} input weights")
     own_val = (val_rows or [])[rank::world_size]
-    return (lambda: iter(own)), (lambda: iter(own_val))
+    return [list_epochs(rows[rank::world_size]) for rows in input_rows], (lambda: iter(own_val))
+
+
+def shard_epochs(shard: Any) -> RowSource:
+    return lambda: iter(shard.iter_rows())
+
+
+def list_epochs(rows: list[dict[str, Any]]) -> RowSource:
+    return lambda: iter(rows)
 
 
 def evaluate(
@@ -364,25 +421,64 @@ def wait_until_reports_collected(limit_s: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def report_checkpoint(engine: Any, step: int, metrics: dict[str, Any]) -> None:
+def drawn_per_rank(drawn: int, device: str) -> dict[str, int]:
+    """Rows each rank has drawn, by rank: every rank writes the same `state.json` into a checkpoint."""
+    rank, world_size = worker_rank()
+    slots = [drawn if index == rank else 0 for index in range(world_size)]
+    return {str(index): count for index, count in enumerate(summed_over_ranks(slots, device))}
+
+
+def summed_over_ranks(values: list[int], device: str) -> list[int]:
+    import torch
+    import torch.distributed as dist
+
+    totals = torch.tensor(values, dtype=torch.int64, device=device)
+    if dist.is_initialized():
+        dist.all_reduce(totals)
+    return [int(value) for value in totals.tolist()]
+
+
+def report_checkpoint(engine: Any, state: dict[str, Any], metrics: dict[str, Any]) -> None:
     import ray.train
 
     with tempfile.TemporaryDirectory() as folder:
         engine.save_checkpoint(folder, tag="engine")
-        Path(folder, "state.json").write_text(json.dumps({"step": step}))
+        Path(folder, "state.json").write_text(json.dumps(state))
         ray.train.report(dict(metrics), checkpoint=ray.train.Checkpoint.from_directory(folder))
 
 
-def restore(engine: Any) -> int:
-    """Resume from Ray Train's latest checkpoint; returns the step to continue from."""
+def save_local_checkpoint(engine: Any, state: dict[str, Any], folder: Path) -> None:
+    """Without Ray: the engine under a tag per step, then `state.json` naming it (written last, so a
+    crash mid-save leaves the previous checkpoint in force)."""
+    tag = f"step-{state['step']}"
+    engine.save_checkpoint(str(folder), tag=tag)
+    if worker_rank()[0] == 0:
+        Path(folder, "state.json.tmp").write_text(json.dumps({**state, "tag": tag}))
+        os.replace(Path(folder, "state.json.tmp"), Path(folder, "state.json"))
+
+
+def restore(engine: Any, in_ray: bool, checkpoint_dir: str | None) -> tuple[int, dict[str, int]]:
+    """Resume from the latest checkpoint (Ray Train's, or `checkpoint_dir` without Ray).
+
+    Returns:
+        The step to continue from and the rows each rank had drawn by then (none when starting).
+    """
+    if not in_ray:
+        if not checkpoint_dir or not Path(checkpoint_dir, "state.json").exists():
+            return 0, {}
+        state = json.loads(Path(checkpoint_dir, "state.json").read_text())
+        engine.load_checkpoint(checkpoint_dir, tag=state["tag"])
+        return int(state["step"]), dict(state.get("rows_drawn", {}))
     import ray.train
 
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is None:
-        return 0
+        return 0, {}
     with checkpoint.as_directory() as folder:
         engine.load_checkpoint(folder, tag="engine")
-        return int(json.loads(Path(folder, "state.json").read_text())["step"])
+        state = json.loads(Path(folder, "state.json").read_text())
+    # Checkpoints written before positions were recorded restart the stream from its beginning.
+    return int(state["step"]), dict(state.get("rows_drawn", {}))
 
 
 def export(engine: Any, processor: Any, settings: TrainSettings, rank: int) -> None:

@@ -22,9 +22,15 @@ def as_single_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MASTER_PORT", str(free_port()))
 
 
-def training_rows(count: int) -> list[dict[str, Any]]:
-    """`count` one-turn rows with distinct 40x40 images, as a refine root holds them."""
+def training_rows(count: int, prefix: str = "row") -> list[dict[str, Any]]:
+    """`count` one-turn rows with distinct 40x40 images, as a refine root holds them; `pair_id` is
+    `<prefix>-<index>`, so a test can tell which rows a run drew."""
     return [
-        {"image": gradient_png(40, 40, index), "orig_caption": "c", "conversations": CONVERSATION}
+        {
+            "pair_id": f"{prefix}-{index}",
+            "image": gradient_png(40, 40, index),
+            "orig_caption": "c",
+            "conversations": CONVERSATION,
+        }
         for index in range(count)
     ]

@@ -194,7 +194,7 @@ def test_a_changed_config_is_refused_naming_its_keys(tmp_path: Path) -> None:
 
     make_refine_root(Storage(), str(tmp_path / "refined"), 4)
     first = config_for(tmp_path, "run")
-    hashed = first.model_dump(exclude=finetune_vlm.HASH_EXCLUDED)
+    hashed = finetune_vlm.hashed_config(first)
     with RootRun(Storage(), first.output, RootLayout(job="train"), config={}, hashed_config=hashed):
         pass  # the root a killed first run leaves: claimed, partial
     changed = config_for(tmp_path, "run", optim={"learning_rate": 0.01}, resources={"workers": 1})

@@ -96,3 +96,42 @@ def test_four_bit_loading_is_refused_on_a_cpu_worker_with_the_fix(tmp_path: Path
     build_tiny("llava", tmp_path / "base")
     with pytest.raises(QuantizationUnavailable, match="needs a CUDA GPU, and this worker runs on cpu"):
         load_vlm(str(tmp_path / "base"), device="cpu", quantize_4bit=True)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({}, "set exactly one of `input`.*neither is set"),
+        ({"input": "a", "inputs": [{"root": "b"}]}, "set exactly one of `input`.*remove one of them"),
+        ({"inputs": []}, "`inputs` is empty"),
+        ({"inputs": [{"root": "a"}, {"root": "a", "weight": 2}]}, "lists a root twice"),
+        ({"inputs": [{"root": "a", "weight": 0}]}, "inputs.0.weight"),
+    ],
+)
+def test_training_inputs_that_cannot_run_are_refused_by_name(inputs: dict, message: str) -> None:
+    from cephalo_ray.config import ConfigError, load_config
+    from cephalo_ray.jobs.finetune_vlm import TrainConfig
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(TrainConfig, None, {"output": "o", "model": "m", **inputs}, [])
+
+
+def test_one_input_is_one_root_of_weight_one_and_keeps_its_hash() -> None:
+    from cephalo_ray.jobs.finetune_vlm import TrainConfig, hashed_config
+
+    single = TrainConfig.model_validate({"input": "r", "output": "o", "model": "m", "tracking": {}})
+    assert [(item.root, item.weight) for item in single.roots] == [("r", 1.0)]
+    assert "inputs" not in hashed_config(single) and "tracking" not in hashed_config(single)
+    mixed = TrainConfig.model_validate(
+        {"inputs": [{"root": "r", "weight": 3}, {"root": "s"}], "output": "o", "model": "m"}
+    )
+    assert [item.weight for item in mixed.roots] == [3.0, 1.0] and "input" not in hashed_config(mixed)
+
+
+def test_inputs_on_the_command_line_are_root_at_weight() -> None:
+    from cephalo_ray.arguments import parse_config
+    from cephalo_ray.jobs.finetune_vlm import TrainConfig
+
+    argv = ["--inputs", "s3://lab/silk@3", "--inputs", "./bone", "--output", "o", "--model", "m"]
+    config = parse_config(TrainConfig, argv, "cephalo train")
+    assert [(item.root, item.weight) for item in config.roots] == [("s3://lab/silk", 3.0), ("./bone", 1.0)]
