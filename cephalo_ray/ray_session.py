@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
 
 def connect_ray(num_cpus: int | None = None) -> bool:
@@ -37,3 +38,23 @@ def connect_ray(num_cpus: int | None = None) -> bool:
 def quiet_ray_data() -> None:
     """Ray Data logs every execution plan at INFO; jobs print their own progress and summary."""
     logging.getLogger("ray.data").setLevel(logging.ERROR)
+
+
+def parquet_dataset(storage: Any, uris: list[str], columns: list[str], num_cpus: float) -> Any:
+    """A Ray Dataset of the rows of Parquet files, read by tasks of `num_cpus` (at most 1) each.
+
+    `ray.data.read_parquet` plans a file-listing step whose tasks ask for a whole CPU. Once
+    fractional actors hold part of every node's CPU (two 0.25-CPU actors on a one-CPU node, or on
+    two one-CPU nodes), no node has a whole CPU left and that step waits forever. Reading each
+    file in a task sized like the actors fits wherever an actor does.
+    """
+    import ray
+
+    def read(batch: dict[str, Any]) -> Any:
+        import pyarrow as pa
+
+        table = storage.read_parquet(list(batch["uri"]), columns=columns)
+        return table if table is not None else pa.table({column: [] for column in columns})
+
+    listing = ray.data.from_items([{"uri": uri} for uri in uris], override_num_blocks=max(1, len(uris)))
+    return listing.map_batches(read, batch_size=1, batch_format="numpy", num_cpus=min(1.0, num_cpus))

@@ -269,7 +269,7 @@ def caption_pending(
     )
     from cephalo_ray.models.engine import EngineOptions, SamplingParams
     from cephalo_ray.models.loader import model_location
-    from cephalo_ray.ray_session import connect_ray
+    from cephalo_ray.ray_session import connect_ray, parquet_dataset
 
     image_ids = inputs if kind == "files" else pair_ids(storage, inputs)
     if all(item_key(image_id, prompt) in done for image_id in image_ids for prompt in prompts):
@@ -285,8 +285,7 @@ def caption_pending(
                 [{"image_id": uri, "source": uri, "uri": uri, "image": None} for uri in inputs]
             )
         else:
-            filesystem, paths = storage.filesystem_and_paths(inputs)
-            table = ray.data.read_parquet(paths, filesystem=filesystem, columns=["pair_id", "image"])
+            table = parquet_dataset(storage, inputs, ["pair_id", "image"], config.resources.num_cpus)
             counted = int((upstream or {}).get("rows", -1))
             images = counted if counted >= 0 else table.count()  # the manifest knows; no second read
             rows = table.map_batches(partial(root_rows, source=config.input), batch_format="pyarrow")

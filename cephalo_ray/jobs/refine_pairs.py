@@ -432,7 +432,7 @@ def refine_pending(
     from tqdm import tqdm
 
     from cephalo_ray.errors import find_cause
-    from cephalo_ray.ray_session import connect_ray
+    from cephalo_ray.ray_session import connect_ray, parquet_dataset
     from cephalo_ray.refine.governor import Governor
     from cephalo_ray.refine.stage import RefineStage
     from cephalo_ray.refine.teacher import TeacherEndpoint, TeacherUnavailable
@@ -462,9 +462,8 @@ def refine_pending(
                 sampling=config.sampling.model_dump(),
                 json_schema=config.json_schema,
             )
-        filesystem, paths = storage.filesystem_and_paths(pair_files)
         batches = max(1, math.ceil(pairs_in / config.resources.batch_size))
-        dataset = ray.data.read_parquet(paths, filesystem=filesystem, columns=PAIR_COLUMNS).map_batches(
+        dataset = parquet_dataset(storage, pair_files, PAIR_COLUMNS, config.resources.num_cpus).map_batches(
             RefineStage,
             fn_constructor_kwargs={
                 "committer": root.committer,

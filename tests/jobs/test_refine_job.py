@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -653,3 +656,18 @@ def test_a_killed_run_resumes_without_duplicates_or_asking_twice(
     assert resumed["status"] == "complete" and resumed["counts"]["pairs_ok"] == 24
     asked_after = len(openai_server.requests) - asked_before
     assert asked_after <= 24 - resumed["counts"]["pairs_cached"] and resumed["counts"]["pairs_cached"] >= 2
+
+
+def test_fractional_actors_on_a_one_cpu_ray_leave_room_for_the_reads(tmp_path: Path) -> None:
+    """Two quarter-CPU actors on a one-CPU Ray: reads asking a whole CPU would wait forever."""
+    pairs = [make_pair(f"Figure {i}. Nacre tablet {i}.", doc=f"d{i}", seed=i) for i in range(1, 9)]
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
+    command = [sys.executable, "-m", "cephalo_ray.jobs.refine_pairs", str(tmp_path / "extract")]
+    command += [str(tmp_path / "refined"), "val_fraction=0", "dedup_max_distance=null"]
+    command += ["resources.local_num_cpus=1", "resources.actors=2", "resources.num_cpus=0.25"]
+    command += ["resources.batch_size=1"]  # eight read blocks: several reads wait for a CPU
+    environment = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
+    finished = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=240)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    manifest = json.loads((tmp_path / "refined" / "_manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["counts"]["pairs_ok"] == 8
