@@ -3,10 +3,10 @@ break, no table row, the next column when it wraps). Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from cephalo_ray.extract.captions import CaptionLabel, join_caption_lines, parse_caption_start
-from cephalo_ray.extract.geometry import RULE_THICKNESS, Box, Caption, TextLine, union_of
+from cephalo_ray.extract.geometry import RULE_THICKNESS, Box, Caption, TextLine, on_one_row, union_of
 
 
 def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
@@ -14,7 +14,22 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
     line = lines[index]
     if index > 0 and not starts_paragraph(lines[index - 1], line, line_gap):
         return None
+    if index > 0 and continues_sentence(lines[index - 1], line, line_gap):
+        return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
+
+
+def continues_sentence(previous: TextLine, line: TextLine, line_gap: float) -> bool:
+    """The line goes on with the unfinished sentence of the line just above it: a full line of the
+    same paragraph (same size, aligned, as wide, at the paragraph's spacing), whatever block the PDF
+    put each line in."""
+    above = previous.box.horizontal_overlap(line.box) > 0
+    gap = line.box.y0 - previous.box.y1
+    close = -1.0 <= gap <= max(line_gap, 0.0) + 0.25 * line.size
+    aligned = abs(previous.box.x0 - line.box.x0) <= 3.0 and previous.box.width >= 0.9 * line.box.width
+    same_size = abs(previous.size - line.size) <= 0.3
+    unfinished = previous.text.rstrip()[-1:].isalnum() or previous.text.rstrip().endswith((",", ";"))
+    return above and close and aligned and same_size and unfinished and not previous.bold_start
 
 
 def find_captions(
@@ -42,11 +57,40 @@ def find_captions(
                 break
             cursor += 1
         box = union_of(lines[member].box for member in members)
-        carried = next_column_lines(lines, members, box, drawings, body_size, line_gap)
-        text = join_caption_lines([lines[member].text for member in members + carried])
-        captions.append(Caption(box, label, text, tuple(members + carried), line.bold_start))
+        carried = next_column_lines(lines, members, box, drawings, body_size, line_gap, taken)
+        ordered = in_printed_rows(lines, members) + in_printed_rows(lines, carried)
+        text = join_caption_lines([lines[member].text for member in ordered])
+        captions.append(Caption(box, label, text, tuple(ordered), line.bold_start))
         taken.update(members + carried)
     return captions
+
+
+def in_printed_rows(lines: Sequence[TextLine], members: Sequence[int]) -> list[int]:
+    """The lines in the order they print: row by row, left to right in a row. A formula makes the
+    PDF write a row's pieces out of order, and a tall symbol (a root sign) reads in the row it
+    reaches into."""
+    rows: list[list[int]] = []
+    for member in members:
+        box = lines[member].box
+        row = next((row for row in rows if on_one_row(box, widest(lines, row))), None)
+        if row is None:
+            rows.append([member])
+        else:
+            row.append(member)
+    for row in [row for row in rows if len(row) == 1 and len(lines[row[0]].text.strip()) <= 2]:
+        box = lines[row[0]].box
+        others = [other for other in rows if other is not row]
+        overlaps = [(widest(lines, other).vertical_overlap(box), index) for index, other in enumerate(others)]
+        best, index = max(overlaps, default=(0.0, -1))
+        if best > 0:
+            others[index].extend(row)
+            row.clear()
+    placed = sorted((row for row in rows if row), key=lambda row: widest(lines, row).y0)
+    return [member for row in placed for member in sorted(row, key=lambda member: lines[member].box.x0)]
+
+
+def widest(lines: Sequence[TextLine], row: Sequence[int]) -> Box:
+    return max((lines[member].box for member in row), key=lambda box: box.width)
 
 
 def interleaved(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
@@ -71,14 +115,18 @@ def next_column_lines(
     drawings: Sequence[Box],
     body_size: float | None = None,
     line_gap: float = 0.0,
+    taken: Collection[int] = (),
 ) -> list[int]:
     """A caption cut off at the foot of its column goes on at the head of the next one: a line in the
-    caption's own (not the body's) size there, or one that finishes its unfinished sentence."""
+    caption's own (not the body's) size there, or one that finishes its unfinished sentence. Lines
+    of captions found before (`taken`) are theirs."""
     last = lines[members[-1]]
+    if last.box.height > 2 * last.box.width:
+        return []  # set vertically (a table turned on its side): no column to go on in
     own_size = body_size is not None and abs(last.size - body_size) >= 0.5
     finished = last.text.rstrip().endswith((".", "!", "?", ":"))
-    if finished and not own_size:
-        return []
+    if finished and (not own_size or last.box.x1 < box.x1 - last.size):
+        return []  # (a finished sentence on a short last line ends its paragraph)
     if any(
         line.box.y0 > last.box.y1 and line.box.horizontal_overlap(box) > 0 and line.size >= 0.8 * last.size
         for line in lines
@@ -87,7 +135,10 @@ def next_column_lines(
     right = [
         index
         for index, line in enumerate(lines)
-        if line.box.x0 >= box.x1 - 5 and line.box.y1 < last.box.y0 and index not in members
+        if line.box.x0 >= box.x1 - 5
+        and line.box.y1 < last.box.y0
+        and index not in members
+        and index not in taken
     ]
     if not right:
         return []
@@ -119,7 +170,9 @@ def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) 
     # in one block with the line before, but that line is a row of its own (a panel's sub-caption
     # set elsewhere and shorter) or closes a paragraph
     elsewhere = abs(previous.box.x0 - line.box.x0) > 3.0
-    return (elsewhere and previous.box.x1 < line.box.x1 - 3.0) or ends_paragraph(previous, line)
+    # (or it starts far into this line's width: a panel's sub-caption, as no paragraph indents)
+    far_in = previous.box.x0 - line.box.x0 > 4 * line.size
+    return (elsewhere and previous.box.x1 < line.box.x1 - 3.0) or far_in or ends_paragraph(previous, line)
 
 
 def continues_caption(
@@ -153,9 +206,16 @@ def continues_caption(
         # on the same row: the rest of the line just after a label, or a piece of the same line
         # (never a line of the next column that happens to share the row)
         caption = union_of(lines[member].box for member in members)
-        within = box.x0 >= caption.x0 - 2 and box.x1 <= caption.x1 + 2  # the caption's own column
+        # it starts within the caption's own column (a line of the next column starts past its edge;
+        # a piece that runs on may end a little past the widest line so far)
+        within = caption.x0 - 2 <= box.x0 <= caption.x1 - 2
         piece = len(members) == 1 or candidate.block == last.block or within
-        return piece and 0 <= box.x0 - last.box.x1 <= 1.6 * last.size
+        # a sub- or superscript written with the next piece may reach back over the last one's end
+        # ("κ∗" + "D to the right"), by up to a character
+        after = -last.size <= box.x0 - last.box.x1 <= 1.6 * last.size and box.x0 > last.box.x0
+        # or the row's start, written after its end (a formula split the row): it is read in place
+        before = len(members) > 1 and within and -last.size <= last.box.x0 - box.x1 <= 1.6 * last.size
+        return piece and (after or before)
     # a caption in the body's own size ends where its paragraph does; one set apart in size may
     # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
@@ -169,12 +229,16 @@ def continues_caption(
         and any(box.horizontal_overlap(lines[m].box) > 0 for m in members)
     ):
         return True
-    if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None:
-        return False
+    if parse_caption_start(
+        candidate.text, label_is_bold=candidate.bold_start
+    ) is not None and not continues_sentence(last, candidate, line_gap):
+        return False  # the next caption (not a citation that wrapped: "as shown in" + "Figure 5.")
     sizes = [lines[member].size for member in members]
     size = sum(sizes) / len(sizes)
     gap = candidate.box.y0 - last.box.y1
-    overlaps = candidate.box.horizontal_overlap(last.box) > 0
+    # under the last line (or, after a lone symbol such as a root sign, under the line before it)
+    under = [last] if len(last.text.strip()) > 2 or len(members) == 1 else [last, lines[members[-2]]]
+    overlaps = any(candidate.box.horizontal_overlap(line.box) > 0 for line in under)
     aligned = abs(candidate.box.x0 - last.box.x0) <= 3.0
     # the caption's own size, or its last line's (a label set larger than the small caps after it)
     same_font = min(abs(candidate.size - size), abs(candidate.size - last.size)) <= (1.5 if aligned else 0.5)
@@ -184,7 +248,10 @@ def continues_caption(
             box.x0 >= min(lines[m].box.x0 for m in members) - 2
             and box.x1 <= max(lines[m].box.x1 for m in members) + 2
         )
-        return within and -2.5 <= gap <= max(0.5 * size, line_gap + 0.1 * size) and same_font
+        # (in a double-spaced manuscript, a caption set apart in size keeps the body's spacing)
+        own_size = not in_body_size and aligned
+        tight = line_gap + (0.25 if own_size else 0.1) * size
+        return within and -2.5 <= gap <= max(0.5 * size, tight) and same_font
     # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
     # a second line may sit a little looser than the body's lines; later ones as close as the first two
     rows = sorted(

@@ -51,6 +51,14 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|vs|cf|No)\.$", re.IGNORECASE)
 
 
+# "Table 2 (continued)", "Table 2. Continued", "... of the Study (Cont.)": the rest of an item whose
+# caption came on an earlier page
+CONTINUED = re.compile(
+    r"^\W*\(?\s*(?:continued|cont(?:'d|d|\.))(?:\W|$)|\(\s*(?:continued|cont(?:'d|d|\.)?)\s*\)\W*$",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class CaptionLabel:
     kind: str  # "figure" or "table"
@@ -134,11 +142,19 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
         return None  # "(see Fig. 3) by ...": a citation closing, wherever the line breaks
     shouted = match["word"].rstrip(".").isupper()  # "FIG. 3", "TABLE 2": a caption style, never body text
     titled = TITLE_START.match(match["rest"]) is not None
-    if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold or shouted or titled):
+    continued = CONTINUED.match(match["rest"]) is not None  # "Table S7 (continued)" heads a page
+    if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold or shouted or titled or continued):
         return None
     if match["panel"] and not CAPTION_DELIMITER.match(match["rest"]):
         return None
     return _normalise(match["word"], match["extended"], match["number"])
+
+
+def is_continuation(text: str) -> bool:
+    """The caption says its item goes on from an earlier page: "Table 2 (continued)", "Table 2.
+    Continued from previous page", "Figure 3 (cont.)"."""
+    match = LABEL_AT_START.match(text)
+    return match is not None and CONTINUED.search(match["rest"]) is not None
 
 
 def join_caption_lines(lines: list[str]) -> str:

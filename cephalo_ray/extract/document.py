@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
-from cephalo_ray.extract.geometry import Box, Graphic, Item, TextLine, TextStats
+from cephalo_ray.extract.geometry import Box, Graphic, Item, TextLine, TextStats, union_of
 from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detector
 from cephalo_ray.extract.metadata import DocumentMetadata, document_metadata
 from cephalo_ray.extract.page_text import (
@@ -333,12 +333,20 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             if not spans:
                 continue
             text = "".join(span["text"] for span in line["spans"]).strip()
+            box = Box(*line["bbox"])
+            worded = [span for span in spans if any(char.isalnum() for char in span["text"])]
+            if worded and len(worded) < len(spans):
+                # an ornament set far larger than the words it leads ("■INTRODUCTION", a bullet)
+                # says nothing of the line's size or extent
+                largest = max(span["size"] for span in worded)
+                spans = [span for span in spans if span in worded or span["size"] <= 1.5 * largest]
+                box = Box(*line["bbox"]).clip(union_of(Box(*span["bbox"]) for span in spans))
             size = sum(span["size"] * len(span["text"]) for span in spans) / sum(
                 len(span["text"]) for span in spans
             )
             first = spans[0]
             bold = bool(first["flags"] & BOLD_FLAG) or "bold" in first["font"].lower()
-            lines.append(TextLine(Box(*line["bbox"]), text, size, bold, block_index))
+            lines.append(TextLine(box, text, size, bold, block_index))
     return join_row_pieces(lines)
 
 

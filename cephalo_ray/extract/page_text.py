@@ -102,6 +102,8 @@ def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) 
     """Drop text off the paper, vertical stamps in the side margins (arXiv ids, watermarks) and the
     line numbers of review copies and preprints (a column of bare numbers beside the text)."""
     prose = [line.box for line in lines if is_full_prose_line(line, stats)]
+    if not prose:  # a page of tables, figures or references: where any text other than numbers runs
+        prose = [line.box for line in lines if not LINE_NUMBER.match(line.text)]
     left = min((box.x0 for box in prose), default=page.x0)
     right = max((box.x1 for box in prose), default=page.x1)
     numbers: dict[int, int] = {}  # lines of bare numbers in the margins, by where they stand

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from cephalo_ray.extract.caption_blocks import find_captions
+from cephalo_ray.extract.captions import is_continuation
 from cephalo_ray.extract.clusters import (
     GRAPHIC_GAP,
     build_clusters,
@@ -227,6 +228,41 @@ def chained_costs(claim: Claim, caption: Box, clusters: Sequence[Cluster]) -> di
     }
 
 
+def give_empty_captions_their_neighbour(
+    best: dict[int, tuple[float, int, int]],
+    claims: Sequence[Claim],
+    captions: Sequence[Caption],
+    clusters: Sequence[Cluster],
+    habits: Mapping[str, str],
+) -> None:
+    """A caption left with nothing takes the cluster right on its usual side when that cluster went,
+    as the far end of a chain, to a caption further away that keeps other clusters (a table set just
+    above a figure is the table's, not the figure's top panel). Changes `best` in place."""
+    held: dict[int, list[int]] = {}
+    for cluster_index, (_, caption_index, _) in best.items():
+        held.setdefault(caption_index, []).append(cluster_index)
+    for claim_index, claim in sorted(enumerate(claims), key=lambda entry: entry[1].cost):
+        caption = captions[claim.caption]
+        if claim.caption in held or claim.placement != habits.get(caption.label.kind, "below"):
+            continue
+        nearest = min(claim.clusters, key=lambda index: edge_gap(clusters[index].box, caption.box))
+        if nearest not in best:
+            continue
+        _, holder, _ = best[nearest]
+        others = [index for index in held[holder] if index != nearest]
+        holder_box = captions[holder].box
+        gap_to_holder = edge_gap(clusters[nearest].box, holder_box)
+        if (
+            not others
+            or any(edge_gap(clusters[index].box, holder_box) > gap_to_holder for index in others)
+            or edge_gap(clusters[nearest].box, caption.box) >= gap_to_holder
+        ):
+            continue
+        best[nearest] = (edge_gap(clusters[nearest].box, caption.box), claim.caption, claim_index)
+        held[holder] = others
+        held[claim.caption] = [nearest]
+
+
 # where captions sit by default: figure captions below their figure, table captions above their table
 DEFAULT_HABITS: Mapping[str, str] = {"figure": "below", "table": "above"}
 
@@ -304,6 +340,7 @@ def pair_regions(
             candidate = (cost, claim.caption, claim_index)
             if cluster_index not in best or candidate < best[cluster_index]:
                 best[cluster_index] = candidate
+    give_empty_captions_their_neighbour(best, claims, captions, clusters, habits)
     by_caption: dict[int, dict[int, list[tuple[float, int]]]] = {}
     for cluster_index, (cost, caption_index, claim_index) in best.items():
         by_caption.setdefault(caption_index, {}).setdefault(claim_index, []).append((cost, cluster_index))
@@ -348,9 +385,16 @@ def pair_regions(
             for orphan in orphans
             if orphan.graphics != "vector" and orphan.box.area >= MIN_UNCAPTIONED_AREA * page.area
         )
+    # the rest of an item continued from an earlier page is part of that item, not one of its own
+    continued = {index for index, caption in enumerate(captions) if is_continuation(caption.text)}
+    items = [item for item in items if item.caption is None or not is_continuation(item.caption.text)]
     return PageRegions(
         sorted(items, key=lambda item: (item.box.y0, item.box.x0)),
-        [caption for index, caption in enumerate(captions) if index not in taken_captions],
+        [
+            caption
+            for index, caption in enumerate(captions)
+            if index not in taken_captions and index not in continued
+        ],
         orphans,
         page.area,
         page.height,

@@ -1,0 +1,124 @@
+"""Typographic rules of caption blocks and pairing, on hand-made page geometry (no PDF)."""
+
+from __future__ import annotations
+
+from cephalo_ray.extract.caption_blocks import find_captions, in_printed_rows
+from cephalo_ray.extract.captions import is_continuation, parse_caption_start
+from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats
+from cephalo_ray.extract.page_text import without_margin_text
+from cephalo_ray.extract.regions import pair_regions
+
+PAGE = Box(0, 0, 612, 792)
+
+
+def line(box: tuple[float, float, float, float], text: str, block: int, size: float = 8.0) -> TextLine:
+    return TextLine(Box(*box), text, size, False, block)
+
+
+def test_a_subscript_reaching_back_over_the_last_piece_keeps_the_caption_going() -> None:
+    lines = [
+        line((44, 697, 288, 707), "FIG. 5. The screening constant against the Debye constant. We", 18),
+        line((44, 707, 288, 716), "extract it here from the small-k course of the structure factor in", 18),
+        line((44, 716, 184, 724), "the section titled Simulation. It shifts k*", 18),
+        line((306, 685, 550, 694), "modifications such as the introduction of defects in the", 19, 10.0),
+        line((181, 717, 288, 727), "D to the right, also increasing the", 20),
+        line((44, 725, 288, 736), "maximum screening constant for each ratio.", 20),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.text.endswith(
+        "It shifts k* D to the right, also increasing the maximum screening constant for each ratio."
+    )
+
+
+def test_a_row_written_end_first_is_read_left_to_right() -> None:
+    lines = [
+        line((72, 477, 538, 487), "FIG. 2. (a) Phase space of the simulations, points coloured by", 49, 10.9),
+        line((213, 489, 222, 499), "\u221a", 51, 10.9),  # a root sign reaching into the row below
+        line((222, 498, 538, 508), "We/Oh. The three black lines delineate the regimes", 52, 10.9),
+        line((72, 498, 208, 508), "the Reynolds number Re =", 53, 10.9),
+        line((72, 510, 300, 520), "of the drop spreading process.", 54, 10.9),
+    ]
+    (caption,) = find_captions(lines, body_size=12.0)
+    assert caption.text == (
+        "FIG. 2. (a) Phase space of the simulations, points coloured by the Reynolds number Re = \u221a "
+        "We/Oh. The three black lines delineate the regimes of the drop spreading process."
+    )
+    assert in_printed_rows(lines, [0, 2, 3]) == [0, 3, 2]
+
+
+def test_a_sentence_citing_a_figure_at_a_line_start_is_no_caption() -> None:
+    lines = [
+        line(
+            (57, 181, 558, 194), "plates (four facets for each facet of the other kind), as shown in", 7, 12.0
+        ),
+        line(
+            (57, 202, 558, 215),
+            "Fig. S9. For crystals of 10 nm we find that the troughs are reduced",
+            8,
+            12.0,
+        ),
+        line((57, 222, 558, 236), "while the peaks remain high compared to the thermal energy.", 9, 12.0),
+    ]
+    assert find_captions(lines, body_size=12.0, line_gap=7.4) == []
+
+
+def test_a_caption_citing_a_figure_across_its_line_break_goes_on() -> None:
+    lines = [
+        line(
+            (72, 259, 540, 269), "Table 1: Comparison of the metrics of the three fits as shown in", 8, 12.0
+        ),
+        line((72, 280, 118, 291), "Figure 5.", 9, 12.0),
+    ]
+    (caption,) = find_captions(lines, body_size=12.0, line_gap=10.3)
+    assert caption.label.label == "Table 1" and caption.text.endswith("as shown in Figure 5.")
+
+
+def test_a_caption_under_a_sub_caption_far_right_in_its_block_is_found() -> None:
+    lines = [
+        line((88, 527, 154, 535), "(e) 118-bus network", 100),
+        line((458, 527, 524, 535), "(h) 240-bus network", 103),
+        line((146, 538, 466, 545), "Figure 5. Difference of the rates between the two approaches.", 103),
+    ]
+    (caption,) = find_captions(lines)
+    assert caption.label.label == "Figure 5"
+
+
+def test_a_finished_caption_does_not_carry_on_into_the_next_column() -> None:
+    lines = [
+        line((310, 58, 550, 66), "proteins, or the change of induced curvature due to remodelling", 3),
+        line((310, 68, 550, 76), "of a protein coat, by imposing a time-dependent curvature", 3),
+        line((53, 656, 293, 663), "FIGURE 1 The left inset shows the top view of the domain used", 15),
+        line((53, 665, 293, 674), "for our simulations. To see this figure in color, go online.", 15),
+        line((53, 675, 281, 683), "The tension is applied at the outer boundary. See the text.", 15),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.text.endswith("See the text.")
+
+
+def test_continued_captions() -> None:
+    assert is_continuation("Table 2 (continued)") and is_continuation("Table 2. Continued")
+    assert is_continuation("Table 1. Characteristics of the Included Studies (Continued)")
+    assert not is_continuation("Table 1. Results of continued therapy")
+    label = parse_caption_start("Table S7 (continued)")
+    assert label is not None and label.label == "Table S7"
+
+
+def test_a_table_continued_from_an_earlier_page_is_no_item_of_its_own() -> None:
+    stats = TextStats(10.0, 240.0)
+    lines = [line((150, 60, 240, 68), "Table S7 (continued)", 0)]
+    cells = [("Pair", "Kind", "n"), ("WE43", "alloy", "99"), ("AM50", "MgCa", "14")]
+    for row, texts in enumerate(cells):
+        for column, text in enumerate(texts):
+            x = 150 + 100 * column
+            lines.append(line((x, 80 + 12 * row, x + 40, 88 + 12 * row), text, 1 + row))
+    rules = [Graphic(Box(148, y, 450, y + 0.5), "path") for y in (76, 91, 118)]
+    regions = pair_regions(lines, rules, PAGE, stats)
+    assert regions.items == [] and regions.unpaired_captions == []
+
+
+def test_line_numbers_of_a_review_copy_go_on_a_page_without_prose() -> None:
+    stats = TextStats(10.0, 240.0)
+    lines = [line((329, 540 + 11 * i, 545, 548 + 11 * i), f"reference {i} of the list", 11) for i in range(6)]
+    numbers = [line((563, 540 + 11 * i, 576, 548 + 11 * i), str(451 + i), 11) for i in range(6)]
+    kept = without_margin_text(lines + numbers, PAGE, stats)
+    assert kept == lines
