@@ -32,4 +32,7 @@ def test_sixty_papers_s3_to_s3(ray_session: Any, s3_server: MotoS3Server, s3_buc
     manifest = extract_figures.run(config)
     assert manifest["status"] == "complete" and manifest["counts"]["documents_ok"] == 60
     assert manifest["counts"]["pairs"] == expected_pairs
-    assert len(manifest["files"]["documents"]) == 8  # ceil(60 / 8) deterministic batch files
+    # eight commits of up to 8 documents, far below target_file_mb: merged into one file each
+    assert len(manifest["files"]["documents"]) == len(manifest["files"]["pairs"]) == 1
+    data_files = [item["Key"] for item in client.list_objects_v2(Bucket=s3_bucket, Prefix="out/")["Contents"]]
+    assert len([key for key in data_files if key.endswith(".parquet")]) == 2  # the merged ones only
