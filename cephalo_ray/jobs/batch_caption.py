@@ -56,6 +56,11 @@ class CaptionResources(StrictModel):
     )
     max_batch_size: int = Field(32, ge=1, description="generations batched together inside an actor")
     local_num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (default: all)")
+    target_file_mb: float = Field(
+        128.0,
+        gt=0,
+        description="committed batches smaller than half this are merged into files of about this size",
+    )
 
 
 class CaptionConfig(StrictModel):
@@ -195,6 +200,7 @@ def run(config: CaptionConfig) -> dict[str, Any]:
         config={**config.model_dump(), "prompts": prompts, **shaping},
         hashed_config=hashed,
         upstream=upstream,
+        target_file_bytes=int(config.resources.target_file_mb * 2**20),
     )
     with root:
         # Images storage failed to return are always asked again; others with --retry-failed.
