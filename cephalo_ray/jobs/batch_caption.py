@@ -276,6 +276,7 @@ def caption_pending(
     from cephalo_ray.models.engine import EngineOptions, SamplingParams
     from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray, parquet_dataset
+    from cephalo_ray.restart import merge_in_ray
 
     image_ids = inputs if kind == "files" else pair_ids(storage, inputs)
     if all(item_key(image_id, prompt) in done for image_id in image_ids for prompt in prompts):
@@ -337,6 +338,7 @@ def caption_pending(
                 bar.set_postfix(failed=statuses[STATUS_FAILED] + statuses[STATUS_RETRY])
         seconds = time.perf_counter() - started
         ray_data_stats = dataset.stats()
+        root.compact(merge_in_ray)  # small commits into files of target_file_mb, in Ray tasks
     finally:
         if started_here:
             ray.shutdown()

@@ -436,6 +436,7 @@ def refine_pending(
     from cephalo_ray.refine.governor import Governor
     from cephalo_ray.refine.stage import RefineStage
     from cephalo_ray.refine.teacher import TeacherEndpoint, TeacherUnavailable
+    from cephalo_ray.restart import merge_in_ray
 
     started_here = connect_ray(config.resources.local_num_cpus)
     try:
@@ -507,7 +508,9 @@ def refine_pending(
                 raise TeacherUnavailable(str(cause)) from None
             raise
         stop_reason = ray.get(governor.state.remote())["stop_reason"]
-        return outcomes, stop_reason, time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        root.compact(merge_in_ray)  # small commits into files of target_file_mb, beside the data
+        return outcomes, stop_reason, seconds
     finally:
         if started_here:
             ray.shutdown()
