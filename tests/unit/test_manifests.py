@@ -73,8 +73,25 @@ def test_rayjob_entrypoints_name_a_module_and_config_that_exist(path: Path) -> N
     assert callable(module.main) and module.__doc__ and "ray job submit" in module.__doc__
     config = REPO_ROOT / words[words.index("--config") + 1]
     assert config.is_file(), config
-    assert spec["clusterSelector"] == {"ray.io/cluster": "cephalo"}
+    cluster = "cephalo-archive" if path.stem.endswith("-archive") else "cephalo"
+    assert spec["clusterSelector"] == {"ray.io/cluster": cluster}
     assert "AWS_SECRET_ACCESS_KEY" not in path.read_text()  # credentials come from the cluster
+
+
+def test_the_archive_cluster_scales_its_cpu_workers_from_none_and_keeps_work_off_the_head() -> None:
+    text = (REPO_ROOT / "manifests" / "raycluster-archive.yaml").read_text()
+    cluster = yaml.safe_load(text)
+    assert cluster["metadata"]["labels"] == {"ray.io/cluster": "cephalo-archive"}
+    assert cluster["spec"]["enableInTreeAutoscaling"] is True
+    assert cluster["spec"]["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+    groups = {group["groupName"]: group for group in cluster["spec"]["workerGroupSpecs"]}
+    assert groups["cpu"]["minReplicas"] == 0 < groups["cpu"]["maxReplicas"]
+    store = int(groups["cpu"]["rayStartParams"]["object-store-memory"])
+    memory = groups["cpu"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+    assert store <= int(memory.removesuffix("Gi")) * 2**30 / 2  # the object store leaves room for the work
+    assert "secretRef" in text and "AWS_SECRET_ACCESS_KEY:" not in text
+    job = yaml.safe_load((REPO_ROOT / "manifests" / "rayjob-extract-archive.yaml").read_text())
+    assert "configs/extract/archive.yaml" in job["spec"]["entrypoint"]
 
 
 def test_the_raycluster_keeps_credentials_out_of_the_manifest() -> None:
@@ -86,7 +103,7 @@ def test_the_raycluster_keeps_credentials_out_of_the_manifest() -> None:
     assert "secretRef" in text and "AWS_SECRET_ACCESS_KEY:" not in text
 
 
-@pytest.mark.parametrize("name", ["aws.yaml", "local.yaml"])
+@pytest.mark.parametrize("name", ["aws.yaml", "aws-archive.yaml", "local.yaml"])
 def test_cluster_launcher_configs_pass_rays_autoscaler_schema(name: str) -> None:
     from ray.autoscaler._private.util import prepare_config, validate_config
 
