@@ -204,8 +204,7 @@ def extract_pending(
         actors = config.resources.actors or max(
             1, int(ray.cluster_resources().get("CPU", 1) / config.resources.num_cpus)
         )
-        rows = [{"uri": item.uri, "size": item.size, "mtime_ns": item.mtime_ns} for item in pending]
-        dataset = ray.data.from_items(rows, override_num_blocks=batches).map_batches(
+        dataset = ray.data.from_arrow(input_blocks(pending, config.resources.docs_per_file)).map_batches(
             ExtractStage,
             fn_constructor_kwargs={
                 "committer": root.committer,
@@ -236,6 +235,20 @@ def extract_pending(
     finally:
         if started_here:
             ray.shutdown()
+
+
+def input_blocks(pending: Sequence[Any], per_block: int) -> list[Any]:
+    """The pending inputs as Arrow tables of `per_block` rows: columns, not a dict per input."""
+    import pyarrow as pa
+
+    table = pa.table(
+        {
+            "uri": pa.array([item.uri for item in pending], pa.string()),
+            "size": pa.array([item.size for item in pending], pa.int64()),
+            "mtime_ns": pa.array([item.mtime_ns for item in pending], pa.int64()),
+        }
+    )
+    return [table.slice(start, per_block) for start in range(0, len(pending), per_block)]
 
 
 def summarise(
