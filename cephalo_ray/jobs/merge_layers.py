@@ -74,6 +74,11 @@ class MergeConfig(StrictModel):
     )
     seed: int = Field(0, description="dare: seed of the random drops")
     max_shard_size_mb: int = Field(2048, ge=1, description="largest safetensors shard written")
+    init: Literal["copy", "identity"] = Field(
+        "copy",
+        description="stack: trained slices copied as they are, or identity (attention and MLP output "
+        "projections zeroed: the model starts out as the base and the new layers learn from there)",
+    )
     resources: SurgeryResources = SurgeryResources()
     storage: StorageConfig = StorageConfig()
 
@@ -89,6 +94,10 @@ class MergeConfig(StrictModel):
             if name not in self.models:
                 raise ValueError(f"weights.{name} is not a key of models ({', '.join(self.models)})")
         if self.method != "stack":
+            if self.init != "copy":
+                raise ValueError(
+                    f"init: {self.init} applies to method stack; method {self.method} merges weights"
+                )
             if self.slices:
                 raise ValueError(f"slices belong to method stack; method {self.method} merges whole models")
             merged = merging_models(self.method, list(self.models), self.base)
@@ -139,6 +148,7 @@ def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
         staging,
         max_shard_bytes=config["max_shard_size_mb"] * 1024**2,
         sources=config["models"],
+        init=config["init"],
     )
     return {**record, "output_layers": len(record["layers"])}
 

@@ -26,6 +26,9 @@ from cephalo_ray.merge.checkpoint import (
 )
 
 RECORD_KEY = "cephalo_merge"  # where the recipe is kept inside the output's config.json
+# The projections that write a decoder layer's attention and MLP outputs into the residual stream:
+# zeroed, the layer passes its input through unchanged (LLaMA-Pro's block expansion).
+RESIDUAL_WRITERS = ("self_attn.o_proj.", "mlp.down_proj.")
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ def stack_layers(
     output_dir: str | Path,
     max_shard_bytes: int = 2 * 1024**3,
     sources: Mapping[str, str] | None = None,
+    init: str = "copy",
 ) -> dict[str, Any]:
     """Write the stacked model to `output_dir` (weights, config, tokenizer/processor files).
 
@@ -140,6 +144,9 @@ def stack_layers(
         base: the model whose embeddings, norm, head, vision tower and connector are kept.
         slices: the layers, in output order.
         sources: name -> the URI the user gave (recorded instead of a local cache folder).
+        init: `copy` keeps every layer as its source has it; `identity` zeroes the residual writers
+            (`RESIDUAL_WRITERS`) of the layers marked for training, so the stacked model starts out
+            computing exactly what the base computes and the new layers learn from there.
 
     Returns:
         The recipe record (also stored as `cephalo_merge` in the output's config.json).
@@ -170,10 +177,19 @@ def stack_layers(
     for key in base_reader.keys():
         if split_layer_key(key, base_prefix) is None:
             writer.add(key, base_reader.get(key))
+    zeroed = [rest for rest in expected if rest.startswith(RESIDUAL_WRITERS)]
+    if init == "identity" and len({rest.split(".")[1] for rest in zeroed}) < len(RESIDUAL_WRITERS):
+        raise CheckpointError(
+            f"init: identity zeroes {', '.join(RESIDUAL_WRITERS)} of a layer; these layers have "
+            f"{', '.join(sorted(expected))}"
+        )
     for output_layer, item in enumerate(plan):
         reader, prefix = readers[item.model], prefixes[item.model][0]
         for rest in expected:
-            writer.add(f"{base_prefix}.{output_layer}.{rest}", reader.get(f"{prefix}.{item.layer}.{rest}"))
+            tensor = reader.get(f"{prefix}.{item.layer}.{rest}")
+            if init == "identity" and item.train and rest in zeroed:
+                tensor = tensor.new_zeros(tensor.shape)
+            writer.add(f"{base_prefix}.{output_layer}.{rest}", tensor)
     files = writer.close()
     record = {
         "kind": "stack",
@@ -182,6 +198,7 @@ def stack_layers(
         "slices": [asdict(piece) for piece in slices],
         "layers": [[item.model, item.layer] for item in plan],
         "trainable_layers": [number for number, item in enumerate(plan) if item.train],
+        "init": init,
     }
     config = stacked_config(
         base_reader.config,

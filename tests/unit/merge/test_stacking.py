@@ -213,3 +213,58 @@ def test_every_per_layer_setting_follows_its_layers_and_the_model_loads(tmp_path
     assert stacked.config.eos_token_id == [1, 2, 3, 4]
     with torch.no_grad():
         assert torch.isfinite(stacked(torch.tensor([[5, 6, 7, 8]])).logits).all()
+
+
+def test_identity_init_starts_the_stack_as_the_base_and_leaves_the_new_layers_trainable(
+    two_llamas: dict[str, Path],
+) -> None:
+    output = two_llamas["root"] / "identity"
+    record = stack_layers(
+        {"a": str(two_llamas["a"]), "b": str(two_llamas["b"])},
+        "a",
+        [LayerSlice("a", 0, 3), LayerSlice("b", 2, 3)],
+        output,
+        init="identity",
+    )
+    assert record["init"] == "identity" and record["trainable_layers"] == [4, 5]
+    stacked = AutoModelForCausalLM.from_pretrained(output).eval()
+    a = AutoModelForCausalLM.from_pretrained(two_llamas["a"]).eval()
+    b = AutoModelForCausalLM.from_pretrained(two_llamas["b"]).eval()
+    for number, source in ((4, b.model.layers[2]), (5, b.model.layers[3])):
+        new = stacked.model.layers[number]
+        assert not new.self_attn.o_proj.weight.any() and not new.mlp.down_proj.weight.any()
+        # everything else of the layer is its source's: the blocks learn from B's weights
+        assert torch.equal(new.self_attn.q_proj.weight, source.self_attn.q_proj.weight)
+        assert torch.equal(new.mlp.up_proj.weight, source.mlp.up_proj.weight)
+    for number in range(4):  # the base's own layers are untouched
+        assert torch.equal(
+            stacked.model.layers[number].mlp.down_proj.weight, a.model.layers[number].mlp.down_proj.weight
+        )
+    with torch.no_grad():
+        torch.testing.assert_close(stacked(PROMPT).logits, a(PROMPT).logits, rtol=0, atol=1e-6)
+    # and the zeroed blocks still learn: their output projections get gradients
+    stacked.train()
+    stacked(PROMPT, labels=PROMPT).loss.backward()
+    assert stacked.model.layers[4].self_attn.o_proj.weight.grad.abs().sum() > 0
+
+
+def test_identity_init_is_a_setting_of_stacking_only() -> None:
+    from pydantic import ValidationError
+
+    from cephalo_ray.jobs.merge_layers import MergeConfig
+
+    models = {"a": "/models/a", "b": "/models/b"}
+    stacked = MergeConfig.model_validate(
+        {
+            "output": "/out",
+            "models": models,
+            "base": "a",
+            "init": "identity",
+            "slices": [{"model": "b", "first": 0, "last": 1}],
+        }
+    )
+    assert stacked.init == "identity"
+    with pytest.raises(ValidationError, match="init: identity applies to method stack"):
+        MergeConfig.model_validate(
+            {"output": "/out", "models": models, "base": "a", "method": "linear", "init": "identity"}
+        )
