@@ -39,7 +39,7 @@ def excerpt(pdf: bytes, first: int, last: int) -> bytes:
 
     doc = pymupdf.open(stream=pdf, filetype="pdf")
     doc.select(list(range(first - 1, last)))
-    data: bytes = doc.tobytes(garbage=3, deflate=True)
+    data: bytes = doc.tobytes(garbage=3, deflate=True, no_new_id=True)  # no random trailer ID: reproducible bytes
     return data
 
 
