@@ -8,9 +8,10 @@ time (`engine.max_batch_size=1`):
   request's alone: with static batches it waits for the long answer to end, with continuous
   batching it joins at the next decoding step (goal: at most 2x).
 
-    python -m bench.serve_throughput --concurrency 32 --requests 96 --max-tokens 32
+    python -m bench.serve_throughput --concurrency 32 --requests 96 --max-tokens 32 [--repeats 3]
 
-Every run sends the same greedy requests to a tiny LLaVA on this machine's CPU.
+Every run sends the same greedy requests to a tiny LLaVA on this machine's CPU. On a machine shared
+with other work, `--repeats` measures each setting several times, interleaved, and reports medians.
 """
 
 from __future__ import annotations
@@ -133,6 +134,11 @@ def short_behind_long(base_url: str, model: str, arguments: argparse.Namespace) 
     }
 
 
+def medians(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Each measurement's median over repeated runs."""
+    return {key: statistics.median(row[key] for row in rows) for key in rows[0]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -143,6 +149,12 @@ def main() -> int:
     parser.add_argument("--long-tokens", type=int, default=1024, help="the long request's max_tokens")
     parser.add_argument("--short-tokens", type=int, default=4, help="the short request's max_tokens")
     parser.add_argument("--behind-s", type=float, default=0.5, help="the short request's delay")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="measure every setting this many times, interleaved, and report medians (a shared machine)",
+    )
     arguments = parser.parse_args()
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -161,34 +173,45 @@ def main() -> int:
         _temp_dir=tempfile.mkdtemp(prefix="crb-", dir="/tmp"),
     )
     port = free_port()
-    results: dict[str, dict[str, float]] = {}
-    latency: dict[str, dict[str, float]] = {}
+    measured: dict[str, list[dict[str, float]]] = {}
+    waited: dict[str, list[dict[str, float]]] = {}
     runs = (
         ("continuous", arguments.concurrency, True),
         ("static", arguments.concurrency, False),
         ("one at a time", 1, True),
     )
     try:
-        for number, (label, batch, continuous) in enumerate(runs):
-            config = ServeConfig(
-                models=[str(folder / "tiny")],
-                names=["tiny"],
-                port=port,
-                app_name=f"bench-{number}",
-                route_prefix=f"/b{number}",
-                blocking=False,
-                engine={"max_batch_size": batch, "batch_wait_ms": 20, "continuous_batching": continuous},
-                limits={"max_concurrent_requests": arguments.concurrency * 2},
+        for number, (_, batch, continuous) in enumerate(runs):
+            start(
+                ServeConfig(
+                    models=[str(folder / "tiny")],
+                    names=["tiny"],
+                    port=port,
+                    app_name=f"bench-{number}",
+                    route_prefix=f"/b{number}",
+                    blocking=False,
+                    engine={"max_batch_size": batch, "batch_wait_ms": 20, "continuous_batching": continuous},
+                    limits={"max_concurrent_requests": arguments.concurrency * 2},
+                    resources={"num_cpus": 0.5},  # all three at once; their work shares the machine anyway
+                )
             )
-            start(config)
-            base_url = f"http://127.0.0.1:{port}/b{number}/v1"
-            results[label] = measure(base_url, "tiny", arguments)
-            if batch > 1:
-                latency[label] = short_behind_long(base_url, "tiny", arguments)
-            serve.delete(f"bench-{number}")
+        # interleaved, so that a busy spell of a shared machine does not fall on one setting only
+        for _ in range(arguments.repeats):
+            for number, (label, batch, _) in enumerate(runs):
+                base_url = f"http://127.0.0.1:{port}/b{number}/v1"
+                measured.setdefault(label, []).append(measure(base_url, "tiny", arguments))
+                if batch > 1:
+                    waited.setdefault(label, []).append(short_behind_long(base_url, "tiny", arguments))
     finally:
         serve.shutdown()
         ray.shutdown()
+    results = {label: medians(rows) for label, rows in measured.items()}
+    latency = {label: medians(rows) for label, rows in waited.items()}
+    if arguments.repeats > 1:
+        print(f"medians of {arguments.repeats} interleaved runs; requests/s of each run:")
+        for label, rows in measured.items():
+            speeds = ", ".join(f"{row['requests_per_s']:.2f}" for row in rows)
+            print(f"{label:>14}: {speeds}")
     print(
         f"{arguments.requests} requests, {arguments.concurrency} concurrent, {arguments.max_tokens} tokens each, tiny LLaVA on CPU"
     )
@@ -217,6 +240,8 @@ def main() -> int:
                 "speedup": ratio,
                 "continuous_over_static": versus_static,
                 "latency": latency,
+                "runs": measured,
+                "latency_runs": waited,
             }
         )
     )

@@ -5,13 +5,15 @@ finishes, so a short request is not held behind a long one (iteration-level sche
 TGI do). The running rows share one transformers `DynamicCache`, left-padded: when rows join, the
 shorter side gets zero keys and values on the left, hidden by the attention mask; when rows leave,
 their batch entries go and so do the leading columns no remaining row attends to. Each row's position
-id counts only its own tokens, so a row decodes as it would alone.
+id counts only its own tokens, so a row decodes as it would alone. A step that fails leaves the batch
+as it was, and `step_each` can then step every row on its own and drop only those that fail alone.
 
 Holds no requests, sampling or threads (the engine does); `DecodeBatch` is tensors only.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,8 +131,9 @@ class DecodeBatch:
     def length(self) -> int:
         return 0 if self.attention_mask is None else int(self.attention_mask.shape[1])
 
-    def join(self, prefilled: Prefilled, keep: list[int], next_tokens: Any) -> None:
-        """Add rows `keep` of `prefilled` (whose next inputs are `next_tokens`) after the running ones."""
+    def join(self, prefilled: Prefilled | DecodeBatch, keep: list[int], next_tokens: Any) -> None:
+        """Add rows `keep` of `prefilled` (or of another batch), whose next inputs are `next_tokens`,
+        after the running ones."""
         import torch
 
         if not keep:
@@ -175,22 +178,65 @@ class DecodeBatch:
 
     def step(self) -> Any:
         """One decoding step of every row: feeds each row's next token, returns the logits
-        ([rows, vocabulary], float32) of the token after it."""
+        ([rows, vocabulary], float32) of the token after it. A step that raises leaves the batch
+        as it was before it."""
         import torch
 
-        self.attention_mask = torch.cat([self.attention_mask, self.attention_mask.new_ones(self.size, 1)], 1)
-        with torch.no_grad():
-            output = self.model(
-                input_ids=self.next_tokens[:, None],
-                attention_mask=self.attention_mask,
-                position_ids=self.positions[:, None],
-                cache=self.cache,
-                use_cache=True,
-                logits_to_keep=1,
-            )
+        mask = torch.cat([self.attention_mask, self.attention_mask.new_ones(self.size, 1)], 1)
+        before = self._layers()  # a forward that fails midway has grown some layers' cache, not all
+        try:
+            with torch.no_grad():
+                output = self.model(
+                    input_ids=self.next_tokens[:, None],
+                    attention_mask=mask,
+                    position_ids=self.positions[:, None],
+                    cache=self.cache,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+        except BaseException:
+            self._set_layers(before)
+            raise
+        self.attention_mask = mask
         self.cache = output.cache
         self.positions = self.positions + 1
         return output.logits[:, -1, :].float()
+
+    def step_each(self) -> tuple[Any, dict[int, Exception]]:
+        """After a failed `step`: each row's step on its own. The rows that fail alone leave the
+        batch; the others are one batch again, one step further.
+
+        Returns:
+            The logits of the rows that stepped ([rows, vocabulary], float32, in their order; None
+            when none did) and the error of each row that failed, by its number before the step.
+        """
+        import torch
+
+        stepped: list[DecodeBatch] = []
+        logits: list[Any] = []
+        failures: dict[int, Exception] = {}
+        for number in range(self.size):
+            single = self.row(number)
+            try:
+                logits.append(single.step())
+            except Exception as error:
+                failures[number] = error
+                continue
+            stepped.append(single)
+        self.cache = self.attention_mask = self.positions = self.next_tokens = None
+        for single in stepped:
+            self.join(single, [0], single.next_tokens)  # as a prefilled row joins: padded on the left
+        return (torch.cat(logits) if logits else None), failures
+
+    def row(self, number: int) -> DecodeBatch:
+        """Row `number` as a batch of its own (its cache entries copied; this batch is unchanged)."""
+        single = DecodeBatch(self.model)
+        single.cache = copy.copy(self.cache)
+        single.cache.layers = [copy.copy(layer) for layer in self.cache.layers]
+        single.attention_mask, single.positions = self.attention_mask, self.positions
+        single.next_tokens = self.next_tokens
+        single.keep([number])
+        return single
 
     def _layers(self) -> list[tuple[Any, Any]]:
         return [(layer.keys, layer.values) for layer in self.cache.layers]

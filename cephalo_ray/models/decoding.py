@@ -56,6 +56,19 @@ class Ticket:
     cancelled: threading.Event = field(default_factory=threading.Event)
     submitted_at: float = field(default_factory=time.monotonic)
     streamed: bool = False  # some text went out: the row cannot be run again from the start
+    ended: bool = False  # its `done` or `error` went out: nothing more will
+
+    def __post_init__(self) -> None:
+        # one end per request, whoever sends it: a worker that dies can answer every ticket it held
+        deliver = self.sink
+
+        def sink(event: Event) -> None:
+            if self.ended:
+                return
+            self.ended = event.kind in ("done", "error")
+            deliver(event)
+
+        self.sink = sink
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -222,6 +235,9 @@ def sample(logits: Any, top_p: float, generator: Any) -> int:
     import torch
 
     probabilities = torch.softmax(logits, dim=-1)
+    # checked here: on CUDA, multinomial asserts on the device, which breaks the process for every row
+    if not bool(torch.isfinite(probabilities).all()):
+        raise ValueError("the next-token probabilities are not finite numbers (the logits overflowed)")
     if top_p < 1.0:
         ordered, order = probabilities.sort(descending=True)
         keep = ordered.cumsum(0) - ordered < top_p  # always keeps the most likely token

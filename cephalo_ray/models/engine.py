@@ -10,11 +10,14 @@ its end. Each row keeps its own sampling (temperature, top-p, seed), its own `ma
 strings, and streams its text as tokens arrive (`decoding.py`); a row whose client went away is
 stopped. Greedy rows give the same tokens batched as alone (left padding with the attention mask and
 position ids). A row with a JSON schema is masked token by token to answers that follow it
-(`grammar.py`); its batch-mates are untouched.
+(`grammar.py`); its batch-mates are untouched. A row that fails (in its prefill, a decoding step
+or its sampling) fails alone: its batch-mates are run again without it. A worker that dies answers
+the requests it held, and `problem` says so, as it says when work has made no progress for a while.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
@@ -39,7 +42,11 @@ from cephalo_ray.models.decoding import (
 
 
 class EngineBusyError(RuntimeError):
-    """The waiting queue is full; the caller should retry later."""
+    """The engine cannot take a request now (its waiting queue is full, or its worker stopped);
+    the caller should retry later."""
+
+
+STOPPED = "generation failed: the generation worker has stopped"
 
 
 class ContextLengthError(ValueError):
@@ -123,7 +130,9 @@ class Engine:
         self._waiting: deque[Ticket] = deque()
         self._condition = threading.Condition()
         self._closed = False
-        self.last_progress = time.monotonic()  # a token streamed or a batch ended
+        self._busy = False  # the worker holds requests (prefilling, decoding or generating)
+        self._stopped = False  # the worker has ended (closed, or died): nothing more is taken
+        self.last_progress = time.monotonic()  # a token streamed, a batch ended, or work arrived idle
         self._worker = threading.Thread(target=self._loop, name="cephalo-engine", daemon=True)
         self._worker.start()
 
@@ -162,13 +171,28 @@ class Engine:
         self.last_progress = time.monotonic()
 
     def problem(self, stall_s: float) -> str | None:
-        """Why this engine cannot make progress (its worker died, or requests wait while nothing has
-        moved for `stall_s`), or None when it is well."""
+        """Why this engine cannot make progress (its worker died, or it has had work for `stall_s`
+        and nothing moved), or None when it is well."""
         if not self._worker.is_alive() and not self._closed:
             return "the generation worker has stopped"
-        if self._waiting and time.monotonic() - self.last_progress > stall_s:
-            return f"{len(self._waiting)} requests wait and nothing was generated for {stall_s:g} s"
+        if time.monotonic() - self.last_progress <= stall_s:
+            return None
+        if self._waiting:
+            count = len(self._waiting)
+            waits = "request waits" if count == 1 else "requests wait"
+            return f"{count} {waits} and nothing was generated for {stall_s:g} s"
+        if self._busy:
+            return f"the requests being generated have made no progress for {stall_s:g} s"
         return None
+
+    def _enqueue(self, tickets: list[Ticket]) -> None:
+        """Add `tickets` to the waiting queue (the caller holds the condition)."""
+        if self._stopped:
+            raise EngineBusyError("the generation worker has stopped")
+        if not self._waiting and not self._busy:  # the stall clock starts when work arrives, not at idle
+            self._progressed()
+        self._waiting.extend(tickets)
+        self._condition.notify()
 
     def submit(
         self,
@@ -191,8 +215,7 @@ class Engine:
                 self._waiting = deque(waiting for waiting in self._waiting if not waiting.cancelled.is_set())
             if len(self._waiting) >= self.max_waiting:
                 raise EngineBusyError(f"{len(self._waiting)} requests are waiting")
-            self._waiting.append(ticket)
-            self._condition.notify()
+            self._enqueue([ticket])
         return ticket
 
     def submit_many(
@@ -216,8 +239,7 @@ class Engine:
                 raise EngineBusyError(
                     f"{len(self._waiting)} requests are waiting; {len(tickets)} more do not fit"
                 )
-            self._waiting.extend(tickets)
-            self._condition.notify()
+            self._enqueue(tickets)
         return tickets
 
     def stream(
@@ -310,13 +332,21 @@ class Engine:
                 if ticket.cancelled.is_set():
                     continue
                 batch.append(ticket)
+            self._busy = self._busy or bool(batch)
             return batch
 
     def _loop(self) -> None:
-        if self.continuous_batching:
-            self._loop_continuous()
-        else:
-            self._loop_static()
+        try:
+            if self.continuous_batching:
+                self._loop_continuous()
+            else:
+                self._loop_static()
+        finally:  # closed, or died: no one else will answer the requests still waiting
+            with self._condition:
+                self._stopped = True
+                waiting, self._waiting = list(self._waiting), deque()
+            for ticket in waiting:
+                ticket.sink(Event("error", text=STOPPED))
 
     def _loop_static(self) -> None:
         while not self._closed:
@@ -329,6 +359,11 @@ class Engine:
                 tokens = self._run(batch)
             except Exception as error:  # one bad row must not fail its batch-mates: each goes alone
                 tokens = self._run_alone(batch, error)
+            except BaseException:  # the worker itself ends: answer the rows it holds first
+                for ticket in batch:
+                    ticket.sink(Event("error", text=STOPPED))
+                raise
+            self._busy = False
             seconds = time.monotonic() - started
             self.last_progress = time.monotonic()
             self.stats.generated_tokens += tokens
@@ -349,6 +384,7 @@ class Engine:
 
         batch = DecodeBatch(self.model)
         rows: list[RowState] = []
+        newcomers: list[Ticket] = []
         meter = StepMeter(self.observer)
         while rows or not self._closed:
             try:
@@ -357,14 +393,22 @@ class Engine:
                 newcomers = self._next_batch(room, wait=not rows) if room and not self._closed else []
                 if newcomers:
                     rows += self._admit(batch, newcomers)
+                    newcomers = []
                 if rows:
                     rows = self._step(batch, rows, meter)
             except Exception as error:  # a fault of the loop itself: the running rows end, the worker lives
                 for row in rows:
                     row.fail(failure_event(error).text)
-                rows = []
+                for ticket in newcomers:  # those not among the rows yet (the others have had their end)
+                    ticket.sink(failure_event(error))
+                rows, newcomers = [], []
                 batch.keep([])
+            except BaseException:  # the worker itself ends: answer the rows it holds first
+                for ticket in [*(row.ticket for row in rows), *newcomers]:
+                    ticket.sink(Event("error", text=STOPPED))
+                raise
             if not rows:
+                self._busy = False
                 meter.flush(0)
 
     def _admit(self, batch: Any, tickets: list[Ticket]) -> list[RowState]:
@@ -434,15 +478,21 @@ class Engine:
     def _step(self, batch: Any, rows: list[RowState], meter: StepMeter) -> list[RowState]:
         """One decoding step of the running rows. Returns the rows still going, in `batch`'s order."""
         started = time.monotonic()
-        before = sum(len(row.ids) for row in rows)
         try:
             logits = batch.step()
-        except Exception as error:  # the forward of all rows failed: none can go on
-            for row in rows:
-                row.fail(failure_event(error).text)
-            batch.keep([])
-            return []
+        except Exception as error:  # one bad row must not fail its batch-mates: each steps alone
+            if len(rows) == 1:
+                rows[0].fail(failure_event(error).text)
+                batch.keep([])
+                return []
+            logits, failures = batch.step_each()
+            for number, own in failures.items():
+                rows[number].fail(failure_event(own).text)
+            rows = [row for number, row in enumerate(rows) if number not in failures]
+            if not rows:
+                return []
         chosen = choose_tokens(rows, logits)
+        before = sum(len(row.ids) for row in rows)
         add_tokens(rows, chosen)
         batch.next_tokens = chosen
         tokens = sum(len(row.ids) for row in rows) - before
@@ -504,8 +554,15 @@ class Engine:
 
     def prompt_tokens(self, messages: list[dict[str, Any]], images: Sequence[Any]) -> int:
         """The prompt's length in tokens, image tokens included (the processor's own count)."""
+        return self._prompt_counts(messages, images)[0]
+
+    def _prompt_counts(self, messages: list[dict[str, Any]], images: Sequence[Any]) -> tuple[int, int]:
+        """The prompt's length in tokens, and how many of them stand for its images."""
         ticket = Ticket(messages, list(images), SamplingParams(), lambda event: None)
-        return int(self.encode([ticket])["input_ids"].shape[1])
+        input_ids = self.encode([ticket])["input_ids"]
+        image_token = getattr(self.processor, "image_token_id", None) if images else None
+        image_tokens = int((input_ids == image_token).sum()) if isinstance(image_token, int) else 0
+        return int(input_ids.shape[1]), image_tokens
 
     def check_context(
         self,
@@ -516,16 +573,22 @@ class Engine:
     ) -> int:
         """Refuse a prompt that cannot be answered within the context before it waits for a batch.
 
+        Image tokens are counted as the processor makes them, after its resize: they grow with the
+        tiles or patches it cuts (which its own config caps per image), so these limits also bound
+        the pixels a request brings into a batch.
+
         Returns:
             The prompt's length in tokens.
 
         Raises:
             ContextLengthError: naming the lengths and the limit.
         """
-        length = self.prompt_tokens(messages, images)
+        length, image_tokens = self._prompt_counts(messages, images)
+        plural = "s" if len(images) != 1 else ""
         if max_prompt_tokens is not None and length > max_prompt_tokens:
+            of_images = f" ({image_tokens} of them for {len(images)} image{plural})" if image_tokens else ""
             raise ContextLengthError(
-                f"the prompt has {length} tokens, more than this server's limit of {max_prompt_tokens}"
+                f"the prompt has {length} tokens{of_images}, more than this server's limit of {max_prompt_tokens}"
             )
         context = self.context_length
         if context is not None and length + max_tokens > context:
@@ -533,6 +596,7 @@ class Engine:
                 f"This model's maximum context length is {context} tokens. However, you requested "
                 f"{length + max_tokens} tokens ({length} in the messages, {max_tokens} in the completion). "
                 "Please reduce the length of the messages or completion."
+                + (f" The {len(images)} image{plural} take {image_tokens} tokens." if image_tokens else "")
             )
         return length
 
@@ -625,7 +689,10 @@ class StepMeter:
     def flush(self, rows: int) -> None:
         """Report what was summed (`rows`: the batch size to report)."""
         if self.observer and self.steps:
-            self.observer(rows or round(self.rows / self.steps), self.tokens, self.seconds)
+            try:
+                self.observer(rows or round(self.rows / self.steps), self.tokens, self.seconds)
+            except Exception as error:  # metrics are not worth the generation worker's life
+                print(f"engine metrics observer failed: {error!r}", file=sys.stderr)
         self.steps = self.rows = self.tokens = 0
         self.seconds = 0.0
 

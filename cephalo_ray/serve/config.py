@@ -24,7 +24,10 @@ class ServeLimits(StrictModel):
     max_request_mb: float = Field(25.0, gt=0, description="largest request body (413 above)")
     max_image_mb: float = Field(20.0, gt=0, description="largest encoded image (413 above)")
     max_image_pixels: int = Field(
-        40_000_000, ge=1, description="most pixels per image; bigger images are refused unread"
+        40_000_000,
+        ge=1,
+        description="most pixels per image as sent; bigger images are refused unread (what the processor "
+        "resizes them to is capped by its own config and counted as image tokens by max_prompt_tokens)",
     )
     max_tokens_cap: int = Field(
         2048, ge=1, description="largest max_tokens a request may ask for (400 above)"
@@ -34,7 +37,8 @@ class ServeLimits(StrictModel):
     max_prompt_tokens: int | None = Field(
         None,
         ge=1,
-        description="longest prompt in tokens, images included (400 above; the model's context always applies)",
+        description="longest prompt in tokens, images included as the processor makes them after its resize, "
+        "so this also bounds the pixels a request brings into a batch (400 above; the model's context always applies)",
     )
     stall_seconds: float = Field(
         600.0,

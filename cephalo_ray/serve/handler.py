@@ -205,7 +205,8 @@ class OpenAIHandler:
 
         def observe(rows: int, tokens: int, seconds: float) -> None:
             metrics.batch_size.observe(rows, tags={"model": model_id})
-            metrics.tokens.inc(tokens, tags={"model": model_id})
+            if tokens > 0:  # a Ray counter refuses 0 (a step whose rows were all cancelled)
+                metrics.tokens.inc(tokens, tags={"model": model_id})
             metrics.tokens_per_second.set(tokens / max(seconds, 1e-9), tags={"model": model_id})
 
         options = EngineOptions(

@@ -5,6 +5,9 @@ and checked before any request, and redirects are not followed (an allowed host 
 cannot send the server elsewhere). A fetch that fails is the client's 400, never a 500. Sizes are
 checked twice: the encoded bytes, and the pixel count and aspect ratio read from the image header
 before the pixels are decoded, so a decompression bomb or a 1x200000 strip is refused unexpanded.
+What the processor then makes of an image needs no limit of its own here: its config caps the
+resized pixels (tiles, grid pinpoints, `max_pixels`), and the engine's context check counts the
+image tokens they become before the request joins a batch (`limits.max_prompt_tokens`).
 """
 
 from __future__ import annotations

@@ -524,7 +524,7 @@ def test_abandoned_requests_give_their_slots_back(server: dict[str, Any], tmp_pa
             pass
 
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(abandon, range(24)))
+        list(pool.map(abandon, range(50)))
     health_url = base_url.removesuffix("/v1") + "/health"
     deadline = time.monotonic() + 60
     while True:
@@ -536,3 +536,91 @@ def test_abandoned_requests_give_their_slots_back(server: dict[str, Any], tmp_pa
     assert health["in_flight"] == 0 and health["status"] == "ok", health
     answers = [greedy(patient, ask("Are you free?", png_bytes()), max_tokens=2) for _ in range(6)]
     assert all(answer.choices[0].finish_reason for answer in answers)  # no 429: every slot came back
+
+
+def test_a_poison_row_beside_six_good_ones_fails_alone(server: dict[str, Any]) -> None:
+    """Seven requests at once; one passes validation (0 <= temperature <= 2) but its temperature
+    of 1e-300 turns its logits into infinities, so sampling refuses it inside the running batch.
+    Only that request fails, with an error of its own; the six are answered as when alone."""
+    client, base_url = server["client"], server["base_url"]
+    prompts = [
+        ask(f"What is in panel {letter}?", png_bytes(color=(30 * number, 60, 90)))
+        for number, letter in enumerate("abcdef")
+    ]
+    alone = [greedy(client, messages, max_tokens=12).choices[0].message.content for messages in prompts]
+    before = engine_stats(base_url)
+
+    def one(number: int) -> Any:
+        try:
+            if number == 3:
+                return client.chat.completions.create(
+                    model="tiny",
+                    messages=ask("And this one?", png_bytes()),
+                    max_tokens=12,
+                    temperature=1e-300,
+                )
+            return greedy(client, prompts[number - (number > 3)], max_tokens=12).choices[0].message.content
+        except openai.APIStatusError as error:
+            return error
+
+    with ThreadPoolExecutor(7) as pool:
+        outcomes = list(pool.map(one, range(7)))
+    after = engine_stats(base_url)
+    poison = outcomes.pop(3)
+    assert outcomes == alone
+    assert isinstance(poison, openai.InternalServerError), poison
+    assert poison.body["type"] == "server_error" and "generation failed" in poison.body["message"]  # type: ignore[index]
+    assert "request id" in poison.body["message"]  # type: ignore[index]
+    rows, batches = after["rows"] - before["rows"], after["batches"] - before["batches"]
+    assert rows == 7 and batches < 7, (rows, batches)  # some were prefilled together
+
+
+def test_a_replica_whose_only_slot_is_held_too_long_is_unhealthy_for_ray_serve(
+    server: dict[str, Any], tmp_path: Path
+) -> None:
+    """`GET /health` answers 503 and the deployment's `check_health` (what Ray Serve calls to
+    decide to replace a replica) raises while every slot has been held past `stall_seconds`."""
+    from ray import serve
+
+    build_tiny("llava", tmp_path / "tiny")
+    port = int(server["base_url"].split(":")[2].split("/")[0])
+    start(
+        ServeConfig(
+            models=[str(tmp_path / "tiny")],
+            names=["tiny"],
+            port=port,
+            app_name="stalling",
+            route_prefix="/stalling",
+            blocking=False,
+            limits={"max_concurrent_requests": 1, "stall_seconds": 0.5},
+            resources={"num_cpus": 0.25},
+        )
+    )
+    base_url = f"http://127.0.0.1:{port}/stalling/v1"
+    health_url = base_url.removesuffix("/v1") + "/health"
+    client = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0)
+    try:
+        greedy(client, ask("warm up", png_bytes()), max_tokens=2)
+        assert health_of(health_url)[0] == 200
+        stream = greedy(client, ask("Tell me everything.", png_bytes()), max_tokens=2000, stream=True)
+        next(iter(stream))  # it is generating, in the only slot
+        time.sleep(1.0)
+        status, body = health_of(health_url)
+        assert status == 503 and "all 1 request slots are held" in body["problem"], body
+        with pytest.raises(Exception, match="all 1 request slots are held"):
+            serve.get_app_handle("stalling").check_health.remote().result()
+        stream.close()  # the client leaves: its slot comes back and the replica is well again
+        deadline = time.monotonic() + 60
+        while health_of(health_url)[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert health_of(health_url) == (200, {**body, "status": "ok", "problem": None, "in_flight": 0})
+    finally:
+        serve.delete("stalling")
+
+
+def health_of(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url) as response:
+            return int(response.status), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return int(error.code), json.loads(error.read())

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from cephalo_ray.models.continuous import static_only_reason
-from cephalo_ray.models.engine import Engine, Event, SamplingParams
+from cephalo_ray.models.engine import Engine, EngineOptions, Event, SamplingParams
 from cephalo_ray.models.tiny import build_tiny, build_tiny_causal_lm
 
 
@@ -307,3 +307,96 @@ def test_a_row_decodes_the_same_logits_alone_and_among_rows_that_join_and_leave(
         torch.testing.assert_close(torch.stack(steps), expected, rtol=1e-4, atol=1e-4)
     expected = alone(longer_text, int(longer.logits.argmax()), 2)
     torch.testing.assert_close(torch.stack([logits[2] for logits in last]), expected, rtol=1e-4, atol=1e-4)
+
+
+class FailingSteps:
+    """A forward pre-hook that makes decoding steps raise: the first `batched` steps of more than
+    one row (a fault no row has alone, as running out of memory), and every step that feeds a row
+    at position `from_position` or beyond (a row that breaks any step it is in)."""
+
+    def __init__(self, batched: int = 0, from_position: int | None = None) -> None:
+        self.batched = batched
+        self.from_position = from_position
+        self.raised = 0
+
+    def __call__(self, module: Any, args: Any, kwargs: dict[str, Any]) -> None:
+        input_ids = kwargs.get("input_ids")
+        if input_ids is None or input_ids.shape[1] != 1:  # a prefill
+            return
+        if self.batched and input_ids.shape[0] > 1:
+            self.batched -= 1
+            self.raised += 1
+            raise RuntimeError(f"no memory for a step of {input_ids.shape[0]} rows")
+        if self.from_position is not None and int(kwargs["position_ids"].max()) >= self.from_position:
+            self.raised += 1
+            raise RuntimeError(f"position {self.from_position} cannot be decoded")
+
+
+@pytest.fixture(scope="module")
+def text_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    folder = tmp_path_factory.mktemp("qwen2")
+    build_tiny_causal_lm("qwen2", folder)
+    running = Engine.load(str(folder), EngineOptions(batch_wait_s=0.05))
+    running.eos_ids = set()  # every answer runs to its max_tokens
+    assert running.continuous_batching
+    yield running
+    running.close()
+
+
+def text_request(text: str) -> tuple[list[dict[str, Any]], list[Any], SamplingParams]:
+    return [{"role": "user", "content": text}], [], greedy(12)
+
+
+def failing(engine: Engine, hook: FailingSteps, requests: list[Any]) -> list[dict[str, Any]]:
+    """`requests` generated together while `hook` makes steps fail."""
+    handle = engine.model.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        return engine.generate_many(requests)
+    finally:
+        handle.remove()
+
+
+def test_a_step_that_fails_for_the_batch_is_retried_row_by_row_and_every_row_finishes(
+    text_engine: Engine,
+) -> None:
+    requests = [text_request("Why? " * number) for number in range(1, 5)]
+    alone = [text_engine.generate(*request)["text"] for request in requests]
+    steps, step_rows = text_engine.stats.steps, text_engine.stats.step_rows
+    hook = FailingSteps(batched=3)
+    answers = failing(text_engine, hook, requests)
+    assert hook.raised == 3
+    assert [answer["error"] for answer in answers] == [None] * 4
+    assert [answer["text"] for answer in answers] == alone  # each row stepped alone, then together again
+    assert all(answer["completion_tokens"] == 12 for answer in answers)
+    assert (text_engine.stats.step_rows - step_rows) / (text_engine.stats.steps - steps) > 3
+
+
+def test_a_row_that_breaks_every_step_fails_alone_and_its_batch_mates_finish(text_engine: Engine) -> None:
+    good = [text_request("Why? " * number) for number in range(1, 4)]
+    poison = text_request("Tell me everything, again and again. " * 8)
+    alone = [text_engine.generate(*request)["text"] for request in good]
+    lengths = [text_engine.prompt_tokens(messages, []) for messages, _, _ in [*good, poison]]
+    assert max(lengths[:3]) + 12 < lengths[3]  # only the poison row ever reaches the position
+    hook = FailingSteps(from_position=lengths[3] + 3)
+    answers = failing(text_engine, hook, [good[0], poison, *good[1:]])
+    assert answers[1]["error"] and "cannot be decoded" in answers[1]["error"]
+    assert [answers[0]["text"], answers[2]["text"], answers[3]["text"]] == alone
+    assert hook.raised == 2  # the step of all four rows, then the poison row's own
+
+
+def test_a_failing_metrics_observer_never_stops_the_generation_worker() -> None:
+    """Ray's counters refuse an increment of 0 (a step whose rows were all cancelled): the observer
+    raising once killed the engine thread and left the replica answering nothing."""
+    from cephalo_ray.models.engine import StepMeter
+
+    seen: list[tuple[int, int, float]] = []
+
+    def observer(rows: int, tokens: int, seconds: float) -> None:
+        seen.append((rows, tokens, seconds))
+        if tokens <= 0:
+            raise ValueError(f"value must be >0, got {tokens}")
+
+    meter = StepMeter(observer, every_s=0.0)
+    meter.add(rows=2, tokens=0, seconds=0.01)  # flushes at once and the observer raises
+    meter.add(rows=2, tokens=2, seconds=0.01)
+    assert seen == [(2, 0, 0.01), (2, 2, 0.01)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import wave
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -77,3 +79,41 @@ def test_garbage_and_broken_headers_are_400_and_long_audio_is_windowed() -> None
     assert broken.value.status == 400 and "0 Hz" in broken.value.message
     seventy_seconds = np.zeros(70 * SAMPLE_RATE, dtype=np.float32)
     assert [len(part) / SAMPLE_RATE for part in windows(seventy_seconds)] == [30, 30, 10]
+
+
+def test_seventy_seconds_of_mp3_are_transcribed_in_three_windows_and_joined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoded by FFmpeg, then through the real Transcriber and a tiny Whisper: the model hears
+    three 30 s windows (the last one 10 s, padded) and the transcript joins what it said for each."""
+    from cephalo_ray.models.tiny import build_tiny_whisper
+    from cephalo_ray.serve.audio import SAMPLE_RATE, Transcriber, audio_samples
+
+    build_tiny_whisper(tmp_path / "whisper")
+    transcriber = Transcriber(str(tmp_path / "whisper"), device="cpu")
+    samples = audio_samples(encoded("libmp3lame", "mp3", seconds=70, rate=16_000), AudioLimits())
+    assert abs(len(samples) / SAMPLE_RATE - 70) < 0.5
+    heard: list[tuple[int, ...]] = []
+    hook = transcriber.model.get_encoder().register_forward_pre_hook(
+        lambda module, args, kwargs: heard.append(
+            tuple((args[0] if args else kwargs["input_features"]).shape)
+        ),
+        with_kwargs=True,
+    )
+    said: list[Any] = []
+    generate = transcriber.model.generate
+
+    def listened(*args: Any, **kwargs: Any) -> Any:
+        tokens = generate(*args, **kwargs)
+        said.append(tokens)
+        return tokens
+
+    monkeypatch.setattr(transcriber.model, "generate", listened)
+    try:
+        text = transcriber.transcribe(samples, max_new_tokens=8)
+    finally:
+        hook.remove()
+    assert heard == [(3, 80, 3000)]  # three windows of 30 s in one batch, 80 mel bins each
+    windows = [part.strip() for part in transcriber.processor.batch_decode(said[0], skip_special_tokens=True)]
+    assert len(windows) == 3 and all(windows)  # every window was transcribed
+    assert text == " ".join(windows)
