@@ -17,6 +17,18 @@ finish_reason `length`). OUT gets `captions/` (key, image_id, source,
 prompt, answer, finish_reason, model, tokens, seconds), `errors/` (unreadable images), `done/` (the
 restart ledger) and `_manifest.json`. A rerun skips what is answered (images storage failed to return
 are asked again; `--retry-failed` asks again for every failed answer); a killed run resumes.
+
+An image of a folder is named by its path inside IN (`image_id`, `/`-separated), so a folder moved,
+mounted elsewhere or copied to S3 holds the same images, and IN is not part of the run's identity.
+Each answer's `done/` row records where its image was listed (source, size, mtime_ns) and the sha256
+of the bytes answered. A rerun trusts an answer without reading the image when the image is listed at
+that URI with that size and modification time (the rule extract and rsync use). Anywhere else, or
+with another size or time, it reads the image once (Ray tasks, no model) and compares the sha256: the
+same bytes keep their answers, committed again naming the new place so that later reruns there read
+nothing; other bytes are asked again, and the new answer replaces the old one. Name and size alone
+are never trusted: a regenerated figure often keeps both, and a copied file may keep its time. So one
+root holds the answers for one folder of images: another folder whose images share names replaces
+their answers. An extract or refine root's images are named by their pair_id, as that root names them.
 """
 
 from __future__ import annotations
@@ -29,15 +41,20 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
 
+if TYPE_CHECKING:
+    from cephalo_ray.caption.stage import ListedImage
+
 JOB = "caption"
 ROOT_COLUMNS = {"extract": ("pairs", "pair_id"), "refine": ("refined", "pair_id")}
+# In the run's identity for folders instead of `input`; roots written without it named images by URI.
+IMAGE_IDENTITY = {"image_identity": "path inside input + sha256"}
 
 
 class CaptionSampling(StrictModel):
@@ -141,13 +158,13 @@ def read_json_schema(path: str | None) -> str | None:
         ) from None
 
 
-def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, list[str], dict[str, Any] | None]:
-    """("files", image URIs, None) or ("root", parquet files, upstream info) for the input.
+def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, list[Any], dict[str, Any] | None]:
+    """("files", `ListedImage`s, None) or ("root", parquet files, upstream info) for the input.
 
     Raises:
         ConfigError: when the input holds no images.
     """
-    from cephalo_ray.caption.stage import IMAGE_SUFFIXES
+    from cephalo_ray.caption.stage import IMAGE_SUFFIXES, ListedImage, image_name
     from cephalo_ray.config import ConfigError
     from cephalo_ray.output_root import manifest_uri, read_upstream
     from cephalo_ray.storage import join
@@ -163,13 +180,37 @@ def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, list[str], dic
         rows = int(upstream["counts"].get("pairs" if upstream["job"] == "extract" else "pairs_ok", -1))
         return "root", files, {"uri": config.input, "digest": digest, "job": upstream["job"], "rows": rows}
     images = [
-        item.uri for item in storage.list_files(config.input) if item.uri.lower().endswith(IMAGE_SUFFIXES)
+        ListedImage(image_name(item.uri, config.input), item.uri, item.size, item.mtime_ns)
+        for item in storage.list_files(config.input)
+        if item.uri.lower().endswith(IMAGE_SUFFIXES)
     ]
     if not images:
         raise ConfigError(
             f"{config.input} holds no images ({', '.join(IMAGE_SUFFIXES)}) and is not an output root"
         )
-    return "files", sorted(images), None
+    return "files", sorted(images, key=lambda image: image.image_id), None
+
+
+def refuse_uri_named_root(storage: Any, output: str) -> None:
+    """Stop a rerun over a folder into a root written when images were named by their URI: its
+    answers cannot be matched with images named by their path inside the input and their bytes.
+
+    Raises:
+        ConfigError: naming the fix.
+    """
+    from cephalo_ray.config import ConfigError
+    from cephalo_ray.output_root import read_manifest
+
+    previous = read_manifest(storage, output)
+    if not previous or previous.get("job") != JOB or previous.get("upstream"):
+        return
+    if IMAGE_IDENTITY.keys() <= previous.get("hashed_config", {}).keys():
+        return
+    raise ConfigError(
+        f"{output} was written by an earlier cephalo_ray that named images by their absolute path; "
+        "images are now named by their path inside the input and their bytes, so its answers cannot "
+        "be matched: write to a new output root (its captions/ stay readable as they are)"
+    )
 
 
 def run(config: CaptionConfig) -> dict[str, Any]:
@@ -182,12 +223,13 @@ def run(config: CaptionConfig) -> dict[str, Any]:
     prompts = read_questions(config.questions, config.prompt)
     json_schema = read_json_schema(config.json_schema)
     kind, inputs, upstream = sources_of(config, storage)
-    hashed = {
-        **config.model_dump(
-            exclude={"output", "resources", "storage", "questions", "prompt", "retry_failed", "json_schema"}
-        ),
-        "prompts": prompts,
-    }
+    runtime = {"output", "resources", "storage", "questions", "prompt", "retry_failed", "json_schema"}
+    if kind == "files":
+        refuse_uri_named_root(storage, config.output)
+        # a folder's images are named inside it: the same images anywhere are the same run
+        hashed = {**config.model_dump(exclude=runtime | {"input"}), "prompts": prompts, **IMAGE_IDENTITY}
+    else:
+        hashed = {**config.model_dump(exclude=runtime), "prompts": prompts}
     # The schema itself, not its file name, shapes the answers: an edited file counts. Only when
     # set, so that roots written without one keep their hash.
     shaping = {} if json_schema is None else {"json_schema": json_schema}
@@ -205,13 +247,13 @@ def run(config: CaptionConfig) -> dict[str, Any]:
     with root:
         # Images storage failed to return are always asked again; others with --retry-failed.
         redo = {STATUS_RETRY, STATUS_FAILED} if config.retry_failed else {STATUS_RETRY}
-        done = {row["key"] for row in root.ledger if row["status"] not in redo}
+        earlier = sum(row["status"] not in redo for row in root.ledger)
         print(
-            f"caption: {len(prompts)} prompt(s), {len(done)} answers from earlier runs, model {model_name}",
+            f"caption: {len(prompts)} prompt(s), {earlier} answers from earlier runs, model {model_name}",
             file=sys.stderr,
         )
         run_counts = caption_pending(
-            config, root, storage, kind, inputs, prompts, done, model_name, upstream, json_schema
+            config, root, storage, kind, inputs, prompts, redo, model_name, upstream, json_schema
         )
         manifest = root.finish(lambda ledger: summarise(ledger, run_counts))
     counts = manifest["counts"]
@@ -251,15 +293,16 @@ def caption_pending(
     root: Any,
     storage: Any,
     kind: str,
-    inputs: list[str],
+    inputs: list[Any],
     prompts: list[str],
-    done: set[str],
+    redo: set[str],
     model_name: str,
     upstream: dict[str, Any] | None = None,
     json_schema: str | None = None,
 ) -> dict[str, Any]:
-    """The Ray Data pipeline; returns the run's counts. `json_schema` (checked compact text)
-    constrains every answer."""
+    """The Ray Data pipeline; returns the run's counts. `inputs` are `ListedImage`s or an upstream
+    root's files; ledger rows whose status is in `redo` are asked again; `json_schema` (checked
+    compact text) constrains every answer."""
 
     import ray
     from ray.data import ActorPoolStrategy, DataContext
@@ -271,25 +314,64 @@ def caption_pending(
         STATUS_RETRY,
         STATUS_SKIPPED,
         CaptionStage,
+        Recognised,
         item_key,
+        recognise,
     )
     from cephalo_ray.models.engine import EngineOptions, SamplingParams
     from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray, parquet_dataset
     from cephalo_ray.restart import merge_in_ray
 
-    image_ids = inputs if kind == "files" else pair_ids(storage, inputs)
-    if all(item_key(image_id, prompt) in done for image_id in image_ids for prompt in prompts):
+    if kind == "files":
+        found = recognise(inputs, prompts, root.ledger, redo)
+        image_ids = [image.image_id for image in inputs]
+    else:
+        found = Recognised(frozenset(row["key"] for row in root.ledger if row["status"] not in redo))
+        image_ids = pair_ids(storage, inputs)
+
+    def answered(done: frozenset[str]) -> bool:
+        return all(item_key(image_id, prompt) in done for image_id in image_ids for prompt in prompts)
+
+    if not found.unchecked and answered(found.done):
         # every answer exists: no model to load, no image to read
         return nothing_pending(len(image_ids), len(prompts))
     started_here = connect_ray(config.resources.local_num_cpus)
     try:
         DataContext.get_current().enable_progress_bars = False
+        checks = {"checked": len(found.unchecked), "moved": 0, "changed": 0, "unreadable": 0}
+        if found.unchecked:
+            print(
+                f"caption: {len(found.unchecked)} images were answered where or when they were listed "
+                "otherwise: reading them to compare their bytes",
+                file=sys.stderr,
+            )
+            digests = content_digests(storage, found.unchecked, config.resources.num_cpus)
+            found = recognise(inputs, prompts, root.ledger, redo, digests)
+            adopt(root, storage, found.moved)
+            checks.update(moved=len(found.moved), changed=found.changed, unreadable=found.unreadable)
+            print(
+                f"caption: {checks['moved']} found answered (their answers now name where they are), "
+                f"{found.changed} changed (asked again), {found.unreadable} unreadable (answers kept)",
+                file=sys.stderr,
+            )
+            if answered(found.done):  # no model to load
+                return {**nothing_pending(len(image_ids), len(prompts)), **checks}
         rows: Any  # a Ray Dataset of image rows
         if kind == "files":
             images = len(inputs)
             rows = ray.data.from_items(
-                [{"image_id": uri, "source": uri, "uri": uri, "image": None} for uri in inputs]
+                [
+                    {
+                        "image_id": image.image_id,
+                        "source": image.uri,
+                        "uri": image.uri,
+                        "image": None,
+                        "size": image.size,
+                        "mtime_ns": image.mtime_ns,
+                    }
+                    for image in inputs
+                ]
             )
         else:
             table = parquet_dataset(storage, inputs, ["pair_id", "image"], config.resources.num_cpus)
@@ -306,7 +388,7 @@ def caption_pending(
                 "model": model,
                 "model_name": model_name,
                 "prompts": prompts,
-                "done": done,
+                "done": found.done,
                 "params": SamplingParams(**config.sampling.model_dump(), json_schema=json_schema),
                 "engine": EngineOptions(
                     dtype=config.dtype,
@@ -338,12 +420,14 @@ def caption_pending(
                 bar.set_postfix(failed=statuses[STATUS_FAILED] + statuses[STATUS_RETRY])
         seconds = time.perf_counter() - started
         ray_data_stats = dataset.stats()
+        settle_now(root)  # answers asked again (changed images, retries) replace the old ones first
         root.compact(merge_in_ray)  # small commits into files of target_file_mb, in Ray tasks
     finally:
         if started_here:
             ray.shutdown()
     answered_now = statuses[STATUS_OK]
     return {
+        **checks,
         "images": len(seen),  # every image has an outcome, unreadable ones too
         "prompts": len(prompts),
         "answered_now": answered_now,
@@ -369,9 +453,79 @@ def pair_ids(storage: Any, files: list[str]) -> list[str]:
     return table.column("pair_id").to_pylist() if table is not None else []
 
 
+def content_digests(storage: Any, images: Sequence[ListedImage], num_cpus: float) -> dict[str, str | None]:
+    """The sha256 of each image's bytes by URI, read by Ray tasks (None: storage did not return it)."""
+    import ray
+
+    from cephalo_ray.caption.stage import digest_batch
+
+    listing = ray.data.from_items([{"uri": image.uri} for image in images])
+    digested = listing.map_batches(
+        partial(digest_batch, storage=storage),
+        batch_size=64,
+        batch_format="pyarrow",
+        num_cpus=min(1.0, num_cpus),  # fits wherever an actor of the job fits
+    )
+    return {row["uri"]: row["sha256"] for row in digested.iter_rows()}
+
+
+def adopt(root: Any, storage: Any, moved: Sequence[ListedImage]) -> int:
+    """Commit the answers of images found answered at another place again, naming where each image
+    is now (source, size, mtime_ns), so that later reruns there read nothing, and settle: the older
+    commits give these keys up. Returns how many answers were committed again."""
+    import pyarrow as pa
+
+    from cephalo_ray.caption.stage import CAPTIONS_DIR, ERRORS_DIR, LEDGER_DIR, captions_schema, ledger_schema
+    from cephalo_ray.ledger import PARQUET, committed_names
+    from cephalo_ray.rows import errors_schema
+    from cephalo_ray.storage import join
+
+    if not moved:
+        return 0
+    here = {image.image_id: image for image in moved}
+    adopted = 0
+    for name in sorted(committed_names(storage, root.root, LEDGER_DIR)):
+        ledger = storage.read_parquet([join(root.root, LEDGER_DIR, name + PARQUET)]).to_pylist()
+        rows = [row for row in ledger if row["image_id"] in here]
+        if not rows:
+            continue
+        keys = {row["key"] for row in rows}
+        data = {}
+        # (directory, the column that picks its rows, the values picked, the column naming the image)
+        for directory, column, wanted, image_column, schema in (
+            (CAPTIONS_DIR, "key", keys, "image_id", captions_schema()),
+            (ERRORS_DIR, "pair_id", here.keys(), "pair_id", errors_schema()),
+        ):
+            uri = join(root.root, directory, name + PARQUET)
+            found = storage.read_parquet([uri]).to_pylist() if storage.exists(uri) else []
+            picked = [
+                {**item, "source": here[item[image_column]].uri} for item in found if item[column] in wanted
+            ]
+            data[directory] = pa.Table.from_pylist(picked, schema=schema)
+        renamed = []
+        for row in rows:
+            image = here[row["image_id"]]
+            renamed.append({**row, "source": image.uri, "size": image.size, "mtime_ns": image.mtime_ns})
+        names = [f"{row['key']}|{root.run_id}" for row in renamed]
+        root.committer.commit(names, data, pa.Table.from_pylist(renamed, schema=ledger_schema()))
+        adopted += len(renamed)
+    settle_now(root)
+    return adopted
+
+
+def settle_now(root: Any) -> None:
+    """Leave each key committed again in this run in its newest commit before anything compacts: a
+    merge of an older commit holding it with a newer commit would outrank the newest one."""
+    root.ledger, _ = root.settle()
+
+
 def nothing_pending(images: int, prompts: int) -> dict[str, Any]:
     """A run's counts when earlier runs answered everything."""
     return {
+        "checked": 0,
+        "moved": 0,
+        "changed": 0,
+        "unreadable": 0,
         "images": images,
         "prompts": prompts,
         "answered_now": 0,

@@ -62,7 +62,8 @@ def test_every_image_answered_once_and_a_rerun_skips_all(
     (images / "notes.txt").write_text("ignored: not an image")
     manifest = batch_caption.run(config_for(images, tmp_path / "out", tiny_model))
     rows = answers(tmp_path / "out")
-    assert sorted(row["image_id"] for row in rows) == sorted(str(path) for path in images.glob("fig*.png"))
+    assert sorted(row["image_id"] for row in rows) == sorted(path.name for path in images.glob("fig*.png"))
+    assert all(row["source"] == str(images / row["image_id"]) for row in rows)
     assert all(row["prompt"] == "Describe this figure." and row["model"] == "tiny" for row in rows)
     assert all(row["completion_tokens"] >= 1 and row["seconds"] > 0 for row in rows)
     counts = manifest["counts"]
@@ -98,13 +99,20 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
     """A lost worker's batch is retried regrouped on other actors (the extract test's method): the
     same answers commit again under other names; each is kept once, and a kill while settling heals."""
     from cephalo_ray import ledger
-    from cephalo_ray.caption.stage import CaptionStage
+    from cephalo_ray.caption.stage import CaptionStage, recognise
     from cephalo_ray.models.engine import EngineOptions, SamplingParams
 
     images = image_folder(tmp_path / "images", 5)
     groupings = [[0, 1, 2], [2, 3, 4], [1]]  # the lost actor's batch, then two overlapping retries
     columns = pa.schema(
-        [("image_id", pa.string()), ("source", pa.string()), ("uri", pa.string()), ("image", pa.binary())]
+        [
+            ("image_id", pa.string()),
+            ("source", pa.string()),
+            ("uri", pa.string()),
+            ("image", pa.binary()),
+            ("size", pa.int64()),
+            ("mtime_ns", pa.int64()),
+        ]
     )
 
     def lost_worker_pipeline(
@@ -112,18 +120,26 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
         root: Any,
         storage: Storage,
         kind: str,
-        inputs: list[str],
+        inputs: list[Any],
         prompts: list[str],
-        done: set[str],
+        redo: set[str],
         *_: Any,
     ) -> dict[str, Any]:
         params = SamplingParams(**config.sampling.model_dump())
         options = EngineOptions(batch_wait_s=0.0)
+        done = recognise(inputs, prompts, root.ledger, redo).done
         stage = CaptionStage(root.committer, storage, str(tiny_model), "tiny", prompts, done, params, options)
         try:
             for grouping in groupings:
                 rows = [
-                    {"image_id": inputs[i], "source": inputs[i], "uri": inputs[i], "image": None}
+                    {
+                        "image_id": inputs[i].image_id,
+                        "source": inputs[i].uri,
+                        "uri": inputs[i].uri,
+                        "image": None,
+                        "size": inputs[i].size,
+                        "mtime_ns": inputs[i].mtime_ns,
+                    }
                     for i in grouping
                 ]
                 stage(pa.Table.from_pylist(rows, schema=columns))
@@ -148,7 +164,7 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
         monkeypatch.undo()  # the rerun is a real one: it settles the rest and answers nothing again
     manifest = batch_caption.run(config)
     assert sorted(row["image_id"] for row in answers(tmp_path / "out")) == sorted(
-        str(path) for path in images.glob("*.png")
+        path.name for path in images.glob("*.png")
     )
     assert manifest["status"] == "complete" and manifest["counts"]["answers"] == 5
     if killed_while_settling:
