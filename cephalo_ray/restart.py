@@ -276,6 +276,11 @@ class RootRun:
         session with `merge_in_ray`; `finish` calls it again here for what is left)."""
         if self.layout.ledger_dir is None or not self.target_file_bytes:
             return 0
+        # Settled first: a merged commit ranks by its newest row, so an old outcome merged beside a
+        # newer commit would otherwise outrank the latest commit of its key.
+        self.ledger, settled = self.settle()
+        if settled:
+            self.log(f"{self.layout.job}: {settled} batches that a retry committed twice were settled")
         files = batch_files(self.storage, self.root, self.layout.directories)
         committed = set(files[self.layout.ledger_dir])
         sizes = {name: sum(found.get(name, 0) for found in files.values()) for name in committed}

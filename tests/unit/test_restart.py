@@ -123,7 +123,7 @@ def test_a_key_two_merged_batches_hold_keeps_the_rows_of_the_later_commit_once(t
     retried = pa.table({"key": ["b", "c"], "answer": ["retried b", "answer c"]})
     run.committer.commit(["b", "c"], {"captions": retried}, retried.select(["key"]))
     run.target_file_bytes = 10**9
-    assert run.compact() == 3
+    assert run.compact() == 2  # the wholly superseded batch is settled away before the merge
 
     captions = pq.read_table(tmp_path / "captions").to_pylist()
     assert sorted((row["key"], row["answer"]) for row in captions) == [
@@ -132,3 +132,27 @@ def test_a_key_two_merged_batches_hold_keeps_the_rows_of_the_later_commit_once(t
         ("c", "answer c"),
     ]
     assert sorted(row["key"] for row in pq.read_table(tmp_path / "done").to_pylist()) == ["a", "b", "c"]
+
+
+def test_an_old_outcome_merged_beside_a_newer_batch_never_outranks_its_retry(tmp_path: Path) -> None:
+    """Key k failed in an early commit and was answered again in a later one; compaction then merges
+    the early commit with an even later one (name order), not with the retry. Settled first, the
+    merged batch holds no k, so the retry's answer is what stays."""
+    run = open_run(tmp_path)
+    first = pa.table({"key": ["k"], "answer": ["failed"]})
+    run.committer.commit(["x6"], {"captions": first}, first.select(["key"]))
+    time.sleep(0.01)
+    retry = pa.table({"key": ["k"], "answer": ["retried k"]})
+    run.committer.commit(["x11"], {"captions": retry}, retry.select(["key"]))
+    time.sleep(0.01)
+    run.committer.commit(["x9"], {"captions": rows("m")}, rows("m").select(["key"]))
+    sizes = {
+        path.stem: path.stat().st_size + (tmp_path / "captions" / path.name).stat().st_size
+        for path in (tmp_path / "done").glob("*.parquet")
+    }
+    names = sorted(sizes)  # x6 and x9 sort first by batch name and are merged; the retry (x11) is not
+    run.target_file_bytes = sizes[names[0]] + sizes[names[1]] + 1
+    run.compact()
+
+    captions = pq.read_table(tmp_path / "captions").to_pylist()
+    assert sorted((row["key"], row["answer"]) for row in captions) == [("k", "retried k"), ("m", "answer m")]
