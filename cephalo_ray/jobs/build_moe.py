@@ -10,8 +10,12 @@ On a cluster (models and output on s3://, router fitting on a GPU):
 Each decoder layer's MLP becomes one expert per model (Cephalo-Phi-3-MoE: three fine-tuned models);
 attention, norms, embeddings and vision come from `base`. The output is a standard Mixtral
 checkpoint (for a VLM: the VLM class with a Mixtral text model), loadable with `from_pretrained`,
-running only the top-k experts per token. Routers are fitted from each expert's prompts (text, or
-text + image) as the router sees them at inference; the per-layer accuracies land in the manifest.
+running only the top-k experts per token. With `shared_expert` (Qwen2 and Llama sources) it is a
+Qwen2-MoE checkpoint instead: one always-on expert, by default the base's MLPs, beside the routed
+ones, each layer computing `weight x shared + (1 - weight) x routed`.
+Routers are fitted from each expert's prompts (text, or text + image) as the router sees them at
+inference, and from the prompts an expert should not be chosen for (`negative_prompts`); the
+per-layer accuracies land in the manifest.
 A layer whose router sends fewer held-out tokens to their expert than `router.min_heldout_accuracy`
 (default: chance + 0.1) stops the build before anything is published.
 Router-only training afterwards: `recipe.name: router` in `cephalo train` (needs experts_per_token >= 2).
@@ -49,6 +53,13 @@ class ExpertConfig(StrictModel):
     prompts_file: str | None = Field(
         None, description="more prompts: .jsonl (strings or {text, image}) or a YAML/JSON list"
     )
+    negative_prompts: list[str | PromptConfig] = Field(
+        default_factory=list,
+        description="prompts this expert should not be chosen for: its router row is fitted to score them low",
+    )
+    negative_prompts_file: str | None = Field(
+        None, description="more negative prompts, in the format of prompts_file"
+    )
 
 
 class RouterConfig(StrictModel):
@@ -72,7 +83,21 @@ class RouterConfig(StrictModel):
         2048,
         ge=1,
         description="router inputs sampled per layer and expert for the logistic fit; memory: layers x "
-        "experts x this x hidden x 4 bytes (the mean fit uses every token in running sums)",
+        "experts x this x hidden x 4 bytes, twice that for experts with negative prompts (the mean fit "
+        "uses every token in running sums)",
+    )
+
+
+class SharedExpertConfig(StrictModel):
+    model: str | None = Field(
+        None, description="the model whose MLPs every token runs (local folder or s3://; default: base)"
+    )
+    weight: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="each layer's MLP output is weight x shared + (1 - weight) x the routed experts "
+        "(exact at 0.5)",
     )
 
 
@@ -83,6 +108,11 @@ class MoeConfig(StrictModel):
     base: str = Field(description="model giving attention, norms, embeddings and vision (local or s3://)")
     experts: list[ExpertConfig] = Field(description="the experts, in router order")
     experts_per_token: int = Field(1, ge=1, description="top-k experts per token (Cephalo: 1)")
+    shared_expert: SharedExpertConfig | None = Field(
+        None,
+        description="add an always-on expert beside the routed ones: the output is then a Qwen2-MoE "
+        "checkpoint (qwen2 and llama sources)",
+    )
     router: RouterConfig = RouterConfig()
     seed: int = Field(0, description="seed of the random router start and the held-out split")
     max_shard_size_mb: int = Field(2048, ge=1, description="largest safetensors shard written")
@@ -104,21 +134,50 @@ class MoeConfig(StrictModel):
                         f"expert {expert.name!r} has no prompts: give prompts or prompts_file, "
                         "or set router.method=random"
                     )
+        for expert in self.experts:
+            if self.router.method == "random" and (expert.negative_prompts or expert.negative_prompts_file):
+                raise ValueError(
+                    f"expert {expert.name!r} has negative prompts, which only fitted routers use: "
+                    "drop them or set router.method to logistic or mean"
+                )
+            both = prompts_in_both(expert.prompts, expert.negative_prompts)
+            if both:
+                raise ValueError(
+                    f"expert {expert.name!r} lists {both[0]!r} in both prompts and negative_prompts"
+                )
         return self
 
 
-def read_prompts(expert: dict[str, Any]) -> list[dict[str, Any]]:
-    """The expert's prompts as {text, image} with image paths made absolute."""
+def prompts_in_both(positives: Sequence[Any], negatives: Sequence[Any]) -> list[str]:
+    """Texts (with their image) that are both a positive and a negative prompt of one expert."""
+
+    def key(item: Any) -> tuple[str, str | None]:
+        if isinstance(item, str):
+            return item, None
+        if isinstance(item, PromptConfig):
+            return item.text, item.image
+        return item["text"], item.get("image")
+
+    listed = {key(item) for item in positives}
+    return [key(item)[0] for item in negatives if key(item) in listed]
+
+
+def read_prompts(expert: dict[str, Any], negative: bool = False) -> list[dict[str, Any]]:
+    """The expert's prompts (with `negative`, its negative prompts) as {text, image}, image paths made
+    absolute."""
     import yaml
 
-    prompts = [{"text": item} if isinstance(item, str) else dict(item) for item in expert["prompts"]]
+    listed, file_key = (
+        ("negative_prompts", "negative_prompts_file") if negative else ("prompts", "prompts_file")
+    )
+    prompts = [{"text": item} if isinstance(item, str) else dict(item) for item in expert.get(listed) or []]
     for prompt in prompts:
         if prompt.get("image"):
             prompt["image"] = os.path.abspath(prompt["image"])
-    if expert.get("prompts_file"):
-        path = Path(expert["prompts_file"])
+    if expert.get(file_key):
+        path = Path(expert[file_key])
         if not path.is_file():
-            raise FileNotFoundError(f"prompts_file {path} of expert {expert['name']!r} does not exist")
+            raise FileNotFoundError(f"{file_key} {path} of expert {expert['name']!r} does not exist")
         text = path.read_text()
         items = (
             [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -144,8 +203,14 @@ def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
 
     base = local_model(config["base"], config["storage"])
     experts = [local_model(expert["model"], config["storage"]) for expert in config["experts"]]
+    shared = config.get("shared_expert")
+    shared_source = None if shared is None else shared["model"] or config["base"]
     record = {
-        "sources": {"base": config["base"], "experts": {e["name"]: e["model"] for e in config["experts"]}},
+        "sources": {
+            "base": config["base"],
+            "experts": {e["name"]: e["model"] for e in config["experts"]},
+            **({"shared_expert": shared_source} if shared_source else {}),
+        },
         "expert_names": [expert["name"] for expert in config["experts"]],
     }
     details = build_moe(
@@ -156,6 +221,14 @@ def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
         seed=config["seed"],
         max_shard_bytes=config["max_shard_size_mb"] * 1024**2,
         record=record,
+        shared_expert=(
+            None
+            if shared_source is None
+            else base
+            if shared_source == config["base"]
+            else local_model(shared_source, config["storage"])
+        ),
+        shared_expert_weight=0.5 if shared is None else shared["weight"],
     )
     details["base"], details["experts"] = config["base"], [expert["model"] for expert in config["experts"]]
     if config["router"]["method"] != "random":
@@ -208,6 +281,12 @@ def router_problem(report: dict[str, Any], experts: int, minimum: float) -> str 
             f"held-out prompts routed {accuracy:.2f} right, about chance ({chance:.2f} for {experts} experts): "
             f"{advice}"
         )
+    away = report.get("negatives_routed_away_prompts")
+    if away is not None and away < 0.5:
+        return (
+            f"only {away:.2f} of the held-out negative prompts were routed away from the expert that lists "
+            "them: give more negative prompts, or positive prompts of the experts they belong to"
+        )
     return None
 
 
@@ -215,7 +294,8 @@ def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]
     """Load the built MoE, fit its routers from the prompts, and write the router weights back."""
     import torch
 
-    from cephalo_ray.merge.checkpoint import CheckpointReader, text_layer_stack
+    from cephalo_ray.merge.checkpoint import CheckpointReader, text_layer_stack, text_section
+    from cephalo_ray.merge.moe import router_key
     from cephalo_ray.merge.router import Prompt, fit_routers
 
     device = "cuda" if config["resources"]["num_gpus"] > 0 and torch.cuda.is_available() else "cpu"
@@ -233,6 +313,10 @@ def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]
         number: [Prompt(item["text"], item.get("image")) for item in read_prompts(expert)]
         for number, expert in enumerate(config["experts"])
     }
+    negatives = {
+        number: [Prompt(item["text"], item.get("image")) for item in read_prompts(expert, negative=True)]
+        for number, expert in enumerate(config["experts"])
+    }
     router = config["router"]
     report = fit_routers(
         model,
@@ -244,16 +328,18 @@ def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]
         max_iterations=router["max_iterations"],
         seed=config["seed"],
         max_tokens_per_expert=router["max_tokens_per_expert"],
+        negatives_by_expert=negatives,
     ).as_dict()
     from cephalo_ray.models.families import moe_blocks
 
     weights = [block.gate.weight.detach().cpu() for block in moe_blocks(model)]
     reader = CheckpointReader(folder)
     prefix, _ = text_layer_stack(reader)
+    model_type = text_section(reader.config)["model_type"]
     write_tensors(
         folder,
         reader.weight_map,
-        {f"{prefix}.{n}.block_sparse_moe.gate.weight": w for n, w in enumerate(weights)},
+        {router_key(prefix, n, model_type): w for n, w in enumerate(weights)},
     )
     config_path = Path(folder, "config.json")
     saved = json.loads(config_path.read_text())
@@ -278,15 +364,25 @@ def write_tensors(folder: str, weight_map: dict[str, str], replacements: dict[st
 
 def run(config: MoeConfig) -> dict[str, Any]:
     """Build the MoE into `OUT/model/` and return the manifest."""
+    from cephalo_ray.errors import JobError
     from cephalo_ray.merge.runner import run_build
     from cephalo_ray.models.loader import model_location
 
     build_config = config.model_dump()
     build_config["base"] = model_location(config.base)
+    if config.shared_expert is not None and config.shared_expert.model is not None:
+        build_config["shared_expert"]["model"] = model_location(config.shared_expert.model)
     for expert in build_config["experts"]:
         expert["model"] = model_location(expert["model"])
-        expert["prompts"] = read_prompts(expert)  # images and prompt files resolved here, where they are
-        expert["prompts_file"] = None
+        # images and prompt files resolved here, where they are
+        expert["prompts"], expert["prompts_file"] = read_prompts(expert), None
+        expert["negative_prompts"] = read_prompts(expert, negative=True)
+        expert["negative_prompts_file"] = None
+        both = prompts_in_both(expert["prompts"], expert["negative_prompts"])
+        if both:
+            raise JobError(
+                f"expert {expert['name']!r} lists {both[0]!r} in both its prompts and negative prompts"
+            )
     manifest = run_build(JOB, config, build, build_config, config.resources, config.storage)
     details = manifest.get("details", {})
     print(

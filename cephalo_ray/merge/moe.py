@@ -8,6 +8,13 @@ model is Mixtral (LLaVA, Idefics2/3 build their text model from `text_config`), 
 
 Llama and Mistral layers map onto Mixtral one to one; Phi-3's fused `qkv_proj` / `gate_up_proj` are
 split. Routers start random here; `cephalo_ray.merge.router` fits them from example prompts.
+
+With a shared expert (one MLP every token runs, as in Qwen2-MoE and DeepSeek-MoE) the result is a
+Qwen2-MoE checkpoint (`Qwen2MoeForCausalLM`), for Qwen2 and Llama sources, whose layers it holds
+exactly. Its block computes routed(x) + sigmoid(g.x) * shared(x); g is written as zeros, so the
+sigmoid is exactly 1/2, and the down projections are scaled so that each layer's MLP output is
+`w * shared(x) + (1 - w) * sum_e p_e expert_e(x)`, p the renormalised top-k router weights and w
+`shared_expert_weight`: an MoE of one model forced to expert e computes w * shared + (1 - w) * e.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from cephalo_ray.merge.checkpoint import (
 from cephalo_ray.merge.stacking import RECORD_KEY
 
 SUPPORTED_TEXT_MODELS = ("llama", "mistral", "phi3")
+# Qwen2-MoE's attention is Qwen2's (q, k, v biases or, with qkv_bias off, Llama's)
+SHARED_EXPERT_TEXT_MODELS = ("qwen2", "llama")
 # Mixtral's checkpoint names of an expert's projections: w1 = gate, w2 = down, w3 = up.
 EXPERT_NAMES = {"gate": "w1", "down": "w2", "up": "w3"}
 
@@ -88,14 +97,77 @@ def current_form(text: dict[str, Any]) -> dict[str, Any]:
     return normalized
 
 
-def moe_config(base_config: dict[str, Any], num_experts: int, experts_per_token: int) -> dict[str, Any]:
-    """The whole `config.json` of the MoE: the text part swapped for Mixtral, the rest kept."""
+def qwen2_moe_text_config(text: dict[str, Any], num_experts: int, experts_per_token: int) -> dict[str, Any]:
+    """The Qwen2-MoE config of a dense Qwen2 / Llama text config with K routed experts of its MLP's
+    size, a shared expert of the same size, and top-k weights renormalised to sum to 1 (as Mixtral's).
+
+    Raises:
+        CheckpointError: for a text model Qwen2-MoE cannot represent exactly.
+    """
+    from transformers import Qwen2MoeConfig
+
+    model_type = text.get("model_type")
+    if model_type not in SHARED_EXPERT_TEXT_MODELS:
+        raise CheckpointError(
+            f"an MoE with a shared expert is written as Qwen2-MoE, which holds exactly the layers of "
+            f"{' and '.join(SHARED_EXPERT_TEXT_MODELS)} models; this one is {model_type!r}"
+        )
+    if model_type == "llama" and (text.get("attention_bias") or text.get("mlp_bias")):
+        raise CheckpointError(
+            "a shared-expert MoE of llama needs bias-free attention and MLPs (o_proj has none)"
+        )
+    if not 1 <= experts_per_token <= num_experts:
+        raise CheckpointError(f"experts_per_token must be 1..{num_experts}, got {experts_per_token}")
+    accepted = set(Qwen2MoeConfig().to_dict()) - {"architectures", "transformers_version", "dtype"}
+    current = current_form(text)
+    config = {key: value for key, value in current.items() if key in accepted}
+    config["head_dim"] = current.get("head_dim") or current["hidden_size"] // current["num_attention_heads"]
+    config.update(
+        model_type="qwen2_moe",
+        num_experts=num_experts,
+        num_experts_per_tok=experts_per_token,
+        norm_topk_prob=True,
+        moe_intermediate_size=current["intermediate_size"],
+        shared_expert_intermediate_size=current["intermediate_size"],
+        decoder_sparse_step=1,
+        mlp_only_layers=[],
+        qkv_bias=model_type == "qwen2",
+        output_router_logits=False,
+    )
+    if model_type == "llama":
+        config["use_sliding_window"] = False
+    if "dtype" in text:
+        config["dtype"] = text["dtype"]
+    return config
+
+
+def moe_config(
+    base_config: dict[str, Any], num_experts: int, experts_per_token: int, shared_expert: bool = False
+) -> dict[str, Any]:
+    """The whole `config.json` of the MoE: the text part swapped for Mixtral (Qwen2-MoE with a shared
+    expert), the rest kept."""
     config = json.loads(json.dumps(base_config))
-    mixtral = mixtral_text_config(text_section(config), num_experts, experts_per_token)
+    make = qwen2_moe_text_config if shared_expert else mixtral_text_config
+    text = make(text_section(config), num_experts, experts_per_token)
     if isinstance(config.get("text_config"), dict):
-        config["text_config"] = mixtral
+        config["text_config"] = text
         return config
-    return {**mixtral, "architectures": ["MixtralForCausalLM"]}
+    return {**text, "architectures": ["Qwen2MoeForCausalLM" if shared_expert else "MixtralForCausalLM"]}
+
+
+def router_key(prefix: str, layer: int, text_model_type: str) -> str:
+    """The checkpoint key of a layer's router in a Mixtral or Qwen2-MoE checkpoint."""
+    block = "mlp" if text_model_type == "qwen2_moe" else "block_sparse_moe"
+    return f"{prefix}.{layer}.{block}.gate.weight"
+
+
+def expert_key(prefix: str, layer: int, expert: int | None, projection: str, text_model_type: str) -> str:
+    """The checkpoint key of one projection ("gate", "up", "down") of a routed expert, or of the shared
+    expert (`expert` None, Qwen2-MoE only)."""
+    if text_model_type != "qwen2_moe":
+        return f"{prefix}.{layer}.block_sparse_moe.experts.{expert}.{EXPERT_NAMES[projection]}.weight"
+    owner = "shared_expert" if expert is None else f"experts.{expert}"
+    return f"{prefix}.{layer}.mlp.{owner}.{projection}_proj.weight"
 
 
 def attention_tensors(
@@ -143,8 +215,12 @@ def build_moe(
     seed: int = 0,
     max_shard_bytes: int = 2 * 1024**3,
     record: Mapping[str, Any] | None = None,
+    shared_expert: str | None = None,
+    shared_expert_weight: float = 0.5,
 ) -> dict[str, Any]:
-    """Write the MoE of `experts` (local model folders, in expert order) on `base` to `output_dir`.
+    """Write the MoE of `experts` (local model folders, in expert order) on `base` to `output_dir`;
+    with `shared_expert` (a model folder, often the base), a Qwen2-MoE whose always-on expert is that
+    model's MLP, weighted `shared_expert_weight` against the routed experts (see the module's doc).
 
     Returns:
         The record of the build (also stored as `cephalo_merge` in the output's config.json).
@@ -156,19 +232,28 @@ def build_moe(
 
     if len(experts) < 2:
         raise CheckpointError(f"an MoE needs at least 2 experts, got {len(experts)}")
+    if shared_expert is not None and not 0 < shared_expert_weight < 1:
+        raise CheckpointError(f"shared_expert_weight must be between 0 and 1, got {shared_expert_weight}")
     base_reader = CheckpointReader(base)
     readers = [CheckpointReader(folder) for folder in experts]
+    shared_reader = None if shared_expert is None else CheckpointReader(shared_expert)
     prefix, layers = text_layer_stack(base_reader)
     text = text_section(base_reader.config)
-    config = moe_config(base_reader.config, len(experts), experts_per_token)
-    expert_prefixes = []
-    for reader in readers:
-        expert_prefix, expert_layers = text_layer_stack(reader)
-        if expert_layers != layers:
+    config = moe_config(base_reader.config, len(experts), experts_per_token, shared_expert is not None)
+    output_type = text_section(config)["model_type"]
+    sources = [*readers, *([shared_reader] if shared_reader else [])]
+    source_prefixes = []
+    for reader in sources:
+        source_prefix, source_layers = text_layer_stack(reader)
+        if source_layers != layers:
             raise CheckpointError(
-                f"{reader.folder} has {expert_layers} decoder layers, the base has {layers}"
+                f"{reader.folder} has {source_layers} decoder layers, the base has {layers}"
             )
-        expert_prefixes.append(expert_prefix)
+        source_prefixes.append(source_prefix)
+    # Exact for the default 1/2: the shared down projection is kept, the routed ones are halved.
+    routed_scale, shared_scale = (
+        (1.0, 1.0) if shared_reader is None else (1 - shared_expert_weight, 2 * shared_expert_weight)
+    )
     generator = torch.Generator().manual_seed(seed)
     std = float(text.get("initializer_range", 0.02))
     writer = ShardWriter(output_dir, max_shard_bytes)
@@ -179,29 +264,46 @@ def build_moe(
     for layer in range(layers):
         for rest, tensor in attention_tensors(base_reader, prefix, layer, text).items():
             writer.add(f"{prefix}.{layer}.{rest}", tensor)
-        moe = f"{prefix}.{layer}.block_sparse_moe"
-        for number, (reader, expert_prefix) in enumerate(zip(readers, expert_prefixes, strict=True)):
-            tensors = expert_tensors(reader, expert_prefix, layer)
+        for number, (reader, source_prefix) in enumerate(zip(sources, source_prefixes, strict=True)):
+            tensors = expert_tensors(reader, source_prefix, layer)
             shapes = {name: list(tensor.shape) for name, tensor in tensors.items()}
             if shapes != base_mlp:
                 raise CheckpointError(
                     f"{reader.folder} layer {layer} MLP shapes {shapes} differ from the base's {base_mlp}"
                 )
+            is_shared = number == len(readers)
+            tensors["down"] = scaled(tensors["down"], shared_scale if is_shared else routed_scale)
             for name, tensor in tensors.items():
-                writer.add(f"{moe}.experts.{number}.{EXPERT_NAMES[name]}.weight", tensor)
+                writer.add(
+                    expert_key(prefix, layer, None if is_shared else number, name, output_type), tensor
+                )
         hidden = base_mlp["gate"][1]
         dtype = tensors["gate"].dtype
         router = torch.randn(len(experts), hidden, generator=generator) * std
-        writer.add(f"{moe}.gate.weight", router.to(dtype))
+        writer.add(router_key(prefix, layer, output_type), router.to(dtype))
+        if shared_reader is not None:
+            # zeros: sigmoid(0) = 1/2 on every token, which the down projections' scales assume
+            writer.add(f"{prefix}.{layer}.mlp.shared_expert_gate.weight", torch.zeros(1, hidden, dtype=dtype))
     files = writer.close()
     build_record = {
         "kind": "moe",
+        "format": output_type,
         "base": base,
         "experts": list(experts),
         "experts_per_token": experts_per_token,
+        **(
+            {"shared_expert": {"model": shared_expert, "weight": shared_expert_weight}}
+            if shared_expert is not None
+            else {}
+        ),
         **dict(record or {}),
     }
     config[RECORD_KEY] = build_record
     Path(output_dir, "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
     copy_side_files(base, output_dir)
     return {**build_record, "files": files, "bytes": writer.total_bytes, "layers": layers}
+
+
+def scaled(tensor: Any, factor: float) -> Any:
+    """`tensor * factor` in its own dtype (exact for powers of two), computed in float32."""
+    return tensor if factor == 1.0 else (tensor.float() * factor).to(tensor.dtype)

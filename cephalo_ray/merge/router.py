@@ -8,6 +8,11 @@ experts: multinomial logistic regression (`logistic`, default) or the normalised
 expert's inputs (`mean`, the original Cephalo recipe). Held-out prompts measure the fit per layer
 and, run through the fitted model unforced, how often their tokens are routed to their own expert.
 
+An expert may also list negative prompts, those it should not be chosen for (mergekit's
+`negative_prompts`). They run forced to that same expert, so they differ from its own prompts in
+content only, and its router row is fitted to score them low: `mean` subtracts their mean input
+(mergekit's gate), `logistic` adds the likelihood of "not this expert" for each of their tokens.
+
 Prompts run one at a time and their router inputs are reduced as they pass (`router_inputs`: running
 sums, a bounded sample per layer and expert), so memory does not grow with prompts x tokens.
 """
@@ -34,6 +39,9 @@ class LayerFit:
     layer: int
     fit_accuracy: float
     heldout_accuracy: float | None
+    # negative prompts' tokens the router does not send to the expert that lists them
+    negative_fit_rejection: float | None = None
+    negative_heldout_rejection: float | None = None
 
 
 @dataclass
@@ -45,6 +53,11 @@ class RouterReport:
     routed_token_accuracy: float | None = None  # held-out tokens sent to their own expert, all layers
     routed_prompt_accuracy: float | None = None  # held-out prompts whose router mass is most on their expert
     stored_token_rows: int = 0  # router inputs held at once while fitting, all layers and experts
+    negative_fit_prompts: int = 0
+    negative_heldout_prompts: int = 0
+    # held-out negative prompts, unforced: tokens and prompts kept away from the expert listing them
+    negatives_routed_away_tokens: float | None = None
+    negatives_routed_away_prompts: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +67,10 @@ class RouterReport:
             "routed_token_accuracy": self.routed_token_accuracy,
             "routed_prompt_accuracy": self.routed_prompt_accuracy,
             "stored_token_rows": self.stored_token_rows,
+            "negative_fit_prompts": self.negative_fit_prompts,
+            "negative_heldout_prompts": self.negative_heldout_prompts,
+            "negatives_routed_away_tokens": self.negatives_routed_away_tokens,
+            "negatives_routed_away_prompts": self.negatives_routed_away_prompts,
             "layers": [vars(layer) for layer in self.layers],
         }
 
@@ -127,21 +144,34 @@ def run_prompts(
 
 
 def fit_router(
-    features: Sequence[Any], method: str = "logistic", l2: float = 1e-3, max_iterations: int = 200
+    features: Sequence[Any],
+    method: str = "logistic",
+    l2: float = 1e-3,
+    max_iterations: int = 200,
+    negatives: Sequence[Any] | None = None,
 ) -> Any:
-    """Router weights (experts x hidden, no bias, as Mixtral's) separating `features[e]` (tokens of e)."""
+    """Router weights (experts x hidden, no bias, as Mixtral's) separating `features[e]` (tokens of e);
+    `negatives[e]`, when given and not empty, are tokens that e's row must score low."""
     import torch
 
     if method not in METHODS:
         raise ValueError(f"router method {method!r} is not one of {METHODS}")
+    if negatives is not None and len(negatives) != len(features):
+        raise ValueError(f"negatives for {len(negatives)} experts, features for {len(features)}")
+    listed = {number: part for number, part in enumerate(negatives or []) if part is not None and len(part)}
     if method == "mean":
-        means = torch.stack([torch.nn.functional.normalize(part, dim=-1).mean(0) for part in features])
-        return torch.nn.functional.normalize(means, dim=-1)
+        rows = []
+        for number, part in enumerate(features):
+            row = torch.nn.functional.normalize(part, dim=-1).mean(0)
+            if number in listed:
+                row = row - torch.nn.functional.normalize(listed[number], dim=-1).mean(0)
+            rows.append(row)
+        return torch.nn.functional.normalize(torch.stack(rows), dim=-1)
     inputs = torch.cat(list(features))
     labels = torch.cat([torch.full((len(part),), number) for number, part in enumerate(features)])
     # Balanced classes: an expert with many more example tokens must not win by default.
     class_weights = torch.tensor([len(inputs) / (len(features) * max(len(part), 1)) for part in features])
-    scale = inputs.pow(2).mean().sqrt().clamp_min(1e-6)  # well-conditioned steps; undone at the end
+    scale = torch.cat([inputs, *listed.values()]).pow(2).mean().sqrt().clamp_min(1e-6)
     weights = torch.zeros(len(features), inputs.shape[1], requires_grad=True)
     optimizer = torch.optim.LBFGS([weights], max_iter=max_iterations, line_search_fn="strong_wolfe")
 
@@ -152,6 +182,9 @@ def fit_router(
             torch.nn.functional.cross_entropy(logits, labels, weight=class_weights)
             + l2 * weights.pow(2).sum()
         )
+        for number, part in listed.items():
+            # weighed as one expert's own tokens are in the balanced cross-entropy: 1 / experts
+            loss = loss + not_expert_loss((part / scale) @ weights.T, number) / len(features)
         loss.backward()
         return loss
 
@@ -159,11 +192,36 @@ def fit_router(
     return (weights / scale).detach()
 
 
+def not_expert_loss(logits: Any, expert: int) -> Any:
+    """Mean -log(1 - p_expert) over tokens (tokens x experts logits), computed stably.
+
+    A negative prompt says only "not this expert", so its likelihood is the probability of all the
+    other experts together: it names none of them (labelling it with each other expert would claim
+    they are equally right). With 2 experts it is the cross-entropy of the other expert's label.
+    """
+    others = logits.clone()
+    others[:, expert] = float("-inf")
+    return (logits.logsumexp(-1) - others.logsumexp(-1)).mean()
+
+
 def token_accuracy(weights: Any, features: Sequence[Any]) -> float:
     correct = sum(
         int(((part @ weights.T).argmax(-1) == number).sum()) for number, part in enumerate(features)
     )
     return correct / max(sum(len(part) for part in features), 1)
+
+
+def token_rejection(weights: Any, negatives: Sequence[Any]) -> float | None:
+    """The share of negative tokens not routed to the expert that lists them (None: no negatives)."""
+    total = sum(len(part) for part in negatives)
+    if total == 0:
+        return None
+    away = sum(
+        int(((part @ weights.T).argmax(-1) != number).sum())
+        for number, part in enumerate(negatives)
+        if len(part)
+    )
+    return away / total
 
 
 def split_prompts(
@@ -186,12 +244,15 @@ def fit_routers(
     max_iterations: int = 200,
     seed: int = 0,
     max_tokens_per_expert: int = 2048,
+    negatives_by_expert: Mapping[int, Sequence[Prompt]] | None = None,
 ) -> RouterReport:
-    """Fit every router of `model` in place from each expert's prompts; report the accuracies.
+    """Fit every router of `model` in place from each expert's prompts and, where given, the prompts
+    it should not be chosen for (`negatives_by_expert`); report the accuracies.
 
     Memory does not grow with the prompts: each layer keeps per expert the running sums of the `mean`
-    fit and a seeded sample of at most `max_tokens_per_expert` tokens (`router_inputs`), and the
-    held-out prompts are scored as they run.
+    fit and a seeded sample of at most `max_tokens_per_expert` tokens (`router_inputs`), as much again
+    for its negative prompts, and the held-out prompts are scored as they run. Negative prompts are
+    split as the others are; the held-out ones measure how often they are kept away from their expert.
     """
     from cephalo_ray.merge.router_inputs import LayerRouterInputs
     from cephalo_ray.models.families import moe_blocks
@@ -204,6 +265,9 @@ def fit_routers(
         raise ValueError(
             f"prompts are needed for each of the {experts} experts, got {sorted(prompts_by_expert)}"
         )
+    negatives_by_expert = {key: value for key, value in (negatives_by_expert or {}).items() if value}
+    if not set(negatives_by_expert) <= set(range(experts)):
+        raise ValueError(f"negative prompts name experts {sorted(negatives_by_expert)}; there are {experts}")
     is_vlm = hasattr(model.config, "text_config")
 
     def encoded(prompts: Sequence[Prompt]) -> Iterator[dict[str, Any]]:
@@ -212,27 +276,48 @@ def fit_routers(
 
     report = RouterReport(method)
     splits = [split_prompts(prompts_by_expert[expert], holdout_fraction, seed) for expert in range(experts)]
+    negative_splits = [
+        split_prompts(negatives_by_expert[expert], holdout_fraction, seed)
+        if expert in negatives_by_expert
+        else ([], [])
+        for expert in range(experts)
+    ]
     kept = [
         LayerRouterInputs(experts, max_tokens_per_expert, seed * 7919 + number)
         for number in range(len(blocks))
     ]
-    for expert, (fit, held) in enumerate(splits):
+    for expert, ((fit, held), (negative_fit, negative_held)) in enumerate(
+        zip(splits, negative_splits, strict=True)
+    ):
         report.fit_prompts += len(fit)
         report.heldout_prompts += len(held)
+        report.negative_fit_prompts += len(negative_fit)
+        report.negative_heldout_prompts += len(negative_held)
 
         def keep(layer: int, inputs: Any, logits: Any, expert: int = expert) -> None:
             kept[layer].add(expert, inputs)
 
+        def keep_negative(layer: int, inputs: Any, logits: Any, expert: int = expert) -> None:
+            kept[layer].add_negative(expert, inputs)
+
         run_prompts(model, blocks, encoded(fit), keep, force_expert=expert)
+        run_prompts(model, blocks, encoded(negative_fit), keep_negative, force_expert=expert)
     for number, block in enumerate(blocks):
+        sampled, negatives = kept[number].sampled(), kept[number].sampled_negatives()
         weights = (
             kept[number].mean_router()
             if method == "mean"
-            else fit_router(kept[number].sampled(), method, l2, max_iterations)
+            else fit_router(sampled, method, l2, max_iterations, negatives)
         )
         block.gate.weight.data.copy_(weights.to(block.gate.weight.dtype))
+        rejection = token_rejection(weights, negatives)
         report.layers.append(
-            LayerFit(number, round(token_accuracy(weights, kept[number].sampled()), 4), None)
+            LayerFit(
+                number,
+                round(token_accuracy(weights, sampled), 4),
+                None,
+                None if rejection is None else round(rejection, 4),
+            )
         )
     report.stored_token_rows = sum(layer.stored_rows for layer in kept)
     kept.clear()  # the samples are not needed to score the held-out prompts
@@ -244,19 +329,36 @@ def fit_routers(
     if any(heldout):
         scored = ((expert, batch) for expert, prompts in enumerate(heldout) for batch in encoded(prompts))
         report.routed_token_accuracy, report.routed_prompt_accuracy = routed_accuracy(model, blocks, scored)
+    negative_heldout = [held for _, held in negative_splits]
+    if any(negative_heldout):
+        rejections = forced_accuracy(
+            model, blocks, [encoded(prompts) for prompts in negative_heldout], away=True
+        )
+        for layer, rejection in zip(report.layers, rejections, strict=True):
+            layer.negative_heldout_rejection = round(rejection, 4)
+        scored = (
+            (expert, batch) for expert, prompts in enumerate(negative_heldout) for batch in encoded(prompts)
+        )
+        tokens, prompts = routed_accuracy(model, blocks, scored)
+        report.negatives_routed_away_tokens = round(1 - tokens, 4)
+        report.negatives_routed_away_prompts = round(1 - prompts, 4)
     return report
 
 
 def forced_accuracy(
-    model: Any, blocks: Sequence[Any], encoded_by_expert: Sequence[Iterable[dict[str, Any]]]
+    model: Any,
+    blocks: Sequence[Any],
+    encoded_by_expert: Sequence[Iterable[dict[str, Any]]],
+    away: bool = False,
 ) -> list[float]:
-    """Per layer, the share of the tokens of expert e's prompts that the router sends to e, each
-    prompt run with every router forced to its expert (so each layer sees right-routed inputs)."""
+    """Per layer, the share of the tokens of expert e's prompts that the router sends to e (with
+    `away`: does not send to e, for its negative prompts), each prompt run with every router forced
+    to e (so each layer sees the inputs the fit saw)."""
     hits, totals = [0] * len(blocks), [0] * len(blocks)
     for expert, encoded in enumerate(encoded_by_expert):
 
         def count(layer: int, inputs: Any, logits: Any, expert: int = expert) -> None:
-            hits[layer] += int((logits.argmax(-1) == expert).sum())
+            hits[layer] += int(((logits.argmax(-1) == expert) != away).sum())
             totals[layer] += len(logits)
 
         run_prompts(model, blocks, encoded, count, force_expert=expert)
