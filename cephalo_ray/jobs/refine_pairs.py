@@ -15,7 +15,9 @@ IN is an extract root (its manifest must be complete unless --allow-partial). OU
 and `_manifest.json`. A rerun sends nothing already answered: the cache key covers caption, mentions,
 image, prompt version, model and sampling. Transient failures are asked again on a rerun, the others
 with --retry-failed; error rows describe the latest attempt only. --limit and --max-cost-usd stop
-cleanly; rerun to go on.
+cleanly; rerun to go on. With --vision and no judge, answers citing numbers that no caption or citing
+sentence states are dropped (filters.keep_unverified_numbers keeps them unchecked); the log and the
+manifest's `warnings` say which.
 """
 
 from __future__ import annotations
@@ -66,6 +68,18 @@ class FiltersConfig(StrictModel):
     )
     judge_min_score: int = Field(
         4, ge=1, le=5, description="with judge.enabled: answers the judge scores lower (1-5) are dropped"
+    )
+    keep_unverified_numbers: bool = Field(
+        False,
+        description="with --vision and no judge: keep answers citing numbers no text source states (maybe "
+        "read off the image, but unchecked) instead of dropping them",
+    )
+    echo_threshold: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="answers or questions whose word trigrams come this much from the prompt's own "
+        "instructions are dropped as prompt echoes",
     )
 
 
@@ -356,6 +370,9 @@ def run(config: RefineConfig) -> dict[str, Any]:
             + (f" ({config.model})" if config.teacher == "openai" else ""),
             file=sys.stderr,
         )
+        warnings = [warning] if (warning := vision_numbers_warning(config)) else []
+        for line in warnings:
+            print(f"refine: WARNING: {line}", file=sys.stderr)
         outcomes: dict[str, tuple[str, str | None]] = {}
         stop_reason = None
         seconds = 0.0
@@ -386,11 +403,31 @@ def run(config: RefineConfig) -> dict[str, Any]:
                 seconds,
                 achieved,
                 refine_settings(config, price).prompt.version,
+                warnings,
             ),
             extra_timings={"refine_seconds": round(seconds, 3)},
         )
     print(summary_text(manifest), file=sys.stderr)
     return manifest
+
+
+def vision_numbers_warning(config: RefineConfig) -> str | None:
+    """What the log and the manifest say when the teacher sees the image and no judge checks the
+    numbers it may read there (parsing.py's module docstring has the rule)."""
+    if not config.vision or config.judge.enabled or config.teacher != "openai":
+        return None
+    if config.filters.keep_unverified_numbers:
+        return (
+            "--vision without a judge and filters.keep_unverified_numbers: answers citing numbers that no "
+            "caption or citing sentence states are KEPT UNCHECKED (read off the image, or invented); "
+            "enable judge.enabled to score them"
+        )
+    return (
+        "--vision without a judge: answers citing numbers that no caption or citing sentence states are "
+        "dropped as 'unverifiable number (vision without judge)', as values read off the image cannot be "
+        "checked from text; enable judge.enabled to score them, or set filters.keep_unverified_numbers "
+        "to keep them unchecked"
+    )
 
 
 def finished_on_the_same_upstream(previous: dict[str, Any] | None, digest: str) -> bool:
@@ -523,6 +560,8 @@ def refuse_changed_filters(previous: dict[str, Any] | None, config: RefineConfig
         return
     before = previous.get("config", {}).get("filters")
     now = config.filters.model_dump()
+    if before is not None:  # a key added since the root was written had its default then
+        before = {**FiltersConfig().model_dump(), **before}
     if before is not None and before != now:
         changes = ", ".join(
             f"filters.{key} {before.get(key)} -> {value}"
@@ -792,6 +831,7 @@ def summarise(
     seconds: float,
     split: dict[str, Any],
     prompt_version: str,
+    warnings: Sequence[str] = (),
 ) -> Any:
     """Counts from the settled ledger and this run's outcomes; complete when nothing waits."""
     from cephalo_ray.refine.stage import CACHED, DEFERRED, DUPLICATE, RETRY
@@ -819,7 +859,8 @@ def summarise(
         "split": split,
     }
     finished = bool(outcomes) and statuses[DEFERRED] == 0 and statuses[RETRY] == 0
-    return Summary(counts, complete=finished or pairs_in == 0, extra={"prompt_version": prompt_version})
+    extra = {"prompt_version": prompt_version, "warnings": list(warnings)}
+    return Summary(counts, complete=finished or pairs_in == 0, extra=extra)
 
 
 def summary_text(manifest: dict[str, Any]) -> str:

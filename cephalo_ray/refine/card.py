@@ -96,7 +96,9 @@ def dataset_card(manifest: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
         f"{config.get('qa_per_pair')} questions asked per figure; prompt version {manifest.get('prompt_version')}.",
         f"- Sampling: {config.get('sampling')}.",
         f"- Filters: {', '.join(f'{key} {value}' for key, value in sorted(filters.items()))}; answers must be "
-        "grounded in the caption and citing sentences (numbers by value and unit).",
+        "grounded in the caption and citing sentences (numbers by value and unit family), and answers "
+        "that echo the prompt are dropped.",
+        *(f"- Warning: {warning}" for warning in manifest.get("warnings") or []),
         f"- Teacher usage: {counts.get('prompt_tokens', 0)} prompt + {counts.get('completion_tokens', 0)} "
         f"completion tokens, ${counts.get('cost_usd', 0):.4f}; {counts.get('pairs_failed', 0)} figures gave "
         "no usable answer and are left out.",

@@ -3,6 +3,9 @@ the `--limit` on new pairs, and the `--max-cost-usd` budget. Pure logic; the job
 
 Pacing reserves start times on two clocks (requests and tokens) instead of filling a bucket, so the
 achieved rate equals the cap from the first second on, with no burst.
+
+A request asks once before it is sent (`start`: hold its worst-case cost and reserve its start time)
+and reports once after (`record`: its real cost, and its hold given back).
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ def price_of(model: str | None, input_usd_per_mtok: float | None, output_usd_per
     return Price()
 
 
+HELD = "held"  # the worst case is set aside: send
+WAIT = "wait"  # it fits once requests in flight settle: ask again shortly
+OVER = "over"  # it cannot fit even with nothing in flight: stop
+
+
 class Governor:
     """Admission, pacing and spend of all refine actors together.
 
@@ -55,7 +63,8 @@ class Governor:
         limit: most new pairs this run may send (None: all).
         max_cost_usd: the budget. A request is sent only when the spend so far, plus the worst case of
             every request in flight, plus its own worst case (its prompt and all of `max_tokens`),
-            fits: the budget is never overshot by the requests already on their way.
+            fits: the budget is never overshot by the requests already on their way. One that fits
+            only once those settle waits for them; the run stops when the spend alone leaves no room.
     """
 
     def __init__(
@@ -83,7 +92,7 @@ class Governor:
         if self.limit is not None and self.admitted >= self.limit:
             self.stop_reason = f"reached --limit {self.limit}"
             return False
-        if self.max_cost_usd is not None and self.spent_usd + self.held_usd >= self.max_cost_usd:
+        if self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
             self.stop_reason = f"spent ${self.spent_usd:.4f} of --max-cost-usd {self.max_cost_usd}"
             return False
         self.admitted += 1
@@ -97,18 +106,26 @@ class Governor:
         self.next_tokens_at = start + estimated_tokens * self.seconds_per_token
         return start - now
 
-    def hold(self, worst_case_usd: float) -> bool:
-        """Set aside a request's worst-case cost before it is sent; False when it would not fit."""
+    def hold(self, worst_case_usd: float) -> str:
+        """Set aside a request's worst-case cost before it is sent: HELD, WAIT (it fits once the
+        requests in flight settle) or OVER (it would not fit with nothing in flight)."""
         if self.max_cost_usd is None:
-            return True
-        if self.spent_usd + self.held_usd + worst_case_usd > self.max_cost_usd:
+            return HELD
+        if self.spent_usd + worst_case_usd > self.max_cost_usd:
             self.stop_reason = (
                 f"spent ${self.spent_usd:.4f} of --max-cost-usd {self.max_cost_usd}; the next request "
                 f"could cost ${worst_case_usd:.4f}"
             )
-            return False
+            return OVER
+        if self.spent_usd + self.held_usd + worst_case_usd > self.max_cost_usd:
+            return WAIT
         self.held_usd += worst_case_usd
-        return True
+        return HELD
+
+    def start(self, worst_case_usd: float, estimated_tokens: int) -> tuple[str, float]:
+        """`hold`, then for a held request `reserve`: one call before each request is sent."""
+        status = self.hold(worst_case_usd)
+        return status, self.reserve(estimated_tokens) if status == HELD else 0.0
 
     def record(self, cost_usd: float, held_usd: float = 0.0) -> None:
         """A request's real cost, and the worst case held for it given back."""

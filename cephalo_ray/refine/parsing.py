@@ -3,6 +3,16 @@
 Parsing is strict where the endpoint honoured a JSON schema and tolerant otherwise (code fences,
 prose around the JSON, a bare list). Quality filters drop single pairs; a reply left with none is an
 error with the reasons, never an empty row.
+
+Numbers are checked as quantities (refine/quantities.py): an answer's value and unit must be stated
+by the caption or the citing sentences, in any unit of the same family ("500 MPa" for "0.5 GPa").
+A number the sources write with another unit is always dropped. A number they state nowhere is
+dropped as "numbers found in no source"; with `--vision` it may have been read off the image, which
+text cannot check: a judge scores it when there is one, and without a judge it is dropped as
+"unverifiable number (vision without judge)" unless `keep_unverified_numbers` keeps it unchecked.
+
+Answers and questions that repeat the prompt's own instructions (its system prompt, worked examples
+and request wording; not this figure's caption and citing sentences) are dropped as "prompt echo".
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cephalo_ray.refine.prompts import QA_KINDS
+from cephalo_ray.refine.quantities import MISMATCH, UNKNOWN, ground, read_quantities
 
 MALFORMED = "Malformed"
 REFUSED = "Refused"
@@ -25,7 +36,6 @@ REFUSAL = re.compile(
     r"^\s*(?:i'?m sorry|i am sorry|sorry,|i can(?:no|')t|i cannot|i am unable|i'm unable|as an ai)",
     re.IGNORECASE,
 )
-NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?![\w])")
 WORD = re.compile(r"[a-z0-9]+")
 # A refusal or a disclaimer anywhere in an answer (a teacher that cannot see the image says so inside the JSON).
 REFUSAL_INSIDE = re.compile(
@@ -37,11 +47,6 @@ REFUSAL_INSIDE = re.compile(
 LABEL_IN_QUESTION = re.compile(
     r"\b(?:fig(?:ure)?s?|tables?|schemes?|charts?|plates?)\.?\s*(?:S|[A-Z]\.)?\d+", re.IGNORECASE
 )
-# A unit right after a number: an SI prefix and a base unit, or a symbol (0.5 GPa, 20 nm, 37 °C, 40 %).
-UNIT = re.compile(
-    r"(?:[yzafpnuµμmcdkMGTPE]?(?:Pa|m|g|s|Hz|J|W|V|A|K|N|L|M|mol|eV|Da|bp|B|Ω|S|T|C|F|rpm|wt|at)|°C|°F|%|‰)"
-)
-NUMBER_WITH_UNIT = re.compile(r"(?<![\w.])([-+]?\d+(?:[.,]\d+)*)\s?(%|‰|°C|°F|[A-Za-zµμΩ°]+)?(?![\w])")
 
 
 class RefineError(Exception):
@@ -61,8 +66,10 @@ class FilterSettings:
     min_answer_chars: int = 20
     max_answer_chars: int = 2000
     restate_threshold: float = 0.9  # token overlap with the caption above which an answer adds nothing
-    vision: bool = False  # the teacher saw the image: values read off its axes need no text source
+    vision: bool = False  # the teacher saw the image: a number may come from it, not the text
     judge_min_score: int = 4  # with a judge: answers it scores lower (1-5) are dropped
+    keep_unverified_numbers: bool = False  # vision without a judge: keep numbers no source states
+    echo_threshold: float = 0.6  # share of word trigrams taken from the prompt's instructions
 
 
 @dataclass
@@ -144,35 +151,6 @@ def overlap(answer: str, source: str) -> float:
     return sum(word in source_words for word in answer_words) / len(answer_words)
 
 
-def number_value(text: str) -> str:
-    """One spelling per value: "1,000" and "1000", "0.50" and "0.5", "0,5" and "0.5" agree."""
-    from decimal import Decimal, InvalidOperation
-
-    digits = text.lstrip("+")
-    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", digits):
-        digits = digits.replace(",", "")  # thousands separators
-    else:
-        digits = digits.replace(",", ".")  # a decimal comma
-    try:
-        value = Decimal(digits).normalize()
-    except InvalidOperation:
-        return digits
-    return format(value, "f")
-
-
-def numbers_in(text: str) -> set[str]:
-    return {number_value(number) for number in NUMBER.findall(text)}
-
-
-def units_by_number(text: str) -> dict[str, set[str]]:
-    """Each number's value -> the units written right after it in `text` (only tokens that are units)."""
-    units: dict[str, set[str]] = {}
-    for number, unit in NUMBER_WITH_UNIT.findall(text):
-        if unit and UNIT.fullmatch(unit):
-            units.setdefault(number_value(number), set()).add(unit)
-    return units
-
-
 def parse_verdicts(text: str | None, qa: Sequence[dict[str, str]]) -> dict[str, tuple[int, str]]:
     """A judge's reply -> question -> (score 1-5, reason), for the QA it was shown (by position).
 
@@ -200,30 +178,52 @@ def parse_verdicts(text: str | None, qa: Sequence[dict[str, str]]) -> dict[str, 
     return verdicts
 
 
+def trigrams(text: str) -> list[tuple[str, str, str]]:
+    tokens = words(text)
+    return list(zip(tokens, tokens[1:], tokens[2:], strict=False))
+
+
+def echo_share(text: str, instruction_grams: Collection[tuple[str, str, str]]) -> float:
+    """Share of the text's word trigrams that come from the prompt's instructions; 0 when fewer
+    than two do (one common phrase is no echo)."""
+    grams = trigrams(text)
+    echoed = sum(gram in instruction_grams for gram in grams)
+    return echoed / len(grams) if echoed >= 2 else 0.0
+
+
 def filter_qa(
     qa: Sequence[dict[str, str]],
     caption: str | None,
     mentions: Sequence[str],
     settings: FilterSettings = FilterSettings(),
     verdicts: Mapping[str, tuple[int, str]] | None = None,
+    instructions: str | None = None,
 ) -> ParsedReply:
-    """Drop pairs that are too short or long, repeat a question, only restate the caption, or cite
-    numbers found in none of the sources, and pairs a judge scored below the threshold (`verdicts`:
-    question -> score and reason); keep the reason for each. With a judge, numbers and units are
-    left to it: it sees the sources (and the image) and can tell a value read off an axis.
+    """Drop pairs that are too short or long, repeat a question, echo the prompt's `instructions`
+    (prompts.instruction_text), only restate the caption, refuse, name the label, cite numbers the
+    sources state with another unit or not at all (see the module docstring), and pairs a judge
+    scored below the threshold (`verdicts`: question -> score and reason); keep the reason for each.
 
     Raises:
         RefineError: `Filtered`, with every reason, when no pair survives.
     """
     sources = " ".join([caption or "", *mentions])
-    known_numbers = numbers_in(sources)
-    source_units = units_by_number(sources)
+    source_quantities = read_quantities(sources)
+    echo_grams = set(trigrams(instructions or "")) - set(trigrams(sources))
     kept: list[dict[str, str]] = []
     dropped: list[str] = []
     seen_questions: set[str] = set()
     for item in qa:
         query, answer = item["query"], item["answer"]
         normalised_query = " ".join(words(query))
+        numbers = ground(read_quantities(answer), source_quantities)
+        wrong = list(dict.fromkeys(n.detail for n in numbers if n.status == MISMATCH))
+        unknown = list(dict.fromkeys(n.detail for n in numbers if n.status == UNKNOWN))
+        echoed = [
+            name
+            for name, text in (("question", query), ("answer", answer))
+            if echo_share(text, echo_grams) >= settings.echo_threshold
+        ]
         reason = None
         if not settings.min_question_chars <= len(query) <= settings.max_question_chars:
             reason = f"question length {len(query)} outside [{settings.min_question_chars}, {settings.max_question_chars}]"
@@ -231,6 +231,9 @@ def filter_qa(
             reason = f"answer length {len(answer)} outside [{settings.min_answer_chars}, {settings.max_answer_chars}]"
         elif normalised_query in seen_questions:
             reason = "duplicate question"
+        elif echoed:
+            verb = "repeats" if len(echoed) == 1 else "repeat"
+            reason = f"prompt echo: the {' and the '.join(echoed)} {verb} the prompt's instructions"
         elif (
             caption
             and overlap(answer, caption) >= settings.restate_threshold
@@ -246,14 +249,13 @@ def filter_qa(
         elif verdicts is not None and query in verdicts and verdicts[query][0] < settings.judge_min_score:
             score, why = verdicts[query]
             reason = f"judge scored {score}/5: {why}"
-        elif (
-            verdicts is None
-            and not settings.vision
-            and (unknown := sorted(numbers_in(answer) - known_numbers))
-        ):
-            reason = f"numbers found in no source: {', '.join(unknown[:5])}"
-        elif verdicts is None and (wrong := unit_mismatches(answer, source_units)):
+        elif wrong:  # checked with a judge too: a value the sources state in another unit is wrong
             reason = f"units differ from the source: {', '.join(wrong[:3])}"
+        elif unknown and verdicts is None and not settings.vision:
+            reason = f"numbers found in no source: {', '.join(unknown[:5])}"
+        elif unknown and verdicts is None and not settings.keep_unverified_numbers:
+            # maybe read off the image, but nothing checked it: a judge would
+            reason = f"unverifiable number (vision without judge): {', '.join(unknown[:5])}"
         if reason:
             dropped.append(f"{item['kind']}: {reason}")
             continue
@@ -262,16 +264,6 @@ def filter_qa(
     if not kept:
         raise RefineError(FILTERED, "; ".join(dropped) or "no pairs")
     return ParsedReply(kept, dropped)
-
-
-def unit_mismatches(answer: str, source_units: dict[str, set[str]]) -> list[str]:
-    """ "0.5 MPa (source: GPa)" for each number the sources write with units, but never with this one."""
-    wrong = []
-    for value, units in units_by_number(answer).items():
-        written = source_units.get(value)
-        if written and not units & written:
-            wrong.append(f"{value} {'/'.join(sorted(units))} (source: {'/'.join(sorted(written))})")
-    return wrong
 
 
 def llava_conversations(qa: Sequence[dict[str, str]]) -> list[dict[str, str]]:

@@ -228,6 +228,29 @@ def build_messages(
     ]
 
 
+def instruction_text(
+    messages: Sequence[Mapping[str, Any]], label: str | None, caption: str | None, mentions: Sequence[str]
+) -> str:
+    """The prompt's own words in `messages`: the system prompt, the request's wording and the worked
+    examples (their prompts and answers, not their questions: asking a question an example asks is
+    fine), less this figure's label, caption and citing sentences. What a reply must not echo."""
+    texts = []
+    for message in messages:
+        content = message["content"]
+        parts = content if isinstance(content, list) else [{"type": "text", "text": content}]
+        text = " ".join(part.get("text", "") for part in parts if part.get("type") == "text")
+        if message["role"] == "assistant":
+            try:
+                text = " ".join(str(item.get("answer", "")) for item in json.loads(text)["qa"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                pass  # not our JSON: the whole reply counts
+        texts.append(text)
+    instructions = "\n".join(texts)
+    for source in sorted({label or "", caption or "", *mentions} - {""}, key=len, reverse=True):
+        instructions = instructions.replace(source, "\n")
+    return instructions
+
+
 def image_data_url(png: bytes, max_side: int) -> str:
     """The image resized so its longer side is at most `max_side`, as a PNG data URL."""
     from PIL import Image
@@ -288,13 +311,47 @@ def strip_label(caption: str, label: str | None) -> str:
     return text.strip()
 
 
+# Closed questions of the template teacher: the options are in the question, so a student learns the
+# answer's form and an evaluation knows the chance of a guess.
+FORM_QUESTION = "Is this a table or a figure? Answer table or figure."
+CHART_QUESTION = "What kind of chart is this? Answer bar, line or scatter."
+PANELS_QUESTION = "How many panels does this figure have? Answer 1, 2, 3 or 4."
+CHART_WORDS = re.compile(r"\b(bar|line|scatter)\s+(?:chart|plot|graph)s?\b", re.IGNORECASE)
+PANEL_LETTER = re.compile(r"\(([a-z])\)")
+
+
+def closed_qa(label: str | None, caption: str | None) -> list[dict[str, str]]:
+    """Questions with one-word answers that the label and caption state: table or figure, and for a
+    figure whose caption names one chart type, that type and its panel count ("(a)", "(b)", ...
+    letter the panels; none: one). Asked of tables and such figures only, in an order that turns
+    with the caption, so each question is also asked first, as an evaluation asks it."""
+    if not label:
+        return []
+    if label.lower().startswith("table"):
+        return [{"kind": "form", "query": FORM_QUESTION, "answer": "table"}]
+    charts = {word.lower() for word in CHART_WORDS.findall(caption or "")}
+    if len(charts) != 1:
+        return []
+    qa = [
+        {"kind": "form", "query": FORM_QUESTION, "answer": "figure"},
+        {"kind": "chart_type", "query": CHART_QUESTION, "answer": charts.pop()},
+    ]
+    letters = "".join(sorted(set(PANEL_LETTER.findall(caption or ""))))
+    panels = 1 if not letters else len(letters) if letters == "abcdefgh"[: len(letters)] else 0
+    if 1 <= panels <= 4:  # letters that skip one are not counted; more than 4 is not an option
+        qa.append({"kind": "panels", "query": PANELS_QUESTION, "answer": str(panels)})
+    turn = int(hashlib.sha256((caption or "").encode()).hexdigest(), 16) % len(qa)
+    return qa[turn:] + qa[:turn]
+
+
 def template_qa(
     label: str | None, caption: str | None, mentions: Sequence[str], qa_per_pair: int
 ) -> list[dict[str, str]]:
-    """Deterministic offline QA from caption and mentions: no LLM, no network (the demo's teacher)."""
+    """Deterministic offline QA from label, caption and mentions: no LLM, no network (the demo's
+    teacher). Closed questions (`closed_qa`) come first, then what the caption and mentions say."""
     described = strip_label(caption or "", label)
     name = "this table" if label and label.lower().startswith("table") else "this figure"
-    qa: list[dict[str, str]] = []
+    qa: list[dict[str, str]] = closed_qa(label, caption)
     if described:
         qa.append({"kind": "what", "query": f"What does {name} show?", "answer": described})
         first_sentence = re.split(r"(?<=[.!?])\s+", described)[0]

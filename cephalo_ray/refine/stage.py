@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cephalo_ray.refine.figure_types import figure_type
-from cephalo_ray.refine.governor import Price
+from cephalo_ray.refine.governor import HELD, OVER, Price
 from cephalo_ray.refine.parsing import (
     EMPTY,
     FilterSettings,
@@ -28,12 +28,13 @@ from cephalo_ray.refine.prompts import (
     cache_key,
     estimate_tokens,
     image_data_url,
+    instruction_text,
     judge_messages,
     judge_schema,
     template_qa,
 )
 from cephalo_ray.refine.split import TRAIN, VAL
-from cephalo_ray.refine.teacher import TRANSIENT, OpenAITeacher, TeacherEndpoint
+from cephalo_ray.refine.teacher import OVER_BUDGET, TRANSIENT, OpenAITeacher, TeacherEndpoint
 from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import (
     STATUS_FAILED,
@@ -73,6 +74,11 @@ RETRY = "retry"  # a transient failure (also its ledger status): sent again on t
 DUPLICATE = "duplicate"  # a near-duplicate of a better-captioned figure: not sent
 COMMIT_INTERVAL_S = 10.0  # the longest an answer waits in memory before it is committed
 MAX_RETRY_WAIT_S = 60.0  # a longer Retry-After leaves the pair to a rerun instead
+# Requests in flight settle within their time-outs; what a lost actor held never does: stop waiting.
+MAX_BUDGET_WAIT_S = 600.0
+OVER_BUDGET_TEXT = (
+    "the teacher replied, but judging it would pass --max-cost-usd; a rerun judges the kept reply"
+)
 
 
 @dataclass(frozen=True)
@@ -243,9 +249,11 @@ class RefineStage:
         replies: list[TeacherReplyRow] = []
         try:
             qa, dropped = self.ask(pair, key, usage, replies)
-        except OverBudget:
-            return Outcome(DEFERRED)
-        except RefineError as error:
+        except (OverBudget, RefineError) as raised:
+            if isinstance(raised, OverBudget) and not replies:
+                return Outcome(DEFERRED)
+            # a paid reply whose judge does not fit is kept: a rerun judges it without asking again
+            error = raised if isinstance(raised, RefineError) else RefineError(OVER_BUDGET, OVER_BUDGET_TEXT)
             failure: ErrorRow = {
                 "source": pair["source"],
                 "doc_id": pair["doc_id"],
@@ -294,8 +302,19 @@ class RefineStage:
             if not qa:
                 raise RefineError(EMPTY, "no caption and no mentions to build questions from")
             return qa, []
-        image = image_data_url(pair["image"], settings.image_max_side) if settings.vision else None
         stored = self.stored_reply(pair["pair_id"], key)
+        image = None
+        if settings.vision and stored is None:
+            image = image_data_url(pair["image"], settings.image_max_side)
+        messages = build_messages(
+            pair["label"],
+            pair["caption"],
+            mentions,
+            settings.qa_per_pair,
+            image,
+            settings.prompt,
+            type_of(pair),
+        )
         reply_row: dict[str, Any]
         if stored is not None:  # paid for by an earlier run: its usage stays, nothing is billed now
             reply_row = dict(stored)
@@ -305,15 +324,6 @@ class RefineStage:
                 cost_usd=stored["cost_usd"],
             )
         else:
-            messages = build_messages(
-                pair["label"],
-                pair["caption"],
-                mentions,
-                settings.qa_per_pair,
-                image,
-                settings.prompt,
-                type_of(pair),
-            )
             reply = self.paid_request(self.teacher, settings.price, messages, settings.sampling, usage, None)
             reply_row = {
                 "pair_id": pair["pair_id"],
@@ -336,17 +346,18 @@ class RefineStage:
                 judge_image = None
                 if settings.judge.vision:
                     judge_image = image or image_data_url(pair["image"], settings.image_max_side)
-                messages = judge_messages(pair["caption"], mentions, qa, judge_image)
+                judging = judge_messages(pair["caption"], mentions, qa, judge_image)
                 schema = ("qa_scores", judge_schema(len(qa)))
                 sampling = {"temperature": 0.0, "max_tokens": settings.judge.max_tokens}
                 verdict = self.paid_request(
-                    self.judge, settings.judge.price, messages, sampling, usage, schema
+                    self.judge, settings.judge.price, judging, sampling, usage, schema
                 )
                 reply_row["judge_text"] = verdict.text
                 for name in ("prompt_tokens", "completion_tokens", "cost_usd"):
                     reply_row[name] = usage[name]
             verdicts = parse_verdicts(reply_row["judge_text"], qa)
-        result = filter_qa(qa, pair["caption"], mentions, settings.filters, verdicts)
+        instructions = instruction_text(messages, pair["label"], pair["caption"], mentions)
+        result = filter_qa(qa, pair["caption"], mentions, settings.filters, verdicts, instructions)
         return result.qa, result.dropped
 
     def paid_request(
@@ -363,11 +374,10 @@ class RefineStage:
         prompt_tokens = estimate_tokens(messages)
         answer_tokens = int(sampling.get("max_tokens") or 0)
         worst_case = price.cost(prompt_tokens, answer_tokens) if price.known else 0.0
-        if not call(self.governor, "hold", worst_case):
-            raise OverBudget()
+        wait = self.start(worst_case, prompt_tokens + answer_tokens)
         cost = 0.0
         try:
-            reply = self.send(client, messages, prompt_tokens + answer_tokens, schema)
+            reply = self.send(client, messages, prompt_tokens + answer_tokens, schema, wait)
             cost = price.cost(reply.prompt_tokens, reply.completion_tokens)
             usage["prompt_tokens"] += reply.prompt_tokens
             usage["completion_tokens"] += reply.completion_tokens
@@ -375,6 +385,19 @@ class RefineStage:
             return reply
         finally:  # a failed request gives back what was held for it (its cost is unknown: nothing billed)
             call(self.governor, "record", cost, worst_case)
+
+    def start(self, worst_case: float, tokens: int) -> float:
+        """Hold a request's worst case and reserve its start time; the seconds to wait before sending.
+        While it fits only once requests in flight settle, ask again (they free what they held)."""
+        pause, deadline = 0.05, time.monotonic() + MAX_BUDGET_WAIT_S
+        while True:
+            status, wait = call(self.governor, "start", worst_case, tokens)
+            if status == HELD:
+                return float(wait)
+            if status == OVER or time.monotonic() > deadline:
+                raise OverBudget()
+            time.sleep(pause)
+            pause = min(1.0, pause * 2)
 
     def stored_reply(self, pair_id: str, key: str) -> TeacherReplyRow | None:
         """The reply an earlier run kept for this pair and this request, read once per file."""
@@ -395,11 +418,13 @@ class RefineStage:
         messages: list[dict[str, Any]],
         tokens: int,
         schema: tuple[str, dict[str, Any]] | None,
+        first_wait: float = 0.0,
     ) -> Any:
         """One request, retried on transient failures up to `max_retries` times; every attempt waits
-        for its start time under the shared caps, and at least as long as `Retry-After` asks."""
+        for its start time under the shared caps (the first one's is `first_wait`), and at least as
+        long as `Retry-After` asks."""
         for attempt in range(self.settings.max_retries + 1):
-            time.sleep(call(self.governor, "reserve", tokens))
+            time.sleep(first_wait if attempt == 0 else call(self.governor, "reserve", tokens))
             try:
                 return client.ask(
                     messages, self.settings.qa_per_pair, self.settings.prompt.all_kinds(), schema

@@ -22,8 +22,9 @@ RATE_LIMITED = "RateLimited"
 SERVER_ERROR = "ServerError"
 UNREACHABLE = "Unreachable"
 REJECTED = "Rejected"
+OVER_BUDGET = "OverBudget"  # the teacher replied, but the judge's request would pass --max-cost-usd
 # Errors worth another try on a later run; the others are the teacher's final word on a pair.
-TRANSIENT = frozenset({TIMEOUT, RATE_LIMITED, SERVER_ERROR, UNREACHABLE})
+TRANSIENT = frozenset({TIMEOUT, RATE_LIMITED, SERVER_ERROR, UNREACHABLE, OVER_BUDGET})
 
 
 class TeacherUnavailable(JobError):

@@ -211,6 +211,109 @@ def test_limit_and_cost_stop_cleanly_and_resume(
     assert finished["counts"]["pairs_ok"] == 10 and len(openai_server.requests) == 10
 
 
+def test_the_budget_holds_with_16_requests_really_in_flight(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """A slow teacher and 64 pending pairs keep 16 requests on their way at once; each one's worst
+    case is held before it is sent, so the spend never passes --max-cost-usd; the run stops cleanly
+    when no worst case fits any more, and a rerun goes on."""
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs_for(["GOOD"] * 64))
+    delay_s = 1.5
+    body = chat_completion(json.dumps(GOOD), prompt_tokens=100)
+    body["usage"].update(completion_tokens=50, total_tokens=150)  # $0.015 a request at the price below
+    openai_server.reset()
+    openai_server.default = lambda _: ScriptedReply(body=body, delay_s=delay_s)
+    # an endpoint's accept backlog: the helper's default (5) refuses part of a burst of 16 connections
+    openai_server.httpd.socket.listen(64)
+    price = {"input_usd_per_mtok": 100.0, "output_usd_per_mtok": 100.0}
+    common: dict[str, Any] = {
+        "price": price,
+        "sampling": {"max_tokens": 64},
+        "dedup_max_distance": None,
+        "limits": {"timeout_s": 30, "max_retries": 0},
+        "resources": {"actors": 1, "concurrency": 16, "batch_size": 64, "num_cpus": 0.25},
+    }
+    dry = refine_pairs.run(configure(tmp_path, openai_server, dry_run=True, **common))
+    worst_case = (dry["estimated_prompt_tokens"] / dry["requests"] + 64) * 100 / 1e6
+    budget = round(18 * worst_case, 4)  # room for 16 worst cases at once, not for 64 real costs
+    assert 64 * 0.015 > budget > 16 * worst_case
+
+    stopped = refine_pairs.run(configure(tmp_path, openai_server, max_cost_usd=budget, **common))
+    counts = stopped["counts"]
+    sent_at = sorted(request["at"] for request in openai_server.requests)
+    in_flight = max(sum(start <= other < start + delay_s for other in sent_at) for start in sent_at)
+    assert in_flight >= 16, sent_at  # the first wave really went out together
+    assert stopped["status"] == "partial" and "max-cost-usd" in counts["stop_reason"]
+    assert counts["pairs_sent"] == len(sent_at) < 64 and counts["pairs_deferred"] == 64 - len(sent_at)
+    assert counts["cost_usd"] == pytest.approx(0.015 * len(sent_at)) and counts["cost_usd"] <= budget
+    # requests that fit only once those in flight settle waited for them: the budget was used up
+    assert counts["cost_usd"] > budget - 1.2 * worst_case
+    assert counts["pairs_failed"] == 0 and root_rows(tmp_path / "refined", "errors") == []
+
+    finished = refine_pairs.run(configure(tmp_path, openai_server, **common))
+    assert finished["status"] == "complete" and finished["counts"]["pairs_ok"] == 64
+    assert finished["counts"]["pairs_sent"] == 64 - len(sent_at) and len(openai_server.requests) == 64
+
+
+def test_vision_without_a_judge_drops_unverifiable_numbers_and_prompt_echoes(
+    ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A teacher that sees the image may read a value off it or invent one: with no judge the
+    number is dropped by default (and the run says so), kept unchecked when asked; a reply that
+    echoes the prompt's instructions loses those pairs."""
+    echo = {
+        "qa": [
+            {
+                "kind": "what",
+                "query": "What must every answer be grounded in?",
+                "answer": "Ground every answer in the caption, the citing sentences or the visible image: "
+                "never invent numbers, names or results.",
+            },
+            {
+                "kind": "how_to_read",
+                "query": "How to read it (axes, panels, scale bars, legends, colours)?",
+                "answer": "Strain runs along the horizontal axis of the plot.",
+            },
+            GOOD["qa"][0],
+        ]
+    }
+    read_off = {
+        "qa": [{"kind": "what", "query": "What is the modulus?", "answer": "The curve reaches 77 GPa."}]
+    }
+    scripts: dict[str, Router] = {
+        "GOOD": good,
+        "ECHO": lambda *_: ScriptedReply(body=chat_completion(json.dumps(echo))),
+        "READ": lambda *_: ScriptedReply(body=chat_completion(json.dumps(read_off))),
+    }
+    make_extract_root(Storage(), str(tmp_path / "extract"), pairs_for(["ECHO", "READ", "GOOD"]))
+    Teacher(openai_server, scripts)
+    manifest = refine_pairs.run(configure(tmp_path, openai_server, vision=True))
+    assert "--vision without a judge" in manifest["warnings"][0] and "dropped" in manifest["warnings"][0]
+    assert "WARNING: --vision without a judge" in capsys.readouterr().err
+    counts = manifest["counts"]
+    assert (counts["pairs_ok"], counts["errors_by_kind"]) == (2, {"Filtered": 1})
+    [error] = root_rows(tmp_path / "refined", "errors")
+    assert error["message"] == "what: unverifiable number (vision without judge): 77 GPa"
+    echoed = next(row for row in root_rows(tmp_path / "refined", "refined") if "ECHO" in row["orig_caption"])
+    assert echoed["qa"] == [GOOD["qa"][0]]
+    assert echoed["dropped"] == [
+        "what: prompt echo: the answer repeats the prompt's instructions",
+        "how_to_read: prompt echo: the question repeats the prompt's instructions",
+    ]
+
+    kept = refine_pairs.run(
+        configure(
+            tmp_path, openai_server, vision=True, refilter=True, filters={"keep_unverified_numbers": True}
+        )
+    )
+    assert len(openai_server.requests) == 3  # filtered again from the stored replies
+    assert kept["counts"]["pairs_ok"] == 3 and "KEPT UNCHECKED" in kept["warnings"][0]
+    unchecked = next(
+        row for row in root_rows(tmp_path / "refined", "refined") if "READ" in row["orig_caption"]
+    )
+    assert unchecked["qa"] == read_off["qa"]
+
+
 def test_replies_are_kept_and_filtered_again_without_asking_again(
     ray_session: Any, openai_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from cephalo_ray.refine.parsing import (
     FilterSettings,
     RefineError,
+    echo_share,
     filter_qa,
     llava_conversations,
     parse_reply,
+    trigrams,
 )
+from cephalo_ray.refine.prompts import PROFILES, build_messages, instruction_text
 
 CAPTION = (
     "Figure 2. Stress-strain curves of spider silk at 3 strain rates, showing a yield point near 0.5 GPa."
@@ -102,17 +106,89 @@ def test_grounding_reads_numbers_by_value_and_units_and_catches_what_only_looks_
     parsed = filter_qa(items, caption, [])
     assert [item["query"] for item in parsed.qa] == [items[0]["query"], items[1]["query"]]
     reasons = " | ".join(parsed.dropped)
-    assert "units differ from the source: 0.5 MPa (source: GPa)" in reasons
+    assert "units differ from the source: 0.5 MPa (source: 0.50 GPa)" in reasons
     assert (
         "names the figure's label" in reasons and "refusal" in reasons and "repeats the question" in reasons
     )
 
 
-def test_with_the_image_values_read_off_its_axes_are_kept() -> None:
-    answer = qa("Where does the curve peak?", "The curve peaks near 730 MPa before it falls.")
-    with pytest.raises(RefineError):
-        filter_qa([answer], CAPTION, MENTIONS)  # 730 is in no text source
-    assert filter_qa([answer], CAPTION, MENTIONS, FilterSettings(vision=True)).qa == [answer]
+def test_with_the_image_and_no_judge_unverifiable_numbers_are_dropped_unless_kept() -> None:
+    """A value read off the image and an invented one look alike to text: without a judge the safe
+    default drops both; numbers the sources do state are still checked for their unit."""
+    read_off = qa("Where does the curve peak?", "The curve peaks near 730 MPa before it falls.")
+    wrong_unit = qa("Where does the fibre yield?", "It yields near 0.5 MPa, as the caption says.")
+    stated = qa("Where does the fibre yield here?", "It yields near 500 MPa on the slowest curve.")
+    with pytest.raises(RefineError, match="numbers found in no source: 730 MPa"):
+        filter_qa([read_off], CAPTION, MENTIONS)
+    vision = FilterSettings(vision=True)
+    parsed = filter_qa([read_off, wrong_unit, stated], CAPTION, MENTIONS, vision)
+    assert parsed.qa == [stated]
+    assert parsed.dropped == [
+        "what: unverifiable number (vision without judge): 730 MPa",
+        "what: units differ from the source: 0.5 MPa (source: 0.5 GPa)",
+    ]
+    kept = filter_qa([read_off, wrong_unit], CAPTION, MENTIONS, replace(vision, keep_unverified_numbers=True))
+    assert kept.qa == [read_off] and kept.dropped == [
+        "what: units differ from the source: 0.5 MPa (source: 0.5 GPa)"
+    ]
+    # with a judge the number no source states is its to score; the wrong unit is dropped all the same
+    verdicts = {read_off["query"]: (5, "read off the axis"), wrong_unit["query"]: (5, "fine")}
+    judged = filter_qa([read_off, wrong_unit], CAPTION, MENTIONS, vision, verdicts)
+    assert judged.qa == [read_off] and "0.5 MPa (source: 0.5 GPa)" in judged.dropped[0]
+
+
+def test_answers_and_questions_that_echo_the_prompt_are_dropped() -> None:
+    messages = build_messages(
+        "Figure 2", CAPTION, MENTIONS, 4, profile=PROFILES["science"], figure_type="plot"
+    )
+    instructions = instruction_text(messages, "Figure 2", CAPTION, MENTIONS)
+    assert "Stress-strain" not in instructions and "toughness" not in instructions
+    assert "never invent numbers" in instructions
+    items = [
+        qa(
+            "What should the answers be grounded in?",
+            "Ground every answer in the caption, the citing sentences or the visible image: never invent "
+            "numbers, names or results.",
+        ),
+        qa("What the figure shows (objects, quantities, conditions)?", "Stress-strain curves of silk."),
+        qa("How to read it (axes, panels, scale bars, legends, colours)?", "Strain runs along the x axis."),
+        qa("What does the figure show?", "Stress-strain curves of spider silk at three strain rates."),
+        qa("How do you read the axes?", "Read the axes: strain is horizontal and stress vertical."),
+    ]
+    parsed = filter_qa(items, CAPTION, MENTIONS, instructions=instructions)
+    assert parsed.qa == items[3:]
+    assert parsed.dropped == [
+        "what: prompt echo: the answer repeats the prompt's instructions",
+        "what: prompt echo: the question repeats the prompt's instructions",
+        "what: prompt echo: the question repeats the prompt's instructions",
+    ]
+    # the caption's own words are no echo, even where the prompt's wording has them too
+    caption = "Figure 2. How to read it: axes, panels, scale bars and legends of the silk tests."
+    answer = qa("What is labelled?", "How to read it: axes, panels, scale bars and legends, all labelled.")
+    instructions = instruction_text(build_messages("Figure 2", caption, [], 2), "Figure 2", caption, [])
+    assert echo_share(answer["answer"], set(trigrams(instructions))) >= 0.6  # were it not in the caption
+    assert filter_qa([answer], caption, [], instructions=instructions).qa == [answer]
+
+
+def test_worked_examples_answers_are_instructions_their_questions_are_not() -> None:
+    example_answer = "Nacre tablets of aragonite slide past each other under tension."
+    few_shot = (
+        (
+            "Figure label: Figure 1\nCaption: Nacre.",
+            json.dumps({"qa": [qa("What does the figure show?", example_answer)]}),
+        ),
+    )
+    profile = replace(PROFILES["science"], few_shot=few_shot)
+    messages = build_messages("Figure 2", CAPTION, MENTIONS, 2, profile=profile)
+    instructions = instruction_text(messages, "Figure 2", CAPTION, MENTIONS)
+    items = [
+        qa("What does the figure show?", "Stress-strain curves of spider silk at three strain rates."),
+        qa("What do the tablets do?", example_answer),
+    ]
+    parsed = filter_qa(items, CAPTION, MENTIONS, instructions=instructions)
+    assert parsed.qa == items[:1] and parsed.dropped == [
+        "what: prompt echo: the answer repeats the prompt's instructions"
+    ]
 
 
 def test_judge_verdicts_decide_and_numbers_are_left_to_the_judge() -> None:

@@ -5,7 +5,7 @@ import io
 
 from PIL import Image
 
-from cephalo_ray.refine.governor import Governor, Price
+from cephalo_ray.refine.governor import HELD, OVER, WAIT, Governor, Price
 from cephalo_ray.refine.prompts import (
     PROMPT_VERSION,
     build_messages,
@@ -97,12 +97,17 @@ def test_governor_limit_and_budget() -> None:
 
 
 def test_requests_in_flight_cannot_overshoot_the_budget() -> None:
-    """Eight requests start at once under a budget for two: worst cases are held, so at most two go."""
+    """Eight requests start at once under a budget for two: worst cases are held, so two go, the
+    others wait for them instead of giving up; the run stops when the spend alone leaves no room."""
     budget = Governor(max_cost_usd=0.002)
     worst_case = Price(input_usd_per_mtok=10.0, output_usd_per_mtok=10.0).cost(50, 50)  # $0.001
     started = [budget.admit() and budget.hold(worst_case) for _ in range(8)]  # all in flight together
-    assert started.count(True) == 2
+    assert started == [HELD, HELD] + [WAIT] * 6
     for _ in range(2):
         budget.record(worst_case * 0.6, worst_case)  # the real replies cost less than the worst case
-    assert budget.state()["spent_usd"] <= 0.002
-    assert budget.hold(worst_case * 0.5)  # what was not spent is free again
+    assert float(budget.state()["spent_usd"]) <= 0.002  # type: ignore[arg-type]
+    assert budget.hold(worst_case * 0.5) == HELD  # what was not spent is free again
+    assert budget.hold(worst_case) == OVER and "could cost" in str(budget.state()["stop_reason"])
+    assert budget.start(worst_case * 0.4, 10) == (WAIT, 0.0)  # fits once the held half settles
+    budget.record(worst_case * 0.2, worst_case * 0.5)
+    assert budget.start(worst_case * 0.4, 10) == (HELD, 0.0)

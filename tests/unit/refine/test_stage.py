@@ -1,4 +1,5 @@
-"""RefineStage without Ray: commit granularity and the JSON-schema fallback, on a loopback teacher."""
+"""RefineStage without Ray: commit granularity, the JSON-schema fallback and a budget that runs out
+between the teacher and the judge, on a loopback teacher."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 
 from cephalo_ray.output_root import build_manifest, write_manifest
-from cephalo_ray.refine.governor import Governor
-from cephalo_ray.refine.stage import LAYOUT, RefineSettings, RefineStage
+from cephalo_ray.refine.governor import Governor, Price
+from cephalo_ray.refine.stage import LAYOUT, JudgeSettings, RefineSettings, RefineStage
 from cephalo_ray.refine.teacher import TeacherEndpoint
 from cephalo_ray.restart import BatchCommitter
 from cephalo_ray.storage import Storage
@@ -100,3 +103,30 @@ def test_vision_sends_the_resized_image_as_a_data_url(
         "data:image/png;base64,"
     )
     assert parts[1]["type"] == "text" and "Silk." in parts[1]["text"]
+
+
+def test_a_paid_reply_whose_judge_would_pass_the_budget_is_kept_for_a_rerun(
+    openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    def reply(request: dict[str, Any]) -> ScriptedReply:
+        if request["messages"][0]["content"].startswith("You check"):
+            return ScriptedReply(body=chat_completion('{"scores": [{"index": 0, "score": 5, "reason": ""}]}'))
+        return ScriptedReply(body=chat_completion(ANSWER, prompt_tokens=10_000))  # $1 at the price below
+
+    openai_server.reset()
+    openai_server.default = reply
+    stage = stage_for(tmp_path, openai_server, concurrency=1)
+    price = Price(input_usd_per_mtok=100.0, output_usd_per_mtok=0.0)
+    judge = JudgeSettings(vision=False, max_tokens=64, price=price)
+    stage.settings = RefineSettings(
+        teacher="openai", model="m", qa_per_pair=2, vision=False, image_max_side=256, price=price, judge=judge
+    )
+    stage.judge = stage.teacher
+    stage.governor = Governor(max_cost_usd=1.01)  # the teacher's worst case fits, then the judge's does not
+    summary = stage(batch_of(1))
+    assert summary["status"] == ["retry"] and summary["error"] == ["OverBudget"]
+    assert summary["cost_usd"] == [pytest.approx(1.0)] and len(openai_server.requests) == 1
+    [kept] = [
+        row for path in (tmp_path / "replies").glob("*.parquet") for row in pq.read_table(path).to_pylist()
+    ]
+    assert kept["text"] == ANSWER and kept["judge_text"] is None and kept["cost_usd"] == pytest.approx(1.0)
