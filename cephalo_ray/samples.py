@@ -207,16 +207,22 @@ def bad_input(kind: str) -> bytes:
     raise ValueError(f"unknown bad input kind {kind!r}; choose one of {BAD_KINDS}")
 
 
-def write_sample_corpus(folder: str | Path, papers: int = 6, include_bad: bool = True) -> list[Path]:
-    """Write `papers` generated papers (one text-only), and one of each bad kind, into `folder`."""
+def write_sample_corpus(
+    folder: str | Path, papers: int = 6, include_bad: bool = True, charts: bool = False
+) -> list[Path]:
+    """Write `papers` generated papers (one text-only), and one of each bad kind, into `folder`.
+    `charts`: the papers hold charts and tables (`chart_paper`) instead of gradient pictures."""
     folder = Path(folder)
     (folder / "journal").mkdir(parents=True, exist_ok=True)
     written = []
     for seed in range(papers):
         path = folder / "journal" / f"paper-{seed:03d}.pdf"
-        path.write_bytes(
-            text_only_paper(seed) if seed == papers - 1 else sample_paper(seed, figures=2 + seed % 3).pdf
-        )
+        if seed == papers - 1:
+            path.write_bytes(text_only_paper(seed))
+        elif charts:
+            path.write_bytes(chart_paper(seed, items=4 + seed % 3)[0])
+        else:
+            path.write_bytes(sample_paper(seed, figures=2 + seed % 3).pdf)
         written.append(path)
     if include_bad:
         (folder / "broken").mkdir(exist_ok=True)
@@ -225,3 +231,175 @@ def write_sample_corpus(folder: str | Path, papers: int = 6, include_bad: bool =
             path.write_bytes(bad_input(kind))
             written.append(path)
     return written
+
+
+# The demo's papers: figures that are charts of a known kind and panel count, and tables, each with a
+# caption that says so, as real captions do. Drawn as square rasters: the tiny demo model sees a
+# centre crop, which then loses no panel.
+CHARTS = ("bar", "line", "scatter")
+CHART_NAMES = {
+    "bar": ("Bar chart", "Bar graph"),
+    "line": ("Line plot", "Line chart"),
+    "scatter": ("Scatter plot",),
+}
+PALETTE = [(0.12, 0.47, 0.71), (1.0, 0.5, 0.05), (0.17, 0.63, 0.17), (0.84, 0.15, 0.16), (0.58, 0.4, 0.74)]
+CHART_POINTS = 220.0  # side of a chart or table on the page
+
+
+@dataclass(frozen=True)
+class SampleItem:
+    """A figure or table of a chart paper, as drawn."""
+
+    page: int
+    label: str
+    caption: str
+    kind: str  # "figure" or "table"
+    chart: str | None  # one of CHARTS for a figure, None for a table
+    panels: int  # 0 for a table
+
+
+def chart_png(chart: str, panels: int, seed: int, side: int = 240) -> bytes:
+    """A square chart of `panels` panels (1 to 3 side by side, 4 as a 2x2 grid), each with its axes
+    and bars, a line or points."""
+    import pymupdf
+
+    if chart not in CHARTS:
+        raise ValueError(f"chart {chart!r} is not one of {CHARTS}")
+    rng = random.Random(seed)
+    doc = pymupdf.open()
+    page = doc.new_page(width=side, height=side)
+    shape = page.new_shape()
+    rows, columns = (2, 2) if panels == 4 else (1, panels)
+    gap = side * 0.07
+    width = (side - gap * (columns + 1)) / columns
+    height = (side - gap * (rows + 1)) / rows
+    color = rng.choice(PALETTE)
+    for panel in range(panels):
+        left = gap + (panel % columns) * (width + gap)
+        top = gap + (panel // columns) * (height + gap)
+        bottom = top + height
+        shape.draw_polyline([(left, top), (left, bottom), (left + width, bottom)])
+        shape.finish(color=(0, 0, 0), width=side * 0.012, closePath=False)
+        inner_left, inner_width, inner_height = left + width * 0.08, width * 0.88, height * 0.9
+        if chart == "bar":
+            bars = rng.randint(3, 5)
+            step = inner_width / bars
+            for number in range(bars):
+                bar = inner_height * rng.uniform(0.25, 1.0)
+                x0 = inner_left + number * step + step * 0.15
+                shape.draw_rect(pymupdf.Rect(x0, bottom - bar, x0 + step * 0.7, bottom))
+                shape.finish(color=color, fill=color, width=0)
+        elif chart == "line":
+            count = rng.randint(5, 8)
+            level = rng.uniform(0.2, 0.8)
+            points = []
+            for number in range(count):
+                level = min(0.95, max(0.05, level + rng.uniform(-0.3, 0.3)))
+                points.append(
+                    (inner_left + inner_width * number / (count - 1), bottom - inner_height * level)
+                )
+            shape.draw_polyline(points)
+            shape.finish(color=color, width=side * 0.045, closePath=False, lineJoin=1, lineCap=1)
+        else:
+            for _ in range(rng.randint(8, 14)):
+                x = inner_left + inner_width * rng.uniform(0.05, 0.95)
+                y = bottom - inner_height * rng.uniform(0.05, 0.95)
+                shape.draw_circle((x, y), side * 0.03)
+                shape.finish(color=color, fill=color, width=0)
+    shape.commit()
+    return bytes(page.get_pixmap(dpi=72).tobytes("png"))
+
+
+def table_png(seed: int, side: int = 240) -> bytes:
+    """A square booktabs-style table of numbers: a header row, rules, a few rows and columns."""
+    import pymupdf
+
+    rng = random.Random(seed)
+    doc = pymupdf.open()
+    page = doc.new_page(width=side, height=side)
+    rows, columns = rng.randint(4, 7), rng.randint(3, 4)
+    top, bottom, left = side * 0.1, side * 0.9, side * 0.06
+    row_height = (bottom - top) / (rows + 1)
+    column_width = (side - 2 * left) / columns
+    for row in range(rows + 1):
+        y = top + (row + 0.7) * row_height
+        for column in range(columns):
+            text = f"C{column + 1}" if row == 0 else f"{rng.uniform(0, 99):.1f}"
+            font = "hebo" if row == 0 else "helv"
+            page.insert_text((left + column * column_width + 4, y), text, fontsize=side * 0.06, fontname=font)
+    for y in (top, top + row_height, bottom):
+        page.draw_line((left, y), (side - left, y), color=(0, 0, 0), width=side * 0.008)
+    return bytes(page.get_pixmap(dpi=72).tobytes("png"))
+
+
+def chart_caption(rng: random.Random, topic: tuple[str, str, str], chart: str, panels: int) -> str:
+    """A caption that names the chart type and, for several panels, letters them."""
+    subject, mechanism, prop = topic
+    name = rng.choice(CHART_NAMES[chart])
+    if panels == 1:
+        return f"{name} of the {prop} of the {subject} across {rng.randint(3, 12)} samples of {mechanism}."
+    letters = [f"({letter}) sample {rng.randint(1, 99)}" for letter in "abcdef"[:panels]]
+    listed = ", ".join(letters[:-1]) + f" and {letters[-1]}"
+    return f"{name}s of the {prop} of the {subject} for {listed}."
+
+
+def chart_paper(seed: int, items: int = 4) -> tuple[bytes, list[SampleItem]]:
+    """A paper whose figures are charts (bar, line or scatter; 1, 2 or 4 panels) and tables, each with a
+    caption that says what it is, and body text that cites it."""
+    import pymupdf
+
+    rng = random.Random(seed)
+    topic = TOPICS[seed % len(TOPICS)]
+    doc = pymupdf.open()
+    page = doc.new_page(width=PAGE_WIDTH, height=PAGE_HEIGHT)
+    page.insert_textbox(
+        pymupdf.Rect(MARGIN, 60, PAGE_WIDTH - MARGIN, 100),
+        f"Measured {topic[2]} of the {topic[0]}: a study of {topic[1]}",
+        fontsize=15,
+        fontname="hebo",
+    )
+    drawn: list[SampleItem] = []
+    y, figures, tables = 110.0, 0, 0
+    left = (PAGE_WIDTH - CHART_POINTS) / 2
+    for number in range(items):
+        is_table = rng.random() < 0.2
+        if is_table:
+            tables += 1
+            label, cite = f"Table {tables}", f"Table {tables}"
+        else:
+            figures += 1
+            label, cite = f"Figure {figures}", rng.choice([f"Fig. {figures}", f"Figure {figures}"])
+        if y + 70 + CHART_POINTS + 60 > PAGE_HEIGHT - MARGIN:
+            page = doc.new_page(width=PAGE_WIDTH, height=PAGE_HEIGHT)
+            y = MARGIN
+        page.insert_textbox(
+            pymupdf.Rect(MARGIN, y, PAGE_WIDTH - MARGIN, y + 60),
+            body_paragraph(rng, topic, cite),
+            fontsize=10,
+        )
+        y += 70
+        image_seed = seed * 100 + number
+        if is_table:
+            caption = f"{label}. Measured {topic[2]} of the {topic[0]} samples, by {topic[1]}."
+            page.insert_htmlbox(
+                pymupdf.Rect(MARGIN, y, PAGE_WIDTH - MARGIN, y + 30),
+                f"<b>{label}.</b> {caption[len(label) + 2 :]}",
+                css="* {font-family: sans-serif; font-size: 9pt;}",
+            )
+            rect = pymupdf.Rect(left, y + 30, left + CHART_POINTS, y + 30 + CHART_POINTS)
+            page.insert_image(rect, stream=table_png(image_seed), keep_proportion=False)
+            drawn.append(SampleItem(doc.page_count, label, caption, "table", None, 0))
+        else:
+            chart, panels = rng.choice(CHARTS), rng.choice([1, 2, 4])
+            caption = f"{label}. {chart_caption(rng, topic, chart, panels)}"
+            rect = pymupdf.Rect(left, y, left + CHART_POINTS, y + CHART_POINTS)
+            page.insert_image(rect, stream=chart_png(chart, panels, image_seed), keep_proportion=False)
+            page.insert_htmlbox(
+                pymupdf.Rect(MARGIN, rect.y1 + 8, PAGE_WIDTH - MARGIN, rect.y1 + 38),
+                f"<b>{label}.</b> {caption[len(label) + 2 :]}",
+                css="* {font-family: sans-serif; font-size: 9pt;}",
+            )
+            drawn.append(SampleItem(doc.page_count, label, caption, "figure", chart, panels))
+        y += CHART_POINTS + 50
+    # no random file /ID: a seed gives the same bytes, so the same doc_id and train/val split
+    return bytes(doc.tobytes(garbage=3, deflate=True, no_new_id=True)), drawn

@@ -6,6 +6,9 @@
 - A POPE-style probe (Li et al. 2023): "Is there a X in the image?" for objects the caption names
   (answer yes) and objects named only in other captions (answer no): accuracy, precision, recall,
   F1 and the share of "yes" answers (a model that always agrees scores 0.5 accuracy, yes-ratio 1).
+- Closed questions, which name their options ("... Answer bar, line or scatter."): exact match per
+  question, beside what answering without the image scores: `chance` (a uniform guess among the
+  options) and `majority` (the answer most images get to that question).
 """
 
 from __future__ import annotations
@@ -101,19 +104,30 @@ def build_questions(
     return questions
 
 
+def short_questions(
+    questions: Iterable[Mapping[str, Any]], short_answer_words: int = 5
+) -> list[Mapping[str, Any]]:
+    """The teacher questions scored by exact match: those whose reference is this short."""
+    return [
+        question
+        for question in questions
+        if question["kind"] == "qa"
+        and 0 < len(normalize(question["reference"]).split()) <= short_answer_words
+    ]
+
+
+def mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
 def score(
     questions: Iterable[Mapping[str, Any]], answers: Mapping[str, str], short_answer_words: int = 5
 ) -> dict[str, Any]:
     """Scores of one model: `answers` maps question id -> the model's answer (missing = empty)."""
+    questions = list(questions)
     qa = [question for question in questions if question["kind"] == "qa"]
     pope = [question for question in questions if question["kind"] == "pope"]
-    short = [
-        question for question in qa if 0 < len(normalize(question["reference"]).split()) <= short_answer_words
-    ]
-
-    def mean(values: list[float]) -> float | None:
-        return round(sum(values) / len(values), 4) if values else None
-
+    short = short_questions(questions, short_answer_words)
     said = {question["id"]: yes_no(answers.get(question["id"], "")) for question in pope}
     true_yes = sum(1 for question in pope if question["reference"] == "yes" and said[question["id"]] == "yes")
     predicted_yes = sum(1 for question in pope if said[question["id"]] == "yes")
@@ -150,15 +164,90 @@ COLUMNS = (
 )
 
 
-def markdown_table(scores: Mapping[str, Mapping[str, Any]]) -> str:
-    """Models side by side, one row each."""
+def cell(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
-    def cell(value: Any) -> str:
-        return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
+def markdown_table(
+    scores: Mapping[str, Mapping[str, Any]], baselines: Mapping[str, Mapping[str, Any]] | None = None
+) -> str:
+    """Models side by side, one row each, then the `baselines` rows (exact match only)."""
     header = "| model | " + " | ".join(title for _, title in COLUMNS) + " |"
     rule = "|---|" + "---|" * len(COLUMNS)
     lines = [header, rule]
     for model, values in scores.items():
         lines.append(f"| {model} | " + " | ".join(cell(values.get(key)) for key, _ in COLUMNS) + " |")
+    for name, values in (baselines or {}).items():
+        lines.append(f"| *{name}* | " + " | ".join(cell(values.get(key)) for key, _ in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+OPTIONS = re.compile(r"\banswer ((?:[\w-]+, )*[\w-]+),? or ([\w-]+)\.?$", re.IGNORECASE)
+
+
+def options_of(question: str) -> list[str]:
+    """The answers a closed question offers, normalised ("... Answer bar, line or scatter." -> bar,
+    line, scatter); [] for an open question."""
+    match = OPTIONS.search(question.strip())
+    if not match:
+        return []
+    return [normalize(option) for option in match.group(1).split(", ")] + [normalize(match.group(2))]
+
+
+def exact_by_question(
+    questions: Iterable[Mapping[str, Any]], answers: Mapping[str, str], short_answer_words: int = 5
+) -> dict[str, float | None]:
+    """Exact match of one model on each closed question (by its text), over the images it was asked of."""
+    right: dict[str, list[float]] = {}
+    for question in short_questions(questions, short_answer_words):
+        if options_of(question["question"]):
+            hit = exact_match(answers.get(question["id"], ""), question["reference"])
+            right.setdefault(question["question"], []).append(float(hit))
+    return {text: mean(values) for text, values in right.items()}
+
+
+def baseline_scores(
+    questions: Iterable[Mapping[str, Any]], short_answer_words: int = 5
+) -> dict[str, dict[str, Any]]:
+    """What answering without the image scores, as exact match over the same short answers as `score`
+    (an open question counts 0) and per closed question (`by_question`): `chance`, a uniform guess
+    among the options, and `majority`, the reference most images have for that question. Empty when
+    no question is closed."""
+    short = short_questions(questions, short_answer_words)
+    closed = [question for question in short if options_of(question["question"])]
+    if not closed:
+        return {}
+    references: dict[str, Counter[str]] = {}
+    for question in closed:
+        references.setdefault(question["question"], Counter())[normalize(question["reference"])] += 1
+    majority = {text: counts.most_common(1)[0][0] for text, counts in references.items()}
+    closed_ids = {question["id"] for question in closed}
+
+    def guess(question: Mapping[str, Any]) -> float:
+        options = options_of(question["question"])
+        return 1 / len(options) if normalize(question["reference"]) in options else 0.0
+
+    def most_common(question: Mapping[str, Any]) -> float:
+        return float(majority.get(question["question"]) == normalize(question["reference"]))
+
+    result = {}
+    for name, value in (("chance", guess), ("majority", most_common)):
+        by_question: dict[str, list[float]] = {}
+        for question in closed:
+            by_question.setdefault(question["question"], []).append(value(question))
+        result[name] = {
+            "exact_match": mean([value(q) if q["id"] in closed_ids else 0.0 for q in short]),
+            "by_question": {text: mean(values) for text, values in by_question.items()},
+        }
+    return result
+
+
+def closed_table(by_model: Mapping[str, Mapping[str, float | None]]) -> str:
+    """Exact match per closed question (columns: the questions without their options, in alphabetical
+    order), one row a model."""
+    texts = sorted({text for values in by_model.values() for text in values})
+    titles = [OPTIONS.sub("", text).strip() for text in texts]
+    lines = ["| model | " + " | ".join(titles) + " |", "|---|" + "---|" * len(texts)]
+    for model, values in by_model.items():
+        lines.append(f"| {model} | " + " | ".join(cell(values.get(text)) for text in texts) + " |")
     return "\n".join(lines)

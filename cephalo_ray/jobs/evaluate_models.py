@@ -9,7 +9,9 @@ Each model answers, greedily, every teacher question of the val split (with the 
 POPE-style yes/no probe built from the captions (objects a caption names vs. objects only other
 captions name). Scores (`cephalo_ray.evaluate.scores`): exact match and contains on short answers,
 token F1 and ROUGE-L against the teacher's answers, POPE accuracy / precision / recall / F1 /
-yes-ratio. `--answers F.jsonl` adds answers produced elsewhere ({"id": ..., "answer": ...} per line,
+yes-ratio. Where questions name their options ("... Answer bar, line or scatter."), the table adds
+what answering without the image scores (`chance`, `majority`) and a second table gives exact match
+per such question. `--answers F.jsonl` adds answers produced elsewhere ({"id": ..., "answer": ...} per line,
 ids from OUT/questions.jsonl). OUT gets questions.jsonl, answers.parquet, scores.json, scores.md
 and _manifest.json; the Markdown table is printed. Each model runs as a Ray task
 (`resources.num_gpus` per model on a GPU cluster).
@@ -157,7 +159,6 @@ def read_answer_file(path: str) -> dict[str, str]:
 
 def run(config: EvalConfig) -> dict[str, Any]:
     """Answer, score and write the comparison; returns the manifest."""
-    from cephalo_ray.evaluate.scores import markdown_table
     from cephalo_ray.restart import RootLayout, RootRun, Summary
     from cephalo_ray.storage import Storage
 
@@ -174,15 +175,16 @@ def run(config: EvalConfig) -> dict[str, Any]:
         upstream=upstream,
     )
     with root:
-        scores, questions = answer_and_score(config, storage, rows, names, answer_files)
+        scores, questions, closed, table = answer_and_score(config, storage, rows, names, answer_files)
         counts = {"images": len(rows), "questions": questions, "models": len(names)}
         files = {
             "scores": ["scores.json", "scores.md"],
             "answers": ["answers.parquet"],
             "questions": ["questions.jsonl"],
         }
-        manifest = root.finish(lambda _: Summary(counts, True, extra={"scores": scores}, files=files))
-    print(markdown_table(scores), file=sys.stdout)
+        extra = {"scores": scores, **closed}
+        manifest = root.finish(lambda _: Summary(counts, True, extra=extra, files=files))
+    print(table, file=sys.stdout, end="")
     return manifest
 
 
@@ -192,13 +194,21 @@ def answer_and_score(
     rows: list[dict[str, Any]],
     names: list[str],
     answer_files: dict[str, dict[str, str]],
-) -> tuple[dict[str, Any], int]:
+) -> tuple[dict[str, Any], int, dict[str, Any], str]:
     """Ask every model every question, score them, and write questions, answers and scores; returns
-    the scores by model and the number of questions."""
+    the scores by model, the number of questions, the baselines and per-question exact match of
+    closed questions (empty when there are none), and the Markdown tables."""
     import pyarrow as pa
     import ray
 
-    from cephalo_ray.evaluate.scores import build_questions, markdown_table, score
+    from cephalo_ray.evaluate.scores import (
+        baseline_scores,
+        build_questions,
+        closed_table,
+        exact_by_question,
+        markdown_table,
+        score,
+    )
     from cephalo_ray.models.engine import EngineOptions
     from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray
@@ -230,7 +240,16 @@ def answer_and_score(
                 ray.shutdown()
     answers.update(answer_files)
     scores = {name: score(questions, answers[name], config.short_answer_words) for name in names}
-    table = markdown_table(scores)
+    baselines = baseline_scores(questions, config.short_answer_words)
+    table = markdown_table(scores, baselines) + "\n"
+    closed: dict[str, Any] = {}
+    if baselines:
+        by_question = {
+            name: exact_by_question(questions, answers[name], config.short_answer_words) for name in names
+        }
+        by_question.update({f"*{name}*": values["by_question"] for name, values in baselines.items()})
+        table += "\nExact match per closed question:\n\n" + closed_table(by_question) + "\n"
+        closed = {"baselines": baselines, "exact_by_question": by_question}
     records = [
         {
             "model": name,
@@ -249,8 +268,8 @@ def answer_and_score(
     )
     storage.write_parquet(join(config.output, "answers.parquet"), pa.Table.from_pylist(records))
     storage.write_bytes(join(config.output, "scores.json"), json.dumps(scores, indent=2).encode())
-    storage.write_bytes(join(config.output, "scores.md"), (table + "\n").encode())
-    return scores, len(questions)
+    storage.write_bytes(join(config.output, "scores.md"), table.encode())
+    return scores, len(questions), closed, table
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m cephalo_ray.jobs.evaluate_models") -> int:
