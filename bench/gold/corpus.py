@@ -39,7 +39,8 @@ def excerpt(pdf: bytes, first: int, last: int) -> bytes:
 
     doc = pymupdf.open(stream=pdf, filetype="pdf")
     doc.select(list(range(first - 1, last)))
-    data: bytes = doc.tobytes(garbage=3, deflate=True, no_new_id=True)  # no random trailer ID: reproducible bytes
+    # no random trailer ID: the same pages give the same bytes every time
+    data: bytes = doc.tobytes(garbage=3, deflate=True, no_new_id=True)
     return data
 
 
