@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,8 @@ def fetch(folder: Path, gold: Path = GOLD) -> int:
         if target.exists() and sha256(target.read_bytes()) == document["sha256"]:
             continue
         provenance = document["provenance"]
-        url = RAW_URL.format(**provenance)
+        # paths with spaces or other reserved characters (many repositories have them) are quoted
+        url = RAW_URL.format(**{**provenance, "path": urllib.parse.quote(provenance["path"])})
         try:
             with urllib.request.urlopen(url, timeout=60) as response:
                 data = response.read()
