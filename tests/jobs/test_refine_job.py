@@ -732,10 +732,10 @@ def test_a_killed_run_resumes_without_duplicates_or_asking_twice(
 
     from tests.helpers.killed_jobs import gone, kill_when
 
-    pairs = pairs_for(["GOOD"] * 24)
+    pairs = pairs_for(["GOOD"] * 48)
     make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
     openai_server.reset()
-    openai_server.default = lambda _: ScriptedReply(body=chat_completion(json.dumps(GOOD)), delay_s=0.25)
+    openai_server.default = lambda _: ScriptedReply(body=chat_completion(json.dumps(GOOD)), delay_s=0.5)
     monkeypatch.setenv("CEPHALO_TEST_TEACHER_KEY", "sk-test")
     output = tmp_path / "refined"
     command = [sys.executable, "-m", "cephalo_ray.jobs.refine_pairs", str(tmp_path / "extract"), str(output)]
@@ -751,14 +751,14 @@ def test_a_killed_run_resumes_without_duplicates_or_asking_twice(
     )
     gone(ray_dir)
     asked_before = len(openai_server.requests)
-    assert asked_before < 24, "the run finished before the kill; nothing was tested"
+    assert asked_before < 48, "the run finished before the kill; nothing was tested"
 
     resumed = refine_pairs.run(configure(tmp_path, openai_server))
     refined = [row["pair_id"] for row in root_rows(output, "refined")]
     assert sorted(refined) == sorted(pair["pair_id"] for pair in pairs)  # every pair once
-    assert resumed["status"] == "complete" and resumed["counts"]["pairs_ok"] == 24
+    assert resumed["status"] == "complete" and resumed["counts"]["pairs_ok"] == 48
     asked_after = len(openai_server.requests) - asked_before
-    assert asked_after <= 24 - resumed["counts"]["pairs_cached"] and resumed["counts"]["pairs_cached"] >= 2
+    assert asked_after <= 48 - resumed["counts"]["pairs_cached"] and resumed["counts"]["pairs_cached"] >= 2
 
 
 def test_fractional_actors_on_a_one_cpu_ray_leave_room_for_the_reads(tmp_path: Path) -> None:

@@ -25,9 +25,9 @@ from cephalo_ray.models.tiny import build_tiny
 from tests.helpers.media import data_url, png_bytes
 from tests.helpers.servers import free_port
 
-pytestmark = pytest.mark.slow
-
 SOAK_SECONDS = float(os.environ.get("CEPHALO_SOAK_SECONDS", "300"))
+# the soak itself, plus starting the app and answering every question alone first
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(int(SOAK_SECONDS) + 300)]
 
 
 def ask(text: str, image: bytes | None = None) -> list[dict[str, Any]]:
