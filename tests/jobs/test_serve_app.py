@@ -145,6 +145,26 @@ def greedy(client: openai.OpenAI, messages: list[dict[str, Any]], model: str = "
     )
 
 
+def start_tiny_app(server: dict[str, Any], folder: Path, name: str, limits: dict[str, Any]) -> str:
+    """A second app of one tiny LLaVA beside the module's, under `/<name>` with its own limits;
+    returns its `/v1` base URL."""
+    build_tiny("llava", folder / "tiny")
+    port = int(server["base_url"].split(":")[2].split("/")[0])
+    start(
+        ServeConfig(
+            models=[str(folder / "tiny")],
+            names=["tiny"],
+            port=port,
+            app_name=name,
+            route_prefix=f"/{name}",
+            blocking=False,
+            limits=limits,
+            resources={"num_cpus": 0.25},
+        )
+    )
+    return f"http://127.0.0.1:{port}/{name}/v1"
+
+
 def test_chat_with_images_system_prompt_and_history(server: dict[str, Any]) -> None:
     client = server["client"]
     messages = [
@@ -347,20 +367,8 @@ def test_refine_uses_the_served_model_as_its_teacher(server: dict[str, Any], tmp
 def test_over_the_concurrency_limit_the_answer_is_429_with_retry_after(
     server: dict[str, Any], tmp_path: Path
 ) -> None:
-    build_tiny("llava", tmp_path / "tiny")
-    port = int(server["base_url"].split(":")[2].split("/")[0])
-    tight = ServeConfig(
-        models=[str(tmp_path / "tiny")],
-        names=["tiny"],
-        port=port,
-        app_name="tight",
-        route_prefix="/tight",
-        blocking=False,
-        limits={"max_concurrent_requests": 1},
-        resources={"num_cpus": 0.25},
-    )
-    start(tight)
-    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/tight/v1", api_key="none", max_retries=0)
+    base_url = start_tiny_app(server, tmp_path, "tight", {"max_concurrent_requests": 1})
+    client = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0)
     greedy(client, ask("warm up", png_bytes()), max_tokens=2)
 
     def one(_: int) -> Any:
@@ -487,21 +495,8 @@ def test_thin_images_too_many_images_and_too_long_prompts_are_refused(server: di
 
 def test_abandoned_requests_give_their_slots_back(server: dict[str, Any], tmp_path: Path) -> None:
     """Clients that time out while their image decodes cancel the handler: the slots come back."""
-    build_tiny("llava", tmp_path / "tiny")
-    port = int(server["base_url"].split(":")[2].split("/")[0])
-    start(
-        ServeConfig(
-            models=[str(tmp_path / "tiny")],
-            names=["tiny"],
-            port=port,
-            app_name="abandoned",
-            route_prefix="/abandoned",
-            blocking=False,
-            limits={"max_concurrent_requests": 4, "max_image_pixels": 40_000_000},
-            resources={"num_cpus": 0.25},
-        )
-    )
-    base_url = f"http://127.0.0.1:{port}/abandoned/v1"
+    limits = {"max_concurrent_requests": 4, "max_image_pixels": 40_000_000}
+    base_url = start_tiny_app(server, tmp_path, "abandoned", limits)
     patient = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0)
     greedy(patient, ask("warm up", png_bytes()), max_tokens=2)
     big = png_bytes(size=(2000, 2000))
@@ -582,21 +577,9 @@ def test_a_replica_whose_only_slot_is_held_too_long_is_unhealthy_for_ray_serve(
     decide to replace a replica) raises while every slot has been held past `stall_seconds`."""
     from ray import serve
 
-    build_tiny("llava", tmp_path / "tiny")
-    port = int(server["base_url"].split(":")[2].split("/")[0])
-    start(
-        ServeConfig(
-            models=[str(tmp_path / "tiny")],
-            names=["tiny"],
-            port=port,
-            app_name="stalling",
-            route_prefix="/stalling",
-            blocking=False,
-            limits={"max_concurrent_requests": 1, "stall_seconds": 0.5},
-            resources={"num_cpus": 0.25},
-        )
+    base_url = start_tiny_app(
+        server, tmp_path, "stalling", {"max_concurrent_requests": 1, "stall_seconds": 0.5}
     )
-    base_url = f"http://127.0.0.1:{port}/stalling/v1"
     health_url = base_url.removesuffix("/v1") + "/health"
     client = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0)
     try:
