@@ -79,8 +79,6 @@ def main() -> None:
     connect_ray()
     load_before = os.getloadavg()
     server = FakeOpenAIServer()
-    # an endpoint's accept backlog: the helper's default (5) refuses part of a burst of 64 connections
-    server.httpd.socket.listen(1024)
     try:
         with tempfile.TemporaryDirectory() as folder:
             scratch = Path(folder)

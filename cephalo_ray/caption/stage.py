@@ -1,31 +1,40 @@
 """Batch captioning / VQA: the Ray Data actor that answers every (image, prompt) of a batch with the
-serving engine (dynamic batching inside the actor) and commits the answers, errors first, ledger last;
-and how a rerun recognises the images earlier runs answered (`recognise`).
+serving engine (dynamic batching inside the actor) and commits the answers, errors first, ledger last.
+A failing row is asked again alone and a transient failure again after a wait (`retry.py`); how a
+rerun recognises the images earlier runs answered is `identity.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
+import math
+import sys
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import PurePath
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from cephalo_ray.models.engine import EngineOptions, SamplingParams, image_messages
+from cephalo_ray.caption.identity import item_key, ledger_row, ledger_schema
+from cephalo_ray.caption.retry import (
+    TRANSIENT,
+    UNDECODABLE,
+    UNREADABLE,
+    RetryPolicy,
+    describe,
+    error_kind,
+    generate_with_retries,
+)
+from cephalo_ray.models.engine import Engine, EngineBusyError, EngineOptions, SamplingParams, image_messages
 from cephalo_ray.restart import BatchCommitter, RootLayout
 from cephalo_ray.rows import errors_schema
-from cephalo_ray.storage import Storage, is_s3
+from cephalo_ray.storage import Storage
 
 CAPTIONS_DIR = "captions"
 ERRORS_DIR = "errors"
 LEDGER_DIR = "done"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STATUS_OK = "ok"
-STATUS_FAILED = "failed"
-STATUS_RETRY = "retry"  # the image could not be read this time (storage): asked again on a rerun
+STATUS_FAILED = "failed"  # the image's own fault: asked again only with --retry-failed
+STATUS_RETRY = "retry"  # a transient failure (storage, memory, the engine): asked again on a rerun
 STATUS_SKIPPED = "skipped"
 # One (image, prompt) is the restart unit; its answer follows it by `key`, its error by the image.
 LAYOUT = RootLayout(
@@ -34,118 +43,7 @@ LAYOUT = RootLayout(
     key_columns=("key",),
     links={CAPTIONS_DIR: ("key", "key"), ERRORS_DIR: ("pair_id", "image_id")},
 )
-
-
-def item_key(image_id: str, prompt: str) -> str:
-    """The identity of one answer: the image and the prompt (a rerun recognises it by this)."""
-    return hashlib.sha256(f"{image_id}\n{prompt}".encode()).hexdigest()[:24]
-
-
-@dataclass(frozen=True)
-class ListedImage:
-    """One image of an input folder.
-
-    Args:
-        image_id: its path inside the folder, `/`-separated: the same wherever the folder is mounted
-            or copied.
-        uri: where it is now; size, mtime_ns: as listed (None where storage does not say).
-    """
-
-    image_id: str
-    uri: str
-    size: int | None
-    mtime_ns: int | None
-
-
-def image_name(uri: str, folder: str) -> str:
-    """The path of `uri` inside `folder` (a local folder or an s3:// prefix), `/`-separated."""
-    if is_s3(folder):
-        return uri[len(folder.rstrip("/")) + 1 :]
-    return PurePath(os.path.relpath(uri, os.path.abspath(folder))).as_posix()
-
-
-@dataclass(frozen=True)
-class Recognised:
-    """What earlier runs answered of a folder's images, as their ledger rows tell.
-
-    Args:
-        done: keys answered for the bytes the image has now (skipped).
-        unchecked: images with answers made where or when the image was listed otherwise (another
-            URI, size or modification time): only their bytes can tell (`recognise` with digests).
-        moved: images answered in full for these bytes whose answers name another place.
-        changed: images whose bytes differ from those answered (asked again; the answer is replaced).
-        unreadable: images storage did not return for the check; their answers are kept as they are.
-    """
-
-    done: frozenset[str]
-    unchecked: tuple[ListedImage, ...] = ()
-    moved: tuple[ListedImage, ...] = ()
-    changed: int = 0
-    unreadable: int = 0
-
-
-def recognise(
-    images: Sequence[ListedImage],
-    prompts: Sequence[str],
-    ledger: Iterable[Mapping[str, Any]],
-    redo: Collection[str],
-    digests: Mapping[str, str | None] | None = None,
-) -> Recognised:
-    """Which answers of a settled ledger still stand for the images listed now.
-
-    An answer stands without reading its image when the image is listed at the URI, size and
-    modification time its ledger row records; otherwise when the sha256 of the image's bytes
-    (`digests`, by URI) equals the one recorded. Ledger rows whose status is in `redo` never stand.
-    """
-    latest = {row["key"]: row for row in ledger}
-    digests = digests or {}
-    done: set[str] = set()
-    unchecked: list[ListedImage] = []
-    moved: list[ListedImage] = []
-    changed = unreadable = 0
-    for image in images:
-        keys = [item_key(image.image_id, prompt) for prompt in prompts]
-        answered = {key: latest[key] for key in keys if key in latest and latest[key]["status"] not in redo}
-        elsewhere = [key for key, row in answered.items() if not listed_as(row, image)]
-        done.update(key for key in answered if key not in elsewhere)
-        if not elsewhere:
-            continue
-        if image.uri not in digests:
-            unchecked.append(image)
-            continue
-        digest = digests[image.uri]
-        if digest is None:  # unreadable now: the answers are kept, and checked again next time
-            unreadable += 1
-            done.update(elsewhere)
-            continue
-        same = [key for key in elsewhere if answered[key].get("sha256") == digest]
-        done.update(same)
-        changed += len(same) < len(elsewhere)
-        if all(key in done for key in keys):
-            moved.append(image)
-    return Recognised(frozenset(done), tuple(unchecked), tuple(moved), changed, unreadable)
-
-
-def listed_as(row: Mapping[str, Any], image: ListedImage) -> bool:
-    """Whether a ledger row was committed for the image at its URI, size and modification time."""
-    if image.size is None or image.mtime_ns is None:
-        return False
-    recorded = (row.get("source"), row.get("size"), row.get("mtime_ns"))
-    return recorded == (image.uri, image.size, image.mtime_ns)
-
-
-def digest_batch(batch: Any, storage: Storage) -> Any:
-    """`map_batches` function: the sha256 of the bytes at each `uri` (None where storage failed)."""
-    import pyarrow as pa
-
-    uris = batch.column("uri").to_pylist()
-    digests: list[str | None] = []
-    for uri in uris:
-        try:
-            digests.append(hashlib.sha256(storage.read_bytes(uri)).hexdigest())
-        except OSError:
-            digests.append(None)
-    return pa.table({"uri": pa.array(uris, pa.string()), "sha256": pa.array(digests, pa.string())})
+EngineLoader = Callable[..., Engine]  # `Engine.load`'s signature: (model, options, *, storage)
 
 
 def captions_schema() -> Any:
@@ -163,23 +61,6 @@ def captions_schema() -> Any:
             ("prompt_tokens", pa.int32()),
             ("completion_tokens", pa.int32()),
             ("seconds", pa.float64()),
-        ]
-    )
-
-
-def ledger_schema() -> Any:
-    import pyarrow as pa
-
-    # where the image was and the sha256 of its bytes: what a rerun recognises it by
-    return pa.schema(
-        [
-            ("key", pa.string()),
-            ("image_id", pa.string()),
-            ("status", pa.string()),
-            ("source", pa.string()),
-            ("size", pa.int64()),
-            ("mtime_ns", pa.int64()),
-            ("sha256", pa.string()),
         ]
     )
 
@@ -210,6 +91,9 @@ class CaptionStage:
         prompts: asked of every image.
         done: keys answered by earlier runs (skipped).
         params: how every answer is sampled; engine: how the actor's engine batches.
+        retry: how failed answers are asked again.
+        load_engine: loads the model into an engine (default `Engine.load`); called again when the
+            engine's worker has stopped.
     """
 
     def __init__(
@@ -222,16 +106,20 @@ class CaptionStage:
         done: Iterable[str],
         params: SamplingParams,
         engine: EngineOptions,
+        retry: RetryPolicy | None = None,
+        load_engine: EngineLoader | None = None,
     ) -> None:
-        from cephalo_ray.models.engine import Engine
-
         self.committer = committer
         self.storage = storage
+        self.model = model
         self.model_name = model_name
         self.prompts = list(prompts)
         self.done = set(done)
         self.params = params
-        self.engine = Engine.load(model, engine, storage=storage)
+        self.options = engine
+        self.retry = retry or RetryPolicy()
+        self.load_engine = load_engine or Engine.load
+        self.engine: Engine | None = self.load_engine(model, engine, storage=storage)
 
     def __call__(self, batch: Any) -> dict[str, list[Any]]:
         import pyarrow as pa
@@ -255,27 +143,38 @@ class CaptionStage:
                 data = row.get("image") or self.storage.read_bytes(row["uri"])
             except OSError as error:  # storage that failed to answer may answer on a rerun
                 message = f"cannot read: {error}"
-                self.refuse(row, pending, message, STATUS_RETRY, None, outcomes, errors, ledger)
+                self.refuse(row, pending, UNREADABLE, message, None, outcomes, errors, ledger)
                 continue
             # the bytes answered, as read here: a rerun compares an image found elsewhere with them
             digest = hashlib.sha256(data).hexdigest()
             try:
                 image = decode(data)
             except Exception as error:  # an unreadable image is an error row, the batch goes on
-                message = f"{type(error).__name__}: {error}"
-                self.refuse(row, pending, message, STATUS_FAILED, digest, outcomes, errors, ledger)
+                message = describe(error)
+                kind = error_kind(message)  # out of memory while decoding is not the image's fault
+                kind = kind if kind in TRANSIENT else UNDECODABLE
+                self.refuse(row, pending, kind, message, digest, outcomes, errors, ledger)
                 continue
             for key, prompt in pending:
                 waiting.append((key, row, prompt, image, digest))
-        # all at once: the engine batches them together
-        results = self.engine.generate_many(
-            [(image_messages(prompt), [image], self.params) for _, _, prompt, image, _ in waiting]
+        # all at once, so the engine batches them; failures are asked again alone (retry.py)
+        results = generate_with_retries(
+            [(image_messages(prompt), [image], self.params) for _, _, prompt, image, _ in waiting],
+            self.generate,
+            self.retry,
         )
         for (key, row, prompt, _, digest), result in zip(waiting, results, strict=True):
             if result["error"]:
-                errors.append(self.error_row(row, result["error"]))
-                self.record(outcomes, key, row["image_id"], STATUS_FAILED, 0)
-                ledger.append(ledger_row(key, row, STATUS_FAILED, digest))
+                self.refuse(
+                    row,
+                    [(key, prompt)],
+                    result["error_kind"],
+                    failure_message(result["error"], result["error_kind"], result["attempts"]),
+                    digest,
+                    outcomes,
+                    errors,
+                    ledger,
+                )
                 continue
             answers.append(
                 {
@@ -307,30 +206,58 @@ class CaptionStage:
         ]
         return outcomes
 
+    def generate(self, requests: Sequence[tuple[list[dict[str, Any]], list[Any], SamplingParams]]) -> Any:
+        """The engine's answers to `requests`, batched together; an engine whose worker has stopped
+        (a fault it could not survive) is loaded again first.
+
+        Raises:
+            EngineBusyError: when the engine is full, stopped, or cannot be loaded again (transient).
+        """
+        if self.engine is None or self.engine.problem(math.inf) is not None:
+            try:
+                self.reload()
+            except Exception as error:  # storage or memory may be back for the next try
+                raise EngineBusyError(f"the model could not be loaded again: {describe(error)}") from error
+        assert self.engine is not None
+        return self.engine.generate_many(requests)
+
+    def reload(self) -> None:
+        """Load the model into a new engine, the old one's memory given back first."""
+        import gc
+
+        if self.engine is not None:
+            print(f"caption: {self.engine.problem(math.inf)}; loading the model again", file=sys.stderr)
+            self.engine.close()
+        self.engine = None
+        gc.collect()
+        self.engine = self.load_engine(self.model, self.options, storage=self.storage)
+
     def refuse(
         self,
         row: dict[str, Any],
         pending: list[tuple[str, str]],
+        kind: str,
         message: str,
-        status: str,
         digest: str | None,
         outcomes: dict[str, list[Any]],
         errors: list[dict[str, Any]],
         ledger: list[dict[str, Any]],
     ) -> None:
-        """One error row for an image that cannot be asked about, and its outcome for every prompt."""
-        errors.append(self.error_row(row, message))
+        """One error row for an image that cannot be answered, and its outcome for every prompt:
+        `retry` for a transient kind of failure, else `failed`."""
+        status = STATUS_RETRY if kind in TRANSIENT else STATUS_FAILED
+        errors.append(self.error_row(row, kind, message))
         for key, _ in pending:
             self.record(outcomes, key, row["image_id"], status, 0)
             ledger.append(ledger_row(key, row, status, digest))
 
-    def error_row(self, row: dict[str, Any], message: str) -> dict[str, Any]:
+    def error_row(self, row: dict[str, Any], kind: str, message: str) -> dict[str, Any]:
         return {
             "source": row["source"],
             "doc_id": None,
             "pair_id": row["image_id"],
             "stage": "caption",
-            "error": "Failed",
+            "error": kind,
             "message": message[:500],
         }
 
@@ -342,14 +269,8 @@ class CaptionStage:
         outcomes["completion_tokens"].append(tokens)
 
 
-def ledger_row(key: str, row: Mapping[str, Any], status: str, digest: str | None) -> dict[str, Any]:
-    """One answer's ledger row: its outcome, where its image was (as listed) and its bytes' sha256."""
-    return {
-        "key": key,
-        "image_id": row["image_id"],
-        "status": status,
-        "source": row["source"],
-        "size": row.get("size"),
-        "mtime_ns": row.get("mtime_ns"),
-        "sha256": digest,
-    }
+def failure_message(error: str, kind: str, attempts: int) -> str:
+    """An error row's message: the last failure, how often it was asked, and what a rerun does."""
+    tries = f"asked {attempts} time{'s' if attempts != 1 else ''}"
+    then = "a rerun asks again" if kind in TRANSIENT else "asked again only with --retry-failed"
+    return f"{tries}, {then}: {error}"  # first: a long error is cut at 500 characters

@@ -14,9 +14,17 @@ figure crops) or a refine root (its images). Every image gets the prompt, or eve
 questions file (a YAML list or .jsonl of strings); with `--json-schema FILE` every answer is JSON that
 follows that schema, enforced while decoding (one that runs out of `max_tokens` stops mid-JSON, with
 finish_reason `length`). OUT gets `captions/` (key, image_id, source,
-prompt, answer, finish_reason, model, tokens, seconds), `errors/` (unreadable images), `done/` (the
-restart ledger) and `_manifest.json`. A rerun skips what is answered (images storage failed to return
-are asked again; `--retry-failed` asks again for every failed answer); a killed run resumes.
+prompt, answer, finish_reason, model, tokens, seconds), `errors/` (one row per image that failed: its
+kind and reason), `done/` (the restart ledger) and `_manifest.json`.
+
+A failure is one image's alone: an answer that fails beside others is asked again on its own. A
+transient one (storage did not return the image, out of memory, the engine's worker stopped, a
+time-out) is asked again up to `retry.max_retries` times, after `retry.backoff_s`, then twice as
+long each time (a stopped worker's model is loaded again first); if it persists the answer is
+recorded as `retry`, the root stays partial, and a rerun asks it again. Any other failure is the
+image's own (not an image, or the processor or model refuses it): recorded as `failed` with its
+reason, and asked again only with `--retry-failed`. A rerun skips what is answered; a killed run
+resumes.
 
 An image of a folder is named by its path inside IN (`image_id`, `/`-separated), so a folder moved,
 mounted elsewhere or copied to S3 holds the same images, and IN is not part of the run's identity.
@@ -49,7 +57,8 @@ from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
 
 if TYPE_CHECKING:
-    from cephalo_ray.caption.stage import ListedImage
+    from cephalo_ray.caption.identity import ListedImage
+    from cephalo_ray.caption.stage import EngineLoader
 
 JOB = "caption"
 ROOT_COLUMNS = {"extract": ("pairs", "pair_id"), "refine": ("refined", "pair_id")}
@@ -80,6 +89,18 @@ class CaptionResources(StrictModel):
     )
 
 
+class CaptionRetry(StrictModel):
+    max_retries: int = Field(
+        2,
+        ge=0,
+        description="tries again after a transient failure (out of memory, a stopped engine, a time-out); "
+        "what still fails is asked again by a rerun",
+    )
+    backoff_s: float = Field(
+        1.0, ge=0, description="wait before the first retry; each later one waits twice as long"
+    )
+
+
 class CaptionConfig(StrictModel):
     """`cephalo caption` settings."""
 
@@ -103,6 +124,7 @@ class CaptionConfig(StrictModel):
     retry_failed: bool = Field(False, description="ask again for the answers that failed in earlier runs")
     sampling: CaptionSampling = CaptionSampling()
     resources: CaptionResources = CaptionResources()
+    retry: CaptionRetry = CaptionRetry()
     storage: StorageConfig = StorageConfig()
 
 
@@ -164,7 +186,7 @@ def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, list[Any], dic
     Raises:
         ConfigError: when the input holds no images.
     """
-    from cephalo_ray.caption.stage import IMAGE_SUFFIXES, ListedImage, image_name
+    from cephalo_ray.caption.identity import IMAGE_SUFFIXES, ListedImage, image_name
     from cephalo_ray.config import ConfigError
     from cephalo_ray.output_root import manifest_uri, read_upstream
     from cephalo_ray.storage import join
@@ -213,8 +235,12 @@ def refuse_uri_named_root(storage: Any, output: str) -> None:
     )
 
 
-def run(config: CaptionConfig) -> dict[str, Any]:
-    """Answer every pending (image, prompt) and return the final manifest."""
+def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[str, Any]:
+    """Answer every pending (image, prompt) and return the final manifest.
+
+    Args:
+        load_engine: the importable function each actor loads the model with (default `Engine.load`).
+    """
     from cephalo_ray.caption.stage import CAPTIONS_DIR, LAYOUT, STATUS_FAILED, STATUS_RETRY
     from cephalo_ray.restart import RootRun
     from cephalo_ray.storage import Storage
@@ -223,7 +249,16 @@ def run(config: CaptionConfig) -> dict[str, Any]:
     prompts = read_questions(config.questions, config.prompt)
     json_schema = read_json_schema(config.json_schema)
     kind, inputs, upstream = sources_of(config, storage)
-    runtime = {"output", "resources", "storage", "questions", "prompt", "retry_failed", "json_schema"}
+    runtime = {
+        "output",
+        "resources",
+        "storage",
+        "questions",
+        "prompt",
+        "retry_failed",
+        "json_schema",
+        "retry",
+    }
     if kind == "files":
         refuse_uri_named_root(storage, config.output)
         # a folder's images are named inside it: the same images anywhere are the same run
@@ -245,7 +280,7 @@ def run(config: CaptionConfig) -> dict[str, Any]:
         target_file_bytes=int(config.resources.target_file_mb * 2**20),
     )
     with root:
-        # Images storage failed to return are always asked again; others with --retry-failed.
+        # Transient failures are always asked again; the images' own with --retry-failed.
         redo = {STATUS_RETRY, STATUS_FAILED} if config.retry_failed else {STATUS_RETRY}
         earlier = sum(row["status"] not in redo for row in root.ledger)
         print(
@@ -253,7 +288,7 @@ def run(config: CaptionConfig) -> dict[str, Any]:
             file=sys.stderr,
         )
         run_counts = caption_pending(
-            config, root, storage, kind, inputs, prompts, redo, model_name, upstream, json_schema
+            config, root, storage, kind, inputs, prompts, redo, model_name, upstream, json_schema, load_engine
         )
         manifest = root.finish(lambda ledger: summarise(ledger, run_counts))
     counts = manifest["counts"]
@@ -299,25 +334,19 @@ def caption_pending(
     model_name: str,
     upstream: dict[str, Any] | None = None,
     json_schema: str | None = None,
+    load_engine: EngineLoader | None = None,
 ) -> dict[str, Any]:
     """The Ray Data pipeline; returns the run's counts. `inputs` are `ListedImage`s or an upstream
     root's files; ledger rows whose status is in `redo` are asked again; `json_schema` (checked
-    compact text) constrains every answer."""
+    compact text) constrains every answer; `load_engine` loads the actors' model."""
 
     import ray
     from ray.data import ActorPoolStrategy, DataContext
     from tqdm import tqdm
 
-    from cephalo_ray.caption.stage import (
-        STATUS_FAILED,
-        STATUS_OK,
-        STATUS_RETRY,
-        STATUS_SKIPPED,
-        CaptionStage,
-        Recognised,
-        item_key,
-        recognise,
-    )
+    from cephalo_ray.caption.identity import Recognised, item_key, recognise
+    from cephalo_ray.caption.retry import RetryPolicy
+    from cephalo_ray.caption.stage import STATUS_FAILED, STATUS_OK, STATUS_RETRY, STATUS_SKIPPED, CaptionStage
     from cephalo_ray.models.engine import EngineOptions, SamplingParams
     from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray, parquet_dataset
@@ -396,6 +425,8 @@ def caption_pending(
                     max_waiting=max(256, config.resources.batch_size * len(prompts)),
                     batch_wait_s=0.0,  # a batch of images arrives whole: nothing to wait for
                 ),
+                "retry": RetryPolicy(config.retry.max_retries, config.retry.backoff_s),
+                "load_engine": load_engine,
             },
             batch_size=config.resources.batch_size,
             batch_format="pyarrow",
@@ -457,7 +488,7 @@ def content_digests(storage: Any, images: Sequence[ListedImage], num_cpus: float
     """The sha256 of each image's bytes by URI, read by Ray tasks (None: storage did not return it)."""
     import ray
 
-    from cephalo_ray.caption.stage import digest_batch
+    from cephalo_ray.caption.identity import digest_batch
 
     listing = ray.data.from_items([{"uri": image.uri} for image in images])
     digested = listing.map_batches(
@@ -475,7 +506,8 @@ def adopt(root: Any, storage: Any, moved: Sequence[ListedImage]) -> int:
     commits give these keys up. Returns how many answers were committed again."""
     import pyarrow as pa
 
-    from cephalo_ray.caption.stage import CAPTIONS_DIR, ERRORS_DIR, LEDGER_DIR, captions_schema, ledger_schema
+    from cephalo_ray.caption.identity import ledger_schema
+    from cephalo_ray.caption.stage import CAPTIONS_DIR, ERRORS_DIR, LEDGER_DIR, captions_schema
     from cephalo_ray.ledger import PARQUET, committed_names
     from cephalo_ray.rows import errors_schema
     from cephalo_ray.storage import join

@@ -17,18 +17,22 @@ LoRA adapter folders (merged into their base on load).
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cephalo_ray.arguments import run_job_main
 from cephalo_ray.serve.config import ServeConfig, application, settings_of
 
 
-def start(config: ServeConfig) -> Any:
-    """Start (or reuse) Ray Serve on `host:port`, deploy the app and return its handle."""
+def start(config: ServeConfig, load_engine: Callable[..., Any] | None = None) -> Any:
+    """Start (or reuse) Ray Serve on `host:port`, deploy the app and return its handle.
+
+    Args:
+        load_engine: the importable function replicas load a model's engine with (default `Engine.load`).
+    """
     from ray import serve
 
-    app = application(config)
+    app = application(config, load_engine)
     serve.start(http_options={"host": config.host, "port": config.port})
     return serve.run(app, name=config.app_name, route_prefix=config.route_prefix, blocking=False)
 

@@ -118,6 +118,9 @@ def make_deployment(settings: ServeSettings) -> Any:
     options: dict[str, Any] = {
         "ray_actor_options": {"num_cpus": resources.num_cpus, "num_gpus": resources.num_gpus},
         "max_ongoing_requests": settings.config.limits.max_concurrent_requests + 16,
+        # how soon a replica whose `check_health` raises (a stalled or dead engine) is replaced
+        "health_check_period_s": resources.health_check_period_s,
+        "health_check_timeout_s": resources.health_check_timeout_s,
     }
     if resources.autoscaling is not None:
         options["autoscaling_config"] = resources.autoscaling.model_dump()

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
 from cephalo_ray.config import StorageConfig, StrictModel
+
+if TYPE_CHECKING:
+    from cephalo_ray.models.engine import Engine
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -86,6 +89,14 @@ class ServeResources(StrictModel):
     autoscaling: AutoscalingConfig | None = Field(
         None, description="autoscale replicas instead of a fixed count"
     )
+    health_check_period_s: float = Field(
+        10.0,
+        gt=0,
+        description="how often Ray Serve checks each replica's health (one that fails it is replaced)",
+    )
+    health_check_timeout_s: float = Field(
+        30.0, gt=0, description="a health check not answered within this fails"
+    )
 
 
 class ServeConfig(StrictModel):
@@ -152,10 +163,12 @@ class ServeSettings:
     served_models: Mapping[str, str]
     api_key_sha256: str | None  # only the digest travels; the key itself stays in the environment
     audio_model: str | None
+    # the importable function replicas load a model's engine with (default `Engine.load`)
+    load_engine: Callable[..., Engine] | None = None
 
 
-def settings_of(config: ServeConfig) -> ServeSettings:
-    """The settings the deployment is built from.
+def settings_of(config: ServeConfig, load_engine: Callable[..., Engine] | None = None) -> ServeSettings:
+    """The settings the deployment is built from (`load_engine`: see `ServeSettings`).
 
     Raises:
         ConfigError: when the API key's environment variable is empty.
@@ -179,14 +192,15 @@ def settings_of(config: ServeConfig) -> ServeSettings:
         },
         api_key_sha256=hashlib.sha256(key.encode()).hexdigest() if key else None,
         audio_model=audio_model,
+        load_engine=load_engine,
     )
 
 
-def application(config: ServeConfig) -> Any:
-    """The Ray Serve application of `config`."""
+def application(config: ServeConfig, load_engine: Callable[..., Engine] | None = None) -> Any:
+    """The Ray Serve application of `config` (`load_engine`: see `ServeSettings`)."""
     from cephalo_ray.serve.app import make_deployment
 
-    settings = settings_of(config)
+    settings = settings_of(config, load_engine)
     return make_deployment(settings).bind(settings)
 
 

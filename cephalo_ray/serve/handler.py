@@ -216,8 +216,9 @@ class OpenAIHandler:
             max_waiting=engine_config.max_waiting,
             continuous_batching=engine_config.continuous_batching,
         )
+        load = self.settings.load_engine or Engine.load
         engine = await asyncio.to_thread(
-            Engine.load, self.models[model_id], options, storage=self._storage(), observer=observe
+            load, self.models[model_id], options, storage=self._storage(), observer=observe
         )
         self.engines[model_id] = engine
         return engine

@@ -94,6 +94,13 @@ def chat_completion(content: str, model: str = "fake-teacher", prompt_tokens: in
     }
 
 
+class BurstHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server whose accept backlog holds a burst of connections (Python's default
+    of 5 refuses part of the bursts that concurrent tests and benches send)."""
+
+    request_queue_size = 128
+
+
 class FakeOpenAIServer:
     """A loopback HTTP server that speaks the OpenAI chat-completions protocol.
 
@@ -154,7 +161,7 @@ class FakeOpenAIServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = BurstHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()

@@ -183,7 +183,7 @@ def test_a_root_that_named_images_by_absolute_path_is_refused_naming_the_fix(tmp
 
 
 def test_image_names_are_paths_inside_the_input() -> None:
-    from cephalo_ray.caption.stage import image_name
+    from cephalo_ray.caption.identity import image_name
 
     assert image_name("s3://lab/figs/panels/a.png", "s3://lab/figs/") == "panels/a.png"
     assert image_name("s3://lab/figs/a.png", "s3://lab/figs") == "a.png"
@@ -191,7 +191,7 @@ def test_image_names_are_paths_inside_the_input() -> None:
 
 
 def test_an_answer_stands_by_where_it_was_listed_or_else_by_its_bytes() -> None:
-    from cephalo_ray.caption.stage import ListedImage, item_key, recognise
+    from cephalo_ray.caption.identity import ListedImage, item_key, recognise
 
     prompts = ["Describe this figure."]
     image = ListedImage("a.png", "/new/a.png", 10, 5)

@@ -99,7 +99,8 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
     """A lost worker's batch is retried regrouped on other actors (the extract test's method): the
     same answers commit again under other names; each is kept once, and a kill while settling heals."""
     from cephalo_ray import ledger
-    from cephalo_ray.caption.stage import CaptionStage, recognise
+    from cephalo_ray.caption.identity import recognise
+    from cephalo_ray.caption.stage import CaptionStage
     from cephalo_ray.models.engine import EngineOptions, SamplingParams
 
     images = image_folder(tmp_path / "images", 5)

@@ -223,8 +223,6 @@ def test_the_budget_holds_with_16_requests_really_in_flight(
     body["usage"].update(completion_tokens=50, total_tokens=150)  # $0.015 a request at the price below
     openai_server.reset()
     openai_server.default = lambda _: ScriptedReply(body=body, delay_s=delay_s)
-    # an endpoint's accept backlog: the helper's default (5) refuses part of a burst of 16 connections
-    openai_server.httpd.socket.listen(64)
     price = {"input_usd_per_mtok": 100.0, "output_usd_per_mtok": 100.0}
     common: dict[str, Any] = {
         "price": price,
