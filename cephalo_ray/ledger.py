@@ -9,14 +9,16 @@ twice under other names; `drop_recommitted` leaves each key in the latest commit
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cephalo_ray.storage import Storage, join, name_of
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.compute as pc
 
 PARQUET = ".parquet"
 COMMITTED_AT = "committed_at"  # ledger column: when its commit was made (orders retries)
@@ -97,7 +99,7 @@ def drop_recommitted(
     ledger_dir: str,
     key_columns: Sequence[str],
     fence: Callable[[], None] = lambda: None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[pa.Table, int]:
     """Leave every ledger key committed once: in the latest commit that holds it.
 
     Commits are ordered by their ledger's `committed_at` stamp, then by name. The latest attempt
@@ -109,30 +111,29 @@ def drop_recommitted(
     Killed midway, the next call finishes the work. Run it while no worker commits.
 
     Returns:
-        The ledger rows afterwards, and how many commits were rewritten or removed.
+        The settled ledger (an Arrow table: one row per key), and how many commits were rewritten
+        or removed.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     names = sorted(committed_names(storage, root, ledger_dir))
     ledgers = {name: read_table(storage, join(root, ledger_dir, name + PARQUET)) for name in names}
-    seen: set[tuple[Any, ...]] = set()
-    plans: dict[str, tuple[list[int], str | None]] = {}
-    for name in sorted(names, key=lambda name: (commit_stamp(ledgers[name]), name), reverse=True):
-        keys = list(zip(*(ledgers[name].column(column).to_pylist() for column in key_columns), strict=True))
-        kept = []
-        for index, key in enumerate(keys):
-            if key not in seen:
-                seen.add(key)
-                kept.append(index)
-        if len(kept) < len(keys):
-            target = batch_name([name, *(repr(keys[index]) for index in kept)]) if kept else None
+    ranked = sorted(names, key=lambda name: (commit_stamp(ledgers[name]), name), reverse=True)
+    plans: dict[str, tuple[pa.Table, str | None]] = {}
+    masks = first_of_each_key([ledgers[name] for name in ranked], key_columns)
+    for name, mask in zip(ranked, masks, strict=True):
+        if pc.all(mask).as_py() is not False:
+            continue  # the commit keeps every row (the usual case): nothing to rewrite, nothing copied
+        kept = ledgers[name].filter(mask)
+        if kept.num_rows < ledgers[name].num_rows:
+            # only this commit's rows become Python values: the name is the one earlier versions gave
+            keys = list(zip(*(kept.column(column).to_pylist() for column in key_columns), strict=True))
+            target = batch_name([name, *(repr(key) for key in keys)]) if keys else None
             plans[name] = (kept, target)
     # A rewrite killed after its commit left its target committed too: that one is kept, not removed.
     finals = (set(names) - set(plans)) | {target for _, target in plans.values() if target}
-    for name, (kept, target) in plans.items():
+    for name, (ledger, target) in plans.items():
         if target is not None:
-            ledger = ledgers[name].take(kept)
             data: dict[str, pa.Table | None] = {}
             for directory, (data_column, ledger_column) in links.items():
                 uri = join(root, directory, name + PARQUET)
@@ -150,35 +151,208 @@ def drop_recommitted(
                 if storage.exists(uri):
                     storage.delete(uri)
             del ledgers[name]
-    tables = [ledgers[name] for name in sorted(ledgers)]
-    rows = pa.concat_tables(tables, promote_options="default").to_pylist() if tables else []
-    return rows, len(plans)
+    settled = concat_ledgers([ledgers[name] for name in sorted(ledgers)])
+    release_unused()
+    return settled, len(plans)
 
 
-def latest_ledger_rows(
-    storage: Storage, root: str, ledger_dir: str, key_columns: Sequence[str]
-) -> list[dict[str, Any]]:
+def latest_ledger(storage: Storage, root: str, ledger_dir: str, key_columns: Sequence[str]) -> pa.Table:
     """The committed ledger as settling would leave it (the latest commit of each key), read only:
     for looking at a root that another run may own (a dry run)."""
+    import pyarrow.compute as pc
+
     names = committed_names(storage, root, ledger_dir)
     ledgers = [read_table(storage, join(root, ledger_dir, name + PARQUET)) for name in names]
-    seen: set[tuple[Any, ...]] = set()
-    rows = []
-    for ledger in sorted(ledgers, key=commit_stamp, reverse=True):
-        for row in ledger.to_pylist():
-            key = tuple(row[column] for column in key_columns)
-            if key not in seen:
-                seen.add(key)
-                rows.append(row)
-    return rows
+    ranked = sorted(ledgers, key=commit_stamp, reverse=True)
+    masks = first_of_each_key(ranked, key_columns)
+    settled = concat_ledgers(
+        [
+            ledger if pc.all(mask).as_py() is not False else ledger.filter(mask)
+            for ledger, mask in zip(ranked, masks, strict=True)
+        ]
+    )
+    release_unused()
+    return settled
+
+
+def concat_ledgers(tables: Sequence[pa.Table]) -> pa.Table:
+    """One table of ledger files (columns a file lacks are null there); an empty, column-less table
+    when there are none."""
+    import pyarrow as pa
+
+    return pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
+
+
+def release_unused() -> None:
+    """Hand the memory of a settle's intermediates (key copies, group-by tables, decoded pages) back
+    to the system: Arrow's allocator keeps freed pages otherwise, a third of the ledger's size again."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+# -- keys as Arrow columns ---------------------------------------------------------------------
+# A ledger of millions of rows stays Arrow in the driver (tens of bytes a row): keys are compared
+# by joins and group-bys, never gathered into Python tuples, dicts or sets.
+
+NULL_FLAG = "__null_"
+
+
+def joinable_keys(table: pa.Table, columns: Sequence[str], names: Sequence[str]) -> dict[str, Any]:
+    """Key columns under `names`, nulls replaced by a filler and flagged in a column beside them:
+    Arrow joins and group-bys never match nulls, Python tuples (the keys of earlier versions) do."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays: dict[str, Any] = {}
+    for column, name in zip(columns, names, strict=True):
+        values = table.column(column)
+        if pa.types.is_null(values.type):
+            values = values.cast(pa.string())
+        arrays[name] = pc.fill_null(values, filler(values.type))
+        arrays[NULL_FLAG + name] = pc.is_null(values)
+    return arrays
+
+
+def filler(kind: pa.DataType) -> pa.Scalar:
+    import pyarrow as pa
+
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return pa.scalar("", kind)
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return pa.scalar(b"", kind)
+    if pa.types.is_boolean(kind):
+        return pa.scalar(False)
+    return pa.scalar(0).cast(kind)
+
+
+def first_of_each_key(tables: Sequence[pa.Table], key_columns: Sequence[str]) -> list[pa.ChunkedArray]:
+    """Per table, a mask of the rows that hold their key first when the tables are read in order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not tables:
+        return []
+    names = [f"k{index}" for index in range(len(key_columns))]
+    parts = [pa.table(joinable_keys(table, key_columns, names)) for table in tables]
+    keys = pa.concat_tables(parts, promote_options="permissive")
+    order = pa.array(range(keys.num_rows), pa.int64())
+    keys = keys.append_column("order", order)
+    group_columns = [column for column in keys.column_names if column != "order"]
+    winners = keys.group_by(group_columns, use_threads=False).aggregate([("order", "min")])
+    first = pc.is_in(order, value_set=winners.column("order_min").combine_chunks())
+    masks, start = [], 0
+    for table in tables:
+        masks.append(pa.chunked_array([first.slice(start, table.num_rows)], pa.bool_()))
+        start += table.num_rows
+    return masks
+
+
+def anti_join(
+    items: pa.Table, done: pa.Table, item_keys: Sequence[str], done_keys: Sequence[str] | None = None
+) -> pa.Table:
+    """The rows of `items` whose key is not among the keys of `done`, in their order.
+
+    Args:
+        items: the listing (or any table of work).
+        done: the rows that count as finished (a settled ledger, filtered).
+        item_keys: the key columns of `items`.
+        done_keys: the matching columns of `done`, in the same order (default: `item_keys`).
+    """
+    if done.num_rows == 0 or items.num_rows == 0:
+        return items
+    return _rows_by_key(items, done, item_keys, done_keys or item_keys, "left anti")
+
+
+def semi_join(
+    items: pa.Table, other: pa.Table, item_keys: Sequence[str], other_keys: Sequence[str] | None = None
+) -> pa.Table:
+    """The rows of `items` whose key is among the keys of `other`, in their order (see `anti_join`)."""
+    if other.num_rows == 0 or items.num_rows == 0:
+        return items.slice(0, 0)
+    return _rows_by_key(items, other, item_keys, other_keys or item_keys, "left semi")
+
+
+def _rows_by_key(
+    items: pa.Table, other: pa.Table, item_keys: Sequence[str], other_keys: Sequence[str], join_type: str
+) -> pa.Table:
+    import pyarrow as pa
+
+    names = [f"k{index}" for index in range(len(item_keys))]
+    left = pa.table(joinable_keys(items, item_keys, names))
+    left = left.append_column("row", pa.array(range(items.num_rows), pa.int64()))
+    right = pa.table(joinable_keys(other, other_keys, names))
+    right = right.cast(pa.schema([left.schema.field(name) for name in right.column_names]))
+    kept = left.join(right, keys=list(right.column_names), join_type=join_type, use_threads=False)
+    return items.take(kept.column("row").combine_chunks().sort())
+
+
+class ColumnLookup(Mapping[Any, Any]):
+    """A read-only mapping over two Arrow columns: tens of bytes a row where a dict holds hundreds.
+
+    Keys are sorted once and looked up by bisection. Null keys are left out; of repeated keys the
+    first (in the columns' order) wins. Picklable, so it travels to Ray actors as Arrow buffers.
+    """
+
+    def __init__(self, keys: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArray) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = pa.table({"key": keys, "value": values, "row": pa.array(range(len(keys)), pa.int64())})
+        table = table.filter(pc.is_valid(table.column("key")))
+        table = table.take(pc.sort_indices(table, [("key", "ascending"), ("row", "ascending")]))
+        sorted_keys = table.column("key").combine_chunks()
+        if len(sorted_keys) > 1:
+            repeated = pc.equal(sorted_keys.slice(1), sorted_keys.slice(0, len(sorted_keys) - 1))
+            first = pa.concat_arrays([pa.array([True]), pc.invert(repeated)])
+            table = table.filter(first)
+        self.key_column = table.column("key").combine_chunks()
+        self.value_column = table.column("value").combine_chunks()
+
+    def __getitem__(self, key: Any) -> Any:
+        if key is None:
+            raise KeyError(key)
+        index = bisect.bisect_left(_Values(self.key_column), key)
+        if index < len(self.key_column) and self.key_column[index].as_py() == key:
+            return self.value_column[index].as_py()
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (key.as_py() for key in self.key_column)
+
+    def __len__(self) -> int:
+        return len(self.key_column)
+
+
+class _Values(Sequence[Any]):
+    """An Arrow array read as a sequence of Python values, one element at a time (for bisect)."""
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.array[index].as_py()
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+
+def status_is_in(statuses: Iterable[str], column: str = "status") -> pc.Expression:
+    """A filter over ledger rows: their `column` is one of `statuses`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.field(column).isin(pa.array(sorted(statuses), pa.string()))
 
 
 def commit_stamp(ledger: pa.Table) -> float:
     """When a commit was made (its rows' `committed_at`); 0 for commits written before the stamp."""
+    import pyarrow.compute as pc
+
     if COMMITTED_AT not in ledger.column_names:
         return 0.0
-    stamps = [stamp for stamp in ledger.column(COMMITTED_AT).to_pylist() if stamp is not None]
-    return max(stamps, default=0.0)
+    latest = pc.max(ledger.column(COMMITTED_AT)).as_py()
+    return float(latest) if latest is not None else 0.0
 
 
 def read_table(storage: Storage, uri: str) -> pa.Table:
@@ -242,14 +416,13 @@ def merge_batches(
     target = batch_name(["merged", *names])
     present = {directory: set(data_files.get(directory, ())) & set(names) for directory in links}
     ledgers = {name: read_table(storage, join(root, ledger_dir, name + PARQUET)) for name in names}
-    seen: set[tuple[Any, ...]] = set()
+    ranked = sorted(names, key=lambda name: (commit_stamp(ledgers[name]), name), reverse=True)
     kept_ledgers: list[pa.Table] = []
     kept_data: dict[str, list[pa.Table]] = {directory: [] for directory in links}
-    for name in sorted(names, key=lambda name: (commit_stamp(ledgers[name]), name), reverse=True):
-        keys = list(zip(*(ledgers[name].column(column).to_pylist() for column in key_columns), strict=True))
-        kept = [index for index, key in enumerate(keys) if key not in seen]
-        seen.update(keys)
-        ledger = ledgers[name].take(pa.array(kept, pa.int64()))
+    for name, mask in zip(
+        ranked, first_of_each_key([ledgers[name] for name in ranked], key_columns), strict=True
+    ):
+        ledger = ledgers[name].filter(mask)
         kept_ledgers.append(ledger)
         for directory, (data_column, ledger_column) in links.items():
             if name in present[directory]:

@@ -4,9 +4,9 @@ A job opens its output root with `RootRun` and reads top to bottom:
 
 ```
 with RootRun(storage, output, LAYOUT, config=..., hashed_config=...) as run:
-    pending = [item for item in inputs if key(item) not in run.done_keys()]
+    pending = run.pending(listing, item_keys)       # Arrow in, Arrow out: an anti-join
     ... Ray actors commit batches with run.committer ...
-    manifest = run.finish(summarise)
+    manifest = run.finish(summarise, as_table=True)
 ```
 
 Entering refuses a root made by another job or with other output-shaping settings, claims the root
@@ -15,6 +15,9 @@ files of commits a killed run left half-written, and settles keys committed twic
 settles again (Ray Data retries the batches of a lost node in other groupings, and a retried item
 commits a newer outcome), removes data files that an older run's worker wrote before it was fenced
 out, and writes the final manifest last.
+
+The settled ledger stays an Arrow table in the driver (`RootRun.ledger_table`): at millions of items
+a dict per row would cost the driver several times the memory.
 """
 
 from __future__ import annotations
@@ -22,17 +25,19 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cephalo_ray.ledger import (
     COMMITTED_AT,
+    PARQUET,
+    anti_join,
     batch_files,
     batch_name,
     commit_batch,
-    committed_files,
     committed_names,
+    concat_ledgers,
     drop_recommitted,
     merge_batches,
     plan_compaction,
@@ -41,6 +46,7 @@ from cephalo_ray.ledger import (
 from cephalo_ray.output_root import (
     STATUS_COMPLETE,
     STATUS_PARTIAL,
+    attach_file_list,
     build_manifest,
     read_manifest,
     refuse_changed_config,
@@ -51,6 +57,7 @@ from cephalo_ray.storage import Storage
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -213,7 +220,7 @@ class RootRun:
         self.log = log
         self.run_id = uuid.uuid4().hex
         self.started_at = time.time()
-        self.ledger: list[dict[str, Any]] = []
+        self.ledger_table: pa.Table = concat_ledgers([])  # the settled ledger, one row per key
         self.removed = 0
         self.settled = 0
         self.previous: dict[str, Any] | None = None  # the root's manifest before this run claimed it
@@ -227,7 +234,7 @@ class RootRun:
             return self
         committed = committed_names(self.storage, self.root, self.layout.ledger_dir)
         self.removed = remove_uncommitted(self.storage, self.root, self.layout.data_dirs, committed)
-        self.ledger, self.settled = self.settle()
+        _, self.settled = self.settle()
         if self.removed or self.settled:
             self.log(
                 f"{self.layout.job}: the root was repaired: {self.removed} uncommitted files of a killed "
@@ -251,17 +258,55 @@ class RootRun:
     def committer(self) -> BatchCommitter:
         return BatchCommitter(self.storage, self.root, self.layout, self.run_id)
 
+    @property
+    def ledger(self) -> list[dict[str, Any]]:
+        """The settled ledger as one dict per row: only for ledgers known to be small (it costs
+        several times `ledger_table`); jobs over a corpus use `ledger_table` and `pending`."""
+        rows: list[dict[str, Any]] = self.ledger_table.to_pylist()
+        return rows
+
+    @ledger.setter
+    def ledger(self, settled: pa.Table | list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+
+        self.ledger_table = settled if isinstance(settled, pa.Table) else pa.Table.from_pylist(settled)
+
+    def finished(self, redo: pc.Expression | None = None, columns: Sequence[str] | None = None) -> pa.Table:
+        """The settled ledger rows of finished items: all but those `redo` (a filter over ledger
+        columns, e.g. `status_is_in(["failed"])`) sends again; only `columns` when given (the
+        others are not copied)."""
+        import pyarrow.dataset as ds
+
+        if self.ledger_table.num_rows == 0:
+            return self.ledger_table
+        if redo is None and columns is None:
+            return self.ledger_table
+        return ds.dataset(self.ledger_table).to_table(
+            columns=list(columns) if columns is not None else None, filter=None if redo is None else ~redo
+        )
+
+    def pending(
+        self, items: pa.Table, item_keys: Sequence[str], redo: pc.Expression | None = None
+    ) -> pa.Table:
+        """The rows of `items` (a listing as Arrow) that no earlier run finished, in their order:
+        an anti-join of `items[item_keys]` against the ledger's key columns, less what `redo` sends
+        again."""
+        done = self.finished(redo, self.layout.key_columns)
+        return anti_join(items, done, item_keys, self.layout.key_columns)
+
     def done_keys(
         self, redo: Callable[[Mapping[str, Any]], bool] = lambda row: False
     ) -> set[tuple[Any, ...]]:
-        """Keys of the items earlier runs finished, less those `redo` sends again (retried failures)."""
+        """Keys of the items earlier runs finished, less those `redo` sends again (retried failures),
+        as Python tuples: only for small ledgers (see `pending`)."""
         return {self.layout.key_of(row) for row in self.ledger if not redo(row)}
 
-    def settle(self) -> tuple[list[dict[str, Any]], int]:
-        """Leave each item in the latest commit that holds it; returns the ledger and what changed."""
+    def settle(self) -> tuple[pa.Table, int]:
+        """Leave each item in the latest commit that holds it; returns the settled ledger (also kept
+        as `ledger_table`) and how many commits changed."""
         if self.layout.ledger_dir is None:
-            return [], 0
-        return drop_recommitted(
+            return self.ledger_table, 0
+        self.ledger_table, changed = drop_recommitted(
             self.storage,
             self.root,
             self.layout.links,
@@ -269,6 +314,7 @@ class RootRun:
             self.layout.key_columns,
             self.committer.fence,
         )
+        return self.ledger_table, changed
 
     def compact(self, run_groups: GroupRunner = merge_here) -> int:
         """Merge small committed batches into files of about `target_file_bytes`; returns how many
@@ -278,7 +324,7 @@ class RootRun:
             return 0
         # Settled first: a merged commit ranks by its newest row, so an old outcome merged beside a
         # newer commit would otherwise outrank the latest commit of its key.
-        self.ledger, settled = self.settle()
+        _, settled = self.settle()
         if settled:
             self.log(f"{self.layout.job}: {settled} batches that a retry committed twice were settled")
         files = batch_files(self.storage, self.root, self.layout.directories)
@@ -302,17 +348,21 @@ class RootRun:
 
     def finish(
         self,
-        summarise: Callable[[list[dict[str, Any]]], Summary],
+        summarise: Callable[[Any], Summary],
         extra_timings: Mapping[str, float] | None = None,
+        *,
+        as_table: bool = False,
     ) -> dict[str, Any]:
         """Settle, then write the final manifest and return it.
 
         Args:
-            summarise: the settled ledger rows -> the manifest's counts and more.
+            summarise: the settled ledger -> the manifest's counts and more.
             extra_timings: more fields of the manifest's `timings`.
+            as_table: hand `summarise` the ledger as an Arrow table (else as one dict per row, for
+                ledgers known to be small).
         """
         self.compact()
-        self.ledger, settled = self.settle()
+        _, settled = self.settle()
         if settled:
             self.log(f"{self.layout.job}: {settled} batches that a retry committed twice were settled")
         if self.layout.ledger_dir is not None:
@@ -323,7 +373,7 @@ class RootRun:
             if orphans:
                 self.log(f"{self.layout.job}: {orphans} data files of a fenced-out older run were removed")
             self.removed += orphans
-        summary = summarise(self.ledger)
+        summary = summarise(self.ledger_table if as_table else self.ledger)
         status = STATUS_COMPLETE if summary.complete else STATUS_PARTIAL
         return self.write(status, summary.counts, extra_timings, summary.extra, summary.files)
 
@@ -335,9 +385,17 @@ class RootRun:
         extra: Mapping[str, Any] | None = None,
         files: Mapping[str, list[str]] | None = None,
     ) -> dict[str, Any]:
+        listing: dict[str, dict[str, int]] | None = None
         if files is None and self.layout.ledger_dir is not None:
             committed = committed_names(self.storage, self.root, self.layout.ledger_dir)
-            files = committed_files(self.storage, self.root, self.layout.directories, committed)
+            found = batch_files(self.storage, self.root, self.layout.directories)
+            listing = {
+                directory: {
+                    f"{directory}/{name}{PARQUET}": size for name, size in sizes.items() if name in committed
+                }
+                for directory, sizes in found.items()
+            }
+            files = {directory: list(sizes) for directory, sizes in listing.items()}
         manifest = build_manifest(
             job=self.layout.job,
             run_id=self.run_id,
@@ -351,5 +409,7 @@ class RootRun:
             extra_timings=extra_timings,
         )
         manifest.update(extra or {})
+        if listing is not None:  # the committed files by reference, with their counts and bytes
+            manifest = attach_file_list(self.storage, self.root, manifest, listing)
         write_manifest(self.storage, self.root, manifest)
         return manifest

@@ -10,9 +10,10 @@ import fnmatch
 import glob
 import os
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 GLOB_CHARS = "*?["
 LIST_FILE_SUFFIXES = (".txt", ".lst", ".list")
+LISTING_PAGE = 10_000  # inputs per Arrow page of a listing: what the driver holds as Python objects
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,55 @@ class Storage:
         fs, path = self._filesystem(uri)
         fs.delete_file(path)
 
+    def walk_files(self, uri: str, suffix: str = "") -> Iterator[list[InputFile]]:
+        """Files under a folder or prefix whose names end with `suffix` (case-insensitive), in URI
+        order, one folder (or S3 prefix level) at a time: the driver holds the entries of the levels
+        it is in, never the whole tree's.
+
+        Yields:
+            Runs of files of one level, sorted.
+        """
+        import pyarrow.fs as pafs
+
+        fs, path = self._filesystem(uri)
+        if fs.get_file_info(path).type == pafs.FileType.Directory:
+            yield from self._walk(fs, uri, path, suffix.lower())
+
+    def _walk(self, fs: pafs.FileSystem, uri: str, folder: str, suffix: str) -> Iterator[list[InputFile]]:
+        import pyarrow.fs as pafs
+
+        entries = fs.get_file_info(pafs.FileSelector(folder, recursive=False, allow_not_found=True))
+        # a folder sorts among its siblings' files as its name + "/": so the walk is in URI order
+        entries.sort(key=lambda info: info.path + ("/" if info.type == pafs.FileType.Directory else ""))
+        files: list[InputFile] = []
+        for info in entries:
+            if info.type == pafs.FileType.Directory:
+                if files:
+                    yield files
+                    files = []
+                yield from self._walk(fs, uri, info.path, suffix)
+            elif info.type == pafs.FileType.File and info.path.lower().endswith(suffix):
+                files.append(InputFile(self._uri(uri, info.path), info.size, info.mtime_ns))
+        if files:
+            yield files
+
     # -- inputs ------------------------------------------------------------------------------
+
+    def list_input_table(self, spec: str, suffix: str = ".pdf", page: int = LISTING_PAGE) -> pa.Table:
+        """`list_inputs` as an Arrow table (uri, size, mtime_ns), built a page at a time, so the
+        driver holds tens of bytes per input rather than a Python object; sorted, deduplicated."""
+        import pyarrow as pa
+
+        if any(char in spec for char in GLOB_CHARS) or spec.lower().endswith(LIST_FILE_SUFFIXES):
+            pages: Iterable[list[InputFile]] = chunked(self.list_inputs(spec, suffix), page)
+        elif spec.lower().endswith(suffix) and self.stat(spec).size is not None:
+            pages = [[self.stat(spec)]]
+        else:  # a walk is in URI order and names each file once: no sort, no copy
+            pages = (part for files in self.walk_files(spec, suffix) for part in chunked(files, page))
+        tables = [input_table(files) for files in pages]
+        if not tables and not self.exists(spec):
+            raise FileNotFoundError(f"input {spec} does not exist")
+        return pa.concat_tables(tables) if tables else input_table([])
 
     def list_inputs(self, spec: str, suffix: str = ".pdf") -> list[InputFile]:
         """Resolve an input spec: a folder (recursive), a glob, an `s3://` prefix, one file, or a
@@ -193,6 +243,52 @@ class Storage:
         base = os.path.dirname(os.path.abspath(uri)) if not is_s3(uri) else None
         resolved = [entry if is_s3(entry) or base is None else join(base, entry) for entry in entries]
         return [self.stat(entry) for entry in resolved]
+
+
+def input_table(files: Iterable[InputFile]) -> pa.Table:
+    """Listed inputs as Arrow columns: uri, size, mtime_ns."""
+    import pyarrow as pa
+
+    files = list(files)
+    return pa.table(
+        {
+            "uri": pa.array([item.uri for item in files], pa.string()),
+            "size": pa.array([item.size for item in files], pa.int64()),
+            "mtime_ns": pa.array([item.mtime_ns for item in files], pa.int64()),
+        }
+    )
+
+
+class InputListing(Sequence[InputFile]):
+    """Listed inputs kept as Arrow columns (`input_table`), read as `InputFile`s one at a time."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    @overload
+    def __getitem__(self, index: int) -> InputFile: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> InputListing: ...
+
+    def __getitem__(self, index: int | slice) -> InputFile | InputListing:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step == 1:
+                return InputListing(self.table.slice(start, max(0, stop - start)))
+            return InputListing(self.table.take(list(range(start, stop, step))))
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        row = self.table.slice(index % len(self), 1).to_pylist()[0]
+        return InputFile(row["uri"], row["size"], row["mtime_ns"])
+
+
+def chunked(items: list[InputFile], size: int) -> Iterator[list[InputFile]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def make_s3_filesystem(endpoint_url: str | None, region: str | None) -> pafs.S3FileSystem:

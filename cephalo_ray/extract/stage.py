@@ -49,14 +49,19 @@ LAYOUT = RootLayout(
 class DocumentClaims:
     """First source seen for each doc_id, so the same PDF at two URIs is extracted once.
 
-    Runs as one small Ray actor shared by all extraction actors; seeded from the ledger on restart.
+    Runs as one small Ray actor shared by all extraction actors; seeded from the ledger on restart
+    (`known`: doc_id -> source, kept as given, so an Arrow-backed `ColumnLookup` stays Arrow).
     """
 
     def __init__(self, known: Mapping[str, str]) -> None:
-        self.first_source = dict(known)
+        self.known = known
+        self.first_source: dict[str, str] = {}  # claims of this run
 
     def claim(self, doc_id: str, source: str) -> str:
         """Record `source` as the owner of `doc_id` unless another source was first; return the owner."""
+        owner = self.known.get(doc_id)
+        if owner is not None:
+            return owner
         return self.first_source.setdefault(doc_id, source)
 
 

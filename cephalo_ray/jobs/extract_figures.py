@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from cephalo_ray.extract.document import ParseOptions
 from cephalo_ray.extract.layout import DetectorConfig
 
 JOB = "extract"
+INPUT_KEYS = ("uri", "size", "mtime_ns")  # a listing's columns that match the ledger's key columns
 
 
 class ResourcesConfig(StrictModel):
@@ -101,9 +101,10 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
     from cephalo_ray.extract.document import extract_document
     from cephalo_ray.extract.layout import detector_problem
     from cephalo_ray.extract.stage import LAYOUT
+    from cephalo_ray.ledger import status_is_in
     from cephalo_ray.restart import RootRun
     from cephalo_ray.rows import STATUS_FAILED
-    from cephalo_ray.storage import Storage
+    from cephalo_ray.storage import InputListing, Storage
 
     if config.detector.name != "none":
         problem = detector_problem(config.detector.name, config.detector.backend)
@@ -119,22 +120,24 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
         target_file_bytes=int(config.resources.target_file_mb * 2**20),
     )
     with root:
-        inputs = storage.list_inputs(config.input)
-        done = root.done_keys(redo=lambda row: config.retry_failed and row["status"] == STATUS_FAILED)
-        pending = [item for item in inputs if (item.uri, item.size, item.mtime_ns) not in done]
+        # the listing, the ledger and what is left stay Arrow tables: tens of bytes per input
+        inputs = storage.list_input_table(config.input)
+        redo = status_is_in([STATUS_FAILED]) if config.retry_failed else None
+        pending = root.pending(inputs, INPUT_KEYS, redo)
         print(
-            f"extract: {len(inputs)} inputs, {len(inputs) - len(pending)} already done, "
-            f"{len(pending)} to process",
+            f"extract: {inputs.num_rows} inputs, {inputs.num_rows - pending.num_rows} already done, "
+            f"{pending.num_rows} to process",
             file=sys.stderr,
         )
         seconds, ray_data_stats = 0.0, ""
-        if pending:
+        if pending.num_rows:
             seconds, ray_data_stats = extract_pending(
-                config, root, storage, pending, parse_function or extract_document
+                config, root, storage, InputListing(pending), parse_function or extract_document
             )
         manifest = root.finish(
             lambda ledger: summarise(ledger, inputs, pending, seconds, ray_data_stats),
             extra_timings={"extract_seconds": round(seconds, 3)},
+            as_table=True,
         )
     print(summary_text(manifest), file=sys.stderr)
     return manifest
@@ -145,10 +148,6 @@ def read_ledger(storage: Any, output: str) -> list[dict[str, Any]]:
     from cephalo_ray.ledger import read_rows
 
     return read_rows(storage, output, DOCUMENTS_DIR)
-
-
-def ledger_key(row: dict[str, Any]) -> tuple[str, int | None, int | None]:
-    return (row["source"], row["size"], row["mtime_ns"])
 
 
 def parse_options(config: ExtractConfig) -> ParseOptions:
@@ -171,11 +170,11 @@ def extract_pending(
     config: ExtractConfig,
     root: Any,
     storage: Any,
-    pending: list[Any],
+    pending: Any,
     parse: Callable[..., Any],
 ) -> tuple[float, str]:
-    """Run the Ray Data pipeline over the pending inputs; returns its wall-clock seconds and Ray
-    Data's execution statistics (time per operator, rows, memory)."""
+    """Run the Ray Data pipeline over the pending inputs (an `InputListing`); returns its wall-clock
+    seconds and Ray Data's execution statistics (time per operator, rows, memory)."""
     import ray
     from ray.data import ActorPoolStrategy, DataContext
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -184,17 +183,12 @@ def extract_pending(
     from cephalo_ray.extract.stage import DocumentClaims, ExtractStage
     from cephalo_ray.ray_session import connect_ray
     from cephalo_ray.restart import merge_in_ray
-    from cephalo_ray.rows import STATUS_DUPLICATE
 
     started_here = connect_ray(config.resources.local_num_cpus)
     try:
         started = time.perf_counter()
         DataContext.get_current().enable_progress_bars = False  # one bar, counted in documents, below
-        known = {
-            row["doc_id"]: row["source"]
-            for row in root.ledger
-            if row["doc_id"] and row["status"] != STATUS_DUPLICATE
-        }
+        known = known_documents(root.ledger_table)
         # Beside the driver: its state lives nowhere else, so it may only die with the job.
         beside_driver = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         claims = (
@@ -204,7 +198,9 @@ def extract_pending(
         actors = config.resources.actors or max(
             1, int(ray.cluster_resources().get("CPU", 1) / config.resources.num_cpus)
         )
-        dataset = ray.data.from_arrow(input_blocks(pending, config.resources.docs_per_file)).map_batches(
+        dataset = ray.data.from_arrow(
+            input_blocks(pending.table, config.resources.docs_per_file)
+        ).map_batches(
             ExtractStage,
             fn_constructor_kwargs={
                 "committer": root.committer,
@@ -237,59 +233,77 @@ def extract_pending(
             ray.shutdown()
 
 
-def input_blocks(pending: Sequence[Any], per_block: int) -> list[Any]:
-    """The pending inputs as Arrow tables of `per_block` rows: columns, not a dict per input."""
-    import pyarrow as pa
+def known_documents(ledger: Any) -> Any:
+    """doc_id -> source of the documents earlier runs claimed (duplicates name no owner of their
+    own), looked up in Arrow columns: the claims actor holds no dict of the corpus."""
+    import pyarrow.compute as pc
 
-    table = pa.table(
-        {
-            "uri": pa.array([item.uri for item in pending], pa.string()),
-            "size": pa.array([item.size for item in pending], pa.int64()),
-            "mtime_ns": pa.array([item.mtime_ns for item in pending], pa.int64()),
-        }
-    )
-    return [table.slice(start, per_block) for start in range(0, len(pending), per_block)]
+    from cephalo_ray.ledger import ColumnLookup
+    from cephalo_ray.rows import STATUS_DUPLICATE
+
+    if ledger.num_rows == 0:
+        return {}
+    owners = ledger.filter(pc.field("doc_id").is_valid() & (pc.field("status") != STATUS_DUPLICATE))
+    return ColumnLookup(owners.column("doc_id"), owners.column("source"))
+
+
+def input_blocks(pending: Any, per_block: int) -> list[Any]:
+    """The pending inputs (an Arrow table: uri, size, mtime_ns) as tables of `per_block` rows."""
+    return [pending.slice(start, per_block) for start in range(0, pending.num_rows, per_block)]
 
 
 def summarise(
-    ledger: list[dict[str, Any]],
-    inputs: Sequence[Any],
-    processed: Sequence[Any],
+    ledger: Any,
+    inputs: Any,
+    processed: Any,
     seconds: float,
     ray_data_stats: str,
 ) -> Any:
-    """The counts from the settled ledger; complete when every listed input has a row."""
-    from cephalo_ray.restart import Summary
-    from cephalo_ray.rows import STATUS_DUPLICATE, STATUS_FAILED
+    """The counts from the settled ledger (an Arrow table) and the listing and the inputs this run
+    processed (Arrow tables: uri, size, mtime_ns); complete when every listed input has a row."""
+    import pyarrow.compute as pc
 
-    by_key = {ledger_key(row): row for row in ledger}
-    listed = {(item.uri, item.size, item.mtime_ns) for item in inputs}
-    current = [by_key[key] for key in listed if key in by_key]
-    processed_keys = {(item.uri, item.size, item.mtime_ns) for item in processed}
-    this_run = [row for row in current if ledger_key(row) in processed_keys]
-    failed = [row for row in current if row["status"] == STATUS_FAILED]
-    pages_this_run = sum(row["pages"] for row in this_run)
-    counts = {
-        "documents_in": len(inputs),
-        "documents_ok": len(current) - len(failed),
-        "documents_failed": len(failed),
-        "documents_duplicate": sum(row["status"] == STATUS_DUPLICATE for row in current),
-        "documents_repaired": sum(bool(row["repaired"]) for row in current),
-        "documents_skipped": len(current) - len(this_run),
-        "documents_processed": len(this_run),
-        "documents_pending": len(listed) - len(current),
-        "documents_stale": len(set(by_key) - listed),
-        "pages": sum(row["pages"] for row in current),
-        "scanned_pages": sum(row["scanned_pages"] for row in current),
-        "pairs": sum(row["pairs"] for row in current),
-        "errors": len(failed),
-        "errors_by_kind": dict(Counter(row["error"] for row in failed)),
-        "pages_per_second": round(pages_this_run / seconds, 2) if seconds else None,
+    from cephalo_ray.extract.stage import LAYOUT
+    from cephalo_ray.ledger import anti_join, semi_join
+    from cephalo_ray.restart import Summary
+    from cephalo_ray.rows import STATUS_DUPLICATE, STATUS_FAILED, documents_schema
+
+    if ledger.num_rows == 0:
+        ledger = documents_schema().empty_table()
+    keys = LAYOUT.key_columns
+    current = semi_join(ledger, inputs, keys, INPUT_KEYS)
+    this_run = semi_join(current, processed, keys, INPUT_KEYS)
+    failed = current.filter(pc.field("status") == STATUS_FAILED)
+
+    def total(table: Any, column: str) -> int:
+        return int(pc.sum(table.column(column)).as_py() or 0)
+
+    errors_by_kind = {
+        item["values"]: item["counts"] for item in pc.value_counts(failed.column("error")).to_pylist()
     }
-    slowest = [
-        {"source": row["source"], "pages": row["pages"], "seconds": row["seconds"], "status": row["status"]}
-        for row in sorted(this_run, key=lambda row: -float(row["seconds"] or 0))[:5]
-    ]
+    counts = {
+        "documents_in": inputs.num_rows,
+        "documents_ok": current.num_rows - failed.num_rows,
+        "documents_failed": failed.num_rows,
+        "documents_duplicate": current.filter(pc.field("status") == STATUS_DUPLICATE).num_rows,
+        "documents_repaired": int(pc.sum(pc.fill_null(current.column("repaired"), False)).as_py() or 0),
+        "documents_skipped": current.num_rows - this_run.num_rows,
+        "documents_processed": this_run.num_rows,
+        "documents_pending": inputs.num_rows - current.num_rows,
+        "documents_stale": anti_join(ledger, inputs, keys, INPUT_KEYS).num_rows,
+        "pages": total(current, "pages"),
+        "scanned_pages": total(current, "scanned_pages"),
+        "pairs": total(current, "pairs"),
+        "errors": failed.num_rows,
+        "errors_by_kind": errors_by_kind,
+        "pages_per_second": round(total(this_run, "pages") / seconds, 2) if seconds else None,
+    }
+    by_time = this_run.append_column("order", pc.fill_null(this_run.column("seconds"), 0.0))
+    slowest = (
+        by_time.take(pc.sort_indices(by_time, [("order", "descending")])[:5])
+        .select(["source", "pages", "seconds", "status"])
+        .to_pylist()
+    )
     extra = {"ray_data_stats": ray_data_stats, "slowest": slowest}
     return Summary(counts, complete=counts["documents_pending"] == 0, extra=extra)
 

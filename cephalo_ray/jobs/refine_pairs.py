@@ -27,7 +27,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -317,6 +317,7 @@ def resolve_price(config: RefineConfig) -> Any:
 
 def run(config: RefineConfig) -> dict[str, Any]:
     """Refine to completion (or to the limit or budget) and return the final manifest."""
+    from cephalo_ray.ledger import ColumnLookup, status_is_in
     from cephalo_ray.output_root import read_manifest, read_upstream
     from cephalo_ray.refine.stage import LAYOUT, RETRY
     from cephalo_ray.restart import RootRun
@@ -350,19 +351,19 @@ def run(config: RefineConfig) -> dict[str, Any]:
     with root:
         # Transient failures are always asked again; others with --retry-failed.
         redo = {RETRY, STATUS_FAILED} if config.retry_failed else {RETRY}
-        done = {row["pair_id"]: row["cache_key"] for row in root.ledger if row["status"] not in redo}
+        ledger = root.ledger_table  # Arrow: the driver holds no dict per pair of the ledger
         # --refilter answers pairs again from their stored replies, with today's filters; a pair that
         # --retry-failed asks again is sent to the teacher instead. A pair whose judge failed on the
         # way (a transient error after the teacher replied) goes on from its stored reply.
         stored = stored_replies(storage, config.output)
-        statuses = {row["pair_id"]: row["status"] for row in root.ledger}
+        statuses = ColumnLookup(ledger.column("pair_id"), ledger.column("status")) if ledger.num_rows else {}
         stored = {
             pair_id: found
             for pair_id, found in stored.items()
             if (config.refilter and not (config.retry_failed and statuses.get(pair_id) == STATUS_FAILED))
             or statuses.get(pair_id) == RETRY
         }
-        done = {pair_id: key for pair_id, key in done.items() if pair_id not in stored}
+        done = answered(ledger, redo, stored)
         print(
             f"refine: {pairs_in} pairs upstream, {len(done)} answered before"
             + (f", {len(stored)} stored replies to filter again" if config.refilter else "")
@@ -373,14 +374,14 @@ def run(config: RefineConfig) -> dict[str, Any]:
         warnings = [warning] if (warning := vision_numbers_warning(config)) else []
         for line in warnings:
             print(f"refine: WARNING: {line}", file=sys.stderr)
-        outcomes: dict[str, tuple[str, str | None]] = {}
+        outcomes: Mapping[str, tuple[str, str | None]] | Tally = {}
         stop_reason = None
         seconds = 0.0
         unchanged = finished_on_the_same_upstream(root.previous, digest) and not stored
-        if unchanged and not any(row["status"] in redo for row in root.ledger):
+        if unchanged and (ledger.num_rows == 0 or ledger.filter(status_is_in(redo)).num_rows == 0):
             # nothing upstream changed since a finished run: no pair needs reading again
             print("refine: the upstream root is unchanged since the last finished run", file=sys.stderr)
-            outcomes = outcomes_of_a_finished_run(root.ledger, root.previous)
+            outcomes = outcomes_of_a_finished_run(ledger, root.previous)
         elif pair_files:
             outcomes, stop_reason, seconds = refine_pending(
                 config,
@@ -406,6 +407,7 @@ def run(config: RefineConfig) -> dict[str, Any]:
                 warnings,
             ),
             extra_timings={"refine_seconds": round(seconds, 3)},
+            as_table=True,
         )
     print(summary_text(manifest), file=sys.stderr)
     return manifest
@@ -439,17 +441,48 @@ def finished_on_the_same_upstream(previous: dict[str, Any] | None, digest: str) 
     return bool((previous.get("upstream") or {}).get("digest") == digest)
 
 
-def outcomes_of_a_finished_run(
-    ledger: list[dict[str, Any]], previous: dict[str, Any] | None
-) -> dict[str, tuple[str, str | None]]:
+def answered(ledger: Any, redo: set[str], stored: Mapping[str, Any]) -> Mapping[str, str]:
+    """pair_id -> cache key of the pairs the settled ledger (Arrow) holds answered, less those sent
+    again (status in `redo`) or filtered again from a stored reply: an Arrow-backed lookup that
+    travels to every actor as two columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from cephalo_ray.ledger import ColumnLookup, status_is_in
+
+    if ledger.num_rows == 0:
+        return {}
+    kept = ledger.select(["pair_id", "cache_key", "status"]).filter(~status_is_in(redo))
+    if stored:
+        kept = kept.filter(~pc.field("pair_id").isin(pa.array(list(stored), pa.string())))
+    return ColumnLookup(kept.column("pair_id"), kept.column("cache_key"))
+
+
+class Tally(Counter[str]):
+    """Outcomes of pairs by status (`errors`: by error kind), for runs whose pairs are not listed."""
+
+    def __init__(self, statuses: Mapping[str, int], errors: Mapping[str, int] | None = None) -> None:
+        super().__init__(statuses)
+        self.errors = Counter(errors or {})
+
+
+def tally(outcomes: Mapping[str, tuple[str, str | None]] | Tally) -> Tally:
+    """Pair outcomes (pair_id -> (status, error)) counted by status and by error kind."""
+    if isinstance(outcomes, Tally):
+        return outcomes
+    return Tally(
+        Counter(status for status, _ in outcomes.values()),
+        Counter(error for _, error in outcomes.values() if error),
+    )
+
+
+def outcomes_of_a_finished_run(ledger: Any, previous: dict[str, Any] | None) -> Tally:
     """What a rerun over unchanged pairs would find, without reading them: every ledger row
     cached, and as many near-duplicates as the finished run skipped (they have no ledger rows)."""
     from cephalo_ray.refine.stage import CACHED, DUPLICATE
 
-    outcomes: dict[str, tuple[str, str | None]] = {row["pair_id"]: (CACHED, None) for row in ledger}
     duplicates = int(((previous or {}).get("counts") or {}).get("pairs_duplicate", 0))
-    outcomes.update({f"near-duplicate {number}": (DUPLICATE, None) for number in range(duplicates)})
-    return outcomes
+    return Tally({CACHED: ledger.num_rows, DUPLICATE: duplicates})
 
 
 def refine_pending(
@@ -458,7 +491,7 @@ def refine_pending(
     storage: Any,
     pair_files: list[str],
     pairs_in: int,
-    done: dict[str, str],
+    done: Mapping[str, str],
     settings: Any,
     stored: dict[str, tuple[str, str]],
     provenance: dict[str, dict[str, Any]],
@@ -598,14 +631,15 @@ def plan_split_of(config: RefineConfig, storage: Any, pair_files: list[str]) -> 
     Raises:
         ConfigError: when val_fraction asks for a val split that whole documents cannot give.
     """
-    from cephalo_ray.output_root import read_manifest
+    from cephalo_ray.output_root import manifest_files, read_manifest
     from cephalo_ray.refine.split import plan_split
     from cephalo_ray.storage import join
 
     upstream = storage.read_parquet(pair_files, columns=["doc_id"])
     pairs_per_document = Counter(upstream.column("doc_id").to_pylist() if upstream is not None else [])
     previous = read_manifest(storage, config.output) or {}
-    refined_files = [join(config.output, name) for name in previous.get("files", {}).get("refined", [])]
+    listed = manifest_files(storage, config.output, previous)
+    refined_files = [join(config.output, name) for name in listed.get("refined", [])]
     refined = storage.read_parquet(refined_files, columns=["doc_id", "split"])
     fixed = dict(zip(*refined.to_pydict().values(), strict=True)) if refined is not None else {}
     plan = plan_split(pairs_per_document, config.val_fraction, fixed)
@@ -757,10 +791,10 @@ def secret_env(config: RefineConfig) -> dict[str, Any]:
     return {"runtime_env": {"env_vars": keys}}
 
 
-def answered_before(config: RefineConfig, storage: Any) -> dict[str, str]:
+def answered_before(config: RefineConfig, storage: Any) -> Mapping[str, str]:
     """pair_id -> cache key of the pairs the output root holds answers for and a run would not send
     again, read without claiming the root; a run that would be refused is refused here too."""
-    from cephalo_ray.ledger import latest_ledger_rows
+    from cephalo_ray.ledger import latest_ledger
     from cephalo_ray.output_root import read_manifest, refuse_changed_config
     from cephalo_ray.refine.stage import LAYOUT, RETRY
     from cephalo_ray.rows import STATUS_FAILED
@@ -771,8 +805,7 @@ def answered_before(config: RefineConfig, storage: Any) -> dict[str, str]:
     refuse_changed_config(previous, JOB, hashed_config(config))
     redo = {RETRY, STATUS_FAILED} if config.retry_failed else {RETRY}
     assert LAYOUT.ledger_dir is not None
-    rows = latest_ledger_rows(storage, config.output, LAYOUT.ledger_dir, LAYOUT.key_columns)
-    return {row["pair_id"]: row["cache_key"] for row in rows if row["status"] not in redo}
+    return answered(latest_ledger(storage, config.output, LAYOUT.ledger_dir, LAYOUT.key_columns), redo, {})
 
 
 def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: Any) -> dict[str, Any]:
@@ -824,8 +857,8 @@ def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: An
 
 
 def summarise(
-    ledger: list[dict[str, Any]],
-    outcomes: dict[str, tuple[str, str | None]],
+    ledger: Any,
+    outcomes: Mapping[str, tuple[str, str | None]] | Tally,
     pairs_in: int,
     stop_reason: str | None,
     seconds: float,
@@ -833,32 +866,43 @@ def summarise(
     prompt_version: str,
     warnings: Sequence[str] = (),
 ) -> Any:
-    """Counts from the settled ledger and this run's outcomes; complete when nothing waits."""
+    """Counts from the settled ledger (an Arrow table) and this run's outcomes; complete when
+    nothing waits."""
+    import pyarrow.compute as pc
+
     from cephalo_ray.refine.stage import CACHED, DEFERRED, DUPLICATE, RETRY
     from cephalo_ray.restart import Summary
-    from cephalo_ray.rows import STATUS_FAILED, STATUS_OK
+    from cephalo_ray.rows import STATUS_FAILED, STATUS_OK, refine_ledger_schema
 
-    statuses = Counter(status for status, _ in outcomes.values())
-    error_kinds = Counter(error for _, error in outcomes.values() if error)
+    if ledger.num_rows == 0:
+        ledger = refine_ledger_schema().empty_table()
+    statuses = tally(outcomes)
     sent_now = statuses[STATUS_OK] + statuses[STATUS_FAILED] + statuses[RETRY]
+
+    def having(status: str) -> int:
+        return int(ledger.filter(pc.field("status") == status).num_rows)
+
+    def total(column: str) -> Any:
+        return pc.sum(ledger.column(column)).as_py() or 0
+
     counts = {
         "pairs_in": pairs_in,
-        "pairs_ok": sum(row["status"] == STATUS_OK for row in ledger),
-        "pairs_failed": sum(row["status"] == STATUS_FAILED for row in ledger),
+        "pairs_ok": having(STATUS_OK),
+        "pairs_failed": having(STATUS_FAILED),
         "pairs_cached": statuses[CACHED],
         "pairs_sent": sent_now,
         "pairs_deferred": statuses[DEFERRED],
         "pairs_duplicate": statuses[DUPLICATE],
-        "pairs_retry": sum(row["status"] == RETRY for row in ledger),
-        "errors_by_kind": dict(error_kinds),
-        "prompt_tokens": sum(row["prompt_tokens"] for row in ledger),
-        "completion_tokens": sum(row["completion_tokens"] for row in ledger),
-        "cost_usd": round(sum(row["cost_usd"] for row in ledger), 6),
+        "pairs_retry": having(RETRY),
+        "errors_by_kind": dict(statuses.errors),
+        "prompt_tokens": int(total("prompt_tokens")),
+        "completion_tokens": int(total("completion_tokens")),
+        "cost_usd": round(float(total("cost_usd")), 6),
         "pairs_per_second": round(sent_now / seconds, 2) if seconds else None,
         "stop_reason": stop_reason,
         "split": split,
     }
-    finished = bool(outcomes) and statuses[DEFERRED] == 0 and statuses[RETRY] == 0
+    finished = sum(statuses.values()) > 0 and statuses[DEFERRED] == 0 and statuses[RETRY] == 0
     extra = {"prompt_version": prompt_version, "warnings": list(warnings)}
     return Summary(counts, complete=finished or pairs_in == 0, extra=extra)
 

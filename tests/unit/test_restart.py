@@ -156,3 +156,35 @@ def test_an_old_outcome_merged_beside_a_newer_batch_never_outranks_its_retry(tmp
 
     captions = pq.read_table(tmp_path / "captions").to_pylist()
     assert sorted((row["key"], row["answer"]) for row in captions) == [("k", "retried k"), ("m", "answer m")]
+
+
+def test_the_final_manifest_names_its_files_by_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cephalo_ray import output_root
+
+    monkeypatch.setattr(output_root, "INLINE_FILES", 2)
+    run = open_run(tmp_path)
+    for index in range(3):
+        keys = [f"k{index}"]
+        run.committer.commit(keys, {"captions": rows(*keys)}, rows(*keys))
+    manifest = run.finish(
+        lambda ledger: Summary(counts={"answers": ledger.num_rows}, complete=True), as_table=True
+    )
+
+    assert "files" not in manifest and manifest["counts"] == {"answers": 3}
+    listed = manifest["file_list"]
+    on_disk = {
+        directory: sorted(f"{directory}/{path.name}" for path in (tmp_path / directory).glob("*.parquet"))
+        for directory in ("captions", "done")
+    }
+    assert output_root.manifest_files(Storage(), str(tmp_path), manifest) == on_disk
+    assert listed["files"] == 6 and listed["bytes"] == sum(
+        path.stat().st_size for path in tmp_path.glob("*/part-*.parquet")
+    )
+    assert listed["by_directory"]["captions"]["files"] == 3
+    assert len(list((tmp_path / output_root.FILE_LIST_DIR).iterdir())) == 1  # the claim's list is gone
+    rerun = open_run(tmp_path)
+    assert rerun.ledger_table.num_rows == 3 and rerun.pending(rows("k1", "k9"), ["key"]).column(
+        "key"
+    ).to_pylist() == ["k9"]

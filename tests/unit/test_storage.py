@@ -89,3 +89,34 @@ def test_every_download_cache_follows_one_variable(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "cephalo_ray" / "models"
     assert cache_dir_default() == tmp_path / "xdg" / "cephalo_ray" / "layout"
+
+
+def test_listing_as_arrow_pages_equals_the_list(
+    tmp_path: Path, s3_server: MotoS3Server, s3_bucket: str
+) -> None:
+    local = Storage()
+    names = ("a.pdf", "a/b.pdf", "a-1.pdf", "a0.pdf", "a/b/c.PDF", "a/b/d/e.pdf", "z.txt", "y/empty.md")
+    for name in names:
+        put(local, str(tmp_path / "in" / name))
+    s3 = Storage(s3_endpoint_url=s3_server.endpoint_url)
+    for name in names:
+        put(s3, f"s3://{s3_bucket}/in/{name}")
+    (tmp_path / "list.txt").write_text("in/a.pdf\nin/a.pdf\nin/gone.pdf\n")
+    specs = [
+        (local, str(tmp_path / "in")),
+        (local, str(tmp_path / "in" / "**" / "*.pdf")),
+        (local, str(tmp_path / "in" / "a.pdf")),
+        (local, str(tmp_path / "list.txt")),
+        (s3, f"s3://{s3_bucket}/in"),
+        (s3, f"s3://{s3_bucket}/in/a/*.pdf"),
+    ]
+    for storage, spec in specs:
+        listed = [(item.uri, item.size, item.mtime_ns) for item in storage.list_inputs(spec)]
+        table = storage.list_input_table(spec, page=2)
+        assert table.column_names == ["uri", "size", "mtime_ns"]
+        assert list(zip(*table.to_pydict().values(), strict=True)) == listed, spec
+    walked = [len(files) for files in local.walk_files(str(tmp_path / "in"), ".pdf")]
+    assert walked == [2, 1, 1, 1, 1]  # one run of files per level, in URI order
+    with pytest.raises(FileNotFoundError):
+        local.list_input_table(str(tmp_path / "nowhere"))
+    assert local.list_input_table(str(tmp_path / "in" / "y")).num_rows == 0
