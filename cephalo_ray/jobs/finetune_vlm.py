@@ -104,6 +104,12 @@ class DataConfig(StrictModel):
         None, description="cut large images into tiles (tiling processors; default: the processor's)"
     )
     shuffle: bool = Field(True, description="shuffle the training rows once, with `seed`")
+    min_pixels: int | None = Field(
+        None, ge=784, description="least pixels per image (Qwen2-VL/2.5-VL: a token per 28 x 28 px)"
+    )
+    max_pixels: int | None = Field(
+        None, ge=784, description="most pixels per image (Qwen2-VL/2.5-VL; the real default 12845056)"
+    )
 
 
 class InputRoot(StrictModel):
@@ -152,6 +158,9 @@ class TrainConfig(StrictModel):
     )
     output: str = Field(description="the run's output root (local folder or s3://)")
     model: str = Field(description="base model: hub name, local folder or s3://")
+    trust_remote_code: bool = Field(
+        False, description="run the base model's own Python code (Phi-3-vision); refused unless set"
+    )
     task: Literal["conversations", "captions"] = Field("conversations", description="train on QA or captions")
     masking: Literal["answers", "prompt_and_answer"] = Field(
         "answers", description="which tokens count in the loss"
@@ -260,6 +269,9 @@ def settings_for(
         gradient_checkpointing=config.gradient_checkpointing,
         image_longest_edge=config.data.image_longest_edge,
         split_images=config.data.split_images,
+        min_pixels=config.data.min_pixels,
+        max_pixels=config.data.max_pixels,
+        trust_remote_code=config.trust_remote_code,
         s3_endpoint_url=config.storage.s3_endpoint_url,
         fail_at_step=fail_at_step,
         input_weights=[item.weight for item in config.roots],
@@ -287,7 +299,8 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
         return token_budget(config, storage, files)
     if config.tracking.mlflow is not None:
         check_tracking_installed(config.tracking.mlflow.tracking_uri)
-    if config.data.image_longest_edge is not None or config.data.split_images is not None:
+    image_settings = (config.data.image_longest_edge, config.data.split_images, config.data.min_pixels)
+    if any(value is not None for value in (*image_settings, config.data.max_pixels)):
         checked_processor(config, storage)  # a setting the processor lacks stops here, before Ray
     # Rank 0 writes the model into a local folder; for an s3:// output it uploads it from there.
     on_s3 = is_s3(config.output)
@@ -416,9 +429,17 @@ def checked_processor(config: TrainConfig, storage: Any) -> Any:
     from cephalo_ray.models.loader import local_model_dir
     from cephalo_ray.train.budget import apply_image_settings
 
-    processor = AutoProcessor.from_pretrained(local_model_dir(config.model, storage))
+    processor = AutoProcessor.from_pretrained(
+        local_model_dir(config.model, storage), trust_remote_code=config.trust_remote_code
+    )
     try:
-        apply_image_settings(processor, config.data.image_longest_edge, config.data.split_images)
+        apply_image_settings(
+            processor,
+            config.data.image_longest_edge,
+            config.data.split_images,
+            config.data.min_pixels,
+            config.data.max_pixels,
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return processor

@@ -21,8 +21,11 @@ class FamilyFacts:
         vision_path: dotted path to the vision tower.
         connector_path: dotted path to the projector / connector between vision and language.
         image_token: the placeholder the processor expands into image tokens.
-        tested_here: built tiny and tested offline in this project; otherwise supported as
-            production-only (it needs torchvision or remote code, which this project cannot run).
+        tested_here: built tiny and loaded from disk in this project's tests; otherwise supported as
+            production-only (it needs torchvision or remote code, which this project does not install).
+        trust_remote_code: its checkpoints run their own Python code: loading them needs the config's
+            `trust_remote_code: true`.
+        needs_torchvision: transformers builds its processor with torchvision (Qwen2-VL's video half).
         checkpoint_layers_paths: other names of `layers_path` in checkpoint files: transformers still
             saves LLaVA and Qwen2-VL under their pre-4.52 module names, and the Hub holds those.
     """
@@ -35,6 +38,7 @@ class FamilyFacts:
     image_token: str = "<image>"
     tested_here: bool = True
     trust_remote_code: bool = False
+    needs_torchvision: bool = False
     checkpoint_layers_paths: tuple[str, ...] = ()
 
 
@@ -76,8 +80,37 @@ FAMILIES: dict[str, FamilyFacts] = {
         "model.visual",
         "model.visual.merger",
         image_token="<|image_pad|>",
-        tested_here=False,
+        tested_here=False,  # trained here in memory; saving and loading its processor needs torchvision
+        needs_torchvision=True,
         checkpoint_layers_paths=("model.layers",),
+    ),
+    "qwen2_5_vl": FamilyFacts(
+        "qwen2_5_vl",
+        "model.language_model.layers",
+        "model.language_model",
+        "model.visual",
+        "model.visual.merger",
+        image_token="<|image_pad|>",
+        tested_here=False,
+        needs_torchvision=True,
+        checkpoint_layers_paths=("model.layers",),
+    ),
+    "paligemma": FamilyFacts(
+        "paligemma",
+        "model.language_model.layers",
+        "model.language_model",
+        "model.vision_tower",
+        "model.multi_modal_projector",
+        checkpoint_layers_paths=("language_model.model.layers",),
+    ),
+    "mllama": FamilyFacts(
+        "mllama",
+        "model.language_model.layers",
+        "model.language_model",
+        "model.vision_model",
+        "model.multi_modal_projector",
+        image_token="<|image|>",
+        checkpoint_layers_paths=("language_model.model.layers",),
     ),
     "phi3_v": FamilyFacts(
         "phi3_v",

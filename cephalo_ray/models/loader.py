@@ -83,6 +83,48 @@ class QuantizationUnavailable(RuntimeError):
     """4-bit loading was asked for where it cannot run."""
 
 
+class RemoteCodeRefused(RuntimeError):
+    """A checkpoint that runs its own Python code, loaded without `trust_remote_code`."""
+
+
+class TorchvisionMissing(RuntimeError):
+    """A family whose processor transformers builds with torchvision, where torchvision is absent."""
+
+
+def remote_code_refusal(config: dict[str, Any], name_or_path: str, trust_remote_code: bool) -> str | None:
+    """Why `name_or_path` may not load (its `config.json` as a dict), or None: a checkpoint whose
+    config maps its classes to its own code files (`auto_map`, as Phi-3-vision's), or of a family that
+    has no class in transformers, runs that code only when the config says so."""
+    from cephalo_ray.models.families import FAMILIES
+
+    facts = FAMILIES.get(config.get("model_type") or "")
+    auto_map = config.get("auto_map") or {}
+    if trust_remote_code or not (auto_map or (facts is not None and facts.trust_remote_code)):
+        return None
+    targets = [
+        item for value in auto_map.values() for item in (value if isinstance(value, list) else [value])
+    ]
+    modules = sorted({str(target).split("--")[-1].split(".")[0] + ".py" for target in targets if target})
+    code = f" ({', '.join(modules)})" if modules else ""
+    return (
+        f"{name_or_path} is a {config.get('model_type')!r} checkpoint that runs its own Python code{code}, "
+        "which this run would execute: read it, then set trust_remote_code: true in the config to load it"
+    )
+
+
+def torchvision_refusal(facts: FamilyFacts) -> str | None:
+    """Why this family's processor cannot load here, or None."""
+    import importlib.util
+
+    if not facts.needs_torchvision or importlib.util.find_spec("torchvision") is not None:
+        return None
+    return (
+        f"{facts.family}: transformers builds this family's processor (its video half) with torchvision, which "
+        "is not installed: install the torchvision release paired with the installed torch (torch 2.13 pairs "
+        "with torchvision 0.28; for a CPU build of torch, its CPU build)"
+    )
+
+
 def four_bit_options(facts: Any, device: str, compute_dtype: Any) -> dict[str, Any]:
     """from_pretrained options for QLoRA: NF4 with double quantization, computing in `compute_dtype`;
     the vision tower, the connector and the output head are not quantized.
@@ -136,38 +178,53 @@ def load_vlm(
         device: "cpu", "cuda", "cuda:1"...; None picks CUDA when present.
         storage: how to reach S3 (endpoint); None uses the AWS defaults.
         cache_dir: where `s3://` models are cached (default ~/.cache/cephalo_ray/models).
-        trust_remote_code: needed by families without a native class (Phi-3-vision).
+        trust_remote_code: run the checkpoint's own code (Phi-3-vision); without it such a
+            checkpoint is refused before any of its code runs.
         quantize_4bit: load the language model in 4-bit NF4 for QLoRA (CUDA and bitsandbytes only);
             the vision tower, the projector and the output head stay in `dtype`.
         attn_implementation: "sdpa", "eager" or "flash_attention_2" (None: transformers' default).
 
     Raises:
         QuantizationUnavailable: quantize_4bit on a machine without CUDA or bitsandbytes.
+        RemoteCodeRefused: a checkpoint with its own code, without trust_remote_code.
+        TorchvisionMissing: a family whose processor needs torchvision (Qwen2-VL), without it.
     """
     import torch
-    from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+    from transformers import (
+        AutoConfig,
+        AutoModelForCausalLM,
+        AutoModelForImageTextToText,
+        AutoProcessor,
+        PreTrainedConfig,
+    )
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     path = local_model_dir(name_or_path, storage, cache_dir)
+    config_dict, _ = PreTrainedConfig.get_config_dict(path)  # read as data: runs no code
+    refusal = remote_code_refusal(config_dict, name_or_path, trust_remote_code)
+    if refusal:
+        raise RemoteCodeRefused(refusal)
     config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     facts = facts_for(config)
+    refusal = torchvision_refusal(facts)
+    if refusal:
+        raise TorchvisionMissing(refusal)
     options: dict[str, Any] = {}
     if attn_implementation:
         options["attn_implementation"] = attn_implementation
     if quantize_4bit:
         options.update(four_bit_options(facts, device, resolve_dtype(dtype, device)))
-    model: Any = AutoModelForImageTextToText.from_pretrained(
-        path,
-        dtype=resolve_dtype(dtype, device),
-        trust_remote_code=trust_remote_code or facts.trust_remote_code,
-        **options,
+    # Remote code registers its own classes; Phi-3-vision's is a causal LM that takes pixel_values.
+    auto_map = config_dict.get("auto_map") or {}
+    remote_causal_lm = "AutoModelForCausalLM" in auto_map and "AutoModelForImageTextToText" not in auto_map
+    model_class: Any = AutoModelForCausalLM if remote_causal_lm else AutoModelForImageTextToText
+    model: Any = model_class.from_pretrained(
+        path, dtype=resolve_dtype(dtype, device), trust_remote_code=trust_remote_code, **options
     )
     if not quantize_4bit:  # a quantized model is placed by its device_map
         model.to(device)
     model.eval()
-    processor = AutoProcessor.from_pretrained(
-        path, trust_remote_code=trust_remote_code or facts.trust_remote_code
-    )
+    processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
     processor.tokenizer.padding_side = "left"  # batched generation appends on the right
     return LoadedVLM(model, processor, facts, path)
 

@@ -55,8 +55,15 @@ IDEFICS_CHAT_TEMPLATE = (
 )
 
 
-def train_tokenizer(special_tokens: list[str], vocab_size: int = 512) -> Any:
-    """A byte-level BPE tokenizer trained on a few sentences, wrapped for transformers."""
+def train_tokenizer(
+    special_tokens: list[str],
+    vocab_size: int = 512,
+    bos: str | None = "<s>",
+    eos: str = "</s>",
+    pad: str = "<pad>",
+) -> Any:
+    """A byte-level BPE tokenizer trained on a few sentences, wrapped for transformers; `bos`, `eos` and
+    `pad` name the family's own (Qwen2-VL has no BOS and ends turns with `<|im_end|>`)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -66,7 +73,8 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 512) -> Any:
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         special_tokens=BASE_SPECIAL_TOKENS
-        + [token for token in special_tokens if token not in BASE_SPECIAL_TOKENS],
+        + [token for token in special_tokens if token not in BASE_SPECIAL_TOKENS]
+        + [token for token in (bos, eos, pad) if token and token not in BASE_SPECIAL_TOKENS + special_tokens],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -76,9 +84,9 @@ def train_tokenizer(special_tokens: list[str], vocab_size: int = 512) -> Any:
         extra["image_boundary_token"] = "<fake_token_around_image>"
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
+        bos_token=bos,
+        eos_token=eos,
+        pad_token=pad,
         unk_token="<unk>",
         padding_side="left",  # decoder-only generation pads on the left; set here so it is saved
         extra_special_tokens=extra,
@@ -228,11 +236,297 @@ def build_idefics3(**text_overrides: Any) -> tuple[Any, Any]:
     return Idefics3ForConditionalGeneration(config), processor
 
 
+# Qwen/Qwen2-VL-7B-Instruct's and Qwen/Qwen2.5-VL-7B-Instruct's chat template (chat_template.json), as
+# shipped: a default system turn, images as <|vision_start|><|image_pad|><|vision_end|>, turns closed by
+# <|im_end|>, their EOS.
+QWEN2_VL_CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
+    "{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}"
+    "Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}"
+    "{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}"
+    "Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+QWEN2_VL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>"]
+QWEN2_VL_TOKENS += ["<|image_pad|>", "<|video_pad|>"]
+# Qwen2-VL and Qwen2.5-VL's preprocessor_config.json: 14 px patches, 2 frames per temporal patch, 2 x 2
+# patches merged into one token, images resized to between 3136 (56 x 56) and 12845056 pixels (at most
+# 16384 tokens), CLIP's normalisation.
+QWEN2_VL_IMAGE_PROCESSOR: dict[str, Any] = {
+    "min_pixels": 3136,
+    "max_pixels": 12845056,
+    "patch_size": 14,
+    "temporal_patch_size": 2,
+    "merge_size": 2,
+    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_std": [0.26862954, 0.26130258, 0.27577711],
+}
+# meta-llama/Llama-3.2-11B-Vision-Instruct's chat template: the system turn (knowledge cut-off, date) only
+# without images, an image as one <|image|> token, turns closed by <|eot_id|>, its EOS; tools left out.
+MLLAMA_CHAT_TEMPLATE = """{{- bos_token }}
+{%- if not date_string is defined %}
+    {%- if strftime_now is defined %}
+        {%- set date_string = strftime_now("%d %b %Y") %}
+    {%- else %}
+        {%- set date_string = "26 Jul 2024" %}
+    {%- endif %}
+{%- endif %}
+{%- if messages[0]['role'] == 'system' %}
+    {%- set system_message = messages[0]['content']|trim %}
+    {%- set messages = messages[1:] %}
+{%- else %}
+    {%- set system_message = "" %}
+{%- endif %}
+{% set image_ns = namespace(has_images=false) %}
+{%- for message in messages %}
+    {%- for content in message['content'] %}
+        {%- if content['type'] == 'image' %}
+            {%- set image_ns.has_images = true %}
+        {%- endif %}
+    {%- endfor %}
+{%- endfor %}
+{%- if image_ns.has_images and not system_message == "" %}
+    {{- raise_exception("Prompting with images is incompatible with system messages.") }}
+{%- endif %}
+{%- if not image_ns.has_images %}
+    {{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}
+    {{- "Cutting Knowledge Date: December 2023\\n" }}
+    {{- "Today Date: " + date_string + "\\n\\n" }}
+    {{- system_message }}
+    {{- "<|eot_id|>" }}
+{%- endif %}
+{%- for message in messages %}
+    {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}
+    {%- if message['content'] is string %}
+        {{- message['content'] }}
+    {%- else %}
+        {%- for content in message['content'] %}
+            {%- if content['type'] == 'image' %}
+                {{- '<|image|>' }}
+            {%- elif content['type'] == 'text' %}
+                {{- content['text'] }}
+            {%- endif %}
+        {%- endfor %}
+    {%- endif %}
+    {{- '<|eot_id|>' }}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}
+{%- endif %}"""
+MLLAMA_TOKENS = ["<|image|>", "<|python_tag|>", "<|start_header_id|>", "<|end_header_id|>"]
+# Llama-3.2-11B-Vision's preprocessor_config.json: 560 px tiles, up to 4 per image (the aspect ratio
+# picks the grid), CLIP's normalisation, bilinear resampling.
+MLLAMA_IMAGE_PROCESSOR: dict[str, Any] = {
+    "size": {"height": 560, "width": 560},
+    "max_image_tiles": 4,
+    "resample": 2,
+    "do_pad": True,
+    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_std": [0.26862954, 0.26130258, 0.27577711],
+}
+
+
+def text_settings(tokenizer: Any, **overrides: Any) -> dict[str, Any]:
+    """The tiny language model's shape as plain config keys, for families that build their own text config."""
+    values = tiny_llama_config(tokenizer, **overrides).to_dict()
+    keys: tuple[str, ...] = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers")
+    keys += ("num_attention_heads",)
+    keys += ("num_key_value_heads", "max_position_embeddings", "pad_token_id", "bos_token_id", "eos_token_id")
+    return {key: values[key] for key in keys}
+
+
+def images_only(processor_class: Any) -> Any:
+    """`processor_class` without its video processor, which transformers builds with torchvision only:
+    the real image processing and token expansion, kept in memory (AutoProcessor could not load it back)."""
+
+    class ImagesOnly(processor_class):  # type: ignore[misc, valid-type]
+        def check_argument_for_proper_class(self, argument_name: str, argument: Any) -> Any:
+            if argument_name == "video_processor" and argument is None:
+                return None
+            return super().check_argument_for_proper_class(argument_name, argument)
+
+        def save_pretrained(self, *args: Any, **kwargs: Any) -> Any:
+            from cephalo_ray.models.loader import TorchvisionMissing
+
+            raise TorchvisionMissing(
+                f"{processor_class.__name__} is saved and loaded with its video processor, which transformers "
+                "builds with torchvision: install the torchvision paired with this torch to save it"
+            )
+
+    return ImagesOnly
+
+
+def qwen_processor(processor_class: Any, tokenizer: Any) -> Any:
+    """A Qwen2-VL-style processor with the real checkpoints' image settings and chat template."""
+    import importlib.util
+
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    image_processor = Qwen2VLImageProcessorPil(**QWEN2_VL_IMAGE_PROCESSOR)
+    if importlib.util.find_spec("torchvision") is None:
+        return images_only(processor_class)(
+            image_processor=image_processor,
+            tokenizer=tokenizer,
+            video_processor=None,
+            chat_template=QWEN2_VL_CHAT_TEMPLATE,
+        )
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    return processor_class(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(),
+        chat_template=QWEN2_VL_CHAT_TEMPLATE,
+    )
+
+
+def qwen_text_config(tokenizer: Any, **text_overrides: Any) -> dict[str, Any]:
+    # mrope splits each head's 8 rotary frequencies between time, height and width (16/24/24 of 64 in 7B).
+    return {
+        **text_settings(tokenizer, **text_overrides),
+        "bos_token_id": None,
+        "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 1000000.0},
+    }
+
+
+def qwen_token_ids(tokenizer: Any) -> dict[str, Any]:
+    ids = tokenizer.convert_tokens_to_ids
+    return {
+        "image_token_id": ids("<|image_pad|>"),
+        "video_token_id": ids("<|video_pad|>"),
+        "vision_start_token_id": ids("<|vision_start|>"),
+        "vision_end_token_id": ids("<|vision_end|>"),
+    }
+
+
+def build_qwen2_vl(**text_overrides: Any) -> tuple[Any, Any]:
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
+
+    tokenizer = train_tokenizer(QWEN2_VL_TOKENS, bos=None, eos="<|im_end|>", pad="<|endoftext|>")
+    config = Qwen2VLConfig(
+        vision_config={
+            "depth": 1,
+            "embed_dim": 32,
+            "hidden_size": 64,  # the merger's output: the language model's width
+            "num_heads": 2,
+            "mlp_ratio": 2,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+        text_config=qwen_text_config(tokenizer, **text_overrides),
+        **qwen_token_ids(tokenizer),
+    )
+    return Qwen2VLForConditionalGeneration(config), qwen_processor(Qwen2VLProcessor, tokenizer)
+
+
+def build_qwen2_5_vl(**text_overrides: Any) -> tuple[Any, Any]:
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
+
+    tokenizer = train_tokenizer(QWEN2_VL_TOKENS, bos=None, eos="<|im_end|>", pad="<|endoftext|>")
+    config = Qwen2_5_VLConfig(
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "out_hidden_size": 64,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "window_size": 112,  # as the real ones: 8 x 8 patches per attention window
+            "fullatt_block_indexes": [1],
+        },
+        text_config=qwen_text_config(tokenizer, **text_overrides),
+        **qwen_token_ids(tokenizer),
+    )
+    return Qwen2_5_VLForConditionalGeneration(config), qwen_processor(Qwen2_5_VLProcessor, tokenizer)
+
+
+def build_paligemma(**text_overrides: Any) -> tuple[Any, Any]:
+    """PaliGemma-3B-224 in small: SigLIP at 224 px in 14 px patches (256 image tokens), no chat template
+    (the prompt is the prefix, the answer the suffix: token_type_ids 0 and 1)."""
+    from tokenizers import processors
+    from transformers import PaliGemmaConfig, PaliGemmaForConditionalGeneration, PaliGemmaProcessor
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+
+    tokenizer = train_tokenizer([IMAGE_TOKEN], bos="<bos>", eos="<eos>", pad="<pad>")
+    # The suffix is tokenized as the second text of a pair: its token_type_ids are 1, as Gemma's tokenizer.
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single="$A:0", pair="$A:0 $B:1"
+    )
+    config = PaliGemmaConfig(
+        vision_config={
+            "model_type": "siglip_vision_model",
+            **TINY_VISION,
+            "image_size": 224,
+            "patch_size": 14,
+            "vision_use_head": False,
+        },
+        text_config={"model_type": "gemma", **text_settings(tokenizer, **text_overrides), "head_dim": 16},
+        image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        projection_dim=64,
+    )
+    # As transformers' PaliGemma conversion: SigLIP-so400m's processor (mean and std 0.5, bicubic) at the
+    # model's resolution, one token per patch.
+    image_processor: Any = SiglipImageProcessorPil(
+        size={"height": 224, "width": 224}, resample=3, image_mean=[0.5] * 3, image_std=[0.5] * 3
+    )
+    image_processor.image_seq_length = (224 // 14) ** 2
+    processor = PaliGemmaProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    return PaliGemmaForConditionalGeneration(config), processor
+
+
+def build_mllama(**text_overrides: Any) -> tuple[Any, Any]:
+    """Llama-3.2-Vision in small: 560 px tiles, up to 4 per image, seen by cross-attention from one
+    <|image|> token; decoder layer 1 is a cross-attention layer."""
+    from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaProcessor
+    from transformers.models.mllama.image_processing_pil_mllama import MllamaImageProcessorPil
+
+    tokenizer = train_tokenizer(
+        MLLAMA_TOKENS, bos="<|begin_of_text|>", eos="<|eot_id|>", pad="<|finetune_right_pad_id|>"
+    )
+    text = text_settings(tokenizer, **text_overrides)
+    config = MllamaConfig(
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_global_layers": 1,
+            "attention_heads": 2,
+            "image_size": 560,
+            "patch_size": 14,
+            "max_num_tiles": 4,
+            "intermediate_layers_indices": [0],
+            "vision_output_dim": 64,  # hidden_size x (1 + intermediate layers)
+        },
+        text_config={**text, "cross_attention_layers": list(range(1, text["num_hidden_layers"], 2))},
+        image_token_index=tokenizer.convert_tokens_to_ids("<|image|>"),
+    )
+    processor = MllamaProcessor(
+        image_processor=MllamaImageProcessorPil(**MLLAMA_IMAGE_PROCESSOR),
+        tokenizer=tokenizer,
+        chat_template=MLLAMA_CHAT_TEMPLATE,
+    )
+    return MllamaForConditionalGeneration(config), processor
+
+
 TINY_BUILDERS: dict[str, Callable[..., tuple[Any, Any]]] = {
     "llava": build_llava,
     "llava_next": build_llava_next,
     "idefics2": build_idefics2,
     "idefics3": build_idefics3,
+    "qwen2_vl": build_qwen2_vl,
+    "qwen2_5_vl": build_qwen2_5_vl,
+    "paligemma": build_paligemma,
+    "mllama": build_mllama,
 }
 
 
@@ -254,8 +548,8 @@ def build_tiny(
     model, processor = TINY_BUILDERS[family](**text_overrides)
     model.eval()
     if output_dir is not None:
+        processor.save_pretrained(output_dir)  # first: a processor that cannot be saved leaves no folder
         model.save_pretrained(output_dir)
-        processor.save_pretrained(output_dir)
     return model, processor
 
 

@@ -3,7 +3,9 @@ config (resolution, tile splitting), and a report of token lengths before a run 
 
 Tiling processors (Idefics3, SmolVLM) cut the longest side into tiles plus a global view, so a wide
 figure can take thousands of image tokens; their `longest_edge` and splitting are the levers.
-Fixed-size processors (LLaVA-1.5's CLIP at 336 px) have none, and asking for one is refused.
+Qwen2-VL and Qwen2.5-VL keep an image's own shape and bound its pixel count (a token per 28 x 28
+pixels): `min_pixels` and `max_pixels` are theirs. Fixed-size processors (LLaVA-1.5's CLIP at 336 px,
+PaliGemma's SigLIP, Mllama's 560 px tiles) have none, and asking for one is refused.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 
-def apply_image_settings(processor: Any, longest_edge: int | None, split_images: bool | None) -> None:
+def apply_image_settings(
+    processor: Any,
+    longest_edge: int | None,
+    split_images: bool | None,
+    min_pixels: int | None = None,
+    max_pixels: int | None = None,
+) -> None:
     """Set the image processor's resolution and tile splitting, where it has them.
 
     Raises:
@@ -22,6 +30,23 @@ def apply_image_settings(processor: Any, longest_edge: int | None, split_images:
     """
     image_processor = processor.image_processor
     name = type(image_processor).__name__
+    if bounds_pixels(image_processor):
+        if longest_edge is not None:
+            raise ValueError(
+                f"data.image_longest_edge: {name} keeps each image's shape and bounds its pixel count: set "
+                "data.max_pixels (and data.min_pixels) instead"
+            )
+        size = size_fields(image_processor.size)
+        low = min_pixels if min_pixels is not None else size.get("shortest_edge")
+        high = max_pixels if max_pixels is not None else size.get("longest_edge")
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"data.min_pixels {low} is above data.max_pixels {high}")
+        image_processor.size = {"shortest_edge": low, "longest_edge": high}
+    elif min_pixels is not None or max_pixels is not None:
+        key = "data.min_pixels" if min_pixels is not None else "data.max_pixels"
+        raise ValueError(
+            f"{key}: {name} does not bound images by pixel count (Qwen2-VL's processors do); leave it unset"
+        )
     if longest_edge is not None:
         size = size_fields(image_processor.size)
         if not size.get("longest_edge"):
@@ -36,6 +61,11 @@ def apply_image_settings(processor: Any, longest_edge: int | None, split_images:
                 f"data.split_images: {name} does not split images into tiles; leave data.split_images unset"
             )
         image_processor.do_image_splitting = split_images
+
+
+def bounds_pixels(image_processor: Any) -> bool:
+    """Qwen2-VL's processors: their `size` holds the least and most pixels of an image, not edges."""
+    return hasattr(image_processor, "merge_size") and hasattr(image_processor, "temporal_patch_size")
 
 
 def size_fields(size: Any) -> dict[str, Any]:
@@ -72,7 +102,7 @@ def sample_lengths(
     """Token lengths (text and image tokens) of rows as training would build them, untruncated."""
     from PIL import Image
 
-    from cephalo_ray.train.collate import llava_to_messages
+    from cephalo_ray.train.collate import encode, llava_to_messages
 
     lengths = []
     for row in rows:
@@ -84,6 +114,6 @@ def sample_lengths(
             ]
         else:
             turns = row["conversations"]
-        text = processor.apply_chat_template(llava_to_messages(turns))
-        lengths.append(int(processor(images=[image], text=[text], return_tensors="pt")["input_ids"].shape[1]))
+        encoded = encode(processor, llava_to_messages(turns), [image])
+        lengths.append(int(encoded["input_ids"].shape[1]))
     return lengths

@@ -8,6 +8,10 @@ In both, image placeholders, the image's framing tokens and padding never count.
 
 Answer spans are found by rendering the conversation up to each assistant turn with the generation
 prompt: that prefix, processed with the same image, is exactly the tokens before the answer.
+
+A processor without a chat template (PaliGemma: not a chat model) is trained as it was pretrained: the
+turns before the last answer are its prefix, which attends both ways and is never predicted, and the
+last answer is its suffix.
 """
 
 from __future__ import annotations
@@ -21,7 +25,17 @@ ANSWERS = "answers"
 PROMPT_AND_ANSWER = "prompt_and_answer"
 MASKINGS = (ANSWERS, PROMPT_AND_ANSWER)
 # Tokens that frame or stand for an image in some family; never predicted.
-IMAGE_FRAMING_TOKENS = ("<image>", "<fake_token_around_image>", "<global-img>", "<|image_pad|>")
+IMAGE_FRAMING_TOKENS: tuple[str, ...] = ("<image>", "<fake_token_around_image>", "<global-img>")
+IMAGE_FRAMING_TOKENS += ("<|image_pad|>", "<|vision_start|>", "<|vision_end|>", "<|image|>")
+# Inputs with one entry per token (dimension 1), cut and padded with the sequence, and their padding.
+PER_TOKEN_PADDING = {
+    "input_ids": None,  # the tokenizer's pad id
+    "attention_mask": 0,
+    "labels": IGNORE_INDEX,
+    "token_type_ids": 0,  # PaliGemma: prefix 0, suffix 1
+    "mm_token_type_ids": 0,  # Qwen2-VL: text 0, image 1
+    "cross_attention_mask": 0,  # Mllama: which image tiles each token attends to
+}
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,31 @@ def with_eos_after_answers(messages: list[dict[str, Any]], eos: str) -> list[dic
     return closed
 
 
+def has_chat_template(processor: Any) -> bool:
+    return bool(getattr(processor, "chat_template", None))
+
+
+def prefix_and_suffix(messages: list[dict[str, Any]]) -> tuple[str, str]:
+    """The text of every turn before the last answer (newline-joined), and the last answer."""
+    texts = [
+        " ".join(part["text"] for part in message["content"] if part["type"] == "text")
+        for message in messages
+    ]
+    last = max(index for index, message in enumerate(messages) if message["role"] == "assistant")
+    return "\n".join(texts[:last]), texts[last]
+
+
+def encode(processor: Any, messages: list[dict[str, Any]], images: list[Any]) -> Any:
+    """The processor's tensors (batch of 1) for a conversation: its chat template rendered, or, without
+    one, its prefix and suffix (whose `labels` the processor sets)."""
+    if has_chat_template(processor):
+        text = processor.apply_chat_template(messages)
+        return processor(images=images or None, text=[text], return_tensors="pt")
+    prefix, suffix = prefix_and_suffix(messages)
+    prompt = processor.image_token * len(images) + prefix
+    return processor(images=images or None, text=[prompt], suffix=[suffix], return_tensors="pt")
+
+
 def answer_spans(processor: Any, messages: list[dict[str, Any]], images: list[Any]) -> list[tuple[int, int]]:
     """Token spans [start, end) of each assistant answer in the processed full conversation."""
     spans = []
@@ -134,17 +173,25 @@ def build_example(
     if masking not in MASKINGS:
         raise ValueError(f"masking {masking!r} is not one of {MASKINGS}")
     messages = llava_to_messages(conversations)
-    if not closes_answers_with_eos(processor):
-        messages = with_eos_after_answers(messages, processor.tokenizer.eos_token)
-    text = processor.apply_chat_template(messages)
-    inputs = dict(processor(images=images or None, text=[text], return_tensors="pt"))
+    if not has_chat_template(processor):
+        if masking != ANSWERS:
+            raise ValueError(
+                f"masking {masking}: {type(processor).__name__} has no chat template; its prompt is a prefix "
+                "that attends both ways, so its tokens cannot be learned: use masking: answers"
+            )
+        inputs = dict(encode(processor, messages, images))
+        labels = inputs.pop("labels")  # the suffix: the last answer and the EOS the processor appends
+    else:
+        if not closes_answers_with_eos(processor):
+            messages = with_eos_after_answers(messages, processor.tokenizer.eos_token)
+        inputs = dict(encode(processor, messages, images))
+        labels = inputs["input_ids"].clone()
+        if masking == ANSWERS:
+            keep = labels.new_zeros(labels.shape, dtype=bool)  # type: ignore[call-overload]
+            for start, end in answer_spans(processor, messages, images):
+                keep[:, start:end] = True
+            labels[~keep] = IGNORE_INDEX
     input_ids = inputs["input_ids"]
-    labels = input_ids.clone()
-    if masking == ANSWERS:
-        keep = labels.new_zeros(labels.shape, dtype=bool)  # type: ignore[call-overload]
-        for start, end in answer_spans(processor, messages, images):
-            keep[:, start:end] = True
-        labels[~keep] = IGNORE_INDEX
     for token_id in never_predicted_ids(processor.tokenizer):
         labels[input_ids == token_id] = IGNORE_INDEX
     length = int(input_ids.shape[1])
@@ -156,8 +203,9 @@ def build_example(
         last_image = max((i for i, t in enumerate(input_ids[0].tolist()) if t in image_ids), default=-1)
         if last_image >= max_length:
             raise TooLongError(f"the image tokens end at {last_image + 1}, past max_length {max_length}")
-        for key in ("input_ids", "attention_mask"):
-            inputs[key] = inputs[key][:, :max_length]
+        for key in PER_TOKEN_PADDING:
+            if key in inputs:
+                inputs[key] = inputs[key][:, :max_length]
         labels = labels[:, :max_length]
         truncated, length = True, max_length
     inputs["labels"] = labels
@@ -165,24 +213,32 @@ def build_example(
 
 
 def collate(examples: Sequence[Example], pad_token_id: int) -> dict[str, Any]:
-    """Right-pad a batch for training (labels padded with the ignore index); other tensors are
-    concatenated, zero-padded where their examples differ (an image split into more tiles than its
-    batch-mate's: tiling processors pad with all-zero tiles, which their models skip)."""
+    """Right-pad a batch for training: per-token inputs to the longest sequence (labels with the ignore
+    index); other tensors are concatenated, zero-padded where their examples differ (an image split into
+    more tiles than its batch-mate's: tiling processors pad with all-zero tiles, which their models
+    skip). Qwen2-VL's patches of every image are one list already, concatenated along its first axis."""
     import torch
 
     longest = max(example.length for example in examples)
     batch: dict[str, Any] = {}
     for key in examples[0].inputs:
         values = [example.inputs[key] for example in examples]
-        if key in ("input_ids", "attention_mask", "labels"):
-            fill = {"input_ids": pad_token_id, "attention_mask": 0, "labels": IGNORE_INDEX}[key]
-            padded = [
-                torch.nn.functional.pad(value, (0, longest - value.shape[1]), value=fill) for value in values
-            ]
-            batch[key] = torch.cat(padded)
+        if key in PER_TOKEN_PADDING:
+            fill = PER_TOKEN_PADDING[key]
+            batch[key] = torch.cat(
+                [padded_tokens(value, longest, pad_token_id if fill is None else fill) for value in values]
+            )
         else:
             batch[key] = torch.cat(padded_alike(values)) if hasattr(values[0], "shape") else values
     return batch
+
+
+def padded_tokens(tensor: Any, length: int, fill: int) -> Any:
+    """`tensor` padded with `fill` along its token axis (1) to `length`."""
+    import torch
+
+    widths = [0, 0] * (tensor.dim() - 2) + [0, length - tensor.shape[1]]
+    return torch.nn.functional.pad(tensor, widths, value=fill)
 
 
 def padded_alike(tensors: Sequence[Any]) -> list[Any]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cephalo_ray.train.budget import apply_image_settings
-from cephalo_ray.train.collate import ANSWERS, TooLongError, build_example, collate
+from cephalo_ray.train.collate import ANSWERS, TooLongError, build_example, collate, has_chat_template
 from cephalo_ray.train.deepspeed_config import deepspeed_config
 from cephalo_ray.train.mixing import MixedRows, RowSource, skip_for_rank
 from cephalo_ray.train.recipes import Recipe, apply_recipe, trainable_summary
@@ -64,6 +64,9 @@ class TrainSettings:
     projector_learning_rate: float | None = None  # the projector's own rate (None: learning_rate)
     image_longest_edge: int | None = None  # the processor's resolution (tiling processors)
     split_images: bool | None = None  # the processor's tile splitting (None: as it is)
+    min_pixels: int | None = None  # Qwen2-VL's least pixels per image (None: the processor's)
+    max_pixels: int | None = None  # Qwen2-VL's most pixels per image (None: the processor's)
+    trust_remote_code: bool = False  # run a checkpoint's own Python code (Phi-3-vision); refused otherwise
     upload_to: str | None = None  # an s3:// output root: rank 0 uploads model, adapter and metrics there
     fail_at_step: int | None = None  # fault injection for tests: one worker exits once at this step
     # One weight per training input (Ray datasets train_0, train_1, ...): its share of the rows drawn.
@@ -164,10 +167,17 @@ def train_worker(
         storage=Storage(settings.s3_endpoint_url),
         quantize_4bit=settings.quantize_4bit,
         attn_implementation=settings.attn_implementation,
+        trust_remote_code=settings.trust_remote_code,
     )
     processor = loaded.processor
     processor.tokenizer.padding_side = "right"  # training pads on the right; generation on the left
-    apply_image_settings(processor, settings.image_longest_edge, settings.split_images)
+    apply_image_settings(
+        processor,
+        settings.image_longest_edge,
+        settings.split_images,
+        settings.min_pixels,
+        settings.max_pixels,
+    )
     base = loaded.model
     if settings.quantize_4bit:
         from peft import prepare_model_for_kbit_training
@@ -300,7 +310,8 @@ def train_worker(
     if rank == 0:
         metrics_dir = Path(settings.output_dir, "metrics")
         plot_loss_curve(log_path, val_points, metrics_dir / "loss.png")
-        if settings.vqa_samples:
+        # The serving engine asks in chat form: a model without a chat template (PaliGemma) is not asked.
+        if settings.vqa_samples and has_chat_template(processor):
             metrics.update(vqa_accuracy(Path(settings.output_dir, "model"), vqa_rows, settings.vqa_samples))
         (metrics_dir / "final.json").write_text(json.dumps(metrics, indent=2, default=float))
         if tracker:

@@ -3,6 +3,7 @@ targets, freezing, masking and task (slow: one Ray Train fit per config)."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from cephalo_ray.jobs import finetune_vlm
 from cephalo_ray.jobs.finetune_vlm import TrainConfig
 from cephalo_ray.merge.moe import build_moe
 from cephalo_ray.merge.stacking import LayerSlice, stack_layers
+from cephalo_ray.models.families import FAMILIES
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.storage import Storage
 from tests.helpers.roots import make_refine_root
@@ -28,6 +30,9 @@ MODEL_TYPES = {
     "llava-stage2.yaml": "llava",
     "stacked-layers.yaml": "stacked llava",  # a `cephalo merge` of two tiny LLaVAs
     "moe-router.yaml": "top-2 moe llava",  # a `cephalo moe` of two tiny LLaVAs
+    "paligemma-lora.yaml": "paligemma",
+    "mllama-lora.yaml": "mllama",
+    "qwen2-vl-lora.yaml": "qwen2_vl",
 }
 
 
@@ -54,6 +59,11 @@ def test_every_shipped_config_has_a_model_type() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MODEL_TYPES))
 def test_shipped_config_runs_two_steps_on_a_tiny_model(name: str, ray_session: Any, tmp_path: Path) -> None:
+    family = FAMILIES.get(MODEL_TYPES[name])
+    if family is not None and family.needs_torchvision and importlib.util.find_spec("torchvision") is None:
+        pytest.skip(
+            f"{family.family}'s processor is saved and loaded with torchvision, which is not installed"
+        )
     build_model(MODEL_TYPES[name], tmp_path / "tiny")
     make_refine_root(Storage(), str(tmp_path / "refined"), 4, val_every=2)
     overrides = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -40,19 +41,34 @@ def expected_image_tokens(model: Any, inputs: dict[str, Any]) -> int:
         side = config.vision_config.image_size // config.vision_config.patch_size
         tiles = int(inputs["pixel_values"].shape[0] * inputs["pixel_values"].shape[1])
         return tiles * side**2 // config.scale_factor**2
+    if family == "paligemma":  # one token per SigLIP patch
+        return (config.vision_config.image_size // config.vision_config.patch_size) ** 2
+    if family == "mllama":  # one token per image; its tiles enter by cross-attention
+        return int(inputs["pixel_values"].shape[1])
+    if family in ("qwen2_vl", "qwen2_5_vl"):  # one token per 2 x 2 merged patches
+        merge = config.vision_config.spatial_merge_size
+        return int(inputs["image_grid_thw"].prod(dim=-1).sum()) // merge**2
     features = model.model.get_image_features(inputs["pixel_values"], inputs["image_sizes"])
     features = getattr(features, "pooler_output", features)
     return sum(feature.shape[0] for feature in features)
 
 
 def chat_inputs(processor: Any, images: list[Any]) -> dict[str, Any]:
-    content = [{"type": "image"} for _ in images] + [{"type": "text", "text": "What does this figure show?"}]
+    question = "What does this figure show?"
+    if not processor.chat_template:  # PaliGemma: not a chat model, its prompt is a prefix
+        prompt = processor.image_token * len(images) + question
+        inputs = dict(processor(images=images, text=[prompt], return_tensors="pt"))
+        inputs.pop("labels")  # the processor's own: none without a suffix
+        return inputs
+    content = [{"type": "image"} for _ in images] + [{"type": "text", "text": question}]
     prompt = processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
     return dict(processor(images=images, text=[prompt], return_tensors="pt"))
 
 
 @pytest.mark.parametrize("family", sorted(TINY_BUILDERS))
 def test_tiny_family_builds_saves_loads_trains_and_generates(family: str, tmp_path: Path) -> None:
+    if FAMILIES[family].needs_torchvision and importlib.util.find_spec("torchvision") is None:
+        pytest.skip(f"{family}'s processor is saved and loaded with torchvision, which is not installed")
     built, _ = build_tiny(family, tmp_path / family)
     loaded = load_vlm(str(tmp_path / family), device="cpu")
     assert loaded.facts.family == family and type(loaded.model) is type(built)
@@ -126,13 +142,14 @@ def test_assembled_llava_keeps_its_sources_weights(vision: str, language: str, t
 
 
 def test_family_facts_cover_the_supported_families() -> None:
-    assert {"llava", "llava_next", "idefics2", "idefics3"} <= {
+    assert {"llava", "llava_next", "idefics2", "idefics3", "paligemma", "mllama"} <= {
         name for name, facts in FAMILIES.items() if facts.tested_here
     }
-    assert {"qwen2_vl", "smolvlm", "phi3_v"} <= {
+    assert {"qwen2_vl", "qwen2_5_vl", "smolvlm", "phi3_v"} <= {
         name for name, facts in FAMILIES.items() if not facts.tested_here
     }
     assert FAMILIES["phi3_v"].trust_remote_code
+    assert FAMILIES["qwen2_vl"].needs_torchvision and FAMILIES["qwen2_5_vl"].needs_torchvision
     with pytest.raises(UnknownFamilyError, match="bert"):
         facts_for(type("Config", (), {"model_type": "bert"})())
 
@@ -145,3 +162,30 @@ def test_model_command_builds_and_describes(tmp_path: Path, capsys: pytest.Captu
     assert details["image_tokens_per_image"] == 16 and details["parameters"] > 10_000
     assert model_main(["info", str(tmp_path / "missing")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+PHI3_V_CONFIG = {  # the shape of microsoft/Phi-3-vision-128k-instruct's config.json: its classes are its own code
+    "model_type": "phi3_v",
+    "architectures": ["Phi3VForCausalLM"],
+    "auto_map": {
+        "AutoConfig": "configuration_phi3_v.Phi3VConfig",
+        "AutoModelForCausalLM": "modeling_phi3_v.Phi3VForCausalLM",
+    },
+}
+
+
+def test_a_checkpoint_with_its_own_code_is_refused_unless_trusted(tmp_path: Path) -> None:
+    from cephalo_ray.models.loader import RemoteCodeRefused, remote_code_refusal
+
+    (tmp_path / "phi3v").mkdir()
+    (tmp_path / "phi3v" / "config.json").write_text(json.dumps(PHI3_V_CONFIG))
+    # the code files are absent: a refusal that ran them first would fail otherwise
+    with pytest.raises(
+        RemoteCodeRefused, match=r"'phi3_v' .*\(configuration_phi3_v.py, modeling_phi3_v.py\)"
+    ):
+        load_vlm(str(tmp_path / "phi3v"), device="cpu")
+    with pytest.raises(RemoteCodeRefused, match="set trust_remote_code: true in the config"):
+        load_vlm(str(tmp_path / "phi3v"), device="cpu")
+    assert remote_code_refusal(PHI3_V_CONFIG, "m", trust_remote_code=True) is None
+    assert remote_code_refusal({"model_type": "phi3_v"}, "m", trust_remote_code=False)  # by family too
+    assert remote_code_refusal({"model_type": "llava"}, "m", trust_remote_code=False) is None

@@ -81,3 +81,46 @@ def test_dry_run_reports_token_lengths_and_trains_nothing(
     refused = [*arguments[:2], f"model={tmp_path / 'llava'}", "data.image_longest_edge=64"]
     assert finetune_vlm.main(refused) == 2
     assert "data.image_longest_edge: CLIP" in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_qwen2_vl_takes_its_pixel_bounds_from_config() -> None:
+    _, processor = build_tiny("qwen2_vl")
+    pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+
+    def placeholders(size: tuple[int, int]) -> int:
+        text = processor.apply_chat_template([{"role": "user", "content": [{"type": "image"}]}])
+        encoded = processor(images=[Image.new("RGB", size)], text=[text], return_tensors="pt")
+        return int((encoded["input_ids"] == pad).sum())
+
+    # The real bounds (3136 to 12845056 pixels) keep a 1600 x 800 figure whole, rounded to 28 px: a
+    # token per 28 x 28 pixels.
+    assert placeholders((1600, 800)) == (1596 // 28) * (812 // 28)
+    apply_image_settings(processor, None, None, min_pixels=None, max_pixels=256 * 28 * 28)
+    assert 200 <= placeholders((1600, 800)) <= 256
+    apply_image_settings(processor, None, None, min_pixels=64 * 28 * 28, max_pixels=None)
+    assert placeholders((56, 56)) >= 64  # small figures are enlarged to the floor
+    with pytest.raises(ValueError, match="data.image_longest_edge: .*pixel count: set data.max_pixels"):
+        apply_image_settings(processor, longest_edge=512, split_images=None)
+    with pytest.raises(ValueError, match="data.min_pixels 9000 is above data.max_pixels 5000"):
+        apply_image_settings(processor, None, None, min_pixels=9000, max_pixels=5000)
+
+
+def test_pixel_bounds_are_refused_where_the_processor_has_none() -> None:
+    _, processor = build_tiny("idefics3")
+    with pytest.raises(ValueError, match="data.max_pixels: Idefics3.* does not bound images by pixel count"):
+        apply_image_settings(processor, None, None, max_pixels=100_000)
+
+
+def test_token_lengths_of_a_model_without_chat_template() -> None:
+    """PaliGemma's dry run: prefix and suffix, its 256 image tokens counted."""
+    import io
+
+    from cephalo_ray.train.budget import sample_lengths
+
+    _, processor = build_tiny("paligemma")
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 100)).save(buffer, format="PNG")
+    row = {"image": buffer.getvalue(), "orig_caption": "A silk fibre.", "conversations": []}
+    (length,) = sample_lengths([row], processor, "captions", "Describe this figure.")
+    prompt = processor.tokenizer("<bos>Describe this figure.\nA silk fibre.<eos>")["input_ids"]
+    assert length == 256 + len(prompt)
