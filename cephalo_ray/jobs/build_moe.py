@@ -10,9 +10,10 @@ On a cluster (models and output on s3://, router fitting on a GPU):
 Each decoder layer's MLP becomes one expert per model (Cephalo-Phi-3-MoE: three fine-tuned models);
 attention, norms, embeddings and vision come from `base`. The output is a standard Mixtral
 checkpoint (for a VLM: the VLM class with a Mixtral text model), loadable with `from_pretrained`,
-running only the top-k experts per token. With `shared_expert` (Qwen2 and Llama sources) it is a
-Qwen2-MoE checkpoint instead: one always-on expert, by default the base's MLPs, beside the routed
-ones, each layer computing `weight x shared + (1 - weight) x routed`.
+running only the top-k experts per token; Phi-3-vision (`phi3_v`, with `trust_remote_code: true`)
+keeps its own config and code and gets a model class of its own beside them. With `shared_expert`
+(Qwen2 and Llama sources) it is a Qwen2-MoE checkpoint instead: one always-on expert, by default
+the base's MLPs, beside the routed ones, each layer computing `weight x shared + (1 - weight) x routed`.
 Routers are fitted from each expert's prompts (text, or text + image) as the router sees them at
 inference, and from the prompts an expert should not be chosen for (`negative_prompts`); the
 per-layer accuracies land in the manifest.
@@ -116,6 +117,11 @@ class MoeConfig(StrictModel):
     router: RouterConfig = RouterConfig()
     seed: int = Field(0, description="seed of the random router start and the held-out split")
     max_shard_size_mb: int = Field(2048, ge=1, description="largest safetensors shard written")
+    trust_remote_code: bool = Field(
+        False,
+        description="allow models whose classes are Python files in their folders (Phi-3-vision, phi3_v): "
+        "the MoE carries that code and a model class of its own, and loads with trust_remote_code=True",
+    )
     resources: SurgeryResources = SurgeryResources()
     storage: StorageConfig = StorageConfig()
 
@@ -229,6 +235,7 @@ def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
             else local_model(shared_source, config["storage"])
         ),
         shared_expert_weight=0.5 if shared is None else shared["weight"],
+        trust_remote_code=config["trust_remote_code"],
     )
     details["base"], details["experts"] = config["base"], [expert["model"] for expert in config["experts"]]
     if config["router"]["method"] != "random":
@@ -299,16 +306,20 @@ def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]
     from cephalo_ray.merge.router import Prompt, fit_routers
 
     device = "cuda" if config["resources"]["num_gpus"] > 0 and torch.cuda.is_available() else "cpu"
-    is_vlm = "text_config" in json.loads(Path(folder, "config.json").read_text())
-    if is_vlm:
+    saved_config = json.loads(Path(folder, "config.json").read_text())
+    remote = {"trust_remote_code": True} if config.get("trust_remote_code") else {}
+    if "text_config" in saved_config:
         from transformers import AutoModelForImageTextToText as AutoModel
+        from transformers import AutoProcessor as AutoInputs
+    elif saved_config.get("model_type") == "phi3_v":  # a VLM class of its own code, named a causal LM
+        from transformers import AutoModelForCausalLM as AutoModel  # type: ignore[assignment]
         from transformers import AutoProcessor as AutoInputs
     else:
         from transformers import AutoModelForCausalLM as AutoModel  # type: ignore[assignment]
         from transformers import AutoTokenizer as AutoInputs  # type: ignore[assignment]
-    model: Any = AutoModel.from_pretrained(folder, dtype="auto")
+    model: Any = AutoModel.from_pretrained(folder, dtype="auto", **remote)
     model = model.to(device).eval()
-    processor = AutoInputs.from_pretrained(folder)
+    processor = AutoInputs.from_pretrained(folder, **remote)
     prompts = {
         number: [Prompt(item["text"], item.get("image")) for item in read_prompts(expert)]
         for number, expert in enumerate(config["experts"])
@@ -365,7 +376,7 @@ def write_tensors(folder: str, weight_map: dict[str, str], replacements: dict[st
 def run(config: MoeConfig) -> dict[str, Any]:
     """Build the MoE into `OUT/model/` and return the manifest."""
     from cephalo_ray.errors import JobError
-    from cephalo_ray.merge.runner import run_build
+    from cephalo_ray.merge.runner import refuse_remote_code_early, run_build
     from cephalo_ray.models.loader import model_location
 
     build_config = config.model_dump()
@@ -383,6 +394,10 @@ def run(config: MoeConfig) -> dict[str, Any]:
             raise JobError(
                 f"expert {expert['name']!r} lists {both[0]!r} in both its prompts and negative prompts"
             )
+    sources = [build_config["base"], *(expert["model"] for expert in build_config["experts"])]
+    if config.shared_expert is not None and config.shared_expert.model is not None:
+        sources.append(build_config["shared_expert"]["model"])
+    refuse_remote_code_early(sources, config.trust_remote_code)
     manifest = run_build(JOB, config, build, build_config, config.resources, config.storage)
     details = manifest.get("details", {})
     print(

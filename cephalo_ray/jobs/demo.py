@@ -10,12 +10,13 @@ drawn, crops, errors) -> refine them into QA conversations with the offline temp
 questions have one-word answers the captions state (table or figure, chart type, panel count) ->
 export LLaVA JSON + images -> assemble a tiny LLaVA model (random CLIP + Llama, the shape a real run
 trains) and describe it -> fine-tune it with LoRA and its projector on the refined conversations (Ray
-Train, DeepSpeed ZeRO-2, CPU) -> stack the base's layers and the fine-tuned model's last layer into
-a deeper model -> build a 2-expert MoE (base + fine-tuned) with routers fitted from general prompts
-and the refined figure questions -> serve all three with Ray Serve behind the OpenAI API and ask one
-question with the `openai` client -> caption every extracted figure in batch -> compare the untrained,
-fine-tuned, stacked and MoE models on the questions of held-out documents, which only the image
-answers, beside what guessing scores. Rerunning resumes; nothing is redone.
+Train, DeepSpeed ZeRO-2, CPU) -> deepen the fine-tuned model by a copy of its last layer stacked in
+as an identity block (LLaMA-Pro: it starts out answering as the fine-tuned model) -> build a 2-expert
+MoE on the fine-tuned model (the untrained and the fine-tuned MLPs as experts) with routers fitted
+from general prompts and the refined figure questions -> serve all three with Ray Serve behind the
+OpenAI API and ask one question with the `openai` client -> caption every extracted figure in batch
+-> compare the untrained, fine-tuned, stacked and MoE models on the questions of held-out documents,
+which only the image answers, beside what guessing scores. Rerunning resumes; nothing is redone.
 """
 
 from __future__ import annotations
@@ -205,8 +206,10 @@ def fine_tuned(state: dict[str, Any]) -> str:
 
 
 def stage_merge(state: dict[str, Any]) -> tuple[str, str, Any]:
-    manifest = merge_tiny(state["root"], state["model"]["path"], fine_tuned(state))
-    summary = f"{manifest['counts']['output_layers']} layers: base 0-1 + fine-tuned 1"
+    manifest = merge_tiny(state["root"], fine_tuned(state))
+    summary = (
+        f"{manifest['counts']['output_layers']} layers: fine-tuned 0-1 + its layer 1 as an identity block"
+    )
     return str(state["root"] / "merged" / "stack" / "model"), summary, manifest
 
 
@@ -239,7 +242,7 @@ def stage_eval(state: dict[str, Any]) -> tuple[str, str, Any]:
     chance = manifest.get("baselines", {}).get("chance", {}).get("exact_match") or 0.0
     summary = (
         f"held-out exact match: untrained {exact['untrained']:.3f}, fine-tuned {exact['fine-tuned']:.3f}, "
-        f"chance {chance:.3f}"
+        f"stacked {exact['stacked']:.3f}, moe {exact['moe']:.3f}, chance {chance:.3f}"
     )
     return str(state["root"] / "eval" / "scores.md"), summary, manifest
 

@@ -69,16 +69,20 @@ def train_tiny(root: Path, model_path: str) -> dict[str, Any]:
     return dict(finetune_vlm.run(config)["counts"])
 
 
-def merge_tiny(root: Path, base: str, fine_tuned: str) -> dict[str, Any]:
-    """Cephalo's 10b recipe in miniature: all layers of the base, then the fine-tuned model's last one."""
+def merge_tiny(root: Path, fine_tuned: str) -> dict[str, Any]:
+    """LLaMA-Pro's block expansion of the fine-tuned model: its layers, then a copy of its last layer
+    stacked in as an identity block (output projections zeroed), so the deeper model starts out
+    answering exactly as the fine-tuned one and `cephalo train recipe.name=stacked` trains the new layer
+    from there. (Stacking the untrained base's layers would bring back what the fine-tune changed.)"""
     from cephalo_ray.jobs import merge_layers
 
     config = merge_layers.MergeConfig.model_validate(
         {
             "output": str(root / "merged" / "stack"),
-            "models": {"base": base, "tuned": fine_tuned},
-            "base": "base",
-            "slices": [{"model": "base", "first": 0, "last": 1}, {"model": "tuned", "first": 1, "last": 1}],
+            "models": {"tuned": fine_tuned},
+            "base": "tuned",
+            "slices": [{"model": "tuned", "first": 0, "last": 1}, {"model": "tuned", "first": 1, "last": 1}],
+            "init": "identity",
             "resources": {"num_cpus": 0.5},
         }
     )
@@ -86,8 +90,10 @@ def merge_tiny(root: Path, base: str, fine_tuned: str) -> dict[str, Any]:
 
 
 def moe_tiny(root: Path, base: str, fine_tuned: str) -> dict[str, Any]:
-    """A 2-expert MoE: the base for general prompts, the fine-tuned model for the refined figure
-    questions (text + image), routers fitted from both."""
+    """A 2-expert MoE on the fine-tuned model: the untrained model's MLPs for general prompts, the
+    fine-tuned ones for the refined figure questions (text + image), routers fitted from both.
+    Attention, projector and embeddings come from the fine-tuned model, which trained them too: an
+    MoE on the untrained base would lose what the fine-tune learned there."""
     import pyarrow.parquet as pq
 
     from cephalo_ray.jobs import build_moe
@@ -114,7 +120,7 @@ def moe_tiny(root: Path, base: str, fine_tuned: str) -> dict[str, Any]:
     config = build_moe.MoeConfig.model_validate(
         {
             "output": str(root / "merged" / "moe"),
-            "base": base,
+            "base": fine_tuned,
             "experts": [
                 {"name": "general", "model": base, "prompts": general},
                 {"name": "figures", "model": fine_tuned, "prompts": figure_prompts},

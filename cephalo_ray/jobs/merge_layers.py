@@ -79,6 +79,11 @@ class MergeConfig(StrictModel):
         description="stack: trained slices copied as they are, or identity (attention and MLP output "
         "projections zeroed: the model starts out as the base and the new layers learn from there)",
     )
+    trust_remote_code: bool = Field(
+        False,
+        description="allow models whose classes are Python files in their folders (Phi-3-vision, "
+        "phi3_v); the output carries that code and loads with trust_remote_code=True",
+    )
     resources: SurgeryResources = SurgeryResources()
     storage: StorageConfig = StorageConfig()
 
@@ -140,6 +145,7 @@ def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
             seed=config["seed"],
             max_shard_bytes=config["max_shard_size_mb"] * 1024**2,
             sources=config["models"],
+            trust_remote_code=config["trust_remote_code"],
         )
     record = stack_layers(
         folders,
@@ -149,17 +155,19 @@ def build(config: dict[str, Any], staging: str) -> dict[str, Any]:
         max_shard_bytes=config["max_shard_size_mb"] * 1024**2,
         sources=config["models"],
         init=config["init"],
+        trust_remote_code=config["trust_remote_code"],
     )
     return {**record, "output_layers": len(record["layers"])}
 
 
 def run(config: MergeConfig) -> dict[str, Any]:
     """Build the stacked model into `OUT/model/` and return the manifest."""
-    from cephalo_ray.merge.runner import run_build
+    from cephalo_ray.merge.runner import refuse_remote_code_early, run_build
     from cephalo_ray.models.loader import model_location
 
     build_config = config.model_dump()
     build_config["models"] = {name: model_location(uri) for name, uri in config.models.items()}
+    refuse_remote_code_early(build_config["models"].values(), config.trust_remote_code)
     manifest = run_build(JOB, config, build, build_config, config.resources, config.storage)
     details = manifest.get("details", {})
     if config.method != "stack":

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cephalo_ray.merge.checkpoint import CheckpointError, CheckpointReader, ShardWriter, copy_side_files
+from cephalo_ray.merge.checkpoint import (
+    CheckpointError,
+    CheckpointReader,
+    ShardWriter,
+    copy_side_files,
+    refuse_remote_code,
+)
 from cephalo_ray.merge.stacking import RECORD_KEY
 from cephalo_ray.merge.weights import SLERP, TASK_VECTOR_METHODS, WEIGHT_METHODS, merge_tensor
 
@@ -38,6 +44,7 @@ def blend_checkpoints(
     seed: int = 0,
     max_shard_bytes: int = 2 * 1024**3,
     sources: Mapping[str, str] | None = None,
+    trust_remote_code: bool = False,
 ) -> dict[str, Any]:
     """Write the merged model to `output_dir`; returns the record kept as `cephalo_merge` in its config.
 
@@ -48,6 +55,7 @@ def blend_checkpoints(
         weights: name -> weight (default 1 each).
         t, density, normalize, seed: the method's parameters (see `weights.merge_tensor`).
         dtype: "auto" (each tensor as the base stores it), "float32", "bfloat16" or "float16".
+        trust_remote_code: allow models whose classes are Python files in their folders (`phi3_v`).
 
     Raises:
         CheckpointError: a model lacks one of the base's tensors or holds it in another shape.
@@ -65,6 +73,8 @@ def blend_checkpoints(
             f"{method} needs {'exactly 2' if method == SLERP else 'at least 1'} models to merge, got {names}"
         )
     readers = {name: CheckpointReader(path) for name, path in models.items()}
+    for reader in readers.values():
+        refuse_remote_code(reader, trust_remote_code)
     base_reader = readers[base]
     weight_of = [float((weights or {}).get(name, 1.0)) for name in names]
     out_dtype = None if dtype == "auto" else getattr(torch, dtype)

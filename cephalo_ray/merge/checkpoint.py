@@ -197,6 +197,30 @@ def decoder_layer_prefix(keys: Iterable[str], model_type: str | None = None) -> 
     return prefix, len(numbers)
 
 
+def remote_code_refusal(config: dict[str, Any], folder: str | Path, trust_remote_code: bool) -> str | None:
+    """Why a build from this model must stop, or None: its classes are Python files in its folder
+    (Phi-3-vision's `phi3_v`, any config with an `auto_map`) and the job's config does not say to trust
+    that code. The output carries it, and whoever loads the output runs it."""
+    model_type = config.get("model_type")
+    facts = FAMILIES.get(model_type or "")
+    runs_code = (facts is not None and facts.trust_remote_code) or "auto_map" in config
+    if not runs_code or trust_remote_code:
+        return None
+    files = ", ".join(sorted(path.name for path in Path(folder).glob("*.py"))) or "none in the folder"
+    return (
+        f"{folder} is a {model_type} model whose classes are Python code shipped with it ({files}); "
+        "set trust_remote_code: true in the config to build from it (the output carries that code and "
+        "loads with trust_remote_code=True)"
+    )
+
+
+def refuse_remote_code(reader: CheckpointReader, trust_remote_code: bool) -> None:
+    """Raises CheckpointError when `remote_code_refusal` stops a build from this model."""
+    message = remote_code_refusal(reader.config, reader.folder, trust_remote_code)
+    if message:
+        raise CheckpointError(message)
+
+
 def split_layer_key(key: str, prefix: str) -> tuple[int, str] | None:
     """`(layer, rest)` when `key` belongs to a decoder layer under `prefix`, else None."""
     if not key.startswith(prefix + "."):

@@ -9,6 +9,11 @@ model is Mixtral (LLaVA, Idefics2/3 build their text model from `text_config`), 
 Llama and Mistral layers map onto Mixtral one to one; Phi-3's fused `qkv_proj` / `gate_up_proj` are
 split. Routers start random here; `cephalo_ray.merge.router` fits them from example prompts.
 
+Phi-3-vision (`phi3_v`, whose classes are code shipped with the checkpoint) has no Mixtral form: its
+MoE keeps the source's config and code, adds the expert counts, and carries its own model class
+(`phi3_v_moe_remote.py`, written as `modeling_phi3_v_moe.py`) whose experts are the source's MLP
+class, so fused `qkv_proj` and `gate_up_proj` stay as they are. It needs `trust_remote_code`.
+
 With a shared expert (one MLP every token runs, as in Qwen2-MoE and DeepSeek-MoE) the result is a
 Qwen2-MoE checkpoint (`Qwen2MoeForCausalLM`), for Qwen2 and Llama sources, whose layers it holds
 exactly. Its block computes routed(x) + sigmoid(g.x) * shared(x); g is written as zeros, so the
@@ -29,6 +34,7 @@ from cephalo_ray.merge.checkpoint import (
     CheckpointReader,
     ShardWriter,
     copy_side_files,
+    refuse_remote_code,
     split_layer_key,
     text_layer_stack,
     text_section,
@@ -40,6 +46,12 @@ SUPPORTED_TEXT_MODELS = ("llama", "mistral", "phi3")
 SHARED_EXPERT_TEXT_MODELS = ("qwen2", "llama")
 # Mixtral's checkpoint names of an expert's projections: w1 = gate, w2 = down, w3 = up.
 EXPERT_NAMES = {"gate": "w1", "down": "w2", "up": "w3"}
+# A phi3_v MoE's model class: this package's file, written into the MoE beside the source's code
+PHI3_V_MOE_CODE = Path(__file__).with_name("phi3_v_moe_remote.py")
+PHI3_V_MOE_MODULE = "modeling_phi3_v_moe"
+PHI3_V_MOE_CLASS = "Phi3VMoeForCausalLM"
+# what the MoE's code imports from the source model's folder
+PHI3_V_SOURCE_CODE = ("configuration_phi3_v.py", "modeling_phi3_v.py", "image_embedding_phi3_v.py")
 
 
 def mixtral_text_config(text: dict[str, Any], num_experts: int, experts_per_token: int) -> dict[str, Any]:
@@ -141,11 +153,37 @@ def qwen2_moe_text_config(text: dict[str, Any], num_experts: int, experts_per_to
     return config
 
 
+def phi3_v_moe_config(config: dict[str, Any], num_experts: int, experts_per_token: int) -> dict[str, Any]:
+    """The `config.json` of a Phi-3-vision MoE: the source's, whose own code reads every field as before
+    (longrope `rope_scaling` and its original length, `embd_layer`, `img_processor`, a `head_dim` where
+    given), plus the expert counts and `auto_map` entries naming the MoE's model class.
+
+    Raises:
+        CheckpointError: for an experts_per_token out of range.
+    """
+    if not 1 <= experts_per_token <= num_experts:
+        raise CheckpointError(f"experts_per_token must be 1..{num_experts}, got {experts_per_token}")
+    result = json.loads(json.dumps(config))
+    result.update(
+        num_local_experts=num_experts,
+        num_experts_per_tok=experts_per_token,
+        architectures=[PHI3_V_MOE_CLASS],
+        auto_map={
+            # local names: the MoE's code imports the source's files from its own folder
+            "AutoConfig": "configuration_phi3_v.Phi3VConfig",
+            "AutoModelForCausalLM": f"{PHI3_V_MOE_MODULE}.{PHI3_V_MOE_CLASS}",
+        },
+    )
+    return result
+
+
 def moe_config(
     base_config: dict[str, Any], num_experts: int, experts_per_token: int, shared_expert: bool = False
 ) -> dict[str, Any]:
     """The whole `config.json` of the MoE: the text part swapped for Mixtral (Qwen2-MoE with a shared
-    expert), the rest kept."""
+    expert), the rest kept; for Phi-3-vision, its own config with the expert counts."""
+    if base_config.get("model_type") == "phi3_v" and not shared_expert:
+        return phi3_v_moe_config(base_config, num_experts, experts_per_token)
     config = json.loads(json.dumps(base_config))
     make = qwen2_moe_text_config if shared_expert else mixtral_text_config
     text = make(text_section(config), num_experts, experts_per_token)
@@ -156,14 +194,16 @@ def moe_config(
 
 
 def router_key(prefix: str, layer: int, text_model_type: str) -> str:
-    """The checkpoint key of a layer's router in a Mixtral or Qwen2-MoE checkpoint."""
-    block = "mlp" if text_model_type == "qwen2_moe" else "block_sparse_moe"
+    """The checkpoint key of a layer's router in a Mixtral, Qwen2-MoE or Phi-3-vision MoE checkpoint."""
+    block = "mlp" if text_model_type in ("qwen2_moe", "phi3_v") else "block_sparse_moe"
     return f"{prefix}.{layer}.{block}.gate.weight"
 
 
 def expert_key(prefix: str, layer: int, expert: int | None, projection: str, text_model_type: str) -> str:
-    """The checkpoint key of one projection ("gate", "up", "down") of a routed expert, or of the shared
-    expert (`expert` None, Qwen2-MoE only)."""
+    """The checkpoint key of one projection ("gate", "up", "down"; Phi-3-vision's "gate_up", "down") of
+    a routed expert, or of the shared expert (`expert` None, Qwen2-MoE only)."""
+    if text_model_type == "phi3_v":
+        return f"{prefix}.{layer}.mlp.experts.{expert}.{projection}_proj.weight"
     if text_model_type != "qwen2_moe":
         return f"{prefix}.{layer}.block_sparse_moe.experts.{expert}.{EXPERT_NAMES[projection]}.weight"
     owner = "shared_expert" if expert is None else f"experts.{expert}"
@@ -171,16 +211,17 @@ def expert_key(prefix: str, layer: int, expert: int | None, projection: str, tex
 
 
 def attention_tensors(
-    reader: CheckpointReader, prefix: str, layer: int, text: dict[str, Any]
+    reader: CheckpointReader, prefix: str, layer: int, text: dict[str, Any], split_qkv: bool = True
 ) -> dict[str, Any]:
-    """A layer's non-MLP tensors under Mixtral's names (Phi-3's fused qkv split into q, k, v)."""
+    """A layer's non-MLP tensors under Mixtral's names (Phi-3's fused qkv split into q, k, v unless
+    `split_qkv` is off)."""
     tensors = {}
     for key in reader.keys():
         split = split_layer_key(key, prefix)
         if split is None or split[0] != layer or split[1].startswith("mlp."):
             continue
         rest = split[1]
-        if rest == "self_attn.qkv_proj.weight":
+        if rest == "self_attn.qkv_proj.weight" and split_qkv:
             heads, kv_heads = (
                 text["num_attention_heads"],
                 text.get("num_key_value_heads") or text["num_attention_heads"],
@@ -217,10 +258,12 @@ def build_moe(
     record: Mapping[str, Any] | None = None,
     shared_expert: str | None = None,
     shared_expert_weight: float = 0.5,
+    trust_remote_code: bool = False,
 ) -> dict[str, Any]:
     """Write the MoE of `experts` (local model folders, in expert order) on `base` to `output_dir`;
     with `shared_expert` (a model folder, often the base), a Qwen2-MoE whose always-on expert is that
     model's MLP, weighted `shared_expert_weight` against the routed experts (see the module's doc).
+    `trust_remote_code` allows sources whose classes are code in their folders (Phi-3-vision).
 
     Returns:
         The record of the build (also stored as `cephalo_merge` in the output's config.json).
@@ -237,10 +280,19 @@ def build_moe(
     base_reader = CheckpointReader(base)
     readers = [CheckpointReader(folder) for folder in experts]
     shared_reader = None if shared_expert is None else CheckpointReader(shared_expert)
+    for reader in (base_reader, *readers, *([shared_reader] if shared_reader else [])):
+        refuse_remote_code(reader, trust_remote_code)
     prefix, layers = text_layer_stack(base_reader)
     text = text_section(base_reader.config)
     config = moe_config(base_reader.config, len(experts), experts_per_token, shared_expert is not None)
     output_type = text_section(config)["model_type"]
+    if output_type == "phi3_v":
+        missing = [name for name in PHI3_V_SOURCE_CODE if not Path(base, name).is_file()]
+        if missing:
+            raise CheckpointError(
+                f"{base} lacks {', '.join(missing)}: a Phi-3-vision MoE runs the base's own code from its "
+                "folder (save_pretrained of a model loaded with trust_remote_code=True writes it there)"
+            )
     sources = [*readers, *([shared_reader] if shared_reader else [])]
     source_prefixes = []
     for reader in sources:
@@ -262,7 +314,8 @@ def build_moe(
             writer.add(key, base_reader.get(key))
     base_mlp = {name: list(tensor.shape) for name, tensor in expert_tensors(base_reader, prefix, 0).items()}
     for layer in range(layers):
-        for rest, tensor in attention_tensors(base_reader, prefix, layer, text).items():
+        split_qkv = output_type != "phi3_v"
+        for rest, tensor in attention_tensors(base_reader, prefix, layer, text, split_qkv).items():
             writer.add(f"{prefix}.{layer}.{rest}", tensor)
         for number, (reader, source_prefix) in enumerate(zip(sources, source_prefixes, strict=True)):
             tensors = expert_tensors(reader, source_prefix, layer)
@@ -273,12 +326,14 @@ def build_moe(
                 )
             is_shared = number == len(readers)
             tensors["down"] = scaled(tensors["down"], shared_scale if is_shared else routed_scale)
+            if output_type == "phi3_v":  # the source's own MLP class: gate rows, then up, as it fuses them
+                tensors = {"gate_up": torch.cat([tensors["gate"], tensors["up"]]), "down": tensors["down"]}
             for name, tensor in tensors.items():
                 writer.add(
                     expert_key(prefix, layer, None if is_shared else number, name, output_type), tensor
                 )
         hidden = base_mlp["gate"][1]
-        dtype = tensors["gate"].dtype
+        dtype = tensors["down"].dtype
         router = torch.randn(len(experts), hidden, generator=generator) * std
         writer.add(router_key(prefix, layer, output_type), router.to(dtype))
         if shared_reader is not None:
@@ -301,6 +356,8 @@ def build_moe(
     config[RECORD_KEY] = build_record
     Path(output_dir, "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
     copy_side_files(base, output_dir)
+    if output_type == "phi3_v":
+        Path(output_dir, f"{PHI3_V_MOE_MODULE}.py").write_text(PHI3_V_MOE_CODE.read_text())
     return {**build_record, "files": files, "bytes": writer.total_bytes, "layers": layers}
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 METHODS = ("logistic", "mean")
+# VLM families whose prompts are plain text naming the image by a placeholder (no processor template)
+PLAIN_TEXT_TEMPLATES = ("phi3_v",)
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,12 @@ def recording_routers(
             handle.remove()
 
 
-def encode_prompt(processor: Any, prompt: Prompt, is_vlm: bool) -> dict[str, Any]:
-    """Model inputs of one prompt, through the chat template when the model has one."""
+def encode_prompt(
+    processor: Any, prompt: Prompt, is_vlm: bool, image_placeholder: str | None = None
+) -> dict[str, Any]:
+    """Model inputs of one prompt, through the chat template when the model has one. With
+    `image_placeholder` (Phi-3-vision's `<|image_1|>`) the prompt goes through the tokenizer's template
+    as plain text that names its image, since that family's processor has no template of its own."""
     tokenizer = getattr(processor, "tokenizer", processor)
     if not is_vlm:
         if getattr(tokenizer, "chat_template", None):
@@ -119,10 +125,16 @@ def encode_prompt(processor: Any, prompt: Prompt, is_vlm: bool) -> dict[str, Any
         return dict(tokenizer([text], return_tensors="pt"))
     from PIL import Image
 
+    images = [Image.open(prompt.image).convert("RGB")] if prompt.image else None
+    if image_placeholder is not None:
+        plain = (f"{image_placeholder}\n" if prompt.image else "") + prompt.text
+        messages = [{"role": "user", "content": plain}]
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        pictures = {"images": images} if images else {}  # a text-only prompt needs no image processor
+        return dict(processor(text=text, return_tensors="pt", **pictures))
     content: list[dict[str, Any]] = [{"type": "image"}] if prompt.image else []
     content.append({"type": "text", "text": prompt.text})
     text = processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
-    images = [Image.open(prompt.image).convert("RGB")] if prompt.image else None
     return dict(processor(images=images, text=[text], return_tensors="pt"))
 
 
@@ -255,7 +267,7 @@ def fit_routers(
     split as the others are; the held-out ones measure how often they are kept away from their expert.
     """
     from cephalo_ray.merge.router_inputs import LayerRouterInputs
-    from cephalo_ray.models.families import moe_blocks
+    from cephalo_ray.models.families import FAMILIES, moe_blocks
 
     if method not in METHODS:
         raise ValueError(f"router method {method!r} is not one of {METHODS}")
@@ -268,11 +280,13 @@ def fit_routers(
     negatives_by_expert = {key: value for key, value in (negatives_by_expert or {}).items() if value}
     if not set(negatives_by_expert) <= set(range(experts)):
         raise ValueError(f"negative prompts name experts {sorted(negatives_by_expert)}; there are {experts}")
-    is_vlm = hasattr(model.config, "text_config")
+    model_type = model.config.model_type
+    is_vlm = hasattr(model.config, "text_config") or model_type in FAMILIES
+    placeholder = FAMILIES[model_type].image_token if model_type in PLAIN_TEXT_TEMPLATES else None
 
     def encoded(prompts: Sequence[Prompt]) -> Iterator[dict[str, Any]]:
         # one at a time: a VLM prompt's pixels can weigh tens of megabytes
-        return (encode_prompt(processor, prompt, is_vlm) for prompt in prompts)
+        return (encode_prompt(processor, prompt, is_vlm, placeholder) for prompt in prompts)
 
     report = RouterReport(method)
     splits = [split_prompts(prompts_by_expert[expert], holdout_fraction, seed) for expert in range(experts)]

@@ -7,12 +7,13 @@ whole, so an interrupted build never leaves a half-written model behind the mani
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,26 @@ def local_model(name_or_path: str, storage_config: dict[str, Any]) -> str:
             "(huggingface-cli download NAME --local-dir DIR), since merging reads the checkpoint files"
         )
     return folder
+
+
+def refuse_remote_code_early(models: Iterable[str], trust_remote_code: bool) -> None:
+    """Stop the job before Ray starts when a local model runs code of its own and the config does not
+    allow it (models on s3:// are checked once fetched, in the build).
+
+    Raises:
+        JobError: naming the model, its code files and `trust_remote_code`.
+    """
+    from cephalo_ray.errors import JobError
+    from cephalo_ray.merge.checkpoint import remote_code_refusal
+    from cephalo_ray.storage import is_s3
+
+    for model in models:
+        config_file = Path(model, "config.json")
+        if is_s3(model) or not config_file.is_file():
+            continue
+        message = remote_code_refusal(json.loads(config_file.read_text()), model, trust_remote_code)
+        if message:
+            raise JobError(message)
 
 
 def publish_model(staging: Path, output: str, storage_config: dict[str, Any]) -> None:
@@ -98,7 +119,8 @@ def run_build(
         output,
         RootLayout(job=job),
         config=config.model_dump(),
-        hashed_config=config.model_dump(exclude={"output", "resources", "storage"}),
+        # trust_remote_code permits a build without shaping it: a root built before the key existed resumes
+        hashed_config=config.model_dump(exclude={"output", "resources", "storage", "trust_remote_code"}),
     )
     with root:
         finished = root.finished_before()
@@ -131,10 +153,16 @@ def build_and_publish(
     storage_config: dict[str, Any],
 ) -> dict[str, Any]:
     """The body of the Ray task: build into a staging folder, then publish it as `OUT/model/`."""
+    from cephalo_ray.errors import JobError
+    from cephalo_ray.merge.checkpoint import CheckpointError
+
     staging = staging_folder(output)
     try:
         started = time.time()
-        details = build(config, str(staging))
+        try:
+            details = build(config, str(staging))
+        except CheckpointError as error:  # the models do not fit the recipe: one line, as a config error
+            raise JobError(str(error)) from error
         details["build_seconds"] = round(time.time() - started, 3)
         publish_model(staging, output, storage_config)
     finally:

@@ -20,6 +20,7 @@ from cephalo_ray.merge.checkpoint import (
     CheckpointReader,
     ShardWriter,
     copy_side_files,
+    refuse_remote_code,
     split_layer_key,
     text_layer_stack,
     text_section,
@@ -136,8 +137,10 @@ def stack_layers(
     max_shard_bytes: int = 2 * 1024**3,
     sources: Mapping[str, str] | None = None,
     init: str = "copy",
+    trust_remote_code: bool = False,
 ) -> dict[str, Any]:
-    """Write the stacked model to `output_dir` (weights, config, tokenizer/processor files).
+    """Write the stacked model to `output_dir` (weights, config, tokenizer/processor files, and the
+    model code of a family that ships its own, such as Phi-3-vision's).
 
     Args:
         models: name -> local model folder.
@@ -147,6 +150,8 @@ def stack_layers(
         init: `copy` keeps every layer as its source has it; `identity` zeroes the residual writers
             (`RESIDUAL_WRITERS`) of the layers marked for training, so the stacked model starts out
             computing exactly what the base computes and the new layers learn from there.
+        trust_remote_code: allow models whose classes are Python files in their folders (`phi3_v`);
+            that code comes along with the tokenizer files and reads the config as it reads the base's.
 
     Returns:
         The recipe record (also stored as `cephalo_merge` in the output's config.json).
@@ -157,6 +162,8 @@ def stack_layers(
     if base not in models:
         raise ValueError(f"base {base!r} is not one of the models {sorted(models)}")
     readers = {name: CheckpointReader(path) for name, path in models.items()}
+    for reader in readers.values():
+        refuse_remote_code(reader, trust_remote_code)
     prefixes = {name: text_layer_stack(reader) for name, reader in readers.items()}
     plan = plan_layers(slices, {name: count for name, (_, count) in prefixes.items()})
     base_reader, (base_prefix, _) = readers[base], prefixes[base]

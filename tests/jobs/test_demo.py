@@ -1,5 +1,7 @@
 """`cephalo demo` end to end, as `make demo` runs it: the fine-tuned tiny model answers the closed
-questions of held-out documents from their images, well above guessing and the untrained model."""
+questions of held-out documents from their images, well above guessing and the untrained model, and
+so do the models built from it: the stacked one (an identity block added) and the MoE (its fine-tuned
+MLPs as the expert the figure questions are routed to)."""
 
 from __future__ import annotations
 
@@ -31,8 +33,13 @@ def test_the_fine_tuned_model_beats_guessing_on_held_out_documents(tmp_path: Pat
     assert exact["fine-tuned"] >= baselines["chance"] + 0.2
     assert exact["fine-tuned"] >= baselines["majority"] + 0.1  # more than the answer prior: the image
     assert exact["fine-tuned"] >= exact["untrained"] + 0.3
+    # an identity block computes nothing: the stacked model answers as the fine-tuned one
+    assert exact["stacked"] == pytest.approx(exact["fine-tuned"], abs=0.02)
+    assert exact["moe"] >= baselines["chance"] + 0.2 and exact["moe"] >= baselines["majority"] + 0.1
+    assert exact["moe"] >= exact["untrained"] + 0.3
     by_question = manifest["exact_by_question"]["fine-tuned"]
     chance = manifest["baselines"]["chance"]["by_question"]
     assert all(by_question[question] > chance[question] for question in chance)
     table = (tmp_path / "demo" / "eval" / "scores.md").read_text()
     assert "| untrained |" in table and "| fine-tuned |" in table and "| *chance* |" in table
+    assert "| stacked |" in table and "| moe |" in table

@@ -208,3 +208,33 @@ def test_moe_job_fails_on_routers_under_the_minimum_and_publishes_nothing(
     assert "min_heldout_accuracy=1.0" in error and "router.method=mean" in error and "prompts" in error
     assert not (output / "model").exists()
     assert json.loads((output / "_manifest.json").read_text())["status"] == "partial"
+
+
+def test_phi3_v_merges_and_moes_need_trust_remote_code_in_the_config(
+    ray_session: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.unit.merge.test_phi3_v_surgery import write_phi3_v
+
+    models = {name: str(write_phi3_v(tmp_path / name, seed)) for seed, name in enumerate(("a", "b"))}
+    recipe = {
+        "models": models,
+        "base": "a",
+        "slices": [{"model": "a", "first": 0, "last": 2}, {"model": "b", "first": 2, "last": 2}],
+        "resources": {"num_cpus": 0.5},
+    }
+    config = write_yaml(tmp_path / "stack.yaml", recipe)
+    assert merge_layers.main(["--config", config, str(tmp_path / "stack")]) == 2  # before Ray starts
+    assert "set trust_remote_code: true" in capsys.readouterr().err
+    assert not (tmp_path / "stack").exists()
+    assert merge_layers.main(["--config", config, str(tmp_path / "stack"), "trust_remote_code=true"]) == 0
+    stacked = tmp_path / "stack" / "model"
+    assert json.loads((stacked / "config.json").read_text())["num_hidden_layers"] == 4
+    assert (stacked / "modeling_phi3_v.py").is_file()
+
+    experts = [{"name": name, "model": folder} for name, folder in models.items()]
+    moe = {"base": models["a"], "experts": experts, "router": {"method": "random"}, "trust_remote_code": True}
+    config = write_yaml(tmp_path / "moe.yaml", {**moe, "resources": {"num_cpus": 0.5}})
+    assert build_moe.main(["--config", config, str(tmp_path / "moe")]) == 0
+    built = json.loads((tmp_path / "moe" / "model" / "config.json").read_text())
+    assert built["auto_map"]["AutoModelForCausalLM"] == "modeling_phi3_v_moe.Phi3VMoeForCausalLM"
+    assert (tmp_path / "moe" / "model" / "modeling_phi3_v_moe.py").is_file()

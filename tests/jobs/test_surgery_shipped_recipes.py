@@ -1,6 +1,7 @@
-"""The shipped Idefics2 recipes end to end through their jobs on a local Ray: the Cephalo-10b stack
-(configs/merge/cephalo-10b.yaml) and the 3-expert MoE (configs/moe/cephalo-3x-moe.yaml), on tiny
-Idefics2 models, with only the model locations, the output and the resources overridden."""
+"""The shipped recipes end to end through their jobs on a local Ray: the Cephalo-10b stack
+(configs/merge/cephalo-10b.yaml) and the 3-expert MoE (configs/moe/cephalo-3x-moe.yaml) on tiny
+Idefics2 models, and the tiny shared-expert MoE (configs/moe/tiny-moe.yaml) on tiny LLaVA models,
+with only the model locations, prompt files, the output and the resources overridden."""
 
 from __future__ import annotations
 
@@ -120,12 +121,20 @@ def test_the_3_expert_moe_recipe_builds_an_idefics2_moe_with_fitted_routers(
         lines = [{"text": text, "image": list(colours)[seed]} for text in texts]
         expert["prompts_file"] = str(tmp_path / f"{expert['name']}.jsonl")
         Path(expert["prompts_file"]).write_text("\n".join(json.dumps(line) for line in lines))
+    # the materials expert's negatives: what the general expert is asked, with its image
+    negatives = [{"text": text, "image": "green.png"} for text in topics["general"]]
+    materials = recipe["experts"][0]
+    assert materials["name"] == "materials" and materials["negative_prompts_file"]
+    materials["negative_prompts_file"] = str(tmp_path / "materials-not.jsonl")
+    Path(materials["negative_prompts_file"]).write_text("\n".join(json.dumps(line) for line in negatives))
     recipe["base"] = recipe["experts"][0]["model"]
     recipe["output"] = str(tmp_path / "moe")
     recipe["resources"] = {"num_cpus": 0.5}
     manifest = build_moe.run(build_moe.MoeConfig.model_validate(recipe))
     router = manifest["details"]["router"]
     assert (router["fit_prompts"], router["heldout_prompts"]) == (12, 3) and len(router["layers"]) == 2
+    # 5 negatives of materials and the recipe's 2 of biology, a fifth of each held out
+    assert (router["negative_fit_prompts"], router["negative_heldout_prompts"]) == (6, 1)
     # the recipe keeps the default check: every layer routes held-out tokens above chance + 0.1
     minimum = manifest["details"]["router_min_heldout_accuracy"]
     assert minimum == round(1 / 3 + 0.1, 4)
@@ -142,4 +151,33 @@ def test_the_3_expert_moe_recipe_builds_an_idefics2_moe_with_fitted_routers(
     base = CheckpointReader(recipe["base"])
     for key in (key for key in base.keys() if "perceiver_resampler" in key or "vision_model" in key):
         assert torch.equal(checkpoint.get(key), base.get(key)), key
+    generate_from_an_image(moe, folder, new_tokens=4)
+
+
+def test_the_tiny_moe_recipe_builds_a_shared_expert_llava_moe_with_negative_prompts(
+    ray_session: Any, tmp_path: Path
+) -> None:
+    recipe = yaml.safe_load((CONFIGS / "moe" / "tiny-moe.yaml").read_text())
+    for seed, name in enumerate(("tiny-a", "tiny-b")):  # the models of the recipe's comment
+        build_tiny("llava", tmp_path / name, seed=seed)
+    recipe["base"] = str(tmp_path / Path(recipe["base"]).name)
+    for expert in recipe["experts"]:
+        expert["model"] = str(tmp_path / Path(expert["model"]).name)
+    recipe["output"] = str(tmp_path / "moe")
+    recipe["resources"] = {"num_cpus": 0.5}
+    manifest = build_moe.run(build_moe.MoeConfig.model_validate(recipe))
+    assert manifest["status"] == "complete"
+    router = manifest["details"]["router"]
+    assert router["negative_fit_prompts"] + router["negative_heldout_prompts"] == 6
+    assert router["negatives_routed_away_prompts"] is not None
+    folder = tmp_path / "moe" / "model"
+    moe = load_whole(folder)
+    assert type(moe.model.language_model).__name__ == "Qwen2MoeModel"
+    assert moe.config.text_config.num_experts == 2
+    # the shared expert is the base's MLP, its down projection kept (weight 0.5: scaled by 2 x 0.5)
+    checkpoint, base = CheckpointReader(folder), CheckpointReader(recipe["base"])
+    prefix = "language_model.model.layers"  # LLaVA's checkpoint names, kept by the MoE
+    for name in ("gate_proj", "up_proj", "down_proj"):
+        shared = checkpoint.get(f"{prefix}.0.mlp.shared_expert.{name}.weight")
+        assert torch.equal(shared, base.get(f"{prefix}.0.mlp.{name}.weight")), name
     generate_from_an_image(moe, folder, new_tokens=4)
