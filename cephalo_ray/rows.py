@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -56,6 +56,9 @@ class ErrorRow(TypedDict):
     source: str
     doc_id: str | None
     pair_id: str | None
+    # the ledger key of the one item it stands for where source or pair_id name several (caption:
+    # an image's answer to one prompt); absent (null) elsewhere and in rows written before it
+    key: NotRequired[str | None]
     stage: str
     error: str
     message: str
@@ -127,6 +130,7 @@ def errors_schema() -> pa.Schema:
             ("stage", pa.string()),
             ("error", pa.string()),
             ("message", pa.string()),
+            ("key", pa.string()),  # last: files written before it lack it, and read as null
         ]
     )
 

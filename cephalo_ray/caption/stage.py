@@ -1,6 +1,7 @@
 """Batch captioning / VQA: the Ray Data actor that answers every (image, prompt) of a batch with the
 serving engine (dynamic batching inside the actor) and commits the answers, errors first, ledger last.
-A failing row is asked again alone and a transient failure again after a wait (`retry.py`); how a
+A failing row is asked again alone and a transient failure again after a wait (`retry.py`); an
+engine that does not answer within `RetryPolicy.batch_timeout_s` is discarded for a fresh one. How a
 rerun recognises the images earlier runs answered is `identity.py`.
 """
 
@@ -11,7 +12,7 @@ import io
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cephalo_ray.caption.identity import item_key, ledger_row, ledger_schema
@@ -21,12 +22,12 @@ from cephalo_ray.caption.retry import (
     UNREADABLE,
     RetryPolicy,
     describe,
-    error_kind,
+    exception_kind,
     generate_with_retries,
 )
 from cephalo_ray.models.engine import Engine, EngineBusyError, EngineOptions, SamplingParams, image_messages
 from cephalo_ray.restart import BatchCommitter, RootLayout
-from cephalo_ray.rows import errors_schema
+from cephalo_ray.rows import ErrorRow, errors_schema
 from cephalo_ray.storage import Storage
 
 CAPTIONS_DIR = "captions"
@@ -36,14 +37,34 @@ STATUS_OK = "ok"
 STATUS_FAILED = "failed"  # the image's own fault: asked again only with --retry-failed
 STATUS_RETRY = "retry"  # a transient failure (storage, memory, the engine): asked again on a rerun
 STATUS_SKIPPED = "skipped"
-# One (image, prompt) is the restart unit; its answer follows it by `key`, its error by the image.
+# One (image, prompt) is the restart unit; its answer and its error row follow it by `key`.
 LAYOUT = RootLayout(
+    job="caption",
+    ledger_dir=LEDGER_DIR,
+    key_columns=("key",),
+    links={CAPTIONS_DIR: ("key", "key"), ERRORS_DIR: ("key", "key")},
+)
+# Roots begun before error rows named their answer: their error rows follow the image, so one of a
+# prompt answered later stays while another prompt of the image keeps its commit.
+LAYOUT_BY_IMAGE = RootLayout(
     job="caption",
     ledger_dir=LEDGER_DIR,
     key_columns=("key",),
     links={CAPTIONS_DIR: ("key", "key"), ERRORS_DIR: ("pair_id", "image_id")},
 )
+# In the config a run records (not its identity): the root's error rows follow their answer by key.
+ERRORS_BY_KEY = {"error_rows": "one per answer, linked by key"}
 EngineLoader = Callable[..., Engine]  # `Engine.load`'s signature: (model, options, *, storage)
+
+
+def layout_for(previous: Mapping[str, Any] | None) -> RootLayout:
+    """The layout of a root whose manifest (before this run) is `previous`: error rows follow their
+    answer by key, unless the root was begun before they had one (its manifest does not say so)."""
+    if previous is None:
+        return LAYOUT
+    recorded = previous.get("config") or {}
+    by_key = all(recorded.get(name) == value for name, value in ERRORS_BY_KEY.items())
+    return LAYOUT if by_key else LAYOUT_BY_IMAGE
 
 
 def captions_schema() -> Any:
@@ -93,7 +114,7 @@ class CaptionStage:
         params: how every answer is sampled; engine: how the actor's engine batches.
         retry: how failed answers are asked again.
         load_engine: loads the model into an engine (default `Engine.load`); called again when the
-            engine's worker has stopped.
+            engine's worker has stopped or it outlasted `retry.batch_timeout_s`.
     """
 
     def __init__(
@@ -128,7 +149,7 @@ class CaptionStage:
         rows = batch.to_pylist()
         outcomes: dict[str, list[Any]] = {"key": [], "image_id": [], "status": [], "completion_tokens": []}
         answers: list[dict[str, Any]] = []
-        errors: list[dict[str, Any]] = []
+        errors: list[ErrorRow] = []
         ledger: list[dict[str, Any]] = []
         waiting: list[tuple[str, dict[str, Any], str, Any, str]] = []
         for row in rows:
@@ -150,10 +171,9 @@ class CaptionStage:
             try:
                 image = decode(data)
             except Exception as error:  # an unreadable image is an error row, the batch goes on
-                message = describe(error)
-                kind = error_kind(message)  # out of memory while decoding is not the image's fault
+                kind = exception_kind(error)  # out of memory while decoding is not the image's fault
                 kind = kind if kind in TRANSIENT else UNDECODABLE
-                self.refuse(row, pending, kind, message, digest, outcomes, errors, ledger)
+                self.refuse(row, pending, kind, describe(error), digest, outcomes, errors, ledger)
                 continue
             for key, prompt in pending:
                 waiting.append((key, row, prompt, image, digest))
@@ -208,10 +228,12 @@ class CaptionStage:
 
     def generate(self, requests: Sequence[tuple[list[dict[str, Any]], list[Any], SamplingParams]]) -> Any:
         """The engine's answers to `requests`, batched together; an engine whose worker has stopped
-        (a fault it could not survive) is loaded again first.
+        (a fault it could not survive), or that outlasted the deadline, is loaded again first.
 
         Raises:
             EngineBusyError: when the engine is full, stopped, or cannot be loaded again (transient).
+            TimeoutError: when the engine does not answer within `retry.batch_timeout_s` (transient;
+                that engine is discarded).
         """
         if self.engine is None or self.engine.problem(math.inf) is not None:
             try:
@@ -219,18 +241,29 @@ class CaptionStage:
             except Exception as error:  # storage or memory may be back for the next try
                 raise EngineBusyError(f"the model could not be loaded again: {describe(error)}") from error
         assert self.engine is not None
-        return self.engine.generate_many(requests)
+        try:
+            return self.engine.generate_many(requests, timeout_s=self.retry.batch_timeout_s)
+        except TimeoutError as error:
+            print(f"caption: {error}; loading the model again", file=sys.stderr)
+            self.discard()
+            raise
 
     def reload(self) -> None:
         """Load the model into a new engine, the old one's memory given back first."""
+        if self.engine is not None:
+            print(f"caption: {self.engine.problem(math.inf)}; loading the model again", file=sys.stderr)
+        self.discard()
+        self.engine = self.load_engine(self.model, self.options, storage=self.storage)
+
+    def discard(self) -> None:
+        """Stop the engine and let it go. A worker stuck in a call cannot be interrupted: it ends
+        when that call returns, so it is not waited for."""
         import gc
 
         if self.engine is not None:
-            print(f"caption: {self.engine.problem(math.inf)}; loading the model again", file=sys.stderr)
-            self.engine.close()
+            self.engine.close(wait_s=1.0)
         self.engine = None
         gc.collect()
-        self.engine = self.load_engine(self.model, self.options, storage=self.storage)
 
     def refuse(
         self,
@@ -240,26 +273,16 @@ class CaptionStage:
         message: str,
         digest: str | None,
         outcomes: dict[str, list[Any]],
-        errors: list[dict[str, Any]],
+        errors: list[ErrorRow],
         ledger: list[dict[str, Any]],
     ) -> None:
-        """One error row for an image that cannot be answered, and its outcome for every prompt:
+        """The outcome of every pending (image, prompt) that cannot be answered, and its error row:
         `retry` for a transient kind of failure, else `failed`."""
         status = STATUS_RETRY if kind in TRANSIENT else STATUS_FAILED
-        errors.append(self.error_row(row, kind, message))
         for key, _ in pending:
+            errors.append(error_row(key, row, kind, message))
             self.record(outcomes, key, row["image_id"], status, 0)
             ledger.append(ledger_row(key, row, status, digest))
-
-    def error_row(self, row: dict[str, Any], kind: str, message: str) -> dict[str, Any]:
-        return {
-            "source": row["source"],
-            "doc_id": None,
-            "pair_id": row["image_id"],
-            "stage": "caption",
-            "error": kind,
-            "message": message[:500],
-        }
 
     @staticmethod
     def record(outcomes: dict[str, list[Any]], key: str, image_id: str, status: str, tokens: int) -> None:
@@ -267,6 +290,19 @@ class CaptionStage:
         outcomes["image_id"].append(image_id)
         outcomes["status"].append(status)
         outcomes["completion_tokens"].append(tokens)
+
+
+def error_row(key: str, row: Mapping[str, Any], kind: str, message: str) -> ErrorRow:
+    """The error row of one (image, prompt): `key` names it, so a later answer replaces exactly it."""
+    return {
+        "source": row["source"],
+        "doc_id": None,
+        "pair_id": row["image_id"],
+        "key": key,
+        "stage": "caption",
+        "error": kind,
+        "message": message[:500],
+    }
 
 
 def failure_message(error: str, kind: str, attempts: int) -> str:

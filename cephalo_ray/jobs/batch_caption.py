@@ -14,16 +14,19 @@ figure crops) or a refine root (its images). Every image gets the prompt, or eve
 questions file (a YAML list or .jsonl of strings); with `--json-schema FILE` every answer is JSON that
 follows that schema, enforced while decoding (one that runs out of `max_tokens` stops mid-JSON, with
 finish_reason `length`). OUT gets `captions/` (key, image_id, source,
-prompt, answer, finish_reason, model, tokens, seconds), `errors/` (one row per image that failed: its
-kind and reason), `done/` (the restart ledger) and `_manifest.json`.
+prompt, answer, finish_reason, model, tokens, seconds), `errors/` (one row per (image, prompt) that
+failed: its key, image_id as pair_id, kind and reason; a later answer replaces it), `done/` (the
+restart ledger) and `_manifest.json`.
 
 A failure is one image's alone: an answer that fails beside others is asked again on its own. A
 transient one (storage did not return the image, out of memory, the engine's worker stopped, a
 time-out) is asked again up to `retry.max_retries` times, after `retry.backoff_s`, then twice as
-long each time (a stopped worker's model is loaded again first); if it persists the answer is
-recorded as `retry`, the root stays partial, and a rerun asks it again. Any other failure is the
-image's own (not an image, or the processor or model refuses it): recorded as `failed` with its
-reason, and asked again only with `--retry-failed`. A rerun skips what is answered; a killed run
+long each time (a stopped worker's model is loaded again first). An engine call that does not
+return within `retry.batch_timeout_s` (a hung engine) is such a time-out for each of its answers:
+the actor discards that engine and loads a fresh one before asking again. If a failure persists the
+answer is recorded as `retry`, the root stays partial, and a rerun asks it again. Any other failure
+is the image's own (not an image, or the processor or model refuses it): recorded as `failed` with
+its reason, and asked again only with `--retry-failed`. A rerun skips what is answered; a killed run
 resumes.
 
 An image of a folder is named by its path inside IN (`image_id`, `/`-separated), so a folder moved,
@@ -98,6 +101,12 @@ class CaptionRetry(StrictModel):
     )
     backoff_s: float = Field(
         1.0, ge=0, description="wait before the first retry; each later one waits twice as long"
+    )
+    batch_timeout_s: float = Field(
+        600.0,
+        gt=0,
+        description="the most seconds an actor waits for its engine to answer a batch; past it the "
+        "engine counts as hung: a time-out for each answer (asked again) and a fresh engine",
     )
 
 
@@ -241,7 +250,15 @@ def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[
     Args:
         load_engine: the importable function each actor loads the model with (default `Engine.load`).
     """
-    from cephalo_ray.caption.stage import CAPTIONS_DIR, LAYOUT, STATUS_FAILED, STATUS_RETRY
+    from cephalo_ray.caption.stage import (
+        CAPTIONS_DIR,
+        ERRORS_BY_KEY,
+        LAYOUT,
+        STATUS_FAILED,
+        STATUS_RETRY,
+        layout_for,
+    )
+    from cephalo_ray.output_root import read_manifest
     from cephalo_ray.restart import RootRun
     from cephalo_ray.storage import Storage
 
@@ -270,11 +287,18 @@ def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[
     shaping = {} if json_schema is None else {"json_schema": json_schema}
     hashed.update(shaping)
     model_name = config.model_name or model_label(config.model)
+    # error rows follow their answer by key; in a root begun before they had one, their image
+    layout = layout_for(read_manifest(storage, config.output))
     root = RootRun(
         storage,
         config.output,
-        LAYOUT,
-        config={**config.model_dump(), "prompts": prompts, **shaping},
+        layout,
+        config={
+            **config.model_dump(),
+            "prompts": prompts,
+            **shaping,
+            **(ERRORS_BY_KEY if layout == LAYOUT else {}),
+        },
         hashed_config=hashed,
         upstream=upstream,
         target_file_bytes=int(config.resources.target_file_mb * 2**20),
@@ -425,7 +449,11 @@ def caption_pending(
                     max_waiting=max(256, config.resources.batch_size * len(prompts)),
                     batch_wait_s=0.0,  # a batch of images arrives whole: nothing to wait for
                 ),
-                "retry": RetryPolicy(config.retry.max_retries, config.retry.backoff_s),
+                "retry": RetryPolicy(
+                    config.retry.max_retries,
+                    config.retry.backoff_s,
+                    batch_timeout_s=config.retry.batch_timeout_s,
+                ),
                 "load_engine": load_engine,
             },
             batch_size=config.resources.batch_size,

@@ -13,17 +13,22 @@ position ids). A row with a JSON schema is masked token by token to answers that
 (`grammar.py`); its batch-mates are untouched. A row that fails (in its prefill, a decoding step
 or its sampling) fails alone: its batch-mates are run again without it. A worker that dies answers
 the requests it held, and `problem` says so, as it says when work has made no progress for a while.
+A failed request's answer names its kind (`Failure`: out of memory, the engine unavailable, a
+time-out, or an error of its own) beside the message, so callers decide on retries by type.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from queue import Queue
+from enum import StrEnum
+from functools import partial
+from queue import Empty, Queue
 from typing import Any
 
 from cephalo_ray.models.decoding import (
@@ -47,6 +52,59 @@ class EngineBusyError(RuntimeError):
 
 
 STOPPED = "generation failed: the generation worker has stopped"
+
+
+class Failure(StrEnum):
+    """What kind of failure ended a request: on its answer (`fold`) beside the message."""
+
+    OUT_OF_MEMORY = "out_of_memory"  # the device or the host ran out of memory: it may pass
+    UNAVAILABLE = "unavailable"  # the worker stopped or the queue was full: another engine may answer
+    TIMEOUT = "timeout"  # a deadline passed
+    ERROR = "error"  # anything else the request raised: its own fault, as far as the engine can tell
+
+
+# torch says so only in the text of a RuntimeError when the CUDA driver or the CPU allocator fails
+MEMORY_MARKS = ("out of memory", "can't allocate memory")
+
+
+def failure_of(error: BaseException) -> Failure:
+    """The kind of failure an exception raised by or inside the engine is."""
+    if isinstance(error, EngineBusyError):
+        return Failure.UNAVAILABLE
+    if isinstance(error, TimeoutError):
+        return Failure.TIMEOUT
+    if isinstance(error, MemoryError):
+        return Failure.OUT_OF_MEMORY
+    torch = sys.modules.get("torch")  # loaded wherever a model runs; never imported for this
+    if torch is not None and isinstance(error, torch.OutOfMemoryError):
+        return Failure.OUT_OF_MEMORY
+    if isinstance(error, RuntimeError) and any(mark in str(error).lower() for mark in MEMORY_MARKS):
+        return Failure.OUT_OF_MEMORY
+    return Failure.ERROR
+
+
+@dataclass
+class FailureEvent(Event):
+    """An `error` event that names its kind of failure (a plain `Event` carries text only)."""
+
+    failure: Failure = Failure.ERROR
+
+
+def failed(error: Exception) -> FailureEvent:
+    """A request's end by `error`: the message clients see, and its kind."""
+    return FailureEvent("error", text=failure_event(error).text, failure=failure_of(error))
+
+
+def stopped() -> FailureEvent:
+    """A request's end when the worker stopped before answering it."""
+    return FailureEvent("error", text=STOPPED, failure=Failure.UNAVAILABLE)
+
+
+def fail_row(row: RowState, error: Exception) -> None:
+    """End `row` with `error`, its kind named (as `RowState.fail`, which sends text only)."""
+    if not row.finished:
+        row.finished = True
+        row.ticket.sink(failed(error))
 
 
 class ContextLengthError(ValueError):
@@ -271,14 +329,21 @@ class Engine:
         return answer
 
     def generate_many(
-        self, requests: Sequence[tuple[list[dict[str, Any]], Sequence[Any], SamplingParams]]
+        self,
+        requests: Sequence[tuple[list[dict[str, Any]], Sequence[Any], SamplingParams]],
+        timeout_s: float | None = None,
     ) -> list[dict[str, Any]]:
         """Several generations queued at once (so they batch together), each folded into an answer
         like `generate`'s plus `seconds` (from submission to its end); a failed one has its `error`
-        set and the others are unharmed.
+        and `failure` set and the others are unharmed.
+
+        Args:
+            timeout_s: the most seconds to wait for all the answers (None: no limit); when it passes
+                the generations are cancelled.
 
         Raises:
             EngineBusyError: when they do not all fit in the waiting queue.
+            TimeoutError: when `timeout_s` passes first (a stalled engine, or too much work).
         """
         queues: list[Queue[Event]] = [Queue() for _ in requests]
         tickets = self.submit_many(
@@ -288,21 +353,32 @@ class Engine:
             ]
         )
         started = time.monotonic()
+        deadline = math.inf if timeout_s is None else started + timeout_s
+
+        def next_event(queue: Queue[Event]) -> Event:
+            remaining = deadline - time.monotonic()
+            try:
+                return queue.get(timeout=None if remaining == math.inf else max(remaining, 0.0))
+            except Empty:
+                raise TimeoutError(f"{len(requests)} generations took longer than {timeout_s:g} s") from None
+
         answers = []
         try:
             for queue in queues:
-                answer = fold(events_until_end(queue.get))
+                answer = fold(events_until_end(partial(next_event, queue)))
                 answers.append({**answer, "seconds": round(time.monotonic() - started, 4)})
             return answers
         finally:
             for ticket in tickets:
                 ticket.cancel()
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 5.0) -> None:
+        """Stop taking work and let the worker end, waiting up to `wait_s` for it (a worker stuck in
+        a model or processor call ends only when that call returns)."""
         with self._condition:
             self._closed = True
             self._condition.notify_all()
-        self._worker.join(timeout=5)
+        self._worker.join(timeout=wait_s)
 
     def __del__(self) -> None:
         # Ray Serve's model multiplexing calls this when it evicts the engine: stop the worker.
@@ -346,7 +422,7 @@ class Engine:
                 self._stopped = True
                 waiting, self._waiting = list(self._waiting), deque()
             for ticket in waiting:
-                ticket.sink(Event("error", text=STOPPED))
+                ticket.sink(stopped())
 
     def _loop_static(self) -> None:
         while not self._closed:
@@ -361,7 +437,7 @@ class Engine:
                 tokens = self._run_alone(batch, error)
             except BaseException:  # the worker itself ends: answer the rows it holds first
                 for ticket in batch:
-                    ticket.sink(Event("error", text=STOPPED))
+                    ticket.sink(stopped())
                 raise
             self._busy = False
             seconds = time.monotonic() - started
@@ -398,14 +474,14 @@ class Engine:
                     rows = self._step(batch, rows, meter)
             except Exception as error:  # a fault of the loop itself: the running rows end, the worker lives
                 for row in rows:
-                    row.fail(failure_event(error).text)
+                    fail_row(row, error)
                 for ticket in newcomers:  # those not among the rows yet (the others have had their end)
-                    ticket.sink(failure_event(error))
+                    ticket.sink(failed(error))
                 rows, newcomers = [], []
                 batch.keep([])
             except BaseException:  # the worker itself ends: answer the rows it holds first
                 for ticket in [*(row.ticket for row in rows), *newcomers]:
-                    ticket.sink(Event("error", text=STOPPED))
+                    ticket.sink(stopped())
                 raise
             if not rows:
                 self._busy = False
@@ -429,7 +505,7 @@ class Engine:
                 batch.join(prefilled, going, chosen[going])
             except Exception as error:  # rows may have streamed: they cannot start again
                 for row in rows:
-                    row.fail(failure_event(error).text)
+                    fail_row(row, error)
                 continue
             self.stats.generated_tokens += sum(len(row.ids) for row in rows)
             joined += [rows[number] for number in going]
@@ -440,14 +516,14 @@ class Engine:
     def _prefill_alone(self, tickets: list[Ticket], error: Exception) -> list[tuple[list[RowState], Any]]:
         """After a failed prefill, prefill each ticket on its own; only those that fail alone get an error."""
         if len(tickets) == 1:
-            tickets[0].sink(failure_event(error))
+            tickets[0].sink(failed(error))
             return []
         groups = []
         for ticket in tickets:
             try:
                 groups.append(self._prefill([ticket]))
             except Exception as own:
-                ticket.sink(failure_event(own))
+                ticket.sink(failed(own))
         return groups
 
     def _prefill(self, tickets: list[Ticket]) -> tuple[list[RowState], Any]:
@@ -482,12 +558,12 @@ class Engine:
             logits = batch.step()
         except Exception as error:  # one bad row must not fail its batch-mates: each steps alone
             if len(rows) == 1:
-                rows[0].fail(failure_event(error).text)
+                fail_row(rows[0], error)
                 batch.keep([])
                 return []
             logits, failures = batch.step_each()
             for number, own in failures.items():
-                rows[number].fail(failure_event(own).text)
+                fail_row(rows[number], own)
             rows = [row for number, row in enumerate(rows) if number not in failures]
             if not rows:
                 return []
@@ -511,12 +587,12 @@ class Engine:
         tokens = 0
         for ticket in batch:
             if ticket.streamed or len(batch) == 1:
-                ticket.sink(failure_event(error))
+                ticket.sink(failed(error))
                 continue
             try:
                 tokens += self._run([ticket])
             except Exception as own:
-                ticket.sink(failure_event(own))
+                ticket.sink(failed(own))
         return tokens
 
     def check_params(self, params: SamplingParams) -> None:
@@ -713,7 +789,8 @@ def events_until_end(next_event: Callable[[], Event]) -> Iterator[Event]:
 
 def fold(events: Iterable[Event]) -> dict[str, Any]:
     """One request's events folded into its answer: text, finish_reason, token counts, logprobs (None
-    unless asked for) and error (None unless it failed). The one place events become answers."""
+    unless asked for), error (the message; None unless it failed) and failure (its `Failure` kind).
+    The one place events become answers."""
     texts: list[str] = []
     logprobs: list[dict[str, Any]] = []
     wanted_logprobs = False
@@ -721,6 +798,7 @@ def fold(events: Iterable[Event]) -> dict[str, Any]:
         if event.kind == "error":
             return {
                 "error": event.text,
+                "failure": event.failure if isinstance(event, FailureEvent) else Failure.ERROR,
                 "text": "".join(texts),
                 "finish_reason": None,
                 "logprobs": None,
@@ -734,6 +812,7 @@ def fold(events: Iterable[Event]) -> dict[str, Any]:
         if event.kind == "done":
             return {
                 "error": None,
+                "failure": None,
                 "text": "".join(texts),
                 "finish_reason": event.finish_reason,
                 "logprobs": logprobs if wanted_logprobs else None,
@@ -742,6 +821,7 @@ def fold(events: Iterable[Event]) -> dict[str, Any]:
             }
     return {
         "error": "generation ended without a result",
+        "failure": Failure.ERROR,
         "text": "".join(texts),
         "finish_reason": None,
         "logprobs": None,

@@ -9,6 +9,7 @@ import ctypes
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,27 +41,35 @@ class ProcessorFaults:
         out_of_memory: (width, calls) pairs: the first `calls` calls with such an image raise
             `torch.OutOfMemoryError` (None: every call).
         worker_dies: widths whose first call from the engine's worker ends that thread.
+        hangs: (width, calls) pairs: the first `calls` calls from the engine's worker with such an
+            image hold the processor shut for `hang_s` (None: every call), as a hung engine would.
+        hang_s: how long a hanging call holds (far past any deadline a test sets).
+        rejected_words: words whose prompts the processor refuses every time, whatever the image.
     """
 
     counts: str
     rejected: frozenset[int] = frozenset()
     out_of_memory: tuple[tuple[int, int | None], ...] = ()
     worker_dies: frozenset[int] = frozenset()
+    hangs: tuple[tuple[int, int | None], ...] = ()
+    hang_s: float = 120.0
+    rejected_words: frozenset[str] = frozenset()
 
     def load_engine(self, model: str, options: Any, **how: Any) -> Any:
-        """`Engine.load`, with this processor in front of the real one."""
+        """`Engine.load`, with this processor in front of the real one (each load counted)."""
         from cephalo_ray.models.engine import Engine
 
+        self.count("loads")
         engine = Engine.load(model, options, **how)
         engine.processor = FaultyProcessor(engine.processor, self)
         return engine
 
-    def calls(self, width: int) -> int:
-        """How many processor calls held an image of `width` so far."""
+    def calls(self, width: int | str) -> int:
+        """How many processor calls held an image of `width` so far (`"loads"`: engines loaded)."""
         path = Path(self.counts) / str(width)
         return path.stat().st_size if path.exists() else 0
 
-    def count(self, width: int) -> int:
+    def count(self, width: int | str) -> int:
         """Count one call with an image of `width`; returns the calls so far, this one included."""
         Path(self.counts).mkdir(parents=True, exist_ok=True)
         with open(Path(self.counts) / str(width), "ab") as file:
@@ -104,9 +113,16 @@ class FaultyProcessor:
             for width in sorted(widths & self.faults.worker_dies):
                 if self.faults.first_in_worker(width):
                     raise SystemExit("the worker was stopped")  # a BaseException: the worker ends
+            for width, hanging in self.faults.hangs:
+                if width in widths and (hanging is None or calls[width] <= hanging):
+                    time.sleep(self.faults.hang_s)  # nothing interrupts it: only a fresh engine helps
         rejected = sorted(widths & self.faults.rejected)
         if rejected:
             raise ValueError(f"the processor cannot take an image {rejected[0]} pixels wide")
+        texts = kwargs.get("text") or []
+        words = sorted(word for word in self.faults.rejected_words if any(word in text for text in texts))
+        if words:
+            raise ValueError(f"the processor cannot take a prompt with {words[0]!r}")
         for width, failing in self.faults.out_of_memory:
             if width in widths and (failing is None or calls[width] <= failing):
                 raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

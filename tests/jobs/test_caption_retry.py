@@ -1,8 +1,9 @@
 """`cephalo caption` when generation fails: a failing batch is asked again row by row so only the bad
-image fails; transient failures (out of memory, a stopped engine, a time-out) are asked again after a
-wait and, if they persist, left for a rerun; an image the processor refuses fails for good, with its
-reason. The retry rules on a scripted generator, then the job on a local Ray with a tiny model whose
-processor fails for chosen images inside the engine's worker (`tests/helpers/faults.py`)."""
+image fails; transient failures (out of memory, a stopped engine, a time-out, an engine that hangs
+past the deadline) are asked again after a wait and, if they persist, left for a rerun; an image the
+processor refuses fails for good, with its reason. The retry rules on a scripted generator, then the
+job on a local Ray with a tiny model whose processor fails or hangs for chosen images inside the
+engine's worker (`tests/helpers/faults.py`)."""
 
 from __future__ import annotations
 
@@ -20,42 +21,70 @@ from cephalo_ray.caption.retry import (
     REJECTED,
     TIMEOUT,
     RetryPolicy,
+    answer_kind,
     error_kind,
+    exception_kind,
     generate_with_retries,
 )
 from cephalo_ray.jobs import batch_caption
 from cephalo_ray.jobs.batch_caption import CaptionConfig
-from cephalo_ray.models.engine import STOPPED, EngineBusyError
+from cephalo_ray.models.engine import STOPPED, EngineBusyError, Failure
 from cephalo_ray.models.tiny import build_tiny
 from tests.helpers.faults import ProcessorFaults
 
-OOM = "generation failed: OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"
+OOM_TEXT = "generation failed: OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"
+OOM = (OOM_TEXT, Failure.OUT_OF_MEMORY)
+POISONED = ("generation failed: IndexError: index out of range", Failure.ERROR)
+REFUSED = ("generation failed: ValueError: the processor cannot take this image", Failure.ERROR)
 
 
 class ScriptedGenerator:
-    """Answers requests (strings) as an engine would, failing as `failures` say: request -> the
-    errors of its first calls, in order; a request named `poison` fails every batch it is in."""
+    """Answers requests (strings) as the engine would, failing as `failures` say: request -> the
+    (message, kind) of its first calls' failures, in order; a request named `poison` fails every
+    batch it is in."""
 
-    def __init__(self, failures: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, failures: dict[str, list[tuple[str, Failure]]] | None = None) -> None:
         self.failures = {request: list(errors) for request, errors in (failures or {}).items()}
         self.calls: list[list[str]] = []
 
     def __call__(self, requests: Sequence[str]) -> list[dict[str, Any]]:
         self.calls.append(list(requests))
         if "poison" in requests and len(requests) > 1:
-            return [{"error": "generation failed: IndexError: index out of range"} for _ in requests]
+            return [{"error": POISONED[0], "failure": POISONED[1]} for _ in requests]
         answers = []
         for request in requests:
             errors = self.failures.get(request, [])
-            error = errors.pop(0) if errors else None
+            error, failure = errors.pop(0) if errors else (None, None)
             if request == "poison":
-                error = "generation failed: ValueError: the processor cannot take this image"
-            answers.append({"error": error, "text": None if error else f"about {request}"})
+                error, failure = REFUSED
+            answers.append(
+                {"error": error, "failure": failure, "text": None if error else f"about {request}"}
+            )
         return answers
 
 
-def test_error_kinds_from_their_text() -> None:
-    assert error_kind(OOM) == OUT_OF_MEMORY
+def test_an_answers_kind_is_the_engines_failure_kind_not_its_words() -> None:
+    boom = {"error": "generation failed: RuntimeError: boom", "failure": Failure.OUT_OF_MEMORY}
+    assert answer_kind(boom) == OUT_OF_MEMORY
+    assert answer_kind({"error": STOPPED, "failure": Failure.UNAVAILABLE}) == ENGINE_UNAVAILABLE
+    assert answer_kind({"error": "TimeoutError: took longer than 600 s", "failure": "timeout"}) == TIMEOUT
+    said_oom = "generation failed: ValueError: out of memory is not what this is"
+    assert answer_kind({"error": said_oom, "failure": Failure.ERROR}) == REJECTED
+
+
+def test_exceptions_raised_here_are_classified_by_their_type() -> None:
+    import torch
+
+    assert exception_kind(torch.OutOfMemoryError("CUDA out of memory")) == OUT_OF_MEMORY
+    assert exception_kind(MemoryError()) == OUT_OF_MEMORY
+    assert exception_kind(EngineBusyError("the generation worker has stopped")) == ENGINE_UNAVAILABLE
+    assert exception_kind(TimeoutError("took longer than 600 s")) == TIMEOUT
+    assert exception_kind(ValueError("cannot identify image file")) == REJECTED
+
+
+def test_an_answer_that_comes_as_text_alone_is_classified_by_its_words() -> None:
+    assert answer_kind({"error": OOM_TEXT}) == OUT_OF_MEMORY  # no `failure`: a generator that says text only
+    assert error_kind(OOM_TEXT) == OUT_OF_MEMORY
     assert error_kind("generation failed: RuntimeError: CUDA error: out of memory") == OUT_OF_MEMORY
     assert error_kind("generation failed: MemoryError: ") == OUT_OF_MEMORY
     assert error_kind(STOPPED) == ENGINE_UNAVAILABLE
@@ -104,6 +133,20 @@ def test_an_engine_that_refuses_the_whole_call_fails_every_row_with_its_reason()
     assert [answer["error_kind"] for answer in answers] == [ENGINE_UNAVAILABLE] * 2
     assert answers[0]["error"] == "EngineBusyError: the generation worker has stopped"
     assert calls == [2, 1, 1, 1, 1] and [answer["attempts"] for answer in answers] == [3, 3]
+
+
+def test_an_engine_call_past_its_deadline_is_a_time_out_of_each_request_asked_again() -> None:
+    calls: list[list[str]] = []
+
+    def hung_once(requests: Sequence[str]) -> list[dict[str, Any]]:
+        calls.append(list(requests))
+        if len(calls) == 1:
+            raise TimeoutError(f"{len(requests)} generations took longer than 600 s")
+        return [{"error": None, "failure": None, "text": f"about {request}"} for request in requests]
+
+    answers = generate_with_retries(["a", "b"], hung_once, RetryPolicy(), lambda s: None)
+    assert [answer["text"] for answer in answers] == ["about a", "about b"]
+    assert calls == [["a", "b"], ["a"], ["b"]] and [answer["attempts"] for answer in answers] == [2, 2]
 
 
 def test_an_engine_that_refuses_the_call_as_set_up_stops_the_batch() -> None:
@@ -219,3 +262,67 @@ def test_an_engine_whose_worker_dies_is_loaded_again_and_every_image_answered(
     assert (counts["answered_now"], counts["failed"], counts["retry"]) == (5, 0, 0)
     assert faults.calls(KILLER) == 2  # it ended the worker once, and was answered by the new engine
     assert rows_of(tmp_path / "out", "errors") == []
+
+
+HEALS, STUCK = 54, 55  # hang the engine: the first call only, or every call
+
+
+@pytest.mark.slow  # about 25 s on a local Ray; the rules are tested above without it
+def test_a_hung_engine_is_given_up_at_the_deadline_replaced_and_its_answers_asked_again(
+    ray_session: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    images = image_folder(tmp_path / "images", [*GOOD, HEALS, STUCK])
+    output = tmp_path / "out"
+    faults = ProcessorFaults(str(tmp_path / "calls"), hangs=((HEALS, 1), (STUCK, None)))
+    config = config_for(images, output, tiny_model).model_copy(
+        update={"retry": batch_caption.CaptionRetry(max_retries=1, backoff_s=0.05, batch_timeout_s=3)}
+    )
+    manifest = batch_caption.run(config, load_engine=faults.load_engine)
+    counts = manifest["counts"]
+    assert manifest["status"] == "partial"  # the one that hangs every time waits for a rerun
+    assert (counts["answers"], counts["failed"], counts["retry"]) == (5, 0, 1)
+    answered = sorted(row["image_id"] for row in rows_of(output, "captions"))
+    assert answered == sorted(f"w{width}.png" for width in [*GOOD, HEALS])
+    # the batch hung (both), then alone on a fresh engine one healed and one hung again, twice
+    assert (faults.calls(HEALS), faults.calls(STUCK)) == (2, 3)
+    assert faults.calls("loads") == 3  # the first engine, and one after each engine given up on
+    [stuck] = rows_of(output, "errors")
+    assert (stuck["pair_id"], stuck["error"]) == (f"w{STUCK}.png", TIMEOUT)
+    assert stuck["message"].startswith("asked 3 times, a rerun asks again")  # batch, alone, 1 retry
+    assert "took longer than 3 s" in stuck["message"]
+
+
+@pytest.mark.slow  # about 25 s on a local Ray; the rules are tested above without it
+def test_a_later_answer_replaces_exactly_its_own_error_row_beside_another_prompt_of_the_image(
+    ray_session: Any, tiny_model: Path, tmp_path: Path
+) -> None:
+    from cephalo_ray.caption.identity import item_key
+
+    images = image_folder(tmp_path / "images", [GOOD[0]])
+    questions = tmp_path / "questions.yaml"
+    questions.write_text("- What is shown?\n- Which axes are there?\n")
+    output = tmp_path / "out"
+    config = config_for(images, output, tiny_model).model_copy(update={"questions": str(questions)})
+    # one prompt of the image is refused, the other answered: one commit holds both outcomes
+    faults = ProcessorFaults(str(tmp_path / "calls"), rejected_words=frozenset({"shown"}))
+    first = batch_caption.run(config, load_engine=faults.load_engine)
+    assert (first["counts"]["answers"], first["counts"]["failed"]) == (1, 1)
+    [error] = rows_of(output, "errors")
+    image_id = f"w{GOOD[0]}.png"
+    assert (error["pair_id"], error["key"], error["error"]) == (
+        image_id,
+        item_key(image_id, "What is shown?"),
+        REJECTED,
+    )
+
+    # asked again and answered: its error row goes, while the image's other answer keeps its commit
+    healed = ProcessorFaults(str(tmp_path / "calls")).load_engine
+    rerun = batch_caption.run(config.model_copy(update={"retry_failed": True}), load_engine=healed)
+    assert rerun["status"] == "complete"
+    assert (rerun["counts"]["answered_now"], rerun["counts"]["answers"], rerun["counts"]["failed"]) == (
+        1,
+        2,
+        0,
+    )
+    assert rows_of(output, "errors") == [] and rerun["files"]["errors"] == []
+    assert len(rows_of(output, "captions")) == 2
