@@ -319,7 +319,12 @@ def fit_and_store_routers(config: dict[str, Any], folder: str) -> dict[str, Any]
         from transformers import AutoTokenizer as AutoInputs  # type: ignore[assignment]
     model: Any = AutoModel.from_pretrained(folder, dtype="auto", **remote)
     model = model.to(device).eval()
-    processor = AutoInputs.from_pretrained(folder, **remote)
+    if AutoInputs.__name__ == "AutoProcessor":  # Qwen2-VL's loads without torchvision this way
+        from cephalo_ray.models.loader import load_processor
+
+        processor = load_processor(folder, trust_remote_code=bool(remote))
+    else:
+        processor = AutoInputs.from_pretrained(folder, **remote)
     prompts = {
         number: [Prompt(item["text"], item.get("image")) for item in read_prompts(expert)]
         for number, expert in enumerate(config["experts"])

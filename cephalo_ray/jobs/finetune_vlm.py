@@ -423,15 +423,11 @@ def checked_processor(config: TrainConfig, storage: Any) -> Any:
     Raises:
         ConfigError: a setting this processor does not have.
     """
-    from transformers import AutoProcessor
-
     from cephalo_ray.config import ConfigError
-    from cephalo_ray.models.loader import local_model_dir
+    from cephalo_ray.models.loader import load_processor, local_model_dir
     from cephalo_ray.train.budget import apply_image_settings
 
-    processor = AutoProcessor.from_pretrained(
-        local_model_dir(config.model, storage), trust_remote_code=config.trust_remote_code
-    )
+    processor = load_processor(local_model_dir(config.model, storage), config.trust_remote_code)
     try:
         apply_image_settings(
             processor,

@@ -22,10 +22,9 @@ class FamilyFacts:
         connector_path: dotted path to the projector / connector between vision and language.
         image_token: the placeholder the processor expands into image tokens.
         tested_here: built tiny and loaded from disk in this project's tests; otherwise supported as
-            production-only (it needs torchvision or remote code, which this project does not install).
+            production-only (its checkpoints run remote code, or no tiny builder exists).
         trust_remote_code: its checkpoints run their own Python code: loading them needs the config's
             `trust_remote_code: true`.
-        needs_torchvision: transformers builds its processor with torchvision (Qwen2-VL's video half).
         checkpoint_layers_paths: other names of `layers_path` in checkpoint files: transformers still
             saves LLaVA and Qwen2-VL under their pre-4.52 module names, and the Hub holds those.
     """
@@ -38,7 +37,6 @@ class FamilyFacts:
     image_token: str = "<image>"
     tested_here: bool = True
     trust_remote_code: bool = False
-    needs_torchvision: bool = False
     checkpoint_layers_paths: tuple[str, ...] = ()
 
 
@@ -80,8 +78,6 @@ FAMILIES: dict[str, FamilyFacts] = {
         "model.visual",
         "model.visual.merger",
         image_token="<|image_pad|>",
-        tested_here=False,  # trained here in memory; saving and loading its processor needs torchvision
-        needs_torchvision=True,
         checkpoint_layers_paths=("model.layers",),
     ),
     "qwen2_5_vl": FamilyFacts(
@@ -91,8 +87,6 @@ FAMILIES: dict[str, FamilyFacts] = {
         "model.visual",
         "model.visual.merger",
         image_token="<|image_pad|>",
-        tested_here=False,
-        needs_torchvision=True,
         checkpoint_layers_paths=("model.layers",),
     ),
     "paligemma": FamilyFacts(

@@ -7,6 +7,7 @@ was cut off is finished by the next load, never used half-written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -88,7 +89,7 @@ class RemoteCodeRefused(RuntimeError):
 
 
 class TorchvisionMissing(RuntimeError):
-    """A family whose processor transformers builds with torchvision, where torchvision is absent."""
+    """Videos given to a processor built for images only, where torchvision is absent."""
 
 
 def remote_code_refusal(config: dict[str, Any], name_or_path: str, trust_remote_code: bool) -> str | None:
@@ -112,17 +113,120 @@ def remote_code_refusal(config: dict[str, Any], name_or_path: str, trust_remote_
     )
 
 
-def torchvision_refusal(facts: FamilyFacts) -> str | None:
-    """Why this family's processor cannot load here, or None."""
+def torchvision_installed() -> bool:
     import importlib.util
 
-    if not facts.needs_torchvision or importlib.util.find_spec("torchvision") is not None:
-        return None
+    return importlib.util.find_spec("torchvision") is not None
+
+
+def video_refusal(processor_class: Any) -> str:
+    """Why a processor built for images only takes no videos."""
+    from importlib.metadata import version
+
     return (
-        f"{facts.family}: transformers builds this family's processor (its video half) with torchvision, which "
-        "is not installed: install the torchvision release paired with the installed torch (torch 2.13 pairs "
-        "with torchvision 0.28; for a CPU build of torch, its CPU build)"
+        f"{processor_class.__name__} was loaded for images only: transformers builds its video processor with "
+        f"torchvision, which is not installed; to pass videos, install the torchvision release paired with the "
+        f"installed torch {version('torch')} (its CPU build for a CPU torch)"
     )
+
+
+@functools.cache
+def images_only_class(processor_class: Any) -> Any:
+    """`processor_class` that takes no video processor. Its own check refuses a missing one (and looks the
+    class up among video processors, which import only with torchvision); all else is the real class."""
+
+    class ImagesOnly(processor_class):  # type: ignore[misc, valid-type]
+        def check_argument_for_proper_class(self, argument_name: str, argument: Any) -> Any:
+            if argument_name == "video_processor" and argument is None:
+                return None
+            return super().check_argument_for_proper_class(argument_name, argument)
+
+        def __call__(
+            self, images: Any = None, text: Any = None, videos: Any = None, audio: Any = None, **kwargs: Any
+        ) -> Any:
+            if videos is not None:
+                raise TorchvisionMissing(video_refusal(processor_class))
+            return super().__call__(images=images, text=text, audio=audio, **kwargs)
+
+        def save_pretrained(self, save_directory: str | os.PathLike[str], **kwargs: Any) -> list[str]:
+            return save_processor_files(self, save_directory)
+
+        def __reduce__(self) -> Any:  # a class made here: pickle finds it again through this function
+            return restore_images_only, (processor_class, self.__dict__.copy())
+
+    ImagesOnly.__name__ = ImagesOnly.__qualname__ = f"{processor_class.__name__}ImagesOnly"
+    ImagesOnly.checkpoint_processor = processor_class  # the class its saved files name
+    return ImagesOnly
+
+
+def restore_images_only(processor_class: Any, state: dict[str, Any]) -> Any:
+    cls = images_only_class(processor_class)
+    processor = cls.__new__(cls)
+    processor.__dict__.update(state)
+    return processor
+
+
+def images_only_processor(processor_class: Any, image_processor: Any, tokenizer: Any, **options: Any) -> Any:
+    """A processor of `processor_class` (Qwen2-VL's, ...) from its image processor, tokenizer and `options`
+    (the chat template...), with no video processor: images work as with the real one, videos raise
+    TorchvisionMissing, and it saves as Hub checkpoints hold it (`save_processor_files`)."""
+    return images_only_class(processor_class)(
+        image_processor=image_processor, tokenizer=tokenizer, video_processor=None, **options
+    )
+
+
+def save_processor_files(processor: Any, folder: str | os.PathLike[str]) -> list[str]:
+    """Write `processor` as the Hub's Qwen2-VL checkpoints hold theirs: `preprocessor_config.json` (the image
+    processor), the tokenizer's files and `chat_template.jinja`, each naming the processor class, and no
+    video processor config: transformers builds that one from `preprocessor_config.json` where torchvision
+    is installed. Options of the processor itself, if any, go to `processor_config.json`."""
+    from transformers.utils import CHAT_TEMPLATE_DIR, CHAT_TEMPLATE_FILE, PROCESSOR_NAME
+
+    real_class = getattr(type(processor), "checkpoint_processor", type(processor))
+    name = real_class.__name__
+    os.makedirs(folder, exist_ok=True)
+    image_processor = processor.image_processor
+    image_processor.processor_class = name
+    files = list(image_processor.save_pretrained(folder))
+    processor.tokenizer._set_processor_class(name)
+    files += list(processor.tokenizer.save_pretrained(folder))
+    templates = processor.chat_template
+    templates = {"default": templates} if isinstance(templates, str) else dict(templates or {})
+    for template_name, template in templates.items():
+        other = f"{CHAT_TEMPLATE_DIR}/{template_name}.jinja"
+        target = Path(folder, CHAT_TEMPLATE_FILE if template_name == "default" else other)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(template, encoding="utf-8")
+        files.append(str(target))
+    skipped = {*real_class.get_attributes(), "processor_class", "chat_template", "auto_map"}
+    options = {key: value for key, value in processor.to_dict().items() if key not in skipped}
+    if options:
+        Path(folder, PROCESSOR_NAME).write_text(json.dumps({**options, "processor_class": name}, indent=2))
+        files.append(str(Path(folder, PROCESSOR_NAME)))
+    return files
+
+
+def load_processor(path: str, trust_remote_code: bool = False) -> Any:
+    """The processor of a model folder (or hub name), as `AutoProcessor` loads it; where torchvision is not
+    installed and the processor has a video half (Qwen2-VL's, Qwen2.5-VL's), the same class built for
+    images only from the folder's image processor, tokenizer and chat template (`images_only_processor`)."""
+    import inspect
+
+    from transformers import AutoConfig, AutoImageProcessor, AutoProcessor, AutoTokenizer
+    from transformers.models.auto.processing_auto import PROCESSOR_MAPPING
+
+    config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+    processor_class: Any = PROCESSOR_MAPPING.get(type(config), None)
+    has_videos = processor_class is not None and "video_processor" in processor_class.get_attributes()
+    if torchvision_installed() or not has_videos:
+        return AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
+    parts = {*processor_class.get_attributes(), "self", "kwargs"}
+    accepted = set(inspect.signature(processor_class.__init__).parameters) - parts
+    processor_dict, _ = processor_class.get_processor_dict(path)  # the chat template, other options
+    options = {key: value for key, value in processor_dict.items() if key in accepted}
+    image_processor = AutoImageProcessor.from_pretrained(path)  # the PIL one: the default needs torchvision
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    return images_only_processor(processor_class, image_processor, tokenizer, **options)
 
 
 def four_bit_options(facts: Any, device: str, compute_dtype: Any) -> dict[str, Any]:
@@ -187,14 +291,12 @@ def load_vlm(
     Raises:
         QuantizationUnavailable: quantize_4bit on a machine without CUDA or bitsandbytes.
         RemoteCodeRefused: a checkpoint with its own code, without trust_remote_code.
-        TorchvisionMissing: a family whose processor needs torchvision (Qwen2-VL), without it.
     """
     import torch
     from transformers import (
         AutoConfig,
         AutoModelForCausalLM,
         AutoModelForImageTextToText,
-        AutoProcessor,
         PreTrainedConfig,
     )
 
@@ -206,9 +308,6 @@ def load_vlm(
         raise RemoteCodeRefused(refusal)
     config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     facts = facts_for(config)
-    refusal = torchvision_refusal(facts)
-    if refusal:
-        raise TorchvisionMissing(refusal)
     options: dict[str, Any] = {}
     if attn_implementation:
         options["attn_implementation"] = attn_implementation
@@ -224,7 +323,7 @@ def load_vlm(
     if not quantize_4bit:  # a quantized model is placed by its device_map
         model.to(device)
     model.eval()
-    processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
+    processor = load_processor(path, trust_remote_code=trust_remote_code)
     processor.tokenizer.padding_side = "left"  # batched generation appends on the right
     return LoadedVLM(model, processor, facts, path)
 

@@ -342,47 +342,24 @@ def text_settings(tokenizer: Any, **overrides: Any) -> dict[str, Any]:
     return {key: values[key] for key in keys}
 
 
-def images_only(processor_class: Any) -> Any:
-    """`processor_class` without its video processor, which transformers builds with torchvision only:
-    the real image processing and token expansion, kept in memory (AutoProcessor could not load it back)."""
-
-    class ImagesOnly(processor_class):  # type: ignore[misc, valid-type]
-        def check_argument_for_proper_class(self, argument_name: str, argument: Any) -> Any:
-            if argument_name == "video_processor" and argument is None:
-                return None
-            return super().check_argument_for_proper_class(argument_name, argument)
-
-        def save_pretrained(self, *args: Any, **kwargs: Any) -> Any:
-            from cephalo_ray.models.loader import TorchvisionMissing
-
-            raise TorchvisionMissing(
-                f"{processor_class.__name__} is saved and loaded with its video processor, which transformers "
-                "builds with torchvision: install the torchvision paired with this torch to save it"
-            )
-
-    return ImagesOnly
-
-
 def qwen_processor(processor_class: Any, tokenizer: Any) -> Any:
-    """A Qwen2-VL-style processor with the real checkpoints' image settings and chat template."""
-    import importlib.util
-
+    """A Qwen2-VL-style processor with the real checkpoints' image settings and chat template; without
+    torchvision, for images only (transformers builds its video processor with torchvision)."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
+    from cephalo_ray.models.loader import images_only_processor, torchvision_installed
+
     image_processor = Qwen2VLImageProcessorPil(**QWEN2_VL_IMAGE_PROCESSOR)
-    if importlib.util.find_spec("torchvision") is None:
-        return images_only(processor_class)(
-            image_processor=image_processor,
-            tokenizer=tokenizer,
-            video_processor=None,
-            chat_template=QWEN2_VL_CHAT_TEMPLATE,
+    if not torchvision_installed():
+        return images_only_processor(
+            processor_class, image_processor, tokenizer, chat_template=QWEN2_VL_CHAT_TEMPLATE
         )
     from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 
     return processor_class(
         image_processor=image_processor,
         tokenizer=tokenizer,
-        video_processor=Qwen2VLVideoProcessor(),
+        video_processor=Qwen2VLVideoProcessor(**QWEN2_VL_IMAGE_PROCESSOR),
         chat_template=QWEN2_VL_CHAT_TEMPLATE,
     )
 
@@ -530,6 +507,18 @@ TINY_BUILDERS: dict[str, Callable[..., tuple[Any, Any]]] = {
 }
 
 
+def save_tiny_processor(processor: Any, output_dir: str | Path) -> None:
+    """Save as the family's Hub checkpoints are: Qwen2-VL's hold no video processor config (transformers
+    builds the video processor from preprocessor_config.json), so a tiny one loads with and without
+    torchvision as they do."""
+    from cephalo_ray.models.loader import save_processor_files
+
+    if hasattr(processor, "video_processor"):
+        save_processor_files(processor, output_dir)
+    else:
+        processor.save_pretrained(output_dir)
+
+
 def build_tiny(
     family: str, output_dir: str | Path | None = None, seed: int = 0, **text_overrides: Any
 ) -> tuple[Any, Any]:
@@ -548,7 +537,7 @@ def build_tiny(
     model, processor = TINY_BUILDERS[family](**text_overrides)
     model.eval()
     if output_dir is not None:
-        processor.save_pretrained(output_dir)  # first: a processor that cannot be saved leaves no folder
+        save_tiny_processor(processor, output_dir)  # first: a processor that cannot be saved leaves no folder
         model.save_pretrained(output_dir)
     return model, processor
 

@@ -3,7 +3,6 @@ targets, freezing, masking and task (slow: one Ray Train fit per config)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ from cephalo_ray.jobs import finetune_vlm
 from cephalo_ray.jobs.finetune_vlm import TrainConfig
 from cephalo_ray.merge.moe import build_moe
 from cephalo_ray.merge.stacking import LayerSlice, stack_layers
-from cephalo_ray.models.families import FAMILIES
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.storage import Storage
 from tests.helpers.roots import make_refine_root
@@ -59,11 +57,6 @@ def test_every_shipped_config_has_a_model_type() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MODEL_TYPES))
 def test_shipped_config_runs_two_steps_on_a_tiny_model(name: str, ray_session: Any, tmp_path: Path) -> None:
-    family = FAMILIES.get(MODEL_TYPES[name])
-    if family is not None and family.needs_torchvision and importlib.util.find_spec("torchvision") is None:
-        pytest.skip(
-            f"{family.family}'s processor is saved and loaded with torchvision, which is not installed"
-        )
     build_model(MODEL_TYPES[name], tmp_path / "tiny")
     make_refine_root(Storage(), str(tmp_path / "refined"), 4, val_every=2)
     overrides = [

@@ -67,8 +67,6 @@ def chat_inputs(processor: Any, images: list[Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("family", sorted(TINY_BUILDERS))
 def test_tiny_family_builds_saves_loads_trains_and_generates(family: str, tmp_path: Path) -> None:
-    if FAMILIES[family].needs_torchvision and importlib.util.find_spec("torchvision") is None:
-        pytest.skip(f"{family}'s processor is saved and loaded with torchvision, which is not installed")
     built, _ = build_tiny(family, tmp_path / family)
     loaded = load_vlm(str(tmp_path / family), device="cpu")
     assert loaded.facts.family == family and type(loaded.model) is type(built)
@@ -142,14 +140,9 @@ def test_assembled_llava_keeps_its_sources_weights(vision: str, language: str, t
 
 
 def test_family_facts_cover_the_supported_families() -> None:
-    assert {"llava", "llava_next", "idefics2", "idefics3", "paligemma", "mllama"} <= {
-        name for name, facts in FAMILIES.items() if facts.tested_here
-    }
-    assert {"qwen2_vl", "qwen2_5_vl", "smolvlm", "phi3_v"} <= {
-        name for name, facts in FAMILIES.items() if not facts.tested_here
-    }
+    assert {name for name, facts in FAMILIES.items() if facts.tested_here} == set(TINY_BUILDERS)
+    assert {"smolvlm", "phi3_v"} <= {name for name, facts in FAMILIES.items() if not facts.tested_here}
     assert FAMILIES["phi3_v"].trust_remote_code
-    assert FAMILIES["qwen2_vl"].needs_torchvision and FAMILIES["qwen2_5_vl"].needs_torchvision
     with pytest.raises(UnknownFamilyError, match="bert"):
         facts_for(type("Config", (), {"model_type": "bert"})())
 
@@ -189,3 +182,101 @@ def test_a_checkpoint_with_its_own_code_is_refused_unless_trusted(tmp_path: Path
     assert remote_code_refusal(PHI3_V_CONFIG, "m", trust_remote_code=True) is None
     assert remote_code_refusal({"model_type": "phi3_v"}, "m", trust_remote_code=False)  # by family too
     assert remote_code_refusal({"model_type": "llava"}, "m", trust_remote_code=False) is None
+
+
+# A Qwen2-VL processor's files, as the Hub's checkpoints hold them: no video processor config (the Hub's
+# keep the chat template in the older chat_template.json, which the test after next loads).
+QWEN_PROCESSOR_FILES = {
+    "preprocessor_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "chat_template.jinja",
+}
+# Qwen/Qwen2-VL-7B-Instruct's preprocessor_config.json: pixel bounds instead of a size.
+QWEN2_VL_HUB_PREPROCESSOR = {
+    "min_pixels": 3136,
+    "max_pixels": 12845056,
+    "patch_size": 14,
+    "temporal_patch_size": 2,
+    "merge_size": 2,
+    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_std": [0.26862954, 0.26130258, 0.27577711],
+    "image_processor_type": "Qwen2VLImageProcessor",
+    "processor_class": "Qwen2VLProcessor",
+}
+
+
+@pytest.mark.parametrize(
+    ("family", "processor_name"), [("qwen2_vl", "Qwen2VLProcessor"), ("qwen2_5_vl", "Qwen2_5_VLProcessor")]
+)
+def test_a_tiny_qwen_is_saved_as_the_hub_checkpoints_are(
+    family: str, processor_name: str, tmp_path: Path
+) -> None:
+    import transformers
+
+    from cephalo_ray.models.loader import load_processor
+    from cephalo_ray.models.tiny import QWEN2_VL_CHAT_TEMPLATE
+
+    _, built = build_tiny(family, tmp_path / family)
+    folder = tmp_path / family
+    files = {path.name for path in folder.iterdir()}
+    assert files - {"config.json", "generation_config.json", "model.safetensors"} == QWEN_PROCESSOR_FILES
+    saved = json.loads((folder / "preprocessor_config.json").read_text())
+    assert saved["image_processor_type"] == "Qwen2VLImageProcessor"
+    assert saved["size"] == {"shortest_edge": 3136, "longest_edge": 12845056}
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+    assert saved["processor_class"] == tokenizer_config["processor_class"] == processor_name
+    processor = load_processor(str(folder))
+    assert isinstance(processor, getattr(transformers, processor_name))
+    assert processor.chat_template == QWEN2_VL_CHAT_TEMPLATE
+    inputs, reference = chat_inputs(processor, [IMAGE]), chat_inputs(built, [IMAGE])
+    for key in ("input_ids", "attention_mask", "image_grid_thw"):  # pixels: torchvision resizes its own way
+        assert torch.equal(inputs[key], reference[key])
+    assert inputs["pixel_values"].shape == reference["pixel_values"].shape
+
+
+def test_a_qwen_checkpoint_laid_out_as_on_the_hub_loads(tmp_path: Path) -> None:
+    """The Hub's files: min/max_pixels instead of size, the chat template in the older chat_template.json."""
+    from cephalo_ray.models.loader import load_processor
+    from cephalo_ray.models.tiny import QWEN2_VL_CHAT_TEMPLATE
+
+    _, built = build_tiny("qwen2_vl", tmp_path / "qwen")
+    (tmp_path / "qwen" / "preprocessor_config.json").write_text(json.dumps(QWEN2_VL_HUB_PREPROCESSOR))
+    (tmp_path / "qwen" / "chat_template.jinja").unlink()
+    (tmp_path / "qwen" / "chat_template.json").write_text(
+        json.dumps({"chat_template": QWEN2_VL_CHAT_TEMPLATE})
+    )
+    processor = load_processor(str(tmp_path / "qwen"))
+    assert processor.chat_template == QWEN2_VL_CHAT_TEMPLATE
+    wide = Image.new("RGB", (1600, 800))
+    assert image_tokens_per_image(processor, wide) == image_tokens_per_image(built, wide) == 57 * 29
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed")
+def test_without_torchvision_a_qwen_folder_loads_for_images_and_refuses_videos(tmp_path: Path) -> None:
+    from transformers import AutoProcessor
+
+    from cephalo_ray.models.loader import TorchvisionMissing
+
+    build_tiny("qwen2_vl", tmp_path / "qwen")
+    with pytest.raises(ImportError, match="Torchvision"):  # what transformers alone does with it
+        AutoProcessor.from_pretrained(tmp_path / "qwen")
+    processor = load_vlm(str(tmp_path / "qwen"), device="cpu").processor
+    assert processor.video_processor is None and type(processor.image_processor).__name__.endswith("Pil")
+    frames = [Image.new("RGB", (56, 56))] * 2
+    with pytest.raises(TorchvisionMissing, match="Qwen2VLProcessor was loaded for images only.*torchvision"):
+        processor(videos=[frames], text=["<|vision_start|><|video_pad|><|vision_end|>"])
+    processor.save_pretrained(tmp_path / "again")  # as a training run exports it
+    assert {path.name for path in (tmp_path / "again").iterdir()} == QWEN_PROCESSOR_FILES
+    for name in ("preprocessor_config.json", "tokenizer.json", "chat_template.jinja"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "qwen" / name).read_bytes()
+
+
+def test_model_command_builds_and_describes_a_qwen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert model_main(["build-tiny", "qwen2_vl", str(tmp_path / "q")]) == 0
+    assert model_main(["info", str(tmp_path / "q"), "--json", "--image-size", "224"]) == 0
+    details = json.loads(capsys.readouterr().out)
+    assert details["family"] == "qwen2_vl" and details["tested_here"]
+    assert details["image_tokens_per_image"] == (224 // 28) ** 2  # a token per 2 x 2 patches of 14 px

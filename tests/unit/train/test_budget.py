@@ -124,3 +124,32 @@ def test_token_lengths_of_a_model_without_chat_template() -> None:
     (length,) = sample_lengths([row], processor, "captions", "Describe this figure.")
     prompt = processor.tokenizer("<bos>Describe this figure.\nA silk fibre.<eos>")["input_ids"]
     assert length == 256 + len(prompt)
+
+
+def test_dry_run_of_a_saved_qwen2_vl_applies_its_pixel_bounds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Loaded from disk (without torchvision too), the processor takes data.max_pixels before counting."""
+    import re
+
+    from cephalo_ray.jobs import finetune_vlm
+    from cephalo_ray.storage import Storage
+    from tests.helpers.roots import make_refine_root
+
+    build_tiny("qwen2_vl", tmp_path / "base")
+    make_refine_root(Storage(), str(tmp_path / "refined"), 4)
+    arguments = [
+        f"input={tmp_path / 'refined'}",
+        f"output={tmp_path / 'run'}",
+        f"model={tmp_path / 'base'}",
+        "max_length=8192",
+        "--dry-run",
+    ]
+
+    def longest(*overrides: str) -> int:
+        assert finetune_vlm.main([*arguments, *overrides]) == 0
+        return int(re.search(r"max (\d+);", capsys.readouterr().err).group(1))  # type: ignore[union-attr]
+
+    # 40 x 40 px figures: raised to the 56 x 56 px floor (4 tokens), or to 448 x 448 px (256 tokens)
+    assert longest("data.min_pixels=200704") >= longest() + 252
+    assert not (tmp_path / "run").exists()

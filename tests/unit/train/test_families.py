@@ -4,7 +4,6 @@ expectations, and a training step on a micro-batch of a wide and a tall figure."
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from cephalo_ray.models.loader import load_vlm
 from cephalo_ray.models.tiny import build_tiny
 from cephalo_ray.train.collate import IGNORE_INDEX, TooLongError, build_example, collate
 from cephalo_ray.train.loop import TrainSettings, train_worker
@@ -150,7 +150,9 @@ def test_truncation_cuts_every_per_token_input_alike(name: str) -> None:
         build_example(processor, TURNS, [TALL], max_length=3)
 
 
-@pytest.mark.parametrize("name", ["paligemma", pytest.param("mllama", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name", ["paligemma", "qwen2_vl", "qwen2_5_vl", pytest.param("mllama", marks=pytest.mark.slow)]
+)
 def test_the_worker_trains_a_saved_model_at_micro_batch_two(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,7 +160,7 @@ def test_the_worker_trains_a_saved_model_at_micro_batch_two(
     import io
 
     as_single_process(monkeypatch)
-    build_tiny(name, tmp_path / "base")
+    _, processor = build_tiny(name, tmp_path / "base")
     rows = []
     for index, size in enumerate([(300, 100), (60, 180), (120, 120), (200, 80)]):
         buffer = io.BytesIO()
@@ -179,15 +181,5 @@ def test_the_worker_trains_a_saved_model_at_micro_batch_two(
     assert metrics["step"] == 2 and metrics["dropped_too_long"] == 0
     assert metrics["tokens"] > 0 and metrics["val_loss"] == metrics["val_loss"]  # not NaN
     assert (tmp_path / "run" / "adapter" / "adapter_config.json").exists()
-
-
-@pytest.mark.skipif(importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed")
-def test_a_qwen2_vl_folder_without_torchvision_is_refused_by_name(tmp_path: Path) -> None:
-    from cephalo_ray.models.loader import TorchvisionMissing, load_vlm
-
-    with pytest.raises(TorchvisionMissing, match="Qwen2VLProcessor is saved and loaded with its video"):
-        build_tiny("qwen2_vl", tmp_path / "qwen")
-    assert not (tmp_path / "qwen").exists()
-    build_tiny("qwen2_vl")[0].save_pretrained(tmp_path / "qwen")  # the model alone
-    with pytest.raises(TorchvisionMissing, match="qwen2_vl: .* install the torchvision release paired"):
-        load_vlm(str(tmp_path / "qwen"), device="cpu")
+    trained = load_vlm(str(tmp_path / "run" / "model"), device="cpu")  # the export loads back as saved
+    assert trained.facts.family == name and trained.processor.chat_template == processor.chat_template
