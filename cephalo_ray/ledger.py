@@ -95,7 +95,7 @@ def read_rows(storage: Storage, root: str, directory: str) -> list[dict[str, Any
 def drop_recommitted(
     storage: Storage,
     root: str,
-    links: Mapping[str, tuple[str, str]],
+    links: Mapping[str, Sequence[str]],
     ledger_dir: str,
     key_columns: Sequence[str],
     fence: Callable[[], None] = lambda: None,
@@ -107,7 +107,7 @@ def drop_recommitted(
     (Ray Data regrouping the work of a lost node) hold the same outcome, and either may stay.
     A commit holding keys that a later one holds is committed again under a new deterministic name
     without those rows (its data rows follow their ledger rows through `links`: data directory ->
-    (data column, ledger column)), and only then uncommitted; a commit left empty is uncommitted.
+    its link, see `linked_rows`), and only then uncommitted; a commit left empty is uncommitted.
     Killed midway, the next call finishes the work. Run it while no worker commits.
 
     Returns:
@@ -135,12 +135,10 @@ def drop_recommitted(
     for name, (ledger, target) in plans.items():
         if target is not None:
             data: dict[str, pa.Table | None] = {}
-            for directory, (data_column, ledger_column) in links.items():
+            for directory, link in links.items():
                 uri = join(root, directory, name + PARQUET)
                 if storage.exists(uri):
-                    table = read_table(storage, uri)
-                    wanted = ledger.column(ledger_column).combine_chunks()
-                    data[directory] = table.filter(pc.is_in(table.column(data_column), value_set=wanted))
+                    data[directory] = linked_rows(read_table(storage, uri), ledger, link)
             commit_batch(storage, root, target, data, ledger_dir, ledger, fence)
             ledgers[target] = ledger
         if name not in finals:
@@ -154,6 +152,30 @@ def drop_recommitted(
     settled = concat_ledgers([ledgers[name] for name in sorted(ledgers)])
     release_unused()
     return settled, len(plans)
+
+
+def linked_rows(table: pa.Table, ledger: pa.Table, link: Sequence[str]) -> pa.Table:
+    """The rows of a data table that follow the ledger rows `ledger`.
+
+    Args:
+        link: (data column, ledger column): a row follows the ledger row whose value it holds.
+            Optionally a fallback pair after them, for rows whose data column is null or files
+            written before it existed (caption error rows: by `key`, else by image).
+    """
+    import pyarrow.compute as pc
+
+    data_column, ledger_column, *fallback = link
+
+    def holds(column: str, ledger_column: str) -> pa.ChunkedArray:
+        return pc.is_in(table.column(column), value_set=ledger.column(ledger_column).combine_chunks())
+
+    if not fallback:
+        return table.filter(holds(data_column, ledger_column))
+    by_fallback = holds(*fallback)
+    if data_column not in table.column_names:
+        return table.filter(by_fallback)
+    unset = pc.is_null(table.column(data_column))
+    return table.filter(pc.or_(holds(data_column, ledger_column), pc.and_(unset, by_fallback)))
 
 
 def latest_ledger(storage: Storage, root: str, ledger_dir: str, key_columns: Sequence[str]) -> pa.Table:
@@ -397,7 +419,7 @@ def merge_batches(
     root: str,
     names: Sequence[str],
     data_files: Mapping[str, Iterable[str]],
-    links: Mapping[str, tuple[str, str]],
+    links: Mapping[str, Sequence[str]],
     ledger_dir: str,
     key_columns: Sequence[str],
     fence: Callable[[], None] = lambda: None,
@@ -411,7 +433,6 @@ def merge_batches(
     keeps one.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     target = batch_name(["merged", *names])
     present = {directory: set(data_files.get(directory, ())) & set(names) for directory in links}
@@ -424,13 +445,10 @@ def merge_batches(
     ):
         ledger = ledgers[name].filter(mask)
         kept_ledgers.append(ledger)
-        for directory, (data_column, ledger_column) in links.items():
+        for directory, link in links.items():
             if name in present[directory]:
                 table = read_table(storage, join(root, directory, name + PARQUET))
-                wanted = ledger.column(ledger_column).combine_chunks()
-                kept_data[directory].append(
-                    table.filter(pc.is_in(table.column(data_column), value_set=wanted))
-                )
+                kept_data[directory].append(linked_rows(table, ledger, link))
     data: dict[str, pa.Table | None] = {
         directory: pa.concat_tables(tables, promote_options="default") if tables else None
         for directory, tables in kept_data.items()

@@ -69,14 +69,15 @@ class RootLayout:
         ledger_dir: one row per finished item; a batch's ledger file is written last (its commit).
             None for a job that commits no batches (training: Ray Train keeps its checkpoints).
         key_columns: the ledger columns that name one item (the restart unit).
-        links: data directory -> (its column, the ledger column it matches): how data rows follow
-            their ledger row when a commit is rewritten.
+        links: data directory -> (its column, the ledger column it matches), optionally followed
+            by a fallback pair for rows without that column (`ledger.linked_rows`): how data rows
+            follow their ledger row when a commit is rewritten.
     """
 
     job: str
     ledger_dir: str | None = None
     key_columns: tuple[str, ...] = ()
-    links: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    links: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def data_dirs(self) -> tuple[str, ...]:
@@ -85,9 +86,6 @@ class RootLayout:
     @property
     def directories(self) -> tuple[str, ...]:
         return (*self.data_dirs, self.ledger_dir) if self.ledger_dir else self.data_dirs
-
-    def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(row[column] for column in self.key_columns)
 
 
 @dataclass(frozen=True)
@@ -258,19 +256,6 @@ class RootRun:
     def committer(self) -> BatchCommitter:
         return BatchCommitter(self.storage, self.root, self.layout, self.run_id)
 
-    @property
-    def ledger(self) -> list[dict[str, Any]]:
-        """The settled ledger as one dict per row: only for ledgers known to be small (it costs
-        several times `ledger_table`); jobs over a corpus use `ledger_table` and `pending`."""
-        rows: list[dict[str, Any]] = self.ledger_table.to_pylist()
-        return rows
-
-    @ledger.setter
-    def ledger(self, settled: pa.Table | list[dict[str, Any]]) -> None:
-        import pyarrow as pa
-
-        self.ledger_table = settled if isinstance(settled, pa.Table) else pa.Table.from_pylist(settled)
-
     def finished(self, redo: pc.Expression | None = None, columns: Sequence[str] | None = None) -> pa.Table:
         """The settled ledger rows of finished items: all but those `redo` (a filter over ledger
         columns, e.g. `status_is_in(["failed"])`) sends again; only `columns` when given (the
@@ -293,13 +278,6 @@ class RootRun:
         again."""
         done = self.finished(redo, self.layout.key_columns)
         return anti_join(items, done, item_keys, self.layout.key_columns)
-
-    def done_keys(
-        self, redo: Callable[[Mapping[str, Any]], bool] = lambda row: False
-    ) -> set[tuple[Any, ...]]:
-        """Keys of the items earlier runs finished, less those `redo` sends again (retried failures),
-        as Python tuples: only for small ledgers (see `pending`)."""
-        return {self.layout.key_of(row) for row in self.ledger if not redo(row)}
 
     def settle(self) -> tuple[pa.Table, int]:
         """Leave each item in the latest commit that holds it; returns the settled ledger (also kept
@@ -351,15 +329,15 @@ class RootRun:
         summarise: Callable[[Any], Summary],
         extra_timings: Mapping[str, float] | None = None,
         *,
-        as_table: bool = False,
+        as_table: bool = True,
     ) -> dict[str, Any]:
         """Settle, then write the final manifest and return it.
 
         Args:
-            summarise: the settled ledger -> the manifest's counts and more.
+            summarise: the settled ledger (an Arrow table, column-less when empty) -> the manifest's
+                counts and more.
             extra_timings: more fields of the manifest's `timings`.
-            as_table: hand `summarise` the ledger as an Arrow table (else as one dict per row, for
-                ledgers known to be small).
+            as_table: accepted for callers that name it; the ledger is always handed as Arrow.
         """
         self.compact()
         _, settled = self.settle()
@@ -373,7 +351,7 @@ class RootRun:
             if orphans:
                 self.log(f"{self.layout.job}: {orphans} data files of a fenced-out older run were removed")
             self.removed += orphans
-        summary = summarise(self.ledger_table if as_table else self.ledger)
+        summary = summarise(self.ledger_table)
         status = STATUS_COMPLETE if summary.complete else STATUS_PARTIAL
         return self.write(status, summary.counts, extra_timings, summary.extra, summary.files)
 

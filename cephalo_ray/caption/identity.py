@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cephalo_ray.storage import Storage, is_s3
+from cephalo_ray.ledger import ColumnLookup, anti_join, semi_join
+from cephalo_ray.storage import LISTING_PAGE, Storage, is_s3
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
@@ -22,22 +27,6 @@ def item_key(image_id: str, prompt: str) -> str:
     return hashlib.sha256(f"{image_id}\n{prompt}".encode()).hexdigest()[:24]
 
 
-@dataclass(frozen=True)
-class ListedImage:
-    """One image of an input folder.
-
-    Args:
-        image_id: its path inside the folder, `/`-separated: the same wherever the folder is mounted
-            or copied.
-        uri: where it is now; size, mtime_ns: as listed (None where storage does not say).
-    """
-
-    image_id: str
-    uri: str
-    size: int | None
-    mtime_ns: int | None
-
-
 def image_name(uri: str, folder: str) -> str:
     """The path of `uri` inside `folder` (a local folder or an s3:// prefix), `/`-separated."""
     if is_s3(folder):
@@ -45,74 +34,172 @@ def image_name(uri: str, folder: str) -> str:
     return PurePath(os.path.relpath(uri, os.path.abspath(folder))).as_posix()
 
 
+# What a listed image is known by: its name inside the input, where it is, and as listed.
+IMAGE_COLUMNS = ("image_id", "uri", "size", "mtime_ns")
+# The ledger columns that tell where an answer's image was listed and what its bytes were.
+PLACE_COLUMNS = ("key", "source", "size", "mtime_ns", "sha256")
+
+
+def image_table(files: pa.Table, folder: str) -> pa.Table:
+    """The images of a folder's listing (uri, size, mtime_ns) as `IMAGE_COLUMNS`, by image_id.
+
+    Names are made a listing page at a time: the driver holds Arrow columns, not an object per file.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pattern = "(" + "|".join(re.escape(suffix) for suffix in IMAGE_SUFFIXES) + ")$"
+    files = files.filter(pc.match_substring_regex(files.column("uri"), pattern, ignore_case=True))
+    names = [
+        pa.array([image_name(uri, folder) for uri in page.column("uri").to_pylist()], pa.string())
+        for page in files.to_batches(max_chunksize=LISTING_PAGE)
+    ]
+    images = pa.table(
+        {
+            "image_id": pa.chunked_array(names, pa.string()),
+            "uri": files.column("uri"),
+            "size": files.column("size"),
+            "mtime_ns": files.column("mtime_ns"),
+        }
+    )
+    return images.sort_by("image_id")
+
+
+def answer_items(images: pa.Table, prompts: Sequence[str]) -> pa.Table:
+    """One row per (image, prompt), image by image: the image's columns and the answer's `key`."""
+    import numpy as np
+    import pyarrow as pa
+
+    rows = images.take(pa.array(np.repeat(np.arange(images.num_rows, dtype=np.int64), len(prompts))))
+    keys = [
+        pa.array(
+            [item_key(image_id, prompt) for image_id in page.column(0).to_pylist() for prompt in prompts],
+            pa.string(),
+        )
+        for page in images.select(["image_id"]).to_batches(max_chunksize=LISTING_PAGE)
+    ]
+    return rows.add_column(1, "key", pa.chunked_array(keys, pa.string()))
+
+
 @dataclass(frozen=True)
 class Recognised:
     """What earlier runs answered of a folder's images, as their ledger rows tell.
 
     Args:
-        done: keys answered for the bytes the image has now (skipped).
-        unchecked: images with answers made where or when the image was listed otherwise (another
-            URI, size or modification time): only their bytes can tell (`recognise` with digests).
+        done: keys answered for the bytes the image has now (skipped), each once.
+        unchecked: images (`IMAGE_COLUMNS`) with answers made where or when the image was listed
+            otherwise (another URI, size or modification time): only their bytes can tell
+            (`recognise` with digests).
         moved: images answered in full for these bytes whose answers name another place.
         changed: images whose bytes differ from those answered (asked again; the answer is replaced).
         unreadable: images storage did not return for the check; their answers are kept as they are.
     """
 
-    done: frozenset[str]
-    unchecked: tuple[ListedImage, ...] = ()
-    moved: tuple[ListedImage, ...] = ()
+    done: pa.Array
+    unchecked: pa.Table | None = None
+    moved: pa.Table | None = None
     changed: int = 0
     unreadable: int = 0
 
+    @property
+    def to_check(self) -> int:
+        return self.unchecked.num_rows if self.unchecked is not None else 0
 
-def recognise(
-    images: Sequence[ListedImage],
-    prompts: Sequence[str],
-    ledger: Iterable[Mapping[str, Any]],
-    redo: Collection[str],
-    digests: Mapping[str, str | None] | None = None,
-) -> Recognised:
+    @property
+    def to_adopt(self) -> int:
+        return self.moved.num_rows if self.moved is not None else 0
+
+
+def keys_of(table: pa.Table) -> pa.Array:
+    """The distinct `key`s of a table (none for the column-less empty ledger)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return pa.array([], pa.string())
+    return pc.unique(table.column("key").combine_chunks())
+
+
+def done_lookup(keys: pa.Array) -> ColumnLookup:
+    """The answered keys as a compact membership test for the actors (`key in done`)."""
+    import pyarrow as pa
+
+    return ColumnLookup(keys, pa.nulls(len(keys)))
+
+
+def waiting(items: pa.Table, done: pa.Array) -> int:
+    """How many (image, prompt) items of `items` are not answered."""
+    import pyarrow as pa
+
+    return int(anti_join(items, pa.table({"key": done}), ["key"]).num_rows)
+
+
+def recognise(items: pa.Table, finished: pa.Table, digests: pa.Table | None = None) -> Recognised:
     """Which answers of a settled ledger still stand for the images listed now.
 
     An answer stands without reading its image when the image is listed at the URI, size and
     modification time its ledger row records; otherwise when the sha256 of the image's bytes
-    (`digests`, by URI) equals the one recorded. Ledger rows whose status is in `redo` never stand.
+    (`digests`: uri, sha256, null where storage failed) equals the one recorded.
+
+    Args:
+        items: `answer_items` of the listed images.
+        finished: the settled ledger's rows that count as answered (`PLACE_COLUMNS` at least).
+        digests: the bytes' sha256 of images read to compare them.
     """
-    latest = {row["key"]: row for row in ledger}
-    digests = digests or {}
-    done: set[str] = set()
-    unchecked: list[ListedImage] = []
-    moved: list[ListedImage] = []
-    changed = unreadable = 0
-    for image in images:
-        keys = [item_key(image.image_id, prompt) for prompt in prompts]
-        answered = {key: latest[key] for key in keys if key in latest and latest[key]["status"] not in redo}
-        elsewhere = [key for key, row in answered.items() if not listed_as(row, image)]
-        done.update(key for key in answered if key not in elsewhere)
-        if not elsewhere:
-            continue
-        if image.uri not in digests:
-            unchecked.append(image)
-            continue
-        digest = digests[image.uri]
-        if digest is None:  # unreadable now: the answers are kept, and checked again next time
-            unreadable += 1
-            done.update(elsewhere)
-            continue
-        same = [key for key in elsewhere if answered[key].get("sha256") == digest]
-        done.update(same)
-        changed += len(same) < len(elsewhere)
-        if all(key in done for key in keys):
-            moved.append(image)
-    return Recognised(frozenset(done), tuple(unchecked), tuple(moved), changed, unreadable)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if finished.num_rows == 0 or items.num_rows == 0:
+        return Recognised(pa.array([], pa.string()))
+    answered = semi_join(items, finished, ["key"])
+    listed = answered.filter(
+        pc.and_(pc.is_valid(answered.column("size")), pc.is_valid(answered.column("mtime_ns")))
+    )
+    here = semi_join(
+        listed, finished, ["key", "uri", "size", "mtime_ns"], ["key", "source", "size", "mtime_ns"]
+    )
+    elsewhere = anti_join(answered, here, ["key"])
+    if elsewhere.num_rows == 0:
+        return Recognised(keys_of(here))
+    if digests is None:
+        digests = pa.table({"uri": pa.array([], pa.string()), "sha256": pa.array([], pa.string())})
+    unchecked = anti_join(elsewhere, digests, ["uri"])
+    checked = semi_join(elsewhere, digests, ["uri"])
+    digest = pc.index_in(checked.column("uri"), value_set=digests.column("uri").combine_chunks())
+    checked = checked.append_column("digest", digests.column("sha256").take(digest))
+    unreadable = checked.filter(pc.is_null(checked.column("digest")))
+    readable = checked.filter(pc.is_valid(checked.column("digest")))
+    same = semi_join(readable, finished, ["key", "digest"], ["key", "sha256"])
+    done = keys_of(pa.concat_tables([part.select(["key"]) for part in (here, unreadable, same)]))
+    # an image counts as moved once every answer it needs stands for its bytes
+    incomplete = anti_join(items, pa.table({"key": done}), ["key"])
+    moved = anti_join(ids_of(readable), ids_of(incomplete), ["image_id"])
+    images = images_of(items)
+    return Recognised(
+        done,
+        semi_join(images, ids_of(unchecked), ["image_id"]),
+        semi_join(images, moved, ["image_id"]),
+        changed=ids_of(anti_join(readable, same, ["key"])).num_rows,
+        unreadable=ids_of(unreadable).num_rows,
+    )
 
 
-def listed_as(row: Mapping[str, Any], image: ListedImage) -> bool:
-    """Whether a ledger row was committed for the image at its URI, size and modification time."""
-    if image.size is None or image.mtime_ns is None:
-        return False
-    recorded = (row.get("source"), row.get("size"), row.get("mtime_ns"))
-    return recorded == (image.uri, image.size, image.mtime_ns)
+def ids_of(items: pa.Table) -> pa.Table:
+    """The distinct image_ids of `items` (a one-column table)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pa.table({"image_id": pc.unique(items.column("image_id").combine_chunks())})
+
+
+def images_of(items: pa.Table) -> pa.Table:
+    """One row per image of `items` (`IMAGE_COLUMNS`), in their order."""
+    import pyarrow as pa
+
+    columns = [column for column in IMAGE_COLUMNS if column in items.column_names]
+    indexed = items.select(columns).append_column("row", pa.array(range(items.num_rows), pa.int64()))
+    first = indexed.group_by(["image_id"], use_threads=False).aggregate([("row", "min")])
+    return items.select(columns).take(first.column("row_min").combine_chunks().sort())
 
 
 def digest_batch(batch: Any, storage: Storage) -> Any:

@@ -12,7 +12,7 @@ import io
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any
 
 from cephalo_ray.caption.identity import item_key, ledger_row, ledger_schema
@@ -37,34 +37,15 @@ STATUS_OK = "ok"
 STATUS_FAILED = "failed"  # the image's own fault: asked again only with --retry-failed
 STATUS_RETRY = "retry"  # a transient failure (storage, memory, the engine): asked again on a rerun
 STATUS_SKIPPED = "skipped"
-# One (image, prompt) is the restart unit; its answer and its error row follow it by `key`.
+# One (image, prompt) is the restart unit; its answer and its error row follow it by `key`. Error
+# rows written before they had a key (or without one) follow their image: pair_id = image_id.
 LAYOUT = RootLayout(
     job="caption",
     ledger_dir=LEDGER_DIR,
     key_columns=("key",),
-    links={CAPTIONS_DIR: ("key", "key"), ERRORS_DIR: ("key", "key")},
+    links={CAPTIONS_DIR: ("key", "key"), ERRORS_DIR: ("key", "key", "pair_id", "image_id")},
 )
-# Roots begun before error rows named their answer: their error rows follow the image, so one of a
-# prompt answered later stays while another prompt of the image keeps its commit.
-LAYOUT_BY_IMAGE = RootLayout(
-    job="caption",
-    ledger_dir=LEDGER_DIR,
-    key_columns=("key",),
-    links={CAPTIONS_DIR: ("key", "key"), ERRORS_DIR: ("pair_id", "image_id")},
-)
-# In the config a run records (not its identity): the root's error rows follow their answer by key.
-ERRORS_BY_KEY = {"error_rows": "one per answer, linked by key"}
 EngineLoader = Callable[..., Engine]  # `Engine.load`'s signature: (model, options, *, storage)
-
-
-def layout_for(previous: Mapping[str, Any] | None) -> RootLayout:
-    """The layout of a root whose manifest (before this run) is `previous`: error rows follow their
-    answer by key, unless the root was begun before they had one (its manifest does not say so)."""
-    if previous is None:
-        return LAYOUT
-    recorded = previous.get("config") or {}
-    by_key = all(recorded.get(name) == value for name, value in ERRORS_BY_KEY.items())
-    return LAYOUT if by_key else LAYOUT_BY_IMAGE
 
 
 def captions_schema() -> Any:
@@ -124,7 +105,7 @@ class CaptionStage:
         model: str,
         model_name: str,
         prompts: Sequence[str],
-        done: Iterable[str],
+        done: Container[str],
         params: SamplingParams,
         engine: EngineOptions,
         retry: RetryPolicy | None = None,
@@ -135,7 +116,7 @@ class CaptionStage:
         self.model = model
         self.model_name = model_name
         self.prompts = list(prompts)
-        self.done = set(done)
+        self.done = done  # a compact lookup from the driver: only `in` is asked of it
         self.params = params
         self.options = engine
         self.retry = retry or RetryPolicy()

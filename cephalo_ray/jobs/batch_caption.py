@@ -48,7 +48,6 @@ import json
 import math
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -60,7 +59,8 @@ from cephalo_ray.arguments import run_job_main
 from cephalo_ray.config import StorageConfig, StrictModel
 
 if TYPE_CHECKING:
-    from cephalo_ray.caption.identity import ListedImage
+    import pyarrow as pa
+
     from cephalo_ray.caption.stage import EngineLoader
 
 JOB = "caption"
@@ -111,7 +111,12 @@ class CaptionRetry(StrictModel):
 
 
 class CaptionConfig(StrictModel):
-    """`cephalo caption` settings."""
+    """`cephalo caption` settings.
+
+    `trust_remote_code: true` (`--trust-remote-code`) lets the model run its checkpoint's own code
+    (Phi-3-vision, any `auto_map`); a local one without it is refused before Ray starts. It is not
+    part of the run's identity: a root resumes with or without it.
+    """
 
     input: str = Field(description="images (folder or s3:// prefix), an extract root or a refine root")
     output: str = Field(description="the caption root (local or s3://)")
@@ -129,6 +134,11 @@ class CaptionConfig(StrictModel):
         None, description="a JSON schema file (local path) every answer must follow, as JSON"
     )
     dtype: str = Field("auto", description="weights dtype: auto, float32, bfloat16, float16")
+    trust_remote_code: bool = Field(
+        False,
+        description="run the checkpoint's own Python code (Phi-3-vision, any config.json with auto_map); "
+        "without it such a model is refused",
+    )
     allow_partial: bool = Field(False, description="accept an upstream root that is not complete")
     retry_failed: bool = Field(False, description="ask again for the answers that failed in earlier runs")
     sampling: CaptionSampling = CaptionSampling()
@@ -189,13 +199,14 @@ def read_json_schema(path: str | None) -> str | None:
         ) from None
 
 
-def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, list[Any], dict[str, Any] | None]:
-    """("files", `ListedImage`s, None) or ("root", parquet files, upstream info) for the input.
+def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, Any, dict[str, Any] | None]:
+    """("files", the images as an Arrow table (`IMAGE_COLUMNS`, by image_id), None) or ("root",
+    parquet files, upstream info) for the input.
 
     Raises:
         ConfigError: when the input holds no images.
     """
-    from cephalo_ray.caption.identity import IMAGE_SUFFIXES, ListedImage, image_name
+    from cephalo_ray.caption.identity import IMAGE_SUFFIXES, image_table
     from cephalo_ray.config import ConfigError
     from cephalo_ray.output_root import manifest_uri, read_upstream
     from cephalo_ray.storage import join
@@ -210,16 +221,33 @@ def sources_of(config: CaptionConfig, storage: Any) -> tuple[str, list[Any], dic
         files = [join(config.input, name) for name in upstream["files"].get(directory, [])]
         rows = int(upstream["counts"].get("pairs" if upstream["job"] == "extract" else "pairs_ok", -1))
         return "root", files, {"uri": config.input, "digest": digest, "job": upstream["job"], "rows": rows}
-    images = [
-        ListedImage(image_name(item.uri, config.input), item.uri, item.size, item.mtime_ns)
-        for item in storage.list_files(config.input)
-        if item.uri.lower().endswith(IMAGE_SUFFIXES)
-    ]
-    if not images:
+    try:
+        images = image_table(storage.list_input_table(config.input, suffix=""), config.input)
+    except FileNotFoundError:
+        images = None
+    if images is None or images.num_rows == 0:
         raise ConfigError(
             f"{config.input} holds no images ({', '.join(IMAGE_SUFFIXES)}) and is not an output root"
         )
-    return "files", sorted(images, key=lambda image: image.image_id), None
+    return "files", images, None
+
+
+def refuse_remote_code(config: CaptionConfig) -> None:
+    """Stop before Ray starts when a local model runs code of its own and the config does not allow
+    it (a model on s3:// or the hub is refused by the actor that loads it).
+
+    Raises:
+        ConfigError: naming the model, its code files and the key that allows it.
+    """
+    from cephalo_ray.config import ConfigError
+    from cephalo_ray.models.loader import remote_code_refusal
+
+    config_file = Path(config.model, "config.json")
+    if not config_file.is_file():
+        return
+    refusal = remote_code_refusal(json.loads(config_file.read_text()), config.model, config.trust_remote_code)
+    if refusal:
+        raise ConfigError(f"trust_remote_code (--trust-remote-code): {refusal}")
 
 
 def refuse_uri_named_root(storage: Any, output: str) -> None:
@@ -250,21 +278,15 @@ def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[
     Args:
         load_engine: the importable function each actor loads the model with (default `Engine.load`).
     """
-    from cephalo_ray.caption.stage import (
-        CAPTIONS_DIR,
-        ERRORS_BY_KEY,
-        LAYOUT,
-        STATUS_FAILED,
-        STATUS_RETRY,
-        layout_for,
-    )
-    from cephalo_ray.output_root import read_manifest
+    from cephalo_ray.caption.stage import CAPTIONS_DIR, LAYOUT, STATUS_FAILED, STATUS_RETRY
+    from cephalo_ray.ledger import status_is_in
     from cephalo_ray.restart import RootRun
     from cephalo_ray.storage import Storage
 
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     prompts = read_questions(config.questions, config.prompt)
     json_schema = read_json_schema(config.json_schema)
+    refuse_remote_code(config)
     kind, inputs, upstream = sources_of(config, storage)
     runtime = {
         "output",
@@ -275,6 +297,7 @@ def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[
         "retry_failed",
         "json_schema",
         "retry",
+        "trust_remote_code",  # how the model loads, not what it answers: a root resumes either way
     }
     if kind == "files":
         refuse_uri_named_root(storage, config.output)
@@ -287,18 +310,11 @@ def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[
     shaping = {} if json_schema is None else {"json_schema": json_schema}
     hashed.update(shaping)
     model_name = config.model_name or model_label(config.model)
-    # error rows follow their answer by key; in a root begun before they had one, their image
-    layout = layout_for(read_manifest(storage, config.output))
     root = RootRun(
         storage,
         config.output,
-        layout,
-        config={
-            **config.model_dump(),
-            "prompts": prompts,
-            **shaping,
-            **(ERRORS_BY_KEY if layout == LAYOUT else {}),
-        },
+        LAYOUT,
+        config={**config.model_dump(), "prompts": prompts, **shaping},
         hashed_config=hashed,
         upstream=upstream,
         target_file_bytes=int(config.resources.target_file_mb * 2**20),
@@ -306,7 +322,7 @@ def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[
     with root:
         # Transient failures are always asked again; the images' own with --retry-failed.
         redo = {STATUS_RETRY, STATUS_FAILED} if config.retry_failed else {STATUS_RETRY}
-        earlier = sum(row["status"] not in redo for row in root.ledger)
+        earlier = root.finished(status_is_in(redo)).num_rows
         print(
             f"caption: {len(prompts)} prompt(s), {earlier} answers from earlier runs, model {model_name}",
             file=sys.stderr,
@@ -314,7 +330,7 @@ def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[
         run_counts = caption_pending(
             config, root, storage, kind, inputs, prompts, redo, model_name, upstream, json_schema, load_engine
         )
-        manifest = root.finish(lambda ledger: summarise(ledger, run_counts))
+        manifest = root.finish(lambda ledger: summarise(ledger, run_counts), as_table=True)
     counts = manifest["counts"]
     print(
         f"caption {manifest['status']}: {counts['images']} images x {len(prompts)} prompt(s): "
@@ -326,20 +342,26 @@ def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[
     return manifest
 
 
-def summarise(ledger: list[dict[str, Any]], run_counts: dict[str, Any]) -> Any:
-    """Totals from the settled ledger beside this run's counts; complete when nothing waits a retry."""
+def summarise(ledger: pa.Table, run_counts: dict[str, Any]) -> Any:
+    """Totals from the settled ledger (Arrow; column-less when empty) beside this run's counts;
+    complete when nothing waits a retry."""
+    import pyarrow.compute as pc
+
     from cephalo_ray.caption.stage import STATUS_FAILED, STATUS_OK, STATUS_RETRY
     from cephalo_ray.restart import Summary
 
-    statuses = Counter(row["status"] for row in ledger)
+    statuses: dict[str, int] = {}
+    if ledger.num_rows:
+        counted = pc.value_counts(ledger.column("status")).to_pylist()
+        statuses = {item["values"]: item["counts"] for item in counted}
     counts = {
         **{key: value for key, value in run_counts.items() if key != "ray_data_stats"},
-        "answers": statuses[STATUS_OK],
-        "failed": statuses[STATUS_FAILED],
-        "retry": statuses[STATUS_RETRY],
+        "answers": statuses.get(STATUS_OK, 0),
+        "failed": statuses.get(STATUS_FAILED, 0),
+        "retry": statuses.get(STATUS_RETRY, 0),
     }
     extra = {"ray_data_stats": run_counts["ray_data_stats"]}
-    return Summary(counts, complete=statuses[STATUS_RETRY] == 0, extra=extra)
+    return Summary(counts, complete=counts["retry"] == 0, extra=extra)
 
 
 def model_label(model: str) -> str:
@@ -352,7 +374,7 @@ def caption_pending(
     root: Any,
     storage: Any,
     kind: str,
-    inputs: list[Any],
+    inputs: Any,
     prompts: list[str],
     redo: set[str],
     model_name: str,
@@ -360,78 +382,78 @@ def caption_pending(
     json_schema: str | None = None,
     load_engine: EngineLoader | None = None,
 ) -> dict[str, Any]:
-    """The Ray Data pipeline; returns the run's counts. `inputs` are `ListedImage`s or an upstream
-    root's files; ledger rows whose status is in `redo` are asked again; `json_schema` (checked
-    compact text) constrains every answer; `load_engine` loads the actors' model."""
+    """The Ray Data pipeline; returns the run's counts. `inputs` are a folder's images (an Arrow
+    table, `IMAGE_COLUMNS`) or an upstream root's files; ledger rows whose status is in `redo` are
+    asked again; `json_schema` (checked compact text) constrains every answer; `load_engine` loads
+    the actors' model."""
 
     import ray
     from ray.data import ActorPoolStrategy, DataContext
     from tqdm import tqdm
 
-    from cephalo_ray.caption.identity import Recognised, item_key, recognise
+    from cephalo_ray.caption.identity import (
+        PLACE_COLUMNS,
+        Recognised,
+        answer_items,
+        done_lookup,
+        keys_of,
+        recognise,
+        waiting,
+    )
     from cephalo_ray.caption.retry import RetryPolicy
     from cephalo_ray.caption.stage import STATUS_FAILED, STATUS_OK, STATUS_RETRY, STATUS_SKIPPED, CaptionStage
-    from cephalo_ray.models.engine import EngineOptions, SamplingParams
+    from cephalo_ray.ledger import status_is_in
+    from cephalo_ray.models.engine import Engine, EngineOptions, SamplingParams
     from cephalo_ray.models.loader import model_location
     from cephalo_ray.ray_session import connect_ray, parquet_dataset
     from cephalo_ray.restart import merge_in_ray
 
+    # the listing, the ledger and the answers they hold stay Arrow tables: tens of bytes an item
     if kind == "files":
-        found = recognise(inputs, prompts, root.ledger, redo)
-        image_ids = [image.image_id for image in inputs]
+        items = answer_items(inputs, prompts)
+        found = recognise(items, root.finished(status_is_in(redo), PLACE_COLUMNS))
     else:
-        found = Recognised(frozenset(row["key"] for row in root.ledger if row["status"] not in redo))
-        image_ids = pair_ids(storage, inputs)
+        items = answer_items(pair_ids(storage, inputs), prompts)
+        found = Recognised(keys_of(root.finished(status_is_in(redo), ["key"])))
+    images_listed = items.num_rows // max(1, len(prompts))
 
-    def answered(done: frozenset[str]) -> bool:
-        return all(item_key(image_id, prompt) in done for image_id in image_ids for prompt in prompts)
-
-    if not found.unchecked and answered(found.done):
+    if not found.to_check and not waiting(items, found.done):
         # every answer exists: no model to load, no image to read
-        return nothing_pending(len(image_ids), len(prompts))
+        return nothing_pending(images_listed, len(prompts))
     started_here = connect_ray(config.resources.local_num_cpus)
     try:
         DataContext.get_current().enable_progress_bars = False
-        checks = {"checked": len(found.unchecked), "moved": 0, "changed": 0, "unreadable": 0}
-        if found.unchecked:
+        checks = {"checked": found.to_check, "moved": 0, "changed": 0, "unreadable": 0}
+        if found.unchecked is not None and found.to_check:
             print(
-                f"caption: {len(found.unchecked)} images were answered where or when they were listed "
+                f"caption: {found.to_check} images were answered where or when they were listed "
                 "otherwise: reading them to compare their bytes",
                 file=sys.stderr,
             )
             digests = content_digests(storage, found.unchecked, config.resources.num_cpus)
-            found = recognise(inputs, prompts, root.ledger, redo, digests)
+            found = recognise(items, root.finished(status_is_in(redo), PLACE_COLUMNS), digests)
             adopt(root, storage, found.moved)
-            checks.update(moved=len(found.moved), changed=found.changed, unreadable=found.unreadable)
+            checks.update(moved=found.to_adopt, changed=found.changed, unreadable=found.unreadable)
             print(
                 f"caption: {checks['moved']} found answered (their answers now name where they are), "
                 f"{found.changed} changed (asked again), {found.unreadable} unreadable (answers kept)",
                 file=sys.stderr,
             )
-            if answered(found.done):  # no model to load
-                return {**nothing_pending(len(image_ids), len(prompts)), **checks}
+            if not waiting(items, found.done):  # no model to load
+                return {**nothing_pending(images_listed, len(prompts)), **checks}
+        del items  # the actors get the answered keys alone
         rows: Any  # a Ray Dataset of image rows
         if kind == "files":
-            images = len(inputs)
-            rows = ray.data.from_items(
-                [
-                    {
-                        "image_id": image.image_id,
-                        "source": image.uri,
-                        "uri": image.uri,
-                        "image": None,
-                        "size": image.size,
-                        "mtime_ns": image.mtime_ns,
-                    }
-                    for image in inputs
-                ]
-            )
+            images = inputs.num_rows
+            rows = ray.data.from_arrow(image_blocks(inputs, config.resources.batch_size))
         else:
             table = parquet_dataset(storage, inputs, ["pair_id", "image"], config.resources.num_cpus)
             counted = int((upstream or {}).get("rows", -1))
             images = counted if counted >= 0 else table.count()  # the manifest knows; no second read
             rows = table.map_batches(partial(root_rows, source=config.input), batch_format="pyarrow")
         model = model_location(config.model)
+        if config.trust_remote_code:
+            load_engine = partial(load_engine or Engine.load, trust_remote_code=True)
         batches = max(1, math.ceil(images / config.resources.batch_size))
         dataset = rows.map_batches(
             CaptionStage,
@@ -441,7 +463,7 @@ def caption_pending(
                 "model": model,
                 "model_name": model_name,
                 "prompts": prompts,
-                "done": found.done,
+                "done": done_lookup(found.done),
                 "params": SamplingParams(**config.sampling.model_dump(), json_schema=json_schema),
                 "engine": EngineOptions(
                     dtype=config.dtype,
@@ -506,33 +528,63 @@ def caption_pending(
     }
 
 
-def pair_ids(storage: Any, files: list[str]) -> list[str]:
-    """The image ids of an upstream root's rows, read without their images."""
+def pair_ids(storage: Any, files: list[str]) -> pa.Table:
+    """The image ids (`image_id`) of an upstream root's rows, read without their images."""
+    import pyarrow as pa
+
     table = storage.read_parquet(files, columns=["pair_id"]) if files else None
-    return table.column("pair_id").to_pylist() if table is not None else []
+    ids = table.column("pair_id") if table is not None else pa.chunked_array([], pa.string())
+    return pa.table({"image_id": ids})
 
 
-def content_digests(storage: Any, images: Sequence[ListedImage], num_cpus: float) -> dict[str, str | None]:
-    """The sha256 of each image's bytes by URI, read by Ray tasks (None: storage did not return it)."""
+def image_blocks(images: pa.Table, per_block: int) -> list[pa.Table]:
+    """A folder's images as the pipeline's rows (read by URI), in tables of `per_block` rows."""
+    import pyarrow as pa
+
+    rows = pa.table(
+        {
+            "image_id": images.column("image_id"),
+            "source": images.column("uri"),
+            "uri": images.column("uri"),
+            "image": pa.nulls(images.num_rows, pa.binary()),
+            "size": images.column("size"),
+            "mtime_ns": images.column("mtime_ns"),
+        }
+    )
+    return [rows.slice(start, per_block) for start in range(0, rows.num_rows, per_block)]
+
+
+def content_digests(storage: Any, images: pa.Table, num_cpus: float) -> pa.Table:
+    """The sha256 of each image's bytes (uri, sha256: null where storage did not return it), read
+    by Ray tasks."""
+    import pyarrow as pa
     import ray
 
     from cephalo_ray.caption.identity import digest_batch
 
-    listing = ray.data.from_items([{"uri": image.uri} for image in images])
+    uris = images.select(["uri"])
+    # blocks of one batch each, so that Ray tasks read them side by side
+    listing = ray.data.from_arrow([uris.slice(start, 64) for start in range(0, uris.num_rows, 64)])
     digested = listing.map_batches(
         partial(digest_batch, storage=storage),
         batch_size=64,
         batch_format="pyarrow",
         num_cpus=min(1.0, num_cpus),  # fits wherever an actor of the job fits
     )
-    return {row["uri"]: row["sha256"] for row in digested.iter_rows()}
+    schema = pa.schema([("uri", pa.string()), ("sha256", pa.string())])
+    batches = []
+    batch: Any  # a pyarrow.Table (batch_format="pyarrow")
+    for batch in digested.iter_batches(batch_size=None, batch_format="pyarrow"):
+        batches.append(batch.cast(schema))
+    return pa.concat_tables(batches) if batches else schema.empty_table()
 
 
-def adopt(root: Any, storage: Any, moved: Sequence[ListedImage]) -> int:
+def adopt(root: Any, storage: Any, moved: pa.Table | None) -> int:
     """Commit the answers of images found answered at another place again, naming where each image
     is now (source, size, mtime_ns), so that later reruns there read nothing, and settle: the older
-    commits give these keys up. Returns how many answers were committed again."""
-    import pyarrow as pa
+    commits give these keys up. `moved` holds the images (`IMAGE_COLUMNS`); only their rows of each
+    commit are read out of Arrow. Returns how many answers were committed again."""
+    import pyarrow.compute as pc
 
     from cephalo_ray.caption.identity import ledger_schema
     from cephalo_ray.caption.stage import CAPTIONS_DIR, ERRORS_DIR, LEDGER_DIR, captions_schema
@@ -540,43 +592,70 @@ def adopt(root: Any, storage: Any, moved: Sequence[ListedImage]) -> int:
     from cephalo_ray.rows import errors_schema
     from cephalo_ray.storage import join
 
-    if not moved:
+    if moved is None or moved.num_rows == 0:
         return 0
-    here = {image.image_id: image for image in moved}
+    ids = moved.column("image_id").combine_chunks()
     adopted = 0
     for name in sorted(committed_names(storage, root.root, LEDGER_DIR)):
-        ledger = storage.read_parquet([join(root.root, LEDGER_DIR, name + PARQUET)]).to_pylist()
-        rows = [row for row in ledger if row["image_id"] in here]
-        if not rows:
+        ledger = storage.read_parquet([join(root.root, LEDGER_DIR, name + PARQUET)])
+        rows = ledger.filter(pc.is_in(ledger.column("image_id"), value_set=ids))
+        if not rows.num_rows:
             continue
-        keys = {row["key"] for row in rows}
+        keys = rows.column("key").combine_chunks()
         data = {}
         # (directory, the column that picks its rows, the values picked, the column naming the image)
         for directory, column, wanted, image_column, schema in (
             (CAPTIONS_DIR, "key", keys, "image_id", captions_schema()),
-            (ERRORS_DIR, "pair_id", here.keys(), "pair_id", errors_schema()),
+            (ERRORS_DIR, "pair_id", ids, "pair_id", errors_schema()),
         ):
             uri = join(root.root, directory, name + PARQUET)
-            found = storage.read_parquet([uri]).to_pylist() if storage.exists(uri) else []
-            picked = [
-                {**item, "source": here[item[image_column]].uri} for item in found if item[column] in wanted
-            ]
-            data[directory] = pa.Table.from_pylist(picked, schema=schema)
-        renamed = []
-        for row in rows:
-            image = here[row["image_id"]]
-            renamed.append({**row, "source": image.uri, "size": image.size, "mtime_ns": image.mtime_ns})
-        names = [f"{row['key']}|{root.run_id}" for row in renamed]
-        root.committer.commit(names, data, pa.Table.from_pylist(renamed, schema=ledger_schema()))
-        adopted += len(renamed)
+            found = storage.read_parquet([uri]) if storage.exists(uri) else schema.empty_table()
+            picked = found.filter(pc.is_in(found.column(column), value_set=wanted))
+            data[directory] = conform(placed(picked, moved, image_column, {"source": "uri"}), schema)
+        where = {"source": "uri", "size": "size", "mtime_ns": "mtime_ns"}
+        renamed = conform(placed(rows, moved, "image_id", where), ledger_schema())
+        names = [f"{key}|{root.run_id}" for key in keys.to_pylist()]
+        root.committer.commit(names, data, renamed)
+        adopted += renamed.num_rows
     settle_now(root)
     return adopted
+
+
+def placed(table: pa.Table, images: pa.Table, image_column: str, columns: dict[str, str]) -> pa.Table:
+    """`table` with its `columns` (name -> column of `images`) taken from the image its
+    `image_column` names (every row names one of `images`)."""
+    import pyarrow.compute as pc
+
+    index = pc.index_in(table.column(image_column), value_set=images.column("image_id").combine_chunks())
+    for name, source in columns.items():
+        values = images.column(source).take(index)
+        if name in table.column_names:
+            table = table.set_column(table.column_names.index(name), name, values)
+        else:
+            table = table.append_column(name, values)
+    return table
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with the columns of `schema`, in its order and types; columns it lacks (files written
+    before they existed) are null, columns it has beyond them are left out."""
+    import pyarrow as pa
+
+    return pa.table(
+        [
+            table.column(field.name).cast(field.type)
+            if field.name in table.column_names
+            else pa.nulls(table.num_rows, field.type)
+            for field in schema
+        ],
+        schema=schema,
+    )
 
 
 def settle_now(root: Any) -> None:
     """Leave each key committed again in this run in its newest commit before anything compacts: a
     merge of an older commit holding it with a newer commit would outrank the newest one."""
-    root.ledger, _ = root.settle()
+    root.settle()  # keeps the settled ledger as `root.ledger_table`
 
 
 def nothing_pending(images: int, prompts: int) -> dict[str, Any]:

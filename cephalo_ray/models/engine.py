@@ -203,13 +203,24 @@ class Engine:
         device: str | None = None,
         storage: Any = None,
         observer: Callable[[int, int, float], None] | None = None,
+        trust_remote_code: bool = False,
     ) -> Engine:
-        """Load a VLM, a causal LM or a LoRA adapter folder (merged into its base) and start the engine."""
-        from cephalo_ray.models.loader import load_model
+        """Load a VLM, a causal LM or a LoRA adapter folder (merged into its base) and start the engine.
 
-        model, processor, is_vlm = load_model(
-            name_or_path, dtype=options.dtype, device=device, storage=storage
-        )
+        `trust_remote_code` runs a checkpoint's own code (Phi-3-vision, any `auto_map`); without it
+        such a checkpoint is refused (`RemoteCodeRefused`) before any of its code runs.
+        """
+        from cephalo_ray.models.loader import load_model, load_vlm
+
+        if trust_remote_code:  # `load_model` takes no switch: a checkpoint with its own code loads as a VLM
+            loaded = load_vlm(
+                name_or_path, dtype=options.dtype, device=device, storage=storage, trust_remote_code=True
+            )
+            model, processor, is_vlm = loaded.model, loaded.processor, True
+        else:
+            model, processor, is_vlm = load_model(
+                name_or_path, dtype=options.dtype, device=device, storage=storage
+            )
         return cls(
             model,
             processor,

@@ -99,8 +99,22 @@ class ServeResources(StrictModel):
     )
 
 
+class ModelOptions(StrictModel):
+    """Settings of one served model, under `model_options.<its name>`."""
+
+    trust_remote_code: bool = Field(
+        False,
+        description="run the checkpoint's own Python code (Phi-3-vision, any config.json with auto_map); "
+        "without it such a model is refused",
+    )
+
+
 class ServeConfig(StrictModel):
-    """`cephalo serve` settings."""
+    """`cephalo serve` settings.
+
+    `model_options.NAME.trust_remote_code: true` lets the model served as NAME run its checkpoint's
+    own code (Phi-3-vision, any `auto_map`); a local one without it is refused before Ray starts.
+    """
 
     models: list[str] = Field(
         description="model folders, hub names or s3:// folders", json_schema_extra={"flag": "model"}
@@ -121,6 +135,10 @@ class ServeConfig(StrictModel):
     route_prefix: str = Field("/", description="HTTP route prefix of the app")
     chat_page: bool = Field(True, description="serve the chat page at / (false: the API only)")
     blocking: bool = Field(True, description="keep serving until interrupted")
+    model_options: dict[str, ModelOptions] = Field(
+        default_factory=dict,
+        description="per served name: model_options.NAME.trust_remote_code=true runs that checkpoint's own code",
+    )
     limits: ServeLimits = ServeLimits()
     engine: EngineConfig = EngineConfig()
     resources: ServeResources = ServeResources()
@@ -138,12 +156,22 @@ class ServeConfig(StrictModel):
             raise ValueError(
                 f"model names must be unique, got {self.served_names()}; set --name for each model"
             )
+        unknown = sorted(set(self.model_options) - set(self.served_names()))
+        if unknown:
+            raise ValueError(
+                f"model_options names {unknown}, which are not served; the served names are {self.served_names()}"
+            )
         if self.host not in LOOPBACK and not self.api_key_env:
             raise ValueError(
                 f"host {self.host} is reachable from other machines: set api_key_env to the environment variable "
                 "holding an API key (e.g. --api-key-env CEPHALO_API_KEY)"
             )
         return self
+
+    def trusts_remote_code(self, name: str) -> bool:
+        """Whether the model served as `name` may run its checkpoint's own code."""
+        options = self.model_options.get(name)
+        return options is not None and options.trust_remote_code
 
     def served_names(self) -> list[str]:
         return self.names or [
@@ -167,15 +195,60 @@ class ServeSettings:
     load_engine: Callable[..., Engine] | None = None
 
 
+@dataclass(frozen=True)
+class TrustingLoader:
+    """A replica's engine loader that lets the models at `trusted` locations run their checkpoint's own
+    code (`trust_remote_code`), and loads every other model as `load_engine` does."""
+
+    trusted: frozenset[str]
+    load_engine: Callable[..., Engine] | None = None
+
+    def __call__(self, name_or_path: str, *args: Any, **kwargs: Any) -> Engine:
+        from cephalo_ray.models.engine import Engine
+
+        load = self.load_engine or Engine.load
+        if name_or_path in self.trusted:
+            kwargs["trust_remote_code"] = True
+        return load(name_or_path, *args, **kwargs)
+
+
+def refuse_remote_code_early(config: ServeConfig) -> None:
+    """Stop before Ray starts when a local model runs code of its own and its options do not allow it
+    (models on s3:// or the hub are refused by the replica that loads them).
+
+    Raises:
+        ConfigError: naming the model, its code files and the key that allows it.
+    """
+    import json
+
+    from cephalo_ray.config import ConfigError
+    from cephalo_ray.models.loader import remote_code_refusal
+
+    for name, model in zip(config.served_names(), config.models, strict=True):
+        config_file = Path(model, "config.json")
+        if not config_file.is_file():
+            continue
+        refusal = remote_code_refusal(
+            json.loads(config_file.read_text()), model, config.trusts_remote_code(name)
+        )
+        if refusal:
+            raise ConfigError(
+                f"model_options.{name}.trust_remote_code: {refusal} "
+                f"(model_options.{name}.trust_remote_code=true, or under model_options in the YAML)"
+            )
+
+
 def settings_of(config: ServeConfig, load_engine: Callable[..., Engine] | None = None) -> ServeSettings:
     """The settings the deployment is built from (`load_engine`: see `ServeSettings`).
 
     Raises:
-        ConfigError: when the API key's environment variable is empty.
+        ConfigError: when the API key's environment variable is empty, or a local model runs code of
+            its own that its options do not allow.
     """
     from cephalo_ray.config import ConfigError
     from cephalo_ray.models.loader import model_location
 
+    refuse_remote_code_early(config)
     if config.api_key_env and not os.environ.get(config.api_key_env):
         raise ConfigError(
             f"api_key_env: the environment variable {config.api_key_env} is empty or unset; export the key first"
@@ -184,15 +257,18 @@ def settings_of(config: ServeConfig, load_engine: Callable[..., Engine] | None =
     audio_model = config.audio_model
     if audio_model and os.path.isdir(audio_model):
         audio_model = os.path.abspath(audio_model)
+    served_models = {
+        name: model_location(model) for name, model in zip(config.served_names(), config.models, strict=True)
+    }
+    trusted = frozenset(
+        location for name, location in served_models.items() if config.trusts_remote_code(name)
+    )
     return ServeSettings(
         config=config,
-        served_models={
-            name: model_location(model)
-            for name, model in zip(config.served_names(), config.models, strict=True)
-        },
+        served_models=served_models,
         api_key_sha256=hashlib.sha256(key.encode()).hexdigest() if key else None,
         audio_model=audio_model,
-        load_engine=load_engine,
+        load_engine=TrustingLoader(trusted, load_engine) if trusted else load_engine,
     )
 
 

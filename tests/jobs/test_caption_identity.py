@@ -191,24 +191,46 @@ def test_image_names_are_paths_inside_the_input() -> None:
 
 
 def test_an_answer_stands_by_where_it_was_listed_or_else_by_its_bytes() -> None:
-    from cephalo_ray.caption.identity import ListedImage, item_key, recognise
+    import pyarrow as pa
+
+    from cephalo_ray.caption.identity import answer_items, item_key, ledger_schema, recognise
 
     prompts = ["Describe this figure."]
-    image = ListedImage("a.png", "/new/a.png", 10, 5)
+
+    def listed(mtime_ns: int | None = 5) -> pa.Table:
+        return answer_items(
+            pa.table(
+                {
+                    "image_id": ["a.png"],
+                    "uri": ["/new/a.png"],
+                    "size": pa.array([10], pa.int64()),
+                    "mtime_ns": pa.array([mtime_ns], pa.int64()),
+                }
+            ),
+            prompts,
+        )
+
+    def answered(**changes: Any) -> pa.Table:  # the settled ledger's rows that stand
+        return pa.Table.from_pylist([{**row, **changes}], schema=ledger_schema())
+
+    def digests(value: str | None) -> pa.Table:
+        return pa.table({"uri": ["/new/a.png"], "sha256": pa.array([value], pa.string())})
+
+    image = listed().select(["image_id", "uri", "size", "mtime_ns"])
     key = item_key("a.png", prompts[0])
     row = {"key": key, "image_id": "a.png", "status": "ok", "size": 10, "mtime_ns": 5, "sha256": "s1"}
-    same_place = recognise([image], prompts, [{**row, "source": "/new/a.png"}], {"retry"})
-    assert same_place.done == {key} and not same_place.unchecked  # nothing to read
-    elsewhere = [{**row, "source": "/old/a.png"}]
-    unchecked = recognise([image], prompts, elsewhere, {"retry"})
-    assert not unchecked.done and unchecked.unchecked == (image,)
-    same_bytes = recognise([image], prompts, elsewhere, {"retry"}, {"/new/a.png": "s1"})
-    assert same_bytes.done == {key} and same_bytes.moved == (image,) and same_bytes.changed == 0
-    other_bytes = recognise([image], prompts, elsewhere, {"retry"}, {"/new/a.png": "s2"})
-    assert not other_bytes.done and not other_bytes.moved and other_bytes.changed == 1
-    unreadable = recognise([image], prompts, elsewhere, {"retry"}, {"/new/a.png": None})
-    assert unreadable.done == {key} and unreadable.unreadable == 1 and not unreadable.moved
-    retried = recognise([image], prompts, [{**row, "source": "/new/a.png", "status": "retry"}], {"retry"})
-    assert not retried.done and not retried.unchecked
-    unknown_time = ListedImage("a.png", "/new/a.png", 10, None)  # storage that gives no time: read it
-    assert recognise([unknown_time], prompts, [{**row, "source": "/new/a.png"}], {"retry"}).unchecked
+    same_place = recognise(listed(), answered(source="/new/a.png"))
+    assert same_place.done.to_pylist() == [key] and not same_place.to_check  # nothing to read
+    elsewhere = answered(source="/old/a.png")
+    unchecked = recognise(listed(), elsewhere)
+    assert not unchecked.done.to_pylist() and unchecked.unchecked == image
+    same_bytes = recognise(listed(), elsewhere, digests("s1"))
+    assert same_bytes.done.to_pylist() == [key] and same_bytes.moved == image and same_bytes.changed == 0
+    other_bytes = recognise(listed(), elsewhere, digests("s2"))
+    assert not other_bytes.done.to_pylist() and not other_bytes.to_adopt and other_bytes.changed == 1
+    unreadable = recognise(listed(), elsewhere, digests(None))
+    assert unreadable.done.to_pylist() == [key] and unreadable.unreadable == 1 and not unreadable.to_adopt
+    retried = recognise(listed(), answered(source="/new/a.png").slice(0, 0))  # a `retry` row: not standing
+    assert not retried.done.to_pylist() and not retried.to_check
+    # storage that gives no time: read it
+    assert recognise(listed(mtime_ns=None), answered(source="/new/a.png")).to_check == 1

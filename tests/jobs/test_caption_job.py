@@ -99,7 +99,7 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
     """A lost worker's batch is retried regrouped on other actors (the extract test's method): the
     same answers commit again under other names; each is kept once, and a kill while settling heals."""
     from cephalo_ray import ledger
-    from cephalo_ray.caption.identity import recognise
+    from cephalo_ray.caption.identity import PLACE_COLUMNS, answer_items, done_lookup, recognise
     from cephalo_ray.caption.stage import CaptionStage
     from cephalo_ray.models.engine import EngineOptions, SamplingParams
 
@@ -121,25 +121,27 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
         root: Any,
         storage: Storage,
         kind: str,
-        inputs: list[Any],
+        inputs: pa.Table,
         prompts: list[str],
         redo: set[str],
         *_: Any,
     ) -> dict[str, Any]:
         params = SamplingParams(**config.sampling.model_dump())
         options = EngineOptions(batch_wait_s=0.0)
-        done = recognise(inputs, prompts, root.ledger, redo).done
+        standing = root.finished(ledger.status_is_in(redo), PLACE_COLUMNS)
+        done = done_lookup(recognise(answer_items(inputs, prompts), standing).done)
         stage = CaptionStage(root.committer, storage, str(tiny_model), "tiny", prompts, done, params, options)
+        images = inputs.to_pylist()
         try:
             for grouping in groupings:
                 rows = [
                     {
-                        "image_id": inputs[i].image_id,
-                        "source": inputs[i].uri,
-                        "uri": inputs[i].uri,
+                        "image_id": images[i]["image_id"],
+                        "source": images[i]["uri"],
+                        "uri": images[i]["uri"],
                         "image": None,
-                        "size": inputs[i].size,
-                        "mtime_ns": inputs[i].mtime_ns,
+                        "size": images[i]["size"],
+                        "mtime_ns": images[i]["mtime_ns"],
                     }
                     for i in grouping
                 ]
@@ -155,7 +157,7 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
 
             monkeypatch.setattr(ledger, "commit_batch", commit_then_die)
         speeds = {"images_per_second": 0.0, "tokens_per_second": 0.0}
-        return {"images": len(inputs), "answered_now": 5, "skipped": 0, **speeds, "ray_data_stats": ""}
+        return {"images": inputs.num_rows, "answered_now": 5, "skipped": 0, **speeds, "ray_data_stats": ""}
 
     monkeypatch.setattr(batch_caption, "caption_pending", lost_worker_pipeline)
     config = config_for(images, tmp_path / "out", tiny_model)
@@ -174,6 +176,23 @@ def test_answers_a_retried_batch_commits_twice_are_kept_once(
         str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*.parquet")
     )
     assert on_disk == sorted(name for names in manifest["files"].values() for name in names)
+
+
+def test_a_model_with_its_own_code_answers_only_with_trust_remote_code(
+    ray_session: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.unit.serve.test_remote_code import remote_code_model
+
+    model = remote_code_model(tmp_path / "remote")
+    images = image_folder(tmp_path / "images", 2)
+    output = tmp_path / "out"
+    assert batch_caption.main([str(images), str(output), "--model", str(model)]) == 2
+    assert "trust_remote_code (--trust-remote-code)" in capsys.readouterr().err
+    assert not output.exists()  # refused before the root is claimed
+    manifest = batch_caption.run(config_for(images, output, model, trust_remote_code=True))
+    assert manifest["counts"]["answers"] == 2 and {row["model"] for row in answers(output)} == {"remote"}
+    # how the model loads is not the run's identity: the root resumes either way
+    assert "trust_remote_code" not in manifest["hashed_config"]
 
 
 def test_questions_over_an_extract_root(ray_session: Any, tiny_model: Path, tmp_path: Path) -> None:

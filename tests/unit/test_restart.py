@@ -44,7 +44,7 @@ def test_rows_of_a_writer_fenced_out_between_its_data_and_its_commit_are_removed
         )
     assert (tmp_path / "captions" / "a-b.parquet").exists()  # written, never committed
     rerun = newer[0]
-    assert rerun.done_keys() == set()
+    assert rerun.ledger_table.num_rows == 0
     rerun.committer.commit(["a", "b", "c"], {"captions": rows("a", "b", "c")}, rows("a", "b", "c"))
     manifest = rerun.finish(lambda ledger: Summary(counts={"answers": len(ledger)}, complete=True))
 
@@ -77,7 +77,7 @@ def test_small_batches_are_merged_into_files_of_the_target_size_and_lose_no_row(
         f"k{i}-{j}" for i in range(12) for j in range(3)
     )
     rerun = open_run(tmp_path)
-    assert len(rerun.done_keys()) == 36 and rerun.settled == 0
+    assert rerun.ledger_table.num_rows == 36 and rerun.settled == 0
 
 
 def test_a_merge_killed_before_it_uncommitted_its_sources_settles_to_one_row_per_key(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_a_merge_killed_before_it_uncommitted_its_sources_settles_to_one_row_per
     # the merged batch and its newest source hold the same rows with the same stamp: either may stay
     assert rerun.settled >= 3 and len(committed_batches(tmp_path)) <= 2
     expected = sorted(f"k{i}-{j}" for i in range(4) for j in range(2))
-    assert sorted(row["key"] for row in rerun.ledger) == expected
+    assert sorted(rerun.ledger_table.column("key").to_pylist()) == expected
     assert sorted(pq.read_table(tmp_path / "captions").column("key").to_pylist()) == expected
 
 
