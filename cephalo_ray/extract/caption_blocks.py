@@ -49,20 +49,84 @@ def find_captions(
         if label is None:
             continue
         members = [index]
+        riders: list[int] = []  # lone symbols of a formula (primes, accents), placed by their row
         cursor = index + 1
         while cursor < len(lines):
-            if continues_caption(lines, members, cursor, drawings, line_gap, body_size):
+            if is_turned(line):
+                if not continues_turned_caption(lines, members, cursor):
+                    break
                 members.append(cursor)
+            elif continues_caption(lines, members, cursor, drawings, line_gap, body_size):
+                members.append(cursor)
+            elif rides_on_caption(lines, members, cursor):
+                riders.append(cursor)
+            elif formula_piece_of_next(lines, members, cursor, drawings, line_gap, body_size):
+                members.extend((cursor, cursor + 1))
+                cursor += 1
             elif not interleaved(lines, members, cursor):
                 break
             cursor += 1
         box = union_of(lines[member].box for member in members)
         carried = next_column_lines(lines, members, box, drawings, body_size, line_gap, taken)
+        members += riders
         ordered = in_printed_rows(lines, members) + in_printed_rows(lines, carried)
         text = join_caption_lines([lines[member].text for member in ordered])
         captions.append(Caption(box, label, text, tuple(ordered), line.bold_start))
         taken.update(members + carried)
     return captions
+
+
+def is_turned(line: TextLine) -> bool:
+    """Set vertically (a caption of a table turned on its side): far taller than wide."""
+    return line.box.height > 2 * line.box.width and len(line.text) > 8
+
+
+def continues_turned_caption(lines: Sequence[TextLine], members: Sequence[int], cursor: int) -> bool:
+    """The next line of a turned caption: turned too, in its size, starting level with it and
+    beside it at line spacing (its rows read sideways, so rows of cells must not join it)."""
+    last, candidate = lines[members[-1]], lines[cursor]
+    if not (candidate.box.height > 2 * candidate.box.width and abs(candidate.size - last.size) <= 0.5):
+        return False
+    level = abs(candidate.box.y1 - last.box.y1) <= 3.0 or abs(candidate.box.y0 - last.box.y0) <= 3.0
+    apart = max(candidate.box.x0 - last.box.x1, last.box.x0 - candidate.box.x1)
+    return level and -0.5 * last.size <= apart <= 0.8 * last.size
+
+
+def rides_on_caption(lines: Sequence[TextLine], members: Sequence[int], cursor: int) -> bool:
+    """The line is a lone symbol of a formula in the caption (a prime, an accent, a star) that the
+    PDF wrote apart: no letters or digits, inside the caption's width, touching its last row."""
+    candidate, last = lines[cursor], lines[members[-1]]
+    printed = candidate.text.replace(" ", "")
+    if not printed or len(printed) > 2 or any(char.isalnum() for char in printed):
+        return False
+    caption = union_of(lines[member].box for member in members)
+    box = candidate.box
+    inside = caption.x0 - 2 <= box.x0 and box.x1 <= caption.x1 + 2
+    touching = last.box.y0 - 0.5 * last.size <= box.center_y <= last.box.y1 + 0.5 * last.size
+    return inside and touching and candidate.size <= last.size + 0.5
+
+
+def formula_piece_of_next(
+    lines: Sequence[TextLine],
+    members: list[int],
+    cursor: int,
+    drawings: Sequence[Box],
+    line_gap: float,
+    body_size: float | None,
+) -> bool:
+    """The line is a piece of a formula (a fraction's numerator in a smaller size) on the row of the
+    next line, and that line continues the caption: the two go on together."""
+    following = cursor + 1
+    if following >= len(lines):
+        return False
+    piece, mate = lines[cursor], lines[following]
+    if not on_one_row(piece.box, mate.box) or piece.box.width >= mate.box.width:
+        return False
+    apart = max(mate.box.x0 - piece.box.x1, piece.box.x0 - mate.box.x1)
+    caption = union_of(lines[member].box for member in members)
+    if apart > mate.size or piece.box.horizontal_overlap(caption) < piece.box.width - 2:
+        return False  # (a label of a drawing beside the caption shares the row, further off)
+    return continues_caption(lines, members, following, drawings, line_gap, body_size)
 
 
 def in_printed_rows(lines: Sequence[TextLine], members: Sequence[int]) -> list[int]:
@@ -160,7 +224,10 @@ def next_column_lines(
 
 def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) -> bool:
     """The line opens a paragraph: a new block, or the block's previous line is not just above it."""
-    if previous.box.shares_row(line.box) and -1.0 <= line.box.x0 - previous.box.x1 <= 1.6 * line.size:
+    gap = line.box.x0 - previous.box.x1
+    # a lone mark standing apart before it (a number in the gutter, a change bar's tag) is no word
+    mark = len(previous.text.strip()) <= 2 and not any(char.isalpha() for char in previous.text)
+    if previous.box.shares_row(line.box) and -1.0 <= gap <= (0.5 if mark else 1.6) * line.size:
         return False  # a piece of the same printed line (a link, a change of font)
     if previous.block != line.block:
         return True
@@ -213,6 +280,9 @@ def continues_caption(
         # a sub- or superscript written with the next piece may reach back over the last one's end
         # ("κ∗" + "D to the right"), by up to a character
         after = -last.size <= box.x0 - last.box.x1 <= 1.6 * last.size and box.x0 > last.box.x0
+        # a fraction's denominator, written with the rest of the row, starts under its numerator at
+        # the last piece's end and runs on past it
+        after = after or (last.box.center_x <= box.x0 <= last.box.x1 and box.x1 > last.box.x1 + last.size)
         # or the row's start, written after its end (a formula split the row): it is read in place
         before = len(members) > 1 and within and -last.size <= last.box.x0 - box.x1 <= 1.6 * last.size
         return piece and (after or before)
@@ -267,14 +337,20 @@ def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) 
     (a line of the next column shares the row too, but beside the caption, not under it)."""
     box = lines[cursor].box
     caption = union_of(lines[member].box for member in members)
-    for index, other in enumerate(lines):
-        if index == cursor or index in members or not other.box.shares_row(box):
-            continue
-        if other.box.x1 <= caption.x0 or other.box.x0 >= caption.x1:
-            continue
-        if max(other.box.x0 - box.x1, box.x0 - other.box.x1) > 1.5 * lines[cursor].size:
-            return True
-    return False
+    row = sorted(
+        (
+            other.box
+            for index, other in enumerate(lines)
+            if (index == cursor or index not in members)
+            and other.box.shares_row(box)
+            and other.box.x1 > caption.x0
+            and other.box.x0 < caption.x1
+        ),
+        key=lambda piece: piece.x0,
+    )
+    # the words of one loosely justified line, written apart, follow each other a space apart
+    reach = 1.5 * lines[cursor].size
+    return any(right.x0 - left.x1 > reach for left, right in zip(row, row[1:], strict=False))
 
 
 def ends_paragraph(last: TextLine, following: TextLine) -> bool:

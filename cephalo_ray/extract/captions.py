@@ -53,8 +53,10 @@ ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|v
 
 # "Table 2 (continued)", "Table 2. Continued", "... of the Study (Cont.)": the rest of an item whose
 # caption came on an earlier page
+# ("Table 2. Extended." heads the facing page of a table spread: the word alone, nothing after it)
 CONTINUED = re.compile(
-    r"^\W*\(?\s*(?:continued|cont(?:'d|d|\.))(?:\W|$)|\(\s*(?:continued|cont(?:'d|d|\.)?)\s*\)\W*$",
+    r"^\W*\(?\s*(?:continued|cont(?:'d|d|\.))(?:\W|$)|\(\s*(?:continued|cont(?:'d|d|\.)?)\s*\)\W*$"
+    r"|^\W*\(?\s*extended\s*\)?\W*$",
     re.IGNORECASE,
 )
 

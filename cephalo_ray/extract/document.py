@@ -20,6 +20,7 @@ from cephalo_ray.extract.metadata import DocumentMetadata, document_metadata
 from cephalo_ray.extract.page_text import (
     join_row_pieces,
     running_furniture,
+    running_graphics,
     text_stats,
     without_furniture,
     without_margin_text,
@@ -183,10 +184,18 @@ def extract_document(
             contents.append(read_page(doc.load_page(index)))
             page_seconds[index] += time.perf_counter() - tick
         furniture = running_furniture([c.lines for c in contents], [c.rect for c in contents])
+        banners = running_graphics([c.graphics for c in contents], [c.rect for c in contents])
         contents = [
             content._replace(lines=lines, graphics=graphics)
-            for content, running in zip(contents, furniture, strict=True)
-            for lines, graphics in [without_furniture(content.lines, content.graphics, running, content.rect)]
+            for content, running, banner in zip(contents, furniture, banners, strict=True)
+            for lines, graphics in [
+                without_furniture(
+                    content.lines,
+                    [g for index, g in enumerate(content.graphics) if index not in banner],
+                    running,
+                    content.rect,
+                )
+            ]
         ]
         stats = text_stats([line for content in contents for line in content.lines])
         contents = [
@@ -321,8 +330,15 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
     """Text lines in reading order with their block, mean font size and first-span boldness."""
     import pymupdf
 
-    # ligatures expanded ("ﬁ" -> "fi"); images left out of the text dict (decoding them is slow)
-    flags = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_LIGATURES & ~pymupdf.TEXT_PRESERVE_IMAGES
+    # ligatures expanded ("ﬁ" -> "fi"); images left out of the text dict (decoding them is slow); a
+    # glyph with no Unicode reads as U+FFFD, as other readers show it, not as its font-internal code
+    # (a control character, or a digit standing in for a "×" or "±")
+    flags = (
+        pymupdf.TEXTFLAGS_DICT
+        & ~pymupdf.TEXT_PRESERVE_LIGATURES
+        & ~pymupdf.TEXT_PRESERVE_IMAGES
+        & ~pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE
+    )
     blocks = page.get_text("dict", sort=True, flags=flags)["blocks"]
     lines: list[TextLine] = []
     for block_index, block in enumerate(blocks):

@@ -61,9 +61,9 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
     for number, (lines, rect) in enumerate(zip(pages, rects, strict=True)):
         marks = []
         for index, line in enumerate(lines):
-            if line.box.y1 <= rect.y0 + FURNITURE_BAND * rect.height:
+            if line.box.center_y <= rect.y0 + FURNITURE_BAND * rect.height:
                 band = "top"
-            elif line.box.y0 >= rect.y1 - FURNITURE_BAND * rect.height:
+            elif line.box.center_y >= rect.y1 - FURNITURE_BAND * rect.height:
                 band = "bottom"
             else:
                 continue
@@ -76,6 +76,26 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
         {index for index, band, key in marks if len(seen[(band, key)]) >= needed or PAGE_NUMBER.match(key)}
         for marks in banded
     ]
+
+
+def running_graphics(pages: Sequence[Sequence[Graphic]], rects: Sequence[Box]) -> list[set[int]]:
+    """Per page, the graphics that are running furniture: a logo or rule in the top or bottom band
+    printed at the same place on many pages (a journal's banner, even on pages with no header text)."""
+    seen: dict[tuple[str, int, int, int, int], set[int]] = {}
+    keyed: list[list[tuple[int, tuple[str, int, int, int, int]]]] = []
+    for number, (graphics, rect) in enumerate(zip(pages, rects, strict=True)):
+        marks = []
+        for index, graphic in enumerate(graphics):
+            box = graphic.box
+            band = FURNITURE_BAND * rect.height
+            if rect.y0 + band < box.center_y < rect.y1 - band:
+                continue
+            key = (graphic.kind, round(box.x0), round(box.y0), round(box.x1), round(box.y1))
+            marks.append((index, key))
+            seen.setdefault(key, set()).add(number)
+        keyed.append(marks)
+    needed = max(2, int(FURNITURE_SHARE * len(pages) + 0.999))
+    return [{index for index, key in marks if len(seen[key]) >= needed} for marks in keyed]
 
 
 def without_furniture(

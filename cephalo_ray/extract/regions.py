@@ -130,22 +130,37 @@ def vertical_claim(
     def overlaps(box: Box) -> bool:
         return min(box.x1, right) - max(box.x0, left) > 0.25 * min(box.width, right - left)
 
+    def blocks(box: Box) -> bool:
+        # text beside the figure, clear of the caption's own width, is body text flowing round it
+        return overlaps(box) and box.horizontal_overlap(caption) > 0
+
     def within(box: Box) -> bool:
         return box.center_x >= left - 2 and box.center_x <= right + 2
 
+    def astray(cluster: Cluster) -> bool:
+        # text alone reaching far over into the next column (a title page's author block) is not
+        # the figure of a caption set in one column
+        reach = 0.25 * (right - left)
+        one_column = right - left < 0.6 * page.width
+        return (
+            cluster.text_only
+            and one_column
+            and (cluster.box.x0 < left - reach or cluster.box.x1 > right + reach)
+        )
+
     if upward:
-        limit = max([b.y1 for b in blockers if b.y1 <= caption.y0 + 1 and overlaps(b)], default=page.y0)
+        limit = max([b.y1 for b in blockers if b.y1 <= caption.y0 + 1 and blocks(b)], default=page.y0)
         chosen = [
             i
             for i, c in enumerate(clusters)
-            if c.box.y0 >= limit - 1 and c.box.y1 <= caption.y0 + 3 and within(c.box)
+            if c.box.y0 >= limit - 1 and c.box.y1 <= caption.y0 + 3 and within(c.box) and not astray(c)
         ]
     else:
-        limit = min([b.y0 for b in blockers if b.y0 >= caption.y1 - 1 and overlaps(b)], default=page.y1)
+        limit = min([b.y0 for b in blockers if b.y0 >= caption.y1 - 1 and blocks(b)], default=page.y1)
         chosen = [
             i
             for i, c in enumerate(clusters)
-            if c.box.y1 <= limit + 1 and c.box.y0 >= caption.y1 - 3 and within(c.box)
+            if c.box.y1 <= limit + 1 and c.box.y0 >= caption.y1 - 3 and within(c.box) and not astray(c)
         ]
     chosen = [
         i for i in chosen if clusters[i].box.horizontal_overlap(caption) > 0 or overlaps(clusters[i].box)
@@ -192,6 +207,8 @@ def beside_claim(
                     chosen.append(i)
                     box = box.union(cluster.box)
                     grown = True
+        if min(box.width, box.height) < MIN_THICKNESS:
+            continue  # a rule along the caption (a turned table's head rule), not a figure
         claim = Claim(gap + 2 * CONVENTION_BONUS, caption_index, tuple(chosen), box, "beside")
         if best is None or claim.cost < best.cost:
             best = claim
@@ -226,6 +243,46 @@ def chained_costs(claim: Claim, caption: Box, clusters: Sequence[Cluster]) -> di
         if cost <= MAX_CAPTION_GAP
         and not (min(boxes[index].width, boxes[index].height) < MIN_THICKNESS and cost > 2 * GRAPHIC_GAP)
     }
+
+
+def past_table_foot(
+    options: Sequence[tuple[float, int, int]],
+    claims: Sequence[Claim],
+    captions: Sequence[Caption],
+    clusters: Sequence[Cluster],
+    graphics: Sequence[Graphic],
+    cluster_index: int,
+) -> list[tuple[float, int, int]]:
+    """The options that would give a cluster to a table captioned above it although it lies under
+    that table's foot (the bottom rule of the ruled cells nearest the caption), when another caption
+    claims it too: a figure stacked under a table is the figure's."""
+    if len({caption for _, caption, _ in options}) < 2:
+        return []
+    box = clusters[cluster_index].box
+    beyond = []
+    for option in options:
+        claim = claims[option[2]]
+        caption = captions[claim.caption]
+        if caption.label.kind != "table" or claim.placement != "above":
+            continue
+        nearest = min(claim.clusters, key=lambda index: clusters[index].box.y0)
+        table = clusters[nearest].box
+        if nearest == cluster_index or len(clusters[nearest].lines) < 4:
+            continue
+        rules = [
+            graphic.box
+            for graphic in graphics
+            if is_rule(graphic, 0.9 * table.width)
+            and table.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
+        ]
+        ruled = (
+            len(rules) >= 2
+            and min(r.y0 for r in rules) <= table.y0 + 2
+            and max(r.y1 for r in rules) >= table.y1 - 2
+        )
+        if ruled and box.y0 >= table.y1:
+            beyond.append(option)
+    return beyond
 
 
 def give_empty_captions_their_neighbour(
@@ -334,12 +391,14 @@ def pair_regions(
             claims.append(claim)
     # each cluster goes to the caption it is nearest to, through the panels between them (so a
     # panel row far from its caption still follows it, and a table never joins the figure below)
-    best: dict[int, tuple[float, int, int]] = {}
+    candidates: dict[int, list[tuple[float, int, int]]] = {}
     for claim_index, claim in enumerate(claims):
         for cluster_index, cost in chained_costs(claim, captions[claim.caption].box, clusters).items():
-            candidate = (cost, claim.caption, claim_index)
-            if cluster_index not in best or candidate < best[cluster_index]:
-                best[cluster_index] = candidate
+            candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
+    best: dict[int, tuple[float, int, int]] = {}
+    for cluster_index, offers in candidates.items():
+        demoted = past_table_foot(offers, claims, captions, clusters, graphics, cluster_index)
+        best[cluster_index] = min(offers, key=lambda offer: (offer in demoted, offer))
     give_empty_captions_their_neighbour(best, claims, captions, clusters, habits)
     by_caption: dict[int, dict[int, list[tuple[float, int]]]] = {}
     for cluster_index, (cost, caption_index, claim_index) in best.items():

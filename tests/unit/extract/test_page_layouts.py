@@ -1,0 +1,347 @@
+"""Layouts of real journals drawn here with pymupdf: captions broken by formulas and marks, turned
+tables, running banners, continued spreads, figures with body text flowing beside them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymupdf
+import pytest
+
+from cephalo_ray.extract.gold import normalize_caption
+from tests.unit.extract.test_regions import BODY, booktabs_table, extract, iou, paragraph, vector_plot
+
+
+def unmapped_font(doc: Any, page: Any, name: str = "FX") -> None:
+    """A font on the page whose code 1 names a glyph with no Unicode (no ToUnicode, unknown name)."""
+    font = doc.get_new_xref()
+    doc.update_object(
+        font,
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
+        "/Encoding << /Type /Encoding /Differences [1 /g7001] >> >>",
+    )
+    resources = int(doc.xref_get_key(page.xref, "Resources")[1].split()[0])
+    doc.xref_set_key(resources, f"Font/{name}", f"{font} 0 R")
+
+
+def append_content(doc: Any, page: Any, stream: bytes) -> None:
+    """Raw PDF operators added after what the page already draws."""
+    content = doc.get_new_xref()
+    doc.update_object(content, "<< >>")
+    doc.update_stream(content, stream)
+    existing = doc.xref_get_key(page.xref, "Contents")[1].strip("[]")
+    doc.xref_set_key(page.xref, "Contents", f"[{existing} {content} 0 R]")
+
+
+def test_a_glyph_without_unicode_reads_as_the_replacement_character() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    y = paragraph(page, 72, 72, 540)
+    plot = pymupdf.Rect(150, y + 20, 450, y + 220)
+    vector_plot(page, plot)
+    paragraph(page, 72, plot.y1 + 40, 540)
+    unmapped_font(doc, page)
+    # the caption's "±" is set in a maths font that maps it to nothing
+    baseline = page.rect.height - plot.y1 - 20
+    append_content(
+        doc,
+        page,
+        f"BT /tiro 9 Tf 72 {baseline:.1f} Td (Fig. 2. Response \\(mean ) Tj /FX 9 Tf (\x01) Tj "
+        "/tiro 9 Tf (SEM\\) of twelve rats.) Tj ET".encode(),
+    )
+    (pair,) = extract(pymupdf.open(stream=doc.tobytes()))
+    assert "\ufffd" in pair["caption"]
+    assert not any(ord(char) < 32 for char in pair["caption"])  # not the font's internal code
+
+
+def test_an_unmapped_glyph_is_judged_alike_however_a_reader_spelled_it() -> None:
+    assert normalize_caption("the mean (\ufffdSEM) of n \ufffd12") == normalize_caption(
+        "the mean ( \x04 SEM) of n \x0412"
+    )
+    assert normalize_caption("n \ufffd 12") != normalize_caption("n 12")
+
+
+def footer(page: Any, number: int) -> None:
+    """A footer whose top sits just above the bottom tenth of the page (its middle inside it)."""
+    page.insert_text((300, 719), str(number), fontsize=10, fontname="tiro")
+    page.insert_text((455, 718), "Copyright 2018 by ASME", fontsize=10, fontname="tiro")
+
+
+def test_a_footer_reaching_just_above_the_bottom_band_is_not_caption_text() -> None:
+    doc = pymupdf.open()
+    for number in range(1, 4):
+        page = doc.new_page(width=612, height=792)
+        for x0 in (36, 320):
+            page.insert_textbox(
+                pymupdf.Rect(x0, 60, x0 + 256, 380), " ".join([BODY] * 6), fontsize=10, fontname="tiro"
+            )
+        footer(page, number)
+    page = doc[2]
+    plot = pymupdf.Rect(330, 420, 570, 690)
+    vector_plot(page, plot)
+    page.insert_text(
+        (320, 703),
+        "FIGURE 17: First eight linkages in the table and their resultant",
+        fontsize=9.8,
+        fontname="tibo",
+    )
+    page.insert_text((320, 715), "coupler paths.", fontsize=10, fontname="tiro")
+    pairs = extract(doc)
+    assert [pair["caption"] for pair in pairs] == [
+        "FIGURE 17: First eight linkages in the table and their resultant coupler paths."
+    ]
+
+
+def caption_under_plot(page: Any, plot: pymupdf.Rect, first_line: str) -> float:
+    """A plot and the first line of its caption under it; returns the caption line's baseline."""
+    vector_plot(page, plot)
+    baseline = plot.y1 + 14
+    page.insert_text((plot.x0, baseline), first_line, fontsize=9, fontname="tiro")
+    return baseline
+
+
+def test_a_fraction_whose_denominator_starts_under_its_numerator_keeps_the_caption_going() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 72, 60, 540)
+    plot = pymupdf.Rect(100, 150, 420, 330)
+    y = caption_under_plot(
+        page, plot, "Figure 5: The vorticity and the velocity vectors of the simulation after a"
+    )
+    numerator = "short time ( tUc"
+    page.insert_text((100, y + 11), numerator, fontsize=8.8, fontname="tiro")
+    # the rest of the row, written after the fraction, starts under the numerator's end
+    end = 100 + pymupdf.get_text_length(numerator, fontname="tiro", fontsize=8.8)
+    page.insert_text(
+        (end - 9, y + 12.2), "Rc = 0.11) for Re = 1000 in both cases.", fontsize=8.9, fontname="tiro"
+    )
+    paragraph(page, 72, y + 40, 540)
+    (pair,) = extract(doc)
+    assert pair["caption"].endswith("( tUc Rc = 0.11) for Re = 1000 in both cases.")
+
+
+def test_a_numerator_in_a_smaller_size_goes_on_with_the_row_it_belongs_to() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 72, 60, 540)
+    plot = pymupdf.Rect(100, 150, 420, 330)
+    y = caption_under_plot(page, plot, "Figure 6: Interface contours from the simulations at the times")
+    page.insert_text((100, y + 11), "( tUc", fontsize=7.2, fontname="tiro")
+    page.insert_text(
+        (106.5, y + 12.2), "Rc = 0, 0.2, 0.29) and images from the", fontsize=8.9, fontname="tiro"
+    )
+    page.insert_text((100, y + 23), "experiments taken every 0.125 ms.", fontsize=9, fontname="tiro")
+    paragraph(page, 72, y + 50, 540)
+    (pair,) = extract(doc)
+    assert pair["caption"].endswith(
+        "at the times ( tUc Rc = 0, 0.2, 0.29) and images from the experiments taken every 0.125 ms."
+    )
+
+
+def test_a_lone_star_written_between_two_caption_lines_does_not_end_the_caption() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 72, 60, 540)
+    plot = pymupdf.Rect(100, 150, 500, 330)
+    y = caption_under_plot(
+        page, plot, "Figure 2: Architecture of the model, whose encoder both the prior and the"
+    )
+    text = "posterior nets share. In inference the prior net derives z"
+    page.insert_text((100, y + 11), text, fontsize=9, fontname="tiro")
+    end = 100 + pymupdf.get_text_length(text, fontname="tiro", fontsize=9)
+    page.insert_text((end + 2, y + 17), "*", fontsize=5, fontname="helv")  # z's star, set below its row
+    page.insert_text((100, y + 25), "which the solid line connects.", fontsize=9, fontname="tiro")
+    paragraph(page, 72, y + 50, 540)
+    (pair,) = extract(doc)
+    assert "derives z" in pair["caption"] and "which the solid line connects." in pair["caption"]
+    assert "*" in pair["caption"]  # read in the row it reaches into
+
+
+def test_a_lone_mark_in_the_gutter_before_a_label_does_not_hide_the_caption() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_textbox(pymupdf.Rect(40, 60, 280, 740), " ".join([BODY] * 12), fontsize=9, fontname="tiro")
+    plot = pymupdf.Rect(305, 420, 545, 580)
+    vector_plot(page, plot)
+    page.draw_rect(pymupdf.Rect(290, 588, 297, 597), color=None, fill=(1, 0, 0))
+    page.insert_text((291.2, 596), "4", fontsize=9, fontname="tiro")  # a tag on a red patch
+    page.insert_text((304.4, 596), "Fig. 4", fontsize=8, fontname="tibo")
+    page.insert_text(
+        (330.7, 596), "Density contours of the first stage at Mach 2 and", fontsize=8, fontname="tiro"
+    )
+    page.insert_text((304.4, 604), "one degree angle of attack.", fontsize=8, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 4" and iou(pair["bbox"], tuple(plot)) > 0.8
+
+
+def test_a_journal_banner_on_every_page_is_not_the_figure_of_a_caption_under_it() -> None:
+    doc = pymupdf.open()
+    logo = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 48, 21), False)
+    logo.clear_with(90)
+    for _ in range(3):
+        page = doc.new_page(width=612, height=792)
+        page.insert_image(pymupdf.Rect(34, 33, 82, 54), pixmap=logo)  # the journal's logo, no header text
+        page.draw_line((89, 51), (577, 51), width=1.0, color=(0.2, 0.2, 0.2))
+        paragraph(page, 72, 300, 540)
+    page = doc[1]
+    page.draw_line((185, 89.6), (575, 89.6), width=0.8, color=(0, 0.65, 1))  # the caption's head rule
+    page.draw_rect(pymupdf.Rect(185, 90, 575, 109), color=None, fill=(0.92, 0.97, 1))
+    page.insert_text((194, 102), "Table 1 Primers used for the amplification.", fontsize=9, fontname="tibo")
+    bottom = booktabs_table(page, 185, 115, 575, rows=8)
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table" and iou(pair["bbox"], (185, 115, 575, bottom)) > 0.8
+
+
+def turned_table(
+    page: Any, caption: list[str], header_gap: float, head_rule: bool = False
+) -> tuple[float, ...]:
+    """A table turned on its side: caption lines reading upwards at the left (the first at x 60.6 to
+    73.1), its header and rows of cells turned alike to their right, `header_gap` points on, with a
+    rule under the header and at the foot; returns the table's box."""
+    x = 70.0
+    for text in caption:
+        page.insert_text((x, 700), text, fontsize=9, fontname="tibo", rotate=90)
+        x += 11
+    if head_rule:
+        page.draw_line((55.5, 85), (55.5, 701), width=0.8)
+    header = x - 11 + 3.1 + header_gap + 8.4  # the baseline that leaves the gap
+    for row in range(12):
+        cells = ("Study", "Period", "Country", "Inclusion") if row == 0 else ("Smith", "1994", "USA", "Adult")
+        for column, text in enumerate(cells):
+            font = "tiro" if row else "tibo"
+            page.insert_text(
+                (header + 14 * row, 700 - 150 * column),
+                f"{text}{row or ''}",
+                fontsize=8,
+                fontname=font,
+                rotate=90,
+            )
+        if row == 0:
+            page.draw_line((header + 4, 85), (header + 4, 701), width=0.5)
+    right = header + 14 * 11 + 4
+    page.draw_line((right, 85), (right, 701), width=0.8)
+    return (header - 8.4, 85, right, 701)
+
+
+def test_a_rule_beside_a_turned_caption_does_not_stand_in_for_its_table() -> None:
+    doc = pymupdf.open()
+    paragraph(doc.new_page(width=612, height=792), 72, 72, 540, lines=40)  # the paper's prose
+    page = doc.new_page(width=612, height=792)
+    box = turned_table(page, ["Table 3 Meta-analysis of the frequency of variants in the probands"], 15, True)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 3" and iou(pair["bbox"], box) > 0.8
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        ["Table 1. Characteristics of the included studies with their year and type"],
+        ["Table 1. Characteristics of the included studies with their year,", "type and endpoint"],
+    ],
+)
+def test_a_turned_caption_keeps_its_own_lines_and_not_the_header_cells_beside_it(caption: list[str]) -> None:
+    doc = pymupdf.open()
+    paragraph(doc.new_page(width=612, height=792), 72, 72, 540, lines=40)
+    page = doc.new_page(width=612, height=792)
+    turned_table(page, caption, 5)
+    (pair,) = extract(doc)
+    assert pair["caption"] == " ".join(caption)
+
+
+def test_the_facing_page_of_a_table_spread_is_not_a_table_of_its_own() -> None:
+    doc = pymupdf.open()
+    for caption in ("TABLE 1. Results of the transplant experiment by region.", "TABLE 1. Extended."):
+        page = doc.new_page(width=612, height=792)
+        page.insert_text((72, 80), caption, fontsize=9, fontname="tiro")
+        booktabs_table(page, 72, 90, 540)
+        paragraph(page, 72, 200, 540)
+    (pair,) = extract(doc)
+    assert pair["page"] == 1 and pair["label"] == "Table 1"
+
+
+def test_a_loosely_justified_caption_line_written_word_by_word_is_not_a_row_of_cells() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_textbox(pymupdf.Rect(43, 60, 370, 740), " ".join([BODY] * 14), fontsize=10, fontname="tiro")
+    plot = pymupdf.Rect(386, 70, 542, 200)
+    vector_plot(page, plot)
+    page.insert_text((386, 220), "Fig. 6. Sections of the spinal cord and the", fontsize=8, fontname="tibo")
+    page.insert_text((386, 229), "neurons counted in the treated rats was sig-", fontsize=8, fontname="tibo")
+    x = 386.0
+    for word in ("nificantly", "decreased", "after", "injection"):  # a justified row, one word at a time
+        page.insert_text((x, 238), word, fontsize=8, fontname="tibo")
+        x += pymupdf.get_text_length(word, fontname="tibo", fontsize=8) + 8
+    page.insert_text((386, 247), "of the antagonist (D).", fontsize=8, fontname="tibo")
+    (pair,) = extract(doc)
+    assert pair["caption"].endswith("significantly decreased after injection of the antagonist (D).")
+
+
+def test_body_text_flowing_beside_a_figure_does_not_cut_it_off_from_its_caption() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_textbox(pymupdf.Rect(301, 60, 544, 300), " ".join([BODY] * 5), fontsize=9.5, fontname="tiro")
+    # a figure wider than a column; the first column's paragraph narrows and runs on beside it
+    page.insert_textbox(pymupdf.Rect(43, 60, 286, 402), " ".join([BODY] * 6), fontsize=9.5, fontname="tiro")
+    page.insert_textbox(pymupdf.Rect(43, 402, 233, 700), " ".join([BODY] * 4), fontsize=9.5, fontname="tiro")
+    plot = pymupdf.Rect(245, 412, 543, 536)
+    vector_plot(page, plot)
+    page.insert_text(
+        (245, 557),
+        "Figure 4. Effects of the two isoforms on the response to saline and",
+        fontsize=8,
+        fontname="tiro",
+    )
+    page.insert_text((245, 566), "cocaine in both genotypes of mice.", fontsize=8, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 4" and iou(pair["bbox"], tuple(plot)) > 0.8
+
+
+def test_a_title_page_author_block_is_not_part_of_a_text_figure_in_one_column() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((150, 110), "Story Completion with Latent Variables", fontsize=16, fontname="tibo")
+    for row, text in enumerate(
+        ("Ann Author and Bob Writer", "Institute of Computing, A University", "{ann, bob}@uni.edu")
+    ):
+        width = pymupdf.get_text_length(text, fontname="tiro", fontsize=12)
+        page.insert_text((312 - width / 2, 160 + 14 * row), text, fontsize=12, fontname="tiro")  # centred
+    page.insert_textbox(pymupdf.Rect(54, 220, 297, 740), " ".join([BODY] * 10), fontsize=10, fontname="tiro")
+    story = (
+        ("Given story:", "Dad loves cookies."),
+        ("Gold:", "Mom bakes none."),
+        ("Generic:", "He ate them."),
+    )
+    for row, (label, text) in enumerate(story):  # a figure made of text alone
+        page.insert_text((330, 222 + 10 * row), label, fontsize=7, fontname="hebo")
+        page.insert_text((390, 222 + 10 * row), text, fontsize=7, fontname="helv")
+    page.insert_text(
+        (315, 280), "Figure 1: An example story with different generated plots.", fontsize=9, fontname="tiro"
+    )
+    page.insert_textbox(pymupdf.Rect(315, 300, 558, 740), " ".join([BODY] * 10), fontsize=10, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 1" and pair["bbox"][0] >= 325 and pair["bbox"][1] >= 210
+
+
+def test_a_figure_stacked_under_a_ruled_table_keeps_to_its_own_caption() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text(
+        (72, 100),
+        "Table 8: Wire requirements and total mass of the generators.",
+        fontsize=11,
+        fontname="tiro",
+    )
+    bottom = booktabs_table(page, 99, 130, 490, rows=14)
+    panels = (
+        pymupdf.Rect(130, bottom + 23, 274, bottom + 130),
+        pymupdf.Rect(329, bottom + 17, 443, bottom + 142),
+    )
+    for panel in panels:
+        vector_plot(page, panel)
+    page.insert_text(
+        (72, bottom + 190), "Figure 8: Gap comparison of the two machines.", fontsize=11, fontname="tiro"
+    )
+    paragraph(page, 72, bottom + 220, 540)
+    table, figure = sorted(extract(doc), key=lambda pair: pair["bbox"][1])
+    assert table["label"] == "Table 8" and abs(table["bbox"][3] - bottom) < 3
+    assert figure["label"] == "Figure 8" and figure["bbox"][1] > bottom
