@@ -110,6 +110,13 @@ class DataConfig(StrictModel):
     max_pixels: int | None = Field(
         None, ge=784, description="most pixels per image (Qwen2-VL/2.5-VL; the real default 12845056)"
     )
+    packing: bool = Field(
+        False,
+        description="pack several training examples into each sequence of at most max_length tokens "
+        "(first-fit-decreasing over windows of up to 64 examples; each keeps its own positions and attends only "
+        "to itself), so micro-batches hold examples instead of padding; a micro-batch is then "
+        "micro_batch_size packed sequences in one row. LLaVA, LLaVA-NeXT, PaliGemma, Idefics2 and Idefics3 only; validation is unpacked",
+    )
 
 
 class InputRoot(StrictModel):
@@ -238,10 +245,13 @@ class TrainConfig(StrictModel):
 
 
 def hashed_config(config: TrainConfig) -> dict[str, Any]:
-    """The settings that shape the model: a rerun must keep them (the unused input key is left out, so
-    runs configured before `inputs` existed keep their hash)."""
+    """The settings that shape the model: a rerun must keep them (the unused input key and packing when
+    off are left out, so runs configured before they existed keep their hash)."""
     unused = {"inputs"} if config.inputs is None else {"input"}
-    return config.model_dump(exclude=HASH_EXCLUDED | unused)
+    hashed = config.model_dump(exclude=HASH_EXCLUDED | unused)
+    if not config.data.packing:  # runs configured before packing existed keep their hash
+        del hashed["data"]["packing"]
+    return hashed
 
 
 def settings_for(
@@ -272,6 +282,7 @@ def settings_for(
         min_pixels=config.data.min_pixels,
         max_pixels=config.data.max_pixels,
         trust_remote_code=config.trust_remote_code,
+        packing=config.data.packing,
         s3_endpoint_url=config.storage.s3_endpoint_url,
         fail_at_step=fail_at_step,
         input_weights=[item.weight for item in config.roots],
@@ -295,6 +306,8 @@ def run(config: TrainConfig, fail_at_step: int | None = None) -> dict[str, Any]:
     storage = Storage(config.storage.s3_endpoint_url, config.storage.s3_region)
     inputs = read_inputs(config, storage)
     files = [uri for item in inputs for uri in item["files"]]
+    if config.data.packing:
+        check_packing(config, storage)  # before the dry run too: it reports what packing would make
     if config.dry_run:
         return token_budget(config, storage, files)
     if config.tracking.mlflow is not None:
@@ -417,6 +430,36 @@ def check_tracking_installed(tracking_uri: str) -> None:
         )
 
 
+def check_packing(config: TrainConfig, storage: Any) -> None:
+    """Stop before Ray when packed sequences would not train as their separate examples do.
+
+    Raises:
+        ConfigError: naming the model's family or attention kernel, and the fix.
+    """
+    from pathlib import Path
+
+    from cephalo_ray.config import ConfigError
+    from cephalo_ray.models.loader import local_model_dir
+    from cephalo_ray.train.packing import packing_refusal
+
+    folder = Path(local_model_dir(config.model, storage))
+    if not (folder / "config.json").exists():  # a hub name: transformers reads its config
+        from transformers import AutoConfig
+
+        model_type = AutoConfig.from_pretrained(
+            str(folder), trust_remote_code=config.trust_remote_code
+        ).model_type
+    else:
+        model_type = json.loads((folder / "config.json").read_text()).get("model_type")
+    attention = None if config.attn_implementation == "auto" else config.attn_implementation
+    refusal = packing_refusal(model_type, attention)
+    if refusal:
+        raise ConfigError(
+            f"data.packing: {refusal}, so packed examples would not train as they do alone; "
+            "set data.packing: false"
+        )
+
+
 def checked_processor(config: TrainConfig, storage: Any) -> Any:
     """The model's processor with `data.*` image settings applied.
 
@@ -446,6 +489,7 @@ def token_budget(config: TrainConfig, storage: Any, files: list[str], sample: in
     (the processor's image settings applied), against `max_length`; loads no weights and starts no Ray."""
     from cephalo_ray.train.budget import length_report, sample_lengths
     from cephalo_ray.train.loop import CAPTION_PROMPT
+    from cephalo_ray.train.packing import packing_report
 
     processor = checked_processor(config, storage)
     rows = []
@@ -454,15 +498,24 @@ def token_budget(config: TrainConfig, storage: Any, files: list[str], sample: in
         rows += [row for row in (table.to_pylist() if table is not None else []) if row["split"] == "train"]
         if len(rows) >= sample:
             break
-    report = length_report(
-        sample_lengths(rows[:sample], processor, config.task, CAPTION_PROMPT),
-        config.max_length,
-        config.overflow,
+    lengths = sample_lengths(rows[:sample], processor, config.task, CAPTION_PROMPT)
+    report = length_report(lengths, config.max_length, config.overflow)
+    # Dropped rows are not packed; truncated ones are, at max_length.
+    kept = [length for length in lengths if config.overflow != "drop" or length <= config.max_length]
+    packed = packing_report(kept, config.max_length, config.optim.micro_batch_size)
+    if config.data.packing:
+        report.update(packed)
+    packing_line = (
+        f"packing makes {packed['packed_sequences']} sequences of {len(kept)} examples "
+        f"({packed['examples_per_sequence']} per sequence, {packed['fill_packed']:.0%} full); unpacked, "
+        f"{packed['padding_share_unpacked']:.0%} of each micro-batch would be padding"
     )
     print(
         f"train --dry-run: {report['samples']} training rows: tokens p50 {report['p50_tokens']}, p95 "
         f"{report['p95_tokens']}, max {report['max_tokens']}; {report['over_max_length']} over max_length "
-        f"{config.max_length} would be {config.overflow}d; nothing was trained",
+        f"{config.max_length} would be {config.overflow}d; "
+        + (packing_line if config.data.packing else f"data.packing is off ({packing_line})")
+        + "; nothing was trained",
         file=sys.stderr,
     )
     return {"dry_run": True, **report}

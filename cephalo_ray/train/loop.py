@@ -21,9 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from cephalo_ray.train.budget import apply_image_settings
-from cephalo_ray.train.collate import ANSWERS, TooLongError, build_example, collate, has_chat_template
+from cephalo_ray.train.collate import (
+    ANSWERS,
+    Example,
+    TooLongError,
+    build_example,
+    collate,
+    has_chat_template,
+)
 from cephalo_ray.train.deepspeed_config import deepspeed_config
 from cephalo_ray.train.mixing import MixedRows, RowSource, skip_for_rank
+from cephalo_ray.train.packing import (
+    IMAGE_AXIS,
+    PACKING_WINDOW,
+    collate_packed,
+    pack,
+    packing_refusal,
+)
 from cephalo_ray.train.recipes import Recipe, apply_recipe, trainable_summary
 from cephalo_ray.train.report import ScalarLog, plot_loss_curve, vqa_accuracy
 from cephalo_ray.train.tracking import MlflowRun
@@ -73,6 +87,17 @@ class TrainSettings:
     input_weights: list[float] = field(default_factory=lambda: [1.0])
     checkpoint_dir: str | None = None  # without Ray: checkpoint here and resume from the latest one
     mlflow: dict[str, Any] | None = None  # tracking_uri, experiment, run_name, params: rank 0 logs there
+    packing: bool = False  # several examples per sequence of at most max_length tokens (train/packing.py)
+    packing_window: int = PACKING_WINDOW  # most examples packed together
+
+
+@dataclass
+class PackedPosition:
+    """Where a packed stream is between two micro-batches: a resumed run draws the window again from its
+    first row, packs it the same way and skips the micro-batches already taken."""
+
+    window_start: int = 0  # rows drawn before the window in training
+    batches_done: int = 0  # its micro-batches already yielded
 
 
 class InjectedFailure(RuntimeError):
@@ -105,12 +130,11 @@ def row_to_example(row: dict[str, Any], processor: Any, settings: TrainSettings)
     )
 
 
-def batches(
+def examples(
     stream: MixedRows, processor: Any, settings: TrainSettings, counts: dict[str, int]
-) -> Iterator[dict[str, Any]]:
-    """Endless micro-batches over the stream's rows; over-long samples counted. Between two batches
-    `stream.drawn` is exactly the rows they took, so a checkpoint can record it."""
-    pending = []
+) -> Iterator[Example]:
+    """Endless training examples from the stream's rows; over-long samples counted (and dropped when
+    `overflow` is drop). Reads a row only when asked for the next example."""
     epochs_at_last_fit = list(stream.epochs)
     for row in stream:
         try:
@@ -123,11 +147,59 @@ def batches(
             continue
         epochs_at_last_fit = list(stream.epochs)
         counts["truncated"] += int(example.truncated)
+        yield example
+    raise AssertionError("the training stream is endless")
+
+
+def batches(
+    stream: MixedRows, processor: Any, settings: TrainSettings, counts: dict[str, int]
+) -> Iterator[dict[str, Any]]:
+    """Endless micro-batches over the stream's rows. Between two batches `stream.drawn` is exactly the
+    rows they took, so a checkpoint can record it."""
+    pending = []
+    for example in examples(stream, processor, settings, counts):
         pending.append(example)
         if len(pending) == settings.micro_batch_size:
             yield collate(pending, processor.tokenizer.pad_token_id)
             pending = []
     raise AssertionError("the training stream is endless")
+
+
+def packed_batches(
+    stream: MixedRows,
+    processor: Any,
+    settings: TrainSettings,
+    counts: dict[str, int],
+    position: PackedPosition,
+    skip_batches: int = 0,
+    image_axis: int = 0,
+) -> Iterator[dict[str, Any]]:
+    """Endless packed micro-batches: each window of up to `packing_window` examples (to the first of an
+    input's next epoch) packed first-fit-decreasing into sequences of at most `max_length` tokens,
+    `micro_batch_size` sequences per micro-batch (one row). Between two batches `position` is where a
+    resumed run starts; `skip_batches` is its `batches_done`; `image_axis` is the family's
+    (`packing.IMAGE_AXIS`)."""
+    made = examples(stream, processor, settings, counts)
+    while True:
+        start = stream.drawn
+        window = [next(made)]
+        # A window ends where an input starts another epoch: a small shard is not read many times over.
+        epochs = list(stream.epochs)
+        while len(window) < settings.packing_window and stream.epochs == epochs:
+            window.append(next(made))
+        bins = pack([example.length for example in window], settings.max_length, seed=settings.seed + start)
+        size = settings.micro_batch_size
+        groups = [
+            [index for members in bins[at : at + size] for index in members]
+            for at in range(0, len(bins), size)
+        ]
+        for number in range(skip_batches, len(groups)):
+            finished = number + 1 == len(groups)
+            position.window_start, position.batches_done = (
+                (stream.drawn, 0) if finished else (start, number + 1)
+            )
+            yield collate_packed([window[index] for index in groups[number]], image_axis)
+        skip_batches = 0
 
 
 def train_worker(
@@ -169,6 +241,12 @@ def train_worker(
         attn_implementation=settings.attn_implementation,
         trust_remote_code=settings.trust_remote_code,
     )
+    if settings.packing:
+        refusal = packing_refusal(
+            loaded.facts.family, getattr(loaded.model.config, "_attn_implementation", None)
+        )
+        if refusal:  # the job refuses it before Ray; a direct caller is stopped here
+            raise ValueError(f"packing: {refusal}")
     processor = loaded.processor
     processor.tokenizer.padding_side = "right"  # training pads on the right; generation on the left
     apply_image_settings(
@@ -213,12 +291,12 @@ def train_worker(
         in_ray, input_rows or [rows or []], val_rows, rank, world_size, len(settings.input_weights)
     )
     counts = {"dropped_too_long": 0, "truncated": 0}
-    start_step, drawn_by_rank = restore(engine, in_ray, settings.checkpoint_dir)
+    start_step, saved = restore(engine, in_ray, settings.checkpoint_dir)
     stream = MixedRows(
         train_sources,
         settings.input_weights,
         settings.seed,
-        skip=skip_for_rank(drawn_by_rank, rank, world_size),
+        skip=skip_for_rank(dict(saved.get("rows_drawn", {})), rank, world_size),
     )
     log_path = Path(settings.output_dir, "metrics", f"steps-rank{rank}.jsonl")
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -248,8 +326,18 @@ def train_worker(
         scalars.add(0, **{"val/loss": metrics["val_loss"]})
         if tracker:
             tracker.log(0, val_loss=metrics["val_loss"])
-    micro_batches = batches(stream, processor, settings, counts)
-    tokens = 0
+    position = PackedPosition(window_start=stream.drawn)
+    if settings.packing:
+        taken = dict(saved.get("packed_batches_done", {}))
+        # With another number of workers the window is another one: start it from its beginning.
+        skip_batches = int(taken.get(str(rank), 0)) if len(taken) == world_size else 0
+        image_axis = IMAGE_AXIS[loaded.facts.family]
+        micro_batches = packed_batches(
+            stream, processor, settings, counts, position, skip_batches, image_axis
+        )
+    else:
+        micro_batches = batches(stream, processor, settings, counts)
+    tokens = slots = 0
     started = time.perf_counter()
     for step in range(start_step, settings.max_steps):
         if (
@@ -264,10 +352,12 @@ def train_worker(
             os._exit(1)  # a crashed worker, for the fault-tolerance test
         loss = 0.0
         for _ in range(settings.gradient_accumulation_steps):
-            batch = {key: value.to(device) for key, value in next(micro_batches).items()}
+            batch = {key: on_device(value, device) for key, value in next(micro_batches).items()}
             if bf16 and "pixel_values" in batch:
                 batch["pixel_values"] = batch["pixel_values"].to(torch.bfloat16)
-            tokens += int(batch["attention_mask"].sum())
+            mask = batch.get("attention_mask")  # packed rows have none: every token is real
+            tokens += int(mask.sum()) if mask is not None else batch["input_ids"].numel()
+            slots += batch["input_ids"].numel()
             output = engine(**batch)
             engine.backward(output.loss)
             engine.step()
@@ -277,7 +367,12 @@ def train_worker(
             record = {"step": step + 1, "loss": loss, "lr": learning_rate, "rows_drawn": stream.drawn}
             log.write(json.dumps(record) + "\n")
         metrics.update(
-            step=step + 1, loss=loss, seconds=time.perf_counter() - started, tokens=tokens, **counts
+            step=step + 1,
+            loss=loss,
+            seconds=time.perf_counter() - started,
+            tokens=tokens,
+            padding_share=1 - tokens / slots,
+            **counts,
         )
         scalars.add(step + 1, **{"train/loss": loss, "train/lr": learning_rate})
         if tracker:
@@ -293,7 +388,11 @@ def train_worker(
                 tracker.log(step + 1, val_loss=metrics["val_loss"])
         checkpointing = in_ray or bool(settings.checkpoint_dir)  # the same on every rank: all_reduce inside
         if checkpointing and ((step + 1) % settings.checkpoint_every == 0 or done):
-            state = {"step": step + 1, "rows_drawn": drawn_per_rank(stream.drawn, device)}
+            # A packed run restarts its window: the rows before it, and its micro-batches already taken.
+            rows_taken = position.window_start if settings.packing else stream.drawn
+            state = {"step": step + 1, "rows_drawn": drawn_per_rank(rows_taken, device)}
+            if settings.packing:
+                state["packed_batches_done"] = drawn_per_rank(position.batches_done, device)
             if in_ray:
                 report_checkpoint(engine, state, metrics)
             elif settings.checkpoint_dir:
@@ -319,6 +418,11 @@ def train_worker(
         if settings.upload_to:
             upload_folder(Path(settings.output_dir), settings.upload_to, settings.s3_endpoint_url)
     return metrics
+
+
+def on_device(value: Any, device: str) -> Any:
+    """A tensor moved to `device`; other batch values (a packed batch's `use_cache`) as they are."""
+    return value.to(device) if hasattr(value, "to") else value
 
 
 def parameter_groups(model: Any, connector_path: str, settings: TrainSettings) -> list[dict[str, Any]]:
@@ -468,18 +572,19 @@ def save_local_checkpoint(engine: Any, state: dict[str, Any], folder: Path) -> N
         os.replace(Path(folder, "state.json.tmp"), Path(folder, "state.json"))
 
 
-def restore(engine: Any, in_ray: bool, checkpoint_dir: str | None) -> tuple[int, dict[str, int]]:
+def restore(engine: Any, in_ray: bool, checkpoint_dir: str | None) -> tuple[int, dict[str, Any]]:
     """Resume from the latest checkpoint (Ray Train's, or `checkpoint_dir` without Ray).
 
     Returns:
-        The step to continue from and the rows each rank had drawn by then (none when starting).
+        The step to continue from and the saved state: `rows_drawn` by each rank by then and, for a
+        packed run, `packed_batches_done` (empty when starting).
     """
     if not in_ray:
         if not checkpoint_dir or not Path(checkpoint_dir, "state.json").exists():
             return 0, {}
         state = json.loads(Path(checkpoint_dir, "state.json").read_text())
         engine.load_checkpoint(checkpoint_dir, tag=state["tag"])
-        return int(state["step"]), dict(state.get("rows_drawn", {}))
+        return int(state["step"]), state
     import ray.train
 
     checkpoint = ray.train.get_checkpoint()
@@ -489,7 +594,7 @@ def restore(engine: Any, in_ray: bool, checkpoint_dir: str | None) -> tuple[int,
         engine.load_checkpoint(folder, tag="engine")
         state = json.loads(Path(folder, "state.json").read_text())
     # Checkpoints written before positions were recorded restart the stream from its beginning.
-    return int(state["step"]), dict(state.get("rows_drawn", {}))
+    return int(state["step"]), state
 
 
 def export(engine: Any, processor: Any, settings: TrainSettings, rank: int) -> None:
