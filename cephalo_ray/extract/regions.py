@@ -324,6 +324,78 @@ def give_empty_captions_their_neighbour(
 DEFAULT_HABITS: Mapping[str, str] = {"figure": "below", "table": "above"}
 
 
+def with_side_panels(
+    item: Item,
+    clusters: Sequence[Cluster],
+    taken: set[int],
+    lines: Sequence[TextLine],
+    captions: Sequence[Box],
+) -> Item:
+    """A figure over a short caption at its left also holds the unclaimed panels beside it.
+
+    A caption that ends before the figure's right half reaches only the column it starts in, so the
+    panels of a full-width figure over it are left unclaimed. A panel joins (`taken` grows) when it
+    shares the figure's row, ends above the caption, and the grown box holds no other caption and no
+    text outside the drawings, nor is there text under the panel down to the caption's row (its own
+    caption, or body text between).
+    """
+    caption = item.caption
+    if caption is None or item.kind != "figure" or item.placement != "below":
+        return item
+    box = item.box
+    graphics = item.graphics
+    grown = True
+    while grown:
+        grown = False
+        for index, cluster in enumerate(clusters):
+            panel = cluster.box
+            if (
+                index in taken
+                or cluster.text_only
+                or panel.x0 < caption.box.x1
+                or panel.vertical_overlap(box) <= 0
+                or panel.y1 > caption.box.y0
+                or panel.x0 - box.x1 > PANEL_GAP
+                or min(panel.width, panel.height) < MIN_THICKNESS
+            ):
+                continue
+            union = box.union(panel)
+            below_panel = Box(panel.x0, panel.y1, panel.x1, caption.box.y1)
+            if any(other != caption.box and other.intersection_area(union) > 0 for other in captions) or any(
+                not any(line_index in other.lines for other in clusters)
+                and (
+                    union.contains_point(line.box.center_x, line.box.center_y)
+                    or below_panel.contains_point(line.box.center_x, line.box.center_y)
+                )
+                for line_index, line in enumerate(lines)
+                if line_index not in caption.lines
+            ):
+                continue
+            taken.add(index)
+            box = union
+            graphics = graphics if cluster.graphics == graphics else "mixed"
+            grown = True
+    return item if box == item.box else Item(item.kind, box, caption, graphics, item.placement)
+
+
+def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> bool:
+    """The caption lies inside this cluster, so it is text of the drawing (a panel title).
+
+    A text-only cluster counts only where its own lines across the caption's width come within a
+    panel gap of it: two columns of small print (a reference list) read as one cluster span the
+    page, yet a caption well above the short left column is outside the text.
+    """
+    if cluster.box.intersection_area(caption) <= 0.5 * caption.area:
+        return False
+    if not cluster.text_only or not cluster.lines:
+        return True
+    over = [lines[index].box for index in cluster.lines if lines[index].box.horizontal_overlap(caption) > 0]
+    if not over:
+        return False
+    text = union_of(over)
+    return text.y0 - PANEL_GAP <= caption.center_y <= text.y1 + PANEL_GAP
+
+
 def pair_regions(
     lines: Sequence[TextLine],
     graphics: Sequence[Graphic],
@@ -351,9 +423,7 @@ def pair_regions(
     captions = [
         caption
         for caption in captions
-        if not any(
-            cluster.box.intersection_area(caption.box) > 0.5 * caption.box.area for cluster in clusters
-        )
+        if not any(hides_caption(cluster, caption.box, lines) for cluster in clusters)
     ]
     body_boxes = [lines[index].box for index in body]
     # the text area: where body lines run, or (on a page whose text the PDF wrote in pieces too short
@@ -431,6 +501,10 @@ def pair_regions(
         if caption.label.kind == "table":
             box = without_table_notes(box, lines, graphics)
         items.append(Item(caption.label.kind, box, caption, drawn, claims[claim_index].placement))
+    items = [
+        with_side_panels(item, clusters, taken_clusters, lines, [caption.box for caption in captions])
+        for item in items
+    ]
     orphans = [
         Item("figure", cluster.box, None, cluster.graphics, "none")
         for index, cluster in enumerate(clusters)

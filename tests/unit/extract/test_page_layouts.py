@@ -345,3 +345,57 @@ def test_a_figure_stacked_under_a_ruled_table_keeps_to_its_own_caption() -> None
     table, figure = sorted(extract(doc), key=lambda pair: pair["bbox"][1])
     assert table["label"] == "Table 8" and abs(table["bbox"][3] - bottom) < 3
     assert figure["label"] == "Figure 8" and figure["bbox"][1] > bottom
+
+
+def full_width_figure_over_a_short_caption(text_under_right_panel: str = "") -> tuple[Any, pymupdf.Rect]:
+    """Two panels side by side (the right one reaching lower) over a caption at the left margin."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    left, right = pymupdf.Rect(80, 60, 300, 460), pymupdf.Rect(310, 60, 530, 500)
+    vector_plot(page, left)
+    vector_plot(page, right)
+    if text_under_right_panel:
+        page.insert_text((330, 525), text_under_right_panel, fontsize=9, fontname="tiro")
+    page.insert_text((51, 525), "Figure 11. Ring expansion in the series.", fontsize=9, fontname="tiro")
+    for x0 in (51, 315):
+        page.insert_textbox(
+            pymupdf.Rect(x0, 545, x0 + 240, 760), " ".join([BODY] * 4), fontsize=10, fontname="tiro"
+        )
+    return doc, left | right
+
+
+def test_a_short_caption_under_a_full_width_figure_takes_the_panels_beside_it_too() -> None:
+    doc, whole = full_width_figure_over_a_short_caption()
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 11" and iou(pair["bbox"], tuple(whole)) > 0.8
+
+
+def test_a_panel_with_text_of_its_own_under_it_is_not_joined_to_the_caption_at_the_left() -> None:
+    doc, _ = full_width_figure_over_a_short_caption("Photograph courtesy of the museum archive.")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 11" and pair["bbox"][2] < 310
+
+
+def test_a_reference_list_in_two_columns_does_not_hide_the_caption_above_its_left_column() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    plot = pymupdf.Rect(80, 80, 280, 260)
+    vector_plot(page, plot)
+    page.insert_text(
+        (72, 282), "Figure 7: Performance for a synthetic data set.", fontsize=10, fontname="tiro"
+    )
+    page.insert_textbox(pymupdf.Rect(72, 320, 290, 480), " ".join([BODY] * 3), fontsize=10, fontname="tiro")
+    entry = "[Ab12] Smith-Jones-Brown: Opacity-Optimization"
+    for row in range(55):  # small print: the right column runs from the top, the left under the prose
+        y = 90 + 11 * row
+        page.insert_text((305, y), entry, fontsize=8, fontname="tiro")
+        if y >= 500:
+            page.insert_text((120, y), entry, fontsize=8, fontname="tiro")
+    for _ in range(2):  # pages of body prose set the body size
+        other = doc.new_page(width=595, height=842)
+        for x0 in (72, 305):
+            other.insert_textbox(
+                pymupdf.Rect(x0, 72, x0 + 218, 760), " ".join([BODY] * 12), fontsize=10, fontname="tiro"
+            )
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 7" and iou(pair["bbox"], tuple(plot)) > 0.7
