@@ -53,17 +53,33 @@ def furniture_key(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(text.lower().split()))
 
 
+def next_to_prose(box: Box, inner: Sequence[Box]) -> bool:
+    """Whether a line outside the page's bands goes on from this one as its paragraph would: a line
+    gap or less above or below, starting at its left edge (give or take an indent)."""
+    gap, indent = 0.3 * box.height, 1.5 * box.height  # a footer stands further off, or elsewhere
+    return any(
+        abs(other.x0 - box.x0) <= indent and -gap <= max(other.y0 - box.y1, box.y0 - other.y1) <= gap
+        for other in inner
+    )
+
+
 def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box]) -> list[set[int]]:
     """Per page, the lines that are running headers, footers and page numbers: text in the top or
     bottom band that repeats across pages (numbers ignored), or a bare page number there."""
     seen: dict[tuple[str, str], set[int]] = {}
     banded: list[list[tuple[int, str, str]]] = []
     for number, (lines, rect) in enumerate(zip(pages, rects, strict=True)):
+        top, bottom = rect.y0 + FURNITURE_BAND * rect.height, rect.y1 - FURNITURE_BAND * rect.height
+        inner = [line.box for line in lines if top < line.box.center_y < bottom]
         marks = []
         for index, line in enumerate(lines):
-            if line.box.center_y <= rect.y0 + FURNITURE_BAND * rect.height:
+            # a line reaching out of the band by less than half its height is furniture (a footer set
+            # a little high), unless prose goes on right next to it: then it opens or ends a paragraph
+            if line.box.y1 <= top or (line.box.center_y <= top and not next_to_prose(line.box, inner)):
                 band = "top"
-            elif line.box.center_y >= rect.y1 - FURNITURE_BAND * rect.height:
+            elif line.box.y0 >= bottom or (
+                line.box.center_y >= bottom and not next_to_prose(line.box, inner)
+            ):
                 band = "bottom"
             else:
                 continue

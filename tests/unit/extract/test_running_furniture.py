@@ -1,0 +1,34 @@
+"""Running headers and footers: which lines of the page's top and bottom bands are furniture."""
+
+from __future__ import annotations
+
+from cephalo_ray.extract.geometry import Box, TextLine
+from cephalo_ray.extract.page_text import running_furniture
+
+PAGE = Box(0, 0, 595, 842)  # A4: the bands are the top and bottom 84.2 pt
+
+
+def line(y0: float, text: str, block: int = 0, height: float = 14) -> TextLine:
+    return TextLine(Box(56, y0, 538, y0 + height), text, 10.0, False, block)
+
+
+def page(number: int) -> list[TextLine]:
+    return [
+        # the first lines of the page's prose: the second reaches out of the band by less than
+        # half its height, and its words repeat on every page but for a number
+        line(56, "The fibril derives its stiffness from crosslinks"),
+        line(71, f"As shown in Figure {number}, the crosslinks dominate the response"),
+        line(86, "at small strains, as the experiments confirm."),
+        line(400, f"Body text of page {number} in the middle.", block=1),
+        # a footer set a little high: its top is above the bottom band, its middle in it
+        line(754, "Copyright 2018 by the Society", block=2, height=10),
+    ]
+
+
+def test_a_line_that_goes_on_into_the_page_prose_is_not_furniture_but_a_footer_set_high_is() -> None:
+    pages = [page(number) for number in (1, 2, 3)]
+    furniture = running_furniture(pages, [PAGE] * 3)
+    for lines, found in zip(pages, furniture, strict=True):
+        named = {lines[index].text.split()[0] for index in found}
+        # the first line lies wholly in the band and repeats: a running line, as before
+        assert named == {"The", "Copyright"}
