@@ -6,7 +6,7 @@ A job opens its output root with `RootRun` and reads top to bottom:
 with RootRun(storage, output, LAYOUT, config=..., hashed_config=...) as run:
     pending = run.pending(listing, item_keys)       # Arrow in, Arrow out: an anti-join
     ... Ray actors commit batches with run.committer ...
-    manifest = run.finish(summarise, as_table=True)
+    manifest = run.finish(summarise)
 ```
 
 Entering refuses a root made by another job or with other output-shaping settings, claims the root
@@ -328,8 +328,6 @@ class RootRun:
         self,
         summarise: Callable[[Any], Summary],
         extra_timings: Mapping[str, float] | None = None,
-        *,
-        as_table: bool = True,
     ) -> dict[str, Any]:
         """Settle, then write the final manifest and return it.
 
@@ -337,7 +335,6 @@ class RootRun:
             summarise: the settled ledger (an Arrow table, column-less when empty) -> the manifest's
                 counts and more.
             extra_timings: more fields of the manifest's `timings`.
-            as_table: accepted for callers that name it; the ledger is always handed as Arrow.
         """
         self.compact()
         _, settled = self.settle()

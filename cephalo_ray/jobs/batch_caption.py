@@ -330,7 +330,7 @@ def run(config: CaptionConfig, load_engine: EngineLoader | None = None) -> dict[
         run_counts = caption_pending(
             config, root, storage, kind, inputs, prompts, redo, model_name, upstream, json_schema, load_engine
         )
-        manifest = root.finish(lambda ledger: summarise(ledger, run_counts), as_table=True)
+        manifest = root.finish(lambda ledger: summarise(ledger, run_counts))
     counts = manifest["counts"]
     print(
         f"caption {manifest['status']}: {counts['images']} images x {len(prompts)} prompt(s): "

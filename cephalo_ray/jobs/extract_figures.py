@@ -137,7 +137,6 @@ def run(config: ExtractConfig, parse_function: Callable[..., Any] | None = None)
         manifest = root.finish(
             lambda ledger: summarise(ledger, inputs, pending, seconds, ray_data_stats),
             extra_timings={"extract_seconds": round(seconds, 3)},
-            as_table=True,
         )
     print(summary_text(manifest), file=sys.stderr)
     return manifest

@@ -407,7 +407,6 @@ def run(config: RefineConfig) -> dict[str, Any]:
                 warnings,
             ),
             extra_timings={"refine_seconds": round(seconds, 3)},
-            as_table=True,
         )
     print(summary_text(manifest), file=sys.stderr)
     return manifest

@@ -358,6 +358,8 @@ def train_worker(
             mask = batch.get("attention_mask")  # packed rows have none: every token is real
             tokens += int(mask.sum()) if mask is not None else batch["input_ids"].numel()
             slots += batch["input_ids"].numel()
+            # training never reads a KV cache: building one costs memory per layer for nothing
+            batch.setdefault("use_cache", False)
             output = engine(**batch)
             engine.backward(output.loss)
             engine.step()
@@ -513,7 +515,7 @@ def evaluate(
                 key: value.to(device)
                 for key, value in collate([example], processor.tokenizer.pad_token_id).items()
             }
-            total += engine(**batch).loss.float().item()
+            total += engine(**batch, use_cache=False).loss.float().item()
             count += 1
     engine.train()
     sums = torch.tensor([total, count], dtype=torch.float64, device=device)

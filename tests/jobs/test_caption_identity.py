@@ -122,6 +122,7 @@ def test_a_folder_copied_to_s3_asks_nothing_again(
     assert all(row["source"] == f"s3://{s3_bucket}/figs/{row['image_id']}" for row in rows)
 
 
+@pytest.mark.slow  # about 15 s: two caption runs with a model load each
 def test_an_image_with_other_bytes_under_the_same_name_is_asked_again(
     ray_session: Any, tiny_model: Path, tmp_path: Path
 ) -> None:

@@ -73,6 +73,7 @@ def test_zero2_and_zero3_agree_overfit_and_export(ray_session: Any, tmp_path: Pa
     assert not torch.equal(base["lm_head.weight"], trained["lm_head.weight"])
 
 
+@pytest.mark.slow  # about 60 s: two Ray Train runs
 def test_llava_two_stages_change_only_what_they_train(ray_session: Any, tmp_path: Path) -> None:
     build_tiny("llava", tmp_path / "base")
     make_refine_root(Storage(), str(tmp_path / "refined"), 6)

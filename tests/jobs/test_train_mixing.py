@@ -19,6 +19,7 @@ from tests.helpers.roots import make_refine_root
 from tests.jobs.test_train_job import config_for
 
 
+@pytest.mark.slow  # about 50 s: a Ray Train run tracked in MLflow
 def test_two_weighted_roots_train_together_and_the_run_is_tracked_in_mlflow(
     ray_session: Any, tmp_path: Path
 ) -> None:

@@ -168,9 +168,7 @@ def test_the_final_manifest_names_its_files_by_reference(
     for index in range(3):
         keys = [f"k{index}"]
         run.committer.commit(keys, {"captions": rows(*keys)}, rows(*keys))
-    manifest = run.finish(
-        lambda ledger: Summary(counts={"answers": ledger.num_rows}, complete=True), as_table=True
-    )
+    manifest = run.finish(lambda ledger: Summary(counts={"answers": ledger.num_rows}, complete=True))
 
     assert "files" not in manifest and manifest["counts"] == {"answers": 3}
     listed = manifest["file_list"]
