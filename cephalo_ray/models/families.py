@@ -69,7 +69,6 @@ FAMILIES: dict[str, FamilyFacts] = {
         "model.text_model",
         "model.vision_model",
         "model.connector",
-        tested_here=False,
     ),
     "qwen2_vl": FamilyFacts(
         "qwen2_vl",

@@ -134,6 +134,7 @@ def video_refusal(processor_class: Any) -> str:
 def images_only_class(processor_class: Any) -> Any:
     """`processor_class` that takes no video processor. Its own check refuses a missing one (and looks the
     class up among video processors, which import only with torchvision); all else is the real class."""
+    from transformers import ProcessorMixin
 
     class ImagesOnly(processor_class):  # type: ignore[misc, valid-type]
         def check_argument_for_proper_class(self, argument_name: str, argument: Any) -> Any:
@@ -147,6 +148,11 @@ def images_only_class(processor_class: Any) -> Any:
             if videos is not None:
                 raise TorchvisionMissing(video_refusal(processor_class))
             return super().__call__(images=images, text=text, audio=audio, **kwargs)
+
+        def apply_chat_template(self, conversation: Any, chat_template: Any = None, **kwargs: Any) -> Any:
+            # SmolVLM's own override reads its video processor's frame settings for every conversation;
+            # without videos it renders as the base one (Qwen2-VL's has no override)
+            return ProcessorMixin.apply_chat_template(self, conversation, chat_template, **kwargs)
 
         def save_pretrained(self, save_directory: str | os.PathLike[str], **kwargs: Any) -> list[str]:
             return save_processor_files(self, save_directory)

@@ -23,10 +23,9 @@ from cephalo_ray.train.collate import IGNORE_INDEX, PER_TOKEN_PADDING, Example
 # Families whose packed sequences equal their separate examples, each checked by a test, and the axis
 # their image tensors list images along: 0 (one entry per image) or 1 (Idefics: batch, images, ...).
 # PaliGemma's prefix attends both ways (token_type_ids); masking_utils still cuts it at the boundaries.
-IMAGE_AXIS = {"llava": 0, "llava_next": 0, "paligemma": 0, "idefics2": 1, "idefics3": 1}
+IMAGE_AXIS = {"llava": 0, "llava_next": 0, "paligemma": 0, "idefics2": 1, "idefics3": 1, "smolvlm": 1}
 PACKABLE_FAMILIES = tuple(IMAGE_AXIS)
 REFUSED_FAMILIES = {
-    "smolvlm": "there is no tiny SmolVLM here to check its packed sequences against separate ones",
     "qwen2_vl": "its multimodal rope positions (3 per token, from image_grid_thw) are computed by the model "
     "per row; packed rows would need them per example",
     "qwen2_5_vl": "its multimodal rope positions (3 per token, from image_grid_thw) are computed by the "
