@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from cephalo_ray.extract.captions import CaptionLabel, join_caption_lines, parse_caption_start
+from cephalo_ray.extract.captions import CaptionLabel, is_label_alone, join_caption_lines, parse_caption_start
 from cephalo_ray.extract.geometry import RULE_THICKNESS, Box, Caption, TextLine, on_one_row, union_of
 
 
 def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
     """The label of the caption that line `index` opens, if it opens a paragraph with one."""
     line = lines[index]
+    # a bold label on a line of its own after a finished sentence heads its caption, even where the
+    # PDF wrote it into the paragraph's block
     if index > 0 and not starts_paragraph(lines[index - 1], line, line_gap):
-        return None
+        after_sentence = lines[index - 1].text.rstrip().endswith(".")
+        if not (line.bold_start and is_label_alone(line.text) and after_sentence):
+            return None
     if index > 0 and continues_sentence(lines[index - 1], line, line_gap):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
@@ -306,6 +310,16 @@ def continues_caption(
     sizes = [lines[member].size for member in members]
     size = sum(sizes) / len(sizes)
     gap = candidate.box.y0 - last.box.y1
+    if len(members) == 1 and is_label_alone(last.text):
+        # a label on a line of its own, often in a heading font: its text is the line under it
+        under_label = (
+            candidate.box.horizontal_overlap(last.box) > 0
+            or abs(candidate.box.x0 - last.box.x0) <= 2 * last.size
+        )
+        return under_label and -2.5 <= gap <= max(0.8 * last.size, line_gap + 0.25 * candidate.size)
+    # tightly leaded lines' boxes overlap (each box runs past its glyphs): a line under the last one
+    # may reach up into it by a good part of its height
+    overlap_allowed = max(2.5, 0.3 * min(box.height, last.box.height))
     # under the last line (or, after a lone symbol such as a root sign, under the line before it)
     under = [last] if len(last.text.strip()) > 2 or len(members) == 1 else [last, lines[members[-2]]]
     overlaps = any(candidate.box.horizontal_overlap(line.box) > 0 for line in under)
@@ -321,7 +335,7 @@ def continues_caption(
         # (in a double-spaced manuscript, a caption set apart in size keeps the body's spacing)
         own_size = not in_body_size and aligned
         tight = line_gap + (0.25 if own_size else 0.1) * size
-        return within and -2.5 <= gap <= max(0.5 * size, tight) and same_font
+        return within and -overlap_allowed <= gap <= max(0.5 * size, tight) and same_font
     # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
     # a second line may sit a little looser than the body's lines; later ones as close as the first two
     rows = sorted(
@@ -329,7 +343,12 @@ def continues_caption(
     )
     spacing = [below.y0 - above.y1 for above, below in zip(rows, rows[1:], strict=False)]
     reach = max(spacing) + 0.3 * size if spacing else 0.6 * size
-    return overlaps and -2.5 <= gap <= max(reach, line_gap + 0.25 * size) and same_font
+    # a line broken off mid-sentence as wide as the next goes on in it at a double-spaced
+    # manuscript's spacing too (where no body text on the pages showed that spacing)
+    text = last.text.rstrip()
+    broken_off = (text[-1:].isalnum() or text.endswith((",", ";", "("))) and last.box.x1 >= box.x1 - 2
+    reach = max(reach, 1.25 * size) if broken_off else reach
+    return overlaps and -overlap_allowed <= gap <= max(reach, line_gap + 0.25 * size) and same_font
 
 
 def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:

@@ -24,14 +24,16 @@ _ARABIC = r"(?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?"
 _NUMBER = rf"(?P<number>{_ARABIC}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
 ARABIC_NUMBER = re.compile(rf"^{_ARABIC}$", re.IGNORECASE)
 LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone, its number apart
-LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}\s*{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+# "Figure-1:", "Table\u20112." (some journals join word and number with a hyphen)
+_JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
+LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}{_JOIN}{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences.
 CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|](?!\d)|[\u2014\u2013\-](?=\s)|$)")
 # "Figure 2 Steps of the method": a title in capitals right after the number (one space)
 TITLE_START = re.compile(r"^ {1,3}(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)")
 MENTION = re.compile(
-    rf"\b{_PREFIX}\s*(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"
+    rf"\b{_PREFIX}{_JOIN}(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"
     rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?)*)",
     re.IGNORECASE,
 )
@@ -123,6 +125,13 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
     if extended and extended.lower().startswith("supplementary") and canonical[0].isdigit():
         canonical = f"S{canonical}"  # "Supplementary Figure 4" is numbered apart from "Figure 4"
     return CaptionLabel(kind, f"{prefix}{name} {canonical}")
+
+
+def is_label_alone(text: str) -> bool:
+    """The line holds a label and nothing more ("Table 1", "FIG. 3.", "Figure 2:"): the caption's
+    text comes on the lines under it."""
+    match = LABEL_AT_START.match(text)
+    return match is not None and not match["rest"].strip(" .:|\u2014\u2013-")
 
 
 def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel | None:

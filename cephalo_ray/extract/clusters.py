@@ -28,18 +28,24 @@ TEXT_GAP = 7.0  # non-body text this close to a drawing is part of it (axis labe
 MARGIN_BAND = 0.055  # elements wholly inside the top/bottom 5.5% of the page are headers and footers
 
 
-BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, not a figure
+BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, not a figure...
+PAGE_COVER_AREA = 0.85  # ...unless it is an image inside the margins below this (a full-page figure)
 
 
 EQUATION_NUMBER = re.compile(r"^\((?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?[a-z]?\)$")  # (7), (3.55), (A2)
 
 
-def is_decoration(box: Box, page: Box) -> bool:
+def is_decoration(box: Box, page: Box, kind: str = "path") -> bool:
     """Page backgrounds, header/footer ornaments and elements outside the page."""
     if box.width <= 0 or box.height <= 0:
         return True
     if box.area >= BACKGROUND_AREA * page.area:
-        return True
+        # a figure filling its page is one image kept inside the margins; a background comes close to
+        # the paper's edges (a frame drawn round the text area is a path, and stays a decoration)
+        inset = min(box.x0 - page.x0, page.x1 - box.x1, box.y0 - page.y0, page.y1 - box.y1)
+        in_margins = kind == "image" and inset >= 0.03 * min(page.width, page.height)
+        if box.area >= PAGE_COVER_AREA * page.area or not in_margins:
+            return True
     band = MARGIN_BAND * page.height
     if box.y1 <= page.y0 + band or box.y0 >= page.y1 - band:
         return True
@@ -118,7 +124,7 @@ def visible_graphics(
 
 def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
     """Images and paths close to each other, as clusters; ornaments left out."""
-    elements = [graphic for graphic in graphics if not is_decoration(graphic.box, page)]
+    elements = [graphic for graphic in graphics if not is_decoration(graphic.box, page, graphic.kind)]
     groups = cluster_boxes([element.box for element in elements], GRAPHIC_GAP, page)
     clusters = []
     for group in groups:

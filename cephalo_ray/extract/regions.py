@@ -148,15 +148,37 @@ def vertical_claim(
             and (cluster.box.x0 < left - reach or cluster.box.x1 > right + reach)
         )
 
+    def on_side(box: Box) -> bool:
+        return box.y1 <= caption.y0 + 3 if upward else box.y0 >= caption.y1 - 3
+
+    # a text line amid a drawing on the caption's side (a table's note the drawing's rules reach
+    # round) belongs to that drawing; it stops nothing
+    drawn = [c.box for c in clusters if not c.text_only and on_side(c.box) and within(c.box)]
+
+    def spans(drawing: Box, box: Box) -> bool:
+        return drawing.x0 - 1 <= box.x0 and box.x1 <= drawing.x1 + 1
+
+    def sandwiched(box: Box) -> bool:
+        # a row between two rules that each run across it (a table's title row under its top rule)
+        above = any(spans(d, box) and -1 <= box.y0 - d.y1 <= 3 for d in drawn)
+        below = any(spans(d, box) and -1 <= d.y0 - box.y1 <= 3 for d in drawn)
+        return above and below
+
+    def stops(box: Box) -> bool:
+        inside = any(d.contains_point(box.center_x, box.center_y, 1.0) for d in drawn)
+        return blocks(box) and not inside and not sandwiched(box)
+
     if upward:
-        limit = max([b.y1 for b in blockers if b.y1 <= caption.y0 + 1 and blocks(b)], default=page.y0)
+        # text boxes run above and below their glyphs (a line's box overlaps the next one's): a
+        # drawing may reach into a blocking line's box up to its middle
+        limit = max([b.center_y for b in blockers if b.y1 <= caption.y0 + 1 and stops(b)], default=page.y0)
         chosen = [
             i
             for i, c in enumerate(clusters)
             if c.box.y0 >= limit - 1 and c.box.y1 <= caption.y0 + 3 and within(c.box) and not astray(c)
         ]
     else:
-        limit = min([b.y0 for b in blockers if b.y0 >= caption.y1 - 1 and blocks(b)], default=page.y1)
+        limit = min([b.center_y for b in blockers if b.y0 >= caption.y1 - 1 and stops(b)], default=page.y1)
         chosen = [
             i
             for i, c in enumerate(clusters)
@@ -320,6 +342,35 @@ def give_empty_captions_their_neighbour(
         held[claim.caption] = [nearest]
 
 
+def give_up_second_claims(
+    best: dict[int, tuple[float, int, int]],
+    claims: Sequence[Claim],
+    captions: Sequence[Caption],
+    habits: Mapping[str, str],
+) -> None:
+    """A caption that won clusters on both its sides (set between two figures) keeps one side when
+    the other side's clusters are all a caption left with nothing could have on its usual side: a
+    figure, its caption, a figure, its caption. Changes `best` in place."""
+    held: dict[int, dict[int, list[int]]] = {}
+    for cluster_index, (_, caption_index, claim_index) in best.items():
+        held.setdefault(caption_index, {}).setdefault(claim_index, []).append(cluster_index)
+    for claim_index, claim in sorted(enumerate(claims), key=lambda entry: entry[1].cost):
+        caption = captions[claim.caption]
+        if claim.caption in held or claim.placement != habits.get(caption.label.kind, "below"):
+            continue
+        holders = {best[index][1:] for index in claim.clusters if index in best}
+        if len(holders) != 1:
+            continue
+        ((holder, holder_claim),) = holders
+        won = held[holder]
+        if len(won) < 2 or set(won[holder_claim]) != set(claim.clusters):
+            continue
+        for index in claim.clusters:
+            best[index] = (claim.cost, claim.caption, claim_index)
+        held[claim.caption] = {claim_index: list(claim.clusters)}
+        del won[holder_claim]
+
+
 # where captions sit by default: figure captions below their figure, table captions above their table
 DEFAULT_HABITS: Mapping[str, str] = {"figure": "below", "table": "above"}
 
@@ -470,6 +521,7 @@ def pair_regions(
         demoted = past_table_foot(offers, claims, captions, clusters, graphics, cluster_index)
         best[cluster_index] = min(offers, key=lambda offer: (offer in demoted, offer))
     give_empty_captions_their_neighbour(best, claims, captions, clusters, habits)
+    give_up_second_claims(best, claims, captions, habits)
     by_caption: dict[int, dict[int, list[tuple[float, int]]]] = {}
     for cluster_index, (cost, caption_index, claim_index) in best.items():
         by_caption.setdefault(caption_index, {}).setdefault(claim_index, []).append((cost, cluster_index))
@@ -635,9 +687,12 @@ def pair_detected(regions: PageRegions, detected: Sequence[tuple[str, Box]], pag
     )
 
 
-def neighbour_pages(caption: Box, page_height: float, number: int) -> list[int]:
+def neighbour_pages(caption: Box, page_height: float, number: int, bare: bool = False) -> list[int]:
     """Where an unpaired caption's figure may be: the page before when the caption heads its page,
-    the page after when it ends it."""
+    the page after when it ends it; either when its page has no drawing at all (a manuscript's
+    full-page figure with its caption on a page of its own)."""
+    if bare:
+        return [number - 1, number + 1]
     pages = []
     if caption.y0 <= 0.3 * page_height:
         pages.append(number - 1)
@@ -657,7 +712,9 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
         for caption in page.unpaired_captions:
             options = [
                 (drawing.box.horizontal_overlap(caption.box) > 0, drawing.box.area, other, index)
-                for other in neighbour_pages(caption.box, pages[number].page_height, number)
+                for other in neighbour_pages(
+                    caption.box, page.page_height, number, not page.items + page.unclaimed
+                )
                 if 0 <= other < len(pages)
                 for index, drawing in enumerate(pages[other].unclaimed)
                 if (other, index) not in taken

@@ -122,3 +122,57 @@ def test_line_numbers_of_a_review_copy_go_on_a_page_without_prose() -> None:
     numbers = [line((563, 540 + 11 * i, 576, 548 + 11 * i), str(451 + i), 11) for i in range(6)]
     kept = without_margin_text(lines + numbers, PAGE, stats)
     assert kept == lines
+
+
+def test_a_hanging_caption_in_tightly_leaded_lines_keeps_its_second_line() -> None:
+    # line boxes taller than the leading overlap by 3 pt; the second line hangs under the text
+    lines = [
+        line((306, 437.4, 557, 451.5), "Fig. 1. Diagram of compressor systems with inputs and", 40, 10.0),
+        line((325.8, 448.3, 390.4, 462.5), "states labelled.", 41, 10.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=-3.0)
+    assert caption.text == "Fig. 1. Diagram of compressor systems with inputs and states labelled."
+
+
+def test_a_double_spaced_caption_broken_off_mid_sentence_goes_on_where_no_body_shows_the_spacing() -> None:
+    lines = [
+        line(
+            (63.3, 515.9, 519.3, 527.2),
+            "FIG. 1. The maximum 10-m wind speed (top panel; m s-1) and (bottom panel;",
+            1,
+            10.5,
+        ),
+        line(
+            (53.1, 537.8, 434.8, 547.1),
+            "hPa) in the simulated storm (blue lines) and from the best track.",
+            2,
+            10.5,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=10.5, line_gap=2.0)
+    assert caption.text.endswith(
+        "(bottom panel; hPa) in the simulated storm (blue lines) and from the best track."
+    )
+    finished = [
+        line((63.3, 515.9, 519.3, 527.2), "FIG. 1. The maximum 10-m wind speed over three days.", 1, 10.5),
+        lines[1],
+    ]
+    (caption,) = find_captions(finished, body_size=10.5, line_gap=2.0)
+    assert caption.text == "FIG. 1. The maximum 10-m wind speed over three days."
+
+
+def test_a_bold_label_on_its_own_line_takes_the_smaller_lines_under_it() -> None:
+    lines = [
+        line((38, 101, 289, 110), "is seen in the next table, as the structure absorbs the beam.", 0, 10.0),
+        line((38, 113, 181, 122), "ture absorbs considerably the beam.", 0, 10.0),
+        TextLine(Box(32, 127, 61, 135), "Table 4", 9.0, True, 0),  # hung into the margin, same block
+        line((38, 137, 289, 145), "Comparison of beam intensity attenuation in percent by the slit", 1),
+        line((38, 147, 182, 155), "for the four cases studied.", 1),
+        line((44, 160, 70, 167), "case", 2),
+        line((126, 160, 165, 167), "slit", 2),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=3.0)
+    assert caption.label.label == "Table 4"
+    assert caption.text == (
+        "Table 4 Comparison of beam intensity attenuation in percent by the slit for the four cases studied."
+    )

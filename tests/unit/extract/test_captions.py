@@ -130,3 +130,11 @@ def test_find_mentions_keeps_order_and_uniqueness() -> None:
     sentences = ["Fig. 1 is here.", "Nothing.", "Compare Fig. 1 with Fig. 10.", "Fig. 1 is here."]
     assert find_mentions(sentences, "Figure 1") == ["Fig. 1 is here.", "Compare Fig. 1 with Fig. 10."]
     assert find_mentions(sentences, "Figure 10") == ["Compare Fig. 1 with Fig. 10."]
+
+
+def test_a_hyphen_may_join_the_label_word_and_its_number() -> None:
+    for text, label in (("Figure-1: Broiler weight gain", "Figure 1"), ("Table-2: Diets", "Table 2")):
+        parsed = parse_caption_start(text)
+        assert parsed is not None and parsed.label == label
+    assert cited_labels("as Table-3 and Figure-2 show") == {"Table 3", "Figure 2"}
+    assert parse_caption_start("Table-based methods are fast.") is None

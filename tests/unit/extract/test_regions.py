@@ -642,3 +642,35 @@ def test_a_ruled_algorithm_whose_pseudo_code_reads_like_prose_is_found() -> None
     paragraph(page, 72, 250, 540)
     (pair,) = extract(doc)
     assert pair["label"] == "Algorithm 1" and pair["bbox"][3] >= 228
+
+
+def test_a_full_page_image_inside_the_margins_pairs_with_its_caption_alone_on_the_next_page() -> None:
+    doc = pymupdf.open()
+    first = doc.new_page()
+    pixels = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 48, 64), False)
+    pixels.clear_with(90)
+    figure = pymupdf.Rect(60, 70, 552, 720)  # two thirds of the page, well inside its margins
+    first.insert_image(figure, pixmap=pixels)
+    second = doc.new_page()
+    second.insert_text(
+        (72, 350), "FIG. 5. Ice mixing ratio averaged over the first day.", fontsize=10, fontname="tiro"
+    )
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 5" and pair["page"] == 1 and pair["caption_page"] == 2
+    assert iou(pair["bbox"], tuple(figure)) > 0.9
+
+
+def test_figure_caption_figure_caption_down_a_column_each_caption_keeps_the_figure_above_it() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    upper, lower = pymupdf.Rect(72, 80, 300, 250), pymupdf.Rect(72, 300, 300, 470)
+    vector_plot(page, upper)
+    # the first caption sits nearer the figure under it than the one above it
+    page.insert_text((72, 294), "Figure 1. Convergence study, first case.", fontsize=9, fontname="tiro")
+    vector_plot(page, lower)
+    page.insert_text((72, 520), "Figure 2. Convergence study, third case.", fontsize=9, fontname="tiro")
+    paragraph(page, 320, 80, 540, lines=30)
+    pairs = {pair["label"]: pair for pair in extract(doc)}
+    assert set(pairs) == {"Figure 1", "Figure 2"}
+    assert iou(pairs["Figure 1"]["bbox"], tuple(upper)) > 0.8
+    assert iou(pairs["Figure 2"]["bbox"], tuple(lower)) > 0.8
