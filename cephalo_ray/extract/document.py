@@ -302,12 +302,22 @@ def read_page(page: pymupdf.Page) -> PageContent:
     lines = read_text_lines(page)
     placements = [Box(*info["bbox"]).clip(rect) for info in page.get_image_info()]
     graphics = [Graphic(box, "image") for box in placements if box.area > 0]
-    for drawing in page.get_cdrawings(extended=False):
-        if is_visible(drawing):
+    clips: dict[int, Box] = {}  # the clip in force per nesting level
+    for drawing in page.get_cdrawings(extended=True):
+        level = int(drawing.get("level", 0))
+        for closed in [number for number in clips if number >= level]:
+            del clips[closed]  # an item at this level ends the clips opened at it or deeper
+        inside = clips[max(clips)] if clips else rect
+        if drawing["type"] == "clip":
+            clips[level] = Box(*drawing["scissor"]).clip(inside)
+        elif drawing["type"] != "group" and is_visible(drawing):
             # a stroke is as thick as its pen: straight rules and axes have zero-height rects
             pen = max(float(drawing.get("width") or 0.0), 0.5) / 2 if "s" in drawing["type"] else 0.0
             x0, y0, x1, y1 = drawing["rect"]
-            graphics.append(Graphic(Box(x0 - pen, y0 - pen, x1 + pen, y1 + pen), "path"))
+            # only what its clip lets through prints (plot lines drawn on past their axes)
+            box = Box(x0 - pen, y0 - pen, x1 + pen, y1 + pen).clip(inside)
+            if box.width >= 0 and box.height >= 0:
+                graphics.append(Graphic(box, "path"))
     return PageContent(rect, lines, graphics, is_scanned(rect, lines, graphics))
 
 

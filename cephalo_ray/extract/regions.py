@@ -584,6 +584,7 @@ def pair_regions(
         page.area,
         page.height,
         tuple(evidence),
+        len(body),
     )
 
 
@@ -636,6 +637,7 @@ class PageRegions(NamedTuple):
     page_height: float = 0.0
     # (kind, placement) of captions that had items on one side only: the document's own habits
     evidence: tuple[tuple[str, str], ...] = ()
+    body_lines: int = 0  # lines of running text (not captions, not inside drawings)
 
 
 def document_habits(pages: Sequence[PageRegions]) -> dict[str, str]:
@@ -687,10 +689,18 @@ def pair_detected(regions: PageRegions, detected: Sequence[tuple[str, Box]], pag
     )
 
 
+BARE_PAGE_LINES = 3  # a page with no more running text than this (a page number, a running head)
+
+
+def is_bare(page: PageRegions) -> bool:
+    """The page holds captions and nothing else: no drawing, next to no running text."""
+    return not page.items and not page.unclaimed and page.body_lines <= BARE_PAGE_LINES
+
+
 def neighbour_pages(caption: Box, page_height: float, number: int, bare: bool = False) -> list[int]:
     """Where an unpaired caption's figure may be: the page before when the caption heads its page,
-    the page after when it ends it; either when its page has no drawing at all (a manuscript's
-    full-page figure with its caption on a page of its own)."""
+    the page after when it ends it; either when its page holds no drawing and next to no running
+    text (a manuscript's full-page figure with its caption on a page of its own)."""
     if bare:
         return [number - 1, number + 1]
     pages = []
@@ -712,9 +722,7 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
         for caption in page.unpaired_captions:
             options = [
                 (drawing.box.horizontal_overlap(caption.box) > 0, drawing.box.area, other, index)
-                for other in neighbour_pages(
-                    caption.box, page.page_height, number, not page.items + page.unclaimed
-                )
+                for other in neighbour_pages(caption.box, page.page_height, number, is_bare(page))
                 if 0 <= other < len(pages)
                 for index, drawing in enumerate(pages[other].unclaimed)
                 if (other, index) not in taken

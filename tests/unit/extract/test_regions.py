@@ -674,3 +674,18 @@ def test_figure_caption_figure_caption_down_a_column_each_caption_keeps_the_figu
     assert set(pairs) == {"Figure 1", "Figure 2"}
     assert iou(pairs["Figure 1"]["bbox"], tuple(upper)) > 0.8
     assert iou(pairs["Figure 2"]["bbox"], tuple(lower)) > 0.8
+
+
+def test_a_plot_line_drawn_on_past_its_clip_does_not_widen_the_figure() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    plot = pymupdf.Rect(72, 100, 300, 250)
+    vector_plot(page, plot)
+    page.insert_text((72, 270), "Fig. 4. Comparison of serial system responses.", fontsize=9, fontname="tiro")
+    paragraph(page, 320, 80, 540, lines=30)
+    # a curve the plotting library clipped to the axes but wrote in full, far into the next column
+    contents = page.get_contents()[0]
+    clipped = b"\nq 72 542 228 150 re W n 0 0 1 RG 1 w 80 680 m 340 600 l S Q\n"
+    doc.update_stream(contents, doc.xref_stream(contents) + clipped)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 4" and pair["bbox"][2] <= plot.x1 + 2
