@@ -295,6 +295,13 @@ def continues_caption(
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
     if in_body_size and ends_paragraph(last, candidate):
         return False
+    # a caption set with a hanging indent ends where, after a finished sentence, a line comes back
+    # out to its label's edge: the body text the PDF wrote into the caption's block
+    first = lines[members[0]].box
+    below_first = [lines[member].box.x0 for member in members if not lines[member].box.shares_row(first)]
+    hanging = bool(below_first) and min(below_first) > first.x0 + 3
+    if hanging and last.text.rstrip().endswith(".") and box.x0 < last.box.x0 - 3:
+        return False
     # one text block, unless the PDF's block runs on into the next column
     near = box.y0 - last.box.y1 <= max(1.5 * last.size, line_gap + last.size)
     if (

@@ -176,3 +176,21 @@ def test_a_bold_label_on_its_own_line_takes_the_smaller_lines_under_it() -> None
     assert caption.text == (
         "Table 4 Comparison of beam intensity attenuation in percent by the slit for the four cases studied."
     )
+
+
+def test_a_hanging_caption_ends_where_body_text_comes_back_out_to_its_label() -> None:
+    lines = [
+        line(
+            (40.8, 197.1, 291.8, 211.2),
+            "Fig. 6. Average controller computation time per iteration,",
+            14,
+            10.0,
+        ),
+        line((60.7, 208.1, 291.4, 222.2), "as a function of the number of solver iterations used.", 15, 10.0),
+        line((40.8, 222.4, 291.8, 236.5), "in the number of outputs used, and the non-cooperative", 15, 10.0),
+        line(
+            (40.8, 233.3, 291.8, 247.5), "approach considers fewer outputs than the centralized or", 15, 10.0
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=-3.0)
+    assert caption.text.endswith("as a function of the number of solver iterations used.")
