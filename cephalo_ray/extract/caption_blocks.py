@@ -167,7 +167,9 @@ def interleaved(lines: Sequence[TextLine], members: list[int], cursor: int) -> b
     last = lines[members[-1]]
     candidate = lines[cursor].box
     caption = union_of(lines[member].box for member in members)
-    apart = max(candidate.x0 - caption.x1, caption.x0 - candidate.x1) > 1.6 * last.size
+    gap = max(candidate.x0 - caption.x1, caption.x0 - candidate.x1)
+    # (a narrow gutter: half an em or more to a line of another text block is the next column)
+    apart = gap > 1.6 * last.size or (gap > 0.6 * last.size and lines[cursor].block != last.block)
     below = not candidate.shares_row(last.box)
     if candidate.y0 > last.box.y1 + 2.5 * last.size:
         # far below: a piece of a later row sorted early (a root sign of a formula), or the page's

@@ -194,3 +194,20 @@ def test_a_hanging_caption_ends_where_body_text_comes_back_out_to_its_label() ->
     ]
     (caption,) = find_captions(lines, body_size=10.0, line_gap=-3.0)
     assert caption.text.endswith("as a function of the number of solver iterations used.")
+
+
+def test_a_caption_goes_on_past_the_next_columns_lines_across_a_narrow_gutter() -> None:
+    lines = [
+        line(
+            (56.7, 453.7, 290.6, 464.3),
+            "Figura 5: Beam sizes realized at YAG Screen in booster-to-SR",
+            20,
+            12.0,
+        ),
+        line((56.8, 468.1, 292.2, 478.8), "transport line. Nominal optical functions used:", 20, 12.0),
+        line((316.4, 299.9, 538.6, 310.6), "The use of TEE proved to be a valuable tool", 21, 12.0),
+        line((304.7, 468.2, 330.0, 478.8), "ramp.", 21, 12.0),  # 12 pt away, on the caption's last row
+        line((57.3, 482.4, 292.0, 493.2), "\u03b2x = 17.11 m, \u03b7y = 0 mm.", 22, 12.0),
+    ]
+    (caption,) = find_captions(lines, body_size=12.0, line_gap=3.8)
+    assert caption.text.endswith("functions used: \u03b2x = 17.11 m, \u03b7y = 0 mm.")
