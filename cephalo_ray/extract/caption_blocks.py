@@ -12,11 +12,15 @@ from cephalo_ray.extract.geometry import RULE_THICKNESS, Box, Caption, TextLine,
 def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
     """The label of the caption that line `index` opens, if it opens a paragraph with one."""
     line = lines[index]
-    # a bold label on a line of its own after a finished sentence heads its caption, even where the
-    # PDF wrote it into the paragraph's block
     if index > 0 and not starts_paragraph(lines[index - 1], line, line_gap):
-        after_sentence = lines[index - 1].text.rstrip().endswith(".")
-        if not (line.bold_start and is_label_alone(line.text) and after_sentence):
+        previous = lines[index - 1]
+        # where the PDF wrote it into the block above, a caption still opens: as a bold label on a
+        # line of its own after a finished sentence, or in another size than the text above it (a
+        # listing's or a table's last row)
+        after_sentence = previous.text.rstrip().endswith(".")
+        heading = line.bold_start and is_label_alone(line.text) and after_sentence
+        resized = abs(previous.size - line.size) >= 1.5 and len(previous.text.strip()) > 3
+        if not (heading or resized):
             return None
     if index > 0 and continues_sentence(lines[index - 1], line, line_gap):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
@@ -292,6 +296,11 @@ def continues_caption(
         # or the row's start, written after its end (a formula split the row): it is read in place
         before = len(members) > 1 and within and -last.size <= last.box.x0 - box.x1 <= 1.6 * last.size
         return piece and (after or before)
+    # a headnote in brackets right under the caption's title ("[Values are means; n, sample size]")
+    # belongs to it, as report series set their tables
+    if candidate.text.lstrip().startswith("[") and abs(box.x0 - lines[members[0]].box.x0) <= 3.0:
+        if -2.5 <= box.y0 - last.box.y1 <= max(0.5 * last.size, line_gap + 0.25 * last.size):
+            return True
     # a caption in the body's own size ends where its paragraph does; one set apart in size may
     # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5

@@ -211,3 +211,32 @@ def test_a_caption_goes_on_past_the_next_columns_lines_across_a_narrow_gutter() 
     ]
     (caption,) = find_captions(lines, body_size=12.0, line_gap=3.8)
     assert caption.text.endswith("functions used: \u03b2x = 17.11 m, \u03b7y = 0 mm.")
+
+
+def test_a_caption_written_into_the_block_of_the_listing_above_it_in_another_size_opens() -> None:
+    lines = [
+        line((90, 280.4, 174, 288.3), "l1 [dd9]53:69", 3, 10.0),
+        line((90, 288.6, 180.6, 301.1), "l1 [dd10]53:69", 3, 10.0),
+        line(
+            (90, 300.5, 496.6, 313.9),
+            "Figure 5. A non-standard instruction file that reads the numbers.",
+            3,
+            12.0,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=12.0, line_gap=1.0)
+    assert caption.label.label == "Figure 5" and caption.text.startswith("Figure 5. A non-standard")
+
+
+def test_a_bracketed_headnote_under_a_table_title_is_part_of_its_caption() -> None:
+    lines = [
+        line((90, 72.3, 331, 85.6), "Table 9. Instructions available in UCODE_2005.", 0, 12.0),
+        line(
+            (90, 86.1, 509, 99.4), "[All instruction lines need to start with something in the first", 1, 12.0
+        ),
+        line(
+            (90, 99.9, 512, 113.2), "column. Column numbers are obtained by counting from the left.]", 1, 12.0
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=12.0, line_gap=0.5)
+    assert caption.text.endswith("counting from the left.]")
