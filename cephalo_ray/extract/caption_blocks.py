@@ -4,6 +4,7 @@ break, no table row, the next column when it wraps). Pure."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from cephalo_ray.extract.captions import CaptionLabel, is_label_alone, join_caption_lines, parse_caption_start
 from cephalo_ray.extract.geometry import RULE_THICKNESS, Box, Caption, TextLine, on_one_row, union_of
@@ -321,9 +322,13 @@ def continues_caption(
         and any(box.horizontal_overlap(lines[m].box) > 0 for m in members)
     ):
         return True
-    if parse_caption_start(
-        candidate.text, label_is_bold=candidate.bold_start
-    ) is not None and not continues_sentence(last, candidate, line_gap):
+    # (a caption's own rows may sit further apart than the body's: "... in the first column of" +
+    # "Figure 3. The right panel ..." still cites across the break)
+    # (the caption's bold label is no heading the sentence could not run on from)
+    as_text = replace(last, bold_start=False)
+    if parse_caption_start(candidate.text, label_is_bold=candidate.bold_start) is not None and not (
+        continues_sentence(as_text, candidate, max(line_gap, 0.7 * last.size))
+    ):
         return False  # the next caption (not a citation that wrapped: "as shown in" + "Figure 5.")
     sizes = [lines[member].size for member in members]
     size = sum(sizes) / len(sizes)
@@ -344,6 +349,12 @@ def continues_caption(
     aligned = abs(candidate.box.x0 - last.box.x0) <= 3.0
     # the caption's own size, or its last line's (a label set larger than the small caps after it)
     same_font = min(abs(candidate.size - size), abs(candidate.size - last.size)) <= (1.5 if aligned else 0.5)
+    # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
+    # a second line may sit a little looser than the body's lines; later ones as close as the first two
+    rows = sorted(
+        {round(lines[member].box.y0, 1): lines[member].box for member in members}.values(), key=lambda b: b.y0
+    )
+    spacing = [below.y0 - above.y1 for above, below in zip(rows, rows[1:], strict=False)]
     if last.text.endswith("."):
         # a finished sentence: the next block goes on only if it sits tight within the caption's width
         within = (
@@ -353,18 +364,14 @@ def continues_caption(
         # (in a double-spaced manuscript, a caption set apart in size keeps the body's spacing)
         own_size = not in_body_size and aligned
         tight = line_gap + (0.25 if own_size else 0.1) * size
-        return within and -overlap_allowed <= gap <= max(0.5 * size, tight) and same_font
-    # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
-    # a second line may sit a little looser than the body's lines; later ones as close as the first two
-    rows = sorted(
-        {round(lines[member].box.y0, 1): lines[member].box for member in members}.values(), key=lambda b: b.y0
-    )
-    spacing = [below.y0 - above.y1 for above, below in zip(rows, rows[1:], strict=False)]
+        # (a caption set apart in size, as loosely as its own rows so far)
+        own_spacing = max(spacing) + 0.1 * size if spacing and own_size else 0.0
+        return within and -overlap_allowed <= gap <= max(0.5 * size, tight, own_spacing) and same_font
     reach = max(spacing) + 0.3 * size if spacing else 0.6 * size
     # a line broken off mid-sentence as wide as the next goes on in it at a double-spaced
     # manuscript's spacing too (where no body text on the pages showed that spacing)
     text = last.text.rstrip()
-    broken_off = (text[-1:].isalnum() or text.endswith((",", ";", "("))) and last.box.x1 >= box.x1 - 2
+    broken_off = (text[-1:].isalnum() or text.endswith((",", ";", "(", "-"))) and last.box.x1 >= box.x1 - 2
     reach = max(reach, 1.25 * size) if broken_off else reach
     return overlaps and -overlap_allowed <= gap <= max(reach, line_gap + 0.25 * size) and same_font
 

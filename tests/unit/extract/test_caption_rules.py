@@ -240,3 +240,53 @@ def test_a_bracketed_headnote_under_a_table_title_is_part_of_its_caption() -> No
     ]
     (caption,) = find_captions(lines, body_size=12.0, line_gap=0.5)
     assert caption.text.endswith("counting from the left.]")
+
+
+def small_caption_line(
+    box: tuple[float, float, float, float], text: str, block: int, bold: bool = False
+) -> TextLine:
+    return TextLine(Box(*box), text, 7.2, bold, block)
+
+
+def test_a_small_loosely_set_caption_keeps_its_rows_after_a_finished_sentence() -> None:
+    lines = [
+        small_caption_line(
+            (106.3, 345.2, 489.0, 352.3),
+            "Figure 2. The first column displays the structure of POD 13; the",
+            62,
+            True,
+        ),
+        small_caption_line(
+            (106.3, 357.2, 490.4, 364.2), "second column displays the spatial structure of the DMD mode.", 63
+        ),
+        small_caption_line(
+            (106.1, 369.5, 489.0, 376.2),
+            "The third column shows the density perturbation of a slow mode.",
+            64,
+        ),
+        line(
+            (106.0, 390.5, 489.0, 399.5),
+            "The POD technique was developed by Pearson as an analogue of the",
+            65,
+            9.0,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=9.0, line_gap=3.0)
+    assert caption.text.endswith("density perturbation of a slow mode.")
+
+
+def test_a_citation_wrapped_after_a_bold_label_line_and_a_hyphen_keep_a_small_caption_going() -> None:
+    lines = [
+        small_caption_line(
+            (106.3, 276.2, 489.0, 283.0),
+            "Figure 5. Left panel displays POD 10, shown on the first column of",
+            17,
+            True,
+        ),
+        small_caption_line(
+            (106.3, 287.8, 489.0, 294.9), "Figure 3. The right panel shows the DMD mode seen in the time-", 18
+        ),
+        small_caption_line((106.3, 299.8, 249.3, 306.9), "azimuth diagram in Figure 6.", 19),
+    ]
+    (caption,) = find_captions(lines, body_size=9.0, line_gap=3.0)
+    assert caption.label.label == "Figure 5" and caption.text.endswith("azimuth diagram in Figure 6.")
