@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.request
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -124,6 +124,7 @@ def server(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     try:
         yield {
             "base_url": base_url,
+            "port": port,
             "client": openai.OpenAI(base_url=base_url, api_key=API_KEY, max_retries=0),
             "host": host,
         }
@@ -145,11 +146,18 @@ def greedy(client: openai.OpenAI, messages: list[dict[str, Any]], model: str = "
     )
 
 
-def start_tiny_app(server: dict[str, Any], folder: Path, name: str, limits: dict[str, Any]) -> str:
-    """A second app of one tiny LLaVA beside the module's, under `/<name>` with its own limits;
-    returns its `/v1` base URL."""
+def start_tiny_app(
+    port: int,
+    folder: Path,
+    name: str,
+    limits: dict[str, Any] | None = None,
+    health_check: dict[str, float] | None = None,
+    load_engine: Callable[..., Any] | None = None,
+) -> str:
+    """An app of one tiny LLaVA (built at `folder/tiny`) on Serve's `port`, beside any other there,
+    under `/<name>` with its own limits and health-check settings (`health_check_period_s`,
+    `health_check_timeout_s`); `load_engine` as `start` takes it. Returns its `/v1` base URL."""
     build_tiny("llava", folder / "tiny")
-    port = int(server["base_url"].split(":")[2].split("/")[0])
     start(
         ServeConfig(
             models=[str(folder / "tiny")],
@@ -158,9 +166,10 @@ def start_tiny_app(server: dict[str, Any], folder: Path, name: str, limits: dict
             app_name=name,
             route_prefix=f"/{name}",
             blocking=False,
-            limits=limits,
-            resources={"num_cpus": 0.25},
-        )
+            limits=limits or {},
+            resources={"num_cpus": 0.25, **(health_check or {})},
+        ),
+        load_engine=load_engine,
     )
     return f"http://127.0.0.1:{port}/{name}/v1"
 
@@ -367,7 +376,7 @@ def test_refine_uses_the_served_model_as_its_teacher(server: dict[str, Any], tmp
 def test_over_the_concurrency_limit_the_answer_is_429_with_retry_after(
     server: dict[str, Any], tmp_path: Path
 ) -> None:
-    base_url = start_tiny_app(server, tmp_path, "tight", {"max_concurrent_requests": 1})
+    base_url = start_tiny_app(server["port"], tmp_path, "tight", {"max_concurrent_requests": 1})
     client = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0)
     greedy(client, ask("warm up", png_bytes()), max_tokens=2)
 
@@ -496,7 +505,7 @@ def test_thin_images_too_many_images_and_too_long_prompts_are_refused(server: di
 def test_abandoned_requests_give_their_slots_back(server: dict[str, Any], tmp_path: Path) -> None:
     """Clients that time out while their image decodes cancel the handler: the slots come back."""
     limits = {"max_concurrent_requests": 4, "max_image_pixels": 40_000_000}
-    base_url = start_tiny_app(server, tmp_path, "abandoned", limits)
+    base_url = start_tiny_app(server["port"], tmp_path, "abandoned", limits)
     patient = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0)
     greedy(patient, ask("warm up", png_bytes()), max_tokens=2)
     big = png_bytes(size=(2000, 2000))
@@ -578,7 +587,7 @@ def test_a_replica_whose_only_slot_is_held_too_long_is_unhealthy_for_ray_serve(
     from ray import serve
 
     base_url = start_tiny_app(
-        server, tmp_path, "stalling", {"max_concurrent_requests": 1, "stall_seconds": 0.5}
+        server["port"], tmp_path, "stalling", {"max_concurrent_requests": 1, "stall_seconds": 0.5}
     )
     health_url = base_url.removesuffix("/v1") + "/health"
     client = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0)

@@ -16,11 +16,10 @@ from typing import Any
 import openai
 import pytest
 
-from cephalo_ray.jobs.serve import ServeConfig, start
-from cephalo_ray.models.tiny import build_tiny
 from tests.helpers.faults import ProcessorFaults
 from tests.helpers.media import data_url, png_bytes
 from tests.helpers.servers import free_port
+from tests.jobs.test_serve_app import start_tiny_app
 
 KILLER = 53  # the width of the image whose first prefill ends the engine's worker
 
@@ -60,23 +59,16 @@ def test_a_replica_whose_engine_died_fails_its_health_check_and_is_replaced(
 ) -> None:
     from ray import serve
 
-    build_tiny("llava", tmp_path / "tiny")
     faults = ProcessorFaults(str(tmp_path / "calls"), worker_dies=frozenset({KILLER}))
-    port = free_port()
-    config = ServeConfig(
-        models=[str(tmp_path / "tiny")],
-        names=["tiny"],
-        port=port,
-        app_name="replaced",
-        route_prefix="/replaced",
-        blocking=False,
-        chat_page=False,
+    base_url = start_tiny_app(
+        free_port(),
+        tmp_path,
+        "replaced",
         # checked every second (Ray Serve's default is every 10 s)
-        resources={"num_cpus": 0.25, "health_check_period_s": 1.0, "health_check_timeout_s": 10.0},
+        health_check={"health_check_period_s": 1.0, "health_check_timeout_s": 10.0},
+        load_engine=faults.load_engine,
     )
-    start(config, load_engine=faults.load_engine)
-    base_url = f"http://127.0.0.1:{port}/replaced/v1"
-    health_url = f"http://127.0.0.1:{port}/replaced/health"
+    health_url = base_url.removesuffix("/v1") + "/health"
     client = openai.OpenAI(base_url=base_url, api_key="none", max_retries=0, timeout=120)
     # Until the replica is replaced, a request may still reach it: 503, Retry-After 2 s.
     patient = openai.OpenAI(base_url=base_url, api_key="none", max_retries=5, timeout=120)

@@ -61,6 +61,25 @@ def test_an_unmapped_glyph_is_judged_alike_however_a_reader_spelled_it() -> None
     assert normalize_caption("n \ufffd 12") != normalize_caption("n 12")
 
 
+def caption_under_plot(
+    page: Any,
+    plot: pymupdf.Rect,
+    first_line: str,
+    gap: float = 14,
+    x: float | None = None,
+    fontsize: float = 9,
+    fontname: str = "tiro",
+) -> float:
+    """A plot and the first line of its caption `gap` points under it, at `x` (default the plot's left
+    edge); returns the caption line's baseline."""
+    vector_plot(page, plot)
+    baseline = plot.y1 + gap
+    page.insert_text(
+        (plot.x0 if x is None else x, baseline), first_line, fontsize=fontsize, fontname=fontname
+    )
+    return baseline
+
+
 def footer(page: Any, number: int) -> None:
     """A footer whose top sits just above the bottom tenth of the page (its middle inside it)."""
     page.insert_text((300, 719), str(number), fontsize=10, fontname="tiro")
@@ -77,27 +96,20 @@ def test_a_footer_reaching_just_above_the_bottom_band_is_not_caption_text() -> N
             )
         footer(page, number)
     page = doc[2]
-    plot = pymupdf.Rect(330, 420, 570, 690)
-    vector_plot(page, plot)
-    page.insert_text(
-        (320, 703),
+    y = caption_under_plot(
+        page,
+        pymupdf.Rect(330, 420, 570, 690),
         "FIGURE 17: First eight linkages in the table and their resultant",
+        gap=13,
+        x=320,
         fontsize=9.8,
         fontname="tibo",
     )
-    page.insert_text((320, 715), "coupler paths.", fontsize=10, fontname="tiro")
+    page.insert_text((320, y + 12), "coupler paths.", fontsize=10, fontname="tiro")
     pairs = extract(doc)
     assert [pair["caption"] for pair in pairs] == [
         "FIGURE 17: First eight linkages in the table and their resultant coupler paths."
     ]
-
-
-def caption_under_plot(page: Any, plot: pymupdf.Rect, first_line: str) -> float:
-    """A plot and the first line of its caption under it; returns the caption line's baseline."""
-    vector_plot(page, plot)
-    baseline = plot.y1 + 14
-    page.insert_text((plot.x0, baseline), first_line, fontsize=9, fontname="tiro")
-    return baseline
 
 
 def test_a_fraction_whose_denominator_starts_under_its_numerator_keeps_the_caption_going() -> None:
@@ -264,14 +276,17 @@ def test_a_loosely_justified_caption_line_written_word_by_word_is_not_a_row_of_c
     page = doc.new_page(width=612, height=792)
     page.insert_textbox(pymupdf.Rect(43, 60, 370, 740), " ".join([BODY] * 14), fontsize=10, fontname="tiro")
     plot = pymupdf.Rect(386, 70, 542, 200)
-    vector_plot(page, plot)
-    page.insert_text((386, 220), "Fig. 6. Sections of the spinal cord and the", fontsize=8, fontname="tibo")
-    page.insert_text((386, 229), "neurons counted in the treated rats was sig-", fontsize=8, fontname="tibo")
+    y = caption_under_plot(
+        page, plot, "Fig. 6. Sections of the spinal cord and the", gap=20, fontsize=8, fontname="tibo"
+    )
+    page.insert_text(
+        (386, y + 9), "neurons counted in the treated rats was sig-", fontsize=8, fontname="tibo"
+    )
     x = 386.0
     for word in ("nificantly", "decreased", "after", "injection"):  # a justified row, one word at a time
-        page.insert_text((x, 238), word, fontsize=8, fontname="tibo")
+        page.insert_text((x, y + 18), word, fontsize=8, fontname="tibo")
         x += pymupdf.get_text_length(word, fontname="tibo", fontsize=8) + 8
-    page.insert_text((386, 247), "of the antagonist (D).", fontsize=8, fontname="tibo")
+    page.insert_text((386, y + 27), "of the antagonist (D).", fontsize=8, fontname="tibo")
     (pair,) = extract(doc)
     assert pair["caption"].endswith("significantly decreased after injection of the antagonist (D).")
 
@@ -284,14 +299,10 @@ def test_body_text_flowing_beside_a_figure_does_not_cut_it_off_from_its_caption(
     page.insert_textbox(pymupdf.Rect(43, 60, 286, 402), " ".join([BODY] * 6), fontsize=9.5, fontname="tiro")
     page.insert_textbox(pymupdf.Rect(43, 402, 233, 700), " ".join([BODY] * 4), fontsize=9.5, fontname="tiro")
     plot = pymupdf.Rect(245, 412, 543, 536)
-    vector_plot(page, plot)
-    page.insert_text(
-        (245, 557),
-        "Figure 4. Effects of the two isoforms on the response to saline and",
-        fontsize=8,
-        fontname="tiro",
+    y = caption_under_plot(
+        page, plot, "Figure 4. Effects of the two isoforms on the response to saline and", gap=21, fontsize=8
     )
-    page.insert_text((245, 566), "cocaine in both genotypes of mice.", fontsize=8, fontname="tiro")
+    page.insert_text((245, y + 9), "cocaine in both genotypes of mice.", fontsize=8, fontname="tiro")
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 4" and iou(pair["bbox"], tuple(plot)) > 0.8
 
@@ -380,9 +391,8 @@ def test_a_reference_list_in_two_columns_does_not_hide_the_caption_above_its_lef
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     plot = pymupdf.Rect(80, 80, 280, 260)
-    vector_plot(page, plot)
-    page.insert_text(
-        (72, 282), "Figure 7: Performance for a synthetic data set.", fontsize=10, fontname="tiro"
+    caption_under_plot(
+        page, plot, "Figure 7: Performance for a synthetic data set.", gap=22, x=72, fontsize=10
     )
     page.insert_textbox(pymupdf.Rect(72, 320, 290, 480), " ".join([BODY] * 3), fontsize=10, fontname="tiro")
     entry = "[Ab12] Smith-Jones-Brown: Opacity-Optimization"

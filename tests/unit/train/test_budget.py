@@ -53,21 +53,30 @@ def test_length_report() -> None:
     }
 
 
+def dry_run_arguments(folder: Path, family: str, rows: int, *overrides: str) -> list[str]:
+    """A tiny `family` model at `folder/base` and a refine root of `rows` conversations (every fourth
+    for validation) at `folder/refined`; returns the arguments of the finetune job's dry run on them,
+    `overrides` before `--dry-run` (its output would be `folder/run`)."""
+    from cephalo_ray.storage import Storage
+    from tests.helpers.roots import make_refine_root
+
+    build_tiny(family, folder / "base")
+    make_refine_root(Storage(), str(folder / "refined"), rows)
+    return [
+        f"input={folder / 'refined'}",
+        f"output={folder / 'run'}",
+        f"model={folder / 'base'}",
+        *overrides,
+        "--dry-run",
+    ]
+
+
 def test_dry_run_reports_token_lengths_and_trains_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from cephalo_ray.jobs import finetune_vlm
-    from cephalo_ray.storage import Storage
-    from tests.helpers.roots import make_refine_root
 
-    build_tiny("idefics3", tmp_path / "base")
-    make_refine_root(Storage(), str(tmp_path / "refined"), 8)
-    arguments = [
-        f"input={tmp_path / 'refined'}",
-        f"output={tmp_path / 'run'}",
-        f"model={tmp_path / 'base'}",
-        "--dry-run",
-    ]
+    arguments = dry_run_arguments(tmp_path, "idefics3", 8)
     assert finetune_vlm.main([*arguments, "max_length=40"]) == 0
     printed = capsys.readouterr().err
     assert (
@@ -133,18 +142,8 @@ def test_dry_run_of_a_saved_qwen2_vl_applies_its_pixel_bounds(
     import re
 
     from cephalo_ray.jobs import finetune_vlm
-    from cephalo_ray.storage import Storage
-    from tests.helpers.roots import make_refine_root
 
-    build_tiny("qwen2_vl", tmp_path / "base")
-    make_refine_root(Storage(), str(tmp_path / "refined"), 4)
-    arguments = [
-        f"input={tmp_path / 'refined'}",
-        f"output={tmp_path / 'run'}",
-        f"model={tmp_path / 'base'}",
-        "max_length=8192",
-        "--dry-run",
-    ]
+    arguments = dry_run_arguments(tmp_path, "qwen2_vl", 4, "max_length=8192")
 
     def longest(*overrides: str) -> int:
         assert finetune_vlm.main([*arguments, *overrides]) == 0

@@ -222,12 +222,9 @@ def test_a_resumed_packed_run_trains_the_sequences_an_uninterrupted_one_would(
     import json
 
     from cephalo_ray.train import loop
-    from cephalo_ray.train.loop import InjectedFailure, TrainSettings, train_worker
-    from cephalo_ray.train.recipes import Recipe
-    from tests.helpers.single_process import as_single_process, training_rows
+    from tests.helpers.single_process import as_single_process, crash_and_resume, training_rows
 
     as_single_process(monkeypatch)
-    build_tiny("llava", tmp_path / "base")
     trained: list[list[float]] = []  # each packed micro-batch, by the images it holds
 
     def recording(examples: Any, image_axis: int) -> dict[str, Any]:
@@ -237,33 +234,16 @@ def test_a_resumed_packed_run_trains_the_sequences_an_uninterrupted_one_would(
 
     monkeypatch.setattr(loop, "collate_packed", recording)
     rows = training_rows(5)  # distinct images; a window of 5 packs into 3 sequences (2, 2 and 1)
-
-    def run(name: str, fail_at_step: int | None = None) -> list[list[float]]:
-        trained.clear()
-        settings = TrainSettings(
-            model=str(tmp_path / "base"),
-            output_dir=str(tmp_path / name),
-            recipe=asdict(Recipe(name="lora", lora_rank=4, lora_alpha=8)),
-            max_steps=6,
-            eval_every=6,
-            checkpoint_every=2,
-            max_length=100,
-            vqa_samples=0,
-            seed=3,
-            packing=True,
-            packing_window=5,
-            checkpoint_dir=str(tmp_path / name / "checkpoints"),
-            fail_at_step=fail_at_step,
-        )
-        try:
-            train_worker(asdict(settings), rows=rows, val_rows=rows[:1])
-        except InjectedFailure:
-            pass
-        return list(trained)
-
-    whole = run("whole")
-    crashed = run("interrupted", fail_at_step=5)  # the last checkpoint is at step 4: mid-window
-    resumed = run("interrupted")
+    # the crashed run's last checkpoint is at step 4: mid-window
+    whole, crashed, resumed = crash_and_resume(
+        tmp_path,
+        trained,
+        {"rows": rows, "val_rows": rows[:1]},
+        max_length=100,
+        seed=3,
+        packing=True,
+        packing_window=5,
+    )
     assert [len(images) for images in whole[:3]] in ([2, 2, 1], [2, 1, 2], [1, 2, 2])
     assert len(whole) == 6 and crashed == whole[:5] and resumed == whole[4:]
     state = json.loads((tmp_path / "interrupted" / "checkpoints" / "state.json").read_text())
