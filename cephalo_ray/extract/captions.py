@@ -14,7 +14,7 @@ ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+)?"
     r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|tableau|tabla|tabelle|tabela|tables?|tabs?\.?"
-    r"|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|box)"
+    r"|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|box|quadros?|cuadros?)"
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
 TABLE_WORDS = ("tab", "tableau", "tabla", "tabelle", "tabela")
@@ -48,6 +48,8 @@ PLURAL_WORDS = {
     "exhibits",
     "algorithms",
     "listings",
+    "quadros",
+    "cuadros",
 }
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|vs|cf|No)\.$", re.IGNORECASE)
@@ -110,7 +112,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         name = "Figure"
     else:
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box"
-    kind = "table" if name == "Table" else "figure"
+    # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"
+    kind = "table" if name in ("Table", "Quadro", "Cuadro") else "figure"
     number = number.upper()
     if ARABIC_NUMBER.match(number):
         canonical = number  # "3", "S2", "2.1", "A1", "B.1"

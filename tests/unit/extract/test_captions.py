@@ -85,6 +85,8 @@ def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: 
         ("Figure 2.1 Stress against strain", "figure", "Figure 2.1"),
         ("Figure B.1: Appendix plot", "figure", "Figure B.1"),
         ("Table A1. Appendix values", "table", "Table A1"),
+        ("Quadro 1. Caracter\u00edsticas dos artigos", "table", "Quadro 1"),
+        ("Cuadro 2. Resultados", "table", "Cuadro 2"),
     ],
 )
 def test_other_label_words(text: str, kind: str, label: str) -> None:
