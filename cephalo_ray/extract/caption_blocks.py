@@ -392,9 +392,15 @@ def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) 
         ),
         key=lambda piece: piece.x0,
     )
-    # the words of one loosely justified line, written apart, follow each other a space apart
+    # the words of one loosely justified line, written apart, follow each other a space apart; a
+    # sub- or superscript inside a piece's span (a formula's) leaves no gap of its own
     reach = 1.5 * lines[cursor].size
-    return any(right.x0 - left.x1 > reach for left, right in zip(row, row[1:], strict=False))
+    covered = row[0].x1 if row else 0.0
+    for piece in row[1:]:
+        if piece.x0 - covered > reach:
+            return True
+        covered = max(covered, piece.x1)
+    return False
 
 
 def ends_paragraph(last: TextLine, following: TextLine) -> bool:

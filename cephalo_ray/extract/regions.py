@@ -187,6 +187,10 @@ def vertical_claim(
     chosen = [
         i for i in chosen if clusters[i].box.horizontal_overlap(caption) > 0 or overlaps(clusters[i].box)
     ]
+    # text alone less than two of the caption's rows high is a line of prose or formulae (the rest of
+    # a caption), never a table or a figure
+    row = caption.height / max(len(captions[caption_index].lines), 1)
+    chosen = [i for i in chosen if not (clusters[i].text_only and clusters[i].box.height < 1.8 * row)]
     if not chosen:
         return None
     box = clusters[chosen[0]].box

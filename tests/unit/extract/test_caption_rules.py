@@ -290,3 +290,26 @@ def test_a_citation_wrapped_after_a_bold_label_line_and_a_hyphen_keep_a_small_ca
     ]
     (caption,) = find_captions(lines, body_size=9.0, line_gap=3.0)
     assert caption.label.label == "Figure 5" and caption.text.endswith("azimuth diagram in Figure 6.")
+
+
+def test_a_formula_row_with_a_subscript_under_a_piece_is_no_row_of_table_cells() -> None:
+    lines = [
+        line(
+            (106.3, 306.7, 489.0, 315.6),
+            "Table 1: Ranking of nodes by the likelihood of a price spike, according to",
+            3,
+            9.0,
+        ),
+        line(
+            (106.3, 319.0, 489.0, 328.5),
+            "Monte Carlo simulation and large deviations results (in terms of",
+            3,
+            9.0,
+        ),
+        line((106.3, 330.2, 162.9, 341.8), "decay rates I*", 4, 8.8),
+        line((158.1, 329.2, 246.9, 342.9), "i ), for the case \u00b5(high)", 5, 8.3),
+        line((226.7, 337.7, 231.1, 343.9), "\u03b8", 6, 7.0),  # a subscript inside the piece before
+        line((249.2, 330.4, 489.0, 343.2), "= 0.5 \u00d7 \u00b5(installed), q = 0.018. The values", 6, 8.5),
+    ]
+    (caption,) = find_captions(lines, body_size=9.0, line_gap=2.5)
+    assert "(in terms of decay rates I* i ), for the case" in caption.text
