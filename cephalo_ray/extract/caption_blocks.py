@@ -314,6 +314,12 @@ def continues_caption(
     hanging = bool(below_first) and min(below_first) > first.x0 + 3
     if hanging and last.text.rstrip().endswith(".") and box.x0 < last.box.x0 - 3:
         return False
+    # a caption whose last row ended well short of its width has ended: a line in another size
+    # after it is the body text the PDF wrote into its block
+    widest = max(lines[member].box.x1 for member in members)
+    ended_short = len(members) >= 2 and last.box.x1 < widest - 0.3 * (widest - first.x0)
+    if ended_short and abs(candidate.size - last.size) >= 0.8:
+        return False
     # one text block, unless the PDF's block runs on into the next column
     near = box.y0 - last.box.y1 <= max(1.5 * last.size, line_gap + last.size)
     if (

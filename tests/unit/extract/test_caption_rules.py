@@ -313,3 +313,46 @@ def test_a_formula_row_with_a_subscript_under_a_piece_is_no_row_of_table_cells()
     ]
     (caption,) = find_captions(lines, body_size=9.0, line_gap=2.5)
     assert "(in terms of decay rates I* i ), for the case" in caption.text
+
+
+def test_a_caption_whose_last_row_ends_short_stops_before_body_text_in_another_size() -> None:
+    lines = [
+        line(
+            (54.0, 432.4, 297.0, 440.6),
+            "Figure 3: BLEU scores of different models on generating k-th sen-",
+            18,
+            9.0,
+        ),
+        line((54.0, 442.5, 72.9, 450.5), "tence", 18, 9.0),
+        line(
+            (54.0, 452.7, 297.0, 461.8),
+            "score goes down as k increases and it drops significantly from",
+            18,
+            10.0,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=1.5)
+    assert caption.text == "Figure 3: BLEU scores of different models on generating k-th sentence"
+    # a full row broken off mid-word goes on in the body's size (a caption set in two sizes)
+    going_on = [
+        line(
+            (319.6, 512.8, 576.1, 521.7),
+            "FIGURE 13: Motion signatures obtained by steps given in 2. Al-",
+            45,
+            9.0,
+        ),
+        line(
+            (319.6, 524.8, 576.1, 533.7),
+            "though topology difference is even more evident in this represen-",
+            45,
+            10.0,
+        ),
+        line(
+            (319.6, 536.7, 553.2, 545.6),
+            "tation, it also signifies the similarity pattern between them.",
+            45,
+            10.0,
+        ),
+    ]
+    (caption,) = find_captions(going_on, body_size=10.0, line_gap=2.0)
+    assert caption.text.endswith("similarity pattern between them.")
