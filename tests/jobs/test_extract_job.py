@@ -212,6 +212,7 @@ def test_missing_entry_of_a_list_file_is_an_error_row(ray_session: Any, tmp_path
     assert manifest["counts"]["documents_ok"] == 1 and manifest["status"] == "complete"
 
 
+@pytest.mark.slow  # about 25 s: a job killed and run again
 def test_sigkilled_job_resumes_without_duplicates(ray_session: Any, tmp_path: Path) -> None:
     corpus = tmp_path / "in"
     corpus.mkdir()

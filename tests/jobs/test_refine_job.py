@@ -444,7 +444,6 @@ def test_retries_after_429_go_through_the_requests_per_minute_cap(
     # 429s' immediate retries went out beside the paced first attempts: 24 requests in ~1.2 s). The
     # first few are left out: the first request's client start-up can make them late, then bunched.
     assert sent_at[23] - sent_at[3] >= 20 * 0.1 * 0.9, sent_at
-    assert sent_at[-1] - sent_at[0] >= 23 * 0.1 * 0.95
 
 
 def test_changed_caption_is_refined_again_and_dry_run_sends_nothing(

@@ -229,6 +229,7 @@ def test_run_leaves_curve_tensorboard_and_vqa(ray_session: Any, tmp_path: Path) 
     assert counts["base_val_loss"] > 0 and counts["step"] == 4
 
 
+@pytest.mark.slow  # about 30 s: a Ray Train run writing to S3
 def test_output_and_checkpoints_on_s3(
     ray_session: Any, s3_server: Any, s3_bucket: str, tmp_path: Path
 ) -> None:
