@@ -103,6 +103,20 @@ def test_paligemma_learns_the_last_answer_as_its_suffix() -> None:
     assert prefix.count("<image>") == 256  # 224 px in 14 px patches
 
 
+def takes_a_step(model: Any, batch: dict[str, Any]) -> None:
+    """One optimiser step on the batch: a finite loss that changes the output head."""
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    before = model.lm_head.weight.detach().clone()
+    loss = model(**batch).loss
+    assert torch.isfinite(loss)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    assert not torch.equal(before, model.lm_head.weight)
+    model.eval()
+
+
 def test_a_micro_batch_of_a_wide_and_a_tall_figure_takes_a_training_step(
     family: tuple[str, Any, Any],
 ) -> None:
@@ -125,16 +139,7 @@ def test_a_micro_batch_of_a_wide_and_a_tall_figure_takes_a_training_step(
         assert ids[0] != ids[1]
     shorter = min(range(2), key=lambda index: examples[index].length)
     assert (batch["labels"][shorter, examples[shorter].length :] == IGNORE_INDEX).all()
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    before = model.lm_head.weight.detach().clone()
-    loss = model(**batch).loss
-    assert torch.isfinite(loss)
-    loss.backward()
-    optimizer.step()
-    optimizer.zero_grad()
-    assert not torch.equal(before, model.lm_head.weight)
-    model.eval()
+    takes_a_step(model, batch)
 
 
 @pytest.mark.parametrize("name", ["qwen2_vl", "mllama"])
