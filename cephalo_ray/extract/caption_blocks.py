@@ -18,7 +18,7 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
         # where the PDF wrote it into the block above, a caption still opens: as a bold label on a
         # line of its own after a finished sentence, or in another size than the text above it (a
         # listing's or a table's last row)
-        after_sentence = previous.text.rstrip().endswith(".")
+        after_sentence = finishes_sentence(previous)
         heading = line.bold_start and is_label_alone(line.text) and after_sentence
         resized = abs(previous.size - line.size) >= 1.5 and len(previous.text.strip()) > 3
         if not (heading or resized):
@@ -253,6 +253,10 @@ def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) 
     return (elsewhere and previous.box.x1 < line.box.x1 - 3.0) or far_in or ends_paragraph(previous, line)
 
 
+def finishes_sentence(line: TextLine) -> bool:
+    return line.text.rstrip().endswith(".")
+
+
 def continues_caption(
     lines: Sequence[TextLine],
     members: list[int],
@@ -265,62 +269,25 @@ def continues_caption(
     in the same size, and not inside a drawing (table cells often share the caption's block)."""
     last = lines[members[-1]]
     candidate = lines[cursor]
-    box = candidate.box
-    if any(
-        drawing.height > 3 * box.height and drawing.contains_point(box.center_x, box.center_y)
-        for drawing in drawings
-    ):
-        return False  # inside a drawing (a highlight behind a line does not count)
+    if inside_drawing(candidate.box, drawings):
+        return False
     if in_row_of_cells(lines, members, cursor):
         return False  # a table's header row right under its caption
-    if any(
-        drawing.height <= RULE_THICKNESS
-        and last.box.y1 - 1 <= drawing.center_y <= box.y0 + 1
-        and drawing.horizontal_overlap(box) > 0.5 * box.width
-        for drawing in drawings
-    ):
-        return False  # a rule between them: an algorithm's or a table's head ends the caption
-    if box.shares_row(last.box):
-        # on the same row: the rest of the line just after a label, or a piece of the same line
-        # (never a line of the next column that happens to share the row)
-        caption = union_of(lines[member].box for member in members)
-        # it starts within the caption's own column (a line of the next column starts past its edge;
-        # a piece that runs on may end a little past the widest line so far)
-        within = caption.x0 - 2 <= box.x0 <= caption.x1 - 2
-        piece = len(members) == 1 or candidate.block == last.block or within
-        # a sub- or superscript written with the next piece may reach back over the last one's end
-        # ("κ∗" + "D to the right"), by up to a character
-        after = -last.size <= box.x0 - last.box.x1 <= 1.6 * last.size and box.x0 > last.box.x0
-        # a fraction's denominator, written with the rest of the row, starts under its numerator at
-        # the last piece's end and runs on past it
-        after = after or (last.box.center_x <= box.x0 <= last.box.x1 and box.x1 > last.box.x1 + last.size)
-        # or the row's start, written after its end (a formula split the row): it is read in place
-        before = len(members) > 1 and within and -last.size <= last.box.x0 - box.x1 <= 1.6 * last.size
-        return piece and (after or before)
-    # a headnote in brackets right under the caption's title ("[Values are means; n, sample size]")
-    # belongs to it, as report series set their tables
-    if candidate.text.lstrip().startswith("[") and abs(box.x0 - lines[members[0]].box.x0) <= 3.0:
-        if -2.5 <= box.y0 - last.box.y1 <= max(0.5 * last.size, line_gap + 0.25 * last.size):
-            return True
+    if rule_between(last.box, candidate.box, drawings):
+        return False  # an algorithm's or a table's head ends the caption
+    if candidate.box.shares_row(last.box):
+        return piece_of_same_row(lines, members, candidate)
+    if bracketed_headnote(lines, members, candidate, line_gap):
+        return True
     # a caption in the body's own size ends where its paragraph does; one set apart in size may
     # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
     if in_body_size and ends_paragraph(last, candidate):
         return False
-    # a caption set with a hanging indent ends where, after a finished sentence, a line comes back
-    # out to its label's edge: the body text the PDF wrote into the caption's block
-    first = lines[members[0]].box
-    below_first = [lines[member].box.x0 for member in members if not lines[member].box.shares_row(first)]
-    hanging = bool(below_first) and min(below_first) > first.x0 + 3
-    if hanging and last.text.rstrip().endswith(".") and box.x0 < last.box.x0 - 3:
-        return False
-    # a caption whose last row ended well short of its width has ended: a line in another size
-    # after it is the body text the PDF wrote into its block
-    widest = max(lines[member].box.x1 for member in members)
-    ended_short = len(members) >= 2 and last.box.x1 < widest - 0.3 * (widest - first.x0)
-    if ended_short and abs(candidate.size - last.size) >= 0.8:
+    if body_text_after_caption(lines, members, candidate):
         return False
     # one text block, unless the PDF's block runs on into the next column
+    box = candidate.box
     near = box.y0 - last.box.y1 <= max(1.5 * last.size, line_gap + last.size)
     if (
         candidate.block == last.block
@@ -336,23 +303,106 @@ def continues_caption(
         continues_sentence(as_text, candidate, max(line_gap, 0.7 * last.size))
     ):
         return False  # the next caption (not a citation that wrapped: "as shown in" + "Figure 5.")
+    if len(members) == 1 and is_label_alone(last.text):
+        return text_under_label(last, candidate, line_gap)
+    return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
+
+
+def inside_drawing(box: Box, drawings: Sequence[Box]) -> bool:
+    """The line lies inside a drawing (a highlight behind a line does not count)."""
+    return any(
+        drawing.height > 3 * box.height and drawing.contains_point(box.center_x, box.center_y)
+        for drawing in drawings
+    )
+
+
+def rule_between(above: Box, below: Box, drawings: Sequence[Box]) -> bool:
+    """A horizontal rule runs between the two lines, across most of the lower one."""
+    return any(
+        drawing.height <= RULE_THICKNESS
+        and above.y1 - 1 <= drawing.center_y <= below.y0 + 1
+        and drawing.horizontal_overlap(below) > 0.5 * below.width
+        for drawing in drawings
+    )
+
+
+def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """On the caption's last row: the rest of the line just after a label, or a piece of the same
+    line (never a line of the next column that happens to share the row)."""
+    last = lines[members[-1]]
+    box = candidate.box
+    caption = union_of(lines[member].box for member in members)
+    # it starts within the caption's own column (a line of the next column starts past its edge;
+    # a piece that runs on may end a little past the widest line so far)
+    within = caption.x0 - 2 <= box.x0 <= caption.x1 - 2
+    piece = len(members) == 1 or candidate.block == last.block or within
+    # a sub- or superscript written with the next piece may reach back over the last one's end
+    # ("κ∗" + "D to the right"), by up to a character
+    after = -last.size <= box.x0 - last.box.x1 <= 1.6 * last.size and box.x0 > last.box.x0
+    # a fraction's denominator, written with the rest of the row, starts under its numerator at
+    # the last piece's end and runs on past it
+    after = after or (last.box.center_x <= box.x0 <= last.box.x1 and box.x1 > last.box.x1 + last.size)
+    # or the row's start, written after its end (a formula split the row): it is read in place
+    before = len(members) > 1 and within and -last.size <= last.box.x0 - box.x1 <= 1.6 * last.size
+    return piece and (after or before)
+
+
+def bracketed_headnote(
+    lines: Sequence[TextLine], members: list[int], candidate: TextLine, line_gap: float
+) -> bool:
+    """A headnote in brackets right under the caption's title ("[Values are means; n, sample size]"):
+    it belongs to the caption, as report series set their tables."""
+    last = lines[members[-1]]
+    box = candidate.box
+    if not candidate.text.lstrip().startswith("[") or abs(box.x0 - lines[members[0]].box.x0) > 3.0:
+        return False
+    return -2.5 <= box.y0 - last.box.y1 <= max(0.5 * last.size, line_gap + 0.25 * last.size)
+
+
+def body_text_after_caption(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """The caption has ended and the line is body text the PDF wrote into its block."""
+    last = lines[members[-1]]
+    box = candidate.box
+    # a caption set with a hanging indent ends where, after a finished sentence, a line comes back
+    # out to its label's edge
+    first = lines[members[0]].box
+    below_first = [lines[member].box.x0 for member in members if not lines[member].box.shares_row(first)]
+    hanging = bool(below_first) and min(below_first) > first.x0 + 3
+    if hanging and finishes_sentence(last) and box.x0 < last.box.x0 - 3:
+        return True
+    # a caption whose last row ended well short of its width has ended: a line in another size
+    # after it is body text
+    widest = max(lines[member].box.x1 for member in members)
+    ended_short = len(members) >= 2 and last.box.x1 < widest - 0.3 * (widest - first.x0)
+    return ended_short and abs(candidate.size - last.size) >= 0.8
+
+
+def text_under_label(label: TextLine, candidate: TextLine, line_gap: float) -> bool:
+    """A label on a line of its own, often in a heading font: its text is the line under it."""
+    gap = candidate.box.y0 - label.box.y1
+    under_label = (
+        candidate.box.horizontal_overlap(label.box) > 0
+        or abs(candidate.box.x0 - label.box.x0) <= 2 * label.size
+    )
+    return under_label and -2.5 <= gap <= max(0.8 * label.size, line_gap + 0.25 * candidate.size)
+
+
+def next_row_of_caption(
+    lines: Sequence[TextLine], members: list[int], candidate: TextLine, line_gap: float, in_body_size: bool
+) -> bool:
+    """The line is the caption's next row: under its last one, in its font, at its spacing."""
+    last = lines[members[-1]]
+    box = candidate.box
     sizes = [lines[member].size for member in members]
     size = sum(sizes) / len(sizes)
-    gap = candidate.box.y0 - last.box.y1
-    if len(members) == 1 and is_label_alone(last.text):
-        # a label on a line of its own, often in a heading font: its text is the line under it
-        under_label = (
-            candidate.box.horizontal_overlap(last.box) > 0
-            or abs(candidate.box.x0 - last.box.x0) <= 2 * last.size
-        )
-        return under_label and -2.5 <= gap <= max(0.8 * last.size, line_gap + 0.25 * candidate.size)
+    gap = box.y0 - last.box.y1
     # tightly leaded lines' boxes overlap (each box runs past its glyphs): a line under the last one
     # may reach up into it by a good part of its height
     overlap_allowed = max(2.5, 0.3 * min(box.height, last.box.height))
     # under the last line (or, after a lone symbol such as a root sign, under the line before it)
     under = [last] if len(last.text.strip()) > 2 or len(members) == 1 else [last, lines[members[-2]]]
-    overlaps = any(candidate.box.horizontal_overlap(line.box) > 0 for line in under)
-    aligned = abs(candidate.box.x0 - last.box.x0) <= 3.0
+    overlaps = any(box.horizontal_overlap(line.box) > 0 for line in under)
+    aligned = abs(box.x0 - last.box.x0) <= 3.0
     # the caption's own size, or its last line's (a label set larger than the small caps after it)
     same_font = min(abs(candidate.size - size), abs(candidate.size - last.size)) <= (1.5 if aligned else 0.5)
     # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
@@ -361,7 +411,7 @@ def continues_caption(
         {round(lines[member].box.y0, 1): lines[member].box for member in members}.values(), key=lambda b: b.y0
     )
     spacing = [below.y0 - above.y1 for above, below in zip(rows, rows[1:], strict=False)]
-    if last.text.endswith("."):
+    if finishes_sentence(last):
         # a finished sentence: the next block goes on only if it sits tight within the caption's width
         within = (
             box.x0 >= min(lines[m].box.x0 for m in members) - 2

@@ -172,18 +172,17 @@ def vertical_claim(
         # text boxes run above and below their glyphs (a line's box overlaps the next one's): a
         # drawing may reach into a blocking line's box up to its middle
         limit = max([b.center_y for b in blockers if b.y1 <= caption.y0 + 1 and stops(b)], default=page.y0)
-        chosen = [
-            i
-            for i, c in enumerate(clusters)
-            if c.box.y0 >= limit - 1 and c.box.y1 <= caption.y0 + 3 and within(c.box) and not astray(c)
-        ]
     else:
         limit = min([b.center_y for b in blockers if b.y0 >= caption.y1 - 1 and stops(b)], default=page.y1)
-        chosen = [
-            i
-            for i, c in enumerate(clusters)
-            if c.box.y1 <= limit + 1 and c.box.y0 >= caption.y1 - 3 and within(c.box) and not astray(c)
-        ]
+
+    def before_limit(box: Box) -> bool:
+        return box.y0 >= limit - 1 if upward else box.y1 <= limit + 1
+
+    chosen = [
+        i
+        for i, c in enumerate(clusters)
+        if before_limit(c.box) and on_side(c.box) and within(c.box) and not astray(c)
+    ]
     chosen = [
         i for i in chosen if clusters[i].box.horizontal_overlap(caption) > 0 or overlaps(clusters[i].box)
     ]
