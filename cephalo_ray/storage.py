@@ -7,8 +7,9 @@ only from the standard AWS chain (environment, profile, instance role), never fr
 from __future__ import annotations
 
 import fnmatch
-import glob
+import io
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 GLOB_CHARS = "*?["
 LIST_FILE_SUFFIXES = (".txt", ".lst", ".list")
 LISTING_PAGE = 10_000  # inputs per Arrow page of a listing: what the driver holds as Python objects
+LIST_FILE_LOOKUPS = 16  # a list file's entries looked up at once (each a HEAD request on S3)
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,10 @@ class Storage:
         if fs.get_file_info(path).type == pafs.FileType.Directory:
             yield from self._walk(fs, uri, path, suffix.lower())
 
-    def _walk(self, fs: pafs.FileSystem, uri: str, folder: str, suffix: str) -> Iterator[list[InputFile]]:
+    def _walk(
+        self, fs: pafs.FileSystem, uri: str, folder: str, suffix: str, depth: int | None = None
+    ) -> Iterator[list[InputFile]]:
+        """`depth`: how many levels of sub-folders to enter (None: all)."""
         import pyarrow.fs as pafs
 
         entries = fs.get_file_info(pafs.FileSelector(folder, recursive=False, allow_not_found=True))
@@ -187,10 +192,12 @@ class Storage:
         files: list[InputFile] = []
         for info in entries:
             if info.type == pafs.FileType.Directory:
+                if depth == 0:
+                    continue
                 if files:
                     yield files
                     files = []
-                yield from self._walk(fs, uri, info.path, suffix)
+                yield from self._walk(fs, uri, info.path, suffix, None if depth is None else depth - 1)
             elif info.type == pafs.FileType.File and info.path.lower().endswith(suffix):
                 files.append(InputFile(self._uri(uri, info.path), info.size, info.mtime_ns))
         if files:
@@ -200,16 +207,26 @@ class Storage:
 
     def list_input_table(self, spec: str, suffix: str = ".pdf", page: int = LISTING_PAGE) -> pa.Table:
         """`list_inputs` as an Arrow table (uri, size, mtime_ns), built a page at a time, so the
-        driver holds tens of bytes per input rather than a Python object; sorted, deduplicated."""
+        driver holds tens of bytes per input rather than a Python object; sorted, deduplicated.
+        Folders, prefixes and globs are walked a level at a time (already in URI order); a list
+        file is read and looked up a page of lines at a time, then sorted as Arrow columns."""
         import pyarrow as pa
 
-        if any(char in spec for char in GLOB_CHARS) or spec.lower().endswith(LIST_FILE_SUFFIXES):
-            pages: Iterable[list[InputFile]] = chunked(self.list_inputs(spec, suffix), page)
+        if any(char in spec for char in GLOB_CHARS):
+            pages: Iterable[list[InputFile]] = (
+                part for files in self.walk_glob(spec) for part in chunked(files, page)
+            )
+        elif spec.lower().endswith(LIST_FILE_SUFFIXES):
+            return sorted_unique(
+                pa.concat_tables([input_table(files) for files in self.read_list_file(spec, page)])
+            )
         elif spec.lower().endswith(suffix) and self.stat(spec).size is not None:
             pages = [[self.stat(spec)]]
         else:  # a walk is in URI order and names each file once: no sort, no copy
             pages = (part for files in self.walk_files(spec, suffix) for part in chunked(files, page))
         tables = [input_table(files) for files in pages]
+        if not tables and any(char in spec for char in GLOB_CHARS):
+            raise FileNotFoundError(f"no file matches {spec}")
         if not tables and not self.exists(spec):
             raise FileNotFoundError(f"input {spec} does not exist")
         return pa.concat_tables(tables) if tables else input_table([])
@@ -231,18 +248,109 @@ class Storage:
         return [unique[uri] for uri in sorted(unique)]
 
     def _glob(self, pattern: str) -> list[InputFile]:
-        if not is_s3(pattern):
-            return [self.stat(path) for path in glob.glob(pattern, recursive=True) if os.path.isfile(path)]
+        found = [item for files in self.walk_glob(pattern) for item in files]
+        if not found:
+            raise FileNotFoundError(f"no file matches {pattern}")
+        return found
+
+    def walk_glob(self, pattern: str) -> Iterator[list[InputFile]]:
+        """Files matching a glob, in URI order, a folder (or S3 prefix level) at a time: the walk
+        starts at the pattern's fixed part and, locally, goes no deeper than the pattern can reach.
+        Locally the glob means what the shell's does (`*` within a name, `**` any folders, hidden
+        names only by a pattern that starts with a dot); on S3, `*` matches across `/` as well."""
+        import pyarrow.fs as pafs
+
         first_glob = min(pattern.index(char) for char in GLOB_CHARS if char in pattern)
-        prefix = pattern[:first_glob].rsplit("/", 1)[0]
-        return [item for item in self.list_files(prefix) if fnmatch.fnmatchcase(item.uri, pattern)]
+        fixed = pattern[:first_glob].rsplit("/", 1)[0] if "/" in pattern[:first_glob] else ""
+        fs, folder = self._filesystem(fixed or ".")
+        if fs.get_file_info(folder).type != pafs.FileType.Directory:
+            return
+        if is_s3(pattern):
+            for files in self._walk(fs, fixed, folder, ""):
+                matched = [item for item in files if fnmatch.fnmatchcase(item.uri, pattern)]
+                if matched:
+                    yield matched
+            return
+        absolute = os.path.join(os.path.abspath(fixed or "."), pattern[len(fixed) :].lstrip("/"))
+        matcher = local_glob_regex(absolute)
+        rest = absolute[len(folder) :].strip("/").split("/")
+        depth = None if "**" in rest else len(rest) - 1
+        for files in self._walk(fs, fixed or ".", folder, "", depth):
+            matched = [item for item in files if matcher.fullmatch(item.uri)]
+            if matched:
+                yield matched
+
+    def read_list_file(self, uri: str, page: int = LISTING_PAGE) -> Iterator[list[InputFile]]:
+        """The entries of a list file (one URI per line, `#` comments, relative paths from the
+        file's folder), looked up a page at a time, several at once (each is a request on S3)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        base = os.path.dirname(os.path.abspath(uri)) if not is_s3(uri) else None
+        fs, path = self._filesystem(uri)
+        with fs.open_input_stream(path) as stream, ThreadPoolExecutor(LIST_FILE_LOOKUPS) as pool:
+            entries: list[str] = []
+            for raw in io.TextIOWrapper(stream, encoding="utf-8"):  # type: ignore[arg-type]
+                entry = raw.strip()
+                if not entry or entry.startswith("#"):
+                    continue
+                entries.append(entry if is_s3(entry) or base is None else join(base, entry))
+                if len(entries) == page:
+                    yield list(pool.map(self.stat, entries))
+                    entries = []
+            if entries:
+                yield list(pool.map(self.stat, entries))
 
     def _list_file(self, uri: str) -> list[InputFile]:
-        lines = self.read_bytes(uri).decode("utf-8").splitlines()
-        entries = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-        base = os.path.dirname(os.path.abspath(uri)) if not is_s3(uri) else None
-        resolved = [entry if is_s3(entry) or base is None else join(base, entry) for entry in entries]
-        return [self.stat(entry) for entry in resolved]
+        return [item for files in self.read_list_file(uri) for item in files]
+
+
+def local_glob_regex(pattern: str) -> re.Pattern[str]:
+    """A compiled regex for an absolute local glob, with the shell's meaning (as `glob.glob` with
+    `recursive=True`): `*`, `?` and `[...]` within one name, `**` as a whole name for any number of
+    folders, and names that start with a dot matched only by a part that starts with one."""
+    parts = pattern.split("/")
+    regex = ""
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            regex += r"(?:[^/.][^/]*/)*" if not last else r"(?:[^/.][^/]*/)*[^/.][^/]*"
+            continue
+        regex += ("" if part.startswith(".") else r"(?!\.)") if part else ""
+        regex += glob_part_regex(part) + ("" if last else "/")
+    return re.compile(regex)
+
+
+def glob_part_regex(part: str) -> str:
+    out, index = "", 0
+    while index < len(part):
+        char = part[index]
+        if char == "*":
+            out += "[^/]*"
+        elif char == "?":
+            out += "[^/]"
+        elif char == "[" and (close := part.find("]", index + 2)) != -1:
+            inside = part[index + 1 : close]
+            negate = inside.startswith("!")
+            inside = re.escape(inside[1:] if negate else inside).replace(r"\-", "-")
+            out += f"[{'^' if negate else ''}{inside}]"
+            index = close
+        else:
+            out += re.escape(char)
+        index += 1
+    return out
+
+
+def sorted_unique(table: pa.Table) -> pa.Table:
+    """Rows sorted by uri, each uri once, as Arrow columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return table
+    ordered = table.take(pc.sort_indices(table, [("uri", "ascending")]))
+    uris = ordered.column("uri").combine_chunks()
+    repeated = pc.equal(uris.slice(1), uris.slice(0, len(uris) - 1))
+    return ordered.filter(pa.concat_arrays([pa.array([True]), pc.invert(repeated)]))
 
 
 def input_table(files: Iterable[InputFile]) -> pa.Table:

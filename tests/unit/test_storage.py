@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -120,3 +121,74 @@ def test_listing_as_arrow_pages_equals_the_list(
     with pytest.raises(FileNotFoundError):
         local.list_input_table(str(tmp_path / "nowhere"))
     assert local.list_input_table(str(tmp_path / "in" / "y")).num_rows == 0
+
+
+def test_a_local_glob_means_what_the_shells_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import glob
+
+    storage = Storage()
+    names = (
+        "a.pdf", "b1.pdf", "b2.pdf", "bx.pdf", ".hidden.pdf", "sub/c.pdf", "sub/.dot/d.pdf",
+        "sub/deeper/e.pdf", "sub/deeper/f.txt", "other/b1.pdf", "x-y/[z].pdf",
+    )  # fmt: skip
+    for name in names:
+        put(storage, str(tmp_path / "in" / name))
+    patterns = (
+        "*.pdf", "b?.pdf", "b[0-9].pdf", "b[!0-9].pdf", "*/b1.pdf", "**/*.pdf", "sub/**/*.pdf",
+        "sub/**", ".*.pdf", "sub/.*/*.pdf", "*/*/*.pdf", "x-y/*.pdf",
+    )  # fmt: skip
+    for pattern in patterns:
+        absolute = str(tmp_path / "in" / pattern)
+        expected = sorted(path for path in glob.glob(absolute, recursive=True) if Path(path).is_file())
+        assert [item.uri for item in storage.list_inputs(absolute)] == expected, pattern
+        assert storage.list_input_table(absolute, page=2).column("uri").to_pylist() == expected, pattern
+    # a glob that matches nothing says so, as a folder that does not exist does
+    for spec in (str(tmp_path / "in" / "nowhere" / "*.pdf"), str(tmp_path / "in" / "*.docx")):
+        with pytest.raises(FileNotFoundError, match="no file matches"):
+            storage.list_inputs(spec)
+        with pytest.raises(FileNotFoundError, match="no file matches"):
+            storage.list_input_table(spec)
+    # a relative pattern is read from the working folder and named absolutely
+    monkeypatch.chdir(tmp_path / "in")
+    assert [item.uri for item in storage.list_inputs("sub/*.pdf")] == [str(tmp_path / "in" / "sub" / "c.pdf")]
+
+
+def test_a_glob_walks_no_deeper_than_it_can_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = Storage()
+    for name in ("top/a.pdf", "top/one/b.pdf", "top/one/two/c.pdf", "top/one/two/three/d.pdf"):
+        put(storage, str(tmp_path / name))
+    walked: list[str] = []
+    real = Storage._walk
+
+    def recording(
+        self: Storage, fs: Any, uri: str, folder: str, suffix: str, depth: int | None = None
+    ) -> Any:
+        walked.append(Path(folder).name)
+        return real(self, fs, uri, folder, suffix, depth)
+
+    monkeypatch.setattr(Storage, "_walk", recording)
+    assert [Path(item.uri).name for item in storage.list_inputs(str(tmp_path / "top" / "*" / "*.pdf"))] == [
+        "b.pdf"
+    ]
+    assert walked == ["top", "one"]  # never "two" or "three"
+    walked.clear()
+    assert len(storage.list_inputs(str(tmp_path / "top" / "**" / "*.pdf"))) == 4
+    assert walked == ["top", "one", "two", "three"]
+
+
+def test_a_list_file_is_read_a_page_at_a_time_and_sorted_once(tmp_path: Path) -> None:
+    storage = Storage()
+    for name in ("c.pdf", "a.pdf", "b.pdf"):
+        put(storage, str(tmp_path / "in" / name))
+    listing = tmp_path / "inputs.lst"
+    listing.write_text("in/c.pdf\n# a comment\nin/a.pdf\n\nin/c.pdf\nin/gone.pdf\nin/b.pdf\n")
+    pages = [[Path(item.uri).name for item in page] for page in storage.read_list_file(str(listing), page=2)]
+    assert pages == [["c.pdf", "a.pdf"], ["c.pdf", "gone.pdf"], ["b.pdf"]]  # as written, a page at a time
+    table = storage.list_input_table(str(listing), page=2)
+    assert [Path(uri).name for uri in table.column("uri").to_pylist()] == [
+        "a.pdf",
+        "b.pdf",
+        "c.pdf",
+        "gone.pdf",
+    ]
+    assert table.column("size").to_pylist() == [10, 10, 10, None]
