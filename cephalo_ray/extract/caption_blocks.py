@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from cephalo_ray.extract.captions import CaptionLabel, is_label_alone, join_caption_lines, parse_caption_start
 from cephalo_ray.extract.geometry import RULE_THICKNESS, Box, Caption, TextLine, on_one_row, union_of
+from cephalo_ray.extract.page_text import is_wordy
 
 
 def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
@@ -273,7 +274,9 @@ def continues_caption(
         return False
     if in_row_of_cells(lines, members, cursor):
         return False  # a table's header row right under its caption
-    if rule_between(last.box, candidate.box, drawings):
+    if rule_between(last.box, candidate.box, drawings) and not legend_under_ruled_label(
+        lines, members, candidate
+    ):
         return False  # an algorithm's or a table's head ends the caption
     if candidate.box.shares_row(last.box):
         return piece_of_same_row(lines, members, candidate)
@@ -284,7 +287,7 @@ def continues_caption(
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
     if in_body_size and ends_paragraph(last, candidate):
         return False
-    if body_text_after_caption(lines, members, candidate):
+    if body_text_after_caption(lines, members, candidate, line_gap):
         return False
     # one text block, unless the PDF's block runs on into the next column
     box = candidate.box
@@ -326,6 +329,18 @@ def rule_between(above: Box, below: Box, drawings: Sequence[Box]) -> bool:
     )
 
 
+def legend_under_ruled_label(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """A label alone ruled off from the prose of its legend, in the label's size (some review
+    journals rule under "Figure 6"); a table's or an algorithm's head under a rule is no prose."""
+    label = lines[members[-1]]
+    return (
+        len(members) == 1
+        and is_label_alone(label.text)
+        and abs(candidate.size - label.size) <= 0.5
+        and is_wordy(candidate.text, 8)
+    )
+
+
 def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
     """On the caption's last row: the rest of the line just after a label, or a piece of the same
     line (never a line of the next column that happens to share the row)."""
@@ -336,9 +351,14 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
     # a piece that runs on may end a little past the widest line so far)
     within = caption.x0 - 2 <= box.x0 <= caption.x1 - 2
     piece = len(members) == 1 or candidate.block == last.block or within
-    # a sub- or superscript written with the next piece may reach back over the last one's end
+    # the row so far: a script written after its row's text may sit under it ("E^miss" + "T")
+    row_end = max(lines[m].box.x1 for m in members if lines[m].box.shares_row(box))
+    script = candidate.size <= 0.85 * last.size and last.box.x0 <= box.x0 and box.x1 <= row_end + 1
+    if piece and script:
+        return True
+    # a sub- or superscript written with the next piece may reach back over the row's end
     # ("κ∗" + "D to the right"), by up to a character
-    after = -last.size <= box.x0 - last.box.x1 <= 1.6 * last.size and box.x0 > last.box.x0
+    after = -last.size <= box.x0 - row_end <= 1.6 * last.size and box.x0 > last.box.x0
     # a fraction's denominator, written with the rest of the row, starts under its numerator at
     # the last piece's end and runs on past it
     after = after or (last.box.center_x <= box.x0 <= last.box.x1 and box.x1 > last.box.x1 + last.size)
@@ -359,7 +379,9 @@ def bracketed_headnote(
     return -2.5 <= box.y0 - last.box.y1 <= max(0.5 * last.size, line_gap + 0.25 * last.size)
 
 
-def body_text_after_caption(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+def body_text_after_caption(
+    lines: Sequence[TextLine], members: list[int], candidate: TextLine, line_gap: float
+) -> bool:
     """The caption has ended and the line is body text the PDF wrote into its block."""
     last = lines[members[-1]]
     box = candidate.box
@@ -374,7 +396,13 @@ def body_text_after_caption(lines: Sequence[TextLine], members: list[int], candi
     # after it is body text
     widest = max(lines[member].box.x1 for member in members)
     ended_short = len(members) >= 2 and last.box.x1 < widest - 0.3 * (widest - first.x0)
-    return ended_short and abs(candidate.size - last.size) >= 0.8
+    if ended_short and abs(candidate.size - last.size) >= 0.8:
+        return True
+    # a centred caption's last row, a paragraph's space above a line reaching past it on both
+    # sides: the body text resumes (a centred caption's own rows are never wider than the one before)
+    centred_inside = box.x0 < last.box.x0 - 3 and box.x1 > last.box.x1 + 3
+    spaced = box.y0 - last.box.y1 > line_gap + 0.5 * last.size
+    return centred_inside and spaced and not is_label_alone(last.text)
 
 
 def text_under_label(label: TextLine, candidate: TextLine, line_gap: float) -> bool:

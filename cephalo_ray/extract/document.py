@@ -367,6 +367,12 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
                 largest = max(span["size"] for span in worded)
                 spans = [span for span in spans if span in worded or span["size"] <= 1.5 * largest]
                 box = Box(*line["bbox"]).clip(union_of(Box(*span["bbox"]) for span in spans))
+            horizontal = abs(line.get("dir", (1.0, 0.0))[1]) < 0.1
+            if horizontal and any(span_is_inflated(span) for span in spans):
+                # a symbol font's glyph box may reach far below its baseline (CMSY's "•", "×"):
+                # the line is as tall as its glyphs print, not as its font's box
+                printed = union_of(printed_span_box(span) for span in spans)
+                box = Box(box.x0, max(box.y0, printed.y0), box.x1, min(box.y1, printed.y1))
             size = sum(span["size"] * len(span["text"]) for span in spans) / sum(
                 len(span["text"]) for span in spans
             )
@@ -374,6 +380,21 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             bold = bool(first["flags"] & BOLD_FLAG) or "bold" in first["font"].lower()
             lines.append(TextLine(box, text, size, bold, block_index))
     return join_row_pieces(lines)
+
+
+def span_is_inflated(span: dict[str, Any]) -> bool:
+    x0, y0, x1, y1 = span["bbox"]
+    return y1 - y0 > 1.5 * float(span["size"])
+
+
+def printed_span_box(span: dict[str, Any]) -> Box:
+    """A span's box, no taller than its size allows around its baseline where its font's box is
+    inflated."""
+    x0, y0, x1, y1 = span["bbox"]
+    if not span_is_inflated(span):
+        return Box(x0, y0, x1, y1)
+    size, baseline = float(span["size"]), float(span["origin"][1])
+    return Box(x0, max(y0, baseline - 0.9 * size), x1, min(y1, baseline + 0.3 * size))
 
 
 def is_scanned(rect: Box, lines: list[TextLine], graphics: list[Graphic]) -> bool:

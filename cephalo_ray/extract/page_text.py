@@ -180,7 +180,7 @@ def text_stats(lines: Sequence[TextLine]) -> TextStats:
         if abs(above.size - body_size) <= 0.75
         and abs(below.size - body_size) <= 0.75
         and above.box.horizontal_overlap(below.box) > 0
-        and -2.0 < below.box.y0 - above.box.y1 < 2.5 * body_size
+        and -max(2.0, 0.35 * body_size) < below.box.y0 - above.box.y1 < 2.5 * body_size
     )
     line_gap = gaps[len(gaps) // 2] if gaps else 2.0
     return TextStats(body_size, column_width, line_gap)

@@ -356,3 +356,98 @@ def test_a_caption_whose_last_row_ends_short_stops_before_body_text_in_another_s
     ]
     (caption,) = find_captions(going_on, body_size=10.0, line_gap=2.0)
     assert caption.text.endswith("similarity pattern between them.")
+
+
+def word_processor_page(caption_gap: float) -> list[TextLine]:
+    """A word processor's page: line boxes taller than the line pitch (each overlaps the next by
+    2.3 pt), a centred one-line caption, then the paragraph under it in the same block."""
+    body = [
+        line(
+            (72, 100 + 11.5 * row, 530, 113.6 + 11.5 * row),
+            "running text of the body paragraph " * 2,
+            1,
+            10.1,
+        )
+        for row in range(12)
+    ]
+    caption_top = 260.0
+    caption = line(
+        (227.5, caption_top, 386.8, caption_top + 13.6), "Fig 1. Command and Telemetry Server", 2, 10.1
+    )
+    after = caption_top + 13.6 + caption_gap
+    paragraph = [
+        line(
+            (72, after + 11.5 * row, 515, after + 13.6 + 11.5 * row),
+            "The server acts as the hub of it all and",
+            2,
+            10.1,
+        )
+        for row in range(3)
+    ]
+    return [*body, caption, *paragraph]
+
+
+def test_overlapping_line_boxes_give_a_negative_line_gap_and_a_centred_caption_ends_at_the_paragraph() -> (
+    None
+):
+    from cephalo_ray.extract.page_text import text_stats
+
+    for caption_gap in (9.4, 15.2):  # the paragraph space after a caption, as two documents set it
+        lines = word_processor_page(caption_gap)
+        stats = text_stats(lines)
+        assert -2.5 < stats.line_gap < -2.0  # the pitch minus the box height, not a paragraph's space
+        (caption,) = find_captions(lines, body_size=stats.body_size, line_gap=stats.line_gap)
+        assert caption.text == "Fig 1. Command and Telemetry Server", caption_gap
+
+
+def test_a_centred_caption_row_keeps_the_centred_row_under_it() -> None:
+    lines = [
+        line(
+            (100, 300, 500, 311),
+            "Figure 2. The measured spectra of the four samples, each shifted up",
+            1,
+            9.0,
+        ),
+        line((180, 312, 420, 323), "by one unit for clarity, against the model.", 1, 9.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=1.0)
+    assert caption.text.endswith("against the model.")
+
+
+def test_a_subscript_under_its_rows_superscript_keeps_the_caption_going() -> None:
+    lines = [
+        TextLine(Box(83.3, 423.4, 188.0, 435.0), "Figure 2: The Emiss", 10.2, True, 42),
+        line((171.3, 430.5, 177.4, 437.6), "T", 43, 8.0),  # E with "miss" above and "T" below
+        line(
+            (193.1, 425.3, 511.9, 435.0),
+            "distribution of the sV and tS models in the mono-jet and mono-",
+            43,
+            10.9,
+        ),
+        line((83.3, 440.2, 511.9, 451.1), "Z(lep) channels, for some exemplary masses.", 43, 10.8),
+    ]
+    (caption,) = find_captions(lines, body_size=10.9, line_gap=4.0)
+    assert caption.text.startswith("Figure 2: The Emiss T distribution of the sV")
+    assert caption.text.endswith("exemplary masses.")
+
+
+def test_a_rule_under_a_label_alone_does_not_end_the_caption_before_its_legend() -> None:
+    legend = [
+        "Analysis of group mean using a hierarchical Bayesian model. The dashed line is the global mean",
+        "from all data points. The blue dots are group means computed from the data points in the group.",
+    ]
+    lines = [
+        TextLine(Box(90.8, 377.6, 120.9, 384.7), "Figure 6", 8.0, True, 9),
+        line((90.8, 390.2, 448.9, 397.3), legend[0], 10),
+        line((90.8, 400.1, 455.0, 407.2), legend[1], 10),
+    ]
+    rule = Box(90.8, 386.0, 456.0, 386.6)
+    (caption,) = find_captions(lines, [rule], body_size=9.0, line_gap=4.0)
+    assert caption.text == "Figure 6 " + " ".join(legend)
+    # a table's head under a ruled caption is no legend: the rule still ends the caption there
+    head = [
+        TextLine(Box(90.8, 377.6, 120.9, 384.7), "Table 2", 8.0, True, 9),
+        line((90.8, 390.2, 300, 397.3), "Sample Mass Yield", 10),
+    ]
+    (table_caption,) = find_captions(head, [rule], body_size=9.0, line_gap=4.0)
+    assert table_caption.text == "Table 2"

@@ -1,0 +1,30 @@
+"""Text lines as the extractor reads them from a PDF page."""
+
+from __future__ import annotations
+
+from cephalo_ray.extract.document import printed_span_box, read_text_lines, span_is_inflated
+
+
+def test_a_symbol_glyph_box_reaching_far_below_its_baseline_is_cut_to_the_printed_size() -> None:
+    # as pymupdf reports CMSY10's bullet in a 10 pt caption: 17 pt tall, 10 pt below the baseline
+    bullet = {"bbox": (300.0, 466.4, 305.0, 483.7), "size": 9.96, "origin": (300.0, 474.1)}
+    word = {"bbox": (120.0, 467.0, 140.0, 476.2), "size": 9.96, "origin": (120.0, 474.1)}
+    assert span_is_inflated(bullet) and not span_is_inflated(word)
+    cut = printed_span_box(bullet)
+    assert 464.0 < cut.y0 < 467.0 and 476.0 < cut.y1 < 477.5
+    assert (printed_span_box(word).y0, printed_span_box(word).y1) == (467.0, 476.2)
+
+
+def test_text_set_vertically_keeps_its_height() -> None:
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text(
+        (100, 700), "A table turned on its side, its caption running up the page", fontsize=9, rotate=90
+    )
+    page.insert_text((200, 100), "Horizontal text for comparison", fontsize=9)
+    lines = read_text_lines(doc[0])
+    vertical = next(item for item in lines if item.text.startswith("A table"))
+    horizontal = next(item for item in lines if item.text.startswith("Horizontal"))
+    assert vertical.box.height > 200 and horizontal.box.height < 15
