@@ -8,6 +8,7 @@ its mentions. Failures raise `ExtractError` with a fixed kind so the job records
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -52,6 +53,12 @@ FAILED = "Failed"
 PDF_MAGIC = b"%PDF-"
 MAGIC_WINDOW = 1024  # the PDF spec lets the header start late; readers accept 1 KiB of junk
 BOLD_FLAG = 16
+# bold faces by name where the font does not flag itself: "…Bold", "…Black", "…Heavy", "…Semibold",
+# "…Demi", URW's "…-Medi", TeX's bold extended "CMBX10"/"SFBX1000", and the suffixes typesetting
+# systems give bold subsets ("AdvOT6c1def61.B", "Arial,Bold", "Frutiger-Bd")
+BOLD_FONT = re.compile(
+    r"bold|black|heavy|demi|-medi|^(cm|lm|sf|ec|t1)?bx|[.,-]b$|[.,-]bd$|bd$", re.IGNORECASE
+)
 WHITE = 0.97  # colour components above this print as white paper
 FULL_PAGE_AREA = 0.85  # an image this large on a page without text is a scan
 
@@ -377,9 +384,14 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
                 len(span["text"]) for span in spans
             )
             first = spans[0]
-            bold = bool(first["flags"] & BOLD_FLAG) or "bold" in first["font"].lower()
+            bold = bool(first["flags"] & BOLD_FLAG) or is_bold_font(first["font"])
             lines.append(TextLine(box, text, size, bold, block_index))
     return join_row_pieces(lines)
+
+
+def is_bold_font(name: str) -> bool:
+    base = name.split("+", 1)[-1]  # a subset's tag ("ABCDEF+") is no part of the face's name
+    return BOLD_FONT.search(base) is not None
 
 
 def span_is_inflated(span: dict[str, Any]) -> bool:

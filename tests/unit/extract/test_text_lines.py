@@ -28,3 +28,12 @@ def test_text_set_vertically_keeps_its_height() -> None:
     vertical = next(item for item in lines if item.text.startswith("A table"))
     horizontal = next(item for item in lines if item.text.startswith("Horizontal"))
     assert vertical.box.height > 200 and horizontal.box.height < 15
+
+
+def test_bold_faces_are_known_by_their_names_where_the_font_does_not_flag_itself() -> None:
+    from cephalo_ray.extract.document import is_bold_font
+
+    bold = ("AdvOT6c1def61.B", "ABCDEF+CMBX9", "SFBX1000", "NimbusRomNo9L-Medi", "Arial,Bold", "Frutiger-Bd")
+    regular = ("AdvOT49bbc31f.I", "CMR10", "NimbusRomNo9L-Regu", "Times-Roman", "CMMIB10", "MyriadPro-Cond")
+    assert all(is_bold_font(name) for name in bold)
+    assert not any(is_bold_font(name) for name in regular)
