@@ -34,6 +34,6 @@ def test_bold_faces_are_known_by_their_names_where_the_font_does_not_flag_itself
     from cephalo_ray.extract.document import is_bold_font
 
     bold = ("AdvOT6c1def61.B", "ABCDEF+CMBX9", "SFBX1000", "NimbusRomNo9L-Medi", "Arial,Bold", "Frutiger-Bd")
-    regular = ("AdvOT49bbc31f.I", "CMR10", "NimbusRomNo9L-Regu", "Times-Roman", "CMMIB10", "MyriadPro-Cond")
+    regular = ("AdvOT49bbc31f.I", "CMR10", "NimbusRomNo9L-Regu", "Times-Roman", "CMMI10", "MyriadPro-Cond")
     assert all(is_bold_font(name) for name in bold)
     assert not any(is_bold_font(name) for name in regular)
