@@ -99,8 +99,11 @@ def visible_graphics(
         for index, line in enumerate(lines)
         if opens_caption(lines, index, stats.line_gap) is not None
     ]
+    wordy = [line.box for line in lines if is_wordy(line.text)]
     kept = []
     for graphic in graphics:
+        if graphic.kind == "path" and any(highlights(graphic.box, box) for box in wordy):
+            continue  # a highlighter's mark behind a line of words (a table's shaded row spans cells)
         if graphic.kind == "path" and graphic.box.area > 0.05 * page.area:
             covered = sum(1 for box in prose if graphic.box.contains_point(box.center_x, box.center_y))
             if covered >= 2:
@@ -120,6 +123,18 @@ def visible_graphics(
                 continue
         kept.append(graphic)
     return kept
+
+
+def highlights(mark: Box, line: Box) -> bool:
+    """The mark lies behind the line and no further: about a row high (not a rule), within the
+    line's extent."""
+    return (
+        0.5 * line.height <= mark.height <= 1.5 * line.height
+        and mark.vertical_overlap(line) >= 0.7 * mark.height
+        and line.x0 - 3 <= mark.x0
+        and mark.x1 <= line.x1 + 3
+        and mark.width >= 3 * line.height
+    )
 
 
 def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:

@@ -9,7 +9,7 @@ import pytest
 
 from cephalo_ray.extract.caption_blocks import find_captions
 from cephalo_ray.extract.document import extract_document
-from cephalo_ray.extract.geometry import Box, TextLine
+from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats
 from cephalo_ray.extract.page_text import join_row_pieces, text_stats
 
 BODY = (
@@ -689,3 +689,25 @@ def test_a_plot_line_drawn_on_past_its_clip_does_not_widen_the_figure() -> None:
     doc.update_stream(contents, doc.xref_stream(contents) + clipped)
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 4" and pair["bbox"][2] <= plot.x1 + 2
+
+
+def test_a_highlighters_marks_behind_lines_of_words_are_no_graphics() -> None:
+    from cephalo_ray.extract.clusters import visible_graphics
+
+    words = "genome-wide CRISPR library covering 18,360 genes with an average of five guides"
+    lines = [
+        TextLine(Box(37, 667.8, 552, 676.2), "Figure 2. " + words, 8.0, False, 1),
+        TextLine(Box(37, 678.8, 566.5, 686.8), words + " per gene", 8.0, False, 1),
+        TextLine(Box(60, 300, 120, 308), "Sample", 8.0, False, 2),  # a table's row of cells
+        TextLine(Box(200, 300, 240, 308), "12.5", 8.0, False, 3),
+    ]
+    marks = [
+        Graphic(Box(346.1, 667.8, 553.9, 676.2), "path"),
+        Graphic(Box(35.1, 678.8, 568.4, 686.8), "path"),
+    ]
+    shaded_row = Graphic(Box(55, 299, 400, 309), "path")  # behind all the row's cells
+    rule = Graphic(Box(37, 686.5, 566, 687.0), "path")  # a rule, not a mark
+    kept = visible_graphics(
+        [*marks, shaded_row, rule], lines, Box(0, 0, 612, 792), TextStats(9.5, 530.0, 2.0)
+    )
+    assert kept == [shaded_row, rule]
