@@ -222,13 +222,17 @@ def beside_claim(
         for i in chosen[1:]:
             box = box.union(clusters[i].box)
         gap = max(box.x0 - caption.x1 if to_right else caption.x0 - box.x1, 0.0)
-        # the other panels of the figure: further out on the same side, close to what is chosen
+        # the other panels of the figure: further out on the same side, close to what is chosen (a
+        # figure turned on its side with its caption keeps its sub-captions between its panel rows,
+        # which now stand side by side: they may lie twice as far apart)
+        turned = caption.height > 3 * caption.width
+        reach = 2 * PANEL_GAP if turned else PANEL_GAP
         grown = True
         while grown:
             grown = False
             for i, cluster in enumerate(clusters):
                 on_side = cluster.box.x0 >= caption.x1 - 2 if to_right else cluster.box.x1 <= caption.x0 + 2
-                if i not in chosen and on_side and cluster.box.near(box, PANEL_GAP):
+                if i not in chosen and on_side and cluster.box.near(box, reach):
                     chosen.append(i)
                     box = box.union(cluster.box)
                     grown = True

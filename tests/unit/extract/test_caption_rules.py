@@ -451,3 +451,25 @@ def test_a_rule_under_a_label_alone_does_not_end_the_caption_before_its_legend()
     ]
     (table_caption,) = find_captions(head, [rule], body_size=9.0, line_gap=4.0)
     assert table_caption.text == "Table 2"
+
+
+def test_a_figure_turned_on_its_side_takes_every_column_of_panels_beside_its_turned_caption() -> None:
+    stats = TextStats(10.9, 430.0, 2.0)
+    # the caption runs up the page at the right; three columns of plots stand side by side, their
+    # turned sub-captions between them (text of the figure, no cluster of its own)
+    caption = TextLine(
+        Box(443.3, 84.2, 453.0, 721.1),
+        "Figure 3: Upper limits on the coupling for the s-channel models",
+        10.9,
+        True,
+        9,
+    )
+    columns = [(62.0, 212.0), (259.0, 408.0)]
+    plots = [Graphic(Box(x0, y0, x1, y0 + 160), "path") for x0, x1 in columns for y0 in (132.0, 340.0, 547.0)]
+    sub_captions = [
+        line((223.2, y0, 233.0, y0 + 190), "(a) sV model, mono-jet channel.", 3 + index, 9.8)
+        for index, y0 in enumerate((100.0, 310.0, 515.0))
+    ]
+    regions = pair_regions([*sub_captions, caption], plots, PAGE, stats)
+    (item,) = regions.items
+    assert (round(item.box.x0), round(item.box.x1)) == (62, 408)
