@@ -3,6 +3,7 @@ break, no table row, the next column when it wraps). Pure."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
@@ -254,6 +255,15 @@ def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) 
     return (elsewhere and previous.box.x1 < line.box.x1 - 3.0) or far_in or ends_paragraph(previous, line)
 
 
+# lines some journals print under a figure's legend, no part of it: its own DOI, a note that the
+# legend goes on over the page, the heading of its supplementary files
+AFTER_LEGEND = re.compile(
+    r"(doi\s*:\s*10\.|https?://(dx\.)?doi\.org/|(figure|fig\.|table)\s+\S+\s+continued on (the )?next page"
+    r"|the following (source data|figure supplements?) (is|are) available)",
+    re.IGNORECASE,
+)
+
+
 def finishes_sentence(line: TextLine) -> bool:
     return line.text.rstrip().endswith(".")
 
@@ -282,6 +292,8 @@ def continues_caption(
         return piece_of_same_row(lines, members, candidate)
     if bracketed_headnote(lines, members, candidate, line_gap):
         return True
+    if AFTER_LEGEND.match(candidate.text):
+        return False  # a legend's DOI, its "continued on next page" or its list of source data
     # a caption in the body's own size ends where its paragraph does; one set apart in size may
     # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5

@@ -473,3 +473,19 @@ def test_a_figure_turned_on_its_side_takes_every_column_of_panels_beside_its_tur
     regions = pair_regions([*sub_captions, caption], plots, PAGE, stats)
     (item,) = regions.items
     assert (round(item.box.x0), round(item.box.x1)) == (62, 408)
+
+
+def test_a_legends_doi_and_continuation_note_are_no_part_of_it() -> None:
+    legend = "Figure 4. Inhibition of ufmylation elicits an ER stress response. (A) Cells were probed by immunoblot."
+    for tail in (
+        "DOI: 10.7554/eLife.17290.010",
+        "Figure 4 continued on next page",
+        "The following source data is available for figure 4:",
+    ):
+        lines = [
+            line((37, 584, 566, 592), legend, 1),
+            line((37, 595, 397, 603), "Ten fields were counted per condition.", 1),
+            line((37, 606, 300, 614), tail, 1),
+        ]
+        (caption,) = find_captions(lines, body_size=9.5, line_gap=2.5)
+        assert caption.text == legend + " Ten fields were counted per condition.", tail
