@@ -11,7 +11,7 @@ import hashlib
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
@@ -257,7 +257,10 @@ def extract_document(
             page = doc.load_page(page_index)
             for item in items:
                 box = item.box.clip(contents[page_index].rect)
-                found.append(Found(page_index + 1, item, *render_crop(page, box, dpi, max_crop_pixels)))
+                png, width, height, printed = render_crop(
+                    page, box, dpi, max_crop_pixels, trim=item.kind == "figure"
+                )
+                found.append(Found(page_index + 1, replace(item, box=printed), png, width, height))
             page_seconds[page_index] += time.perf_counter() - tick
         sentences = split_sentences(join_caption_lines(body_lines))
         pairs = build_rows(found, doc_id, source, sentences)
@@ -484,10 +487,43 @@ def crop_dpi(box: Box, dpi: int, max_pixels: int) -> float:
     return dpi * (max_pixels / pixels) ** 0.5
 
 
-def render_crop(page: pymupdf.Page, box: Box, dpi: int, max_pixels: int) -> tuple[bytes, int, int]:
+WHITE_MARGIN = 3.0  # points of blank paper at a figure's edge worth cutting off
+
+
+def render_crop(
+    page: pymupdf.Page, box: Box, dpi: int, max_pixels: int, trim: bool = False
+) -> tuple[bytes, int, int, Box]:
+    """The crop as PNG, its size in pixels and the box it shows. With `trim`, blank margins of
+    `WHITE_MARGIN` or more (an image placed with white paper round its content) are cut off: a
+    figure is what prints, not its placement."""
     import pymupdf
 
     clip = pymupdf.Rect(box.x0, box.y0, box.x1, box.y1)
     zoom = crop_dpi(box, dpi, max_pixels) / 72.0
     pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False)
-    return pixmap.tobytes("png"), pixmap.width, pixmap.height
+    if trim:
+        printed = printed_box(pixmap, box, zoom)
+        if printed != box:
+            return render_crop(page, printed, dpi, max_pixels)
+    return pixmap.tobytes("png"), pixmap.width, pixmap.height, box
+
+
+def printed_box(pixmap: pymupdf.Pixmap, box: Box, zoom: float) -> Box:
+    """`box` without blank margins at least `WHITE_MARGIN` wide (nothing darker than near-white)."""
+    import numpy as np
+
+    if pixmap.width < 2 or pixmap.height < 2:
+        return box
+    pixels = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.width, pixmap.n)
+    ink = pixels.min(axis=2) < 245
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return box  # nothing printed at all: leave it to the caller's checks
+    width, height = pixmap.width / zoom, pixmap.height / zoom
+    # (the pixmap spans the box; a point of its margin is `zoom` pixels)
+    left, top = columns[0] / zoom, rows[0] / zoom
+    right, bottom = width - (columns[-1] + 1) / zoom, height - (rows[-1] + 1) / zoom
+    cut = [value if value >= WHITE_MARGIN else 0.0 for value in (left, top, right, bottom)]
+    if not any(cut):
+        return box
+    return Box(box.x0 + cut[0], box.y0 + cut[1], box.x1 - cut[2], box.y1 - cut[3])

@@ -96,3 +96,21 @@ def test_page_cap_is_too_large() -> None:
 def test_merge_tiles_joins_touching_boxes_only() -> None:
     boxes = [Box(0, 0, 10, 10), Box(10, 0, 20, 10), Box(0, 10, 20, 20), Box(100, 100, 110, 110)]
     assert merge_tiles(boxes, gap=1.0) == [Box(0, 0, 20, 20), Box(100, 100, 110, 110)]
+
+
+def test_a_figure_placed_with_white_paper_round_it_is_boxed_to_what_prints() -> None:
+    import pymupdf
+    from PIL import Image
+
+    canvas = Image.new("RGB", (400, 200), "white")
+    canvas.paste((20, 40, 160), (100, 40, 300, 160))  # the drawing itself: 100..300 x 40..160 px
+    png = io.BytesIO()
+    canvas.save(png, format="PNG")
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_image(pymupdf.Rect(100, 100, 300, 200), stream=png.getvalue())  # 0.5 pt a pixel
+    page.insert_text((100, 220), "Figure 1. A blue slab on white paper.", fontsize=9)
+    page.insert_text((72, 300), "Body text of the paper goes on here, " * 2, fontsize=10)
+    (pair,) = extract_document(doc.tobytes(), "paper.pdf", dpi=144)["pairs"]
+    assert pair["bbox"] == pytest.approx([150.0, 120.0, 250.0, 180.0], abs=1.0)
+    assert (pair["image_width"], pair["image_height"]) == pytest.approx((200, 120), abs=3)
