@@ -488,6 +488,7 @@ def crop_dpi(box: Box, dpi: int, max_pixels: int) -> float:
 
 
 WHITE_MARGIN = 3.0  # points of blank paper at a figure's edge worth cutting off
+INK = 245  # a channel darker than this prints; lighter is paper
 
 
 def render_crop(
@@ -515,7 +516,11 @@ def printed_box(pixmap: pymupdf.Pixmap, box: Box, zoom: float) -> Box:
     if pixmap.width < 2 or pixmap.height < 2:
         return box
     pixels = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.width, pixmap.n)
-    ink = pixels.min(axis=2) < 245
+    strip = max(1, int(WHITE_MARGIN * zoom))
+    edges = (pixels[:strip], pixels[-strip:], pixels[:, :strip], pixels[:, -strip:])
+    if all((edge < INK).any() for edge in edges):
+        return box  # ink along every edge (most figures): nothing to cut, and no full scan
+    ink = (pixels < INK).any(axis=2)
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
         return box  # nothing printed at all: leave it to the caller's checks
