@@ -172,7 +172,13 @@ def text_stats(lines: Sequence[TextLine]) -> TextStats:
     if not by_size:
         return TextStats(10.0, 250.0)
     body_size = max(by_size, key=lambda size: by_size[size])
-    widths = sorted(line.box.width for line in lines if abs(line.size - body_size) <= 0.75)
+    # the width of running words: a document of tables only has more cells than prose in its most
+    # common size, and its prose (the notes) may be in another size
+    sized = [line for line in lines if abs(line.size - body_size) <= 0.75]
+    worded = [line for line in sized if is_wordy(line.text, 5)]
+    if len(worded) < 10:
+        worded = [line for line in lines if is_wordy(line.text, 5)]
+    widths = sorted(line.box.width for line in (worded if len(worded) >= 10 else sized))
     column_width = widths[int(0.9 * (len(widths) - 1))] if widths else 250.0
     gaps = sorted(
         below.box.y0 - above.box.y1

@@ -37,3 +37,33 @@ def test_bold_faces_are_known_by_their_names_where_the_font_does_not_flag_itself
     regular = ("AdvOT49bbc31f.I", "CMR10", "NimbusRomNo9L-Regu", "Times-Roman", "CMMI10", "MyriadPro-Cond")
     assert all(is_bold_font(name) for name in bold)
     assert not any(is_bold_font(name) for name in regular)
+
+
+def test_a_document_of_tables_only_measures_its_column_by_its_notes_not_its_cells() -> None:
+    from cephalo_ray.extract.geometry import Box, TextLine
+    from cephalo_ray.extract.page_text import is_full_prose_line, text_stats
+
+    cells = [
+        TextLine(
+            Box(72 + 80 * column, 130 + 14 * row, 126 + 80 * column, 142 + 14 * row),
+            "-0.994***",
+            12.0,
+            False,
+            2,
+        )
+        for row in range(20)
+        for column in range(5)
+    ]
+    notes = [
+        TextLine(
+            Box(72, 350 + 10 * row, 540, 359 + 10 * row),
+            "Note: the outcome variable is popular support, estimated",
+            9.6,
+            False,
+            3,
+        )
+        for row in range(12)
+    ]
+    stats = text_stats([*cells, *notes])
+    assert stats.body_size == 12.0 and stats.column_width > 400
+    assert not any(is_full_prose_line(cell, stats) for cell in cells)
