@@ -515,13 +515,15 @@ def printed_box(pixmap: pymupdf.Pixmap, box: Box, zoom: float) -> Box:
 
     if pixmap.width < 2 or pixmap.height < 2:
         return box
-    pixels = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.width, pixmap.n)
+    pixels: np.ndarray[Any, np.dtype[np.uint8]] = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(
+        pixmap.height, pixmap.width, pixmap.n
+    )
     strip = max(1, int(WHITE_MARGIN * zoom))
     edges = (pixels[:strip], pixels[-strip:], pixels[:, :strip], pixels[:, -strip:])
     if all((edge < INK).any() for edge in edges):
         return box  # ink along every edge (most figures): nothing to cut, and no full scan
-    ink = (pixels < INK).any(axis=2)
-    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    ink: np.ndarray[Any, np.dtype[np.bool_]] = np.any(pixels < INK, axis=2)
+    rows, columns = np.flatnonzero(np.any(ink, axis=1)), np.flatnonzero(np.any(ink, axis=0))
     if rows.size == 0:
         return box  # nothing printed at all: leave it to the caller's checks
     width, height = pixmap.width / zoom, pixmap.height / zoom
