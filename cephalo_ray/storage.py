@@ -212,18 +212,22 @@ class Storage:
         file is read and looked up a page of lines at a time, then sorted as Arrow columns."""
         import pyarrow as pa
 
+        runs: Iterable[list[InputFile]]
         if any(char in spec for char in GLOB_CHARS):
-            pages: Iterable[list[InputFile]] = (
-                part for files in self.walk_glob(spec) for part in chunked(files, page)
-            )
+            runs = self.walk_glob(spec)
         elif spec.lower().endswith(LIST_FILE_SUFFIXES):
             return sorted_unique(
                 pa.concat_tables([input_table(files) for files in self.read_list_file(spec, page)])
             )
-        elif spec.lower().endswith(suffix) and self.stat(spec).size is not None:
-            pages = [[self.stat(spec)]]
-        else:  # a walk is in URI order and names each file once: no sort, no copy
-            pages = (part for files in self.walk_files(spec, suffix) for part in chunked(files, page))
+        else:
+            single = self.stat(spec) if spec.lower().endswith(suffix) else None
+            # a walk is in URI order and names each file once: no sort, no copy
+            runs = (
+                [[single]]
+                if single is not None and single.size is not None
+                else self.walk_files(spec, suffix)
+            )
+        pages = (part for files in runs for part in chunked(files, page))
         tables = [input_table(files) for files in pages]
         if not tables and any(char in spec for char in GLOB_CHARS):
             raise FileNotFoundError(f"no file matches {spec}")
