@@ -32,7 +32,9 @@ BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, n
 PAGE_COVER_AREA = 0.85  # ...unless it is an image inside the margins below this (a full-page figure)
 
 
-EQUATION_NUMBER = re.compile(r"^\((?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?[a-z]?\)$")  # (7), (3.55), (A2)
+EQUATION_NUMBER = re.compile(
+    r"^\((?:[A-Z]\.?)?[1-9]\d{0,2}(?:\.\d{1,2})?[a-z]?\)$"
+)  # (7), (3.55), (A2); not (0.088)
 
 
 def is_decoration(box: Box, page: Box, kind: str = "path") -> bool:
@@ -154,12 +156,14 @@ def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
 RULED_FLOAT_LABELS = ("Algorithm", "Listing", "Procedure", "Pseudocode")
 
 
-def ruled_floats(captions: Sequence[Caption], graphics: Sequence[Graphic]) -> list[Box]:
+def ruled_floats(
+    captions: Sequence[Caption], graphics: Sequence[Graphic], lines: Sequence[TextLine], stats: TextStats
+) -> list[Box]:
     """The areas of ruled algorithm floats: a caption labelled Algorithm or Listing with a rule just
     above or below it and a rule of the same length further down, the float's foot. Their lines of
-    pseudo-code read like prose but belong to the float."""
+    pseudo-code read like prose but belong to the float. Ruled tables under their caption too."""
     rules = [graphic.box for graphic in graphics if is_rule(graphic, 60)]
-    areas = []
+    areas = ruled_tables(captions, rules, lines, stats)
     for caption in captions:
         if not caption.label.label.startswith(RULED_FLOAT_LABELS):
             continue
@@ -180,6 +184,54 @@ def ruled_floats(captions: Sequence[Caption], graphics: Sequence[Graphic]) -> li
                 foot = min(feet, key=lambda rule: rule.y0)
                 areas.append(Box(head.x0, box.y1, head.x1, foot.y1))
                 break
+    return areas
+
+
+def ruled_tables(
+    captions: Sequence[Caption], rules: Sequence[Box], lines: Sequence[TextLine], stats: TextStats
+) -> list[Box]:
+    """Tables under their caption from the rule just below it down to the last rule of the same
+    length that follows with neither a caption nor mostly prose before it. Cells written as sentences
+    (a table of research questions) read like prose but belong to the table."""
+    blocks: dict[int, list[TextLine]] = {}
+    for line in lines:
+        blocks.setdefault(line.block, []).append(line)
+    areas = []
+    for caption in captions:
+        if caption.label.kind != "table":
+            continue
+        box = caption.box
+        heads = [
+            rule
+            for rule in rules
+            if rule.horizontal_overlap(box) > 0.5 * box.width and 0 <= rule.y0 - box.y1 <= stats.body_size
+        ]
+        if not heads:
+            continue
+        head = heads[0]
+        same_span = sorted(
+            (
+                rule
+                for rule in rules
+                if rule.y0 > head.y1 and abs(rule.x0 - head.x0) <= 4 and abs(rule.x1 - head.x1) <= 4
+            ),
+            key=lambda rule: rule.y0,
+        )
+        foot = head
+        for rule in same_span:
+            between = [
+                line
+                for line in lines
+                if foot.y1 < line.box.center_y < rule.y0 and head.x0 - 2 <= line.box.center_x <= head.x1 + 2
+            ]
+            if any(foot.y1 < other.box.center_y < rule.y0 and other is not caption for other in captions):
+                break  # the next table's rules
+            prose = sum(1 for line in between if is_body_line(line, blocks[line.block], stats))
+            if prose >= 0.5 * len(between) > 0:
+                break  # a paragraph of the page between this table and a rule further down
+            foot = rule
+        if foot is not head:
+            areas.append(Box(head.x0, head.y0, head.x1, foot.y1))
     return areas
 
 
@@ -210,7 +262,19 @@ def build_clusters(
             body.add(index)
         else:
             free.append(index)
-    clusters = absorb_text(clusters, lines, free, page)
+    in_floats: set[int] = set()
+    for area in floats:  # a float's lines are its item, however loosely they are set
+        members = [
+            index
+            for index in free
+            if index not in in_floats
+            and area.contains_point(lines[index].box.center_x, lines[index].box.center_y, 1.0)
+        ]
+        if members:
+            in_floats.update(members)
+            box = union_of([area, *(lines[index].box for index in members)])
+            clusters.append(Cluster(box, paths=2, lines=members))
+    clusters = absorb_text(clusters, lines, [index for index in free if index not in in_floats], page)
     absorbed = {index for cluster in clusters for index in cluster.lines}
     clusters.extend(text_clusters(lines, [i for i in free if i not in absorbed], page, stats))
     return clusters, body
@@ -227,7 +291,7 @@ def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: 
         if len(group) < 3:
             continue  # a heading or a stray label, not a table
         members = [free[i] for i in group]
-        if any(EQUATION_NUMBER.match(lines[member].text) for member in members) or numbered_row(
+        if any(is_equation_number(lines[member], lines) for member in members) or numbered_row(
             lines, members
         ):
             continue  # a displayed equation: "(7)" at its side
@@ -258,11 +322,20 @@ def split_at_gutter(cluster: Cluster, lines: Sequence[TextLine], middle: float) 
     ]
 
 
+def is_equation_number(line: TextLine, lines: Sequence[TextLine]) -> bool:
+    """ "(7)" alone on its row; several bracketed numbers side by side are a table's standard
+    errors ("(3.556)  (3.495)")."""
+    return bool(EQUATION_NUMBER.match(line.text)) and not any(
+        other is not line and other.box.shares_row(line.box) and EQUATION_NUMBER.match(other.text)
+        for other in lines
+    )
+
+
 def numbered_row(lines: Sequence[TextLine], members: Sequence[int]) -> bool:
     """An equation number stands on the row of one of these lines, to their right (at the margin)."""
     right = max(lines[member].box.x1 for member in members)
     return any(
-        EQUATION_NUMBER.match(line.text)
+        is_equation_number(line, lines)
         and line.box.x0 >= right
         and any(line.box.shares_row(lines[member].box) for member in members)
         for line in lines

@@ -475,7 +475,7 @@ def pair_regions(
         stats.line_gap,
     )
     caption_lines = {index for caption in captions for index in caption.lines}
-    floats = ruled_floats(captions, graphics)
+    floats = ruled_floats(captions, graphics, lines, stats)
     clusters, body = build_clusters(lines, drawings, page, caption_lines, stats, floats)
     # a "caption" inside a drawing is text of the drawing (a panel title), not a caption
     captions = [

@@ -409,3 +409,56 @@ def test_a_reference_list_in_two_columns_does_not_hide_the_caption_above_its_lef
             )
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 7" and iou(pair["bbox"], tuple(plot)) > 0.7
+
+
+def test_a_ruled_table_whose_cells_are_sentences_runs_down_to_its_bottom_rule() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 80), "Table 1. Two experiments on bargaining", fontsize=10, fontname="tiro")
+    page.draw_line((72, 86), (540, 86), width=0.8)
+    page.insert_text((80, 98), "Experiment", fontsize=9, fontname="tiro")
+    page.insert_text((210, 98), "Research questions", fontsize=9, fontname="tiro")
+    page.insert_text((400, 98), "Features", fontsize=9, fontname="tiro")
+    page.draw_line((72, 104), (540, 104), width=0.5)
+    questions = (
+        "1. What happens when legislators have the option of trading pork for policy?",
+        "2. Would the overall outcomes differ if trading of this kind was banned by law?",
+        "3. Would fewer bills get passed and would minorities fare differently then?",
+    )
+    y = 118.0
+    for number, question in enumerate(questions):
+        page.insert_text((80, y), f"Experiment {number + 1}", fontsize=9, fontname="tiro")
+        page.insert_textbox(pymupdf.Rect(210, y - 8, 385, y + 30), question, fontsize=9, fontname="tiro")
+        page.insert_text((400, y), "visible budget, real policy", fontsize=9, fontname="tiro")
+        y += 40
+    page.draw_line((72, y), (540, y), width=0.8)
+    paragraph(page, 72, y + 20, 300, lines=20)
+    paragraph(page, 312, y + 20, 540, lines=20)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 1" and pair["bbox"][3] >= y - 2
+
+
+def test_a_regression_table_with_standard_errors_in_brackets_is_not_taken_for_equations() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540)
+    page.insert_text(
+        (72, 160), "TABLE A2. The effect of policy changes on vote share", fontsize=10, fontname="tibo"
+    )
+    page.draw_line((72, 166), (540, 166), width=0.8)
+    y = 180.0
+    for column in range(4):
+        page.insert_text((230 + column * 80, y), f"({'I' * (column + 1)})", fontsize=10, fontname="tiro")
+    page.draw_line((72, 186), (540, 186), width=0.5)
+    for row, name in enumerate(("policy", "deficit", "unemployment", "inflation", "constant")):
+        y += 28
+        page.insert_text((76, y), name, fontsize=10, fontname="tiro")
+        columns = range(4) if row != 3 else range(1)  # one model only has this regressor
+        for column in columns:
+            page.insert_text((230 + column * 80, y), f"-{row + 1}.{column}41*", fontsize=10, fontname="tiro")
+            page.insert_text(
+                (230 + column * 80, y + 13), f"({row + 2}.{column}56)", fontsize=10, fontname="tiro"
+            )
+    paragraph(page, 72, y + 40, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table A2" and pair["bbox"][3] >= y + 12
