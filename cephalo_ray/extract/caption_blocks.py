@@ -43,6 +43,10 @@ def continues_sentence(previous: TextLine, line: TextLine, line_gap: float) -> b
     return above and close and aligned and same_size and unfinished and not previous.bold_start
 
 
+# a dot leader running to a page number: a line of a table of contents or list of figures
+CONTENTS_LEADER = re.compile(r"(?:\.\s?){5,}\s*(?:\d+|[ivxlc]+)\s*$|…\s*\d+\s*$", re.IGNORECASE)
+
+
 def find_captions(
     lines: Sequence[TextLine],
     drawings: Sequence[Box] = (),
@@ -77,6 +81,8 @@ def find_captions(
             elif not interleaved(lines, members, cursor):
                 break
             cursor += 1
+        if any(CONTENTS_LEADER.search(lines[member].text) for member in members[:3]):
+            continue  # "Figure 1 Management of ... ........ 3630": an entry of a list of figures
         box = union_of(lines[member].box for member in members)
         carried = next_column_lines(lines, members, box, drawings, body_size, line_gap, taken)
         members += riders

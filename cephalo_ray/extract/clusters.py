@@ -75,18 +75,22 @@ def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box, gap_x: float | No
     grid = np.zeros((height, width), dtype=bool)
     half = gap / 2
     half_x = (gap if gap_x is None else gap_x) / 2
-    spans = []
+    spans: list[tuple[int, int] | None] = []
     for box in boxes:
-        x0 = int(max(0, (box.x0 - page.x0 - half_x) * scale))
-        y0 = int(max(0, (box.y0 - page.y0 - half) * scale))
-        x1 = int(min(width - 1, (box.x1 - page.x0 + half_x) * scale)) + 1
-        y1 = int(min(height - 1, (box.y1 - page.y0 + half) * scale)) + 1
+        left, top = (box.x0 - page.x0 - half_x) * scale, (box.y0 - page.y0 - half) * scale
+        right, bottom = (box.x1 - page.x0 + half_x) * scale, (box.y1 - page.y0 + half) * scale
+        if left >= width - 1 or top >= height - 1 or right < 0 or bottom < 0:
+            spans.append(None)  # wholly off the page (text a PDF wrote past its edge): a group of its own
+            continue
+        x0, y0 = int(max(0, left)), int(max(0, top))
+        x1, y1 = int(min(width - 1, right)) + 1, int(min(height - 1, bottom)) + 1
         grid[y0:y1, x0:x1] = True
         spans.append((y0, x0))
     labels, _ = ndimage.label(grid)
     groups: dict[int, list[int]] = {}
-    for index, (y0, x0) in enumerate(spans):
-        groups.setdefault(int(labels[y0, x0]), []).append(index)
+    for index, span in enumerate(spans):
+        key = -1 - index if span is None else int(labels[span])
+        groups.setdefault(key, []).append(index)
     return list(groups.values())
 
 
@@ -96,17 +100,16 @@ def visible_graphics(
     """Drop elements that cannot be what prints: big paths under lines of prose and anything under
     a caption's first line (shadows, masks, images clipped away when printed)."""
     prose = [line.box for line in lines if is_full_prose_line(line, stats)]
-    labels = [
-        line.box
-        for index, line in enumerate(lines)
-        if opens_caption(lines, index, stats.line_gap) is not None
-    ]
+    opened = [(line.box, opens_caption(lines, index, stats.line_gap)) for index, line in enumerate(lines)]
+    labels = [box for box, label in opened if label is not None]
+    table_labels = [box for box, label in opened if label is not None and label.kind == "table"]
+    tinted = tinted_table_panels(graphics, table_labels, stats)
     wordy = [line.box for line in lines if is_wordy(line.text)]
     kept = []
-    for graphic in graphics:
+    for index, graphic in enumerate(graphics):
         if graphic.kind == "path" and any(highlights(graphic.box, box) for box in wordy):
             continue  # a highlighter's mark behind a line of words (a table's shaded row spans cells)
-        if graphic.kind == "path" and graphic.box.area > 0.05 * page.area:
+        if graphic.kind == "path" and graphic.box.area > 0.05 * page.area and index not in tinted:
             covered = sum(1 for box in prose if graphic.box.contains_point(box.center_x, box.center_y))
             if covered >= 2:
                 continue
@@ -125,6 +128,42 @@ def visible_graphics(
                 continue
         kept.append(graphic)
     return kept
+
+
+def tinted_table_panels(
+    graphics: Sequence[Graphic], table_labels: Sequence[Box], stats: TextStats
+) -> set[int]:
+    """Indices of the tinted bands a table is printed on: a band starting just under its caption's
+    label (or holding it), and each band of the same width stacked right under one of those. Their
+    cells may read as prose, yet the panel is the table, not a box of text."""
+    bands = {
+        index
+        for index, graphic in enumerate(graphics)
+        for label in table_labels
+        if graphic.kind == "path"
+        and graphic.box.horizontal_overlap(label) > 0.5 * label.width
+        and (
+            label.y0 - 1 <= graphic.box.y0 <= label.y1 + stats.body_size
+            or graphic.box.contains_point(label.center_x, label.center_y)
+        )
+    }
+    grown = True
+    while grown:
+        stacked = {
+            index
+            for index, graphic in enumerate(graphics)
+            if index not in bands
+            and graphic.kind == "path"
+            and any(
+                abs(graphic.box.y0 - graphics[band].box.y1) <= 2
+                and abs(graphic.box.x0 - graphics[band].box.x0) <= 3
+                and abs(graphic.box.x1 - graphics[band].box.x1) <= 3
+                for band in bands
+            )
+        }
+        bands |= stacked
+        grown = bool(stacked)
+    return bands
 
 
 def highlights(mark: Box, line: Box) -> bool:

@@ -95,16 +95,18 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
 
 
 def running_graphics(pages: Sequence[Sequence[Graphic]], rects: Sequence[Box]) -> list[set[int]]:
-    """Per page, the graphics that are running furniture: a logo or rule in the top or bottom band
-    printed at the same place on many pages (a journal's banner, even on pages with no header text)."""
+    """Per page, the graphics that are running furniture: a logo or rule in the top or bottom band,
+    or a bar down the outer edge, printed at the same place on many pages (a journal's banner, even
+    on pages with no header text)."""
     seen: dict[tuple[str, int, int, int, int], set[int]] = {}
     keyed: list[list[tuple[int, tuple[str, int, int, int, int]]]] = []
     for number, (graphics, rect) in enumerate(zip(pages, rects, strict=True)):
         marks = []
         for index, graphic in enumerate(graphics):
             box = graphic.box
-            band = FURNITURE_BAND * rect.height
-            if rect.y0 + band < box.center_y < rect.y1 - band:
+            band, side = FURNITURE_BAND * rect.height, FURNITURE_BAND * rect.width
+            in_body_rows = rect.y0 + band < box.center_y < rect.y1 - band
+            if in_body_rows and rect.x0 + side < box.center_x < rect.x1 - side:
                 continue
             key = (graphic.kind, round(box.x0), round(box.y0), round(box.x1), round(box.y1))
             marks.append((index, key))

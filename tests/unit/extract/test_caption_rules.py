@@ -489,3 +489,15 @@ def test_a_legends_doi_and_continuation_note_are_no_part_of_it() -> None:
         ]
         (caption,) = find_captions(lines, body_size=9.5, line_gap=2.5)
         assert caption.text == legend + " Ten fields were counted per condition.", tail
+
+
+def test_entries_of_a_list_of_figures_are_not_captions() -> None:
+    lines = [
+        line((43, 152, 293, 161), "Table 1 Classes of recommendations ..................... 3630", 5, 9.0),
+        line((43, 163, 293, 172), "Table 2 Levels of evidence ............................... 3630", 5, 9.0),
+        line((43, 232, 293, 241), "Figure 1 Management of patients with heart failure with mildly", 6, 9.0),
+        line((43, 243, 293, 252), "reduced ejection fraction ................................ 3631", 6, 9.0),
+        line((43, 300, 293, 309), "Figure 2. Survival of the patients after discharge.", 7, 9.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.label.label == "Figure 2"

@@ -204,6 +204,49 @@ def test_a_journal_banner_on_every_page_is_not_the_figure_of_a_caption_under_it(
     assert pair["kind"] == "table" and iou(pair["bbox"], (185, 115, 575, bottom)) > 0.8
 
 
+def test_a_bar_down_the_edge_of_every_page_is_not_the_figure_beside_a_caption() -> None:
+    doc = pymupdf.open()
+    for _ in range(3):
+        page = doc.new_page(width=612, height=792)
+        page.draw_rect(pymupdf.Rect(571, 31, 588, 736), color=None, fill=(0.3, 0.5, 0.7))  # the journal's bar
+        page.insert_text((584, 700), "The Journal of Biology", fontsize=12, fontname="helv", rotate=90)
+        paragraph(page, 48, 72, 564, lines=30)
+    page = doc[1]
+    plot = pymupdf.Rect(60, 505, 387, 726)
+    vector_plot(page, plot)
+    page.insert_textbox(
+        pymupdf.Rect(399, 503, 564, 640),
+        "Fig. 1. Adult responses to ambient and high temperature treatments. The panels show the yield "
+        "and the flux measured at the end of the exposure.",
+        fontsize=7.5,
+        fontname="tiro",
+    )
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 1" and iou(pair["bbox"], tuple(plot)) > 0.8
+
+
+def test_a_table_printed_on_tinted_bands_under_its_caption_is_found_whole() -> None:
+    doc = pymupdf.open()
+    paragraph(doc.new_page(width=612, height=792), 72, 72, 540, lines=40)
+    page = doc.new_page(width=612, height=792)
+    caption = "Table 3: Fracture risk assessment and treatment initiation"
+    page.insert_text((72, 70), caption, fontsize=10, fontname="tibo")
+    page.draw_rect(pymupdf.Rect(66, 78, 546, 106), color=None, fill=(0.85, 0.85, 0.85))  # the header band
+    page.insert_text((72, 96), "Recommendations", fontsize=9, fontname="tibo")
+    page.draw_rect(pymupdf.Rect(66, 106, 546, 400), color=None, fill=(0.95, 0.95, 0.95))  # the body panel
+    for number in range(8):
+        page.insert_textbox(
+            pymupdf.Rect(72, 115 + 34 * number, 540, 145 + 34 * number),
+            f"3.{number + 1}. We suggest that the clinical assessment identifies every risk factor of "
+            "fracture, in postmenopausal females and males aged fifty years and older.",
+            fontsize=10,
+            fontname="tiro",
+        )
+    paragraph(page, 72, 420, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 3" and pair["bbox"][3] >= 390
+
+
 def turned_table(
     page: Any, caption: list[str], header_gap: float, head_rule: bool = False
 ) -> tuple[float, ...]:
