@@ -165,15 +165,32 @@ def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) 
 LINE_NUMBER = re.compile(r"^\d{1,4}$")
 
 
-def text_stats(lines: Sequence[TextLine]) -> TextStats:
-    """The body font size (most characters) and the typical width of a full body line."""
+def characters_by_size(lines: Sequence[TextLine]) -> dict[float, int]:
     by_size: dict[float, int] = {}
     for line in lines:
         key = round(line.size * 2) / 2
         by_size[key] = by_size.get(key, 0) + len(line.text)
+    return by_size
+
+
+def body_font_size(by_size: dict[float, int]) -> float:
+    """The most common size within the half-point band holding the most characters. Body text set
+    in slightly varying sizes (10, 9.5, 9) is not outweighed by one size of small print (a long
+    reference list, tables in 7 pt)."""
+
+    def band(centre: float) -> int:
+        return sum(count for size, count in by_size.items() if abs(size - centre) <= 0.5)
+
+    centre = max(by_size, key=band)
+    return max((size for size in by_size if abs(size - centre) <= 0.5), key=lambda size: by_size[size])
+
+
+def text_stats(lines: Sequence[TextLine]) -> TextStats:
+    """The body font size and the typical width of a full body line."""
+    by_size = characters_by_size(lines)
     if not by_size:
         return TextStats(10.0, 250.0)
-    body_size = max(by_size, key=lambda size: by_size[size])
+    body_size = body_font_size(by_size)
     # the width of running words: a document of tables only has more cells than prose in its most
     # common size, and its prose (the notes) may be in another size
     sized = [line for line in lines if abs(line.size - body_size) <= 0.75]

@@ -43,6 +43,7 @@ from cephalo_ray.extract.geometry import (
     is_rule,
     union_of,
 )
+from cephalo_ray.extract.page_text import is_wordy
 
 PANEL_GAP = 30.0  # panels of one figure are at most this far apart
 
@@ -601,15 +602,37 @@ FOOTNOTE_START = re.compile(
 )
 
 
+def joined_rules(graphics: Sequence[Graphic]) -> list[Box]:
+    """Horizontal rules, with the pieces a grid writes cell by cell joined into one rule."""
+    pieces = sorted(
+        (graphic.box for graphic in graphics if is_rule(graphic, 0.0) and graphic.box.width > 0),
+        key=lambda box: (box.y0, box.x0),
+    )
+    rules: list[Box] = []
+    for piece in pieces:
+        last = next(
+            (
+                i
+                for i, rule in enumerate(rules)
+                if abs(rule.y0 - piece.y0) <= 1.0 and rule.x0 - 2 <= piece.x0 <= rule.x1 + 2
+            ),
+            None,
+        )
+        if last is None:
+            rules.append(piece)
+        else:
+            rules[last] = rules[last].union(piece)
+    return rules
+
+
 def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[Graphic]) -> Box:
     """A ruled table's box ends at its last rule: the notes under it (one line to a row, smaller
-    than the cells or opening with a note mark) and whatever they dragged in (a footer rule, the
+    than the cells, opening with a note mark or running on as a paragraph) and whatever they dragged in (a footer rule, the
     margin) are left out. Rows of cells under the last rule (a table ruled only at its head) stay."""
     rules = [
-        graphic.box
-        for graphic in graphics
-        if is_rule(graphic, 0.5 * box.width)
-        and box.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
+        rule
+        for rule in joined_rules(graphics)
+        if rule.width >= 0.5 * box.width and box.contains_point(rule.center_x, rule.center_y, 1.0)
     ]
     if len(rules) < 2:
         return box
@@ -625,7 +648,10 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
     cell_size = sorted(line.size for line in cells)[len(cells) // 2]
     smaller = all(line.size <= cell_size - 0.3 for line in notes)
     marked = FOOTNOTE_START.match(min(notes, key=lambda line: line.box.y0).text) is not None
-    if not (one_per_row and (smaller or marked)):
+    # (or a paragraph of notes running the table's width in the cells' own size)
+    running = [line for line in notes if is_wordy(line.text) and line.box.width >= 0.8 * box.width]
+    paragraph = len(notes) >= 2 and len(running) >= 0.6 * len(notes)
+    if not (one_per_row and (smaller or marked or paragraph)):
         return box
     kept = [line.box for line in cells] + [
         graphic.box

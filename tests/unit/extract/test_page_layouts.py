@@ -247,6 +247,37 @@ def test_a_table_printed_on_tinted_bands_under_its_caption_is_found_whole() -> N
     assert pair["label"] == "Table 3" and pair["bbox"][3] >= 390
 
 
+def test_a_grid_table_ruled_cell_by_cell_ends_above_its_paragraph_of_notes() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 48, 60, 284, lines=30)
+    paragraph(page, 300, 60, 540, lines=50)
+    page.insert_text(
+        (50, 470), "Table 4. Effect of treatment on the incidence of disease", fontsize=8, fontname="tibo"
+    )
+    edges = (49.5, 144.5, 212, 283.5)
+    for row in range(5):
+        y = 480 + 13.3 * row
+        for left, right in zip(edges, edges[1:], strict=False):
+            page.draw_line((left, y), (right, y), width=0.5)  # each cell draws its own piece of rule
+        for x in edges:
+            page.draw_line((x, y), (x, y + 13.3), width=0.5)
+        for column, text in enumerate((f"Model {row + 1}b", "1.00 (ref)", f"1.{row + 3}8 (1.66-2.35)")):
+            page.insert_text((edges[column] + 4, y + 9.5), text, fontsize=7, fontname="tiro")
+    bottom = 480 + 13.3 * 5
+    for left, right in zip(edges, edges[1:], strict=False):
+        page.draw_line((left, bottom), (right, bottom), width=0.5)
+    page.insert_textbox(
+        pymupdf.Rect(49.5, bottom + 4, 284, bottom + 80),
+        "Model 1b: adjusted for age, sex and the principal components of ancestry. Model 2b includes "
+        "model 1b and smoking, body mass index and the serum lipids of every patient at baseline.",
+        fontsize=7,
+        fontname="tiro",
+    )
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 4" and abs(pair["bbox"][3] - bottom) < 3
+
+
 def turned_table(
     page: Any, caption: list[str], header_gap: float, head_rule: bool = False
 ) -> tuple[float, ...]:

@@ -67,3 +67,19 @@ def test_a_document_of_tables_only_measures_its_column_by_its_notes_not_its_cell
     stats = text_stats([*cells, *notes])
     assert stats.body_size == 12.0 and stats.column_width > 400
     assert not any(is_full_prose_line(cell, stats) for cell in cells)
+
+
+def test_body_text_in_slightly_varying_sizes_outweighs_a_reference_list_in_small_type() -> None:
+    from cephalo_ray.extract.geometry import Box, TextLine
+    from cephalo_ray.extract.page_text import text_stats
+
+    def lines(size: float, count: int, top: float) -> list[TextLine]:
+        text = "the measured response of the lattice follows the model closely"
+        return [
+            TextLine(Box(72, top + 12 * row, 300, top + 12 * row + size), text, size, False, 1)
+            for row in range(count)
+        ]
+
+    body = lines(10.0, 40, 72) + lines(9.5, 12, 560) + lines(9.0, 20, 72)  # the body, its sizes drifting
+    references = lines(7.0, 60, 72)  # more characters than any one body size
+    assert text_stats([*body, *references]).body_size == 10.0
