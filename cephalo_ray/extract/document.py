@@ -20,6 +20,7 @@ from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detecto
 from cephalo_ray.extract.metadata import DocumentMetadata, document_metadata
 from cephalo_ray.extract.page_text import (
     join_row_pieces,
+    prose_extent,
     running_furniture,
     running_graphics,
     text_stats,
@@ -205,8 +206,9 @@ def extract_document(
             ]
         ]
         stats = text_stats([line for content in contents for line in content.lines])
+        text_area = prose_extent([content.lines for content in contents], stats)
         contents = [
-            content._replace(lines=without_margin_text(content.lines, content.rect, stats))
+            content._replace(lines=without_margin_text(content.lines, content.rect, stats, text_area))
             for content in contents
         ]
         found: list[Found] = []

@@ -136,14 +136,21 @@ def is_full_prose_line(line: TextLine, stats: TextStats) -> bool:
     return abs(line.size - stats.body_size) <= 1.0 and line.box.width >= 0.8 * stats.column_width
 
 
-def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) -> list[TextLine]:
+def without_margin_text(
+    lines: Sequence[TextLine], page: Box, stats: TextStats, text_area: tuple[float, float] | None = None
+) -> list[TextLine]:
     """Drop text off the paper, vertical stamps in the side margins (arXiv ids, watermarks) and the
-    line numbers of review copies and preprints (a column of bare numbers beside the text)."""
+    line numbers of review copies and preprints (a column of bare numbers beside the text).
+    `text_area` is where the document's prose runs across (left, right): a page whose other column
+    holds a turned table has prose in one column only, and the table is not a margin stamp."""
     prose = [line.box for line in lines if is_full_prose_line(line, stats)]
     if not prose:  # a page of tables, figures or references: where any text other than numbers runs
         prose = [line.box for line in lines if not LINE_NUMBER.match(line.text)]
     left = min((box.x0 for box in prose), default=page.x0)
     right = max((box.x1 for box in prose), default=page.x1)
+    stamp_left, stamp_right = (
+        (min(left, text_area[0]), max(right, text_area[1])) if text_area else (left, right)
+    )
     numbers: dict[int, int] = {}  # lines of bare numbers in the margins, by where they stand
     for line in lines:
         if LINE_NUMBER.match(line.text) and (line.box.x1 < left - 2 or line.box.x0 > right + 2):
@@ -154,7 +161,7 @@ def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) 
         if box.x1 > page.x1 + 1 or box.x0 < page.x0 - 1:
             continue
         vertical = box.height > 4 * box.width and len(line.text) > 8
-        if vertical and (box.x1 < left - 4 or box.x0 > right + 4):
+        if vertical and (box.x1 < stamp_left - 4 or box.x0 > stamp_right + 4):
             continue
         if LINE_NUMBER.match(line.text) and numbers.get(round(box.x1 / 6), 0) >= 5:
             continue
@@ -163,6 +170,14 @@ def without_margin_text(lines: Sequence[TextLine], page: Box, stats: TextStats) 
 
 
 LINE_NUMBER = re.compile(r"^\d{1,4}$")
+
+
+def prose_extent(pages: Sequence[Sequence[TextLine]], stats: TextStats) -> tuple[float, float] | None:
+    """Where the document's full lines of prose run across the paper, all pages together."""
+    boxes = [line.box for lines in pages for line in lines if is_full_prose_line(line, stats)]
+    if not boxes:
+        return None
+    return min(box.x0 for box in boxes), max(box.x1 for box in boxes)
 
 
 def characters_by_size(lines: Sequence[TextLine]) -> dict[float, int]:

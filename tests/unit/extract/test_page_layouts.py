@@ -318,6 +318,38 @@ def test_a_rule_beside_a_turned_caption_does_not_stand_in_for_its_table() -> Non
     assert pair["label"] == "Table 3" and iou(pair["bbox"], box) > 0.8
 
 
+def test_a_turned_table_filling_the_other_column_is_no_stamp_in_the_margin() -> None:
+    doc = pymupdf.open()
+    first = doc.new_page(width=612, height=792)
+    paragraph(first, 48, 72, 294, lines=50)
+    paragraph(first, 318, 72, 564, lines=50)
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 48, 72, 294, lines=50)  # prose in the left column only
+    page.insert_text(
+        (368, 735),
+        "Table 2. Divergence dating estimates for the groups",
+        fontsize=8,
+        fontname="tibo",
+        rotate=90,
+    )
+    page.draw_line((378, 69), (378, 735), width=0.8)
+    for row in range(6):
+        x = 390 + 16 * row
+        for column, text in enumerate(
+            ("Analysis", "93.6 (84.8-102.8)", "56.6 (47.0-66.6)", "16.2 (11.6-21.2)")
+        ):
+            page.insert_text(
+                (x, 729 - 150 * column),
+                text if row else text.split()[0],
+                fontsize=9,
+                fontname="tiro",
+                rotate=90,
+            )
+    page.draw_line((484, 69), (484, 735), width=0.8)
+    (pair,) = [pair for pair in extract(doc) if pair["page"] == 2]
+    assert pair["label"] == "Table 2" and iou(pair["bbox"], (378, 69, 484, 735)) > 0.8
+
+
 @pytest.mark.parametrize(
     "caption",
     [
