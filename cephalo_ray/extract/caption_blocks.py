@@ -66,12 +66,22 @@ def find_captions(
         members = [index]
         riders: list[int] = []  # lone symbols of a formula (primes, accents), placed by their row
         cursor = index + 1
-        while cursor < len(lines):
-            if is_turned(line):
-                if not continues_turned_caption(lines, members, cursor):
-                    break
-                members.append(cursor)
-            elif continues_caption(lines, members, cursor, drawings, line_gap, body_size):
+        while is_turned(line):  # its lines, in whatever order the PDF wrote them
+            cursor = next(
+                (
+                    other
+                    for other in range(len(lines))
+                    if other not in taken
+                    and other not in members
+                    and continues_turned_caption(lines, members, other, drawings)
+                ),
+                -1,
+            )
+            if cursor < 0:
+                break
+            members.append(cursor)
+        while cursor < len(lines) and not is_turned(line):
+            if continues_caption(lines, members, cursor, drawings, line_gap, body_size):
                 members.append(cursor)
             elif rides_on_caption(lines, members, cursor):
                 riders.append(cursor)
@@ -98,11 +108,22 @@ def is_turned(line: TextLine) -> bool:
     return line.box.height > 2 * line.box.width and len(line.text) > 8
 
 
-def continues_turned_caption(lines: Sequence[TextLine], members: Sequence[int], cursor: int) -> bool:
+def continues_turned_caption(
+    lines: Sequence[TextLine], members: Sequence[int], cursor: int, drawings: Sequence[Box] = ()
+) -> bool:
     """The next line of a turned caption: turned too, in its size, starting level with it and
-    beside it at line spacing (its rows read sideways, so rows of cells must not join it)."""
+    beside it at line spacing, with no rule between (its rows read sideways, so rows of cells must
+    not join it, nor the table's header beyond its head rule)."""
     last, candidate = lines[members[-1]], lines[cursor]
     if not (candidate.box.height > 2 * candidate.box.width and abs(candidate.size - last.size) <= 0.5):
+        return False
+    near, far = sorted((last.box, candidate.box), key=lambda box: box.x0)
+    if any(
+        drawing.width <= 3
+        and near.x1 - 1 <= drawing.center_x <= far.x0 + 1
+        and drawing.vertical_overlap(candidate.box) > 0
+        for drawing in drawings
+    ):
         return False
     level = abs(candidate.box.y1 - last.box.y1) <= 3.0 or abs(candidate.box.y0 - last.box.y0) <= 3.0
     apart = max(candidate.box.x0 - last.box.x1, last.box.x0 - candidate.box.x1)

@@ -501,3 +501,38 @@ def test_entries_of_a_list_of_figures_are_not_captions() -> None:
     ]
     (caption,) = find_captions(lines, body_size=10.0)
     assert caption.label.label == "Figure 2"
+
+
+def test_a_turned_caption_whose_lines_the_pdf_wrote_out_of_order_is_read_whole() -> None:
+    lines = [
+        line((97.4, 74.2, 105.7, 715.0), "TABLE 4. Timing and duration of migration of the terns,", 5, 9.0),
+        line(
+            (117.0, 74.3, 125.9, 715.0),
+            "linear models, which included the sex and the lake of the bird",
+            6,
+            9.0,
+        ),
+        line((127.3, 466.0, 135.5, 715.0), "and the years of data collection.", 7, 9.0),
+        line((107.4, 74.2, 115.6, 715.0), "from four breeding lakes, with the estimates of the", 8, 9.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.text == (
+        "TABLE 4. Timing and duration of migration of the terns, from four breeding lakes, with the "
+        "estimates of the linear models, which included the sex and the lake of the bird and the years "
+        "of data collection."
+    )
+
+
+def test_a_turned_caption_stops_at_the_head_rule_of_its_table() -> None:
+    lines = [
+        line(
+            (41.1, 72.1, 52.2, 731.4),
+            "Table 1. Characteristics of the included studies with their year,",
+            9,
+            9.0,
+        ),
+        line((51.1, 554.1, 62.2, 731.4), "and endpoint of the study.", 9, 9.0),
+        line((66.0, 554.8, 76.7, 588.1), "Initiation", 10, 8.8),  # a header cell past the head rule
+    ]
+    (caption,) = find_captions(lines, [Box(65.0, 73.0, 65.5, 732.0)], body_size=9.5)
+    assert caption.text.endswith("and endpoint of the study.")
