@@ -1,24 +1,28 @@
 """Caption labels and mentions: pure text functions, no PDF in sight.
 
 Recognises the label forms papers use (`Figure 3.`, `Fig. 3:`, `FIG. 3`, `FIGURE 3 |`, `Figure S2`,
-`Extended Data Fig. 1`, `Table IV`) and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
+`Extended Data Fig. 1`, `Table IV`), in other languages too (`Abbildung 2`, `Tabela 1`, `Рис. 3`,
+`Şekil 4`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+)?"
-    r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|tableau|tabla|tabelle|tabela|tables?|tabs?\.?"
-    r"|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|box|quadros?|cuadros?)"
+    r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
+    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|box"
+    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|рисунок|рис\.|таблица|табл\."
+    r"|图|圖|図|表|그림|표)"
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
-TABLE_WORDS = ("tab", "tableau", "tabla", "tabelle", "tabela")
-FIGURE_WORDS = ("fig", "abb", "abbildung", "figura")
+TABLE_WORDS = ("tab", "табл", "表", "표")
+FIGURE_WORDS = ("fig", "abb", "şekil", "rys", "obr", "рис", "图", "圖", "図", "그림")
 # 3, S2, 2.1 (chapter-numbered), A1 / B.1 (appendix), IV, SI
 _ARABIC = r"(?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?"
 _NUMBER = rf"(?P<number>{_ARABIC}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
@@ -29,9 +33,12 @@ _JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
 LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}{_JOIN}{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences.
-CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|](?!\d)|[\u2014\u2013\-](?=\s)|$)")
-# "Figure 2 Steps of the method": a title in capitals right after the number (one space)
-TITLE_START = re.compile(r"^ {1,3}(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)")
+CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|\uff1a\uff0e](?!\d)|[\u2014\u2013\-](?=\s)|$)")
+# "Figure 2 Steps of the method": a title in capitals right after the number (one space); in
+# Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence)
+TITLE_START = re.compile(
+    r"^ {1,3}(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)|^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
+)
 MENTION = re.compile(
     rf"\b{_PREFIX}{_JOIN}(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"
     rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?)*)",
@@ -114,7 +121,7 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box"
     # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"
     kind = "table" if name in ("Table", "Quadro", "Cuadro") else "figure"
-    number = number.upper()
+    number = unicodedata.normalize("NFKC", number).upper()  # full-width digits: "表１" is Table 1
     if ARABIC_NUMBER.match(number):
         canonical = number  # "3", "S2", "2.1", "A1", "B.1"
     elif number[0] == "S" and len(number) > 1 and roman_to_int(number[1:]) is not None:
@@ -148,7 +155,7 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     match = LABEL_AT_START.match(text)
     if not match:
         return None
-    if not (match["extended"] or match["word"])[0].isupper():
+    if (match["extended"] or match["word"])[0].islower():
         return None  # "figure 2.10" in lower case continues a sentence; labels are capitalised
     if match["word"].lower().rstrip(".") in PLURAL_WORDS:
         return None  # "Figures 2 and 3 ..." cites; a caption names one item

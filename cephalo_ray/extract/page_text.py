@@ -43,6 +43,7 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
 FURNITURE_BAND = 0.1  # running headers and footers live in the top and bottom tenth of a page
 
 
+PAGE_SHARE_OF_TEXT = 200  # characters of one size on a page: that size fills a good part of it
 FURNITURE_SHARE = 0.3  # a line repeated on this share of pages (two at least) is a running line
 
 
@@ -170,6 +171,10 @@ def without_margin_text(
 
 
 LINE_NUMBER = re.compile(r"^\d{1,4}$")
+# Chinese, Japanese and Korean run their words together (two characters count as one word), and
+# their characters and the full-width forms are set twice as wide as Latin letters
+WORD_RUN_CHARACTERS = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
+WIDE_CHARACTERS = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af\uff01-\uff60]")
 
 
 def prose_extent(pages: Sequence[Sequence[TextLine]], stats: TextStats) -> tuple[float, float] | None:
@@ -181,31 +186,34 @@ def prose_extent(pages: Sequence[Sequence[TextLine]], stats: TextStats) -> tuple
 
 
 def characters_by_size(lines: Sequence[TextLine]) -> dict[float, int]:
+    """Characters per font size (to the half point), a wide character (an ideograph, a full-width
+    letter) counting as two: a page of Chinese holds half the characters of a page of English."""
     by_size: dict[float, int] = {}
     for line in lines:
         key = round(line.size * 2) / 2
-        by_size[key] = by_size.get(key, 0) + len(line.text)
+        by_size[key] = by_size.get(key, 0) + len(line.text) + len(WIDE_CHARACTERS.findall(line.text))
     return by_size
 
 
-def body_font_size(by_size: dict[float, int]) -> float:
-    """The most common size within the half-point band holding the most characters. Body text set
-    in slightly varying sizes (10, 9.5, 9) is not outweighed by one size of small print (a long
-    reference list, tables in 7 pt)."""
+def body_font_size(pages: Sequence[Sequence[TextLine]]) -> float:
+    """The size with the most characters, weighed by the number of pages it fills a good part of:
+    the body runs through the paper, while a long reference list or a run of tables in small type
+    may hold as many characters on a few pages."""
+    totals: dict[float, int] = {}
+    spread: dict[float, int] = {}
+    for lines in pages:
+        for size, count in characters_by_size(lines).items():
+            totals[size] = totals.get(size, 0) + count
+            spread[size] = spread.get(size, 0) + (count >= PAGE_SHARE_OF_TEXT)
+    return max(totals, key=lambda size: totals[size] * max(1, spread[size]))
 
-    def band(centre: float) -> int:
-        return sum(count for size, count in by_size.items() if abs(size - centre) <= 0.5)
 
-    centre = max(by_size, key=band)
-    return max((size for size in by_size if abs(size - centre) <= 0.5), key=lambda size: by_size[size])
-
-
-def text_stats(lines: Sequence[TextLine]) -> TextStats:
-    """The body font size and the typical width of a full body line."""
-    by_size = characters_by_size(lines)
-    if not by_size:
+def text_stats(lines: Sequence[TextLine], pages: Sequence[Sequence[TextLine]] | None = None) -> TextStats:
+    """The body font size and the typical width of a full body line; `pages` (the same lines page
+    by page) let the body's spread through the paper count."""
+    if not lines:
         return TextStats(10.0, 250.0)
-    body_size = body_font_size(by_size)
+    body_size = body_font_size(pages if pages is not None else [lines])
     # the width of running words: a document of tables only has more cells than prose in its most
     # common size, and its prose (the notes) may be in another size
     sized = [line for line in lines if abs(line.size - body_size) <= 0.75]
@@ -247,7 +255,8 @@ def mostly_letters(text: str) -> bool:
 
 def is_wordy(text: str, words: int = 6) -> bool:
     """Running words: `words` or more, mostly letters (not a row of numbers or pseudo-code)."""
-    return len(text.split()) >= words and mostly_letters(text)
+    count = len(text.split()) + len(WORD_RUN_CHARACTERS.findall(text)) // 2
+    return count >= words and mostly_letters(text)
 
 
 def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:

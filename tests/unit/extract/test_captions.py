@@ -87,11 +87,23 @@ def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: 
         ("Table A1. Appendix values", "table", "Table A1"),
         ("Quadro 1. Caracter\u00edsticas dos artigos", "table", "Quadro 1"),
         ("Cuadro 2. Resultados", "table", "Cuadro 2"),
+        ("Tablo 2. En Başarılı Beş Ülke", "table", "Table 2"),
+        ("Şekil 1. Araştırma modeli", "figure", "Figure 1"),
+        ("Рис. 3. Схема замещения", "figure", "Figure 3"),
+        ("Таблица 1. Параметры двигателя", "table", "Table 1"),
+        ("Rys. 2. Schemat układu", "figure", "Figure 2"),
+        ("\u56fe1 \u56db\u8f6e\u79fb\u52a8\u673a\u5668\u4eba", "figure", "Figure 1"),  # 图1 四轮移动机器人
+        ("\u8868\uff11 \u51e0\u79cd\u7f51\u7edc", "table", "Table 1"),  # 表１ (a full-width digit)
+        ("\u56f32 Transformation of the basin", "figure", "Figure 2"),  # 図2
     ],
 )
 def test_other_label_words(text: str, kind: str, label: str) -> None:
     parsed = parse_caption_start(text)
     assert parsed is not None and (parsed.kind, parsed.label) == (kind, label)
+
+
+def test_a_sentence_opening_with_a_chinese_or_japanese_label_is_not_a_caption() -> None:
+    assert parse_caption_start("\u88681\u306b\u793a\u3059\u3088\u3046\u306b") is None  # 表1に示すように
 
 
 def test_other_label_words_are_cited_too() -> None:

@@ -69,17 +69,37 @@ def test_a_document_of_tables_only_measures_its_column_by_its_notes_not_its_cell
     assert not any(is_full_prose_line(cell, stats) for cell in cells)
 
 
-def test_body_text_in_slightly_varying_sizes_outweighs_a_reference_list_in_small_type() -> None:
+def test_body_text_running_through_the_paper_outweighs_a_reference_list_in_small_type() -> None:
     from cephalo_ray.extract.geometry import Box, TextLine
     from cephalo_ray.extract.page_text import text_stats
 
-    def lines(size: float, count: int, top: float) -> list[TextLine]:
+    def page(size: float, count: int) -> list[TextLine]:
         text = "the measured response of the lattice follows the model closely"
         return [
-            TextLine(Box(72, top + 12 * row, 300, top + 12 * row + size), text, size, False, 1)
+            TextLine(Box(72, 72 + 12 * row, 300, 72 + 12 * row + size), text, size, False, 1)
             for row in range(count)
         ]
 
-    body = lines(10.0, 40, 72) + lines(9.5, 12, 560) + lines(9.0, 20, 72)  # the body, its sizes drifting
-    references = lines(7.0, 60, 72)  # more characters than any one body size
-    assert text_stats([*body, *references]).body_size == 10.0
+    pages = [page(10.0, 14), page(10.0, 14), page(10.0, 14), page(7.0, 60)]  # more characters in 7 pt
+    lines = [line for lines in pages for line in lines]
+    assert text_stats(lines, pages).body_size == 10.0
+    assert text_stats(lines).body_size == 7.0  # (counted as one page, the reference list wins)
+
+
+def test_a_page_of_chinese_counts_its_characters_as_wide() -> None:
+    from cephalo_ray.extract.geometry import Box, TextLine
+    from cephalo_ray.extract.page_text import text_stats
+
+    chinese = [
+        TextLine(
+            Box(72, 72 + 14 * row, 300, 82 + 14 * row), "在传统网络体系架构中标识是连接的基础", 9.5, False, 1
+        )
+        for row in range(30)
+    ]
+    english = [
+        TextLine(
+            Box(72, 500 + 9 * row, 300, 508 + 9 * row), "Zhang, L. Named data networking. ACM", 8.0, False, 2
+        )
+        for row in range(16)
+    ]
+    assert text_stats([*chinese, *english]).body_size == 9.5
