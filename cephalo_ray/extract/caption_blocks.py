@@ -324,7 +324,8 @@ def continues_caption(
     # a caption in the body's own size ends where its paragraph does; one set apart in size may
     # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
-    if in_body_size and ends_paragraph(last, candidate):
+    label_alone = len(members) == 1 and is_label_alone(last.text)  # ("Tablo 1." + its title under it)
+    if in_body_size and not label_alone and ends_paragraph(last, candidate):
         return False
     if body_text_after_caption(lines, members, candidate, line_gap):
         return False

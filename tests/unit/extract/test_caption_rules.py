@@ -536,3 +536,22 @@ def test_a_turned_caption_stops_at_the_head_rule_of_its_table() -> None:
     ]
     (caption,) = find_captions(lines, [Box(65.0, 73.0, 65.5, 732.0)], body_size=9.5)
     assert caption.text.endswith("and endpoint of the study.")
+
+
+def test_a_label_alone_ending_in_a_full_stop_takes_the_title_under_it() -> None:
+    lines = [
+        line((56.7, 190.2, 296.3, 203.6), "ülke ile Türkiye’nin verileri Tablo 1’de görülmektedir.", 5, 10.0),
+        line((56.7, 207.8, 90.9, 221.3), "Tablo 1.", 6, 10.0),
+        line(
+            (56.7, 225.5, 484.4, 238.9),
+            "PISA 2003–2006 Sınavlarında En Başarılı Beş Ülke ve Türkiye’nin Matematik",
+            7,
+            10.0,
+        ),
+        line((56.7, 237.5, 95.8, 250.9), "Sonuçları", 7, 10.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert (
+        caption.text
+        == "Tablo 1. PISA 2003–2006 Sınavlarında En Başarılı Beş Ülke ve Türkiye’nin Matematik Sonuçları"
+    )
