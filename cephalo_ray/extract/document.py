@@ -52,6 +52,7 @@ READ_FAILED = "ReadFailed"
 FAILED = "Failed"
 
 PDF_MAGIC = b"%PDF-"
+PARSER_IMPORTS = ("pymupdf", "numpy", "PIL.Image")  # imported lazily by the parse; a sandbox preloads them
 MAGIC_WINDOW = 1024  # the PDF spec lets the header start late; readers accept 1 KiB of junk
 BOLD_FLAG = 16
 # bold faces by name where the font does not flag itself: "…Bold", "…Black", "…Heavy", "…Semibold",

@@ -26,7 +26,11 @@ ParseFunction = Callable[..., Any]
 STARTUP_TIMEOUT_S = 120.0  # interpreter start and imports; not charged to any document
 
 
-def _child_loop(connection: Connection, function: ParseFunction, memory_mb: int | None) -> None:
+def _child_loop(
+    connection: Connection, function: ParseFunction, memory_mb: int | None, preload: list[str]
+) -> None:
+    for module_name in preload:  # before "ready": import time is start-up, not a document's parse
+        importlib.import_module(module_name)
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -65,12 +69,21 @@ class SandboxedFunction:
         function: a module-level function; the child imports it by `module:qualname`.
         timeout_s: seconds one call may take before the child is killed.
         memory_mb: address-space cap of the child (None: no cap).
+        preload: modules the function imports lazily; the child imports them before it reports
+            ready, so the first document's timeout is not spent on imports.
     """
 
-    def __init__(self, function: ParseFunction, timeout_s: float, memory_mb: int | None) -> None:
+    def __init__(
+        self,
+        function: ParseFunction,
+        timeout_s: float,
+        memory_mb: int | None,
+        preload: tuple[str, ...] = (),
+    ) -> None:
         self.function = function
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
+        self.preload = preload
         self._process: subprocess.Popen[bytes] | None = None
         self._connection: Connection | None = None
 
@@ -83,7 +96,15 @@ class SandboxedFunction:
         parent_end, child_end = multiprocessing.Pipe(duplex=True)
         target = f"{self.function.__module__}:{self.function.__qualname__}"
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(child_end.fileno()), target, str(self.memory_mb or 0)],
+            [
+                sys.executable,
+                "-m",
+                __name__,
+                str(child_end.fileno()),
+                target,
+                str(self.memory_mb or 0),
+                *self.preload,
+            ],
             pass_fds=[child_end.fileno()],
             stdin=subprocess.DEVNULL,
             preexec_fn=die_with_parent,
@@ -178,13 +199,13 @@ def describe_exit(exit_code: int | None) -> str:
 
 
 def child_main(argv: list[str]) -> None:
-    """Entry of the child: `python -m cephalo_ray.extract.sandbox FD MODULE:FUNCTION MEMORY_MB`."""
-    fd, target, memory_mb = int(argv[0]), argv[1], int(argv[2])
+    """Entry of the child: `python -m cephalo_ray.extract.sandbox FD MODULE:FUNCTION MEMORY_MB [PRELOAD...]`."""
+    fd, target, memory_mb, preload = int(argv[0]), argv[1], int(argv[2]), argv[3:]
     module_name, _, qualname = target.partition(":")
     function: Any = importlib.import_module(module_name)
     for part in qualname.split("."):
         function = getattr(function, part)
-    _child_loop(Connection(fd), function, memory_mb or None)
+    _child_loop(Connection(fd), function, memory_mb or None, preload)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cephalo_ray.extract.document import (
+    PARSER_IMPORTS,
     READ_FAILED,
     TOO_LARGE,
     ExtractError,
@@ -117,7 +118,7 @@ class ExtractStage:
         self.claims = claims
         self.parse_options = parse_options.as_keywords()
         self.max_bytes = max_bytes
-        self.parse = SandboxedFunction(parse_function, timeout_s, memory_mb)
+        self.parse = SandboxedFunction(parse_function, timeout_s, memory_mb, preload=PARSER_IMPORTS)
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
         columns = batch.to_pydict() if hasattr(batch, "to_pydict") else batch  # Arrow from Ray Data

@@ -127,3 +127,10 @@ class FaultyProcessor:
             if width in widths and (failing is None or calls[width] <= failing):
                 raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return self.processor(*args, **kwargs)
+
+
+def loaded_modules(pdf_bytes: bytes, source: str, **options: Any) -> list[str]:
+    """A parse that reports which modules its process had imported when it was called."""
+    import sys
+
+    return sorted(sys.modules)

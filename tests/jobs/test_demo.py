@@ -1,7 +1,7 @@
 """`cephalo demo` end to end, as `make demo` runs it: the fine-tuned tiny model answers the closed
 questions of held-out documents from their images, well above guessing and the untrained model, and
 so do the models built from it: the stacked one (an identity block added) and the MoE (its fine-tuned
-MLPs as the expert the figure questions are routed to)."""
+MLPs as the expert the router weights the figure questions towards)."""
 
 from __future__ import annotations
 

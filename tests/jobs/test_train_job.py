@@ -45,6 +45,7 @@ def step_losses(output: Path) -> list[float]:
 
 
 @pytest.mark.slow  # about 3 minutes on 2 cores: the default suite must stay under 10
+@pytest.mark.timeout(600)  # twice that, for a busy machine
 def test_zero2_and_zero3_agree_overfit_and_export(ray_session: Any, tmp_path: Path) -> None:
     build_tiny("llava", tmp_path / "base")
     make_refine_root(Storage(), str(tmp_path / "refined"), 10)
