@@ -214,16 +214,17 @@ def ruled_floats(
             and (abs(rule.y1 - box.y0) <= 5 or abs(rule.y0 - box.y1) <= 5)
         ]
         for head in heads:
-            feet = [
-                rule
-                for rule in rules
-                if rule.y0 > box.y1 + 10 and abs(rule.x0 - head.x0) <= 4 and abs(rule.x1 - head.x1) <= 4
-            ]
+            feet = [rule for rule in rules if rule.y0 > box.y1 + 10 and same_span(rule, head)]
             if feet:
                 foot = min(feet, key=lambda rule: rule.y0)
                 areas.append(Box(head.x0, box.y1, head.x1, foot.y1))
                 break
     return areas
+
+
+def same_span(rule: Box, other: Box) -> bool:
+    """Two rules of one float: they start and end within a few points of each other."""
+    return abs(rule.x0 - other.x0) <= 4 and abs(rule.x1 - other.x1) <= 4
 
 
 def ruled_tables(
@@ -248,16 +249,11 @@ def ruled_tables(
         if not heads:
             continue
         head = heads[0]
-        same_span = sorted(
-            (
-                rule
-                for rule in rules
-                if rule.y0 > head.y1 and abs(rule.x0 - head.x0) <= 4 and abs(rule.x1 - head.x1) <= 4
-            ),
-            key=lambda rule: rule.y0,
+        lower_rules = sorted(
+            (rule for rule in rules if rule.y0 > head.y1 and same_span(rule, head)), key=lambda rule: rule.y0
         )
         foot = head
-        for rule in same_span:
+        for rule in lower_rules:
             between = [
                 line
                 for line in lines

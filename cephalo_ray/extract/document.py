@@ -206,9 +206,7 @@ def extract_document(
                 )
             ]
         ]
-        stats = text_stats(
-            [line for content in contents for line in content.lines], [content.lines for content in contents]
-        )
+        stats = text_stats([content.lines for content in contents])
         text_area = prose_extent([content.lines for content in contents], stats)
         contents = [
             content._replace(lines=without_margin_text(content.lines, content.rect, stats, text_area))

@@ -208,12 +208,13 @@ def body_font_size(pages: Sequence[Sequence[TextLine]]) -> float:
     return max(totals, key=lambda size: totals[size] * max(1, spread[size]))
 
 
-def text_stats(lines: Sequence[TextLine], pages: Sequence[Sequence[TextLine]] | None = None) -> TextStats:
-    """The body font size and the typical width of a full body line; `pages` (the same lines page
-    by page) let the body's spread through the paper count."""
+def text_stats(pages: Sequence[Sequence[TextLine]]) -> TextStats:
+    """The body font size and the typical width of a full body line, from the document's lines page
+    by page (the body's spread through the paper counts, not only its characters)."""
+    lines = [line for page in pages for line in page]
     if not lines:
         return TextStats(10.0, 250.0)
-    body_size = body_font_size(pages if pages is not None else [lines])
+    body_size = body_font_size(pages)
     # the width of running words: a document of tables only has more cells than prose in its most
     # common size, and its prose (the notes) may be in another size
     sized = [line for line in lines if abs(line.size - body_size) <= 0.75]
@@ -224,7 +225,8 @@ def text_stats(lines: Sequence[TextLine], pages: Sequence[Sequence[TextLine]] | 
     column_width = widths[int(0.9 * (len(widths) - 1))] if widths else 250.0
     gaps = sorted(
         below.box.y0 - above.box.y1
-        for above, below in zip(lines, lines[1:], strict=False)
+        for page in pages
+        for above, below in zip(page, page[1:], strict=False)
         if abs(above.size - body_size) <= 0.75
         and abs(below.size - body_size) <= 0.75
         and above.box.horizontal_overlap(below.box) > 0

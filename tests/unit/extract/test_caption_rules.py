@@ -394,7 +394,7 @@ def test_overlapping_line_boxes_give_a_negative_line_gap_and_a_centred_caption_e
 
     for caption_gap in (9.4, 15.2):  # the paragraph space after a caption, as two documents set it
         lines = word_processor_page(caption_gap)
-        stats = text_stats(lines)
+        stats = text_stats([lines])
         assert -2.5 < stats.line_gap < -2.0  # the pitch minus the box height, not a paragraph's space
         (caption,) = find_captions(lines, body_size=stats.body_size, line_gap=stats.line_gap)
         assert caption.text == "Fig 1. Command and Telemetry Server", caption_gap

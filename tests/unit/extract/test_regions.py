@@ -214,7 +214,7 @@ def test_body_size_is_the_size_with_most_characters(sizes: list[float], body: fl
     lines = [
         TextLine(Box(0, i * 12, 200, i * 12 + 10), "x" * 40, size, False, i) for i, size in enumerate(sizes)
     ]
-    assert text_stats(lines).body_size == body
+    assert text_stats([lines]).body_size == body
 
 
 def test_caption_on_the_page_before_a_full_page_figure() -> None:

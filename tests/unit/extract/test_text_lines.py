@@ -64,7 +64,7 @@ def test_a_document_of_tables_only_measures_its_column_by_its_notes_not_its_cell
         )
         for row in range(12)
     ]
-    stats = text_stats([*cells, *notes])
+    stats = text_stats([[*cells, *notes]])
     assert stats.body_size == 12.0 and stats.column_width > 400
     assert not any(is_full_prose_line(cell, stats) for cell in cells)
 
@@ -81,9 +81,9 @@ def test_body_text_running_through_the_paper_outweighs_a_reference_list_in_small
         ]
 
     pages = [page(10.0, 14), page(10.0, 14), page(10.0, 14), page(7.0, 60)]  # more characters in 7 pt
-    lines = [line for lines in pages for line in lines]
-    assert text_stats(lines, pages).body_size == 10.0
-    assert text_stats(lines).body_size == 7.0  # (counted as one page, the reference list wins)
+    assert text_stats(pages).body_size == 10.0
+    one_page = [line for lines in pages for line in lines]
+    assert text_stats([one_page]).body_size == 7.0  # (counted as one page, the reference list wins)
 
 
 def test_a_page_of_chinese_counts_its_characters_as_wide() -> None:
@@ -102,4 +102,4 @@ def test_a_page_of_chinese_counts_its_characters_as_wide() -> None:
         )
         for row in range(16)
     ]
-    assert text_stats([*chinese, *english]).body_size == 9.5
+    assert text_stats([[*chinese, *english]]).body_size == 9.5
