@@ -347,7 +347,17 @@ def continues_caption(
     ):
         return False  # the next caption (not a citation that wrapped: "as shown in" + "Figure 5.")
     if len(members) == 1 and is_label_alone(last.text):
-        return text_under_label(last, candidate, line_gap)
+        # (a title in a caption font of its own may stand further off, under a label set apart on
+        # its row; "Fig. 4" in a table's cell has its row's other short cells beside it, while a
+        # label beside a column of prose has long lines there)
+        set_apart = not in_body_size and not any(
+            other is not last
+            and other.box.shares_row(last.box)
+            and other.box.width < 12 * last.size
+            and max(other.box.x0 - last.box.x1, last.box.x0 - other.box.x1) < 8 * last.size
+            for other in lines
+        )
+        return text_under_label(last, candidate, line_gap, set_apart)
     return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
 
 
@@ -445,14 +455,19 @@ def body_text_after_caption(
     return centred_inside and spaced and not is_label_alone(last.text)
 
 
-def text_under_label(label: TextLine, candidate: TextLine, line_gap: float) -> bool:
-    """A label on a line of its own, often in a heading font: its text is the line under it."""
+def text_under_label(label: TextLine, candidate: TextLine, line_gap: float, set_apart: bool = False) -> bool:
+    """A label on a line of its own, often in a heading font: its text is the line under it. Under
+    a label `set_apart` (alone on its row, its title in a caption font) the title may stand a blank
+    line lower ("Exhibit 3" over "Prevalence Of ...")."""
     gap = candidate.box.y0 - label.box.y1
     under_label = (
         candidate.box.horizontal_overlap(label.box) > 0
         or abs(candidate.box.x0 - label.box.x0) <= 2 * label.size
     )
-    return under_label and -2.5 <= gap <= max(0.8 * label.size, line_gap + 0.25 * candidate.size)
+    widest = max(0.8 * label.size, line_gap + 0.25 * candidate.size)
+    if set_apart:
+        widest = max(widest, 1.5 * label.size)
+    return under_label and -2.5 <= gap <= widest
 
 
 def next_row_of_caption(

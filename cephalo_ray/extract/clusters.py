@@ -113,9 +113,14 @@ def visible_graphics(
             covered = sum(1 for box in prose if graphic.box.contains_point(box.center_x, box.center_y))
             if covered >= 2:
                 continue
-        # an element printed over a caption's first line is clipped away where the caption shows
-        if any(graphic.box.contains_point(box.center_x, box.center_y) for box in labels):
-            continue
+        # an element printed over a caption's first line is clipped away where the caption shows,
+        # unless only its edge (an image's white margin) runs into the line from a picture above
+        # or below: that picture ends where the caption starts
+        over = [box for box in labels if graphic.box.contains_point(box.center_x, box.center_y)]
+        if over:
+            graphic = edge_trimmed(graphic, over)
+            if any(graphic.box.contains_point(box.center_x, box.center_y) for box in labels):
+                continue
         # the side of a frame drawn round a figure and its caption together passes beside the
         # caption; left in, it would make the caption look like text inside the figure
         if graphic.kind == "path" and graphic.box.width <= 2.5:
@@ -128,6 +133,19 @@ def visible_graphics(
                 continue
         kept.append(graphic)
     return kept
+
+
+def edge_trimmed(graphic: Graphic, labels: Sequence[Box]) -> Graphic:
+    """The graphic cut back to the edge of the caption line its border runs into, when the graphic
+    reaches at most a line and a half into it and stands well clear of it on the other side."""
+    box = graphic.box
+    for label in labels:
+        reach = 1.5 * label.height
+        if label.y0 < box.y1 <= label.y0 + reach and box.y0 < label.y0 - 4 * reach:
+            box = Box(box.x0, box.y0, box.x1, label.y0 - 0.5)
+        elif label.y1 - reach <= box.y0 < label.y1 and box.y1 > label.y1 + 4 * reach:
+            box = Box(box.x0, label.y1 + 0.5, box.x1, box.y1)
+    return graphic if box == graphic.box else Graphic(box, graphic.kind)
 
 
 def tinted_table_panels(

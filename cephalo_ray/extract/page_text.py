@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from cephalo_ray.extract.captions import LABEL_WORD
+from cephalo_ray.extract.captions import LABEL_WORD, is_label_alone
 from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats, on_one_row
 
 
@@ -51,7 +51,11 @@ PAGE_NUMBER = re.compile(r"^(?:page\s*)?[#ivxlc]+(?:\s*(?:of|/)\s*#)?$", re.IGNO
 
 
 def furniture_key(text: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+    """The text with its numbers blanked (page and volume numbers change from page to page); a
+    caption label keeps its number: "Exhibit 1", "Exhibit 2" heading the top of their pages are
+    items, while "Table 4" repeated over its continuation pages still runs."""
+    text = " ".join(text.lower().split())
+    return text if is_label_alone(text) else re.sub(r"\d+", "#", text)
 
 
 def next_to_prose(box: Box, inner: Sequence[Box]) -> bool:

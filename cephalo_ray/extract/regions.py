@@ -558,9 +558,10 @@ def pair_regions(
         taken_clusters.update(member_indices)
         caption = captions[caption_index]
         drawn = combined_graphics([clusters[index] for index in member_indices])
-        if caption.label.kind == "table":
+        kind = item_kind(caption, box, graphics)
+        if kind == "table":
             box = without_table_notes(box, lines, graphics)
-        items.append(Item(caption.label.kind, box, caption, drawn, claims[claim_index].placement))
+        items.append(Item(kind, box, caption, drawn, claims[claim_index].placement))
     items = [
         with_side_panels(item, clusters, taken_clusters, lines, [caption.box for caption in captions])
         for item in items
@@ -600,6 +601,36 @@ FOOTNOTE_START = re.compile(
     r"^(?:[*\u2020\u2021\u00a7\u00b6#]|[a-z]\s|\(?[a-z]\)|notes?\b|abbreviations?\b|sources?\b|data\b)",
     re.IGNORECASE,
 )
+
+
+# Business and policy journals number their tables and charts as one series of exhibits.
+EITHER_KIND_LABELS = ("Exhibit",)
+
+
+def item_kind(caption: Caption, box: Box, graphics: Sequence[Graphic]) -> str:
+    """The caption's kind; an exhibit is a table when nothing is drawn in its box but rules and
+    bands across it (row shading), and a figure when it holds an image or drawn marks."""
+    if not caption.label.label.startswith(EITHER_KIND_LABELS):
+        return caption.label.kind
+    inside = [graphic for graphic in graphics if graphic.box.intersection_area(box) > 0.5 * graphic.box.area]
+    if any(graphic.kind == "image" for graphic in inside):
+        return "figure"
+    rows: dict[tuple[int, int], list[tuple[float, float]]] = {}  # a band drawn cell by cell: one row
+    for graphic in inside:
+        if min(graphic.box.width, graphic.box.height) > 3:
+            key = (round(graphic.box.y0), round(graphic.box.y1))
+            rows.setdefault(key, []).append((graphic.box.x0, graphic.box.x1))
+    return "table" if all(covered(spans) >= 0.8 * box.width for spans in rows.values()) else "figure"
+
+
+def covered(spans: Sequence[tuple[float, float]]) -> float:
+    """The length a set of intervals covers, overlaps counted once."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 def joined_rules(graphics: Sequence[Graphic]) -> list[Box]:

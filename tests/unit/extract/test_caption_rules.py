@@ -555,3 +555,45 @@ def test_a_label_alone_ending_in_a_full_stop_takes_the_title_under_it() -> None:
         caption.text
         == "Tablo 1. PISA 2003–2006 Sınavlarında En Başarılı Beş Ülke ve Türkiye’nin Matematik Sonuçları"
     )
+
+
+def test_a_label_set_apart_above_its_title_in_a_caption_font_takes_the_title() -> None:
+    # "Exhibit 3" alone (its box squat, as the PDF's font reports it), the title a blank line under
+    # it in a smaller caption font, and the body column beside it in the other half of the page
+    lines = [
+        TextLine(Box(40, 509.9, 80.6, 514.5), "Exhibit 3", 9.0, False, 21),
+        line((36.1, 527.4, 330.2, 535.5), "Prevalence Of Functions Not Yet Adopted Among Hospitals", 22),
+        line((36.1, 537.5, 173.4, 545.6), "With Less Than A Basic EHR System", 22),
+        *[
+            line(
+                (359.4, 506.1 + 11.5 * row, 561, 515.1 + 11.5 * row),
+                "hospitals were ready to meet the",
+                23,
+                9.2,
+            )
+            for row in range(8)
+        ],
+    ]
+    (caption,) = find_captions(lines, body_size=9.2, line_gap=2.5)
+    assert caption.text.startswith("Exhibit 3 Prevalence Of Functions") and caption.text.endswith(
+        "EHR System"
+    )
+
+
+def test_a_label_in_a_table_cell_does_not_take_the_cell_below() -> None:
+    cells = [
+        line((142.2, 588.6, 150.5, 598.3), "R", 19, 10.9),
+        line((191.7, 586.7, 239.4, 598.4), "6 · 104 nm", 19, 10.6),
+        line((295.1, 588.6, 322.8, 598.3), "Fig. 4", 19, 10.9),
+        line((141.0, 610.3, 151.4, 621.2), "kb", 20, 9.4),
+        line((191.7, 609.1, 238.7, 620.0), "30 pN·nm", 20, 10.9),
+        line((295.1, 610.3, 414.6, 620.0), "Fig. 4, text on page 7136", 20, 10.9),
+    ]
+    captions = find_captions(cells, body_size=12.0, line_gap=2.5)
+    assert all("text on page" not in caption.text for caption in captions)
+
+
+def test_an_em_dash_before_a_capital_ends_a_label() -> None:
+    label = parse_caption_start("Table 1\u2014Summary Statistics")
+    assert label is not None and label.label == "Table 1"
+    assert parse_caption_start("Table 1\u2014which the reader saw\u2014lists") is None

@@ -711,3 +711,39 @@ def test_a_highlighters_marks_behind_lines_of_words_are_no_graphics() -> None:
         [*marks, shaded_row, rule], lines, Box(0, 0, 612, 792), TextStats(9.5, 530.0, 2.0)
     )
     assert kept == [shaded_row, rule]
+
+
+def test_an_exhibit_is_a_table_when_only_bands_and_rules_are_drawn_in_it() -> None:
+    from cephalo_ray.extract.captions import CaptionLabel
+    from cephalo_ray.extract.geometry import Caption
+    from cephalo_ray.extract.regions import item_kind
+
+    box = Box(42, 547, 457, 693)
+
+    def caption(label: str) -> Caption:
+        return Caption(Box(42, 520, 457, 540), CaptionLabel("figure", label), label, (0,))
+
+    # row shading drawn cell by cell (two pieces a row), thin strips and rules
+    bands = [
+        Graphic(Box(x0, y, x1, y + 14), "path") for y in (563, 587, 621) for x0, x1 in ((42, 373), (373, 457))
+    ]
+    rules = [Graphic(Box(42, y, 457, y + 0.5), "path") for y in (560, 690)]
+    assert item_kind(caption("Exhibit 5"), box, [*bands, *rules]) == "table"
+    bars = [
+        Graphic(Box(100, 560 + 20 * row, 100 + 60 * (row + 1), 572 + 20 * row), "path") for row in range(5)
+    ]
+    assert item_kind(caption("Exhibit 3"), box, [*bars, *rules]) == "figure"
+    assert item_kind(caption("Exhibit 1"), box, [Graphic(Box(60, 560, 400, 680), "image")]) == "figure"
+    assert item_kind(caption("Figure 2"), box, [*bands, *rules]) == "figure"  # the label decides
+
+
+def test_an_image_whose_margin_runs_under_its_caption_ends_where_the_caption_starts() -> None:
+    from cephalo_ray.extract.clusters import visible_graphics
+
+    caption = TextLine(
+        Box(58, 475.8, 537, 485.2), "Fig. 1. Spatial patterns. (a) Study site map", 8.2, False, 2
+    )
+    picture = Graphic(Box(95, 68, 492, 484.9), "image")  # its white foot reaches into the caption
+    mask = Graphic(Box(50, 470, 545, 530), "image")  # wholly behind the caption: clipped away in print
+    kept = visible_graphics([picture, mask], [caption], Box(0, 0, 595, 842), TextStats(9.5, 230.0, 1.5))
+    assert [(graphic.kind, graphic.box.y0, graphic.box.y1) for graphic in kept] == [("image", 68, 475.3)]

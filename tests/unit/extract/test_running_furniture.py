@@ -32,3 +32,15 @@ def test_a_line_that_goes_on_into_the_page_prose_is_not_furniture_but_a_footer_s
         named = {lines[index].text.split()[0] for index in found}
         # the first line lies wholly in the band and repeats: a running line, as before
         assert named == {"The", "Copyright"}
+
+
+def test_exhibits_heading_their_pages_are_items_but_a_label_repeated_on_continuation_pages_runs() -> None:
+    # a policy journal sets each exhibit's label alone at the top of its page
+    pages = [
+        [line(58, f"Exhibit {number}", height=5), line(400, "Body text in the middle.", block=1)]
+        for number in (1, 2, 4)
+    ]
+    assert running_furniture(pages, [PAGE] * 3) == [set(), set(), set()]
+    # one long table heads each page it runs over with its label alone
+    pages = [[line(58, "Table 4", height=8), line(400, "Rows of the table.", block=1)] for _ in range(3)]
+    assert running_furniture(pages, [PAGE] * 3) == [{0}, {0}, {0}]
