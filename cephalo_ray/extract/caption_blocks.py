@@ -317,7 +317,9 @@ def continues_caption(
         return False  # an algorithm's or a table's head ends the caption
     if candidate.box.shares_row(last.box):
         return piece_of_same_row(lines, members, candidate)
-    if bracketed_headnote(lines, members, candidate, line_gap):
+    if bracketed_headnote(lines, members, candidate, line_gap) or descriptive_headnote(
+        lines, members, candidate
+    ):
         return True
     if AFTER_LEGEND.match(candidate.text):
         return False  # a legend's DOI, its "continued on next page" or its list of source data
@@ -417,6 +419,19 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
     return piece and (after or before)
 
 
+# "This table reports ...": finance and economics journals set a paragraph under the title
+DESCRIPTION_START = re.compile(r"^\s*This (?:table|figure|exhibit|chart)\b", re.IGNORECASE)
+
+
+def descriptive_headnote(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """A paragraph describing the item ("This table reports ...") right under the caption's title:
+    part of the caption, whatever its size."""
+    last = lines[members[-1]]
+    if not DESCRIPTION_START.match(candidate.text) or candidate.box.horizontal_overlap(last.box) <= 0:
+        return False
+    return -2.5 <= candidate.box.y0 - last.box.y1 <= 1.5 * last.size
+
+
 def bracketed_headnote(
     lines: Sequence[TextLine], members: list[int], candidate: TextLine, line_gap: float
 ) -> bool:
@@ -467,7 +482,9 @@ def text_under_label(label: TextLine, candidate: TextLine, line_gap: float, set_
     widest = max(0.8 * label.size, line_gap + 0.25 * candidate.size)
     if set_apart:
         widest = max(widest, 1.5 * label.size)
-    return under_label and -2.5 <= gap <= widest
+    # (tightly set lines' boxes overlap by a part of their height, as in next_row_of_caption)
+    overlap_allowed = max(2.5, 0.3 * min(label.box.height, candidate.box.height))
+    return under_label and -overlap_allowed <= gap <= widest
 
 
 def next_row_of_caption(

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
-from cephalo_ray.extract.geometry import Box, Graphic, Item, TextLine, TextStats, union_of
+from cephalo_ray.extract.geometry import Box, Caption, Graphic, Item, TextLine, TextStats, union_of
 from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detector
 from cephalo_ray.extract.metadata import DocumentMetadata, document_metadata
 from cephalo_ray.extract.page_text import (
@@ -295,11 +295,84 @@ def pair_pages(
         if content.scanned:
             regions.append(PageRegions([], [], []))
         else:
-            regions.append(
-                pair_regions(content.lines, content.graphics, content.rect, stats, keep_uncaptioned, habits)
+            turn = page_turn(content.lines)
+            upright = turned_upright(content, turn)
+            found = pair_regions(
+                upright.lines, upright.graphics, upright.rect, stats, keep_uncaptioned, habits
             )
+            regions.append(turned_back(found, turn, content.rect))
         page_seconds[page_index] += time.perf_counter() - tick
     return regions
+
+
+TURNED_PAGE_SHARE = 0.6  # of a page's characters set on their side: a page printed sideways
+
+
+def page_turn(lines: Sequence[TextLine]) -> int:
+    """How the page's text runs: 0 upright; 1 or -1 when most of it is set on its side, reading
+    upwards or downwards (a wide table printed sideways on a portrait page)."""
+    by_turn = {0: 0, 1: 0, -1: 0}
+    for line in lines:
+        by_turn[line.turn] += len(line.text)
+    total = sum(by_turn.values())
+    for turn in (1, -1):
+        if total and by_turn[turn] >= TURNED_PAGE_SHARE * total:
+            return turn
+    return 0
+
+
+def turned_box(box: Box, turn: int, rect: Box) -> Box:
+    """A page box in the frame where text of that turn reads upright (the page turned a quarter)."""
+    if turn == 1:  # reading upwards: the glyphs' tops face the page's left edge
+        return Box(rect.y1 - box.y1, box.x0 - rect.x0, rect.y1 - box.y0, box.x1 - rect.x0)
+    if turn == -1:  # reading downwards: their tops face the right edge
+        return Box(box.y0 - rect.y0, rect.x1 - box.x1, box.y1 - rect.y0, rect.x1 - box.x0)
+    return box
+
+
+def unturned_box(box: Box, turn: int, rect: Box) -> Box:
+    """`turned_box` undone: a box of the upright frame back on the page."""
+    if turn == 1:
+        return Box(rect.x0 + box.y0, rect.y1 - box.x1, rect.x0 + box.y1, rect.y1 - box.x0)
+    if turn == -1:
+        return Box(rect.x1 - box.y1, rect.y0 + box.x0, rect.x1 - box.y0, rect.y0 + box.x1)
+    return box
+
+
+def turned_upright(content: PageContent, turn: int) -> PageContent:
+    """The page as a reader turning it would see it: boxes in the upright frame, lines in its
+    reading order."""
+    if turn == 0:
+        return content
+    rect = content.rect
+    lines = [
+        replace(line, box=turned_box(line.box, turn, rect), turn=line.turn - turn) for line in content.lines
+    ]
+    lines.sort(key=lambda line: (round(line.box.y0), line.box.x0))
+    graphics = [Graphic(turned_box(graphic.box, turn, rect), graphic.kind) for graphic in content.graphics]
+    return PageContent(Box(0, 0, rect.height, rect.width), lines, graphics, content.scanned)
+
+
+def turned_back(regions: PageRegions, turn: int, rect: Box) -> PageRegions:
+    """The regions found in the upright frame, in page coordinates."""
+    if turn == 0:
+        return regions
+
+    def caption_back(caption: Caption | None) -> Caption | None:
+        return None if caption is None else replace(caption, box=unturned_box(caption.box, turn, rect))
+
+    def item_back(item: Item) -> Item:
+        return replace(item, box=unturned_box(item.box, turn, rect), caption=caption_back(item.caption))
+
+    return regions._replace(
+        items=[item_back(item) for item in regions.items],
+        unpaired_captions=[
+            replace(caption, box=unturned_box(caption.box, turn, rect))
+            for caption in regions.unpaired_captions
+        ],
+        unclaimed=[item_back(item) for item in regions.unclaimed],
+        page_height=rect.height,
+    )
 
 
 class PageContent(NamedTuple):
@@ -313,7 +386,8 @@ def read_page(page: pymupdf.Page) -> PageContent:
     """The text lines and graphic elements of a page, as plain boxes (one pass over each)."""
     rect = Box(page.rect.x0, page.rect.y0, page.rect.x1, page.rect.y1)
     lines = read_text_lines(page)
-    placements = [Box(*info["bbox"]).clip(rect) for info in page.get_image_info()]
+    frame = (lambda box: in_page_frame(box, page)) if page.rotation else (lambda box: box)
+    placements = [frame(Box(*info["bbox"])).clip(rect) for info in page.get_image_info()]
     graphics = [Graphic(box, "image") for box in placements if box.area > 0]
     clips: dict[int, Box] = {}  # the clip in force per nesting level
     for drawing in page.get_cdrawings(extended=True):
@@ -322,13 +396,13 @@ def read_page(page: pymupdf.Page) -> PageContent:
             del clips[closed]  # an item at this level ends the clips opened at it or deeper
         inside = clips[max(clips)] if clips else rect
         if drawing["type"] == "clip":
-            clips[level] = Box(*drawing["scissor"]).clip(inside)
+            clips[level] = frame(Box(*drawing["scissor"])).clip(inside)
         elif drawing["type"] != "group" and is_visible(drawing):
             # a stroke is as thick as its pen: straight rules and axes have zero-height rects
             pen = max(float(drawing.get("width") or 0.0), 0.5) / 2 if "s" in drawing["type"] else 0.0
             x0, y0, x1, y1 = drawing["rect"]
             # only what its clip lets through prints (plot lines drawn on past their axes)
-            box = Box(x0 - pen, y0 - pen, x1 + pen, y1 + pen).clip(inside)
+            box = frame(Box(x0 - pen, y0 - pen, x1 + pen, y1 + pen)).clip(inside)
             if box.width >= 0 and box.height >= 0:
                 graphics.append(Graphic(box, "path"))
     return PageContent(rect, lines, graphics, is_scanned(rect, lines, graphics))
@@ -380,7 +454,8 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
                 largest = max(span["size"] for span in worded)
                 spans = [span for span in spans if span in worded or span["size"] <= 1.5 * largest]
                 box = Box(*line["bbox"]).clip(union_of(Box(*span["bbox"]) for span in spans))
-            horizontal = abs(line.get("dir", (1.0, 0.0))[1]) < 0.1
+            direction = line.get("dir", (1.0, 0.0))
+            horizontal = abs(direction[1]) < 0.1
             if horizontal and any(span_is_inflated(span) for span in spans):
                 # a symbol font's glyph box may reach far below its baseline (CMSY's "•", "×"):
                 # the line is as tall as its glyphs print, not as its font's box
@@ -391,8 +466,26 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             )
             first = spans[0]
             bold = bool(first["flags"] & BOLD_FLAG) or is_bold_font(first["font"])
-            lines.append(TextLine(box, text, size, bold, block_index))
+            if page.rotation:  # a page with /Rotate: as the reader sees it (its crops, its gold)
+                box = in_page_frame(box, page)
+                matrix = page.rotation_matrix
+                dx, dy = direction
+                direction = (dx * matrix.a + dy * matrix.c, dx * matrix.b + dy * matrix.d)
+            turn = (
+                0 if abs(direction[1]) < 0.1 or abs(direction[0]) > 0.1 else (1 if direction[1] < 0 else -1)
+            )
+            lines.append(TextLine(box, text, size, bold, block_index, turn))
     return join_row_pieces(lines)
+
+
+def in_page_frame(box: Box, page: pymupdf.Page) -> Box:
+    """A box of the page's unrotated content space in the frame of the page as displayed (the frame
+    of `page.rect`, its renders and crops), for pages with a /Rotate entry."""
+    import pymupdf
+
+    shown = pymupdf.Rect(box.x0, box.y0, box.x1, box.y1) * page.rotation_matrix
+    shown.normalize()
+    return Box(shown.x0, shown.y0, shown.x1, shown.y1)
 
 
 def is_bold_font(name: str) -> bool:

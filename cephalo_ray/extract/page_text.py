@@ -34,7 +34,9 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
                 chars = len(last.text) + len(line.text)
                 size = (last.size * len(last.text) + line.size * len(line.text)) / max(chars, 1)
                 text = f"{last.text} {line.text}"
-                joined[-1] = TextLine(last.box.union(line.box), text, size, last.bold_start, last.block)
+                joined[-1] = TextLine(
+                    last.box.union(line.box), text, size, last.bold_start, last.block, last.turn
+                )
                 continue
         joined.append(line)
     return joined

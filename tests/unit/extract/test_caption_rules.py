@@ -597,3 +597,17 @@ def test_an_em_dash_before_a_capital_ends_a_label() -> None:
     label = parse_caption_start("Table 1\u2014Summary Statistics")
     assert label is not None and label.label == "Table 1"
     assert parse_caption_start("Table 1\u2014which the reader saw\u2014lists") is None
+
+
+def test_a_paragraph_describing_the_table_under_its_title_belongs_to_the_caption() -> None:
+    lines = [
+        TextLine(Box(230.7, 71.2, 259.1, 78.8), "Table I", 8.0, True, 1),
+        TextLine(Box(194.3, 81.7, 295.5, 91.1), "Summary Statistics", 10.0, True, 1),
+        line((65.5, 95.7, 424.2, 103.2), "This table reports summary statistics for our baseline sample.", 2),
+        line((65.5, 105.6, 424.2, 113.1), "Worker-level information comes from the income register and", 2),
+        line((65.5, 115.1, 186.6, 123.1), "is available for the period.", 2),
+        line((238.2, 134.5, 299.1, 142.0), "All Homeowners", 3),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=2.5)
+    assert caption.text.startswith("Table I Summary Statistics This table reports")
+    assert caption.text.endswith("is available for the period.")

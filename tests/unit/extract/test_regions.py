@@ -747,3 +747,53 @@ def test_an_image_whose_margin_runs_under_its_caption_ends_where_the_caption_sta
     mask = Graphic(Box(50, 470, 545, 530), "image")  # wholly behind the caption: clipped away in print
     kept = visible_graphics([picture, mask], [caption], Box(0, 0, 595, 842), TextStats(9.5, 230.0, 1.5))
     assert [(graphic.kind, graphic.box.y0, graphic.box.y1) for graphic in kept] == [("image", 68, 475.3)]
+
+
+def test_a_table_printed_sideways_is_found_in_the_frame_a_reader_turns_the_page_to() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    # a wide table turned a quarter: its text reads upwards, its caption at the page's left edge,
+    # its rules run down the page
+    page.insert_text((80, 600), "Table 3. Effects of the reform on borrowing", fontsize=9, rotate=90)
+    for column, x in enumerate((130, 330, 520)):
+        page.draw_line((x, 300), (x, 660), width=0.6)
+        if column < 2:
+            for row in range(8):
+                page.insert_text(
+                    (x + 25 + 20 * row, 640), f"Row {row} value {row * 7}", fontsize=8, rotate=90
+                )
+                page.insert_text((x + 25 + 20 * row, 330), f"{row * 0.37:.2f}", fontsize=8, rotate=90)
+    prose = doc.new_page(width=612, height=792)  # the paper's body, upright, on the next page
+    for top in (72, 250, 430):
+        paragraph(prose, 72, top, 540, lines=12)
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table" and pair["caption"] == "Table 3. Effects of the reform on borrowing"
+    assert iou(pair["bbox"], (130, 300, 520, 660)) > 0.75  # on the page, round its rows
+
+
+def test_text_of_a_page_with_a_rotate_entry_is_read_as_the_page_shows() -> None:
+    from cephalo_ray.extract.document import read_page
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.set_rotation(90)  # shown in landscape: 792 wide
+    page.insert_text((100, 100), "Table 1: Summary of the studies", fontsize=9, rotate=90)
+    content = read_page(doc[0])
+    (line,) = content.lines
+    assert content.rect.width == 792 and line.turn == 0  # upright as shown
+    assert content.rect.contains_point(line.box.center_x, line.box.center_y)
+    assert line.box.width > 5 * line.box.height
+
+
+def test_turned_boxes_go_back_where_they_came_from() -> None:
+    from cephalo_ray.extract.document import page_turn, turned_box, unturned_box
+
+    page = Box(0, 0, 612, 792)
+    box = Box(100, 200, 130, 500)
+    for turn in (1, -1):
+        upright = turned_box(box, turn, page)
+        assert upright.width == box.height and upright.height == box.width
+        assert unturned_box(upright, turn, page) == box
+    sideways = [TextLine(Box(100, 100, 110, 400), "a long turned line of the table", 8, False, 1, 1)]
+    upright = [TextLine(Box(72, 50, 300, 60), "Running head", 8, False, 0)]
+    assert page_turn([*sideways * 3, *upright]) == 1 and page_turn([*sideways, *upright * 3]) == 0
