@@ -349,16 +349,8 @@ def continues_caption(
     ):
         return False  # the next caption (not a citation that wrapped: "as shown in" + "Figure 5.")
     if len(members) == 1 and is_label_alone(last.text):
-        # (a title in a caption font of its own may stand further off, under a label set apart on
-        # its row; "Fig. 4" in a table's cell has its row's other short cells beside it, while a
-        # label beside a column of prose has long lines there)
-        set_apart = not in_body_size and not any(
-            other is not last
-            and other.box.shares_row(last.box)
-            and other.box.width < 12 * last.size
-            and max(other.box.x0 - last.box.x1, last.box.x0 - other.box.x1) < 8 * last.size
-            for other in lines
-        )
+        # (a title in a caption font of its own may stand further off under a label set apart)
+        set_apart = not in_body_size and alone_on_its_row(lines, last)
         return text_under_label(last, candidate, line_gap, set_apart)
     return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
 
@@ -470,6 +462,18 @@ def body_text_after_caption(
     return centred_inside and spaced and not is_label_alone(last.text)
 
 
+def alone_on_its_row(lines: Sequence[TextLine], label: TextLine) -> bool:
+    """No short line shares the label's row nearby: "Fig. 4" in a table's cell has its row's other
+    cells beside it, while a label beside a column of prose has only long lines there."""
+    return not any(
+        other is not label
+        and other.box.shares_row(label.box)
+        and other.box.width < 12 * label.size
+        and max(other.box.x0 - label.box.x1, label.box.x0 - other.box.x1) < 8 * label.size
+        for other in lines
+    )
+
+
 def text_under_label(label: TextLine, candidate: TextLine, line_gap: float, set_apart: bool = False) -> bool:
     """A label on a line of its own, often in a heading font: its text is the line under it. Under
     a label `set_apart` (alone on its row, its title in a caption font) the title may stand a blank
@@ -482,9 +486,13 @@ def text_under_label(label: TextLine, candidate: TextLine, line_gap: float, set_
     widest = max(0.8 * label.size, line_gap + 0.25 * candidate.size)
     if set_apart:
         widest = max(widest, 1.5 * label.size)
-    # (tightly set lines' boxes overlap by a part of their height, as in next_row_of_caption)
-    overlap_allowed = max(2.5, 0.3 * min(label.box.height, candidate.box.height))
-    return under_label and -overlap_allowed <= gap <= widest
+    return under_label and -overlap_allowed(label.box, candidate.box) <= gap <= widest
+
+
+def overlap_allowed(above: Box, below: Box) -> float:
+    """How far a line's box may reach up into the box of the line above it: tightly leaded lines'
+    boxes overlap (each box runs past its glyphs) by a good part of their height."""
+    return max(2.5, 0.3 * min(above.height, below.height))
 
 
 def next_row_of_caption(
@@ -496,9 +504,7 @@ def next_row_of_caption(
     sizes = [lines[member].size for member in members]
     size = sum(sizes) / len(sizes)
     gap = box.y0 - last.box.y1
-    # tightly leaded lines' boxes overlap (each box runs past its glyphs): a line under the last one
-    # may reach up into it by a good part of its height
-    overlap_allowed = max(2.5, 0.3 * min(box.height, last.box.height))
+    reach_up = overlap_allowed(last.box, box)
     # under the last line (or, after a lone symbol such as a root sign, under the line before it)
     under = [last] if len(last.text.strip()) > 2 or len(members) == 1 else [last, lines[members[-2]]]
     overlaps = any(box.horizontal_overlap(line.box) > 0 for line in under)
@@ -522,14 +528,14 @@ def next_row_of_caption(
         tight = line_gap + (0.25 if own_size else 0.1) * size
         # (a caption set apart in size, as loosely as its own rows so far)
         own_spacing = max(spacing) + 0.1 * size if spacing and own_size else 0.0
-        return within and -overlap_allowed <= gap <= max(0.5 * size, tight, own_spacing) and same_font
+        return within and -reach_up <= gap <= max(0.5 * size, tight, own_spacing) and same_font
     reach = max(spacing) + 0.3 * size if spacing else 0.6 * size
     # a line broken off mid-sentence as wide as the next goes on in it at a double-spaced
     # manuscript's spacing too (where no body text on the pages showed that spacing)
     text = last.text.rstrip()
     broken_off = (text[-1:].isalnum() or text.endswith((",", ";", "(", "-"))) and last.box.x1 >= box.x1 - 2
     reach = max(reach, 1.25 * size) if broken_off else reach
-    return overlaps and -overlap_allowed <= gap <= max(reach, line_gap + 0.25 * size) and same_font
+    return overlaps and -reach_up <= gap <= max(reach, line_gap + 0.25 * size) and same_font
 
 
 def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:

@@ -386,7 +386,8 @@ def read_page(page: pymupdf.Page) -> PageContent:
     """The text lines and graphic elements of a page, as plain boxes (one pass over each)."""
     rect = Box(page.rect.x0, page.rect.y0, page.rect.x1, page.rect.y1)
     lines = read_text_lines(page)
-    frame = (lambda box: in_page_frame(box, page)) if page.rotation else (lambda box: box)
+    rotation = page.rotation_matrix if page.rotation else None
+    frame = (lambda box: in_page_frame(box, rotation)) if rotation is not None else (lambda box: box)
     placements = [frame(Box(*info["bbox"])).clip(rect) for info in page.get_image_info()]
     graphics = [Graphic(box, "image") for box in placements if box.area > 0]
     clips: dict[int, Box] = {}  # the clip in force per nesting level
@@ -437,6 +438,7 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
         & ~pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE
     )
     blocks = page.get_text("dict", sort=True, flags=flags)["blocks"]
+    rotation = page.rotation_matrix if page.rotation else None
     lines: list[TextLine] = []
     for block_index, block in enumerate(blocks):
         if block.get("type") != 0:
@@ -466,11 +468,10 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             )
             first = spans[0]
             bold = bool(first["flags"] & BOLD_FLAG) or is_bold_font(first["font"])
-            if page.rotation:  # a page with /Rotate: as the reader sees it (its crops, its gold)
-                box = in_page_frame(box, page)
-                matrix = page.rotation_matrix
+            if rotation is not None:  # a page with /Rotate: as the reader sees it (its crops, its gold)
+                box = in_page_frame(box, rotation)
                 dx, dy = direction
-                direction = (dx * matrix.a + dy * matrix.c, dx * matrix.b + dy * matrix.d)
+                direction = (dx * rotation.a + dy * rotation.c, dx * rotation.b + dy * rotation.d)
             turn = (
                 0 if abs(direction[1]) < 0.1 or abs(direction[0]) > 0.1 else (1 if direction[1] < 0 else -1)
             )
@@ -478,12 +479,12 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
     return join_row_pieces(lines)
 
 
-def in_page_frame(box: Box, page: pymupdf.Page) -> Box:
+def in_page_frame(box: Box, rotation: pymupdf.Matrix) -> Box:
     """A box of the page's unrotated content space in the frame of the page as displayed (the frame
-    of `page.rect`, its renders and crops), for pages with a /Rotate entry."""
+    of `page.rect`, its renders and crops), by the `page.rotation_matrix` of a page with /Rotate."""
     import pymupdf
 
-    shown = pymupdf.Rect(box.x0, box.y0, box.x1, box.y1) * page.rotation_matrix
+    shown = pymupdf.Rect(box.x0, box.y0, box.x1, box.y1) * rotation
     shown.normalize()
     return Box(shown.x0, shown.y0, shown.x1, shown.y1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from cephalo_ray.extract.captions import LABEL_WORD, is_label_alone
 from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats, on_one_row
@@ -34,9 +35,7 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
                 chars = len(last.text) + len(line.text)
                 size = (last.size * len(last.text) + line.size * len(line.text)) / max(chars, 1)
                 text = f"{last.text} {line.text}"
-                joined[-1] = TextLine(
-                    last.box.union(line.box), text, size, last.bold_start, last.block, last.turn
-                )
+                joined[-1] = replace(last, box=last.box.union(line.box), text=text, size=size)
                 continue
         joined.append(line)
     return joined
