@@ -402,7 +402,9 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
         return True
     # a sub- or superscript written with the next piece may reach back over the row's end
     # ("κ∗" + "D to the right"), by up to a character
-    after = -last.size <= box.x0 - row_end <= 1.6 * last.size and box.x0 > last.box.x0
+    # (the title after a label alone may stand off as by a tab: "Figure 5.", a wide space, "Proposed")
+    reach = 2.5 if len(members) == 1 and is_label_alone(last.text) else 1.6
+    after = -last.size <= box.x0 - row_end <= reach * last.size and box.x0 > last.box.x0
     # a fraction's denominator, written with the rest of the row, starts under its numerator at
     # the last piece's end and runs on past it
     after = after or (last.box.center_x <= box.x0 <= last.box.x1 and box.x1 > last.box.x1 + last.size)
@@ -459,7 +461,29 @@ def body_text_after_caption(
     # sides: the body text resumes (a centred caption's own rows are never wider than the one before)
     centred_inside = box.x0 < last.box.x0 - 3 and box.x1 > last.box.x1 + 3
     spaced = box.y0 - last.box.y1 > line_gap + 0.5 * last.size
-    return centred_inside and spaced and not is_label_alone(last.text)
+    if centred_inside and spaced and not is_label_alone(last.text):
+        return True
+    return left_room_unused(lines, members, candidate)
+
+
+def left_room_unused(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """The line after the caption's last row is neither aligned with the row nor centred on it, and
+    either reaches well past the row's end (the row ended its text on purpose: a one-row caption
+    centred under its figure, then a paragraph's first line) or starts and ends well before the row
+    (a heading at the column's edge)."""
+    last = lines[members[-1]]
+    if is_label_alone(last.text) or len(last.text.strip()) <= 2:
+        return False  # (a lone symbol, such as a root sign, is no row of its own)
+    row = union_of(lines[member].box for member in members if lines[member].box.shares_row(last.box))
+    box = candidate.box
+    em = last.size
+    aligned = abs(box.x0 - row.x0) <= 3.0
+    centred = abs(box.center_x - row.center_x) <= 0.5 * em
+    if aligned or centred:
+        return False
+    room_left = box.x1 > row.x1 + 2 * em
+    set_before = box.x0 < row.x0 - 2 * em and box.x1 < row.x1 - 2 * em
+    return room_left or set_before
 
 
 def alone_on_its_row(lines: Sequence[TextLine], label: TextLine) -> bool:

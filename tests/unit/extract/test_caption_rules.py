@@ -611,3 +611,41 @@ def test_a_paragraph_describing_the_table_under_its_title_belongs_to_the_caption
     (caption,) = find_captions(lines, body_size=10.0, line_gap=2.5)
     assert caption.text.startswith("Table I Summary Statistics This table reports")
     assert caption.text.endswith("is available for the period.")
+
+
+def test_a_one_row_caption_centred_in_its_column_ends_where_the_paragraph_or_heading_starts() -> None:
+    # a CJK journal: captions in the body's size, centred under their figures; the body's paragraphs
+    # open with a two-character indent, headings sit at the column's edge
+    lines = [
+        line((109, 397, 236, 409), "图１　多维统一标识体系框架", 40, 9.7),
+        line((78, 412, 288, 424), "服务层针对上层新型多样的网络应用，基于多维", 42, 9.7),
+        line((58, 428, 288, 440), "属性对差异化的应用属性进行统一描述，构成多维属", 44, 9.7),
+        line((349, 242, 496, 254), "图３　多维统一标识映射报文格式", 20, 9.7),
+        line((308, 258, 448, 269), "１．３．２　服务层解析映射工作流程", 22, 9.7),
+    ]
+    first, third = find_captions(lines, body_size=9.7)
+    assert first.text == "图１ 多维统一标识体系框架"
+    assert third.text == "图３ 多维统一标识映射报文格式"
+
+
+def test_the_rows_of_a_ragged_hanging_caption_go_on_under_a_short_first_row() -> None:
+    lines = [
+        line((50, 500, 270, 510), "Figure 4. Mean daily flow at the three gauges over the", 30, 9.0),
+        line((92, 511, 262, 521), "record, with the dry years shaded in grey and the", 30, 9.0),
+        line((92, 522, 200, 532), "floods of 1996 marked.", 30, 9.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.text.endswith("floods of 1996 marked.")
+
+
+def test_a_title_set_off_by_a_tab_after_its_label_alone_is_on_the_caption_row() -> None:
+    lines = [
+        line((54, 408, 86, 416), "Figure 5.", 12),
+        line((101, 408, 297, 416), "Proposed lossy compression algorithm using Multi-layer", 12),
+        line((54, 417, 155, 425), "Prediction and AEQVE Model", 12),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert (
+        caption.text
+        == "Figure 5. Proposed lossy compression algorithm using Multi-layer Prediction and AEQVE Model"
+    )
