@@ -14,7 +14,7 @@ from dataclasses import dataclass
 ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 _PREFIX = (
-    r"(?P<extended>extended\s+data\s+|supplementary\s+)?"
+    r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+)?"
     r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
     r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|рисунок|рис\.|таблица|табл\."
@@ -132,7 +132,10 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         if value is None:
             return None
         canonical = str(value)
-    prefix = "Extended Data " if extended and extended.lower().startswith("extended") else ""
+    # "Extended Data Fig. 1" and a guideline's "Recommendation Table 2" are series of their own
+    prefix = ""
+    if extended and extended.lower().startswith(("extended", "recommendation")):
+        prefix = " ".join(word.capitalize() for word in extended.split()) + " "
     if extended and extended.lower().startswith("supplementary") and canonical[0].isdigit():
         canonical = f"S{canonical}"  # "Supplementary Figure 4" is numbered apart from "Figure 4"
     return CaptionLabel(kind, f"{prefix}{name} {canonical}")

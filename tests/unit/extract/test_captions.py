@@ -21,6 +21,11 @@ from cephalo_ray.extract.captions import (
         ("FIGURE 3 | Stress", "figure", "Figure 3"),
         ("Figure S2. Supplementary view", "figure", "Figure S2"),
         ("Extended Data Fig. 1 | Overview", "figure", "Extended Data Figure 1"),
+        (
+            "Recommendation Table 4 \u2014 Recommendations for the prevention",
+            "table",
+            "Recommendation Table 4",
+        ),
         ("Table IV", "table", "Table 4"),
         ("TABLE XII: Results", "table", "Table 12"),
         ("Tab. 2. Parameters", "table", "Table 2"),
