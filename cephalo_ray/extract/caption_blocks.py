@@ -454,7 +454,9 @@ def body_text_after_caption(
     # a caption whose last row ended well short of its width has ended: a line in another size
     # after it is body text
     widest = max(lines[member].box.x1 for member in members)
+    # (one ending in a colon announces what follows: "... found in the following websites:")
     ended_short = len(members) >= 2 and last.box.x1 < widest - 0.3 * (widest - first.x0)
+    ended_short = ended_short and not last.text.rstrip().endswith(":")
     if ended_short and abs(candidate.size - last.size) >= 0.8:
         return True
     # a centred caption's last row, a paragraph's space above a line reaching past it on both

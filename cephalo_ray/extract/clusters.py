@@ -350,11 +350,30 @@ def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: 
             continue  # a displayed equation: "(7)" at its side
         if is_small_print([lines[member] for member in members], stats):
             continue  # references or notes in small type: prose, though not body-sized
+        if numbered_notes([lines[member] for member in members]):
+            continue  # a list of notes, one per row ("1Stanford ...: http://...", "2Koblenz ...")
         if sum(1 for member in members if is_wordy(lines[member].text)) >= 0.6 * len(members):
             continue  # running text (a page laid out unlike the rest), not a table's cells
         box = union_of(lines[member].box for member in members)
         clusters.append(Cluster(box, lines=members, text_only=True))
     return clusters
+
+
+NOTE_NUMBER = re.compile(r"^\s*(\d{1,2})(?=[^\d\s.,:;%)\-])")
+
+
+def numbered_notes(block_lines: Sequence[TextLine]) -> bool:
+    """Each row is one line opening with the next number of a series (1, 2, 3, ...) stuck to its first
+    word: notes or a numbered list, not a table's cells (a table's row numbers stand apart from
+    their row's other cells)."""
+    rows = sorted(block_lines, key=lambda line: line.box.y0)
+    if any(above.box.shares_row(below.box) for above, below in zip(rows, rows[1:], strict=False)):
+        return False
+    numbers = [NOTE_NUMBER.match(line.text) for line in rows]
+    if not all(numbers):
+        return False
+    values = [int(match[1]) for match in numbers if match]
+    return values == list(range(values[0], values[0] + len(values)))
 
 
 def split_at_gutter(cluster: Cluster, lines: Sequence[TextLine], middle: float) -> list[Cluster]:

@@ -649,3 +649,44 @@ def test_a_title_set_off_by_a_tab_after_its_label_alone_is_on_the_caption_row() 
         caption.text
         == "Figure 5. Proposed lossy compression algorithm using Multi-layer Prediction and AEQVE Model"
     )
+
+
+def test_a_table_caption_ending_in_a_colon_keeps_its_numbered_notes_and_takes_the_table_above() -> None:
+    # a table of words and numbers without rules, its caption under it, then the notes the caption
+    # announces, one per row in a smaller size
+    cells = ["Dataset", "Size", "Nodes", "Source"], ["pokec", "0.4", "1.63", "SNAP1"]
+    rows = [*cells, ["flickr", "0.4", "2.30", "Konect2"], ["wiki", "6.7", "13.6", "Konect2"]]
+    table = [
+        line((160 + 80 * column, 170 + 12 * row, 200 + 80 * column, 180 + 12 * row), text, 1, 10.0)
+        for row, cells_of_row in enumerate(rows)
+        for column, text in enumerate(cells_of_row)
+    ]
+    caption = [
+        line(
+            (127, 224, 510, 236),
+            "Table 1. General features of the datasets used. The data can be found in the",
+            2,
+            9.0,
+        ),
+        line((127, 236, 204, 245), "following websites:", 2, 9.0),
+    ]
+    notes = [
+        line(
+            (127, 244, 348, 254), "1Stanford Network Analysis Project: http://snap.stanford.edu/data/", 2, 7.9
+        ),
+        line(
+            (127, 253, 509, 264),
+            "2Koblenz Network Collection: http://konect.cc/networks/flickr-growth/",
+            2,
+            7.9,
+        ),
+        line(
+            (127, 263, 349, 273), "3Gong Research Group: http://gonglab.pratt.duke.edu/google-dataset", 2, 7.9
+        ),
+    ]
+    regions = pair_regions([*table, *caption, *notes], [], PAGE, TextStats(10.0, 400.0))
+    (item,) = regions.items
+    assert item.kind == "table"
+    assert item.box.y1 < 224
+    assert item.caption is not None
+    assert item.caption.text.endswith("3Gong Research Group: http://gonglab.pratt.duke.edu/google-dataset")
