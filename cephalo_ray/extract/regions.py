@@ -160,9 +160,11 @@ def vertical_claim(
         return drawing.x0 - 1 <= box.x0 and box.x1 <= drawing.x1 + 1
 
     def sandwiched(box: Box) -> bool:
-        # a row between two rules that each run across it (a table's title row under its top rule)
-        above = any(spans(d, box) and -1 <= box.y0 - d.y1 <= 3 for d in drawn)
-        below = any(spans(d, box) and -1 <= d.y0 - box.y1 <= 3 for d in drawn)
+        # a row between two rules that each run across it, within about a row's height (a table's
+        # title row under its top rule, a header row between the top rule and a column group's rule)
+        near = max(3.0, 1.2 * box.height)
+        above = any(spans(d, box) and -1 <= box.y0 - d.y1 <= near for d in drawn)
+        below = any(spans(d, box) and -1 <= d.y0 - box.y1 <= near for d in drawn)
         return above and below
 
     def stops(box: Box) -> bool:

@@ -690,3 +690,44 @@ def test_a_table_caption_ending_in_a_colon_keeps_its_numbered_notes_and_takes_th
     assert item.box.y1 < 224
     assert item.caption is not None
     assert item.caption.text.endswith("3Gong Research Group: http://gonglab.pratt.duke.edu/google-dataset")
+
+
+def test_a_header_row_between_the_top_rule_and_a_column_groups_rule_does_not_stop_the_table() -> None:
+    # "DV = Turnout  Labor vote share  Labor seat share": a row of words between the top rule and
+    # the rule under its column group, as wide as prose but part of the table
+    stats = TextStats(10.9, 360.0)
+    lines = [
+        line(
+            (149, 419, 465, 430),
+            "Table 2. Effects of compulsory voting in state assembly elections.",
+            3,
+            10.9,
+        ),
+        line((233, 452, 480, 462), "DV = Turnout Labor vote share Labor seat share", 4, 10.9),
+    ]
+    cells = [
+        ("", "(1)", "(2)", "(3)"),
+        ("Compulsory voting", ".243", ".245", ".092"),
+        ("", "(.031)", "(.040)", "(.022)"),
+        ("Year effects", "yes", "yes", "yes"),
+        ("Observations", "350", "350", "350"),
+    ]
+    for row, texts in enumerate(cells):
+        for column, text in enumerate(texts):
+            top = 475 if row == 0 else 485 + 12 * row
+            if text:
+                x = 129 if column == 0 else 200 + 90 * column
+                lines.append(
+                    line(
+                        (x, top, x + (90 if column == 0 else 25), top + 10),
+                        text,
+                        5 + row,
+                        10.9,
+                    )
+                )
+    rules = [Graphic(Box(129, y, 485, y + 0.5), "path") for y in (441, 490, 546)]
+    rules.append(Graphic(Box(233, 468, 485, 468.5), "path"))
+    regions = pair_regions(lines, rules, PAGE, stats)
+    (item,) = regions.items
+    assert item.kind == "table"
+    assert item.box.y0 <= 442 and item.box.y1 >= 545
