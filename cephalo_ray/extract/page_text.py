@@ -228,6 +228,11 @@ def text_stats(pages: Sequence[Sequence[TextLine]]) -> TextStats:
         worded = [line for line in lines if is_wordy(line.text, 5)]
     widths = sorted(line.box.width for line in (worded if len(worded) >= 10 else sized))
     column_width = widths[int(0.9 * (len(widths) - 1))] if widths else 250.0
+    # a two-column paper with a one-column abstract: the many lines about half as wide are its columns
+    halves = [width for width in widths if 0.35 * column_width <= width <= 0.65 * column_width]
+    fulls = [width for width in widths if width >= 0.85 * column_width]
+    if len(halves) >= 3 * len(fulls) and len(halves) >= 10:
+        column_width = halves[int(0.9 * (len(halves) - 1))]
     gaps = sorted(
         below.box.y0 - above.box.y1
         for page in pages

@@ -103,3 +103,21 @@ def test_a_page_of_chinese_counts_its_characters_as_wide() -> None:
         for row in range(16)
     ]
     assert text_stats([[*chinese, *english]]).body_size == 9.5
+
+
+def test_the_column_width_of_a_two_column_paper_is_not_its_one_column_abstracts() -> None:
+    from cephalo_ray.extract.geometry import Box, TextLine
+    from cephalo_ray.extract.page_text import text_stats
+
+    text = "the measured response of the lattice follows the model closely"
+
+    def rows(x0: float, width: float, count: int) -> list[TextLine]:
+        return [
+            TextLine(Box(x0, 72 + 12 * row, x0 + width, 82 + 12 * row), text, 10.0, False, 1)
+            for row in range(count)
+        ]
+
+    first_page = rows(42, 407, 25) + rows(42, 248, 20) + rows(307, 248, 20)
+    later_page = rows(42, 248, 55) + rows(307, 248, 55)
+    assert abs(text_stats([first_page, later_page]).column_width - 248) < 1
+    assert abs(text_stats([rows(42, 407, 60)]).column_width - 407) < 1
