@@ -95,6 +95,10 @@ def find_captions(
             continue  # "Figure 1 Management of ... ........ 3630": an entry of a list of figures
         box = union_of(lines[member].box for member in members)
         carried = next_column_lines(lines, members, box, drawings, body_size, line_gap, taken)
+        beside = [] if carried else beside_column_lines(lines, members, box, drawings, taken)
+        if beside:
+            carried = beside
+            box = box.union(union_of(lines[member].box for member in beside))
         members += riders
         ordered = in_printed_rows(lines, members) + in_printed_rows(lines, carried)
         text = join_caption_lines([lines[member].text for member in ordered])
@@ -260,6 +264,47 @@ def next_column_lines(
         carried.append(cursor)
         cursor += 1
     return carried
+
+
+def beside_column_lines(
+    lines: Sequence[TextLine],
+    members: list[int],
+    box: Box,
+    drawings: Sequence[Box],
+    taken: Collection[int] = (),
+) -> list[int]:
+    """A caption set in two columns under (or over) an item spanning both: its unfinished sentence
+    goes on at the top of the next column, on the caption's own first row, in its size."""
+    first, last = lines[members[0]], lines[members[-1]]
+    if is_turned(first) or last.text.rstrip().endswith((".", "!", "?", ":")):
+        return []
+    size = last.size
+    right = sorted(
+        (
+            index
+            for index, line in enumerate(lines)
+            if index not in members
+            and index not in taken
+            and line.box.x0 >= box.x1 + 0.5 * size
+            and line.box.y0 >= first.box.y0 - 2
+            and line.box.y1 <= last.box.y1 + 2
+            and abs(line.size - size) <= 0.3
+        ),
+        key=lambda index: lines[index].box.y0,
+    )
+    if not right:
+        return []
+    head = lines[right[0]]
+    if abs(head.box.y0 - first.box.y0) > 0.6 * size or not (head.text[:1].islower() or last.text.endswith("-")):
+        return []
+    # the item crosses the gutter between the caption's column and the next
+    spanning = any(
+        drawing.x0 < box.x1 - 2 * size
+        and drawing.x1 > head.box.x0 + 2 * size
+        and (0 <= first.box.y0 - drawing.y1 <= 3 * size or 0 <= drawing.y0 - last.box.y1 <= 3 * size)
+        for drawing in drawings
+    )
+    return right if spanning else []
 
 
 def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) -> bool:

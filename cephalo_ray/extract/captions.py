@@ -37,8 +37,10 @@ LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}{_JOIN}{_NUMBER}(?P<rest>.*)$", re.I
 CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|\uff1a\uff0e](?!\d)|[\u2014\u2013\-](?=\s)|\u2014(?=[A-Z])|$)")
 # "Figure 2 Steps of the method": a title in capitals right after the number (one space); in
 # Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence)
+# ("Fig. 2 (A) In a preference task ...": a legend opening with its first panel's letter)
 TITLE_START = re.compile(
-    r"^ {1,3}(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)|^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
+    r"^ {1,3}(?:\([A-Za-z]\) {1,3})?(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)"
+    r"|^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
 )
 MENTION = re.compile(
     rf"\b{_PREFIX}{_JOIN}(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"

@@ -731,3 +731,42 @@ def test_a_header_row_between_the_top_rule_and_a_column_groups_rule_does_not_sto
     (item,) = regions.items
     assert item.kind == "table"
     assert item.box.y0 <= 442 and item.box.y1 >= 545
+
+
+def test_a_caption_set_in_two_columns_under_a_wide_figure_goes_on_in_the_next_column() -> None:
+    lines = [
+        line(
+            (51, 355, 289, 364),
+            "Fig. 2 (A) In a preference decision-making task (N = 281), univariate",
+            1,
+            8.5,
+        ),
+        line(
+            (51, 366, 289, 374),
+            "analyses revealed stronger activation for decisions in line with long-",
+            1,
+            8.5,
+        ),
+        line(
+            (51, 376, 289, 384),
+            "term consequences. (B) Prediction of real-life self-control by pattern",
+            1,
+            8.5,
+        ),
+        line(
+            (306, 356, 544, 364), "analysis was correlated with observed self-control as measured by", 2, 8.5
+        ),
+        line((306, 365, 494, 374), "ecological momentary assessment (r = 0.243).", 2, 8.5),
+        line((51, 420, 289, 430), "The body text of the left column resumes under the caption", 3, 10.0),
+        line((306, 420, 544, 430), "and so does the body text of the right column, under its part", 4, 10.0),
+    ]
+    figure = Box(115, 54, 481, 349)
+    (caption,) = find_captions(lines, [figure], body_size=10.0)
+    assert caption.text.endswith(
+        "by pattern analysis was correlated with observed self-control as "
+        "measured by ecological momentary assessment (r = 0.243)."
+    )
+    assert caption.box.x1 == 544
+    # a figure in the left column only: the next column's lines are its own text
+    (alone,) = find_captions(lines, [Box(51, 54, 289, 349)], body_size=10.0)
+    assert alone.text.endswith("by pattern")

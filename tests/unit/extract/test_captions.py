@@ -22,6 +22,7 @@ from cephalo_ray.extract.captions import (
         ("Figure S2. Supplementary view", "figure", "Figure S2"),
         ("Extended Data Fig. 1 | Overview", "figure", "Extended Data Figure 1"),
         (
+        ("Fig. 2 (A) In a preference decision-making task", "figure", "Figure 2"),
             "Recommendation Table 4 \u2014 Recommendations for the prevention",
             "table",
             "Recommendation Table 4",
@@ -40,6 +41,7 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
     "text",
     [
         "Figure 3 shows the stress",
+        "Fig. 2 (a) shows the response",
         "Figures are drawn to scale.",
         "Fig. 3b shows",
         "Table VV. bad numeral",
