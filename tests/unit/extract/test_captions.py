@@ -21,8 +21,8 @@ from cephalo_ray.extract.captions import (
         ("FIGURE 3 | Stress", "figure", "Figure 3"),
         ("Figure S2. Supplementary view", "figure", "Figure S2"),
         ("Extended Data Fig. 1 | Overview", "figure", "Extended Data Figure 1"),
-        (
         ("Fig. 2 (A) In a preference decision-making task", "figure", "Figure 2"),
+        (
             "Recommendation Table 4 \u2014 Recommendations for the prevention",
             "table",
             "Recommendation Table 4",
