@@ -295,7 +295,9 @@ def beside_column_lines(
     if not right:
         return []
     head = lines[right[0]]
-    if abs(head.box.y0 - first.box.y0) > 0.6 * size or not (head.text[:1].islower() or last.text.endswith("-")):
+    if abs(head.box.y0 - first.box.y0) > 0.6 * size or not (
+        head.text[:1].islower() or last.text.endswith("-")
+    ):
         return []
     # the item crosses the gutter between the caption's column and the next
     spanning = any(
@@ -447,8 +449,11 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
         return True
     # a sub- or superscript written with the next piece may reach back over the row's end
     # ("κ∗" + "D to the right"), by up to a character
-    # (the title after a label alone may stand off as by a tab: "Figure 5.", a wide space, "Proposed")
-    reach = 2.5 if len(members) == 1 and is_label_alone(last.text) else 1.6
+    # (the title after a label alone may stand off as by a tab: "Figure 5.", a wide space, "Proposed";
+    # in the label's own block, as far as a hanging indent puts it)
+    reach = 1.6
+    if len(members) == 1 and is_label_alone(last.text):
+        reach = 8.0 if candidate.block == last.block else 2.5
     after = -last.size <= box.x0 - row_end <= reach * last.size and box.x0 > last.box.x0
     # a fraction's denominator, written with the rest of the row, starts under its numerator at
     # the last piece's end and runs on past it

@@ -19,6 +19,7 @@ _PREFIX = (
     r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|рисунок|рис\.|таблица|табл\."
     r"|图|圖|図|表|그림|표)"
+    r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
 TABLE_WORDS = ("tab", "табл", "表", "표")

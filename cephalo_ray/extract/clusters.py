@@ -118,7 +118,7 @@ def visible_graphics(
         # or below: that picture ends where the caption starts
         over = [box for box in labels if graphic.box.contains_point(box.center_x, box.center_y)]
         if over:
-            graphic = edge_trimmed(graphic, over)
+            graphic = over_its_caption_trimmed(edge_trimmed(graphic, over), over, lines)
             if any(graphic.box.contains_point(box.center_x, box.center_y) for box in labels):
                 continue
         # the side of a frame drawn round a figure and its caption together passes beside the
@@ -137,14 +137,38 @@ def visible_graphics(
 
 def edge_trimmed(graphic: Graphic, labels: Sequence[Box]) -> Graphic:
     """The graphic cut back to the edge of the caption line its border runs into, when the graphic
-    reaches at most a line and a half into it and stands well clear of it on the other side."""
+    reaches only a line or two into it and stands well clear of it on the other side."""
     box = graphic.box
     for label in labels:
-        reach = 1.5 * label.height
-        if label.y0 < box.y1 <= label.y0 + reach and box.y0 < label.y0 - 4 * reach:
+        # (a picture's foot may run two lines into its caption below; a frame starting within a line
+        # and a half of a caption's foot runs round the caption's own rows)
+        clear = 6.0 * label.height
+        if label.y0 < box.y1 <= label.y0 + 2.0 * label.height and box.y0 < label.y0 - clear:
             box = Box(box.x0, box.y0, box.x1, label.y0 - 0.5)
-        elif label.y1 - reach <= box.y0 < label.y1 and box.y1 > label.y1 + 4 * reach:
+        elif label.y1 - 1.5 * label.height <= box.y0 < label.y1 and box.y1 > label.y1 + clear:
             box = Box(box.x0, label.y1 + 0.5, box.x1, box.y1)
+    return graphic if box == graphic.box else Graphic(box, graphic.kind)
+
+
+def over_its_caption_trimmed(graphic: Graphic, labels: Sequence[Box], lines: Sequence[TextLine]) -> Graphic:
+    """A picture whose box runs on down through its caption (an image with a blank band at its foot,
+    the caption printed over it) cut back to the caption's top: it stands well clear above the label,
+    and below the label's top it holds only lines of words (the caption's), down to its foot."""
+    box = graphic.box
+    for label in labels:
+        if not box.contains_point(label.center_x, label.center_y) or box.y0 > label.y0 - 6 * label.height:
+            continue
+        under = [
+            line
+            for line in lines
+            if line.box.y0 >= label.y0 - 1 and box.contains_point(line.box.center_x, line.box.center_y)
+        ]
+        if not under:
+            continue
+        wordy = sum(1 for line in under if is_wordy(line.text))
+        # (the caption's rows reach down to the picture's foot, or the foot stops among them)
+        if wordy >= 0.5 * len(under):
+            box = Box(box.x0, box.y0, box.x1, label.y0 - 0.5)
     return graphic if box == graphic.box else Graphic(box, graphic.kind)
 
 

@@ -458,6 +458,11 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
                 box = Box(*line["bbox"]).clip(union_of(Box(*span["bbox"]) for span in spans))
             direction = line.get("dir", (1.0, 0.0))
             horizontal = abs(direction[1]) < 0.1
+            if worded and abs(direction[0]) < 0.1:
+                # a symbol set off its words' band (a root sign raised over "sNN") does not widen
+                # a line set on its side: its rows stack at their words' spacing
+                band = union_of(Box(*span["bbox"]) for span in worded)
+                box = Box(max(box.x0, band.x0), box.y0, min(box.x1, band.x1), box.y1)
             if horizontal and any(span_is_inflated(span) for span in spans):
                 # a symbol font's glyph box may reach far below its baseline (CMSY's "•", "×"):
                 # the line is as tall as its glyphs print, not as its font's box

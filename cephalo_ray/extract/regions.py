@@ -123,6 +123,7 @@ def vertical_claim(
     page: Box,
     span: tuple[float, float],
     upward: bool,
+    lines: Sequence[TextLine] = (),
 ) -> Claim | None:
     """The clusters between a caption and the nearest blocker above (or below) it."""
     caption = captions[caption_index].box
@@ -191,8 +192,17 @@ def vertical_claim(
     ]
     # text alone less than two of the caption's rows high is a line of prose or formulae (the rest of
     # a caption), never a table or a figure
+    # (unless it is a row of three cells or more: a table's header above its body's first rule)
     row = caption.height / max(len(captions[caption_index].lines), 1)
-    chosen = [i for i in chosen if not (clusters[i].text_only and clusters[i].box.height < 1.8 * row)]
+    chosen = [
+        i
+        for i in chosen
+        if not (
+            clusters[i].text_only
+            and clusters[i].box.height < 1.8 * row
+            and not row_of_cells([lines[index].box for index in clusters[i].lines])
+        )
+    ]
     if not chosen:
         return None
     box = clusters[chosen[0]].box
@@ -202,6 +212,47 @@ def vertical_claim(
     if gap > MAX_CAPTION_GAP:
         return None
     return Claim(max(gap, 0.0), caption_index, tuple(chosen), box, "below" if upward else "above")
+
+
+def split_between_captions(
+    clusters: list[Cluster],
+    graphics: Sequence[Graphic],
+    captions: Sequence[Caption],
+    lines: Sequence[TextLine],
+) -> list[Cluster]:
+    """Two captions side by side on a row caption two pictures: a cluster over (or under) both whose
+    elements each keep to one side of the middle between the captions (two images whose white margins
+    touch) is split there."""
+    for left, right in (
+        (a.box, b.box) for a in captions for b in captions if a.box.shares_row(b.box) and a.box.x1 <= b.box.x0
+    ):
+        middle = (left.x1 + right.x0) / 2
+        slack = max(3.0, min(10.0, 0.25 * (right.x0 - left.x1)))
+        split: list[Cluster] = []
+        for cluster in clusters:
+            box = cluster.box
+            members = [g for g in graphics if g.box.intersection_area(box) >= 0.9 * g.box.area]
+            sides = (
+                [g.box for g in members if g.box.x1 <= middle + slack],
+                [g.box for g in members if g.box.x0 >= middle - slack],
+            )
+            beside = box.x0 < left.x1 and box.x1 > right.x0 and box.horizontal_overlap(left.union(right)) > 0
+            if cluster.text_only or not beside or not all(sides) or sum(map(len, sides)) != len(members):
+                split.append(cluster)
+                continue
+            for boxes, on_left in zip(sides, (True, False), strict=True):
+                texts = [index for index in cluster.lines if (lines[index].box.center_x < middle) == on_left]
+                images = sum(1 for g in members if g.kind == "image" and g.box in boxes)
+                union = union_of([*boxes, *(lines[index].box for index in texts)])
+                split.append(Cluster(union, images, len(boxes) - images, texts))
+        clusters = split
+    return clusters
+
+
+def row_of_cells(boxes: Sequence[Box]) -> bool:
+    """Three pieces of text or more side by side, apart: a table's row, not a line of prose."""
+    ordered = sorted(boxes, key=lambda box: box.x0)
+    return sum(1 for left, right in zip(ordered, ordered[1:], strict=False) if right.x0 > left.x1) >= 2
 
 
 def beside_claim(
@@ -470,7 +521,8 @@ def pair_regions(
     `habits` says per kind whether captions sit "below" or "above" their item in this document
     (`document_habits` learns it from the captions that could only go one way).
     """
-    drawings = graphic_clusters(visible_graphics(graphics, lines, page, stats), page)
+    visible = visible_graphics(graphics, lines, page, stats)
+    drawings = graphic_clusters(visible, page)
     captions = find_captions(
         lines,
         [cluster.box for cluster in drawings if cluster.box.area > 0],
@@ -496,6 +548,7 @@ def pair_regions(
     if not single_column:
         middle = (text_left + text_right) / 2
         clusters = [part for cluster in clusters for part in split_at_gutter(cluster, lines, middle)]
+    clusters = split_between_captions(clusters, visible, captions, lines)
     claims: list[Claim] = []
     sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim
     for index, caption in enumerate(captions):
@@ -505,7 +558,7 @@ def pair_regions(
         )
         figure_like = caption.label.kind == "figure"
         for upward in (True, False):
-            claim = vertical_claim(index, captions, clusters, blockers, page, span, upward)
+            claim = vertical_claim(index, captions, clusters, blockers, page, span, upward, lines)
             if claim is None:
                 continue
             sides.setdefault(index, set()).add(claim.placement)
