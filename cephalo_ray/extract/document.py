@@ -459,10 +459,7 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             direction = line.get("dir", (1.0, 0.0))
             horizontal = abs(direction[1]) < 0.1
             if worded and abs(direction[0]) < 0.1:
-                # a symbol set off its words' band (a root sign raised over "sNN") does not widen
-                # a line set on its side: its rows stack at their words' spacing
-                band = union_of(Box(*span["bbox"]) for span in worded)
-                box = Box(max(box.x0, band.x0), box.y0, min(box.x1, band.x1), box.y1)
+                box = within_words_band(box, [Box(*span["bbox"]) for span in worded])
             if horizontal and any(span_is_inflated(span) for span in spans):
                 # a symbol font's glyph box may reach far below its baseline (CMSY's "•", "×"):
                 # the line is as tall as its glyphs print, not as its font's box
@@ -482,6 +479,13 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             )
             lines.append(TextLine(box, text, size, bold, block_index, turn))
     return join_row_pieces(lines)
+
+
+def within_words_band(box: Box, words: Sequence[Box]) -> Box:
+    """A line set on its side, as wide as its words: a symbol set off their band (a root sign raised
+    over "sNN") does not widen it, so its rows stack at their words' spacing."""
+    band = union_of(words)
+    return Box(max(box.x0, band.x0), box.y0, min(box.x1, band.x1), box.y1)
 
 
 def in_page_frame(box: Box, rotation: pymupdf.Matrix) -> Box:

@@ -770,3 +770,101 @@ def test_a_caption_set_in_two_columns_under_a_wide_figure_goes_on_in_the_next_co
     # a figure in the left column only: the next column's lines are its own text
     (alone,) = find_captions(lines, [Box(51, 54, 289, 349)], body_size=10.0)
     assert alone.text.endswith("by pattern")
+
+
+def test_a_title_hanging_far_from_its_label_in_the_labels_block_is_on_its_row() -> None:
+    lines = [
+        line((57, 203, 91, 212), "Table 1:", 3, 10.0),
+        line((122, 203, 352, 212), "Summary of the NMR data availability by source type", 3, 10.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.text == "Table 1: Summary of the NMR data availability by source type"
+
+
+def test_a_header_of_two_rows_of_cells_under_the_top_rule_is_part_of_the_table() -> None:
+    from cephalo_ray.extract.geometry import Caption, Cluster
+    from cephalo_ray.extract.regions import vertical_claim
+
+    label = parse_caption_start("Table 3-Specifications of load cases.", label_is_bold=True)
+    assert label is not None
+    caption = Caption(Box(106, 54, 228, 63), label, "Table 3-Specifications of load cases.", (0,))
+    lines = [line((106, 54, 228, 63), caption.text, 0, 7.9)]
+    header = [
+        ("Type of test", 64),
+        ("Description", 113),
+        ("Case", 161),
+        ("Initial", 197),
+        ("Configuration", 232),
+    ]
+    for text, x in header:
+        lines.append(line((x, 82, x + 30, 89), text, 1, 7.0))
+    lines.append(line((193, 86, 219, 93), "position", 1, 7.0))
+    clusters = [
+        Cluster(Box(55, 69, 278, 70), paths=9),
+        Cluster(Box(64, 78, 274, 93), lines=list(range(1, len(lines))), text_only=True),
+        Cluster(Box(55, 100, 278, 425), paths=101),
+    ]
+    claim = vertical_claim(0, [caption], clusters, [], PAGE, (41, 299), False, lines)
+    assert claim is not None and claim.clusters == (0, 1, 2)
+
+
+def test_two_images_whose_margins_touch_are_split_between_their_side_by_side_captions() -> None:
+    lines = [
+        line((102, 730, 272, 743), 'Figure 4. Résultat du spectre "14",', 4, 12.0),
+        line((317, 730, 487, 743), 'Figure 5. Résultat du spectre "17",', 4, 12.0),
+    ]
+    images = [Graphic(Box(85, 553, 301, 715), "image"), Graphic(Box(298, 553, 514, 715), "image")]
+    regions = pair_regions(lines, images, PAGE, TextStats(12.0, 430.0))
+    boxes = {item.caption.label.label: item.box for item in regions.items if item.caption}
+    assert boxes == {"Figure 4": Box(85, 553, 301, 715), "Figure 5": Box(298, 553, 514, 715)}
+
+
+def test_a_picture_reaching_into_or_through_its_caption_ends_where_the_caption_starts() -> None:
+    stats = TextStats(10.0, 430.0)
+    caption = [
+        line(
+            (85, 710, 493, 723),
+            "Figure 2. Résultat de l'élévation de la surface libre pour la simulation de",
+            20,
+            12.0,
+        ),
+        line(
+            (85, 726, 495, 740),
+            "référence (Hm0=2 m, Tp=10,3 s, Dir=200°N, Etal=25° Niveau d'eau mi-marée",
+            20,
+            12.0,
+        ),
+    ]
+    into = pair_regions(caption, [Graphic(Box(157, 471, 438, 731), "image")], PAGE, stats)
+    (item,) = into.items
+    assert item.box == Box(157, 471, 438, 709.5)
+    legend = [
+        line(
+            (309, 611, 536, 620),
+            "Figure 2. WST-1 cell proliferation assay (a) and live/dead (green/red)",
+            30,
+            8.0,
+        ),
+        line(
+            (309, 622, 536, 631),
+            "cell staining of the cultured cells after three days in the chip, with",
+            30,
+            8.0,
+        ),
+        line(
+            (309, 633, 536, 642),
+            "the bioreactor supplied with oxygen through the membrane under it (b)",
+            30,
+            8.0,
+        ),
+        line(
+            (309, 644, 536, 653),
+            "and without it (c), scale bars showing one hundred micrometres each",
+            30,
+            8.0,
+        ),
+        line((309, 655, 450, 664), "in all of the panels of the figure.", 30, 8.0),
+    ]
+    through = pair_regions(legend, [Graphic(Box(309, 85, 536, 652), "image")], PAGE, TextStats(9.0, 230.0))
+    (item,) = through.items
+    assert item.box == Box(309, 85, 536, 610.5)

@@ -22,6 +22,7 @@ from cephalo_ray.extract.captions import (
         ("Figure S2. Supplementary view", "figure", "Figure S2"),
         ("Extended Data Fig. 1 | Overview", "figure", "Extended Data Figure 1"),
         ("Fig. 2 (A) In a preference decision-making task", "figure", "Figure 2"),
+        ("Figure. 5 Total heave added mass.", "figure", "Figure 5"),
         (
             "Recommendation Table 4 \u2014 Recommendations for the prevention",
             "table",

@@ -121,3 +121,13 @@ def test_the_column_width_of_a_two_column_paper_is_not_its_one_column_abstracts(
     later_page = rows(42, 248, 55) + rows(307, 248, 55)
     assert abs(text_stats([first_page, later_page]).column_width - 248) < 1
     assert abs(text_stats([rows(42, 407, 60)]).column_width - 407) < 1
+
+
+def test_a_raised_root_sign_does_not_widen_a_line_set_on_its_side() -> None:
+    from cephalo_ray.extract.document import within_words_band
+    from cephalo_ray.extract.geometry import Box
+
+    # a caption turned on its side: its words lie in x 82-91, the root sign is raised to x 75
+    words = [Box(82.1, 565.0, 90.9, 601.6), Box(82.0, 447.4, 90.9, 452.0), Box(85.6, 434.0, 91.8, 447.4)]
+    line = Box(75.0, 330.7, 92.4, 601.6)
+    assert within_words_band(line, words) == Box(82.0, 330.7, 91.8, 601.6)
