@@ -405,7 +405,7 @@ def continues_caption(
 def inside_drawing(box: Box, drawings: Sequence[Box]) -> bool:
     """The line lies inside a drawing (a highlight behind a line does not count)."""
     return any(
-        drawing.height > 3 * box.height and drawing.contains_point(box.center_x, box.center_y)
+        drawing.height > 2.5 * box.height and drawing.contains_point(box.center_x, box.center_y)
         for drawing in drawings
     )
 

@@ -868,3 +868,14 @@ def test_a_picture_reaching_into_or_through_its_caption_ends_where_the_caption_s
     through = pair_regions(legend, [Graphic(Box(309, 85, 536, 652), "image")], PAGE, TextStats(9.0, 230.0))
     (item,) = through.items
     assert item.box == Box(309, 85, 536, 610.5)
+
+
+def test_a_caption_stops_at_the_header_of_a_short_ruled_table_in_its_block() -> None:
+    lines = [
+        line((244, 128, 354, 142), "Table 5. AQD Description", 2, 10.0),
+        line((187, 140, 410, 154), "Month-Year PM2.5 (µg/m³) NOx (µg/m³) AQI", 2, 10.0),
+        line((194, 152, 236, 166), "Jan-2022", 2, 10.0),
+    ]
+    grid = Box(182, 141, 414, 178)  # three rows of ruled cells, under three times a line's height
+    (caption,) = find_captions(lines, [grid], body_size=10.0)
+    assert caption.text == "Table 5. AQD Description"
