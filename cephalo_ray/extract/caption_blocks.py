@@ -403,9 +403,14 @@ def continues_caption(
 
 
 def inside_drawing(box: Box, drawings: Sequence[Box]) -> bool:
-    """The line lies inside a drawing (a highlight behind a line does not count)."""
+    """The line lies inside a drawing: over three lines high, or over two and running round the whole
+    line (a short ruled table's grid; words highlighted on two lines run round only those words)."""
     return any(
-        drawing.height > 2.5 * box.height and drawing.contains_point(box.center_x, box.center_y)
+        drawing.contains_point(box.center_x, box.center_y)
+        and (
+            drawing.height > 3 * box.height
+            or (drawing.height > 2 * box.height and drawing.x0 <= box.x0 + 2 and drawing.x1 >= box.x1 - 2)
+        )
         for drawing in drawings
     )
 
@@ -533,7 +538,11 @@ def left_room_unused(lines: Sequence[TextLine], members: list[int], candidate: T
     centred = abs(box.center_x - row.center_x) <= 0.5 * em
     if aligned or centred:
         return False
-    room_left = box.x1 > row.x1 + 2 * em
+    # (in the row's own block, the line is the caption's: a legend hung under a short title; so is a
+    # legend's indented first line under a title: the row was inset on its left too, or the line
+    # starts past the row's middle, in another column)
+    inset = box.x0 < row.x0 - 3 or box.x0 > row.center_x
+    room_left = box.x1 > row.x1 + 2 * em and candidate.block != last.block and inset
     set_before = box.x0 < row.x0 - 2 * em and box.x1 < row.x1 - 2 * em
     return room_left or set_before
 

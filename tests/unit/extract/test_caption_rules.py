@@ -879,3 +879,42 @@ def test_a_caption_stops_at_the_header_of_a_short_ruled_table_in_its_block() -> 
     grid = Box(182, 141, 414, 178)  # three rows of ruled cells, under three times a line's height
     (caption,) = find_captions(lines, [grid], body_size=10.0)
     assert caption.text == "Table 5. AQD Description"
+
+
+def test_a_legend_hung_or_indented_under_a_short_title_row_is_no_body_text_after_it() -> None:
+    from cephalo_ray.extract.caption_blocks import left_room_unused
+
+    title = line((50, 500, 190, 510), "Figure 3. Study area.", 30, 9.0)
+    hung = line((92, 511, 290, 521), "The shaded cells mark the plots sampled in both", 30, 9.0)
+    indented = line((62, 511, 290, 521), "The shaded cells mark the plots sampled in both", 31, 9.0)
+    centred = line((109, 397, 236, 409), "图１　多维统一标识体系框架", 40, 9.7)
+    paragraph = line((78, 412, 288, 424), "服务层针对上层新型多样的网络应用，基于多维", 42, 9.7)
+    assert not left_room_unused([title, hung], [0], hung)
+    assert not left_room_unused([title, indented], [0], indented)
+    assert left_room_unused([centred, paragraph], [0], paragraph)
+
+
+def test_words_highlighted_on_two_caption_lines_do_not_stop_the_caption() -> None:
+    lines = [
+        line(
+            (54, 247, 560, 256),
+            "Figure 1: Dissecting an expository writing piece. In this example, the writing",
+            16,
+            9.0,
+        ),
+        line(
+            (53, 258, 558, 267),
+            "contains summaries of relevant previous work, and it also elects to group several",
+            16,
+            9.0,
+        ),
+        line(
+            (54, 269, 558, 278),
+            "papers and reconcile different findings under a shared framework, to conclude.",
+            16,
+            9.0,
+        ),
+    ]
+    highlights = Box(53, 257.7, 337, 278.3)  # marks behind some words of the second and third lines
+    (caption,) = find_captions(lines, [highlights], body_size=10.0)
+    assert caption.text.endswith("under a shared framework, to conclude.")
