@@ -39,7 +39,13 @@ def excerpt(pdf: bytes, first: int, last: int) -> bytes:
     import pymupdf
 
     doc = pymupdf.open(stream=pdf, filetype="pdf")
-    doc.select(list(range(first - 1, last)))
+    try:
+        doc.select(list(range(first - 1, last)))
+    except pymupdf.mupdf.FzErrorBase:
+        # a catalog whose structure tree points at nothing ("not a dict (null)") cannot be cut in
+        # place: the pages are copied into a new document instead, without the broken tree
+        source, doc = doc, pymupdf.open()
+        doc.insert_pdf(source, from_page=first - 1, to_page=last - 1, links=False, annots=False)
     # no random trailer ID: the same pages give the same bytes every time
     data: bytes = doc.tobytes(garbage=3, deflate=True, no_new_id=True)
     return data
