@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from cephalo_ray.extract.caption_blocks import opens_caption
 from cephalo_ray.extract.geometry import (
+    RULE_THICKNESS,
     Box,
     Caption,
     Cluster,
@@ -449,7 +450,16 @@ def absorb_text(
         remaining = []
         for index in pending:
             box = lines[index].box
-            target = next((cluster for cluster in clusters if cluster.box.near(box, TEXT_GAP)), None)
+            # (a line of running words under a bare rule is a footnote under its separator)
+            wordy = is_wordy(lines[index].text)
+            target = next(
+                (
+                    cluster
+                    for cluster in clusters
+                    if cluster.box.near(box, TEXT_GAP) and not (wordy and bare_rule_above(cluster, box))
+                ),
+                None,
+            )
             if target is None:
                 remaining.append(index)
                 continue
@@ -461,6 +471,18 @@ def absorb_text(
         changed = changed or len(merged) != len(clusters)
         clusters = merged
     return clusters
+
+
+def bare_rule_above(cluster: Cluster, box: Box) -> bool:
+    """The cluster is one thin horizontal rule, alone, above the line."""
+    rule = cluster.box
+    return (
+        not cluster.images
+        and not cluster.lines
+        and cluster.paths <= 2
+        and rule.height <= RULE_THICKNESS
+        and rule.y1 <= box.center_y
+    )
 
 
 def merge_clusters(clusters: list[Cluster]) -> list[Cluster]:

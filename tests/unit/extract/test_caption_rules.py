@@ -918,3 +918,25 @@ def test_words_highlighted_on_two_caption_lines_do_not_stop_the_caption() -> Non
     highlights = Box(53, 257.7, 337, 278.3)  # marks behind some words of the second and third lines
     (caption,) = find_captions(lines, [highlights], body_size=10.0)
     assert caption.text.endswith("under a shared framework, to conclude.")
+
+
+def test_a_footnote_under_its_separator_rule_is_no_part_of_the_figure_above() -> None:
+    stats = TextStats(12.0, 468.0)
+    lines = [
+        line(
+            (72, 523, 533, 534),
+            "Figure 1. Example 3x3 pixel window containing 9 pixels and 12 adjacencies.",
+            1,
+            10.0,
+        ),
+        line(
+            (72, 661, 540, 671),
+            "1 Other aspects of scale are defined by the input dataset, its spatial resolution",
+            3,
+            10.0,
+        ),
+        line((72, 673, 237, 684), "and its thematic resolution (image legend).", 3, 10.0),
+    ]
+    graphics = [Graphic(Box(72, 547, 169, 644), "image"), Graphic(Box(72, 653.5, 216, 654.2), "path")]
+    (item,) = pair_regions(lines, graphics, PAGE, stats).items
+    assert item.box == Box(72, 547, 169, 644)
