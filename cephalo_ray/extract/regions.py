@@ -231,7 +231,12 @@ def split_between_captions(
         split: list[Cluster] = []
         for cluster in clusters:
             box = cluster.box
-            members = [g for g in graphics if g.box.intersection_area(box) >= 0.9 * g.box.area]
+            # (a hairline crossing the middle, an image one pixel high, holds nothing of either)
+            members = [
+                g
+                for g in graphics
+                if g.box.intersection_area(box) >= 0.9 * g.box.area and min(g.box.width, g.box.height) > 1.0
+            ]
             sides = (
                 [g.box for g in members if g.box.x1 <= middle + slack],
                 [g.box for g in members if g.box.x0 >= middle - slack],

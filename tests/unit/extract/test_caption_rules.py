@@ -814,7 +814,8 @@ def test_two_images_whose_margins_touch_are_split_between_their_side_by_side_cap
         line((317, 730, 487, 743), 'Figure 5. Résultat du spectre "17",', 4, 12.0),
     ]
     images = [Graphic(Box(85, 553, 301, 715), "image"), Graphic(Box(298, 553, 514, 715), "image")]
-    regions = pair_regions(lines, images, PAGE, TextStats(12.0, 430.0))
+    hairline = Graphic(Box(280, 627, 317, 627.2), "image")  # an arrow's shaft across the middle
+    regions = pair_regions(lines, [*images, hairline], PAGE, TextStats(12.0, 430.0))
     boxes = {item.caption.label.label: item.box for item in regions.items if item.caption}
     assert boxes == {"Figure 4": Box(85, 553, 301, 715), "Figure 5": Box(298, 553, 514, 715)}
 
