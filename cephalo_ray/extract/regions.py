@@ -123,9 +123,10 @@ def vertical_claim(
     page: Box,
     span: tuple[float, float],
     upward: bool,
-    lines: Sequence[TextLine] = (),
+    lines: Sequence[TextLine],
 ) -> Claim | None:
-    """The clusters between a caption and the nearest blocker above (or below) it."""
+    """The clusters between a caption and the nearest blocker above (or below) it (`lines`: the
+    page's text lines, which the clusters' line indices point into)."""
     caption = captions[caption_index].box
     left, right = span
 
@@ -238,18 +239,18 @@ def split_between_captions(
                 if g.box.intersection_area(box) >= 0.9 * g.box.area and min(g.box.width, g.box.height) > 1.0
             ]
             sides = (
-                [g.box for g in members if g.box.x1 <= middle + slack],
-                [g.box for g in members if g.box.x0 >= middle - slack],
+                [g for g in members if g.box.x1 <= middle + slack],
+                [g for g in members if g.box.x0 >= middle - slack],
             )
             beside = box.x0 < left.x1 and box.x1 > right.x0 and box.horizontal_overlap(left.union(right)) > 0
             if cluster.text_only or not beside or not all(sides) or sum(map(len, sides)) != len(members):
                 split.append(cluster)
                 continue
-            for boxes, on_left in zip(sides, (True, False), strict=True):
+            for side, on_left in zip(sides, (True, False), strict=True):
                 texts = [index for index in cluster.lines if (lines[index].box.center_x < middle) == on_left]
-                images = sum(1 for g in members if g.kind == "image" and g.box in boxes)
-                union = union_of([*boxes, *(lines[index].box for index in texts)])
-                split.append(Cluster(union, images, len(boxes) - images, texts))
+                images = sum(1 for g in side if g.kind == "image")
+                union = union_of([*(g.box for g in side), *(lines[index].box for index in texts)])
+                split.append(Cluster(union, images, len(side) - images, texts))
         clusters = split
     return clusters
 
