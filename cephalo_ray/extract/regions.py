@@ -242,7 +242,7 @@ def split_between_captions(
                 [g for g in members if g.box.x1 <= middle + slack],
                 [g for g in members if g.box.x0 >= middle - slack],
             )
-            beside = box.x0 < left.x1 and box.x1 > right.x0 and box.horizontal_overlap(left.union(right)) > 0
+            beside = box.x0 < left.x1 and box.x1 > right.x0  # over (or under) both captions
             if cluster.text_only or not beside or not all(sides) or sum(map(len, sides)) != len(members):
                 split.append(cluster)
                 continue
