@@ -374,7 +374,8 @@ def continues_caption(
     # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
     label_alone = len(members) == 1 and is_label_alone(last.text)  # ("Tablo 1." + its title under it)
-    if in_body_size and not label_alone and ends_paragraph(last, candidate):
+    titled = title_over_legend(lines, members, candidate, line_gap)
+    if in_body_size and not label_alone and not titled and ends_paragraph(last, candidate):
         return False
     if body_text_after_caption(lines, members, candidate, line_gap):
         return False
@@ -545,6 +546,25 @@ def left_room_unused(lines: Sequence[TextLine], members: list[int], candidate: T
     room_left = box.x1 > row.x1 + 2 * em and candidate.block != last.block and inset
     set_before = box.x0 < row.x0 - 2 * em and box.x1 < row.x1 - 2 * em
     return room_left or set_before
+
+
+def title_over_legend(
+    lines: Sequence[TextLine], members: list[int], candidate: TextLine, line_gap: float
+) -> bool:
+    """The caption so far is a title under a bold label ("Figure 1. Turnout in Bendigo, 1899.") and
+    the line opens its legend: in the title's block, at the label's left edge and no further below
+    than the block's own rows are apart (body text after a caption stands off by a paragraph's space,
+    or in a block of its own)."""
+    label = lines[members[0]]
+    last = lines[members[-1]]
+    box = candidate.box
+    return (
+        label.bold_start
+        and not candidate.bold_start
+        and all(lines[member].block == candidate.block for member in members)
+        and abs(box.x0 - label.box.x0) <= 3.0
+        and box.y0 - last.box.y1 <= max(line_gap, 0.3 * last.size) + 1.0
+    )
 
 
 def alone_on_its_row(lines: Sequence[TextLine], label: TextLine) -> bool:

@@ -412,18 +412,16 @@ def give_empty_captions_their_neighbour(
 def give_up_second_claims(
     best: dict[int, tuple[float, int, int]],
     claims: Sequence[Claim],
-    captions: Sequence[Caption],
-    habits: Mapping[str, str],
 ) -> None:
     """A caption that won clusters on both its sides (set between two figures) keeps one side when
-    the other side's clusters are all a caption left with nothing could have on its usual side: a
-    figure, its caption, a figure, its caption. Changes `best` in place."""
+    the other side's clusters are all a caption left with nothing could have: a figure, its caption,
+    a figure, its caption (or captions above: the nearer figure is the first caption's only one).
+    Changes `best` in place."""
     held: dict[int, dict[int, list[int]]] = {}
     for cluster_index, (_, caption_index, claim_index) in best.items():
         held.setdefault(caption_index, {}).setdefault(claim_index, []).append(cluster_index)
     for claim_index, claim in sorted(enumerate(claims), key=lambda entry: entry[1].cost):
-        caption = captions[claim.caption]
-        if claim.caption in held or claim.placement != habits.get(caption.label.kind, "below"):
+        if claim.caption in held:
             continue
         holders = {best[index][1:] for index in claim.clusters if index in best}
         if len(holders) != 1:
@@ -590,7 +588,7 @@ def pair_regions(
         demoted = past_table_foot(offers, claims, captions, clusters, graphics, cluster_index)
         best[cluster_index] = min(offers, key=lambda offer: (offer in demoted, offer))
     give_empty_captions_their_neighbour(best, claims, captions, clusters, habits)
-    give_up_second_claims(best, claims, captions, habits)
+    give_up_second_claims(best, claims)
     by_caption: dict[int, dict[int, list[tuple[float, int]]]] = {}
     for cluster_index, (cost, caption_index, claim_index) in best.items():
         by_caption.setdefault(caption_index, {}).setdefault(claim_index, []).append((cost, cluster_index))

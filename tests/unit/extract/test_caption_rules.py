@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cephalo_ray.extract.caption_blocks import find_captions, in_printed_rows
 from cephalo_ray.extract.captions import is_continuation, parse_caption_start
 from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats
@@ -941,3 +943,70 @@ def test_a_footnote_under_its_separator_rule_is_no_part_of_the_figure_above() ->
     graphics = [Graphic(Box(72, 547, 169, 644), "image"), Graphic(Box(72, 653.5, 216, 654.2), "path")]
     (item,) = pair_regions(lines, graphics, PAGE, stats).items
     assert item.box == Box(72, 547, 169, 644)
+
+
+def test_a_title_sentence_under_a_bold_label_keeps_the_legend_of_its_block() -> None:
+    # a political-science journal: captions in the body's font and width, the label alone in bold; the
+    # title is a sentence of its own, and the legend under it sits at the caption's own line pitch in
+    # the caption's block, while the body's paragraphs are blocks of their own
+    def caption_line(box: tuple[float, float, float, float], text: str, block: int) -> TextLine:
+        return TextLine(Box(*box), text, 10.9, text.startswith("Figure"), block)
+
+    lines = [
+        caption_line((127.4, 590.5, 486.1, 601.5), "Figure 2. Turnout and labor vote share across state", 15),
+        caption_line((127.4, 605.7, 189.8, 615.5), "(1910--1950).", 15),
+        caption_line((127.4, 619.6, 486.0, 629.4), "The graph presents the level of voter turnout (top", 15),
+        caption_line((127.4, 633.5, 360.6, 643.4), "panel) in every election.", 15),
+        caption_line((127.4, 661.4, 486.1, 671.2), "Body text resumes in a paragraph of its own block.", 16),
+    ]
+    (caption,) = find_captions(lines, body_size=10.9)
+    assert caption.text.endswith("(top panel) in every election.")
+    # the same title followed, a paragraph's space below, by body text written into its block
+    spaced = [*lines[:2], replace(lines[2], box=Box(127.4, 625.0, 486.0, 634.8))]
+    (caption,) = find_captions(spaced, body_size=10.9)
+    assert caption.text == "Figure 2. Turnout and labor vote share across state (1910--1950)."
+
+
+def test_stacked_figures_captioned_above_each_keep_their_own_captions() -> None:
+    # a one-column proceedings page: two charts stacked, each under its caption; the second caption,
+    # between the charts, is nearer the chart above it, yet that chart is the first caption's only one
+    def caption_line(box: tuple[float, float, float, float], text: str, block: int) -> TextLine:
+        return TextLine(Box(*box), text, 9.0, text.startswith("Fig."), block)
+
+    body = [
+        line(
+            (134.8, 393.3 + 12 * row, 480.6, 402.2 + 12 * row),
+            "Body prose of the page goes on here.",
+            40,
+            10.0,
+        )
+        for row in range(8)
+    ]
+    lines = [
+        caption_line(
+            (134.8, 112.1, 480.6, 120.1), "Fig. 3. PageRank on SwetoDblp citations, 22 387 vertices", 0
+        ),
+        caption_line((134.8, 123.1, 276.7, 131.0), "connected by 112 303 edges (citations)", 0),
+        caption_line(
+            (134.8, 240.8, 480.6, 248.7), "Fig. 4. PageRank on a generated graph with log-normal", 21
+        ),
+        caption_line(
+            (134.8, 250.0, 480.6, 259.7), "distributed out-degrees (drawn from a standard normal", 21
+        ),
+        caption_line(
+            (134.8, 262.7, 480.6, 270.6), "distribution). The generated graph has 100 000 vertices.", 21
+        ),
+        *body,
+    ]
+    charts = [
+        Box(144, 137, 300, 233),
+        Box(312, 137, 468, 233),
+        Box(144, 277, 300, 373),
+        Box(312, 277, 468, 373),
+    ]
+    graphics = [Graphic(chart, "path") for chart in charts]
+    items = pair_regions(lines, graphics, PAGE, TextStats(10.0, 346.0)).items
+    assert [(item.caption.label.label if item.caption else None, item.box) for item in items] == [
+        ("Figure 3", Box(144, 137, 468, 233)),
+        ("Figure 4", Box(144, 277, 468, 373)),
+    ]
