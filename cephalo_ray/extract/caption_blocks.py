@@ -379,15 +379,6 @@ def continues_caption(
         return False
     if body_text_after_caption(lines, members, candidate, line_gap):
         return False
-    # one text block, unless the PDF's block runs on into the next column
-    box = candidate.box
-    near = box.y0 - last.box.y1 <= max(1.5 * last.size, line_gap + last.size)
-    if (
-        candidate.block == last.block
-        and near
-        and any(box.horizontal_overlap(lines[m].box) > 0 for m in members)
-    ):
-        return True
     # (a caption's own rows may sit further apart than the body's: "... in the first column of" +
     # "Figure 3. The right panel ..." still cites across the break)
     # (the caption's bold label is no heading the sentence could not run on from)
@@ -396,6 +387,15 @@ def continues_caption(
         continues_sentence(as_text, candidate, max(line_gap, 0.7 * last.size))
     ):
         return False  # the next caption (not a citation that wrapped: "as shown in" + "Figure 5.")
+    # one text block, unless the PDF's block runs on into the next column
+    box = candidate.box
+    near = box.y0 - last.box.y1 <= max(0.8 * last.size, line_gap + 0.5 * last.size)
+    if (
+        candidate.block == last.block
+        and near
+        and any(box.horizontal_overlap(lines[m].box) > 0 for m in members)
+    ):
+        return True
     if len(members) == 1 and is_label_alone(last.text):
         # (a title in a caption font of its own may stand further off under a label set apart)
         set_apart = not in_body_size and alone_on_its_row(lines, last)
@@ -560,6 +560,7 @@ def title_over_legend(
     box = candidate.box
     return (
         label.bold_start
+        and finishes_sentence(last)
         and not candidate.bold_start
         and all(lines[member].block == candidate.block for member in members)
         and abs(box.x0 - label.box.x0) <= 3.0
@@ -639,6 +640,9 @@ def next_row_of_caption(
     # manuscript's spacing too (where no body text on the pages showed that spacing)
     text = last.text.rstrip()
     broken_off = (text[-1:].isalnum() or text.endswith((",", ";", "(", "-"))) and last.box.x1 >= box.x1 - 2
+    # (not in a document whose body is set solid: a caption there is too; a paragraph's space
+    # after its last row parts it from the heading or the body text that follows)
+    broken_off = broken_off and line_gap >= 0.1 * size
     reach = max(reach, 1.25 * size) if broken_off else reach
     return overlaps and -reach_up <= gap <= max(reach, line_gap + 0.25 * size) and same_font
 

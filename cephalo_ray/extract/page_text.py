@@ -180,6 +180,8 @@ LINE_NUMBER = re.compile(r"^\d{1,4}$")
 # their characters and the full-width forms are set twice as wide as Latin letters
 WORD_RUN_CHARACTERS = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 WIDE_CHARACTERS = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af\uff01-\uff60]")
+# a row of panel letters under a figure's pictures ("(a)      (b)"), whatever block the PDF put it in
+PANEL_LETTERS = re.compile(r"(?:\(?[a-z]\)\s*){1,8}")
 
 
 def prose_extent(pages: Sequence[Sequence[TextLine]], stats: TextStats) -> tuple[float, float] | None:
@@ -250,7 +252,7 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
     """Prose: in the body font, in a block of full-width lines (a paragraph), or one full line."""
     if is_full_prose_line(line, stats):
         return True
-    if abs(line.size - stats.body_size) > 1.0:
+    if abs(line.size - stats.body_size) > 1.0 or PANEL_LETTERS.fullmatch(line.text.strip()):
         return False
     if len(block_lines) < 2:
         # alone in its block (loosely set text): prose if it is a long line of running words

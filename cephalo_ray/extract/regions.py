@@ -722,7 +722,7 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
     rules = [
         rule
         for rule in joined_rules(graphics)
-        if rule.width >= 0.5 * box.width and box.contains_point(rule.center_x, rule.center_y, 1.0)
+        if rule.width >= 0.25 * box.width and box.contains_point(rule.center_x, rule.center_y, 1.0)
     ]
     if len(rules) < 2:
         return box
@@ -734,13 +734,19 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
     notes = [line for line in inside if line.box.center_y > bottom]
     if len(own) < 2 or not cells or not notes:
         return box
+    # (rules narrower than the box rule a table the notes under it made wider: its cells lie
+    # between the rules' ends)
+    if top.width < 0.5 * box.width and any(
+        line.box.x0 < top.x0 - 6 or line.box.x1 > top.x1 + 6 for line in cells
+    ):
+        return box
     one_per_row = not any(a.box.shares_row(b.box) for i, a in enumerate(notes) for b in notes[i + 1 :])
     cell_size = sorted(line.size for line in cells)[len(cells) // 2]
     smaller = all(line.size <= cell_size - 0.3 for line in notes)
     marked = FOOTNOTE_START.match(min(notes, key=lambda line: line.box.y0).text) is not None
     # (or a paragraph of notes running the table's width in the cells' own size)
-    running = [line for line in notes if is_wordy(line.text) and line.box.width >= 0.8 * box.width]
-    paragraph = len(notes) >= 2 and len(running) >= 0.6 * len(notes)
+    running = [line for line in notes if is_wordy(line.text) and line.box.width >= 0.8 * top.width]
+    paragraph = len(notes) >= 2 and len(running) >= 0.6 * (len(notes) - 1)  # (its last line may end short)
     if not (one_per_row and (smaller or marked or paragraph)):
         return box
     kept = [line.box for line in cells] + [

@@ -1010,3 +1010,70 @@ def test_stacked_figures_captioned_above_each_keep_their_own_captions() -> None:
         ("Figure 3", Box(144, 137, 468, 233)),
         ("Figure 4", Box(144, 277, 468, 373)),
     ]
+
+
+def bold_line(box: tuple[float, float, float, float], text: str, block: int, size: float = 10.0) -> TextLine:
+    return TextLine(Box(*box), text, size, True, block)
+
+
+def test_a_caption_stops_at_the_next_caption_or_heading_its_block_runs_on_into() -> None:
+    # a word-processor journal: each caption one bold row, written into one block with the table
+    # caption under it, or with the section heading and body text a paragraph's space below
+    lines = [
+        bold_line((72.0, 501.7, 220.1, 512.7), "Figure 4 Workflow of methodology", 5),
+        bold_line((72.0, 524.7, 231.5, 536.3), "Table 1 Equipment and apparatus used", 5),
+    ]
+    figure, table = find_captions(lines, body_size=10.0, line_gap=0.5)
+    assert (figure.text, table.text) == (
+        "Figure 4 Workflow of methodology",
+        "Table 1 Equipment and apparatus used",
+    )
+    lines = [
+        bold_line((72.0, 430.4, 259.5, 441.4), "Figure 3 (a) CSA, (b) OPC (43-grade), (c) CA", 2),
+        bold_line((72.0, 453.7, 182.3, 464.7), "3.1Methodology adaption", 2),
+        line((72.0, 464.8, 290.2, 475.9), "The following methodology is followed (presented in", 2, 10.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=0.5)
+    assert caption.text == "Figure 3 (a) CSA, (b) OPC (43-grade), (c) CA"
+
+
+def test_a_tables_notes_wider_than_its_rules_are_left_out_of_its_box() -> None:
+    # a one-column appendix: a small table centred between three rules, and a paragraph of notes
+    # under it running the text's full width, in the cells' own block
+    from cephalo_ray.extract.regions import without_table_notes
+
+    cells = [
+        line((175.8, 102.0 + 12 * row, 419.5, 110.0 + 12 * row), "More 31 0.05 200 0.833 45.0% 1.0", 2, 9.0)
+        for row in range(4)
+    ]
+    notes = [
+        line(
+            (54.6, 163.6, 541.3, 171.8),
+            "leaves = num_leaves; lr = learning_rate; n_est = num_boost_round;",
+            2,
+        ),
+        line((54.6, 174.7, 154.8, 182.7), "= F1 score at that threshold.", 2, 9.0),
+    ]
+    rules = [Graphic(Box(175.8, y, 419.5, y + 0.4), "path") for y in (97.3, 113.4, 162.4)]
+    box = without_table_notes(Box(54.6, 97.0, 541.3, 182.7), cells + notes, rules)
+    assert box == Box(175.8, 97.3, 419.5, 162.8)
+
+
+def test_a_row_of_panel_letters_in_a_paragraphs_block_is_no_prose() -> None:
+    # a word-processor page wrote the letters under three pictures into the block of the body text
+    # below them: the row is the figure's, and its caption, right under it, still takes the figure
+    from cephalo_ray.extract.page_text import is_body_line
+
+    stats = TextStats(10.0, 218.5, 0.5)
+    letters = line((143.3, 418.7, 290.5, 429.9), "(a)                    (b)", 2, 10.0)
+    paragraph = [
+        line(
+            (72.0, 464.8 + 11 * row, 290.2, 475.9 + 11 * row),
+            "The following methodology is followed in",
+            2,
+            10.0,
+        )
+        for row in range(4)
+    ]
+    assert not is_body_line(letters, [letters, *paragraph], stats)
+    assert is_body_line(paragraph[0], [letters, *paragraph], stats)
