@@ -553,8 +553,8 @@ def title_over_legend(
 ) -> bool:
     """The caption so far is a title under a bold label ("Figure 1. Turnout in Bendigo, 1899.") and
     the line opens its legend: in the title's block, at the label's left edge and no further below
-    than the block's own rows are apart (body text after a caption stands off by a paragraph's space,
-    or in a block of its own)."""
+    than the body's lines are apart (body text after a caption stands off by a paragraph's space, or
+    in a block of its own)."""
     label = lines[members[0]]
     last = lines[members[-1]]
     box = candidate.box

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from cephalo_ray.extract.caption_blocks import find_captions, in_printed_rows
@@ -15,6 +16,12 @@ PAGE = Box(0, 0, 612, 792)
 
 def line(box: tuple[float, float, float, float], text: str, block: int, size: float = 8.0) -> TextLine:
     return TextLine(Box(*box), text, size, False, block)
+
+
+def typeset(box: tuple[float, float, float, float], text: str, block: int, size: float) -> TextLine:
+    """A line whose first word is bold where it is a caption's label or a numbered heading."""
+    bold = re.match(r"(Fig|Table|\d+\.\d)", text) is not None
+    return TextLine(Box(*box), text, size, bold, block)
 
 
 def test_a_subscript_reaching_back_over_the_last_piece_keeps_the_caption_going() -> None:
@@ -949,15 +956,14 @@ def test_a_title_sentence_under_a_bold_label_keeps_the_legend_of_its_block() -> 
     # a political-science journal: captions in the body's font and width, the label alone in bold; the
     # title is a sentence of its own, and the legend under it sits at the caption's own line pitch in
     # the caption's block, while the body's paragraphs are blocks of their own
-    def caption_line(box: tuple[float, float, float, float], text: str, block: int) -> TextLine:
-        return TextLine(Box(*box), text, 10.9, text.startswith("Figure"), block)
-
     lines = [
-        caption_line((127.4, 590.5, 486.1, 601.5), "Figure 2. Turnout and labor vote share across state", 15),
-        caption_line((127.4, 605.7, 189.8, 615.5), "(1910--1950).", 15),
-        caption_line((127.4, 619.6, 486.0, 629.4), "The graph presents the level of voter turnout (top", 15),
-        caption_line((127.4, 633.5, 360.6, 643.4), "panel) in every election.", 15),
-        caption_line((127.4, 661.4, 486.1, 671.2), "Body text resumes in a paragraph of its own block.", 16),
+        typeset(
+            (127.4, 590.5, 486.1, 601.5), "Figure 2. Turnout and labor vote share across state", 15, 10.9
+        ),
+        typeset((127.4, 605.7, 189.8, 615.5), "(1910--1950).", 15, 10.9),
+        typeset((127.4, 619.6, 486.0, 629.4), "The graph presents the level of voter turnout (top", 15, 10.9),
+        typeset((127.4, 633.5, 360.6, 643.4), "panel) in every election.", 15, 10.9),
+        typeset((127.4, 661.4, 486.1, 671.2), "Body text resumes in a paragraph of its own block.", 16, 10.9),
     ]
     (caption,) = find_captions(lines, body_size=10.9)
     assert caption.text.endswith("(top panel) in every election.")
@@ -970,9 +976,6 @@ def test_a_title_sentence_under_a_bold_label_keeps_the_legend_of_its_block() -> 
 def test_stacked_figures_captioned_above_each_keep_their_own_captions() -> None:
     # a one-column proceedings page: two charts stacked, each under its caption; the second caption,
     # between the charts, is nearer the chart above it, yet that chart is the first caption's only one
-    def caption_line(box: tuple[float, float, float, float], text: str, block: int) -> TextLine:
-        return TextLine(Box(*box), text, 9.0, text.startswith("Fig."), block)
-
     body = [
         line(
             (134.8, 393.3 + 12 * row, 480.6, 402.2 + 12 * row),
@@ -983,18 +986,18 @@ def test_stacked_figures_captioned_above_each_keep_their_own_captions() -> None:
         for row in range(8)
     ]
     lines = [
-        caption_line(
-            (134.8, 112.1, 480.6, 120.1), "Fig. 3. PageRank on SwetoDblp citations, 22 387 vertices", 0
+        typeset(
+            (134.8, 112.1, 480.6, 120.1), "Fig. 3. PageRank on SwetoDblp citations, 22 387 vertices", 0, 9.0
         ),
-        caption_line((134.8, 123.1, 276.7, 131.0), "connected by 112 303 edges (citations)", 0),
-        caption_line(
-            (134.8, 240.8, 480.6, 248.7), "Fig. 4. PageRank on a generated graph with log-normal", 21
+        typeset((134.8, 123.1, 276.7, 131.0), "connected by 112 303 edges (citations)", 0, 9.0),
+        typeset(
+            (134.8, 240.8, 480.6, 248.7), "Fig. 4. PageRank on a generated graph with log-normal", 21, 9.0
         ),
-        caption_line(
-            (134.8, 250.0, 480.6, 259.7), "distributed out-degrees (drawn from a standard normal", 21
+        typeset(
+            (134.8, 250.0, 480.6, 259.7), "distributed out-degrees (drawn from a standard normal", 21, 9.0
         ),
-        caption_line(
-            (134.8, 262.7, 480.6, 270.6), "distribution). The generated graph has 100 000 vertices.", 21
+        typeset(
+            (134.8, 262.7, 480.6, 270.6), "distribution). The generated graph has 100 000 vertices.", 21, 9.0
         ),
         *body,
     ]
@@ -1012,16 +1015,12 @@ def test_stacked_figures_captioned_above_each_keep_their_own_captions() -> None:
     ]
 
 
-def bold_line(box: tuple[float, float, float, float], text: str, block: int, size: float = 10.0) -> TextLine:
-    return TextLine(Box(*box), text, size, True, block)
-
-
 def test_a_caption_stops_at_the_next_caption_or_heading_its_block_runs_on_into() -> None:
     # a word-processor journal: each caption one bold row, written into one block with the table
     # caption under it, or with the section heading and body text a paragraph's space below
     lines = [
-        bold_line((72.0, 501.7, 220.1, 512.7), "Figure 4 Workflow of methodology", 5),
-        bold_line((72.0, 524.7, 231.5, 536.3), "Table 1 Equipment and apparatus used", 5),
+        typeset((72.0, 501.7, 220.1, 512.7), "Figure 4 Workflow of methodology", 5, 10.0),
+        typeset((72.0, 524.7, 231.5, 536.3), "Table 1 Equipment and apparatus used", 5, 10.0),
     ]
     figure, table = find_captions(lines, body_size=10.0, line_gap=0.5)
     assert (figure.text, table.text) == (
@@ -1029,8 +1028,8 @@ def test_a_caption_stops_at_the_next_caption_or_heading_its_block_runs_on_into()
         "Table 1 Equipment and apparatus used",
     )
     lines = [
-        bold_line((72.0, 430.4, 259.5, 441.4), "Figure 3 (a) CSA, (b) OPC (43-grade), (c) CA", 2),
-        bold_line((72.0, 453.7, 182.3, 464.7), "3.1Methodology adaption", 2),
+        typeset((72.0, 430.4, 259.5, 441.4), "Figure 3 (a) CSA, (b) OPC (43-grade), (c) CA", 2, 10.0),
+        typeset((72.0, 453.7, 182.3, 464.7), "3.1Methodology adaption", 2, 10.0),
         line((72.0, 464.8, 290.2, 475.9), "The following methodology is followed (presented in", 2, 10.0),
     ]
     (caption,) = find_captions(lines, body_size=10.0, line_gap=0.5)
