@@ -250,6 +250,8 @@ def text_stats(pages: Sequence[Sequence[TextLine]]) -> TextStats:
 
 def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextStats) -> bool:
     """Prose: in the body font, in a block of full-width lines (a paragraph), or one full line."""
+    if len(block_lines) >= 2 and is_row_of_cells(block_lines):
+        return False  # a table's row whose one long cell is a sentence, not a paragraph's lines
     if is_full_prose_line(line, stats):
         return True
     if abs(line.size - stats.body_size) > 1.0 or PANEL_LETTERS.fullmatch(line.text.strip()):
@@ -259,6 +261,16 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
         return line.box.width >= 0.6 * stats.column_width and is_wordy(line.text, 8)
     wide = sum(1 for other in block_lines if other.box.width >= 0.7 * stats.column_width)
     return wide >= max(1, len(block_lines) // 2)
+
+
+def is_row_of_cells(block_lines: Sequence[TextLine]) -> bool:
+    """The block's lines stand side by side on one row, columns apart (1.5 ems or more): cells of a
+    table's row. A paragraph's lines stack; a line broken by inline math leaves narrow gaps."""
+    ordered = sorted(block_lines, key=lambda line: line.box.x0)
+    return all(
+        left.box.shares_row(right.box) and right.box.x0 - left.box.x1 >= 1.5 * max(left.size, right.size)
+        for left, right in zip(ordered, ordered[1:], strict=False)
+    )
 
 
 def mostly_letters(text: str) -> bool:

@@ -1076,3 +1076,28 @@ def test_a_row_of_panel_letters_in_a_paragraphs_block_is_no_prose() -> None:
     ]
     assert not is_body_line(letters, [letters, *paragraph], stats)
     assert is_body_line(paragraph[0], [letters, *paragraph], stats)
+
+
+def test_a_table_row_whose_long_cell_is_a_sentence_is_no_prose() -> None:
+    # a landscape table without row rules: each row is one block of cells (citation, a sentence
+    # describing the system, the method), and the sentence cell is wider than the body's column
+    from cephalo_ray.extract.page_text import is_body_line
+
+    stats = TextStats(10.0, 228.1, 2.3)
+    row = [
+        line((88.3, 140.3, 168.0, 149.0), "Snow and Snow 1972", 30, 9.0),
+        line(
+            (212.3, 140.3, 582.7, 149.0),
+            "Bill morphology and niche partitioning of nine hummingbird species in the Arima Valley",
+            30,
+            9.0,
+        ),
+        line((629.5, 140.3, 669.4, 149.0), "Qualitative", 30, 9.0),
+    ]
+    assert not any(is_body_line(cell, row, stats) for cell in row)
+    # a paragraph's line that inline math broke into two pieces, a thin space apart, is still prose
+    broken = [
+        line((54.0, 300.0, 250.0, 310.0), "the rate of decay grows with the inverse square of", 12, 10.0),
+        line((253.0, 300.0, 282.0, 310.0), "the", 12, 10.0),
+    ]
+    assert is_body_line(broken[0], broken, stats)
