@@ -254,6 +254,16 @@ def next_column_lines(
     first = lines[head]
     if abs(first.size - last.size) > (0.3 if own_size else 0.5):
         return []
+    column_right = max(
+        (
+            line.box.x1
+            for line in lines
+            if abs(line.box.x0 - box.x0) <= last.size and line.box.x1 < first.box.x0
+        ),
+        default=last.box.x1,
+    )
+    if last.box.x1 < column_right - 2 * last.size:
+        return []  # its last line stops short of the column's edge: the caption ended, not cut off
     if not own_size and not (first.text[:1].islower() or last.text.endswith("-")):
         return []
     if parse_caption_start(first.text, label_is_bold=first.bold_start) is not None:

@@ -74,18 +74,19 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
     bottom band that repeats across pages (numbers ignored), or a bare page number there."""
     seen: dict[tuple[str, str], set[int]] = {}
     banded: list[list[tuple[int, str, str]]] = []
+    numbered = page_number_places(pages, rects)
     for number, (lines, rect) in enumerate(zip(pages, rects, strict=True)):
         top, bottom = rect.y0 + FURNITURE_BAND * rect.height, rect.y1 - FURNITURE_BAND * rect.height
         inner = [line.box for line in lines if top < line.box.center_y < bottom]
         marks = []
         for index, line in enumerate(lines):
             # a line reaching out of the band by less than half its height is furniture (a footer set
-            # a little high), unless prose goes on right next to it: then it opens or ends a paragraph
-            if line.box.y1 <= top or (line.box.center_y <= top and not next_to_prose(line.box, inner)):
+            # a little high), unless prose goes on right next to it: then it opens or ends a paragraph;
+            # a page number where the other pages have theirs is furniture wherever the text ends
+            runs = not next_to_prose(line.box, inner) or place_of(line) in numbered
+            if line.box.y1 <= top or (line.box.center_y <= top and runs):
                 band = "top"
-            elif line.box.y0 >= bottom or (
-                line.box.center_y >= bottom and not next_to_prose(line.box, inner)
-            ):
+            elif line.box.y0 >= bottom or (line.box.center_y >= bottom and runs):
                 band = "bottom"
             else:
                 continue
@@ -98,6 +99,24 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
         {index for index, band, key in marks if len(seen[(band, key)]) >= needed or PAGE_NUMBER.match(key)}
         for marks in banded
     ]
+
+
+def place_of(line: TextLine) -> tuple[int, int]:
+    """Where a line starts, to the nearest 3 points: the place of a page number."""
+    return round(line.box.x0 / 3), round(line.box.y0 / 3)
+
+
+def page_number_places(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box]) -> set[tuple[int, int]]:
+    """Places in the top or bottom band where a bare page number stands on many pages."""
+    seen: dict[tuple[int, int], int] = {}
+    for lines, rect in zip(pages, rects, strict=True):
+        band = FURNITURE_BAND * rect.height
+        for line in lines:
+            in_band = line.box.center_y <= rect.y0 + band or line.box.center_y >= rect.y1 - band
+            if in_band and PAGE_NUMBER.match(furniture_key(line.text)):
+                seen[place_of(line)] = seen.get(place_of(line), 0) + 1
+    needed = max(2, int(FURNITURE_SHARE * len(pages) + 0.999))
+    return {place for place, count in seen.items() if count >= needed}
 
 
 def running_graphics(pages: Sequence[Sequence[Graphic]], rects: Sequence[Box]) -> list[set[int]]:

@@ -1101,3 +1101,17 @@ def test_a_table_row_whose_long_cell_is_a_sentence_is_no_prose() -> None:
         line((253.0, 300.0, 282.0, 310.0), "the", 12, 10.0),
     ]
     assert is_body_line(broken[0], broken, stats)
+
+
+def test_a_one_line_caption_at_a_column_foot_stops_short_of_the_edge_and_does_not_go_on() -> None:
+    # a word-processor journal: a short bold-label caption ends the left column; the right column
+    # opens with the rest of a paragraph, in lower case, in the same size as the caption
+    lines = [
+        typeset((72.0, 79.7, 290.5, 90.7), "CS as the coarse aggregate, resulting in a substantial", 2, 10.0),
+        typeset((72.0, 91.1, 290.4, 102.1), "reduction in the concrete's overall weight without", 2, 10.0),
+        typeset((324.1, 79.7, 542.5, 90.7), "to provide insight into the use of CS as coarse", 1, 10.0),
+        typeset((324.1, 91.1, 542.4, 102.1), "aggregates. Furthermore, the review also addressed", 1, 10.0),
+        typeset((72.0, 696.6, 204.7, 707.6), "Figure 1 Sample (CS) collection", 4, 10.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.text == "Figure 1 Sample (CS) collection"

@@ -44,3 +44,23 @@ def test_exhibits_heading_their_pages_are_items_but_a_label_repeated_on_continua
     # one long table heads each page it runs over with its label alone
     pages = [[line(58, "Table 4", height=8), line(400, "Rows of the table.", block=1)] for _ in range(3)]
     assert running_furniture(pages, [PAGE] * 3) == [{0}, {0}, {0}]
+
+
+def test_a_page_number_right_under_a_caption_at_the_column_foot_is_still_furniture() -> None:
+    # the page number stands at the same place on every page; on one page a caption ends the
+    # column a point above it, as a paragraph's next line would
+    letter = Box(0, 0, 612, 792)  # the bottom band starts at 712.8
+
+    def numbered(number: int, caption: bool) -> list[TextLine]:
+        lines = [line(400, "Body text in the middle.", block=1)]
+        if caption:
+            lines.append(TextLine(Box(72, 696.6, 204.7, 707.6), "Figure 1 Sample collection", 10.0, True, 4))
+        return [
+            *lines,
+            TextLine(Box(72, 709.4, 84 + 23 * (number % 2), 720.4), str(20 + number), 10.0, False, 5),
+        ]
+
+    pages = [numbered(number, caption=number == 3) for number in range(6)]
+    furniture = running_furniture(pages, [letter] * 6)
+    for lines, found in zip(pages, furniture, strict=True):
+        assert {lines[index].text for index in found} == {lines[-1].text}
