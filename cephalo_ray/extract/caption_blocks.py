@@ -262,8 +262,9 @@ def next_column_lines(
         ),
         default=last.box.x1,
     )
-    if last.box.x1 < column_right - 2 * last.size:
-        return []  # its last line stops short of the column's edge: the caption ended, not cut off
+    next_word = (first.text.split() or [""])[0] + " "
+    if column_right - last.box.x1 > len(next_word) * last.box.width / max(len(last.text), 1):
+        return []  # the next column's first word would have fitted on the last line: it ended there
     if not own_size and not (first.text[:1].islower() or last.text.endswith("-")):
         return []
     if parse_caption_start(first.text, label_is_bold=first.bold_start) is not None:

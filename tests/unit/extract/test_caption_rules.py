@@ -1115,3 +1115,24 @@ def test_a_one_line_caption_at_a_column_foot_stops_short_of_the_edge_and_does_no
     ]
     (caption,) = find_captions(lines, body_size=10.0)
     assert caption.text == "Figure 1 Sample (CS) collection"
+    # a ragged-right caption cut at the column's foot: its next word would not have fitted
+    ragged = [
+        typeset(
+            (66.8, 698.5, 290.8, 709.7), "Figure 1: Cumulative density depends on signal at room.", 22, 8.0
+        ),
+        typeset(
+            (66.8, 708.3, 283.9, 719.0), "The representation of the temperature is discussed. The", 22, 8.0
+        ),
+        typeset(
+            (66.8, 718.1, 275.2, 728.7),
+            "variance was estimated from 9 independent measurements on the",
+            22,
+            8.0,
+        ),
+        typeset((314.4, 72.3, 541.4, 83.0), "validation set. All models were trained alike.", 1, 8.0),
+        typeset(
+            (66.8, 72.3, 291.5, 85.7), "correlation of 44.01 in both hemispheres, a performance", 2, 10.0
+        ),
+    ]
+    (caption,) = find_captions(ragged, body_size=10.0)
+    assert caption.text.endswith("measurements on the validation set. All models were trained alike.")
