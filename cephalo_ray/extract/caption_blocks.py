@@ -262,8 +262,9 @@ def next_column_lines(
         ),
         default=last.box.x1,
     )
+    # (the word's width from the last line's average character, spaces included, with a margin)
     next_word = (first.text.split() or [""])[0] + " "
-    if column_right - last.box.x1 > len(next_word) * last.box.width / max(len(last.text), 1):
+    if column_right - last.box.x1 > 1.25 * len(next_word) * last.box.width / max(len(last.text), 1):
         return []  # the next column's first word would have fitted on the last line: it ended there
     if not own_size and not (first.text[:1].islower() or last.text.endswith("-")):
         return []
@@ -365,7 +366,11 @@ def continues_caption(
     in the same size, and not inside a drawing (table cells often share the caption's block)."""
     last = lines[members[-1]]
     candidate = lines[cursor]
-    if inside_drawing(candidate.box, drawings):
+    opener = lines[members[0]].box
+    # (a caption set inside a drawing, as a table's merged last row, goes on inside it)
+    if inside_drawing(
+        candidate.box, [drawing for drawing in drawings if not inside_drawing(opener, [drawing])]
+    ):
         return False
     if in_row_of_cells(lines, members, cursor):
         return False  # a table's header row right under its caption

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from cephalo_ray.extract.caption_blocks import find_captions
@@ -494,6 +494,24 @@ def with_side_panels(
     return item if box == item.box else Item(item.kind, box, caption, graphics, item.placement)
 
 
+def without_caption_row(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> Cluster | None:
+    """A ruled table whose last (or first) row is its caption, a cell across the grid (a word
+    processor's merged row, often shaded): the caption is the table's, and the table ends at its
+    last row of cells. None where the caption is not such a row of this cluster."""
+    if cluster.text_only or cluster.images or len(cluster.lines) < 3:
+        return None
+    box = cluster.box
+    if box.intersection_area(caption) <= 0.5 * caption.area or caption.width < 0.6 * box.width:
+        return None
+    cells = [lines[index].box for index in cluster.lines]
+    reach = 0.5 * caption.height  # (the grid's own rule or shading may frame the caption's row)
+    if box.y1 - caption.y1 <= reach and all(cell.y1 <= caption.y0 + 1 for cell in cells):
+        return replace(cluster, box=Box(box.x0, box.y0, box.x1, max(cell.y1 for cell in cells)))
+    if caption.y0 - box.y0 <= reach and all(cell.y0 >= caption.y1 - 1 for cell in cells):
+        return replace(cluster, box=Box(box.x0, min(cell.y0 for cell in cells), box.x1, box.y1))
+    return None
+
+
 def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> bool:
     """The caption lies inside this cluster, so it is text of the drawing (a panel title).
 
@@ -536,6 +554,8 @@ def pair_regions(
     caption_lines = {index for caption in captions for index in caption.lines}
     floats = ruled_floats(captions, graphics, lines, stats)
     clusters, body = build_clusters(lines, drawings, page, caption_lines, stats, floats)
+    for caption in captions:
+        clusters = [without_caption_row(cluster, caption.box, lines) or cluster for cluster in clusters]
     # a "caption" inside a drawing is text of the drawing (a panel title), not a caption
     captions = [
         caption

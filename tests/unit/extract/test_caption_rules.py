@@ -1136,3 +1136,44 @@ def test_a_one_line_caption_at_a_column_foot_stops_short_of_the_edge_and_does_no
     ]
     (caption,) = find_captions(ragged, body_size=10.0)
     assert caption.text.endswith("measurements on the validation set. All models were trained alike.")
+
+
+def test_a_caption_set_as_a_tables_shaded_last_row_is_the_tables_and_ends_its_box() -> None:
+    # a word-processor journal: a ruled grid whose last row, one shaded cell framed by the grid's
+    # side rules, holds the caption on three centred bold lines below the cells
+    stats = TextStats(11.0, 243.0, 2.0)
+    cells = [("Age", "Yes", "No", "Total"), ("40-50", "32", "41", "73"), ("51-60", "36", "36", "72")]
+    cells += [(">65", "13", "22", "35"), ("Total", "81", "99", "180")]
+    lines = [
+        typeset((41.7, 148.6, 284.8, 162.9), "Insignificant association was seen between age", 9, 11.0),
+        typeset((41.7, 161.8, 284.8, 176.1), "of patients and frequency of dyslipidemia i.e.", 9, 11.0),
+    ]
+    for top, texts in zip((210.8, 229.7, 242.3, 254.9, 267.5), cells, strict=True):
+        for column, text in enumerate(texts):
+            x = 47.6 + 62.5 * column
+            lines.append(TextLine(Box(x, top, x + 22, top + 11.7), text, 9.0, top < 211, 13))
+    caption = [
+        "Table-I. Dyslipidemia among Type 2 Diabetic Patients",
+        "stratified for age of patients",
+        "Chi-Square Test= 1.640 - p-value=0.440",
+    ]
+    for row, text in enumerate(caption):
+        box = Box(49.5 + 25 * row, 281.0 + 10.8 * row, 277.1 - 25 * row, 292.9 + 10.8 * row)
+        lines.append(TextLine(box, text, 9.0, True, 14 + min(row, 1)))
+    lines.append(
+        typeset((41.7, 327.2, 284.8, 341.5), "Although among female patients frequency of", 24, 11.0)
+    )
+    graphics = [
+        Graphic(Box(42.2, 204.2, 281.8, 229.4), "path"),
+        Graphic(Box(42.2, 279.8, 281.8, 315.8), "path"),
+    ]
+    graphics += [
+        Graphic(Box(41.2, y, 282.8, y + 1.0), "path")
+        for y in (203.7, 228.9, 241.5, 254.1, 266.7, 279.3, 315.3)
+    ]
+    for top, bottom in ((204.2, 229.4), (229.4, 242.0), (242.0, 254.6), (254.6, 267.2), (267.2, 279.8)):
+        graphics += [Graphic(Box(x, top, x + 1.0, bottom), "path") for x in (41.7, 99.0, 161.5, 219.2, 281.3)]
+    graphics += [Graphic(Box(x, 279.8, x + 1.0, 315.8), "path") for x in (41.7, 281.3)]  # the caption's cell
+    (item,) = pair_regions(lines, graphics, PAGE, stats).items
+    assert item.caption is not None and item.caption.text == " ".join(caption)
+    assert item.box.y0 < 205 and 278 < item.box.y1 < 281

@@ -238,16 +238,25 @@ def test_caption_cut_at_the_foot_of_a_column_goes_on_in_the_next() -> None:
     paragraph(page, 50, 60, 296, lines=30)
     plot = pymupdf.Rect(50, 450, 296, 690)
     vector_plot(page, plot)
+    # (ragged right: the last line at the foot ends where the next word would not have fitted)
     page.insert_text(
-        (50, 705), "Figure 2: Hardness of the welded joint measured", fontsize=8, fontname="tiro"
+        (50, 705),
+        "Figure 2: Hardness of the welded joint measured across the fusion",
+        fontsize=8,
+        fontname="tiro",
     )
-    page.insert_text((50, 715), "across the fusion zone and the heat", fontsize=8, fontname="tiro")
-    page.insert_text((316, 66), "affected zone on both sides.", fontsize=8, fontname="tiro")
+    page.insert_text(
+        (50, 715),
+        "zone and the heat affected zone of the plate on both sides of the",
+        fontsize=8,
+        fontname="tiro",
+    )
+    page.insert_text((316, 66), "neighbouring seams.", fontsize=8, fontname="tiro")
     paragraph(page, 316, 80, 562, lines=40)
     (pair,) = extract(doc)
     assert pair["caption"] == (
         "Figure 2: Hardness of the welded joint measured across the fusion zone and the heat "
-        "affected zone on both sides."
+        "affected zone of the plate on both sides of the neighbouring seams."
     )
 
 
