@@ -107,6 +107,47 @@ def find_captions(
     return captions
 
 
+def with_panel_legend(caption: Caption, lines: Sequence[TextLine], panels: Sequence[Box]) -> Caption:
+    """A caption printed at the top of a tinted panel of its own, with a legend under it in the panel
+    (abbreviations, notes, often in smaller type): the legend is the caption's. A panel that holds
+    anything but text (a framed figure) or another caption is left alone."""
+    opener = lines[caption.lines[0]].box
+    last = max(lines[member].box.y1 for member in caption.lines)
+    around = [
+        panel
+        for panel in panels
+        if panel.contains_point(opener.center_x, opener.center_y)
+        and panel.x0 <= caption.box.x0 + 1
+        and panel.x1 >= caption.box.x1 - 1
+        and opener.y0 - panel.y0 <= 1.5 * opener.height
+        and panel.y1 > last
+    ]
+    if not around:
+        return caption
+    panel = min(around, key=lambda box: box.area)
+    if any(
+        other.x0 > panel.x0 + 2
+        and other.x1 < panel.x1 - 2
+        and other.y0 > panel.y0 + 2
+        and other.y1 < panel.y1 - 2
+        for other in panels
+    ):
+        return caption  # a drawing inside the panel: a framed figure, not a caption's panel
+    legend = [
+        index
+        for index, line in enumerate(lines)
+        if index not in caption.lines and panel.contains_point(line.box.center_x, line.box.center_y)
+    ]
+    if not legend or any(lines[index].box.y0 < last - 1 for index in legend):
+        return caption  # nothing under the caption, or text beside it: not a legend
+    if any(opens_caption(lines, index) is not None or not is_wordy(lines[index].text, 3) for index in legend):
+        return caption
+    ordered = [*caption.lines, *in_printed_rows(lines, legend)]
+    text = join_caption_lines([lines[member].text for member in ordered])
+    box = caption.box.union(union_of(lines[index].box for index in legend))
+    return replace(caption, box=box, text=text, lines=tuple(ordered))
+
+
 def is_turned(line: TextLine) -> bool:
     """Set vertically (a caption of a table turned on its side): far taller than wide."""
     return line.box.height > 2 * line.box.width and len(line.text) > 8

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from cephalo_ray.extract.caption_blocks import find_captions
+from cephalo_ray.extract.caption_blocks import find_captions, with_panel_legend
 from cephalo_ray.extract.captions import is_continuation
 from cephalo_ray.extract.clusters import (
     GRAPHIC_GAP,
@@ -551,6 +551,8 @@ def pair_regions(
         stats.body_size,
         stats.line_gap,
     )
+    panels = [graphic.box for graphic in graphics if graphic.kind == "path"]
+    captions = [with_panel_legend(caption, lines, panels) for caption in captions]
     caption_lines = {index for caption in captions for index in caption.lines}
     floats = ruled_floats(captions, graphics, lines, stats)
     clusters, body = build_clusters(lines, drawings, page, caption_lines, stats, floats)

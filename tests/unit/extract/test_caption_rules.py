@@ -1177,3 +1177,42 @@ def test_a_caption_set_as_a_tables_shaded_last_row_is_the_tables_and_ends_its_bo
     (item,) = pair_regions(lines, graphics, PAGE, stats).items
     assert item.caption is not None and item.caption.text == " ".join(caption)
     assert item.box.y0 < 205 and 278 < item.box.y1 < 281
+
+
+def test_a_legend_under_a_caption_on_its_own_tinted_panel_is_the_captions() -> None:
+    # a medical journal prints each caption on a tinted panel under its table, the abbreviations
+    # in smaller type under the caption inside the same panel
+    from cephalo_ray.extract.caption_blocks import with_panel_legend
+
+    lines = [
+        line(
+            (72.9, 150.3, 481.0, 161.1), "TABLE 2: Baseline laboratory parameters of elderly patients", 4, 9.6
+        ),
+        line(
+            (72.9, 168.1, 517.4, 175.4),
+            "GGT; Gamma-glutamyl transferase, ESR; erythrocyte sedimentation rate,",
+            5,
+            6.6,
+        ),
+        line(
+            (72.9, 176.5, 516.6, 183.8),
+            "lymphocyte ratio, RBC; red blood cell, RDW; red cell distribution width",
+            5,
+            6.6,
+        ),
+        line((72.9, 184.9, 285.0, 192.2), "normalized ratio, LDH; lactate dehydrogenase", 5, 6.6),
+        line(
+            (183.3, 224.9, 495.9, 234.2),
+            "BUN (p=0.013), LDH (p=0.014), LDH/albumin (p <0.001), BUN/albumin",
+            6,
+            7.2,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=7.0)
+    panel = Box(66, 140, 530, 214)
+    legend = with_panel_legend(caption, lines, [Box(66, 57, 530, 139), panel])
+    assert legend.text.endswith("normalized ratio, LDH; lactate dehydrogenase")
+    assert legend.box.y1 == 192.2
+    # a frame round a figure and its caption holds a drawing: its text is the figure's
+    chart = Box(100, 175, 300, 200)
+    assert with_panel_legend(caption, lines, [panel, chart]) == caption
