@@ -317,7 +317,7 @@ def resolve_price(config: RefineConfig) -> Any:
 
 def run(config: RefineConfig) -> dict[str, Any]:
     """Refine to completion (or to the limit or budget) and return the final manifest."""
-    from cephalo_ray.ledger import ColumnLookup, status_is_in
+    from cephalo_ray.ledger import status_is_in
     from cephalo_ray.output_root import read_manifest, read_upstream
     from cephalo_ray.refine.stage import LAYOUT, RETRY
     from cephalo_ray.restart import RootRun
@@ -355,14 +355,7 @@ def run(config: RefineConfig) -> dict[str, Any]:
         # --refilter answers pairs again from their stored replies, with today's filters; a pair that
         # --retry-failed asks again is sent to the teacher instead. A pair whose judge failed on the
         # way (a transient error after the teacher replied) goes on from its stored reply.
-        stored = stored_replies(storage, config.output)
-        statuses = ColumnLookup(ledger.column("pair_id"), ledger.column("status")) if ledger.num_rows else {}
-        stored = {
-            pair_id: found
-            for pair_id, found in stored.items()
-            if (config.refilter and not (config.retry_failed and statuses.get(pair_id) == STATUS_FAILED))
-            or statuses.get(pair_id) == RETRY
-        }
+        stored = replies_to_filter_again(stored_replies(storage, config.output), ledger, config)
         done = answered(ledger, redo, stored)
         print(
             f"refine: {pairs_in} pairs upstream, {len(done)} answered before"
@@ -440,6 +433,41 @@ def finished_on_the_same_upstream(previous: dict[str, Any] | None, digest: str) 
     return bool((previous.get("upstream") or {}).get("digest") == digest)
 
 
+def replies_to_filter_again(
+    stored: Any, ledger: Any, config: RefineConfig
+) -> Mapping[str, Mapping[str, str]]:
+    """pair_id -> {cache_key, file} of the stored replies this run parses and filters again: all of
+    them with --refilter (but those --retry-failed sends to the teacher again), and those of pairs
+    whose judge failed on the way (status RETRY). An Arrow-backed lookup: the driver holds no dict
+    per stored reply, and it travels to the actors as columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from cephalo_ray.ledger import ColumnLookup
+    from cephalo_ray.refine.stage import RETRY
+    from cephalo_ray.rows import STATUS_FAILED
+
+    if stored.num_rows == 0:
+        return {}
+    statuses = (
+        ledger.select(["pair_id", "status"])
+        if ledger.num_rows
+        else pa.table({"pair_id": pa.array([], pa.string()), "status": pa.array([], pa.string())})
+    )
+    joined = stored.join(statuses, "pair_id", join_type="left outer")
+    status = pc.fill_null(joined.column("status"), "")
+    keep = pc.equal(status, RETRY)
+    if config.refilter:
+        refiltered = pc.invert(pc.equal(status, STATUS_FAILED)) if config.retry_failed else pa.scalar(True)
+        keep = pc.or_(keep, refiltered)
+    kept = joined.filter(keep)
+    found = pa.StructArray.from_arrays(
+        [kept.column("cache_key").combine_chunks(), kept.column("file").combine_chunks()],
+        ["cache_key", "file"],
+    )
+    return ColumnLookup(kept.column("pair_id"), found)
+
+
 def answered(ledger: Any, redo: set[str], stored: Mapping[str, Any]) -> Mapping[str, str]:
     """pair_id -> cache key of the pairs the settled ledger (Arrow) holds answered, less those sent
     again (status in `redo`) or filtered again from a stored reply: an Arrow-backed lookup that
@@ -453,7 +481,8 @@ def answered(ledger: Any, redo: set[str], stored: Mapping[str, Any]) -> Mapping[
         return {}
     kept = ledger.select(["pair_id", "cache_key", "status"]).filter(~status_is_in(redo))
     if stored:
-        kept = kept.filter(~pc.field("pair_id").isin(pa.array(list(stored), pa.string())))
+        again = stored.key_column if isinstance(stored, ColumnLookup) else pa.array(list(stored), pa.string())
+        kept = kept.filter(~pc.field("pair_id").isin(again))
     return ColumnLookup(kept.column("pair_id"), kept.column("cache_key"))
 
 
@@ -492,7 +521,7 @@ def refine_pending(
     pairs_in: int,
     done: Mapping[str, str],
     settings: Any,
-    stored: dict[str, tuple[str, str]],
+    stored: Mapping[str, Mapping[str, str]],
     provenance: dict[str, dict[str, Any]],
 ) -> tuple[dict[str, tuple[str, str | None]], str | None, float]:
     """Run the Ray Data pipeline; returns pair_id -> (status, error), the stop reason and seconds."""
@@ -606,22 +635,33 @@ def refuse_changed_filters(previous: dict[str, Any] | None, config: RefineConfig
         )
 
 
-def stored_replies(storage: Any, root: str) -> dict[str, tuple[str, str]]:
-    """pair_id -> (cache key, file) of the teacher replies the root keeps."""
+def stored_replies(storage: Any, root: str) -> Any:
+    """The teacher replies the root keeps, as an Arrow table (pair_id, cache_key, file): one row per
+    pair, from the latest file that holds it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from cephalo_ray.ledger import committed_files, committed_names
     from cephalo_ray.refine.stage import LAYOUT, REPLIES_DIR
     from cephalo_ray.storage import join
 
     assert LAYOUT.ledger_dir is not None
     names = committed_names(storage, root, LAYOUT.ledger_dir)
-    index: dict[str, tuple[str, str]] = {}
+    parts = []
     for name in committed_files(storage, root, [REPLIES_DIR], names)[REPLIES_DIR]:
         uri = join(root, name)
         table = storage.read_parquet([uri], columns=["pair_id", "cache_key"])
-        if table is not None:
-            for pair_id, key in zip(*table.to_pydict().values(), strict=True):
-                index[pair_id] = (key, uri)
-    return index
+        if table is not None and table.num_rows:
+            parts.append(table.append_column("file", pa.array([uri] * table.num_rows, pa.string())))
+    empty = pa.schema([("pair_id", pa.string()), ("cache_key", pa.string()), ("file", pa.string())])
+    if not parts:
+        return empty.empty_table()
+    replies = pa.concat_tables(parts)
+    replies = replies.append_column("order", pa.array(range(replies.num_rows), pa.int64()))
+    # (a pair answered again in a later file: the later reply stands)
+    latest = replies.group_by("pair_id").aggregate([("order", "max")]).column("order_max")
+    kept = replies.filter(pc.is_in(replies.column("order"), value_set=latest))
+    return kept.select(["pair_id", "cache_key", "file"])
 
 
 def plan_split_of(config: RefineConfig, storage: Any, pair_files: list[str]) -> Any:

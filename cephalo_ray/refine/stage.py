@@ -179,7 +179,7 @@ class RefineStage:
         governor: the shared `Governor` (Ray actor handle or local object).
         teacher: the endpoint of an OpenAI-compatible teacher (None: the offline template teacher).
         concurrency: requests in flight at once in this actor; answers commit in groups of this size.
-        stored_replies: pair_id -> (cache key, file) of replies earlier runs kept; a pair whose key
+        stored_replies: pair_id -> {cache_key, file} of replies earlier runs kept; a pair whose key
             matches is parsed and filtered from its stored reply, not sent again.
         duplicates: pair_id -> the pair kept in its place (refine/dedup.py); these are not sent.
         provenance: doc_id -> what the document states (title, authors, year, doi, licence).
@@ -194,7 +194,7 @@ class RefineStage:
         governor: Any,
         teacher: TeacherEndpoint | None,
         concurrency: int,
-        stored_replies: Mapping[str, tuple[str, str]] | None = None,
+        stored_replies: Mapping[str, Mapping[str, str]] | None = None,
         duplicates: Mapping[str, str] | None = None,
         provenance: Mapping[str, Mapping[str, Any]] | None = None,
         judge: TeacherEndpoint | None = None,
@@ -402,9 +402,9 @@ class RefineStage:
     def stored_reply(self, pair_id: str, key: str) -> TeacherReplyRow | None:
         """The reply an earlier run kept for this pair and this request, read once per file."""
         found = self.stored_replies.get(pair_id)
-        if found is None or found[0] != key:
+        if found is None or found["cache_key"] != key:
             return None
-        uri = found[1]
+        uri = found["file"]
         with self.reply_files_lock:
             if uri not in self.reply_files:
                 table = self.committer.storage.read_parquet([uri])

@@ -240,3 +240,34 @@ def test_refine_answered_and_counts_equal_the_python_computation() -> None:
     assert (
         finished.counts["pairs_cached"] == 6 and finished.counts["pairs_duplicate"] == 2 and finished.complete
     )
+
+
+@pytest.mark.parametrize(("refilter", "retry_failed"), [(False, False), (True, False), (True, True)])
+def test_stored_replies_to_filter_again_equal_the_python_selection(
+    refilter: bool, retry_failed: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from cephalo_ray.jobs.refine_pairs import replies_to_filter_again
+    from cephalo_ray.refine.stage import RETRY
+
+    statuses = {"p0": "ok", "p1": "failed", "p2": RETRY, "p3": "ok"}  # p4 has no ledger row yet
+    ledger = pa.table({"pair_id": list(statuses), "status": list(statuses.values())})
+    pairs = ["p0", "p1", "p2", "p3", "p4"]
+    stored = pa.table(
+        {
+            "pair_id": pairs,
+            "cache_key": [f"k{i}" for i in range(5)],
+            "file": [f"r{i % 2}.parquet" for i in range(5)],
+        }
+    )
+    config: Any = SimpleNamespace(refilter=refilter, retry_failed=retry_failed)
+    found = replies_to_filter_again(stored, ledger, config)
+    expected = {
+        pair_id: {"cache_key": f"k{i}", "file": f"r{i % 2}.parquet"}
+        for i, pair_id in enumerate(pairs)
+        if (refilter and not (retry_failed and statuses.get(pair_id) == "failed"))
+        or statuses.get(pair_id) == RETRY
+    }
+    assert dict(found) == expected
+    assert isinstance(found, ColumnLookup) and len(pickle.dumps(found)) < 4096
