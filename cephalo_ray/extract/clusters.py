@@ -62,6 +62,24 @@ def is_decoration(box: Box, page: Box, kind: str = "path") -> bool:
     )
 
 
+def panel_off_the_side(graphic: Graphic, graphics: Sequence[Graphic], page: Box) -> bool:
+    """A picture in the body rows whose white margin runs off a side of the paper, beside another
+    picture of the same height: a row of panels (a bleed ornament stands alone)."""
+    box = graphic.box
+    if graphic.kind != "image" or box.width < 0.25 * page.width or box.height < 0.1 * page.height:
+        return False
+    if box.y0 <= page.y0 + 1.0 or box.y1 >= page.y1 - 1.0:
+        return False
+    return any(
+        other is not graphic
+        and other.kind == "image"
+        and abs(other.box.y0 - box.y0) <= 2.0
+        and abs(other.box.y1 - box.y1) <= 2.0
+        and other.box.horizontal_overlap(box) <= 0
+        for other in graphics
+    )
+
+
 def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box, gap_x: float | None = None) -> list[list[int]]:
     """Groups of boxes connected by gaps of at most `gap` points vertically and `gap_x` (default
     `gap`) horizontally: connected components on a one-point grid."""
@@ -223,7 +241,11 @@ def highlights(mark: Box, line: Box) -> bool:
 
 def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
     """Images and paths close to each other, as clusters; ornaments left out."""
-    elements = [graphic for graphic in graphics if not is_decoration(graphic.box, page, graphic.kind)]
+    elements = [
+        graphic
+        for graphic in graphics
+        if not is_decoration(graphic.box, page, graphic.kind) or panel_off_the_side(graphic, graphics, page)
+    ]
     groups = cluster_boxes([element.box for element in elements], GRAPHIC_GAP, page)
     clusters = []
     for group in groups:

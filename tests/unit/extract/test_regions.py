@@ -806,3 +806,15 @@ def test_turned_boxes_go_back_where_they_came_from() -> None:
     sideways = [TextLine(Box(100, 100, 110, 400), "a long turned line of the table", 8, False, 1, 1)]
     upright = [TextLine(Box(72, 50, 300, 60), "Running head", 8, False, 0)]
     assert page_turn([*sideways * 3, *upright]) == 1 and page_turn([*sideways, *upright * 3]) == 0
+
+
+def test_a_row_of_panels_whose_white_margin_runs_off_the_paper_is_one_figure() -> None:
+    from cephalo_ray.extract.clusters import graphic_clusters
+
+    page = Box(0, 0, 595.3, 841.9)
+    left = Graphic(Box(0.0, 43.4, 292.0, 254.3), "image")  # its white margin reaches the left edge
+    right = Graphic(Box(294.1, 43.4, 595.3, 254.3), "image")
+    (cluster,) = graphic_clusters([left, right], page)
+    assert cluster.box == Box(0.0, 43.4, 595.3, 254.3) and cluster.images == 2
+    # a lone picture bleeding off the side is an ornament, as before
+    assert graphic_clusters([Graphic(Box(0.0, 300.0, 200.0, 500.0), "image")], page) == []
