@@ -221,13 +221,31 @@ def characters_by_size(lines: Sequence[TextLine]) -> dict[float, int]:
     return by_size
 
 
+REFERENCES_HEADING = re.compile(
+    r"^\s*(\d+\.?\s*)?(references|references cited|literature cited|bibliography|works cited)\s*$", re.IGNORECASE
+)
+
+
+def before_references(pages: Sequence[Sequence[TextLine]]) -> list[Sequence[TextLine]]:
+    """The pages up to the reference list's heading (that page's lines above it included), where one
+    stands past the first page: a long list in small type is no body text."""
+    for number, lines in enumerate(pages):
+        if number == 0:
+            continue
+        heading = next((line for line in lines if REFERENCES_HEADING.match(line.text)), None)
+        if heading is not None:
+            above = [line for line in lines if line.box.y1 <= heading.box.y0]
+            return [*pages[:number], above]
+    return list(pages)
+
+
 def body_font_size(pages: Sequence[Sequence[TextLine]]) -> float:
     """The size with the most characters, weighed by the number of pages it fills a good part of:
     the body runs through the paper, while a long reference list or a run of tables in small type
     may hold as many characters on a few pages."""
     totals: dict[float, int] = {}
     spread: dict[float, int] = {}
-    for lines in pages:
+    for lines in before_references(pages):
         for size, count in characters_by_size(lines).items():
             totals[size] = totals.get(size, 0) + count
             spread[size] = spread.get(size, 0) + (count >= PAGE_SHARE_OF_TEXT)

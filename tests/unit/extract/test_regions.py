@@ -818,3 +818,23 @@ def test_a_row_of_panels_whose_white_margin_runs_off_the_paper_is_one_figure() -
     assert cluster.box == Box(0.0, 43.4, 595.3, 254.3) and cluster.images == 2
     # a lone picture bleeding off the side is an ornament, as before
     assert graphic_clusters([Graphic(Box(0.0, 300.0, 200.0, 500.0), "image")], page) == []
+
+
+def test_a_long_reference_list_in_small_type_does_not_set_the_body_size() -> None:
+    # a society journal: 9 pt body on twelve pages, each with a 7 pt table under it, then six pages
+    # of 7 pt references, two columns full; the small type holds more characters in all
+    body = "the melt holds more water at the higher pressure of the run than"
+    small = "Newcombe, M.E. and others (2017) Magma water content. Geochim. Acta 219, 1-20."
+
+    def page(rows: list[tuple[str, float]]) -> list[TextLine]:
+        return [
+            TextLine(Box(x, 80 + 10 * row, x + 228, 88 + 10 * row), text, size, False, 1 + row)
+            for row, (text, size) in enumerate(rows)
+            for x in (54, 294)
+        ]
+
+    pages = [page([(body, 9.0)] * 40 + [("0.25  1200  3.1  0.004  1000  0.9", 7.0)] * 20) for _ in range(12)]
+    pages += [page([(small, 7.0)] * 85) for _ in range(6)]
+    assert text_stats(pages).body_size == 7.0  # no heading to go by: the most characters, weighed by pages
+    pages[12][:0] = [TextLine(Box(54, 60, 120, 70), "References cited", 9.0, True, 0)]
+    assert text_stats(pages).body_size == 9.0
