@@ -34,8 +34,9 @@ _JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
 LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}{_JOIN}{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences; an em dash
-# also before a capital ("Table 1\u2014Summary Statistics", as economics journals set them).
-CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|\uff1a\uff0e](?!\d)|[\u2014\u2013\-](?=\s)|\u2014(?=[A-Z])|$)")
+# also before a capital or a panel's letter ("Table 1\u2014Summary Statistics", as economics journals
+# set them; "Fig. 1\u2014(a) Comparison ...").
+CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|\uff1a\uff0e](?!\d)|[\u2014\u2013\-](?=\s)|\u2014(?=[A-Z(])|$)")
 # "Figure 2 Steps of the method": a title in capitals right after the number (one space); in
 # Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence)
 # ("Fig. 2 (A) In a preference task ...": a legend opening with its first panel's letter)

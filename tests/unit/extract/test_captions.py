@@ -31,6 +31,7 @@ from cephalo_ray.extract.captions import (
         ("Table IV", "table", "Table 4"),
         ("TABLE XII: Results", "table", "Table 12"),
         ("Tab. 2. Parameters", "table", "Table 2"),
+        ("Fig. 1\u2014(a) Comparison of the calculated", "figure", "Figure 1"),
     ],
 )
 def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None:
@@ -43,6 +44,7 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
     [
         "Figure 3 shows the stress",
         "Fig. 2 (a) shows the response",
+        "Fig. 2-(a) and (b) of the",
         "Figures are drawn to scale.",
         "Fig. 3b shows",
         "Table VV. bad numeral",
