@@ -32,6 +32,8 @@ LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone,
 # "Figure-1:", "Table\u20112." (some journals join word and number with a hyphen)
 _JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
 LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}{_JOIN}{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+# a label word set letter-spaced ("F I G U R E 1", "T A B L E 2", as one publisher's template prints it)
+LETTER_SPACED = re.compile(r"^(\s*)((?:[A-Za-z] ){2,}[A-Za-z])(?=[ .])")
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences; an em dash
 # also before a capital or a panel's letter ("Table 1\u2014Summary Statistics", as economics journals
@@ -145,10 +147,18 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
     return CaptionLabel(kind, f"{prefix}{name} {canonical}")
 
 
+def label_at_start(text: str) -> re.Match[str] | None:
+    """The label the text opens with (a letter-spaced label word read closed up), or None."""
+    spaced = LETTER_SPACED.match(text)
+    if spaced is not None:
+        text = spaced[1] + spaced[2].replace(" ", "") + text[spaced.end() :]
+    return LABEL_AT_START.match(text)
+
+
 def is_label_alone(text: str) -> bool:
     """The line holds a label and nothing more ("Table 1", "FIG. 3.", "Figure 2:"): the caption's
     text comes on the lines under it."""
-    match = LABEL_AT_START.match(text)
+    match = label_at_start(text)
     return match is not None and not match["rest"].strip(" .:|\u2014\u2013-")
 
 
@@ -160,7 +170,7 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     label followed by a capitalised title (`Figure 2 Steps of ...`, `Table 3 Patient ...`, as many
     journals set them). "Figure 3 shows" is body text: a sentence goes on in lower case.
     """
-    match = LABEL_AT_START.match(text)
+    match = label_at_start(text)
     if not match:
         return None
     if (match["extended"] or match["word"])[0].islower():
@@ -182,7 +192,7 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
 def is_continuation(text: str) -> bool:
     """The caption says its item goes on from an earlier page: "Table 2 (continued)", "Table 2.
     Continued from previous page", "Figure 3 (cont.)"."""
-    match = LABEL_AT_START.match(text)
+    match = label_at_start(text)
     return match is not None and CONTINUED.search(match["rest"]) is not None
 
 

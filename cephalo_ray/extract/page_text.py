@@ -222,7 +222,8 @@ def characters_by_size(lines: Sequence[TextLine]) -> dict[float, int]:
 
 
 REFERENCES_HEADING = re.compile(
-    r"^\s*(\d+\.?\s*)?(references|references cited|literature cited|bibliography|works cited)\s*$", re.IGNORECASE
+    r"^\s*(\d+\.?\s*)?(references|references cited|literature cited|bibliography|works cited)\s*$",
+    re.IGNORECASE,
 )
 
 

@@ -32,6 +32,8 @@ from cephalo_ray.extract.captions import (
         ("TABLE XII: Results", "table", "Table 12"),
         ("Tab. 2. Parameters", "table", "Table 2"),
         ("Fig. 1\u2014(a) Comparison of the calculated", "figure", "Figure 1"),
+        ("T A B L E 1 U.S. Senate and governor effects", "table", "Table 1"),  # letter-spaced
+        ("F I G U R E 2", "figure", "Figure 2"),
     ],
 )
 def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None:
@@ -45,6 +47,7 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
         "Figure 3 shows the stress",
         "Fig. 2 (a) shows the response",
         "Fig. 2-(a) and (b) of the",
+        "A B C 1 is the first row",
         "Figures are drawn to scale.",
         "Fig. 3b shows",
         "Table VV. bad numeral",
