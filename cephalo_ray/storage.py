@@ -6,6 +6,7 @@ only from the standard AWS chain (environment, profile, instance role), never fr
 
 from __future__ import annotations
 
+import calendar
 import fnmatch
 import io
 import os
@@ -13,6 +14,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import urlparse
@@ -25,6 +27,7 @@ GLOB_CHARS = "*?["
 LIST_FILE_SUFFIXES = (".txt", ".lst", ".list")
 LISTING_PAGE = 10_000  # inputs per Arrow page of a listing: what the driver holds as Python objects
 LIST_FILE_LOOKUPS = 16  # a list file's entries looked up at once (each a HEAD request on S3)
+S3_LISTING_PAGE = 1000  # keys per ListObjectsV2 request: the most S3 returns
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,15 @@ class Storage:
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     _s3: Any = field(default=None, init=False, repr=False, compare=False)
+    _s3_client: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"s3_endpoint_url": self.s3_endpoint_url, "s3_region": self.s3_region, "_s3": None}
+        return {
+            "s3_endpoint_url": self.s3_endpoint_url,
+            "s3_region": self.s3_region,
+            "_s3": None,
+            "_s3_client": None,
+        }
 
     def _filesystem(self, uri: str) -> tuple[pafs.FileSystem, str]:
         import pyarrow.fs as pafs
@@ -168,17 +177,54 @@ class Storage:
 
     def walk_files(self, uri: str, suffix: str = "") -> Iterator[list[InputFile]]:
         """Files under a folder or prefix whose names end with `suffix` (case-insensitive), in URI
-        order, one folder (or S3 prefix level) at a time: the driver holds the entries of the levels
-        it is in, never the whole tree's.
+        order, a folder at a time locally and a listing page at a time on S3: the driver holds the
+        entries of the levels it is in (one page of a prefix), never the whole tree's.
 
         Yields:
-            Runs of files of one level, sorted.
+            Runs of files, sorted: one level's locally, one listing page's on S3.
         """
         import pyarrow.fs as pafs
 
         fs, path = self._filesystem(uri)
-        if fs.get_file_info(path).type == pafs.FileType.Directory:
+        if fs.get_file_info(path).type != pafs.FileType.Directory:
+            return
+        if is_s3(uri):
+            yield from self._walk_s3(path, suffix.lower())
+        else:
             yield from self._walk(fs, uri, path, suffix.lower())
+
+    def _walk_s3(self, path: str, suffix: str, page: int = S3_LISTING_PAGE) -> Iterator[list[InputFile]]:
+        """Every object under an S3 prefix, a listing page at a time. One flat ListObjectsV2 walk
+        with no delimiter: S3 returns keys in byte order, which is URI order, so the driver holds
+        one page however many keys share a level (a flat prefix of millions of papers included),
+        and pays one request per `page` keys whatever the folder structure."""
+        bucket, _, key = path.partition("/")
+        prefix = f"{key.rstrip('/')}/" if key else ""
+        pages = (
+            self._s3_listing_client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page})
+        )
+        for response in pages:
+            files = [
+                InputFile(f"s3://{bucket}/{entry['Key']}", entry["Size"], nanoseconds(entry["LastModified"]))
+                for entry in response.get("Contents", [])
+                # a key ending in "/" is a console-made folder marker, not a file
+                if not entry["Key"].endswith("/") and entry["Key"].lower().endswith(suffix)
+            ]
+            if files:
+                yield files
+
+    def _s3_listing_client(self) -> Any:
+        """A boto3 S3 client for paged listings (pyarrow lists a level whole); the same endpoint,
+        region and AWS credential chain as the filesystem."""
+        if self._s3_client is None:
+            import boto3
+
+            self._s3_client = boto3.client(
+                "s3", endpoint_url=s3_endpoint(self.s3_endpoint_url), region_name=self.s3_region
+            )
+        return self._s3_client
 
     def _walk(
         self, fs: pafs.FileSystem, uri: str, folder: str, suffix: str, depth: int | None = None
@@ -208,8 +254,8 @@ class Storage:
     def list_input_table(self, spec: str, suffix: str = ".pdf", page: int = LISTING_PAGE) -> pa.Table:
         """`list_inputs` as an Arrow table (uri, size, mtime_ns), built a page at a time, so the
         driver holds tens of bytes per input rather than a Python object; sorted, deduplicated.
-        Folders, prefixes and globs are walked a level at a time (already in URI order); a list
-        file is read and looked up a page of lines at a time, then sorted as Arrow columns."""
+        Folders and globs are walked a level (S3: a listing page) at a time, already in URI order;
+        a list file is read and looked up a page of lines at a time, then sorted as Arrow columns."""
         import pyarrow as pa
 
         runs: Iterable[list[InputFile]]
@@ -258,7 +304,7 @@ class Storage:
         return found
 
     def walk_glob(self, pattern: str) -> Iterator[list[InputFile]]:
-        """Files matching a glob, in URI order, a folder (or S3 prefix level) at a time: the walk
+        """Files matching a glob, in URI order, a folder (or S3 listing page) at a time: the walk
         starts at the pattern's fixed part and, locally, goes no deeper than the pattern can reach.
         Locally the glob means what the shell's does (`*` within a name, `**` any folders, hidden
         names only by a pattern that starts with a dot); on S3, `*` matches across `/` as well."""
@@ -270,7 +316,7 @@ class Storage:
         if fs.get_file_info(folder).type != pafs.FileType.Directory:
             return
         if is_s3(pattern):
-            for files in self._walk(fs, fixed, folder, ""):
+            for files in self._walk_s3(folder, ""):
                 matched = [item for item in files if fnmatch.fnmatchcase(item.uri, pattern)]
                 if matched:
                     yield matched
@@ -403,11 +449,22 @@ def chunked(items: list[InputFile], size: int) -> Iterator[list[InputFile]]:
         yield items[start : start + size]
 
 
+def s3_endpoint(configured: str | None) -> str | None:
+    """The S3 endpoint: the configured one, else the AWS environment's, else None (AWS itself)."""
+    return configured or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def nanoseconds(moment: datetime) -> int:
+    """A timestamp as integer nanoseconds since the epoch, exactly (no float rounding)."""
+    seconds = calendar.timegm(moment.utctimetuple())
+    return seconds * 1_000_000_000 + moment.microsecond * 1000
+
+
 def make_s3_filesystem(endpoint_url: str | None, region: str | None) -> pafs.S3FileSystem:
     """An S3 filesystem for AWS or an S3-compatible endpoint; credentials from the AWS chain."""
     import pyarrow.fs as pafs
 
-    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint_url = s3_endpoint(endpoint_url)
     options: dict[str, Any] = {}
     if region:
         options["region"] = region

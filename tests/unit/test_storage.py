@@ -192,3 +192,25 @@ def test_a_list_file_is_read_a_page_at_a_time_and_sorted_once(tmp_path: Path) ->
         "gone.pdf",
     ]
     assert table.column("size").to_pylist() == [10, 10, 10, None]
+
+
+def test_an_s3_prefix_is_listed_a_page_at_a_time_however_flat(
+    s3_server: MotoS3Server, s3_bucket: str
+) -> None:
+    storage = Storage(s3_endpoint_url=s3_server.endpoint_url)
+    root = f"s3://{s3_bucket}/archive"
+    names = [f"{index:03d}.pdf" for index in range(8)] + ["sub/a.pdf", "sub/b.PDF", "sub/c.txt"]
+    for name in names:
+        put(storage, join(root, name))
+    s3_server.client().put_object(Bucket=s3_bucket, Key="archive/empty-folder/", Body=b"")
+    bucket_path = root[len("s3://") :]
+    runs = [[item.uri for item in files] for files in storage._walk_s3(bucket_path, ".pdf", page=3)]
+    # pages of the listing, not levels: the flat level is cut into pages, a page spans levels,
+    # the non-PDF and the folder marker are dropped
+    assert [len(run) for run in runs] == [3, 3, 2, 2]
+    flat = [uri for run in runs for uri in run]
+    whole = storage.list_files(root, ".pdf")
+    assert flat == [item.uri for item in whole]
+    paged = [item for files in storage._walk_s3(bucket_path, ".pdf", page=3) for item in files]
+    assert [(item.size, item.mtime_ns) for item in paged] == [(item.size, item.mtime_ns) for item in whole]
+    assert storage.list_input_table(root).column("uri").to_pylist() == flat
