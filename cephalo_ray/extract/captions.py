@@ -1,7 +1,7 @@
 """Caption labels and mentions: pure text functions, no PDF in sight.
 
 Recognises the label forms papers use (`Figure 3.`, `Fig. 3:`, `FIG. 3`, `FIGURE 3 |`, `Figure S2`,
-`Extended Data Fig. 1`, `Table IV`), in other languages too (`Abbildung 2`, `Tabela 1`, `Рис. 3`,
+`Extended Data Fig. 1`, `Table IV`, `Data table for Figure 2`), in other languages too (`Abbildung 2`, `Tabela 1`, `Рис. 3`,
 `Şekil 4`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 _PREFIX = (
-    r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+)?"
+    r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+)?"
     r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
     r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|рисунок|рис\.|таблица|табл\."
@@ -126,8 +126,10 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         name = "Figure"
     else:
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box"
-    # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"
-    kind = "table" if name in ("Table", "Quadro", "Cuadro") else "figure"
+    # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"; a statistical
+    # agency's "Data table for Figure 2" is the table of a chart's numbers
+    data_table = bool(extended) and extended.lower().startswith("data")
+    kind = "table" if name in ("Table", "Quadro", "Cuadro") or data_table else "figure"
     number = unicodedata.normalize("NFKC", number).upper()  # full-width digits: "表１" is Table 1
     if ARABIC_NUMBER.match(number):
         canonical = number  # "3", "S2", "2.1", "A1", "B.1"
@@ -140,7 +142,9 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         canonical = str(value)
     # "Extended Data Fig. 1" and a guideline's "Recommendation Table 2" are series of their own
     prefix = ""
-    if extended and extended.lower().startswith(("extended", "recommendation")):
+    if data_table:
+        prefix = "Data table for "
+    elif extended and extended.lower().startswith(("extended", "recommendation")):
         prefix = " ".join(word.capitalize() for word in extended.split()) + " "
     if extended and extended.lower().startswith("supplementary") and canonical[0].isdigit():
         canonical = f"S{canonical}"  # "Supplementary Figure 4" is numbered apart from "Figure 4"

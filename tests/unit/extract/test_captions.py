@@ -34,6 +34,8 @@ from cephalo_ray.extract.captions import (
         ("Fig. 1\u2014(a) Comparison of the calculated", "figure", "Figure 1"),
         ("T A B L E 1 U.S. Senate and governor effects", "table", "Table 1"),  # letter-spaced
         ("F I G U R E 2", "figure", "Figure 2"),
+        # a statistical agency's table of a chart's numbers (NCHS data briefs)
+        ("Data table for Figure 1. Prevalence of hypertension in adults", "table", "Data table for Figure 1"),
     ],
 )
 def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None:
@@ -54,6 +56,7 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
         "The Figure 3.",
         "figure 2.10",
         "table 3: the rest of a sentence",
+        "Data table for Figure 1 lists the numbers",
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
