@@ -141,8 +141,9 @@ def visible_graphics(
             if any(graphic.box.contains_point(box.center_x, box.center_y) for box in labels):
                 continue
         # the side of a frame drawn round a figure and its caption together passes beside the
-        # caption; left in, it would make the caption look like text inside the figure
-        if graphic.kind == "path" and graphic.box.width <= 2.5:
+        # caption; left in, it would make the caption look like text inside the figure (a path,
+        # or a thin bar of raster some publishers draw their frames with)
+        if graphic.box.width <= 2.5:
             if any(
                 graphic.box.y0 < box.y0 - 2
                 and graphic.box.y1 > box.y1 + 2

@@ -151,8 +151,14 @@ def vertical_claim(
             and (cluster.box.x0 < left - reach or cluster.box.x1 > right + reach)
         )
 
+    # a picture may run into the caption's nearest line up to its middle (an image's foot under a
+    # label line made tall by its formulae; a turned line's thickness is its width)
+    rows = [lines[index].box for index in captions[caption_index].lines] or [caption]
+    nearest = min(rows, key=lambda box: box.y0) if upward else max(rows, key=lambda box: box.y1)
+    reach = max(3.0, 0.5 * min(nearest.height, nearest.width))
+
     def on_side(box: Box) -> bool:
-        return box.y1 <= caption.y0 + 3 if upward else box.y0 >= caption.y1 - 3
+        return box.y1 <= caption.y0 + reach if upward else box.y0 >= caption.y1 - reach
 
     # a text line amid a drawing on the caption's side (a table's note the drawing's rules reach
     # round) belongs to that drawing; it stops nothing

@@ -428,6 +428,58 @@ def test_a_frame_round_a_figure_and_its_caption_does_not_swallow_the_caption() -
     assert pair["bbox"][3] < 340
 
 
+def test_the_sides_of_a_frame_of_raster_bars_round_a_caption_are_no_graphics() -> None:
+    from cephalo_ray.extract.clusters import visible_graphics
+
+    # AJPH: a thin frame drawn as stretched one-pixel images round caption, table and source
+    lines = [
+        TextLine(
+            Box(327, 618.6, 540.3, 626.1),
+            "TABLE 1\u2014Gross Death Rates per 100000 From Major Chronic",
+            9.0,
+            True,
+            12,
+        ),
+        TextLine(Box(327, 630.6, 454.7, 638.1), "Diseases: United States, 1900\u20132000", 9.0, True, 12),
+        TextLine(Box(327, 667.3, 363.9, 674.0), "Heart Disease", 8.0, False, 13),
+        TextLine(Box(432.6, 667.3, 442.8, 674.0), "137", 8.0, False, 14),
+    ]
+    top, bottom = (
+        Graphic(Box(314.0, 609.1, 566.5, 609.6), "image"),
+        Graphic(Box(314.0, 725.5, 566.5, 726.0), "image"),
+    )
+    sides = [
+        Graphic(Box(313.5, 609.6, 314.2, 725.5), "image"),
+        Graphic(Box(566.5, 609.6, 567.2, 725.5), "image"),
+    ]
+    rule = Graphic(Box(327.0, 640.5, 553.5, 641.1), "path")
+    kept = visible_graphics(
+        [top, *sides, bottom, rule], lines, Box(0, 0, 612, 792), TextStats(8.5, 117.0, 3.5)
+    )
+    assert kept == [top, bottom, rule]
+
+
+def test_a_picture_whose_foot_runs_into_its_captions_first_line_is_still_its_figure() -> None:
+    # an EAGE extended abstract: the raster's foot reaches 6 pt into a label line made tall by the
+    # formulae in it
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 40, 526, lines=2)
+    picture = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 40, 20), False)
+    for x in range(40):
+        for y in range(20):
+            picture.set_pixel(x, y, (6 * x, 10 * y, 120))
+    caption = "Figure 4 Application to real FTG data. (a) Component data used in the preliminary inversion."
+    page.insert_text((72, 279), caption, fontsize=11, fontname="hebo")
+    (label_line,) = [line for line in page.get_text("dict")["blocks"][-1]["lines"]]
+    top = label_line["bbox"][1]
+    page.insert_image(pymupdf.Rect(83, 77, 514, top + 5), pixmap=picture)
+    page.insert_text((72, 293), "(b) Measured data and data predicted by the inversion.", fontsize=11)
+    paragraph(page, 72, 320, 526, lines=20)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 4" and pair["bbox"][1] < 80
+
+
 def test_a_caption_goes_on_past_a_line_of_the_other_column_sorted_between_its_lines() -> None:
     lines = [
         TextLine(Box(334, 71, 542, 81), "Table 1: Summary of techniques used in Dynamo and", 9.0, True, 0),
