@@ -7,8 +7,22 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from cephalo_ray.extract.captions import CaptionLabel, is_label_alone, join_caption_lines, parse_caption_start
-from cephalo_ray.extract.geometry import RULE_THICKNESS, Box, Caption, TextLine, on_one_row, union_of
+from cephalo_ray.extract.captions import (
+    CaptionLabel,
+    is_label_alone,
+    join_caption_lines,
+    label_language,
+    parse_caption_start,
+)
+from cephalo_ray.extract.geometry import (
+    RULE_THICKNESS,
+    Box,
+    Caption,
+    TextLine,
+    edge_gap,
+    on_one_row,
+    union_of,
+)
 from cephalo_ray.extract.page_text import is_wordy
 
 
@@ -421,6 +435,8 @@ def continues_caption(
         return False  # an algorithm's or a table's head ends the caption
     if candidate.box.shares_row(last.box):
         return piece_of_same_row(lines, members, candidate)
+    if translated_caption(lines, members, candidate, line_gap):
+        return True
     if bracketed_headnote(lines, members, candidate, line_gap) or descriptive_headnote(
         lines, members, candidate
     ):
@@ -458,6 +474,28 @@ def continues_caption(
         set_apart = not in_body_size and alone_on_its_row(lines, last)
         return text_under_label(last, candidate, line_gap, set_apart)
     return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
+
+
+def translated_caption(
+    lines: Sequence[TextLine], members: list[int], candidate: TextLine, line_gap: float
+) -> bool:
+    """The candidate opens the same item's caption again in another language, right under it: a
+    bilingual journal prints each caption in its own language over an English one ("図4 複数の
+    サブゴール" + "Fig. 4 Many sub goals"; "Figura 2 – ..." + "Figure 2 – ..."), one caption."""
+    opener, last = lines[members[0]], lines[members[-1]]
+    ours = parse_caption_start(opener.text, label_is_bold=opener.bold_start)
+    theirs = parse_caption_start(candidate.text, label_is_bold=candidate.bold_start)
+    if ours is None or ours != theirs or label_language(opener.text) == label_language(candidate.text):
+        return False
+    gap = candidate.box.y0 - last.box.y1
+    # (its label may stand out to the left, the rest of its row under the caption)
+    row = [
+        line.box
+        for line in lines
+        if line.box.shares_row(candidate.box) and edge_gap(line.box, candidate.box) < 2 * candidate.size
+    ]
+    beneath = any(box.horizontal_overlap(lines[member].box) > 0 for box in row for member in members)
+    return beneath and -1.0 <= gap <= max(line_gap, 0.8 * last.size) + 0.5 * last.size
 
 
 def inside_drawing(box: Box, drawings: Sequence[Box]) -> bool:

@@ -26,8 +26,11 @@ TABLE_WORDS = ("tab", "табл", "表", "표")
 FIGURE_WORDS = ("fig", "abb", "şekil", "rys", "obr", "рис", "图", "圖", "図", "그림")
 # 3, S2, 2.1 (chapter-numbered), A1 / B.1 (appendix), IV, SI
 _ARABIC = r"(?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?"
-_NUMBER = rf"(?P<number>{_ARABIC}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
+# VIII.1: the first table of part VIII (reports and recommendations numbered by part)
+_ROMAN_PART = r"[IVXLC]{1,7}[.\-]\d{1,3}(?!\.?\d)"
+_NUMBER = rf"(?P<number>{_ARABIC}|{_ROMAN_PART}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
 ARABIC_NUMBER = re.compile(rf"^{_ARABIC}$", re.IGNORECASE)
+ROMAN_PART = re.compile(r"^(?P<part>[IVXLC]{1,7})[.\-](?P<number>\d{1,3})$")
 LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone, its number apart
 # "Figure-1:", "Table\u20112." (some journals join word and number with a hyphen)
 _JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
@@ -64,6 +67,14 @@ PLURAL_WORDS = {
     "listings",
     "quadros",
     "cuadros",
+}
+ENGLISH_LABEL_WORDS = {
+    word: name
+    for name, words in (
+        ("figure", ("fig", "figs", "figure", "figures")),
+        ("table", ("tab", "tabs", "table", "tables")),
+    )
+    for word in words
 }
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|vs|cf|No)\.$", re.IGNORECASE)
@@ -128,11 +139,14 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box"
     # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"; a statistical
     # agency's "Data table for Figure 2" is the table of a chart's numbers
-    data_table = bool(extended) and extended.lower().startswith("data")
+    data_table = (extended or "").lower().startswith("data")
     kind = "table" if name in ("Table", "Quadro", "Cuadro") or data_table else "figure"
     number = unicodedata.normalize("NFKC", number).upper()  # full-width digits: "表１" is Table 1
+    part = ROMAN_PART.match(number)
     if ARABIC_NUMBER.match(number):
         canonical = number  # "3", "S2", "2.1", "A1", "B.1"
+    elif part and roman_to_int(part["part"]) is not None:
+        canonical = f"{roman_to_int(part['part'])}.{part['number']}"  # "VIII.1" -> "8.1"
     elif number[0] == "S" and len(number) > 1 and roman_to_int(number[1:]) is not None:
         canonical = f"S{roman_to_int(number[1:])}"  # "Table SI" -> "Table S1"
     else:
@@ -191,6 +205,17 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     if match["panel"] and not CAPTION_DELIMITER.match(match["rest"]):
         return None
     return _normalise(match["word"], match["extended"], match["number"])
+
+
+def label_language(text: str) -> str | None:
+    """The label word a caption opens with, English forms folded together ("Fig." and "Figure" are
+    one word, "Figura" and "図" others): two captions of one item under different words are the
+    same caption in two languages."""
+    match = label_at_start(text)
+    if match is None:
+        return None
+    word = str(match["word"]).lower().rstrip(".")
+    return ENGLISH_LABEL_WORDS.get(word, word)
 
 
 def is_continuation(text: str) -> bool:

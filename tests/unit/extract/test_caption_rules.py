@@ -1216,3 +1216,26 @@ def test_a_legend_under_a_caption_on_its_own_tinted_panel_is_the_captions() -> N
     # a frame round a figure and its caption holds a drawing: its text is the figure's
     chart = Box(100, 175, 300, 200)
     assert with_panel_legend(caption, lines, [panel, chart]) == caption
+
+
+def test_a_caption_printed_again_in_english_under_its_own_language_is_one_caption() -> None:
+    # an IPSJ technical report: a Japanese caption line over its English translation, whose bold
+    # label stands out to the left of the line above
+    lines = [
+        line((346.5, 229.7, 362.6, 237.6), "図8", 30, 7.8),
+        line((370.4, 229.9, 510.7, 237.4), "スーパータスクとサブタスクの多重関係", 30, 7.8),
+        typeset((318.2, 242.6, 343.2, 249.8), "Fig. 8", 31, 8.1),
+        line((351.0, 242.6, 538.9, 249.8), "Multiple relationships of super task and sub tasks", 31, 8.1),
+        line((318.2, 262.0, 538.9, 271.2), "本研究では，サブタスクの関係を以下のように定義する．", 32, 9.2),
+    ]
+    (caption,) = find_captions(lines, body_size=9.2, line_gap=3.5)
+    assert (
+        caption.text
+        == "図8 スーパータスクとサブタスクの多重関係 Fig. 8 Multiple relationships of super task and sub tasks"
+    )
+    # another item's caption right under it is no translation
+    other = [*lines[:2], typeset((318.2, 242.6, 343.2, 249.8), "Fig. 9", 31, 8.1), *lines[3:]]
+    assert [caption.label.label for caption in find_captions(other, body_size=9.2, line_gap=3.5)] == [
+        "Figure 8",
+        "Figure 9",
+    ]

@@ -34,6 +34,10 @@ from cephalo_ray.extract.captions import (
         ("Fig. 1\u2014(a) Comparison of the calculated", "figure", "Figure 1"),
         ("T A B L E 1 U.S. Senate and governor effects", "table", "Table 1"),  # letter-spaced
         ("F I G U R E 2", "figure", "Figure 2"),
+        # numbered within a part (IUPAC recommendations, reports): part VIII's first table
+        ("Table VIII.1. Correspondence between X-ray diagram levels", "table", "Table 8.1"),
+        ("Figure VIII.1a. A schematic X-ray level diagram.", "figure", "Figure 8.1"),
+        ("Table II-3 Results of the survey", "table", "Table 2.3"),
         # a statistical agency's table of a chart's numbers (NCHS data briefs)
         ("Data table for Figure 1. Prevalence of hypertension in adults", "table", "Data table for Figure 1"),
     ],
@@ -57,6 +61,7 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
         "figure 2.10",
         "table 3: the rest of a sentence",
         "Data table for Figure 1 lists the numbers",
+        "Table II-3 shows the survey",
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
