@@ -194,10 +194,25 @@ def rides_on_caption(lines: Sequence[TextLine], members: Sequence[int], cursor: 
     PDF wrote apart: no letters or digits, inside the caption's width, touching its last row."""
     candidate, last = lines[cursor], lines[members[-1]]
     printed = candidate.text.replace(" ", "")
+    box = candidate.box
+    # a letter or two of sub- or superscript in a smaller size, written apart under (or over) the
+    # row's last piece ("E^miss" + "T"), alone on its row (a table's header cell "No" under the
+    # caption has the other cells of its row beside it)
+    script = (
+        0 < len(printed) <= 2
+        and candidate.size <= 0.85 * last.size
+        and last.box.x0 <= box.x0
+        and box.x1 <= last.box.x1 + 1
+        and -0.5 * candidate.size <= max(box.y0 - last.box.y1, last.box.y0 - box.y1) <= 0.5 * candidate.size
+    )
+    if script and not any(
+        other is not candidate and other.box.shares_row(box) and not other.box.shares_row(last.box)
+        for other in lines
+    ):
+        return True
     if not printed or len(printed) > 2 or any(char.isalnum() for char in printed):
         return False
     caption = union_of(lines[member].box for member in members)
-    box = candidate.box
     inside = caption.x0 - 2 <= box.x0 and box.x1 <= caption.x1 + 2
     touching = last.box.y0 - 0.5 * last.size <= box.center_y <= last.box.y1 + 0.5 * last.size
     return inside and touching and candidate.size <= last.size + 0.5
@@ -241,13 +256,20 @@ def in_printed_rows(lines: Sequence[TextLine], members: Sequence[int]) -> list[i
     for row in [row for row in rows if len(row) == 1 and len(lines[row[0]].text.strip()) <= 2]:
         box = lines[row[0]].box
         others = [other for other in rows if other is not row]
-        overlaps = [(widest(lines, other).vertical_overlap(box), index) for index, other in enumerate(others)]
-        best, index = max(overlaps, default=(0.0, -1))
-        if best > 0:
+        # (a subscript may hang just clear of its row's box: it still reads in that row)
+        overlaps = [(nearness(widest(lines, other), box), index) for index, other in enumerate(others)]
+        best, index = max(overlaps, default=(-box.height, -1))
+        if best > -0.5 * box.height:
             others[index].extend(row)
             row.clear()
     placed = sorted((row for row in rows if row), key=lambda row: widest(lines, row).y0)
     return [member for row in placed for member in sorted(row, key=lambda member: lines[member].box.x0)]
+
+
+def nearness(row: Box, box: Box) -> float:
+    """How far two boxes overlap in height, or (negative) how far apart they stand."""
+    overlap = row.vertical_overlap(box)
+    return overlap if overlap > 0 else -max(box.y0 - row.y1, row.y0 - box.y1)
 
 
 def widest(lines: Sequence[TextLine], row: Sequence[int]) -> Box:

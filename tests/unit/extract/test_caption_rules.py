@@ -1239,3 +1239,40 @@ def test_a_caption_printed_again_in_english_under_its_own_language_is_one_captio
         "Figure 8",
         "Figure 9",
     ]
+
+
+def test_a_subscript_hanging_just_under_its_row_keeps_the_caption_going_and_reads_in_place() -> None:
+    # an ATLAS preprint: "E^miss_T", its "T" written apart, just clear of the row's box
+    lines = [
+        line(
+            (76.4, 423.6, 533.0, 428.1), "Figure 15: The systematic uncertainties are related to the", 5, 10.0
+        ),
+        line((76.4, 433.1, 280.0, 440.1), "jet energy scale/resolution, the Emiss", 5, 10.1),
+        line((266.2, 440.3, 270.7, 443.6), "T", 6, 7.3),
+        line((283.6, 435.5, 533.0, 440.1), "scale and resolution, the electron and muon scale,", 7, 10.1),
+        line(
+            (76.4, 446.6, 533.0, 452.1), "and efficiency and the normalization of small backgrounds.", 8, 10.0
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=11.0, line_gap=8.6)
+    assert caption.text == (
+        "Figure 15: The systematic uncertainties are related to the jet energy scale/resolution, the Emiss "
+        "T scale and resolution, the electron and muon scale, and efficiency and the normalization of "
+        "small backgrounds."
+    )
+    # a table's header cell as short, right under a caption's last row, has its row's other cells
+    # beside it: it is no script (World Bank working paper)
+    table = [
+        line(
+            (72.0, 68.5, 540.0, 84.5),
+            "Table 1: Comparison of Major Features of Imputation Methods Used in",
+            1,
+            12.0,
+        ),
+        line((72.0, 84.5, 293.4, 100.5), "Recent Studies in Economics and Statistics", 1, 12.0),
+        line((78.0, 100.0, 89.0, 111.9), "No", 2, 9.0),
+        line((141.8, 100.0, 175.8, 111.9), "Features", 3, 9.0),
+        line((280.9, 100.0, 322.6, 111.9), "Economics", 4, 9.0),
+    ]
+    (caption,) = find_captions(table, body_size=12.0, line_gap=4.0)
+    assert caption.text.endswith("Recent Studies in Economics and Statistics")
