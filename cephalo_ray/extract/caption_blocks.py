@@ -95,10 +95,11 @@ def find_captions(
                 break
             members.append(cursor)
         while cursor < len(lines) and not is_turned(line):
-            if continues_caption(lines, members, cursor, drawings, line_gap, body_size):
-                members.append(cursor)
-            elif rides_on_caption(lines, members, cursor):
+            # (a script or a lone symbol rides on its row: the next line reads on from the row's text)
+            if rides_on_caption(lines, members, cursor):
                 riders.append(cursor)
+            elif continues_caption(lines, members, cursor, drawings, line_gap, body_size):
+                members.append(cursor)
             elif formula_piece_of_next(lines, members, cursor, drawings, line_gap, body_size):
                 members.extend((cursor, cursor + 1))
                 cursor += 1
@@ -201,9 +202,8 @@ def rides_on_caption(lines: Sequence[TextLine], members: Sequence[int], cursor: 
     script = (
         0 < len(printed) <= 2
         and candidate.size <= 0.85 * last.size
-        and last.box.x0 <= box.x0
-        and box.x1 <= last.box.x1 + 1
-        and -0.5 * candidate.size <= max(box.y0 - last.box.y1, last.box.y0 - box.y1) <= 0.5 * candidate.size
+        and last.box.x0 <= box.x0 <= last.box.x1 + 1
+        and max(box.y0 - last.box.y1, last.box.y0 - box.y1) <= 0.5 * candidate.size
     )
     if script and not any(
         other is not candidate and other.box.shares_row(box) and not other.box.shares_row(last.box)
@@ -263,7 +263,12 @@ def in_printed_rows(lines: Sequence[TextLine], members: Sequence[int]) -> list[i
             others[index].extend(row)
             row.clear()
     placed = sorted((row for row in rows if row), key=lambda row: widest(lines, row).y0)
-    return [member for row in placed for member in sorted(row, key=lambda member: lines[member].box.x0)]
+    # (a script starting where the next piece starts reads first: it hangs off the piece before)
+    return [
+        member
+        for row in placed
+        for member in sorted(row, key=lambda member: (lines[member].box.x0, lines[member].size))
+    ]
 
 
 def nearness(row: Box, box: Box) -> float:

@@ -1276,3 +1276,23 @@ def test_a_subscript_hanging_just_under_its_row_keeps_the_caption_going_and_read
     ]
     (caption,) = find_captions(table, body_size=12.0, line_gap=4.0)
     assert caption.text.endswith("Recent Studies in Economics and Statistics")
+
+
+def test_a_subscript_ending_a_row_is_no_last_line_the_caption_stops_at() -> None:
+    # Biophysical Journal: a dotted "C" and its subscript "0" end a row; the next row reads on from
+    # the row's text, not from the subscript's tiny size
+    lines = [
+        line(
+            (383.4, 126.6, 549.6, 136.0),
+            "FIGURE 9 Diagrams at different values of the tension, all at",
+            1,
+            7.9,
+        ),
+        line((383.4, 137.5, 549.6, 144.7), "the lowest considered rate of spontaneous curvature", 1, 8.0),
+        line((383.4, 144.5, 388.7, 154.4), "_C", 2, 8.0),
+        line((388.6, 143.3, 391.4, 148.9), "0", 3, 5.6),
+        line((388.6, 147.4, 549.6, 156.2), "0. The shaded areas of the diagrams are not acces-", 3, 7.9),
+        line((383.4, 157.4, 549.6, 164.6), "sible with our numerical framework.", 3, 8.0),
+    ]
+    (caption,) = find_captions(lines, body_size=9.0, line_gap=2.5)
+    assert caption.text.endswith("not accessible with our numerical framework.")
