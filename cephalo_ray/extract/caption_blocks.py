@@ -738,7 +738,9 @@ def next_row_of_caption(
     overlaps = any(box.horizontal_overlap(line.box) > 0 for line in under)
     aligned = abs(box.x0 - last.box.x0) <= 3.0
     # the caption's own size, or its last line's (a label set larger than the small caps after it)
-    same_font = min(abs(candidate.size - size), abs(candidate.size - last.size)) <= (1.5 if aligned else 0.5)
+    same_font = min(abs(candidate.size - size), abs(candidate.size - last.size)) <= (
+        1.5 if aligned else max(0.5, 0.08 * size)
+    )
     # a double-spaced manuscript spreads its captions' lines as far apart as its body lines
     # a second line may sit a little looser than the body's lines; later ones as close as the first two
     rows = sorted(

@@ -1296,3 +1296,16 @@ def test_a_subscript_ending_a_row_is_no_last_line_the_caption_stops_at() -> None
     ]
     (caption,) = find_captions(lines, body_size=9.0, line_gap=2.5)
     assert caption.text.endswith("not accessible with our numerical framework.")
+
+
+def test_a_captions_centred_last_row_set_a_little_smaller_still_belongs_to_it() -> None:
+    # Metallurgical and Materials Transactions B (2001): the font matrix scales the last row to 8.3 pt
+    lines = [
+        typeset((317.4, 324.3, 353.0, 336.8), "Table VI.", 1, 8.96),
+        typeset((361.9, 324.3, 550.2, 336.8), "Equilibrium between Ca and Iron Melts at 1873", 1, 8.96),
+        typeset((387.3, 334.3, 480.3, 346.7), "K in a Sealed System[35]", 2, 8.34),
+        line((404.8, 356.2, 437.6, 368.1), "Fe Phase", 3, 8.96),
+        line((469.5, 352.2, 523.7, 364.1), "Ca Phase (Pct)", 3, 8.96),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=-2.3)
+    assert caption.text == "Table VI. Equilibrium between Ca and Iron Melts at 1873 K in a Sealed System[35]"
