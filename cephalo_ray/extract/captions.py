@@ -36,6 +36,8 @@ LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone,
 _JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
 LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}{_JOIN}{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 # a label word set letter-spaced ("F I G U R E 1", "T A B L E 2", as one publisher's template prints it)
+# "Table. Baseline Characteristics": a journal's only table (or figure) needs no number
+UNNUMBERED_LABEL = re.compile(r"^\s*(?P<word>Figure|Table|FIGURE|TABLE)\.\s+(?=[A-Z])")
 LETTER_SPACED = re.compile(r"^(\s*)((?:[A-Za-z] ){2,}[A-Za-z])(?=[ .])")
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences; an em dash
@@ -190,7 +192,8 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     """
     match = label_at_start(text)
     if not match:
-        return None
+        alone = UNNUMBERED_LABEL.match(text)
+        return CaptionLabel(alone["word"].lower(), alone["word"].capitalize()) if alone else None
     if (match["extended"] or match["word"])[0].islower():
         return None  # "figure 2.10" in lower case continues a sentence; labels are capitalised
     if match["word"].lower().rstrip(".") in PLURAL_WORDS:

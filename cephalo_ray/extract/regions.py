@@ -507,7 +507,9 @@ def without_caption_row(cluster: Cluster, caption: Box, lines: Sequence[TextLine
     if cluster.text_only or cluster.images or len(cluster.lines) < 3:
         return None
     box = cluster.box
-    if box.intersection_area(caption) <= 0.5 * caption.area or caption.width < 0.6 * box.width:
+    # (the row spans the grid; its text may be short, set from the grid's left edge)
+    across = caption.width >= 0.6 * box.width or caption.x0 - box.x0 <= 0.05 * box.width
+    if box.intersection_area(caption) <= 0.5 * caption.area or not across:
         return None
     cells = [lines[index].box for index in cluster.lines]
     reach = 0.5 * caption.height  # (the grid's own rule or shading may frame the caption's row)

@@ -1179,6 +1179,29 @@ def test_a_caption_set_as_a_tables_shaded_last_row_is_the_tables_and_ends_its_bo
     assert item.box.y0 < 205 and 278 < item.box.y1 < 281
 
 
+def test_a_short_caption_set_in_a_grids_first_row_from_its_left_edge_is_the_tables() -> None:
+    # J. Clin. Hypertension: a journal's only table, "Table." and its title in the first row of a
+    # fully ruled grid, the row's text far shorter than the grid is wide
+    stats = TextStats(10.0, 156.0, 0.0)
+    lines = [typeset((63.3, 72.8, 236.6, 84.8), "Table. Baseline Characteristics of Study Patients", 1, 8.1)]
+    rows = (86.5, 100.2, 113.9, 127.6, 141.3)
+    for top in rows:
+        for column, x in enumerate((63.0, 188.0, 262.0, 329.0, 396.0, 463.0)):
+            text = "Characteristic" if column == 0 else f"{top / 7 + column:.1f}"
+            lines.append(TextLine(Box(x, top + 1, x + 40, top + 11), text, 8.1, False, 2 + column))
+    graphics = [
+        Graphic(Box(60.0, y - 0.3, 547.2, y + 0.3), "path") for y in (72.2, 86.0, *[r + 13.2 for r in rows])
+    ]
+    graphics += [
+        Graphic(Box(x - 0.3, 72.2, x + 0.3, 85.2), "path") for x in (60.0, 546.9)
+    ]  # the caption's row
+    for x in (60.0, 184.9, 258.7, 325.7, 392.7, 459.8, 547.2):
+        graphics.append(Graphic(Box(x - 0.3, 86.0, x + 0.3, rows[-1] + 13.2), "path"))
+    (item,) = pair_regions(lines, graphics, PAGE, stats).items
+    assert item.kind == "table" and item.caption is not None and item.caption.label.label == "Table"
+    assert 85 < item.box.y0 < 88
+
+
 def test_a_legend_under_a_caption_on_its_own_tinted_panel_is_the_captions() -> None:
     # a medical journal prints each caption on a tinted panel under its table, the abbreviations
     # in smaller type under the caption inside the same panel

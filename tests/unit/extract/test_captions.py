@@ -38,6 +38,9 @@ from cephalo_ray.extract.captions import (
         ("Table VIII.1. Correspondence between X-ray diagram levels", "table", "Table 8.1"),
         ("Figure VIII.1a. A schematic X-ray level diagram.", "figure", "Figure 8.1"),
         ("Table II-3 Results of the survey", "table", "Table 2.3"),
+        # a journal's only table or figure goes without a number
+        ("Table. Baseline Characteristics of Study Patients", "table", "Table"),
+        ("FIGURE. Kaplan-Meier curves by treatment", "figure", "Figure"),
         # a statistical agency's table of a chart's numbers (NCHS data briefs)
         ("Data table for Figure 1. Prevalence of hypertension in adults", "table", "Data table for Figure 1"),
     ],
@@ -62,6 +65,7 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
         "table 3: the rest of a sentence",
         "Data table for Figure 1 lists the numbers",
         "Table II-3 shows the survey",
+        "Table. the rest of a sentence",
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
