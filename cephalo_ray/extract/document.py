@@ -424,6 +424,21 @@ def is_visible(drawing: dict[str, Any]) -> bool:
     return any(colour is not None and min(colour, default=1.0) < WHITE for colour in (fill, stroke))
 
 
+UNMAPPED_PAGE_SHARE = 0.3  # of a page's printed characters without Unicode: a font that has none
+
+
+def unmapped_share(blocks: Sequence[dict[str, Any]]) -> float:
+    """The share of a text dict's printed characters that read as U+FFFD (no Unicode for the glyph)."""
+    printed = unmapped = 0
+    for block in blocks:
+        for line in block.get("lines", []):
+            for span in line["spans"]:
+                text = "".join(span["text"].split())
+                printed += len(text)
+                unmapped += text.count("\ufffd")
+    return unmapped / printed if printed else 0.0
+
+
 def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
     """Text lines in reading order with their block, mean font size and first-span boldness."""
     import pymupdf
@@ -438,6 +453,12 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
         & ~pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE
     )
     blocks = page.get_text("dict", sort=True, flags=flags)["blocks"]
+    if unmapped_share(blocks) > UNMAPPED_PAGE_SHARE:
+        # a font with no Unicode at all (an old typesetter's): its codes are the only text there
+        # is, and they are almost always the standard encoding's letters ("Fig. 1 Crustacean ...")
+        blocks = page.get_text("dict", sort=True, flags=flags | pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE)[
+            "blocks"
+        ]
     rotation = page.rotation_matrix if page.rotation else None
     lines: list[TextLine] = []
     for block_index, block in enumerate(blocks):

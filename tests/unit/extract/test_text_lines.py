@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pymupdf
+
 from cephalo_ray.extract.document import printed_span_box, read_text_lines, span_is_inflated
 
 
@@ -131,3 +133,46 @@ def test_a_raised_root_sign_does_not_widen_a_line_set_on_its_side() -> None:
     words = [Box(82.1, 565.0, 90.9, 601.6), Box(82.0, 447.4, 90.9, 452.0), Box(85.6, 434.0, 91.8, 447.4)]
     line = Box(75.0, 330.7, 92.4, 601.6)
     assert within_words_band(line, words) == Box(82.0, 330.7, 91.8, 601.6)
+
+
+def pdf_without_unicode(lines: list[tuple[float, float, str]]) -> bytes:
+    """One page set in a font whose every code maps to a glyph name with no Unicode, as old
+    typesetters' fonts did (no ToUnicode; made-up names in the encoding's differences)."""
+    names = " ".join(f"/zz{code}q" for code in range(32, 127))
+    content = (
+        "BT /F1 9 Tf " + " ".join(f"1 0 0 1 {x} {792 - y} Tm ({text}) Tj" for x, y, text in lines) + " ET"
+    )
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
+        f"/Encoding << /Type /Encoding /Differences [32 {names}] >> >>",
+    ]
+    out, offsets = "%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n"
+    table = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n" + "".join(
+        f"{o:010d} 00000 n \n" for o in offsets
+    )
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{table}\n%%EOF\n"
+    return out.encode()
+
+
+def test_a_page_set_in_a_font_without_unicode_reads_as_its_codes() -> None:
+    # a 1998 journal's typesetter: no glyph of the font has a Unicode value, and its codes are the
+    # standard encoding's letters
+    doc = pymupdf.open(
+        stream=pdf_without_unicode(
+            [
+                (392, 291, "Fig. 1 Crustacean zooplankton density"),
+                (392, 301, "(log transformed) in relation to depth"),
+            ]
+        )
+    )
+    texts = [line.text for line in read_text_lines(doc[0])]
+    assert texts == ["Fig. 1 Crustacean zooplankton density", "(log transformed) in relation to depth"]
