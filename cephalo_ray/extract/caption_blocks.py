@@ -192,7 +192,8 @@ def continues_turned_caption(
 
 def rides_on_caption(lines: Sequence[TextLine], members: Sequence[int], cursor: int) -> bool:
     """The line is a lone symbol of a formula in the caption (a prime, an accent, a star) that the
-    PDF wrote apart: no letters or digits, inside the caption's width, touching its last row."""
+    PDF wrote apart: no letters or digits, inside the caption's width, touching its last row; or a
+    letter or two of a sub- or superscript hanging off the last row's end, alone on its row."""
     candidate, last = lines[cursor], lines[members[-1]]
     printed = candidate.text.replace(" ", "")
     box = candidate.box
