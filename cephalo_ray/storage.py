@@ -1,4 +1,5 @@
-"""The only module that knows URIs: local paths and `s3://bucket/key`, through `pyarrow.fs`.
+"""The only module that knows URIs: local paths and `s3://bucket/key`, through `pyarrow.fs` (and
+boto3 for S3 listings, which pyarrow cannot page).
 
 S3-compatible endpoints (MinIO, Ceph, a loopback test server) come from config; credentials come
 only from the standard AWS chain (environment, profile, instance role), never from config.
