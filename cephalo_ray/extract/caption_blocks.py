@@ -425,10 +425,11 @@ def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) 
 
 
 # lines some journals print under a figure's legend, no part of it: its own DOI, a note that the
-# legend goes on over the page, the heading of its supplementary files
+# legend goes on over the page, the heading of its supplementary files, the line naming its source
 AFTER_LEGEND = re.compile(
     r"(doi\s*:\s*10\.|https?://(dx\.)?doi\.org/|(figure|fig\.|table)\s+\S+\s+continued on (the )?next page"
-    r"|the following (source data|figure supplements?) (is|are) available)",
+    r"|the following (source data|figure supplements?) (is|are) available"
+    r"|(data )?sources?\s*:|fontes?\s*:|fuentes?\s*:|quellen?\s*:|источник\s*:)",
     re.IGNORECASE,
 )
 
@@ -500,7 +501,9 @@ def continues_caption(
     if len(members) == 1 and is_label_alone(last.text):
         # (a title in a caption font of its own may stand further off under a label set apart)
         set_apart = not in_body_size and alone_on_its_row(lines, last)
-        return text_under_label(last, candidate, line_gap, set_apart)
+        return text_under_label(last, candidate, line_gap, set_apart) or title_under_label_set_right(
+            lines, last, candidate
+        )
     return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
 
 
@@ -718,6 +721,22 @@ def text_under_label(label: TextLine, candidate: TextLine, line_gap: float, set_
     return under_label and -overlap_allowed(label.box, candidate.box) <= gap <= widest
 
 
+def title_under_label_set_right(lines: Sequence[TextLine], label: TextLine, candidate: TextLine) -> bool:
+    """A label alone at the right of its row over a title centred under it, each alone on its row
+    ("Таблица 2.1" flush right, then "Конфигурации VGG" centred and bold, as Russian standards set
+    tables); the title is in the label's size and bold, unlike the prose a label may stand beside."""
+    gap = candidate.box.y0 - label.box.y1
+    return (
+        candidate.bold_start
+        and abs(candidate.size - label.size) <= 0.5
+        and label.box.x0 >= candidate.box.center_x
+        and label.box.x1 >= candidate.box.x1
+        and -overlap_allowed(label.box, candidate.box) <= gap <= 1.5 * label.size
+        and alone_on_its_row(lines, label)
+        and alone_on_its_row(lines, candidate)
+    )
+
+
 def overlap_allowed(above: Box, below: Box) -> float:
     """How far a line's box may reach up into the box of the line above it: tightly leaded lines'
     boxes overlap (each box runs past its glyphs) by a good part of their height."""
@@ -769,7 +788,10 @@ def next_row_of_caption(
     # after its last row parts it from the heading or the body text that follows)
     broken_off = broken_off and line_gap >= 0.1 * size
     reach = max(reach, 1.25 * size) if broken_off else reach
-    return overlaps and -reach_up <= gap <= max(reach, line_gap + 0.25 * size) and same_font
+    # (a row a tall glyph's box reaches down into stands one of the caption's own steps lower)
+    steps = [below.y0 - above.y0 for above, below in zip(rows, rows[1:], strict=False)]
+    in_step = bool(steps) and abs(box.y0 - last.box.y0 - sorted(steps)[len(steps) // 2]) <= 0.1 * size
+    return overlaps and (in_step or -reach_up <= gap <= max(reach, line_gap + 0.25 * size)) and same_font
 
 
 def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:

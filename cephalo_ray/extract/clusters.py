@@ -18,7 +18,13 @@ from cephalo_ray.extract.geometry import (
     is_rule,
     union_of,
 )
-from cephalo_ray.extract.page_text import is_body_line, is_full_prose_line, is_small_print, is_wordy
+from cephalo_ray.extract.page_text import (
+    is_body_line,
+    is_full_prose_line,
+    is_small_print,
+    is_wordy,
+    mostly_letters,
+)
 
 GRAPHIC_GAP = 6.0  # paths and images closer than this (points) belong to one drawing
 
@@ -115,16 +121,17 @@ def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box, gap_x: float | No
 
 def visible_graphics(
     graphics: Sequence[Graphic], lines: Sequence[TextLine], page: Box, stats: TextStats
-) -> list[Graphic]:
+) -> tuple[list[Graphic], list[Box]]:
     """Drop elements that cannot be what prints: big paths under lines of prose and anything under
-    a caption's first line (shadows, masks, images clipped away when printed)."""
+    a caption's first line (shadows, masks, images clipped away when printed). Also returns the
+    boxes of the sidebars of prose found (their frames dropped, their lines are body text)."""
     prose = [line.box for line in lines if is_full_prose_line(line, stats)]
     opened = [(line.box, opens_caption(lines, index, stats.line_gap)) for index, line in enumerate(lines)]
     labels = [box for box, label in opened if label is not None]
     table_labels = [box for box, label in opened if label is not None and label.kind == "table"]
     tinted = tinted_table_panels(graphics, table_labels, stats)
     wordy = [line.box for line in lines if is_wordy(line.text)]
-    kept = []
+    kept, sidebars = [], []
     for index, graphic in enumerate(graphics):
         if graphic.kind == "path" and any(highlights(graphic.box, box) for box in wordy):
             continue  # a highlighter's mark behind a line of words (a table's shaded row spans cells)
@@ -132,6 +139,9 @@ def visible_graphics(
             covered = sum(1 for box in prose if graphic.box.contains_point(box.center_x, box.center_y))
             if covered >= 2:
                 continue
+        if graphic.kind == "path" and index not in tinted and is_text_panel(index, graphics, lines, labels):
+            sidebars.append(graphic.box)
+            continue
         # an element printed over a caption's first line is clipped away where the caption shows,
         # unless only its edge (an image's white margin) runs into the line from a picture above
         # or below: that picture ends where the caption starts
@@ -152,7 +162,55 @@ def visible_graphics(
             ):
                 continue
         kept.append(graphic)
-    return kept
+    return kept, sidebars
+
+
+def is_text_panel(
+    index: int, graphics: Sequence[Graphic], lines: Sequence[TextLine], labels: Sequence[Box]
+) -> bool:
+    """A frame or tint round a sidebar of prose ("Key findings", "Overview"): four or more lines of
+    words in one column filling it, nothing drawn inside but its own frames and bullets, and no
+    caption just above or below it (a figure that is a framed text, a prompt or a listing, has one).
+    Left in, it reads as a drawing and joins the nearest figure."""
+    box = graphics[index].box
+    if box.width < 60 or box.height < 40:
+        return False
+    inside = [line for line in lines if box.contains_point(line.box.center_x, line.box.center_y)]
+    rows: list[list[TextLine]] = []  # (a justified narrow column may come as pieces of a line)
+    for line in sorted(inside, key=lambda line: line.box.center_y):
+        if rows and abs(rows[-1][0].box.center_y - line.box.center_y) <= 0.3 * line.box.height:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    text = " ".join(line.text for line in inside)
+    if len(rows) < 4 or len(text.split()) < 4 * len(rows) // 2 or not mostly_letters(text):
+        return False
+    spans = [union_of([line.box for line in row]) for row in rows]
+    left = min(span.x0 for span in spans)
+    one_column = sum(1 for span in spans if span.x0 <= left + 0.15 * box.width)
+    widest = max(span.width for span in spans)
+    filled = spans[-1].y1 - spans[0].y0
+    if one_column < 0.8 * len(spans) or widest < 0.6 * box.width or filled < 0.5 * box.height:
+        return False
+    for other, graphic in enumerate(graphics):
+        if other == index or not box.contains_point(graphic.box.center_x, graphic.box.center_y):
+            continue
+        if graphic.kind == "image" and graphic.box.area > 0.02 * box.area:
+            return False
+        nested_frame = graphic.box.width >= 0.9 * box.width and graphic.box.height >= 0.8 * box.height
+        small = graphic.box.width <= 12 and graphic.box.height <= 12
+        thin = min(graphic.box.width, graphic.box.height) <= RULE_THICKNESS
+        if graphic.kind == "path" and not (nested_frame or small or thin):
+            return False
+    line_height = sorted(span.height for span in spans)[len(spans) // 2]
+    return not any(
+        label.horizontal_overlap(box) > 0
+        and (
+            box.y0 - 3 * line_height <= label.y1 <= box.y0 + 1
+            or box.y1 - 1 <= label.y0 <= box.y1 + 3 * line_height
+        )
+        for label in labels
+    )
 
 
 def edge_trimmed(graphic: Graphic, labels: Sequence[Box]) -> Graphic:
@@ -343,9 +401,11 @@ def build_clusters(
     caption_lines: set[int],
     stats: TextStats,
     floats: Sequence[Box] = (),
+    sidebars: Sequence[Box] = (),
 ) -> tuple[list[Cluster], set[int]]:
     """Graphic clusters grown by the non-body text around them, plus text-only clusters; also the
-    indices of body lines. Lines inside `floats` (a ruled algorithm's pseudo-code) are never body."""
+    indices of body lines. Lines inside `floats` (a ruled algorithm's pseudo-code) are never body;
+    lines inside `sidebars` (framed prose) always are."""
     by_block: dict[int, list[TextLine]] = {}
     for index, line in enumerate(lines):
         if index not in caption_lines:  # a caption sharing a block with other lines says nothing of them
@@ -359,7 +419,8 @@ def build_clusters(
             box.contains_point(line.box.center_x, line.box.center_y, 1.0)
             for box in [*(cluster.box for cluster in clusters), *floats]
         )
-        if not inside and is_body_line(line, by_block.get(line.block, [line]), stats):
+        in_sidebar = any(box.contains_point(line.box.center_x, line.box.center_y, 1.0) for box in sidebars)
+        if in_sidebar or (not inside and is_body_line(line, by_block.get(line.block, [line]), stats)):
             body.add(index)
         else:
             free.append(index)

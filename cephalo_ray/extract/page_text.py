@@ -298,7 +298,24 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
         # alone in its block (loosely set text): prose if it is a long line of running words
         return line.box.width >= 0.6 * stats.column_width and is_wordy(line.text, 8)
     wide = sum(1 for other in block_lines if other.box.width >= 0.7 * stats.column_width)
-    return wide >= max(1, len(block_lines) // 2)
+    return wide >= max(1, len(block_lines) // 2) or is_narrowed_paragraph(block_lines, stats)
+
+
+def is_narrowed_paragraph(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
+    """A paragraph set narrower to run beside a figure: four or more lines of running words from one
+    left edge, each over a third of the column wide."""
+    if len(block_lines) < 4:
+        return False
+    left = min(line.box.x0 for line in block_lines)
+    prose = sum(
+        1
+        for line in block_lines
+        if abs(line.box.x0 - left) <= 0.5 * stats.body_size + 12  # (a paragraph's first line indented)
+        and line.box.width >= 0.35 * stats.column_width
+        and len(line.text.split()) >= 4
+        and letter_share(line.text) >= 0.85  # (a column of cells holds numbers)
+    )
+    return prose >= 0.75 * len(block_lines)
 
 
 def is_row_of_cells(block_lines: Sequence[TextLine]) -> bool:
@@ -311,10 +328,15 @@ def is_row_of_cells(block_lines: Sequence[TextLine]) -> bool:
     )
 
 
+def letter_share(text: str) -> float:
+    """The share of the printed characters that are letters."""
+    printed = text.replace(" ", "")
+    return sum(1 for char in printed if char.isalpha()) / max(len(printed), 1)
+
+
 def mostly_letters(text: str) -> bool:
     """At least 60% of the printed characters are letters (prose, not numbers or symbols)."""
-    printed = text.replace(" ", "")
-    return sum(1 for char in printed if char.isalpha()) >= 0.6 * max(len(printed), 1)
+    return letter_share(text) >= 0.6
 
 
 def is_wordy(text: str, words: int = 6) -> bool:

@@ -194,8 +194,14 @@ def vertical_claim(
         for i, c in enumerate(clusters)
         if before_limit(c.box) and on_side(c.box) and within(c.box) and not astray(c)
     ]
+    # (text alone clear of a figure caption's width is prose flowing beside the figure: a heading
+    # and the first lines of a paragraph whose other lines are body text; a table's cells may be)
+    figure_caption = captions[caption_index].label.kind == "figure"
     chosen = [
-        i for i in chosen if clusters[i].box.horizontal_overlap(caption) > 0 or overlaps(clusters[i].box)
+        i
+        for i in chosen
+        if clusters[i].box.horizontal_overlap(caption) > 0
+        or (overlaps(clusters[i].box) and not (figure_caption and clusters[i].text_only))
     ]
     # text alone less than two of the caption's rows high is a line of prose or formulae (the rest of
     # a caption), never a table or a figure
@@ -422,24 +428,29 @@ def give_up_second_claims(
     """A caption that won clusters on both its sides (set between two figures) keeps one side when
     the other side's clusters are all a caption left with nothing could have: a figure, its caption,
     a figure, its caption (or captions above: the nearer figure is the first caption's only one).
-    Changes `best` in place."""
+    The side it keeps is its cheaper one where the caption left with nothing could take the other
+    (a caption beside a map, the table's caption under it and the table below). Changes `best` in
+    place."""
     held: dict[int, dict[int, list[int]]] = {}
     for cluster_index, (_, caption_index, claim_index) in best.items():
         held.setdefault(caption_index, {}).setdefault(claim_index, []).append(cluster_index)
-    for claim_index, claim in sorted(enumerate(claims), key=lambda entry: entry[1].cost):
-        if claim.caption in held:
-            continue
-        holders = {best[index][1:] for index in claim.clusters if index in best}
-        if len(holders) != 1:
-            continue
-        ((holder, holder_claim),) = holders
-        won = held[holder]
-        if len(won) < 2 or set(won[holder_claim]) != set(claim.clusters):
-            continue
-        for index in claim.clusters:
-            best[index] = (claim.cost, claim.caption, claim_index)
-        held[claim.caption] = {claim_index: list(claim.clusters)}
-        del won[holder_claim]
+    for either_side in (False, True):
+        for claim_index, claim in sorted(enumerate(claims), key=lambda entry: entry[1].cost):
+            if claim.caption in held:
+                continue
+            holders = {best[index][1:] for index in claim.clusters if index in best}
+            if len(holders) != 1:
+                continue
+            ((holder, holder_claim),) = holders
+            won = held[holder]
+            if len(won) < 2 or set(won[holder_claim]) != set(claim.clusters):
+                continue
+            if not either_side and holder_claim == min(won, key=lambda index: claims[index].cost):
+                continue
+            for index in claim.clusters:
+                best[index] = (claim.cost, claim.caption, claim_index)
+            held[claim.caption] = {claim_index: list(claim.clusters)}
+            del won[holder_claim]
 
 
 # where captions sit by default: figure captions below their figure, table captions above their table
@@ -551,7 +562,7 @@ def pair_regions(
     `habits` says per kind whether captions sit "below" or "above" their item in this document
     (`document_habits` learns it from the captions that could only go one way).
     """
-    visible = visible_graphics(graphics, lines, page, stats)
+    visible, sidebars = visible_graphics(graphics, lines, page, stats)
     drawings = graphic_clusters(visible, page)
     captions = find_captions(
         lines,
@@ -563,7 +574,7 @@ def pair_regions(
     captions = [with_panel_legend(caption, lines, panels) for caption in captions]
     caption_lines = {index for caption in captions for index in caption.lines}
     floats = ruled_floats(captions, graphics, lines, stats)
-    clusters, body = build_clusters(lines, drawings, page, caption_lines, stats, floats)
+    clusters, body = build_clusters(lines, drawings, page, caption_lines, stats, floats, sidebars)
     for caption in captions:
         clusters = [without_caption_row(cluster, caption.box, lines) or cluster for cluster in clusters]
     # a "caption" inside a drawing is text of the drawing (a panel title), not a caption

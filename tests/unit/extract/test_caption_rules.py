@@ -1332,3 +1332,95 @@ def test_a_captions_centred_last_row_set_a_little_smaller_still_belongs_to_it() 
     ]
     (caption,) = find_captions(lines, body_size=10.0, line_gap=-2.3)
     assert caption.text == "Table VI. Equilibrium between Ca and Iron Melts at 1873 K in a Sealed System[35]"
+
+
+def test_a_pseudocode_label_opens_a_caption() -> None:
+    # a thesis numbering its listings as "Pseudocode 4.1", in a ruled float like an algorithm's
+    label = parse_caption_start("Pseudocode 4.1: A pseudocode for converting labels of a sentence")
+    assert label is not None and (label.kind, label.label) == ("figure", "Pseudocode 4.1")
+
+
+def test_a_title_centred_under_a_label_set_flush_right_is_the_captions() -> None:
+    # Russian standard (GOST) tables: "Таблица 1.1" flush right, its bold title centred under it
+    lines = [
+        line(
+            (72.0, 150.0, 538.6, 162.0), "Активационная функция задаёт выход нейрона по его входу.", 1, 12.0
+        ),
+        line((478.5, 172.8, 538.6, 183.7), "Таблица 1.1", 2, 12.0),
+        TextLine(Box(206.9, 194.7, 416.7, 205.4), "Популярные активационные функции", 12.0, True, 3),
+        line((166.6, 226.5, 214.2, 237.4), "Название", 4, 12.0),
+        line((291.2, 226.5, 337.1, 237.4), "Функция", 5, 12.0),
+    ]
+    (caption,) = find_captions(lines, body_size=12.0, line_gap=7.2)
+    assert caption.text == "Таблица 1.1 Популярные активационные функции"
+    # a label set off to the right of a figure's column keeps clear of the prose under the column
+    # beside it (a power-electronics journal: "Рис. 3" bold, the body line in another size)
+    beside = [
+        TextLine(Box(228.0, 724.6, 250.9, 732.5), "Рис. 3", 7.4, True, 1),
+        line((36.2, 735.2, 78.6, 743.8), "го момента", 2, 8.8),
+    ]
+    (caption,) = find_captions(beside, body_size=8.8, line_gap=1.5)
+    assert caption.text == "Рис. 3"
+
+
+def test_a_line_naming_the_source_under_a_caption_is_no_part_of_it() -> None:
+    # a Word thesis: "Source:" in bold opens the line under the table's caption, in the same size
+    lines = [
+        line((85.1, 291.7, 269.9, 305.1), "Table 3.4: Performance Measures", 1, 12.0),
+        TextLine(
+            Box(85.1, 305.5, 474.5, 318.9),
+            "Source: Benchmarking state-of-the-art classification algorithms for credit",
+            12.0,
+            True,
+            1,
+        ),
+        line((85.1, 320.4, 377.9, 333.8), "scoring: An update of research (Lessman et al., 2015).", 1, 12.0),
+    ]
+    (caption,) = find_captions(lines, body_size=12.0, line_gap=2.0)
+    assert caption.text == "Table 3.4: Performance Measures"
+
+
+def test_a_centred_last_row_one_step_lower_goes_on_though_the_row_above_reaches_into_it() -> None:
+    # Scientia Marina: "L∞" makes a row's box taller; the centred last row's box starts inside it,
+    # one of the caption's own steps (8.5 pt) below the row's top
+    lines = [
+        line(
+            (300.5, 496.3, 532.2, 505.8),
+            "Fig. 3. – Length frequency distribution (bars) of females (a) and",
+            1,
+            8.5,
+        ),
+        line(
+            (300.5, 504.8, 532.2, 514.3),
+            "males (b) of Palaemon elegans with seasonal von Bertalanffy",
+            1,
+            8.5,
+        ),
+        line(
+            (300.5, 513.3, 532.2, 522.8),
+            "growth curves (lines) superimposed. The estimated seasonal von",
+            1,
+            8.5,
+        ),
+        line(
+            (300.5, 521.8, 532.2, 533.6),
+            "Bertalanffy growth parameters were L∞ (mm) = 41.083, K (year-1)",
+            1,
+            8.5,
+        ),
+        line(
+            (300.5, 530.3, 532.2, 541.7),
+            "= 1.654, t0 (year) = -0.600, WP = 0.172, and C = 0.586 for males",
+            1,
+            8.5,
+        ),
+        line(
+            (300.5, 538.8, 532.2, 550.6),
+            "and L∞ (mm) = 47.768, K (year-1) = 1.115, t0 (year) = -0.990, WP =",
+            1,
+            8.3,
+        ),
+        line((358.1, 547.3, 472.4, 556.8), "0.548, and C = 0.904 for females.", 2, 8.5),
+    ]
+    (caption,) = find_captions(lines, body_size=9.5, line_gap=1.0)
+    assert caption.text.endswith("WP = 0.548, and C = 0.904 for females.")

@@ -453,7 +453,7 @@ def test_the_sides_of_a_frame_of_raster_bars_round_a_caption_are_no_graphics() -
         Graphic(Box(566.5, 609.6, 567.2, 725.5), "image"),
     ]
     rule = Graphic(Box(327.0, 640.5, 553.5, 641.1), "path")
-    kept = visible_graphics(
+    kept, _ = visible_graphics(
         [top, *sides, bottom, rule], lines, Box(0, 0, 612, 792), TextStats(8.5, 117.0, 3.5)
     )
     assert kept == [top, bottom, rule]
@@ -768,7 +768,7 @@ def test_a_highlighters_marks_behind_lines_of_words_are_no_graphics() -> None:
     ]
     shaded_row = Graphic(Box(55, 299, 400, 309), "path")  # behind all the row's cells
     rule = Graphic(Box(37, 686.5, 566, 687.0), "path")  # a rule, not a mark
-    kept = visible_graphics(
+    kept, _ = visible_graphics(
         [*marks, shaded_row, rule], lines, Box(0, 0, 612, 792), TextStats(9.5, 530.0, 2.0)
     )
     assert kept == [shaded_row, rule]
@@ -806,7 +806,7 @@ def test_an_image_whose_margin_runs_under_its_caption_ends_where_the_caption_sta
     )
     picture = Graphic(Box(95, 68, 492, 484.9), "image")  # its white foot reaches into the caption
     mask = Graphic(Box(50, 470, 545, 530), "image")  # wholly behind the caption: clipped away in print
-    kept = visible_graphics([picture, mask], [caption], Box(0, 0, 595, 842), TextStats(9.5, 230.0, 1.5))
+    kept, _ = visible_graphics([picture, mask], [caption], Box(0, 0, 595, 842), TextStats(9.5, 230.0, 1.5))
     assert [(graphic.kind, graphic.box.y0, graphic.box.y1) for graphic in kept] == [("image", 68, 475.3)]
 
 
@@ -890,3 +890,161 @@ def test_a_long_reference_list_in_small_type_does_not_set_the_body_size() -> Non
     assert text_stats(pages).body_size == 7.0  # no heading to go by: the most characters, weighed by pages
     pages[12][:0] = [TextLine(Box(54, 60, 120, 70), "References cited", 9.0, True, 0)]
     assert text_stats(pages).body_size == 9.0
+
+
+def photograph(width: int = 40, height: int = 30) -> pymupdf.Pixmap:
+    """A small colour raster with no white in it."""
+    pixels = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, width, height), False)
+    for x in range(width):
+        for y in range(height):
+            pixels.set_pixel(x, y, (5 * x % 200, 7 * y % 200, 90))
+    return pixels
+
+
+SIDEBAR = (
+    "In 2019 and 2020 the Cropping Systems Lab conducted large-scale field experiments evaluating "
+    "the off-target movement of the herbicide and its impact on adjacent sensitive soybean."
+)
+
+
+def test_a_framed_sidebar_of_prose_above_a_picture_is_no_part_of_its_figure() -> None:
+    # an extension service's update: a framed "Overview" box over a photograph in the right column
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    paragraph(page, 34, 60, 561, lines=6)
+    paragraph(page, 34, 290, 389, lines=30)
+    page.draw_rect(pymupdf.Rect(412, 294, 544, 454), color=(0.8, 0, 0), width=1.2)
+    page.insert_text((428, 312), "Field Experiment Overview", fontsize=10, fontname="hebo")
+    page.insert_textbox(pymupdf.Rect(428, 318, 530, 450), SIDEBAR, fontsize=10, fontname="tiro")
+    page.insert_image(pymupdf.Rect(400, 506, 567, 664), pixmap=photograph(), keep_proportion=False)
+    page.insert_text((400, 678), "Figure 1. Soybean injury after exposure.", fontsize=9, fontname="hebo")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 1" and pair["bbox"][1] > 500
+    # the same frame of prose with a caption right under it is a figure: a prompt shown as a figure
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    paragraph(page, 34, 60, 561, lines=6)
+    page.draw_rect(pymupdf.Rect(150, 200, 450, 330), color=(0, 0, 0), width=1.0)
+    page.insert_textbox(
+        pymupdf.Rect(160, 208, 440, 325), " ".join([SIDEBAR] * 2), fontsize=10, fontname="cour"
+    )
+    page.insert_text(
+        (150, 346), "Figure 2. The prompt given to the teacher model.", fontsize=9, fontname="hebo"
+    )
+    paragraph(page, 34, 370, 561, lines=10)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 2" and pair["bbox"][1] < 205
+
+
+def test_a_paragraph_set_narrow_beside_a_figure_is_prose_not_its_text() -> None:
+    from cephalo_ray.extract.page_text import is_body_line
+
+    # a Ukrainian extended thesis abstract: the paragraph at the left of a narrow figure is set to
+    # half the column; its lines are prose (body text), not labels the figure may take in
+    rows = [
+        "нерухомого вихору можна здiйсни-",
+        "ти iз врахуванням ефектiв дискре-",
+        "тностi реальної кристалiчної ґра-",
+        "тки. Застосовано модель вiдсiчки,",
+        "в якiй невелика область в центрi",
+        "осердя вважається немагнiтною, i",
+        "модель вихрового осердя, в якiй",
+    ]
+    block = [TextLine(Box(43.3, 59.7, 185.6, 68.6), "Опис явища змiни полярностi", 10.0, False, 4)]
+    block += [
+        TextLine(Box(28.3, 71.3 + 11.5 * row, 185.6, 80.1 + 11.5 * row), text, 10.0, False, 4)
+        for row, text in enumerate(rows)
+    ]
+    stats = TextStats(10.0, 334.6, 2.7)
+    assert all(is_body_line(line, block, stats) for line in block)
+    # a column of a table's short cells in the body font is not
+    cells = [
+        TextLine(
+            Box(28.3, 71.3 + 11.5 * row, 160.0, 80.1 + 11.5 * row),
+            f"Row {row} value {row * 7}",
+            10.0,
+            False,
+            5,
+        )
+        for row in range(8)
+    ]
+    assert not any(is_body_line(line, cells, stats) for line in cells)
+
+
+def test_a_caption_beside_a_map_keeps_it_when_the_tables_caption_under_the_map_has_its_table() -> None:
+    # Vie et Milieu: a map with its legend beside it at the right; under the map the caption of the
+    # table below, which is nearer to the map than to its table
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    paragraph(page, 71, 60, 555, lines=16)
+    page.insert_image(pymupdf.Rect(71, 312, 411, 623), pixmap=photograph(), keep_proportion=False)
+    legend = (
+        "Fig. 1. \u2013 Location of the three study sites along the French Catalan coast; Le Racou: "
+        "high anthropogenic pressure, Paulilles: moderate pressure and Tancade: low pressure"
+    )
+    page.insert_textbox(pymupdf.Rect(433, 535, 555, 625), legend, fontsize=9, fontname="tiro")
+    page.insert_text(
+        (71, 639), "Table I. \u2013 Characteristics of the sampling sites.", fontsize=9, fontname="tiro"
+    )
+    bottom = booktabs_table(page, 71, 648, 554, rows=6)
+    pairs = {pair["label"]: pair for pair in extract(doc)}
+    assert set(pairs) == {"Figure 1", "Table 1"}
+    assert iou(pairs["Figure 1"]["bbox"], (71, 312, 411, 623)) > 0.9
+    assert pairs["Table 1"]["kind"] == "table" and pairs["Table 1"]["bbox"][1] > 640
+    assert pairs["Table 1"]["bbox"][3] >= bottom - 1
+
+
+def test_a_heading_and_a_drop_caps_first_line_beside_a_picture_are_no_part_of_its_figure() -> None:
+    from cephalo_ray.extract.regions import pair_regions
+
+    # an extension service's update: a section opens with a drop cap in the left column, beside the
+    # photograph of the right column; the paragraph's other lines are prose, its first ones stand
+    # apart as text of their own
+    lines = [
+        TextLine(Box(34.0, 489.5, 224.0, 498.3), "Off-target Movement of Synthetic Auxins", 10.0, True, 12),
+        TextLine(Box(34.0, 503.3, 49.0, 525.0), "A", 24.0, False, 12),
+        TextLine(
+            Box(49.0, 500.4, 324.1, 510.3),
+            "uxin herbicides can move off target through both particle and vapor",
+            10.0,
+            False,
+            11,
+        ),
+        TextLine(
+            Box(54.0, 512.3, 324.1, 522.3),
+            "drift which are influenced by meteorological conditions (Havens et",
+            10.0,
+            False,
+            14,
+        ),
+    ]
+    lines += [
+        TextLine(
+            Box(34.0, 524.3 + 12 * row, 324.1, 534.2 + 12 * row),
+            "al. 2018; Strachan et al. 2010). Typically, direct exposure to a sub-lethal dose causes",
+            10.0,
+            False,
+            14,
+        )
+        for row in range(15)
+    ]
+    lines += [
+        TextLine(
+            Box(330.9, 667.7, 544.0, 677.6),
+            "Figure 1. Soybean injury following 2,4-D exposure",
+            10.0,
+            True,
+            13,
+        ),
+        TextLine(
+            Box(330.9, 679.6, 560.7, 689.6),
+            "(notice leaf strapping). Photo credit: M. Zimmer.",
+            10.0,
+            False,
+            13,
+        ),
+    ]
+    picture = Graphic(Box(354.9, 506.1, 567.3, 664.3), "image")
+    regions = pair_regions(lines, [picture], Box(0, 0, 595.3, 841.9), TextStats(10.0, 555.0, 2.0))
+    (item,) = regions.items
+    assert item.box == picture.box
