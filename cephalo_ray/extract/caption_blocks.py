@@ -573,9 +573,12 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
     # it starts within the caption's own column (a line of the next column starts past its edge;
     # a piece that runs on may end a little past the widest line so far)
     within = caption.x0 - 2 <= box.x0 <= caption.x1 - 2
-    piece = len(members) == 1 or candidate.block == last.block or within
     # the row so far: a script written after its row's text may sit under it ("E^miss" + "T")
     row_end = max(lines[m].box.x1 for m in members if lines[m].box.shares_row(box))
+    # (or it starts right where the row ends, as the rest of a line a symbol's script broke off;
+    # the next column starts a gutter away)
+    touching = abs(box.x0 - row_end) <= 0.3 * last.size
+    piece = len(members) == 1 or candidate.block == last.block or within or touching
     script = candidate.size <= 0.85 * last.size and last.box.x0 <= box.x0 and box.x1 <= row_end + 1
     if piece and script:
         return True

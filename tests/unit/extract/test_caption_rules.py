@@ -1424,3 +1424,18 @@ def test_a_centred_last_row_one_step_lower_goes_on_though_the_row_above_reaches_
     ]
     (caption,) = find_captions(lines, body_size=9.5, line_gap=1.0)
     assert caption.text.endswith("WP = 0.548, and C = 0.904 for females.")
+
+
+def test_the_rest_of_a_row_a_script_broke_off_goes_on_where_the_row_ends() -> None:
+    # Paleobiology: "σ²" then its subscript "step" and the rest of the row written as a line of
+    # another block, starting exactly where the row's text ends (at the column's right so far)
+    lines = [
+        line((91.0, 444.1, 124.5, 451.8), "FIGURE 4.", 12, 6.5),
+        line((132.7, 443.3, 250.4, 451.8), "The sampling distribution of \ufffd2", 12, 7.7),
+        line((307.0, 438.0, 511.2, 447.7), "zero if there is less difference among adjacent", 13, 9.7),
+        line((307.0, 450.0, 511.1, 459.7), "means than would be expected by sampling", 13, 9.7),
+        line((250.4, 444.1, 295.1, 453.4), "step when es-", 14, 6.6),
+        line((91.0, 453.1, 295.1, 460.8), "timated according to the maximum-likelihood method.", 14, 7.8),
+    ]
+    (caption,) = find_captions(lines, body_size=9.7, line_gap=2.3)
+    assert caption.text.endswith("\ufffd2 step when estimated according to the maximum-likelihood method.")
