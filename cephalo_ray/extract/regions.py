@@ -682,6 +682,9 @@ def pair_regions(
     # the rest of an item continued from an earlier page is part of that item, not one of its own
     continued = {index for index, caption in enumerate(captions) if is_continuation(caption.text)}
     items = [item for item in items if item.caption is None or not is_continuation(item.caption.text)]
+    # a numbered box is a panel of text (a review's "Box 1", a report's "BOX 2"): its caption claims
+    # it, so no figure takes it, but it is no figure or table to pair
+    items = [item for item in items if item.caption is None or not item.caption.label.label.startswith("Box")]
     return PageRegions(
         sorted(items, key=lambda item: (item.box.y0, item.box.x0)),
         [

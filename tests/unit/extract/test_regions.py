@@ -1048,3 +1048,24 @@ def test_a_heading_and_a_drop_caps_first_line_beside_a_picture_are_no_part_of_it
     regions = pair_regions(lines, [picture], Box(0, 0, 595.3, 841.9), TextStats(10.0, 555.0, 2.0))
     (item,) = regions.items
     assert item.box == picture.box
+
+
+def test_a_numbered_box_of_text_is_no_pair_and_no_figure_takes_its_panel() -> None:
+    # an agency report: "BOX 1" heads a framed panel in the right column, each row of its text on a
+    # tinted strip of its own; a figure with its caption below sits in the left column
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 48, 60, 564, lines=8)
+    page.draw_rect(pymupdf.Rect(340, 411, 564, 728), color=(0.2, 0.3, 0.5), width=1.0)
+    page.insert_text((350, 431), "BOX 1: PANDEMIC TELEHEALTH FLEXIBILITIES", fontsize=9, fontname="hebo")
+    words = SIDEBAR.split()
+    for row in range(20):
+        top = 435 + 14 * row
+        page.draw_rect(pymupdf.Rect(346.6, top, 558.2, top + 14), color=None, fill=(0.92, 0.94, 0.98))
+        text = " ".join(words[(row * 5) % 20 : (row * 5) % 20 + 6])
+        page.insert_text((352, top + 10), text, fontsize=9, fontname="tiro")
+    vector_plot(page, pymupdf.Rect(48, 420, 320, 600))
+    page.insert_text((48, 614), "Figure 2. Telehealth visits by month.", fontsize=9, fontname="hebo")
+    paragraph(page, 48, 630, 320, lines=6)
+    pairs = extract(doc)
+    assert [pair["label"] for pair in pairs] == ["Figure 2"]
