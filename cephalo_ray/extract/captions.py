@@ -45,10 +45,11 @@ LETTER_SPACED = re.compile(r"^(\s*)((?:[A-Za-z] ){2,}[A-Za-z])(?=[ .])")
 # set them; "Fig. 1\u2014(a) Comparison ...").
 CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|\uff1a\uff0e](?!\d)|[\u2014\u2013\-](?=\s)|\u2014(?=[A-Z(])|$)")
 # "Figure 2 Steps of the method": a title in capitals right after the number (one space); in
-# Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence)
+# Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence);
+# a tab may stand for the space ("Fig. 2 \tFramework for analysis", as Word sets a tab stop)
 # ("Fig. 2 (A) In a preference task ...": a legend opening with its first panel's letter)
 TITLE_START = re.compile(
-    r"^ {1,3}(?:\([A-Za-z]\) {1,3})?(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)"
+    r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3})?(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)"
     r"|^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
 )
 MENTION = re.compile(

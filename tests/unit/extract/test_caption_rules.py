@@ -1439,3 +1439,10 @@ def test_the_rest_of_a_row_a_script_broke_off_goes_on_where_the_row_ends() -> No
     ]
     (caption,) = find_captions(lines, body_size=9.7, line_gap=2.3)
     assert caption.text.endswith("\ufffd2 step when estimated according to the maximum-likelihood method.")
+
+
+def test_a_tab_between_a_labels_number_and_its_title_opens_a_caption() -> None:
+    # a WHO guideline set in Word: "Fig. 2", a tab stop, "Framework for analysis", in the body font
+    label = parse_caption_start("Fig. 2 \tFramework for analysis")
+    assert label is not None and label.label == "Figure 2"
+    assert parse_caption_start("Fig. 2 \tshows the framework") is None  # a sentence still is not
