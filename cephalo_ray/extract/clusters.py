@@ -86,6 +86,24 @@ def panel_off_the_side(graphic: Graphic, graphics: Sequence[Graphic], page: Box)
     )
 
 
+def stacked_under_band(graphic: Graphic, graphics: Sequence[Graphic], page: Box) -> bool:
+    """A panel as large as a page's background, inside the margins, right under a band of its own
+    width (a tall table's body under its header row); a frame round the text area has no band on it."""
+    box = graphic.box
+    if graphic.kind != "path" or box.area >= PAGE_COVER_AREA * page.area:
+        return False
+    return any(
+        other is not graphic
+        and other.kind == "path"
+        and abs(other.box.y1 - box.y0) <= 2.0
+        and abs(other.box.x0 - box.x0) <= 3.0
+        and abs(other.box.x1 - box.x1) <= 3.0
+        and other.box.height >= 5.0
+        and not is_decoration(other.box, page, other.kind)
+        for other in graphics
+    )
+
+
 def cluster_boxes(boxes: Sequence[Box], gap: float, page: Box, gap_x: float | None = None) -> list[list[int]]:
     """Groups of boxes connected by gaps of at most `gap` points vertically and `gap_x` (default
     `gap`) horizontally: connected components on a one-point grid."""
@@ -303,7 +321,9 @@ def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
     elements = [
         graphic
         for graphic in graphics
-        if not is_decoration(graphic.box, page, graphic.kind) or panel_off_the_side(graphic, graphics, page)
+        if not is_decoration(graphic.box, page, graphic.kind)
+        or panel_off_the_side(graphic, graphics, page)
+        or stacked_under_band(graphic, graphics, page)
     ]
     groups = cluster_boxes([element.box for element in elements], GRAPHIC_GAP, page)
     clusters = []

@@ -1069,3 +1069,28 @@ def test_a_numbered_box_of_text_is_no_pair_and_no_figure_takes_its_panel() -> No
     paragraph(page, 48, 630, 320, lines=6)
     pairs = extract(doc)
     assert [pair["label"] for pair in pairs] == ["Figure 2"]
+
+
+def test_a_tall_tables_body_panel_under_its_header_band_is_no_page_background() -> None:
+    # CMAJ: a recommendations table fills most of its page; its caption on a red band, its header row
+    # on a band of the same width, and its body one tinted panel right under them (62% of the page)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.draw_rect(pymupdf.Rect(40.5, 55, 544.2, 88.5), color=None, fill=(0.75, 0.1, 0.15))
+    page.insert_text(
+        (46, 70), "Table 2: Recommendations on exercise and nutrition", fontsize=9, fontname="hebo"
+    )
+    page.draw_rect(pymupdf.Rect(40.5, 88.5, 544.2, 116.1), color=None, fill=(0.95, 0.85, 0.8))
+    page.insert_text((46, 108), "Recommendations", fontsize=8, fontname="hebo")
+    page.insert_text((425, 108), "Strength of recommendation", fontsize=8, fontname="hebo")
+    page.draw_rect(pymupdf.Rect(40.5, 116.2, 544.2, 735.4), color=(0.6, 0.6, 0.6), fill=(0.99, 0.97, 0.95))
+    for row in range(12):
+        top = 124 + 50 * row
+        page.draw_line((40.5, top - 6), (544.2, top - 6), color=(0.6, 0.6, 0.6), width=0.4)
+        page.insert_textbox(
+            pymupdf.Rect(46, top, 390, top + 42), f"{row + 1}.1. " + BODY, fontsize=8, fontname="tiro"
+        )
+        page.insert_text((425, top + 8), "Conditional recommendation", fontsize=8, fontname="tiro")
+    page.insert_text((40.5, 752), "Note: FRAX = Fracture Risk Assessment Tool.", fontsize=7, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table" and pair["bbox"][3] > 730
