@@ -116,6 +116,8 @@ def find_captions(
             box = box.union(union_of(lines[member].box for member in beside))
         members += riders
         ordered = in_printed_rows(lines, members) + in_printed_rows(lines, carried)
+        if CONTENTS_LEADER.search(" ".join(lines[member].text for member in ordered[:4])):
+            continue  # (the entry's title, leader and page written as pieces of their own)
         text = join_caption_lines([lines[member].text for member in ordered])
         captions.append(Caption(box, label, text, tuple(ordered), line.bold_start))
         taken.update(members + carried)

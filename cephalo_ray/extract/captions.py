@@ -18,7 +18,7 @@ _PREFIX = (
     r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
     r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|pseudocodes?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|рисунок|рис\.|таблица|табл\."
-    r"|图|圖|図|表|그림|표)"
+    r"|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
@@ -28,8 +28,10 @@ FIGURE_WORDS = ("fig", "abb", "şekil", "rys", "obr", "рис", "图", "圖", "�
 _ARABIC = r"(?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?"
 # VIII.1: the first table of part VIII (reports and recommendations numbered by part)
 _ROMAN_PART = r"[IVXLC]{1,7}[.\-]\d{1,3}(?!\.?\d)"
-_NUMBER = rf"(?P<number>{_ARABIC}|{_ROMAN_PART}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
-ARABIC_NUMBER = re.compile(rf"^{_ARABIC}$", re.IGNORECASE)
+# 2-1: the first of chapter 2, as Chinese and Japanese theses number them ("表2-1")
+_CHAPTER_HYPHEN = r"\d{1,2}-\d{1,3}(?![\d.\-])"
+_NUMBER = rf"(?P<number>{_CHAPTER_HYPHEN}|{_ARABIC}|{_ROMAN_PART}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
+ARABIC_NUMBER = re.compile(rf"^(?:{_ARABIC}|{_CHAPTER_HYPHEN})$", re.IGNORECASE)
 ROMAN_PART = re.compile(r"^(?P<part>[IVXLC]{1,7})[.\-](?P<number>\d{1,3})$")
 LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone, its number apart
 # "Figure-1:", "Table\u20112." (some journals join word and number with a hyphen)
@@ -138,6 +140,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         name = "Table"
     elif stem.startswith(FIGURE_WORDS):
         name = "Figure"
+    elif stem == "算法":
+        name = "Algorithm"
     else:
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box"
     # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"; a statistical
@@ -147,7 +151,7 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
     number = unicodedata.normalize("NFKC", number).upper()  # full-width digits: "表１" is Table 1
     part = ROMAN_PART.match(number)
     if ARABIC_NUMBER.match(number):
-        canonical = number  # "3", "S2", "2.1", "A1", "B.1"
+        canonical = number  # "3", "S2", "2.1", "2-1", "A1", "B.1"
     elif part and roman_to_int(part["part"]) is not None:
         canonical = f"{roman_to_int(part['part'])}.{part['number']}"  # "VIII.1" -> "8.1"
     elif number[0] == "S" and len(number) > 1 and roman_to_int(number[1:]) is not None:

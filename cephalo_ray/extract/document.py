@@ -439,6 +439,9 @@ def unmapped_share(blocks: Sequence[dict[str, Any]]) -> float:
     return unmapped / printed if printed else 0.0
 
 
+WATERMARK_SIZE = 36.0  # points; text this large set at a slant is a watermark, not a slanted tick label
+
+
 def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
     """Text lines in reading order with their block, mean font size and first-span boldness."""
     import pymupdf
@@ -479,6 +482,11 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
                 box = Box(*line["bbox"]).clip(union_of(Box(*span["bbox"]) for span in spans))
             direction = line.get("dir", (1.0, 0.0))
             horizontal = abs(direction[1]) < 0.1
+            size = sum(span["size"] * len(span["text"]) for span in spans) / sum(
+                len(span["text"]) for span in spans
+            )
+            if min(abs(direction[0]), abs(direction[1])) >= 0.1 and size >= WATERMARK_SIZE:
+                continue  # a watermark across the page ("DRAFT"), in no figure's or caption's text
             if worded and abs(direction[0]) < 0.1:
                 box = within_words_band(box, [Box(*span["bbox"]) for span in worded])
             if horizontal and any(span_is_inflated(span) for span in spans):
@@ -486,9 +494,6 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
                 # the line is as tall as its glyphs print, not as its font's box
                 printed = union_of(printed_span_box(span) for span in spans)
                 box = Box(box.x0, max(box.y0, printed.y0), box.x1, min(box.y1, printed.y1))
-            size = sum(span["size"] * len(span["text"]) for span in spans) / sum(
-                len(span["text"]) for span in spans
-            )
             first = spans[0]
             bold = bool(first["flags"] & BOLD_FLAG) or is_bold_font(first["font"])
             if rotation is not None:  # a page with /Rotate: as the reader sees it (its crops, its gold)

@@ -429,21 +429,23 @@ def give_up_second_claims(
     the other side's clusters are all a caption left with nothing could have: a figure, its caption,
     a figure, its caption (or captions above: the nearer figure is the first caption's only one).
     The side it keeps is its cheaper one where the caption left with nothing could take the other
-    (a caption beside a map, the table's caption under it and the table below). Changes `best` in
-    place."""
+    (a caption beside a map, the table's caption under it and the table below). A caption left
+    with a part of its figure only (its axis labels) may take the rest so, from the dearer side.
+    Changes `best` in place."""
     held: dict[int, dict[int, list[int]]] = {}
     for cluster_index, (_, caption_index, claim_index) in best.items():
         held.setdefault(caption_index, {}).setdefault(claim_index, []).append(cluster_index)
     for either_side in (False, True):
         for claim_index, claim in sorted(enumerate(claims), key=lambda entry: entry[1].cost):
-            if claim.caption in held:
+            own = {index for part in held.get(claim.caption, {}).values() for index in part}
+            if own and (either_side or not own < set(claim.clusters)):
                 continue
-            holders = {best[index][1:] for index in claim.clusters if index in best}
+            holders = {best[index][1:] for index in claim.clusters if index in best and index not in own}
             if len(holders) != 1:
                 continue
             ((holder, holder_claim),) = holders
             won = held[holder]
-            if len(won) < 2 or set(won[holder_claim]) != set(claim.clusters):
+            if len(won) < 2 or set(won[holder_claim]) != set(claim.clusters) - own:
                 continue
             if not either_side and holder_claim == min(won, key=lambda index: claims[index].cost):
                 continue

@@ -1446,3 +1446,31 @@ def test_a_tab_between_a_labels_number_and_its_title_opens_a_caption() -> None:
     label = parse_caption_start("Fig. 2 \tFramework for analysis")
     assert label is not None and label.label == "Figure 2"
     assert parse_caption_start("Fig. 2 \tshows the framework") is None  # a sentence still is not
+
+
+def test_chapter_numbers_joined_by_a_hyphen_and_the_chinese_word_for_algorithm_open_captions() -> None:
+    # a Chinese thesis template: "表2-1", "图2-1" and "算法2.1" (the first of chapter 2)
+    assert parse_caption_start("表2-1 典型的实验对比表格").label == "Table 2-1"  # type: ignore[union-attr]
+    assert parse_caption_start("图2-1 图片插入示例").label == "Figure 2-1"  # type: ignore[union-attr]
+    assert parse_caption_start("算法2.1 算法示例1").label == "Algorithm 2.1"  # type: ignore[union-attr]
+    assert parse_caption_start("Figure 2-3 shows the data") is None
+
+
+def test_a_list_of_listings_entry_whose_title_stands_apart_from_its_label_is_no_caption() -> None:
+    # a German thesis's list of listings: label, title, dot leader and page number written as pieces,
+    # the page number raised off the title's baseline
+    lines = [
+        line((120.4, 154.6, 170.8, 165.5), "Listing 4.1", 1, 10.9),
+        line((201.6, 154.6, 325.8, 165.5), "TSVD Trap Mechanism [7]", 1, 10.6),
+        line((335.9, 154.6, 469.5, 165.5), ". . . . . . . . . . . . . . . . .", 1, 10.9),
+        line((483.6, 157.1, 489.0, 162.5), "8", 1, 10.9),
+        line((120.4, 168.9, 170.8, 179.7), "Listing 4.2", 1, 10.9),
+        line(
+            (201.6, 168.9, 469.5, 179.7),
+            "TSVD Proxy Aufrufe [7] . . . . . . . . . . . . . . . . . . .",
+            1,
+            10.7,
+        ),
+        line((483.6, 171.3, 489.0, 176.7), "9", 1, 10.9),
+    ]
+    assert find_captions(lines, body_size=10.9, line_gap=2.0) == []

@@ -1094,3 +1094,57 @@ def test_a_tall_tables_body_panel_under_its_header_band_is_no_page_background() 
     page.insert_text((40.5, 752), "Note: FRAX = Fracture Risk Assessment Tool.", fontsize=7, fontname="tiro")
     (pair,) = extract(doc)
     assert pair["kind"] == "table" and pair["bbox"][3] > 730
+
+
+def test_a_slanted_watermark_across_the_page_hides_no_caption() -> None:
+    # a proceedings' draft build: "DRAFT" in 140 pt set at a slant over the figures and their captions
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 50, 360, 300, lines=20)
+    page.insert_image(pymupdf.Rect(49, 53, 300, 213), pixmap=photograph(), keep_proportion=False)
+    page.insert_text((102, 228), "Fig. 1: Three Function Concept Types.", fontsize=9, fontname="hebo")
+    page.insert_image(pymupdf.Rect(312, 53, 563, 250), pixmap=photograph(), keep_proportion=False)
+    page.insert_text((354, 265), "Fig. 3: Concept Instance of InverseFunction.", fontsize=9, fontname="hebo")
+    paragraph(page, 312, 280, 563, lines=30)
+    page.insert_text(
+        (150, 600),
+        "DRAFT",
+        fontsize=140,
+        color=(0.9, 0.9, 0.9),
+        morph=(pymupdf.Point(150, 600), pymupdf.Matrix(-55)),
+    )
+    slant = (pymupdf.Point(110, 610), pymupdf.Matrix(45))
+    page.insert_text((110, 610), "DRAFT", fontsize=140, fontname="tiro", color=(0.9, 0.9, 0.9), morph=slant)
+    labels = sorted(pair["label"] for pair in extract(doc))
+    assert labels == ["Figure 1", "Figure 3"]
+
+
+def test_a_caption_holding_only_its_charts_axis_labels_takes_the_chart_from_the_caption_above() -> None:
+    from cephalo_ray.extract.regions import Claim, give_up_second_claims
+
+    # an audit report: Figure 7's caption (0) sits between its chart and Figure 8's chart, a little
+    # nearer the chart below (legend 3, plot 4) than Figure 8's caption (1) under it, which first wins
+    # only the chart's axis labels (6); the costs are the pairing's own on that page
+    box = Box(0, 0, 1, 1)
+    claims = [
+        Claim(3.6, 0, (0, 1, 2, 5), box, "below"),
+        Claim(17.6, 0, (3, 4, 6), box, "above"),
+        Claim(18.7, 1, (3, 4, 6), box, "below"),
+    ]
+    best = {0: (3.9, 0, 0), 1: (3.9, 0, 0), 2: (3.6, 0, 0), 5: (3.6, 0, 0), 3: (17.6, 0, 1), 4: (17.6, 0, 1)}
+    best[6] = (18.7, 1, 2)
+    give_up_second_claims(best, claims)
+    assert {index: caption for index, (_, caption, _) in best.items()} == {
+        0: 0,
+        1: 0,
+        2: 0,
+        5: 0,
+        3: 1,
+        4: 1,
+        6: 1,
+    }
+    # a caption holding clusters outside the claim keeps to what it has
+    best = {0: (3.9, 0, 0), 2: (3.6, 0, 0), 3: (17.6, 0, 1), 4: (17.6, 0, 1), 6: (18.7, 1, 2), 7: (5.0, 1, 3)}
+    claims.append(Claim(5.0, 1, (7,), box, "above"))
+    give_up_second_claims(best, claims)
+    assert best[3][1] == 0 and best[4][1] == 0
