@@ -29,6 +29,8 @@ from cephalo_ray.extract.page_text import is_wordy
 def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
     """The label of the caption that line `index` opens, if it opens a paragraph with one."""
     line = lines[index]
+    if index > 0 and beside_other_caption(lines[index - 1], line):
+        return parse_caption_start(line.text, label_is_bold=line.bold_start)
     if index > 0 and not starts_paragraph(lines[index - 1], line, line_gap):
         previous = lines[index - 1]
         # where the PDF wrote it into the block above, a caption still opens: as a bold label on a
@@ -42,6 +44,16 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
     if index > 0 and continues_sentence(lines[index - 1], line, line_gap):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
+
+
+def beside_other_caption(previous: TextLine, line: TextLine) -> bool:
+    """The line opens another item's caption right after one on the same row: two figures side by
+    side, each caption under its own ("Figure 3.2: ..." and "Figure 3.3: ..." a few points apart)."""
+    if not previous.box.shares_row(line.box) or line.box.x0 < previous.box.x1 - 1:
+        return False
+    ours = parse_caption_start(line.text, label_is_bold=line.bold_start)
+    theirs = parse_caption_start(previous.text, label_is_bold=previous.bold_start)
+    return ours is not None and theirs is not None and ours != theirs
 
 
 def continues_sentence(previous: TextLine, line: TextLine, line_gap: float) -> bool:
@@ -288,6 +300,8 @@ def interleaved(lines: Sequence[TextLine], members: list[int], cursor: int) -> b
     """The line is another column's, sorted in between the caption's lines by reading order: it
     lies beside the caption, not under it, within a line or two of its last line."""
     last = lines[members[-1]]
+    if beside_other_caption(last, lines[cursor]):
+        return True  # the next figure's caption, set beside this one on its row
     candidate = lines[cursor].box
     caption = union_of(lines[member].box for member in members)
     gap = max(candidate.x0 - caption.x1, caption.x0 - candidate.x1)
@@ -572,6 +586,11 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
     last = lines[members[-1]]
     box = candidate.box
     caption = union_of(lines[member].box for member in members)
+    # (the next figure's caption set on the same row, each under its own picture, is its own)
+    opener = lines[members[0]]
+    theirs = parse_caption_start(candidate.text, label_is_bold=candidate.bold_start)
+    if theirs is not None and theirs != parse_caption_start(opener.text, label_is_bold=opener.bold_start):
+        return False
     # it starts within the caption's own column (a line of the next column starts past its edge;
     # a piece that runs on may end a little past the widest line so far)
     within = caption.x0 - 2 <= box.x0 <= caption.x1 - 2

@@ -1474,3 +1474,19 @@ def test_a_list_of_listings_entry_whose_title_stands_apart_from_its_label_is_no_
         line((483.6, 171.3, 489.0, 176.7), "9", 1, 10.9),
     ]
     assert find_captions(lines, body_size=10.9, line_gap=2.0) == []
+
+
+def test_two_captions_side_by_side_on_one_row_are_two_captions() -> None:
+    # an NTUA thesis: two plots side by side, each caption centred under its own, the second label a
+    # few points after the first caption's row ends; each caption's second row under its first
+    lines = [
+        line((66.8, 741.1, 295.7, 751.7), "Figure 3.2: Voltage alteration overhead from", 42, 12.0),
+        line((299.7, 741.1, 528.5, 751.7), "Figure 3.3: Voltage alteration overhead from", 43, 12.0),
+        line((140.8, 755.5, 282.0, 766.2), "divider three to divider two", 44, 12.0),
+        line((373.7, 755.5, 514.8, 766.2), "divider two to divider three", 45, 12.0),
+    ]
+    captions = find_captions(lines, body_size=12.0, line_gap=13.3)
+    assert [caption.text for caption in captions] == [
+        "Figure 3.2: Voltage alteration overhead from divider three to divider two",
+        "Figure 3.3: Voltage alteration overhead from divider two to divider three",
+    ]
