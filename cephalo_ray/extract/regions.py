@@ -284,9 +284,16 @@ def beside_claim(
         for i, cluster in enumerate(clusters):
             box = cluster.box
             gap = box.x0 - caption.x1 if to_right else caption.x0 - box.x1
-            if -2 <= gap <= BESIDE_MAX_GAP and box.vertical_overlap(caption) > 0.3 * min(
-                box.height, caption.height
-            ):
+            # (a figure set to the far side of a wide column may stand further off its caption in
+            # the margin column, with nothing between them)
+            between = (
+                Box(caption.x1, caption.y0, box.x0, caption.y1)
+                if to_right
+                else Box(box.x1, caption.y0, caption.x0, caption.y1)
+            )
+            clear = not any(line.intersection_area(between) > 0 for line in lines_body)
+            reach = 2 * BESIDE_MAX_GAP if clear else BESIDE_MAX_GAP
+            if -2 <= gap <= reach and box.vertical_overlap(caption) > 0.3 * min(box.height, caption.height):
                 chosen.append(i)
         if not chosen:
             continue
@@ -299,12 +306,22 @@ def beside_claim(
         # which now stand side by side: they may lie twice as far apart)
         turned = caption.height > 3 * caption.width
         reach = 2 * PANEL_GAP if turned else PANEL_GAP
+        # (a drawing level with another caption of this caption's column is that caption's: a
+        # margin column of captions, each beside its own item of a stack)
+        column_mates = [
+            other.box
+            for j, other in enumerate(captions)
+            if j != caption_index and other.box.horizontal_overlap(caption) > 0.5 * min(other.box.width, caption.width)
+        ]
         grown = True
         while grown:
             grown = False
             for i, cluster in enumerate(clusters):
                 on_side = cluster.box.x0 >= caption.x1 - 2 if to_right else cluster.box.x1 <= caption.x0 + 2
-                if i not in chosen and on_side and cluster.box.near(box, reach):
+                level_with_other = any(
+                    mate.y0 >= cluster.box.y0 - 2 and mate.y0 <= cluster.box.y1 for mate in column_mates
+                )
+                if i not in chosen and on_side and not level_with_other and cluster.box.near(box, reach):
                     chosen.append(i)
                     box = box.union(cluster.box)
                     grown = True

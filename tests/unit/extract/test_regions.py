@@ -1148,3 +1148,44 @@ def test_a_caption_holding_only_its_charts_axis_labels_takes_the_chart_from_the_
     claims.append(Claim(5.0, 1, (7,), box, "above"))
     give_up_second_claims(best, claims)
     assert best[3][1] == 0 and best[4][1] == 0
+
+
+def test_captions_in_a_margin_column_each_keep_the_picture_level_with_them() -> None:
+    # Materials Research Innovations (2000): captions in a narrow left column, each beside its own
+    # picture of a stack in the wide column; the second picture is near enough to join the first
+    regions = pair_margin_captions(
+        [
+            (48.2, 47.7, 156.3, 62.0, "Fig. 16 TC of MPB composi-"),
+            (48.2, 297.1, 164.2, 309.7, "Fig. 17 (a) Temperature"),
+        ],
+        [Box(185.1, 50.1, 548.2, 277.1), Box(204.0, 298.4, 548.1, 736.4)],
+    )
+    boxes = {item.caption.label.label: item.box for item in regions.items if item.caption}
+    assert boxes == {
+        "Figure 16": Box(185.1, 50.1, 548.2, 277.1),
+        "Figure 17": Box(204.0, 298.4, 548.1, 736.4),
+    }
+
+
+def test_a_picture_set_to_the_far_side_of_a_wide_column_is_its_margin_captions() -> None:
+    # the same journal: 57 pt of blank paper between the caption's column and the picture
+    regions = pair_margin_captions(
+        [(48.2, 47.7, 162.3, 60.2, "Fig. 8 Other variants of perov-")], [Box(219.2, 49.3, 548.2, 306.3)]
+    )
+    (item,) = regions.items
+    assert item.box == Box(219.2, 49.3, 548.2, 306.3)
+
+
+def pair_margin_captions(captions: list[tuple[float, float, float, float, str]], pictures: list[Box]) -> Any:
+    from cephalo_ray.extract.regions import pair_regions
+
+    lines = [
+        TextLine(Box(x0, y0, x1, y1), text, 9.0, True, index)
+        for index, (x0, y0, x1, y1, text) in enumerate(captions)
+    ]
+    lines += [  # the body text under the stack, across the page
+        TextLine(Box(48.0, 750 + 12 * row, 547.0, 760 + 12 * row), BODY[:110], 10.5, False, 100)
+        for row in range(3)
+    ]
+    graphics = [Graphic(box, "image") for box in pictures]
+    return pair_regions(lines, graphics, Box(0, 0, 595, 842), TextStats(10.5, 499.0, 2.0))
