@@ -311,7 +311,8 @@ def beside_claim(
         column_mates = [
             other.box
             for j, other in enumerate(captions)
-            if j != caption_index and other.box.horizontal_overlap(caption) > 0.5 * min(other.box.width, caption.width)
+            if j != caption_index
+            and other.box.horizontal_overlap(caption) > 0.5 * min(other.box.width, caption.width)
         ]
         grown = True
         while grown:
