@@ -43,7 +43,7 @@ from cephalo_ray.extract.geometry import (
     is_rule,
     union_of,
 )
-from cephalo_ray.extract.page_text import is_wordy
+from cephalo_ray.extract.page_text import is_wordy, mostly_letters
 
 PANEL_GAP = 30.0  # panels of one figure are at most this far apart
 
@@ -76,6 +76,21 @@ class Claim:
     clusters: tuple[int, ...]
     box: Box
     placement: str
+
+
+SECTION_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[IVX]{1,4}\.)\s+\w")
+
+
+def is_section_heading(line: TextLine, stats: TextStats) -> bool:
+    """A heading: bold and larger than the body, numbered ("3. Model of ...", "IV. RESULTS") or two
+    words or more (a heading whose number the PDF wrote apart)."""
+    numbered = SECTION_HEADING.match(line.text) is not None
+    return (
+        line.bold_start
+        and line.size >= stats.body_size + (1.0 if numbered else 1.5)
+        and (numbered or len(line.text.split()) >= 2)
+        and mostly_letters(line.text)
+    )
 
 
 def is_single_column(body: Sequence[Box], text_left: float, text_right: float) -> bool:
@@ -340,10 +355,13 @@ def chained_costs(claim: Claim, caption: Box, clusters: Sequence[Cluster]) -> di
     boxes = {index: clusters[index].box for index in claim.clusters}
 
     def direct(box: Box) -> float:
+        # (a drawing off to the side of a caption above or below it is that much further: of two
+        # captions side by side on one row, each is nearer the picture over its own width)
+        aside = max(box.x0 - caption.x1, caption.x0 - box.x1, 0.0)
         if claim.placement == "below":
-            return caption.y0 - box.y1
+            return caption.y0 - box.y1 + aside
         if claim.placement == "above":
-            return box.y0 - caption.y1
+            return box.y0 - caption.y1 + aside
         return max(box.x0 - caption.x1, caption.x0 - box.x1)
 
     gaps = {index: max(direct(box), 0.0) for index, box in boxes.items()}
@@ -604,6 +622,12 @@ def pair_regions(
         if not any(hides_caption(cluster, caption.box, lines) for cluster in clusters)
     ]
     body_boxes = [lines[index].box for index in body]
+    # a numbered section heading stops a claim as body text does (nothing is drawn across one)
+    headings = [
+        line.box
+        for index, line in enumerate(lines)
+        if index not in caption_lines and is_section_heading(line, stats)
+    ]
     # the text area: where body lines run, or (on a page whose text the PDF wrote in pieces too short
     # to read as prose) where any text runs
     ends = body_boxes if len(body_boxes) >= 5 else [line.box for line in lines]
@@ -617,7 +641,7 @@ def pair_regions(
     claims: list[Claim] = []
     sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim
     for index, caption in enumerate(captions):
-        blockers = body_boxes + [other.box for j, other in enumerate(captions) if j != index]
+        blockers = body_boxes + headings + [other.box for j, other in enumerate(captions) if j != index]
         span = beside_captions(
             caption.box, captions, horizontal_span(caption.box, text_left, text_right, single_column)
         )

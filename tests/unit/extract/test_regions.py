@@ -1189,3 +1189,28 @@ def pair_margin_captions(captions: list[tuple[float, float, float, float, str]],
     ]
     graphics = [Graphic(box, "image") for box in pictures]
     return pair_regions(lines, graphics, Box(0, 0, 595, 842), TextStats(10.5, 499.0, 2.0))
+
+
+def test_a_picture_off_to_the_side_of_a_caption_below_it_is_further_from_it() -> None:
+    from cephalo_ray.extract.geometry import Cluster
+    from cephalo_ray.extract.regions import Claim, chained_costs
+
+    # a RUDN journal paper: two pictures side by side, "Рис. 1" and "Рис. 2" on one row under them;
+    # both pictures end 12 pt above the row, but only the left one stands over Рис. 1's width
+    caption = Box(143.2, 604.5, 265.8, 613.0)
+    left, right = Box(133.0, 504.5, 275.8, 592.5), Box(343.2, 501.0, 460.2, 592.8)
+    clusters = [Cluster(left, paths=3), Cluster(right, images=1)]
+    costs = chained_costs(Claim(2.0, 0, (0, 1), left.union(right), "below"), caption, clusters)
+    assert costs[1] - costs[0] > 50  # (through the left picture, 67 pt from the right one)
+
+
+def test_a_bold_line_larger_than_the_body_is_a_heading_that_stops_a_claim() -> None:
+    from cephalo_ray.extract.regions import is_section_heading
+
+    stats = TextStats(10.7, 396.8, 0.5)
+    title = TextLine(Box(171.4, 462.2, 449.4, 473.6), "Модель адиабатических волноводных мод", 12.8, True, 49)
+    numbered = TextLine(Box(99.2, 462.2, 300.0, 473.6), "IV. RESULTS", 11.8, True, 50)
+    assert is_section_heading(title, stats) and is_section_heading(numbered, stats)
+    assert not is_section_heading(TextLine(title.box, title.text, 10.7, True, 49), stats)  # body size
+    assert not is_section_heading(TextLine(title.box, title.text, 12.8, False, 49), stats)  # not bold
+    assert not is_section_heading(TextLine(title.box, "(12)", 12.8, True, 49), stats)  # a formula's number
