@@ -508,9 +508,20 @@ def continues_caption(
     # one text block, unless the PDF's block runs on into the next column
     box = candidate.box
     near = box.y0 - last.box.y1 <= max(0.8 * last.size, line_gap + 0.5 * last.size)
+    # (a paragraph in the body's size that the PDF put in the block of a caption set in a size of
+    # its own is the body text after the caption)
+    own_size = sorted(lines[m].size for m in members)[len(members) // 2]
+    body_after = (
+        in_body_size
+        and body_size is not None
+        and abs(own_size - body_size) >= 1.0
+        and abs(candidate.size - own_size) >= 1.0
+        and is_wordy(candidate.text)
+    )
     if (
         candidate.block == last.block
         and near
+        and not body_after
         and any(box.horizontal_overlap(lines[m].box) > 0 for m in members)
     ):
         return True

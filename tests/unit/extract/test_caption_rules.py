@@ -1490,3 +1490,22 @@ def test_two_captions_side_by_side_on_one_row_are_two_captions() -> None:
         "Figure 3.2: Voltage alteration overhead from divider three to divider two",
         "Figure 3.3: Voltage alteration overhead from divider two to divider three",
     ]
+
+
+def test_body_text_the_pdf_put_in_a_captions_block_is_not_the_captions() -> None:
+    # Journal of Tsinghua University: the caption in 9 pt, the paragraph after it in the body's
+    # 10.6 pt, written into the caption's text block
+    lines = [
+        line((119.3, 417.7, 238.6, 427.6), "图 3  空间划分信息转换流程", 48, 9.0),
+        line((72.0, 431.9, 282.3, 442.4), "建筑性能分析过程涉及的复杂异形构件或异形", 48, 10.6),
+        line((51.0, 447.1, 282.3, 458.8), "空间划分边界很少，且gbXML 仅对四边形支持能", 48, 10.6),
+    ]
+    (caption,) = find_captions(lines, body_size=10.6, line_gap=4.0)
+    assert caption.text == "图 3 空间划分信息转换流程"
+    # a short piece in the body's size (a roman numeral closing a title) still belongs to it
+    imf = [
+        line((72.0, 90.0, 540.0, 101.0), "TABLE 12-4. CHANGE IN ENERGY EXPENDITURE SHARES", 1, 9.0),
+        line((280.0, 102.0, 300.0, 113.0), "(IV)", 1, 10.6),
+    ]
+    (caption,) = find_captions(imf, body_size=10.6, line_gap=2.0)
+    assert caption.text.endswith("SHARES (IV)")
