@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from cephalo_ray.extract.captions import LABEL_WORD, is_label_alone
+from cephalo_ray.extract.captions import LABEL_WORD, is_label_alone, parse_caption_start
 from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats, on_one_row
 
 
@@ -78,8 +78,17 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
     for number, (lines, rect) in enumerate(zip(pages, rects, strict=True)):
         top, bottom = rect.y0 + FURNITURE_BAND * rect.height, rect.y1 - FURNITURE_BAND * rect.height
         inner = [line.box for line in lines if top < line.box.center_y < bottom]
+        # (the lines after a caption's label in the band are no furniture, though a series of charts
+        # repeats them on every page)
+        captioned = {
+            line.block
+            for line in lines
+            if not top < line.box.center_y < bottom and parse_caption_start(line.text, line.bold_start)
+        }
         marks = []
         for index, line in enumerate(lines):
+            if line.block in captioned and parse_caption_start(line.text, line.bold_start) is None:
+                continue  # (its label line repeated is a running head: "Exhibit 2 (continued)")
             # a line reaching out of the band by less than half its height is furniture (a footer set
             # a little high), unless prose goes on right next to it: then it opens or ends a paragraph;
             # a page number where the other pages have theirs is furniture wherever the text ends

@@ -64,3 +64,19 @@ def test_a_page_number_right_under_a_caption_at_the_column_foot_is_still_furnitu
     furniture = running_furniture(pages, [letter] * 6)
     for lines, found in zip(pages, furniture, strict=True):
         assert {lines[index].text for index in found} == {lines[-1].text}
+
+
+def test_a_captions_lines_repeated_at_every_pages_foot_are_no_furniture() -> None:
+    # JNCI risk charts: each page's chart has its caption at the foot of the page, and every caption
+    # goes on with the same words; the journal's real footer repeats under them
+    readers = ("women who have never smoked", "men who have never smoked", "women who currently smoke")
+    pages = [
+        [
+            line(400, f"Body text of page {number} in the middle.", block=1),
+            line(762.0, f"Fig. {number}. Risk chart for {who}.", block=2, height=8),
+            line(772.0, "during the next 10 years, beginning at the indicated age.", block=2, height=8),
+            line(800.0, "Journal of the National Cancer Institute, Vol. 94", block=3, height=8),
+        ]
+        for number, who in enumerate(readers, start=1)
+    ]
+    assert running_furniture(pages, [PAGE] * 3) == [{3}, {3}, {3}]
