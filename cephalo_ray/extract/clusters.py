@@ -201,7 +201,7 @@ def is_text_panel(
         else:
             rows.append([line])
     text = " ".join(line.text for line in inside)
-    if len(rows) < 4 or len(text.split()) < 4 * len(rows) // 2 or not mostly_letters(text):
+    if len(rows) < 4 or len(text.split()) < 2 * len(rows) or not mostly_letters(text):
         return False
     spans = [union_of([line.box for line in row]) for row in rows]
     left = min(span.x0 for span in spans)
