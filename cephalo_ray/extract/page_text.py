@@ -80,14 +80,15 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
         inner = [line.box for line in lines if top < line.box.center_y < bottom]
         # (the lines after a caption's label in the band are no furniture, though a series of charts
         # repeats them on every page)
-        captioned = {
-            line.block
-            for line in lines
+        labels = {
+            index
+            for index, line in enumerate(lines)
             if not top < line.box.center_y < bottom and parse_caption_start(line.text, line.bold_start)
         }
+        captioned = {lines[index].block for index in labels}
         marks = []
         for index, line in enumerate(lines):
-            if line.block in captioned and parse_caption_start(line.text, line.bold_start) is None:
+            if line.block in captioned and index not in labels:
                 continue  # (its label line repeated is a running head: "Exhibit 2 (continued)")
             # a line reaching out of the band by less than half its height is furniture (a footer set
             # a little high), unless prose goes on right next to it: then it opens or ends a paragraph;

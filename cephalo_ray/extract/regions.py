@@ -299,17 +299,21 @@ def beside_claim(
         for i, cluster in enumerate(clusters):
             box = cluster.box
             gap = box.x0 - caption.x1 if to_right else caption.x0 - box.x1
+            if gap < -2 or box.vertical_overlap(caption) <= 0.3 * min(box.height, caption.height):
+                continue
             # (a figure set to the far side of a wide column may stand further off its caption in
             # the margin column, with nothing between them)
-            between = (
-                Box(caption.x1, caption.y0, box.x0, caption.y1)
-                if to_right
-                else Box(box.x1, caption.y0, caption.x0, caption.y1)
-            )
-            clear = not any(line.intersection_area(between) > 0 for line in lines_body)
-            reach = 2 * BESIDE_MAX_GAP if clear else BESIDE_MAX_GAP
-            if -2 <= gap <= reach and box.vertical_overlap(caption) > 0.3 * min(box.height, caption.height):
-                chosen.append(i)
+            if BESIDE_MAX_GAP < gap <= 2 * BESIDE_MAX_GAP:
+                between = (
+                    Box(caption.x1, caption.y0, box.x0, caption.y1)
+                    if to_right
+                    else Box(box.x1, caption.y0, caption.x0, caption.y1)
+                )
+                if any(line.intersection_area(between) > 0 for line in lines_body):
+                    continue
+            elif gap > BESIDE_MAX_GAP:
+                continue
+            chosen.append(i)
         if not chosen:
             continue
         box = clusters[chosen[0]].box
@@ -622,7 +626,7 @@ def pair_regions(
         if not any(hides_caption(cluster, caption.box, lines) for cluster in clusters)
     ]
     body_boxes = [lines[index].box for index in body]
-    # a numbered section heading stops a claim as body text does (nothing is drawn across one)
+    # a heading stops a claim as body text does (nothing is drawn across one)
     headings = [
         line.box
         for index, line in enumerate(lines)
