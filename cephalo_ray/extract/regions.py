@@ -242,6 +242,23 @@ def vertical_claim(
     return Claim(max(gap, 0.0), caption_index, tuple(chosen), box, "below" if upward else "above")
 
 
+def sides_of(members: Sequence[Graphic], cut: float, slack: float) -> tuple[list[Graphic], list[Graphic]]:
+    """The graphics left and right of a vertical cut, each allowed `slack` across it."""
+    return [g for g in members if g.box.x1 <= cut + slack], [g for g in members if g.box.x0 >= cut - slack]
+
+
+def gutter_between(members: Sequence[Graphic], low: float, high: float, middle: float) -> float | None:
+    """The middle of the white column between graphics, from low to high, nearest `middle`."""
+    spans = sorted((g.box.x0, g.box.x1) for g in members)
+    gutters: list[float] = []
+    reach = spans[0][1] if spans else high
+    for x0, x1 in spans[1:]:
+        if x0 > reach and low < (reach + x0) / 2 < high:
+            gutters.append((reach + x0) / 2)
+        reach = max(reach, x1)
+    return min(gutters, key=lambda x: abs(x - middle), default=None)
+
+
 def split_between_captions(
     clusters: list[Cluster],
     graphics: Sequence[Graphic],
@@ -265,16 +282,19 @@ def split_between_captions(
                 for g in graphics
                 if g.box.intersection_area(box) >= 0.9 * g.box.area and min(g.box.width, g.box.height) > 1.0
             ]
-            sides = (
-                [g for g in members if g.box.x1 <= middle + slack],
-                [g for g in members if g.box.x0 >= middle - slack],
-            )
+            cut = middle
+            sides = sides_of(members, cut, slack)
+            if sum(map(len, sides)) != len(members):
+                # a wide picture over a narrow caption reaches past the middle: the white between the
+                # pictures, nearest the middle and between the captions' centres, is where they part
+                cut = gutter_between(members, left.center_x, right.center_x, middle) or middle
+                sides = sides_of(members, cut, 0.0)
             beside = box.x0 < left.x1 and box.x1 > right.x0  # over (or under) both captions
             if cluster.text_only or not beside or not all(sides) or sum(map(len, sides)) != len(members):
                 split.append(cluster)
                 continue
             for side, on_left in zip(sides, (True, False), strict=True):
-                texts = [index for index in cluster.lines if (lines[index].box.center_x < middle) == on_left]
+                texts = [index for index in cluster.lines if (lines[index].box.center_x < cut) == on_left]
                 images = sum(1 for g in side if g.kind == "image")
                 union = union_of([*(g.box for g in side), *(lines[index].box for index in texts)])
                 split.append(Cluster(union, images, len(side) - images, texts))

@@ -568,3 +568,19 @@ def test_a_regression_table_with_standard_errors_in_brackets_is_not_taken_for_eq
     paragraph(page, 72, y + 40, 540)
     (pair,) = extract(doc)
     assert pair["label"] == "Table A2" and pair["bbox"][3] >= y + 12
+
+
+def test_two_charts_side_by_side_split_at_their_gutter_though_it_is_off_the_middle_between_captions() -> None:
+    # the right caption's block starts at its column's edge, left of its chart: the left chart reaches
+    # past the middle between the captions (IEICE)
+    doc = pymupdf.open()
+    page = doc.new_page()
+    left, right = pymupdf.Rect(76, 108, 316, 278), pymupdf.Rect(304, 108, 542, 278)
+    vector_plot(page, left)
+    vector_plot(page, right)
+    page.insert_text((100, 296), "Fig. 10 Average throughput versus node number", fontsize=8, fontname="tiro")
+    page.insert_text((300, 296), "Fig. 12 Throughput versus node number in case of no role", fontsize=8, fontname="tiro")
+    paragraph(page, 72, 330, 540)
+    pairs = {pair["label"]: pair["bbox"] for pair in extract(doc)}
+    assert set(pairs) == {"Figure 10", "Figure 12"}
+    assert iou(pairs["Figure 10"], tuple(left)) > 0.8 and iou(pairs["Figure 12"], tuple(right)) > 0.8
