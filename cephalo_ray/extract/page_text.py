@@ -46,6 +46,7 @@ FURNITURE_BAND = 0.1  # running headers and footers live in the top and bottom t
 
 PAGE_SHARE_OF_TEXT = 200  # characters of one size on a page: that size fills a good part of it
 FURNITURE_SHARE = 0.3  # a line repeated on this share of pages (two at least) is a running line
+PAGE_BACKGROUND_AREA = 0.5  # of the page: a graphic this large repeated on many pages is a background
 
 
 PAGE_NUMBER = re.compile(r"^(?:page\s*)?[#ivxlc]+(?:\s*(?:of|/)\s*#)?$", re.IGNORECASE)
@@ -131,8 +132,9 @@ def page_number_places(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box]
 
 def running_graphics(pages: Sequence[Sequence[Graphic]], rects: Sequence[Box]) -> list[set[int]]:
     """Per page, the graphics that are running furniture: a logo or rule in the top or bottom band,
-    or a bar down the outer edge, printed at the same place on many pages (a journal's banner, even
-    on pages with no header text)."""
+    a bar down the outer edge, or an image the size of the page (a watermark or letterhead layer
+    behind the text), printed at the same place on many pages (a journal's banner, even on pages
+    with no header text)."""
     seen: dict[tuple[str, int, int, int, int], set[int]] = {}
     keyed: list[list[tuple[int, tuple[str, int, int, int, int]]]] = []
     for number, (graphics, rect) in enumerate(zip(pages, rects, strict=True)):
@@ -141,7 +143,8 @@ def running_graphics(pages: Sequence[Sequence[Graphic]], rects: Sequence[Box]) -
             box = graphic.box
             band, side = FURNITURE_BAND * rect.height, FURNITURE_BAND * rect.width
             in_body_rows = rect.y0 + band < box.center_y < rect.y1 - band
-            if in_body_rows and rect.x0 + side < box.center_x < rect.x1 - side:
+            page_sized = box.area >= PAGE_BACKGROUND_AREA * rect.area
+            if in_body_rows and rect.x0 + side < box.center_x < rect.x1 - side and not page_sized:
                 continue
             key = (graphic.kind, round(box.x0), round(box.y0), round(box.x1), round(box.y1))
             marks.append((index, key))

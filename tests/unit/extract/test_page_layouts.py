@@ -204,6 +204,26 @@ def test_a_journal_banner_on_every_page_is_not_the_figure_of_a_caption_under_it(
     assert pair["kind"] == "table" and iou(pair["bbox"], (185, 115, 575, bottom)) > 0.8
 
 
+def test_a_page_sized_watermark_image_on_every_page_is_not_part_of_a_figure() -> None:
+    # a review copy: each page carries its own page-sized image, white but for a grey stamp (TRB)
+    stamp = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 170, 220), False)
+    stamp.clear_with(255)
+    stamp.set_rect(pymupdf.IRect(12, 60, 158, 120), (200, 200, 200))
+    doc = pymupdf.open()
+    for number in range(4):
+        page = doc.new_page(width=612, height=792)
+        page.insert_image(pymupdf.Rect(48, 50, 575, 731), pixmap=stamp)
+        if number == 1:
+            plot = pymupdf.Rect(150, 90, 450, 300)
+            vector_plot(page, plot)
+            page.insert_text((150, 325), "FIGURE 6 Pivot table of mean arrival time differences", fontsize=10, fontname="tibo")
+            paragraph(page, 72, 360, 540)
+        else:
+            paragraph(page, 72, 100, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 6" and iou(pair["bbox"], tuple(plot)) > 0.8
+
+
 def test_a_bar_down_the_edge_of_every_page_is_not_the_figure_beside_a_caption() -> None:
     doc = pymupdf.open()
     for _ in range(3):
