@@ -139,6 +139,22 @@ def normalize_caption(text: str | None) -> str:
     return " ".join(text.split())
 
 
+def same_caption(gold: str | None, found: str | None) -> bool:
+    """Equal once normalised, where an unknown glyph on either side (U+FFFD) stands for whatever
+    one character, or none, the other side's reader gave it: a font without Unicode spells its
+    "=" as "5" or its "Δ" as "D" to a reader that falls back to the glyph's code."""
+    a, b = normalize_caption(gold), normalize_caption(found)
+    return a == b or reads_as(a, b) or reads_as(b, a)
+
+
+def reads_as(text: str, with_unknowns: str) -> bool:
+    """Whether `text` is `with_unknowns` with each U+FFFD read as one character or none."""
+    if "\ufffd" not in with_unknowns:
+        return False
+    pattern = r"\s?\S?\s?".join(re.escape(piece) for piece in with_unknowns.split("\ufffd"))
+    return re.fullmatch(pattern, text) is not None
+
+
 def caption_similarity(gold: str | None, found: str | None) -> float:
     """difflib's ratio of the normalised captions: 1.0 when equal, 0.0 when nothing is shared."""
     return SequenceMatcher(None, normalize_caption(gold), normalize_caption(found), autojunk=False).ratio()
@@ -284,7 +300,7 @@ def judge(gold: Sequence[Row], predicted: Sequence[Row]) -> list[Judgement]:
             found = predicted[p]
             if found["kind"] != item["kind"]:
                 outcome, detail = WRONG_KIND, str(found["kind"])
-            elif normalize_caption(item.get("caption")) == normalize_caption(found.get("caption")):
+            elif same_caption(item.get("caption"), found.get("caption")):
                 outcome, detail = CORRECT, ""
             else:
                 outcome, detail = CAPTION_MISMATCH, ""
