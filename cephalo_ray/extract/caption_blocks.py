@@ -475,7 +475,7 @@ def continues_caption(
     if in_row_of_cells(lines, members, cursor):
         return False  # a table's header row right under its caption
     if rule_between(last.box, candidate.box, drawings) and not legend_under_ruled_label(
-        lines, members, candidate
+        lines, members, candidate, body_size
     ):
         return False  # an algorithm's or a table's head ends the caption
     if candidate.box.shares_row(last.box):
@@ -579,16 +579,24 @@ def rule_between(above: Box, below: Box, drawings: Sequence[Box]) -> bool:
     )
 
 
-def legend_under_ruled_label(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+def legend_under_ruled_label(
+    lines: Sequence[TextLine], members: list[int], candidate: TextLine, body_size: float | None = None
+) -> bool:
     """A label alone ruled off from the prose of its legend, in the label's size (some review
-    journals rule under "Figure 6"); a table's or an algorithm's head under a rule is no prose."""
+    journals rule under "Figure 6"), or from a title a little smaller but no smaller than the body
+    (a magazine's table panel: "Table 2." over a rule over "Frequency of cosmetic issues ...");
+    a table's or an algorithm's head under a rule is no prose, and a table's cells are set smaller."""
     label = lines[members[-1]]
-    return (
-        len(members) == 1
-        and is_label_alone(label.text)
-        and abs(candidate.size - label.size) <= 0.5
-        and is_wordy(candidate.text, 8)
+    if len(members) != 1 or not is_label_alone(label.text):
+        return False
+    legend = abs(candidate.size - label.size) <= 0.5 and is_wordy(candidate.text, 8)
+    title = (
+        body_size is not None
+        and body_size - 0.25 <= candidate.size <= label.size + 0.5
+        and label.size - candidate.size <= 1.5
+        and is_wordy(candidate.text, 4)
     )
+    return legend or title
 
 
 def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 import pymupdf
 import pytest
 
-from cephalo_ray.extract.gold import normalize_caption
+from cephalo_ray.extract.gold import normalize_caption, same_caption
 from tests.unit.extract.test_regions import BODY, booktabs_table, extract, iou, paragraph, vector_plot
 
 
@@ -59,6 +59,14 @@ def test_an_unmapped_glyph_is_judged_alike_however_a_reader_spelled_it() -> None
         "the mean ( \x04 SEM) of n \x0412"
     )
     assert normalize_caption("n \ufffd 12") != normalize_caption("n 12")
+
+
+def test_an_unmapped_glyph_matches_the_one_character_another_reader_gave_it() -> None:
+    # read through the glyph's code, a font without Unicode gives "n 5 15" for "n = 15"
+    assert same_caption("sizes (n 5 15) at (Dt=2 s) of (T.E.)V,Dj", "sizes (n\ufffd15) at (\ufffdt=2 s) of (T.E.)V,D\ufffdj")
+    assert same_caption("n\ufffd15", "n 5 15")
+    assert not same_caption("sizes (n 5 16)", "sizes (n\ufffd15)")
+    assert not same_caption("sizes (n 55 15)", "sizes (n\ufffd15)")
 
 
 def caption_under_plot(
@@ -604,3 +612,23 @@ def test_two_charts_side_by_side_split_at_their_gutter_though_it_is_off_the_midd
     pairs = {pair["label"]: pair["bbox"] for pair in extract(doc)}
     assert set(pairs) == {"Figure 10", "Figure 12"}
     assert iou(pairs["Figure 10"], tuple(left)) > 0.8 and iou(pairs["Figure 12"], tuple(right)) > 0.8
+
+
+def test_a_table_label_ruled_off_from_its_title_in_a_magazine_panel_keeps_the_title() -> None:
+    # a three-column magazine: "Table 2." in a tinted header over a rule over its title, the table
+    # on a lighter panel under them (Dermatological Nursing)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.draw_rect(pymupdf.Rect(42, 94, 203, 161), color=None, fill=(0.75, 0.85, 0.95))
+    page.draw_rect(pymupdf.Rect(42, 149, 203, 399), color=None, fill=(0.9, 0.95, 1.0))
+    page.insert_text((48, 111), "Table 2.", fontsize=12, fontname="hebo")
+    page.draw_line((48, 115.3), (198, 115.3), width=0.5, color=(0.1, 0.2, 0.5))
+    for row, text in enumerate(("Frequency of cosmetic issues", "reported by eczema patients", "and their carers")):
+        page.insert_text((48, 127 + 11 * row), text, fontsize=11, fontname="hebo")
+    bottom = booktabs_table(page, 48, 167, 198, rows=18)
+    for column in (1, 2):
+        page.insert_textbox(pymupdf.Rect(215 + (column - 1) * 180, 60, 380 + (column - 1) * 180, 800), " ".join([BODY] * 9), fontsize=10, fontname="tiro")
+    page.insert_textbox(pymupdf.Rect(48, 411, 198, 800), " ".join([BODY] * 4), fontsize=10, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 2" and pair["caption"].endswith("eczema patients and their carers")
+    assert pair["bbox"][1] >= 141 and pair["bbox"][3] >= bottom - 2
