@@ -204,6 +204,11 @@ def is_text_panel(
     if len(rows) < 4 or len(text.split()) < 2 * len(rows) or not mostly_letters(text):
         return False
     spans = [union_of([line.box for line in row]) for row in rows]
+    # (rows of prose or code filling it, not a chart's legend entries "TB (100)" and its row of
+    # tick names, the frame empty between them)
+    worded = sum(1 for row in rows if is_wordy(" ".join(line.text for line in row), 3))
+    if worded < 0.6 * len(rows) and sum(span.height for span in spans) < 0.35 * box.height:
+        return False
     left = min(span.x0 for span in spans)
     one_column = sum(1 for span in spans if span.x0 <= left + 0.15 * box.width)
     widest = max(span.width for span in spans)

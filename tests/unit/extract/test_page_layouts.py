@@ -632,3 +632,20 @@ def test_a_table_label_ruled_off_from_its_title_in_a_magazine_panel_keeps_the_ti
     (pair,) = extract(doc)
     assert pair["label"] == "Table 2" and pair["caption"].endswith("eczema patients and their carers")
     assert pair["bbox"][1] >= 141 and pair["bbox"][3] >= bottom - 2
+
+
+def test_a_framed_chart_with_a_legend_of_short_entries_is_no_sidebar_of_prose() -> None:
+    # its data points drawn as glyphs of a font with no text: the frame holds only the legend and
+    # the row of element names (J. Phys.: Condens. Matter, 2003)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    frame = pymupdf.Rect(186, 100, 370, 240)
+    page.draw_rect(frame, width=0.6)
+    for row, entry in enumerate(("TB (100)", "TB (110)", "TB (111)", "Exp")):
+        page.draw_rect(pymupdf.Rect(196, 108 + 6 * row, 199, 111 + 6 * row), width=0.4)
+        page.insert_text((201, 112 + 6 * row), entry, fontsize=5, fontname="hebo")
+    page.insert_text((192, 238), "V Cu Nb Mo Rh Pd Ag Ta W Ir Pt Au", fontsize=8, fontname="tiro")
+    page.insert_text((96, 282), "Figure 10. Low-index surface energies of several transition and noble metals.", fontsize=9, fontname="tiro")
+    paragraph(page, 96, 300, 500)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 10" and iou(pair["bbox"], tuple(frame)) > 0.8
