@@ -271,10 +271,15 @@ def in_printed_rows(lines: Sequence[TextLine], members: Sequence[int]) -> list[i
     for row in [row for row in rows if len(row) == 1 and len(lines[row[0]].text.strip()) <= 2]:
         box = lines[row[0]].box
         others = [other for other in rows if other is not row]
-        # (a subscript may hang just clear of its row's box: it still reads in that row)
+        # (a subscript may hang just clear of its row's box: it still reads in that row; a piece
+        # as tall as the row, under its left end, is a last word wrapped onto a row of its own)
         overlaps = [(nearness(widest(lines, other), box), index) for index, other in enumerate(others)]
         best, index = max(overlaps, default=(-box.height, -1))
-        if best > -0.5 * box.height:
+        nearest = widest(lines, others[index]) if others else box
+        wrapped = (
+            box.x0 <= nearest.x0 + 0.5 and box.center_y > nearest.y1 and box.height >= 0.8 * nearest.height
+        )
+        if best > -0.5 * box.height and not wrapped:
             others[index].extend(row)
             row.clear()
     placed = sorted((row for row in rows if row), key=lambda row: widest(lines, row).y0)

@@ -63,7 +63,9 @@ def test_an_unmapped_glyph_is_judged_alike_however_a_reader_spelled_it() -> None
 
 def test_an_unmapped_glyph_matches_the_one_character_another_reader_gave_it() -> None:
     # read through the glyph's code, a font without Unicode gives "n 5 15" for "n = 15"
-    assert same_caption("sizes (n 5 15) at (Dt=2 s) of (T.E.)V,Dj", "sizes (n\ufffd15) at (\ufffdt=2 s) of (T.E.)V,D\ufffdj")
+    assert same_caption(
+        "sizes (n 5 15) at (Dt=2 s) of (T.E.)V,Dj", "sizes (n\ufffd15) at (\ufffdt=2 s) of (T.E.)V,D\ufffdj"
+    )
     assert same_caption("n\ufffd15", "n 5 15")
     assert not same_caption("sizes (n 5 16)", "sizes (n\ufffd15)")
     assert not same_caption("sizes (n 55 15)", "sizes (n\ufffd15)")
@@ -224,7 +226,12 @@ def test_a_page_sized_watermark_image_on_every_page_is_not_part_of_a_figure() ->
         if number == 1:
             plot = pymupdf.Rect(150, 90, 450, 300)
             vector_plot(page, plot)
-            page.insert_text((150, 325), "FIGURE 6 Pivot table of mean arrival time differences", fontsize=10, fontname="tibo")
+            page.insert_text(
+                (150, 325),
+                "FIGURE 6 Pivot table of mean arrival time differences",
+                fontsize=10,
+                fontname="tibo",
+            )
             paragraph(page, 72, 360, 540)
         else:
             paragraph(page, 72, 100, 540)
@@ -607,7 +614,9 @@ def test_two_charts_side_by_side_split_at_their_gutter_though_it_is_off_the_midd
     vector_plot(page, left)
     vector_plot(page, right)
     page.insert_text((100, 296), "Fig. 10 Average throughput versus node number", fontsize=8, fontname="tiro")
-    page.insert_text((300, 296), "Fig. 12 Throughput versus node number in case of no role", fontsize=8, fontname="tiro")
+    page.insert_text(
+        (300, 296), "Fig. 12 Throughput versus node number in case of no role", fontsize=8, fontname="tiro"
+    )
     paragraph(page, 72, 330, 540)
     pairs = {pair["label"]: pair["bbox"] for pair in extract(doc)}
     assert set(pairs) == {"Figure 10", "Figure 12"}
@@ -623,11 +632,18 @@ def test_a_table_label_ruled_off_from_its_title_in_a_magazine_panel_keeps_the_ti
     page.draw_rect(pymupdf.Rect(42, 149, 203, 399), color=None, fill=(0.9, 0.95, 1.0))
     page.insert_text((48, 111), "Table 2.", fontsize=12, fontname="hebo")
     page.draw_line((48, 115.3), (198, 115.3), width=0.5, color=(0.1, 0.2, 0.5))
-    for row, text in enumerate(("Frequency of cosmetic issues", "reported by eczema patients", "and their carers")):
+    for row, text in enumerate(
+        ("Frequency of cosmetic issues", "reported by eczema patients", "and their carers")
+    ):
         page.insert_text((48, 127 + 11 * row), text, fontsize=11, fontname="hebo")
     bottom = booktabs_table(page, 48, 167, 198, rows=18)
     for column in (1, 2):
-        page.insert_textbox(pymupdf.Rect(215 + (column - 1) * 180, 60, 380 + (column - 1) * 180, 800), " ".join([BODY] * 9), fontsize=10, fontname="tiro")
+        page.insert_textbox(
+            pymupdf.Rect(215 + (column - 1) * 180, 60, 380 + (column - 1) * 180, 800),
+            " ".join([BODY] * 9),
+            fontsize=10,
+            fontname="tiro",
+        )
     page.insert_textbox(pymupdf.Rect(48, 411, 198, 800), " ".join([BODY] * 4), fontsize=10, fontname="tiro")
     (pair,) = extract(doc)
     assert pair["label"] == "Table 2" and pair["caption"].endswith("eczema patients and their carers")
@@ -645,7 +661,32 @@ def test_a_framed_chart_with_a_legend_of_short_entries_is_no_sidebar_of_prose() 
         page.draw_rect(pymupdf.Rect(196, 108 + 6 * row, 199, 111 + 6 * row), width=0.4)
         page.insert_text((201, 112 + 6 * row), entry, fontsize=5, fontname="hebo")
     page.insert_text((192, 238), "V Cu Nb Mo Rh Pd Ag Ta W Ir Pt Au", fontsize=8, fontname="tiro")
-    page.insert_text((96, 282), "Figure 10. Low-index surface energies of several transition and noble metals.", fontsize=9, fontname="tiro")
+    page.insert_text(
+        (96, 282),
+        "Figure 10. Low-index surface energies of several transition and noble metals.",
+        fontsize=9,
+        fontname="tiro",
+    )
     paragraph(page, 96, 300, 500)
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 10" and iou(pair["bbox"], tuple(frame)) > 0.8
+
+
+def test_a_last_word_wrapped_onto_a_row_of_its_own_reads_last() -> None:
+    # "... in example" + "1" with a footnote mark, alone on the caption's last row (Pergamon, 2000)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((26, 55), "Table 4", fontsize=8, fontname="tiro")
+    page.insert_text(
+        (26, 65),
+        "Comparison of the discretised equations, in functional form, used for the FDM and CVF in example",
+        fontsize=8,
+        fontname="tiro",
+    )
+    page.insert_text((26, 75), "1", fontsize=8, fontname="tiro")
+    page.insert_text((30, 72), "a", fontsize=5.5, fontname="tiro")
+    bottom = booktabs_table(page, 26, 90, 528, rows=6)
+    paragraph(page, 26, bottom + 30, 528)
+    (pair,) = extract(doc)
+    assert normalize_caption(pair["caption"]).startswith("Table 4 Comparison")
+    assert normalize_caption(pair["caption"]).replace(" ", "").endswith("example1a")
