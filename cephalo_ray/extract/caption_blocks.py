@@ -253,6 +253,8 @@ def formula_piece_of_next(
     caption = union_of(lines[member].box for member in members)
     if apart > mate.size or piece.box.horizontal_overlap(caption) < piece.box.width - 2:
         return False  # (a label of a drawing beside the caption shares the row, further off)
+    if parse_caption_start(f"{piece.text} {mate.text}", label_is_bold=piece.bold_start) is not None:
+        return False  # the next caption's label written apart from its title ("表2" + "通栏表格示例")
     return continues_caption(lines, members, following, drawings, line_gap, body_size)
 
 

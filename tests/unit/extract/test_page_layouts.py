@@ -690,3 +690,33 @@ def test_a_last_word_wrapped_onto_a_row_of_its_own_reads_last() -> None:
     (pair,) = extract(doc)
     assert normalize_caption(pair["caption"]).startswith("Table 4 Comparison")
     assert normalize_caption(pair["caption"]).replace(" ", "").endswith("example1a")
+
+
+def test_the_next_caption_label_written_apart_from_its_title_starts_a_caption_of_its_own() -> None:
+    # a bilingual figure caption, then right under it a bilingual table caption whose "表2" the
+    # PDF wrote apart from its title (a Chinese journal's template)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    plot = pymupdf.Rect(150, 120, 450, 290)
+    vector_plot(page, plot)
+    page.insert_text((256, 309), "图2", fontsize=9, fontname="china-s")
+    page.insert_text((282, 309), "通栏图片示例", fontsize=9, fontname="china-s")
+    page.insert_text((212, 323), "Fig. 2 An example graph in one column", fontsize=9, fontname="tiro")
+    page.insert_text((256, 343), "表", fontsize=9, fontname="china-s")
+    page.insert_text(
+        (265, 343), "2", fontsize=9, fontname="tiro"
+    )  # a line of its own, 9 pt short of the title
+    page.insert_text((278.5, 343), "通栏表格示例", fontsize=9, fontname="china-s")
+    page.insert_text((208, 357), "Table 2 An example table in one column", fontsize=9, fontname="tiro")
+    bottom = booktabs_table(page, 72, 366, 523, rows=8)
+    # (body set with open leading: a caption's rows may stand as far apart)
+    page.insert_textbox(
+        pymupdf.Rect(72, bottom + 30, 523, 800),
+        " ".join([BODY] * 8),
+        fontsize=10,
+        fontname="tiro",
+        lineheight=1.6,
+    )
+    pairs = {pair["label"]: normalize_caption(pair["caption"]) for pair in extract(doc)}
+    assert pairs["Figure 2"].endswith("Fig. 2 An example graph in one column")
+    assert pairs["Table 2"].startswith("表2 通栏表格示例 Table 2")
