@@ -303,9 +303,11 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
     """Prose: in the body font, in a block of full-width lines (a paragraph), or one full line."""
     if len(block_lines) >= 2 and is_row_of_cells(block_lines):
         return False  # a table's row whose one long cell is a sentence, not a paragraph's lines
+    if PANEL_LETTERS.fullmatch(line.text.strip()):
+        return False  # "(a)", wide spaces, "(b)": panel letters under their charts, as wide as a line
     if is_full_prose_line(line, stats):
         return True
-    if abs(line.size - stats.body_size) > 1.0 or PANEL_LETTERS.fullmatch(line.text.strip()):
+    if abs(line.size - stats.body_size) > 1.0:
         return False
     if len(block_lines) < 2:
         # alone in its block (loosely set text): prose if it is a long line of running words

@@ -720,3 +720,23 @@ def test_the_next_caption_label_written_apart_from_its_title_starts_a_caption_of
     pairs = {pair["label"]: normalize_caption(pair["caption"]) for pair in extract(doc)}
     assert pairs["Figure 2"].endswith("Fig. 2 An example graph in one column")
     assert pairs["Table 2"].startswith("表2 通栏表格示例 Table 2")
+
+
+def test_a_row_of_panel_letters_as_wide_as_a_line_of_prose_is_the_figure_s_not_body_text() -> None:
+    # "(a)", wide spaces, "(b)", wide spaces, "(c)" written as one line in the body's size between
+    # three charts and their caption at a two-column page's foot (J. Applied Fluid Mechanics)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    paragraph(page, 57, 60, 290, lines=40)
+    paragraph(page, 305, 60, 538, lines=40)
+    for column in range(3):
+        vector_plot(page, pymupdf.Rect(57 + column * 161, 580, 213 + column * 161, 730))
+    page.insert_text((75, 741), "(a)" + " " * 50 + "(b)" + " " * 50 + "(c)", fontsize=10, fontname="tiro")
+    page.insert_text(
+        (65, 762),
+        "Fig. 4 Numerical results of the three cases for the grid sizes compared",
+        fontsize=10,
+        fontname="tibo",
+    )
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 4" and iou(pair["bbox"], (57, 580, 535, 743)) > 0.8
