@@ -740,3 +740,19 @@ def test_a_row_of_panel_letters_as_wide_as_a_line_of_prose_is_the_figure_s_not_b
     )
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 4" and iou(pair["bbox"], (57, 580, 535, 743)) > 0.8
+
+
+def test_a_table_rule_drawn_as_a_dot_long_stroke_with_a_wide_pen_stays_a_thin_rule() -> None:
+    # the side rules of a table in the right column, each a horizontal stroke 0.8 pt long and
+    # 240 pt thick: a bar down the table's edge, not a square over the left column (Nuclear Technology)
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 64, 60, 298, lines=40)
+    page.insert_text((400, 100), "TABLE I Pulsed Sphere Parameter Summary", fontsize=8, fontname="tiro")
+    bottom = booktabs_table(page, 326, 108, 570, rows=20)
+    middle = (108 + bottom) / 2
+    for x in (326, 569.2):
+        page.draw_line((x, middle), (x + 0.8, middle), width=bottom - 108)
+    paragraph(page, 326, bottom + 30, 570, lines=20)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 1" and pair["bbox"][0] >= 320
