@@ -448,11 +448,12 @@ def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) 
 
 
 # lines some journals print under a figure's legend, no part of it: its own DOI, a note that the
-# legend goes on over the page, the heading of its supplementary files, the line naming its source
+# legend goes on over the page, the heading of its supplementary files, the line naming its source,
+# a paragraph of notes ("Notes: Simulations based on ..."; a sentence's "please note:" runs on)
 AFTER_LEGEND = re.compile(
     r"(doi\s*:\s*10\.|https?://(dx\.)?doi\.org/|(figure|fig\.|table)\s+\S+\s+continued on (the )?next page"
     r"|the following (source data|figure supplements?) (is|are) available"
-    r"|(data )?sources?\s*:|fontes?\s*:|fuentes?\s*:|quellen?\s*:|источник\s*:)",
+    r"|(data )?sources?\s*:|fontes?\s*:|fuentes?\s*:|quellen?\s*:|источник\s*:|(?-i:Notes?|NOTES?)\s*:)",
     re.IGNORECASE,
 )
 

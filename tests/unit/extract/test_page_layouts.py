@@ -756,3 +756,22 @@ def test_a_table_rule_drawn_as_a_dot_long_stroke_with_a_wide_pen_stays_a_thin_ru
     paragraph(page, 326, bottom + 30, 570, lines=20)
     (pair,) = extract(doc)
     assert pair["label"] == "Table 1" and pair["bbox"][0] >= 320
+
+
+def test_a_paragraph_of_notes_under_a_figure_s_caption_is_not_part_of_it() -> None:
+    # (The Econometrics Journal: the caption's one sentence, then "Notes: ..." in the same size)
+    doc = pymupdf.open()
+    page = doc.new_page(width=485, height=697)
+    plot = pymupdf.Rect(54, 71, 437, 229)
+    vector_plot(page, plot)
+    page.insert_text(
+        (54, 246), "Figure 1. Simulated expected employment rates by year.", fontsize=8, fontname="tibo"
+    )
+    notes = (
+        "Notes: Simulations based on refugee resettlement data described in Section 5. Employment rates "
+        "for refugees with no US ties only. Grey lines: 32 simulation runs of the Thompson algorithm."
+    )
+    page.insert_textbox(pymupdf.Rect(54, 249, 437, 290), notes, fontsize=8, fontname="tiro")
+    paragraph(page, 54, 310, 437)
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 1. Simulated expected employment rates by year."
