@@ -713,7 +713,9 @@ def left_room_unused(lines: Sequence[TextLine], members: list[int], candidate: T
     box = candidate.box
     em = last.size
     aligned = abs(box.x0 - row.x0) <= 3.0
-    centred = abs(box.center_x - row.center_x) <= 0.5 * em
+    # (a full line of the next block is centred on a one-row caption centred on the column too)
+    wider = box.x0 < row.x0 - 2 * em and box.x1 > row.x1 + 2 * em and candidate.block != last.block
+    centred = abs(box.center_x - row.center_x) <= 0.5 * em and not wider
     if aligned or centred:
         return False
     # (in the row's own block, the line is the caption's: a legend hung under a short title; so is a

@@ -775,3 +775,20 @@ def test_a_paragraph_of_notes_under_a_figure_s_caption_is_not_part_of_it() -> No
     paragraph(page, 54, 310, 437)
     (pair,) = extract(doc)
     assert pair["caption"] == "Figure 1. Simulated expected employment rates by year."
+
+
+def test_a_one_row_caption_centred_on_the_column_ends_before_the_next_paragraph_s_full_line() -> None:
+    # (a Word proceedings paper in one column: caption and body text in one size, no period)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    plot = pymupdf.Rect(71, 82, 524, 500)
+    vector_plot(page, plot)
+    page.insert_text(
+        (147, 522),
+        "Figure 2: The model used for Termonet heat pump calibration",
+        fontsize=12,
+        fontname="tiro",
+    )
+    page.insert_textbox(pymupdf.Rect(71, 531, 527, 700), " ".join([BODY] * 4), fontsize=12, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 2: The model used for Termonet heat pump calibration"
