@@ -63,6 +63,7 @@ BOLD_FONT = re.compile(
 )
 WHITE = 0.97  # colour components above this print as white paper
 FULL_PAGE_AREA = 0.85  # an image this large on a page without text is a scan
+BAR_PEN = 2.0  # points; a stroke this broad may be drawn across its length, as a bar
 
 
 class ExtractError(Exception):
@@ -402,10 +403,12 @@ def read_page(page: pymupdf.Page) -> PageContent:
             # a stroke is as thick as its pen: straight rules and axes have zero-height rects
             pen = max(float(drawing.get("width") or 0.0), 0.5) / 2 if "s" in drawing["type"] else 0.0
             x0, y0, x1, y1 = drawing["rect"]
-            # (a pen wider than its straight stroke is long paints a bar across the stroke, not
-            # along it: a table's vertical rule drawn as a dot-long horizontal line 243 pt thick)
-            along_x = 0.0 if y1 - y0 < 0.01 and pen > x1 - x0 else pen
-            along_y = 0.0 if x1 - x0 < 0.01 and pen > y1 - y0 else pen
+            # (a broad pen with butt ends, wider than its straight stroke is long, paints a bar
+            # across the stroke, not along it: a table's vertical rule drawn as a dot-long
+            # horizontal line 243 pt thick; a round-capped dot and a hairline keep their pen)
+            bar = 2 * pen >= BAR_PEN and not any(drawing.get("lineCap") or (0,))
+            along_x = 0.0 if bar and y1 - y0 < 0.01 < x1 - x0 < 2 * pen else pen
+            along_y = 0.0 if bar and x1 - x0 < 0.01 < y1 - y0 < 2 * pen else pen
             # only what its clip lets through prints (plot lines drawn on past their axes)
             box = frame(Box(x0 - along_x, y0 - along_y, x1 + along_x, y1 + along_y)).clip(inside)
             if box.width >= 0 and box.height >= 0:
