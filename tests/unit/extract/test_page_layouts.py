@@ -792,3 +792,17 @@ def test_a_one_row_caption_centred_on_the_column_ends_before_the_next_paragraph_
     page.insert_textbox(pymupdf.Rect(71, 531, 527, 700), " ".join([BODY] * 4), fontsize=12, fontname="tiro")
     (pair,) = extract(doc)
     assert pair["caption"] == "Figure 2: The model used for Termonet heat pump calibration"
+
+
+def test_a_round_dot_and_a_hairline_tick_keep_their_pen_while_a_broad_butt_stroke_is_a_bar() -> None:
+    from cephalo_ray.extract.document import read_page
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.draw_line((100, 100), (100.3, 100), width=4, lineCap=1)  # a scatter plot's round dot
+    page.draw_line((200, 100), (200.3, 100), width=0.5)  # a tick a hair long
+    page.draw_line((300, 200), (300.8, 200), width=200)  # a table's side rule drawn across
+    boxes = sorted((g.box for g in read_page(doc[0]).graphics), key=lambda box: box.x0)
+    dot, tick, bar = boxes
+    assert dot.width >= 3.9 and tick.width >= 0.7
+    assert bar.width <= 1.0 and bar.height >= 199
