@@ -287,7 +287,8 @@ def split_between_captions(
             if sum(map(len, sides)) != len(members):
                 # a wide picture over a narrow caption reaches past the middle: the white between the
                 # pictures, nearest the middle and between the captions' centres, is where they part
-                cut = gutter_between(members, left.center_x, right.center_x, middle) or middle
+                gutter = gutter_between(members, left.center_x, right.center_x, middle)
+                cut = middle if gutter is None else gutter
                 sides = sides_of(members, cut, 0.0)
             beside = box.x0 < left.x1 and box.x1 > right.x0  # over (or under) both captions
             if cluster.text_only or not beside or not all(sides) or sum(map(len, sides)) != len(members):
