@@ -225,10 +225,11 @@ def test_a_page_sized_watermark_image_on_every_page_is_not_part_of_a_figure() ->
         page.insert_image(pymupdf.Rect(48, 50, 575, 731), pixmap=stamp)
         if number == 1:
             plot = pymupdf.Rect(150, 90, 450, 300)
-            vector_plot(page, plot)
-            page.insert_text(
-                (150, 325),
+            caption_under_plot(
+                page,
+                plot,
                 "FIGURE 6 Pivot table of mean arrival time differences",
+                25,
                 fontsize=10,
                 fontname="tibo",
             )
@@ -763,9 +764,8 @@ def test_a_paragraph_of_notes_under_a_figure_s_caption_is_not_part_of_it() -> No
     doc = pymupdf.open()
     page = doc.new_page(width=485, height=697)
     plot = pymupdf.Rect(54, 71, 437, 229)
-    vector_plot(page, plot)
-    page.insert_text(
-        (54, 246), "Figure 1. Simulated expected employment rates by year.", fontsize=8, fontname="tibo"
+    caption_under_plot(
+        page, plot, "Figure 1. Simulated expected employment rates by year.", 17, fontsize=8, fontname="tibo"
     )
     notes = (
         "Notes: Simulations based on refugee resettlement data described in Section 5. Employment rates "
@@ -782,13 +782,7 @@ def test_a_one_row_caption_centred_on_the_column_ends_before_the_next_paragraph_
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     plot = pymupdf.Rect(71, 82, 524, 500)
-    vector_plot(page, plot)
-    page.insert_text(
-        (147, 522),
-        "Figure 2: The model used for Termonet heat pump calibration",
-        fontsize=12,
-        fontname="tiro",
-    )
+    caption_under_plot(page, plot, "Figure 2: The model used for Termonet heat pump calibration", 22, 147, 12)
     page.insert_textbox(pymupdf.Rect(71, 531, 527, 700), " ".join([BODY] * 4), fontsize=12, fontname="tiro")
     (pair,) = extract(doc)
     assert pair["caption"] == "Figure 2: The model used for Termonet heat pump calibration"
