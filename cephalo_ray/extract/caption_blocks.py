@@ -358,6 +358,14 @@ def next_column_lines(
         return []
     head = min(right, key=lambda index: lines[index].box.y0)
     first = lines[head]
+    if any(
+        line.box.x0 < box.x1 - 5
+        and line.box.x1 > first.box.x0 + 1
+        and first.box.y1 < line.box.y0 < last.box.y0
+        for index, line in enumerate(lines)
+        if index not in members
+    ):
+        return []  # lines of the caption's own column reach over the head: it is no next column
     if abs(first.size - last.size) > (0.3 if own_size else 0.5):
         return []
     column_right = max(

@@ -389,7 +389,9 @@ def read_page(page: pymupdf.Page) -> PageContent:
     lines = read_text_lines(page)
     rotation = page.rotation_matrix if page.rotation else None
     frame = (lambda box: in_page_frame(box, rotation)) if rotation is not None else (lambda box: box)
-    placements = [frame(Box(*info["bbox"])).clip(rect) for info in page.get_image_info()]
+    from cephalo_ray.extract.image_clips import printed_image_boxes
+
+    placements = [frame(box).clip(rect) for box in printed_image_boxes(page)]
     graphics = [Graphic(box, "image") for box in placements if box.area > 0]
     clips: dict[int, Box] = {}  # the clip in force per nesting level
     for drawing in page.get_cdrawings(extended=True):

@@ -800,3 +800,77 @@ def test_a_round_dot_and_a_hairline_tick_keep_their_pen_while_a_broad_butt_strok
     dot, tick, bar = boxes
     assert dot.width >= 3.9 and tick.width >= 0.7
     assert bar.width <= 1.0 and bar.height >= 199
+
+
+def test_maps_placed_larger_than_their_clips_are_boxed_where_they_print() -> None:
+    # two framed maps side by side, each placed half again as large as its frame and cut to it by a
+    # clip path (ASCE): the placements reach past the page's top margin and across the gutter
+    photo = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 120, 80), False)
+    photo.clear_with(90)
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    frames = [pymupdf.Rect(136, 76, 242, 249), pymupdf.Rect(378, 76, 468, 249)]
+    placements = [pymupdf.Rect(99, 40, 247, 260), pymupdf.Rect(343, 11, 548, 315)]
+    for placement in placements:
+        page.insert_image(placement, pixmap=photo, keep_proportion=False)
+    page.clean_contents()
+    (contents,) = page.get_contents()
+    # each image drawn inside its own frame's clip (PDF space: y up)
+    left, right, rest = doc.xref_stream(contents).split(b"Q", 2)
+    left_clip, right_clip = (f"q {f.x0} {792 - f.y1} {f.width} {f.height} re W n ".encode() for f in frames)
+    doc.update_stream(contents, left_clip + left + b"Q Q " + right_clip + right + b"Q Q" + rest)
+    for frame, label in (frames[0], "(a) Statewide"), (frames[1], "(b) Wasatch Front"):
+        page.draw_rect(frame, color=(0, 0, 0), width=0.5)
+        page.insert_text((frame.x0 + 20, 262), label, fontsize=11, fontname="tiro")
+    page.insert_text(
+        (136, 290),
+        "Fig. 2. Total cost of link closure for each scenario by the logsum method.",
+        fontsize=11,
+        fontname="tiro",
+    )
+    paragraph(page, 72, 340, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 2" and iou(pair["bbox"], (135.5, 75.5, 468.5, 265)) > 0.9
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 270])
+def test_printed_image_boxes_are_get_image_info_placements_cut_to_their_clip(rotation: int) -> None:
+    from cephalo_ray.extract.image_clips import printed_image_boxes
+
+    photo = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 40, 30), False)
+    photo.clear_with(90)
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_image(pymupdf.Rect(100, 100, 300, 250), pixmap=photo, keep_proportion=False)
+    page.insert_image(pymupdf.Rect(320, 100, 500, 250), pixmap=photo, keep_proportion=False)
+    page.insert_image(pymupdf.Rect(100, 600, 200, 700), pixmap=photo, keep_proportion=False)
+    page.clean_contents()
+    (contents,) = page.get_contents()
+    first, second, hidden, rest = doc.xref_stream(contents).split(b"Q", 3)
+    clip = b"q 120 592 100 50 re W n "  # x 120-220, y 150-200 from the top
+    away = b"q 0 0 10 10 re W n "  # the third image is clipped away entirely
+    doc.update_stream(contents, clip + first + b"Q Q " + second + b"Q " + away + hidden + b"Q Q" + rest)
+    page.set_rotation(rotation)
+    placements = [pymupdf.Rect(info["bbox"]) for info in page.get_image_info()]
+    boxes = [
+        tuple(round(value, 3) for value in (box.x0, box.y0, box.x1, box.y1))
+        for box in printed_image_boxes(page)
+    ]
+    assert boxes == [(120, 150, 220, 200), tuple(placements[1])]
+
+
+def test_a_short_caption_at_the_foot_of_the_last_column_takes_nothing_from_the_table_above_it() -> None:
+    # a centred caption in table size, no full stop, at the foot of the right column (a Word journal):
+    # a header cell right of its short line, at the column's top, is no next column it goes on in
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    for y in (72, 300, 530):
+        paragraph(page, 56, y, 296, lines=15)
+    page.insert_text((360, 80), "Table 4. Volume of materials", fontsize=8, fontname="tiro")
+    booktabs_table(page, 320, 90, 545)
+    paragraph(page, 320, 170, 545, lines=18)
+    caption_under_plot(
+        page, pymupdf.Rect(340, 420, 525, 700), "Figure 1. Compressive test", 20, x=390, fontsize=8
+    )
+    pairs = {pair["label"]: pair for pair in extract(doc)}
+    assert pairs["Figure 1"]["caption"] == "Figure 1. Compressive test"
