@@ -16,7 +16,7 @@ ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+)?"
     r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
-    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|exhibits?|algorithms?|listings?|pseudocodes?|box"
+    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|maps?|exhibits?|algorithms?|listings?|pseudocodes?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|рисунок|рис\.|таблица|табл\."
     r"|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
@@ -59,6 +59,7 @@ MENTION = re.compile(
     rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?)*)",
     re.IGNORECASE,
 )
+ACRONYM_WORDS = {"map", "maps"}  # label words that upper case also spells as an acronym
 PLURAL_WORDS = {
     "figures",
     "figs",
@@ -67,6 +68,7 @@ PLURAL_WORDS = {
     "schemes",
     "charts",
     "plates",
+    "maps",
     "exhibits",
     "algorithms",
     "listings",
@@ -143,7 +145,7 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
     elif stem == "算法":
         name = "Algorithm"
     else:
-        name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box"
+        name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box", "Map"
     # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"; a statistical
     # agency's "Data table for Figure 2" is the table of a chart's numbers
     data_table = (extended or "").lower().startswith("data")
@@ -205,7 +207,9 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
         return None  # "Figures 2 and 3 ..." cites; a caption names one item
     if match["rest"].lstrip().startswith((")", "]", ",", ";")):
         return None  # "(see Fig. 3) by ...": a citation closing, wherever the line breaks
-    shouted = match["word"].rstrip(".").isupper()  # "FIG. 3", "TABLE 2": a caption style, never body text
+    # "FIG. 3", "TABLE 2": a caption style, never body text; but "MAP 65-90 mm Hg" is an acronym
+    # (mean arterial pressure, maximum a posteriori) and needs what any other label needs
+    shouted = match["word"].rstrip(".").isupper() and match["word"].lower() not in ACRONYM_WORDS
     titled = TITLE_START.match(match["rest"]) is not None
     continued = CONTINUED.match(match["rest"]) is not None  # "Table S7 (continued)" heads a page
     if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold or shouted or titled or continued):

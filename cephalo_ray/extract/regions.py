@@ -49,6 +49,14 @@ PANEL_GAP = 30.0  # panels of one figure are at most this far apart
 
 
 MAX_CAPTION_GAP = 72.0  # a caption further than one inch from its figure is not its caption
+SINGLE_SPACED_GAP = 2.0  # white space between the lines of single-spaced prose (TextStats.line_gap)
+
+
+def caption_reach(stats: TextStats) -> float:
+    """How far a caption may sit from its figure: one inch, stretched (at most twice) with the line
+    spacing of a double-spaced manuscript or report, whose white space around floats grows alike."""
+    spacing = (stats.body_size + stats.line_gap) / (stats.body_size + SINGLE_SPACED_GAP)
+    return MAX_CAPTION_GAP * min(max(spacing, 1.0), 2.0)
 
 
 BESIDE_MAX_GAP = 54.0  # a caption beside its figure sits in the next column (ragged right: measured loosely)
@@ -139,9 +147,10 @@ def vertical_claim(
     span: tuple[float, float],
     upward: bool,
     lines: Sequence[TextLine],
+    max_gap: float = MAX_CAPTION_GAP,
 ) -> Claim | None:
-    """The clusters between a caption and the nearest blocker above (or below) it (`lines`: the
-    page's text lines, which the clusters' line indices point into)."""
+    """The clusters between a caption and the nearest blocker above (or below) it, at most `max_gap`
+    away (`lines`: the page's text lines, which the clusters' line indices point into)."""
     caption = captions[caption_index].box
     left, right = span
 
@@ -237,7 +246,7 @@ def vertical_claim(
     for i in chosen[1:]:
         box = box.union(clusters[i].box)
     gap = caption.y0 - box.y1 if upward else box.y0 - caption.y1
-    if gap > MAX_CAPTION_GAP:
+    if gap > max_gap:
         return None
     return Claim(max(gap, 0.0), caption_index, tuple(chosen), box, "below" if upward else "above")
 
@@ -374,9 +383,11 @@ def beside_claim(
     return best
 
 
-def chained_costs(claim: Claim, caption: Box, clusters: Sequence[Cluster]) -> dict[int, float]:
+def chained_costs(
+    claim: Claim, caption: Box, clusters: Sequence[Cluster], max_gap: float = MAX_CAPTION_GAP
+) -> dict[int, float]:
     """Each claimed cluster's distance to the caption along the chain of clusters between them (the
-    widest gap crossed), plus the claim's own bias (placement habits, penalties)."""
+    widest gap crossed, at most `max_gap`), plus the claim's own bias (placement habits, penalties)."""
     boxes = {index: clusters[index].box for index in claim.clusters}
 
     def direct(box: Box) -> float:
@@ -402,7 +413,7 @@ def chained_costs(claim: Claim, caption: Box, clusters: Sequence[Cluster]) -> di
     return {
         index: cost + offset
         for index, cost in chained.items()
-        if cost <= MAX_CAPTION_GAP
+        if cost <= max_gap
         and not (min(boxes[index].width, boxes[index].height) < MIN_THICKNESS and cost > 2 * GRAPHIC_GAP)
     }
 
@@ -665,6 +676,7 @@ def pair_regions(
     clusters = split_between_captions(clusters, visible, captions, lines)
     claims: list[Claim] = []
     sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim
+    max_gap = caption_reach(stats)
     for index, caption in enumerate(captions):
         blockers = body_boxes + headings + [other.box for j, other in enumerate(captions) if j != index]
         span = beside_captions(
@@ -672,7 +684,7 @@ def pair_regions(
         )
         figure_like = caption.label.kind == "figure"
         for upward in (True, False):
-            claim = vertical_claim(index, captions, clusters, blockers, page, span, upward, lines)
+            claim = vertical_claim(index, captions, clusters, blockers, page, span, upward, lines, max_gap)
             if claim is None:
                 continue
             sides.setdefault(index, set()).add(claim.placement)
@@ -691,7 +703,9 @@ def pair_regions(
     # panel row far from its caption still follows it, and a table never joins the figure below)
     candidates: dict[int, list[tuple[float, int, int]]] = {}
     for claim_index, claim in enumerate(claims):
-        for cluster_index, cost in chained_costs(claim, captions[claim.caption].box, clusters).items():
+        for cluster_index, cost in chained_costs(
+            claim, captions[claim.caption].box, clusters, max_gap
+        ).items():
             candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
     best: dict[int, tuple[float, int, int]] = {}
     for cluster_index, offers in candidates.items():

@@ -101,6 +101,7 @@ def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: 
         ("Algorithm 2 Greedy search", "figure", "Algorithm 2"),
         ("Listing 1: The training loop", "figure", "Listing 1"),
         ("Chart 3. Sales by year", "figure", "Chart 3"),
+        ("Map 2 East Africa", "figure", "Map 2"),  # a bulletin's maps, numbered apart from its figures
         ("Box 1 | Key points", "figure", "Box 1"),
         ("Abbildung 3: Aufbau der Zelle", "figure", "Figure 3"),
         ("Figura 2. Esquema", "figure", "Figure 2"),
@@ -125,6 +126,13 @@ def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: 
 def test_other_label_words(text: str, kind: str, label: str) -> None:
     parsed = parse_caption_start(text)
     assert parsed is not None and (parsed.kind, parsed.label) == (kind, label)
+
+
+def test_an_acronym_spelled_like_a_label_word_is_no_caption_by_its_capitals_alone() -> None:
+    # "MAP" is mean arterial pressure in a clinical flow chart; "MAP 3. Sites" is still a caption
+    assert parse_caption_start("MAP 65\u201390 mm Hg, UO>0.5 mL/kg/hr") is None
+    parsed = parse_caption_start("MAP 3. Sampling sites")
+    assert parsed is not None and parsed.label == "Map 3"
 
 
 def test_a_sentence_opening_with_a_chinese_or_japanese_label_is_not_a_caption() -> None:
