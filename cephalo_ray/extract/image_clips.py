@@ -20,7 +20,7 @@ _CLIP_CALLS = ("clip_path", "clip_stroke_path", "clip_text", "clip_stroke_text",
 _CALLS = (*_CLIP_CALLS, "begin_mask", "pop_clip", "fill_image", "fill_image_mask", "fill_shade")
 
 
-class _ImageClipDevice(_mupdf.FzDevice2):  # type: ignore[misc]
+class _ImageClipDevice(_mupdf.FzDevice2):  # type: ignore[misc,name-defined]
     """Collects image placements cut to the clip in force; every other drawing call is skipped."""
 
     def __init__(self) -> None:
