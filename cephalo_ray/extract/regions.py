@@ -638,9 +638,11 @@ def pair_regions(
     """
     visible, sidebars = visible_graphics(graphics, lines, page, stats)
     drawings = graphic_clusters(visible, page)
+    # (a grid's own rules too: a caption set in a grid's first row ends at the rule under it)
+    rules = [graphic.box for graphic in visible if is_rule(graphic, 2 * stats.body_size)]
     captions = find_captions(
         lines,
-        [cluster.box for cluster in drawings if cluster.box.area > 0],
+        [cluster.box for cluster in drawings if cluster.box.area > 0] + rules,
         stats.body_size,
         stats.line_gap,
     )

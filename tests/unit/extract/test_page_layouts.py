@@ -903,3 +903,41 @@ def test_a_double_spaced_report_sets_its_caption_further_below_the_figure(double
         assert pair["label"] == "Figure 1" and iou(pair["bbox"], tuple(plot)) > 0.9
     else:
         assert not pairs
+
+
+def test_a_caption_in_the_first_row_of_a_grid_ends_at_the_rule_under_it() -> None:
+    # a report's table: its caption a merged first row of the grid, a double rule under it, then a
+    # bold header whose first cell takes two lines (ERDC): the header is no line of the caption
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 72, 72, 540, lines=8)
+    left, middle, right = 92.0, 306.0, 520.0
+    edges = [189.0, 207.0, 237.0, 253.0, 269.0, 285.0]
+    for y in edges:
+        page.draw_line((left, y), (right, y), width=0.5)
+    page.draw_line((left, 208.5), (right, 208.5), width=0.5)
+    for x in (left, right):
+        page.draw_line((x, edges[0]), (x, edges[-1]), width=0.5)
+    page.draw_line((middle, edges[1]), (middle, edges[-1]), width=0.5)
+    page.insert_text(
+        (96, 202),
+        "Table 1. Antecedent Precipitation Score categories from NRCS (1997).",
+        fontsize=11,
+        fontname="hebo",
+    )
+    page.insert_text((96, 220), "Antecedent Precipitation Score Range,", fontsize=11, fontname="hebo")
+    page.insert_text((96, 233), "where n = 3", fontsize=11, fontname="hebo")
+    page.insert_text((310, 233), "Antecedent Precipitation Condition", fontsize=11, fontname="hebo")
+    for row, (score, condition) in enumerate(
+        [
+            ("Score < 10", "Drier than Normal"),
+            ("10 < Score < 15", "Normal Conditions"),
+            ("15 < Score", "Wetter than Normal"),
+        ]
+    ):
+        page.insert_text((96, edges[2] + 12 + 16 * row), score, fontsize=10, fontname="helv")
+        page.insert_text((310, edges[2] + 12 + 16 * row), condition, fontsize=10, fontname="helv")
+    paragraph(page, 72, 310, 540)
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Table 1. Antecedent Precipitation Score categories from NRCS (1997)."
+    assert iou(pair["bbox"], (left, 208.5, right, edges[-1])) > 0.85
