@@ -709,6 +709,21 @@ def pair_regions(
             claim, captions[claim.caption].box, clusters, max_gap
         ).items():
             candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
+    # a drawing level with a caption beside it that has nothing above or below to claim is that
+    # caption's, however near the figure under it (a stack: one figure captioned at its side, the
+    # next one under it captioned below)
+    placed = {claim.caption for claim in claims if claim.placement != "beside"}
+    for cluster_index, offers in candidates.items():
+        level = [
+            offer
+            for offer in offers
+            if claims[offer[2]].placement == "beside"
+            and offer[1] not in placed
+            and clusters[cluster_index].box.vertical_overlap(captions[offer[1]].box)
+            >= 0.8 * captions[offer[1]].box.height
+        ]
+        if level:
+            candidates[cluster_index] = level
     best: dict[int, tuple[float, int, int]] = {}
     for cluster_index, offers in candidates.items():
         demoted = past_table_foot(offers, claims, captions, clusters, graphics, cluster_index)

@@ -941,3 +941,29 @@ def test_a_caption_in_the_first_row_of_a_grid_ends_at_the_rule_under_it() -> Non
     (pair,) = extract(doc)
     assert pair["caption"] == "Table 1. Antecedent Precipitation Score categories from NRCS (1997)."
     assert iou(pair["bbox"], (left, 208.5, right, edges[-1])) > 0.85
+
+
+def test_a_figure_captioned_at_its_side_is_not_a_panel_of_the_figure_stacked_under_it() -> None:
+    # a stack in a two-column journal (Blackwell, 1998): a wide scanned chart with its caption at its
+    # right foot, in the margin left beside it; right under it a column-wide chart captioned below
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    top = pymupdf.Rect(70, 73, 380, 277)
+    under = pymupdf.Rect(70, 290, 294, 600)
+    chart = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 155, 102), False)
+    chart.clear_with(120)  # the printer's scan of the chart
+    page.insert_image(top, pixmap=chart, keep_proportion=False)
+    side = pymupdf.Rect(392, 240, 535, 290)
+    page.insert_textbox(
+        side,
+        "Fig. 3 Nocturnal distribution of Mysis relicta from Flathead and Waterton Lakes.",
+        fontsize=8,
+        fontname="tiro",
+    )
+    caption_under_plot(
+        page, under, "Fig. 4 Diel distribution of Diaptomus sicilis at a pelagic site.", 14, fontsize=8
+    )
+    paragraph(page, 318, 300, 540, lines=20)
+    pairs = {pair["label"]: pair for pair in extract(doc)}
+    assert iou(pairs["Figure 3"]["bbox"], tuple(top)) > 0.85
+    assert iou(pairs["Figure 4"]["bbox"], tuple(under)) > 0.85
