@@ -861,8 +861,9 @@ def joined_rules(graphics: Sequence[Graphic]) -> list[Box]:
 
 def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[Graphic]) -> Box:
     """A ruled table's box ends at its last rule: the notes under it (one line to a row, smaller
-    than the cells, opening with a note mark or running on as a paragraph) and whatever they dragged in (a footer rule, the
-    margin) are left out. Rows of cells under the last rule (a table ruled only at its head) stay."""
+    than the cells, opening with a note mark or running on as a paragraph), anything set well apart
+    under it, and whatever they dragged in (a footer rule, the margin) are left out. Rows of cells
+    under the last rule (a table ruled only at its head) stay."""
     rules = [
         rule
         for rule in joined_rules(graphics)
@@ -891,7 +892,10 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
     # (or a paragraph of notes running the table's width in the cells' own size)
     running = [line for line in notes if is_wordy(line.text) and line.box.width >= 0.8 * top.width]
     paragraph = len(notes) >= 2 and len(running) >= 0.6 * (len(notes) - 1)  # (its last line may end short)
-    if not (one_per_row and (smaller or marked or paragraph)):
+    # (what starts two rows' height under the last rule is no note of the table: a display equation
+    # or a paragraph the claim dragged in)
+    apart = min(line.box.y0 for line in notes) - bottom > 2 * cell_size
+    if not (apart or (one_per_row and (smaller or marked or paragraph))):
         return box
     kept = [line.box for line in cells] + [
         graphic.box

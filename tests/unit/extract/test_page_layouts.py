@@ -967,3 +967,25 @@ def test_a_figure_captioned_at_its_side_is_not_a_panel_of_the_figure_stacked_und
     pairs = {pair["label"]: pair for pair in extract(doc)}
     assert iou(pairs["Figure 3"]["bbox"], tuple(top)) > 0.85
     assert iou(pairs["Figure 4"]["bbox"], tuple(under)) > 0.85
+
+
+def test_a_display_equation_set_well_under_a_ruled_table_is_not_part_of_it() -> None:
+    # a two-column journal (TMS, 2001): a small ruled table in the left column and, two rows' height
+    # under its bottom rule, a display equation whose fraction bars span most of the column
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text(
+        (52, 375), "Table II. The Neglect of the Impact Terms in Equation [19]", fontsize=8.5, fontname="tibo"
+    )
+    bottom = booktabs_table(page, 50, 382, 290)
+    y = bottom + 34
+    for row in range(4):
+        page.insert_text((60, y), "ln g", fontsize=9, fontname="tiro")
+        page.insert_text((120, y - 6), "a(x) + b(x) - c(x) + d(x)", fontsize=8, fontname="tiro")
+        page.draw_line((110, y - 2), (270, y - 2), width=0.4)
+        page.insert_text((120, y + 7), "R T (1 - x) (1 - y)", fontsize=8, fontname="tiro")
+        page.insert_text((275, y), f"[{23 + row}]", fontsize=9, fontname="tiro")
+        y += 30
+    paragraph(page, 318, 72, 560, lines=40)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 2" and iou(pair["bbox"], (50, 382, 290, bottom)) > 0.85
