@@ -605,6 +605,38 @@ def without_caption_row(cluster: Cluster, caption: Box, lines: Sequence[TextLine
     return None
 
 
+def with_paragraph_ends(
+    clusters: list[Cluster], body: list[int], lines: Sequence[TextLine], stats: TextStats
+) -> tuple[list[Cluster], list[int]]:
+    """Text alone whose first line goes on with the unfinished sentence of a body line just above
+    it is the end of that paragraph (its lines broken into pieces by a sub- or superscript, so not
+    read as body lines), not a table's text for a caption under it to claim."""
+    kept: list[Cluster] = []
+    body = list(body)
+    for cluster in clusters:
+        rows = sorted(cluster.lines, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
+        first = lines[rows[0]] if cluster.text_only and rows else None
+        if first is not None and any(goes_on_from(lines[index], first, stats) for index in body):
+            body.extend(cluster.lines)
+            continue
+        kept.append(cluster)
+    return kept, body
+
+
+def goes_on_from(body_line: TextLine, line: TextLine, stats: TextStats) -> bool:
+    """The line is the next one of the body line's unfinished sentence: right under it at the
+    paragraph's spacing, from the same left edge, after a line that runs the column's width (its
+    size may read a little smaller, lowered by a script in it)."""
+    gap = line.box.y0 - body_line.box.y1
+    return (
+        -1.0 <= gap <= stats.line_gap + 0.25 * stats.body_size
+        and abs(line.box.x0 - body_line.box.x0) <= 3.0
+        and body_line.box.width >= 0.9 * stats.column_width
+        and abs(line.size - body_line.size) <= 0.6
+        and (body_line.text.rstrip()[-1:].isalnum() or body_line.text.rstrip().endswith((",", ";")))
+    )
+
+
 def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> bool:
     """The caption lies inside this cluster, so it is text of the drawing (a panel title).
 
@@ -651,6 +683,7 @@ def pair_regions(
     caption_lines = {index for caption in captions for index in caption.lines}
     floats = ruled_floats(captions, graphics, lines, stats)
     clusters, body = build_clusters(lines, drawings, page, caption_lines, stats, floats, sidebars)
+    clusters, body = with_paragraph_ends(clusters, body, lines, stats)
     for caption in captions:
         clusters = [without_caption_row(cluster, caption.box, lines) or cluster for cluster in clusters]
     # a "caption" inside a drawing is text of the drawing (a panel title), not a caption

@@ -3,11 +3,13 @@ tables, running banners, continued spreads, figures with body text flowing besid
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pymupdf
 import pytest
 
+from cephalo_ray.extract.geometry import Box
 from cephalo_ray.extract.gold import normalize_caption, same_caption
 from tests.unit.extract.test_regions import BODY, booktabs_table, extract, iou, paragraph, vector_plot
 
@@ -989,3 +991,36 @@ def test_a_display_equation_set_well_under_a_ruled_table_is_not_part_of_it() -> 
     paragraph(page, 318, 72, 560, lines=40)
     (pair,) = extract(doc)
     assert pair["label"] == "Table 2" and iou(pair["bbox"], (50, 382, 290, bottom)) > 0.85
+
+
+def test_the_last_lines_of_a_paragraph_broken_by_a_script_are_body_text_not_a_cluster() -> None:
+    # JHEP, as the page reads: the paragraph's last two lines, the first broken into pieces by the
+    # scripts of an E_T^miss (its first piece reading smaller), in a block of their own right under
+    # the paragraph's full last line; a small table under them must not claim them
+    from cephalo_ray.extract.geometry import Cluster, TextLine, TextStats
+    from cephalo_ray.extract.regions import with_paragraph_ends
+
+    stats = TextStats(body_size=11.0, column_width=428.6, line_gap=5.2)
+    lines = [
+        TextLine(
+            Box(83.3, 439.0, 512.0, 448.7),
+            "GeV in the recasting procedure, since the limits could not be",
+            10.9,
+            False,
+            1,
+        ),
+        TextLine(Box(83.3, 452.0, 275.0, 463.6), "convincingly validated. The high Emiss", 10.56, False, 2),
+        TextLine(Box(264.0, 457.0, 270.0, 464.0), "T", 7.6, False, 2),
+        TextLine(
+            Box(280.0, 452.0, 512.0, 463.6), "signal region was found to be optimal for most", 10.9, False, 2
+        ),
+        TextLine(Box(83.3, 465.5, 300.0, 478.5), "operators studied by the ATLAS analysis.", 10.9, False, 2),
+        TextLine(Box(166.0, 494.0, 240.0, 505.0), "Signal Region", 10.9, False, 3),
+    ]
+    ending = Cluster(Box(83.3, 452.0, 512.0, 478.5), lines=[1, 2, 3, 4], text_only=True)
+    table = Cluster(Box(161.2, 491.8, 434.0, 527.7), paths=12, lines=[5])
+    clusters, body = with_paragraph_ends([ending, table], [0], lines, stats)
+    assert clusters == [table] and sorted(body) == [0, 1, 2, 3, 4]
+    # a table's text set apart under a finished sentence stays a cluster
+    finished = [replace(lines[0], text=lines[0].text + " ok."), *lines[1:]]
+    assert with_paragraph_ends([ending, table], [0], finished, stats)[0] == [ending, table]
