@@ -32,6 +32,7 @@ from cephalo_ray.extract.captions import (
         ("TABLE XII: Results", "table", "Table 12"),
         ("Tab. 2. Parameters", "table", "Table 2"),
         ("Fig. 1\u2014(a) Comparison of the calculated", "figure", "Figure 1"),
+        ("Fig 1\u2013Map of the study areas", "figure", "Figure 1"),  # an en dash against the title
         ("T A B L E 1 U.S. Senate and governor effects", "table", "Table 1"),  # letter-spaced
         ("F I G U R E 2", "figure", "Figure 2"),
         # numbered within a part (IUPAC recommendations, reports): part VIII's first table
