@@ -722,7 +722,12 @@ def left_room_unused(lines: Sequence[TextLine], members: list[int], candidate: T
     em = last.size
     aligned = abs(box.x0 - row.x0) <= 3.0
     # (a full line of the next block is centred on a one-row caption centred on the column too)
-    wider = box.x0 < row.x0 - 2 * em and box.x1 > row.x1 + 2 * em and candidate.block != last.block
+    wider = (
+        box.x0 < row.x0 - 2 * em
+        and box.x1 > row.x1 + 2 * em
+        and candidate.block != last.block
+        and not centred_note(lines, last, candidate)
+    )
     centred = abs(box.center_x - row.center_x) <= 0.5 * em and not wider
     if aligned or centred:
         return False
@@ -733,6 +738,18 @@ def left_room_unused(lines: Sequence[TextLine], members: list[int], candidate: T
     room_left = box.x1 > row.x1 + 2 * em and candidate.block != last.block and inset
     set_before = box.x0 < row.x0 - 2 * em and box.x1 < row.x1 - 2 * em
     return room_left or set_before
+
+
+def centred_note(lines: Sequence[TextLine], last: TextLine, candidate: TextLine) -> bool:
+    """A sentence centred tight under a centred caption's row, alone in its block: the caption's
+    note, wider than its title ("Table 3. Individual difference ..." over "Shaded measurements fall
+    outside of ..."). Body text goes on in lower case, or has its paragraph's next line below."""
+    return (
+        abs(candidate.box.center_x - last.box.center_x) <= 2
+        and candidate.box.y0 - last.box.y1 <= 0.25 * last.size
+        and candidate.text.lstrip()[:1].isupper()
+        and sum(1 for line in lines if line.block == candidate.block) == 1
+    )
 
 
 def title_over_legend(
@@ -833,7 +850,7 @@ def next_row_of_caption(
         within = (
             box.x0 >= min(lines[m].box.x0 for m in members) - 2
             and box.x1 <= max(lines[m].box.x1 for m in members) + 2
-        )
+        ) or centred_note(lines, last, candidate)
         # (in a double-spaced manuscript, a caption set apart in size keeps the body's spacing)
         own_size = not in_body_size and aligned
         tight = line_gap + (0.25 if own_size else 0.1) * size

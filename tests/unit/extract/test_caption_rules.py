@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import pytest
+
 from cephalo_ray.extract.caption_blocks import find_captions, in_printed_rows
 from cephalo_ray.extract.captions import is_continuation, parse_caption_start
 from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats
@@ -1509,3 +1511,35 @@ def test_body_text_the_pdf_put_in_a_captions_block_is_not_the_captions() -> None
     ]
     (caption,) = find_captions(imf, body_size=10.6, line_gap=2.0)
     assert caption.text.endswith("SHARES (IV)")
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "Shaded measurements fall outside of 2 standard deviations and were not used.",
+        "capacity of the concrete is significant when alternative methods are used",
+    ],
+)
+def test_a_centred_caption_keeps_the_wider_note_set_tight_under_it_but_not_the_body_going_on(
+    after: str,
+) -> None:
+    # a workshop report's landscape table: "Table 3. ..." centred, its note a wider centred line
+    # right under it in a block of its own; a paragraph carried on from the page before (in lower
+    # case) may sit as tight under a Word caption, and is not the caption's
+    lines = [
+        typeset(
+            (252.8, 82.2, 532.4, 91.1),
+            "Table 3. Individual difference from workshop average - declination (Min).",
+            14,
+            7.98,
+        ),
+        line((191.2, 91.35, 594.0, 100.25), after, 15, 7.98),
+        line((145.4, 101.1, 169.8, 110.0), "Obs 1", 16, 7.98),
+        line((189.8, 101.1, 214.3, 110.0), "Obs 2", 16, 7.98),
+    ]
+    grid = [Box(111.6, 100.4, 671.3, 515.8), Box(111.6, 100.4, 671.3, 100.9)]  # the table and its top rule
+    (caption,) = find_captions(lines, grid, body_size=7.98, line_gap=1.0)
+    if after[0].isupper():
+        assert caption.text.endswith("were not used.")
+    else:
+        assert caption.text.endswith("(Min).")
