@@ -606,18 +606,18 @@ def without_caption_row(cluster: Cluster, caption: Box, lines: Sequence[TextLine
 
 
 def with_paragraph_ends(
-    clusters: list[Cluster], body: list[int], lines: Sequence[TextLine], stats: TextStats
-) -> tuple[list[Cluster], list[int]]:
+    clusters: list[Cluster], body: set[int], lines: Sequence[TextLine], stats: TextStats
+) -> tuple[list[Cluster], set[int]]:
     """Text alone whose first line goes on with the unfinished sentence of a body line just above
     it is the end of that paragraph (its lines broken into pieces by a sub- or superscript, so not
     read as body lines), not a table's text for a caption under it to claim."""
     kept: list[Cluster] = []
-    body = list(body)
+    body = set(body)
     for cluster in clusters:
         rows = sorted(cluster.lines, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
         first = lines[rows[0]] if cluster.text_only and rows else None
         if first is not None and any(goes_on_from(lines[index], first, stats) for index in body):
-            body.extend(cluster.lines)
+            body.update(cluster.lines)
             continue
         kept.append(cluster)
     return kept, body

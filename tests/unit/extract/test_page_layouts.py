@@ -1019,8 +1019,8 @@ def test_the_last_lines_of_a_paragraph_broken_by_a_script_are_body_text_not_a_cl
     ]
     ending = Cluster(Box(83.3, 452.0, 512.0, 478.5), lines=[1, 2, 3, 4], text_only=True)
     table = Cluster(Box(161.2, 491.8, 434.0, 527.7), paths=12, lines=[5])
-    clusters, body = with_paragraph_ends([ending, table], [0], lines, stats)
+    clusters, body = with_paragraph_ends([ending, table], {0}, lines, stats)
     assert clusters == [table] and sorted(body) == [0, 1, 2, 3, 4]
     # a table's text set apart under a finished sentence stays a cluster
     finished = [replace(lines[0], text=lines[0].text + " ok."), *lines[1:]]
-    assert with_paragraph_ends([ending, table], [0], finished, stats)[0] == [ending, table]
+    assert with_paragraph_ends([ending, table], {0}, finished, stats)[0] == [ending, table]
