@@ -46,7 +46,9 @@ LETTER_SPACED = re.compile(r"^(\s*)((?:[A-Za-z] ){2,}[A-Za-z])(?=[ .])")
 # dash also before a capital or a panel's letter ("Table 1\u2014Summary Statistics", as economics
 # journals set them; "Fig 1\u2013Map of the study areas", a tropical-medicine journal's;
 # "Fig. 1\u2014(a) Comparison ...").
-CAPTION_DELIMITER = re.compile(r"^\s*(?:[.:|\uff1a\uff0e](?!\d)|[\u2014\u2013\-](?=\s)|[\u2014\u2013](?=[A-Z(])|$)")
+CAPTION_DELIMITER = re.compile(
+    r"^\s*(?:[.:|\uff1a\uff0e](?!\d)|[\u2014\u2013\-](?=\s)|[\u2014\u2013](?=[A-Z(])|$)"
+)
 # "Figure 2 Steps of the method": a title in capitals right after the number (one space); in
 # Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence);
 # a tab may stand for the space ("Fig. 2 \tFramework for analysis", as Word sets a tab stop)
