@@ -409,11 +409,13 @@ def chained_costs(
             cost = min(cost, max(other_cost, edge_gap(boxes[index], boxes[other])))
         chained[index] = cost
     # a cluster further than a caption may be from its figure, even along the chain, is not a panel;
-    # nor is a lone rule at a distance (a header's or a section's rule)
+    # nor is a lone rule at a distance (a header's or a section's rule); a margin caption may stand
+    # as far from its drawing as `beside_claim` allows across blank paper
+    reach = max(max_gap, 2 * BESIDE_MAX_GAP) if claim.placement == "beside" else max_gap
     return {
         index: cost + offset
         for index, cost in chained.items()
-        if cost <= max_gap
+        if cost <= reach
         and not (min(boxes[index].width, boxes[index].height) < MIN_THICKNESS and cost > 2 * GRAPHIC_GAP)
     }
 

@@ -1024,3 +1024,22 @@ def test_the_last_lines_of_a_paragraph_broken_by_a_script_are_body_text_not_a_cl
     # a table's text set apart under a finished sentence stays a cluster
     finished = [replace(lines[0], text=lines[0].text + " ok."), *lines[1:]]
     assert with_paragraph_ends([ending, table], {0}, finished, stats)[0] == [ending, table]
+
+
+def test_a_margin_caption_keeps_a_figure_set_to_the_far_side_of_the_column_past_an_inch_of_blank() -> None:
+    # a Dutch technical report: the figure at the foot of the page, against the left edge of the
+    # wide column; its caption in the margin column on the right, 80 pt of blank paper between
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    paragraph(page, 57, 72, 525, lines=30)
+    chart = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 150, 115), False)
+    chart.clear_with(200)
+    figure = pymupdf.Rect(57, 517, 350, 742)
+    page.insert_image(figure, pixmap=chart, keep_proportion=False)
+    page.draw_rect(figure, color=(0.2, 0.4, 0.8), width=1)
+    for row, text in enumerate(
+        ["Figure 4:", "wave run-up for smooth", "straight slope in relatively", "deep water"]
+    ):
+        page.insert_text((432, 530 + 11 * row), text, fontsize=8, fontname="tiit")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 4" and iou(pair["bbox"], tuple(figure)) > 0.9
