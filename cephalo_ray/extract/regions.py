@@ -52,13 +52,6 @@ MAX_CAPTION_GAP = 72.0  # a caption further than one inch from its figure is not
 SINGLE_SPACED_GAP = 2.0  # white space between the lines of single-spaced prose (TextStats.line_gap)
 
 
-def caption_reach(stats: TextStats) -> float:
-    """How far a caption may sit from its figure: one inch, stretched (at most twice) with the line
-    spacing of a double-spaced manuscript or report, whose white space around floats grows alike."""
-    spacing = (stats.body_size + stats.line_gap) / (stats.body_size + SINGLE_SPACED_GAP)
-    return MAX_CAPTION_GAP * min(max(spacing, 1.0), 2.0)
-
-
 BESIDE_MAX_GAP = 54.0  # a caption beside its figure sits in the next column (ragged right: measured loosely)
 
 
@@ -136,6 +129,13 @@ def beside_captions(
         elif box.x1 <= caption.x0:
             left = max(left, (box.x1 + caption.x0) / 2)
     return left, right
+
+
+def caption_reach(stats: TextStats) -> float:
+    """How far a caption may sit from its figure: one inch, stretched (at most twice) with the line
+    spacing of a double-spaced manuscript or report, whose white space around floats grows alike."""
+    spacing = (stats.body_size + stats.line_gap) / (stats.body_size + SINGLE_SPACED_GAP)
+    return MAX_CAPTION_GAP * min(max(spacing, 1.0), 2.0)
 
 
 def vertical_claim(
@@ -616,8 +616,8 @@ def with_paragraph_ends(
     kept: list[Cluster] = []
     body = set(body)
     for cluster in clusters:
-        rows = sorted(cluster.lines, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
-        first = lines[rows[0]] if cluster.text_only and rows else None
+        top = min(cluster.lines, key=lambda index: (lines[index].box.y0, lines[index].box.x0), default=None)
+        first = lines[top] if cluster.text_only and top is not None else None
         if first is not None and any(goes_on_from(lines[index], first, stats) for index in body):
             body.update(cluster.lines)
             continue
