@@ -555,7 +555,9 @@ def translated_caption(
 ) -> bool:
     """The candidate opens the same item's caption again in another language, right under it: a
     bilingual journal prints each caption in its own language over an English one ("図4 複数の
-    サブゴール" + "Fig. 4 Many sub goals"; "Figura 2 – ..." + "Figure 2 – ..."), one caption."""
+    サブゴール" + "Fig. 4 Many sub goals"; "Figura 2 – ..." + "Figure 2 – ..."), one caption. The
+    second may stand a blank row under the first, as a paragraph of its own ("Table 1. ..." + "Tabla
+    1. ...")."""
     opener, last = lines[members[0]], lines[members[-1]]
     ours = parse_caption_start(opener.text, label_is_bold=opener.bold_start)
     theirs = parse_caption_start(candidate.text, label_is_bold=candidate.bold_start)
@@ -569,7 +571,7 @@ def translated_caption(
         if line.box.shares_row(candidate.box) and edge_gap(line.box, candidate.box) < 2 * candidate.size
     ]
     beneath = any(box.horizontal_overlap(lines[member].box) > 0 for box in row for member in members)
-    return beneath and -1.0 <= gap <= max(line_gap, 0.8 * last.size) + 0.5 * last.size
+    return beneath and -1.0 <= gap <= max(line_gap, 0.8 * last.size) + last.size
 
 
 def inside_drawing(box: Box, drawings: Sequence[Box]) -> bool:

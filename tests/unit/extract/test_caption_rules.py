@@ -1266,6 +1266,20 @@ def test_a_caption_printed_again_in_english_under_its_own_language_is_one_captio
     ]
 
 
+def test_a_caption_printed_again_in_spanish_a_blank_row_under_the_english_is_one_caption() -> None:
+    # Animal Biodiversity and Conservation: the English caption, a blank row, then its Spanish
+    # translation under its own label word, both in the caption's size inside the table's panel
+    lines = [
+        line((96.4, 571.4, 513.0, 579.8), "Table 1. Parameterizations of multistate models. See text for", 40, 9.0),
+        line((96.4, 582.2, 239.6, 590.6), "notation and further explanations.", 40, 9.0),
+        line((96.4, 603.7, 513.1, 612.1), "Tabla 1. Parametrizaciones de los modelos multiestado. Para", 41, 9.0),
+        line((96.4, 614.5, 402.4, 622.9), "anotaciones y más detalles al respecto, consultar el texto.", 41, 9.0),
+    ]
+    (caption,) = find_captions(lines, body_size=9.0, line_gap=2.4)
+    assert caption.text.startswith("Table 1. Parameterizations")
+    assert caption.text.endswith("consultar el texto.")
+
+
 def test_a_subscript_hanging_just_under_its_row_keeps_the_caption_going_and_reads_in_place() -> None:
     # an ATLAS preprint: "E^miss_T", its "T" written apart, just clear of the row's box
     lines = [
