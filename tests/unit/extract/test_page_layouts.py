@@ -861,6 +861,58 @@ def test_printed_image_boxes_are_get_image_info_placements_cut_to_their_clip(rot
     assert boxes == [(120, 150, 220, 200), tuple(placements[1])]
 
 
+def chart_with_white_margins(width: int, height: int, ink: tuple[int, int, int, int]) -> Any:
+    """A chart exported with its page's white round it: grey ink inside `ink`, white elsewhere."""
+    chart = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, width, height), False)
+    chart.clear_with(255)
+    chart.set_rect(pymupdf.IRect(*ink), (60, 90, 160))
+    return chart
+
+
+def test_printed_image_boxes_are_cut_to_the_ink_of_a_picture_saved_with_white_margins() -> None:
+    from cephalo_ray.extract.image_clips import printed_image_boxes
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    # 2 pt per pixel: ink from pixel (10, 20) to (90, 80) prints at (120, 140)-(280, 260)
+    page.insert_image(
+        pymupdf.Rect(100, 100, 300, 260), pixmap=chart_with_white_margins(100, 80, (10, 20, 90, 80))
+    )
+    blank = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 20, 20), False)
+    blank.clear_with(255)  # all white: nothing to cut to, its placement stays
+    page.insert_image(pymupdf.Rect(100, 400, 200, 500), pixmap=blank)
+    boxes = [
+        tuple(round(value, 1) for value in (box.x0, box.y0, box.x1, box.y1))
+        for box in printed_image_boxes(page)
+    ]
+    assert boxes == [(120, 140, 280, 260), (100, 400, 200, 500)]
+
+
+def test_a_chart_whose_white_margin_touches_the_table_above_is_not_merged_with_that_table() -> None:
+    # a thesis page (KTH): a ruled table under its caption, then a chart exported with a white band
+    # on top whose placement starts 1.4 pt under the table's bottom rule, captioned below
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text(
+        (127, 134), "Table 5.1: Write latency experiment results compared across", fontsize=9, fontname="tiro"
+    )
+    bottom = booktabs_table(page, 127.6, 144, 512.4, rows=8)
+    # 0.8 pt per pixel vertically: 34 white rows on top put the ink 27 pt under the placement's top
+    placement = pymupdf.Rect(127.6, bottom + 1.4, 496.1, bottom + 1.4 + 278)
+    chart = chart_with_white_margins(368, 348, (4, 34, 364, 340))
+    page.insert_image(placement, pixmap=chart, keep_proportion=False)
+    page.insert_text(
+        (127, placement.y1 + 18),
+        "Figure 5.1: Histogram in log-scale of the write latency results",
+        fontsize=9,
+        fontname="tiro",
+    )
+    paragraph(page, 127, placement.y1 + 40, 512, lines=12)
+    pairs = {pair["label"]: pair for pair in extract(doc)}
+    assert iou(pairs["Table 5.1"]["bbox"], (127.6, 144, 512.4, bottom)) > 0.9
+    assert iou(pairs["Figure 5.1"]["bbox"], (131.6, placement.y0 + 27.2, 492.1, placement.y0 + 272)) > 0.9
+
+
 def test_a_short_caption_at_the_foot_of_the_last_column_takes_nothing_from_the_table_above_it() -> None:
     # a centred caption in table size, no full stop, at the foot of the right column (a Word journal):
     # a header cell right of its short line, at the column's top, is no next column it goes on in
