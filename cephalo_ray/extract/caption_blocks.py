@@ -62,7 +62,8 @@ def continues_sentence(previous: TextLine, line: TextLine, line_gap: float) -> b
     put each line in."""
     above = previous.box.horizontal_overlap(line.box) > 0
     gap = line.box.y0 - previous.box.y1
-    close = -1.0 <= gap <= max(line_gap, 0.0) + 0.25 * line.size
+    # (lines set with math in them have boxes taller than their leading: they may overlap a little)
+    close = -max(1.0, 0.3 * line.size) <= gap <= max(line_gap, 0.0) + 0.25 * line.size
     aligned = abs(previous.box.x0 - line.box.x0) <= 3.0 and previous.box.width >= 0.9 * line.box.width
     same_size = abs(previous.size - line.size) <= 0.3
     unfinished = previous.text.rstrip()[-1:].isalnum() or previous.text.rstrip().endswith((",", ";"))

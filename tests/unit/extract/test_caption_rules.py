@@ -1270,14 +1270,60 @@ def test_a_caption_printed_again_in_spanish_a_blank_row_under_the_english_is_one
     # Animal Biodiversity and Conservation: the English caption, a blank row, then its Spanish
     # translation under its own label word, both in the caption's size inside the table's panel
     lines = [
-        line((96.4, 571.4, 513.0, 579.8), "Table 1. Parameterizations of multistate models. See text for", 40, 9.0),
+        line(
+            (96.4, 571.4, 513.0, 579.8),
+            "Table 1. Parameterizations of multistate models. See text for",
+            40,
+            9.0,
+        ),
         line((96.4, 582.2, 239.6, 590.6), "notation and further explanations.", 40, 9.0),
-        line((96.4, 603.7, 513.1, 612.1), "Tabla 1. Parametrizaciones de los modelos multiestado. Para", 41, 9.0),
-        line((96.4, 614.5, 402.4, 622.9), "anotaciones y más detalles al respecto, consultar el texto.", 41, 9.0),
+        line(
+            (96.4, 603.7, 513.1, 612.1),
+            "Tabla 1. Parametrizaciones de los modelos multiestado. Para",
+            41,
+            9.0,
+        ),
+        line(
+            (96.4, 614.5, 402.4, 622.9),
+            "anotaciones y más detalles al respecto, consultar el texto.",
+            41,
+            9.0,
+        ),
     ]
     (caption,) = find_captions(lines, body_size=9.0, line_gap=2.4)
     assert caption.text.startswith("Table 1. Parameterizations")
     assert caption.text.endswith("consultar el texto.")
+
+
+def test_a_caption_row_opening_with_a_cited_label_goes_on_though_math_makes_the_rows_overlap() -> None:
+    # a thesis (TU Delft): "... using the multi-cluster partitioning" + "Algorithm 8. The left ...";
+    # the math on the first row makes its box reach 2 pt into the next row's
+    lines = [
+        typeset(
+            (76.8, 347.1, 518.5, 358.8),
+            "Figure 6.1: Partition of the eigenspectrum σ(Tm) into clusters using the multi-cluster partitioning",
+            50,
+            8.0,
+        ),
+        line(
+            (74.2, 356.7, 520.8, 369.8),
+            "Algorithm 8. The left and right columns correspond to coarse meshes and the",
+            50,
+            7.9,
+        ),
+        line((74.4, 366.2, 520.9, 379.2), "rows to the coefficient functions respectively.", 50, 7.9),
+        line(
+            (74.4, 400.4, 520.9, 413.2),
+            "We now turn to the bounds of the iteration count in the multi-cluster case.",
+            51,
+            10.0,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=2.0)
+    assert caption.label.label == "Figure 6.1"
+    assert caption.text.endswith(
+        "Algorithm 8. The left and right columns correspond to coarse meshes and the rows to the coefficient functions respectively."
+    )
 
 
 def test_a_subscript_hanging_just_under_its_row_keeps_the_caption_going_and_reads_in_place() -> None:
