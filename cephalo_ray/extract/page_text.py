@@ -305,6 +305,8 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
         return False  # a table's row whose one long cell is a sentence, not a paragraph's lines
     if PANEL_LETTERS.fullmatch(line.text.strip()):
         return False  # "(a)", wide spaces, "(b)": panel letters under their charts, as wide as a line
+    if not any(char.isalpha() for char in line.text):
+        return False  # a row of numbers ("1987 1989 1991 ..."): a chart's ticks or a table's cells
     if is_full_prose_line(line, stats):
         return True
     if abs(line.size - stats.body_size) > 1.0:

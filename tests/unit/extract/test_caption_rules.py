@@ -1060,6 +1060,21 @@ def test_a_tables_notes_wider_than_its_rules_are_left_out_of_its_box() -> None:
     assert box == Box(175.8, 97.3, 419.5, 162.8)
 
 
+def test_a_chart_s_row_of_year_ticks_as_wide_as_a_line_of_prose_is_no_prose() -> None:
+    # a Word report (Minnesota DNR): a chart's x-axis years written as one line in the body's size,
+    # in one block with the y-axis ticks; taken for prose, it stood between the chart and its caption
+    from cephalo_ray.extract.page_text import is_body_line
+
+    stats = TextStats(12.0, 467.1, 0.5)
+    years = line((133.1, 273.0, 517.9, 285.0), " ".join(str(year) for year in range(1987, 2014, 2)), 7, 12.1)
+    tick = line((124.0, 257.0, 131.0, 269.0), "0", 7, 12.1)
+    assert not is_body_line(years, [tick, years], stats)
+    prose = line(
+        (72.0, 309.5, 532.8, 322.8), "We calculated ratios using sex- and age-specific abundance", 8, 12.0
+    )
+    assert is_body_line(prose, [prose], stats)
+
+
 def test_a_row_of_panel_letters_in_a_paragraphs_block_is_no_prose() -> None:
     # a word-processor page wrote the letters under three pictures into the block of the body text
     # below them: the row is the figure's, and its caption, right under it, still takes the figure
