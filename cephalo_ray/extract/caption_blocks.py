@@ -13,6 +13,7 @@ from cephalo_ray.extract.captions import (
     join_caption_lines,
     label_language,
     parse_caption_start,
+    text_language,
 )
 from cephalo_ray.extract.geometry import (
     RULE_THICKNESS,
@@ -558,12 +559,18 @@ def translated_caption(
     bilingual journal prints each caption in its own language over an English one ("図4 複数の
     サブゴール" + "Fig. 4 Many sub goals"; "Figura 2 – ..." + "Figure 2 – ..."), one caption. The
     second may stand a blank row under the first, as a paragraph of its own ("Table 1. ..." + "Tabla
-    1. ...")."""
+    1. ..."), and may keep the first's label word when its words are of another language."""
     opener, last = lines[members[0]], lines[members[-1]]
     ours = parse_caption_start(opener.text, label_is_bold=opener.bold_start)
     theirs = parse_caption_start(candidate.text, label_is_bold=candidate.bold_start)
-    if ours is None or ours != theirs or label_language(opener.text) == label_language(candidate.text):
+    if ours is None or ours != theirs:
         return False
+    if label_language(opener.text) == label_language(candidate.text):
+        # under the same label word, only text in another language is a translation ("Fig. 1.
+        # Selection of ..." + "Fig. 1. Selección de ..."), not the same label's next caption or note
+        theirs_in, ours_in = text_language(candidate.text), text_language(opener.text)
+        if theirs_in is None or ours_in is None or theirs_in == ours_in:
+            return False
     gap = candidate.box.y0 - last.box.y1
     # (its label may stand out to the left, the rest of its row under the caption)
     row = [

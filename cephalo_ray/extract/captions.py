@@ -222,6 +222,34 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     return _normalise(match["word"], match["extended"], match["number"])
 
 
+# the commonest short words of the languages bilingual journals pair with English
+FUNCTION_WORDS = {
+    "en": {"the", "of", "and", "in", "to", "with", "for", "is", "are", "by", "on", "from", "as"},
+    "es": {"de", "la", "el", "los", "las", "en", "y", "del", "con", "por", "para", "se", "un", "una"},
+    "pt": {"de", "da", "do", "dos", "das", "em", "e", "para", "com", "os", "as", "um", "uma", "na", "no"},
+    "fr": {"de", "la", "le", "les", "des", "du", "et", "en", "pour", "avec", "un", "une", "sur", "au"},
+    "de": {"der", "die", "das", "und", "mit", "von", "den", "im", "für", "des", "ein", "eine", "zur"},
+}
+
+
+def text_language(text: str) -> str | None:
+    """The language whose function words the text uses most, if it uses at least three of them
+    and clearly more of one language's than of English's (or of English's than of any other)."""
+    words = [word.strip(".,;:()").lower() for word in text.split()]
+    counts = {
+        language: sum(word in vocabulary for word in words) for language, vocabulary in FUNCTION_WORDS.items()
+    }
+    best = max(counts, key=lambda language: counts[language])
+    runner_up = max(count for language, count in counts.items() if language != best)
+    if (
+        counts[best] < 3
+        or (best == "en" and counts[best] <= runner_up)
+        or (best != "en" and counts[best] <= counts["en"])
+    ):
+        return None
+    return best
+
+
 def label_language(text: str) -> str | None:
     """The label word a caption opens with, English forms folded together ("Fig." and "Figure" are
     one word, "Figura" and "図" others): two captions of one item under different words are the

@@ -1310,6 +1310,38 @@ def test_a_caption_printed_again_in_spanish_a_blank_row_under_the_english_is_one
     assert caption.text.endswith("consultar el texto.")
 
 
+def test_a_caption_printed_again_in_spanish_under_the_same_label_word_is_one_caption() -> None:
+    # Animal Biodiversity and Conservation: "Fig. 1." opens both languages; only the words tell
+    english = line(
+        (82.2, 338.3, 361.2, 346.6),
+        'Fig. 1. Selection of time dependent models in the menu "Models".',
+        60,
+        9.0,
+    )
+    spanish = line(
+        (82.2, 359.8, 421.9, 368.1),
+        'Fig. 1. Selección de los modelos dependientes del tiempo en el menú "Models".',
+        61,
+        9.0,
+    )
+    (caption,) = find_captions([english, spanish], body_size=9.5, line_gap=2.4)
+    assert caption.text.endswith('Selección de los modelos dependientes del tiempo en el menú "Models".')
+    # the next sub-figure's caption in the same language is a caption of its own (an IUPAC report)
+    first = line(
+        (70.8, 644.2, 558.3, 657.8),
+        "Figure VIII.1a. A schematic X-ray level diagram. Non-diagram levels and",
+        70,
+        12.0,
+    )
+    second = line(
+        (70.8, 676.1, 558.3, 689.8),
+        "Figure VIII.1b. The corresponding one-electron energy level diagram with the",
+        71,
+        12.0,
+    )
+    assert len(find_captions([first, second], body_size=12.0, line_gap=2.0)) == 2
+
+
 def test_a_caption_row_opening_with_a_cited_label_goes_on_though_math_makes_the_rows_overlap() -> None:
     # a thesis (TU Delft): "... using the multi-cluster partitioning" + "Algorithm 8. The left ...";
     # the math on the first row makes its box reach 2 pt into the next row's
