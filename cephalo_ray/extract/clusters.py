@@ -368,7 +368,34 @@ def ruled_floats(
                 foot = min(feet, key=lambda rule: rule.y0)
                 areas.append(Box(head.x0, box.y1, head.x1, foot.y1))
                 break
+            end = runs_to_page_foot(head, lines) if abs(head.y0 - box.y1) <= 5 else None
+            if end is not None:
+                areas.append(Box(head.x0, box.y1, head.x1, end))
+                break
     return areas
+
+
+def runs_to_page_foot(head: Box, lines: Sequence[TextLine]) -> float | None:
+    """Where a float ruled only at its top ends when it is broken across pages (a listing going on
+    overleaf): its lines under the rule run on, no wider apart than a blank row or two, to the last
+    line of the page in its span (a page number aside). None when anything else follows them."""
+    below = sorted(
+        (
+            line
+            for line in lines
+            if line.box.y0 > head.y1 - 1 and head.x0 - 2 <= line.box.center_x <= head.x1 + 2
+        ),
+        key=lambda line: line.box.y0,
+    )
+    end, taken = head.y1, 0
+    for index, line in enumerate(below):
+        if line.box.y0 - end > 2.5 * line.box.height:
+            # (only a page number or a short running foot may stand further down)
+            if any(other.box.width > 0.2 * head.width for other in below[index:]):
+                return None
+            break
+        end, taken = max(end, line.box.y1), taken + 1
+    return end if taken >= 2 else None
 
 
 def same_span(rule: Box, other: Box) -> bool:

@@ -913,6 +913,38 @@ def test_a_chart_whose_white_margin_touches_the_table_above_is_not_merged_with_t
     assert iou(pairs["Figure 5.1"]["bbox"], (131.6, placement.y0 + 27.2, 492.1, placement.y0 + 272)) > 0.9
 
 
+def test_a_listing_ruled_at_its_top_and_broken_across_pages_runs_to_the_page_s_last_line() -> None:
+    # a thesis (KTH): the listing's caption, the rule under it, then code to the foot of the page;
+    # its bottom rule is overleaf
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    paragraph(page, 99, 430, 467, lines=6)
+    page.insert_text(
+        (99, 536),
+        "Listing 4.4: A simple time difference approach to measure the time required",
+        fontsize=11,
+        fontname="tiro",
+    )
+    page.draw_line((99, 541), (467, 541), width=0.4)
+    code = [
+        "import time",
+        "import pyarrow as pa",
+        "from deltalake import write_deltalake",
+        'HDFS_DATA_PATH = "hdfs://rpc.sys:8020/exp"',
+        'LOCAL_PATH = "/abs/path/table.parquet"',
+        "pa_table = pa.parquet.read_table(LOCAL_PATH)",
+        "",
+        "before_writing = time.time()",
+        "write_deltalake(HDFS_DATA_PATH, pa_table)",
+        "after_writing = time.time()",
+    ]
+    for row, text in enumerate(code):
+        if text:
+            page.insert_text((101, 553 + 12 * row), text, fontsize=9, fontname="cour")
+    pairs = {pair["label"]: pair for pair in extract(doc)}
+    assert iou(pairs["Listing 4.4"]["bbox"], (99, 541, 467, 663)) > 0.85
+
+
 def test_a_short_caption_at_the_foot_of_the_last_column_takes_nothing_from_the_table_above_it() -> None:
     # a centred caption in table size, no full stop, at the foot of the right column (a Word journal):
     # a header cell right of its short line, at the column's top, is no next column it goes on in
