@@ -57,6 +57,10 @@ TITLE_START = re.compile(
     r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3})?(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)"
     r"|^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
 )
+# after a Chinese, Japanese or Korean label word any title counts, in Latin capitals or digits too
+# ("图3  PW1515限流保护电路", "图5  H桥电机驱动结构"): a sentence runs on with no space ("图3所示")
+CJK_LABEL_WORDS = ("算法", "图", "圖", "図", "表", "그림", "표")
+CJK_TITLE_START = re.compile(r"^[ \t\u3000]{1,3}[A-Z0-9\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]")
 MENTION = re.compile(
     rf"\b{_PREFIX}{_JOIN}(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"
     rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?)*)",
@@ -213,7 +217,9 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     # "FIG. 3", "TABLE 2": a caption style, never body text; but "MAP 65-90 mm Hg" is an acronym
     # (mean arterial pressure, maximum a posteriori) and needs what any other label needs
     shouted = match["word"].rstrip(".").isupper() and match["word"].lower() not in ACRONYM_WORDS
-    titled = TITLE_START.match(match["rest"]) is not None
+    titled = TITLE_START.match(match["rest"]) is not None or (
+        match["word"] in CJK_LABEL_WORDS and CJK_TITLE_START.match(match["rest"]) is not None
+    )
     continued = CONTINUED.match(match["rest"]) is not None  # "Table S7 (continued)" heads a page
     if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold or shouted or titled or continued):
         return None

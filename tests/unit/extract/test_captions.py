@@ -140,6 +140,18 @@ def test_a_sentence_opening_with_a_chinese_or_japanese_label_is_not_a_caption() 
     assert parse_caption_start("\u88681\u306b\u793a\u3059\u3088\u3046\u306b") is None  # 表1に示すように
 
 
+def test_a_chinese_caption_s_title_may_open_with_latin_capitals_or_digits() -> None:
+    # a Chinese engineering journal names circuits by their parts: "图3  PW1515限流保护电路"
+    for text, label in (
+        ("图3  PW1515限流保护电路", "Figure 3"),
+        ("图5  H桥电机驱动结构", "Figure 5"),
+        ("表3 316L 不锈钢的物性参数", "Table 3"),
+    ):
+        parsed = parse_caption_start(text)
+        assert parsed is not None and parsed.label == label
+    assert parse_caption_start("图3所示的电路") is None  # a sentence runs on with no space
+
+
 def test_other_label_words_are_cited_too() -> None:
     assert cited_labels("as in Scheme 2, Algorithm 1 and Abb. 3") == {"Scheme 2", "Algorithm 1", "Figure 3"}
 
