@@ -39,8 +39,17 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
         # listing's or a table's last row)
         after_sentence = finishes_sentence(previous)
         heading = line.bold_start and is_label_alone(line.text) and after_sentence
+        # (or a bold label after plain text that ended there, punctuated as a caption's: "Figure 1
+        # : Ex vivo ..." after a sentence's end or a paragraph's short last line)
+        ended = after_sentence or previous.box.x1 < line.box.x1 - 3 * line.size
+        bold_caption = (
+            line.bold_start
+            and not previous.bold_start
+            and ended
+            and parse_caption_start(line.text) is not None
+        )
         resized = abs(previous.size - line.size) >= 1.5 and len(previous.text.strip()) > 3
-        if not (heading or resized):
+        if not (heading or bold_caption or resized):
             return None
     if index > 0 and continues_sentence(lines[index - 1], line, line_gap):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
@@ -648,6 +657,10 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
     script = candidate.size <= 0.85 * last.size and last.box.x0 <= box.x0 and box.x1 <= row_end + 1
     if piece and script:
         return True
+    # (the other word of a last line justified to both edges)
+    above = union_of(lines[member].box for member in members[:-1]) if len(members) > 1 else None
+    if above is not None and force_justified_end(lines[members[-2]], [last.box, box], above):
+        return True
     # a sub- or superscript written with the next piece may reach back over the row's end
     # ("κ∗" + "D to the right"), by up to a character
     # (the title after a label alone may stand off as by a tab: "Figure 5.", a wide space, "Proposed";
@@ -882,6 +895,18 @@ def next_row_of_caption(
     return overlaps and (in_step or -reach_up <= gap <= max(reach, line_gap + 0.25 * size)) and same_font
 
 
+def force_justified_end(last: TextLine, row: Sequence[Box], caption: Box) -> bool:
+    """The row is the caption's last line justified to both edges (a word processor's distributed
+    alignment): two words from the caption's left edge to its right one, finishing the sentence the
+    line above left open ("... using a physical" + "modified           balance.")."""
+    return (
+        len(row) == 2
+        and abs(row[0].x0 - caption.x0) <= 2
+        and abs(row[1].x1 - caption.x1) <= 2
+        and not finishes_sentence(last)
+    )
+
+
 def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
     """The line shares its row with another line under the caption, a wide gap apart: table cells
     (a line of the next column shares the row too, but beside the caption, not under it)."""
@@ -898,6 +923,8 @@ def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) 
         ),
         key=lambda piece: piece.x0,
     )
+    if force_justified_end(lines[members[-1]], row, caption):
+        return False
     # the words of one loosely justified line, written apart, follow each other a space apart; a
     # sub- or superscript inside a piece's span (a formula's) leaves no gap of its own
     reach = 1.5 * lines[cursor].size

@@ -1281,6 +1281,44 @@ def test_a_caption_printed_again_in_english_under_its_own_language_is_one_captio
     ]
 
 
+def test_a_bold_caption_in_the_paragraph_s_block_opens_and_keeps_its_force_justified_last_line() -> None:
+    # a Word pharmacy journal: the caption follows the paragraph in its block with no space, in bold,
+    # and its last line is justified to both edges ("modified", a wide space, "balance.")
+    lines = [
+        line(
+            (72.0, 92.7, 290.2, 102.7),
+            "using a balance. The weight needed to pull the tablet was the",
+            1,
+            9.0,
+        ),
+        line((72.0, 103.2, 250.2, 113.2), "required to detach the tablet from the membrane.", 1, 9.0),
+        typeset((72.0, 113.8, 290.2, 123.8), "Figure 1 : Ex vivo bio adhesion using a physical", 1, 9.0),
+        TextLine(Box(72.0, 124.1, 108.2, 134.1), "modified", 9.0, True, 1),
+        TextLine(Box(256.2, 121.4, 291.0, 134.7), "balance.", 9.0, True, 1),
+    ]
+    (caption,) = find_captions(lines, body_size=9.0, line_gap=0.36)
+    assert caption.text == "Figure 1 : Ex vivo bio adhesion using a physical modified balance."
+    # after a paragraph's short last line, unfinished by a full stop, too
+    table = [
+        line(
+            (72.0, 545.6, 290.1, 555.6),
+            "Stability of the optimized batch was studied for one month at",
+            7,
+            9.0,
+        ),
+        line((72.0, 555.8, 227.9, 565.8), "Stability study of optimized batch BEV 5", 7, 9.0),
+        typeset((72.0, 566.4, 267.6, 576.3), "Table 5 : Stability study of optimized batch BEV 5", 7, 9.0),
+    ]
+    (caption,) = find_captions(table, body_size=9.0, line_gap=0.36)
+    assert caption.label.label == "Table 5"
+    # a plain "Figure 1 shows ..." after a sentence is still the paragraph's
+    cited = [
+        *lines[:2],
+        typeset((72.0, 113.8, 290.2, 123.8), "Figure 1 shows the balance used for the", 1, 9.0),
+    ]
+    assert find_captions(cited, body_size=9.0, line_gap=0.36) == []
+
+
 def test_a_caption_printed_again_in_spanish_a_blank_row_under_the_english_is_one_caption() -> None:
     # Animal Biodiversity and Conservation: the English caption, a blank row, then its Spanish
     # translation under its own label word, both in the caption's size inside the table's panel
