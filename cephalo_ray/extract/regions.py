@@ -199,9 +199,29 @@ def vertical_claim(
         below = any(spans(d, box) and -1 <= d.y0 - box.y1 <= near for d in drawn)
         return above and below
 
+    other_captions = {other.box for other in captions}
+
+    def axis_title(box: Box) -> bool:
+        # one line hanging just under a drawing, within its width, no other line beside it above
+        # or below (a chart's axis title in the body's size: "Hour of the day (from hour 0 to 23)");
+        # never another item's caption
+        if box in other_captions:
+            return False
+        hangs = any(
+            d.x0 - 2 <= box.x0 and box.x1 <= d.x1 + 2 and -1 <= box.y0 - d.y1 <= 1.5 * box.height
+            for d in drawn
+        )
+        alone = not any(
+            other is not box
+            and other.horizontal_overlap(box) > 0
+            and 0 < abs(other.center_y - box.center_y) <= 1.8 * box.height
+            for other in blockers
+        )
+        return hangs and alone
+
     def stops(box: Box) -> bool:
         inside = any(d.contains_point(box.center_x, box.center_y, 1.0) for d in drawn)
-        return blocks(box) and not inside and not sandwiched(box)
+        return blocks(box) and not inside and not sandwiched(box) and not axis_title(box)
 
     if upward:
         # text boxes run above and below their glyphs (a line's box overlaps the next one's): a

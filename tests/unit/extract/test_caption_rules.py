@@ -106,6 +106,55 @@ def test_a_finished_caption_does_not_carry_on_into_the_next_column() -> None:
     assert caption.text.endswith("See the text.")
 
 
+def test_a_chart_s_axis_title_in_the_body_s_size_does_not_stop_the_caption_under_it() -> None:
+    # a marine-ecology journal: two charts side by side over a full-width caption; each chart's axis
+    # title hangs just under it, alone on its row, as long as a line of prose
+    stats = TextStats(9.5, 229.6, 1.5)
+    body = [
+        line(
+            (58.1, 410.7 + 10.7 * row, 287.6, 421.3 + 10.7 * row),
+            "higher amount of detections than receivers in",
+            30,
+            9.5,
+        )
+        for row in range(2)
+    ]
+    body += [
+        line(
+            (307.6, 410.7 + 10.7 * row, 539.4, 421.3 + 10.7 * row),
+            "tions. This pattern was significant (with some",
+            31,
+            9.5,
+        )
+        for row in range(2)
+    ]
+    titles = [
+        line((97.3, 617.7, 244.2, 628.8), "Hour of the day (from hour 0 to 23)", 40, 9.5),
+        line((368.9, 645.4, 427.0, 656.4), "Date (dd/mm)", 41, 9.5),
+    ]
+    caption = [
+        line(
+            (58.1, 663.2, 539.4, 672.9),
+            "Fig. 3. Temporal patterns of the frequency of hourly detections pooling all residents.",
+            50,
+            8.0,
+        ),
+        line(
+            (58.1, 673.0, 539.4, 682.7),
+            "(a) Mean number of detections per hour; (b) wavelet spectrum of the detections.",
+            50,
+            8.0,
+        ),
+    ]
+    charts = [
+        Graphic(Box(89.2, 455.3, 252.6, 614.9), "path"),
+        Graphic(Box(296.0, 455.6, 541.0, 643.6), "image"),
+    ]
+    regions = pair_regions([*body, *titles, *caption], charts, PAGE, stats)
+    (item,) = regions.items
+    assert item.box.x0 <= 89.2 and item.box.x1 >= 541.0 and item.box.y1 >= 643.6
+
+
 def test_continued_captions() -> None:
     assert is_continuation("Table 2 (continued)") and is_continuation("Table 2. Continued")
     assert is_continuation("Table 1. Characteristics of the Included Studies (Continued)")
