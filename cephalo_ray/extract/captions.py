@@ -52,9 +52,10 @@ CAPTION_DELIMITER = re.compile(
 # "Figure 2 Steps of the method": a title in capitals right after the number (one space); in
 # Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence);
 # a tab may stand for the space ("Fig. 2 \tFramework for analysis", as Word sets a tab stop)
-# ("Fig. 2 (A) In a preference task ...": a legend opening with its first panel's letter)
+# ("Fig. 2 (A) In a preference task ...": a legend opening with its first panel's letter; "Figure 7
+# [Upper part] Lag-matrix ...": with the part of the figure it speaks of first)
 TITLE_START = re.compile(
-    r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3})?(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)"
+    r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3}|\[)?(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)"
     r"|^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
 )
 # after a Chinese, Japanese or Korean label word any title counts, in Latin capitals or digits too

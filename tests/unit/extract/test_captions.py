@@ -152,6 +152,13 @@ def test_a_chinese_caption_s_title_may_open_with_latin_capitals_or_digits() -> N
     assert parse_caption_start("图3所示的电路") is None  # a sentence runs on with no space
 
 
+def test_a_title_may_open_with_the_part_of_the_figure_it_speaks_of_in_brackets() -> None:
+    # a music-computing proceedings: "Figure 7 [Upper part] Lag-matrix ... [Lower part] ..."
+    parsed = parse_caption_start("Figure 7 [Upper part] Lag-matrix for the title")
+    assert parsed is not None and parsed.label == "Figure 7"
+    assert parse_caption_start("Figure 7 [12] shows the lag matrix") is None  # a citation follows
+
+
 def test_other_label_words_are_cited_too() -> None:
     assert cited_labels("as in Scheme 2, Algorithm 1 and Abb. 3") == {"Scheme 2", "Algorithm 1", "Figure 3"}
 
