@@ -211,13 +211,12 @@ def vertical_claim(
             d.x0 - 2 <= box.x0 and box.x1 <= d.x1 + 2 and -1 <= box.y0 - d.y1 <= 1.5 * box.height
             for d in drawn
         )
-        alone = not any(
+        return hangs and not any(
             other is not box
             and other.horizontal_overlap(box) > 0
             and 0 < abs(other.center_y - box.center_y) <= 1.8 * box.height
             for other in blockers
         )
-        return hangs and alone
 
     def stops(box: Box) -> bool:
         inside = any(d.contains_point(box.center_x, box.center_y, 1.0) for d in drawn)
