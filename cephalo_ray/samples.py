@@ -258,9 +258,13 @@ class SampleItem:
     panels: int  # 0 for a table
 
 
+FRAME_GREY = (0.75, 0.75, 0.75)
+
+
 def chart_png(chart: str, panels: int, seed: int, side: int = 240) -> bytes:
     """A square chart of `panels` panels (1 to 3 side by side, 4 as a 2x2 grid), each with its axes
-    and bars, a line or points."""
+    and bars, a line or points, in a light frame (its ink is the whole square, so its crop stays
+    square)."""
     import pymupdf
 
     if chart not in CHARTS:
@@ -307,11 +311,13 @@ def chart_png(chart: str, panels: int, seed: int, side: int = 240) -> bytes:
                 shape.draw_circle((x, y), side * 0.03)
                 shape.finish(color=color, fill=color, width=0)
     shape.commit()
+    page.draw_rect(page.rect, color=FRAME_GREY, width=2)
     return bytes(page.get_pixmap(dpi=72).tobytes("png"))
 
 
 def table_png(seed: int, side: int = 240) -> bytes:
-    """A square booktabs-style table of numbers: a header row, rules, a few rows and columns."""
+    """A square booktabs-style table of numbers: a header row, rules, a few rows and columns, in a
+    light frame like the charts'."""
     import pymupdf
 
     rng = random.Random(seed)
@@ -329,6 +335,7 @@ def table_png(seed: int, side: int = 240) -> bytes:
             page.insert_text((left + column * column_width + 4, y), text, fontsize=side * 0.06, fontname=font)
     for y in (top, top + row_height, bottom):
         page.draw_line((left, y), (side - left, y), color=(0, 0, 0), width=side * 0.008)
+    page.draw_rect(page.rect, color=FRAME_GREY, width=2)
     return bytes(page.get_pixmap(dpi=72).tobytes("png"))
 
 
