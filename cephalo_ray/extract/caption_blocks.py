@@ -520,7 +520,9 @@ def continues_caption(
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
     label_alone = len(members) == 1 and is_label_alone(last.text)  # ("Tablo 1." + its title under it)
     titled = title_over_legend(lines, members, candidate, line_gap)
-    if in_body_size and not label_alone and not titled and ends_paragraph(last, candidate):
+    # (a caption set in italics goes on in italics past a short line: the body is upright)
+    italic_run = last.italic and candidate.italic
+    if in_body_size and not label_alone and not titled and not italic_run and ends_paragraph(last, candidate):
         return False
     if body_text_after_caption(lines, members, candidate, line_gap):
         return False

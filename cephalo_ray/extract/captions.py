@@ -16,7 +16,8 @@ ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+)?"
     r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
-    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|maps?|exhibits?|algorithms?|listings?|pseudocodes?|box"
+    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
+    r"|algoritmos?|listings?|pseudocodes?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|рисунок|рис\.|таблица|табл\."
     r"|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
@@ -36,7 +37,10 @@ ROMAN_PART = re.compile(r"^(?P<part>[IVXLC]{1,7})[.\-](?P<number>\d{1,3})$")
 LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone, its number apart
 # "Figure-1:", "Table\u20112." (some journals join word and number with a hyphen)
 _JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
-LABEL_AT_START = re.compile(rf"^\s*{_PREFIX}{_JOIN}{_NUMBER}(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+# "Fig. (1). Ballast Flying Damage": some publishers set the number in parentheses
+LABEL_AT_START = re.compile(
+    rf"^\s*{_PREFIX}{_JOIN}(?P<open>\()?{_NUMBER}(?(open)\))(?P<rest>.*)$", re.IGNORECASE | re.DOTALL
+)
 # a label word set letter-spaced ("F I G U R E 1", "T A B L E 2", as one publisher's template prints it)
 # "Table. Baseline Characteristics": a journal's only table (or figure) needs no number
 UNNUMBERED_LABEL = re.compile(r"^\s*(?P<word>Figure|Table|FIGURE|TABLE)\.\s+(?=[A-Z])")
@@ -49,13 +53,13 @@ LETTER_SPACED = re.compile(r"^(\s*)((?:[A-Za-z] ){2,}[A-Za-z])(?=[ .])")
 CAPTION_DELIMITER = re.compile(
     r"^\s*(?:[.:|\uff1a\uff0e](?!\d)|[\u2014\u2013\-](?=\s)|[\u2014\u2013](?=[A-Z(])|$)"
 )
-# "Figure 2 Steps of the method": a title in capitals right after the number (one space); in
-# Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence);
+# "Figure 2 Steps of the method", "Abbildung 1 Überblick": a title in capitals right after the
+# number (one space); in Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence);
 # a tab may stand for the space ("Fig. 2 \tFramework for analysis", as Word sets a tab stop)
 # ("Fig. 2 (A) In a preference task ...": a legend opening with its first panel's letter; "Figure 7
 # [Upper part] Lag-matrix ...": with the part of the figure it speaks of first)
 TITLE_START = re.compile(
-    r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3}|\[)?(?:[A-Z][a-z]|[A-Z]{2,}\b|[A-Z]\s)"
+    r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3}|\[)?(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]|[A-Z]{2,}\b|[A-Z]\s)"
     r"|^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
 )
 # after a Chinese, Japanese or Korean label word any title counts, in Latin capitals or digits too
@@ -63,7 +67,7 @@ TITLE_START = re.compile(
 CJK_LABEL_WORDS = ("算法", "图", "圖", "図", "表", "그림", "표")
 CJK_TITLE_START = re.compile(r"^[ \t\u3000]{1,3}[A-Z0-9\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]")
 MENTION = re.compile(
-    rf"\b{_PREFIX}{_JOIN}(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"
+    rf"\b{_PREFIX}{_JOIN}\(?(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"
     rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?)*)",
     re.IGNORECASE,
 )
@@ -150,8 +154,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         name = "Table"
     elif stem.startswith(FIGURE_WORDS):
         name = "Figure"
-    elif stem == "算法":
-        name = "Algorithm"
+    elif stem == "算法" or stem.startswith("algorit"):
+        name = "Algorithm"  # "Algorithmus 1", "Algoritmo 1", "Algorithme 1"
     else:
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box", "Map"
     # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"; a statistical

@@ -55,6 +55,9 @@ PDF_MAGIC = b"%PDF-"
 PARSER_IMPORTS = ("pymupdf", "numpy", "PIL.Image")  # imported lazily by the parse; a sandbox preloads them
 MAGIC_WINDOW = 1024  # the PDF spec lets the header start late; readers accept 1 KiB of junk
 BOLD_FLAG = 16
+ITALIC_FLAG = 2
+# italic faces by name: "…Italic", "…Oblique", "…-It", TeX's "CMTI10" / "CMMI10" is maths, not prose
+ITALIC_FONT = re.compile(r"(?i:italic|oblique)|[-,.](It|Ital|I)$|^CMTI|^SFTI")
 # bold faces by name where the font does not flag itself: "…Bold", "…Black", "…Heavy", "…Semibold",
 # "…Demi", URW's "…-Medi", TeX's bold extended "CMBX10"/"SFBX1000", and the suffixes typesetting
 # systems give bold subsets ("AdvOT6c1def61.B", "Arial,Bold", "Frutiger-Bd")
@@ -512,7 +515,10 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             turn = (
                 0 if abs(direction[1]) < 0.1 or abs(direction[0]) > 0.1 else (1 if direction[1] < 0 else -1)
             )
-            lines.append(TextLine(box, text, size, bold, block_index, turn))
+            italic = all(
+                span["flags"] & ITALIC_FLAG or is_italic_font(span["font"]) for span in worded or spans
+            )
+            lines.append(TextLine(box, text, size, bold, block_index, turn, italic))
     return join_row_pieces(lines)
 
 
@@ -531,6 +537,10 @@ def in_page_frame(box: Box, rotation: pymupdf.Matrix) -> Box:
     shown = pymupdf.Rect(box.x0, box.y0, box.x1, box.y1) * rotation
     shown.normalize()
     return Box(shown.x0, shown.y0, shown.x1, shown.y1)
+
+
+def is_italic_font(name: str) -> bool:
+    return ITALIC_FONT.search(name.split("+", 1)[-1]) is not None
 
 
 def is_bold_font(name: str) -> bool:

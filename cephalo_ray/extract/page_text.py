@@ -35,7 +35,13 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
                 chars = len(last.text) + len(line.text)
                 size = (last.size * len(last.text) + line.size * len(line.text)) / max(chars, 1)
                 text = f"{last.text} {line.text}"
-                joined[-1] = replace(last, box=last.box.union(line.box), text=text, size=size)
+                joined[-1] = replace(
+                    last,
+                    box=last.box.union(line.box),
+                    text=text,
+                    size=size,
+                    italic=last.italic and line.italic,
+                )
                 continue
         joined.append(line)
     return joined
@@ -312,10 +318,19 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
     if abs(line.size - stats.body_size) > 1.0:
         return False
     if len(block_lines) < 2:
-        # alone in its block (loosely set text): prose if it is a long line of running words
+        # alone in its block (loosely set text): prose if it is a long line of running words, or
+        # the end of a sentence begun above ("where i denotes the critical bus." under an equation)
+        if sentence_end(line.text) and line.box.width >= 0.3 * stats.column_width:
+            return True
         return line.box.width >= 0.6 * stats.column_width and is_wordy(line.text, 8)
     wide = sum(1 for other in block_lines if other.box.width >= 0.7 * stats.column_width)
     return wide >= max(1, len(block_lines) // 2) or is_narrowed_paragraph(block_lines, stats)
+
+
+def sentence_end(text: str) -> bool:
+    """Words that close a sentence begun on an earlier line: lower case first, a full stop last."""
+    stripped = text.strip()
+    return stripped[:1].islower() and stripped.endswith(".") and is_wordy(stripped, 6)
 
 
 def is_narrowed_paragraph(block_lines: Sequence[TextLine], stats: TextStats) -> bool:

@@ -488,13 +488,18 @@ def give_empty_captions_their_neighbour(
 ) -> None:
     """A caption left with nothing takes the cluster right on its usual side when that cluster went,
     as the far end of a chain, to a caption further away that keeps other clusters (a table set just
-    above a figure is the table's, not the figure's top panel). Changes `best` in place."""
+    above a figure is the table's, not the figure's top panel). A caption holding only what lies
+    beside it (a drawing of the next column, level with it) counts as left with nothing: it keeps
+    the cheaper of its claims in the end. Changes `best` in place."""
     held: dict[int, list[int]] = {}
-    for cluster_index, (_, caption_index, _) in best.items():
+    placed: set[int] = set()  # captions holding something above or below them
+    for cluster_index, (_, caption_index, claim_index) in best.items():
         held.setdefault(caption_index, []).append(cluster_index)
+        if claims[claim_index].placement != "beside":
+            placed.add(caption_index)
     for claim_index, claim in sorted(enumerate(claims), key=lambda entry: entry[1].cost):
         caption = captions[claim.caption]
-        if claim.caption in held or claim.placement != habits.get(caption.label.kind, "below"):
+        if claim.caption in placed or claim.placement != habits.get(caption.label.kind, "below"):
             continue
         nearest = min(claim.clusters, key=lambda index: edge_gap(clusters[index].box, caption.box))
         if nearest not in best:
@@ -511,7 +516,8 @@ def give_empty_captions_their_neighbour(
             continue
         best[nearest] = (edge_gap(clusters[nearest].box, caption.box), claim.caption, claim_index)
         held[holder] = others
-        held[claim.caption] = [nearest]
+        held.setdefault(claim.caption, []).append(nearest)
+        placed.add(claim.caption)
 
 
 def give_up_second_claims(

@@ -1737,3 +1737,30 @@ def test_a_centred_caption_keeps_the_wider_note_set_tight_under_it_but_not_the_b
         assert caption.text.endswith("were not used.")
     else:
         assert caption.text.endswith("(Min).")
+
+
+@pytest.mark.parametrize("italic_after", [True, False])
+def test_a_caption_set_in_italics_goes_on_past_a_short_line_but_upright_body_text_does_not_join(
+    italic_after: bool,
+) -> None:
+    # Conservation Biology: a margin caption in italics, in the body's size and block; a sentence
+    # ends on a short line and the caption goes on ("Individual species' distribution maps ...")
+    rows = [
+        "Figure 1. Distribution of Australia's (a)",
+        "immigrant and (b) emigrant vertebrate species",
+        "in their native ranges.",
+        "Individual species' distribution maps",
+        "are available from the project site.",
+    ]
+    widths = [136.0, 136.4, 97.6, 136.4, 120.0]
+    lines = [
+        TextLine(Box(407.4, 210 + 12 * i, 407.4 + w, 218.6 + 12 * i), text, 10.0, False, 2, italic=True)
+        for i, (text, w) in enumerate(zip(rows, widths, strict=True))
+    ]
+    lines[3] = replace(lines[3], italic=italic_after)
+    lines[4] = replace(lines[4], italic=italic_after)
+    (caption,) = find_captions(lines, [], body_size=10.0, line_gap=3.2)
+    if italic_after:
+        assert caption.text.endswith("from the project site.")
+    else:
+        assert caption.text.endswith("in their native ranges.")

@@ -67,6 +67,8 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
         "Data table for Figure 1 lists the numbers",
         "Table II-3 shows the survey",
         "Table. the rest of a sentence",
+        "Fig. (3) shows the",
+        "Algorithmus 2 berechnet die Wahrscheinlichkeit",
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
@@ -122,6 +124,10 @@ def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: 
         ("\u56fe1 \u56db\u8f6e\u79fb\u52a8\u673a\u5668\u4eba", "figure", "Figure 1"),  # 图1 四轮移动机器人
         ("\u8868\uff11 \u51e0\u79cd\u7f51\u7edc", "table", "Table 1"),  # 表１ (a full-width digit)
         ("\u56f32 Transformation of the basin", "figure", "Figure 2"),  # 図2
+        ("Algorithmus 1 Übersetzung der Rekursionsgleichung", "figure", "Algorithm 1"),
+        ("Algoritmo 2: Busca gulosa", "figure", "Algorithm 2"),
+        ("Fig. (1). Ballast Flying Damage", "figure", "Figure 1"),  # the number set in parentheses
+        ("Table (3). Parameters of the track", "table", "Table 3"),
     ],
 )
 def test_other_label_words(text: str, kind: str, label: str) -> None:
@@ -190,6 +196,7 @@ def test_cited_labels_lists_and_ranges() -> None:
     assert cited_labels("See Figs. 2 and 3b.") == {"Figure 2", "Figure 3"}
     assert cited_labels("(Figures 2-4)") == {"Figure 2", "Figure 3", "Figure 4"}
     assert cited_labels("Table III lists them; Fig. S1 too") == {"Table 3", "Figure S1"}
+    assert cited_labels("seen in the Fig. (7), as Table (2) lists") == {"Figure 7", "Table 2"}
     assert cited_labels("no citation here") == set()
 
 

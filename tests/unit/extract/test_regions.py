@@ -1214,3 +1214,44 @@ def test_a_bold_line_larger_than_the_body_is_a_heading_that_stops_a_claim() -> N
     assert not is_section_heading(TextLine(title.box, title.text, 10.7, True, 49), stats)  # body size
     assert not is_section_heading(TextLine(title.box, title.text, 12.8, False, 49), stats)  # not bold
     assert not is_section_heading(TextLine(title.box, "(12)", 12.8, True, 49), stats)  # a formula's number
+
+
+def test_a_table_caption_holding_only_a_drawing_of_the_next_column_keeps_the_table_under_it() -> None:
+    from cephalo_ray.extract.regions import pair_regions
+
+    # an IJSSST page: a displayed equation in the left column level with "TABLE 2." in the right
+    # one; under the caption its grid of shaded cells, then a chart and its caption "Fig. (7)."
+    def row(x0: float, y0: float, x1: float, text: str, block: int, size: float = 9.5) -> TextLine:
+        return TextLine(Box(x0, y0, x1, y0 + 10.5), text, size, False, block)
+
+    lines = [row(52.4, 110 + 11.2 * i, 282.9, BODY[:60], 1) for i in range(8)]
+    lines += [
+        row(62.2, 228.3, 271.0, "∂ (TX*) ≈ T d+Δd X* − T d X*", 2),
+        row(120.0, 275.5, 140.0, "∂d i", 2),
+        row(268.0, 256.0, 282.9, "(20)", 3),
+    ]
+    lines += [row(52.4, 300 + 11.2 * i, 282.9, BODY[:60], 4) for i in range(8)]
+    lines += [row(314.9, 110 + 11.2 * i, 545.3, BODY[:60], 5) for i in range(12)]
+    lines += [
+        row(320.1, 269.0, 539.6, "TABLE 2. SENSITIVITY ANALYSIS OF RELIABILITY INDICES", 6, 8.0),
+        row(400.1, 277.0, 460.0, "TO PARAMETERS", 6, 8.0),
+    ]
+    cells = [(c, r) for c in range(5) for r in range(5)]
+    lines += [
+        row(325 + 45 * c, 300 + 15 * r, 350 + 45 * c, f"{(c + 1) * (r + 2) * 1.3:.1f}", 10 + r, 8.0)
+        for c, r in cells
+    ]
+    lines += [row(362.4, 531.4, 497.3, "Fig. (7). Sensitivity Analysis of Reliability", 20, 8.0)]
+    lines += [row(314.9, 560 + 11.2 * i, 545.3, BODY[:60], 21) for i in range(6)]
+    graphics = [
+        Graphic(Box(90.0, 262.0, 271.0, 262.6), "path"),
+        Graphic(Box(100.0, 240.0, 182.0, 286.0), "path"),
+    ]
+    graphics += [
+        Graphic(Box(315.9 + 45 * c, 292.1 + 15 * r, 360.0 + 45 * c, 306.5 + 15 * r), "path") for c, r in cells
+    ]
+    graphics += [Graphic(Box(314.9, 376.0, 547.4, 531.3), "image")]
+    regions = pair_regions(lines, graphics, Box(0, 0, 595, 842), TextStats(9.5, 230.6, 0.4))
+    found = {item.caption.label.label: item.box for item in regions.items if item.caption}
+    assert found["Table 2"].x0 > 300 and found["Table 2"].y0 > 286 and found["Table 2"].y1 < 372
+    assert found["Figure 7"].y0 > 372

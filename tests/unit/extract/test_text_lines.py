@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pymupdf
 
 from cephalo_ray.extract.document import printed_span_box, read_text_lines, span_is_inflated
@@ -176,3 +178,34 @@ def test_a_page_set_in_a_font_without_unicode_reads_as_its_codes() -> None:
     )
     texts = [line.text for line in read_text_lines(doc[0])]
     assert texts == ["Fig. 1 Crustacean zooplankton density", "(log transformed) in relation to depth"]
+
+
+def test_a_line_set_in_italics_is_known_by_its_flags_or_its_font_name() -> None:
+    from cephalo_ray.extract.document import is_italic_font
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=200)
+    page.insert_text((20, 40), "Figure 1. A caption set in italics", fontname="tiit", fontsize=10)
+    page.insert_text((20, 80), "Body text set upright in the same size", fontname="tiro", fontsize=10)
+    italic, upright = read_text_lines(page)
+    assert italic.italic and not upright.italic
+    assert all(is_italic_font(name) for name in ("Garamond-BookItalic", "AdvOT49bbc31f.I", "ABCDEF+CMTI10"))
+    assert not any(is_italic_font(name) for name in ("CMMI10", "Times-Roman", "NimbusRomNo9L-Medi"))
+
+
+def test_the_end_of_a_sentence_alone_under_a_displayed_equation_is_prose() -> None:
+    from cephalo_ray.extract.geometry import Box, TextLine, TextStats
+    from cephalo_ray.extract.page_text import is_body_line
+
+    # a CIGRE paper: "where i denotes ..." closes the sentence the equation interrupted; it is
+    # prose that stops a caption's claim, not a label of the chart under it
+    stats = TextStats(12.0, 457.3, 0.5)
+    closing = TextLine(
+        Box(70.6, 494.0, 290.0, 506.0), "where i denotes the critical bus of the VCA.", 12.0, False, 9
+    )
+    label = TextLine(
+        Box(311.5, 561.8, 416.6, 573.8), "Slope at current operating point = SFI", 12.0, False, 10
+    )
+    assert is_body_line(closing, [closing], stats)
+    assert not is_body_line(label, [label], stats)
+    assert not is_body_line(replace(closing, text="where i denotes the critical bus"), [closing], stats)
