@@ -515,6 +515,8 @@ def continues_caption(
         return True
     if AFTER_LEGEND.match(candidate.text):
         return False  # a legend's DOI, its "continued on next page" or its list of source data
+    if finishes_sentence(last) and not any(char.isalnum() for char in candidate.text):
+        return False  # a stray full stop under a finished caption (an equation object's) adds nothing
     # a caption in the body's own size ends where its paragraph does; one set apart in size may
     # put its title on a line of its own above the legend ("Figure 3 Forest plot." + "Abbreviations: ...")
     in_body_size = body_size is None or abs(candidate.size - body_size) <= 0.5
@@ -894,7 +896,9 @@ def next_row_of_caption(
     # (a row a tall glyph's box reaches down into stands one of the caption's own steps lower)
     steps = [below.y0 - above.y0 for above, below in zip(rows, rows[1:], strict=False)]
     in_step = bool(steps) and abs(box.y0 - last.box.y0 - sorted(steps)[len(steps) // 2]) <= 0.1 * size
-    return overlaps and (in_step or -reach_up <= gap <= max(reach, line_gap + 0.25 * size)) and same_font
+    # (a row with a subscript in it stands a little lower still in such a manuscript)
+    loose = line_gap + (0.5 if broken_off else 0.25) * size
+    return overlaps and (in_step or -reach_up <= gap <= max(reach, loose)) and same_font
 
 
 def force_justified_end(last: TextLine, row: Sequence[Box], caption: Box) -> bool:

@@ -1764,3 +1764,35 @@ def test_a_caption_set_in_italics_goes_on_past_a_short_line_but_upright_body_tex
         assert caption.text.endswith("from the project site.")
     else:
         assert caption.text.endswith("in their native ranges.")
+
+
+def test_a_stray_full_stop_under_a_finished_caption_is_not_part_of_it() -> None:
+    # a CILAMCE paper: an equation object leaves its own "." centred under the caption
+    lines = [
+        line(
+            (148.1, 368.4, 447.2, 378.3),
+            "Figure 5. Convergence Profiles at the tunnel roof (point B) - for d = 16R.",
+            4,
+            9.9,
+        ),
+        line((294.6, 380.3, 297.1, 389.3), ".", 5, 10.0),
+    ]
+    (caption,) = find_captions(lines, [], body_size=10.0, line_gap=1.0)
+    assert caption.text.endswith("16R.") and len(caption.lines) == 1
+
+
+def test_a_double_spaced_caption_broken_mid_sentence_goes_on_past_a_row_lowered_by_a_subscript() -> None:
+    # a coastal engineering manuscript, double-spaced (16.8 pt between body lines): the caption's
+    # second row carries a subscript and stands 22 pt under the first
+    lines = [
+        typeset(
+            (128.9, 502.5, 522.1, 515.4),
+            "Figure 4.  Measured and computed wave overtopping rate q and sand overwash",
+            5,
+            11.9,
+        ),
+        line((215.4, 537.4, 435.5, 548.3), "rate q for (a) HB, (b) HN and (c) HW tests.", 6, 12.0),
+        line((108.0, 600.0, 530.0, 612.0), "The computed rates follow the measured ones closely in", 7, 12.0),
+    ]
+    (caption,) = find_captions(lines, [], body_size=12.0, line_gap=16.75)
+    assert caption.text.endswith("(c) HW tests.")
