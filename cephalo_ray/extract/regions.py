@@ -664,6 +664,37 @@ def goes_on_from(body_line: TextLine, line: TextLine, stats: TextStats) -> bool:
     )
 
 
+# "DEC, diethylcarbamazine; Ag+, antigen positive; Doxy, doxycycline": a term, then what it stands for
+ABBREVIATION_ENTRY = re.compile(r"^\S{1,15}(?: \S{1,15})?\s*[,=:]\s")
+
+
+def is_abbreviation_list(text: str) -> bool:
+    """Three or more entries apart by semicolons, (nearly) each a short term and its expansion."""
+    text = re.sub(r"^\s*abbreviations?\s*:\s*", "", text, flags=re.IGNORECASE)
+    entries = [entry.strip() for entry in text.split(";") if entry.strip()]
+    listed = sum(1 for entry in entries if ABBREVIATION_ENTRY.match(entry) and len(entry.split()) <= 10)
+    return len(entries) >= 3 and listed >= 0.75 * len(entries)
+
+
+def notes_over_caption(caption: Box, lines: Sequence[TextLine], body: set[int], stats: TextStats) -> set[int]:
+    """The lines of a figure's list of abbreviations set right above its caption (some journals
+    print it between the figure and the caption): no body text that parts a figure from its caption."""
+    blocks: dict[int, list[int]] = {}
+    for index, line in enumerate(lines):
+        blocks.setdefault(line.block, []).append(index)
+    for block in {lines[index].block for index in body}:
+        members = blocks[block]
+        box = union_of(lines[index].box for index in members)
+        if not 0 <= caption.y0 - box.y1 <= 2 * stats.body_size:
+            continue
+        if box.horizontal_overlap(caption) < 0.5 * min(box.width, caption.width):
+            continue
+        ordered = sorted(members, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
+        if is_abbreviation_list(" ".join(lines[index].text for index in ordered)):
+            return body.intersection(members)
+    return set()
+
+
 def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> bool:
     """The caption lies inside this cluster, so it is text of the drawing (a panel title).
 
@@ -740,7 +771,9 @@ def pair_regions(
     sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim
     max_gap = caption_reach(stats)
     for index, caption in enumerate(captions):
-        blockers = body_boxes + headings + [other.box for j, other in enumerate(captions) if j != index]
+        note = notes_over_caption(caption.box, lines, body, stats)
+        prose = [lines[i].box for i in body if i not in note] if note else body_boxes
+        blockers = prose + headings + [other.box for j, other in enumerate(captions) if j != index]
         span = beside_captions(
             caption.box, captions, horizontal_span(caption.box, text_left, text_right, single_column)
         )

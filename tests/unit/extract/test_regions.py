@@ -1255,3 +1255,55 @@ def test_a_table_caption_holding_only_a_drawing_of_the_next_column_keeps_the_tab
     found = {item.caption.label.label: item.box for item in regions.items if item.caption}
     assert found["Table 2"].x0 > 300 and found["Table 2"].y0 > 286 and found["Table 2"].y1 < 372
     assert found["Figure 7"].y0 > 372
+
+
+@pytest.mark.parametrize(
+    ("note", "paired"),
+    [
+        (
+            [
+                "DEC, diethylcarbamazine; Ag+, microfilaria",
+                "antigen positive; Ag-, microfilaria antigen",
+                "negative; Doxy, doxycycline; TNF-α, tumor",
+                "necrosis factor alpha",
+            ],
+            True,
+        ),
+        (
+            [
+                "respectively), but were not significantly",
+                "different at 6 and 48 hours after treatment",
+                "(p = 0.669, and p = 0.095, respectively) and",
+                "the data are not shown in the table.",
+            ],
+            False,
+        ),
+    ],
+)
+def test_a_list_of_abbreviations_between_a_figure_and_its_caption_does_not_part_them(
+    note: list[str], paired: bool
+) -> None:
+    from cephalo_ray.extract.regions import pair_regions
+
+    # a Southeast Asian tropical medicine journal prints a figure's abbreviations above its caption;
+    # a paragraph of prose there does part the figure from the caption
+    def row(y0: float, text: str, block: int, x1: float = 249.4) -> TextLine:
+        return TextLine(Box(56.7, y0, x1, y0 + 10.8), text, 10.5, False, block)
+
+    lines = [row(394.1 + 12.3 * i, text, 39, 249.4 if i < 3 else 144.1) for i, text in enumerate(note)]
+    lines += [
+        row(449.6, "Fig 4–Plasma levels of interleukin-6 (A) and", 40),
+        row(461.6, "tumor necrosis factor-α (B) at various times.", 40, 230.0),
+    ]
+    lines += [row(520.0 + 12.3 * i, BODY[:48], 41) for i in range(8)]
+    graphics = [
+        Graphic(Box(57.1, 72.1, 233.5, 215.1), "image"),
+        Graphic(Box(56.7, 224.1, 233.5, 379.1), "image"),
+    ]
+    regions = pair_regions(lines, graphics, Box(0, 0, 524, 723), TextStats(10.5, 192.8, 2.4))
+    found = {item.caption.label.label: item.box for item in regions.items if item.caption}
+    if paired:
+        assert found["Figure 4"] == Box(56.7, 72.1, 233.5, 379.1)
+    else:
+        assert "Figure 4" not in found
+
