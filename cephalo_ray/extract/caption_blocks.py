@@ -8,9 +8,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from cephalo_ray.extract.captions import (
+    ORNAMENT,
     CaptionLabel,
+    is_continuation,
     is_label_alone,
     join_caption_lines,
+    label_at_start,
     label_language,
     parse_caption_start,
     text_language,
@@ -141,10 +144,35 @@ def find_captions(
         ordered = in_printed_rows(lines, members) + in_printed_rows(lines, carried)
         if CONTENTS_LEADER.search(" ".join(lines[member].text for member in ordered[:4])):
             continue  # (the entry's title, leader and page written as pieces of their own)
-        text = join_caption_lines([lines[member].text for member in ordered])
+        text = ORNAMENT.sub("", join_caption_lines([lines[member].text for member in ordered]))
         captions.append(Caption(box, label, text, tuple(ordered), line.bold_start))
         taken.update(members + carried)
-    return captions
+    return without_bold_citations(captions)
+
+
+def without_bold_citations(captions: list[Caption]) -> list[Caption]:
+    """Drops a caption whose only sign is its bold label, a sentence going on after it in lower case,
+    where another caption of the page has that label: a journal that sets its citations in bold
+    ("Tab. 2 stellt die ...") opens a paragraph as "**Figure 3** the fibre ..." opens a caption."""
+
+    def cites(caption: Caption) -> bool:
+        match = label_at_start(caption.text)
+        plain = parse_caption_start(caption.text) is not None
+        return match is not None and not plain and SENTENCE_GOES_ON.match(match["rest"]) is not None
+
+    kept = []
+    for caption in captions:
+        label = caption.label.label
+        rivals = [
+            other for other in captions if other.label.label == label and not is_continuation(other.text)
+        ]
+        if cites(caption) and any(not cites(other) for other in rivals):
+            continue
+        kept.append(caption)
+    return kept
+
+
+SENTENCE_GOES_ON = re.compile(r"^[ \t]+[a-zß-öø-ÿ]{3,}\b")
 
 
 def with_panel_legend(caption: Caption, lines: Sequence[TextLine], panels: Sequence[Box]) -> Caption:

@@ -38,8 +38,12 @@ LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone,
 # "Figure-1:", "Table\u20112." (some journals join word and number with a hyphen)
 _JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
 # "Fig. (1). Ballast Flying Damage": some publishers set the number in parentheses
+# ("\u25b6Tab. 1": a journal's ornament, an arrowhead or a square, before the label)
+_ORNAMENT = r"(?:[\u25a0\u25aa\u25b6\u25b8\u25ba\u25c6\u25cf]\s*)?"
+ORNAMENT = re.compile(rf"^{_ORNAMENT}")
 LABEL_AT_START = re.compile(
-    rf"^\s*{_PREFIX}{_JOIN}(?P<open>\()?{_NUMBER}(?(open)\))(?P<rest>.*)$", re.IGNORECASE | re.DOTALL
+    rf"^\s*{_ORNAMENT}{_PREFIX}{_JOIN}(?P<open>\()?{_NUMBER}(?(open)\))(?P<rest>.*)$",
+    re.IGNORECASE | re.DOTALL,
 )
 # a label word set letter-spaced ("F I G U R E 1", "T A B L E 2", as one publisher's template prints it)
 # "Table. Baseline Characteristics": a journal's only table (or figure) needs no number

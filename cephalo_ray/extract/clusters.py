@@ -515,9 +515,25 @@ def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: 
             continue  # a list of notes, one per row ("1Stanford ...: http://...", "2Koblenz ...")
         if sum(1 for member in members if is_wordy(lines[member].text)) >= 0.6 * len(members):
             continue  # running text (a page laid out unlike the rest), not a table's cells
+        if hyphenated_breaks([lines[member] for member in members]) >= 2:
+            continue  # a narrow paragraph ("the density of formation wa-" + "ter; ..."): prose
         box = union_of(lines[member].box for member in members)
         clusters.append(Cluster(box, lines=members, text_only=True))
     return clusters
+
+
+def hyphenated_breaks(block_lines: Sequence[TextLine]) -> int:
+    """How many lines break a word with a hyphen and the line under them goes on with it in lower
+    case: typeset prose does this, a table's cells hardly."""
+    rows = sorted(block_lines, key=lambda line: (line.box.y0, line.box.x0))
+    return sum(
+        1
+        for above, below in zip(rows, rows[1:], strict=False)
+        if re.search(r"[a-z]-$", above.text.rstrip())
+        and below.text.lstrip()[:1].islower()
+        and below.box.y0 >= above.box.y1 - 1
+        and below.box.horizontal_overlap(above.box) > 0
+    )
 
 
 NOTE_NUMBER = re.compile(r"^\s*(\d{1,2})(?=[^\d\s.,:;%)\-])")

@@ -19,6 +19,7 @@ from cephalo_ray.extract.geometry import Box, Caption, Graphic, Item, TextLine, 
 from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detector
 from cephalo_ray.extract.metadata import DocumentMetadata, document_metadata
 from cephalo_ray.extract.page_text import (
+    is_wordy,
     join_row_pieces,
     prose_extent,
     running_furniture,
@@ -316,7 +317,10 @@ def page_turn(lines: Sequence[TextLine]) -> int:
     """How the page's text runs: 0 upright; 1 or -1 when most of it is set on its side, reading
     upwards or downwards (a wide table printed sideways on a portrait page)."""
     by_turn = {0: 0, 1: 0, -1: 0}
-    for line in lines:
+    # running words say how the page reads, where it has them: a diagram's many short labels set on
+    # their side (item numbers, loadings) do not turn a page whose caption reads upright
+    wordy = [line for line in lines if is_wordy(line.text, 4)]
+    for line in wordy or lines:
         by_turn[line.turn] += len(line.text)
     total = sum(by_turn.values())
     for turn in (1, -1):
@@ -397,6 +401,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
     placements = [frame(box).clip(rect) for box in printed_image_boxes(page)]
     graphics = [Graphic(box, "image") for box in placements if box.area > 0]
     clips: dict[int, Box] = {}  # the clip in force per nesting level
+    tints: list[int] = []  # indices of light panels laid under other things
     for drawing in page.get_cdrawings(extended=True):
         level = int(drawing.get("level", 0))
         for closed in [number for number in clips if number >= level]:
@@ -417,8 +422,36 @@ def read_page(page: pymupdf.Page) -> PageContent:
             # only what its clip lets through prints (plot lines drawn on past their axes)
             box = frame(Box(x0 - along_x, y0 - along_y, x1 + along_x, y1 + along_y)).clip(inside)
             if box.width >= 0 and box.height >= 0:
+                if is_tint(drawing):
+                    tints.append(len(graphics))
                 graphics.append(Graphic(box, "path"))
+    # a light panel a journal lays under a picture (and its caption) is no ink of the figure
+    under_pictures = {
+        index
+        for index in tints
+        if any(lies_within(picture, graphics[index].box, 2.0) for picture in placements if picture.area > 0)
+    }
+    graphics = [graphic for index, graphic in enumerate(graphics) if index not in under_pictures]
     return PageContent(rect, lines, graphics, is_scanned(rect, lines, graphics))
+
+
+def lies_within(inner: Box, outer: Box, margin: float) -> bool:
+    """`inner` lies inside `outer` with at least `margin` to spare on every side."""
+    return (
+        outer.x0 + margin <= inner.x0
+        and inner.x1 <= outer.x1 - margin
+        and outer.y0 + margin <= inner.y0
+        and inner.y1 <= outer.y1 - margin
+    )
+
+
+TINT = 0.8  # a fill this light in every channel is a panel's background, not a drawing's ink
+
+
+def is_tint(drawing: dict[str, Any]) -> bool:
+    """A light fill with no stroke: the background of a panel or a box."""
+    fill = drawing.get("fill") if "f" in drawing["type"] else None
+    return fill is not None and "s" not in drawing["type"] and min(fill, default=0.0) >= TINT
 
 
 def detected_blocks(layout_model: LayoutDetector | None, page: pymupdf.Page) -> list[tuple[str, Box]]:
@@ -506,7 +539,7 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
                 # the line is as tall as its glyphs print, not as its font's box
                 printed = union_of(printed_span_box(span) for span in spans)
                 box = Box(box.x0, max(box.y0, printed.y0), box.x1, min(box.y1, printed.y1))
-            first = spans[0]
+            first = (worded or spans)[0]  # (an ornament before a bold label says nothing of it)
             bold = bool(first["flags"] & BOLD_FLAG) or is_bold_font(first["font"])
             if rotation is not None:  # a page with /Rotate: as the reader sees it (its crops, its gold)
                 box = in_page_frame(box, rotation)

@@ -695,6 +695,16 @@ def notes_over_caption(caption: Box, lines: Sequence[TextLine], body: set[int], 
     return set()
 
 
+def in_margin_column(caption: Box, body: Sequence[Box], stats: TextStats) -> bool:
+    """The caption is narrow (under two fifths of a column) and stands where no body line of the
+    page runs, over or under it: a column of the margin that holds captions and running heads."""
+    return (
+        len(body) >= 5
+        and caption.width < 0.4 * stats.column_width
+        and not any(box.horizontal_overlap(caption) > 0 for box in body)
+    )
+
+
 def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> bool:
     """The caption lies inside this cluster, so it is text of the drawing (a panel title).
 
@@ -778,10 +788,15 @@ def pair_regions(
             caption.box, captions, horizontal_span(caption.box, text_left, text_right, single_column)
         )
         figure_like = caption.label.kind == "figure"
-        for upward in (True, False):
+        beside = beside_claim(index, captions, clusters, body_boxes)
+        # a narrow caption in a margin column no body text runs through (Emerald's) has its item beside it
+        in_margin = beside is not None and in_margin_column(caption.box, body_boxes, stats)
+        for upward in () if in_margin else (True, False):
             claim = vertical_claim(index, captions, clusters, blockers, page, span, upward, lines, max_gap)
             if claim is None:
                 continue
+            if beside is not None and claim.box.horizontal_overlap(caption.box) <= 0:
+                continue  # wholly off to the side, above or below: a margin caption's figure is beside it
             sides.setdefault(index, set()).add(claim.placement)
             # figure captions sit below (strong habit), table captions above (a weaker one), unless
             # this document is seen to do otherwise
@@ -791,9 +806,8 @@ def pair_regions(
             if figure_like and all(clusters[i].text_only for i in claim.clusters):
                 cost += 3 * CONVENTION_BONUS  # figures are drawn; text alone is more likely a table
             claims.append(Claim(cost, claim.caption, claim.clusters, claim.box, claim.placement))
-        claim = beside_claim(index, captions, clusters, body_boxes)
-        if claim is not None:
-            claims.append(claim)
+        if beside is not None:
+            claims.append(beside)
     # each cluster goes to the caption it is nearest to, through the panels between them (so a
     # panel row far from its caption still follows it, and a table never joins the figure below)
     candidates: dict[int, list[tuple[float, int, int]]] = {}

@@ -1796,3 +1796,40 @@ def test_a_double_spaced_caption_broken_mid_sentence_goes_on_past_a_row_lowered_
     ]
     (caption,) = find_captions(lines, [], body_size=12.0, line_gap=16.75)
     assert caption.text.endswith("(c) HW tests.")
+
+
+def test_a_paragraph_opening_with_a_bold_citation_is_no_second_caption_of_that_label() -> None:
+    # Thieme sets citations in bold as it sets labels: "▶Tab. 2 stellt die ..." opens a paragraph
+    # on the page that holds "▶Tab. 2 Durchschnittliche ..." itself
+    caption = TextLine(
+        Box(56.0, 80.0, 400.0, 90.0), "▶Tab. 2 Durchschnittliche berichtete Fürsorge", 8.5, True, 3
+    )
+    citation = [
+        TextLine(
+            Box(311.8, 262.1, 554.8, 273.4),
+            "▶Tab. 2 stellt die durchschnittlichen Ausprägungen",
+            9.0,
+            True,
+            14,
+        ),
+        TextLine(
+            Box(311.8, 274.2, 554.8, 285.1),
+            "berichteten mütterlichen und väterlichen Fürsorge",
+            9.0,
+            False,
+            14,
+        ),
+    ]
+    found = find_captions([caption, *citation], [], body_size=9.0, line_gap=1.0)
+    assert [c.text for c in found] == ["Tab. 2 Durchschnittliche berichtete Fürsorge"]
+    # alone on its page, a bold label with the title in lower case is a caption still
+    (alone,) = find_captions(citation, [], body_size=9.0, line_gap=1.0)
+    assert alone.label.label == "Table 2"
+
+
+def test_a_tables_continued_head_is_no_rival_of_its_caption() -> None:
+    # a bold "Table 2 ask Items" and, in the other column, the same table's "Table 2 (continued)"
+    caption = TextLine(Box(51.0, 400.0, 250.0, 408.0), "Table 2 ask Items", 8.0, True, 3)
+    continued = TextLine(Box(306.1, 378.8, 375.6, 387.4), "Table 2 (continued)", 8.0, True, 7)
+    found = find_captions([continued, caption], [], body_size=9.0, line_gap=1.0)
+    assert sorted(c.text for c in found) == ["Table 2 (continued)", "Table 2 ask Items"]

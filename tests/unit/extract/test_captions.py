@@ -128,6 +128,8 @@ def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: 
         ("Algoritmo 2: Busca gulosa", "figure", "Algorithm 2"),
         ("Fig. (1). Ballast Flying Damage", "figure", "Figure 1"),  # the number set in parentheses
         ("Table (3). Parameters of the track", "table", "Table 3"),
+        ("\u25b6Tab. 1", "table", "Table 1"),  # Thieme's arrowhead before the label
+        ("\u25b6Abb. 1\tMessmodell der Faktorenanalyse", "figure", "Figure 1"),
     ],
 )
 def test_other_label_words(text: str, kind: str, label: str) -> None:

@@ -114,3 +114,25 @@ def test_a_figure_placed_with_white_paper_round_it_is_boxed_to_what_prints() -> 
     (pair,) = extract_document(doc.tobytes(), "paper.pdf", dpi=144)["pairs"]
     assert pair["bbox"] == pytest.approx([150.0, 120.0, 250.0, 180.0], abs=1.0)
     assert (pair["image_width"], pair["image_height"]) == pytest.approx((200, 120), abs=3)
+
+
+@pytest.mark.parametrize(("fill", "panel_kept"), [((0.92, 0.92, 0.93), False), ((0.3, 0.5, 0.7), True)])
+def test_a_light_panel_laid_under_a_picture_is_no_ink_of_it(
+    fill: tuple[float, ...], panel_kept: bool
+) -> None:
+    import pymupdf
+    from PIL import Image
+
+    from cephalo_ray.extract.document import read_page
+
+    # Thieme lays a light grey panel under each figure; a dark one is part of the drawing
+    png = io.BytesIO()
+    Image.new("RGB", (200, 100), (20, 40, 160)).save(png, format="PNG")
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.draw_rect(pymupdf.Rect(42, 52, 538, 700), color=None, fill=fill)
+    page.insert_image(pymupdf.Rect(100, 63, 480, 370), stream=png.getvalue())
+    graphics = read_page(page).graphics
+    panels = [graphic for graphic in graphics if graphic.kind == "path" and graphic.box.width > 450]
+    assert bool(panels) == panel_kept
+    assert any(graphic.kind == "image" for graphic in graphics)

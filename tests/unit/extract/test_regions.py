@@ -856,7 +856,7 @@ def test_turned_boxes_go_back_where_they_came_from() -> None:
         assert upright.width == box.height and upright.height == box.width
         assert unturned_box(upright, turn, page) == box
     sideways = [TextLine(Box(100, 100, 110, 400), "a long turned line of the table", 8, False, 1, 1)]
-    upright = [TextLine(Box(72, 50, 300, 60), "Running head", 8, False, 0)]
+    upright = [TextLine(Box(72, 50, 300, 60), "Running head of the journal article", 8, False, 0)]
     assert page_turn([*sideways * 3, *upright]) == 1 and page_turn([*sideways, *upright * 3]) == 0
 
 
@@ -1307,3 +1307,83 @@ def test_a_list_of_abbreviations_between_a_figure_and_its_caption_does_not_part_
     else:
         assert "Figure 4" not in found
 
+
+def test_a_margin_caption_takes_its_figure_beside_it_not_the_part_reaching_below_it_to_the_side() -> None:
+    from cephalo_ray.extract.clusters import text_clusters
+    from cephalo_ray.extract.regions import pair_regions
+
+    # AAPG Bulletin: the caption in the narrow margin column, the figure beside it reaching lower
+    # than the caption, and a paragraph narrowed under the caption with words broken by hyphens
+    def row(x0: float, y0: float, x1: float, text: str, block: int, size: float = 9.5) -> TextLine:
+        return TextLine(Box(x0, y0, x1, y0 + 10.0), text, size, False, block)
+
+    caption = [
+        "FIGURE 1. Schematic model",
+        "showing different processes",
+        "of hydrocarbon accumulation",
+        "controlled by the relationship",
+        "between the height of a trap",
+        "and seal capacity.",
+    ]
+    lines = [row(59.8, 64.4 + 11.6 * i, 183.0, text, 1, 8.5) for i, text in enumerate(caption)]
+    paragraph = [
+        "acceleration of gravity; rw is",
+        "the density of formation wa-",
+        "ter; rh is the density of hydro-",
+        "carbons; and Hc is the maxi-",
+        "mum hydrocarbon column",
+        "height.",
+    ]
+    narrowed = [row(59.8, 198.3 + 11.6 * i, 183.1, text, 2) for i, text in enumerate(paragraph)]
+    lines += narrowed
+    lines += [row(59.8, 280.0 + 11.6 * i, 298.0, BODY[:64], 3) for i in range(20)]
+    lines += [row(310.0, 280.0 + 11.6 * i, 550.0, BODY[:64], 4) for i in range(20)]
+    graphics = [
+        Graphic(Box(214.8, 62.1, 343.4, 69.4), "path"),
+        Graphic(Box(226.3, 77.0, 339.8, 117.3), "path"),
+        Graphic(Box(389.9, 87.3, 529.0, 115.8), "path"),
+        Graphic(Box(272.6, 127.1, 297.9, 156.2), "path"),
+        Graphic(Box(456.2, 127.1, 481.4, 156.2), "path"),
+        Graphic(Box(195.4, 165.3, 367.0, 237.7), "path"),
+        Graphic(Box(389.9, 189.3, 530.7, 218.3), "path"),
+    ]
+    stats = TextStats(9.5, 239.1, 2.6)
+    assert text_clusters(narrowed, list(range(len(narrowed))), Box(0, 0, 612, 792), stats) == []
+    regions = pair_regions(lines, graphics, Box(0, 0, 612, 792), stats)
+    (item,) = [item for item in regions.items if item.caption]
+    assert item.placement == "beside" and item.box.x0 > 190 and item.box.y0 < 80 and item.box.y1 > 230
+
+
+def test_a_caption_in_a_margin_column_takes_the_figure_beside_it_not_the_table_ruled_under_it() -> None:
+    from cephalo_ray.extract.regions import pair_regions
+
+    # Emerald: narrow captions in the outer margin, each level with the foot of its item; a table's
+    # top rule runs under the figure's caption out into the margin
+    def row(x0: float, y0: float, x1: float, text: str, block: int, size: float = 9.5) -> TextLine:
+        return TextLine(Box(x0, y0, x1, y0 + 10.0), text, size, False, block)
+
+    lines = [row(47.7, 70.0 + 12.0 * i, 393.6, BODY[:80], 1) for i in range(8)]
+    words = ["Figure 1.", "Path diagram for", "sequential model", "showing relative", "correlations"]
+    words += ["between the", "conditions and", "the constructs"]
+    lines += [row(399.7, 240.9 + 11.6 * i, 473.3, text, 2, 8.0) for i, text in enumerate(words)]
+    upper = [(c, r) for c in range(5) for r in range(6)]
+    lines += [
+        row(50.0 + 70 * c, 362.4 + 12.0 * r, 90.0 + 70 * c, f"0.{c}{r}*", 10 + r, 8.0) for c, r in upper
+    ]
+    # the table's lower rows, under a mid rule, level with its own caption in the margin
+    lower = [(c, r) for c in range(5) for r in range(13)]
+    lines += [row(50.0 + 70 * c, 447.2 + 12.0 * r, 90.0 + 70 * c, f"0.{r}{c}", 20 + r, 8.0) for c, r in lower]
+    table_words = ["Table III.", "Results from", "hierarchical", "regression/path", "analysis, predicting"]
+    table_words += ["proactive career", "behavior from", "exposure to", "experimental", "condition"]
+    lines += [row(399.7, 489.9 + 11.6 * i, 473.3, text, 3, 8.0) for i, text in enumerate(table_words)]
+    lines += [row(47.7, 640.0 + 12.0 * i, 393.6, BODY[:80], 4) for i in range(8)]
+    graphics = [
+        Graphic(Box(64.3, 178.0, 374.4, 296.6), "path"),
+        Graphic(Box(47.7, 340.6, 473.5, 341.6), "path"),  # the table's top rule
+        Graphic(Box(47.7, 355.0, 393.6, 355.8), "path"),
+        Graphic(Box(47.7, 438.8, 393.6, 439.6), "path"),  # its mid rule
+        Graphic(Box(47.7, 614.7, 473.5, 615.7), "path"),  # its bottom rule
+    ]
+    regions = pair_regions(lines, graphics, Box(0, 0, 595, 842), TextStats(9.5, 345.7, 1.7))
+    found = {item.caption.label.label: item for item in regions.items if item.caption}
+    assert found["Figure 1"].placement == "beside" and found["Figure 1"].box.y1 < 300

@@ -209,3 +209,28 @@ def test_the_end_of_a_sentence_alone_under_a_displayed_equation_is_prose() -> No
     assert is_body_line(closing, [closing], stats)
     assert not is_body_line(label, [label], stats)
     assert not is_body_line(replace(closing, text="where i denotes the critical bus"), [closing], stats)
+
+
+def test_a_diagram_of_labels_set_on_their_side_does_not_turn_a_page_whose_caption_reads_upright() -> None:
+    from cephalo_ray.extract.document import page_turn
+    from cephalo_ray.extract.geometry import Box, TextLine
+
+    def label(x: float, text: str, turn: int) -> TextLine:
+        return TextLine(Box(x, 100.0, x + 8.0, 130.0), text, 6.0, False, 1, turn)
+
+    # a Thieme path diagram: sixty loadings and item numbers written upwards over one upright caption
+    loadings = [label(60.0 + 7 * i, f"0,{600 + 7 * i}", 1) for i in range(60)]
+    caption = [
+        TextLine(Box(53.3, 709.4 + 10 * i, 518.6, 719.3 + 10 * i), text, 8.0, False, 9)
+        for i, text in enumerate(
+            [
+                "Abb. 1 Messmodell der Konfirmatorischen Faktorenanalyse (CFA) für das Modell",
+                "der Mutter und des Vaters. Standardisierte Faktorladungen der CFA aller Items",
+            ]
+        )
+    ]
+    assert page_turn(loadings + caption) == 0
+    # a table printed sideways: its caption and notes run upwards too
+    sideways = [replace(line, turn=1) for line in caption]
+    assert page_turn(loadings + sideways) == 1
+    assert page_turn(loadings) == 1  # no running words at all: the characters decide
