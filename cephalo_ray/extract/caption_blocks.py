@@ -160,16 +160,18 @@ def without_bold_citations(captions: list[Caption]) -> list[Caption]:
         plain = parse_caption_start(caption.text) is not None
         return match is not None and not plain and SENTENCE_GOES_ON.match(match["rest"]) is not None
 
-    kept = []
-    for caption in captions:
-        label = caption.label.label
-        rivals = [
-            other for other in captions if other.label.label == label and not is_continuation(other.text)
-        ]
-        if cites(caption) and any(not cites(other) for other in rivals):
-            continue
-        kept.append(caption)
-    return kept
+    citing = [cites(caption) for caption in captions]
+    # (a table's "(continued)" head is no rival of its caption)
+    held = {
+        caption.label.label
+        for caption, cited in zip(captions, citing, strict=True)
+        if not cited and not is_continuation(caption.text)
+    }
+    return [
+        caption
+        for caption, cited in zip(captions, citing, strict=True)
+        if not (cited and caption.label.label in held)
+    ]
 
 
 SENTENCE_GOES_ON = re.compile(r"^[ \t]+[a-zß-öø-ÿ]{3,}\b")

@@ -572,13 +572,16 @@ def in_page_frame(box: Box, rotation: pymupdf.Matrix) -> Box:
     return Box(shown.x0, shown.y0, shown.x1, shown.y1)
 
 
+def face_name(name: str) -> str:
+    return name.split("+", 1)[-1]  # a subset's tag ("ABCDEF+") is no part of the face's name
+
+
 def is_italic_font(name: str) -> bool:
-    return ITALIC_FONT.search(name.split("+", 1)[-1]) is not None
+    return ITALIC_FONT.search(face_name(name)) is not None
 
 
 def is_bold_font(name: str) -> bool:
-    base = name.split("+", 1)[-1]  # a subset's tag ("ABCDEF+") is no part of the face's name
-    return BOLD_FONT.search(base) is not None
+    return BOLD_FONT.search(face_name(name)) is not None
 
 
 def span_is_inflated(span: dict[str, Any]) -> bool:

@@ -676,14 +676,13 @@ def is_abbreviation_list(text: str) -> bool:
     return len(entries) >= 3 and listed >= 0.75 * len(entries)
 
 
-def notes_over_caption(caption: Box, lines: Sequence[TextLine], body: set[int], stats: TextStats) -> set[int]:
+def notes_over_caption(
+    caption: Box, lines: Sequence[TextLine], body: set[int], blocks: Mapping[int, list[int]], stats: TextStats
+) -> set[int]:
     """The lines of a figure's list of abbreviations set right above its caption (some journals
-    print it between the figure and the caption): no body text that parts a figure from its caption."""
-    blocks: dict[int, list[int]] = {}
-    for index, line in enumerate(lines):
-        blocks.setdefault(line.block, []).append(index)
-    for block in {lines[index].block for index in body}:
-        members = blocks[block]
+    print it between the figure and the caption): no body text that parts a figure from its caption.
+    `blocks` holds the line indices of each of the page's text blocks that holds body text."""
+    for members in blocks.values():
         box = union_of(lines[index].box for index in members)
         if not 0 <= caption.y0 - box.y1 <= 2 * stats.body_size:
             continue
@@ -780,8 +779,13 @@ def pair_regions(
     claims: list[Claim] = []
     sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim
     max_gap = caption_reach(stats)
+    prose_blocks = {lines[index].block for index in body}
+    body_blocks: dict[int, list[int]] = {}
+    for line_index, line in enumerate(lines):
+        if line.block in prose_blocks:
+            body_blocks.setdefault(line.block, []).append(line_index)
     for index, caption in enumerate(captions):
-        note = notes_over_caption(caption.box, lines, body, stats)
+        note = notes_over_caption(caption.box, lines, body, body_blocks, stats)
         prose = [lines[i].box for i in body if i not in note] if note else body_boxes
         blockers = prose + headings + [other.box for j, other in enumerate(captions) if j != index]
         span = beside_captions(
