@@ -27,7 +27,7 @@ from cephalo_ray.extract.geometry import (
     on_one_row,
     union_of,
 )
-from cephalo_ray.extract.page_text import is_wordy
+from cephalo_ray.extract.page_text import SECTION_HEADING, is_wordy
 
 
 def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
@@ -890,6 +890,8 @@ def next_row_of_caption(
     reach_up = overlap_allowed(last.box, box)
     # under the last line (or, after a lone symbol such as a root sign, under the line before it)
     under = [last] if len(last.text.strip()) > 2 or len(members) == 1 else [last, lines[members[-2]]]
+    # (or under any piece of its row: a justified row the PDF wrote word by word)
+    under += [lines[member] for member in members if lines[member].box.shares_row(last.box)]
     overlaps = any(box.horizontal_overlap(line.box) > 0 for line in under)
     aligned = abs(box.x0 - last.box.x0) <= 3.0
     # the caption's own size, or its last line's (a label set larger than the small caps after it)
@@ -922,6 +924,8 @@ def next_row_of_caption(
     # (not in a document whose body is set solid: a caption there is too; a paragraph's space
     # after its last row parts it from the heading or the body text that follows)
     broken_off = broken_off and line_gap >= 0.1 * size
+    # (nor when the line under it is a numbered section heading: "2. DISCUSSIONS" opens the body)
+    broken_off = broken_off and not numbered_heading(candidate)
     reach = max(reach, 1.25 * size) if broken_off else reach
     # (a row a tall glyph's box reaches down into stands one of the caption's own steps lower)
     steps = [below.y0 - above.y0 for above, below in zip(rows, rows[1:], strict=False)]
@@ -929,6 +933,15 @@ def next_row_of_caption(
     # (a row with a subscript in it stands a little lower still in such a manuscript)
     loose = line_gap + (0.5 if broken_off else 0.25) * size
     return overlaps and (in_step or -reach_up <= gap <= max(reach, loose)) and same_font
+
+
+def numbered_heading(line: TextLine) -> bool:
+    """A section heading with its number: in capitals ("2. DISCUSSIONS") or bold ("3.1 Data")."""
+    if SECTION_HEADING.match(line.text) is None:
+        return False
+    words = line.text.split()[1:]
+    letters = "".join(char for char in " ".join(words) if char.isalpha())
+    return len(words) <= 8 and len(letters) >= 2 and (letters.isupper() or line.bold_start)
 
 
 def force_justified_end(last: TextLine, row: Sequence[Box], caption: Box) -> bool:

@@ -57,6 +57,12 @@ PARSER_IMPORTS = ("pymupdf", "numpy", "PIL.Image")  # imported lazily by the par
 MAGIC_WINDOW = 1024  # the PDF spec lets the header start late; readers accept 1 KiB of junk
 BOLD_FLAG = 16
 ITALIC_FLAG = 2
+MONO_FLAG = 8
+# typewriter faces by name where the font does not flag itself: TeX's "CMTT10" / "SFTT1000",
+# Latin Modern's and DejaVu's "…Mono", Courier ("pcrr8r"), Consolas, Menlo, Inconsolata, Fira/Source Code
+MONO_FONT = re.compile(
+    r"mono(?!type)|courier|consol|menlo|typewriter|code|^(cmtt|sftt|lmtt|ectt|txtt|pcr)", re.IGNORECASE
+)
 # italic faces by name: "…Italic", "…Oblique", "…-It", TeX's "CMTI10" / "CMMI10" is maths, not prose
 ITALIC_FONT = re.compile(r"(?i:italic|oblique)|[-,.](It|Ital|I)$|^CMTI|^SFTI")
 # bold faces by name where the font does not flag itself: "…Bold", "…Black", "…Heavy", "…Semibold",
@@ -551,7 +557,9 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             italic = all(
                 span["flags"] & ITALIC_FLAG or is_italic_font(span["font"]) for span in worded or spans
             )
-            lines.append(TextLine(box, text, size, bold, block_index, turn, italic))
+            # (code set in a typewriter face: a listing, not a table's cells)
+            mono = all(span["flags"] & MONO_FLAG or is_mono_font(span["font"]) for span in worded or spans)
+            lines.append(TextLine(box, text, size, bold, block_index, turn, italic, mono))
     return join_row_pieces(lines)
 
 
@@ -578,6 +586,10 @@ def face_name(name: str) -> str:
 
 def is_italic_font(name: str) -> bool:
     return ITALIC_FONT.search(face_name(name)) is not None
+
+
+def is_mono_font(name: str) -> bool:
+    return MONO_FONT.search(face_name(name)) is not None
 
 
 def is_bold_font(name: str) -> bool:

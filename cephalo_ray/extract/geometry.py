@@ -96,6 +96,7 @@ class TextLine:
     block: int  # index of the text block on the page; lines of one block are one paragraph
     turn: int = 0  # 0: upright; 1: set on its side reading upwards; -1: reading downwards
     italic: bool = False  # every word of the line set in italics
+    mono: bool = False  # every word of the line set in a typewriter face (code)
 
 
 @dataclass(frozen=True)

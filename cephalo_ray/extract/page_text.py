@@ -41,6 +41,7 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
                     text=text,
                     size=size,
                     italic=last.italic and line.italic,
+                    mono=last.mono and line.mono,
                 )
                 continue
         joined.append(line)
@@ -364,6 +365,10 @@ def letter_share(text: str) -> float:
     """The share of the printed characters that are letters."""
     printed = text.replace(" ", "")
     return sum(1 for char in printed if char.isalpha()) / max(len(printed), 1)
+
+
+# a section heading's number: "3. Model of ...", "2.1 Data", "IV. RESULTS"
+SECTION_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[IVX]{1,4}\.)\s+\w")
 
 
 def mostly_letters(text: str) -> bool:

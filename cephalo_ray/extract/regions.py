@@ -43,7 +43,7 @@ from cephalo_ray.extract.geometry import (
     is_rule,
     union_of,
 )
-from cephalo_ray.extract.page_text import is_wordy, mostly_letters
+from cephalo_ray.extract.page_text import SECTION_HEADING, is_wordy, mostly_letters
 
 PANEL_GAP = 30.0  # panels of one figure are at most this far apart
 
@@ -77,9 +77,6 @@ class Claim:
     clusters: tuple[int, ...]
     box: Box
     placement: str
-
-
-SECTION_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[IVX]{1,4}\.)\s+\w")
 
 
 def is_section_heading(line: TextLine, stats: TextStats) -> bool:
@@ -722,6 +719,11 @@ def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> 
     return text.y0 - PANEL_GAP <= caption.center_y <= text.y1 + PANEL_GAP
 
 
+def is_code(cluster: Cluster, lines: Sequence[TextLine]) -> bool:
+    """The cluster is text in a typewriter face and nothing pictured: a code listing."""
+    return cluster.images == 0 and bool(cluster.lines) and all(lines[index].mono for index in cluster.lines)
+
+
 def pair_regions(
     lines: Sequence[TextLine],
     graphics: Sequence[Graphic],
@@ -809,6 +811,8 @@ def pair_regions(
             cost = claim.cost - (bonus if conventional else 0.0)
             if figure_like and all(clusters[i].text_only for i in claim.clusters):
                 cost += 3 * CONVENTION_BONUS  # figures are drawn; text alone is more likely a table
+            if caption.label.kind == "table" and all(is_code(clusters[i], lines) for i in claim.clusters):
+                cost += 3 * CONVENTION_BONUS  # code set in a typewriter face is a listing, not a table
             claims.append(Claim(cost, claim.caption, claim.clusters, claim.box, claim.placement))
         if beside is not None:
             claims.append(beside)

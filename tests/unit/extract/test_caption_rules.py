@@ -1833,3 +1833,78 @@ def test_a_tables_continued_head_is_no_rival_of_its_caption() -> None:
     continued = TextLine(Box(306.1, 378.8, 375.6, 387.4), "Table 2 (continued)", 8.0, True, 7)
     found = find_captions([continued, caption], [], body_size=9.0, line_gap=1.0)
     assert sorted(c.text for c in found) == ["Table 2 (continued)", "Table 2 ask Items"]
+
+
+def test_a_numbered_heading_a_blank_row_under_a_caption_broken_off_mid_line_is_not_part_of_it() -> None:
+    # a geothermal congress paper: a one-line bold caption without a full stop, a blank row, then
+    # the next section's numbered heading in capitals, in the same bold face and size
+    def bold(box: tuple[float, float, float, float], text: str, block: int) -> TextLine:
+        return TextLine(Box(*box), text, 9.0, True, block)
+
+    lines = [
+        bold((318.7, 487.1, 491.6, 495.2), "Figure-1: Location Map of Lahendong Field", 7),
+        bold((318.7, 506.4, 392.4, 514.5), "2. DISCUSSIONS", 8),
+        bold((318.7, 519.7, 474.3, 527.8), "Tectonic Setting of North Arm Sulawesi", 9),
+    ]
+    (caption,) = find_captions(lines, [], body_size=9.0, line_gap=2.08)
+    assert caption.text == "Figure-1: Location Map of Lahendong Field"
+    # the same row in the body's words, a blank row under a caption broken off mid-sentence, goes on
+    lines[1] = bold((318.7, 506.4, 392.4, 514.5), "of North Sulawesi", 8)
+    (caption,) = find_captions(lines[:2], [], body_size=9.0, line_gap=2.08)
+    assert caption.text.endswith("Field of North Sulawesi")
+
+
+def test_a_caption_row_written_word_by_word_goes_on_under_any_of_its_pieces() -> None:
+    # an astronomy manuscript, double-spaced and justified: the PDF wrote the caption's first row in
+    # pieces, and its second row ("dr1-full.png") lies only under the row's first piece
+    lines = [
+        TextLine(Box(93.3, 343.7, 116.1, 352.5), "Fig. 1", 10.0, True, 4),
+        line((131.0, 343.6, 230.0, 352.6), "The LAMOST DR1", 4, 10.0),
+        line((240.2, 343.6, 289.5, 352.6), "skycoverage", 4, 10.0),
+        line((299.3, 343.6, 475.9, 352.6), "(http://data.lamost.org/u/img/", 4, 10.0),
+        line((93.3, 362.3, 165.5, 370.2), "dr1-full.png", 5, 10.0),  # (a block of its own)
+    ]
+    (caption,) = find_captions(lines, [], body_size=10.0, line_gap=8.96)
+    assert caption.text.endswith("(http://data.lamost.org/u/img/ dr1-full.png")
+
+
+def test_a_table_caption_between_a_code_listing_and_a_ruled_table_takes_the_table() -> None:
+    # a Quarto paper: a tinted cell of code just above the table's caption, the table further below
+    stats = TextStats(12.0, 484.0, 2.0)
+    body = [
+        line(
+            (56.7, 275.6 + 15.7 * i, 538.8, 289.3 + 15.7 * i),
+            "Soundscapy combines all of these metrics and",
+            1,
+            12.0,
+        )
+        for i in range(3)
+    ]
+    code_rows = ['metric = "loudness_zwtv"', "stats = (5, 50, 'avg', 'max')", "b.mosqito_metric(metric)"]
+    code = [
+        replace(line((62.7, 345.0 + 14.0 * i, 300.0, 357.0 + 14.0 * i), text, 2, 10.0), mono=True)
+        for i, text in enumerate(code_rows)
+    ]
+    caption = [
+        line(
+            (64.5, 424.5, 531.0, 438.2),
+            "Table 1: Direct output of psychoacoustic metrics calculated by",
+            3,
+            12.0,
+        ),
+        line((64.5, 440.2, 115.0, 453.9), "recording.", 3, 12.0),
+    ]
+    cells = [
+        line((x, y, x + 40, y + 11), text, 4 + row)
+        for row, (y, texts) in enumerate(
+            [(488.0, ("N_5", "N_50", "N_max")), (520.0, ("45.1", "36.8", "47.6"))]
+        )
+        for x, text in zip((240.0, 310.0, 380.0), texts, strict=True)
+    ]
+    graphics = [
+        Graphic(Box(56.7, 341.2, 538.6, 405.1), "path"),  # the code cell's tint
+        *(Graphic(Box(122.3, y, 473.0, y + 0.6), "path") for y in (485.7, 502.0, 558.5)),
+    ]
+    regions = pair_regions([*body, *code, *caption, *cells], graphics, PAGE, stats)
+    (item,) = regions.items
+    assert item.kind == "table" and item.box.y0 >= 485.0 and item.box.y1 <= 560.0

@@ -234,3 +234,25 @@ def test_a_diagram_of_labels_set_on_their_side_does_not_turn_a_page_whose_captio
     sideways = [replace(line, turn=1) for line in caption]
     assert page_turn(loadings + sideways) == 1
     assert page_turn(loadings) == 1  # no running words at all: the characters decide
+
+
+def test_code_set_in_a_typewriter_face_is_known_by_its_flags_or_its_font_name() -> None:
+    from cephalo_ray.extract.document import is_mono_font
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=200)
+    page.insert_text((20, 40), "stats = (5, 50, 'avg', 'max')", fontname="cour", fontsize=10)
+    page.insert_text((20, 80), "Body text set in a proportional face", fontname="tiro", fontsize=10)
+    code, prose = read_text_lines(page)
+    assert code.mono and not prose.mono
+    typewriter = (
+        "ABCDEF+CMTT10",
+        "DejaVuSansMono",
+        "SourceCodePro-Regular",
+        "pcrr8r",
+        "Consolas",
+        "LMMono10",
+    )
+    assert all(is_mono_font(name) for name in typewriter)
+    # (a Word PDF's TrueType subsets are named "TT…", and Monotype's faces are proportional)
+    assert not any(is_mono_font(name) for name in ("MonotypeCorsiva", "Times-Roman", "TT2A5Ft00", "CMR10"))
