@@ -760,7 +760,7 @@ def body_text_after_caption(
     # a centred caption's last row, a paragraph's space above a line reaching past it on both
     # sides: the body text resumes (a centred caption's own rows are never wider than the one before)
     centred_inside = box.x0 < last.box.x0 - 3 and box.x1 > last.box.x1 + 3
-    spaced = box.y0 - last.box.y1 > line_gap + 0.5 * last.size
+    spaced = box.y0 - last.box.y1 > line_gap + 0.3 * last.size
     if centred_inside and spaced and not is_label_alone(last.text):
         return True
     return left_room_unused(lines, members, candidate)

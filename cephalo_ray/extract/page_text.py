@@ -109,6 +109,8 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
             else:
                 continue
             key = furniture_key(line.text)
+            if PAGE_NUMBER.match(key) and among_ticks(line, lines):
+                continue  # a chart's tick label at the top of the page, not its number
             marks.append((index, band, key))
             seen.setdefault((band, key), set()).add(number)
         banded.append(marks)
@@ -117,6 +119,26 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
         {index for index, band, key in marks if len(seen[(band, key)]) >= needed or PAGE_NUMBER.match(key)}
         for marks in banded
     ]
+
+
+TICK = re.compile(r"^[−–-]?\d+(?:[.,]\d+)?%?$")
+
+
+def among_ticks(line: TextLine, lines: Sequence[TextLine]) -> bool:
+    """A bare number with another bare number stacked just above or below it, or a little way along
+    its row: a chart's axis labels ("100" over "80"), where a page number stands alone."""
+    box = line.box
+    height = max(box.height, 1.0)
+    for other in lines:
+        if other is line or TICK.match(other.text.strip()) is None:
+            continue
+        stacked = (
+            other.box.horizontal_overlap(box) > 0 and abs(other.box.center_y - box.center_y) <= 3 * height
+        )
+        in_row = other.box.shares_row(box) and abs(other.box.center_x - box.center_x) <= 8 * height
+        if stacked or in_row:
+            return True
+    return False
 
 
 def place_of(line: TextLine) -> tuple[int, int]:

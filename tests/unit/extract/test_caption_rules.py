@@ -1908,3 +1908,22 @@ def test_a_table_caption_between_a_code_listing_and_a_ruled_table_takes_the_tabl
     regions = pair_regions([*body, *code, *caption, *cells], graphics, PAGE, stats)
     (item,) = regions.items
     assert item.kind == "table" and item.box.y0 >= 485.0 and item.box.y1 <= 560.0
+
+
+def test_a_centred_one_line_caption_ends_where_a_full_width_paragraph_starts_a_little_apart() -> None:
+    # a conference paper set solid (its lines' boxes overlap): the centred caption has no full stop,
+    # and the body paragraph under it starts 4.5 pt lower, reaching past the caption on both sides
+    lines = [
+        line(
+            (79.8, 692.8, 518.1, 708.9),
+            "Figure 5: Yearly variations of radiator and tank temperatures",
+            40,
+            12.0,
+        ),
+        line((70.9, 713.4, 527.1, 729.5), "The variation of different temperatures in the network", 40, 12.0),
+        line(
+            (70.9, 728.1, 527.1, 744.1), "in radiator and water tank temperatures can be followed", 40, 12.0
+        ),
+    ]
+    (caption,) = find_captions(lines, [], body_size=12.0, line_gap=-1.4)
+    assert caption.text.endswith("tank temperatures")

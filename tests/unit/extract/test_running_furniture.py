@@ -80,3 +80,26 @@ def test_a_captions_lines_repeated_at_every_pages_foot_are_no_furniture() -> Non
         for number, who in enumerate(readers, start=1)
     ]
     assert running_furniture(pages, [PAGE] * 3) == [{3}, {3}, {3}]
+
+
+def test_a_chart_axis_label_at_the_top_of_a_page_is_no_page_number() -> None:
+    # a camera-ready paper without page numbers: a chart at the head of the column sets its y-axis
+    # labels "100", "80", ... down its left side, the top one in the band
+    def at(x0: float, y0: float, text: str, block: int) -> TextLine:
+        return TextLine(Box(x0, y0, x0 + 8.6, y0 + 5.3), text, 7.0, False, block)
+
+    pages = [
+        [
+            at(332.1, 70.4, "100", 0),
+            at(335.0, 84.0, "80", 1),
+            at(335.0, 97.6, "60", 2),
+            line(400, f"Body text of page {number} in the middle.", block=3),
+        ]
+        for number in (1, 2, 3)
+    ]
+    assert running_furniture(pages, [PAGE] * 3) == [set(), set(), set()]
+    # a page number alone in the band is furniture on every page
+    numbered = [
+        [at(290.0, 60.0, str(number), 0), *lines[3:]] for number, lines in zip((5, 6, 7), pages, strict=True)
+    ]
+    assert running_furniture(numbered, [PAGE] * 3) == [{0}, {0}, {0}]
