@@ -27,7 +27,7 @@ from cephalo_ray.extract.geometry import (
     on_one_row,
     union_of,
 )
-from cephalo_ray.extract.page_text import SECTION_HEADING, is_wordy
+from cephalo_ray.extract.page_text import SECTION_HEADING, TICK, is_wordy
 
 
 def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
@@ -134,6 +134,8 @@ def find_captions(
             cursor += 1
         if any(CONTENTS_LEADER.search(lines[member].text) for member in members[:3]):
             continue  # "Figure 1 Management of ... ........ 3630": an entry of a list of figures
+        if not is_turned(line):
+            members += written_before(lines, members, taken)
         box = union_of(lines[member].box for member in members)
         carried = next_column_lines(lines, members, box, drawings, body_size, line_gap, taken)
         beside = [] if carried else beside_column_lines(lines, members, box, drawings, taken)
@@ -148,6 +150,41 @@ def find_captions(
         captions.append(Caption(box, label, text, tuple(ordered), line.bold_start))
         taken.update(members + carried)
     return without_bold_citations(captions)
+
+
+def written_before(lines: Sequence[TextLine], members: list[int], taken: Collection[int]) -> list[int]:
+    """Pieces of the caption's rows that the PDF wrote before its label (a row's end after a
+    subscript, "x*" + "λSURE (green mixed)."): on a row of the caption, within its width, starting
+    where one of the row's pieces ends."""
+    caption = union_of(lines[member].box for member in members)
+    found = []
+    for index in range(members[0]):
+        line = lines[index]
+        box = line.box
+        if index in taken or index in members or box.x0 < caption.x0 - 2 or box.x1 > caption.x1 + 2:
+            continue
+        if parse_caption_start(line.text, label_is_bold=line.bold_start) is not None:
+            continue
+        row = [lines[member].box for member in members if lines[member].box.shares_row(box)]
+        if any(-line.size <= box.x0 - piece.x1 <= 0.3 * line.size for piece in row):
+            found.append(index)
+            caption = caption.union(box)
+    # (and the caption's last rows that the PDF wrote in the same block after such a piece)
+    for index in range(found[0] + 1 if found else members[0], members[0]):
+        line = lines[index]
+        box = line.box
+        if (
+            index not in found
+            and index not in taken
+            and index not in members
+            and line.block == lines[found[0]].block
+            and caption.x0 - 2 <= box.x0
+            and box.x1 <= caption.x1 + 2
+            and -0.5 * line.size <= box.y0 - caption.y1 <= 0.5 * line.size
+        ):
+            found.append(index)
+            caption = caption.union(box)
+    return found
 
 
 def without_bold_citations(captions: list[Caption]) -> list[Caption]:
@@ -592,7 +629,49 @@ def continues_caption(
         return text_under_label(last, candidate, line_gap, set_apart) or title_under_label_set_right(
             lines, last, candidate
         )
+    if heads_axis(lines, candidate) or in_row_of_labels(lines, members, candidate):
+        return False  # a chart's axis title over its tick labels ("1000 Mboe" over "900"), its labels
     return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
+
+
+def heads_axis(lines: Sequence[TextLine], candidate: TextLine) -> bool:
+    """A short line a little way over a bare number that starts near its start: the unit over a
+    chart's axis and its tick labels."""
+    if len(candidate.text.split()) > 3 or finishes_sentence(candidate):
+        return False
+    box = candidate.box
+    ticks = [
+        line.box
+        for line in lines
+        if TICK.match(line.text.strip()) is not None and abs(line.box.x0 - box.x0) <= 2 * candidate.size
+    ]
+    # (the first tick right under it, nothing between, and the next one under that: a column of
+    # them; a table's numbers have its head between them and its caption)
+    first = [
+        tick
+        for tick in ticks
+        if 0 <= tick.y0 - box.y1 <= 3 * candidate.size
+        and not any(
+            line.box.horizontal_overlap(box) > 0 and box.y1 < line.box.center_y < tick.y0 for line in lines
+        )
+    ]
+    return any(0 < other.y0 - tick.y1 <= 3 * candidate.size for tick in first for other in ticks)
+
+
+def in_row_of_labels(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """A word or two with two more such pieces far along its row: a chart's labels set over its
+    bars (a caption's last words may share their row with a line of the next column)."""
+    if len(candidate.text.split()) > 2 or finishes_sentence(candidate):
+        return False
+    along = [
+        line
+        for index, line in enumerate(lines)
+        if index not in members
+        and len(line.text.split()) <= 2
+        and line.box.shares_row(candidate.box)
+        and line.box.x0 - candidate.box.x1 > 3 * candidate.size
+    ]
+    return len(along) >= 2
 
 
 def translated_caption(
@@ -763,7 +842,34 @@ def body_text_after_caption(
     spaced = box.y0 - last.box.y1 > line_gap + 0.3 * last.size
     if centred_inside and spaced and not is_label_alone(last.text):
         return True
+    if centred_then_paragraph(lines, members, candidate):
+        return True
     return left_room_unused(lines, members, candidate)
+
+
+def centred_then_paragraph(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """The caption's last row is centred in the column of the lines after it, and the next line is
+    indented from that column's left and runs out to its right edge, past the row, in the row's
+    size: a paragraph's first line (a centred caption's next row is centred too, or runs the whole
+    width)."""
+    last = lines[members[-1]]
+    if is_label_alone(last.text) or abs(candidate.size - last.size) > 0.5 or not is_wordy(candidate.text, 3):
+        return False
+    if len(members) > 1 and abs(candidate.box.x0 - last.box.x0) <= 2.0:
+        return False  # (aligned with the caption's rows under a hanging label: its next row)
+    # (the column: the lines of the next few rows that the line lies over or under)
+    column = [
+        line.box
+        for index, line in enumerate(lines)
+        if index not in members
+        and line.box.horizontal_overlap(candidate.box) > 0
+        and candidate.box.y0 - 1 <= line.box.y0 <= candidate.box.y0 + 5 * candidate.size
+    ]
+    left, right = min(box.x0 for box in column), max(box.x1 for box in column)
+    margin_left, margin_right = last.box.x0 - left, right - last.box.x1
+    centred = margin_left >= 2 * last.size and abs(margin_left - margin_right) <= 3.0
+    indented = candidate.box.x0 >= left + last.size
+    return centred and indented and candidate.box.x1 >= right - 2 and candidate.box.x1 > last.box.x1 + 3
 
 
 def left_room_unused(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:

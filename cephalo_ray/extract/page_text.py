@@ -218,10 +218,12 @@ def without_margin_text(
     stamp_left, stamp_right = (
         (min(left, text_area[0]), max(right, text_area[1])) if text_area else (left, right)
     )
-    numbers: dict[int, int] = {}  # lines of bare numbers in the margins, by where they stand
+    columns: dict[int, list[TextLine]] = {}  # lines of bare numbers in the margins, by where they stand
     for line in lines:
         if LINE_NUMBER.match(line.text) and (line.box.x1 < left - 2 or line.box.x0 > right + 2):
-            numbers[round(line.box.x1 / 6)] = numbers.get(round(line.box.x1 / 6), 0) + 1
+            columns.setdefault(round(line.box.x1 / 6), []).append(line)
+    # (line numbers count up the page; a chart's axis set out in the margin counts down it)
+    numbers = {place: len(column) for place, column in columns.items() if counts_up(column)}
     kept = []
     for line in lines:
         box = line.box
@@ -237,6 +239,15 @@ def without_margin_text(
 
 
 LINE_NUMBER = re.compile(r"^\d{1,4}$")
+
+
+def counts_up(column: Sequence[TextLine]) -> bool:
+    """Most numbers of the column are larger than the one above them."""
+    values = [int(line.text) for line in sorted(column, key=lambda line: line.box.y0)]
+    steps = list(zip(values, values[1:], strict=False))
+    return sum(below > above for above, below in steps) >= 0.8 * len(steps)
+
+
 # Chinese, Japanese and Korean run their words together (two characters count as one word), and
 # their characters and the full-width forms are set twice as wide as Latin letters
 WORD_RUN_CHARACTERS = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")

@@ -159,7 +159,10 @@ def vertical_claim(
         return overlaps(box) and box.horizontal_overlap(caption) > 0
 
     def within(box: Box) -> bool:
-        return box.center_x >= left - 2 and box.center_x <= right + 2
+        # (or starting where the caption starts: a figure wider than the column of its caption,
+        # set flush left with it)
+        flush = abs(box.x0 - caption.x0) <= 4.0 and box.x1 > right
+        return (box.center_x >= left - 2 and box.center_x <= right + 2) or flush
 
     def astray(cluster: Cluster) -> bool:
         # text alone reaching far over into the next column (a title page's author block) is not
@@ -562,17 +565,18 @@ def with_side_panels(
     lines: Sequence[TextLine],
     captions: Sequence[Box],
 ) -> Item:
-    """A figure over a short caption at its left also holds the unclaimed panels beside it.
+    """A figure over (or under) a short caption at its left also holds the unclaimed panels beside it.
 
     A caption that ends before the figure's right half reaches only the column it starts in, so the
     panels of a full-width figure over it are left unclaimed. A panel joins (`taken` grows) when it
-    shares the figure's row, ends above the caption, and the grown box holds no other caption and no
-    text outside the drawings, nor is there text under the panel down to the caption's row (its own
-    caption, or body text between).
+    shares the figure's row, lies on the figure's side of the caption, and the grown box holds no
+    other caption and no text outside the drawings, nor is there text between the panel and the
+    caption's row (its own caption, or body text between).
     """
     caption = item.caption
-    if caption is None or item.kind != "figure" or item.placement != "below":
+    if caption is None or item.kind != "figure" or item.placement not in ("below", "above"):
         return item
+    under = item.placement == "above"  # the figure under its caption
     box = item.box
     graphics = item.graphics
     grown = True
@@ -583,23 +587,38 @@ def with_side_panels(
             if (
                 index in taken
                 or cluster.text_only
-                or panel.x0 < caption.box.x1
+                or panel.center_x < caption.box.x1
                 or panel.vertical_overlap(box) <= 0
-                or panel.y1 > caption.box.y0
-                or panel.x0 - box.x1 > PANEL_GAP
+                or (panel.y0 < caption.box.y1 if under else panel.y1 > caption.box.y0)
+                or panel.x0 - box.x1 > (2 * PANEL_GAP if level_with(panel, box) else PANEL_GAP)
                 or min(panel.width, panel.height) < MIN_THICKNESS
             ):
                 continue
             union = box.union(panel)
-            below_panel = Box(panel.x0, panel.y1, panel.x1, caption.box.y1)
-            if any(other != caption.box and other.intersection_area(union) > 0 for other in captions) or any(
-                not any(line_index in other.lines for other in clusters)
-                and (
-                    union.contains_point(line.box.center_x, line.box.center_y)
-                    or below_panel.contains_point(line.box.center_x, line.box.center_y)
+            between = (
+                Box(panel.x0, caption.box.y0, panel.x1, panel.y0)
+                if under
+                else Box(panel.x0, panel.y1, panel.x1, caption.box.y1)
+            )
+            # (another caption right over the panel, or right under it, is the panel's own)
+            own = any(
+                other != caption.box
+                and other.horizontal_overlap(panel) > 0
+                and (0 <= panel.y0 - other.y1 <= PANEL_GAP or 0 <= other.y0 - panel.y1 <= PANEL_GAP)
+                for other in captions
+            )
+            if (
+                own
+                or any(other != caption.box and other.intersection_area(union) > 0 for other in captions)
+                or any(
+                    not any(line_index in other.lines for other in clusters)
+                    and (
+                        union.contains_point(line.box.center_x, line.box.center_y)
+                        or between.contains_point(line.box.center_x, line.box.center_y)
+                    )
+                    for line_index, line in enumerate(lines)
+                    if line_index not in caption.lines
                 )
-                for line_index, line in enumerate(lines)
-                if line_index not in caption.lines
             ):
                 continue
             taken.add(index)
@@ -607,6 +626,11 @@ def with_side_panels(
             graphics = graphics if cluster.graphics == graphics else "mixed"
             grown = True
     return item if box == item.box else Item(item.kind, box, caption, graphics, item.placement)
+
+
+def level_with(panel: Box, box: Box) -> bool:
+    """The panel's top or bottom is the figure's: set in one row with it, however far apart."""
+    return abs(panel.y0 - box.y0) <= 2.0 or abs(panel.y1 - box.y1) <= 2.0
 
 
 def without_caption_row(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> Cluster | None:

@@ -1927,3 +1927,130 @@ def test_a_centred_one_line_caption_ends_where_a_full_width_paragraph_starts_a_l
     ]
     (caption,) = find_captions(lines, [], body_size=12.0, line_gap=-1.4)
     assert caption.text.endswith("tank temperatures")
+
+
+def test_an_indented_paragraph_under_a_centred_caption_row_is_the_body() -> None:
+    # a Chinese journal, each line a block of its own: the caption is centred in its column, and the
+    # next paragraph opens two characters in at the body's spacing, running to the column's edge
+    rows = [
+        ((79.3, 721.7, 266.2, 733.4), "图７　标识解析映射机制注册功能测试结果", 49),
+        ((77.9, 737.0, 287.5, 748.6), "同时，设备Ａ和设备Ｂ向服务层映射服务器Ｓ１", 51),
+        ((57.9, 752.1, 287.5, 763.7), "发起设备注册。作为服务提供方，设备Ｂ继续向Ｓ１注", 53),
+        ((57.9, 767.3, 287.5, 779.0), "册了高清视频服务。图７（ｃ）中展示了Ｓ１解析Ｂ发送", 55),
+    ]
+    lines = [line(box, text, block, 9.7) for box, text, block in rows]
+    (caption,) = find_captions(lines, [], body_size=9.5, line_gap=3.8)
+    assert caption.text == "图７ 标识解析映射机制注册功能测试结果"
+
+
+def test_a_chart_axis_set_out_in_the_margin_is_kept_where_line_numbers_would_go() -> None:
+    # a report's chart reaches left of the text column into the margin: its y-axis labels count down
+    # the page, where a review copy's line numbers count up it
+    stats = TextStats(10.0, 240.0)
+    lines = [
+        line((100, 540 + 11 * i, 300, 548 + 11 * i), f"body text line {i} of the page", 11) for i in range(6)
+    ]
+    ticks = [line((18, 540 + 16 * i, 30, 548 + 16 * i), str(900 - 100 * i), 20 + i) for i in range(6)]
+    assert without_margin_text(lines + ticks, PAGE, stats) == lines + ticks
+    numbers = [line((80, 540 + 11 * i, 90, 548 + 11 * i), str(31 + i), 30 + i) for i in range(6)]
+    assert without_margin_text(lines + numbers, PAGE, stats) == lines
+
+
+def test_a_caption_without_a_full_stop_ends_over_a_chart_axis_title_and_a_row_of_bar_labels() -> None:
+    # a country report: a caption above its chart, no full stop, and a blank row under it; the
+    # chart starts with its axis unit over the tick labels, or with labels set over its bars
+    caption = line((16.0, 423.7, 152.4, 433.6), "Figure 5.  Indonesian final energy demand", 3, 8.0)
+    axis = [
+        line((14.7, 443.2, 50.1, 452.2), "1000 Mboe", 5, 7.5),
+        line((18.4, 459.1, 29.2, 468.1), "900", 7, 7.5),
+        line((18.4, 474.9, 29.2, 483.9), "800", 9, 7.5),
+    ]
+    (found,) = find_captions([caption, *axis], [], body_size=9.5, line_gap=2.66)
+    assert found.text == "Figure 5. Indonesian final energy demand"
+    bars = [line((x, 443.2, x + 11.2, 452.2), "Ren", 5 + i, 7.5) for i, x in enumerate((74.2, 176.2, 278.8))]
+    (found,) = find_captions([caption, *bars], [], body_size=9.5, line_gap=2.66)
+    assert found.text == "Figure 5. Indonesian final energy demand"
+    # a caption's own next row, a word or two under it, still goes on
+    rest = line((16.0, 443.2, 60.0, 452.2), "by sector", 4, 8.0)
+    (found,) = find_captions([caption, rest], [], body_size=9.5, line_gap=2.66)
+    assert found.text.endswith("demand by sector")
+
+
+def test_the_end_of_a_caption_row_the_pdf_wrote_before_the_label_is_read_in_place() -> None:
+    # a signal-processing conference paper: a subscript and the rest of the caption's last row and
+    # the row under it were written in a block before the caption's own
+    lines = [
+        line((510.0, 230.4, 559.0, 244.4), "λSURE (green", 27, 7.2),
+        line((54.4, 241.3, 81.9, 252.1), "mixed).", 27, 9.0),
+        TextLine(
+            Box(54.4, 219.1, 559.0, 230.8),
+            "Fig. 2: Estimation for single realizations (Top) and MSE over 100 realizations. From left SNR =",
+            9.0,
+            True,
+            28,
+        ),
+        line(
+            (54.4, 230.1, 513.8, 242.0),
+            "-1.5dB, 0.4dB and 1.8dB. True signal x (black solid) and x*",
+            28,
+            8.7,
+        ),
+    ]
+    (caption,) = find_captions(lines, [], body_size=9.0, line_gap=1.0)
+    assert caption.text.endswith("and x* λSURE (green mixed).")
+
+
+def test_a_full_width_chart_pair_under_a_caption_flush_left_in_one_column_is_one_figure() -> None:
+    # a two-column report: the caption sits flush left over the left column only, and the figure
+    # under it is two charts side by side across both columns, 43 pt apart
+    stats = TextStats(9.5, 179.3, 2.66)
+    body = [
+        line(
+            (100.0, 100 + 14 * i, 279.0, 111 + 14 * i), "Body text of the left column runs on and on.", 1, 9.5
+        )
+        for i in range(8)
+    ] + [
+        line(
+            (318.0, 100 + 14 * i, 497.0, 111 + 14 * i),
+            "Body text of the right column runs on and on.",
+            2,
+            9.5,
+        )
+        for i in range(20)
+    ]
+    caption = line((16.0, 423.7, 152.4, 433.6), "Figure 5.  Indonesian final energy demand", 3, 8.0)
+    charts = [
+        Graphic(Box(14.7, 454.7, 225.4, 640.6), "path"),
+        Graphic(Box(268.0, 454.7, 491.9, 640.6), "path"),
+    ]
+    regions = pair_regions([*body, caption], charts, PAGE, stats)
+    (item,) = regions.items
+    assert item.box.x0 <= 14.7 and item.box.x1 >= 491.9
+    # one chart across both columns under a caption flush left with it: the chart's middle lies past
+    # the caption's column, yet it starts where the caption starts
+    caption = line(
+        (112.0, 437.7, 289.4, 447.6), "Figure 4. Indonesian coal production and consumption", 3, 8.0
+    )
+    chart = [Graphic(Box(111.8, 464.5, 519.1, 654.8), "path")]
+    regions = pair_regions([*body, caption], chart, PAGE, stats)
+    (item,) = regions.items
+    assert item.box.x1 >= 519.0
+    # a caption over the left chart reaching a little over the start of the right one
+    caption = line(
+        (16.0, 108.0, 270.1, 118.5), "Figure 9. Decomposition of historical emissions, 2000-2010", 3, 8.0
+    )
+    charts = [
+        Graphic(Box(16.1, 125.4, 210.9, 291.4), "path"),
+        Graphic(Box(268.1, 126.9, 394.3, 290.7), "path"),
+    ]
+    # (the right column ends at 506 pt here: the caption stops short of the page's middle + 12 pt)
+    lower = [
+        replace(
+            text,
+            box=Box(text.box.x0, text.box.y0 + 260, 506.0 if text.box.x0 > 300 else 279.0, text.box.y1 + 260),
+        )
+        for text in body
+    ]
+    regions = pair_regions([*lower, caption], charts, PAGE, stats)
+    (item,) = regions.items
+    assert item.box.x1 >= 394.3
