@@ -169,15 +169,18 @@ def written_before(lines: Sequence[TextLine], members: list[int], taken: Collect
         if any(-line.size <= box.x0 - piece.x1 <= 0.3 * line.size for piece in row):
             found.append(index)
             caption = caption.union(box)
+    if not found:
+        return found
     # (and the caption's last rows that the PDF wrote in the same block after such a piece)
-    for index in range(found[0] + 1 if found else members[0], members[0]):
+    block = lines[found[0]].block
+    for index in range(found[0] + 1, members[0]):
         line = lines[index]
         box = line.box
         if (
             index not in found
             and index not in taken
             and index not in members
-            and line.block == lines[found[0]].block
+            and line.block == block
             and caption.x0 - 2 <= box.x0
             and box.x1 <= caption.x1 + 2
             and -0.5 * line.size <= box.y0 - caption.y1 <= 0.5 * line.size
@@ -630,7 +633,7 @@ def continues_caption(
             lines, last, candidate
         )
     if heads_axis(lines, candidate) or in_row_of_labels(lines, members, candidate):
-        return False  # a chart's axis title over its tick labels ("1000 Mboe" over "900"), its labels
+        return False  # a chart's axis unit over its tick labels ("1000 Mboe" over "900"), or its bar labels
     return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
 
 
@@ -995,9 +998,10 @@ def next_row_of_caption(
     gap = box.y0 - last.box.y1
     reach_up = overlap_allowed(last.box, box)
     # under the last line (or, after a lone symbol such as a root sign, under the line before it)
-    under = [last] if len(last.text.strip()) > 2 or len(members) == 1 else [last, lines[members[-2]]]
-    # (or under any piece of its row: a justified row the PDF wrote word by word)
-    under += [lines[member] for member in members if lines[member].box.shares_row(last.box)]
+    # (under any piece of that row: a justified row the PDF wrote word by word)
+    under = [lines[member] for member in members if lines[member].box.shares_row(last.box)]
+    if len(last.text.strip()) <= 2 and len(members) > 1:
+        under.append(lines[members[-2]])
     overlaps = any(box.horizontal_overlap(line.box) > 0 for line in under)
     aligned = abs(box.x0 - last.box.x0) <= 3.0
     # the caption's own size, or its last line's (a label set larger than the small caps after it)
