@@ -732,15 +732,14 @@ def provenance_by_document(storage: Any, document_files: list[str]) -> dict[str,
 
 def near_duplicate_pairs(config: RefineConfig, storage: Any, pair_files: list[str]) -> dict[str, str]:
     """pair_id -> the pair kept in its place, over the whole corpus (hashes computed by Ray tasks)."""
-    import ray
-
+    from cephalo_ray.ray_session import parquet_dataset
     from cephalo_ray.refine.dedup import FigurePrint, near_duplicates, prints_of_batch
 
     if config.dedup_max_distance is None:
         return {}
-    filesystem, paths = storage.filesystem_and_paths(pair_files)
     columns = ["pair_id", "image", "caption", "mentions"]
-    prints = ray.data.read_parquet(paths, filesystem=filesystem, columns=columns).map_batches(
+    # one task per file, reading and hashing fused: the pass costs one task round, not three
+    prints = parquet_dataset(storage, pair_files, columns, config.resources.num_cpus).map_batches(
         prints_of_batch, batch_format="pyarrow", batch_size=256, num_cpus=config.resources.num_cpus
     )
     found = [
