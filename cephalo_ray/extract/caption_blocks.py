@@ -666,6 +666,8 @@ def in_row_of_labels(lines: Sequence[TextLine], members: list[int], candidate: T
     bars (a caption's last words may share their row with a line of the next column)."""
     if len(candidate.text.split()) > 2 or finishes_sentence(candidate):
         return False
+    if evenly_spread_row(lines, members, candidate):
+        return False  # a justified line of the caption, its words spread apart
     along = [
         line
         for index, line in enumerate(lines)
@@ -777,6 +779,8 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
     above = union_of(lines[member].box for member in members[:-1]) if len(members) > 1 else None
     if above is not None and force_justified_end(lines[members[-2]], [last.box, box], above):
         return True
+    if piece and evenly_spread_row(lines, members, candidate):
+        return True  # the next word of a justified line of few words
     # a sub- or superscript written with the next piece may reach back over the row's end
     # ("κ∗" + "D to the right"), by up to a character
     # (the title after a label alone may stand off as by a tab: "Figure 5.", a wide space, "Proposed";
@@ -1066,6 +1070,33 @@ def force_justified_end(last: TextLine, row: Sequence[Box], caption: Box) -> boo
     )
 
 
+def evenly_spread(row: Sequence[Box], caption: Box, size: float) -> bool:
+    """The row's words (four or more) stand the same stretched space apart and its last one ends at
+    the caption's right edge: a justified line with few words, written word by word ("Middle:   Groundwater
+    temperature   with   a ..."). A table's cells or a chart's labels are spaced by their columns."""
+    if len(row) < 4 or abs(row[-1].x1 - caption.x1) > 2 or row[0].x0 < caption.x0 - 2:
+        return False
+    gaps = [after.x0 - before.x1 for before, after in zip(row, row[1:], strict=False)]
+    return max(gaps) <= 3 * size and max(gaps) - min(gaps) <= 0.1 * size
+
+
+def evenly_spread_row(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """The candidate's row, all its pieces within the caption's rows above it, is evenly spread."""
+    box = candidate.box
+    above = [lines[member].box for member in members if not lines[member].box.shares_row(box)]
+    if not above:
+        return False
+    caption = union_of(above)
+    whole_row = sorted((line.box for line in lines if line.box.shares_row(box)), key=lambda piece: piece.x0)
+    row = [piece for piece in whole_row if piece.x1 > caption.x0 and piece.x0 < caption.x1]
+    if not evenly_spread(row, caption, candidate.size):
+        return False
+    # (a table's head runs on past a short caption's edge by a column's spacing; the next column's
+    # text stands a gutter off)
+    spacing = row[1].x0 - row[0].x1
+    return not any(0 < piece.x0 - caption.x1 <= 1.5 * spacing for piece in whole_row)
+
+
 def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
     """The line shares its row with another line under the caption, a wide gap apart: table cells
     (a line of the next column shares the row too, but beside the caption, not under it)."""
@@ -1082,7 +1113,9 @@ def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) 
         ),
         key=lambda piece: piece.x0,
     )
-    if force_justified_end(lines[members[-1]], row, caption):
+    if force_justified_end(lines[members[-1]], row, caption) or evenly_spread_row(
+        lines, members, lines[cursor]
+    ):
         return False
     # the words of one loosely justified line, written apart, follow each other a space apart; a
     # sub- or superscript inside a piece's span (a formula's) leaves no gap of its own

@@ -278,9 +278,23 @@ def label_language(text: str) -> str | None:
 
 def is_continuation(text: str) -> bool:
     """The caption says its item goes on from an earlier page: "Table 2 (continued)", "Table 2.
-    Continued from previous page", "Figure 3 (cont.)"."""
+    Continued from previous page", "Figure 3 (cont.)", "Table 1. Characteristics (Continued)"."""
     match = label_at_start(text)
     return match is not None and CONTINUED.search(match["rest"]) is not None
+
+
+def opens_continued(text: str) -> bool:
+    """The label is followed by the marker itself: "Fig. 1. (continued) exploited a ..."."""
+    match = label_at_start(text)
+    return match is not None and CONTINUED.match(match["rest"]) is not None
+
+
+def continued_legend(first: str, rest: str) -> str:
+    """One legend from its part that ends "(continued)" and the part under "Fig. 1. (continued)"."""
+    head = CONTINUED.sub("", first).rstrip()
+    match = label_at_start(rest)
+    tail = CONTINUED.sub("", match["rest"], count=1).strip() if match is not None else rest
+    return f"{head} {tail}".strip()
 
 
 def join_caption_lines(lines: list[str]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from cephalo_ray.extract.caption_blocks import opens_caption
+from cephalo_ray.extract.caption_blocks import finishes_sentence, opens_caption
 from cephalo_ray.extract.geometry import (
     RULE_THICKNESS,
     Box,
@@ -19,6 +19,7 @@ from cephalo_ray.extract.geometry import (
     union_of,
 )
 from cephalo_ray.extract.page_text import (
+    SECTION_HEADING,
     is_body_line,
     is_full_prose_line,
     is_small_print,
@@ -472,7 +473,10 @@ def build_clusters(
             for box in [*(cluster.box for cluster in clusters), *floats]
         )
         in_sidebar = any(box.contains_point(line.box.center_x, line.box.center_y, 1.0) for box in sidebars)
-        if in_sidebar or (not inside and is_body_line(line, by_block.get(line.block, [line]), stats)):
+        block = by_block.get(line.block, [line])
+        if not inside and len(block) == 1:
+            inside = titles_drawing(line, clusters)
+        if in_sidebar or (not inside and is_body_line(line, block, stats)):
             body.add(index)
         else:
             free.append(index)
@@ -492,6 +496,28 @@ def build_clusters(
     absorbed = {index for cluster in clusters for index in cluster.lines}
     clusters.extend(text_clusters(lines, [i for i in free if i not in absorbed], page, stats))
     return clusters, body
+
+
+def titles_drawing(line: TextLine, drawings: Sequence[Cluster]) -> bool:
+    """A line alone in its block, centred over a drawing right under it and no wider: the chart's
+    title, however wide it runs ("Balance Before and After Propensity Adjustment"), not prose. A
+    sentence or a numbered heading over a figure is the text's."""
+    words = len(line.text.split())
+    if finishes_sentence(line) or SECTION_HEADING.match(line.text) or not 2 <= words <= 12:
+        return False
+    if not mostly_letters(line.text):
+        return False
+    box = line.box
+    # (a chart is taller than a few lines; a formula's brace under its script is not)
+    return any(
+        drawing.box.height >= 4 * box.height
+        and drawing.box.x0 - 2 <= box.x0
+        and box.x1 <= drawing.box.x1 + 2
+        and abs(box.center_x - drawing.box.center_x) <= 0.15 * drawing.box.width
+        and 0 <= drawing.box.y0 - box.y1 <= 1.5 * line.size
+        for drawing in drawings
+        if not drawing.text_only
+    )
 
 
 def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: TextStats) -> list[Cluster]:

@@ -21,7 +21,14 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from cephalo_ray.extract.caption_blocks import find_captions, with_panel_legend
-from cephalo_ray.extract.captions import is_continuation
+from cephalo_ray.extract.captions import (
+    continued_legend,
+    is_continuation,
+    is_label_alone,
+    join_caption_lines,
+    opens_continued,
+    parse_caption_start,
+)
 from cephalo_ray.extract.clusters import (
     GRAPHIC_GAP,
     build_clusters,
@@ -802,6 +809,21 @@ def pair_regions(
         middle = (text_left + text_right) / 2
         clusters = [part for cluster in clusters for part in split_at_gutter(cluster, lines, middle)]
     clusters = split_between_captions(clusters, visible, captions, lines)
+    # a legend ending "(continued)" whose rest stands on the page under "Fig. 1. (continued)" heads
+    # its item; any other caption marked so is the rest of an item begun earlier
+    rest_labels = {caption.label for caption in captions if opens_continued(caption.text)}
+    heads = [
+        caption
+        for caption in captions
+        if caption.label in rest_labels
+        and is_continuation(caption.text)
+        and not opens_continued(caption.text)
+    ]
+    continued = {
+        index
+        for index, caption in enumerate(captions)
+        if is_continuation(caption.text) and caption not in heads
+    }
     claims: list[Claim] = []
     sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim
     max_gap = caption_reach(stats)
@@ -818,7 +840,9 @@ def pair_regions(
             caption.box, captions, horizontal_span(caption.box, text_left, text_right, single_column)
         )
         figure_like = caption.label.kind == "figure"
-        beside = beside_claim(index, captions, clusters, body_boxes)
+        # (the rest of a legend under "Fig. 1. (continued)" at the next column's top is level with
+        # its figure's top, and no caption set beside it)
+        beside = None if index in continued else beside_claim(index, captions, clusters, body_boxes)
         # a narrow caption in a margin column no body text runs through (Emerald's) has its item beside it
         in_margin = beside is not None and in_margin_column(caption.box, body_boxes, stats)
         for upward in () if in_margin else (True, False):
@@ -905,6 +929,8 @@ def pair_regions(
         with_side_panels(item, clusters, taken_clusters, lines, [caption.box for caption in captions])
         for item in items
     ]
+    claimed_lines = {index for cluster in clusters for index in cluster.lines} | caption_lines | body
+    items = [with_legend_under_item(item, lines, claimed_lines, stats) for item in items]
     orphans = [
         Item("figure", cluster.box, None, cluster.graphics, "none")
         for index, cluster in enumerate(clusters)
@@ -919,8 +945,12 @@ def pair_regions(
             if orphan.graphics != "vector" and orphan.box.area >= MIN_UNCAPTIONED_AREA * page.area
         )
     # the rest of an item continued from an earlier page is part of that item, not one of its own
-    continued = {index for index, caption in enumerate(captions) if is_continuation(caption.text)}
-    items = [item for item in items if item.caption is None or not is_continuation(item.caption.text)]
+    rests = [captions[index] for index in continued]
+    items = [
+        with_rest_of_legend(item, rests) if item.caption in heads else item
+        for item in items
+        if item.caption is None or item.caption not in rests
+    ]
     # a numbered box is a panel of text (a review's "Box 1", a report's "BOX 2"): its caption claims
     # it, so no figure takes it, but it is no figure or table to pair
     items = [item for item in items if item.caption is None or not item.caption.label.label.startswith("Box")]
@@ -937,6 +967,62 @@ def pair_regions(
         tuple(evidence),
         len(body),
     )
+
+
+def with_legend_under_item(
+    item: Item, lines: Sequence[TextLine], claimed: set[int], stats: TextStats
+) -> Item:
+    """A label alone over its figure with the legend under the figure (a review journal's "Figure 1",
+    the picture, then its legend in the label's small size): the legend's paragraph, right under
+    the item and no part of anything else, joins the caption."""
+    caption = item.caption
+    if caption is None or item.placement != "above" or not is_label_alone(caption.text):
+        return item
+    size = lines[caption.lines[0]].size
+    if abs(size - stats.body_size) < 0.5:
+        return item  # (text in the body's size under a figure is the body's)
+    box = item.box
+    under = [
+        index
+        for index, line in enumerate(lines)
+        if index not in claimed
+        and 0 <= line.box.y0 - box.y1 <= 2.5 * size
+        and line.box.horizontal_overlap(box) > 0.5 * line.box.width
+        and abs(line.size - size) <= 0.5
+        and is_wordy(line.text, 4)
+        and parse_caption_start(line.text, label_is_bold=line.bold_start) is None
+    ]
+    if not under:
+        return item
+    first = min(under, key=lambda index: lines[index].box.y0)
+    legend = sorted(
+        (
+            index
+            for index, line in enumerate(lines)
+            if index not in claimed
+            and line.block == lines[first].block
+            and line.box.y0 >= lines[first].box.y0
+        ),
+        key=lambda index: (lines[index].box.y0, lines[index].box.x0),
+    )
+    text = join_caption_lines([caption.text, *(lines[index].text for index in legend)])
+    return replace(item, caption=replace(caption, text=text, lines=caption.lines + tuple(legend)))
+
+
+def with_rest_of_legend(item: Item, continuations: Sequence[Caption]) -> Item:
+    """An item whose legend ends "(continued)" takes the rest from under "Fig. 1. (continued)"
+    on its page (the next column's top)."""
+    caption = item.caption
+    if caption is None:
+        return item
+    rest = next(
+        (other for other in continuations if other.label == caption.label and opens_continued(other.text)),
+        None,
+    )
+    if rest is None:
+        return item
+    text = continued_legend(caption.text, rest.text)
+    return replace(item, caption=replace(caption, text=text, lines=caption.lines + rest.lines))
 
 
 FOOTNOTE_START = re.compile(
@@ -1134,8 +1220,13 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
     `caption_page` records where the caption was."""
     items = [list(page.items) for page in pages]
     taken: set[tuple[int, int]] = set()
+    # (a label some item on a page already has, found again with nothing by it, is a sentence that
+    # cites it from the top of the next page: "... are displayed in" + "Table 3. The classifier ...")
+    paired = {item.caption.label for page in pages for item in page.items if item.caption is not None}
     for number, page in enumerate(pages):
         for caption in page.unpaired_captions:
+            if caption.label in paired:
+                continue
             options = [
                 (drawing.box.horizontal_overlap(caption.box) > 0, drawing.box.area, other, index)
                 for other in neighbour_pages(caption.box, page.page_height, number, is_bare(page))

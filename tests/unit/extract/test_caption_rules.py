@@ -2054,3 +2054,139 @@ def test_a_full_width_chart_pair_under_a_caption_flush_left_in_one_column_is_one
     regions = pair_regions([*lower, caption], charts, PAGE, stats)
     (item,) = regions.items
     assert item.box.x1 >= 394.3
+
+
+def test_a_justified_caption_row_of_few_words_spread_evenly_apart_is_read_on() -> None:
+    # a Word proceedings caption justified to both edges: its second row holds few words, written
+    # one by one the same stretched space apart, from its hanging indent to the caption's right edge
+    words = ["Middle:", "Groundwater", "temperature", "with", "a", "3 K", "cooling", "of", "the", "aquifer;"]
+    widths = [36.3, 60.8, 55.9, 21.2, 7.5, 17.3, 32.9, 10.8, 15.8, 36.8]
+    x, row = 86.8, []
+    for word, width in zip(words, widths, strict=True):
+        row.append(line((x, 73.2, x + width, 87.0), word, 2, 10.0))
+        x += width + 17.3
+    lines = [
+        line(
+            (59.8, 61.7, 538.1, 75.5),
+            "Figure 4: Top: Groundwater temperature at equilibrium (without",
+            1,
+            10.0,
+        ),
+        *row,
+        line((86.8, 84.8, 381.1, 98.6), "Bottom: Temperature difference between the two panels.", 2, 10.0),
+    ]
+    assert abs(row[-1].box.x1 - 538.1) < 1
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.text == (
+        "Figure 4: Top: Groundwater temperature at equilibrium (without Middle: Groundwater temperature "
+        "with a 3 K cooling of the aquifer; Bottom: Temperature difference between the two panels."
+    )
+    # a chart's labels over its bars under a caption stand apart by their bars, not evenly
+    bars = [
+        line((x0, 73.2, x0 + 20, 87.0), f"{x0:.0f}", 2, 10.0) for x0 in (86.8, 140.0, 260.0, 330.0, 518.1)
+    ]
+    lines = [lines[0], *bars]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.text == "Figure 4: Top: Groundwater temperature at equilibrium (without"
+
+
+def body_column(x0: float, x1: float, y0: float, rows: int, block: int) -> list[TextLine]:
+    words = "the weighting was successful at reducing differences in the covariates between groups"
+    return [line((x0, y0 + 12 * row, x1, y0 + 12 * row + 10), words, block, 10.0) for row in range(rows)]
+
+
+def test_a_chart_title_as_wide_as_the_column_over_its_chart_is_no_prose_stopping_the_caption() -> None:
+    # a caption above a chart whose bold title runs nearly the column's width, centred over the plot
+    stats = TextStats(10.0, 265.0, 2.4)
+    lines = [
+        typeset(
+            (36, 54, 578, 64), "Figure 1. Standardized differences across groups on covariates.", 1, 10.0
+        ),
+        typeset((253.6, 101.2, 496.7, 111.7), "Balance Before and After Propensity Adjustment", 3, 10.5),
+        *body_column(36, 295, 530, 12, 9),
+        *body_column(316, 576, 530, 12, 10),
+    ]
+    plot = [
+        Graphic(Box(186.5, 118.9, 542.6, 481.4), "path"),
+        Graphic(Box(186.9, 128.5, 542.2, 465.0), "path"),
+    ]
+    (item,) = pair_regions(lines, plot, PAGE, stats).items
+    assert item.caption is not None and item.box.y1 >= 481 and item.box.x0 <= 187
+    # a sentence over a figure stays the text's, however centred: it stops the caption's reach
+    sentence = replace(lines[1], text="The balance shown here held before and after.", bold_start=False)
+    regions = pair_regions([lines[0], sentence, *lines[2:]], plot, PAGE, stats)
+    assert not regions.items
+
+
+def test_a_legend_that_ends_continued_takes_its_rest_from_the_next_column() -> None:
+    # a legend too long for the column under its figure goes on at the next column's top under
+    # "Fig. 1. (continued)", level with the figure's top: one caption, the figure whole
+    stats = TextStats(10.0, 247.0, 1.0)
+    legend = "The main features of each experiment. " + " ".join(["Experiment"] * 20) + " 4"
+    lines = [
+        line((310.5, 67.5, 557.7, 75.5), "Fig. 1. (continued)", 1),
+        line((310.5, 77.5, 557.7, 145.8), "exploited a 3-D virtual-reality setting.", 1),
+        line((48, 594, 295, 700), f"Fig. 1. {legend}", 2),
+        line((240, 702, 295, 710), "(continued)", 2),
+        *body_column(310.5, 558, 169, 40, 5),
+    ]
+    panels = [Graphic(Box(53, 70 + 104 * row, 277, 165 + 104 * row), "image") for row in range(5)]
+    regions = pair_regions(lines, panels, PAGE, stats)
+    (item,) = regions.items
+    assert item.caption is not None and item.caption.text == (
+        f"Fig. 1. {legend} exploited a 3-D virtual-reality setting."
+    )
+    assert item.box.y0 <= 70 and item.box.y1 >= 580 and not regions.unpaired_captions
+    # without its rest on the page, a caption ending "(continued)" is a title repeated over the rest
+    # of an item begun earlier (a long table's), and heads no item of its own
+    alone = [one for one in lines if one.block != 1]
+    assert not pair_regions(alone, panels, PAGE, stats).items
+
+
+def test_a_label_alone_over_its_figure_takes_the_legend_set_under_the_figure() -> None:
+    # a review journal's box: "Figure 1" over the picture, a credit line, then the legend in the
+    # label's small size under the picture
+    stats = TextStats(9.5, 240.0, 2.0)
+    lines = [
+        typeset((60.9, 487.7, 90.1, 494.7), "Figure 1", 15, 7.5),
+        line((422.1, 684.9, 501.0, 690.5), "Current Opinion in Electrochemistry", 16, 5.0),
+        line(
+            (60.9, 707.5, 558.4, 715.3),
+            "Proposed reaction mechanism for CO2RR. Routes are shown for",
+            17,
+            7.5,
+        ),
+        line((60.9, 717.0, 221.8, 724.0), "energy pathways from computational studies [4].", 17, 7.5),
+        *body_column(60, 290, 60, 30, 3),
+    ]
+    # the scheme in a frame as wide as the page's text, flush with the label
+    scheme = [Graphic(Box(60.7, 496.8, 558.7, 695.7), "path"), Graphic(Box(112, 506, 507, 680), "path")]
+    (item,) = pair_regions(lines, scheme, PAGE, stats).items
+    assert item.caption is not None and item.caption.text == (
+        "Figure 1 Proposed reaction mechanism for CO2RR. Routes are shown for energy pathways from "
+        "computational studies [4]."
+    )
+    # in the body's own size the text under the figure is the body's
+    body_sized = [replace(one, size=9.5) if one.size == 7.5 else one for one in lines]
+    (item,) = pair_regions(body_sized, scheme, PAGE, stats).items
+    assert item.caption is not None and item.caption.text == "Figure 1"
+
+
+def test_a_label_already_paired_found_again_at_a_page_top_is_a_citation_not_an_item_across_pages() -> None:
+    from cephalo_ray.extract.captions import CaptionLabel
+    from cephalo_ray.extract.geometry import Caption, Item
+    from cephalo_ray.extract.regions import PageRegions, pair_across_pages
+
+    table = CaptionLabel("table", "Table 3")
+    # "... are displayed in" ends a page; the next opens "Table 3. The classifier tags ..."
+    cited = Caption(Box(85, 60, 510, 70), table, "Table 3. The classifier tags 79 percent.", (0,))
+    real = Caption(Box(93, 263, 504, 286), table, "Table 3: Number of usages of be.", (1,))
+    footnotes = Item("figure", Box(85, 719, 512, 771), None, "vector", "none")
+    before = PageRegions([], [], [footnotes], PAGE.area, PAGE.height)
+    after = PageRegions(
+        [Item("table", Box(84, 207, 510, 263), real, "vector", "below")], [cited], [], PAGE.area, PAGE.height
+    )
+    assert [len(items) for items in pair_across_pages([before, after])] == [0, 1]
+    # a caption whose label no item has yet still finds its drawing on the page before
+    alone = PageRegions([], [cited], [], PAGE.area, PAGE.height)
+    assert [len(items) for items in pair_across_pages([before, alone])] == [1, 0]
