@@ -8,6 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from cephalo_ray.extract.captions import (
+    ACRONYM_WORDS,
     ORNAMENT,
     CaptionLabel,
     is_continuation,
@@ -59,6 +60,33 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
 
 
+def centred_by_drawing(
+    lines: Sequence[TextLine], index: int, drawings: Sequence[Box], line_gap: float = 0.0
+) -> CaptionLabel | None:
+    """A short line clear of both edges of the text (no paragraph's first or last line), right over
+    or under a drawing, that opens with a label: a caption, however its title starts ("Fig. 2 torque
+    balance" in a Word journal's plain font), not a sentence citing the figure."""
+    line = lines[index]
+    match = label_at_start(line.text)
+    if match is None or len(line.text.split()) > 15 or match["word"].rstrip(".").lower() in ACRONYM_WORDS:
+        return None  # ("MAP 65-90 mm Hg" in a table's cell: the acronym, not a label)
+    if index > 0 and continues_sentence(lines[index - 1], line, line_gap):
+        return None
+    widest = max(other.box.width for other in lines)
+    full = [other.box for other in lines if other.box.width >= 0.6 * widest]
+    left, right = min(box.x0 for box in full), max(box.x1 for box in full)
+    box = line.box
+    # (clear of both edges of the text by two ems: centred, however much white space its box
+    # carries in front of it)
+    centred = box.x0 > left + 2 * line.size and box.x1 < right - 2 * line.size
+    near = [drawing for drawing in drawings if drawing.horizontal_overlap(box) > 0]
+    over = any(-0.3 * line.size <= box.y0 - drawing.y1 <= 2 * line.size for drawing in near)
+    under = any(-0.3 * line.size <= drawing.y0 - box.y1 <= 2 * line.size for drawing in near)
+    # (right over one drawing or right under one; between two it is a table's cell between rules)
+    touching = over != under
+    return parse_caption_start(line.text, label_is_bold=True) if centred and touching else None
+
+
 def beside_other_caption(previous: TextLine, line: TextLine) -> bool:
     """The line opens another item's caption right after one on the same row: two figures side by
     side, each caption under its own ("Figure 3.2: ..." and "Figure 3.3: ..." a few points apart)."""
@@ -100,7 +128,7 @@ def find_captions(
     for index, line in enumerate(lines):
         if index in taken:
             continue
-        label = opens_caption(lines, index, line_gap)
+        label = opens_caption(lines, index, line_gap) or centred_by_drawing(lines, index, drawings, line_gap)
         if label is None:
             continue
         members = [index]

@@ -2190,3 +2190,26 @@ def test_a_label_already_paired_found_again_at_a_page_top_is_a_citation_not_an_i
     # a caption whose label no item has yet still finds its drawing on the page before
     alone = PageRegions([], [cited], [], PAGE.area, PAGE.height)
     assert [len(items) for items in pair_across_pages([before, alone])] == [1, 0]
+
+
+def test_a_short_line_clear_of_both_text_edges_under_a_picture_opens_a_caption_whatever_its_title() -> None:
+    # a Word journal: "Fig. 2 torque balance", plain font, no stop after the number, a title in lower
+    # case, set apart under the picture; its box carries white space in front of the words
+    stats = TextStats(10.0, 450.0, 1.0)
+    body = body_column(72, 526, 60, 6, 1)
+    caption = line((108.1, 250.5, 354.7, 262.3), "Fig. 3 required torque at each joint", 2, 10.0)
+    after = body_column(72, 526, 275, 6, 2)
+    picture = [Graphic(Box(87.7, 149.4, 507.0, 250.56), "image")]
+    (item,) = pair_regions([*body, caption, *after], picture, PAGE, stats).items
+    assert item.caption is not None and item.caption.text == "Fig. 3 required torque at each joint"
+    # the same words as a paragraph's first line, flush with the text's edge, are a sentence
+    sentence = replace(caption, box=Box(72, 250.5, 354.7, 262.3))
+    assert not pair_regions([*body, sentence, *after], picture, PAGE, stats).items
+    # and with no picture next to it, a line set apart so is no caption either
+    far = [Graphic(Box(87.7, 80.0, 507.0, 180.0), "image")]
+    assert not find_captions([*body, caption, *after], [far[0].box], 10.0, 1.0)
+    # a table's cell between two rules, or an acronym that spells a label word, opens nothing
+    rules = [Box(87.7, 236.0, 507.0, 236.5), Box(87.7, 270.0, 507.0, 270.5)]
+    assert not find_captions([*body, caption, *after], rules, 10.0, 1.0)
+    cell = replace(caption, text="MAP 65-90 mm Hg, UO>0.5 mL/kg/hr")
+    assert not find_captions([*body, cell, *after], [picture[0].box], 10.0, 1.0)
