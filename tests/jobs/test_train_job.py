@@ -214,6 +214,7 @@ def test_qlora_on_cpu_is_refused_before_ray_starts(
     assert code == 2 and "needs CUDA GPUs" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # about 50 s: a Ray Train run with its report (the demo trains end to end too)
 def test_run_leaves_curve_tensorboard_and_vqa(ray_session: Any, tmp_path: Path) -> None:
     build_tiny("idefics3", tmp_path / "base")
     make_refine_root(Storage(), str(tmp_path / "refined"), 8)
