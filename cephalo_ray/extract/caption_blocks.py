@@ -60,7 +60,7 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
 
 
-def centred_by_drawing(
+def set_apart_by_drawing(
     lines: Sequence[TextLine], index: int, drawings: Sequence[Box], line_gap: float = 0.0
 ) -> CaptionLabel | None:
     """A short line clear of both edges of the text (no paragraph's first or last line), right over
@@ -78,13 +78,13 @@ def centred_by_drawing(
     box = line.box
     # (clear of both edges of the text by two ems: centred, however much white space its box
     # carries in front of it)
-    centred = box.x0 > left + 2 * line.size and box.x1 < right - 2 * line.size
+    clear_of_edges = box.x0 > left + 2 * line.size and box.x1 < right - 2 * line.size
     near = [drawing for drawing in drawings if drawing.horizontal_overlap(box) > 0]
     over = any(-0.3 * line.size <= box.y0 - drawing.y1 <= 2 * line.size for drawing in near)
     under = any(-0.3 * line.size <= drawing.y0 - box.y1 <= 2 * line.size for drawing in near)
     # (right over one drawing or right under one; between two it is a table's cell between rules)
     touching = over != under
-    return parse_caption_start(line.text, label_is_bold=True) if centred and touching else None
+    return parse_caption_start(line.text, label_is_bold=True) if clear_of_edges and touching else None
 
 
 def beside_other_caption(previous: TextLine, line: TextLine) -> bool:
@@ -128,7 +128,9 @@ def find_captions(
     for index, line in enumerate(lines):
         if index in taken:
             continue
-        label = opens_caption(lines, index, line_gap) or centred_by_drawing(lines, index, drawings, line_gap)
+        label = opens_caption(lines, index, line_gap) or set_apart_by_drawing(
+            lines, index, drawings, line_gap
+        )
         if label is None:
             continue
         members = [index]

@@ -503,9 +503,9 @@ def titles_drawing(line: TextLine, drawings: Sequence[Cluster]) -> bool:
     title, however wide it runs ("Balance Before and After Propensity Adjustment"), not prose. A
     sentence or a numbered heading over a figure is the text's."""
     words = len(line.text.split())
-    if finishes_sentence(line) or SECTION_HEADING.match(line.text) or not 2 <= words <= 12:
+    if not 2 <= words <= 12 or not mostly_letters(line.text):
         return False
-    if not mostly_letters(line.text):
+    if finishes_sentence(line) or SECTION_HEADING.match(line.text):
         return False
     box = line.box
     # (a chart is taller than a few lines; a formula's brace under its script is not)
