@@ -162,6 +162,11 @@ def find_captions(
             elif not interleaved(lines, members, cursor):
                 break
             cursor += 1
+        while not is_turned(line):
+            earlier = next_row_written_earlier(lines, members, taken, drawings, line_gap, body_size)
+            if earlier is None:
+                break
+            members.append(earlier)
         if any(CONTENTS_LEADER.search(lines[member].text) for member in members[:3]):
             continue  # "Figure 1 Management of ... ........ 3630": an entry of a list of figures
         if not is_turned(line):
@@ -180,6 +185,32 @@ def find_captions(
         captions.append(Caption(box, label, text, tuple(ordered), line.bold_start))
         taken.update(members + carried)
     return without_bold_citations(captions)
+
+
+def next_row_written_earlier(
+    lines: Sequence[TextLine],
+    members: list[int],
+    taken: Collection[int],
+    drawings: Sequence[Box],
+    line_gap: float,
+    body_size: float | None,
+) -> int | None:
+    """The caption's next row where the PDF wrote it before the label (a turned page's caption whose
+    short last row came first in the text layer): right under the last row, from the caption's left
+    edge, and reading on from it as a row written in order would."""
+    last = lines[members[-1]]
+    left = min(lines[member].box.x0 for member in members)
+    for index in range(members[0]):
+        box = lines[index].box
+        if (
+            index not in taken
+            and index not in members
+            and abs(box.x0 - left) <= 2.0
+            and -1.0 <= box.y0 - last.box.y1 <= max(0.8 * last.size, line_gap + 0.5 * last.size)
+            and continues_caption(lines, members, index, drawings, line_gap, body_size)
+        ):
+            return index
+    return None
 
 
 def written_before(lines: Sequence[TextLine], members: list[int], taken: Collection[int]) -> list[int]:

@@ -1,7 +1,7 @@
 """Caption labels and mentions: pure text functions, no PDF in sight.
 
 Recognises the label forms papers use (`Figure 3.`, `Fig. 3:`, `FIG. 3`, `FIGURE 3 |`, `Figure S2`,
-`Extended Data Fig. 1`, `Table IV`, `Data table for Figure 2`), in other languages too (`Abbildung 2`, `Tabela 1`, `Рис. 3`,
+`Extended Data Fig. 1`, `Text-fig. 2`, `Table IV`, `Data table for Figure 2`), in other languages too (`Abbildung 2`, `Tabela 1`, `Рис. 3`,
 `Şekil 4`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
 """
 
@@ -15,7 +15,7 @@ ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+)?"
-    r"(?P<word>figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
+    r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
     r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|plates?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
     r"|algoritmos?|listings?|pseudocodes?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|рисунок|рис\.|таблица|табл\."
@@ -24,7 +24,7 @@ _PREFIX = (
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
 TABLE_WORDS = ("tab", "табл", "表", "표")
-FIGURE_WORDS = ("fig", "abb", "şekil", "rys", "obr", "рис", "图", "圖", "図", "그림")
+FIGURE_WORDS = ("fig", "text-fig", "abb", "şekil", "rys", "obr", "рис", "图", "圖", "図", "그림")
 # 3, S2, 2.1 (chapter-numbered), A1 / B.1 (appendix), IV, SI
 _ARABIC = r"(?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?"
 # VIII.1: the first table of part VIII (reports and recommendations numbered by part)
@@ -49,6 +49,10 @@ LABEL_AT_START = re.compile(
 # "Table. Baseline Characteristics": a journal's only table (or figure) needs no number
 UNNUMBERED_LABEL = re.compile(r"^\s*(?P<word>Figure|Table|FIGURE|TABLE)\.\s+(?=[A-Z])")
 LETTER_SPACED = re.compile(r"^(\s*)((?:[A-Za-z] ){2,}[A-Za-z])(?=[ .])")
+# ("F I G . 1 .": the full stops spaced out too, after the word and after the number)
+SPACED_STOP = re.compile(r"^ \.")
+# a small-capitals label word the text layer breaks before its last letter ("TABL E 1.")
+BROKEN_LAST_LETTER = re.compile(r"^(\s*)([A-Z]{3,}) ([A-Z])(?=\.?\s*\d)")
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences; an em or en
 # dash also before a capital or a panel's letter ("Table 1\u2014Summary Statistics", as economics
@@ -79,6 +83,8 @@ ACRONYM_WORDS = {"map", "maps"}  # label words that upper case also spells as an
 PLURAL_WORDS = {
     "figures",
     "figs",
+    "text-figs",
+    "text-figures",
     "tables",
     "tabs",
     "schemes",
@@ -94,7 +100,7 @@ PLURAL_WORDS = {
 ENGLISH_LABEL_WORDS = {
     word: name
     for name, words in (
-        ("figure", ("fig", "figs", "figure", "figures")),
+        ("figure", ("fig", "figs", "figure", "figures", "text-fig", "text-figs", "text-figure")),
         ("table", ("tab", "tabs", "table", "tables")),
     )
     for word in words
@@ -190,12 +196,22 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
     return CaptionLabel(kind, f"{prefix}{name} {canonical}")
 
 
-def label_at_start(text: str) -> re.Match[str] | None:
-    """The label the text opens with (a letter-spaced label word read closed up), or None."""
+def closed_up(text: str) -> str:
+    """The text with a label word that its type or its text layer spaced out read closed up:
+    "F I G U R E 1", "F I G . 1 .", "T A B L E.", "TABL E 1."."""
     spaced = LETTER_SPACED.match(text)
     if spaced is not None:
-        text = spaced[1] + spaced[2].replace(" ", "") + text[spaced.end() :]
-    return LABEL_AT_START.match(text)
+        rest = SPACED_STOP.sub(".", text[spaced.end() :])
+        return spaced[1] + spaced[2].replace(" ", "") + rest
+    broken = BROKEN_LAST_LETTER.match(text)
+    if broken is not None and LABEL_WORD.match(broken[2] + broken[3]):
+        return broken[1] + broken[2] + broken[3] + text[broken.end() :]
+    return text
+
+
+def label_at_start(text: str) -> re.Match[str] | None:
+    """The label the text opens with (a spaced-out label word read closed up), or None."""
+    return LABEL_AT_START.match(closed_up(text))
 
 
 def is_label_alone(text: str) -> bool:
@@ -215,7 +231,7 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     """
     match = label_at_start(text)
     if not match:
-        alone = UNNUMBERED_LABEL.match(text)
+        alone = UNNUMBERED_LABEL.match(closed_up(text))
         return CaptionLabel(alone["word"].lower(), alone["word"].capitalize()) if alone else None
     if (match["extended"] or match["word"])[0].islower():
         return None  # "figure 2.10" in lower case continues a sentence; labels are capitalised

@@ -343,6 +343,8 @@ def is_body_line(line: TextLine, block_lines: Sequence[TextLine], stats: TextSta
     """Prose: in the body font, in a block of full-width lines (a paragraph), or one full line."""
     if len(block_lines) >= 2 and is_row_of_cells(block_lines):
         return False  # a table's row whose one long cell is a sentence, not a paragraph's lines
+    if len(block_lines) >= 3 and opens_row_of_cells(block_lines, stats):
+        return False  # a table's row whose last cell runs on for lines of prose under its first row
     if PANEL_LETTERS.fullmatch(line.text.strip()):
         return False  # "(a)", wide spaces, "(b)": panel letters under their charts, as wide as a line
     if not any(char.isalpha() for char in line.text):
@@ -392,6 +394,29 @@ def is_row_of_cells(block_lines: Sequence[TextLine]) -> bool:
         left.box.shares_row(right.box) and right.box.x0 - left.box.x1 >= 1.5 * max(left.size, right.size)
         for left, right in zip(ordered, ordered[1:], strict=False)
     )
+
+
+def opens_row_of_cells(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
+    """The block's first row is three or more pieces set columns apart (1.5 ems or more), one of them
+    a short cell, and a later cell runs on in a row below that starts at its left edge: a table's
+    row. A justified paragraph's line written in pieces goes on below from the first piece's edge;
+    body columns the PDF wrote in one block stand two abreast, each a column wide."""
+    top = min(block_lines, key=lambda line: line.box.y0)
+    row = sorted((line for line in block_lines if line.box.shares_row(top.box)), key=lambda line: line.box.x0)
+    if len(row) < 3 or not any(line.box.width < 0.5 * stats.column_width for line in row):
+        return False
+    if any(
+        right.box.x0 - left.box.x1 < 1.5 * max(left.size, right.size)
+        for left, right in zip(row, row[1:], strict=False)
+    ):
+        return False
+    below = [line for line in block_lines if line.box.y0 > top.box.y1 - 0.5 * top.size]
+    row_starts = [
+        line.box.x0
+        for line in below
+        if not any(other.box.x1 <= line.box.x0 and other.box.shares_row(line.box) for other in below)
+    ]
+    return any(abs(start - cell.box.x0) <= 2.0 for start in row_starts for cell in row[1:])
 
 
 def letter_share(text: str) -> float:

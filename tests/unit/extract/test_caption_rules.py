@@ -1169,6 +1169,39 @@ def test_a_table_row_whose_long_cell_is_a_sentence_is_no_prose() -> None:
     assert is_body_line(broken[0], broken, stats)
 
 
+def test_a_table_row_whose_last_cell_runs_on_for_lines_is_no_prose() -> None:
+    # a shaded table without column rules (Animal Biodiversity and Conservation): a row is one block
+    # of three cells, the last one four lines of the body's size, three of them as wide as a column
+    from cephalo_ray.extract.page_text import is_body_line
+
+    stats = TextStats(9.0, 210.0, 1.5)
+    row = [
+        line((96.4, 299.3, 124.1, 307.6), "Cohort", 16, 9.0),
+        line((221.0, 299.3, 257.0, 307.6), "cohort, c", 16, 9.0),
+        line((311.7, 299.3, 470.8, 307.6), "Categorical variation between cohorts", 16, 9.0),
+        line((311.8, 309.2, 495.5, 317.6), "(batches of individuals released for the first", 16, 9.0),
+        line((311.8, 319.2, 476.0, 327.5), "time with a mark on a same occasion)", 16, 9.0),
+        line((311.8, 329.3, 413.8, 337.6), '("factor" with K-1 levels)', 16, 9.0),
+    ]
+    assert not any(is_body_line(cell, row, stats) for cell in row)
+    # a word processor wrote a table's last row into one block with the paragraph under the table:
+    # the paragraph goes on from the first cell's edge, and is still prose
+    cells = [
+        line((x0, 473.1, x1, 484.2), text, 16, 12.0)
+        for x0, x1, text in ((87.5, 132.3, "Etalement"), (175.5, 192.0, "25°"), (225.1, 241.6, "18°"))
+    ]
+    paragraph = [
+        line(
+            (85.1, 551.9 + 16 * row, 513.4, 565.2 + 16 * row),
+            "Les résultats obtenus par SWASH ont été traités avec",
+            16,
+            12.0,
+        )
+        for row in range(3)
+    ]
+    assert is_body_line(paragraph[0], [*cells, *paragraph], TextStats(12.0, 428.0, 4.0))
+
+
 def test_a_one_line_caption_at_a_column_foot_stops_short_of_the_edge_and_does_not_go_on() -> None:
     # a word-processor journal: a short bold-label caption ends the left column; the right column
     # opens with the rest of a paragraph, in lower case, in the same size as the caption
@@ -2213,3 +2246,21 @@ def test_a_short_line_clear_of_both_text_edges_under_a_picture_opens_a_caption_w
     assert not find_captions([*body, caption, *after], rules, 10.0, 1.0)
     cell = replace(caption, text="MAP 65-90 mm Hg, UO>0.5 mL/kg/hr")
     assert not find_captions([*body, cell, *after], [picture[0].box], 10.0, 1.0)
+
+
+def test_a_caption_row_the_pdf_wrote_before_its_label_still_ends_the_caption() -> None:
+    # a table on a turned page (Edinburgh Journal of Botany): the text layer gives the caption's short
+    # last row before the row that opens with the label
+    lines = [
+        line((43.0, 71.1, 112.1, 79.2), "E. thwaitesii Körn.", 34, 9.0),
+        line(
+            (43.0, 60.1, 620.3, 68.2),
+            "T A B L E. Diagnostic morphological characters of Eriocaulon vamanae sp. nov., E. duthiei Hook.f. and",
+            41,
+            9.0,
+        ),
+        line((127.0, 118.8, 207.7, 127.0), "Characters", 42, 9.0),
+        line((250.3, 118.8, 341.2, 127.0), "E. vamanae", 42, 9.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=4.0)
+    assert caption.text.endswith("E. duthiei Hook.f. and E. thwaitesii Körn.")

@@ -35,6 +35,11 @@ from cephalo_ray.extract.captions import (
         ("Fig 1\u2013Map of the study areas", "figure", "Figure 1"),  # an en dash against the title
         ("T A B L E 1 U.S. Senate and governor effects", "table", "Table 1"),  # letter-spaced
         ("F I G U R E 2", "figure", "Figure 2"),
+        ("F I G . 1 . Eriocaulon vamanae sp. nov. A, Habit", "figure", "Figure 1"),  # stops spaced too
+        ("T A B L E. Diagnostic characters of the species", "table", "Table"),
+        ("TABL E 1. Percentage contribution of diversity", "table", "Table 1"),  # small capitals broken
+        ("TEXT-FIG. 2. Additive diversity partitions", "figure", "Figure 2"),  # palaeontology's word
+        ("Text-figure 3. Ranges of the species", "figure", "Figure 3"),
         # numbered within a part (IUPAC recommendations, reports): part VIII's first table
         ("Table VIII.1. Correspondence between X-ray diagram levels", "table", "Table 8.1"),
         ("Figure VIII.1a. A schematic X-ray level diagram.", "figure", "Figure 8.1"),
@@ -69,6 +74,8 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
         "Table. the rest of a sentence",
         "Fig. (3) shows the",
         "Algorithmus 2 berechnet die Wahrscheinlichkeit",
+        "Text-fig. 3 shows the ranges",
+        "Text-figs. 2 and 3. The partitions",
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
