@@ -22,6 +22,7 @@ from cephalo_ray.extract.page_text import (
     SECTION_HEADING,
     is_body_line,
     is_full_prose_line,
+    is_row_of_cells,
     is_small_print,
     is_wordy,
     mostly_letters,
@@ -203,6 +204,13 @@ def is_text_panel(
             rows.append([line])
     text = " ".join(line.text for line in inside)
     if len(rows) < 4 or len(text.split()) < 2 * len(rows) or not mostly_letters(text):
+        return False
+    # a framed table: its rows are cells columns apart, not lines of prose (code in a typewriter face
+    # lines its columns up with spaces, and its panel is the body's: a listing printed in the text)
+    celled = sum(
+        1 for row in rows if len(row) >= 2 and is_row_of_cells(row) and not all(line.mono for line in row)
+    )
+    if celled >= 0.5 * len(rows):
         return False
     spans = [union_of([line.box for line in row]) for row in rows]
     # (rows of prose or code filling it, not a chart's legend entries "TB (100)" and its row of

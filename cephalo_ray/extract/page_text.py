@@ -397,16 +397,18 @@ def is_row_of_cells(block_lines: Sequence[TextLine]) -> bool:
 
 
 def opens_row_of_cells(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
-    """The block's first row is three or more pieces set columns apart (1.5 ems or more), one of them
-    a short cell, and a later cell runs on in a row below that starts at its left edge: a table's
-    row. A justified paragraph's line written in pieces goes on below from the first piece's edge;
-    body columns the PDF wrote in one block stand two abreast, each a column wide."""
+    """The block's first row is pieces set columns apart (1.5 ems or more; 3 for two pieces), one of
+    them a short cell, and a later cell runs on in a row below that starts at its left edge: a
+    table's row. A justified paragraph's line written in pieces goes on below from the first piece's
+    edge; body columns the PDF wrote in one block stand two abreast, a gutter apart, each a column
+    wide."""
     top = min(block_lines, key=lambda line: line.box.y0)
     row = sorted((line for line in block_lines if line.box.shares_row(top.box)), key=lambda line: line.box.x0)
-    if len(row) < 3 or not any(line.box.width < 0.5 * stats.column_width for line in row):
+    if len(row) < 2 or not any(line.box.width < 0.5 * stats.column_width for line in row):
         return False
+    ems = 1.5 if len(row) >= 3 else 3.0
     if any(
-        right.box.x0 - left.box.x1 < 1.5 * max(left.size, right.size)
+        right.box.x0 - left.box.x1 < ems * max(left.size, right.size)
         for left, right in zip(row, row[1:], strict=False)
     ):
         return False

@@ -1200,6 +1200,21 @@ def test_a_table_row_whose_last_cell_runs_on_for_lines_is_no_prose() -> None:
         for row in range(3)
     ]
     assert is_body_line(paragraph[0], [*cells, *paragraph], TextStats(12.0, 428.0, 4.0))
+    # a two-column table of terms and their explanations (APA's style, no rules between rows): the
+    # term and its explanation stand far apart, the explanation runs on under its own edge
+    terms = [
+        line((60.0, 155.6, 79.2, 165.2), "Step", 3, 10.0),
+        line((271.8, 155.6, 323.8, 165.2), "Explanation", 3, 10.0),
+        line((60.0, 167.9, 140.4, 177.6), "Model comparison", 3, 10.0),
+        line(
+            (271.8, 167.9, 521.6, 177.6),
+            "Statistically compare a model with a fixed effect and ran-",
+            3,
+            10.0,
+        ),
+        line((271.8, 179.9, 470.7, 189.5), "dom slope to a model with only a fixed effect.", 3, 10.0),
+    ]
+    assert not any(is_body_line(cell, terms, TextStats(10.0, 233.0, 2.0)) for cell in terms)
 
 
 def test_a_one_line_caption_at_a_column_foot_stops_short_of_the_edge_and_does_not_go_on() -> None:
@@ -2264,3 +2279,106 @@ def test_a_caption_row_the_pdf_wrote_before_its_label_still_ends_the_caption() -
     ]
     (caption,) = find_captions(lines, body_size=10.0, line_gap=4.0)
     assert caption.text.endswith("E. duthiei Hook.f. and E. thwaitesii Körn.")
+
+
+def test_a_ruled_table_set_right_on_a_figure_keeps_its_rows_and_the_figure_its_drawing() -> None:
+    # a TMLR page: a booktabs table under its caption, its bottom rule 5 pt over a chart whose
+    # caption is under it; the rule and the chart drew into one cluster, which took the table's rows
+    stats = TextStats(10.0, 432.0, 2.0)
+    caption = [
+        line(
+            (90, 140, 522, 150),
+            "Table 1: Continual learning metrics for sine regression (10 tasks, 3 seeds).",
+            1,
+            10.0,
+        ),
+        line((90, 152, 400, 162), "Best values are highlighted in bold.", 1, 10.0),
+    ]
+    header = [
+        line((x0, 179, x0 + 60, 189), text, 2, 10.0)
+        for x0, text in ((90, "Condition"), (200, "Avg MSE"), (300, "BWT"), (400, "FWT"))
+    ]
+    rows = [
+        line((x0, 196 + 12 * row, x0 + 70, 206 + 12 * row), text, 3 + row, 10.0)
+        for row in range(4)
+        for x0, text in ((90, f"C{row + 1}: Baseline"), (200, "0.0256"), (300, "0.0014"), (400, "0.0000"))
+    ]
+    chart_caption = line(
+        (90, 430, 522, 440),
+        "Figure 9: Sine regression (10 tasks, 3 seeds): comparison of conditions.",
+        9,
+        10.0,
+    )
+    rules = [Graphic(Box(90, y, 522, y + 0.4), "path") for y in (176.4, 193.6, 246.5)]
+    chart = [Graphic(Box(167, 251.9, 445, 413.9), "path")]
+    regions = pair_regions([*caption, *header, *rows, chart_caption], [*rules, *chart], PAGE, stats)
+    table, figure = sorted(regions.items, key=lambda item: item.box.y0)
+    assert table.caption is not None and table.caption.label.label == "Table 1"
+    assert table.box.y0 <= 177 and table.box.y1 >= 240
+    assert figure.caption is not None and figure.caption.label.label == "Figure 9"
+    assert figure.box.y0 >= 250 and figure.box.x0 >= 160
+
+
+def test_a_bold_label_alone_takes_its_italic_title_a_blank_line_under_it() -> None:
+    # APA's style (Meta-Psychology): "Figure 1" in bold under the picture, a blank line, then the
+    # title and legend in italics of the body's size
+    lines = [
+        TextLine(Box(54.0, 263.1, 91.9, 272.8), "Figure 1", 10.0, True, 2),
+        TextLine(
+            Box(54.0, 287.3, 553.7, 296.7),
+            "Examples of different between-person and within-person processes in 5 fictitious people.",
+            10.0,
+            False,
+            3,
+            italic=True,
+        ),
+        TextLine(
+            Box(54.0, 299.3, 553.7, 308.6),
+            "Lines represent regression lines between social media use and well-being.",
+            10.0,
+            False,
+            3,
+            italic=True,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=2.0)
+    assert caption.text.endswith("between social media use and well-being.")
+    # an upright paragraph of the body a blank line under the label is not its title
+    upright = [lines[0], *(replace(line, italic=False) for line in lines[1:])]
+    (caption,) = find_captions(upright, body_size=10.0, line_gap=2.0)
+    assert caption.text == "Figure 1"
+
+
+def test_a_framed_table_of_short_cells_is_no_panel_of_prose() -> None:
+    # a society journal frames a small table under a caption of four lines: its rows of letters
+    # ("CTCC  a  b") are cells columns apart, not the lines of a sidebar
+    from cephalo_ray.extract.clusters import is_text_panel
+
+    frame = Graphic(Box(88.1, 397.0, 236.8, 522.3), "path")
+    rows = [("O", "~O"), ("CTCC", "a", "b"), ("CT~CC", "c", "d"), ("~CTCC", "e", "f"), ("~CT~CC", "g", "h")]
+    lines = [
+        line((x0, 400.5 + 24 * row, x0 + 6 * len(text), 414.9 + 24 * row), text, 5 + row, 12.0)
+        for row, cells in enumerate(rows)
+        for x0, text in zip((100.0, 155.5, 209.5)[3 - len(cells) :], cells, strict=True)
+    ]
+    assert not is_text_panel(0, [frame], lines, [])
+    prose = [
+        line(
+            (95.0, 402.0 + 14 * row, 230.0, 413.0 + 14 * row),
+            "words of a sidebar on the topic",
+            5 + row,
+            11.0,
+        )
+        for row in range(5)
+    ]
+    assert is_text_panel(0, [frame], prose, [])
+    # a listing on a tinted panel lines up its columns with spaces in a typewriter face: the body's
+    code = [
+        replace(cell, mono=True)
+        for row in range(5)
+        for cell in (
+            line((95.0, 402.0 + 14 * row, 170.0, 413.0 + 14 * row), "## Origem - Assuncion", 5 + row, 9.0),
+            line((190.0, 402.0 + 14 * row, 230.0, 413.0 + 14 * row), "Shapley Value", 5 + row, 9.0),
+        )
+    ]
+    assert is_text_panel(0, [frame], code, [])
