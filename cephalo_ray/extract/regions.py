@@ -36,6 +36,7 @@ from cephalo_ray.extract.clusters import (
     ruled_floats,
     split_at_gutter,
     visible_graphics,
+    with_ruled_tables_apart,
 )
 from cephalo_ray.extract.geometry import (
     Box,
@@ -336,119 +337,6 @@ def split_between_captions(
                 split.append(Cluster(union, images, len(side) - images, texts))
         clusters = split
     return clusters
-
-
-def table_rules_under(
-    caption: Caption, captions: Sequence[Caption], rules: Sequence[Box], reach: float
-) -> Box | None:
-    """Where a table captioned above it runs: from the first rule under the caption to the last of
-    the rules of that same span below it (three at least: top, head and bottom rules), no other
-    caption between them."""
-    under = [
-        rule
-        for rule in rules
-        if 0 <= rule.y0 - caption.box.y1 <= reach and rule.horizontal_overlap(caption.box) > 0
-    ]
-    if not under:
-        return None
-    top = min(under, key=lambda rule: rule.y0)
-    if top.width < 0.5 * caption.box.width:
-        return None  # a cell's border in a grid, not a rule across the table
-    same_span = sorted(
-        (
-            rule
-            for rule in rules
-            if rule.y0 >= top.y0 and abs(rule.x0 - top.x0) <= 2 and abs(rule.x1 - top.x1) <= 2
-        ),
-        key=lambda rule: rule.y0,
-    )
-    kept = [top]
-    for rule in same_span[1:]:
-        if any(kept[-1].y1 <= other.box.y0 and other.box.y1 <= rule.y0 for other in captions):
-            break
-        kept.append(rule)
-    if len(kept) < 3:
-        return None
-    return Box(top.x0, top.y0, top.x1, kept[-1].y1)
-
-
-def with_ruled_tables_apart(
-    clusters: list[Cluster],
-    graphics: Sequence[Graphic],
-    captions: Sequence[Caption],
-    lines: Sequence[TextLine],
-    rules: Sequence[Box],
-    reach: float,
-) -> list[Cluster]:
-    """A table set right on top of a figure: a cluster that runs from inside the table's rules past
-    its bottom rule into the drawing below is cut at that rule, and the table's parts between its
-    rules become one cluster (its caption then takes it whole, however near the figure's caption)."""
-    for caption in captions:
-        table = table_rules_under(caption, captions, rules, reach) if caption.label.kind == "table" else None
-        if table is not None:
-            clusters = ruled_table_apart(clusters, graphics, lines, table)
-    return clusters
-
-
-RULED_SLACK = 2.0  # points a table's part may stand off its rules
-
-
-def within_rules(box: Box, table: Box) -> bool:
-    return (
-        box.y0 >= table.y0 - RULED_SLACK
-        and box.y1 <= table.y1 + RULED_SLACK
-        and box.horizontal_overlap(table) > 0
-    )
-
-
-def ruled_table_apart(
-    clusters: list[Cluster], graphics: Sequence[Graphic], lines: Sequence[TextLine], table: Box
-) -> list[Cluster]:
-    """`with_ruled_tables_apart` for one table's ruled extent."""
-    straddling = [
-        cluster
-        for cluster in clusters
-        if table.y0 - RULED_SLACK <= cluster.box.y0 <= table.y1
-        and cluster.box.y1 > table.y1 + RULED_SLACK
-        # (the rules span the cluster: a grid's short cell borders are no table's rules)
-        and table.x0 - RULED_SLACK <= cluster.box.x0
-        and cluster.box.x1 <= table.x1 + RULED_SLACK
-    ]
-    parts = [cluster for cluster in clusters if within_rules(cluster.box, table)]
-    rest: list[Cluster] = []
-    for cluster in straddling:
-        members = [g for g in graphics if g.box.intersection_area(cluster.box) >= 0.9 * g.box.area]
-        below = [g for g in members if not within_rules(g.box, table)]
-        if not below:
-            continue
-        texts = [index for index in cluster.lines if not within_rules(lines[index].box, table)]
-        images = sum(1 for g in below if g.kind == "image")
-        rest.append(
-            Cluster(
-                union_of([*(g.box for g in below), *(lines[i].box for i in texts)]),
-                images,
-                len(below) - images,
-                texts,
-            )
-        )
-        within = [g for g in members if within_rules(g.box, table)]
-        if within:
-            texts = [index for index in cluster.lines if within_rules(lines[index].box, table)]
-            box = union_of([*(g.box for g in within), *(lines[i].box for i in texts)])
-            parts.append(Cluster(box, 0, len(within), texts))
-    if not rest or not parts:
-        return clusters
-    whole = Cluster(
-        union_of(part.box for part in parts),
-        sum(part.images for part in parts),
-        sum(part.paths for part in parts),
-        sorted(index for part in parts for index in part.lines),
-        all(part.text_only for part in parts),
-    )
-    kept = [
-        cluster for cluster in clusters if cluster not in straddling and not within_rules(cluster.box, table)
-    ]
-    return [*kept, whole, *rest]
 
 
 def row_of_cells(boxes: Sequence[Box]) -> bool:
