@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from cephalo_ray.extract.caption_blocks import finishes_sentence, opens_caption
+from cephalo_ray.extract.caption_blocks import opens_caption
+from cephalo_ray.extract.caption_continuation import finishes_sentence
 from cephalo_ray.extract.geometry import (
     RULE_THICKNESS,
     Box,

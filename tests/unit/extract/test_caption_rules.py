@@ -943,7 +943,7 @@ def test_a_caption_stops_at_the_header_of_a_short_ruled_table_in_its_block() -> 
 
 
 def test_a_legend_hung_or_indented_under_a_short_title_row_is_no_body_text_after_it() -> None:
-    from cephalo_ray.extract.caption_blocks import left_room_unused
+    from cephalo_ray.extract.caption_continuation import left_room_unused
 
     title = line((50, 500, 190, 510), "Figure 3. Study area.", 30, 9.0)
     hung = line((92, 511, 290, 521), "The shaded cells mark the plots sampled in both", 30, 9.0)
