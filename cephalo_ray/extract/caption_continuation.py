@@ -156,7 +156,29 @@ def continues_caption(
         )
     if heads_axis(lines, candidate) or in_row_of_labels(lines, members, candidate):
         return False  # a chart's axis unit over its tick labels ("1000 Mboe" over "900"), or its bar labels
+    if not in_body_size and legend_under_title(lines, members, candidate):
+        return True
     return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
+
+
+def legend_under_title(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """A figure's caption in a small font of its own is a title under a bold label, set off by up to
+    a blank line from its legend's first paragraph ("Figure 2. Distribution of DH Sites." over "(A)
+    The y axis shows ..."): a line of running words in the title's size at the label's left edge."""
+    label = lines[members[0]]
+    last = lines[members[-1]]
+    opened = parse_caption_start(label.text, label_is_bold=label.bold_start)
+    gap = candidate.box.y0 - last.box.y1
+    return (
+        opened is not None
+        and opened.kind == "figure"
+        and label.bold_start
+        and finishes_sentence(last)
+        and abs(candidate.size - last.size) <= 0.3
+        and abs(candidate.box.x0 - label.box.x0) <= 3.0
+        and 0.0 <= gap <= 1.5 * last.size
+        and is_wordy(candidate.text)
+    )
 
 
 def heads_axis(lines: Sequence[TextLine], candidate: TextLine) -> bool:

@@ -292,24 +292,44 @@ def label_language(text: str) -> str | None:
     return ENGLISH_LABEL_WORDS.get(word, word)
 
 
+# the note ending a legend's first part that says where it goes on: "(continued on next page...)"
+GOES_ON_OVERLEAF = re.compile(
+    r"\(?\s*(?:continued|cont(?:'d|d|\.)?)\s+(?:on|over)\s+(?:the\s+)?(?:next|following|facing)\s+page\W*$"
+    r"|\(?\s*continued\s+overleaf\W*$",
+    re.IGNORECASE,
+)
+
+
+def after_label(text: str) -> str | None:
+    """What follows the caption's label, past the label said again before a continuation marker
+    ("Figure 1: Figure 1 (continued): ...", as a template that prints its own label writes it)."""
+    match = label_at_start(text)
+    if match is None:
+        return None
+    again = label_at_start(match["rest"].lstrip(" .:"))
+    return again["rest"] if again is not None and CONTINUED.match(again["rest"]) else match["rest"]
+
+
 def is_continuation(text: str) -> bool:
     """The caption says its item goes on from an earlier page: "Table 2 (continued)", "Table 2.
     Continued from previous page", "Figure 3 (cont.)", "Table 1. Characteristics (Continued)"."""
-    match = label_at_start(text)
-    return match is not None and CONTINUED.search(match["rest"]) is not None
+    rest = after_label(text)
+    return rest is not None and CONTINUED.search(rest) is not None
 
 
 def opens_continued(text: str) -> bool:
     """The label is followed by the marker itself: "Fig. 1. (continued) exploited a ..."."""
-    match = label_at_start(text)
-    return match is not None and CONTINUED.match(match["rest"]) is not None
+    rest = after_label(text)
+    return rest is not None and CONTINUED.match(rest) is not None
 
 
 def continued_legend(first: str, rest: str) -> str:
-    """One legend from its part that ends "(continued)" and the part under "Fig. 1. (continued)"."""
-    head = CONTINUED.sub("", first).rstrip()
-    match = label_at_start(rest)
-    tail = CONTINUED.sub("", match["rest"], count=1).strip() if match is not None else rest
+    """One legend from its part that ends "(continued)" (or its whole first part) and the part
+    under "Fig. 1. (continued)"."""
+    head = GOES_ON_OVERLEAF.sub("", CONTINUED.sub("", first)).rstrip()
+    after = after_label(rest)
+    # (with the marker's own stop: "Figure 8. (continued)." + the legend, "Table 1. (Continued.)")
+    tail = CONTINUED.sub("", after, count=1).lstrip(" .:)").strip() if after is not None else rest
     return f"{head} {tail}".strip()
 
 

@@ -419,12 +419,13 @@ def read_page(page: pymupdf.Page) -> PageContent:
             # a stroke is as thick as its pen: straight rules and axes have zero-height rects
             pen = max(float(drawing.get("width") or 0.0), 0.5) / 2 if "s" in drawing["type"] else 0.0
             x0, y0, x1, y1 = drawing["rect"]
-            # (a broad pen with butt ends, wider than its straight stroke is long, paints a bar
-            # across the stroke, not along it: a table's vertical rule drawn as a dot-long
-            # horizontal line 243 pt thick; a round-capped dot and a hairline keep their pen)
+            # (a broad pen with butt ends paints a bar across its straight stroke, ending where the
+            # stroke ends: a table's vertical rule drawn as a dot-long horizontal line 243 pt thick,
+            # a table's shaded band drawn as one line 48 pt thick; a round-capped dot and a hairline
+            # keep their pen)
             bar = 2 * pen >= BAR_PEN and not any(drawing.get("lineCap") or (0,))
-            along_x = 0.0 if bar and y1 - y0 < 0.01 < x1 - x0 < 2 * pen else pen
-            along_y = 0.0 if bar and x1 - x0 < 0.01 < y1 - y0 < 2 * pen else pen
+            along_x = 0.0 if bar and y1 - y0 < 0.01 < x1 - x0 else pen
+            along_y = 0.0 if bar and x1 - x0 < 0.01 < y1 - y0 else pen
             # only what its clip lets through prints (plot lines drawn on past their axes)
             box = frame(Box(x0 - along_x, y0 - along_y, x1 + along_x, y1 + along_y)).clip(inside)
             if box.width >= 0 and box.height >= 0:

@@ -801,8 +801,13 @@ def pair_regions(
         if index not in caption_lines and is_section_heading(line, stats)
     ]
     # the text area: where body lines run, or (on a page whose text the PDF wrote in pieces too short
-    # to read as prose) where any text runs
-    ends = body_boxes if len(body_boxes) >= 5 else [line.box for line in lines]
+    # to read as prose) where any text or drawing runs (a page holding one figure whose lettering is
+    # drawn as outlines has no text but its caption)
+    ends = (
+        body_boxes
+        if len(body_boxes) >= 5
+        else [line.box for line in lines] + [cluster.box for cluster in clusters if not cluster.text_only]
+    )
     text_left = min([box.x0 for box in ends] + [c.box.x0 for c in captions], default=page.x0)
     text_right = max([box.x1 for box in ends] + [c.box.x1 for c in captions], default=page.x1)
     single_column = is_single_column(body_boxes, text_left, text_right)
@@ -948,6 +953,16 @@ def pair_regions(
         )
     # the rest of an item continued from an earlier page is part of that item, not one of its own
     rests = [captions[index] for index in continued]
+    # (a legend going on under "Figure 8. (continued)." with no head and no drawing of its own on
+    # this page finishes the legend of the item on the page before; one over the item's further
+    # panels or rows is that part's caption)
+    headed = {caption.label for caption in heads}
+    over_parts = {item.caption for item in items if item.caption in rests}
+    legends_from_before = tuple(
+        rest
+        for rest in rests
+        if opens_continued(rest.text) and rest.label not in headed and rest not in over_parts
+    )
     items = [
         with_rest_of_legend(item, rests) if item.caption in heads else item
         for item in items
@@ -968,6 +983,7 @@ def pair_regions(
         page.height,
         tuple(evidence),
         len(body),
+        legends_from_before,
     )
 
 
@@ -1142,6 +1158,8 @@ class PageRegions(NamedTuple):
     # (kind, placement) of captions that had items on one side only: the document's own habits
     evidence: tuple[tuple[str, str], ...] = ()
     body_lines: int = 0  # lines of running text (not captions, not inside drawings)
+    # legends going on under "Fig. 8. (continued)." whose item is on an earlier page
+    continued_legends: tuple[Caption, ...] = ()
 
 
 def document_habits(pages: Sequence[PageRegions]) -> dict[str, str]:
@@ -1245,4 +1263,21 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
             items[other].append(
                 Item(caption.label.kind, drawing.box, caption, drawing.graphics, "other-page", number)
             )
+    for number, page in enumerate(pages):
+        for rest in page.continued_legends if number > 0 else ():
+            with_legend_from_next_page(items, number - 1, rest)
     return items
+
+
+def with_legend_from_next_page(items: list[list[Item]], number: int, rest: Caption) -> None:
+    """The item whose caption is on page `number` (0-based) with the label of `rest`, a legend going
+    on under "Figure 8. (continued)." on the page after, takes that legend's text."""
+    for page in range(max(number - 1, 0), min(number + 2, len(items))):
+        for index, item in enumerate(items[page]):
+            caption = item.caption
+            caption_page = item.caption_page if item.caption_page is not None else page
+            if caption is None or caption.label != rest.label or caption_page != number:
+                continue
+            text = continued_legend(caption.text, rest.text)
+            items[page][index] = replace(item, caption=replace(caption, text=text))
+            return

@@ -8,7 +8,12 @@ from dataclasses import replace
 import pytest
 
 from cephalo_ray.extract.caption_blocks import find_captions, in_printed_rows
-from cephalo_ray.extract.captions import is_continuation, parse_caption_start
+from cephalo_ray.extract.captions import (
+    continued_legend,
+    is_continuation,
+    opens_continued,
+    parse_caption_start,
+)
 from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats
 from cephalo_ray.extract.page_text import without_margin_text
 from cephalo_ray.extract.regions import pair_regions
@@ -161,6 +166,22 @@ def test_continued_captions() -> None:
     assert not is_continuation("Table 1. Results of continued therapy")
     label = parse_caption_start("Table S7 (continued)")
     assert label is not None and label.label == "Table S7"
+    # (a template that prints its own label before the author's "Figure 1 (continued):")
+    repeated = "Figure 1: Figure 1 (continued): Each point is one session."
+    assert opens_continued(repeated) and not opens_continued("Figure 1: Figure 1 shows the sessions.")
+    assert (
+        continued_legend("Figure 1: Stability.", repeated)
+        == "Figure 1: Stability. Each point is one session."
+    )
+    # (so does the first part's note of where it goes on)
+    assert continued_legend(
+        "Figure 1 Subject PDS41 shows the reproducible (continued on next page...)",
+        "Figure 1 (...continued) reduction in peak height.",
+    ) == ("Figure 1 Subject PDS41 shows the reproducible reduction in peak height.")
+    # (the marker's own full stop goes with it)
+    assert continued_legend("Figure 8. Footprints.", "Figure 8. (continued). A 50-kb region") == (
+        "Figure 8. Footprints. A 50-kb region"
+    )
 
 
 def test_a_table_continued_from_an_earlier_page_is_no_item_of_its_own() -> None:

@@ -1127,3 +1127,106 @@ def test_a_margin_caption_keeps_a_figure_set_to_the_far_side_of_the_column_past_
         page.insert_text((432, 530 + 11 * row), text, fontsize=8, fontname="tiit")
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 4" and iou(pair["bbox"], tuple(figure)) > 0.9
+
+
+def test_a_small_bold_title_takes_its_legend_a_blank_line_under_it() -> None:
+    # (The Plant Cell: "Figure 2. Distribution of DH Sites ..." in 7.5 pt bold, a blank line, then
+    # the legend's paragraphs "(A) The y axis shows ..." in 7.5 pt roman across the page)
+    doc = pymupdf.open()
+    page = doc.new_page(width=603, height=783)
+    for x0 in (53, 311):
+        page.insert_textbox(
+            pymupdf.Rect(x0, 60, x0 + 238, 370), " ".join([BODY] * 8), fontsize=8.5, fontname="helv"
+        )
+    plot = pymupdf.Rect(110, 400, 490, 640)
+    vector_plot(page, plot)
+    page.insert_text(
+        (53, 667), "Figure 2. Distribution of DH Sites along Chromosome 4.", fontsize=7.5, fontname="hebo"
+    )
+    legend = (
+        "(A) The y axis shows normalized read counts in 100-kb windows. The short and long red bars "
+        "mark the locations of a heterochromatin knob and the pericentromeric heterochromatin."
+    )
+    page.insert_textbox(pymupdf.Rect(53, 675, 550, 700), legend, fontsize=7.5, fontname="helv")
+    (pair,) = extract(doc)
+    assert pair["caption"].startswith("Figure 2. Distribution of DH Sites along Chromosome 4. (A) The y axis")
+    assert pair["caption"].endswith("pericentromeric heterochromatin.")
+
+
+def test_a_figure_alone_on_its_page_with_its_lettering_drawn_is_paired_with_its_short_caption() -> None:
+    # a full-page track figure whose labels are outlines, not text: the page's only text is the
+    # caption, set flush with the page's text area left of the figure and much narrower than it
+    doc = pymupdf.open()
+    page = doc.new_page(width=603, height=783)
+    for row in range(12):
+        top = 70 + row * 52
+        page.draw_rect(pymupdf.Rect(83, top, 520, top + 40), color=(0.6, 0.8, 0.9), width=0.5)
+        for step in range(20):
+            x = 90 + step * 21
+            page.draw_rect(
+                pymupdf.Rect(x, top + 40 - (step * 7 + row) % 35, x + 6, top + 40), fill=(0, 0, 0.5)
+            )
+    page.insert_text(
+        (53, 720), "Figure 8. Footprints Associated with SEP3 Binding Sites.", fontsize=7.5, fontname="hebo"
+    )
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 8. Footprints Associated with SEP3 Binding Sites."
+    assert iou(pair["bbox"], (83, 70, 520, 702)) >= 0.9
+
+
+def test_a_legend_going_on_under_figure_continued_on_the_next_page_joins_the_caption() -> None:
+    doc = pymupdf.open()
+    first = doc.new_page(width=612, height=792)
+    plot = pymupdf.Rect(100, 80, 510, 520)
+    caption_under_plot(first, plot, "Figure 1: Geometric stability predicts neural coupling.", 30, 100, 12)
+    second = doc.new_page(width=612, height=792)
+    # (a LaTeX manuscript that prints the label itself: "Figure 1: Figure 1 (continued): ...")
+    second.insert_textbox(
+        pymupdf.Rect(100, 80, 512, 200),
+        "Figure 1: Figure 1 (continued): Geometric stability predicts neural coupling. Each point is "
+        "one area-session observation, colored by functional region.",
+        fontsize=12,
+        fontname="tiro",
+    )
+    second.insert_textbox(
+        pymupdf.Rect(100, 230, 512, 600), " ".join([BODY] * 6), fontsize=12, fontname="tiro"
+    )
+    (pair,) = extract(doc)
+    assert pair["page"] == 1
+    assert pair["caption"] == (
+        "Figure 1: Geometric stability predicts neural coupling. Geometric stability predicts neural "
+        "coupling. Each point is one area-session observation, colored by functional region."
+    )
+
+
+def test_a_broad_butt_stroke_painting_a_table_s_band_ends_where_its_line_ends() -> None:
+    # (Elsevier: each table's grey header band is one line 48 pt thick; two tables side by side
+    # across the gutter must not reach into each other)
+    from cephalo_ray.extract.document import read_page
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.draw_line((42.7, 118.9), (293.8, 118.9), color=(0.9, 0.9, 0.9), width=48)
+    page.draw_line((311.7, 114.7), (562.8, 114.7), color=(0.9, 0.9, 0.9), width=56.8)
+    left, right = sorted((g.box for g in read_page(doc[0]).graphics), key=lambda box: box.x0)
+    assert abs(left.x1 - 293.8) <= 0.5 and abs(right.x0 - 311.7) <= 0.5
+    assert left.height >= 47 and right.height >= 56
+
+
+def test_a_figure_continued_with_more_panels_keeps_its_first_page_caption() -> None:
+    # (BSSA: "Figure 3. (continued) (c) the velocity difference ..." under the further panels: the
+    # caption of that part, not the rest of the first page's legend)
+    doc = pymupdf.open()
+    first = doc.new_page(width=612, height=792)
+    caption_under_plot(
+        first, pymupdf.Rect(100, 80, 510, 520), "Figure 3. Horizontal slices through the model.", 30
+    )
+    second = doc.new_page(width=612, height=792)
+    caption_under_plot(
+        second, pymupdf.Rect(100, 80, 510, 480), "Figure 3. (continued) (c) The velocity difference.", 30
+    )
+    second.insert_textbox(
+        pymupdf.Rect(100, 560, 512, 700), " ".join([BODY] * 3), fontsize=10, fontname="tiro"
+    )
+    (pair,) = extract(doc)
+    assert pair["page"] == 1 and pair["caption"] == "Figure 3. Horizontal slices through the model."
