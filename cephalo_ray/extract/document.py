@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
+from cephalo_ray.extract.across_pages import document_habits, pair_across_pages, pair_detected
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
 from cephalo_ray.extract.geometry import Box, Caption, Graphic, Item, TextLine, TextStats, union_of
 from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detector
@@ -28,14 +29,7 @@ from cephalo_ray.extract.page_text import (
     without_furniture,
     without_margin_text,
 )
-from cephalo_ray.extract.regions import (
-    DEFAULT_HABITS,
-    PageRegions,
-    document_habits,
-    pair_across_pages,
-    pair_detected,
-    pair_regions,
-)
+from cephalo_ray.extract.regions import DEFAULT_HABITS, PageRegions, pair_regions
 from cephalo_ray.rows import PairRow
 
 if TYPE_CHECKING:

@@ -2242,9 +2242,10 @@ def test_a_label_alone_over_its_figure_takes_the_legend_set_under_the_figure() -
 
 
 def test_a_label_already_paired_found_again_at_a_page_top_is_a_citation_not_an_item_across_pages() -> None:
+    from cephalo_ray.extract.across_pages import pair_across_pages
     from cephalo_ray.extract.captions import CaptionLabel
     from cephalo_ray.extract.geometry import Caption, Item
-    from cephalo_ray.extract.regions import PageRegions, pair_across_pages
+    from cephalo_ray.extract.regions import PageRegions
 
     table = CaptionLabel("table", "Table 3")
     # "... are displayed in" ends a page; the next opens "Table 3. The classifier tags ..."

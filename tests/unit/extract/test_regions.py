@@ -261,9 +261,10 @@ def test_caption_cut_at_the_foot_of_a_column_goes_on_in_the_next() -> None:
 
 
 def test_detected_blocks_go_to_unpaired_captions_of_their_kind() -> None:
+    from cephalo_ray.extract.across_pages import pair_detected
     from cephalo_ray.extract.captions import CaptionLabel
     from cephalo_ray.extract.geometry import Caption, Item
-    from cephalo_ray.extract.regions import PageRegions, pair_detected
+    from cephalo_ray.extract.regions import PageRegions
 
     page = Box(0, 0, 612, 792)
     figure_caption = Caption(Box(72, 400, 300, 420), CaptionLabel("figure", "Figure 2"), "Figure 2: b.", (0,))
