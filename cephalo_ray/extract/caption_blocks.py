@@ -473,6 +473,13 @@ def next_column_lines(
         for line in lines
     ):
         return []  # the column goes on below the caption
+    if any(
+        drawing.y0 >= last.box.y1 - 1
+        and drawing.horizontal_overlap(box) > 0
+        and drawing.height >= 2 * last.size
+        for drawing in drawings
+    ):
+        return []  # its figure (or table) is drawn below it: a caption set over its item
     right = [
         index
         for index, line in enumerate(lines)

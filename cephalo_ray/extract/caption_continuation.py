@@ -158,7 +158,32 @@ def continues_caption(
         return False  # a chart's axis unit over its tick labels ("1000 Mboe" over "900"), or its bar labels
     if not in_body_size and legend_under_title(lines, members, candidate):
         return True
+    if hanging_rows(lines, members, cursor):
+        return True
     return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
+
+
+def hanging_rows(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
+    """The caption is set with a hanging indent: its first row starts at the label, the rows under
+    it start further in (past the label), and this row and the one under it both start there, one
+    under the other, tight under the caption ("Table 1. Sample sizes ... analyses." over "Region:
+    WA = ..." and "Highways include ..."). A paragraph indents its first row only."""
+    first = lines[members[0]]
+    last = lines[members[-1]]
+    candidate = lines[cursor]
+    if cursor + 1 >= len(lines) or not 1.5 * first.size <= candidate.box.x0 - first.box.x0 <= 6 * first.size:
+        return False
+    after = lines[cursor + 1]
+    indent = candidate.box.x0
+    rows_so_far = [lines[member] for member in members[1:]]
+    tight = 0.5 * first.size
+    return (
+        all(abs(row.box.x0 - indent) <= 2.0 for row in rows_so_far)
+        and abs(after.box.x0 - indent) <= 2.0
+        and all(abs(line.size - first.size) <= 0.3 for line in (candidate, after))
+        and -overlap_allowed(last.box, candidate.box) <= candidate.box.y0 - last.box.y1 <= tight
+        and -overlap_allowed(candidate.box, after.box) <= after.box.y0 - candidate.box.y1 <= tight
+    )
 
 
 def legend_under_title(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
@@ -588,6 +613,9 @@ def next_row_of_caption(
     # (a row a tall glyph's box reaches down into stands one of the caption's own steps lower)
     steps = [below.y0 - above.y0 for above, below in zip(rows, rows[1:], strict=False)]
     in_step = bool(steps) and abs(box.y0 - last.box.y0 - sorted(steps)[len(steps) // 2]) <= 0.1 * size
+    # (so does the row under a first row broken off mid-sentence, one ordinary leading lower: IPA
+    # letters and subscripts make boxes taller than their rows, and they overlap)
+    in_step = in_step or (not steps and size <= box.y0 - last.box.y0 <= 1.5 * size)
     # (a row with a subscript in it stands a little lower still in such a manuscript)
     loose = line_gap + (0.5 if broken_off else 0.25) * size
     return overlaps and (in_step or -reach_up <= gap <= max(reach, loose)) and same_font

@@ -597,9 +597,16 @@ def build_clusters(
         )
         in_sidebar = any(box.contains_point(line.box.center_x, line.box.center_y, 1.0) for box in sidebars)
         block = by_block.get(line.block, [line])
-        if not inside and len(block) == 1:
-            inside = titles_drawing(line, clusters)
-        if in_sidebar or (not inside and is_body_line(line, block, stats)):
+        titled = titled_drawing(line, clusters) if not inside and len(block) == 1 else None
+        prose = not titled and (in_sidebar or (not inside and is_body_line(line, block, stats)))
+        # (a line of running words centred under a drawing, opening with a panel's letter, is the
+        # panel's sub-caption, not prose)
+        panel = titled or (subcaptioned_drawing(line, clusters) if prose and not in_sidebar else None)
+        if panel is not None:
+            # (joined at once: the chart's own labels that stand between them join it later)
+            panel.box = panel.box.union(line.box)
+            panel.lines.append(index)
+        elif prose:
             body.add(index)
         else:
             free.append(index)
@@ -621,25 +628,55 @@ def build_clusters(
     return clusters, body
 
 
-def titles_drawing(line: TextLine, drawings: Sequence[Cluster]) -> bool:
-    """A line alone in its block, centred over a drawing right under it and no wider: the chart's
-    title, however wide it runs ("Balance Before and After Propensity Adjustment"), not prose. A
-    sentence or a numbered heading over a figure is the text's."""
+def titled_drawing(line: TextLine, drawings: Sequence[Cluster]) -> Cluster | None:
+    """The drawing whose title the line is: a line alone in its block, centred over the drawing
+    right under it and no wider, however wide it runs ("Balance Before and After Propensity
+    Adjustment", "Warping Path" over one of two charts side by side), part of the figure, not prose
+    nor a heading. A sentence or a numbered heading over a figure is the text's."""
     words = len(line.text.split())
     if not 2 <= words <= 12 or not mostly_letters(line.text):
-        return False
+        return None
     if finishes_sentence(line) or SECTION_HEADING.match(line.text):
-        return False
+        return None
     box = line.box
     # (a chart is taller than a few lines; a formula's brace under its script is not)
-    return any(
-        drawing.box.height >= 4 * box.height
-        and drawing.box.x0 - 2 <= box.x0
-        and box.x1 <= drawing.box.x1 + 2
-        and abs(box.center_x - drawing.box.center_x) <= 0.15 * drawing.box.width
-        and 0 <= drawing.box.y0 - box.y1 <= 1.5 * line.size
-        for drawing in drawings
-        if not drawing.text_only
+    return next(
+        (
+            drawing
+            for drawing in drawings
+            if not drawing.text_only
+            and drawing.box.height >= 4 * box.height
+            and drawing.box.x0 - 2 <= box.x0
+            and box.x1 <= drawing.box.x1 + 2
+            and abs(box.center_x - drawing.box.center_x) <= 0.15 * drawing.box.width
+            and 0 <= drawing.box.y0 - box.y1 <= 1.5 * line.size
+        ),
+        None,
+    )
+
+
+# a panel's own caption opens with its letter: "(b) f0 contours ...", "b) Time series ..."
+PANEL_LETTER_START = re.compile(r"\(?[a-z]\)\s+\S")
+
+
+def subcaptioned_drawing(line: TextLine, drawings: Sequence[Cluster]) -> Cluster | None:
+    """The drawing whose sub-caption the line is: a line opening with a panel's letter, centred
+    right under the drawing, however wide it runs ("(b) f0 contours plotted separately for each
+    target word"), part of the figure, not prose. (The panel's tick labels and axis title may stand
+    between them, not yet joined to the drawing.)"""
+    if not PANEL_LETTER_START.match(line.text.strip()):
+        return None
+    box = line.box
+    return next(
+        (
+            drawing
+            for drawing in drawings
+            if not drawing.text_only
+            and drawing.box.height >= 4 * box.height
+            and abs(box.center_x - drawing.box.center_x) <= 0.15 * drawing.box.width
+            and 0 <= box.y0 - drawing.box.y1 <= 3 * line.size
+        ),
+        None,
     )
 
 

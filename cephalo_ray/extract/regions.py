@@ -166,11 +166,21 @@ def vertical_claim(
         # text beside the figure, clear of the caption's own width, is body text flowing round it
         return overlaps(box) and box.horizontal_overlap(caption) > 0
 
+    alone_on_row = not any(other.box != caption and other.box.shares_row(caption) for other in captions)
+
     def within(box: Box) -> bool:
         # (or starting where the caption starts: a figure wider than the column of its caption,
         # set flush left with it)
         flush = abs(box.x0 - caption.x0) <= 4.0 and box.x1 > right
-        return (box.center_x >= left - 2 and box.center_x <= right + 2) or flush
+        # (or reaching far over into the next column from this one, over or under a caption set at
+        # its column's left edge, alone on its row: a page-wide chart over a short caption flush left)
+        spread = (
+            alone_on_row
+            and abs(caption.x0 - left) <= 4.0
+            and left <= box.x0 < right
+            and box.x1 > right + 0.5 * (right - left)
+        )
+        return (box.center_x >= left - 2 and box.center_x <= right + 2) or flush or spread
 
     def astray(cluster: Cluster) -> bool:
         # text alone reaching far over into the next column (a title page's author block) is not

@@ -2404,3 +2404,84 @@ def test_a_framed_table_of_short_cells_is_no_panel_of_prose() -> None:
         )
     ]
     assert is_text_panel(0, [frame], code, [])
+
+
+def test_a_caption_s_second_row_overlapping_its_first_s_tall_box_goes_on_from_it() -> None:
+    # (IPA letters and a subscript make the rows' boxes 13 to 17 pt tall for 10 pt type, one
+    # ordinary leading apart: each box reaches 4.4 pt into the one above)
+    lines = [
+        line(
+            (144.7, 592.2, 469.8, 609.2),
+            "Figure 7: f0 contours of the substitution items ‘wallaby’, kee ‘ant’,",
+            6,
+            9.8,
+        ),
+        line(
+            (148.8, 604.8, 465.7, 618.1),
+            "naβi ‘dog’, ɸaɰai ‘bandicoot’, and sije ‘pig’ from recorded items.",
+            7,
+            10.0,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=0.0)
+    assert caption.text.endswith("from recorded items.")
+
+
+def test_a_caption_with_a_hanging_indent_goes_on_past_its_first_finished_sentence() -> None:
+    # (a Word proceedings table caption: the label's row ends a sentence; the rows under it start
+    # past the label, one under the other, and run further right than the first)
+    caption_rows = [
+        typeset(
+            (57.6, 74.9, 543.5, 90.1),
+            "Table 1. Sample sizes of movement paths used in the analyses.",
+            1,
+            11.0,
+        ),
+        typeset(
+            (93.6, 87.8, 550.6, 102.6),
+            "Region: WA = Washington, N = north of I-90, S = south of I-90,",
+            2,
+            11.0,
+        ),
+        typeset((93.6, 100.4, 282.1, 115.2), "Highways include state and US highways.", 3, 11.0),
+    ]
+    header = [
+        line((99.0 + 80 * i, 130.0, 140.0 + 80 * i, 141.0), name, 4, 11.0)
+        for i, name in enumerate(("Region", "Status", "Females"))
+    ]
+    (caption,) = find_captions([*caption_rows, *header], body_size=12.0, line_gap=1.0)
+    assert caption.text.endswith("Highways include state and US highways.")
+    # a paragraph after a finished caption indents its first row only
+    paragraph_rows = [
+        caption_rows[0],
+        typeset(
+            (93.6, 87.8, 550.6, 102.6), "We tracked the goats from the spring of 2019 to the end of", 2, 11.0
+        ),
+        typeset(
+            (57.6, 100.4, 550.6, 115.2), "the following year in both regions of the study area.", 2, 11.0
+        ),
+    ]
+    (caption,) = find_captions(paragraph_rows, body_size=12.0, line_gap=1.0)
+    assert caption.text == "Table 1. Sample sizes of movement paths used in the analyses."
+
+
+def test_a_page_wide_drawing_over_a_flush_left_caption_is_its_figure_unless_a_caption_stands_beside_it() -> (
+    None
+):
+    from cephalo_ray.extract.geometry import Caption, Cluster
+    from cephalo_ray.extract.regions import vertical_claim
+
+    label = parse_caption_start("Fig. (4). Time series for road fatalities.")
+    assert label is not None
+    caption = Caption(Box(57, 544, 303, 553), label, "Fig. (4). Time series for road fatalities.", (0,))
+    lines = [line((57, 544, 303, 553), caption.text, 0, 8.0)]
+    chart = [Cluster(Box(83, 309, 519, 533), paths=40)]  # its middle just past the column's edge
+    # (alone on its row at the left column's edge: the chart reaching far into the next column is its)
+    claim = vertical_claim(0, [caption], chart, [], PAGE, (57, 298), True, lines)
+    assert claim is not None and claim.clusters == (0,)
+    # (with a caption beside it on its row, the drawing across both is no more its alone)
+    other_label = parse_caption_start("Fig. (5). Fatality rates by state.")
+    assert other_label is not None
+    beside = Caption(Box(305, 544, 520, 553), other_label, "Fig. (5). Fatality rates by state.", (1,))
+    lines.append(line((305, 544, 520, 553), beside.text, 1, 8.0))
+    assert vertical_claim(0, [caption, beside], chart, [], PAGE, (57, 298), True, lines) is None

@@ -1230,3 +1230,98 @@ def test_a_figure_continued_with_more_panels_keeps_its_first_page_caption() -> N
     )
     (pair,) = extract(doc)
     assert pair["page"] == 1 and pair["caption"] == "Figure 3. Horizontal slices through the model."
+
+
+def test_a_bold_title_centred_over_one_of_two_charts_side_by_side_stays_in_the_figure() -> None:
+    # (Political Analysis: "Warping Path" in bold over the right one of two charts under one
+    # caption, clear of its chart, reads like a heading)
+    doc = pymupdf.open()
+    page = doc.new_page(width=493, height=700)
+    paragraph(page, 54, 60, 450, lines=10)
+    vector_plot(page, pymupdf.Rect(57, 380, 248, 595))  # its top level with the title
+    for row in range(14):  # the right chart: a matrix of cells, nothing drawn or written over it
+        for column in range(14):
+            page.draw_rect(pymupdf.Rect(291 + 11 * column, 420 + 11 * row, 300 + 11 * column, 429 + 11 * row))
+    page.insert_text((325, 406), "Warping Path", fontsize=12, fontname="hebo")  # 10 pt over its chart
+    page.insert_textbox(
+        pymupdf.Rect(54, 612, 451, 640),
+        "Figure 3. Warping path. The left chart shows the points matched, connected by dashed lines; the "
+        "right chart shows the matrix of the warping path, where only matched pairs are shown.",
+        fontsize=9,
+        fontname="tiro",
+    )
+    (pair,) = extract(doc)
+    assert pair["bbox"][0] <= 75 and pair["bbox"][2] >= 443  # both charts
+
+
+def test_a_page_wide_chart_over_a_short_caption_flush_left_in_a_two_column_page() -> None:
+    # (The Open Transportation Journal: the chart runs far into the right column, its caption
+    # "Fig. (4). Time series ..." is short and set at the left column's edge)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    plot = pymupdf.Rect(83, 309, 517, 533)
+    vector_plot(page, plot)
+    page.insert_text(
+        (57, 552), "Fig. (4). Time series for road fatalities, 1965-2018.", fontsize=8, fontname="tiro"
+    )
+    for x0 in (57, 308):
+        for top, bottom in ((575, 780), (60, 290)):
+            left = page.insert_textbox(
+                pymupdf.Rect(x0, top, x0 + 230, bottom), " ".join([BODY] * 4), fontsize=10, fontname="tiro"
+            )
+            assert left >= 0  # (the column's text fits its box)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 4" and iou(pair["bbox"], tuple(plot)) > 0.8
+
+
+def test_sub_captions_centred_under_stacked_panels_belong_to_the_figure() -> None:
+    # (Language Documentation & Conservation: "(a) f0 contours for all words ..." in the body's
+    # size, wider than its panel, centred right under it; the figure's caption under the second)
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    top, bottom = pymupdf.Rect(210, 126, 401, 317), pymupdf.Rect(210, 343, 401, 550)
+    for plot, text, more in (
+        (top, "(a) f0 contours for all words plotted together, with frames distinguished", "by line type"),
+        (bottom, "(b) f0 contours plotted separately for each target word, with frame indicated", "by color"),
+    ):
+        vector_plot(page, plot)
+        width = pymupdf.get_text_length(text, fontname="tiro", fontsize=10)
+        page.insert_text((305.5 - width / 2, plot.y1 + 21), text, fontsize=10, fontname="tiro")
+        page.insert_text((290, plot.y1 + 34), more, fontsize=10, fontname="tiro")
+    page.insert_text(
+        (145, 605),
+        "Figure 7: f0 contours of the substitution items from recorded",
+        fontsize=10,
+        fontname="tiro",
+    )
+    page.insert_text((145, 618), "elicitation items in the field.", fontsize=10, fontname="tiro")
+    page.insert_textbox(pymupdf.Rect(72, 640, 540, 760), " ".join([BODY] * 4), fontsize=10, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 7"
+    assert pair["bbox"][1] <= 140 and pair["bbox"][3] >= 580  # both panels and the second sub-caption
+    assert pair["bbox"][0] <= 160 and pair["bbox"][2] >= 455
+
+
+def test_a_caption_set_over_its_figure_does_not_run_on_into_the_next_column() -> None:
+    # (Perspectives on Politics: "Figure 1" and its title above a page-wide chart, at the foot of
+    # the left column's text; the right column's top line starts in lower case)
+    doc = pymupdf.open()
+    page = doc.new_page(width=594, height=792)
+    written = [
+        page.insert_textbox(
+            pymupdf.Rect(54, 70, 282, 330), " ".join([BODY] * 4), fontsize=10.5, fontname="tiro"
+        ),
+        page.insert_textbox(
+            pymupdf.Rect(301, 70, 531, 330),
+            "surveys, 35% and 40% of respondents then also reported consistently pro-immigration "
+            "preferences. " + " ".join([BODY] * 3),
+            fontsize=10.5,
+            fontname="tiro",
+        ),
+    ]
+    assert min(written) >= 0  # (both columns fit their boxes)
+    page.insert_text((54, 357), "Figure 1", fontsize=10.5, fontname="hebo")
+    page.insert_text((54, 369), "Immigration Issue Importance Asymmetry", fontsize=10.5, fontname="hebo")
+    vector_plot(page, pymupdf.Rect(58, 380, 525, 687))
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 1 Immigration Issue Importance Asymmetry"
