@@ -4,7 +4,7 @@ joins them (axis labels, legends, table cells), decorations and rules are told a
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cephalo_ray.extract.caption_blocks import opens_caption
 from cephalo_ray.extract.caption_continuation import finishes_sentence
@@ -639,6 +639,23 @@ def titled_drawing(line: TextLine, drawings: Sequence[Cluster]) -> Cluster | Non
     if finishes_sentence(line) or SECTION_HEADING.match(line.text):
         return None
     box = line.box
+    return drawing_centred_on(
+        line,
+        drawings,
+        lambda drawing: (
+            drawing.x0 - 2 <= box.x0
+            and box.x1 <= drawing.x1 + 2
+            and 0 <= drawing.y0 - box.y1 <= 1.5 * line.size
+        ),
+    )
+
+
+def drawing_centred_on(
+    line: TextLine, drawings: Sequence[Cluster], placed: Callable[[Box], bool]
+) -> Cluster | None:
+    """The first drawing centred on the line and `placed` (given the drawing's box) where its title
+    or sub-caption would stand."""
+    box = line.box
     # (a chart is taller than a few lines; a formula's brace under its script is not)
     return next(
         (
@@ -646,10 +663,8 @@ def titled_drawing(line: TextLine, drawings: Sequence[Cluster]) -> Cluster | Non
             for drawing in drawings
             if not drawing.text_only
             and drawing.box.height >= 4 * box.height
-            and drawing.box.x0 - 2 <= box.x0
-            and box.x1 <= drawing.box.x1 + 2
             and abs(box.center_x - drawing.box.center_x) <= 0.15 * drawing.box.width
-            and 0 <= drawing.box.y0 - box.y1 <= 1.5 * line.size
+            and placed(drawing.box)
         ),
         None,
     )
@@ -667,17 +682,7 @@ def subcaptioned_drawing(line: TextLine, drawings: Sequence[Cluster]) -> Cluster
     if not PANEL_LETTER_START.match(line.text.strip()):
         return None
     box = line.box
-    return next(
-        (
-            drawing
-            for drawing in drawings
-            if not drawing.text_only
-            and drawing.box.height >= 4 * box.height
-            and abs(box.center_x - drawing.box.center_x) <= 0.15 * drawing.box.width
-            and 0 <= box.y0 - drawing.box.y1 <= 3 * line.size
-        ),
-        None,
-    )
+    return drawing_centred_on(line, drawings, lambda drawing: 0 <= box.y0 - drawing.y1 <= 3 * line.size)
 
 
 def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: TextStats) -> list[Cluster]:
