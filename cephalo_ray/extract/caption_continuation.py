@@ -344,6 +344,17 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
     script = candidate.size <= 0.85 * last.size and last.box.x0 <= box.x0 and box.x1 <= row_end + 1
     if piece and script:
         return True
+    # (a line of the next column a narrow gutter away, set on the body's baselines, stands off the
+    # row by half a line, top and bottom alike; a row's pieces in one size share its baseline, and
+    # a script or a tall symbol moves only one of its edges)
+    ender = max((lines[m] for m in members if lines[m].box.shares_row(box)), key=lambda line: line.box.x1)
+    shift_top, shift_bottom = box.y0 - ender.box.y0, box.y1 - ender.box.y1
+    if (
+        abs(candidate.size - ender.size) <= 0.3
+        and min(abs(shift_top), abs(shift_bottom)) > 0.3 * ender.size
+        and shift_top * shift_bottom > 0
+    ):
+        return False
     # (the other word of a last line justified to both edges)
     above = union_of(lines[member].box for member in members[:-1]) if len(members) > 1 else None
     if above is not None and force_justified_end(lines[members[-2]], [last.box, box], above):

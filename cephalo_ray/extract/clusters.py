@@ -16,7 +16,7 @@ from cephalo_ray.extract.geometry import (
     Graphic,
     TextLine,
     TextStats,
-    is_rule,
+    joined_rules,
     union_of,
 )
 from cephalo_ray.extract.page_text import (
@@ -360,7 +360,8 @@ def ruled_floats(
     """The areas of ruled algorithm floats: a caption labelled Algorithm or Listing with a rule just
     above or below it and a rule of the same length further down, the float's foot. Their lines of
     pseudo-code read like prose but belong to the float. Ruled tables under their caption too."""
-    rules = [graphic.box for graphic in graphics if is_rule(graphic, 60)]
+    # (a grid's rules written cell by cell are one rule: a Word table's first cell is often narrow)
+    rules = [rule for rule in joined_rules(graphics) if rule.width >= 60]
     areas = ruled_tables(captions, rules, lines, stats)
     for caption in captions:
         if not caption.label.label.startswith(RULED_FLOAT_LABELS):
@@ -419,9 +420,12 @@ def ruled_tables(
     """Tables under their caption from the rule just below it down to the last rule of the same
     length that follows with neither a caption nor mostly prose before it. Cells written as sentences
     (a table of research questions) read like prose but belong to the table."""
+    # (a caption written into one block with the table's header row says nothing of that row)
+    in_captions = {index for caption in captions for index in caption.lines}
     blocks: dict[int, list[TextLine]] = {}
-    for line in lines:
-        blocks.setdefault(line.block, []).append(line)
+    for index, line in enumerate(lines):
+        if index not in in_captions:
+            blocks.setdefault(line.block, []).append(line)
     areas = []
     for caption in captions:
         if caption.label.kind != "table":
@@ -447,7 +451,7 @@ def ruled_tables(
             ]
             if any(foot.y1 < other.box.center_y < rule.y0 and other is not caption for other in captions):
                 break  # the next table's rules
-            prose = sum(1 for line in between if is_body_line(line, blocks[line.block], stats))
+            prose = sum(1 for line in between if is_body_line(line, blocks.get(line.block, [line]), stats))
             if prose >= 0.5 * len(between) > 0:
                 break  # a paragraph of the page between this table and a rule further down
             foot = rule
@@ -625,7 +629,7 @@ def build_clusters(
     clusters = absorb_text(clusters, lines, [index for index in free if index not in in_floats], page)
     absorbed = {index for cluster in clusters for index in cluster.lines}
     clusters.extend(text_clusters(lines, [i for i in free if i not in absorbed], page, stats))
-    return clusters, body
+    return clusters, body - with_legends_under_drawings(clusters, body, lines, caption_lines)
 
 
 def titled_drawing(line: TextLine, drawings: Sequence[Cluster]) -> Cluster | None:
@@ -683,6 +687,83 @@ def subcaptioned_drawing(line: TextLine, drawings: Sequence[Cluster]) -> Cluster
         return None
     box = line.box
     return drawing_centred_on(line, drawings, lambda drawing: 0 <= box.y0 - drawing.y1 <= 3 * line.size)
+
+
+def with_legends_under_drawings(
+    clusters: list[Cluster], body: set[int], lines: Sequence[TextLine], caption_lines: set[int]
+) -> set[int]:
+    """Joins to each drawing the legend set right under it that read as prose, and returns the
+    lines so taken from the body: two or three lines, no wider than the drawing (give or take an
+    em), the last one shorter and centred ("Dioxo-decahydroacridine derivatives - 1/0, 3/0, 6/0,
+    7/0;" over a centred "QAS - "J" inhibitor", under a chart and over its caption). A paragraph's
+    last line starts at its left edge."""
+    taken: set[int] = set()
+    for index in sorted(body, key=lambda at: lines[at].box.y0):
+        if index in taken:
+            continue
+        line = lines[index]
+        under = [
+            cluster
+            for cluster in clusters
+            if not cluster.text_only
+            and cluster.box.y0 < line.box.y0
+            and -0.3 * line.size <= line.box.y0 - cluster.box.y1 <= 1.5 * line.size
+        ]
+        if not under:
+            continue
+        stack = stacked_under(index, lines, caption_lines | {at for cluster in under for at in cluster.lines})
+        if not 2 <= len(stack) <= 3:
+            continue
+        last = lines[stack[-1]]
+        left = min(lines[at].box.x0 for at in stack)
+        right = max(lines[at].box.x1 for at in stack)
+        if last.box.x0 - left < 2 * line.size or abs(last.box.center_x - (left + right) / 2) > line.size:
+            continue
+        drawing = next(
+            (
+                cluster
+                for cluster in under
+                if cluster.box.height >= 4 * line.box.height
+                and cluster.box.x0 - line.size <= left
+                and right <= cluster.box.x1 + line.size
+                and abs((left + right) / 2 - cluster.box.center_x) <= 0.15 * cluster.box.width
+            ),
+            None,
+        )
+        if drawing is None:
+            continue
+        drawing.box = union_of([drawing.box, *(lines[at].box for at in stack)])
+        drawing.lines.extend(at for at in stack if at not in drawing.lines)
+        taken.update(stack)
+    return taken
+
+
+def stacked_under(index: int, lines: Sequence[TextLine], skip: set[int], most: int = 4) -> list[int]:
+    """The line and the lines stacked under it, line under line with no more than half a line
+    between them and overlapping it across (at most `most`), whatever blocks the PDF wrote them in
+    (a word processor writes each line as its own block), top to bottom."""
+    stack = [index]
+    while len(stack) < most:
+        bottom = lines[stack[-1]].box
+        left = min(lines[at].box.x0 for at in stack)
+        right = max(lines[at].box.x1 for at in stack)
+        size = lines[index].size
+        following = next(
+            (
+                at
+                for at, other in enumerate(lines)
+                if at not in stack
+                and at not in skip
+                and other.box.x0 < right
+                and left < other.box.x1
+                and -0.3 * size <= other.box.y0 - bottom.y1 <= 0.6 * size
+            ),
+            None,
+        )
+        if following is None:
+            break
+        stack.append(following)
+    return stack
 
 
 def text_clusters(lines: Sequence[TextLine], free: list[int], page: Box, stats: TextStats) -> list[Cluster]:

@@ -87,6 +87,29 @@ def is_rule(graphic: Graphic, min_width: float) -> bool:
     return graphic.kind == "path" and graphic.box.height <= RULE_THICKNESS and graphic.box.width >= min_width
 
 
+def joined_rules(graphics: Sequence[Graphic]) -> list[Box]:
+    """Horizontal rules, with the pieces a grid writes cell by cell joined into one rule."""
+    pieces = sorted(
+        (graphic.box for graphic in graphics if is_rule(graphic, 0.0) and graphic.box.width > 0),
+        key=lambda box: (box.y0, box.x0),
+    )
+    rules: list[Box] = []
+    for piece in pieces:
+        last = next(
+            (
+                i
+                for i, rule in enumerate(rules)
+                if abs(rule.y0 - piece.y0) <= 1.0 and rule.x0 - 2 <= piece.x0 <= rule.x1 + 2
+            ),
+            None,
+        )
+        if last is None:
+            rules.append(piece)
+        else:
+            rules[last] = rules[last].union(piece)
+    return rules
+
+
 @dataclass(frozen=True)
 class TextLine:
     box: Box

@@ -161,7 +161,7 @@ def page_number_places(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box]
 
 def running_graphics(pages: Sequence[Sequence[Graphic]], rects: Sequence[Box]) -> list[set[int]]:
     """Per page, the graphics that are running furniture: a logo or rule in the top or bottom band,
-    a bar down the outer edge, or an image the size of the page (a watermark or letterhead layer
+    a bar down the outer edge, a rule down the whole page, or an image the size of the page (a watermark or letterhead layer
     behind the text), printed at the same place on many pages (a journal's banner, even on pages
     with no header text)."""
     seen: dict[tuple[str, int, int, int, int], set[int]] = {}
@@ -173,7 +173,11 @@ def running_graphics(pages: Sequence[Sequence[Graphic]], rects: Sequence[Box]) -
             band, side = FURNITURE_BAND * rect.height, FURNITURE_BAND * rect.width
             in_body_rows = rect.y0 + band < box.center_y < rect.y1 - band
             page_sized = box.area >= PAGE_BACKGROUND_AREA * rect.area
-            if in_body_rows and rect.x0 + side < box.center_x < rect.x1 - side and not page_sized:
+            # (a side of a frame drawn round the text block, or a rule down the gutter, runs the
+            # height of the page's body wherever it stands across)
+            full_height_rule = box.width <= 2.5 and box.height >= 0.6 * rect.height
+            central = rect.x0 + side < box.center_x < rect.x1 - side
+            if in_body_rows and central and not page_sized and not full_height_rule:
                 continue
             key = (graphic.kind, round(box.x0), round(box.y0), round(box.x1), round(box.y1))
             marks.append((index, key))

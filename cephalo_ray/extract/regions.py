@@ -49,6 +49,7 @@ from cephalo_ray.extract.geometry import (
     combined_graphics,
     edge_gap,
     is_rule,
+    joined_rules,
     union_of,
 )
 from cephalo_ray.extract.page_text import SECTION_HEADING, is_wordy, mostly_letters
@@ -1053,8 +1054,10 @@ def with_rest_of_legend(item: Item, continuations: Sequence[Caption]) -> Item:
     return replace(item, caption=replace(caption, text=text, lines=caption.lines + rest.lines))
 
 
+# (a superscript note number reads run into its note's first word: "1Douglas Island Pink and Chum")
 FOOTNOTE_START = re.compile(
-    r"^(?:[*\u2020\u2021\u00a7\u00b6#]|[a-z]\s|\(?[a-z]\)|notes?\b|abbreviations?\b|sources?\b|data\b)",
+    r"^(?:[*\u2020\u2021\u00a7\u00b6#\u00b9\u00b2\u00b3\u2070-\u2079]|[a-z]\s|\(?[a-z]\)|(?-i:\d{1,2}[A-Z][a-z])"
+    r"|notes?\b|abbreviations?\b|sources?\b|data\b)",
     re.IGNORECASE,
 )
 
@@ -1087,29 +1090,6 @@ def covered(spans: Sequence[tuple[float, float]]) -> float:
             total += end - max(start, reach)
             reach = end
     return total
-
-
-def joined_rules(graphics: Sequence[Graphic]) -> list[Box]:
-    """Horizontal rules, with the pieces a grid writes cell by cell joined into one rule."""
-    pieces = sorted(
-        (graphic.box for graphic in graphics if is_rule(graphic, 0.0) and graphic.box.width > 0),
-        key=lambda box: (box.y0, box.x0),
-    )
-    rules: list[Box] = []
-    for piece in pieces:
-        last = next(
-            (
-                i
-                for i, rule in enumerate(rules)
-                if abs(rule.y0 - piece.y0) <= 1.0 and rule.x0 - 2 <= piece.x0 <= rule.x1 + 2
-            ),
-            None,
-        )
-        if last is None:
-            rules.append(piece)
-        else:
-            rules[last] = rules[last].union(piece)
-    return rules
 
 
 def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[Graphic]) -> Box:

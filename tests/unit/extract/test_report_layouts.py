@@ -1,0 +1,286 @@
+"""Layouts of word-processor journals, agency reports and typesetters' samples drawn here with
+pymupdf: tables ruled cell by cell, note marks run into their notes, legends centred under charts,
+narrow gutters and a frame drawn round the text block of every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymupdf
+
+from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats
+from cephalo_ray.extract.regions import pair_regions
+from tests.unit.extract.test_page_layouts import append_content
+from tests.unit.extract.test_regions import BODY, extract, iou, vector_plot
+
+
+def ruled_in_pieces(page: Any, y: float, edges: list[float]) -> None:
+    """A rule drawn cell by cell, as a word processor writes a grid's border."""
+    for left, right in zip(edges, edges[1:], strict=False):
+        page.draw_line((left, y), (right, y), width=0.4)
+
+
+def test_a_table_ruled_cell_by_cell_keeps_its_rows_of_sentences_under_a_caption_in_its_block() -> None:
+    # (Ideas in Ecology and Evolution: a Word table whose rules are written cell by cell, the first
+    # cell narrower than a rule of its own; its caption written into one block with the header row;
+    # the rows' middle cells are sentences that wrap)
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    edges = [69.8, 110.8, 389.9, 462.0, 547.2]
+    # (the caption's rows and the header row written as one text object: one block when read)
+    page.insert_text((72, 60), "Ideas in Ecology and Evolution", fontsize=10, fontname="tiro")
+    caption = (
+        "Table 1. Commonly used null values, limitations, compatibility with common software and a",
+        "recommendation regarding whether or not it is a good option. Null values are indicated as",
+        "compatible with specific software if they work consistently and correctly with that",
+        "software. For example, the null value NULL works correctly for certain applications in R.",
+    )
+    height = page.rect.height
+    operators = [f"BT /tiro 10 Tf 72 {height - 83.4:.1f} Td ({caption[0]}) Tj"]
+    operators += [f"0 -11.5 Td ({row}) Tj" for row in caption[1:]]
+    operators.append("0 -27 Td (Null) Tj 40.2 0 Td (Problems) Tj 279.3 0 Td (Compatibility) Tj")
+    operators.append("72 0 Td (Recommendation) Tj ET")
+    append_content(doc, page, "\n".join(operators).encode())
+    ruled_in_pieces(page, 129.6, edges)
+    ruled_in_pieces(page, 154.6, edges)
+    rows = [
+        ("0", ["Indistinguishable from a true zero"], "", "Never use"),
+        ("Blank", ["Hard to distinguish values that are missing from those overlooked",
+                   "on entry. Hard to distinguish blanks from spaces, which behave",
+                   "differently."], "R, Python, SQL", "Best option"),
+        ("-999", ["Not recognized as null by many programs without user input. Can",
+                  "be inadvertently entered into calculations."], "", "Avoid"),
+        ("NA, na", ["Can also be an abbreviation (e.g., North America), can cause prob-",
+                    "lems with data type (turn a numerical column into a text column).",
+                    "NA is more commonly recognized than na."], "R", "Good option"),
+        ("N/A", ["An alternate form of NA, but often not compatible with software"], "", "Avoid"),
+        ("NULL", ["Can cause problems with data type"], "SQL", "Good option"),
+        ("None", ["Uncommon. Can cause problems with data type"], "Python", "Avoid"),
+        ("Missing", ["Uncommon. Can cause problems with data type"], "", "Avoid"),
+    ]  # fmt: skip
+    y = 166.0
+    for name, problems, software, advice in rows:
+        page.insert_text((72, y), name, fontsize=10, fontname="tiro")
+        for offset, text in enumerate(problems):
+            page.insert_text((112.2, y + 11.5 * offset), text, fontsize=10, fontname="tiro")
+        page.insert_text((394, y), software, fontsize=10, fontname="tiro")
+        page.insert_text((479, y), advice, fontsize=10, fontname="tiro")
+        y += 11.5 * len(problems) + 11
+    bottom = y - 11
+    ruled_in_pieces(page, bottom, edges)
+    for x0 in (72, 313):
+        left = page.insert_textbox(
+            pymupdf.Rect(x0, bottom + 30, x0 + 229, 740), " ".join([BODY] * 4), fontsize=10, fontname="tiro"
+        )
+        assert left >= 0
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table" and pair["label"] == "Table 1"
+    assert iou(pair["bbox"], (69.8, 129.6, 547.2, bottom)) > 0.9
+
+
+def test_notes_opening_with_a_superscript_number_run_into_their_word_stay_out_of_the_table() -> None:
+    # (an NPAFC technical report: "1Douglas Island Pink and Chum, Inc." under a small table's last
+    # rule, the second note running far wider than the table)
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_textbox(pymupdf.Rect(72, 60, 540, 180), " ".join([BODY] * 4), fontsize=10, fontname="tiro")
+    for row, text in enumerate(
+        (
+            "Table 3. Number of juvenile chum salmon hatchery otolith",
+            "thermal marks recovered in Icy Strait by Southeast Alaska Coastal",
+            "Monitoring surveys, 1997-2017.",
+        )
+    ):
+        page.insert_text((72, 562 + 10.4 * row), text, fontsize=9, fontname="tiro")
+    page.draw_line((72, 588.6), (247.5, 588.6), width=1.0)
+    for x, name in ((81.9, "Month"), (122.7, "DIPAC"), (165.1, "NSEAK"), (209.4, "SSRAA")):
+        page.insert_text((x, 601), name, fontsize=9, fontname="tiro")
+    page.draw_line((72, 603.5), (247.5, 603.5), width=0.5)
+    for row, cells in enumerate((("June", "3974", "819", "13"), ("July", "1611", "2086", "211"))):
+        for x, text in zip((85.7, 128.7, 174.9, 221.0), cells, strict=True):
+            page.insert_text((x, 614.5 + 13 * row), text, fontsize=9, fontname="tiro")
+    page.insert_text((80.9, 641), "August", fontsize=9, fontname="tiro")
+    page.draw_line((71.3, 644), (247.5, 644), width=1.0)
+    notes = (
+        "Douglas Island Pink and Chum, Inc.",
+        "Includes Northern Southeast Regional Aquaculture Association, Kake Nonprofit Fisheries Corp. "
+        "and Armstrong-Keta Inc.",
+        "Southern Southeast Regional Aquaculture Association.",
+    )
+    for number, note in enumerate(notes, start=1):
+        baseline = 652.5 + 10.3 * (number - 1)
+        page.insert_text((72, baseline - 3), str(number), fontsize=5.5, fontname="tiro")  # raised, small
+        page.insert_text((75, baseline), note, fontsize=9, fontname="tiro")
+    page.insert_textbox(pymupdf.Rect(72, 690, 540, 760), " ".join([BODY] * 2), fontsize=10, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table" and pair["label"] == "Table 3"
+    assert iou(pair["bbox"], (71.3, 588.6, 247.5, 644)) > 0.9
+
+
+def test_a_legend_centred_under_its_chart_over_the_caption_belongs_to_the_figure() -> None:
+    # (J. Hydrocarbon Power Engineering, a Word journal: under each chart a column-wide line of
+    # series names and a short centred line, then the bold caption; a second chart right under)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    left = page.insert_textbox(
+        pymupdf.Rect(84.7, 60, 314, 780), " ".join([BODY] * 12), fontsize=10.1, fontname="tiro"
+    )
+    assert left >= 0
+    top, bottom = pymupdf.Rect(314, 222.2, 550.2, 368.5), pymupdf.Rect(314, 443.4, 550.2, 597.1)
+    legend = "Dioxo-decahydroacridine derivatives - 1/0, 3/0, 6/0, 7/0;"
+    for plot in (top, bottom):
+        vector_plot(page, plot)
+        width = pymupdf.get_text_length(legend, fontname="tiro", fontsize=10.1)
+        page.insert_text((440.3 - width / 2, plot.y1 + 16.5), legend, fontsize=10.1, fontname="tiro")
+        page.insert_text((399.1, plot.y1 + 28), 'QAS - "J" inhibitor', fontsize=10.1, fontname="tiro")
+    captions = (
+        ("Figure 5 - Inhibition of thione bacteria growth by", "nitrogen-containing corrosion inhibitors"),
+        ("Figure 6 - Effect of nitrogen-containing inhibitors on", "the corrosion rate of metal samples"),
+    )
+    for plot, (first, second) in zip((top, bottom), captions, strict=True):
+        for row, text in enumerate((first, second)):
+            width = pymupdf.get_text_length(text, fontname="tibo", fontsize=10.1)
+            page.insert_text(
+                (440.3 - width / 2, plot.y1 + 46.5 + 11.5 * row), text, fontsize=10.1, fontname="tibo"
+            )
+    page.insert_textbox(
+        pymupdf.Rect(325.7, 60, 555, 215), " ".join([BODY] * 3), fontsize=10.1, fontname="tiro"
+    )
+    page.insert_textbox(
+        pymupdf.Rect(325.7, 680, 555, 780), " ".join([BODY] * 2), fontsize=10.1, fontname="tiro"
+    )
+    pairs = {pair["label"]: pair for pair in extract(doc)}
+    assert set(pairs) == {"Figure 5", "Figure 6"}
+    assert iou(pairs["Figure 5"]["bbox"], (328.2, 222.2, 552.4, 397)) > 0.8
+    assert iou(pairs["Figure 6"]["bbox"], (328.2, 443.4, 552.4, 626)) > 0.8
+    assert pairs["Figure 6"]["caption"].startswith("Figure 6 - Effect")
+
+
+def test_a_caption_row_does_not_run_on_into_the_next_column_half_a_line_off_its_baseline() -> None:
+    # (J. Hydrocarbon Power Engineering: a 13 pt gutter; the caption under a photo in the left
+    # column ends near the column's edge, level with a line of the right column's paragraph whose
+    # baselines stand half a line off the caption's)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    photo = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 219, 136), False)
+    photo.clear_with(120)
+    written = [page.insert_textbox(pymupdf.Rect(42.2, 60, 271.6, 390), " ".join([BODY] * 5), fontsize=10.1)]
+    page.insert_image(pymupdf.Rect(46.1, 397.7, 265.4, 534.2), pixmap=photo)
+    page.insert_text(
+        (43.9, 543.5), "Figure 7 - Photo of the damaged bituminous coating", fontsize=10.1, fontname="tibo"
+    )
+    # (written next, as the PDF does: the right column's paragraph, from a few rows over the caption,
+    # one of its rows 5 pt over the caption's, sharing its row)
+    written += [
+        page.insert_textbox(pymupdf.Rect(283.2, 483.2, 512.5, 780), " ".join([BODY] * 5), fontsize=10.1),
+    ]
+    assert min(written) >= 0
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 7"
+    assert pair["caption"] == "Figure 7 - Photo of the damaged bituminous coating"
+    assert iou(pair["bbox"], (46.1, 397.7, 265.4, 534.2)) > 0.9
+
+
+def test_a_frame_round_the_text_block_of_every_page_does_not_swallow_a_table_as_wide_as_it() -> None:
+    # (a typesetter's sample: each page draws the type area's frame; a table runs its full width)
+    doc = pymupdf.open()
+    frame = pymupdf.Rect(51.7, 53.1, 389.3, 613.1)
+    for number in range(4):
+        page = doc.new_page(width=441, height=666)
+        for start, end in (
+            (frame.tl, frame.tr),
+            (frame.tr, frame.br),
+            (frame.br, frame.bl),
+            (frame.bl, frame.tl),
+        ):
+            page.draw_line(start, end, width=0.5)  # (four strokes, as the sample draws them)
+        if number != 1:
+            page.insert_textbox(
+                pymupdf.Rect(52, 70, 389, 600), " ".join([BODY] * 8), fontsize=10, fontname="tiro"
+            )
+    page = doc[1]
+    page.insert_text((180.1, 61.5), "Table 1. Table caption", fontsize=9, fontname="tibo")
+    page.draw_line((51.6, 73.8), (389.4, 73.8), width=0.5)
+    names = ("Stat", "Height", "dx", "dy", "n", "chi2", "Rmax", "Rmin", "P")
+    for column, name in enumerate(names):
+        page.insert_text((54 + 37 * column, 81.5), name, fontsize=8, fontname="tiro")
+    page.draw_line((51.6, 84.1), (389.4, 84.1), width=0.5)
+    for row in range(6):
+        for column in range(9):
+            page.insert_text(
+                (54 + 37 * column, 93 + 9 * row),
+                f"{(row + 1) * (column + 3) * 1.37:.2f}",
+                fontsize=8,
+                fontname="tiro",
+            )
+    page.draw_line((51.6, 141.3), (389.4, 141.3), width=0.5)
+    page.insert_textbox(pymupdf.Rect(52, 170, 389, 600), " ".join([BODY] * 7), fontsize=10, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table" and pair["page"] == 2
+    assert iou(pair["bbox"], (51.6, 73.8, 389.4, 141.3)) > 0.9
+
+
+def test_a_caption_read_into_one_block_with_the_header_row_does_not_make_that_row_prose() -> None:
+    # (Ideas in Ecology and Evolution, as its text layer reads: the caption's four lines and the
+    # header row's cells are one block; the table's rows of sentences are blocks of their own)
+    def at(box: tuple[float, float, float, float], text: str, block: int) -> TextLine:
+        return TextLine(Box(*box), text, 10.0, text.startswith("Table 1."), block)
+
+    lines = [
+        at(
+            (72.0, 74.3, 546.9, 85.4),
+            "Table 1. Commonly used null values, limitations, compatibility with",
+            1,
+        ),
+        at(
+            (72.0, 85.9, 547.1, 97.0),
+            "regarding whether or not it is a good option. Null values are indicated",
+            1,
+        ),
+        at(
+            (72.0, 97.3, 547.1, 108.4),
+            "work consistently and correctly with that software. For example, the",
+            1,
+        ),
+        at(
+            (72.0, 108.9, 460.0, 120.0),
+            "applications in R, but does not work in others, so it is not presented",
+            1,
+        ),
+        at((72.0, 130.9, 92.7, 142.0), "Null", 1),
+        at((72.0, 142.5, 101.1, 153.6), "values", 1),
+        at((112.2, 136.7, 155.4, 147.8), "Problems", 1),
+        at((391.5, 136.7, 453.5, 147.8), "Compatibility", 1),
+        at((463.5, 136.7, 541.1, 147.8), "Recommendation", 1),
+        at((72.0, 157.3, 79.5, 168.4), "0", 2),
+        at((112.2, 157.3, 250.4, 168.4), "Indistinguishable from a true zero", 2),
+        at((484.1, 157.3, 526.9, 168.4), "Never use", 2),
+        at((72.0, 180.1, 98.3, 191.2), "Blank", 4),
+        at(
+            (112.2, 180.1, 390.5, 191.2),
+            "Hard to distinguish values that are missing from those overlooked",
+            4,
+        ),
+        at((112.2, 191.5, 390.4, 202.6), "on entry. Hard to distinguish blanks from spaces, which behave", 4),
+        at((112.2, 203.1, 159.6, 214.2), "differently.", 4),
+        at((491.8, 217.5, 519.2, 228.6), "Avoid", 5),
+        at((72.0, 217.5, 95.5, 228.6), "-999,", 6),
+        at(
+            (112.2, 217.5, 390.4, 228.6), "Not recognized as null by many programs without user input. Can", 6
+        ),
+        at((112.2, 229.1, 282.2, 240.2), "be inadvertently entered into calculations.", 6),
+        at((72.0, 304.0, 101.1, 315.0), "NULL", 10),
+        at((112.2, 304.0, 254.4, 315.0), "Can cause problems with data type", 10),
+        at((416.5, 304.0, 437.8, 315.0), "SQL", 10),
+        at((479.1, 304.0, 531.9, 315.0), "Good option", 10),
+        at((72.0, 395.4, 90.9, 406.5), "-,+,.", 14),
+        at((112.2, 395.4, 306.6, 406.5), "Uncommon. Can cause problems with data type", 14),
+        at((491.8, 395.4, 519.2, 406.5), "Avoid", 14),
+    ]
+    lines += [at((72.0, 441.0 + 11.5 * row, 301.5, 452.1 + 11.5 * row), BODY[:60], 20) for row in range(20)]
+    rules = [Graphic(Box(69.8, y, 547.2, y + 0.4), "path") for y in (129.4, 154.4, 415.9)]
+    stats = TextStats(body_size=10.0, column_width=229.5, line_gap=0.52)
+    (item,) = pair_regions(lines, rules, Box(0, 0, 612, 792), stats).items
+    assert item.kind == "table"
+    box = item.box
+    assert iou([box.x0, box.y0, box.x1, box.y1], (69.8, 129.4, 547.2, 416.3)) > 0.9
