@@ -23,6 +23,7 @@ from cephalo_ray.extract.captions import (
     join_caption_lines,
     label_at_start,
     parse_caption_start,
+    without_goes_on_note,
 )
 from cephalo_ray.extract.geometry import (
     Box,
@@ -170,7 +171,9 @@ def find_captions(
         ordered = in_printed_rows(lines, members) + in_printed_rows(lines, carried)
         if CONTENTS_LEADER.search(" ".join(lines[member].text for member in ordered[:4])):
             continue  # (the entry's title, leader and page written as pieces of their own)
-        text = ORNAMENT.sub("", join_caption_lines([lines[member].text for member in ordered]))
+        text = without_goes_on_note(
+            ORNAMENT.sub("", join_caption_lines([lines[member].text for member in ordered]))
+        )
         captions.append(Caption(box, label, text, tuple(ordered), line.bold_start))
         taken.update(members + carried)
     return without_bold_citations(captions)

@@ -355,6 +355,20 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
         and shift_top * shift_bottom > 0
     ):
         return False
+    # (a line of a paragraph set beside the figure, level with the caption's row, goes on from the
+    # line of that paragraph right over it, from the same left edge; a piece of the caption's row
+    # has no such line over it; the title after a label alone may stand under the one before, as
+    # a list of figures sets them)
+    own = [lines[m] for m in members]
+    if not (len(members) == 1 and is_label_alone(last.text)) and any(
+        other is not candidate
+        and all(other is not line for line in own)
+        and abs(other.box.x0 - box.x0) <= 2.0
+        and abs(other.size - candidate.size) <= 0.5
+        and -0.3 * candidate.size <= box.y0 - other.box.y1 <= 0.8 * candidate.size
+        for other in lines
+    ):
+        return False
     # (the other word of a last line justified to both edges)
     above = union_of(lines[member].box for member in members[:-1]) if len(members) > 1 else None
     if above is not None and force_justified_end(lines[members[-2]], [last.box, box], above):

@@ -97,6 +97,10 @@ PLURAL_WORDS = {
     "quadros",
     "cuadros",
 }
+# "Figs 1-4. Holotypus of ...": a plate of numbered pictures captioned as one, its range closed by
+# a full stop or a colon ("Figs. 2-3 show" and "Figs. 2-3) and" are citations)
+NUMBER_RANGE_CLOSED = re.compile(r"^ ?[\-\u2013] ?\d{1,3}[.:](?=\s|$)")
+RANGE_END = re.compile(r"^[.:](?=\s|$)")
 ENGLISH_LABEL_WORDS = {
     word: name
     for name, words in (
@@ -235,20 +239,26 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
         return CaptionLabel(alone["word"].lower(), alone["word"].capitalize()) if alone else None
     if (match["extended"] or match["word"])[0].islower():
         return None  # "figure 2.10" in lower case continues a sentence; labels are capitalised
+    rest = match["rest"]
     if match["word"].lower().rstrip(".") in PLURAL_WORDS:
-        return None  # "Figures 2 and 3 ..." cites; a caption names one item
-    if match["rest"].lstrip().startswith((")", "]", ",", ";")):
+        # (a range the number took whole as a chapter-numbered label, "1-2" before a colon, is
+        # closed right after it)
+        plate = RANGE_END.match(rest) if "-" in match["number"] else NUMBER_RANGE_CLOSED.match(rest)
+        if plate is None:
+            return None  # "Figures 2 and 3 ..." cites; a caption names one item (or a plate's range)
+        rest = rest[plate.end() - 1 :]  # (read on from the full stop closing the range)
+    if rest.lstrip().startswith((")", "]", ",", ";")):
         return None  # "(see Fig. 3) by ...": a citation closing, wherever the line breaks
     # "FIG. 3", "TABLE 2": a caption style, never body text; but "MAP 65-90 mm Hg" is an acronym
     # (mean arterial pressure, maximum a posteriori) and needs what any other label needs
     shouted = match["word"].rstrip(".").isupper() and match["word"].lower() not in ACRONYM_WORDS
-    titled = TITLE_START.match(match["rest"]) is not None or (
-        match["word"] in CJK_LABEL_WORDS and CJK_TITLE_START.match(match["rest"]) is not None
+    titled = TITLE_START.match(rest) is not None or (
+        match["word"] in CJK_LABEL_WORDS and CJK_TITLE_START.match(rest) is not None
     )
-    continued = CONTINUED.match(match["rest"]) is not None  # "Table S7 (continued)" heads a page
-    if not (CAPTION_DELIMITER.match(match["rest"]) or label_is_bold or shouted or titled or continued):
+    continued = CONTINUED.match(rest) is not None  # "Table S7 (continued)" heads a page
+    if not (CAPTION_DELIMITER.match(rest) or label_is_bold or shouted or titled or continued):
         return None
-    if match["panel"] and not CAPTION_DELIMITER.match(match["rest"]):
+    if match["panel"] and not CAPTION_DELIMITER.match(rest):
         return None
     return _normalise(match["word"], match["extended"], match["number"])
 
@@ -300,6 +310,26 @@ GOES_ON_OVERLEAF = re.compile(
 )
 
 
+# the same note set right after the label: "Figure 6 (Continued on following page). Scenarios ..."
+# heads its item; the note is no part of the legend
+GOES_ON_AFTER_LABEL = re.compile(
+    r"\s*\(\s*(?:continued|cont(?:'d|d|\.)?)\s+(?:(?:on|over)\s+(?:the\s+)?(?:next|following|facing)\s+page"
+    r"|overleaf)\s*\)",
+    re.IGNORECASE,
+)
+
+
+def without_goes_on_note(text: str) -> str:
+    """The caption less a note right after its label that says where the item goes on."""
+    match = label_at_start(text)
+    if match is None:
+        return text
+    note = GOES_ON_AFTER_LABEL.match(match["rest"])
+    if note is None:
+        return text
+    return text[: match.start("rest")] + match["rest"][note.end() :]
+
+
 def after_label(text: str) -> str | None:
     """What follows the caption's label, past the label said again before a continuation marker
     ("Figure 1: Figure 1 (continued): ...", as a template that prints its own label writes it)."""
@@ -314,13 +344,13 @@ def is_continuation(text: str) -> bool:
     """The caption says its item goes on from an earlier page: "Table 2 (continued)", "Table 2.
     Continued from previous page", "Figure 3 (cont.)", "Table 1. Characteristics (Continued)"."""
     rest = after_label(text)
-    return rest is not None and CONTINUED.search(rest) is not None
+    return rest is not None and CONTINUED.search(rest) is not None and not GOES_ON_AFTER_LABEL.match(rest)
 
 
 def opens_continued(text: str) -> bool:
     """The label is followed by the marker itself: "Fig. 1. (continued) exploited a ..."."""
     rest = after_label(text)
-    return rest is not None and CONTINUED.match(rest) is not None
+    return rest is not None and CONTINUED.match(rest) is not None and not GOES_ON_AFTER_LABEL.match(rest)
 
 
 def continued_legend(first: str, rest: str) -> str:

@@ -422,11 +422,18 @@ def beside_claim(
 
 
 def chained_costs(
-    claim: Claim, caption: Box, clusters: Sequence[Cluster], max_gap: float = MAX_CAPTION_GAP
+    claim: Claim,
+    caption: Box,
+    clusters: Sequence[Cluster],
+    max_gap: float = MAX_CAPTION_GAP,
+    links: Sequence[Box] = (),
 ) -> dict[int, float]:
     """Each claimed cluster's distance to the caption along the chain of clusters between them (the
-    widest gap crossed, at most `max_gap`), plus the claim's own bias (placement habits, penalties)."""
-    boxes = {index: clusters[index].box for index in claim.clusters}
+    widest gap crossed, at most `max_gap`), plus the claim's own bias (placement habits, penalties).
+    `links` (a table's cells set loose, in no cluster) carry the chain too but are not returned."""
+    boxes: dict[int, Box] = {index: clusters[index].box for index in claim.clusters}
+    # (links take keys after the clusters')
+    boxes.update({len(clusters) + number: box for number, box in enumerate(links)})
 
     def direct(box: Box) -> float:
         # (a drawing off to the side of a caption above or below it is that much further: of two
@@ -439,7 +446,7 @@ def chained_costs(
         return max(box.x0 - caption.x1, caption.x0 - box.x1)
 
     gaps = {index: max(direct(box), 0.0) for index, box in boxes.items()}
-    offset = claim.cost - min(gaps.values())
+    offset = claim.cost - min(gap for index, gap in gaps.items() if index < len(clusters))
     chained: dict[int, float] = {}
     for index in sorted(gaps, key=lambda i: gaps[i]):
         cost = gaps[index]
@@ -453,9 +460,33 @@ def chained_costs(
     return {
         index: cost + offset
         for index, cost in chained.items()
-        if cost <= reach
+        if index < len(clusters)
+        and cost <= reach
         and not (min(boxes[index].width, boxes[index].height) < MIN_THICKNESS and cost > 2 * GRAPHIC_GAP)
     }
+
+
+def loose_cells(
+    claim: Claim,
+    captions: Sequence[Caption],
+    lines: Sequence[TextLine],
+    body: set[int],
+    clusters: Sequence[Cluster],
+) -> list[Box]:
+    """A table claim's lines that are neither prose nor any cluster's, within the claim: the cells
+    of rows set too far apart to cluster (a double-spaced table ruled only at its head and foot)."""
+    if captions[claim.caption].label.kind != "table":
+        return []
+    in_clusters = {index for cluster in clusters for index in cluster.lines}
+    in_captions = {index for caption in captions for index in caption.lines}
+    return [
+        line.box
+        for index, line in enumerate(lines)
+        if index not in body
+        and index not in in_clusters
+        and index not in in_captions
+        and claim.box.contains_point(line.box.center_x, line.box.center_y)
+    ]
 
 
 def past_table_foot(
@@ -887,7 +918,11 @@ def pair_regions(
     candidates: dict[int, list[tuple[float, int, int]]] = {}
     for claim_index, claim in enumerate(claims):
         for cluster_index, cost in chained_costs(
-            claim, captions[claim.caption].box, clusters, max_gap
+            claim,
+            captions[claim.caption].box,
+            clusters,
+            max_gap,
+            loose_cells(claim, captions, lines, body, clusters),
         ).items():
             candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
     # a drawing level with a caption beside it that has nothing above or below to claim is that

@@ -284,3 +284,113 @@ def test_a_caption_read_into_one_block_with_the_header_row_does_not_make_that_ro
     assert item.kind == "table"
     box = item.box
     assert iou([box.x0, box.y0, box.x1, box.y1], (69.8, 129.4, 547.2, 416.3)) > 0.9
+
+
+def test_a_plate_captioned_figs_2_3_is_one_figure_and_figs_4_5_parts_two_pictures() -> None:
+    # (Bollettino del Museo di Storia Naturale di Venezia: "Figs. 2-3." under a plate of two
+    # photographs; "Figs 4-5." set between a plate and the picture under it, captioned "Fig. 6.")
+    def photo(page: Any, rect: pymupdf.Rect) -> None:  # (a grey photograph filling its place)
+        pixels = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, int(rect.width), int(rect.height)), False)
+        pixels.clear_with(110)
+        page.insert_image(rect, pixmap=pixels)
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    photo(page, pymupdf.Rect(75, 87, 523, 727))
+    page.insert_text(
+        (71, 742), "Figs. 2-3. Ibalia jakowlewi from Ponte della Priula (Italy), lateral view.", fontsize=8
+    )
+    page.insert_text((71, 751), "2: male, total length 14 mm; 3: female.", fontsize=8)
+    page = doc.new_page(width=595, height=842)
+    photo(page, pymupdf.Rect(71, 85, 533, 388))
+    page.insert_text(
+        (71, 401), "Figs 4-5. Emergence holes on poplar trunk. 4: first female emerging.", fontsize=8
+    )
+    photo(page, pymupdf.Rect(71, 431, 533, 770))
+    page.insert_text(
+        (71, 782), "Fig. 6. View of the dead trunk of Populus nigra hosting specimens.", fontsize=8
+    )
+    pairs = extract(doc)
+    assert [(pair["page"], pair["caption"][:9]) for pair in pairs] == [
+        (1, "Figs. 2-3"),
+        (2, "Figs 4-5."),
+        (2, "Fig. 6. V"),
+    ]
+    assert (
+        iou(pairs[1]["bbox"], (71, 85, 533, 388)) > 0.9 and iou(pairs[2]["bbox"], (71, 431, 533, 770)) > 0.9
+    )
+
+
+def test_a_note_after_the_label_that_the_figure_goes_on_overleaf_heads_the_figure() -> None:
+    # (GSA Special Papers: "Figure 6 (Continued on following page). Scenarios ..." under the first
+    # panels; "Figure 6 (Continued)." under the rest on the next page)
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=612, height=792)
+        page.insert_textbox(
+            pymupdf.Rect(48, 60, 564, 250), " ".join([BODY] * 5), fontsize=10, fontname="tiro"
+        )
+        vector_plot(page, pymupdf.Rect(48, 276, 564, 671))
+    first = doc[0]
+    first.insert_text(
+        (48, 690),
+        "Figure 6 (Continued on following page). Scenarios 1a, 1b, 3a, and 3b at 23 h after dam break.",
+        fontsize=9,
+        fontname="tiro",
+    )
+    first.insert_text((48, 700), "All flood Telford scabland.", fontsize=9, fontname="tiro")
+    doc[1].insert_text((266.9, 720), "Figure 6 (Continued).", fontsize=9, fontname="tiro")
+    pairs = [pair for pair in extract(doc) if pair["page"] == 1]
+    assert [pair["caption"] for pair in pairs] == [
+        "Figure 6. Scenarios 1a, 1b, 3a, and 3b at 23 h after dam break. All flood Telford scabland."
+    ]
+    assert iou(pairs[0]["bbox"], (48, 276, 564, 671)) > 0.8
+
+
+def test_a_double_spaced_table_ruled_at_its_head_and_foot_keeps_its_loose_rows() -> None:
+    # (a University of Queensland report: rows 24 pt apart with cells far apart, too loose to
+    # cluster; rules as thin filled bars; the caption under the bottom rule)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(58, 60, 540, 235), " ".join([BODY] * 6), fontsize=10, fontname="tiro")
+    for top in (246.0, 248.0, 260.3, 417.4, 419.4):
+        page.draw_rect(pymupdf.Rect(57.8, top, 539.7, top + 0.5), color=None, fill=(0, 0, 0))
+    for x, name in (
+        (88.6, "Procedure"),
+        (205.3, "Numerical Method"),
+        (347.4, "Parameters"),
+        (451.6, "Value"),
+    ):
+        page.insert_text((x, 257), name, fontsize=10, fontname="tiro")
+    rows = (
+        ("Perfect gas loop", "Newton's method", "Convergence tol.", "1e-10"),
+        ("Arbitrary EOS loop", "Secant method", "Convergence tol.", "1e-6"),
+        ("Isobar intercept", "First-order steps", "Steps of rho", "1:1000"),
+        ("Shock speed", "Secant method", "Convergence tol.", "1e-10"),
+    )
+    for row, cells in enumerate(rows):
+        for x, text in zip((70.8, 214.7, 334.8, 471.7), cells, strict=True):
+            page.insert_text((x, 281 + 36 * row), text, fontsize=10, fontname="tiro")
+    page.insert_text(
+        (129.8, 438), "Table 1: Numerical methods implemented in exact Riemann solver procedure", fontsize=10
+    )
+    page.insert_textbox(pymupdf.Rect(58, 480, 540, 700), " ".join([BODY] * 6), fontsize=10, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table"
+    assert iou(pair["bbox"], (57.8, 246.0, 539.7, 419.9)) > 0.9
+
+
+def test_a_caption_row_does_not_run_on_into_the_paragraph_set_beside_the_figure() -> None:
+    # (a UCL report in Word: a figure in the left half, the body's paragraph running on beside it;
+    # the caption's one row is level with a row of that paragraph, 13 pt to its right)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(57, 60, 541, 520), " ".join([BODY] * 12), fontsize=12, fontname="tiro")
+    vector_plot(page, pymupdf.Rect(57, 548, 308, 725))
+    page.insert_text((60.2, 751), "FIGURE 1 - CIRCUMPLEX MODEL OF SOUNDSCAPE", fontsize=9.75, fontname="tibo")
+    for row in range(12):
+        page.insert_text((318.2, 571 + 15 * row), "pleasantness of environments and how", fontsize=12)
+    page.insert_text((318.2, 751), "This rotated axis contains additional", fontsize=12)
+    (pair,) = extract(doc)
+    assert pair["caption"] == "FIGURE 1 - CIRCUMPLEX MODEL OF SOUNDSCAPE"
+    assert iou(pair["bbox"], (57, 548, 308, 725)) > 0.8
