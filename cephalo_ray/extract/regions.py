@@ -466,27 +466,13 @@ def chained_costs(
     }
 
 
-def loose_cells(
-    claim: Claim,
-    captions: Sequence[Caption],
-    lines: Sequence[TextLine],
-    body: set[int],
-    clusters: Sequence[Cluster],
-) -> list[Box]:
-    """A table claim's lines that are neither prose nor any cluster's, within the claim: the cells
-    of rows set too far apart to cluster (a double-spaced table ruled only at its head and foot)."""
+def loose_cells(claim: Claim, captions: Sequence[Caption], loose: Sequence[Box]) -> list[Box]:
+    """A table claim's `loose` lines (neither prose, nor a caption's, nor any cluster's) within the
+    claim: the cells of rows set too far apart to cluster (a double-spaced table ruled only at its
+    head and foot)."""
     if captions[claim.caption].label.kind != "table":
         return []
-    in_clusters = {index for cluster in clusters for index in cluster.lines}
-    in_captions = {index for caption in captions for index in caption.lines}
-    return [
-        line.box
-        for index, line in enumerate(lines)
-        if index not in body
-        and index not in in_clusters
-        and index not in in_captions
-        and claim.box.contains_point(line.box.center_x, line.box.center_y)
-    ]
+    return [box for box in loose if claim.box.contains_point(box.center_x, box.center_y)]
 
 
 def past_table_foot(
@@ -916,13 +902,16 @@ def pair_regions(
     # each cluster goes to the caption it is nearest to, through the panels between them (so a
     # panel row far from its caption still follows it, and a table never joins the figure below)
     candidates: dict[int, list[tuple[float, int, int]]] = {}
+    in_clusters = {index for cluster in clusters for index in cluster.lines}
+    in_captions = {index for caption in captions for index in caption.lines}
+    loose = [
+        line.box
+        for index, line in enumerate(lines)
+        if index not in body and index not in in_clusters and index not in in_captions
+    ]
     for claim_index, claim in enumerate(claims):
         for cluster_index, cost in chained_costs(
-            claim,
-            captions[claim.caption].box,
-            clusters,
-            max_gap,
-            loose_cells(claim, captions, lines, body, clusters),
+            claim, captions[claim.caption].box, clusters, max_gap, loose_cells(claim, captions, loose)
         ).items():
             candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
     # a drawing level with a caption beside it that has nothing above or below to claim is that
