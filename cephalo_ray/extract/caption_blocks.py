@@ -11,6 +11,7 @@ from cephalo_ray.extract.caption_continuation import (
     continues_caption,
     continues_sentence,
     finishes_sentence,
+    overlap_allowed,
     starts_paragraph,
     widest,
 )
@@ -153,7 +154,9 @@ def find_captions(
                 break
             cursor += 1
         while not is_turned(line):
-            earlier = next_row_written_earlier(lines, members, taken, drawings, line_gap, body_size)
+            earlier = next_row_written_elsewhere(
+                lines, members, taken | set(riders), drawings, line_gap, body_size
+            )
             if earlier is None:
                 break
             members.append(earlier)
@@ -179,7 +182,7 @@ def find_captions(
     return without_bold_citations(captions)
 
 
-def next_row_written_earlier(
+def next_row_written_elsewhere(
     lines: Sequence[TextLine],
     members: list[int],
     taken: Collection[int],
@@ -187,18 +190,22 @@ def next_row_written_earlier(
     line_gap: float,
     body_size: float | None,
 ) -> int | None:
-    """The caption's next row where the PDF wrote it before the label (a turned page's caption whose
-    short last row came first in the text layer): right under the last row, from the caption's left
-    edge, and reading on from it as a row written in order would."""
+    """The caption's next row where the PDF wrote it out of order (a turned page's caption whose
+    short last row came first in the text layer, a centred caption's last word written after the
+    next column): right under the last row, from the caption's left edge or centred under it, and
+    reading on from it as a row written in order would."""
     last = lines[members[-1]]
     left = min(lines[member].box.x0 for member in members)
-    for index in range(members[0]):
+    centre = union_of(lines[member].box for member in members).center_x
+    for index in range(len(lines)):
         box = lines[index].box
         if (
             index not in taken
             and index not in members
-            and abs(box.x0 - left) <= 2.0
-            and -1.0 <= box.y0 - last.box.y1 <= max(0.8 * last.size, line_gap + 0.5 * last.size)
+            and (abs(box.x0 - left) <= 2.0 or (index > members[-1] and abs(box.center_x - centre) <= 2.0))
+            and -overlap_allowed(last.box, box)
+            <= box.y0 - last.box.y1
+            <= max(0.8 * last.size, line_gap + 0.5 * last.size)
             and continues_caption(lines, members, index, drawings, line_gap, body_size)
         ):
             return index

@@ -95,7 +95,7 @@ def continues_caption(
         lines, members, candidate, body_size
     ):
         return False  # an algorithm's or a table's head ends the caption
-    if candidate.box.shares_row(last.box):
+    if candidate.box.shares_row(last.box) and not row_under_tall_glyph(last, candidate):
         return piece_of_same_row(lines, members, candidate)
     if translated_caption(lines, members, candidate, line_gap):
         return True
@@ -319,6 +319,17 @@ def legend_under_ruled_label(
         and is_wordy(candidate.text, 4)
     )
     return legend or title
+
+
+def row_under_tall_glyph(last: TextLine, candidate: TextLine) -> bool:
+    """The line seems to share the last row only because a tall glyph (a root sign, a big bracket)
+    stretches its box upwards: it lies under the row, not beside it, and ends a row's depth lower
+    (pieces of one row sit side by side; a script under the row is no run of words)."""
+    return (
+        candidate.box.horizontal_overlap(last.box) > 0.5 * min(candidate.box.width, last.box.width)
+        and candidate.box.y1 - last.box.y1 >= 0.6 * last.size
+        and is_wordy(candidate.text, 3)
+    )
 
 
 def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:

@@ -2485,3 +2485,48 @@ def test_a_page_wide_drawing_over_a_flush_left_caption_is_its_figure_unless_a_ca
     beside = Caption(Box(305, 544, 520, 553), other_label, "Fig. (5). Fatality rates by state.", (1,))
     lines.append(line((305, 544, 520, 553), beside.text, 1, 8.0))
     assert vertical_claim(0, [caption, beside], chart, [], PAGE, (57, 298), True, lines) is None
+
+
+def test_a_centred_captions_last_word_read_after_the_next_columns_lines_still_ends_it() -> None:
+    # (a ship-design paper in Word: the caption centred under a figure in the right column; its last
+    # word opens the block of the text below it, which the text layer reads after the whole left
+    # column, 53 lines later)
+    caption_row = line(
+        (326.2, 462.1, 539.3, 475.4), "Figure 7. Comparison of EFC for the two propulsion", 69, 10.0
+    )
+    left_column = []
+    for row in range(38):  # (its paragraphs and numbered equations, each number a piece of its own)
+        top = 309.2 + 11.7 * row
+        left_column.append(
+            line((62.4, top, 250.0, top + 14.7), "with the density of air, the", 70 + row // 5, 10.0)
+        )
+        if row % 2:
+            left_column.append(line((281.8, top, 296.0, top + 13.3), f"({row})", 70 + row // 5, 10.0))
+    rest = [
+        line((418.5, 473.7, 447.2, 486.9), "modes", 81, 10.0),
+        line((316.1, 496.7, 333.6, 510.0), "3.3", 81, 10.0),
+        line((316.1, 519.6, 549.4, 532.9), "To step forward towards the optimum, deterministic", 81, 10.0),
+    ]
+    (caption,) = find_captions([caption_row, *left_column, *rest], body_size=10.0, line_gap=-1.8)
+    assert caption.text == "Figure 7. Comparison of EFC for the two propulsion modes"
+
+
+def test_a_captions_last_row_under_a_root_sign_is_its_next_row_not_a_piece_beside_it() -> None:
+    # (River Flow proceedings: the root sign of "(std/√n)." stretches the last row's box up into
+    # the row above, so the two boxes overlap by more than half their height)
+    lines = [
+        line(
+            (50.5, 316.0, 290.2, 323.2), "Figure 4. Evolution of (a) the bar length and (b) bar height.", 20
+        ),
+        line((50.5, 325.3, 290.2, 332.5), "The length of the error bars in panel (a) and (b) are", 20),
+        line((50.5, 334.7, 241.9, 341.9), "defined with the standard deviation divided by the square", 20),
+        line((50.5, 337.0, 165.5, 350.9), "root of the number of bars (std/√n).", 20),
+        line(
+            (50.5, 365.0, 290.2, 375.0),
+            "The bars migrate downstream at a rate that slows over time.",
+            21,
+            10.0,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0)
+    assert caption.text.endswith("divided by the square root of the number of bars (std/√n).")
