@@ -174,9 +174,9 @@ def find_captions(
         ordered = in_printed_rows(lines, members) + in_printed_rows(lines, carried)
         if CONTENTS_LEADER.search(" ".join(lines[member].text for member in ordered[:4])):
             continue  # (the entry's title, leader and page written as pieces of their own)
-        text = without_goes_on_note(
-            ORNAMENT.sub("", join_caption_lines([lines[member].text for member in ordered]))
-        )
+        # (an ornament the PDF wrote twice, once on its own, is no word of the caption)
+        words = [lines[member].text for member in ordered if ORNAMENT.sub("", lines[member].text).strip()]
+        text = without_goes_on_note(ORNAMENT.sub("", join_caption_lines(words)))
         captions.append(Caption(box, label, text, tuple(ordered), line.bold_start))
         taken.update(members + carried)
     return without_bold_citations(captions)

@@ -456,6 +456,18 @@ def body_text_after_caption(
         return True
     if centred_then_paragraph(lines, members, candidate):
         return True
+    # a caption set in italics whose sentence has ended, then an upright line at its left edge
+    # further below than the caption's own rows are apart: the body resumes
+    italic = all(lines[member].italic for member in members)
+    rows = sorted(
+        {lines[member].box.y0: lines[member].box for member in members}.values(), key=lambda b: b.y0
+    )
+    own_gap = min(
+        (lower.y0 - upper.y1 for upper, lower in zip(rows, rows[1:], strict=False)), default=line_gap
+    )
+    apart = box.y0 - last.box.y1 > max(own_gap, 0.0) + 0.3 * last.size
+    if italic and not candidate.italic and finishes_sentence(last) and apart and abs(box.x0 - first.x0) <= 3:
+        return True
     return left_room_unused(lines, members, candidate)
 
 

@@ -38,8 +38,9 @@ LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone,
 # "Figure-1:", "Table\u20112." (some journals join word and number with a hyphen)
 _JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
 # "Fig. (1). Ballast Flying Damage": some publishers set the number in parentheses
-# ("\u25b6Tab. 1": a journal's ornament, an arrowhead or a square, before the label)
-_ORNAMENT = r"(?:[\u25a0\u25aa\u25b6\u25b8\u25ba\u25c6\u25cf]\s*)?"
+# ("\u25b6Tab. 1", "\u25b2Figure 1.": a journal's ornament before the label, any of the geometric
+# shapes (squares, triangles, arrowheads, diamonds, circles) or a star; never a list's bullet)
+_ORNAMENT = r"(?:[\u25a0-\u25ff\u2605\u2606]\s*)?"
 ORNAMENT = re.compile(rf"^{_ORNAMENT}")
 LABEL_AT_START = re.compile(
     rf"^\s*{_ORNAMENT}{_PREFIX}{_JOIN}(?P<open>\()?{_NUMBER}(?(open)\))(?P<rest>.*)$",

@@ -452,7 +452,11 @@ def ruled_tables(
             if any(foot.y1 < other.box.center_y < rule.y0 and other is not caption for other in captions):
                 break  # the next table's rules
             prose = sum(1 for line in between if is_body_line(line, blocks.get(line.block, [line]), stats))
-            if prose >= 0.5 * len(between) > 0:
+            # (sentences set smaller than the body between the rules are the table's: a list of
+            # guidelines or questions ruled as a table)
+            sizes = sorted(line.size for line in between)
+            smaller = bool(sizes) and sizes[len(sizes) // 2] <= stats.body_size - 0.8
+            if prose >= 0.5 * len(between) > 0 and not smaller:
                 break  # a paragraph of the page between this table and a rule further down
             foot = rule
         if foot is not head:

@@ -84,7 +84,8 @@ RULE_THICKNESS = 2.5  # a horizontal path no taller than this is a rule
 
 
 def is_rule(graphic: Graphic, min_width: float) -> bool:
-    return graphic.kind == "path" and graphic.box.height <= RULE_THICKNESS and graphic.box.width >= min_width
+    # (a strip of image one pixel high is a rule too: some converters paint rules as pictures)
+    return graphic.box.height <= RULE_THICKNESS and graphic.box.width >= min_width
 
 
 def joined_rules(graphics: Sequence[Graphic]) -> list[Box]:

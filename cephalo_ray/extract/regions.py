@@ -959,6 +959,10 @@ def pair_regions(
         if not choices:
             continue
         _, claim_index, member_indices, box = min(choices)
+        if item_kind(captions[caption_index], box, graphics) == "table":
+            kept = under_table_head(member_indices, clusters, graphics, lines, claims[claim_index].placement)
+            box = union_of(clusters[index].box for index in kept)
+            member_indices = kept
         taken_captions.add(caption_index)
         taken_clusters.update(member_indices)
         caption = captions[caption_index]
@@ -1114,6 +1118,42 @@ def covered(spans: Sequence[tuple[float, float]]) -> float:
             total += end - max(start, reach)
             reach = end
     return total
+
+
+def under_table_head(
+    members: list[int],
+    clusters: Sequence[Cluster],
+    graphics: Sequence[Graphic],
+    lines: Sequence[TextLine],
+    placement: str,
+) -> list[int]:
+    """The clusters of a table captioned under it that lie under its head: when the cluster nearest
+    the caption is ruled at its top and its foot, what stands more than two rows above its top rule
+    (an uncaptioned table of the text, a display) is no row of it, unless a rule heads them all."""
+    if placement != "below" or len(members) < 2:
+        return members
+    nearest = max(members, key=lambda index: clusters[index].box.y1)
+    table = clusters[nearest].box
+    rules = [
+        graphic.box
+        for graphic in graphics
+        if is_rule(graphic, 0.9 * table.width)
+        and table.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
+    ]
+    sizes = sorted(lines[index].size for index in clusters[nearest].lines)
+    if not sizes or not rules:
+        return members
+    ruled = min(rule.y0 for rule in rules) <= table.y0 + 2 and max(rule.y1 for rule in rules) >= table.y1 - 2
+    row = sizes[len(sizes) // 2]
+    if not ruled:
+        return members
+    # (unless a rule across them all heads them: a frame round a puzzle, its table and its answer grid)
+    whole = union_of(clusters[index].box for index in members)
+    if any(
+        is_rule(graphic, 0.9 * whole.width) and abs(graphic.box.y0 - whole.y0) <= 2 for graphic in graphics
+    ):
+        return members
+    return [index for index in members if clusters[index].box.y1 >= table.y0 - 2 * row]
 
 
 def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[Graphic]) -> Box:

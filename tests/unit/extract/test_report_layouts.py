@@ -394,3 +394,113 @@ def test_a_caption_row_does_not_run_on_into_the_paragraph_set_beside_the_figure(
     (pair,) = extract(doc)
     assert pair["caption"] == "FIGURE 1 - CIRCUMPLEX MODEL OF SOUNDSCAPE"
     assert iou(pair["bbox"], (57, 548, 308, 725)) > 0.8
+
+
+def test_a_table_ruled_with_strips_of_image_ends_at_its_last_rule() -> None:
+    # (a Solar Physics sample article: the table's three rules painted as pictures one pixel high; a
+    # reference list of macros and a bullet list under it, with no paragraph of prose on the page:
+    # the article's lines run 346 pt wide on its other pages)
+    doc = pymupdf.open()
+    for _ in range(2):
+        doc.new_page(width=595, height=842).insert_textbox(
+            pymupdf.Rect(124.8, 90, 470.5, 760), " ".join([BODY] * 14), fontsize=10, fontname="tiro"
+        )
+    page = doc.new_page(width=595, height=842)
+    black = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
+    black.clear_with(0)
+    page.insert_text((193.7, 203.6), "Table 3.", fontsize=8, fontname="tibo")
+    page.insert_text((229.0, 203.6), "A simple table in an appendix.", fontsize=8, fontname="tiro")
+    for top in (212.5, 241.0, 269.5):
+        page.insert_image(pymupdf.Rect(193.7, top, 401.6, top + 0.5), pixmap=black, keep_proportion=False)
+    for x, text in ((199.7, "Rot."), (238.9, "Date"), (279.8, "CMEs"), (314.8, "CMEs"), (371.4, "a")):
+        page.insert_text((x, 223.3), text, fontsize=8, fontname="tiro")
+    for x, text in ((284.0, "obs."), (317.6, "cor."), (352.6, "10-2 Mm-1")):
+        page.insert_text((x, 234.4), text, fontsize=8, fontname="tiro")
+    for y, cells in (
+        (251.9, ("1", "02-Nov-97", "16", "24.1", "-1.26")),
+        (262.9, ("2", "29-Nov-97", "-", "2.53", "0.94")),
+    ):
+        for x, text in zip((205.6, 227.8, 287.2, 314.8, 365.2), cells, strict=True):
+            page.insert_text((x, y), text, fontsize=8, fontname="tiro")
+    page.insert_text((124.8, 316.3), "file).", fontsize=10, fontname="tiro")
+    macros = (("\\aap", "Astron. Astrophys."), ("\\apj", "Astrophys. J."), ("\\jgr", "J. Geophys. Res."),
+              ("\\mnras", "Mon. Not. R. Astron. Soc."), ("\\pasj", "Publ. Astron. Soc. Japan"),
+              ("\\pasp", "Publ. Astron. Soc. Pac."), ("\\solphys", "Sol. Phys."))  # fmt: skip
+    for row, (macro, journal) in enumerate(macros):
+        page.insert_text((124.8, 328.4 + 12.1 * row), macro, fontsize=10, fontname="cour")
+        page.insert_text((175.2, 328.4 + 12.1 * row), journal, fontsize=10, fontname="tiit")
+    page.insert_text((124.8, 439.0), "B. Additional statements", fontsize=10.9, fontname="tibo")
+    page.insert_text((124.8, 464.0), "There are several environments for additional statements:", fontsize=10)
+    for row, name in enumerate(
+        ("authorcontribution", "fundinginformation", "dataavailability", "codeavailability")
+    ):
+        page.insert_text((131.0, 486.3 + 12.1 * row), "\u2022", fontsize=10, fontname="helv")
+        page.insert_text((146.6, 486.3 + 12.1 * row), name, fontsize=10, fontname="cour")
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table"
+    assert iou(pair["bbox"], (193.7, 212.5, 401.6, 270.0)) > 0.9
+
+
+def test_an_uncaptioned_table_of_the_text_above_a_table_captioned_under_it_is_not_its_head() -> None:
+    # (DAFx proceedings: a two-row table of significance levels set in the text, uncaptioned, in the
+    # right column; 43 pt under it the captioned table, ruled at its top and foot)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(309, 60, 546, 530), " ".join([BODY] * 6), fontsize=9, fontname="tiro")
+    page.insert_textbox(pymupdf.Rect(50, 60, 287, 780), " ".join([BODY] * 9), fontsize=9, fontname="tiro")
+    page.draw_line((370.0, 556.0), (500.0, 556.0), width=0.4)
+    page.draw_line((400.0, 544.0), (400.0, 580.0), width=0.4)
+    for x, text in ((375.0, "Level"), (410.0, "*"), (435.0, "**"), (460.0, "***"), (485.0, "****")):
+        page.insert_text((x, 552.0), text, fontsize=9, fontname="tiro")
+    for x, text in ((375.0, "p <="), (410.0, "0.05"), (435.0, "0.01"), (460.0, "0.001"), (485.0, "0.0001")):
+        page.insert_text((x, 570.0), text, fontsize=9, fontname="tiro")
+    for y in (623.4, 634.0, 687.0):
+        page.draw_line((319.8, y), (535.0, y), width=0.5)
+    names = ("stable", "ORIG", "CSDC", "MS", "AT", "RND", "SDIS")
+    for column, name in enumerate(names):
+        page.insert_text((321.0 + 33 * column, 631.5), name, fontsize=8, fontname="tibo")
+    for row in range(6):
+        page.insert_text((321.0, 642.0 + 8.5 * row), names[row + 1], fontsize=8, fontname="tibo")
+        for column in range(1, 7):
+            page.insert_text(
+                (321.0 + 33 * column, 642.0 + 8.5 * row), "****" if column > row else "", fontsize=8
+            )
+    for row, text in enumerate(
+        (
+            "Table 3: Significance level for each pair of differences of means",
+            "on quality (upper triangle) and similarity (lower triangle) ratings",
+            "for stable sounds.",
+        )
+    ):
+        page.insert_text((309.0, 705.0 + 10.9 * row), text, fontsize=9, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["caption"].startswith("Table 3:")
+    assert iou(pair["bbox"], (319.8, 623.4, 535.0, 687.2)) > 0.85
+
+
+def test_sentences_set_smaller_than_the_body_between_a_tables_rules_are_its_rows() -> None:
+    # (SAGE's Sexual Abuse: a table of guidelines, one question to a row in a smaller sans face,
+    # between a rule under its caption and a rule at its foot; the body's paragraphs under it)
+    doc = pymupdf.open()
+    page = doc.new_page(width=432, height=648)
+    page.insert_text((48, 66.0), "Table 1.", fontsize=9, fontname="hebo")
+    page.insert_text(
+        (84, 66.0), "NCSF Guidelines for Determining the Presence or Absence of Informed Consent.", fontsize=9
+    )
+    page.draw_line((48, 72.4), (390, 72.4), width=0.5)
+    rows = (
+        "Informed consent must be judged by balancing the following criteria for each encounter at",
+        "  the time the acts occurred:",
+        "Was informed consent expressly denied or withdrawn?",
+        "Were there factors that negated the informed consent?",
+        "What is the relationship of the participants?",
+        "What was the nature of the activity?",
+        "What was the intent of the accused abuser?",
+    )
+    for row, text in enumerate(rows):
+        page.insert_text((48, 83.4 + 10.5 * row), text, fontsize=9, fontname="helv")
+    page.draw_line((48, 153.6), (390, 153.6), width=0.5)
+    page.insert_textbox(pymupdf.Rect(48, 180, 392, 600), " ".join([BODY] * 8), fontsize=10, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["kind"] == "table"
+    assert iou(pair["bbox"], (48, 72.4, 390, 153.6)) > 0.9
