@@ -90,10 +90,10 @@ def neighbour_pages(caption: Box, page_height: float, number: int, bare: bool = 
 
 
 def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
-    """Items per page after pairing each unpaired caption with an unclaimed drawing on the page
-    before it (the caption went on to the next page) or after it (a caption facing its figure):
-    the largest, preferring one in the caption's column. The item stays on the drawing's page;
-    `caption_page` records where the caption was."""
+    """Items per page after pairing each unpaired caption with an unclaimed drawing on its own page
+    of floats, or on the page before it (the caption went on to the next page) or after it (a
+    caption facing its figure): the largest, preferring one in the caption's column. The item
+    stays on the drawing's page; `caption_page` records where the caption was."""
     items = [list(page.items) for page in pages]
     taken: set[tuple[int, int]] = set()
     # (a label some item on a page already has, found again with nothing by it, is a sentence that
@@ -103,9 +103,19 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
         for caption in page.unpaired_captions:
             if caption.label in paired:
                 continue
+            # (on a page of floats, next to no running text, a drawing of its own page further off
+            # than a caption may stand from its figure comes first: a map clipped to a small part of
+            # its frame, high over its caption)
+            own = [number] if page.body_lines <= BARE_PAGE_LINES else []
             options = [
-                (drawing.box.horizontal_overlap(caption.box) > 0, drawing.box.area, other, index)
-                for other in neighbour_pages(caption.box, page.page_height, number, is_bare(page))
+                (
+                    other == number,
+                    drawing.box.horizontal_overlap(caption.box) > 0,
+                    drawing.box.area,
+                    other,
+                    index,
+                )
+                for other in own + neighbour_pages(caption.box, page.page_height, number, is_bare(page))
                 if 0 <= other < len(pages)
                 for index, drawing in enumerate(pages[other].unclaimed)
                 if (other, index) not in taken
@@ -116,9 +126,23 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
             *_, other, index = max(options)
             taken.add((other, index))
             drawing = pages[other].unclaimed[index]
-            items[other].append(
-                Item(caption.label.kind, drawing.box, caption, drawing.graphics, "other-page", number)
-            )
+            if other == number:
+                above = drawing.box.center_y < caption.box.center_y
+                box = drawing.box
+                if len(page.unpaired_captions) == 1:
+                    # (the page's one caption: every drawing on that side of it is a panel of its figure)
+                    for panel_index, panel in enumerate(page.unclaimed):
+                        if (panel.box.center_y < caption.box.center_y) == above and (
+                            number,
+                            panel_index,
+                        ) not in taken:
+                            taken.add((number, panel_index))
+                            box = box.union(panel.box)
+                placement = "below" if above else "above"
+                item = Item(caption.label.kind, box, caption, drawing.graphics, placement)
+            else:
+                item = Item(caption.label.kind, drawing.box, caption, drawing.graphics, "other-page", number)
+            items[other].append(item)
     for number, page in enumerate(pages):
         for rest in page.continued_legends if number > 0 else ():
             with_legend_from_next_page(items, number - 1, rest)

@@ -65,6 +65,34 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
 
 
+def amid_rows_of_cells(lines: Sequence[TextLine], label: TextLine) -> bool:
+    """A table's label alone on its row, with a row of cells tight above it and another tight under
+    it: a row heading inside a table ("Table 4" over the rows of a summary table that describe the
+    variables of Table 4), not a caption; a caption stands off from the rows of any table beside it."""
+    parsed = parse_caption_start(label.text)
+    if not is_label_alone(label.text) or parsed is None or parsed.kind != "table":
+        return False
+    reach = 0.8 * label.size
+
+    def in_row_of_cells(line: TextLine) -> bool:
+        # (three pieces at least, two columns of prose make rows of two; running over and under
+        # the label, not beside it as a table beside its caption in the margin)
+        row = [other.box for other in lines if other is not label and other.box.shares_row(line.box)]
+        if line is label or len(row) < 3:
+            return False
+        return min(box.x0 for box in row) < label.box.center_x < max(box.x1 for box in row)
+
+    above = any(
+        in_row_of_cells(line) and -overlap_allowed(line.box, label.box) <= label.box.y0 - line.box.y1 <= reach
+        for line in lines
+    )
+    below = any(
+        in_row_of_cells(line) and -overlap_allowed(label.box, line.box) <= line.box.y0 - label.box.y1 <= reach
+        for line in lines
+    )
+    return above and below
+
+
 def set_apart_by_drawing(
     lines: Sequence[TextLine], index: int, drawings: Sequence[Box], line_gap: float = 0.0
 ) -> CaptionLabel | None:
@@ -122,7 +150,7 @@ def find_captions(
         label = opens_caption(lines, index, line_gap) or set_apart_by_drawing(
             lines, index, drawings, line_gap
         )
-        if label is None:
+        if label is None or amid_rows_of_cells(lines, line):
             continue
         members = [index]
         riders: list[int] = []  # lone symbols of a formula (primes, accents), placed by their row

@@ -148,9 +148,16 @@ def continues_caption(
         return True
     if len(members) == 1 and is_label_alone(last.text):
         # (a title in a caption font of its own may stand further off under a label set apart; so may
-        # a title in plain italics under a bold label, as APA's style sets them a blank line apart)
+        # a title in plain italics under a bold label, as APA's style sets them a blank line apart,
+        # and a bold title centred under a bold label, as a Word paper's float heads are set)
         own_font = not in_body_size or (candidate.italic and not candidate.bold_start and not last.italic)
-        set_apart = own_font and alone_on_its_row(lines, last)
+        centred_head = (
+            last.bold_start
+            and candidate.bold_start
+            and abs(candidate.box.center_x - last.box.center_x) <= 2.0
+            and alone_on_its_row(lines, candidate)
+        )
+        set_apart = (own_font or centred_head) and alone_on_its_row(lines, last)
         return text_under_label(last, candidate, line_gap, set_apart) or title_under_label_set_right(
             lines, last, candidate
         )

@@ -578,6 +578,24 @@ def ruled_table_apart(
     return [*kept, whole, *rest]
 
 
+def labels_row_of_numbers(line: TextLine, lines: Sequence[TextLine]) -> bool:
+    """The line heads a row of numeric cells set well to its right ("Number of Opt Outs" level with
+    "-0.0330***" and "-0.0336***"): standing in a block of its own (or wrapped once), a table's row
+    label however long, never a line of prose (whose paragraph may well run beside a chart's ticks)."""
+    return any(
+        other is not line
+        and other.box.shares_row(line.box)
+        and other.box.x0 - line.box.x1 >= 2 * line.size
+        and NUMERIC_CELL.fullmatch(other.text.strip()) is not None
+        and EQUATION_NUMBER.fullmatch(other.text.strip()) is None
+        for other in lines
+    )
+
+
+NUMERIC_CELL = re.compile(r"[-−+]?\(?[\d.,]*\d[\d.,]*\)?%?\**")
+EQUATION_NUMBER = re.compile(r"\([1-9]\d{0,2}(?:\.\d{1,2})?\)")  # "(3)", "(2.4)": a display's number
+
+
 def build_clusters(
     lines: Sequence[TextLine],
     clusters: list[Cluster],
@@ -607,6 +625,7 @@ def build_clusters(
         block = by_block.get(line.block, [line])
         titled = titled_drawing(line, clusters) if not inside and len(block) == 1 else None
         prose = not titled and (in_sidebar or (not inside and is_body_line(line, block, stats)))
+        prose = prose and not (len(block) <= 2 and labels_row_of_numbers(line, lines))
         # (a line of running words centred under a drawing, opening with a panel's letter, is the
         # panel's sub-caption, not prose)
         panel = titled or (subcaptioned_drawing(line, clusters) if prose and not in_sidebar else None)

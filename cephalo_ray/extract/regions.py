@@ -88,6 +88,9 @@ class Claim:
     placement: str
 
 
+NOTES_OPENER = re.compile(r"\s*(?:Notes?|NOTES?)\s*[:.]")
+
+
 def is_section_heading(line: TextLine, stats: TextStats) -> bool:
     """A heading: bold and larger than the body, numbered ("3. Model of ...", "IV. RESULTS") or two
     words or more (a heading whose number the PDF wrote apart)."""
@@ -269,11 +272,15 @@ def vertical_claim(
     # a caption), never a table or a figure
     # (unless it is a row of three cells or more: a table's header above its body's first rule)
     row = caption.height / max(len(captions[caption_index].lines), 1)
+    # (so is a line of text with a stroke or two drawn at it: a heading's underline)
     chosen = [
         i
         for i in chosen
         if not (
-            clusters[i].text_only
+            (
+                clusters[i].text_only
+                or (clusters[i].lines and clusters[i].images == 0 and clusters[i].paths <= 2)
+            )
             and clusters[i].box.height < 1.8 * row
             and not row_of_cells([lines[index].box for index in clusters[i].lines])
         )
@@ -467,12 +474,25 @@ def chained_costs(
 
 
 def loose_cells(claim: Claim, captions: Sequence[Caption], loose: Sequence[Box]) -> list[Box]:
-    """A table claim's `loose` lines (neither prose, nor a caption's, nor any cluster's) within the
-    claim: the cells of rows set too far apart to cluster (a double-spaced table ruled only at its
-    head and foot)."""
-    if captions[claim.caption].label.kind != "table":
+    """A claim's `loose` lines (neither prose, nor a caption's, nor any cluster's) that carry its
+    chain: within a table's claim, the cells of rows set too far apart to cluster (a double-spaced
+    table ruled only at its head and foot); within a figure's claim or between it and its caption,
+    over the claim's width, its panels' sub-captions ("(b) Logit with Spatial Lag")."""
+    caption = captions[claim.caption]
+    if caption.label.kind == "table":
+        return [box for box in loose if claim.box.contains_point(box.center_x, box.center_y)]
+    if claim.placement == "below":
+        between = Box(claim.box.x0, claim.box.y1, claim.box.x1, caption.box.y0)
+    elif claim.placement == "above":
+        between = Box(claim.box.x0, caption.box.y1, claim.box.x1, claim.box.y0)
+    else:
         return []
-    return [box for box in loose if claim.box.contains_point(box.center_x, box.center_y)]
+    return [
+        box
+        for box in loose
+        if between.contains_point(box.center_x, box.center_y)
+        or claim.box.contains_point(box.center_x, box.center_y)
+    ]
 
 
 def past_table_foot(
@@ -733,6 +753,24 @@ def is_abbreviation_list(text: str) -> bool:
     return len(entries) >= 3 and listed >= 0.75 * len(entries)
 
 
+def notes_under_caption(
+    caption: Box, lines: Sequence[TextLine], blocks: Mapping[int, list[int]], stats: TextStats
+) -> list[int]:
+    """The lines of a paragraph of notes ("Notes: This table summarizes ...") set right under a
+    caption, over the caption's width: when the caption heads its item, the notes are the caption's
+    and the item starts under them. `blocks` holds the line indices of the page's text blocks."""
+    for members in blocks.values():
+        ordered = sorted(members, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
+        box = union_of(lines[index].box for index in members)
+        if not -1.0 <= box.y0 - caption.y1 <= 2 * stats.body_size:
+            continue
+        if box.horizontal_overlap(caption) < 0.5 * min(box.width, caption.width):
+            continue
+        if NOTES_OPENER.match(lines[ordered[0]].text):
+            return ordered
+    return []
+
+
 def notes_over_caption(
     caption: Box, lines: Sequence[TextLine], body: set[int], blocks: Mapping[int, list[int]], stats: TextStats
 ) -> set[int]:
@@ -867,10 +905,29 @@ def pair_regions(
     for line_index, line in enumerate(lines):
         if line.block in prose_blocks:
             body_blocks.setdefault(line.block, []).append(line_index)
+    headed: dict[int, Caption] = {}  # per claim, its caption grown by the notes under it
+    text_blocks: dict[int, list[int]] = {}  # every block's lines but the captions'
+    for line_index, line in enumerate(lines):
+        if line_index not in caption_lines:
+            text_blocks.setdefault(line.block, []).append(line_index)
     for index, caption in enumerate(captions):
         note = notes_over_caption(caption.box, lines, body, body_blocks, stats)
         prose = [lines[i].box for i in body if i not in note] if note else body_boxes
         blockers = prose + headings + [other.box for j, other in enumerate(captions) if j != index]
+        notes = notes_under_caption(caption.box, lines, text_blocks, stats)
+        with_notes = list(captions)
+        if notes:
+            # (a caption heading its item with its notes set under it: the item starts under the notes)
+            with_notes[index] = replace(
+                caption,
+                box=caption.box.union(union_of(lines[i].box for i in notes)),
+                text=join_caption_lines([caption.text] + [lines[i].text for i in notes]),
+                lines=caption.lines + tuple(notes),
+            )
+            under_notes = [lines[i].box for i in body if i not in notes and i not in note]
+            notes_blockers = (
+                under_notes + headings + [other.box for j, other in enumerate(captions) if j != index]
+            )
         span = beside_captions(
             caption.box, captions, horizontal_span(caption.box, text_left, text_right, single_column)
         )
@@ -881,7 +938,14 @@ def pair_regions(
         # a narrow caption in a margin column no body text runs through (Emerald's) has its item beside it
         in_margin = beside is not None and in_margin_column(caption.box, body_boxes, stats)
         for upward in () if in_margin else (True, False):
-            claim = vertical_claim(index, captions, clusters, blockers, page, span, upward, lines, max_gap)
+            if notes and not upward:
+                claim = vertical_claim(
+                    index, with_notes, clusters, notes_blockers, page, span, upward, lines, max_gap
+                )
+            else:
+                claim = vertical_claim(
+                    index, captions, clusters, blockers, page, span, upward, lines, max_gap
+                )
             if claim is None:
                 continue
             if beside is not None and claim.box.horizontal_overlap(caption.box) <= 0:
@@ -896,6 +960,8 @@ def pair_regions(
                 cost += 3 * CONVENTION_BONUS  # figures are drawn; text alone is more likely a table
             if caption.label.kind == "table" and all(is_code(clusters[i], lines) for i in claim.clusters):
                 cost += 3 * CONVENTION_BONUS  # code set in a typewriter face is a listing, not a table
+            if notes and not upward:
+                headed[len(claims)] = with_notes[index]
             claims.append(Claim(cost, claim.caption, claim.clusters, claim.box, claim.placement))
         if beside is not None:
             claims.append(beside)
@@ -911,7 +977,11 @@ def pair_regions(
     ]
     for claim_index, claim in enumerate(claims):
         for cluster_index, cost in chained_costs(
-            claim, captions[claim.caption].box, clusters, max_gap, loose_cells(claim, captions, loose)
+            claim,
+            headed.get(claim_index, captions[claim.caption]).box,
+            clusters,
+            max_gap,
+            loose_cells(claim, captions, loose),
         ).items():
             candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
     # a drawing level with a caption beside it that has nothing above or below to claim is that
@@ -965,7 +1035,7 @@ def pair_regions(
             member_indices = kept
         taken_captions.add(caption_index)
         taken_clusters.update(member_indices)
-        caption = captions[caption_index]
+        caption = headed.get(claim_index, captions[caption_index])
         drawn = combined_graphics([clusters[index] for index in member_indices])
         kind = item_kind(caption, box, graphics)
         if kind == "table":
