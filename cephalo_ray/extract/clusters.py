@@ -579,21 +579,23 @@ def ruled_table_apart(
 
 
 def labels_row_of_numbers(line: TextLine, lines: Sequence[TextLine]) -> bool:
-    """The line heads a row of numeric cells set well to its right ("Number of Opt Outs" level with
-    "-0.0330***" and "-0.0336***"): standing in a block of its own (or wrapped once), a table's row
-    label however long, never a line of prose (whose paragraph may well run beside a chart's ticks)."""
-    return any(
-        other is not line
+    """The line heads a row of two numeric cells or more set well to its right ("Number of Opt Outs"
+    level with "-0.0330***" and "-0.0336***"): standing in a block of its own (or wrapped once), a
+    table's row label however long, never a line of prose (a paragraph may run beside one number, a
+    chart's tick on its axis)."""
+    numbers = [
+        other
+        for other in lines
+        if other is not line
         and other.box.shares_row(line.box)
         and other.box.x0 - line.box.x1 >= 2 * line.size
         and NUMERIC_CELL.fullmatch(other.text.strip()) is not None
         and EQUATION_NUMBER.fullmatch(other.text.strip()) is None
-        for other in lines
-    )
+    ]
+    return len(numbers) >= 2
 
 
 NUMERIC_CELL = re.compile(r"[-−+]?\(?[\d.,]*\d[\d.,]*\)?%?\**")
-EQUATION_NUMBER = re.compile(r"\([1-9]\d{0,2}(?:\.\d{1,2})?\)")  # "(3)", "(2.4)": a display's number
 
 
 def build_clusters(

@@ -31,6 +31,7 @@ from cephalo_ray.extract.captions import (
 )
 from cephalo_ray.extract.clusters import (
     GRAPHIC_GAP,
+    PANEL_LETTER_START,
     build_clusters,
     graphic_clusters,
     ruled_floats,
@@ -279,7 +280,12 @@ def vertical_claim(
         if not (
             (
                 clusters[i].text_only
-                or (clusters[i].lines and clusters[i].images == 0 and clusters[i].paths <= 2)
+                or (
+                    figure_caption
+                    and clusters[i].lines
+                    and clusters[i].images == 0
+                    and clusters[i].paths <= 2
+                )
             )
             and clusters[i].box.height < 1.8 * row
             and not row_of_cells([lines[index].box for index in clusters[i].lines])
@@ -473,11 +479,13 @@ def chained_costs(
     }
 
 
-def loose_cells(claim: Claim, captions: Sequence[Caption], loose: Sequence[Box]) -> list[Box]:
-    """A claim's `loose` lines (neither prose, nor a caption's, nor any cluster's) that carry its
-    chain: within a table's claim, the cells of rows set too far apart to cluster (a double-spaced
-    table ruled only at its head and foot); within a figure's claim or between it and its caption,
-    over the claim's width, its panels' sub-captions ("(b) Logit with Spatial Lag")."""
+def loose_cells(
+    claim: Claim, captions: Sequence[Caption], loose: Sequence[Box], panel_captions: Sequence[Box] = ()
+) -> list[Box]:
+    """A claim's loose lines (neither prose, nor a caption's, nor any cluster's) that carry its
+    chain: within a table's claim, the `loose` cells of rows set too far apart to cluster (a
+    double-spaced table ruled only at its head and foot); within a figure's claim or between it and
+    its caption, over the claim's width, its `panel_captions` ("(b) Logit with Spatial Lag")."""
     caption = captions[claim.caption]
     if caption.label.kind == "table":
         return [box for box in loose if claim.box.contains_point(box.center_x, box.center_y)]
@@ -489,7 +497,7 @@ def loose_cells(claim: Claim, captions: Sequence[Caption], loose: Sequence[Box])
         return []
     return [
         box
-        for box in loose
+        for box in panel_captions
         if between.contains_point(box.center_x, box.center_y)
         or claim.box.contains_point(box.center_x, box.center_y)
     ]
@@ -905,7 +913,7 @@ def pair_regions(
     for line_index, line in enumerate(lines):
         if line.block in prose_blocks:
             body_blocks.setdefault(line.block, []).append(line_index)
-    headed: dict[int, Caption] = {}  # per claim, its caption grown by the notes under it
+    noted: dict[int, Caption] = {}  # per claim, its caption grown by the notes under it
     text_blocks: dict[int, list[int]] = {}  # every block's lines but the captions'
     for line_index, line in enumerate(lines):
         if line_index not in caption_lines:
@@ -961,7 +969,7 @@ def pair_regions(
             if caption.label.kind == "table" and all(is_code(clusters[i], lines) for i in claim.clusters):
                 cost += 3 * CONVENTION_BONUS  # code set in a typewriter face is a listing, not a table
             if notes and not upward:
-                headed[len(claims)] = with_notes[index]
+                noted[len(claims)] = with_notes[index]
             claims.append(Claim(cost, claim.caption, claim.clusters, claim.box, claim.placement))
         if beside is not None:
             claims.append(beside)
@@ -975,13 +983,21 @@ def pair_regions(
         for index, line in enumerate(lines)
         if index not in body and index not in in_clusters and index not in in_captions
     ]
+    loose_panel_captions = [
+        line.box
+        for index, line in enumerate(lines)
+        if index not in body
+        and index not in in_clusters
+        and index not in in_captions
+        and PANEL_LETTER_START.match(line.text.strip())
+    ]
     for claim_index, claim in enumerate(claims):
         for cluster_index, cost in chained_costs(
             claim,
-            headed.get(claim_index, captions[claim.caption]).box,
+            noted.get(claim_index, captions[claim.caption]).box,
             clusters,
             max_gap,
-            loose_cells(claim, captions, loose),
+            loose_cells(claim, captions, loose, loose_panel_captions),
         ).items():
             candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
     # a drawing level with a caption beside it that has nothing above or below to claim is that
@@ -1035,7 +1051,7 @@ def pair_regions(
             member_indices = kept
         taken_captions.add(caption_index)
         taken_clusters.update(member_indices)
-        caption = headed.get(claim_index, captions[caption_index])
+        caption = noted.get(claim_index, captions[caption_index])
         drawn = combined_graphics([clusters[index] for index in member_indices])
         kind = item_kind(caption, box, graphics)
         if kind == "table":

@@ -964,24 +964,28 @@ def test_a_short_caption_at_the_foot_of_the_last_column_takes_nothing_from_the_t
 
 @pytest.mark.parametrize("double_spaced", [True, False])
 def test_a_double_spaced_report_sets_its_caption_further_below_the_figure(double_spaced: bool) -> None:
-    # a Word report in double spacing: a figure alone on its page, its caption 80 pt under it, more
-    # than the inch a single-spaced page leaves (where so far below, it captions no figure)
+    # a Word report in double spacing: a figure on a page of its text, its caption 80 pt under it,
+    # more than the inch a single-spaced page leaves (where so far below, it captions no figure)
     doc = pymupdf.open()
     for number in range(3):
         page = doc.new_page(width=612, height=792)
+        spacing = 2.3 if double_spaced else 1.15
         if number == 1:
             plot = pymupdf.Rect(90, 160, 520, 390)
             caption_under_plot(
                 page, plot, "Figure 1. Definition sketch for wave overwash of a dune", 90, x=150
             )
+            page.insert_textbox(
+                pymupdf.Rect(72, 560, 540, 720),
+                " ".join([BODY] * 2),
+                fontsize=12,
+                fontname="tiro",
+                lineheight=spacing,
+            )
             continue
         text = " ".join([BODY] * 8)
         page.insert_textbox(
-            pymupdf.Rect(72, 72, 540, 720),
-            text,
-            fontsize=12,
-            fontname="tiro",
-            lineheight=2.3 if double_spaced else 1.15,
+            pymupdf.Rect(72, 72, 540, 720), text, fontsize=12, fontname="tiro", lineheight=spacing
         )
     pairs = extract(doc)
     if double_spaced:
