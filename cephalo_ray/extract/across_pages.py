@@ -132,10 +132,8 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
                 if len(page.unpaired_captions) == 1:
                     # (the page's one caption: every drawing on that side of it is a panel of its figure)
                     for panel_index, panel in enumerate(page.unclaimed):
-                        if (panel.box.center_y < caption.box.center_y) == above and (
-                            number,
-                            panel_index,
-                        ) not in taken:
+                        same_side = (panel.box.center_y < caption.box.center_y) == above
+                        if same_side and (number, panel_index) not in taken:
                             taken.add((number, panel_index))
                             box = box.union(panel.box)
                 placement = "below" if above else "above"
