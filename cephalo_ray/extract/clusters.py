@@ -45,6 +45,7 @@ PAGE_COVER_AREA = 0.85  # ...unless it is an image inside the margins below this
 EQUATION_NUMBER = re.compile(
     r"^\((?:[A-Z]\.?)?[1-9]\d{0,2}(?:\.\d{1,2})?[a-z]?\)$"
 )  # (7), (3.55), (A2); not (0.088)
+NUMERIC_CELL = re.compile(r"[-−+]?\(?[\d.,]*\d[\d.,]*\)?%?\**")  # -0.0330***, (0.0066), 12%
 
 
 def is_decoration(box: Box, page: Box, kind: str = "path") -> bool:
@@ -593,9 +594,6 @@ def labels_row_of_numbers(line: TextLine, lines: Sequence[TextLine]) -> bool:
         and EQUATION_NUMBER.fullmatch(other.text.strip()) is None
     ]
     return len(numbers) >= 2
-
-
-NUMERIC_CELL = re.compile(r"[-−+]?\(?[\d.,]*\d[\d.,]*\)?%?\**")
 
 
 def build_clusters(

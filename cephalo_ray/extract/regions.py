@@ -479,7 +479,7 @@ def chained_costs(
     }
 
 
-def loose_cells(
+def claim_links(
     claim: Claim, captions: Sequence[Caption], loose: Sequence[Box], panel_captions: Sequence[Box] = ()
 ) -> list[Box]:
     """A claim's loose lines (neither prose, nor a caption's, nor any cluster's) that carry its
@@ -997,7 +997,7 @@ def pair_regions(
             noted.get(claim_index, captions[claim.caption]).box,
             clusters,
             max_gap,
-            loose_cells(claim, captions, loose, loose_panel_captions),
+            claim_links(claim, captions, loose, loose_panel_captions),
         ).items():
             candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
     # a drawing level with a caption beside it that has nothing above or below to claim is that
