@@ -11,7 +11,15 @@ import pytest
 
 from cephalo_ray.extract.geometry import Box
 from cephalo_ray.extract.gold import normalize_caption, same_caption
-from tests.unit.extract.test_regions import BODY, booktabs_table, extract, iou, paragraph, vector_plot
+from tests.unit.extract.test_regions import (
+    BODY,
+    booktabs_table,
+    extract,
+    iou,
+    paragraph,
+    prose_pages,
+    vector_plot,
+)
 
 
 def unmapped_font(doc: Any, page: Any, name: str = "FX") -> None:
@@ -545,12 +553,7 @@ def test_a_reference_list_in_two_columns_does_not_hide_the_caption_above_its_lef
         page.insert_text((305, y), entry, fontsize=8, fontname="tiro")
         if y >= 500:
             page.insert_text((120, y), entry, fontsize=8, fontname="tiro")
-    for _ in range(2):  # pages of body prose set the body size
-        other = doc.new_page(width=595, height=842)
-        for x0 in (72, 305):
-            other.insert_textbox(
-                pymupdf.Rect(x0, 72, x0 + 218, 760), " ".join([BODY] * 12), fontsize=10, fontname="tiro"
-            )
+    prose_pages(doc, 2, size=(595, 842), columns=((72, 290), (305, 523)), top=72, bottom=760, repeats=12)
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 7" and iou(pair["bbox"], tuple(plot)) > 0.7
 

@@ -25,6 +25,30 @@ def paragraph(page: Any, x0: float, y0: float, x1: float, lines: int = 6) -> flo
     return rect.y1
 
 
+def prose_pages(
+    doc: Any,
+    count: int,
+    *,
+    size: tuple[float, float],
+    columns: tuple[tuple[float, float], ...],
+    top: float,
+    bottom: float,
+    repeats: int,
+    fontsize: float = 10,
+) -> None:
+    """Pages of running text alone, as a paper has before its floats: they set its body size and the
+    width of its columns, (left, right) each."""
+    for _ in range(count):
+        page = doc.new_page(width=size[0], height=size[1])
+        for left, right in columns:
+            page.insert_textbox(
+                pymupdf.Rect(left, top, right, bottom),
+                " ".join([BODY] * repeats),
+                fontsize=fontsize,
+                fontname="tiro",
+            )
+
+
 def vector_plot(page: Any, rect: pymupdf.Rect, title: str = "") -> None:
     """Axes, ticks, a polyline and its labels as real text, like a plotting library writes them."""
     axes = pymupdf.Rect(rect.x0 + 28, rect.y0 + 14, rect.x1 - 4, rect.y1 - 22)

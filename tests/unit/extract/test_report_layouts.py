@@ -11,7 +11,7 @@ import pymupdf
 from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats
 from cephalo_ray.extract.regions import pair_regions
 from tests.unit.extract.test_page_layouts import append_content
-from tests.unit.extract.test_regions import BODY, extract, iou, vector_plot
+from tests.unit.extract.test_regions import BODY, extract, iou, prose_pages, vector_plot
 
 
 def ruled_in_pieces(page: Any, y: float, edges: list[float]) -> None:
@@ -401,10 +401,7 @@ def test_a_table_ruled_with_strips_of_image_ends_at_its_last_rule() -> None:
     # reference list of macros and a bullet list under it, with no paragraph of prose on the page:
     # the article's lines run 346 pt wide on its other pages)
     doc = pymupdf.open()
-    for _ in range(2):
-        doc.new_page(width=595, height=842).insert_textbox(
-            pymupdf.Rect(124.8, 90, 470.5, 760), " ".join([BODY] * 14), fontsize=10, fontname="tiro"
-        )
+    prose_pages(doc, 2, size=(595, 842), columns=((124.8, 470.5),), top=90, bottom=760, repeats=14)
     page = doc.new_page(width=595, height=842)
     black = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
     black.clear_with(0)

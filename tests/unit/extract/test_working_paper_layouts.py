@@ -9,7 +9,7 @@ from typing import Any
 
 import pymupdf
 
-from tests.unit.extract.test_regions import BODY, extract, iou, vector_plot
+from tests.unit.extract.test_regions import BODY, extract, iou, prose_pages, vector_plot
 
 NOTES = (
     "Notes: The dependent variable is the average fraction of directors who are classified as independent in",
@@ -28,16 +28,6 @@ def float_head(page: Any, label: str, title: str, notes: tuple[str, ...] = NOTES
     for row, text in enumerate(notes):
         page.insert_text((41.5, 91.0 + 10.4 * row), text, fontsize=8.8, fontname="tiro")
     return 91.0 + 10.4 * len(notes)
-
-
-def text_pages(doc: Any, count: int) -> None:
-    """The paper's pages of running text before its floats, in two columns 230 pt wide."""
-    for _ in range(count):
-        page = doc.new_page(width=612, height=792)
-        for left in (41.5, 341.5):
-            page.insert_textbox(
-                pymupdf.Rect(left, 60, left + 230, 740), " ".join([BODY] * 7), fontsize=10.5, fontname="tiro"
-            )
 
 
 def regression_table(page: Any, top: float, labels: tuple[str, ...]) -> float:
@@ -86,7 +76,16 @@ def test_a_float_head_with_its_notes_heads_a_regression_table_whose_row_labels_r
     # and bold, a blank line apart; a paragraph of notes under them; the table's row labels reach a
     # third of the way across, as wide as the lines of prose of a narrow column)
     doc = pymupdf.open()
-    text_pages(doc, 2)
+    prose_pages(
+        doc,
+        2,
+        size=(612, 792),
+        columns=((41.5, 271.5), (341.5, 571.5)),
+        top=60,
+        bottom=740,
+        repeats=7,
+        fontsize=10.5,
+    )
     page = doc.new_page(width=612, height=792)
     notes_end = float_head(page, "Table 4", "Independent Directors and Opting Out")
     foot = regression_table(page, notes_end + 12.0, LABELS)
@@ -146,10 +145,7 @@ def test_on_a_page_of_floats_a_caption_takes_the_drawings_far_above_it() -> None
     # (an online appendix: two maps, each clipped to a small part of its frame, the second far under
     # the first and far over the caption; nothing else on the page but its number)
     doc = pymupdf.open()
-    for _ in range(2):
-        doc.new_page(width=596, height=843).insert_textbox(
-            pymupdf.Rect(72, 72, 524, 770), " ".join([BODY] * 14), fontsize=12, fontname="tiro"
-        )
+    prose_pages(doc, 2, size=(596, 843), columns=((72, 524),), top=72, bottom=770, repeats=14, fontsize=12)
     page = doc.new_page(width=596, height=843)
     for rect in (pymupdf.Rect(207.7, 84.0, 389.2, 256.4), pymupdf.Rect(230.0, 380.0, 436.7, 530.0)):
         for row in range(12):
