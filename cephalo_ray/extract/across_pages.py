@@ -8,14 +8,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from cephalo_ray.extract.captions import continued_legend
+from cephalo_ray.extract.claims import CONVENTION_BONUS, MAX_CAPTION_GAP
 from cephalo_ray.extract.geometry import Box, Caption, Item
-from cephalo_ray.extract.regions import (
-    CONVENTION_BONUS,
-    DEFAULT_HABITS,
-    MAX_CAPTION_GAP,
-    OTHER_PAGE_AREA,
-    PageRegions,
-)
+from cephalo_ray.extract.regions import DEFAULT_HABITS, OTHER_PAGE_AREA, PageRegions
 
 
 def document_habits(pages: Sequence[PageRegions]) -> dict[str, str]:

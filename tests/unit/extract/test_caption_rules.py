@@ -863,8 +863,8 @@ def test_a_title_hanging_far_from_its_label_in_the_labels_block_is_on_its_row() 
 
 
 def test_a_header_of_two_rows_of_cells_under_the_top_rule_is_part_of_the_table() -> None:
+    from cephalo_ray.extract.claims import vertical_claim
     from cephalo_ray.extract.geometry import Caption, Cluster
-    from cephalo_ray.extract.regions import vertical_claim
 
     label = parse_caption_start("Table 3-Specifications of load cases.", label_is_bold=True)
     assert label is not None
@@ -1111,7 +1111,7 @@ def test_a_caption_stops_at_the_next_caption_or_heading_its_block_runs_on_into()
 def test_a_tables_notes_wider_than_its_rules_are_left_out_of_its_box() -> None:
     # a one-column appendix: a small table centred between three rules, and a paragraph of notes
     # under it running the text's full width, in the cells' own block
-    from cephalo_ray.extract.regions import without_table_notes
+    from cephalo_ray.extract.item_edges import without_table_notes
 
     cells = [
         line((175.8, 102.0 + 12 * row, 419.5, 110.0 + 12 * row), "More 31 0.05 200 0.833 45.0% 1.0", 2, 9.0)
@@ -2468,8 +2468,8 @@ def test_a_caption_with_a_hanging_indent_goes_on_past_its_first_finished_sentenc
 def test_a_page_wide_drawing_over_a_flush_left_caption_is_its_figure_unless_a_caption_stands_beside_it() -> (
     None
 ):
+    from cephalo_ray.extract.claims import vertical_claim
     from cephalo_ray.extract.geometry import Caption, Cluster
-    from cephalo_ray.extract.regions import vertical_claim
 
     label = parse_caption_start("Fig. (4). Time series for road fatalities.")
     assert label is not None

@@ -1089,7 +1089,7 @@ def test_the_last_lines_of_a_paragraph_broken_by_a_script_are_body_text_not_a_cl
     # scripts of an E_T^miss (its first piece reading smaller), in a block of their own right under
     # the paragraph's full last line; a small table under them must not claim them
     from cephalo_ray.extract.geometry import Cluster, TextLine, TextStats
-    from cephalo_ray.extract.regions import with_paragraph_ends
+    from cephalo_ray.extract.item_edges import with_paragraph_ends
 
     stats = TextStats(body_size=11.0, column_width=428.6, line_gap=5.2)
     lines = [

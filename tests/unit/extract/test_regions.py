@@ -802,7 +802,7 @@ def test_a_highlighters_marks_behind_lines_of_words_are_no_graphics() -> None:
 def test_an_exhibit_is_a_table_when_only_bands_and_rules_are_drawn_in_it() -> None:
     from cephalo_ray.extract.captions import CaptionLabel
     from cephalo_ray.extract.geometry import Caption
-    from cephalo_ray.extract.regions import item_kind
+    from cephalo_ray.extract.item_edges import item_kind
 
     box = Box(42, 547, 457, 693)
 
@@ -1145,7 +1145,7 @@ def test_a_slanted_watermark_across_the_page_hides_no_caption() -> None:
 
 
 def test_a_caption_holding_only_its_charts_axis_labels_takes_the_chart_from_the_caption_above() -> None:
-    from cephalo_ray.extract.regions import Claim, give_up_second_claims
+    from cephalo_ray.extract.claims import Claim, give_up_second_claims
 
     # an audit report: Figure 7's caption (0) sits between its chart and Figure 8's chart, a little
     # nearer the chart below (legend 3, plot 4) than Figure 8's caption (1) under it, which first wins
@@ -1217,8 +1217,8 @@ def pair_margin_captions(captions: list[tuple[float, float, float, float, str]],
 
 
 def test_a_picture_off_to_the_side_of_a_caption_below_it_is_further_from_it() -> None:
+    from cephalo_ray.extract.claims import Claim, chained_costs
     from cephalo_ray.extract.geometry import Cluster
-    from cephalo_ray.extract.regions import Claim, chained_costs
 
     # a RUDN journal paper: two pictures side by side, "Рис. 1" and "Рис. 2" on one row under them;
     # both pictures end 12 pt above the row, but only the left one stands over Рис. 1's width

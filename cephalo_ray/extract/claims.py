@@ -1,0 +1,543 @@
+"""Which clusters each caption claims: the zone above, below or beside it, bounded by body text and
+other captions, with a cost per claim; the cheapest claims win, one caption to a cluster. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cephalo_ray.extract.clusters import GRAPHIC_GAP
+from cephalo_ray.extract.geometry import (
+    Box,
+    Caption,
+    Cluster,
+    Graphic,
+    TextLine,
+    TextStats,
+    edge_gap,
+    is_rule,
+    union_of,
+)
+
+PANEL_GAP = 30.0  # panels of one figure are at most this far apart
+MAX_CAPTION_GAP = 72.0  # a caption further than one inch from its figure is not its caption
+SINGLE_SPACED_GAP = 2.0  # white space between the lines of single-spaced prose (TextStats.line_gap)
+BESIDE_MAX_GAP = 54.0  # a caption beside its figure sits in the next column (ragged right: measured loosely)
+MIN_THICKNESS = 10.0  # items thinner than this in one direction are rules
+CONVENTION_BONUS = 10.0  # points of gap forgiven where a caption sits by convention
+
+
+@dataclass(frozen=True)
+class Claim:
+    cost: float
+    caption: int
+    clusters: tuple[int, ...]
+    box: Box
+    placement: str
+
+
+def horizontal_span(
+    caption: Box, text_left: float, text_right: float, single_column: bool
+) -> tuple[float, float]:
+    """Where a caption's figure may lie sideways: the full text width on a one-column page or when the
+    caption crosses the centre line (a full-width or centred caption), else the caption's column."""
+    middle = (text_left + text_right) / 2
+    if single_column or (caption.x0 < middle - 12 and caption.x1 > middle + 12):
+        return text_left, text_right
+    if caption.x1 <= middle + 12:
+        return text_left, middle
+    return middle, text_right
+
+
+def beside_captions(
+    caption: Box, captions: Sequence[Caption], span: tuple[float, float]
+) -> tuple[float, float]:
+    """A caption with another caption beside it on its row (two figures side by side, each with its
+    own caption) reaches sideways only to the middle of the gap between them."""
+    left, right = span
+    for other in captions:
+        box = other.box
+        if box == caption or not box.shares_row(caption):
+            continue
+        if box.x0 >= caption.x1:
+            right = min(right, (caption.x1 + box.x0) / 2)
+        elif box.x1 <= caption.x0:
+            left = max(left, (box.x1 + caption.x0) / 2)
+    return left, right
+
+
+def caption_reach(stats: TextStats) -> float:
+    """How far a caption may sit from its figure: one inch, stretched (at most twice) with the line
+    spacing of a double-spaced manuscript or report, whose white space around floats grows alike."""
+    spacing = (stats.body_size + stats.line_gap) / (stats.body_size + SINGLE_SPACED_GAP)
+    return MAX_CAPTION_GAP * min(max(spacing, 1.0), 2.0)
+
+
+def vertical_claim(
+    caption_index: int,
+    captions: Sequence[Caption],
+    clusters: Sequence[Cluster],
+    blockers: Sequence[Box],
+    page: Box,
+    span: tuple[float, float],
+    upward: bool,
+    lines: Sequence[TextLine],
+    max_gap: float = MAX_CAPTION_GAP,
+) -> Claim | None:
+    """The clusters between a caption and the nearest blocker above (or below) it, at most `max_gap`
+    away (`lines`: the page's text lines, which the clusters' line indices point into)."""
+    caption = captions[caption_index].box
+    left, right = span
+
+    def overlaps(box: Box) -> bool:
+        return min(box.x1, right) - max(box.x0, left) > 0.25 * min(box.width, right - left)
+
+    def blocks(box: Box) -> bool:
+        # text beside the figure, clear of the caption's own width, is body text flowing round it
+        return overlaps(box) and box.horizontal_overlap(caption) > 0
+
+    alone_on_row = not any(other.box != caption and other.box.shares_row(caption) for other in captions)
+
+    def within(box: Box) -> bool:
+        # (or starting where the caption starts: a figure wider than the column of its caption,
+        # set flush left with it)
+        flush = abs(box.x0 - caption.x0) <= 4.0 and box.x1 > right
+        # (or reaching far over into the next column from this one, over or under a caption set at
+        # its column's left edge, alone on its row: a page-wide chart over a short caption flush left)
+        spread = (
+            alone_on_row
+            and abs(caption.x0 - left) <= 4.0
+            and left <= box.x0 < right
+            and box.x1 > right + 0.5 * (right - left)
+        )
+        return (box.center_x >= left - 2 and box.center_x <= right + 2) or flush or spread
+
+    def astray(cluster: Cluster) -> bool:
+        # text alone reaching far over into the next column (a title page's author block) is not
+        # the figure of a caption set in one column
+        reach = 0.25 * (right - left)
+        one_column = right - left < 0.6 * page.width
+        return (
+            cluster.text_only
+            and one_column
+            and (cluster.box.x0 < left - reach or cluster.box.x1 > right + reach)
+        )
+
+    # a picture may run into the caption's nearest line up to its middle (an image's foot under a
+    # label line made tall by its formulae; a turned line's thickness is its width)
+    rows = [lines[index].box for index in captions[caption_index].lines] or [caption]
+    nearest = min(rows, key=lambda box: box.y0) if upward else max(rows, key=lambda box: box.y1)
+    reach = max(3.0, 0.5 * min(nearest.height, nearest.width))
+
+    def on_side(box: Box) -> bool:
+        return box.y1 <= caption.y0 + reach if upward else box.y0 >= caption.y1 - reach
+
+    # a text line amid a drawing on the caption's side (a table's note the drawing's rules reach
+    # round) belongs to that drawing; it stops nothing
+    drawn = [c.box for c in clusters if not c.text_only and on_side(c.box) and within(c.box)]
+
+    def spans(drawing: Box, box: Box) -> bool:
+        return drawing.x0 - 1 <= box.x0 and box.x1 <= drawing.x1 + 1
+
+    def sandwiched(box: Box) -> bool:
+        # a row between two rules that each run across it, within about a row's height (a table's
+        # title row under its top rule, a header row between the top rule and a column group's rule)
+        near = max(3.0, 1.2 * box.height)
+        above = any(spans(d, box) and -1 <= box.y0 - d.y1 <= near for d in drawn)
+        below = any(spans(d, box) and -1 <= d.y0 - box.y1 <= near for d in drawn)
+        return above and below
+
+    other_captions = {other.box for other in captions}
+
+    def axis_title(box: Box) -> bool:
+        # one line hanging just under a drawing, within its width, no other line beside it above
+        # or below (a chart's axis title in the body's size: "Hour of the day (from hour 0 to 23)");
+        # never another item's caption
+        if box in other_captions:
+            return False
+        hangs = any(
+            d.x0 - 2 <= box.x0 and box.x1 <= d.x1 + 2 and -1 <= box.y0 - d.y1 <= 1.5 * box.height
+            for d in drawn
+        )
+        return hangs and not any(
+            other is not box
+            and other.horizontal_overlap(box) > 0
+            and 0 < abs(other.center_y - box.center_y) <= 1.8 * box.height
+            for other in blockers
+        )
+
+    def stops(box: Box) -> bool:
+        inside = any(d.contains_point(box.center_x, box.center_y, 1.0) for d in drawn)
+        return blocks(box) and not inside and not sandwiched(box) and not axis_title(box)
+
+    if upward:
+        # text boxes run above and below their glyphs (a line's box overlaps the next one's): a
+        # drawing may reach into a blocking line's box up to its middle
+        limit = max([b.center_y for b in blockers if b.y1 <= caption.y0 + 1 and stops(b)], default=page.y0)
+    else:
+        limit = min([b.center_y for b in blockers if b.y0 >= caption.y1 - 1 and stops(b)], default=page.y1)
+
+    def before_limit(box: Box) -> bool:
+        return box.y0 >= limit - 1 if upward else box.y1 <= limit + 1
+
+    chosen = [
+        i
+        for i, c in enumerate(clusters)
+        if before_limit(c.box) and on_side(c.box) and within(c.box) and not astray(c)
+    ]
+    # (text alone clear of a figure caption's width is prose flowing beside the figure: a heading
+    # and the first lines of a paragraph whose other lines are body text; a table's cells may be)
+    figure_caption = captions[caption_index].label.kind == "figure"
+    chosen = [
+        i
+        for i in chosen
+        if clusters[i].box.horizontal_overlap(caption) > 0
+        or (overlaps(clusters[i].box) and not (figure_caption and clusters[i].text_only))
+    ]
+    # text alone less than two of the caption's rows high is a line of prose or formulae (the rest of
+    # a caption), never a table or a figure
+    # (unless it is a row of three cells or more: a table's header above its body's first rule)
+    row = caption.height / max(len(captions[caption_index].lines), 1)
+    # (so is a line of text with a stroke or two drawn at it: a heading's underline)
+    chosen = [
+        i
+        for i in chosen
+        if not (
+            (
+                clusters[i].text_only
+                or (
+                    figure_caption
+                    and clusters[i].lines
+                    and clusters[i].images == 0
+                    and clusters[i].paths <= 2
+                )
+            )
+            and clusters[i].box.height < 1.8 * row
+            and not row_of_cells([lines[index].box for index in clusters[i].lines])
+        )
+    ]
+    if not chosen:
+        return None
+    box = clusters[chosen[0]].box
+    for i in chosen[1:]:
+        box = box.union(clusters[i].box)
+    gap = caption.y0 - box.y1 if upward else box.y0 - caption.y1
+    if gap > max_gap:
+        return None
+    return Claim(max(gap, 0.0), caption_index, tuple(chosen), box, "below" if upward else "above")
+
+
+def sides_of(members: Sequence[Graphic], cut: float, slack: float) -> tuple[list[Graphic], list[Graphic]]:
+    """The graphics left and right of a vertical cut, each allowed `slack` across it."""
+    return [g for g in members if g.box.x1 <= cut + slack], [g for g in members if g.box.x0 >= cut - slack]
+
+
+def gutter_between(members: Sequence[Graphic], low: float, high: float, middle: float) -> float | None:
+    """The middle of the white column between graphics, from low to high, nearest `middle`."""
+    spans = sorted((g.box.x0, g.box.x1) for g in members)
+    gutters: list[float] = []
+    reach = spans[0][1] if spans else high
+    for x0, x1 in spans[1:]:
+        if x0 > reach and low < (reach + x0) / 2 < high:
+            gutters.append((reach + x0) / 2)
+        reach = max(reach, x1)
+    return min(gutters, key=lambda x: abs(x - middle), default=None)
+
+
+def split_between_captions(
+    clusters: list[Cluster],
+    graphics: Sequence[Graphic],
+    captions: Sequence[Caption],
+    lines: Sequence[TextLine],
+) -> list[Cluster]:
+    """Two captions side by side on a row caption two pictures: a cluster over (or under) both whose
+    elements each keep to one side of the middle between the captions (two images whose white margins
+    touch) is split there."""
+    for left, right in (
+        (a.box, b.box) for a in captions for b in captions if a.box.shares_row(b.box) and a.box.x1 <= b.box.x0
+    ):
+        middle = (left.x1 + right.x0) / 2
+        slack = max(3.0, min(10.0, 0.25 * (right.x0 - left.x1)))
+        split: list[Cluster] = []
+        for cluster in clusters:
+            box = cluster.box
+            # (a hairline crossing the middle, an image one pixel high, holds nothing of either)
+            members = [
+                g
+                for g in graphics
+                if g.box.intersection_area(box) >= 0.9 * g.box.area and min(g.box.width, g.box.height) > 1.0
+            ]
+            cut = middle
+            sides = sides_of(members, cut, slack)
+            if sum(map(len, sides)) != len(members):
+                # a wide picture over a narrow caption reaches past the middle: the white between the
+                # pictures, nearest the middle and between the captions' centres, is where they part
+                gutter = gutter_between(members, left.center_x, right.center_x, middle)
+                cut = middle if gutter is None else gutter
+                sides = sides_of(members, cut, 0.0)
+            beside = box.x0 < left.x1 and box.x1 > right.x0  # over (or under) both captions
+            if cluster.text_only or not beside or not all(sides) or sum(map(len, sides)) != len(members):
+                split.append(cluster)
+                continue
+            for side, on_left in zip(sides, (True, False), strict=True):
+                texts = [index for index in cluster.lines if (lines[index].box.center_x < cut) == on_left]
+                images = sum(1 for g in side if g.kind == "image")
+                union = union_of([*(g.box for g in side), *(lines[index].box for index in texts)])
+                split.append(Cluster(union, images, len(side) - images, texts))
+        clusters = split
+    return clusters
+
+
+def row_of_cells(boxes: Sequence[Box]) -> bool:
+    """Three pieces of text or more side by side, apart: a table's row, not a line of prose."""
+    ordered = sorted(boxes, key=lambda box: box.x0)
+    return sum(1 for left, right in zip(ordered, ordered[1:], strict=False) if right.x0 > left.x1) >= 2
+
+
+def beside_claim(
+    caption_index: int, captions: Sequence[Caption], clusters: Sequence[Cluster], lines_body: Sequence[Box]
+) -> Claim | None:
+    """Clusters next to a caption (to its right or left) that share its vertical extent."""
+    caption = captions[caption_index].box
+    best: Claim | None = None
+    for to_right in (True, False):
+        chosen = []
+        for i, cluster in enumerate(clusters):
+            box = cluster.box
+            gap = box.x0 - caption.x1 if to_right else caption.x0 - box.x1
+            if gap < -2 or box.vertical_overlap(caption) <= 0.3 * min(box.height, caption.height):
+                continue
+            # (a figure set to the far side of a wide column may stand further off its caption in
+            # the margin column, with nothing between them)
+            if BESIDE_MAX_GAP < gap <= 2 * BESIDE_MAX_GAP:
+                between = (
+                    Box(caption.x1, caption.y0, box.x0, caption.y1)
+                    if to_right
+                    else Box(box.x1, caption.y0, caption.x0, caption.y1)
+                )
+                if any(line.intersection_area(between) > 0 for line in lines_body):
+                    continue
+            elif gap > BESIDE_MAX_GAP:
+                continue
+            chosen.append(i)
+        if not chosen:
+            continue
+        box = clusters[chosen[0]].box
+        for i in chosen[1:]:
+            box = box.union(clusters[i].box)
+        gap = max(box.x0 - caption.x1 if to_right else caption.x0 - box.x1, 0.0)
+        # the other panels of the figure: further out on the same side, close to what is chosen (a
+        # figure turned on its side with its caption keeps its sub-captions between its panel rows,
+        # which now stand side by side: they may lie twice as far apart)
+        turned = caption.height > 3 * caption.width
+        reach = 2 * PANEL_GAP if turned else PANEL_GAP
+        # (a drawing level with another caption of this caption's column is that caption's: a
+        # margin column of captions, each beside its own item of a stack)
+        column_mates = [
+            other.box
+            for j, other in enumerate(captions)
+            if j != caption_index
+            and other.box.horizontal_overlap(caption) > 0.5 * min(other.box.width, caption.width)
+        ]
+        grown = True
+        while grown:
+            grown = False
+            for i, cluster in enumerate(clusters):
+                on_side = cluster.box.x0 >= caption.x1 - 2 if to_right else cluster.box.x1 <= caption.x0 + 2
+                level_with_other = any(
+                    mate.y0 >= cluster.box.y0 - 2 and mate.y0 <= cluster.box.y1 for mate in column_mates
+                )
+                if i not in chosen and on_side and not level_with_other and cluster.box.near(box, reach):
+                    chosen.append(i)
+                    box = box.union(cluster.box)
+                    grown = True
+        if min(box.width, box.height) < MIN_THICKNESS:
+            continue  # a rule along the caption (a turned table's head rule), not a figure
+        claim = Claim(gap + 2 * CONVENTION_BONUS, caption_index, tuple(chosen), box, "beside")
+        if best is None or claim.cost < best.cost:
+            best = claim
+    return best
+
+
+def chained_costs(
+    claim: Claim,
+    caption: Box,
+    clusters: Sequence[Cluster],
+    max_gap: float = MAX_CAPTION_GAP,
+    links: Sequence[Box] = (),
+) -> dict[int, float]:
+    """Each claimed cluster's distance to the caption along the chain of clusters between them (the
+    widest gap crossed, at most `max_gap`), plus the claim's own bias (placement habits, penalties).
+    `links` (a table's cells set loose, in no cluster) carry the chain too but are not returned."""
+    boxes: dict[int, Box] = {index: clusters[index].box for index in claim.clusters}
+    # (links take keys after the clusters')
+    boxes.update({len(clusters) + number: box for number, box in enumerate(links)})
+
+    def direct(box: Box) -> float:
+        # (a drawing off to the side of a caption above or below it is that much further: of two
+        # captions side by side on one row, each is nearer the picture over its own width)
+        aside = max(box.x0 - caption.x1, caption.x0 - box.x1, 0.0)
+        if claim.placement == "below":
+            return caption.y0 - box.y1 + aside
+        if claim.placement == "above":
+            return box.y0 - caption.y1 + aside
+        return max(box.x0 - caption.x1, caption.x0 - box.x1)
+
+    gaps = {index: max(direct(box), 0.0) for index, box in boxes.items()}
+    offset = claim.cost - min(gap for index, gap in gaps.items() if index < len(clusters))
+    chained: dict[int, float] = {}
+    for index in sorted(gaps, key=lambda i: gaps[i]):
+        cost = gaps[index]
+        for other, other_cost in chained.items():
+            cost = min(cost, max(other_cost, edge_gap(boxes[index], boxes[other])))
+        chained[index] = cost
+    # a cluster further than a caption may be from its figure, even along the chain, is not a panel;
+    # nor is a lone rule at a distance (a header's or a section's rule); a margin caption may stand
+    # as far from its drawing as `beside_claim` allows across blank paper
+    reach = max(max_gap, 2 * BESIDE_MAX_GAP) if claim.placement == "beside" else max_gap
+    return {
+        index: cost + offset
+        for index, cost in chained.items()
+        if index < len(clusters)
+        and cost <= reach
+        and not (min(boxes[index].width, boxes[index].height) < MIN_THICKNESS and cost > 2 * GRAPHIC_GAP)
+    }
+
+
+def claim_links(
+    claim: Claim, captions: Sequence[Caption], loose: Sequence[Box], panel_captions: Sequence[Box] = ()
+) -> list[Box]:
+    """A claim's loose lines (neither prose, nor a caption's, nor any cluster's) that carry its
+    chain: within a table's claim, the `loose` cells of rows set too far apart to cluster (a
+    double-spaced table ruled only at its head and foot); within a figure's claim or between it and
+    its caption, over the claim's width, its `panel_captions` ("(b) Logit with Spatial Lag")."""
+    caption = captions[claim.caption]
+    if caption.label.kind == "table":
+        return [box for box in loose if claim.box.contains_point(box.center_x, box.center_y)]
+    if claim.placement == "below":
+        between = Box(claim.box.x0, claim.box.y1, claim.box.x1, caption.box.y0)
+    elif claim.placement == "above":
+        between = Box(claim.box.x0, caption.box.y1, claim.box.x1, claim.box.y0)
+    else:
+        return []
+    return [
+        box
+        for box in panel_captions
+        if between.contains_point(box.center_x, box.center_y)
+        or claim.box.contains_point(box.center_x, box.center_y)
+    ]
+
+
+def past_table_foot(
+    options: Sequence[tuple[float, int, int]],
+    claims: Sequence[Claim],
+    captions: Sequence[Caption],
+    clusters: Sequence[Cluster],
+    graphics: Sequence[Graphic],
+    cluster_index: int,
+) -> list[tuple[float, int, int]]:
+    """The options that would give a cluster to a table captioned above it although it lies under
+    that table's foot (the bottom rule of the ruled cells nearest the caption), when another caption
+    claims it too: a figure stacked under a table is the figure's."""
+    if len({caption for _, caption, _ in options}) < 2:
+        return []
+    box = clusters[cluster_index].box
+    beyond = []
+    for option in options:
+        claim = claims[option[2]]
+        caption = captions[claim.caption]
+        if caption.label.kind != "table" or claim.placement != "above":
+            continue
+        nearest = min(claim.clusters, key=lambda index: clusters[index].box.y0)
+        table = clusters[nearest].box
+        if nearest == cluster_index or len(clusters[nearest].lines) < 4:
+            continue
+        rules = [
+            graphic.box
+            for graphic in graphics
+            if is_rule(graphic, 0.9 * table.width)
+            and table.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
+        ]
+        ruled = (
+            len(rules) >= 2
+            and min(r.y0 for r in rules) <= table.y0 + 2
+            and max(r.y1 for r in rules) >= table.y1 - 2
+        )
+        if ruled and box.y0 >= table.y1:
+            beyond.append(option)
+    return beyond
+
+
+def give_empty_captions_their_neighbour(
+    best: dict[int, tuple[float, int, int]],
+    claims: Sequence[Claim],
+    captions: Sequence[Caption],
+    clusters: Sequence[Cluster],
+    habits: Mapping[str, str],
+) -> None:
+    """A caption left with nothing takes the cluster right on its usual side when that cluster went,
+    as the far end of a chain, to a caption further away that keeps other clusters (a table set just
+    above a figure is the table's, not the figure's top panel). A caption holding only what lies
+    beside it (a drawing of the next column, level with it) counts as left with nothing: it keeps
+    the cheaper of its claims in the end. Changes `best` in place."""
+    held: dict[int, list[int]] = {}
+    placed: set[int] = set()  # captions holding something above or below them
+    for cluster_index, (_, caption_index, claim_index) in best.items():
+        held.setdefault(caption_index, []).append(cluster_index)
+        if claims[claim_index].placement != "beside":
+            placed.add(caption_index)
+    for claim_index, claim in sorted(enumerate(claims), key=lambda entry: entry[1].cost):
+        caption = captions[claim.caption]
+        if claim.caption in placed or claim.placement != habits.get(caption.label.kind, "below"):
+            continue
+        nearest = min(claim.clusters, key=lambda index: edge_gap(clusters[index].box, caption.box))
+        if nearest not in best:
+            continue
+        _, holder, _ = best[nearest]
+        others = [index for index in held[holder] if index != nearest]
+        holder_box = captions[holder].box
+        gap_to_holder = edge_gap(clusters[nearest].box, holder_box)
+        if (
+            not others
+            or any(edge_gap(clusters[index].box, holder_box) > gap_to_holder for index in others)
+            or edge_gap(clusters[nearest].box, caption.box) >= gap_to_holder
+        ):
+            continue
+        best[nearest] = (edge_gap(clusters[nearest].box, caption.box), claim.caption, claim_index)
+        held[holder] = others
+        held.setdefault(claim.caption, []).append(nearest)
+        placed.add(claim.caption)
+
+
+def give_up_second_claims(
+    best: dict[int, tuple[float, int, int]],
+    claims: Sequence[Claim],
+) -> None:
+    """A caption that won clusters on both its sides (set between two figures) keeps one side when
+    the other side's clusters are all a caption left with nothing could have: a figure, its caption,
+    a figure, its caption (or captions above: the nearer figure is the first caption's only one).
+    The side it keeps is its cheaper one where the caption left with nothing could take the other
+    (a caption beside a map, the table's caption under it and the table below). A caption left
+    with a part of its figure only (its axis labels) may take the rest so, from the dearer side.
+    Changes `best` in place."""
+    held: dict[int, dict[int, list[int]]] = {}
+    for cluster_index, (_, caption_index, claim_index) in best.items():
+        held.setdefault(caption_index, {}).setdefault(claim_index, []).append(cluster_index)
+    for either_side in (False, True):
+        for claim_index, claim in sorted(enumerate(claims), key=lambda entry: entry[1].cost):
+            own = {index for part in held.get(claim.caption, {}).values() for index in part}
+            if own and (either_side or not own < set(claim.clusters)):
+                continue
+            holders = {best[index][1:] for index in claim.clusters if index in best and index not in own}
+            if len(holders) != 1:
+                continue
+            ((holder, holder_claim),) = holders
+            won = held[holder]
+            if len(won) < 2 or set(won[holder_claim]) != set(claim.clusters) - own:
+                continue
+            if not either_side and holder_claim == min(won, key=lambda index: claims[index].cost):
+                continue
+            for index in claim.clusters:
+                best[index] = (claim.cost, claim.caption, claim_index)
+            held[claim.caption] = {claim_index: list(claim.clusters)}
+            del won[holder_claim]

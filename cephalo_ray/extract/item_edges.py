@@ -1,0 +1,418 @@
+"""An item's edges once its clusters are claimed: side panels and legends that join it, caption rows,
+notes and paragraph ends that do not, a table's notes trimmed off, and the kind of an exhibit. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from cephalo_ray.extract.captions import (
+    continued_legend,
+    is_label_alone,
+    join_caption_lines,
+    opens_continued,
+    parse_caption_start,
+)
+from cephalo_ray.extract.claims import MIN_THICKNESS, PANEL_GAP
+from cephalo_ray.extract.geometry import (
+    Box,
+    Caption,
+    Cluster,
+    Graphic,
+    Item,
+    TextLine,
+    TextStats,
+    is_rule,
+    joined_rules,
+    union_of,
+)
+from cephalo_ray.extract.page_text import is_wordy
+
+
+def with_side_panels(
+    item: Item,
+    clusters: Sequence[Cluster],
+    taken: set[int],
+    lines: Sequence[TextLine],
+    captions: Sequence[Box],
+) -> Item:
+    """A figure over (or under) a short caption at its left also holds the unclaimed panels beside it.
+
+    A caption that ends before the figure's right half reaches only the column it starts in, so the
+    panels of a full-width figure over it are left unclaimed. A panel joins (`taken` grows) when it
+    shares the figure's row, lies on the figure's side of the caption, and the grown box holds no
+    other caption and no text outside the drawings, nor is there text between the panel and the
+    caption's row (its own caption, or body text between).
+    """
+    caption = item.caption
+    if caption is None or item.kind != "figure" or item.placement not in ("below", "above"):
+        return item
+    under = item.placement == "above"  # the figure under its caption
+    box = item.box
+    graphics = item.graphics
+    grown = True
+    while grown:
+        grown = False
+        for index, cluster in enumerate(clusters):
+            panel = cluster.box
+            if (
+                index in taken
+                or cluster.text_only
+                or panel.center_x < caption.box.x1
+                or panel.vertical_overlap(box) <= 0
+                or (panel.y0 < caption.box.y1 if under else panel.y1 > caption.box.y0)
+                or panel.x0 - box.x1 > (2 * PANEL_GAP if level_with(panel, box) else PANEL_GAP)
+                or min(panel.width, panel.height) < MIN_THICKNESS
+            ):
+                continue
+            union = box.union(panel)
+            between = (
+                Box(panel.x0, caption.box.y0, panel.x1, panel.y0)
+                if under
+                else Box(panel.x0, panel.y1, panel.x1, caption.box.y1)
+            )
+            # (another caption right over the panel, or right under it, is the panel's own)
+            own = any(
+                other != caption.box
+                and other.horizontal_overlap(panel) > 0
+                and (0 <= panel.y0 - other.y1 <= PANEL_GAP or 0 <= other.y0 - panel.y1 <= PANEL_GAP)
+                for other in captions
+            )
+            if (
+                own
+                or any(other != caption.box and other.intersection_area(union) > 0 for other in captions)
+                or any(
+                    not any(line_index in other.lines for other in clusters)
+                    and (
+                        union.contains_point(line.box.center_x, line.box.center_y)
+                        or between.contains_point(line.box.center_x, line.box.center_y)
+                    )
+                    for line_index, line in enumerate(lines)
+                    if line_index not in caption.lines
+                )
+            ):
+                continue
+            taken.add(index)
+            box = union
+            graphics = graphics if cluster.graphics == graphics else "mixed"
+            grown = True
+    return item if box == item.box else Item(item.kind, box, caption, graphics, item.placement)
+
+
+def level_with(panel: Box, box: Box) -> bool:
+    """The panel's top or bottom is the figure's: set in one row with it, however far apart."""
+    return abs(panel.y0 - box.y0) <= 2.0 or abs(panel.y1 - box.y1) <= 2.0
+
+
+def without_caption_row(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> Cluster | None:
+    """A ruled table whose last (or first) row is its caption, a cell across the grid (a word
+    processor's merged row, often shaded): the caption is the table's, and the table ends at its
+    last row of cells. None where the caption is not such a row of this cluster."""
+    if cluster.text_only or cluster.images or len(cluster.lines) < 3:
+        return None
+    box = cluster.box
+    # (the row spans the grid; its text may be short, set from the grid's left edge)
+    across = caption.width >= 0.6 * box.width or caption.x0 - box.x0 <= 0.05 * box.width
+    if box.intersection_area(caption) <= 0.5 * caption.area or not across:
+        return None
+    cells = [lines[index].box for index in cluster.lines]
+    reach = 0.5 * caption.height  # (the grid's own rule or shading may frame the caption's row)
+    if box.y1 - caption.y1 <= reach and all(cell.y1 <= caption.y0 + 1 for cell in cells):
+        return replace(cluster, box=Box(box.x0, box.y0, box.x1, max(cell.y1 for cell in cells)))
+    if caption.y0 - box.y0 <= reach and all(cell.y0 >= caption.y1 - 1 for cell in cells):
+        return replace(cluster, box=Box(box.x0, min(cell.y0 for cell in cells), box.x1, box.y1))
+    return None
+
+
+def with_paragraph_ends(
+    clusters: list[Cluster], body: set[int], lines: Sequence[TextLine], stats: TextStats
+) -> tuple[list[Cluster], set[int]]:
+    """Text alone whose first line goes on with the unfinished sentence of a body line just above
+    it is the end of that paragraph (its lines broken into pieces by a sub- or superscript, so not
+    read as body lines), not a table's text for a caption under it to claim."""
+    kept: list[Cluster] = []
+    body = set(body)
+    for cluster in clusters:
+        top = min(cluster.lines, key=lambda index: (lines[index].box.y0, lines[index].box.x0), default=None)
+        first = lines[top] if cluster.text_only and top is not None else None
+        if first is not None and any(goes_on_from(lines[index], first, stats) for index in body):
+            body.update(cluster.lines)
+            continue
+        kept.append(cluster)
+    return kept, body
+
+
+def goes_on_from(body_line: TextLine, line: TextLine, stats: TextStats) -> bool:
+    """The line is the next one of the body line's unfinished sentence: right under it at the
+    paragraph's spacing, from the same left edge, after a line that runs the column's width (its
+    size may read a little smaller, lowered by a script in it)."""
+    gap = line.box.y0 - body_line.box.y1
+    return (
+        -1.0 <= gap <= stats.line_gap + 0.25 * stats.body_size
+        and abs(line.box.x0 - body_line.box.x0) <= 3.0
+        and body_line.box.width >= 0.9 * stats.column_width
+        and abs(line.size - body_line.size) <= 0.6
+        and (body_line.text.rstrip()[-1:].isalnum() or body_line.text.rstrip().endswith((",", ";")))
+    )
+
+
+# "DEC, diethylcarbamazine; Ag+, antigen positive; Doxy, doxycycline": a term, then what it stands for
+ABBREVIATION_ENTRY = re.compile(r"^\S{1,15}(?: \S{1,15})?\s*[,=:]\s")
+
+
+def is_abbreviation_list(text: str) -> bool:
+    """Three or more entries apart by semicolons, (nearly) each a short term and its expansion."""
+    text = re.sub(r"^\s*abbreviations?\s*:\s*", "", text, flags=re.IGNORECASE)
+    entries = [entry.strip() for entry in text.split(";") if entry.strip()]
+    listed = sum(1 for entry in entries if ABBREVIATION_ENTRY.match(entry) and len(entry.split()) <= 10)
+    return len(entries) >= 3 and listed >= 0.75 * len(entries)
+
+
+NOTES_OPENER = re.compile(r"\s*(?:Notes?|NOTES?)\s*[:.]")
+
+
+def notes_under_caption(
+    caption: Box, lines: Sequence[TextLine], blocks: Mapping[int, list[int]], stats: TextStats
+) -> list[int]:
+    """The lines of a paragraph of notes ("Notes: This table summarizes ...") set right under a
+    caption, over the caption's width: when the caption heads its item, the notes are the caption's
+    and the item starts under them. `blocks` holds the line indices of the page's text blocks."""
+    for members in blocks.values():
+        ordered = sorted(members, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
+        box = union_of(lines[index].box for index in members)
+        if not -1.0 <= box.y0 - caption.y1 <= 2 * stats.body_size:
+            continue
+        if box.horizontal_overlap(caption) < 0.5 * min(box.width, caption.width):
+            continue
+        if NOTES_OPENER.match(lines[ordered[0]].text):
+            return ordered
+    return []
+
+
+def notes_over_caption(
+    caption: Box, lines: Sequence[TextLine], body: set[int], blocks: Mapping[int, list[int]], stats: TextStats
+) -> set[int]:
+    """The lines of a figure's list of abbreviations set right above its caption (some journals
+    print it between the figure and the caption): no body text that parts a figure from its caption.
+    `blocks` holds the line indices of each of the page's text blocks that holds body text."""
+    for members in blocks.values():
+        box = union_of(lines[index].box for index in members)
+        if not 0 <= caption.y0 - box.y1 <= 2 * stats.body_size:
+            continue
+        if box.horizontal_overlap(caption) < 0.5 * min(box.width, caption.width):
+            continue
+        ordered = sorted(members, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
+        if is_abbreviation_list(" ".join(lines[index].text for index in ordered)):
+            return body.intersection(members)
+    return set()
+
+
+def in_margin_column(caption: Box, body: Sequence[Box], stats: TextStats) -> bool:
+    """The caption is narrow (under two fifths of a column) and stands where no body line of the
+    page runs, over or under it: a column of the margin that holds captions and running heads."""
+    return (
+        len(body) >= 5
+        and caption.width < 0.4 * stats.column_width
+        and not any(box.horizontal_overlap(caption) > 0 for box in body)
+    )
+
+
+def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> bool:
+    """The caption lies inside this cluster, so it is text of the drawing (a panel title).
+
+    A text-only cluster counts only where its own lines across the caption's width come within a
+    panel gap of it: two columns of small print (a reference list) read as one cluster span the
+    page, yet a caption well above the short left column is outside the text.
+    """
+    if cluster.box.intersection_area(caption) <= 0.5 * caption.area:
+        return False
+    if not cluster.text_only or not cluster.lines:
+        return True
+    over = [lines[index].box for index in cluster.lines if lines[index].box.horizontal_overlap(caption) > 0]
+    if not over:
+        return False
+    text = union_of(over)
+    return text.y0 - PANEL_GAP <= caption.center_y <= text.y1 + PANEL_GAP
+
+
+def is_code(cluster: Cluster, lines: Sequence[TextLine]) -> bool:
+    """The cluster is text in a typewriter face and nothing pictured: a code listing."""
+    return cluster.images == 0 and bool(cluster.lines) and all(lines[index].mono for index in cluster.lines)
+
+
+def with_legend_under_item(
+    item: Item, lines: Sequence[TextLine], claimed: set[int], stats: TextStats
+) -> Item:
+    """A label alone over its figure with the legend under the figure (a review journal's "Figure 1",
+    the picture, then its legend in the label's small size): the legend's paragraph, right under
+    the item and no part of anything else, joins the caption."""
+    caption = item.caption
+    if caption is None or item.placement != "above" or not is_label_alone(caption.text):
+        return item
+    size = lines[caption.lines[0]].size
+    if abs(size - stats.body_size) < 0.5:
+        return item  # (text in the body's size under a figure is the body's)
+    box = item.box
+    under = [
+        index
+        for index, line in enumerate(lines)
+        if index not in claimed
+        and 0 <= line.box.y0 - box.y1 <= 2.5 * size
+        and line.box.horizontal_overlap(box) > 0.5 * line.box.width
+        and abs(line.size - size) <= 0.5
+        and is_wordy(line.text, 4)
+        and parse_caption_start(line.text, label_is_bold=line.bold_start) is None
+    ]
+    if not under:
+        return item
+    first = min(under, key=lambda index: lines[index].box.y0)
+    legend = sorted(
+        (
+            index
+            for index, line in enumerate(lines)
+            if index not in claimed
+            and line.block == lines[first].block
+            and line.box.y0 >= lines[first].box.y0
+        ),
+        key=lambda index: (lines[index].box.y0, lines[index].box.x0),
+    )
+    text = join_caption_lines([caption.text, *(lines[index].text for index in legend)])
+    return replace(item, caption=replace(caption, text=text, lines=caption.lines + tuple(legend)))
+
+
+def with_rest_of_legend(item: Item, continuations: Sequence[Caption]) -> Item:
+    """An item whose legend ends "(continued)" takes the rest from under "Fig. 1. (continued)"
+    on its page (the next column's top)."""
+    caption = item.caption
+    if caption is None:
+        return item
+    rest = next(
+        (other for other in continuations if other.label == caption.label and opens_continued(other.text)),
+        None,
+    )
+    if rest is None:
+        return item
+    text = continued_legend(caption.text, rest.text)
+    return replace(item, caption=replace(caption, text=text, lines=caption.lines + rest.lines))
+
+
+# (a superscript note number reads run into its note's first word: "1Douglas Island Pink and Chum")
+FOOTNOTE_START = re.compile(
+    r"^(?:[*\u2020\u2021\u00a7\u00b6#\u00b9\u00b2\u00b3\u2070-\u2079]|[a-z]\s|\(?[a-z]\)|(?-i:\d{1,2}[A-Z][a-z])"
+    r"|notes?\b|abbreviations?\b|sources?\b|data\b)",
+    re.IGNORECASE,
+)
+
+
+# Business and policy journals number their tables and charts as one series of exhibits.
+EITHER_KIND_LABELS = ("Exhibit",)
+
+
+def item_kind(caption: Caption, box: Box, graphics: Sequence[Graphic]) -> str:
+    """The caption's kind; an exhibit is a table when nothing is drawn in its box but rules and
+    bands across it (row shading), and a figure when it holds an image or drawn marks."""
+    if not caption.label.label.startswith(EITHER_KIND_LABELS):
+        return caption.label.kind
+    inside = [graphic for graphic in graphics if graphic.box.intersection_area(box) > 0.5 * graphic.box.area]
+    if any(graphic.kind == "image" for graphic in inside):
+        return "figure"
+    rows: dict[tuple[int, int], list[tuple[float, float]]] = {}  # a band drawn cell by cell: one row
+    for graphic in inside:
+        if min(graphic.box.width, graphic.box.height) > 3:
+            key = (round(graphic.box.y0), round(graphic.box.y1))
+            rows.setdefault(key, []).append((graphic.box.x0, graphic.box.x1))
+    return "table" if all(covered(spans) >= 0.8 * box.width for spans in rows.values()) else "figure"
+
+
+def covered(spans: Sequence[tuple[float, float]]) -> float:
+    """The length a set of intervals covers, overlaps counted once."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
+def under_table_head(
+    members: list[int],
+    clusters: Sequence[Cluster],
+    graphics: Sequence[Graphic],
+    lines: Sequence[TextLine],
+    placement: str,
+) -> list[int]:
+    """The clusters of a table captioned under it that lie under its head: when the cluster nearest
+    the caption is ruled at its top and its foot, what stands more than two rows above its top rule
+    (an uncaptioned table of the text, a display) is no row of it, unless a rule heads them all."""
+    if placement != "below" or len(members) < 2:
+        return members
+    nearest = max(members, key=lambda index: clusters[index].box.y1)
+    table = clusters[nearest].box
+    rules = [
+        graphic.box
+        for graphic in graphics
+        if is_rule(graphic, 0.9 * table.width)
+        and table.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
+    ]
+    sizes = sorted(lines[index].size for index in clusters[nearest].lines)
+    if not sizes or not rules:
+        return members
+    ruled = min(rule.y0 for rule in rules) <= table.y0 + 2 and max(rule.y1 for rule in rules) >= table.y1 - 2
+    row = sizes[len(sizes) // 2]
+    if not ruled:
+        return members
+    # (unless a rule across them all heads them: a frame round a puzzle, its table and its answer grid)
+    whole = union_of(clusters[index].box for index in members)
+    if any(
+        is_rule(graphic, 0.9 * whole.width) and abs(graphic.box.y0 - whole.y0) <= 2 for graphic in graphics
+    ):
+        return members
+    return [index for index in members if clusters[index].box.y1 >= table.y0 - 2 * row]
+
+
+def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[Graphic]) -> Box:
+    """A ruled table's box ends at its last rule: the notes under it (one line to a row, smaller
+    than the cells, opening with a note mark or running on as a paragraph), anything set well apart
+    under it, and whatever they dragged in (a footer rule, the margin) are left out. Rows of cells
+    under the last rule (a table ruled only at its head) stay."""
+    rules = [
+        rule
+        for rule in joined_rules(graphics)
+        if rule.width >= 0.25 * box.width and box.contains_point(rule.center_x, rule.center_y, 1.0)
+    ]
+    if len(rules) < 2:
+        return box
+    top = min(rules, key=lambda rule: rule.y0)
+    own = [rule for rule in rules if abs(rule.x0 - top.x0) <= 6 and abs(rule.x1 - top.x1) <= 6]
+    bottom = max(rule.y1 for rule in own)
+    inside = [line for line in lines if box.contains_point(line.box.center_x, line.box.center_y, 1.0)]
+    cells = [line for line in inside if line.box.center_y < bottom]
+    notes = [line for line in inside if line.box.center_y > bottom]
+    if len(own) < 2 or not cells or not notes:
+        return box
+    # (rules narrower than the box rule a table the notes under it made wider: its cells lie
+    # between the rules' ends)
+    if top.width < 0.5 * box.width and any(
+        line.box.x0 < top.x0 - 6 or line.box.x1 > top.x1 + 6 for line in cells
+    ):
+        return box
+    one_per_row = not any(a.box.shares_row(b.box) for i, a in enumerate(notes) for b in notes[i + 1 :])
+    cell_size = sorted(line.size for line in cells)[len(cells) // 2]
+    smaller = all(line.size <= cell_size - 0.3 for line in notes)
+    marked = FOOTNOTE_START.match(min(notes, key=lambda line: line.box.y0).text) is not None
+    # (or a paragraph of notes running the table's width in the cells' own size)
+    running = [line for line in notes if is_wordy(line.text) and line.box.width >= 0.8 * top.width]
+    paragraph = len(notes) >= 2 and len(running) >= 0.6 * (len(notes) - 1)  # (its last line may end short)
+    # (what starts two rows' height under the last rule is no note of the table: a display equation
+    # or a paragraph the claim dragged in)
+    apart = min(line.box.y0 for line in notes) - bottom > 2 * cell_size
+    if not (apart or (one_per_row and (smaller or marked or paragraph))):
+        return box
+    kept = [line.box for line in cells] + [
+        graphic.box
+        for graphic in graphics
+        if box.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
+        and graphic.box.center_y <= bottom + 1
+    ]
+    return union_of(kept).clip(box)
