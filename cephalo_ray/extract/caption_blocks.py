@@ -60,9 +60,26 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
         resized = abs(previous.size - line.size) >= 1.5 and len(previous.text.strip()) > 3
         if not (heading or bold_caption or resized):
             return None
-    if index > 0 and continues_sentence(lines[index - 1], line, line_gap):
+    above = line_above(lines, index)
+    if above is not None and continues_sentence(above, line, line_gap):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
+
+
+def line_above(lines: Sequence[TextLine], index: int) -> TextLine | None:
+    """The line printed right above this one in its column: the line before it, unless the PDF wrote
+    the page's two columns row by row (the other column's line comes between)."""
+    line = lines[index]
+    if index > 0 and lines[index - 1].box.horizontal_overlap(line.box) > 0:
+        return lines[index - 1]
+    over = [
+        other
+        for other in lines[:index]
+        if other.box.horizontal_overlap(line.box) > 0 and other.box.y1 <= line.box.y0 + 1
+    ]
+    if not over:
+        return lines[index - 1] if index > 0 else None
+    return max(over, key=lambda other: other.box.y1)
 
 
 def amid_rows_of_cells(lines: Sequence[TextLine], label: TextLine) -> bool:

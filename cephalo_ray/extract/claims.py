@@ -221,7 +221,14 @@ def vertical_claim(
     box = clusters[chosen[0]].box
     for i in chosen[1:]:
         box = box.union(clusters[i].box)
-    gap = caption.y0 - box.y1 if upward else box.y0 - caption.y1
+    # (a lone rule that heads or closes the caption is no measure of how near its item is, unless
+    # text runs between it and the rest: a table's bottom rule under its loose rows)
+    solid = [i for i in chosen if min(clusters[i].box.width, clusters[i].box.height) >= MIN_THICKNESS]
+    near = union_of(clusters[i].box for i in solid) if solid else box
+    between = Box(box.x0, near.y1, box.x1, box.y1) if upward else Box(box.x0, box.y0, box.x1, near.y0)
+    if any(between.contains_point(line.box.center_x, line.box.center_y) for line in lines):
+        near = box
+    gap = caption.y0 - near.y1 if upward else near.y0 - caption.y1
     if gap > max_gap:
         return None
     return Claim(max(gap, 0.0), caption_index, tuple(chosen), box, "below" if upward else "above")

@@ -236,15 +236,57 @@ def is_text_panel(
         thin = min(graphic.box.width, graphic.box.height) <= RULE_THICKNESS
         if graphic.kind == "path" and not (nested_frame or small or thin):
             return False
+    if joined_to_another_box(box, graphics):
+        return False
     line_height = sorted(span.height for span in spans)[len(spans) // 2]
     return not any(
-        label.horizontal_overlap(box) > 0
+        label_row(label, lines).horizontal_overlap(box) > 0
         and (
             box.y0 - 3 * line_height <= label.y1 <= box.y0 + 1
             or box.y1 - 1 <= label.y0 <= box.y1 + 3 * line_height
         )
         for label in labels
     )
+
+
+def joined_to_another_box(box: Box, graphics: Sequence[Graphic]) -> bool:
+    """A box of text level with another of its size, a connector drawn in the gap between them: the
+    steps of a flowchart, not a sidebar of prose."""
+    for other in graphics:
+        sibling = other.box
+        if other.kind != "path" or sibling == box or sibling.width < 0.5 * box.width:
+            continue
+        level = sibling.vertical_overlap(box) >= 0.8 * min(sibling.height, box.height)
+        stacked = sibling.horizontal_overlap(box) >= 0.8 * min(sibling.width, box.width)
+        if level and not sibling.horizontal_overlap(box) > 0:
+            left, right = sorted((box, sibling), key=lambda b: b.x0)
+            gap = Box(left.x1, max(box.y0, sibling.y0), right.x0, min(box.y1, sibling.y1))
+        elif stacked and not sibling.vertical_overlap(box) > 0:
+            upper, lower = sorted((box, sibling), key=lambda b: b.y0)
+            gap = Box(max(box.x0, sibling.x0), upper.y1, min(box.x1, sibling.x1), lower.y0)
+        else:
+            continue
+        if gap.width <= 0 or gap.height <= 0:
+            continue
+        if any(
+            connector.kind == "path" and gap.contains_point(connector.box.center_x, connector.box.center_y)
+            for connector in graphics
+        ):
+            return True
+    return False
+
+
+def label_row(label: Box, lines: Sequence[TextLine]) -> Box:
+    """A caption label's line with the title set a tab after it on the same row ("FIGURE 1  Methods"
+    at the left of a row of framed boxes): the caption's first row as wide as it prints."""
+    row = label
+    for line in lines:
+        if (
+            abs(line.box.center_y - label.center_y) <= 0.3 * label.height
+            and label.x1 - 1 <= line.box.x0 <= label.x1 + 2 * label.height
+        ):
+            row = row.union(line.box)
+    return row
 
 
 def edge_trimmed(graphic: Graphic, labels: Sequence[Box]) -> Graphic:
@@ -347,7 +389,13 @@ def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
         box = elements[group[0]].box
         for member in group[1:]:
             box = box.union(elements[member].box)
-        images = sum(1 for member in group if elements[member].kind == "image")
+        # (a strip of picture a few points wide is a rule a converter painted: a table's divider)
+        images = sum(
+            1
+            for member in group
+            if elements[member].kind == "image"
+            and min(elements[member].box.width, elements[member].box.height) > 2 * RULE_THICKNESS
+        )
         clusters.append(Cluster(box, images=images, paths=len(group) - images))
     return clusters
 

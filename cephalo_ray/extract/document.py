@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.across_pages import document_habits, pair_across_pages, pair_detected
 from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
-from cephalo_ray.extract.geometry import Box, Caption, Graphic, Item, TextLine, TextStats, union_of
+from cephalo_ray.extract.geometry import (
+    Box,
+    Caption,
+    Graphic,
+    Item,
+    TextLine,
+    TextStats,
+    on_one_row,
+    union_of,
+)
 from cephalo_ray.extract.layout import LayoutDetector, blocks_of, shared_detector
 from cephalo_ray.extract.metadata import DocumentMetadata, document_metadata
 from cephalo_ray.extract.page_text import (
@@ -390,6 +399,31 @@ class PageContent(NamedTuple):
     scanned: bool
 
 
+RADICAL_SIGNS = ("\u221a", "\u221b", "\u221c")  # square, cube and fourth roots
+
+
+def with_radicals_on_their_rows(lines: list[TextLine]) -> list[TextLine]:
+    """A radical sign written on its own whose glyph box stands a row high (TeX's math fonts hang
+    the sign's stroke down from its box to the baseline): moved onto the row its foot touches, where
+    the text before and after it print, so it reads as a piece of that row, not a line of its own."""
+    moved = list(lines)
+    for index, line in enumerate(lines):
+        if line.turn != 0 or line.text not in RADICAL_SIGNS:
+            continue
+        box, height = line.box, line.box.height
+        beside = [
+            other.box
+            for other in lines
+            if other is not line and -1.0 <= max(other.box.x0 - box.x1, box.x0 - other.box.x1) <= height
+        ]
+        if any(on_one_row(other, box) for other in beside):
+            continue  # (set on its row already: a font whose box is where the sign prints)
+        lowered = Box(box.x0, box.y0 + 0.8 * height, box.x1, box.y1 + 0.8 * height)
+        if any(on_one_row(other, lowered) for other in beside):
+            moved[index] = replace(line, box=lowered)
+    return moved
+
+
 def read_page(page: pymupdf.Page) -> PageContent:
     """The text lines and graphic elements of a page, as plain boxes (one pass over each)."""
     rect = Box(page.rect.x0, page.rect.y0, page.rect.x1, page.rect.y1)
@@ -555,7 +589,7 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             # (code set in a typewriter face: a listing, not a table's cells)
             mono = all(span["flags"] & MONO_FLAG or is_mono_font(span["font"]) for span in worded or spans)
             lines.append(TextLine(box, text, size, bold, block_index, turn, italic, mono))
-    return join_row_pieces(lines)
+    return join_row_pieces(with_radicals_on_their_rows(lines))
 
 
 def within_words_band(box: Box, words: Sequence[Box]) -> Box:

@@ -175,9 +175,9 @@ NOTES_OPENER = re.compile(r"\s*(?:Notes?|NOTES?)\s*[:.]")
 def notes_under_caption(
     caption: Box, lines: Sequence[TextLine], blocks: Mapping[int, list[int]], stats: TextStats
 ) -> list[int]:
-    """The lines of a paragraph of notes ("Notes: This table summarizes ...") set right under a
-    caption, over the caption's width: when the caption heads its item, the notes are the caption's
-    and the item starts under them. `blocks` holds the line indices of the page's text blocks."""
+    """The lines of a paragraph of notes ("Notes: This table summarizes ...", or a headnote in square
+    brackets) set right under a caption, over the caption's width: when the caption heads its item,
+    the notes are the caption's and the item starts under them. `blocks` holds the line indices of the page's text blocks."""
     for members in blocks.values():
         ordered = sorted(members, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
         box = union_of(lines[index].box for index in members)
@@ -185,9 +185,17 @@ def notes_under_caption(
             continue
         if box.horizontal_overlap(caption) < 0.5 * min(box.width, caption.width):
             continue
-        if NOTES_OPENER.match(lines[ordered[0]].text):
+        if NOTES_OPENER.match(lines[ordered[0]].text) or is_headnote(
+            lines[ordered[0]].text, lines[ordered[-1]].text
+        ):
             return ordered
     return []
+
+
+def is_headnote(first: str, last: str) -> bool:
+    """A paragraph in square brackets from its first line to its last: the abbreviations and notes a
+    US Geological Survey table sets under its title ("[sub., subwatershed; U, undeveloped ...]")."""
+    return first.lstrip().startswith("[") and last.rstrip().endswith("]")
 
 
 def notes_over_caption(

@@ -45,7 +45,33 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
                 )
                 continue
         joined.append(line)
-    return joined
+    return with_label_numbers(joined)
+
+
+def with_label_numbers(lines: list[TextLine]) -> list[TextLine]:
+    """A label word and its number written as separate text objects, other lines between them
+    ("TABLE" in a display italic, the title, then "1" in an upright face beside the word): one line."""
+    taken: set[int] = set()
+    result = list(lines)
+    for index, word in enumerate(lines):
+        if not LABEL_WORD.match(word.text):
+            continue
+        for other, number in enumerate(lines):
+            gap = number.box.x0 - word.box.x1
+            if (
+                other in taken
+                or other == index
+                or number.block == word.block
+                or len(number.text.strip()) > 5
+                or not on_one_row(number.box, word.box)
+                or not -0.5 <= gap <= 0.9 * max(word.size, number.size)
+                or parse_caption_start(f"{word.text} {number.text}") is None
+            ):
+                continue
+            taken.add(other)
+            result[index] = replace(word, box=word.box.union(number.box), text=f"{word.text} {number.text}")
+            break
+    return [line for index, line in enumerate(result) if index not in taken]
 
 
 FURNITURE_BAND = 0.1  # running headers and footers live in the top and bottom tenth of a page

@@ -236,7 +236,9 @@ def pair_regions(
                 continue
             if beside is not None and claim.box.horizontal_overlap(caption.box) <= 0:
                 continue  # wholly off to the side, above or below: a margin caption's figure is beside it
-            sides.setdefault(index, set()).add(claim.placement)
+            if min(claim.box.width, claim.box.height) >= MIN_THICKNESS:
+                # (a lone rule heading or closing a caption is no side it found an item on)
+                sides.setdefault(index, set()).add(claim.placement)
             # figure captions sit below (strong habit), table captions above (a weaker one), unless
             # this document is seen to do otherwise
             conventional = claim.placement == habits.get(caption.label.kind, "below")

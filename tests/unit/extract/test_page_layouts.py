@@ -9,7 +9,7 @@ from typing import Any
 import pymupdf
 import pytest
 
-from cephalo_ray.extract.geometry import Box
+from cephalo_ray.extract.geometry import Box, Graphic
 from cephalo_ray.extract.gold import normalize_caption, same_caption
 from tests.unit.extract.test_regions import (
     BODY,
@@ -1332,3 +1332,151 @@ def test_a_caption_set_over_its_figure_does_not_run_on_into_the_next_column() ->
     vector_plot(page, pymupdf.Rect(58, 380, 525, 687))
     (pair,) = extract(doc)
     assert pair["caption"] == "Figure 1 Immigration Issue Importance Asymmetry"
+
+
+def framed_steps(page: Any, lefts: tuple[float, ...], top: float, arrows: bool) -> None:
+    """Boxes of bulleted text in a row, each a bold heading over four items; arrows between them."""
+    for left in lefts:
+        page.draw_rect(pymupdf.Rect(left, top, left + 99, top + 96), color=(0.2, 0.2, 0.2), width=0.8)
+        page.insert_text((left + 12, top + 14), "Case Study Selection", fontsize=7.2, fontname="hebo")
+        for row, text in enumerate(
+            (
+                "Analysis of baseline and",
+                "six-month burden scores",
+                "across intervention group",
+                "Purposive sampling",
+            )
+        ):
+            page.insert_text((left + 8, top + 28 + 9 * row), f"\u2022 {text}", fontsize=7.2, fontname="tiro")
+    if arrows:
+        for left, right in zip(lefts, lefts[1:], strict=False):
+            gap = pymupdf.Rect(left + 99 + 3, top + 38, right - 3, top + 56)
+            page.draw_polyline(
+                [gap.tl, (gap.x1 - 8, gap.y0), gap.br, gap.bl, gap.tl], color=None, fill=(0.4, 0.6, 0.8)
+            )
+
+
+def test_framed_boxes_of_text_joined_by_arrows_are_a_flowchart_over_its_caption() -> None:
+    # (Alzheimer's & Dementia TRCI: "FIGURE 1  Methods", the label a tab before its title at the
+    # column's left, under three framed boxes of bulleted text joined by arrows)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=782)
+    framed_steps(page, (95, 247, 400), 50, arrows=True)
+    page.insert_text((45, 168), "FIGURE 1", fontsize=8, fontname="hebo")
+    page.insert_text((95, 168), "Methods", fontsize=8, fontname="helv")
+    for left in (45, 306):
+        page.insert_textbox(
+            pymupdf.Rect(left, 190, left + 243, 740), " ".join([BODY] * 8), fontsize=8, fontname="tiro"
+        )
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 1" and iou(pair["bbox"], (95, 50, 499, 146)) > 0.9
+
+
+def test_a_framed_text_whose_caption_title_runs_under_it_is_a_figure() -> None:
+    # (the same journal: one framed box of text over a caption whose label stands left of the box
+    # and whose title, a tab after it, runs under the box)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=782)
+    framed_steps(page, (95,), 50, arrows=False)
+    page.insert_text((45, 168), "FIGURE 1", fontsize=8, fontname="hebo")
+    page.insert_text((95, 168), "Methods", fontsize=8, fontname="helv")
+    for left in (45, 306):
+        page.insert_textbox(
+            pymupdf.Rect(left, 190, left + 243, 740), " ".join([BODY] * 8), fontsize=8, fontname="tiro"
+        )
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 1" and iou(pair["bbox"], (95, 50, 194, 146)) > 0.9
+
+
+def test_a_label_word_and_its_number_written_apart_frame_and_all_head_their_table() -> None:
+    # (Journal of Environmental Health: "TABLE" in a large display italic, its two title rows, then
+    # "1" in an upright face beside the word; one frame round caption and table, a picture strip
+    # three points wide dividing the header's column groups)
+    doc = pymupdf.open()
+    prose_pages(
+        doc, 1, size=(612, 792), columns=((36, 206), (222, 392), (408, 578)), top=40, bottom=740, repeats=6
+    )
+    page = doc.new_page(width=612, height=792)
+    page.draw_rect(pymupdf.Rect(36, 7.3, 390, 276), color=(0, 0, 0), width=0.5)  # (from above the top margin)
+    page.insert_text((43, 62), "TABLE", fontsize=18, fontname="tiit")
+    page.insert_text(
+        (44.5, 87),
+        "Number of Foodborne-Disease Hospitalizations by Infectious Agent,",
+        fontsize=10,
+        fontname="hebo",
+    )
+    page.insert_text(
+        (44.5, 99),
+        "Los Angeles County Versus the Rest of California, 1993-2000",
+        fontsize=10,
+        fontname="hebo",
+    )
+    page.insert_text((109, 62), "1", fontsize=18, fontname="tiro")
+    strip = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 3, 16), False)
+    strip.clear_with(0)
+    page.insert_image(pymupdf.Rect(248, 111, 251, 127), pixmap=strip, keep_proportion=False)
+    page.insert_text((150, 122), "Los Angeles County", fontsize=9, fontname="hebo")
+    page.insert_text((286, 122), "Rest of California", fontsize=9, fontname="hebo")
+    page.draw_line((40, 127), (386, 127), width=0.5)
+    for row, name in enumerate(
+        ("Salmonella", "Campylobacter", "E. coli", "Listeria", "Yersinia", "Other", "Total")
+    ):
+        y = 142 + 16 * row
+        page.insert_text((44, y), name, fontsize=9, fontname="tiro")
+        for x, value in (
+            (150, f"{351 + 40 * row:,}"),
+            (200, f"({46.2 - 5 * row:.1f})"),
+            (290, f"{1501 + 90 * row:,}"),
+        ):
+            page.insert_text((x, y), value, fontsize=9, fontname="tiro")
+    page.draw_line((40, 244), (386, 244), width=0.5)
+    for left in (36, 222):
+        page.insert_textbox(
+            pymupdf.Rect(left, 300, left + 170, 740), " ".join([BODY] * 5), fontsize=9.5, fontname="tiro"
+        )
+    page.insert_textbox(pymupdf.Rect(408, 40, 578, 740), " ".join([BODY] * 9), fontsize=9.5, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 1" and pair["caption"].startswith("TABLE 1 Number of")
+    assert iou(pair["bbox"], (40, 111, 386, 244)) > 0.9
+
+
+def test_a_strip_of_picture_a_few_points_wide_in_a_ruled_grid_counts_as_a_rule() -> None:
+    # (the Journal of Environmental Health's tables: a picture three points wide, sixteen high,
+    # divides the column groups of the header; a frame round the caption and the table)
+    from cephalo_ray.extract.clusters import graphic_clusters
+
+    page = Box(0.0, 0.0, 612.0, 792.0)
+    frame = Graphic(Box(35.8, 7.3, 390.0, 276.2), "path")
+    strip = Graphic(Box(248.0, 111.0, 251.0, 127.0), "image")
+    (cluster,) = graphic_clusters([frame, strip], page)
+    assert cluster.images == 0 and cluster.paths == 2
+    photo = Graphic(Box(248.0, 111.0, 300.0, 160.0), "image")
+    (cluster,) = graphic_clusters([frame, photo], page)
+    assert cluster.images == 1
+
+
+def test_a_label_ending_a_paragraph_cites_its_table_though_the_pdf_wrote_the_columns_row_by_row() -> None:
+    # (Alzheimer's & Dementia TRCI: "... are presented in" + "Table 2." ends a paragraph of the right
+    # column; the PDF writes each row of both columns before the next, so the left column's line
+    # comes between them; a numbered heading with a drawn bar under the citation)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=782)
+    words = BODY.split()
+    for row in range(30):
+        y = 60 + 13 * row
+        left = " ".join(words[(row * 7) % 20 : (row * 7) % 20 + 9])
+        page.insert_text((46, y), left, fontsize=8, fontname="tiro")
+        if row < 20:
+            right = " ".join(words[(row * 5) % 20 : (row * 5) % 20 + 9])
+            page.insert_text(
+                (308, y),
+                right if row < 19 else "Information about the three dyads is presented in",
+                fontsize=8,
+                fontname="tiro",
+            )
+        elif row == 20:
+            page.insert_text((308, y), "Table 2.", fontsize=8, fontname="tiro")
+    page.insert_text((308, 360), "3.2", fontsize=10, fontname="hebo")
+    page.draw_line((327, 352), (327, 361), width=0.8)
+    page.insert_text((331, 360), "Qualitative results", fontsize=10, fontname="hebo")
+    assert extract(doc) == []

@@ -501,3 +501,86 @@ def test_sentences_set_smaller_than_the_body_between_a_tables_rules_are_its_rows
     (pair,) = extract(doc)
     assert pair["kind"] == "table"
     assert iou(pair["bbox"], (48, 72.4, 390, 153.6)) > 0.9
+
+
+def handbook_caption(page: Any, x: float, y: float, label: str, title: str, bar: bool = True) -> None:
+    """A rule across the column, the bold label a tab before its title, a figure's label with a short
+    bar under it (the NRCS engineering handbook's captions, set over their items)."""
+    page.draw_line((x, y), (x + 240, y), width=0.5)
+    page.insert_text((x, y + 12), label, fontsize=9, fontname="hebo")
+    page.insert_text((x + 68, y + 12), title, fontsize=9, fontname="helv")
+    if bar:
+        page.draw_rect(pymupdf.Rect(x, y + 17, x + 51, y + 21), color=None, fill=(0, 0, 0))
+
+
+def display_equation(page: Any, x: float, y: float) -> None:
+    """A formula set off from the text: a radical sign and a fraction bar drawn, the symbols as text."""
+    page.insert_text((x, y + 14), "T  =", fontsize=10, fontname="tiit")
+    page.draw_polyline([(x + 30, y + 4), (x + 33, y + 14), (x + 37, y), (x + 75, y)], width=0.6)
+    page.insert_text((x + 40, y + 10), "L (S + 1)", fontsize=10, fontname="tiro")
+    page.draw_line((x + 28, y + 17), (x + 80, y + 17), width=0.6)
+    page.insert_text((x + 36, y + 29), "1,140 Y", fontsize=10, fontname="tiro")
+
+
+def test_a_rule_heading_each_caption_leaves_the_item_under_it_and_no_formula_over_it() -> None:
+    # (NRCS National Engineering Handbook: every caption sits over its item under a rule across the
+    # column; a display formula ends just above one caption's rule, its figure under the caption)
+    doc = pymupdf.open()
+    for number in range(1, 4):
+        page = doc.new_page(width=612, height=792)
+        page.insert_textbox(
+            pymupdf.Rect(36, 60, 276, 300), " ".join([BODY] * 4), fontsize=10, fontname="tiro"
+        )
+        page.insert_textbox(
+            pymupdf.Rect(300, 60, 540, 740), " ".join([BODY] * 9), fontsize=10, fontname="tiro"
+        )
+        handbook_caption(page, 36, 320, f"Figure 15-{number}", "Types of flow")
+        vector_plot(page, pymupdf.Rect(36, 358, 276, 560))
+    page = doc.new_page(width=612, height=792)
+    page.insert_textbox(pymupdf.Rect(36, 60, 276, 330), " ".join([BODY] * 4), fontsize=10, fontname="tiro")
+    page.insert_textbox(pymupdf.Rect(300, 60, 540, 740), " ".join([BODY] * 9), fontsize=10, fontname="tiro")
+    display_equation(page, 100, 340)
+    handbook_caption(page, 36, 384, "Figure 15-4", "Mawney Brook Watershed, Kent County, RI")
+    vector_plot(page, pymupdf.Rect(36, 404, 276, 606))
+    display_equation(page, 100, 640)
+    handbook_caption(page, 36, 683, "Table 15-1", "Maximum sheet flow lengths", bar=False)
+    top = 709
+    for row, cells in enumerate(
+        (("Cover type", "n values", "Length"), ("Range", "0.13", "77"), ("Grass", "0.41", "24"))
+    ):
+        for column, text in enumerate(cells):
+            page.insert_text((40 + 70 * column, top + 10 + 11 * row), text, fontsize=8, fontname="helv")
+    for y in (top, top + 13, top + 38):
+        page.draw_line((36, y), (276, y), width=0.5)
+    pairs = {pair["label"]: pair for pair in extract(doc)}
+    assert iou(pairs["Figure 15-4"]["bbox"], (36, 414, 276, 606)) > 0.9
+    assert iou(pairs["Table 15-1"]["bbox"], (36, top, 276, top + 38)) > 0.9
+
+
+def test_a_headnote_in_square_brackets_under_a_table_title_is_the_captions() -> None:
+    # (US Geological Survey reports: the table's abbreviations in square brackets under its title,
+    # a size smaller, over the table's head rule)
+    doc = pymupdf.open()
+    prose_pages(doc, 1, size=(612, 792), columns=((72, 540),), top=72, bottom=720, repeats=12)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 78), "Table 1.", fontsize=10, fontname="hebo")
+    page.insert_text((114, 78), "Streamflow-gaging stations used in the study.", fontsize=10, fontname="tiro")
+    headnote = (
+        "[sub., subwatershed; U, undeveloped watershed; IH, Interstate Highway; D, developed watershed;",
+        "US, United States Highway. Classification was done on a qualitative basis.]",
+    )
+    for row, text in enumerate(headnote):
+        page.insert_text((72, 98 + 11 * row), text, fontsize=9, fontname="tiro")
+    page.draw_line((72, 118), (540, 118), width=0.8)
+    for x, text in ((80, "Station no."), (200, "Station name"), (400, "Latitude"), (480, "Class")):
+        page.insert_text((x, 130), text, fontsize=8, fontname="hebo")
+    page.draw_line((72, 135), (540, 135), width=0.5)
+    for row in range(12):
+        y = 147 + 11 * row
+        cells = (f"0804{2650 + row}", f"North Creek sub. {row + 1} near Jermyn, Texas", "33°14'52\"", "U")
+        for x, text in zip((80, 200, 400, 480), cells, strict=True):
+            page.insert_text((x, y), text, fontsize=8, fontname="tiro")
+    page.draw_line((72, 280), (540, 280), width=0.8)
+    (pair,) = extract(doc)
+    assert pair["caption"].endswith("on a qualitative basis.]")
+    assert iou(pair["bbox"], (72, 118, 540, 280)) > 0.9

@@ -256,3 +256,25 @@ def test_code_set_in_a_typewriter_face_is_known_by_its_flags_or_its_font_name() 
     assert all(is_mono_font(name) for name in typewriter)
     # (a Word PDF's TrueType subsets are named "TT…", and Monotype's faces are proportional)
     assert not any(is_mono_font(name) for name in ("MonotypeCorsiva", "Times-Roman", "TT2A5Ft00", "CMR10"))
+
+
+def test_a_root_sign_whose_glyph_box_stands_a_row_high_is_moved_onto_the_row_it_prints_on() -> None:
+    from cephalo_ray.extract.document import with_radicals_on_their_rows
+    from cephalo_ray.extract.geometry import Box, TextLine
+
+    # (a thesis's caption in Latin Modern: "... ideal states |00> + i|11>/√2," the sign's box raised
+    # by a row over the row it prints on, written as a text object of its own)
+    above = TextLine(
+        Box(110.8, 652.6, 527.7, 662.2), "element and the color and direction of the", 10.4, False, 0
+    )
+    before = TextLine(
+        Box(110.8, 665.4, 510.3, 675.8), "circles correspond to the density matrices of", 10.4, False, 0
+    )
+    root = TextLine(Box(510.3, 656.4, 519.4, 666.7), "\u221a", 10.9, False, 1)
+    after = TextLine(Box(519.4, 666.0, 527.7, 675.8), "2,", 10.4, False, 2)
+    moved = with_radicals_on_their_rows([above, before, root, after])
+    assert moved[2].box.y0 > 662.2 and moved[2].box.shares_row(after.box)
+    assert [line.box for line in moved if line.text != "\u221a"] == [above.box, before.box, after.box]
+    # (a root sign in a font whose box is where it prints stays where it is)
+    level = TextLine(Box(510.3, 665.8, 519.4, 675.6), "\u221a", 10.9, False, 1)
+    assert with_radicals_on_their_rows([above, before, level, after])[2] == level
