@@ -416,12 +416,31 @@ def with_radicals_on_their_rows(lines: list[TextLine]) -> list[TextLine]:
             for other in lines
             if other is not line and -1.0 <= max(other.box.x0 - box.x1, box.x0 - other.box.x1) <= height
         ]
-        if any(on_one_row(other, box) for other in beside):
-            continue  # (set on its row already: a font whose box is where the sign prints)
         lowered = Box(box.x0, box.y0 + 0.8 * height, box.x1, box.y1 + 0.8 * height)
-        if any(on_one_row(other, lowered) for other in beside):
+        # (set on its row already where a piece beside it shares more of its height as it stands: a
+        # font whose box is where the sign prints)
+        if max((other.vertical_overlap(lowered) for other in beside), default=0.0) > max(
+            (other.vertical_overlap(box) for other in beside), default=0.0
+        ) and any(on_one_row(other, lowered) for other in beside):
             moved[index] = replace(line, box=lowered)
-    return moved
+    # (the sign reads with what it roots, the piece right after it on the row, wherever the PDF
+    # wrote either)
+    dropped: set[int] = set()
+    for index, line in enumerate(moved):
+        if line.turn != 0 or line.text not in RADICAL_SIGNS or line.box == lines[index].box:
+            continue
+        for other, piece in enumerate(moved):
+            gap = piece.box.x0 - line.box.x1
+            if (
+                other != index
+                and other not in dropped
+                and on_one_row(piece.box, line.box)
+                and -1.0 <= gap <= line.box.height
+            ):
+                moved[other] = replace(piece, box=piece.box.union(line.box), text=f"{line.text} {piece.text}")
+                dropped.add(index)
+                break
+    return [line for index, line in enumerate(moved) if index not in dropped]
 
 
 def read_page(page: pymupdf.Page) -> PageContent:

@@ -258,12 +258,12 @@ def test_code_set_in_a_typewriter_face_is_known_by_its_flags_or_its_font_name() 
     assert not any(is_mono_font(name) for name in ("MonotypeCorsiva", "Times-Roman", "TT2A5Ft00", "CMR10"))
 
 
-def test_a_root_sign_whose_glyph_box_stands_a_row_high_is_moved_onto_the_row_it_prints_on() -> None:
+def test_a_root_sign_whose_glyph_box_stands_a_row_high_joins_what_it_roots_on_the_row_it_prints_on() -> None:
     from cephalo_ray.extract.document import with_radicals_on_their_rows
     from cephalo_ray.extract.geometry import Box, TextLine
 
-    # (a thesis's caption in Latin Modern: "... ideal states |00> + i|11>/√2," the sign's box raised
-    # by a row over the row it prints on, written as a text object of its own)
+    # (a thesis's caption in Latin Modern: "... ideal states |00> + i|11>/\u221a2," the sign's box
+    # raised by a row over the row it prints on, written as a text object of its own)
     above = TextLine(
         Box(110.8, 652.6, 527.7, 662.2), "element and the color and direction of the", 10.4, False, 0
     )
@@ -273,8 +273,14 @@ def test_a_root_sign_whose_glyph_box_stands_a_row_high_is_moved_onto_the_row_it_
     root = TextLine(Box(510.3, 656.4, 519.4, 666.7), "\u221a", 10.9, False, 1)
     after = TextLine(Box(519.4, 666.0, 527.7, 675.8), "2,", 10.4, False, 2)
     moved = with_radicals_on_their_rows([above, before, root, after])
-    assert moved[2].box.y0 > 662.2 and moved[2].box.shares_row(after.box)
-    assert [line.box for line in moved if line.text != "\u221a"] == [above.box, before.box, after.box]
-    # (a root sign in a font whose box is where it prints stays where it is)
+    assert [line.text for line in moved] == [above.text, before.text, "\u221a 2,"]
+    assert moved[2].box.y0 > 662.2 and moved[2].box.x0 == root.box.x0
+    # (the sign raised under a row whose end it touches: it still joins the row under it)
+    upper = TextLine(Box(100.8, 331.9, 176.0, 341.5), "the fidelity of the", 10.4, False, 0)
+    lower = TextLine(Box(100.8, 345.6, 176.0, 355.2), "the implemented", 10.4, False, 0)
+    sign = TextLine(Box(176.0, 335.9, 185.1, 346.2), "\u221a", 10.9, False, 1)
+    radicand = TextLine(Box(185.1, 345.8, 216.8, 355.5), "SWAP", 10.9, False, 2)
+    assert with_radicals_on_their_rows([upper, lower, sign, radicand])[-1].text == "\u221a SWAP"
+    # (a root sign in a font whose box is where it prints stays where it is, a line of its own)
     level = TextLine(Box(510.3, 665.8, 519.4, 675.6), "\u221a", 10.9, False, 1)
-    assert with_radicals_on_their_rows([above, before, level, after])[2] == level
+    assert with_radicals_on_their_rows([above, before, level, after]) == [above, before, level, after]
