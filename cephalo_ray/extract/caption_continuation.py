@@ -313,8 +313,9 @@ def legend_under_ruled_label(
 ) -> bool:
     """A label alone ruled off from the prose of its legend, in the label's size (some review
     journals rule under "Figure 6"), or from a title a little smaller but no smaller than the body
-    (a magazine's table panel: "Table 2." over a rule over "Frequency of cosmetic issues ...");
-    a table's or an algorithm's head under a rule is no prose, and a table's cells are set smaller."""
+    (a magazine's table panel: "Table 2." over a rule over "Frequency of cosmetic issues ..."), or
+    from a bold title centred under it; a table's or an algorithm's head under a rule is no prose,
+    and a table's cells are set smaller."""
     label = lines[members[-1]]
     if len(members) != 1 or not is_label_alone(label.text):
         return False
@@ -325,7 +326,15 @@ def legend_under_ruled_label(
         and label.size - candidate.size <= 1.5
         and is_wordy(candidate.text, 4)
     )
-    return legend or title
+    # (or a report's exhibit head: the label centred on a band of its own over a band holding the
+    # bold title, centred too and set larger than the label)
+    centred_title = (
+        candidate.bold_start
+        and abs(candidate.box.center_x - label.box.center_x) <= 0.05 * candidate.box.width + 2.0
+        and candidate.size >= label.size - 1.5
+        and is_wordy(candidate.text, 2)
+    )
+    return legend or title or centred_title
 
 
 def row_under_tall_glyph(last: TextLine, candidate: TextLine) -> bool:

@@ -109,15 +109,25 @@ def without_caption_row(cluster: Cluster, caption: Box, lines: Sequence[TextLine
     """A ruled table whose last (or first) row is its caption, a cell across the grid (a word
     processor's merged row, often shaded): the caption is the table's, and the table ends at its
     last row of cells. None where the caption is not such a row of this cluster."""
-    if cluster.text_only or cluster.images or len(cluster.lines) < 3:
+    if cluster.text_only or len(cluster.lines) < 3:
         return None
     box = cluster.box
-    # (the row spans the grid; its text may be short, set from the grid's left edge)
-    across = caption.width >= 0.6 * box.width or caption.x0 - box.x0 <= 0.05 * box.width
+    # (the row spans the grid; its text may be short, set from the grid's left edge or centred)
+    across = (
+        caption.width >= 0.6 * box.width
+        or caption.x0 - box.x0 <= 0.05 * box.width
+        or abs(caption.center_x - box.center_x) <= 0.05 * box.width
+    )
     if box.intersection_area(caption) <= 0.5 * caption.area or not across:
         return None
     cells = [lines[index].box for index in cluster.lines]
     reach = 0.5 * caption.height  # (the grid's own rule or shading may frame the caption's row)
+    if cluster.images:
+        # (a frame round a picture or chart, its caption on bands across the frame's head: a
+        # report's exhibit box; the item starts under the caption's bands)
+        if caption.y0 - box.y0 <= reach and all(cell.y0 >= caption.y1 - 1 for cell in cells):
+            return replace(cluster, box=Box(box.x0, min(cell.y0 for cell in cells), box.x1, box.y1))
+        return None
     if box.y1 - caption.y1 <= reach and all(cell.y1 <= caption.y0 + 1 for cell in cells):
         return replace(cluster, box=Box(box.x0, box.y0, box.x1, max(cell.y1 for cell in cells)))
     if caption.y0 - box.y0 <= reach and all(cell.y0 >= caption.y1 - 1 for cell in cells):

@@ -584,3 +584,51 @@ def test_a_headnote_in_square_brackets_under_a_table_title_is_the_captions() -> 
     (pair,) = extract(doc)
     assert pair["caption"].endswith("on a qualitative basis.]")
     assert iou(pair["bbox"], (72, 118, 540, 280)) > 0.9
+
+
+def exhibit_head(page: Any, top: float, label: str, title: str, subtitle: str) -> float:
+    """A report's exhibit head: the label centred on a band across the frame, the bold title centred on
+    a darker band under it with a subtitle; returns the foot of the bands."""
+    page.draw_rect(pymupdf.Rect(83, top, 550, top + 17), color=None, fill=(0.13, 0.35, 0.41))
+    page.draw_rect(pymupdf.Rect(83, top + 16.5, 550, top + 17), color=None, fill=(0.0, 0.1, 0.47))  # (a rule)
+    page.draw_rect(pymupdf.Rect(83, top + 17.5, 550, top + 49), color=None, fill=(0.0, 0.1, 0.47))
+    white = (1, 1, 1)
+    page.insert_text((295, top + 13), label, fontsize=12, fontname="helv", color=white)
+    width = pymupdf.get_text_length(title, fontname="hebo", fontsize=13)
+    page.insert_text((316.5 - width / 2, top + 31), title, fontsize=13, fontname="hebo", color=white)
+    width = pymupdf.get_text_length(subtitle, fontname="helv", fontsize=12)
+    page.insert_text((316.5 - width / 2, top + 45), subtitle, fontsize=12, fontname="helv", color=white)
+    return top + 49
+
+
+def test_an_exhibit_box_headed_by_its_label_and_title_bands_holds_its_chart_under_them() -> None:
+    # (Policy Matters Ohio: a frame round each chart, its label centred on a band across the frame's
+    # head and its bold title, larger than the label, on a darker band under it; markers as pictures)
+    doc = pymupdf.open()
+    prose_pages(doc, 1, size=(612, 792), columns=((72, 540),), top=72, bottom=720, repeats=14, fontsize=12)
+    page = doc.new_page(width=612, height=792)
+    for side in (
+        (82.4, 85.8, 82.9, 400.7),
+        (550.4, 85.8, 550.9, 400.7),
+        (82.4, 85.8, 550.9, 86.3),
+        (82.4, 400.2, 550.9, 400.7),
+    ):
+        page.draw_rect(
+            pymupdf.Rect(*side), color=None, fill=(0.0, 0.1, 0.47)
+        )  # (the frame drawn side by side)
+    foot = exhibit_head(
+        page, 86.3, "Figure 4", "Many who start don't finish", "Student six-year completion, 1997-2009"
+    )
+    vector_plot(page, pymupdf.Rect(96, foot + 8, 530, 340))
+    marker = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 17, 17), False)
+    marker.clear_with(90)
+    for x, y in ((169, 203), (261, 196), (352, 165), (444, 148)):
+        page.insert_image(pymupdf.Rect(x, y, x + 17, y + 17), pixmap=marker)
+    page.insert_text(
+        (97, 360), "Source: Policy Matters Ohio, based on national data.", fontsize=9, fontname="helv"
+    )
+    page.insert_textbox(pymupdf.Rect(72, 430, 540, 720), " ".join([BODY] * 5), fontsize=12, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 4 Many who start don't finish Student six-year completion, 1997-2009"
+    # (the frame's sides, drawn round caption and chart together, stay in the box)
+    assert pair["bbox"][1] >= foot and iou(pair["bbox"], (96, foot + 8, 530, 362)) > 0.7
