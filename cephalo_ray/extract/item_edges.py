@@ -187,7 +187,8 @@ def notes_under_caption(
 ) -> list[int]:
     """The lines of a paragraph of notes ("Notes: This table summarizes ...", or a headnote in square
     brackets) set right under a caption, over the caption's width: when the caption heads its item,
-    the notes are the caption's and the item starts under them. `blocks` holds the line indices of the page's text blocks."""
+    the notes are the caption's and the item starts under them. `blocks` holds the line indices of
+    the page's text blocks."""
     for members in blocks.values():
         ordered = sorted(members, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
         box = union_of(lines[index].box for index in members)
