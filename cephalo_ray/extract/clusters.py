@@ -258,10 +258,10 @@ def joined_to_another_box(box: Box, graphics: Sequence[Graphic]) -> bool:
             continue
         level = sibling.vertical_overlap(box) >= 0.8 * min(sibling.height, box.height)
         stacked = sibling.horizontal_overlap(box) >= 0.8 * min(sibling.width, box.width)
-        if level and not sibling.horizontal_overlap(box) > 0:
+        if level and sibling.horizontal_overlap(box) <= 0:
             left, right = sorted((box, sibling), key=lambda b: b.x0)
             gap = Box(left.x1, max(box.y0, sibling.y0), right.x0, min(box.y1, sibling.y1))
-        elif stacked and not sibling.vertical_overlap(box) > 0:
+        elif stacked and sibling.vertical_overlap(box) <= 0:
             upper, lower = sorted((box, sibling), key=lambda b: b.y0)
             gap = Box(max(box.x0, sibling.x0), upper.y1, min(box.x1, sibling.x1), lower.y0)
         else:

@@ -407,6 +407,7 @@ def with_radicals_on_their_rows(lines: list[TextLine]) -> list[TextLine]:
     the sign's stroke down from its box to the baseline): moved onto the row its foot touches, where
     the text before and after it print, so it reads as a piece of that row, not a line of its own."""
     moved = list(lines)
+    lowered_signs: set[int] = set()
     for index, line in enumerate(lines):
         if line.turn != 0 or line.text not in RADICAL_SIGNS:
             continue
@@ -423,12 +424,12 @@ def with_radicals_on_their_rows(lines: list[TextLine]) -> list[TextLine]:
             (other.vertical_overlap(box) for other in beside), default=0.0
         ) and any(on_one_row(other, lowered) for other in beside):
             moved[index] = replace(line, box=lowered)
+            lowered_signs.add(index)
     # (the sign reads with what it roots, the piece right after it on the row, wherever the PDF
     # wrote either)
     dropped: set[int] = set()
-    for index, line in enumerate(moved):
-        if line.turn != 0 or line.text not in RADICAL_SIGNS or line.box == lines[index].box:
-            continue
+    for index in sorted(lowered_signs):
+        line = moved[index]
         for other, piece in enumerate(moved):
             gap = piece.box.x0 - line.box.x1
             if (

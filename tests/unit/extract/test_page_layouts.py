@@ -1356,35 +1356,31 @@ def framed_steps(page: Any, lefts: tuple[float, ...], top: float, arrows: bool) 
             )
 
 
-def test_framed_boxes_of_text_joined_by_arrows_are_a_flowchart_over_its_caption() -> None:
-    # (Alzheimer's & Dementia TRCI: "FIGURE 1  Methods", the label a tab before its title at the
-    # column's left, under three framed boxes of bulleted text joined by arrows)
+def methods_figure(lefts: tuple[float, ...], arrows: bool) -> Any:
+    """A page of two columns of prose under framed steps and their caption "FIGURE 1  Methods", the
+    label at the column's left, its title a tab after it."""
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=782)
-    framed_steps(page, (95, 247, 400), 50, arrows=True)
+    framed_steps(page, lefts, 50, arrows=arrows)
     page.insert_text((45, 168), "FIGURE 1", fontsize=8, fontname="hebo")
     page.insert_text((95, 168), "Methods", fontsize=8, fontname="helv")
     for left in (45, 306):
         page.insert_textbox(
             pymupdf.Rect(left, 190, left + 243, 740), " ".join([BODY] * 8), fontsize=8, fontname="tiro"
         )
-    (pair,) = extract(doc)
+    return doc
+
+
+def test_framed_boxes_of_text_joined_by_arrows_are_a_flowchart_over_its_caption() -> None:
+    # (Alzheimer's & Dementia TRCI: three framed boxes of bulleted text joined by arrows)
+    (pair,) = extract(methods_figure((95, 247, 400), arrows=True))
     assert pair["label"] == "Figure 1" and iou(pair["bbox"], (95, 50, 499, 146)) > 0.9
 
 
 def test_a_framed_text_whose_caption_title_runs_under_it_is_a_figure() -> None:
     # (the same journal: one framed box of text over a caption whose label stands left of the box
     # and whose title, a tab after it, runs under the box)
-    doc = pymupdf.open()
-    page = doc.new_page(width=595, height=782)
-    framed_steps(page, (95,), 50, arrows=False)
-    page.insert_text((45, 168), "FIGURE 1", fontsize=8, fontname="hebo")
-    page.insert_text((95, 168), "Methods", fontsize=8, fontname="helv")
-    for left in (45, 306):
-        page.insert_textbox(
-            pymupdf.Rect(left, 190, left + 243, 740), " ".join([BODY] * 8), fontsize=8, fontname="tiro"
-        )
-    (pair,) = extract(doc)
+    (pair,) = extract(methods_figure((95,), arrows=False))
     assert pair["label"] == "Figure 1" and iou(pair["bbox"], (95, 50, 194, 146)) > 0.9
 
 
