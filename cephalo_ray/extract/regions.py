@@ -43,10 +43,8 @@ from cephalo_ray.extract.clusters import (
     PANEL_LETTER_START,
     build_clusters,
     graphic_clusters,
-    ruled_floats,
     split_at_gutter,
     visible_graphics,
-    with_ruled_tables_apart,
 )
 from cephalo_ray.extract.geometry import (
     Box,
@@ -75,6 +73,7 @@ from cephalo_ray.extract.item_edges import (
     without_table_notes,
 )
 from cephalo_ray.extract.page_text import SECTION_HEADING, mostly_letters
+from cephalo_ray.extract.ruled_floats import ruled_floats, with_ruled_tables_apart
 
 MIN_ITEM_POINTS = 24.0  # items smaller than this in both directions are icons
 
