@@ -238,16 +238,25 @@ def next_row_written_elsewhere(
     """The caption's next row where the PDF wrote it out of order (a turned page's caption whose
     short last row came first in the text layer, a centred caption's last word written after the
     next column): right under the last row, from the caption's left edge or centred under it, and
-    reading on from it as a row written in order would."""
+    reading on from it as a row written in order would (or hanging under the first row's words,
+    past its label, as a caption beside prose in a Word report is set)."""
     last = lines[members[-1]]
     left = min(lines[member].box.x0 for member in members)
     centre = union_of(lines[member].box for member in members).center_x
+    size = lines[members[0]].size
+
+    def hangs(box: Box) -> bool:
+        return len(members) == 1 and 1.5 * size <= box.x0 - left <= 6 * size and box.x1 <= last.box.x1 + 2
+
     for index in range(len(lines)):
         box = lines[index].box
         if (
             index not in taken
             and index not in members
-            and (abs(box.x0 - left) <= 2.0 or (index > members[-1] and abs(box.center_x - centre) <= 2.0))
+            and (
+                abs(box.x0 - left) <= 2.0
+                or (index > members[-1] and (abs(box.center_x - centre) <= 2.0 or hangs(box)))
+            )
             and -overlap_allowed(last.box, box)
             <= box.y0 - last.box.y1
             <= max(0.8 * last.size, line_gap + 0.5 * last.size)

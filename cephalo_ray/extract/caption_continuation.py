@@ -660,6 +660,10 @@ def next_row_of_caption(
         # (in a double-spaced manuscript, a caption set apart in size keeps the body's spacing)
         own_size = not in_body_size and aligned
         tight = line_gap + (0.25 if own_size else 0.1) * size
+        # (a caption set solid in a double-spaced manuscript ends where the body's spacing opens
+        # under its finished sentence: a heading or the body text follows)
+        if spacing and max(spacing) + 0.25 * size < line_gap:
+            tight = max(spacing) + 0.25 * size
         # (a caption set apart in size, as loosely as its own rows so far)
         own_spacing = max(spacing) + 0.1 * size if spacing and own_size else 0.0
         return within and -reach_up <= gap <= max(0.5 * size, tight, own_spacing) and same_font

@@ -29,8 +29,9 @@ FIGURE_WORDS = ("fig", "text-fig", "abb", "şekil", "rys", "obr", "рис", "图
 _ARABIC = r"(?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?"
 # VIII.1: the first table of part VIII (reports and recommendations numbered by part)
 _ROMAN_PART = r"[IVXLC]{1,7}[.\-]\d{1,3}(?!\.?\d)"
-# 2-1: the first of chapter 2, as Chinese and Japanese theses number them ("表2-1")
-_CHAPTER_HYPHEN = r"\d{1,2}-\d{1,3}(?![\d.\-])"
+# 2-1: the first of chapter 2, as Chinese and Japanese theses and US agencies' reports number them
+# ("表2-1", "Figure 3-2."); a full stop after it ends the label, a decimal point does not
+_CHAPTER_HYPHEN = r"\d{1,2}-\d{1,3}(?![\d\-]|\.\d)"
 _NUMBER = rf"(?P<number>{_CHAPTER_HYPHEN}|{_ARABIC}|{_ROMAN_PART}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
 ARABIC_NUMBER = re.compile(rf"^(?:{_ARABIC}|{_CHAPTER_HYPHEN})$", re.IGNORECASE)
 ROMAN_PART = re.compile(r"^(?P<part>[IVXLC]{1,7})[.\-](?P<number>\d{1,3})$")
@@ -392,11 +393,13 @@ def split_sentences(text: str) -> list[str]:
 
 
 def cited_labels(sentence: str) -> set[str]:
-    """Normalised labels a sentence cites: "Figs. 2 and 3b" -> {"Figure 2", "Figure 3"}."""
+    """Normalised labels a sentence cites: "Figs. 2 and 3b" -> {"Figure 2", "Figure 3"}. "Figure
+    3-2" cites both readings, 3 to 2's range and chapter 3's second: the document's labels choose."""
     found: set[str] = set()
     for match in MENTION.finditer(sentence):
         numbers = re.findall(rf"{_ARABIC}|[IVXLC]{{1,7}}", match["numbers"], flags=re.IGNORECASE)
         expanded = _expand_ranges(match["numbers"], numbers)
+        expanded += re.findall(rf"(?<![\d.\-]){_CHAPTER_HYPHEN}", match["numbers"])
         for number in expanded:
             label = _normalise(match["word"], match["extended"], number)
             if label:

@@ -166,9 +166,25 @@ def vertical_claim(
             for other in blockers
         )
 
+    def beside_drawing(box: Box) -> bool:
+        # a line level with a drawing and clear of it to one side, the drawing several lines high:
+        # prose flowing round a figure narrower than its caption (a Word report's wrapped chart)
+        return any(
+            d.y0 - 1 <= box.center_y <= d.y1 + 1
+            and d.height >= 4 * box.height
+            and d.horizontal_overlap(box) <= 0
+            for d in drawn
+        )
+
     def stops(box: Box) -> bool:
         inside = any(d.contains_point(box.center_x, box.center_y, 1.0) for d in drawn)
-        return blocks(box) and not inside and not sandwiched(box) and not axis_title(box)
+        return (
+            blocks(box)
+            and not inside
+            and not sandwiched(box)
+            and not axis_title(box)
+            and not beside_drawing(box)
+        )
 
     if upward:
         # text boxes run above and below their glyphs (a line's box overlaps the next one's): a

@@ -156,8 +156,9 @@ def visible_graphics(
         if graphic.kind == "path" and any(highlights(graphic.box, box) for box in wordy):
             continue  # a highlighter's mark behind a line of words (a table's shaded row spans cells)
         if graphic.kind == "path" and graphic.box.area > 0.05 * page.area and index not in tinted:
-            covered = sum(1 for box in prose if graphic.box.contains_point(box.center_x, box.center_y))
-            if covered >= 2:
+            covered = [box for box in prose if graphic.box.contains_point(box.center_x, box.center_y)]
+            # (unless a caption heads or closes it: a framed table of events in sentences)
+            if len(covered) >= 2 and not captioned(graphic.box, labels, lines, covered[0].height):
                 continue
         if graphic.kind == "path" and index not in tinted and is_text_panel(index, graphics, lines, labels):
             sidebars.append(graphic.box)
@@ -166,6 +167,10 @@ def visible_graphics(
         # unless only its edge (an image's white margin) runs into the line from a picture above
         # or below: that picture ends where the caption starts
         over = [box for box in labels if graphic.box.contains_point(box.center_x, box.center_y)]
+        if graphic.kind == "path" and any(
+            graphic.box.intersection_area(box) >= 0.99 * box.area for box in over
+        ):
+            continue  # a frame drawn round a figure and its caption together, no part of either
         if over:
             graphic = over_its_caption_trimmed(edge_trimmed(graphic, over), over, lines)
             if any(graphic.box.contains_point(box.center_x, box.center_y) for box in labels):
@@ -236,8 +241,12 @@ def is_text_panel(
             return False
     if joined_to_another_box(box, graphics):
         return False
-    line_height = sorted(span.height for span in spans)[len(spans) // 2]
-    return not any(
+    return not captioned(box, labels, lines, sorted(span.height for span in spans)[len(spans) // 2])
+
+
+def captioned(box: Box, labels: Sequence[Box], lines: Sequence[TextLine], line_height: float) -> bool:
+    """A caption's label row stands just above or just below the box, within three lines of it."""
+    return any(
         label_row(label, lines).horizontal_overlap(box) > 0
         and (
             box.y0 - 3 * line_height <= label.y1 <= box.y0 + 1

@@ -540,6 +540,7 @@ def unmapped_share(blocks: Sequence[dict[str, Any]]) -> float:
 
 
 WATERMARK_SIZE = 36.0  # points; text this large set at a slant is a watermark, not a slanted tick label
+UNPRINTED_SIZE = 1.5  # points; text smaller than this prints as a speck (a Word table cell's hidden copy)
 
 
 def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
@@ -587,6 +588,8 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             )
             if min(abs(direction[0]), abs(direction[1])) >= 0.1 and size >= WATERMARK_SIZE:
                 continue  # a watermark across the page ("DRAFT"), in no figure's or caption's text
+            if size < UNPRINTED_SIZE:
+                continue  # no reader sees it, and its box may stand far taller than its glyphs
             if worded and abs(direction[0]) < 0.1:
                 box = within_words_band(box, [Box(*span["bbox"]) for span in worded])
             if horizontal and any(span_is_inflated(span) for span in spans):

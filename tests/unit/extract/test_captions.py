@@ -203,10 +203,24 @@ def test_sentences_do_not_break_after_fig_abbreviation() -> None:
 
 def test_cited_labels_lists_and_ranges() -> None:
     assert cited_labels("See Figs. 2 and 3b.") == {"Figure 2", "Figure 3"}
-    assert cited_labels("(Figures 2-4)") == {"Figure 2", "Figure 3", "Figure 4"}
+    # (a tight hyphen also reads as a chapter's numbering: the document's labels choose)
+    assert cited_labels("(Figures 2-4)") == {"Figure 2", "Figure 3", "Figure 4", "Figure 2-4"}
     assert cited_labels("Table III lists them; Fig. S1 too") == {"Table 3", "Figure S1"}
     assert cited_labels("seen in the Fig. (7), as Table (2) lists") == {"Figure 7", "Table 2"}
     assert cited_labels("no citation here") == set()
+
+
+def test_a_chapter_numbered_label_keeps_its_number_before_a_full_stop() -> None:
+    # (US agencies' reports: "Figure 3-2." heading every chart of a chapter, at the same place)
+    first = parse_caption_start("Figure 3-2.", label_is_bold=True)
+    assert first is not None and first.label == "Figure 3-2"
+    titled = parse_caption_start("Table 3-1. Projected costs by year", label_is_bold=True)
+    assert titled is not None and titled.label == "Table 3-1"
+    decimal = parse_caption_start("Figure 3-2.5 shows", label_is_bold=False)
+    assert decimal is None or decimal.label != "Figure 3-2"
+    sentences = ["As Figure 3-2 shows, costs rise.", "Figures 3 and 2 differ."]
+    assert find_mentions(sentences, "Figure 3-2") == ["As Figure 3-2 shows, costs rise."]
+    assert find_mentions(sentences, "Figure 2") == sentences
 
 
 def test_find_mentions_keeps_order_and_uniqueness() -> None:

@@ -632,3 +632,172 @@ def test_an_exhibit_box_headed_by_its_label_and_title_bands_holds_its_chart_unde
     assert pair["caption"] == "Figure 4 Many who start don't finish Student six-year completion, 1997-2009"
     # (the frame's sides, drawn round caption and chart together, stay in the box)
     assert pair["bbox"][1] >= foot and iou(pair["bbox"], (96, foot + 8, 530, 362)) > 0.7
+
+
+def test_chart_captions_numbered_by_chapter_at_the_head_of_every_page_are_no_running_head() -> None:
+    # (an agency's report: "Figure 3-2." bold at the same place atop page after page, its title a
+    # tab to its right; read as "Figure 3" the label repeats and passes for a running head)
+    doc = pymupdf.open()
+    for number in range(1, 4):
+        page = doc.new_page(width=612, height=792)
+        page.insert_text((72, 45), "Projections of Disease Prevalence and Costs", fontsize=9, fontname="tiro")
+        page.insert_text((72, 81), f"Figure 3-{number}.", fontsize=10, fontname="tibo")
+        page.insert_text(
+            (153, 81), f"Projected Prevalence of Condition {number} by Region", fontsize=10, fontname="tibo"
+        )
+        vector_plot(page, pymupdf.Rect(90, 100, 520, 360))
+        page.insert_textbox(
+            pymupdf.Rect(72, 400, 540, 700), " ".join([BODY] * 6), fontsize=10, fontname="tiro"
+        )
+        page.insert_text((72, 750), f"3-{number}", fontsize=10, fontname="tibo")
+    pairs = extract(doc)
+    assert [pair["label"] for pair in pairs] == ["Figure 3-1", "Figure 3-2", "Figure 3-3"]
+    assert all(iou(pair["bbox"], (90, 100, 520, 360)) > 0.8 for pair in pairs)
+
+
+def test_a_frame_drawn_round_a_figure_and_its_caption_is_no_part_of_the_figure() -> None:
+    # (a highway design manual: each figure and its caption centred inside one stroked box)
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.draw_rect(pymupdf.Rect(72, 82, 545, 306), color=(0, 0, 0), fill=(1, 1, 1), width=0.72)
+    plot = pymupdf.Rect(165, 99, 452, 258)
+    vector_plot(page, plot)
+    page.insert_text((240, 294), "Figure 2.2. Orographic storm", fontsize=11, fontname="hebo")
+    page.insert_textbox(pymupdf.Rect(72, 320, 543, 640), " ".join([BODY] * 8), fontsize=11, fontname="helv")
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 2.2. Orographic storm"
+    assert iou(pair["bbox"], tuple(plot)) > 0.8
+
+
+def test_a_chart_narrower_than_its_caption_with_prose_wrapped_beside_it_is_the_captions() -> None:
+    # (a trial protocol in Word: the chart in the left half, the paragraph over it running on beside
+    # it on the right, the caption across the whole text width under both)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(54, 150, 544, 280), " ".join([BODY] * 4), fontsize=11, fontname="helv")
+    wide = "We used prospectively collected serial viral load data from the individuals infected and an"
+    for row, y in enumerate((306.0, 319.4)):
+        page.insert_text(
+            (54, y),
+            wide if row == 0 else "accompanying model to simulate different designs for putative drugs",
+            fontsize=11,
+        )
+    plot = pymupdf.Rect(54, 326, 318, 623)
+    vector_plot(page, plot)
+    for row in range(18):
+        page.insert_text((330.7, 346 + 13.4 * row), "either time to clearance or rate of it as", fontsize=11)
+    page.insert_text(
+        (54, 644),
+        "Figure 4. The relationship between the number of measurements taken over ten days",
+        fontsize=9,
+    )
+    page.insert_text((90, 655), "and the power to detect an effect size of ten per cent.", fontsize=9)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 4"
+    assert iou(pair["bbox"], tuple(plot)) > 0.8
+
+
+def test_a_caption_set_solid_in_a_double_spaced_report_ends_before_the_next_heading() -> None:
+    # (a fish and wildlife report in Word: body text double-spaced, the caption's rows set solid,
+    # then the bold heading "Methods" a little more than a solid row's gap under it)
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=612, height=792)
+        for row in range(22):
+            page.insert_text(
+                (72, 90 + 29.3 * row),
+                "Hatchery reared fish raised by the Service were used in this study",
+                fontsize=12,
+            )
+    page = doc.new_page(width=612, height=792)
+    plot = pymupdf.Rect(95, 72, 460, 384)
+    vector_plot(page, plot)
+    page.insert_text(
+        (72, 397), "Figure 1.1.  Map of the mainstem river reservoirs in the two states with the", fontsize=12
+    )
+    page.insert_text((72, 411.6), "lower section enlarged.", fontsize=12)
+    page.insert_text((72, 441), "Methods", fontsize=12, fontname="hebo")
+    for row in range(9):
+        page.insert_text(
+            (72, 470 + 29.3 * row),
+            "Hatchery reared fish raised by the Service were used in this study",
+            fontsize=12,
+        )
+    (pair,) = extract(doc)
+    assert pair["caption"] == (
+        "Figure 1.1. Map of the mainstem river reservoirs in the two states with the lower section enlarged."
+    )
+
+
+def test_a_captions_second_row_hanging_past_its_label_beside_prose_is_the_captions() -> None:
+    # (lecture notes in Word: a figure and its two-row caption in the right half, the body running
+    # on in the left half; the caption's second row starts under its first row's words, past the
+    # label, and the PDF writes it after the body's rows level with it)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(78, 60, 518, 420), " ".join([BODY] * 9), fontsize=12, fontname="tiro")
+    plot = pymupdf.Rect(258, 546, 519, 718)
+    vector_plot(page, plot)
+    first_row = "Fig. 1.4 The catchment area increases as the control point"
+    page.insert_text((266.5, 746), first_row, fontsize=10, fontname="tibo")
+    # (the paragraph runs across the page over the figure, then on in the left half beside it)
+    for row in range(23):
+        text = BODY[:84] if row < 7 else "the topographic divide applies to"
+        page.insert_text((78, 442 + 14.2 * row), text, fontsize=12, fontname="tiro")
+    page.insert_text((302.5, 760.2), "moves down stream", fontsize=10, fontname="tibo")
+    (pair,) = extract(doc)
+    assert pair["caption"] == f"{first_row} moves down stream"
+
+
+def test_a_framed_table_of_dated_events_in_sentences_is_the_table_captioned_under_it() -> None:
+    # (lecture notes in Word: a chronology framed in one box, each row a date and a sentence that
+    # may wrap; its rows read as prose, yet the caption right under the frame makes it a table)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    frame = pymupdf.Rect(79, 72, 539, 518)
+    page.draw_rect(frame, color=(0, 0, 0), width=0.5)
+    page.insert_text((86.8, 86), "Date (B.C.)    Event", fontsize=12, fontname="tiro")
+    page.insert_text((86.8, 100), "_" * 74, fontsize=12, fontname="tiro")
+    rows = [
+        ("5500", "First irrigation in Khuzistan (present day Iran)"),
+        ("3200", "Reign of King Scorpion in Egypt. First evidence of irrigation in Egypt"),
+        ("3000", "King Menes dammed the Nile and diverted its course."),
+        ("2850", "Failure of the Sadd el-Kafara dam in Egypt."),
+        ("2750", "Origin of the Indus Valley water supply and drainage systems."),
+        ("2200", "Water from spring was conveyed to the Palace of Cnossos (Crete). Dams at"),
+        ("", "Makhai and Lakorian in Iran."),
+        ("1950", "Connection of the Nile River and the Red Sea by a navigation canal during the"),
+        ("", "reign of Seostris I."),
+        ("1900", "Sinnor (water tunnel) constructed at Gezer."),
+        ("1800", "Nilometers at Second Cataract in Semna."),
+        ("1500", "Two springs joined by a sinnor in the city of Tell Ta'annek. Maruk Dam in the"),
+        ("", "Tigris near Sammara, destroyed in 1256 A.D."),
+        ("1300", "Irrigation and drainage systems in Nippur. Quatinah Dam on the Orontes River"),
+        ("", "in Syria constructed under the reign of either Sethi I or Ramses II."),
+        ("1050", "Water meters used at Oasis Gadames in North Africa."),
+        ("750", "Marib and other dams in river Wadi Adhanah in the Yemen Arab Republic."),
+        ("714", "Destruction of qanat systems (artificial underground channels) by King Saragon"),
+        ("", "II. Qanat system gradually spread to Iran, Egypt and India."),
+        ("690", "Construction of Sennacherib's Channel."),
+        ("600", "Dams in the Murghab River in Iran, destroyed in 1258 A.D."),
+    ]
+    for row, (date, event) in enumerate(rows):
+        y = 115 + 14.17 * row
+        if date:
+            page.insert_text((86.8, y), date, fontsize=12, fontname="tiro")
+        page.insert_text((158.8, y), event, fontsize=12, fontname="tiro")
+    page.insert_text((92.8, 115 + 14.17 * len(rows)), "_" * 72, fontsize=12, fontname="tiro")
+    page.insert_text(
+        (86.8, 510), "In the absence of accurate information, many of these dates are approximate", fontsize=8
+    )
+    page.insert_text((86, 540), "Table 1.1", fontsize=9, fontname="tibo")
+    page.insert_text(
+        (152, 540),
+        "A chronology of recorded hydrologic engineering prior to 600 B.C.",
+        fontsize=9,
+        fontname="tibo",
+    )
+    page.insert_textbox(pymupdf.Rect(78, 560, 518, 780), " ".join([BODY] * 6), fontsize=12, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 1.1"
+    assert iou(pair["bbox"], tuple(frame)) > 0.8

@@ -284,3 +284,13 @@ def test_a_root_sign_whose_glyph_box_stands_a_row_high_joins_what_it_roots_on_th
     # (a root sign in a font whose box is where it prints stays where it is, a line of its own)
     level = TextLine(Box(510.3, 665.8, 519.4, 675.6), "\u221a", 10.9, False, 1)
     assert with_radicals_on_their_rows([above, before, level, after]) == [above, before, level, after]
+
+
+def test_text_too_small_to_print_is_not_read() -> None:
+    # (a Word table's hidden copy of its header cells, set under a point high: its box stands as
+    # tall as a row and would make the caption's last row look like a row of cells)
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 96), "U.S. State, 2008, 2011, and 2015.", fontsize=11, fontname="hebo")
+    page.insert_text((377, 99), "2011 Basic EHR,", fontsize=0.96, fontname="hebo")
+    assert [line.text for line in read_text_lines(page)] == ["U.S. State, 2008, 2011, and 2015."]
