@@ -216,7 +216,8 @@ def find_captions(
             carried = beside
             box = box.union(union_of(lines[member].box for member in beside))
         members += riders
-        ordered = in_printed_rows(lines, members) + in_printed_rows(lines, carried)
+        arranged = in_turned_rows if line.turn and is_turned(line) else in_printed_rows
+        ordered = arranged(lines, members) + in_printed_rows(lines, carried)
         if CONTENTS_LEADER.search(" ".join(lines[member].text for member in ordered[:4])):
             continue  # (the entry's title, leader and page written as pieces of their own)
         # (an ornament the PDF wrote twice, once on its own, is no word of the caption)
@@ -373,8 +374,9 @@ def with_panel_legend(caption: Caption, lines: Sequence[TextLine], panels: Seque
 
 
 def is_turned(line: TextLine) -> bool:
-    """Set vertically (a caption of a table turned on its side): far taller than wide."""
-    return line.box.height > 2 * line.box.width and len(line.text) > 8
+    """Set vertically (a caption of a table turned on its side): far taller than wide, and long
+    or read as turned (a label in small capitals, its title written apart: "TABLE 2.")."""
+    return line.box.height > 2 * line.box.width and (len(line.text) > 8 or line.turn != 0)
 
 
 def continues_turned_caption(
@@ -384,7 +386,11 @@ def continues_turned_caption(
     beside it at line spacing, with no rule between (its rows read sideways, so rows of cells must
     not join it, nor the table's header beyond its head rule)."""
     last, candidate = lines[members[-1]], lines[cursor]
-    if not (candidate.box.height > 2 * candidate.box.width and abs(candidate.size - last.size) <= 0.5):
+    if candidate.box.height > 2 * candidate.box.width and on_one_turned_row(last, candidate):
+        return True  # (its title written apart from a label in small capitals, end to end with it)
+    # (in the size of one of its pieces so far: a row may end in a piece set smaller, "or σ2")
+    in_size = any(abs(candidate.size - lines[member].size) <= 0.5 for member in members)
+    if not (candidate.box.height > 2 * candidate.box.width and in_size):
         return False
     near, far = sorted((last.box, candidate.box), key=lambda box: box.x0)
     if any(
@@ -394,9 +400,45 @@ def continues_turned_caption(
         for drawing in drawings
     ):
         return False
-    level = abs(candidate.box.y1 - last.box.y1) <= 3.0 or abs(candidate.box.y0 - last.box.y0) <= 3.0
+    # (level with the last row as a whole: its label and title may be pieces written apart)
+    row = union_of(
+        lines[member].box
+        for member in members
+        if lines[member].box.horizontal_overlap(last.box)
+        >= 0.5 * min(lines[member].box.width, last.box.width)
+    )
+    level = abs(candidate.box.y1 - row.y1) <= 3.0 or abs(candidate.box.y0 - row.y0) <= 3.0
     apart = max(candidate.box.x0 - last.box.x1, last.box.x0 - candidate.box.x1)
     return level and -0.5 * last.size <= apart <= 0.8 * last.size
+
+
+def on_one_turned_row(last: TextLine, candidate: TextLine) -> bool:
+    """Two pieces of one row set on its side, written apart: turned alike, abreast across the row's
+    thickness, end to end along it, whatever their sizes."""
+    across = min(last.box.x1, candidate.box.x1) - max(last.box.x0, candidate.box.x0)
+    along = max(candidate.box.y0 - last.box.y1, last.box.y0 - candidate.box.y1)
+    return (
+        candidate.turn == last.turn != 0
+        and across >= 0.7 * min(last.box.width, candidate.box.width)
+        and -1.0 <= along <= 1.5 * max(last.size, candidate.size)
+    )
+
+
+def in_turned_rows(lines: Sequence[TextLine], members: Sequence[int]) -> list[int]:
+    """A turned caption's lines in the order they read: rows from the page's left for a caption
+    reading upwards (from its right reading downwards), each row's pieces from its start."""
+    turn = lines[members[0]].turn
+    rows: list[list[int]] = []
+    for member in sorted(members, key=lambda member: lines[member].box.center_x * turn):
+        box = lines[member].box
+        row = next(
+            (row for row in rows if lines[row[0]].box.horizontal_overlap(box) >= 0.5 * box.width), None
+        )
+        if row is None:
+            rows.append([member])
+        else:
+            row.append(member)
+    return [member for row in rows for member in sorted(row, key=lambda member: -lines[member].box.y0 * turn)]
 
 
 def rides_on_caption(lines: Sequence[TextLine], members: Sequence[int], cursor: int) -> bool:

@@ -412,6 +412,42 @@ def test_a_turned_caption_keeps_its_own_lines_and_not_the_header_cells_beside_it
     assert pair["caption"] == " ".join(caption)
 
 
+def test_a_turned_caption_whose_label_and_pieces_are_written_apart_reads_whole_in_order() -> None:
+    # (Paleobiology: a table turned on its side, "TABLE 2." in small capitals written apart from its
+    # title on the caption's first row, a later row opening with a piece set smaller, "or σ²"; the
+    # page's other column runs on upright)
+    doc = pymupdf.open()
+    paragraph(doc.new_page(width=612, height=792), 72, 72, 540, lines=40)
+    page = doc.new_page(width=612, height=792)
+    paragraph(page, 300, 72, 540, lines=50)
+    page.insert_text((70, 697), "TABLE 2.", fontsize=6.7, fontname="tiro", rotate=90)
+    title = "The evolution of shell conicity at two sites. Each row corresponds to a model fit to"
+    page.insert_text((70, 659), title, fontsize=7.8, fontname="tiro", rotate=90)
+    page.insert_text(
+        (79, 697), "the two sequences. Models either allowed for directional change", fontsize=7.8, rotate=90
+    )
+    page.insert_text((88, 697), "or var(", fontsize=7.0, fontname="tiro", rotate=90)
+    page.insert_text(
+        (88, 674),
+        "step) was constrained to be equal at the two sites in the simplest",
+        fontsize=7.8,
+        rotate=90,
+    )
+    page.insert_text((97, 697), "model, whose weights are set in bold.", fontsize=7.8, rotate=90)
+    page.draw_line((103, 85), (103, 701), width=0.8)
+    for row in range(10):
+        for column, text in enumerate(("Model", "GRW", "URW", "Stasis")):
+            page.insert_text(
+                (115 + 14 * row, 690 - 150 * column), f"{text}{row or ''}", fontsize=8, rotate=90
+            )
+    page.draw_line((250, 85), (250, 701), width=0.8)
+    (pair,) = extract(doc)
+    assert pair["caption"] == (
+        f"TABLE 2. {title} the two sequences. Models either allowed for directional change or var( step) was"
+        " constrained to be equal at the two sites in the simplest model, whose weights are set in bold."
+    )
+
+
 def test_the_facing_page_of_a_table_spread_is_not_a_table_of_its_own() -> None:
     doc = pymupdf.open()
     for caption in ("TABLE 1. Results of the transplant experiment by region.", "TABLE 1. Extended."):
