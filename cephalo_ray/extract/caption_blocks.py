@@ -11,6 +11,7 @@ from cephalo_ray.extract.caption_continuation import (
     continues_caption,
     continues_sentence,
     finishes_sentence,
+    inside_drawing,
     overlap_allowed,
     starts_paragraph,
     widest,
@@ -171,7 +172,7 @@ def find_captions(
             continue
         members = [index]
         riders: list[int] = []  # lone symbols of a formula (primes, accents), placed by their row
-        cursor = index + 1
+        cursor = legend_start_under_label(lines, index)
         while is_turned(line):  # its lines, in whatever order the PDF wrote them
             cursor = next(
                 (
@@ -226,6 +227,28 @@ def find_captions(
         captions.append(Caption(box, label, text, tuple(ordered), line.bold_start))
         taken.update(members + carried)
     return without_bold_citations(captions)
+
+
+def legend_start_under_label(lines: Sequence[TextLine], index: int) -> int:
+    """Where the caption goes on after its opening line: the next line, or, under a label alone on
+    its row and centred over a legend set in two columns, the left column's first row however late
+    the PDF wrote it (the right column's rows then join as the column beside)."""
+    label = lines[index]
+    if not is_label_alone(label.text) or any(
+        other is not label and other.box.shares_row(label.box) for other in lines
+    ):
+        return index + 1
+    under = [
+        other
+        for other, line in enumerate(lines)
+        if other > index and 0 <= line.box.y0 - label.box.y1 <= 1.5 * label.size
+    ]
+    row = [other for other in under if lines[other].box.shares_row(lines[under[0]].box)] if under else []
+    left = [other for other in row if lines[other].box.x1 < label.box.center_x]
+    right = [other for other in row if lines[other].box.x0 > label.box.center_x]
+    if len(left) != 1 or not right or len(left) + len(right) != len(row):
+        return index + 1
+    return left[0]
 
 
 def next_row_written_elsewhere(
@@ -599,6 +622,12 @@ def next_column_lines(
     head = min(right, key=lambda index: lines[index].box.y0)
     first = lines[head]
     if any(
+        drawing.horizontal_overlap(first.box) > 0
+        and -1 <= first.box.y0 - drawing.y1 <= 1.5 * first.box.height
+        for drawing in drawings
+    ) or inside_drawing(first.box, drawings):
+        return []  # a chart's label, in or under its drawing, is no next column's head
+    if any(
         line.box.x0 < box.x1 - 5
         and line.box.x1 > first.box.x0 + 1
         and first.box.y1 < line.box.y0 < last.box.y0
@@ -642,8 +671,13 @@ def beside_column_lines(
     """A caption set in two columns under (or over) an item spanning both: its unfinished sentence
     goes on at the top of the next column, on the caption's own first row, in its size."""
     first, last = lines[members[0]], lines[members[-1]]
+    top = first.box
     if is_turned(first) or last.text.rstrip().endswith((".", "!", "?", ":")):
         return []
+    if len(members) > 1 and is_label_alone(first.text):
+        # (a label alone over the legend: its columns start under it, the label may reach past them)
+        first = lines[members[1]]
+        box = union_of(lines[member].box for member in members[1:])
     size = last.size
     right = sorted(
         (
@@ -669,7 +703,7 @@ def beside_column_lines(
     spanning = any(
         drawing.x0 < box.x1 - 2 * size
         and drawing.x1 > head.box.x0 + 2 * size
-        and (0 <= first.box.y0 - drawing.y1 <= 3 * size or 0 <= drawing.y0 - last.box.y1 <= 3 * size)
+        and (0 <= top.y0 - drawing.y1 <= 3 * size or 0 <= drawing.y0 - last.box.y1 <= 3 * size)
         for drawing in drawings
     )
     return right if spanning else []

@@ -116,7 +116,9 @@ def continues_caption(
     italic_run = last.italic and candidate.italic
     if in_body_size and not label_alone and not titled and not italic_run and ends_paragraph(last, candidate):
         return False
-    if body_text_after_caption(lines, members, candidate, line_gap):
+    if body_text_after_caption(lines, members, candidate, line_gap) or unit_under_bold_title(
+        lines, members, candidate
+    ):
         return False
     # (a caption's own rows may sit further apart than the body's: "... in the first column of" +
     # "Figure 3. The right panel ..." still cites across the break)
@@ -443,6 +445,21 @@ def bracketed_headnote(
     return -2.5 <= box.y0 - last.box.y1 <= max(0.5 * last.size, line_gap + 0.25 * last.size)
 
 
+def unit_under_bold_title(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """A short line in the caption's size but not in its bold, under a caption set bold throughout,
+    label and title: the item's unit or axis title over it ("Annual log change × 100" under
+    "Table 1. Changes in the College Wage Premium ..."), not a legend, which runs in full rows."""
+    caption = union_of(lines[member].box for member in members)
+    return (
+        all(lines[member].bold for member in members)
+        and not candidate.bold
+        and not candidate.bold_start
+        and abs(candidate.size - lines[members[-1]].size) <= 0.5
+        and candidate.box.width < 0.5 * caption.width
+        and not finishes_sentence(candidate)
+    )
+
+
 def body_text_after_caption(
     lines: Sequence[TextLine], members: list[int], candidate: TextLine, line_gap: float
 ) -> bool:
@@ -664,14 +681,24 @@ def next_row_of_caption(
         # under its finished sentence: a heading or the body text follows)
         if spacing and max(spacing) + 0.25 * size < line_gap:
             tight = max(spacing) + 0.25 * size
-        # (a caption set apart in size, as loosely as its own rows so far)
-        own_spacing = max(spacing) + 0.1 * size if spacing and own_size else 0.0
+        # (a caption set apart in size, or in spacing, as loosely as its own rows so far: a thesis
+        # in Word sets its captions' rows looser than the body's solid rows)
+        apart_in_spacing = bool(spacing) and max(spacing) > line_gap + 0.25 * size
+        own_spacing = max(spacing) + 0.1 * size if spacing and (own_size or apart_in_spacing) else 0.0
         return within and -reach_up <= gap <= max(0.5 * size, tight, own_spacing) and same_font
     reach = max(spacing) + 0.3 * size if spacing else 0.6 * size
     # a line broken off mid-sentence as wide as the next goes on in it at a double-spaced
     # manuscript's spacing too (where no body text on the pages showed that spacing)
     text = last.text.rstrip()
-    broken_off = (text[-1:].isalnum() or text.endswith((",", ";", "(", "-"))) and last.box.x1 >= box.x1 - 2
+    # (or a little short of it where the rows are set ragged right, flush left with the next row;
+    # a row closing a bracket reads on only into lower case: "(Strongylocentrotus droebachiensis)"
+    # + "within NAFO")
+    ragged = aligned and last.box.x1 >= box.x1 - 3 * size
+    reads_on = ragged and candidate.text.lstrip()[:1].islower()
+    unfinished = (
+        text[-1:].isalnum() or text.endswith((",", ";", "(", "-")) or (reads_on and text.endswith(")"))
+    )
+    broken_off = unfinished and (last.box.x1 >= box.x1 - 2 or ragged)
     # (not in a document whose body is set solid: a caption there is too; a paragraph's space
     # after its last row parts it from the heading or the body text that follows)
     broken_off = broken_off and line_gap >= 0.1 * size

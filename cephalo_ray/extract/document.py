@@ -611,7 +611,10 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             )
             # (code set in a typewriter face: a listing, not a table's cells)
             mono = all(span["flags"] & MONO_FLAG or is_mono_font(span["font"]) for span in worded or spans)
-            lines.append(TextLine(box, text, size, bold, block_index, turn, italic, mono))
+            bold_through = all(
+                span["flags"] & BOLD_FLAG or is_bold_font(span["font"]) for span in worded or spans
+            )
+            lines.append(TextLine(box, text, size, bold, block_index, turn, italic, mono, bold_through))
     return join_row_pieces(with_radicals_on_their_rows(lines))
 
 

@@ -121,6 +121,7 @@ class TextLine:
     turn: int = 0  # 0: upright; 1: set on its side reading upwards; -1: reading downwards
     italic: bool = False  # every word of the line set in italics
     mono: bool = False  # every word of the line set in a typewriter face (code)
+    bold: bool = False  # every word of the line set in bold
 
 
 @dataclass(frozen=True)

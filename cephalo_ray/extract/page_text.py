@@ -42,6 +42,7 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
                     size=size,
                     italic=last.italic and line.italic,
                     mono=last.mono and line.mono,
+                    bold=last.bold and line.bold,
                 )
                 continue
         joined.append(line)

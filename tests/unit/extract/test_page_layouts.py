@@ -448,6 +448,35 @@ def test_a_turned_caption_whose_label_and_pieces_are_written_apart_reads_whole_i
     )
 
 
+def test_a_label_centred_over_a_legend_in_two_columns_reads_label_left_column_right_column() -> None:
+    # (Human Brain Mapping: "Figure 4." centred under the figure, its legend set in the page's two
+    # columns under it; the PDF writes the right column's rows before the left column's)
+    doc = pymupdf.open()
+    paragraph(doc.new_page(width=612, height=810), 60, 72, 552, lines=40)
+    page = doc.new_page(width=612, height=810)
+    vector_plot(page, pymupdf.Rect(145, 88, 467, 408))
+    page.insert_text((272, 422), "Figure 4.", fontsize=9, fontname="tibo")
+    left = [
+        "Whole brain analyses on all runs of the study for: (a) areas of",
+        "activation in the RB condition; (b) areas of activation in the II",
+        "condition; (c) a conjunction analysis showing areas commonly",
+        "activated in the RB and II conditions. All analyses are thresholded",
+    ]
+    right = [
+        "at P < 0.001 and 27 contiguous voxels. The coordinates indicate",
+        "the origin for the image displayed. Lighter colors indicate higher",
+        "z-scores.",
+    ]
+    for row, text in enumerate(right):
+        page.insert_text((312, 436 + 11 * row), text, fontsize=9, fontname="tiro")
+    for row, text in enumerate(left):
+        page.insert_text((60, 436 + 11 * row), text, fontsize=9, fontname="tiro")
+    paragraph(page, 60, 490, 300, lines=20)
+    paragraph(page, 312, 490, 552, lines=20)
+    (pair,) = extract(doc)
+    assert pair["caption"] == " ".join(["Figure 4.", *left, *right])
+
+
 def test_the_facing_page_of_a_table_spread_is_not_a_table_of_its_own() -> None:
     doc = pymupdf.open()
     for caption in ("TABLE 1. Results of the transplant experiment by region.", "TABLE 1. Extended."):

@@ -801,3 +801,121 @@ def test_a_framed_table_of_dated_events_in_sentences_is_the_table_captioned_unde
     (pair,) = extract(doc)
     assert pair["label"] == "Table 1.1"
     assert iou(pair["bbox"], tuple(frame)) > 0.8
+
+
+def single_spaced_thesis_pages(doc: Any, count: int) -> None:
+    """Pages of a Word thesis whose body is single-spaced, 11 pt rows 2 pt apart (its captions are
+    set looser)."""
+    for _ in range(count):
+        page = doc.new_page(width=612, height=792)
+        page.insert_textbox(
+            pymupdf.Rect(90, 90, 522, 700),
+            " ".join([BODY] * 12),
+            fontsize=11,
+            fontname="tiro",
+            lineheight=1.6,
+        )
+
+
+def test_a_caption_row_broken_off_a_little_short_of_the_next_goes_on_into_it() -> None:
+    # (a thesis in Word: the caption's rows set ragged right 9 pt apart, the body single-spaced; the
+    # first row stops a word short of the second and the second opens on a bracket)
+    doc = pymupdf.open()
+    single_spaced_thesis_pages(doc, 2)
+    page = doc.new_page(width=612, height=792)
+    rows = [
+        "Table 3: Management regulations for Periwinkle (Littorina littorea) and Rockweed",
+        "(Ascophyllum nodosum) within NAFO Div. 4X as reported in recent DFO Stock Status",
+        "Reports and CSAS Research Documents.",
+    ]
+    for row, text in enumerate(rows):  # (rows 9 pt apart, as a Word font's boxes leave them)
+        page.insert_text((90, 108 + 24.5 * row), text, fontsize=11, fontname="tibo")
+    top = 190.0
+    page.draw_line((89, top), (540, top), width=0.5)
+    page.draw_line((89, top + 14), (540, top + 14), width=0.5)
+    page.insert_text((90, top + 11), "Management Control", fontsize=10, fontname="tiro")
+    page.insert_text((300, top + 11), "Maritimes Rockweed", fontsize=10, fontname="tiro")
+    for row in range(12):
+        page.insert_text((90, top + 30 + 22 * row), f"Control {row}", fontsize=10, fontname="tiro")
+        page.insert_text((300, top + 30 + 22 * row), "None", fontsize=10, fontname="tiro")
+    page.draw_line((89, top + 290), (540, top + 290), width=0.5)
+    (pair,) = extract(doc)
+    assert pair["caption"] == " ".join(rows)
+
+
+def test_a_caption_set_looser_than_the_body_goes_on_past_a_finished_sentence_at_its_own_spacing() -> None:
+    # (the thesis's figure caption: rows 9 pt apart, its sources after the first sentence ends;
+    # the body's rows elsewhere in the thesis single-spaced)
+    doc = pymupdf.open()
+    single_spaced_thesis_pages(doc, 2)
+    page = doc.new_page(width=612, height=792)
+    plot = pymupdf.Rect(91, 320, 496, 531)
+    vector_plot(page, plot)
+    rows = [
+        "Figure 11: Sea urchin catch (open triangles, solid line) and CPUE (solid circles, dashed",
+        "line) for the fishery plotted by season. Linear regression of CPUE against time shown.",
+        "1989-90 to 1996-97 season data from DFO Stock Status Report (DFO, 2000e).",
+    ]
+    for row, text in enumerate(rows):
+        page.insert_text((90, 568 + 24.5 * row), text, fontsize=11, fontname="tiro")
+    page.insert_text((300, 711), "35", fontsize=11, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["caption"] == " ".join(rows)
+
+
+def test_a_charts_label_beside_and_above_a_caption_at_the_page_foot_is_no_next_column() -> None:
+    # (a thesis in Word: a chart's day labels under its bars, the last ("Domingo") reaching past
+    # the right end of the centred caption under the chart, at the foot of the page)
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=595, height=842)
+        page.insert_textbox(
+            pymupdf.Rect(85, 90, 510, 760), " ".join([BODY] * 16), fontsize=11, fontname="helv"
+        )
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(85, 90, 510, 420), " ".join([BODY] * 6), fontsize=11, fontname="helv")
+    for bar in range(40):
+        x = 115 + 9.5 * bar
+        page.draw_rect(
+            pymupdf.Rect(x, 640 - 40 - (bar % 7) * 12, x + 7, 640), color=None, fill=(0.2, 0.3, 0.7)
+        )
+    page.draw_line((112, 640), (505, 640), width=0.5)
+    for day, name in enumerate(("Segunda", "Terça", "Quarta", "Quinta", "Sexta", "Sábado", "Domingo")):
+        page.insert_text((125 + 60 * day, 652), name, fontsize=9, fontname="helv")
+    page.insert_text((290, 668), "Dia da semana", fontsize=12, fontname="helv")
+    caption = "Figura 26 - Perfil de consumos de energia elétrica numa semana típica de Inverno"
+    page.insert_text((157, 702), caption, fontsize=9, fontname="helv")
+    (pair,) = extract(doc)
+    assert pair["caption"] == caption
+
+
+def test_a_line_of_units_under_a_bold_title_is_the_tables_not_the_captions() -> None:
+    # (Brookings Papers: the caption bold throughout, label and title over two rows, then the
+    # table's unit "Annual log change × 100" in roman just above its top rule)
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=432, height=648)
+        page.insert_textbox(
+            pymupdf.Rect(60, 80, 372, 580), " ".join([BODY] * 10), fontsize=10, fontname="tiro"
+        )
+    page = doc.new_page(width=432, height=648)
+    rows = [
+        "Table 1. Changes in the College Wage Premium and in the Supply and Demand for",
+        "College-Educated Workers: 1915-2005",
+    ]
+    page.insert_text((60, 88), rows[0], fontsize=8.5, fontname="tibo")
+    page.insert_text((60, 98), rows[1], fontsize=8.5, fontname="tibo")
+    page.insert_text((60, 107.5), "Annual log change x 100", fontsize=8.5, fontname="tiro")
+    page.draw_line((60, 110), (372, 110), width=0.5)
+    page.insert_text((60, 122), "Period", fontsize=8.5, fontname="tiro")
+    page.insert_text((200, 122), "Change in relative wage", fontsize=8.5, fontname="tiro")
+    page.draw_line((60, 126), (372, 126), width=0.3)
+    for row in range(8):
+        page.insert_text(
+            (60, 138 + 11 * row), f"19{15 + 10 * row}-19{25 + 10 * row}", fontsize=8.5, fontname="tiro"
+        )
+        page.insert_text((200, 138 + 11 * row), f"{row * 0.37 - 0.5:.2f}", fontsize=8.5, fontname="tiro")
+    page.draw_line((60, 228), (372, 228), width=0.5)
+    page.insert_textbox(pymupdf.Rect(60, 260, 372, 580), " ".join([BODY] * 6), fontsize=10, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["caption"] == " ".join(rows)
