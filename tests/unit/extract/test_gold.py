@@ -26,6 +26,7 @@ from cephalo_ray.extract.gold import (
     match,
     normalize_caption,
     outcome_counts,
+    same_caption,
     tally,
 )
 
@@ -241,3 +242,13 @@ def test_gold_is_found_by_sha256_then_by_file_name() -> None:
     assert find_gold(index, "00" * 32, "s3://lab/x/silk.pdf") is by_name
     assert find_gold(index, None, "/data/silk.pdf") is by_name
     assert find_gold(index, "00" * 32, "/data/bone.pdf") is None
+
+
+def test_a_caption_of_many_unknown_glyphs_is_judged_at_once_whether_it_matches_or_not() -> None:
+    # (a book chapter whose captions' fonts give no Unicode: fifty glyphs in a row read as U+FFFD
+    # against another reader's letters; each glyph stands for one character or none)
+    unknowns = "Figure 3.5 " + "\ufffd" * 50 + " of the species."
+    assert same_caption("Figure 3.5 " + "x" * 50 + " of the species.", unknowns)
+    assert same_caption("Figure 3.5 " + "x" * 30 + " of the species.", unknowns)
+    assert not same_caption("Figure 3.5 " + "x" * 51 + " of the species.", unknowns)
+    assert not same_caption("Figure 3.5 " + "x" * 60 + " of the genus.", unknowns)
