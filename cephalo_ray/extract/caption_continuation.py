@@ -100,7 +100,7 @@ def continues_caption(
     if translated_caption(lines, members, candidate, line_gap):
         return True
     if bracketed_headnote(lines, members, candidate, line_gap) or descriptive_headnote(
-        lines, members, candidate
+        lines, members, candidate, body_size
     ):
         return True
     if AFTER_LEGEND.match(candidate.text):
@@ -424,11 +424,16 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
 DESCRIPTION_START = re.compile(r"^\s*This (?:table|figure|exhibit|chart)\b", re.IGNORECASE)
 
 
-def descriptive_headnote(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+def descriptive_headnote(
+    lines: Sequence[TextLine], members: list[int], candidate: TextLine, body_size: float | None = None
+) -> bool:
     """A paragraph describing the item ("This table reports ...") right under the caption's title:
-    part of the caption, whatever its size."""
+    part of the caption, whatever its size, unless it is the body's paragraph after a caption set
+    apart in size ("This figure shows that ..." under a smaller caption)."""
     last = lines[members[-1]]
     if not DESCRIPTION_START.match(candidate.text) or candidate.box.horizontal_overlap(last.box) <= 0:
+        return False
+    if body_size is not None and abs(candidate.size - body_size) <= 0.5 <= abs(last.size - body_size) - 0.5:
         return False
     return -2.5 <= candidate.box.y0 - last.box.y1 <= 1.5 * last.size
 

@@ -26,7 +26,7 @@ _PREFIX = (
 TABLE_WORDS = ("tab", "табл", "表", "표")
 FIGURE_WORDS = ("fig", "text-fig", "abb", "şekil", "rys", "obr", "рис", "图", "圖", "図", "그림")
 # 3, S2, 2.1 (chapter-numbered), A1 / B.1 (appendix), IV, SI
-_ARABIC = r"(?:[A-Z]\.?)?\d{1,3}(?:\.\d{1,3})?"
+_ARABIC = r"(?:[A-Z]{1,2}\.?)?\d{1,3}(?:\.\d{1,3})?"
 # VIII.1: the first table of part VIII (reports and recommendations numbered by part)
 _ROMAN_PART = r"[IVXLC]{1,7}[.\-]\d{1,3}(?!\.?\d)"
 # 2-1: the first of chapter 2, as Chinese and Japanese theses and US agencies' reports number them

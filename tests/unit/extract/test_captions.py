@@ -235,3 +235,13 @@ def test_a_hyphen_may_join_the_label_word_and_its_number() -> None:
         assert parsed is not None and parsed.label == label
     assert cited_labels("as Table-3 and Figure-2 show") == {"Table 3", "Figure 2"}
     assert parse_caption_start("Table-based methods are fast.") is None
+
+
+def test_a_label_numbered_after_a_two_letter_prefix_keeps_it() -> None:
+    # (a project book's case studies: "Figure CS1.1."; Extended Data figures: "Figure ED3")
+    case_study = parse_caption_start("Figure CS1.1. SARs across five continents", label_is_bold=True)
+    assert case_study is not None and case_study.label == "Figure CS1.1"
+    extended = parse_caption_start("Figure ED3 Extended data of the survey", label_is_bold=True)
+    assert extended is not None and extended.label == "Figure ED3"
+    appendix = parse_caption_start("Table A1. Sample sizes", label_is_bold=True)
+    assert appendix is not None and appendix.label == "Table A1"

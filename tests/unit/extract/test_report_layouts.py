@@ -919,3 +919,33 @@ def test_a_line_of_units_under_a_bold_title_is_the_tables_not_the_captions() -> 
     page.insert_textbox(pymupdf.Rect(60, 260, 372, 580), " ".join([BODY] * 6), fontsize=10, fontname="tiro")
     (pair,) = extract(doc)
     assert pair["caption"] == " ".join(rows)
+
+
+def test_the_bodys_this_figure_shows_paragraph_after_a_smaller_caption_is_not_the_captions() -> None:
+    # (a proceedings paper: the caption centred under its figure in 9.8 pt, the body's paragraph
+    # in 10.8 pt opening "This figure shows that ..." right under it)
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=612, height=792)
+        page.insert_textbox(
+            pymupdf.Rect(109, 90, 473, 700), " ".join([BODY] * 12), fontsize=10.8, fontname="tiro"
+        )
+    page = doc.new_page(width=612, height=792)
+    page.insert_textbox(pymupdf.Rect(109, 90, 473, 440), " ".join([BODY] * 6), fontsize=10.8, fontname="tiro")
+    vector_plot(page, pymupdf.Rect(231, 462, 347, 570))
+    rows = [
+        "Fig. 3. Reconstructed pitch accent of the independent svarita",
+        "with corresponding marking of the pitches in the RV and SV line-internally",
+    ]
+    page.insert_text((168, 588), rows[0], fontsize=9.8, fontname="tiro")
+    page.insert_text((138, 601), rows[1], fontsize=9.8, fontname="tiro")
+    page.insert_text(
+        (109, 620), "This figure shows that the independent svarita has exactly the same pitch", fontsize=10.8
+    )
+    page.insert_text(
+        (109, 634),
+        "targets as the udatta, but the timespan is shorter and the trajectory steeper.",
+        fontsize=10.8,
+    )
+    (pair,) = extract(doc)
+    assert pair["caption"] == " ".join(rows)
