@@ -409,11 +409,12 @@ def continues_turned_caption(
     beside it at line spacing, with no rule between (its rows read sideways, so rows of cells must
     not join it, nor the table's header beyond its head rule)."""
     last, candidate = lines[members[-1]], lines[cursor]
-    if candidate.box.height > 2 * candidate.box.width and on_one_turned_row(last, candidate):
+    if candidate.box.height <= 2 * candidate.box.width:
+        return False
+    if on_one_turned_row(last, candidate):
         return True  # (its title written apart from a label in small capitals, end to end with it)
     # (in the size of one of its pieces so far: a row may end in a piece set smaller, "or σ2")
-    in_size = any(abs(candidate.size - lines[member].size) <= 0.5 for member in members)
-    if not (candidate.box.height > 2 * candidate.box.width and in_size):
+    if not any(abs(candidate.size - lines[member].size) <= 0.5 for member in members):
         return False
     near, far = sorted((last.box, candidate.box), key=lambda box: box.x0)
     if any(

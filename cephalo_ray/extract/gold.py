@@ -168,16 +168,17 @@ def reads_as(text: str, with_unknowns: str) -> bool:
 def glyph_reads(text: str, place: int) -> set[int]:
     """Where an unknown glyph read from `place` may end: a space, one character, a space, each
     there or not."""
-
-    def space_after(at: int) -> set[int]:
-        return {at, at + 1} if at < len(text) and text[at].isspace() else {at}
-
     ends: set[int] = set()
-    for before in space_after(place):
+    for before in space_skipped(text, place):
         glyph = {before, before + 1} if before < len(text) and not text[before].isspace() else {before}
         for after in glyph:
-            ends |= space_after(after)
+            ends |= space_skipped(text, after)
     return ends
+
+
+def space_skipped(text: str, place: int) -> set[int]:
+    """`place`, and the place after it where a space stands there."""
+    return {place, place + 1} if place < len(text) and text[place].isspace() else {place}
 
 
 def caption_similarity(gold: str | None, found: str | None) -> float:

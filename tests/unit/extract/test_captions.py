@@ -210,14 +210,17 @@ def test_cited_labels_lists_and_ranges() -> None:
     assert cited_labels("no citation here") == set()
 
 
+def label_of(text: str, bold: bool = True) -> str | None:
+    """The normalised label a caption opening with `text` has, None when it opens no caption."""
+    parsed = parse_caption_start(text, label_is_bold=bold)
+    return parsed.label if parsed is not None else None
+
+
 def test_a_chapter_numbered_label_keeps_its_number_before_a_full_stop() -> None:
     # (US agencies' reports: "Figure 3-2." heading every chart of a chapter, at the same place)
-    first = parse_caption_start("Figure 3-2.", label_is_bold=True)
-    assert first is not None and first.label == "Figure 3-2"
-    titled = parse_caption_start("Table 3-1. Projected costs by year", label_is_bold=True)
-    assert titled is not None and titled.label == "Table 3-1"
-    decimal = parse_caption_start("Figure 3-2.5 shows", label_is_bold=False)
-    assert decimal is None or decimal.label != "Figure 3-2"
+    assert label_of("Figure 3-2.") == "Figure 3-2"
+    assert label_of("Table 3-1. Projected costs by year") == "Table 3-1"
+    assert label_of("Figure 3-2.5 shows", bold=False) != "Figure 3-2"
     sentences = ["As Figure 3-2 shows, costs rise.", "Figures 3 and 2 differ."]
     assert find_mentions(sentences, "Figure 3-2") == ["As Figure 3-2 shows, costs rise."]
     assert find_mentions(sentences, "Figure 2") == sentences
@@ -239,9 +242,6 @@ def test_a_hyphen_may_join_the_label_word_and_its_number() -> None:
 
 def test_a_label_numbered_after_a_two_letter_prefix_keeps_it() -> None:
     # (a project book's case studies: "Figure CS1.1."; Extended Data figures: "Figure ED3")
-    case_study = parse_caption_start("Figure CS1.1. SARs across five continents", label_is_bold=True)
-    assert case_study is not None and case_study.label == "Figure CS1.1"
-    extended = parse_caption_start("Figure ED3 Extended data of the survey", label_is_bold=True)
-    assert extended is not None and extended.label == "Figure ED3"
-    appendix = parse_caption_start("Table A1. Sample sizes", label_is_bold=True)
-    assert appendix is not None and appendix.label == "Table A1"
+    assert label_of("Figure CS1.1. SARs across five continents") == "Figure CS1.1"
+    assert label_of("Figure ED3 Extended data of the survey") == "Figure ED3"
+    assert label_of("Table A1. Sample sizes") == "Table A1"

@@ -35,6 +35,7 @@ def prose_pages(
     bottom: float,
     repeats: int,
     fontsize: float = 10,
+    fontname: str = "tiro",
 ) -> None:
     """Pages of running text alone, as a paper has before its floats: they set its body size and the
     width of its columns, (left, right) each."""
@@ -45,7 +46,7 @@ def prose_pages(
                 pymupdf.Rect(left, top, right, bottom),
                 " ".join([BODY] * repeats),
                 fontsize=fontsize,
-                fontname="tiro",
+                fontname=fontname,
             )
 
 

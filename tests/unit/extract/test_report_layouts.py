@@ -867,11 +867,17 @@ def test_a_charts_label_beside_and_above_a_caption_at_the_page_foot_is_no_next_c
     # (a thesis in Word: a chart's day labels under its bars, the last ("Domingo") reaching past
     # the right end of the centred caption under the chart, at the foot of the page)
     doc = pymupdf.open()
-    for _ in range(2):
-        page = doc.new_page(width=595, height=842)
-        page.insert_textbox(
-            pymupdf.Rect(85, 90, 510, 760), " ".join([BODY] * 16), fontsize=11, fontname="helv"
-        )
+    prose_pages(
+        doc,
+        2,
+        size=(595, 842),
+        columns=((85, 510),),
+        top=90,
+        bottom=760,
+        repeats=16,
+        fontsize=11,
+        fontname="helv",
+    )
     page = doc.new_page(width=595, height=842)
     page.insert_textbox(pymupdf.Rect(85, 90, 510, 420), " ".join([BODY] * 6), fontsize=11, fontname="helv")
     for bar in range(40):
@@ -893,11 +899,7 @@ def test_a_line_of_units_under_a_bold_title_is_the_tables_not_the_captions() -> 
     # (Brookings Papers: the caption bold throughout, label and title over two rows, then the
     # table's unit "Annual log change × 100" in roman just above its top rule)
     doc = pymupdf.open()
-    for _ in range(2):
-        page = doc.new_page(width=432, height=648)
-        page.insert_textbox(
-            pymupdf.Rect(60, 80, 372, 580), " ".join([BODY] * 10), fontsize=10, fontname="tiro"
-        )
+    prose_pages(doc, 2, size=(432, 648), columns=((60, 372),), top=80, bottom=580, repeats=10)
     page = doc.new_page(width=432, height=648)
     rows = [
         "Table 1. Changes in the College Wage Premium and in the Supply and Demand for",
@@ -925,11 +927,7 @@ def test_the_bodys_this_figure_shows_paragraph_after_a_smaller_caption_is_not_th
     # (a proceedings paper: the caption centred under its figure in 9.8 pt, the body's paragraph
     # in 10.8 pt opening "This figure shows that ..." right under it)
     doc = pymupdf.open()
-    for _ in range(2):
-        page = doc.new_page(width=612, height=792)
-        page.insert_textbox(
-            pymupdf.Rect(109, 90, 473, 700), " ".join([BODY] * 12), fontsize=10.8, fontname="tiro"
-        )
+    prose_pages(doc, 2, size=(612, 792), columns=((109, 473),), top=90, bottom=700, repeats=12, fontsize=10.8)
     page = doc.new_page(width=612, height=792)
     page.insert_textbox(pymupdf.Rect(109, 90, 473, 440), " ".join([BODY] * 6), fontsize=10.8, fontname="tiro")
     vector_plot(page, pymupdf.Rect(231, 462, 347, 570))
