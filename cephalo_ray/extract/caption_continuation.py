@@ -91,9 +91,8 @@ def continues_caption(
         return False
     if in_row_of_cells(lines, members, cursor):
         return False  # a table's header row right under its caption
-    if rule_between(last.box, candidate.box, drawings) and not legend_under_ruled_label(
-        lines, members, candidate, body_size
-    ):
+    ruled_off = rule_between(last.box, candidate.box, drawings)
+    if ruled_off and not legend_under_ruled_label(lines, members, candidate, body_size):
         return False  # an algorithm's or a table's head ends the caption
     if candidate.box.shares_row(last.box) and not row_under_tall_glyph(last, candidate):
         return piece_of_same_row(lines, members, candidate)
@@ -159,7 +158,8 @@ def continues_caption(
             and abs(candidate.box.center_x - last.box.center_x) <= 2.0
             and alone_on_its_row(lines, candidate)
         )
-        set_apart = (own_font or centred_head) and alone_on_its_row(lines, last)
+        # (a label ruled off from its legend stands as far from it as the rule takes)
+        set_apart = ruled_off or ((own_font or centred_head) and alone_on_its_row(lines, last))
         return text_under_label(last, candidate, line_gap, set_apart) or title_under_label_set_right(
             lines, last, candidate
         )
@@ -169,7 +169,9 @@ def continues_caption(
         return True
     if hanging_rows(lines, members, cursor):
         return True
-    return next_row_of_caption(lines, members, candidate, line_gap, in_body_size)
+    return next_row_of_caption(lines, members, candidate, line_gap, in_body_size) or double_spaced_run_on(
+        lines, members, cursor
+    )
 
 
 def hanging_rows(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
@@ -321,7 +323,14 @@ def legend_under_ruled_label(
     label = lines[members[-1]]
     if len(members) != 1 or not is_label_alone(label.text):
         return False
-    legend = abs(candidate.size - label.size) <= 0.5 and is_wordy(candidate.text, 8)
+    # (a margin column's legend runs a few words a line: flush with the label and not much wider,
+    # where a table's head row spreads across the table)
+    narrow_legend = (
+        is_wordy(candidate.text, 3)
+        and abs(candidate.box.x0 - label.box.x0) <= 2.0
+        and candidate.box.width <= 3 * label.box.width
+    )
+    legend = abs(candidate.size - label.size) <= 0.5 and (is_wordy(candidate.text, 8) or narrow_legend)
     title = (
         body_size is not None
         and body_size - 0.25 <= candidate.size <= label.size + 0.5
@@ -719,6 +728,29 @@ def next_row_of_caption(
     # (a row with a subscript in it stands a little lower still in such a manuscript)
     loose = line_gap + (0.5 if broken_off else 0.25) * size
     return overlaps and (in_step or -reach_up <= gap <= max(reach, loose)) and same_font
+
+
+def double_spaced_run_on(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
+    """The caption's first row, broken off mid-sentence, goes on in a paragraph set double-spaced:
+    the line under it and the line under that stand the same step apart, two lines' height, flush
+    left with the caption in its font (a Word appendix double-spaces its legends however solid the
+    tables that set its body's spacing)."""
+    if len(members) != 1 or cursor + 1 >= len(lines):
+        return False
+    last, candidate, after = lines[members[0]], lines[cursor], lines[cursor + 1]
+    size = last.size
+    text = last.text.rstrip()
+    unfinished = text[-1:].isalnum() or text.endswith((",", ";", "("))
+    step = candidate.box.y0 - last.box.y0
+    return (
+        unfinished
+        and not numbered_heading(candidate)
+        and 1.5 * size <= step <= 2.6 * size
+        and abs(after.box.y0 - candidate.box.y0 - step) <= 0.1 * size
+        and all(abs(line.box.x0 - last.box.x0) <= 3.0 for line in (candidate, after))
+        and all(abs(line.size - size) <= 0.5 for line in (candidate, after))
+        and last.box.x1 >= candidate.box.x1 - 3 * size
+    )
 
 
 def numbered_heading(line: TextLine) -> bool:

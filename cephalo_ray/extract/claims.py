@@ -322,13 +322,24 @@ def beside_claim(
 ) -> Claim | None:
     """Clusters next to a caption (to its right or left) that share its vertical extent."""
     caption = captions[caption_index].box
+    # (the other captions of the caption's row: what lies past one is that caption's)
+    side_mates = [
+        other.box
+        for j, other in enumerate(captions)
+        if j != caption_index
+        and other.box.vertical_overlap(caption) > 0
+        and other.box.horizontal_overlap(caption) <= 0
+    ]
     best: Claim | None = None
+    best_flanked = False
     for to_right in (True, False):
         chosen = []
         for i, cluster in enumerate(clusters):
             box = cluster.box
             gap = box.x0 - caption.x1 if to_right else caption.x0 - box.x1
             if gap < -2 or box.vertical_overlap(caption) <= 0.3 * min(box.height, caption.height):
+                continue
+            if past_another_caption(box, caption, side_mates, to_right):
                 continue
             # (a figure set to the far side of a wide column may stand further off its caption in
             # the margin column, with nothing between them)
@@ -370,16 +381,41 @@ def beside_claim(
                 level_with_other = any(
                     mate.y0 >= cluster.box.y0 - 2 and mate.y0 <= cluster.box.y1 for mate in column_mates
                 )
-                if i not in chosen and on_side and not level_with_other and cluster.box.near(box, reach):
+                if (
+                    i not in chosen
+                    and on_side
+                    and not level_with_other
+                    and cluster.box.near(box, reach)
+                    and not past_another_caption(cluster.box, caption, side_mates, to_right)
+                ):
                     chosen.append(i)
                     box = box.union(cluster.box)
                     grown = True
         if min(box.width, box.height) < MIN_THICKNESS:
             continue  # a rule along the caption (a turned table's head rule), not a figure
         claim = Claim(gap + 2 * CONVENTION_BONUS, caption_index, tuple(chosen), box, "beside")
-        if best is None or claim.cost < best.cost:
-            best = claim
+        # (a drawing with another caption of the row past it, on its far side, is flanked by two
+        # captions: it goes to the one with no drawing on its other side, as a row of figures each
+        # captioned at its left, or each at its right, alternates caption, drawing, caption, drawing)
+        flanked = any(
+            mate.vertical_overlap(box) > 0
+            and (mate.x0 >= box.center_x if to_right else mate.x1 <= box.center_x)
+            for mate in side_mates
+        )
+        if best is None or (flanked, claim.cost) < (best_flanked, best.cost):
+            best, best_flanked = claim, flanked
     return best
+
+
+def past_another_caption(box: Box, caption: Box, side_mates: Sequence[Box], to_right: bool) -> bool:
+    """The drawing lies at or past another caption of the caption's row, on that side and level with
+    it: two figures each captioned at its left, side by side (the rule under the far label too)."""
+    return any(
+        mate.vertical_overlap(box) > 0
+        and (box.center_x >= mate.x0 if to_right else box.center_x <= mate.x1)
+        and (mate.x0 >= caption.x1 if to_right else mate.x1 <= caption.x0)
+        for mate in side_mates
+    )
 
 
 def chained_costs(

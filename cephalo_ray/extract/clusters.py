@@ -391,6 +391,7 @@ def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
         or stacked_under_band(graphic, graphics, page)
     ]
     groups = cluster_boxes([element.box for element in elements], GRAPHIC_GAP, page)
+    groups = [part for group in groups for part in without_separating_rules(group, elements, page)]
     clusters = []
     for group in groups:
         box = elements[group[0]].box
@@ -405,6 +406,35 @@ def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
         )
         clusters.append(Cluster(box, images=images, paths=len(group) - images))
     return clusters
+
+
+def without_separating_rules(group: list[int], elements: Sequence[Graphic], page: Box) -> list[list[int]]:
+    """The group, with a thin rule across the text that only grazes its top or bottom edge taken out
+    as a group of its own: a rule under a one-column chart that runs on under the next column's item
+    separates the floats from the text, it is not the chart's."""
+    members = [elements[index] for index in group]
+    rules = [
+        index
+        for index, member in zip(group, members, strict=True)
+        if member.kind == "path"
+        and member.box.height <= RULE_THICKNESS
+        and member.box.width >= 0.6 * page.width
+    ]
+    rest = [index for index in group if index not in rules]
+    if not rules or not rest:
+        return [group]
+    drawing = union_of([elements[index].box for index in rest])
+    separating = [
+        index
+        for index in rules
+        if elements[index].box.width >= 2 * drawing.width
+        and (elements[index].box.y0 >= drawing.y1 - 1.0 or elements[index].box.y1 <= drawing.y0 + 1.0)
+    ]
+    if not separating:
+        return [group]
+    kept = [index for index in group if index not in separating]
+    parts = cluster_boxes([elements[index].box for index in kept], GRAPHIC_GAP, page)
+    return [[kept[member] for member in part] for part in parts] + [[index] for index in separating]
 
 
 def labels_row_of_numbers(line: TextLine, lines: Sequence[TextLine]) -> bool:

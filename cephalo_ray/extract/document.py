@@ -466,20 +466,21 @@ def read_page(page: pymupdf.Page) -> PageContent:
         elif drawing["type"] != "group" and is_visible(drawing):
             # a stroke is as thick as its pen: straight rules and axes have zero-height rects
             pen = max(float(drawing.get("width") or 0.0), 0.5) / 2 if "s" in drawing["type"] else 0.0
-            x0, y0, x1, y1 = drawing["rect"]
-            # (a broad pen with butt ends paints a bar across its straight stroke, ending where the
-            # stroke ends: a table's vertical rule drawn as a dot-long horizontal line 243 pt thick,
-            # a table's shaded band drawn as one line 48 pt thick; a round-capped dot and a hairline
-            # keep their pen)
-            bar = 2 * pen >= BAR_PEN and not any(drawing.get("lineCap") or (0,))
-            along_x = 0.0 if bar and y1 - y0 < 0.01 < x1 - x0 else pen
-            along_y = 0.0 if bar and x1 - x0 < 0.01 < y1 - y0 else pen
-            # only what its clip lets through prints (plot lines drawn on past their axes)
-            box = frame(Box(x0 - along_x, y0 - along_y, x1 + along_x, y1 + along_y)).clip(inside)
-            if box.width >= 0 and box.height >= 0:
-                if is_tint(drawing):
-                    tints.append(len(graphics))
-                graphics.append(Graphic(box, "path"))
+            tint = is_tint(drawing)
+            for x0, y0, x1, y1 in drawing_pieces(drawing):
+                # (a broad pen with butt ends paints a bar across its straight stroke, ending where the
+                # stroke ends: a table's vertical rule drawn as a dot-long horizontal line 243 pt thick,
+                # a table's shaded band drawn as one line 48 pt thick; a round-capped dot and a hairline
+                # keep their pen)
+                bar = 2 * pen >= BAR_PEN and not any(drawing.get("lineCap") or (0,))
+                along_x = 0.0 if bar and y1 - y0 < 0.01 < x1 - x0 else pen
+                along_y = 0.0 if bar and x1 - x0 < 0.01 < y1 - y0 else pen
+                # only what its clip lets through prints (plot lines drawn on past their axes)
+                box = frame(Box(x0 - along_x, y0 - along_y, x1 + along_x, y1 + along_y)).clip(inside)
+                if box.width >= 0 and box.height >= 0:
+                    if tint:
+                        tints.append(len(graphics))
+                    graphics.append(Graphic(box, "path"))
     # a light panel a journal lays under a picture (and its caption) is no ink of the figure
     under_pictures = {
         index
@@ -488,6 +489,45 @@ def read_page(page: pymupdf.Page) -> PageContent:
     }
     graphics = [graphic for index, graphic in enumerate(graphics) if index not in under_pictures]
     return PageContent(rect, lines, graphics, is_scanned(rect, lines, graphics))
+
+
+PIECE_GAP = 6.0  # points; rectangles of one path farther apart than this are separate drawings
+
+
+def drawing_pieces(drawing: dict[str, Any]) -> list[tuple[float, float, float, float]]:
+    """The boxes a path paints: its rect, or, for a path made only of rectangles, one box per group
+    of them lying close together (a producer that strokes the frames of four charts' legends as one
+    path has not drawn one frame round the four)."""
+    items = drawing.get("items") or []
+    if len(items) < 2 or any(item[0] != "re" for item in items):
+        return [tuple(drawing["rect"])]
+    pieces: list[list[float]] = []
+    for item in items:
+        x0, y0, x1, y1 = item[1]
+        piece = [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
+        near = [other for other in pieces if near_boxes(piece, other, PIECE_GAP)]
+        while near:  # (a grown piece may reach pieces the rectangle alone did not)
+            for other in near:
+                pieces.remove(other)
+                piece = [
+                    min(piece[0], other[0]),
+                    min(piece[1], other[1]),
+                    max(piece[2], other[2]),
+                    max(piece[3], other[3]),
+                ]
+            near = [other for other in pieces if near_boxes(piece, other, PIECE_GAP)]
+        pieces.append(piece)
+    return [(x0, y0, x1, y1) for x0, y0, x1, y1 in pieces]
+
+
+def near_boxes(one: Sequence[float], other: Sequence[float], gap: float) -> bool:
+    """The two boxes (x0, y0, x1, y1) come within `gap` of each other."""
+    return (
+        one[0] - gap <= other[2]
+        and other[0] - gap <= one[2]
+        and one[1] - gap <= other[3]
+        and other[1] - gap <= one[3]
+    )
 
 
 def lies_within(inner: Box, outer: Box, margin: float) -> bool:

@@ -534,6 +534,84 @@ def test_a_rule_under_a_label_alone_does_not_end_the_caption_before_its_legend()
     assert table_caption.text == "Table 2"
 
 
+def test_a_margin_legend_ruled_off_from_its_label_goes_on_a_few_words_a_line() -> None:
+    # a textbook's margin column: the bold label, a short rule under it, the legend in italics a few
+    # words a line; a tick label of the chart beside it shares the label's row
+    legend = ["Resistance coefficient f", "versus Re for sand", "roughened pipe. [After", "Nikuradse (4)]."]
+    lines = [
+        TextLine(Box(45.0, 400.4, 95.4, 408.9), "Figure 10.12", 9.5, True, 9),
+        *(
+            line((45.0, 416.6 + 12 * row, 135.0, 425.3 + 12 * row), text, 11, 9.5)
+            for row, text in enumerate(legend)
+        ),
+        line((169.6, 402.1, 188.8, 410.3), "0.100", 10, 7.0),
+    ]
+    rule, chart = Box(45.0, 410.2, 140.8, 410.8), Box(155.0, 402.0, 471.0, 655.0)
+    (caption,) = find_captions(lines, [rule, chart], body_size=10.5, line_gap=2.4)
+    assert caption.text == "Figure 10.12 " + " ".join(legend)
+    # a table's head row under the same rule spreads across the table: the rule ends the caption
+    head = [lines[0], line((45.0, 416.6, 400.0, 425.3), "Pipe material Roughness ks (mm)", 11, 9.5)]
+    (table_caption,) = find_captions(head, [Box(45.0, 410.2, 400.0, 410.8)], body_size=10.5, line_gap=2.4)
+    assert table_caption.text == "Figure 10.12"
+
+
+def test_a_double_spaced_legend_goes_on_under_its_first_row_in_a_document_set_solid() -> None:
+    # a Word appendix: tables set solid give the body its spacing, the legends are double-spaced
+    rows = [
+        "Figure S11. Ecological functional diversity of species from the global seafood species pool",
+        "(Main text Methods, Supplementary Methods 5) measured as functional dispersion (i.e. the mean",
+        "difference in multidimensional trait space of each individual species from the centroid of all",
+        "species) increases with species richness from three to ten species.",
+    ]
+    lines = [
+        TextLine(
+            Box(72.0, 465.0 + 27.6 * row, 540.0 - (26 if row == 0 else 0), 478.2 + 27.6 * row),
+            text,
+            12.0,
+            row == 0,
+            5 + row,
+        )
+        for row, text in enumerate(rows)
+    ]
+    (caption,) = find_captions(lines, body_size=12.0, line_gap=0.5)
+    assert caption.text == " ".join(rows)
+    # a first row that ends its sentence ends the caption: the paragraph under it is the body's
+    finished = [replace(lines[0], text=rows[0] + "."), *lines[1:]]
+    (short,) = find_captions(finished, body_size=12.0, line_gap=0.5)
+    assert short.text == rows[0] + "."
+    # and so does one whose next rows are not one paragraph's steps apart (a heading, then the body)
+    apart = [*lines[:2], replace(lines[2], box=Box(72.0, 540.0, 540.0, 553.2)), lines[3]]
+    (alone,) = find_captions(apart, body_size=12.0, line_gap=0.5)
+    assert alone.text == rows[0]
+
+
+def test_two_figures_each_captioned_at_its_left_side_by_side_keep_their_own_drawings() -> None:
+    # caption, drawing, caption, drawing across the page; the short rule under the right label lies
+    # within reach of the left drawing
+    stats = TextStats(10.5, 390.0, 2.4)
+    lines = [
+        TextLine(Box(45.0, 73.9, 95.4, 82.4), "Figure 10.14", 9.5, True, 1),
+        line((45.0, 90.0, 134.5, 98.7), "Flow through a generic", 1, 9.5),
+        line((45.0, 102.0, 90.0, 110.8), "component.", 1, 9.5),
+        TextLine(Box(284.1, 73.9, 334.6, 82.4), "Figure 10.15", 9.5, True, 2),
+        line((284.1, 90.0, 372.7, 98.7), "Flow at a sharp-edged", 2, 9.5),
+        line((284.1, 102.0, 310.0, 110.8), "inlet.", 2, 9.5),
+    ]
+    left, right = Box(156.0, 99.0, 271.0, 151.0), Box(393.0, 75.0, 555.0, 178.0)
+    graphics = [
+        Graphic(left, "path"),
+        Graphic(Box(245.0, 81.0, 255.0, 90.0), "path"),  # a numbered circle over the left drawing
+        Graphic(Box(45.0, 84.0, 141.0, 84.5), "path"),  # the rules under the labels
+        Graphic(Box(284.0, 84.0, 380.0, 84.5), "path"),
+        Graphic(right, "path"),
+    ]
+    regions = pair_regions(lines, graphics, PAGE, stats)
+    boxes = {item.caption.text.split(" ")[1]: item.box for item in regions.items}
+    assert set(boxes) == {"10.14", "10.15"}
+    assert boxes["10.14"].x1 < 280 and boxes["10.14"].x0 >= 150
+    assert boxes["10.15"].x0 >= 390 and boxes["10.15"].x1 <= 556
+
+
 def test_a_figure_turned_on_its_side_takes_every_column_of_panels_beside_its_turned_caption() -> None:
     stats = TextStats(10.9, 430.0, 2.0)
     # the caption runs up the page at the right; three columns of plots stand side by side, their

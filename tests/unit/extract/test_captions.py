@@ -123,6 +123,9 @@ def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: 
         ("Table A1. Appendix values", "table", "Table A1"),
         ("Quadro 1. Caracter\u00edsticas dos artigos", "table", "Quadro 1"),
         ("Cuadro 2. Resultados", "table", "Cuadro 2"),
+        ("Gr\u00e1fico 1: Casos e \u00f3bitos por semana", "figure", "Gr\u00e1fico 1"),  # a ministry's charts
+        ("Gr\u00e1fica 3. Casos por a\u00f1o", "figure", "Gr\u00e1fica 3"),
+        ("Mapa 2: Distribui\u00e7\u00e3o de casos", "figure", "Mapa 2"),
         ("Tablo 2. En Başarılı Beş Ülke", "table", "Table 2"),
         ("Şekil 1. Araştırma modeli", "figure", "Figure 1"),
         ("Рис. 3. Схема замещения", "figure", "Figure 3"),

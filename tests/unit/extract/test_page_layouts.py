@@ -1541,3 +1541,85 @@ def test_a_label_ending_a_paragraph_cites_its_table_though_the_pdf_wrote_the_col
     page.draw_line((327, 352), (327, 361), width=0.8)
     page.insert_text((331, 360), "Qualitative results", fontsize=10, fontname="hebo")
     assert extract(doc) == []
+
+
+def test_the_legend_frames_of_two_charts_stroked_as_one_path_are_two_drawings() -> None:
+    # a statistics package strokes every legend frame of the page as one path of rectangles: the
+    # left chart, its caption set lower than the right one's, must not reach over to the right (WHO)
+    from cephalo_ray.extract.document import read_page
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 72, 540, lines=4)
+    page.insert_text(
+        (72, 160), "Fig 3. Proportion of countries implementing mass drug", fontsize=8, fontname="tiro"
+    )
+    page.insert_text((72, 170), "administration, by region", fontsize=8, fontname="tiro")
+    page.insert_text(
+        (310, 140), "Fig 4. Proportion of the population at risk covered by", fontsize=8, fontname="tiro"
+    )
+    page.insert_text((310, 150), "mass drug administration, by region", fontsize=8, fontname="tiro")
+    left, right = pymupdf.Rect(80, 178, 290, 300), pymupdf.Rect(318, 158, 530, 300)
+    vector_plot(page, left)
+    vector_plot(page, right)
+    legends = page.new_shape()
+    # (each legend in its chart's top right corner, inside the axes)
+    left_legend, right_legend = pymupdf.Rect(196, 196, 282, 212), pymupdf.Rect(434, 176, 522, 192)
+    for frame in (left_legend, right_legend):
+        legends.draw_rect(frame)
+    legends.finish(color=(0.1, 0.1, 0.1), width=0.5)
+    legends.commit()
+    for frame in (left_legend, right_legend):
+        page.insert_text((frame.x0 + 4, frame.y0 + 10), "Yet to start", fontsize=6, fontname="helv")
+    paragraph(page, 72, 350, 540, lines=4)
+    frames = [g.box for g in read_page(page).graphics if 15 <= g.box.height <= 17]
+    assert sorted(round(box.x0) for box in frames) == [196, 434]
+    pairs = {pair["label"]: pair["bbox"] for pair in extract(doc)}
+    assert pairs["Figure 3"][2] < 300 and pairs["Figure 4"][0] > 300
+    assert iou(pairs["Figure 3"], tuple(left)) > 0.8 and iou(pairs["Figure 4"], tuple(right)) > 0.8
+
+
+def test_the_rectangles_of_one_path_that_touch_are_one_drawing() -> None:
+    from cephalo_ray.extract.document import read_page
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    cells = page.new_shape()
+    for column in range(4):  # a table's grid of cells, drawn as one path
+        cells.draw_rect(pymupdf.Rect(100 + 50 * column, 100, 150 + 50 * column, 120))
+    cells.finish(color=(0, 0, 0), width=0.5)
+    cells.commit()
+    (grid,) = read_page(page).graphics
+    assert grid.box.x0 < 100 and grid.box.x1 > 300
+
+
+def test_a_rule_across_the_text_that_grazes_a_narrow_chart_is_not_part_of_it() -> None:
+    # a page printed from a journal's web view rules the text off over each picture, right at its
+    # head: the chart at the left of the column is as wide as itself, not as the rule
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 72, 540, lines=4)
+    chart = pymupdf.Rect(72, 140, 280, 300)
+    vector_plot(page, chart)
+    page.draw_rect(chart, width=0.5)  # the picture's frame
+    page.draw_line((72, 135), (540, 135), width=0.5)
+    page.insert_text((72, 322), "Fig. 6. Autoencoders (AEs) architecture.", fontsize=9, fontname="tiro")
+    paragraph(page, 72, 340, 540, lines=4)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 6"
+    assert pair["bbox"][2] < 300 and iou(pair["bbox"], tuple(chart)) > 0.8
+
+
+def test_a_rule_across_the_page_under_a_chart_as_wide_keeps_to_the_chart() -> None:
+    # the same rule over a chart more than half its width is the chart's own (a frame's head)
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 72, 540, lines=4)
+    chart = pymupdf.Rect(72, 140, 420, 300)
+    vector_plot(page, chart)
+    page.draw_rect(chart, width=0.5)
+    page.draw_line((72, 135), (540, 135), width=0.5)
+    page.insert_text((72, 322), "Fig. 6. Autoencoders (AEs) architecture.", fontsize=9, fontname="tiro")
+    paragraph(page, 72, 340, 540, lines=4)
+    (pair,) = extract(doc)
+    assert pair["bbox"][2] > 535
