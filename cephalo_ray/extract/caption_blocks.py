@@ -12,6 +12,7 @@ from cephalo_ray.extract.caption_continuation import (
     continues_sentence,
     finishes_sentence,
     inside_drawing,
+    numbered_heading,
     overlap_allowed,
     starts_paragraph,
     widest,
@@ -52,9 +53,11 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
         # (or a bold label after plain text that ended there, punctuated as a caption's: "Figure 1
         # : Ex vivo ..." after a sentence's end or a paragraph's short last line)
         ended = after_sentence or previous.box.x1 < line.box.x1 - 3 * line.size
+        # (or under a numbered section heading the PDF wrote into its block: "3.1 Distribution ..."
+        # over "Tableau 1. Répartition ...")
         bold_caption = (
             line.bold_start
-            and not previous.bold_start
+            and (not previous.bold_start or numbered_heading(previous))
             and ended
             and parse_caption_start(line.text) is not None
         )
@@ -62,7 +65,7 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
         if not (heading or bold_caption or resized):
             return None
     above = line_above(lines, index)
-    if above is not None and continues_sentence(above, line, line_gap):
+    if above is not None and not numbered_heading(above) and continues_sentence(above, line, line_gap):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
 

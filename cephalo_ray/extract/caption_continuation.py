@@ -759,7 +759,7 @@ def numbered_heading(line: TextLine) -> bool:
         return False
     words = line.text.split()[1:]
     letters = "".join(char for char in " ".join(words) if char.isalpha())
-    return len(words) <= 8 and len(letters) >= 2 and (letters.isupper() or line.bold_start)
+    return len(words) <= 12 and len(letters) >= 2 and (letters.isupper() or line.bold_start)
 
 
 def force_justified_end(last: TextLine, row: Sequence[Box], caption: Box) -> bool:

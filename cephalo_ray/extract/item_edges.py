@@ -316,9 +316,11 @@ def with_rest_of_legend(item: Item, continuations: Sequence[Caption]) -> Item:
     return replace(item, caption=replace(caption, text=text, lines=caption.lines + rest.lines))
 
 
-# (a superscript note number reads run into its note's first word: "1Douglas Island Pink and Chum")
+# (a superscript note number or letter reads run into its note's first word: "1Douglas Island Pink
+# and Chum", "aGroup was coded as ...")
 FOOTNOTE_START = re.compile(
     r"^(?:[*\u2020\u2021\u00a7\u00b6#\u00b9\u00b2\u00b3\u2070-\u2079]|[a-z]\s|\(?[a-z]\)|(?-i:\d{1,2}[A-Z][a-z])"
+    r"|(?-i:[a-z][A-Z][a-z]{2})"
     r"|notes?\b|abbreviations?\b|sources?\b|data\b)",
     re.IGNORECASE,
 )
@@ -403,9 +405,25 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
     if len(rules) < 2:
         return box
     top = min(rules, key=lambda rule: rule.y0)
-    own = [rule for rule in rules if abs(rule.x0 - top.x0) <= 6 and abs(rule.x1 - top.x1) <= 6]
+    own = sorted(
+        (rule for rule in rules if abs(rule.x0 - top.x0) <= 6 and abs(rule.x1 - top.x1) <= 6),
+        key=lambda rule: rule.y0,
+    )
     bottom = max(rule.y1 for rule in own)
     inside = [line for line in lines if box.contains_point(line.box.center_x, line.box.center_y, 1.0)]
+    # (a rule closing the notes under the table's last rule is no rule of the table: a journal rules
+    # off the notes too, and the notes between open with their first mark)
+    if len(own) >= 3:
+        closed = sorted(
+            (line for line in inside if own[-2].y1 < line.box.center_y < own[-1].y0),
+            key=lambda line: line.box.y0,
+        )
+        if (
+            closed
+            and FOOTNOTE_START.match(closed[0].text)
+            and sum(is_wordy(line.text) for line in closed) >= 0.6 * len(closed)
+        ):
+            bottom = own[-2].y1
     cells = [line for line in inside if line.box.center_y < bottom]
     notes = [line for line in inside if line.box.center_y > bottom]
     if len(own) < 2 or not cells or not notes:

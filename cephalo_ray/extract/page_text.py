@@ -483,3 +483,41 @@ def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
     return wide >= max(2, len(block_lines) // 2) and mostly_letters(
         "".join(line.text for line in block_lines)
     )
+
+
+# a footnote opens with its mark: a number, a superscript or a dagger ("19https://...", "2 See ...")
+FOOTNOTE_MARK = re.compile(r"^\s*(?:\d{1,3}|[*\u2020\u2021\u00a7\u00b6\u00b9\u00b2\u00b3\u2070-\u2079])")
+
+
+def page_footnotes(
+    lines: Sequence[TextLine], graphics: Sequence[Graphic], page: Box, stats: TextStats
+) -> tuple[Graphic, Box] | None:
+    """The page's footnotes: a short rule at a column's left edge low on the page, with nothing drawn
+    under it and only small print under it, opening with a note mark. Returns the rule and the area
+    of the notes (text there is the page's, never an item's: a table begun at the foot of a page
+    stops above them)."""
+    for rule in graphics:
+        box = rule.box
+        if not (
+            rule.kind == "path"
+            and box.height <= 1.5
+            and 20.0 <= box.width <= 0.45 * stats.column_width
+            and box.y0 >= page.y0 + 0.6 * page.height
+        ):
+            continue
+        under = [line for line in lines if line.box.y0 >= box.y1 - 1 and line.box.x0 >= box.x0 - 3]
+        column = [line for line in under if line.box.x0 <= box.x0 + 0.5 * stats.column_width]
+        if not column or any(
+            other is not rule and other.box.y0 >= box.y1 - 1 and other.box.x1 > box.x0 for other in graphics
+        ):
+            continue
+        first = min(column, key=lambda line: line.box.y0)
+        if (
+            abs(first.box.x0 - box.x0) <= 3.0
+            and first.box.y0 - box.y1 <= 2 * stats.body_size
+            and FOOTNOTE_MARK.match(first.text) is not None
+            and all(line.size <= stats.body_size - 0.5 for line in under)
+        ):
+            area = Box(box.x0, box.y0, max(line.box.x1 for line in under), max(line.box.y1 for line in under))
+            return rule, area
+    return None

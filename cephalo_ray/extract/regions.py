@@ -72,7 +72,7 @@ from cephalo_ray.extract.item_edges import (
     without_caption_row,
     without_table_notes,
 )
-from cephalo_ray.extract.page_text import SECTION_HEADING, mostly_letters
+from cephalo_ray.extract.page_text import SECTION_HEADING, mostly_letters, page_footnotes
 from cephalo_ray.extract.ruled_floats import ruled_floats, with_ruled_tables_apart
 
 MIN_ITEM_POINTS = 24.0  # items smaller than this in both directions are icons
@@ -121,6 +121,10 @@ def pair_regions(
     (`document_habits` learns it from the captions that could only go one way).
     """
     visible, sidebars = visible_graphics(graphics, lines, page, stats)
+    footnotes = page_footnotes(lines, visible, page, stats)
+    if footnotes is not None:  # (their rule is no drawing, their lines are the page's text)
+        visible = [graphic for graphic in visible if graphic is not footnotes[0]]
+        sidebars = [*sidebars, footnotes[1]]
     drawings = graphic_clusters(visible, page)
     # (a grid's own rules too: a caption set in a grid's first row ends at the rule under it)
     rules = [graphic.box for graphic in visible if is_rule(graphic, 2 * stats.body_size)]
@@ -282,7 +286,14 @@ def pair_regions(
     # a drawing level with a caption beside it that has nothing above or below to claim is that
     # caption's, however near the figure under it (a stack: one figure captioned at its side, the
     # next one under it captioned below)
-    placed = {claim.caption for claim in claims if claim.placement != "beside"}
+    # (a claim above or below that wins none of its drawings leaves its caption unplaced: the figure
+    # under a side caption is the next caption's, right over it)
+    winning = {min(offers)[2] for offers in candidates.values()}
+    placed = {
+        claim.caption
+        for claim_index, claim in enumerate(claims)
+        if claim.placement != "beside" and claim_index in winning
+    }
     for cluster_index, offers in candidates.items():
         level = [
             offer

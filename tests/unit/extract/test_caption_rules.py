@@ -555,6 +555,51 @@ def test_a_margin_legend_ruled_off_from_its_label_goes_on_a_few_words_a_line() -
     assert table_caption.text == "Figure 10.12"
 
 
+def test_a_side_caption_keeps_the_figure_beside_it_over_a_row_of_figures_captioned_below() -> None:
+    # a journal page: a wide figure at the right with its caption at its left, bottom-aligned; under
+    # it two figures side by side, each captioned below; the side caption's claim downwards reaches
+    # the left figure under it, which its own caption right under it wins
+    stats = TextStats(9.0, 230.0, 1.5)
+    side = [
+        TextLine(Box(69.7, 235.4, 218.3, 243.0), "Fig. 8 Temporal dynamics of percentage", 8.0, True, 1),
+        line((69.7, 245.0, 218.0, 253.0), "lipid content of cohorts from (a) Flathead", 1),
+        line((69.7, 255.0, 200.0, 263.0), "and (b) Waterton Lakes.", 1),
+    ]
+    under = [
+        TextLine(Box(69.7, 535.5, 296.6, 543.0), "Fig. 9 Per cent lipid content of eggs and", 8.0, True, 2),
+        line((69.7, 545.0, 250.0, 553.0), "females from Flathead and Waterton Lakes.", 2),
+        TextLine(Box(314.8, 536.2, 538.9, 544.0), "Fig. 10 Number of eggs and embryos per", 8.0, True, 3),
+        line((314.8, 546.0, 500.0, 554.0), "female from Flathead and Waterton Lakes.", 3),
+    ]
+    wide, left, right = (
+        Box(231.1, 73.0, 541.9, 263.5),
+        Box(72.3, 342.0, 294.2, 528.0),
+        Box(323.0, 300.0, 533.0, 529.0),
+    )
+    graphics = [Graphic(box, "image") for box in (wide, left, right)]
+    regions = pair_regions([*side, *under], graphics, PAGE, stats)
+    boxes = {item.caption.text.split(" ")[1]: item.box for item in regions.items}
+    assert boxes == {"8": wide, "9": left, "10": right}
+
+
+def test_a_bold_caption_right_under_a_long_numbered_heading_in_its_block_opens_a_caption() -> None:
+    # a ministry's Word report: heading, table caption and body share one block, all bold, no space
+    heading = TextLine(
+        Box(63.9, 435.5, 322.8, 449.3),
+        "3.1 Distribution spatiale et foyers actifs au 27 juin 2026",
+        12.0,
+        True,
+        5,
+    )
+    title = "Tableau 1. Répartition des cas et décès confirmés par province touchée en date du 27 juin 2026."
+    label = TextLine(Box(63.9, 451.4, 515.6, 465.1), title, 12.0, True, 5)
+    (caption,) = find_captions([heading, label], body_size=12.0, line_gap=2.0)
+    assert (caption.label.label, caption.text) == ("Table 1", title)
+    # under an unnumbered bold line that runs on into it, the label is the sentence's
+    run_on = replace(heading, text="Cases and deaths are reported by province in")
+    assert find_captions([run_on, label], body_size=12.0, line_gap=2.0) == []
+
+
 def test_a_double_spaced_legend_goes_on_under_its_first_row_in_a_document_set_solid() -> None:
     # a Word appendix: tables set solid give the body its spacing, the legends are double-spaced
     rows = [
@@ -1206,6 +1251,42 @@ def test_a_tables_notes_wider_than_its_rules_are_left_out_of_its_box() -> None:
     rules = [Graphic(Box(175.8, y, 419.5, y + 0.4), "path") for y in (97.3, 113.4, 162.4)]
     box = without_table_notes(Box(54.6, 97.0, 541.3, 182.7), cells + notes, rules)
     assert box == Box(175.8, 97.3, 419.5, 162.8)
+
+
+def test_a_tables_notes_ruled_off_under_it_are_left_out_with_their_closing_rule() -> None:
+    # a psychiatry journal rules the table's head, its foot and the foot of its notes alike; the
+    # notes open with a note letter run into their first word
+    from cephalo_ray.extract.item_edges import without_table_notes
+
+    cells = [
+        line(
+            (61.0, 423.0 + 11 * row, 286.3, 431.0 + 11 * row), "Europe 0.20 (-0.13 to 0.54) 0.17 1.20", 9, 8.0
+        )
+        for row in range(6)
+    ]
+    notes = [
+        line(
+            (53.0, 496.7, 289.9, 507.9), "aGroup was coded as -1 for control, 0 for pregnant, and 1 for", 10
+        ),
+        line(
+            (59.0, 505.6, 288.8, 516.4), "postpartum. There was no evidence of additional heterogeneity", 11
+        ),
+        line(
+            (53.0, 522.2, 273.6, 533.4), "bAsia served as the reference condition in our analysis because", 11
+        ),
+        line(
+            (59.0, 531.1, 267.7, 541.9),
+            "it had the lowest prevalence, which simplified the interpretation",
+            12,
+        ),
+    ]
+    rules = [Graphic(Box(52.75, y, 289.25, y + 0.5), "path") for y in (419.0, 496.0, 545.5)]
+    box = without_table_notes(Box(52.75, 419.0, 290.7, 546.0), cells + notes, rules)
+    assert box.y1 == 496.5
+    # two rules round rows of cells (a table's body ruled off from its totals) keep both parts
+    totals = [line((61.0, 500.0, 286.3, 508.0), "Total 1.38 (0.97 to 1.78) 0.21 6.68", 10, 8.0)]
+    ruled = [*rules[:2], Graphic(Box(52.75, 510.0, 289.25, 510.5), "path")]
+    assert without_table_notes(Box(52.75, 419.0, 290.7, 510.5), cells + totals, ruled).y1 == 510.5
 
 
 def test_a_chart_s_row_of_year_ticks_as_wide_as_a_line_of_prose_is_no_prose() -> None:

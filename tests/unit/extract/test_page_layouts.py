@@ -1623,3 +1623,28 @@ def test_a_rule_across_the_page_under_a_chart_as_wide_keeps_to_the_chart() -> No
     paragraph(page, 72, 340, 540, lines=4)
     (pair,) = extract(doc)
     assert pair["bbox"][2] > 535
+
+
+def test_a_table_begun_at_a_page_s_foot_stops_above_the_page_s_footnotes() -> None:
+    # only the table's head, ruled under, fits on the page; the page's footnotes (URLs under a short rule) are no
+    # rows of it (an astronomy journal's instrument survey)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(612, 792), columns=((72, 540),), top=72, bottom=720, repeats=30)
+    page = doc.new_page()
+    y = paragraph(page, 72, 72, 540, lines=44)
+    page.insert_text(
+        (72, y + 20), "Table 5: Correlators and beamformers using the boards.", fontsize=10, fontname="tiro"
+    )
+    for x, name in ((80, "Instrument"), (220, "Year"), (300, "Description")):
+        page.insert_text((x, y + 42), name, fontsize=10, fontname="tiro")
+    page.draw_line((72, y + 46), (540, y + 46), width=0.5)
+    page.draw_line((72, 702), (270, 702), width=0.4)  # the footnotes' rule
+    page.insert_text(
+        (72, 712), "19https://github.com/domagalski/leuschner-spectrometer", fontsize=7, fontname="cour"
+    )
+    page.insert_text(
+        (72, 721), "20http://www.astro.caltech.edu/CRAL/projects.html", fontsize=7, fontname="cour"
+    )
+    pairs = [pair for pair in extract(doc) if pair["label"] == "Table 5"]
+    (pair,) = pairs
+    assert pair["bbox"][3] < y + 50
