@@ -204,11 +204,27 @@ def vertical_claim(
     # (text alone clear of a figure caption's width is prose flowing beside the figure: a heading
     # and the first lines of a paragraph whose other lines are body text; a table's cells may be)
     figure_caption = captions[caption_index].label.kind == "figure"
+
+    def key_under_drawing(box: Box) -> bool:
+        # (text between a drawing over it and the caption, under the drawing: a standard's "Key"
+        # list set at the left, the figure's own, not prose beside it)
+        return any(
+            d.horizontal_overlap(box) > 0
+            and (
+                d.y1 - 1 <= box.y0 and box.y1 <= caption.y0 + 1
+                if upward
+                else box.y1 <= d.y0 + 1 and box.y0 >= caption.y1 - 1
+            )
+            for d in drawn
+            if before_limit(d)
+        )
+
     chosen = [
         i
         for i in chosen
         if clusters[i].box.horizontal_overlap(caption) > 0
         or (overlaps(clusters[i].box) and not (figure_caption and clusters[i].text_only))
+        or (clusters[i].text_only and key_under_drawing(clusters[i].box))
     ]
     # text alone less than two of the caption's rows high is a line of prose or formulae (the rest of
     # a caption), never a table or a figure
@@ -434,13 +450,29 @@ def chained_costs(
 
     def direct(box: Box) -> float:
         # (a drawing off to the side of a caption above or below it is that much further: of two
-        # captions side by side on one row, each is nearer the picture over its own width)
-        aside = max(box.x0 - caption.x1, caption.x0 - box.x1, 0.0)
+        # captions side by side on one row, each is nearer the picture over its own width; not so
+        # a key set at the side between the caption and the drawing over the caption's width)
+        aside = 0.0 if keyed(box) else max(box.x0 - caption.x1, caption.x0 - box.x1, 0.0)
         if claim.placement == "below":
             return caption.y0 - box.y1 + aside
         if claim.placement == "above":
             return box.y0 - caption.y1 + aside
         return max(box.x0 - caption.x1, caption.x0 - box.x1)
+
+    def keyed(box: Box) -> bool:
+        if claim.placement not in ("below", "above"):
+            return False
+        return any(
+            other is not box
+            and other.horizontal_overlap(caption) > 0
+            and other.horizontal_overlap(box) > 0
+            and (
+                other.y1 <= box.y0 + 1 <= caption.y0
+                if claim.placement == "below"
+                else caption.y1 <= box.y1 - 1 <= other.y0
+            )
+            for other in (clusters[index].box for index in claim.clusters)
+        )
 
     gaps = {index: max(direct(box), 0.0) for index, box in boxes.items()}
     offset = claim.cost - min(gap for index, gap in gaps.items() if index < len(clusters))

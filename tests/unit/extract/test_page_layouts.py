@@ -1648,3 +1648,22 @@ def test_a_table_begun_at_a_page_s_foot_stops_above_the_page_s_footnotes() -> No
     pairs = [pair for pair in extract(doc) if pair["label"] == "Table 5"]
     (pair,) = pairs
     assert pair["bbox"][3] < y + 50
+
+
+def test_a_standard_s_key_set_at_the_left_under_its_drawing_keeps_the_drawing_with_its_caption() -> None:
+    # a European standard: the drawing, its numbered key at the left margin under it, then the
+    # caption centred, the key wider apart from the drawing than a caption may stand
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(595, 842), columns=((72, 523),), top=72, bottom=770, repeats=30)
+    page = doc.new_page(width=595, height=842)
+    drawing = pymupdf.Rect(110, 90, 500, 470)
+    vector_plot(page, drawing)
+    page.draw_rect(drawing, width=0.6)
+    page.insert_text((72, 520), "Key", fontsize=10, fontname="helv")
+    for row, part in enumerate(("Lug", "Cam follower", "Cam", "Stop")):
+        page.insert_text((72, 545 + 17 * row), str(row + 1), fontsize=10, fontname="helv")
+        page.insert_text((92, 545 + 17 * row), part, fontsize=10, fontname="helv")
+    page.insert_text((212, 640), "Figure 4 \u2014 Typical jolting apparatus", fontsize=10, fontname="hebo")
+    paragraph(page, 72, 660, 523, lines=4)
+    (pair,) = [pair for pair in extract(doc) if pair["label"] == "Figure 4"]
+    assert pair["bbox"][0] < 75 and pair["bbox"][1] < 95 and pair["bbox"][3] > 590
