@@ -248,8 +248,6 @@ def in_row_of_labels(lines: Sequence[TextLine], members: list[int], candidate: T
         return False
     if evenly_spread_row(lines, members, candidate):
         return False  # a justified line of the caption, its words spread apart
-    # (within the caption's width: the next column's words written one by one are no bar labels)
-    right = max(lines[member].box.x1 for member in members)
     along = [
         line
         for index, line in enumerate(lines)
@@ -257,7 +255,6 @@ def in_row_of_labels(lines: Sequence[TextLine], members: list[int], candidate: T
         and len(line.text.split()) <= 2
         and line.box.shares_row(candidate.box)
         and line.box.x0 - candidate.box.x1 > 3 * candidate.size
-        and line.box.x0 < right
     ]
     return len(along) >= 2
 

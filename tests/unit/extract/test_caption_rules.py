@@ -600,23 +600,6 @@ def test_a_bold_caption_right_under_a_long_numbered_heading_in_its_block_opens_a
     assert find_captions([run_on, label], body_size=12.0, line_gap=2.0) == []
 
 
-def test_a_centred_caption_s_last_words_go_on_beside_the_next_column_s_words_written_apart() -> None:
-    # a Ukrainian journal: the caption's second row, two words, shares its row with a reference of
-    # the next column that the PDF wrote word by word (no chart's bar labels)
-    lines = [
-        line((62.5, 397.7, 287.1, 407.7), "Рисунок 15 – Графіки подібності-відмінності по стовпцях", 1, 9.0),
-        line((138.0, 408.0, 211.5, 418.0), "таблиці істинності", 9, 9.0),
-        *(
-            line((x0, 409.6, x1, 419.7), word, 2 + number, 9.0)
-            for number, (x0, x1, word) in enumerate(
-                ((304.7, 357.5, "2. Hahanova"), (369.4, 380.4, "A."), (392.2, 458.9, "Vector-Deductive"))
-            )
-        ),
-    ]
-    (caption,) = find_captions(lines, body_size=10.0, line_gap=0.5)
-    assert caption.text.endswith("по стовпцях таблиці істинності")
-
-
 def test_a_double_spaced_legend_goes_on_under_its_first_row_in_a_document_set_solid() -> None:
     # a Word appendix: tables set solid give the body its spacing, the legends are double-spaced
     rows = [
