@@ -18,13 +18,27 @@ _PREFIX = (
     r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
     r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|gr[aá]fic[oa]s?|plates?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
     r"|algoritmos?|listings?|pseudocodes?|box"
-    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|рисунок|рис\.|таблица|табл\."
+    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|kuva|kuvio|taulukko|рисунок|рис\.|таблица|табл\."
     r"|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
-TABLE_WORDS = ("tab", "табл", "表", "표")
-FIGURE_WORDS = ("fig", "text-fig", "abb", "şekil", "rys", "obr", "рис", "图", "圖", "図", "그림")
+TABLE_WORDS = ("tab", "taulukko", "табл", "表", "표")
+FIGURE_WORDS = (
+    "fig",
+    "text-fig",
+    "abb",
+    "şekil",
+    "rys",
+    "obr",
+    "kuva",
+    "kuvio",
+    "рис",
+    "图",
+    "圖",
+    "図",
+    "그림",
+)
 # 3, S2, 2.1 (chapter-numbered), A1 / B.1 (appendix), IV, SI
 _ARABIC = r"(?:[A-Z]{1,2}\.?)?\d{1,3}(?:\.\d{1,3})?"
 # VIII.1: the first table of part VIII (reports and recommendations numbered by part)

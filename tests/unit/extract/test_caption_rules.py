@@ -600,6 +600,35 @@ def test_a_bold_caption_right_under_a_long_numbered_heading_in_its_block_opens_a
     assert find_captions([run_on, label], body_size=12.0, line_gap=2.0) == []
 
 
+def test_a_table_s_column_of_figure_labels_opens_no_captions() -> None:
+    # a political-science journal's table lists which figures and tables use which estimator: its
+    # first column is labels, "Figure 6  No  90% CIs shown" a row of cells, not a caption
+    rows = ["Figure 3", "Figure 4", "Figure A4", "Table A7", "Table A8"]
+    lines = [
+        piece
+        for row, label in enumerate(rows)
+        for piece in (
+            line((98.8, 541.4 + 9.95 * row, 135.0, 549.8 + 9.95 * row), label, 10 + row, 8.0),
+            line(
+                (160.6, 541.4 + 9.95 * row, 172.0, 549.8 + 9.95 * row),
+                "No" if row % 2 else "Yes",
+                10 + row,
+                8.0,
+            ),
+        )
+    ]
+    assert find_captions(lines, body_size=9.5, line_gap=1.0) == []
+    # two one-row captions a paragraph apart stay captions
+    apart = [
+        line((54.3, 300.0, 260.0, 309.0), "Figure 3 Weighted estimates by study", 1, 8.0),
+        line((54.3, 400.0, 260.0, 409.0), "Figure 4 Unweighted estimates by study", 2, 8.0),
+    ]
+    assert [caption.label.label for caption in find_captions(apart, body_size=9.5, line_gap=1.0)] == [
+        "Figure 3",
+        "Figure 4",
+    ]
+
+
 def test_a_double_spaced_legend_goes_on_under_its_first_row_in_a_document_set_solid() -> None:
     # a Word appendix: tables set solid give the body its spacing, the legends are double-spaced
     rows = [

@@ -131,6 +131,8 @@ def test_a_label_followed_by_a_capitalised_title_is_a_caption(text: str, label: 
         ("Рис. 3. Схема замещения", "figure", "Figure 3"),
         ("Таблица 1. Параметры двигателя", "table", "Table 1"),
         ("Rys. 2. Schemat układu", "figure", "Figure 2"),
+        ("Kuva 4.2. Testiautomaation pyramidi", "figure", "Figure 4.2"),  # a Finnish thesis
+        ("Taulukko 5.1. Priorisointimenetelmät", "table", "Table 5.1"),
         ("\u56fe1 \u56db\u8f6e\u79fb\u52a8\u673a\u5668\u4eba", "figure", "Figure 1"),  # 图1 四轮移动机器人
         ("\u8868\uff11 \u51e0\u79cd\u7f51\u7edc", "table", "Table 1"),  # 表１ (a full-width digit)
         ("\u56f32 Transformation of the basin", "figure", "Figure 2"),  # 図2
