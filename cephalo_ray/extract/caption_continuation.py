@@ -26,7 +26,10 @@ def continues_sentence(previous: TextLine, line: TextLine, line_gap: float) -> b
     gap = line.box.y0 - previous.box.y1
     # (lines set with math in them have boxes taller than their leading: they may overlap a little)
     close = -max(1.0, 0.3 * line.size) <= gap <= max(line_gap, 0.0) + 0.25 * line.size
-    aligned = abs(previous.box.x0 - line.box.x0) <= 3.0 and previous.box.width >= 0.9 * line.box.width
+    # (or the paragraph's first row, indented, over its second: "... is shown in" + "Figure 1a. The")
+    indent = previous.box.x0 - line.box.x0
+    first_row = 3.0 < indent <= 3 * line.size and previous.box.x1 >= line.box.x1 - 6.0
+    aligned = (abs(indent) <= 3.0 or first_row) and previous.box.width >= 0.9 * line.box.width
     same_size = abs(previous.size - line.size) <= 0.3
     unfinished = previous.text.rstrip()[-1:].isalnum() or previous.text.rstrip().endswith((",", ";"))
     return above and close and aligned and same_size and unfinished and not previous.bold_start

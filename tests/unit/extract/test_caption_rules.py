@@ -62,6 +62,42 @@ def test_a_row_written_end_first_is_read_left_to_right() -> None:
     assert in_printed_rows(lines, [0, 2, 3]) == [0, 3, 2]
 
 
+def test_a_citation_under_a_paragraph_s_indented_first_row_is_no_caption() -> None:
+    # "The work condition ... is shown in" (the paragraph's first row, indented) + "Figure 1a. The
+    # distance between the plant rows is 1200 mm." (an agricultural journal in Word)
+    lines = [
+        line(
+            (324.1, 530.9, 554.8, 540.8),
+            "The work condition for tomato harvesting robot is shown in",
+            13,
+            9.0,
+        ),
+        line(
+            (308.4, 542.7, 559.6, 552.7),
+            "Figure 1a. The distance between the plant rows is 1200 mm.",
+            13,
+            9.0,
+        ),
+        line(
+            (308.4, 554.6, 559.6, 564.6),
+            "Through releasing the wire for hanging the plant, the mature",
+            13,
+            9.0,
+        ),
+    ]
+    assert find_captions(lines, body_size=9.0, line_gap=1.9) == []
+    # a caption under a paragraph's last row, short of the column, still opens
+    ended = [
+        replace(
+            lines[0], text="The robot was tested in the greenhouse.", box=Box(308.4, 530.9, 480.0, 540.8)
+        ),
+        *lines[1:],
+    ]
+    assert [caption.label.label for caption in find_captions(ended, body_size=9.0, line_gap=1.9)] == [
+        "Figure 1"
+    ]
+
+
 def test_a_sentence_citing_a_figure_at_a_line_start_is_no_caption() -> None:
     lines = [
         line(
