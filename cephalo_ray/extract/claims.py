@@ -209,12 +209,7 @@ def vertical_claim(
         # (text between a drawing over it and the caption, under the drawing: a standard's "Key"
         # list set at the left, the figure's own, not prose beside it)
         return any(
-            d.horizontal_overlap(box) > 0
-            and (
-                d.y1 - 1 <= box.y0 and box.y1 <= caption.y0 + 1
-                if upward
-                else box.y1 <= d.y0 + 1 and box.y0 >= caption.y1 - 1
-            )
+            d.horizontal_overlap(box) > 0 and between_drawing_and_caption(box, d, caption, upward)
             for d in drawn
             if before_limit(d)
         )
@@ -423,6 +418,14 @@ def beside_claim(
     return best
 
 
+def between_drawing_and_caption(box: Box, drawing: Box, caption: Box, caption_below: bool) -> bool:
+    """The box lies under the drawing and over the caption under it (or over the drawing and under
+    the caption over it): a key or a note of the figure, set between the two."""
+    if caption_below:
+        return drawing.y1 - 1 <= box.y0 and box.y1 <= caption.y0 + 1
+    return caption.y1 - 1 <= box.y0 and box.y1 <= drawing.y0 + 1
+
+
 def past_another_caption(box: Box, caption: Box, side_mates: Sequence[Box], to_right: bool) -> bool:
     """The drawing lies at or past another caption of the caption's row, on that side and level with
     it: two figures each captioned at its left, side by side (the rule under the far label too)."""
@@ -466,11 +469,7 @@ def chained_costs(
             other is not box
             and other.horizontal_overlap(caption) > 0
             and other.horizontal_overlap(box) > 0
-            and (
-                other.y1 <= box.y0 + 1 <= caption.y0
-                if claim.placement == "below"
-                else caption.y1 <= box.y1 - 1 <= other.y0
-            )
+            and between_drawing_and_caption(box, other, caption, claim.placement == "below")
             for other in (clusters[index].box for index in claim.clusters)
         )
 

@@ -501,33 +501,18 @@ def drawing_pieces(drawing: dict[str, Any]) -> list[tuple[float, float, float, f
     items = drawing.get("items") or []
     if len(items) < 2 or any(item[0] != "re" for item in items):
         return [tuple(drawing["rect"])]
-    pieces: list[list[float]] = []
+    pieces: list[Box] = []
     for item in items:
         x0, y0, x1, y1 = item[1]
-        piece = [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]
-        near = [other for other in pieces if near_boxes(piece, other, PIECE_GAP)]
+        piece = Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        near = [other for other in pieces if piece.near(other, PIECE_GAP)]
         while near:  # (a grown piece may reach pieces the rectangle alone did not)
             for other in near:
                 pieces.remove(other)
-                piece = [
-                    min(piece[0], other[0]),
-                    min(piece[1], other[1]),
-                    max(piece[2], other[2]),
-                    max(piece[3], other[3]),
-                ]
-            near = [other for other in pieces if near_boxes(piece, other, PIECE_GAP)]
+                piece = piece.union(other)
+            near = [other for other in pieces if piece.near(other, PIECE_GAP)]
         pieces.append(piece)
-    return [(x0, y0, x1, y1) for x0, y0, x1, y1 in pieces]
-
-
-def near_boxes(one: Sequence[float], other: Sequence[float], gap: float) -> bool:
-    """The two boxes (x0, y0, x1, y1) come within `gap` of each other."""
-    return (
-        one[0] - gap <= other[2]
-        and other[0] - gap <= one[2]
-        and one[1] - gap <= other[3]
-        and other[1] - gap <= one[3]
-    )
+    return [(piece.x0, piece.y0, piece.x1, piece.y1) for piece in pieces]
 
 
 def lies_within(inner: Box, outer: Box, margin: float) -> bool:
