@@ -237,23 +237,20 @@ def without_stacked_labels(captions: list[Caption], lines: Sequence[TextLine]) -
     """Captions of one row each, three or more stacked flush left at the lines' pitch, are a table's
     column of labels ("Figure 6  No  90% CIs shown" over "Figure 7" over "Figure A5"), or a list
     of items: no caption opens every row of a column."""
-    one_row = [
-        caption
-        for caption in captions
-        if all(lines[i].box.shares_row(lines[caption.lines[0]].box) for i in caption.lines)
-    ]
     labelled = [line.box for line in lines if LABEL_AT_START.match(line.text)]
-    stacked: set[int] = set()
-    for caption in one_row:
+
+    def stacked(caption: Caption) -> bool:
         first = lines[caption.lines[0]].box
+        if not all(lines[index].box.shares_row(first) for index in caption.lines):
+            return False
         column = [
             box
             for box in labelled
             if abs(box.x0 - first.x0) <= 1.0 and abs(box.y0 - first.y0) <= 2.5 * first.height
         ]
-        if len(column) >= 3:
-            stacked.add(id(caption))
-    return [caption for caption in captions if id(caption) not in stacked]
+        return len(column) >= 3
+
+    return [caption for caption in captions if not stacked(caption)]
 
 
 def legend_start_under_label(lines: Sequence[TextLine], index: int) -> int:

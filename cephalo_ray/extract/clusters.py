@@ -412,13 +412,12 @@ def without_separating_rules(group: list[int], elements: Sequence[Graphic], page
     """The group, with a thin rule across the text that only grazes its top or bottom edge taken out
     as a group of its own: a rule under a one-column chart that runs on under the next column's item
     separates the floats from the text, it is not the chart's."""
-    members = [elements[index] for index in group]
     rules = [
         index
-        for index, member in zip(group, members, strict=True)
-        if member.kind == "path"
-        and member.box.height <= RULE_THICKNESS
-        and member.box.width >= 0.6 * page.width
+        for index in group
+        if elements[index].kind == "path"
+        and elements[index].box.height <= RULE_THICKNESS
+        and elements[index].box.width >= 0.6 * page.width
     ]
     rest = [index for index in group if index not in rules]
     if not rules or not rest:
@@ -427,8 +426,8 @@ def without_separating_rules(group: list[int], elements: Sequence[Graphic], page
     separating = [
         index
         for index in rules
-        if elements[index].box.width >= 2 * drawing.width
-        and (elements[index].box.y0 >= drawing.y1 - 1.0 or elements[index].box.y1 <= drawing.y0 + 1.0)
+        if (rule := elements[index].box).width >= 2 * drawing.width
+        and (rule.y0 >= drawing.y1 - 1.0 or rule.y1 <= drawing.y0 + 1.0)
     ]
     if not separating:
         return [group]

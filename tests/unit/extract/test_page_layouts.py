@@ -1593,34 +1593,32 @@ def test_the_rectangles_of_one_path_that_touch_are_one_drawing() -> None:
     assert grid.box.x0 < 100 and grid.box.x1 > 300
 
 
-def test_a_rule_across_the_text_that_grazes_a_narrow_chart_is_not_part_of_it() -> None:
-    # a page printed from a journal's web view rules the text off over each picture, right at its
-    # head: the chart at the left of the column is as wide as itself, not as the rule
+def chart_ruled_at_its_head(right: float) -> tuple[Any, pymupdf.Rect]:
+    """A framed chart at the left of the column, a rule across the text 5 pt over it (as a page
+    printed from a journal's web view rules the text off over each picture), its caption under it."""
     doc = pymupdf.open()
     page = doc.new_page()
     paragraph(page, 72, 72, 540, lines=4)
-    chart = pymupdf.Rect(72, 140, 280, 300)
+    chart = pymupdf.Rect(72, 140, right, 300)
     vector_plot(page, chart)
     page.draw_rect(chart, width=0.5)  # the picture's frame
     page.draw_line((72, 135), (540, 135), width=0.5)
     page.insert_text((72, 322), "Fig. 6. Autoencoders (AEs) architecture.", fontsize=9, fontname="tiro")
     paragraph(page, 72, 340, 540, lines=4)
+    return doc, chart
+
+
+def test_a_rule_across_the_text_that_grazes_a_narrow_chart_is_not_part_of_it() -> None:
+    # the chart, less than half the rule's width, is as wide as itself, not as the rule
+    doc, chart = chart_ruled_at_its_head(280)
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 6"
     assert pair["bbox"][2] < 300 and iou(pair["bbox"], tuple(chart)) > 0.8
 
 
-def test_a_rule_across_the_page_under_a_chart_as_wide_keeps_to_the_chart() -> None:
+def test_a_rule_across_the_page_over_a_chart_as_wide_keeps_to_the_chart() -> None:
     # the same rule over a chart more than half its width is the chart's own (a frame's head)
-    doc = pymupdf.open()
-    page = doc.new_page()
-    paragraph(page, 72, 72, 540, lines=4)
-    chart = pymupdf.Rect(72, 140, 420, 300)
-    vector_plot(page, chart)
-    page.draw_rect(chart, width=0.5)
-    page.draw_line((72, 135), (540, 135), width=0.5)
-    page.insert_text((72, 322), "Fig. 6. Autoencoders (AEs) architecture.", fontsize=9, fontname="tiro")
-    paragraph(page, 72, 340, 540, lines=4)
+    doc, _ = chart_ruled_at_its_head(420)
     (pair,) = extract(doc)
     assert pair["bbox"][2] > 535
 
