@@ -44,6 +44,8 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
     line = lines[index]
     if index > 0 and beside_other_caption(lines[index - 1], line):
         return parse_caption_start(line.text, label_is_bold=line.bold_start)
+    if index > 0 and title_before_label(lines, lines[index - 1], line):
+        return parse_caption_start(line.text, label_is_bold=line.bold_start)
     if index > 0 and not starts_paragraph(lines[index - 1], line, line_gap):
         previous = lines[index - 1]
         # where the PDF wrote it into the block above, a caption still opens: as a bold label on a
@@ -69,6 +71,51 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
     if above is not None and not numbered_heading(above) and continues_sentence(above, line, line_gap):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
     return parse_caption_start(line.text, label_is_bold=line.bold_start)
+
+
+def title_before_label(lines: Sequence[TextLine], previous: TextLine, line: TextLine) -> bool:
+    """The line is a label alone ending a row whose title stands before it in the label's face
+    ("Protein and energy requirement ...      Table 8.3", as a training manual heads its tables)."""
+    return (
+        is_label_alone(line.text)
+        and previous.box.shares_row(line.box)
+        and previous.box.x1 < line.box.x0
+        and abs(previous.size - line.size) <= 1.0
+        and (previous.bold_start, previous.italic) == (line.bold_start, line.italic)
+        and (line.bold_start or line.italic)  # (set apart from the body, which runs upright)
+        and len(previous.text.split()) >= 2
+        and any(char.isalpha() for char in previous.text)
+        and parse_caption_start(previous.text, label_is_bold=previous.bold_start) is None
+        # (alone with its title on the row: nothing after the label, nothing between them)
+        and not any(
+            other.box.shares_row(line.box)
+            and (other.box.x0 > line.box.x1 or previous.box.x1 < other.box.center_x < line.box.x0)
+            for other in lines
+        )
+    )
+
+
+def title_rows_above(lines: Sequence[TextLine], title: int, taken: Collection[int]) -> list[int]:
+    """The rows of a title set before its label that stand over the label's row, in the title's
+    face and at its left edge, row under row."""
+    found: list[int] = []
+    top = lines[title]
+    while True:
+        above = [
+            other
+            for other, line in enumerate(lines)
+            if other not in taken
+            and other != title
+            and other not in found
+            and (line.italic, line.bold_start) == (top.italic, top.bold_start)
+            and abs(line.size - top.size) <= 0.5
+            and abs(line.box.x0 - top.box.x0) <= 3
+            and -0.25 * line.size <= top.box.y0 - line.box.y1 <= 0.6 * line.size
+        ]
+        if not above:
+            return found
+        found.append(above[0])
+        top = lines[above[0]]
 
 
 def line_above(lines: Sequence[TextLine], index: int) -> TextLine | None:
@@ -175,6 +222,16 @@ def find_captions(
         if label is None or amid_rows_of_cells(lines, line):
             continue
         members = [index]
+        # (a title set before its label on the row: the caption reads label first)
+        titles = [
+            other
+            for other, before in enumerate(lines)
+            if other != index and other not in taken and title_before_label(lines, before, line)
+        ]
+        titled = bool(titles)
+        if titled:
+            title = max(titles, key=lambda other: lines[other].box.x1)
+            members += [title, *title_rows_above(lines, title, taken)]
         riders: list[int] = []  # lone symbols of a formula (primes, accents), placed by their row
         cursor = legend_start_under_label(lines, index)
         while is_turned(line):  # its lines, in whatever order the PDF wrote them
@@ -193,7 +250,9 @@ def find_captions(
             members.append(cursor)
         while cursor < len(lines) and not is_turned(line):
             # (a script or a lone symbol rides on its row: the next line reads on from the row's text)
-            if rides_on_caption(lines, members, cursor):
+            if cursor in members:
+                pass  # (a title set before its label, written after it)
+            elif rides_on_caption(lines, members, cursor):
                 riders.append(cursor)
             elif continues_caption(lines, members, cursor, drawings, line_gap, body_size):
                 members.append(cursor)
@@ -223,6 +282,8 @@ def find_captions(
         members += riders
         arranged = in_turned_rows if line.turn and is_turned(line) else in_printed_rows
         ordered = arranged(lines, members) + in_printed_rows(lines, carried)
+        if titled:
+            ordered = [index, *(member for member in ordered if member != index)]
         if CONTENTS_LEADER.search(" ".join(lines[member].text for member in ordered[:4])):
             continue  # (the entry's title, leader and page written as pieces of their own)
         # (an ornament the PDF wrote twice, once on its own, is no word of the caption)

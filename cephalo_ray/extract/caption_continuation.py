@@ -70,6 +70,20 @@ AFTER_LEGEND = re.compile(
 )
 
 
+LISTING_LABELS = ("Listing", "Algorithm", "Pseudocode", "Procedure", "Program")
+
+
+def listing_caption(lines: Sequence[TextLine], members: list[int]) -> bool:
+    """The caption is a code listing's, its own rows set in no typewriter face: a row of code under
+    it starts the listing (a caption may break before a URL set in that face, as its last row)."""
+    label = parse_caption_start(lines[members[0]].text)
+    return (
+        label is not None
+        and label.label.startswith(LISTING_LABELS)
+        and not any(lines[member].mono for member in members)
+    )
+
+
 def finishes_sentence(line: TextLine) -> bool:
     return line.text.rstrip().endswith(".")
 
@@ -94,6 +108,8 @@ def continues_caption(
         return False
     if in_row_of_cells(lines, members, cursor):
         return False  # a table's header row right under its caption
+    if candidate.mono and listing_caption(lines, members):
+        return False  # a listing's first row of code under its caption
     ruled_off = rule_between(last.box, candidate.box, drawings)
     if ruled_off and not legend_under_ruled_label(lines, members, candidate, body_size):
         return False  # an algorithm's or a table's head ends the caption
@@ -434,6 +450,13 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
 
 # "This table reports ...": finance and economics journals set a paragraph under the title
 DESCRIPTION_START = re.compile(r"^\s*This (?:table|figure|exhibit|chart)\b", re.IGNORECASE)
+# "The figure displays ...", as working papers set it: a weaker sign, taken only at the caption's
+# own spacing
+DESCRIBED_ITEM = re.compile(
+    r"^\s*The (?:table|figure|exhibit|chart|graph|plot|map|heat ?map|panel)s? (?:displays?|shows?|reports?"
+    r"|presents?|plots?|depicts?|illustrates?|summari[sz]es?|lists?)\b",
+    re.IGNORECASE,
+)
 
 
 def descriptive_headnote(
@@ -443,11 +466,15 @@ def descriptive_headnote(
     part of the caption, whatever its size, unless it is the body's paragraph after a caption set
     apart in size ("This figure shows that ..." under a smaller caption)."""
     last = lines[members[-1]]
-    if not DESCRIPTION_START.match(candidate.text) or candidate.box.horizontal_overlap(last.box) <= 0:
+    this_item = DESCRIPTION_START.match(candidate.text) is not None
+    if (
+        not (this_item or DESCRIBED_ITEM.match(candidate.text))
+        or candidate.box.horizontal_overlap(last.box) <= 0
+    ):
         return False
     if body_size is not None and abs(candidate.size - body_size) <= 0.5 <= abs(last.size - body_size) - 0.5:
         return False
-    return -2.5 <= candidate.box.y0 - last.box.y1 <= 1.5 * last.size
+    return -2.5 <= candidate.box.y0 - last.box.y1 <= (1.5 if this_item else 0.8) * last.size
 
 
 def bracketed_headnote(

@@ -16,8 +16,8 @@ ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+)?"
     r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
-    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|gr[aá]fic[oa]s?|plates?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
-    r"|algoritmos?|listings?|pseudocodes?|box"
+    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|gr[aá]fic[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
+    r"|algoritmos?|listings?|listage[mn]s?|pseudocodes?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|kuva|kuvio|taulukko|рисунок|рис\.|таблица|табл\."
     r"|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
@@ -39,8 +39,8 @@ FIGURE_WORDS = (
     "図",
     "그림",
 )
-# 3, S2, 2.1 (chapter-numbered), A1 / B.1 (appendix), IV, SI
-_ARABIC = r"(?:[A-Z]{1,2}\.?)?\d{1,3}(?:\.\d{1,3})?"
+# 3, S2, 2.1 and 2.2.1 (numbered by chapter and section), A1 / B.1 (appendix), IV, SI
+_ARABIC = r"(?:[A-Z]{1,2}\.?)?\d{1,3}(?:\.\d{1,3}){0,2}"
 # VIII.1: the first table of part VIII (reports and recommendations numbered by part)
 _ROMAN_PART = r"[IVXLC]{1,7}[.\-]\d{1,3}(?!\.?\d)"
 # 2-1: the first of chapter 2, as Chinese and Japanese theses and US agencies' reports number them
@@ -186,6 +186,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         name = "Figure"
     elif stem == "算法" or stem.startswith("algorit"):
         name = "Algorithm"  # "Algorithmus 1", "Algoritmo 1", "Algorithme 1"
+    elif stem.startswith("listage"):
+        name = "Listing"  # "Listagem 1"
     else:
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box", "Map"
     # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"; a statistical

@@ -322,6 +322,49 @@ def split_between_captions(
     return clusters
 
 
+def split_at_caption_rows(
+    clusters: list[Cluster],
+    graphics: Sequence[Graphic],
+    captions: Sequence[Caption],
+    lines: Sequence[TextLine],
+) -> list[Cluster]:
+    """A caption lying across a cluster in a row of its own (a word processor's table holding a
+    figure under its captioned row, or one such figure under another) parts it: what lies above the
+    caption's row and what lies under it are apart, and the row's own frame belongs to neither."""
+    for caption in (caption.box for caption in captions):
+        reach = 0.5 * caption.height
+        top, bottom = caption.y0 - reach, caption.y1 + reach
+        split: list[Cluster] = []
+        for cluster in clusters:
+            box = cluster.box
+            if cluster.text_only or box.intersection_area(caption) <= 0.5 * caption.area:
+                split.append(cluster)
+                continue
+            members = [
+                g for g in graphics if g.box.intersection_area(box) >= 0.9 * g.box.area and g.box.area > 0
+            ]
+            members = [g for g in members if not (g.box.y0 >= top and g.box.y1 <= bottom)]
+            above = [g for g in members if g.box.y1 <= caption.y0 + 1]
+            below = [g for g in members if g.box.y0 >= caption.y1 - 1]
+            if not (above or below) or len(above) + len(below) != len(members):
+                split.append(cluster)
+                continue
+            for side, upper in ((above, True), (below, False)):
+                texts = [
+                    index
+                    for index in cluster.lines
+                    if (lines[index].box.center_y < caption.center_y) == upper
+                    and not lines[index].box.intersection_area(caption) > 0
+                ]
+                if not side and not texts:
+                    continue
+                images = sum(1 for g in side if g.kind == "image")
+                union = union_of([*(g.box for g in side), *(lines[index].box for index in texts)])
+                split.append(Cluster(union, images, len(side) - images, texts))
+        clusters = split
+    return clusters
+
+
 def row_of_cells(boxes: Sequence[Box]) -> bool:
     """Three pieces of text or more side by side, apart: a table's row, not a line of prose."""
     ordered = sorted(boxes, key=lambda box: box.x0)

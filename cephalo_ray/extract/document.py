@@ -15,7 +15,12 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.across_pages import document_habits, pair_across_pages, pair_detected
-from cephalo_ray.extract.captions import find_mentions, join_caption_lines, split_sentences
+from cephalo_ray.extract.captions import (
+    find_mentions,
+    join_caption_lines,
+    parse_caption_start,
+    split_sentences,
+)
 from cephalo_ray.extract.geometry import (
     Box,
     Caption,
@@ -64,7 +69,8 @@ MONO_FLAG = 8
 # typewriter faces by name where the font does not flag itself: TeX's "CMTT10" / "SFTT1000",
 # Latin Modern's and DejaVu's "…Mono", Courier ("pcrr8r"), Consolas, Menlo, Inconsolata, Fira/Source Code
 MONO_FONT = re.compile(
-    r"mono(?!type)|courier|consol|menlo|typewriter|code|^(cmtt|sftt|lmtt|ectt|txtt|pcr)", re.IGNORECASE
+    r"mono(?!type)|nimbusmon|courier|consol|menlo|lettergothic|typewriter|code|^(cmtt|sftt|lmtt|ectt|txtt|pcr)",
+    re.IGNORECASE,
 )
 # italic faces by name: "…Italic", "…Oblique", "…-It", TeX's "CMTI10" / "CMMI10" is maths, not prose
 ITALIC_FONT = re.compile(r"(?i:italic|oblique)|[-,.](It|Ital|I)$|^CMTI|^SFTI")
@@ -585,9 +591,9 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
     if unmapped_share(blocks) > UNMAPPED_PAGE_SHARE:
         # a font with no Unicode at all (an old typesetter's): its codes are the only text there
         # is, and they are almost always the standard encoding's letters ("Fig. 1 Crustacean ...")
-        blocks = page.get_text("dict", sort=True, flags=flags | pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE)[
-            "blocks"
-        ]
+        flags |= pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE
+        blocks = page.get_text("dict", sort=True, flags=flags)["blocks"]
+    blocks = with_caption_rows_apart(page, blocks, flags)
     rotation = page.rotation_matrix if page.rotation else None
     lines: list[TextLine] = []
     for block_index, block in enumerate(blocks):
@@ -641,6 +647,77 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             )
             lines.append(TextLine(box, text, size, bold, block_index, turn, italic, mono, bold_through))
     return join_row_pieces(with_radicals_on_their_rows(lines))
+
+
+# spaces between two captions set on one row under pictures side by side
+CAPTION_ROW_GAP = re.compile(r"(?<=\S)\s{2,}(?=\S)")
+
+
+def with_caption_rows_apart(
+    page: pymupdf.Page, blocks: list[dict[str, Any]], flags: int
+) -> list[dict[str, Any]]:
+    """Text blocks with a line holding two captions side by side ("Figure 2.4: Crops   Figure 2.5:
+    Tobacco", as a word processor sets the captions of two pictures in a row) cut into two lines, one
+    per caption, at the run of spaces before the second label."""
+    raw: list[dict[str, Any]] | None = None
+    for block_index, block in enumerate(blocks):
+        if block.get("type") != 0:
+            continue
+        pieces_of_block = []
+        for line_index, line in enumerate(block["lines"]):
+            text = "".join(span["text"] for span in line["spans"])
+            cut = second_caption_start(text)
+            if cut is None:
+                pieces_of_block.append(line)
+                continue
+            if raw is None:
+                raw = page.get_text("rawdict", sort=True, flags=flags)["blocks"]
+            try:
+                raw_line = raw[block_index]["lines"][line_index]
+            except (IndexError, KeyError):
+                raw_line = None
+            pieces = line_cut_at(line, raw_line, cut) if raw_line is not None else None
+            pieces_of_block.extend(pieces or [line])
+        block["lines"] = pieces_of_block
+    return blocks
+
+
+def second_caption_start(text: str) -> int | None:
+    """Where a second caption starts on a line that opens with one, after a run of spaces."""
+    if parse_caption_start(text.strip()) is None:
+        return None
+    for gap in CAPTION_ROW_GAP.finditer(text):
+        if parse_caption_start(text[gap.end() :]) is not None:
+            return gap.end()
+    return None
+
+
+def line_cut_at(line: dict[str, Any], raw_line: dict[str, Any], cut: int) -> list[dict[str, Any]] | None:
+    """A text dict's line as two lines, its characters before and from `cut`, each span's box drawn
+    round the characters it keeps (from the same line of the page's raw dict). None where the raw
+    line's characters are not the line's."""
+    chars = [
+        (span_index, char) for span_index, span in enumerate(raw_line["spans"]) for char in span["chars"]
+    ]
+    if "".join(char["c"] for _, char in chars) != "".join(span["text"] for span in line["spans"]):
+        return None
+    pieces = []
+    for part in (chars[:cut], chars[cut:]):
+        spans = []
+        for span_index, span in enumerate(line["spans"]):
+            kept = [char for index, char in part if index == span_index]
+            if not kept or not "".join(char["c"] for char in kept).strip():
+                continue
+            printed = [char for char in kept if char["c"].strip()] or kept
+            box = union_of(Box(*char["bbox"]) for char in printed)
+            spans.append(
+                dict(span, text="".join(char["c"] for char in kept), bbox=(box.x0, box.y0, box.x1, box.y1))
+            )
+        if not spans:
+            return None
+        box = union_of(Box(*span["bbox"]) for span in spans)
+        pieces.append(dict(line, spans=spans, bbox=(box.x0, box.y0, box.x1, box.y1)))
+    return pieces
 
 
 def within_words_band(box: Box, words: Sequence[Box]) -> Box:

@@ -203,6 +203,51 @@ def notes_under_caption(
     return []
 
 
+def legend_under_title(
+    caption: Caption, lines: Sequence[TextLine], free: Sequence[int], clusters: Sequence[Cluster]
+) -> list[int]:
+    """The rest of the paragraph of prose between a table caption's title row, with no full stop, and
+    the drawing right under that paragraph: a manuscript's legend to a table captioned above it ("Table
+    S1. Model parameters" + "Parameters from the most parsimonious models ..." + the table), of which
+    the caption may hold the first rows. Empty unless the paragraph (`free`: the page's lines in no
+    caption and no drawing) runs unbroken from the caption down to a drawing across its width."""
+    first = min(caption.lines, key=lambda index: (lines[index].box.y0, lines[index].box.x0))
+    if caption.label.kind != "table" or lines[first].text.rstrip().endswith("."):
+        return []
+    title = caption.box
+    ordered = sorted(
+        (index for index in free if lines[index].box.y0 > title.y1 - 1),
+        key=lambda index: (lines[index].box.y0, lines[index].box.x0),
+    )
+    taken: list[int] = []
+    reach = title
+    for index in ordered:
+        box = lines[index].box
+        if box.y0 - reach.y1 > 1.5 * box.height + 2 or len(taken) >= LEGEND_ROWS:
+            break
+        if box.horizontal_overlap(reach) <= 0:
+            break
+        taken.append(index)
+        reach = reach.union(box)
+    # (prose of two rows at least, not a listing's code nor a table's loose cells)
+    rows = {round(lines[index].box.y0) for index in taken}
+    if len(rows) < 2 or any(lines[index].mono for index in taken):
+        return []
+    if sum(is_wordy(lines[index].text) for index in taken) < 0.5 * len(taken):
+        return []
+    legend = union_of(lines[index].box for index in taken)
+    for cluster in clusters:
+        if cluster.text_only or cluster.box.horizontal_overlap(legend) < 0.5 * legend.width:
+            continue
+        gap = cluster.box.y0 - legend.y1
+        if 0 <= gap <= 2 * lines[taken[-1]].box.height + 4:
+            return taken
+    return []
+
+
+LEGEND_ROWS = 30  # pieces of lines of a legend between an item's title and the item, at most
+
+
 def is_headnote(first: str, last: str) -> bool:
     """A paragraph in square brackets from its first line to its last: the abbreviations and notes a
     US Geological Survey table sets under its title ("[sub., subwatershed; U, undeveloped ...]")."""
@@ -253,6 +298,22 @@ def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> 
         return False
     text = union_of(over)
     return text.y0 - PANEL_GAP <= caption.center_y <= text.y1 + PANEL_GAP
+
+
+def in_ruled_row(caption: Box, graphics: Sequence[Graphic]) -> bool:
+    """The caption fills a row ruled above and below across its width (a cell of its own over the
+    item's cell), so it is no panel's title: a drawing's lettering is not ruled off like that."""
+    rules = [graphic.box for graphic in graphics if is_rule(graphic, caption.width)]
+    reach = 0.5 * caption.height
+    over = any(
+        -1.0 <= caption.y0 - rule.y1 <= reach and rule.x0 <= caption.x0 + 1 and rule.x1 >= caption.x1 - 1
+        for rule in rules
+    )
+    under = any(
+        -1.0 <= rule.y0 - caption.y1 <= reach and rule.x0 <= caption.x0 + 1 and rule.x1 >= caption.x1 - 1
+        for rule in rules
+    )
+    return over and under
 
 
 def is_code(cluster: Cluster, lines: Sequence[TextLine]) -> bool:
@@ -392,6 +453,48 @@ def under_table_head(
     return [index for index in members if clusters[index].box.y1 >= table.y0 - 2 * row]
 
 
+def side_bordered(graphics: Sequence[Graphic], x: float, top: float, bottom: float) -> bool:
+    """A border runs down at `x` from `top` to `bottom`, whole or cell by cell."""
+    spans = [
+        (graphic.box.y0, graphic.box.y1)
+        for graphic in graphics
+        if graphic.box.height > graphic.box.width
+        and abs(graphic.box.center_x - x) <= 3
+        and graphic.box.y1 > top
+        and graphic.box.y0 < bottom
+    ]
+    return covered([(max(y0, top), min(y1, bottom)) for y0, y1 in spans]) >= 0.9 * (bottom - top)
+
+
+def over_table_foot(
+    members: list[int],
+    clusters: Sequence[Cluster],
+    graphics: Sequence[Graphic],
+    lines: Sequence[TextLine],
+    placement: str,
+) -> list[int]:
+    """The clusters of a table captioned above it that are rows of it: when the cluster nearest the
+    caption is ruled at its top and its foot, a picture more than two rows under its bottom rule (an
+    uncaptioned panel of a figure captioned overleaf) is no row of it."""
+    if placement != "above" or len(members) < 2:
+        return members
+    nearest = min(members, key=lambda index: clusters[index].box.y0)
+    table = clusters[nearest].box
+    # (a word processor writes a rule cell by cell)
+    rules = [
+        rule
+        for rule in joined_rules(graphics)
+        if rule.width >= 0.9 * table.width and table.contains_point(rule.center_x, rule.center_y, 1.0)
+    ]
+    sizes = sorted(lines[index].size for index in clusters[nearest].lines)
+    if not sizes or len(rules) < 2:
+        return members
+    if min(rule.y0 for rule in rules) > table.y0 + 2 or max(rule.y1 for rule in rules) < table.y1 - 2:
+        return members
+    foot = table.y1 + 2 * sizes[len(sizes) // 2]
+    return [index for index in members if not (clusters[index].images and clusters[index].box.y0 > foot)]
+
+
 def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[Graphic]) -> Box:
     """A ruled table's box ends at its last rule: the notes under it (one line to a row, smaller
     than the cells, opening with a note mark or running on as a paragraph), anything set well apart
@@ -418,8 +521,11 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
             (line for line in inside if own[-2].y1 < line.box.center_y < own[-1].y0),
             key=lambda line: line.box.y0,
         )
+        # (unless the grid's side borders run down beside them: a last row of the frame)
+        framed = side_bordered(graphics, top.x0, own[-2].y1, own[-1].y0)
         if (
             closed
+            and not framed
             and FOOTNOTE_START.match(closed[0].text)
             and sum(is_wordy(line.text) for line in closed) >= 0.6 * len(closed)
         ):
@@ -427,6 +533,16 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
     cells = [line for line in inside if line.box.center_y < bottom]
     notes = [line for line in inside if line.box.center_y > bottom]
     if len(own) < 2 or not cells or not notes:
+        return box
+    # (a second panel ruled on its own under the first, "(b) Consonant inventory", is no note: two
+    # rules of one span at least, as wide as the first's, where a footer's rule dragged in is one and
+    # a display equation's fraction bars are narrower)
+    under = [
+        rule for rule in rules if rule.y0 > max(rule.y1 for rule in own) + 1 and rule.width >= 0.9 * top.width
+    ]
+    if any(
+        abs(a.x0 - b.x0) <= 6 and abs(a.x1 - b.x1) <= 6 for i, a in enumerate(under) for b in under[i + 1 :]
+    ):
         return box
     # (rules narrower than the box rule a table the notes under it made wider: its cells lie
     # between the rules' ends)
@@ -444,7 +560,14 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
     # (what starts two rows' height under the last rule is no note of the table: a display equation
     # or a paragraph the claim dragged in)
     apart = min(line.box.y0 for line in notes) - bottom > 2 * cell_size
-    if not (apart or (one_per_row and (smaller or marked or paragraph))):
+    # (nor, under a grid framed all round, a row reaching out past the frame: the page's text)
+    first = min(notes, key=lambda line: line.box.y0)
+    past_rules = side_bordered(graphics, top.x0, top.y0, bottom) and any(
+        line.box.x0 < top.x0 - 6 or line.box.x1 > top.x1 + 6
+        for line in notes
+        if line.box.shares_row(first.box)
+    )
+    if not (apart or past_rules or (one_per_row and (smaller or marked or paragraph))):
         return box
     kept = [line.box for line in cells] + [
         graphic.box

@@ -31,7 +31,12 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
             gap = line.box.x0 - last.box.x1
             # a caption label stands apart from its number in widely spaced (justified) text
             reach = 2.0 if LABEL_WORD.match(last.text) and line.text[:1].isalnum() else 0.9
-            if line.block == last.block and same_row and -0.5 <= gap <= reach * max(line.size, last.size):
+            if (
+                line.block == last.block
+                and same_row
+                and -0.5 <= gap <= reach * max(line.size, last.size)
+                and not second_caption_of_row(last, line, gap)
+            ):
                 chars = len(last.text) + len(line.text)
                 size = (last.size * len(last.text) + line.size * len(line.text)) / max(chars, 1)
                 text = f"{last.text} {line.text}"
@@ -47,6 +52,16 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
                 continue
         joined.append(line)
     return with_label_numbers(joined)
+
+
+def second_caption_of_row(last: TextLine, line: TextLine, gap: float) -> bool:
+    """The piece opens a caption of its own, spaces apart from the caption the row opens with: two
+    pictures' captions side by side, not one caption's words."""
+    return (
+        gap >= 0.5 * line.size
+        and parse_caption_start(line.text) is not None
+        and parse_caption_start(last.text) is not None
+    )
 
 
 def with_label_numbers(lines: list[TextLine]) -> list[TextLine]:

@@ -36,6 +36,7 @@ from cephalo_ray.extract.claims import (
     give_up_second_claims,
     horizontal_span,
     past_table_foot,
+    split_at_caption_rows,
     split_between_captions,
     vertical_claim,
 )
@@ -60,10 +61,13 @@ from cephalo_ray.extract.geometry import (
 from cephalo_ray.extract.item_edges import (
     hides_caption,
     in_margin_column,
+    in_ruled_row,
     is_code,
     item_kind,
+    legend_under_title,
     notes_over_caption,
     notes_under_caption,
+    over_table_foot,
     under_table_head,
     with_legend_under_item,
     with_paragraph_ends,
@@ -142,11 +146,13 @@ def pair_regions(
     clusters, body = with_paragraph_ends(clusters, body, lines, stats)
     for caption in captions:
         clusters = [without_caption_row(cluster, caption.box, lines) or cluster for cluster in clusters]
-    # a "caption" inside a drawing is text of the drawing (a panel title), not a caption
+    # a "caption" inside a drawing is text of the drawing (a panel title), not a caption, unless
+    # it has a ruled row of its own (a word processor's table holding a figure under its caption)
     captions = [
         caption
         for caption in captions
-        if not any(hides_caption(cluster, caption.box, lines) for cluster in clusters)
+        if in_ruled_row(caption.box, visible)
+        or not any(hides_caption(cluster, caption.box, lines) for cluster in clusters)
     ]
     body_boxes = [lines[index].box for index in body]
     # a heading stops a claim as body text does (nothing is drawn across one)
@@ -170,6 +176,7 @@ def pair_regions(
         middle = (text_left + text_right) / 2
         clusters = [part for cluster in clusters for part in split_at_gutter(cluster, lines, middle)]
     clusters = split_between_captions(clusters, visible, captions, lines)
+    clusters = split_at_caption_rows(clusters, visible, captions, lines)
     clusters = with_ruled_tables_apart(clusters, visible, captions, lines, rules, caption_reach(stats))
     # a legend ending "(continued)" whose rest stands on the page under "Fig. 1. (continued)" heads
     # its item; any other caption marked so is the rest of an item begun earlier
@@ -199,11 +206,15 @@ def pair_regions(
     for line_index, line in enumerate(lines):
         if line_index not in caption_lines:
             text_blocks.setdefault(line.block, []).append(line_index)
+    in_drawings = {index for cluster in clusters if not cluster.text_only for index in cluster.lines}
     for index, caption in enumerate(captions):
         note = notes_over_caption(caption.box, lines, body, body_blocks, stats)
         prose = [lines[i].box for i in body if i not in note] if note else body_boxes
         blockers = prose + headings + [other.box for j, other in enumerate(captions) if j != index]
         notes = notes_under_caption(caption.box, lines, text_blocks, stats)
+        if not notes and habits.get(caption.label.kind) == "above":
+            free = [i for i in range(len(lines)) if i not in caption_lines and i not in in_drawings]
+            notes = legend_under_title(caption, lines, free, clusters)
         with_notes = list(captions)
         if notes:
             # (a caption heading its item with its notes set under it: the item starts under the notes)
@@ -336,7 +347,9 @@ def pair_regions(
             continue
         _, claim_index, member_indices, box = min(choices)
         if item_kind(captions[caption_index], box, graphics) == "table":
-            kept = under_table_head(member_indices, clusters, graphics, lines, claims[claim_index].placement)
+            placement = claims[claim_index].placement
+            kept = under_table_head(member_indices, clusters, graphics, lines, placement)
+            kept = over_table_foot(kept, clusters, graphics, lines, placement)
             box = union_of(clusters[index].box for index in kept)
             member_indices = kept
         taken_captions.add(caption_index)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cephalo_ray.extract.geometry import (
+    RULE_THICKNESS,
     Box,
     Caption,
     Cluster,
@@ -29,7 +30,9 @@ def ruled_floats(
     pseudo-code read like prose but belong to the float. Ruled tables under their caption too."""
     # (a grid's rules written cell by cell are one rule: a Word table's first cell is often narrow)
     rules = [rule for rule in joined_rules(graphics) if rule.width >= 60]
-    areas = ruled_tables(captions, rules, lines, stats)
+    areas = ruled_tables(captions, rules, lines, stats) + banded_tables(
+        captions, graphics, rules, lines, stats
+    )
     for caption in captions:
         if not caption.label.label.startswith(RULED_FLOAT_LABELS):
             continue
@@ -129,6 +132,84 @@ def ruled_tables(
         if foot is not head:
             areas.append(Box(head.x0, head.y0, head.x1, foot.y1))
     return areas
+
+
+def banded_tables(
+    captions: Sequence[Caption],
+    graphics: Sequence[Graphic],
+    rules: Sequence[Box],
+    lines: Sequence[TextLine],
+    stats: TextStats,
+) -> list[Box]:
+    """Tables of text under their caption whose head is a filled band a row high holding the column's
+    title ("Advantages" on a coloured strip) and whose rows are sentences or bullets: they run from
+    the band to the first rule of its span below, or, with none, to the foot of the page."""
+    areas = []
+    for caption in captions:
+        if caption.label.kind != "table":
+            continue
+        box = caption.box
+        bands = [
+            band
+            for band in joined_bands(graphics, stats)
+            if band.width >= 60
+            and band.horizontal_overlap(box) > 0.5 * box.width
+            and 0 <= band.y0 - box.y1 <= stats.body_size
+            and any(band.contains_point(line.box.center_x, line.box.center_y, 0.5) for line in lines)
+        ]
+        if not bands:
+            continue
+        band = min(bands, key=lambda band: band.y0)
+        others = [other.box for other in captions if other is not caption and other.box.y0 > band.y1]
+        stop = min((other.y0 for other in others if other.horizontal_overlap(band) > 0), default=float("inf"))
+        # (rows drawn under the band, shaded or framed, make a grid the drawing itself delimits)
+        drawn = [
+            graphic.box
+            for graphic in graphics
+            if graphic.box.height > RULE_THICKNESS
+            and graphic.box.y1 > band.y1 + 1
+            and graphic.box.y0 < min(stop, band.y1 + 3 * stats.body_size)
+            and graphic.box.horizontal_overlap(band) > 0
+        ]
+        if drawn:
+            continue
+        feet = [rule for rule in rules if band.y1 < rule.y0 < stop and same_span(rule, band)]
+        if feet:
+            areas.append(Box(band.x0, band.y0, band.x1, min(rule.y1 for rule in feet)))
+            continue
+        end = runs_to_page_foot(band, lines)
+        if end is not None and end < stop:
+            areas.append(Box(band.x0, band.y0, band.x1, end))
+    return areas
+
+
+def joined_bands(graphics: Sequence[Graphic], stats: TextStats) -> list[Box]:
+    """Filled bands a row high, the pieces of one row (a header row shaded cell by cell) joined."""
+    pieces = sorted(
+        (
+            graphic.box
+            for graphic in graphics
+            if graphic.kind == "path" and RULE_THICKNESS < graphic.box.height <= 2.5 * stats.body_size
+        ),
+        key=lambda box: (box.y0, box.x0),
+    )
+    bands: list[Box] = []
+    for piece in pieces:
+        row = next(
+            (
+                index
+                for index, band in enumerate(bands)
+                if abs(band.y0 - piece.y0) <= 1.0
+                and abs(band.y1 - piece.y1) <= 1.0
+                and band.x0 - 2 <= piece.x0 <= band.x1 + 2
+            ),
+            None,
+        )
+        if row is None:
+            bands.append(piece)
+        else:
+            bands[row] = bands[row].union(piece)
+    return bands
 
 
 def table_rules_under(

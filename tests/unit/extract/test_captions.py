@@ -49,6 +49,13 @@ from cephalo_ray.extract.captions import (
         ("FIGURE. Kaplan-Meier curves by treatment", "figure", "Figure"),
         # a statistical agency's table of a chart's numbers (NCHS data briefs)
         ("Data table for Figure 1. Prevalence of hypertension in adults", "table", "Data table for Figure 1"),
+        # farmers' manuals and agency reports caption photographs as such
+        ("Picture 3.1. Two-row (left) and four-row strip cropping", "figure", "Picture 3.1"),
+        ("Photo 2: Flooded plots after the storm", "figure", "Photo 2"),
+        # numbered by chapter and section (a ministry's manual)
+        ("Figure 2.2.2a. Positive Ziehl Neelsen Smear", "figure", "Figure 2.2.2"),
+        ("Table 3.1.2: Drug doses by weight band", "table", "Table 3.1.2"),
+        ("Listagem 1: Hello World", "figure", "Listing 1"),  # a Portuguese thesis's code listing
     ],
 )
 def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None:
@@ -76,6 +83,8 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
         "Algorithmus 2 berechnet die Wahrscheinlichkeit",
         "Text-fig. 3 shows the ranges",
         "Text-figs. 2 and 3. The partitions",
+        "Photos 3 and 4 show the plots",
+        "Picture 2 shows the four-row strips",
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:
