@@ -27,6 +27,7 @@ from cephalo_ray.extract.captions import (
     join_caption_lines,
     label_at_start,
     parse_caption_start,
+    parse_numbered_title,
     without_goes_on_note,
 )
 from cephalo_ray.extract.geometry import (
@@ -39,8 +40,11 @@ from cephalo_ray.extract.geometry import (
 from cephalo_ray.extract.page_text import is_wordy
 
 
-def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) -> CaptionLabel | None:
-    """The label of the caption that line `index` opens, if it opens a paragraph with one."""
+def opens_caption(
+    lines: Sequence[TextLine], index: int, line_gap: float = 0.0, numbered: Collection[str] = ()
+) -> CaptionLabel | None:
+    """The label of the caption that line `index` opens, if it opens a paragraph with one (or, in a
+    document numbering its figures alone, with one of those `numbered`)."""
     line = lines[index]
     if index > 0 and beside_other_caption(lines[index - 1], line):
         return parse_caption_start(line.text, label_is_bold=line.bold_start)
@@ -70,7 +74,17 @@ def opens_caption(lines: Sequence[TextLine], index: int, line_gap: float = 0.0) 
     above = line_above(lines, index)
     if above is not None and not numbered_heading(above) and continues_sentence(above, line, line_gap):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
-    return parse_caption_start(line.text, label_is_bold=line.bold_start)
+    label = parse_caption_start(line.text, label_is_bold=line.bold_start)
+    if label is not None or not numbered:
+        return label
+    # (a number standing alone opens a caption only with its title beside it on the row)
+    titled = NUMBER_ALONE.match(line.text) is None or any(
+        other.box.shares_row(line.box)
+        and 0 <= other.box.x0 - line.box.x1 <= 3 * line.size
+        and any(char.isalpha() for char in other.text)
+        for other in lines
+    )
+    return parse_numbered_title(line.text, numbered) if titled else None
 
 
 def title_before_label(lines: Sequence[TextLine], previous: TextLine, line: TextLine) -> bool:
@@ -116,6 +130,9 @@ def title_rows_above(lines: Sequence[TextLine], title: int, taken: Collection[in
             return found
         found.append(above[0])
         top = lines[above[0]]
+
+
+NUMBER_ALONE = re.compile(r"^\s*[A-Z]?\d{1,3}\.\s*$")
 
 
 def line_above(lines: Sequence[TextLine], index: int) -> TextLine | None:
@@ -208,6 +225,7 @@ def find_captions(
     drawings: Sequence[Box] = (),
     body_size: float | None = None,
     line_gap: float = 0.0,
+    numbered: Collection[str] = (),
 ) -> list[Caption]:
     """Caption blocks: a block that opens with a label, plus the lines after it in the same block and
     the blocks right below it in the same font size, stopping at lines inside a drawing."""
@@ -216,7 +234,7 @@ def find_captions(
     for index, line in enumerate(lines):
         if index in taken:
             continue
-        label = opens_caption(lines, index, line_gap) or set_apart_by_drawing(
+        label = opens_caption(lines, index, line_gap, numbered) or set_apart_by_drawing(
             lines, index, drawings, line_gap
         )
         if label is None or amid_rows_of_cells(lines, line):

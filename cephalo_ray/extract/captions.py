@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
@@ -143,6 +144,38 @@ CONTINUED = re.compile(
 class CaptionLabel:
     kind: str  # "figure" or "table"
     label: str  # normalised: "Figure 3", "Figure S1", "Table 4"
+
+
+# "19. Personal saving rate": a report that numbers its charts alone ("1.", "A1."), its text citing
+# them as "figure 19"
+NUMBERED_TITLE = re.compile(r"^\s*(?P<number>[A-Z]?\d{1,3})\.(?:\s+(?=[^\s\d])|\s*$)")  # (or alone)
+CITED_FIGURE = re.compile(r"\b(?:figures?|figs?\.)\s+(?P<number>[A-Z]?\d{1,3})\b", re.IGNORECASE)
+# a line opening with a capitalised label word, a number and a title, however punctuated ("Figure 1
+# Repair outcomes"; not the sentence "Figure 2 shows that ...")
+WORD_LABELLED = re.compile(
+    r"^\s*(?:Fig(?:ure)?\.?|FIG(?:URE)?\.?|Tab(?:le)?\.?|TABLE)\s*[A-Z]?\d{1,3}[a-z]?\s*(?:[.:|\u2014\u2013-]|\s[A-Z(]|$)"
+)
+
+
+def numbered_exhibits(texts: Iterable[str]) -> frozenset[str]:
+    """The numbers of a document's figures captioned by their number alone: those its lines open
+    with ("19. Personal saving rate") and its text cites ("(figure 19)"). Empty where any line opens
+    with a label word and a number, or a caption with a label word: such a document labels its
+    figures."""
+    texts = list(texts)
+    if any(WORD_LABELLED.match(text) or parse_caption_start(text) is not None for text in texts):
+        return frozenset()
+    cited = {match["number"] for text in texts for match in CITED_FIGURE.finditer(text)}
+    opened = {match["number"] for text in texts if (match := NUMBERED_TITLE.match(text))}
+    return frozenset(cited & opened)
+
+
+def parse_numbered_title(text: str, numbered: Collection[str]) -> CaptionLabel | None:
+    """The label of a caption opened by one of the document's figure numbers alone ("19. ...")."""
+    match = NUMBERED_TITLE.match(text)
+    if match is None or match["number"] not in numbered:
+        return None
+    return CaptionLabel("figure", f"Figure {match['number']}")
 
 
 def roman_to_int(text: str) -> int | None:

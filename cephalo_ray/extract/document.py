@@ -18,6 +18,7 @@ from cephalo_ray.extract.across_pages import document_habits, pair_across_pages,
 from cephalo_ray.extract.captions import (
     find_mentions,
     join_caption_lines,
+    numbered_exhibits,
     parse_caption_start,
     split_sentences,
 )
@@ -309,6 +310,7 @@ def pair_pages(
     page_seconds: list[float],
 ) -> list[PageRegions]:
     """Each page's items by geometry alone (scanned pages have none), timed per page."""
+    numbered = numbered_exhibits(line.text for content in contents for line in content.lines)
     regions = []
     for page_index, content in enumerate(contents):
         tick = time.perf_counter()
@@ -318,7 +320,7 @@ def pair_pages(
             turn = page_turn(content.lines)
             upright = turned_upright(content, turn)
             found = pair_regions(
-                upright.lines, upright.graphics, upright.rect, stats, keep_uncaptioned, habits
+                upright.lines, upright.graphics, upright.rect, stats, keep_uncaptioned, habits, numbered
             )
             regions.append(turned_back(found, turn, content.rect))
         page_seconds[page_index] += time.perf_counter() - tick

@@ -245,6 +245,43 @@ def legend_under_title(
     return []
 
 
+def headline_under_title(
+    caption: Caption, lines: Sequence[TextLine], clusters: Sequence[Cluster]
+) -> list[int]:
+    """The rows of a headline set under a figure's one-row title, smaller than the title and at its
+    left edge, with the drawing right under them ("Figure 1.6. Global Growth-at-Risk" + "Global
+    financial stability risks ... have declined only slightly" + the panels, as financial
+    institutions' reports set their charts): part of the figure, no prose its claim must stop at."""
+    if len(caption.lines) != 1:
+        return []
+    title = lines[caption.lines[0]]
+    rows: list[int] = []
+    bottom = title.box.y1
+    for index in sorted(range(len(lines)), key=lambda index: lines[index].box.y0):
+        line = lines[index]
+        if index in caption.lines or line.box.center_y <= bottom:
+            continue
+        if line.box.y0 - bottom > (1.0 if not rows else 0.5) * line.size:
+            break
+        aligned = abs(line.box.x0 - title.box.x0) <= 3
+        if rows and not (aligned and abs(line.size - lines[rows[0]].size) <= 0.3):
+            break  # (the drawing's own lettering starts)
+        if not aligned or line.size > title.size - 0.5 or len(rows) >= 3:
+            return []
+        rows.append(index)
+        bottom = line.box.y1
+    if not rows:
+        return []
+    headline = union_of(lines[index].box for index in rows)
+    drawn = any(
+        not cluster.text_only
+        and cluster.box.horizontal_overlap(headline) > 0
+        and -1 <= cluster.box.y0 - headline.y1 <= 2 * lines[rows[-1]].box.height
+        for cluster in clusters
+    )
+    return rows if drawn else []
+
+
 LEGEND_ROWS = 30  # pieces of lines of a legend between an item's title and the item, at most
 
 
@@ -300,9 +337,10 @@ def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> 
     return text.y0 - PANEL_GAP <= caption.center_y <= text.y1 + PANEL_GAP
 
 
-def in_ruled_row(caption: Box, graphics: Sequence[Graphic]) -> bool:
-    """The caption fills a row ruled above and below across its width (a cell of its own over the
-    item's cell), so it is no panel's title: a drawing's lettering is not ruled off like that."""
+def in_row_of_its_own(caption: Box, graphics: Sequence[Graphic]) -> bool:
+    """The caption fills a row of its own across the item: ruled above and below across its width
+    (a word processor's cell over the item's cell) or set on a band a row high (a report's exhibit
+    banner, white on black). It is no panel's title: a drawing's lettering is not set apart so."""
     rules = [graphic.box for graphic in graphics if is_rule(graphic, caption.width)]
     reach = 0.5 * caption.height
     over = any(
@@ -313,7 +351,15 @@ def in_ruled_row(caption: Box, graphics: Sequence[Graphic]) -> bool:
         -1.0 <= rule.y0 - caption.y1 <= reach and rule.x0 <= caption.x0 + 1 and rule.x1 >= caption.x1 - 1
         for rule in rules
     )
-    return over and under
+    banner = any(
+        graphic.kind == "path"
+        and graphic.box.contains_point(caption.center_x, caption.center_y)
+        and graphic.box.x0 <= caption.x0 + 1
+        and graphic.box.x1 >= caption.x1 - 1
+        and caption.height < graphic.box.height <= caption.height + reach
+        for graphic in graphics
+    )
+    return (over and under) or banner
 
 
 def is_code(cluster: Cluster, lines: Sequence[TextLine]) -> bool:

@@ -17,7 +17,7 @@ Clusters no caption claims are dropped unless they are large raster images and t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -59,9 +59,10 @@ from cephalo_ray.extract.geometry import (
     union_of,
 )
 from cephalo_ray.extract.item_edges import (
+    headline_under_title,
     hides_caption,
     in_margin_column,
-    in_ruled_row,
+    in_row_of_its_own,
     is_code,
     item_kind,
     legend_under_title,
@@ -118,11 +119,13 @@ def pair_regions(
     stats: TextStats,
     keep_uncaptioned: bool = False,
     habits: Mapping[str, str] = DEFAULT_HABITS,
+    numbered: Collection[str] = (),
 ) -> PageRegions:
     """Figures and tables of one page, each with its caption where one is found.
 
     `habits` says per kind whether captions sit "below" or "above" their item in this document
-    (`document_habits` learns it from the captions that could only go one way).
+    (`document_habits` learns it from the captions that could only go one way); `numbered` holds the
+    numbers of figures the document captions by their number alone (`numbered_exhibits`).
     """
     visible, sidebars = visible_graphics(graphics, lines, page, stats)
     footnotes = page_footnotes(lines, visible, page, stats)
@@ -137,6 +140,7 @@ def pair_regions(
         [cluster.box for cluster in drawings if cluster.box.area > 0] + rules,
         stats.body_size,
         stats.line_gap,
+        numbered,
     )
     panels = [graphic.box for graphic in graphics if graphic.kind == "path"]
     captions = [with_panel_legend(caption, lines, panels) for caption in captions]
@@ -147,11 +151,12 @@ def pair_regions(
     for caption in captions:
         clusters = [without_caption_row(cluster, caption.box, lines) or cluster for cluster in clusters]
     # a "caption" inside a drawing is text of the drawing (a panel title), not a caption, unless
-    # it has a ruled row of its own (a word processor's table holding a figure under its caption)
+    # it has a row of its own (a word processor's table holding a figure under its captioned row, a
+    # report's exhibit banner)
     captions = [
         caption
         for caption in captions
-        if in_ruled_row(caption.box, visible)
+        if in_row_of_its_own(caption.box, visible)
         or not any(hides_caption(cluster, caption.box, lines) for cluster in clusters)
     ]
     body_boxes = [lines[index].box for index in body]
@@ -210,6 +215,8 @@ def pair_regions(
     for index, caption in enumerate(captions):
         note = notes_over_caption(caption.box, lines, body, body_blocks, stats)
         prose = [lines[i].box for i in body if i not in note] if note else body_boxes
+        headline = {lines[i].box for i in headline_under_title(caption, lines, clusters)}
+        prose = [box for box in prose if box not in headline]
         blockers = prose + headings + [other.box for j, other in enumerate(captions) if j != index]
         notes = notes_under_caption(caption.box, lines, text_blocks, stats)
         if not notes and habits.get(caption.label.kind) == "above":

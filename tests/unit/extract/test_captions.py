@@ -259,3 +259,26 @@ def test_a_label_numbered_after_a_two_letter_prefix_keeps_it() -> None:
     assert label_of("Figure CS1.1. SARs across five continents") == "Figure CS1.1"
     assert label_of("Figure ED3 Extended data of the survey") == "Figure ED3"
     assert label_of("Table A1. Sample sizes") == "Table A1"
+
+
+def test_figures_numbered_alone_are_those_opened_by_their_number_and_cited_in_a_document_without_labels() -> (
+    None
+):
+    from cephalo_ray.extract.captions import numbered_exhibits, parse_numbered_title
+
+    report = [
+        "19.",
+        "Personal saving rate",
+        "A1. Impulse responses in the appendix",
+        "quarters (figure 19). This low saving rate likely reflects",
+        "Figure 2 shows that before the pandemic the median response (figure A1)",
+        "8. For additional discussion, see the box",
+    ]
+    numbered = numbered_exhibits(report)
+    assert numbered == frozenset({"19", "A1"})  # footnote 8 is never cited as a figure
+    label = parse_numbered_title("19. Personal saving rate", numbered)
+    assert label is not None and (label.kind, label.label) == ("figure", "Figure 19")
+    assert parse_numbered_title("8. For additional discussion", numbered) is None
+    # a paper that labels its figures, even without punctuation, numbers no figure alone
+    assert numbered_exhibits([*report, "Figure 1 Repair outcomes of Cas9 cuts"]) == frozenset()
+    assert numbered_exhibits([*report, "Table 2. Sample sizes"]) == frozenset()

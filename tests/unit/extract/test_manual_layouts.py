@@ -366,3 +366,133 @@ def test_a_tables_title_set_before_its_label_at_the_rows_end_is_its_caption() ->
     assert pair["caption"] == (
         "Table 8.2 Estimates of Energy costs of activity for a 65kg goat based on ARC (1980) and Lachica et al (1997)."
     )
+
+
+def test_charts_numbered_alone_and_cited_as_figures_are_captioned_by_their_number_and_title() -> None:
+    # (the Federal Reserve's Monetary Policy Report: "19." and "Personal saving rate" over each chart,
+    # no label word anywhere, the text citing "(figure 19)"; a footnote "8." is no caption)
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    for number, top in ((19, 92.0), (20, 330.0)):
+        page.insert_text((66, top + 10), f"{number}.", fontsize=10, fontname="tiro")
+        page.insert_text(
+            (84, top + 10),
+            "Personal saving rate" if number == 19 else "Indexes of consumer sentiment",
+            fontsize=10,
+            fontname="tiro",
+        )
+        chart = pymupdf.Rect(66, top + 20, 285, top + 170)
+        page.draw_rect(chart, color=(0, 0, 0), width=0.5)
+        page.draw_polyline(
+            [(70 + 12 * step, chart.y1 - 10 - (step * 37) % 90) for step in range(17)],
+            color=(0, 0, 0.6),
+            width=1,
+        )
+        for step in range(6):
+            page.insert_text((270, chart.y1 - 6 - 24 * step), str(5 * step), fontsize=6, fontname="helv")
+        page.insert_text(
+            (66, chart.y1 + 12),
+            "SOURCE: Bureau of Economic Analysis via Haver Analytics.",
+            fontsize=7,
+            fontname="tiro",
+        )
+    body = " ".join(
+        [
+            BODY,
+            "This low saving rate reflects the strong balance sheets of households (figure 19),",
+            BODY,
+            "and sentiment has improved (figure 20).",
+        ]
+        * 3
+    )
+    assert page.insert_textbox(pymupdf.Rect(327, 72, 546, 700), body, fontsize=10, fontname="tiro") >= 0
+    page.insert_text(
+        (66, 740),
+        "8.  For additional discussion, see the box on the labor market.",
+        fontsize=7,
+        fontname="tiro",
+    )
+    pairs = sorted(extract(doc), key=lambda pair: pair["bbox"][1])
+    assert [(pair["label"], pair["caption"]) for pair in pairs] == [
+        ("Figure 19", "19. Personal saving rate"),
+        ("Figure 20", "20. Indexes of consumer sentiment"),
+    ]
+    assert iou(pairs[0]["bbox"], (66, 112, 285, 262)) > 0.85
+
+
+def test_a_figures_headline_under_its_title_does_not_stop_the_title_claiming_the_panels() -> None:
+    # (an IMF flagship report: "Figure 1.6. Global Growth-at-Risk" in bold, a two-row headline in a
+    # smaller face at the same left edge, then two chart panels)
+    doc = pymupdf.open()
+    prose_pages(doc, 1, size=(612, 792), columns=((75, 314), (327, 566)), top=72, bottom=740, repeats=12)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((75.5, 86), "Figure 1.6. Global Growth-at-Risk", fontsize=10, fontname="hebo")
+    page.insert_text(
+        (75.5, 105),
+        "Global financial stability risks expected over the near term have declined only slightly since April,",
+        fontsize=9,
+        fontname="helv",
+    )
+    page.insert_text(
+        (75.5, 115),
+        "with the balance of risks to global growth still tilted to the downside.",
+        fontsize=9,
+        fontname="helv",
+    )
+    for left in (75.5, 327.0):
+        page.insert_text(
+            (left + 12, 128), "1. Near-Term Growth Forecast Densities", fontsize=8, fontname="helv"
+        )
+        panel = pymupdf.Rect(left, 132, left + 238, 267)
+        page.draw_rect(panel, color=(0.5, 0.5, 0.5), width=0.6)
+        page.draw_polyline(
+            [(left + 10 + 9 * step, 255 - (step * 29) % 100) for step in range(25)],
+            color=(0.8, 0, 0),
+            width=1,
+        )
+        for step in range(5):
+            page.insert_text((left, 262 - 28 * step), f"0.{step}", fontsize=7, fontname="helv")
+    for left in (75, 327):
+        prose(page, pymupdf.Rect(left, 420, left + 239, 740), 2)
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 1.6. Global Growth-at-Risk"
+    assert iou(pair["bbox"], (75.5, 96, 566, 267)) > 0.8
+
+
+def test_an_exhibit_numbered_alone_on_a_black_banner_over_its_chart_is_captioned_by_the_banner() -> None:
+    # (the Chicago Fed's Economic Perspectives: "4. Impulse responses ..." in white on a black band
+    # right on top of a raster chart, the text citing "figure 4")
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    prose(page, pymupdf.Rect(54, 60, 558, 200), 2)
+    assert (
+        page.insert_textbox(
+            pymupdf.Rect(54, 200, 558, 240),
+            "The responses are shown in figure 4.",
+            fontsize=10,
+            fontname="tiro",
+        )
+        >= 0
+    )
+    page.draw_rect(pymupdf.Rect(54, 250, 558, 266), color=None, fill=(0, 0, 0))
+    page.insert_text(
+        (76.8, 262),
+        "4. Impulse responses of select macroeconomic variables",
+        fontsize=10.6,
+        fontname="hebo",
+        color=(1, 1, 1),
+    )
+    photo(page, pymupdf.Rect(74.5, 268, 533.9, 555.8), shade=120)
+    page.insert_text(
+        (85.8, 572),
+        "Notes: This figure shows the impulse responses of six macroeconomic variables.",
+        fontsize=8,
+        fontname="tiro",
+    )
+    prose(page, pymupdf.Rect(54, 600, 558, 760), 2)
+    (pair,) = extract(doc)
+    assert (pair["label"], pair["caption"]) == (
+        "Figure 4",
+        "4. Impulse responses of select macroeconomic variables",
+    )
+    assert iou(pair["bbox"], (74.5, 268, 533.9, 555.8)) > 0.9
