@@ -341,16 +341,16 @@ def in_row_of_its_own(caption: Box, graphics: Sequence[Graphic]) -> bool:
     """The caption fills a row of its own across the item: ruled above and below across its width
     (a word processor's cell over the item's cell) or set on a band a row high (a report's exhibit
     banner, white on black). It is no panel's title: a drawing's lettering is not set apart so."""
-    rules = [graphic.box for graphic in graphics if is_rule(graphic, caption.width)]
     reach = 0.5 * caption.height
-    over = any(
-        -1.0 <= caption.y0 - rule.y1 <= reach and rule.x0 <= caption.x0 + 1 and rule.x1 >= caption.x1 - 1
-        for rule in rules
-    )
-    under = any(
-        -1.0 <= rule.y0 - caption.y1 <= reach and rule.x0 <= caption.x0 + 1 and rule.x1 >= caption.x1 - 1
-        for rule in rules
-    )
+    across = [
+        graphic.box
+        for graphic in graphics
+        if is_rule(graphic, caption.width)
+        and graphic.box.x0 <= caption.x0 + 1
+        and graphic.box.x1 >= caption.x1 - 1
+    ]
+    over = any(-1.0 <= caption.y0 - rule.y1 <= reach for rule in across)
+    under = any(-1.0 <= rule.y0 - caption.y1 <= reach for rule in across)
     banner = any(
         graphic.kind == "path"
         and graphic.box.contains_point(caption.center_x, caption.center_y)

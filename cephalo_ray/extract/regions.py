@@ -212,6 +212,7 @@ def pair_regions(
         if line_index not in caption_lines:
             text_blocks.setdefault(line.block, []).append(line_index)
     in_drawings = {index for cluster in clusters if not cluster.text_only for index in cluster.lines}
+    free = [i for i in range(len(lines)) if i not in caption_lines and i not in in_drawings]
     for index, caption in enumerate(captions):
         note = notes_over_caption(caption.box, lines, body, body_blocks, stats)
         prose = [lines[i].box for i in body if i not in note] if note else body_boxes
@@ -220,7 +221,6 @@ def pair_regions(
         blockers = prose + headings + [other.box for j, other in enumerate(captions) if j != index]
         notes = notes_under_caption(caption.box, lines, text_blocks, stats)
         if not notes and habits.get(caption.label.kind) == "above":
-            free = [i for i in range(len(lines)) if i not in caption_lines and i not in in_drawings]
             notes = legend_under_title(caption, lines, free, clusters)
         with_notes = list(captions)
         if notes:
