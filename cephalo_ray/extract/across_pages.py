@@ -139,7 +139,25 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
     for number, page in enumerate(pages):
         for rest in page.continued_legends if number > 0 else ():
             with_legend_from_next_page(items, number - 1, rest)
-    return items
+    return without_repeated_captions(items)
+
+
+def without_repeated_captions(items: list[list[Item]]) -> list[list[Item]]:
+    """A caption repeated word for word over an item on the next page heads the rest of the same item
+    (a long table set over pages under its full title each time, with no "continued"): the item is
+    the one on the page where the caption first stood."""
+
+    def key(item: Item) -> tuple[str, str, str] | None:
+        if item.caption is None:
+            return None
+        return (item.kind, item.caption.label.label, " ".join(item.caption.text.split()))
+
+    kept: list[list[Item]] = []
+    before: set[tuple[str, str, str] | None] = set()
+    for page_items in items:
+        kept.append([item for item in page_items if key(item) is None or key(item) not in before])
+        before = {key(item) for item in page_items}
+    return kept
 
 
 def with_legend_from_next_page(items: list[list[Item]], number: int, rest: Caption) -> None:

@@ -72,7 +72,11 @@ def opens_caption(
         if not (heading or bold_caption or resized):
             return None
     above = line_above(lines, index)
-    if above is not None and not numbered_heading(above) and continues_sentence(above, line, line_gap):
+    if (
+        above is not None
+        and not numbered_heading(above)
+        and continues_sentence(above, line, max(line_gap, paragraph_spacing(lines, above)))
+    ):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
     label = parse_caption_start(line.text, label_is_bold=line.bold_start)
     if label is not None or not numbered:
@@ -85,6 +89,19 @@ def opens_caption(
         for other in lines
     )
     return parse_numbered_title(line.text, numbered) if titled else None
+
+
+def paragraph_spacing(lines: Sequence[TextLine], line: TextLine) -> float:
+    """The white between this line and the one over it where both are full rows of one paragraph
+    (same size, flush, as wide), else nothing: a paragraph set looser than the page's usual spacing
+    still runs on at its own."""
+    index = next(number for number, other in enumerate(lines) if other is line)
+    above = line_above(lines, index)
+    if above is None or abs(above.size - line.size) > 0.3 or abs(above.box.x0 - line.box.x0) > 3.0:
+        return 0.0
+    if abs(above.box.x1 - line.box.x1) > 3.0 or line.box.horizontal_overlap(above.box) <= 0:
+        return 0.0
+    return max(line.box.y0 - above.box.y1, 0.0)
 
 
 def title_before_label(lines: Sequence[TextLine], previous: TextLine, line: TextLine) -> bool:

@@ -288,9 +288,14 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     if not match:
         alone = UNNUMBERED_LABEL.match(closed_up(text))
         return CaptionLabel(alone["word"].lower(), alone["word"].capitalize()) if alone else None
-    if (match["extended"] or match["word"])[0].islower():
-        return None  # "figure 2.10" in lower case continues a sentence; labels are capitalised
     rest = match["rest"]
+    if (match["extended"] or match["word"])[0].islower():
+        # "figure 2.10" in lower case continues a sentence; labels are capitalised, unless set in
+        # bold small capitals, punctuated and titled ("table 14: Rice Exports ...", the text layer
+        # of a report's display face)
+        delimited = re.match(r"^\s*[.:]\s+[A-Z]", rest) is not None
+        if not (label_is_bold and delimited and not match["extended"]):
+            return None
     if match["word"].lower().rstrip(".") in PLURAL_WORDS:
         # (a range the number took whole as a chapter-numbered label, "1-2" before a colon, is
         # closed right after it)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from cephalo_ray.extract.clusters import GRAPHIC_GAP
 from cephalo_ray.extract.geometry import (
+    RULE_THICKNESS,
     Box,
     Caption,
     Cluster,
@@ -254,6 +255,19 @@ def vertical_claim(
     near = union_of(clusters[i].box for i in solid) if solid else box
     between = Box(box.x0, near.y1, box.x1, box.y1) if upward else Box(box.x0, box.y0, box.x1, near.y0)
     if any(between.contains_point(line.box.center_x, line.box.center_y) for line in lines):
+        near = box
+    # (nor when it runs exactly as wide as the table it heads: the table's own top rule, a row's
+    # white under it)
+    elif (
+        not figure_caption
+        and solid
+        and any(
+            i not in solid
+            and abs(clusters[i].box.x0 - near.x0) <= 4
+            and abs(clusters[i].box.x1 - near.x1) <= 4
+            for i in chosen
+        )
+    ):
         near = box
     gap = caption.y0 - near.y1 if upward else near.y0 - caption.y1
     if gap > max_gap:
@@ -591,8 +605,19 @@ def past_table_foot(
             if is_rule(graphic, 0.9 * table.width)
             and table.contains_point(graphic.box.center_x, graphic.box.center_y, 1.0)
         ]
+        # (a shaded head row between its rules is no table of its own: its rows follow under it)
+        shaded = any(
+            graphic.kind == "path"
+            and graphic.box.height > 2 * RULE_THICKNESS
+            and graphic.box.x0 <= table.x0 + 2
+            and graphic.box.x1 >= table.x1 - 2
+            and graphic.box.y0 <= table.y0 + 3
+            and graphic.box.y1 >= table.y1 - 3
+            for graphic in graphics
+        )
         ruled = (
             len(rules) >= 2
+            and not shaded
             and min(r.y0 for r in rules) <= table.y0 + 2
             and max(r.y1 for r in rules) >= table.y1 - 2
         )

@@ -23,6 +23,7 @@ from cephalo_ray.extract.geometry import (
     Item,
     TextLine,
     TextStats,
+    edge_gap,
     is_rule,
     joined_rules,
     union_of,
@@ -251,16 +252,22 @@ def headline_under_title(
     """The rows of a headline set under a figure's one-row title, smaller than the title and at its
     left edge, with the drawing right under them ("Figure 1.6. Global Growth-at-Risk" + "Global
     financial stability risks ... have declined only slightly" + the panels, as financial
-    institutions' reports set their charts): part of the figure, no prose its claim must stop at."""
-    if len(caption.lines) != 1:
+    institutions' reports set their charts): part of the figure, no prose its claim must stop at.
+    A title of several rows has the headline under its last ("FIGURE 2.6" + a bold title over two
+    rows + "As the income of a country improves, so does food security.")."""
+    if not caption.lines:
         return []
-    title = lines[caption.lines[0]]
+    title = max((lines[index] for index in caption.lines), key=lambda line: line.box.y1)
+    if len(caption.lines) > 1 and not title.bold_start:
+        return []  # (a legend's last row in the text's face, a source line under it, is no title)
     rows: list[int] = []
     bottom = title.box.y1
     for index in sorted(range(len(lines)), key=lambda index: lines[index].box.y0):
         line = lines[index]
         if index in caption.lines or line.box.center_y <= bottom:
             continue
+        if line.box.horizontal_overlap(title.box) <= 0:
+            continue  # (the other column's text, level with it)
         if line.box.y0 - bottom > (1.0 if not rows else 0.5) * line.size:
             break
         aligned = abs(line.box.x0 - title.box.x0) <= 3
@@ -365,6 +372,27 @@ def in_row_of_its_own(caption: Box, graphics: Sequence[Graphic]) -> bool:
 def is_code(cluster: Cluster, lines: Sequence[TextLine]) -> bool:
     """The cluster is text in a typewriter face and nothing pictured: a code listing."""
     return cluster.images == 0 and bool(cluster.lines) and all(lines[index].mono for index in cluster.lines)
+
+
+def listings_past_table(
+    costs: Mapping[int, float], clusters: Sequence[Cluster], lines: Sequence[TextLine], gap: float
+) -> set[int]:
+    """Of a table's claimed clusters, the code listings standing apart beyond the table (a framed
+    snippet under a grid of numbers, more than `gap` of white between): listings are figures of
+    their own, uncaptioned here, not rows of the table."""
+    listings = [index for index in costs if is_code(clusters[index], lines)]
+    table = [index for index in costs if index not in listings and not clusters[index].text_only]
+    if not listings or not table:
+        return set()
+    nearest = min(costs[index] for index in table)
+    body = union_of(clusters[index].box for index in table)
+    return {
+        index
+        for index in listings
+        if costs[index] > nearest
+        and clusters[index].box.vertical_overlap(body) <= 0
+        and edge_gap(clusters[index].box, body) > gap
+    }
 
 
 def with_legend_under_item(

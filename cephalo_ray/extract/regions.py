@@ -66,6 +66,7 @@ from cephalo_ray.extract.item_edges import (
     is_code,
     item_kind,
     legend_under_title,
+    listings_past_table,
     notes_over_caption,
     notes_under_caption,
     over_table_foot,
@@ -216,7 +217,20 @@ def pair_regions(
     for index, caption in enumerate(captions):
         note = notes_over_caption(caption.box, lines, body, body_blocks, stats)
         prose = [lines[i].box for i in body if i not in note] if note else body_boxes
-        headline = {lines[i].box for i in headline_under_title(caption, lines, clusters)}
+        headline_rows = headline_under_title(caption, lines, clusters)
+        if (
+            headline_rows
+            and lines[headline_rows[0]].box.y0 - caption.box.y1 <= 0.25 * lines[headline_rows[0]].size
+        ):
+            # (set close under the title, with no more white than between the title's own rows, it
+            # is the caption's subtitle; set apart, it heads the drawing)
+            caption = captions[index] = replace(
+                caption,
+                box=caption.box.union(union_of(lines[i].box for i in headline_rows)),
+                text=join_caption_lines([caption.text] + [lines[i].text for i in headline_rows]),
+                lines=caption.lines + tuple(headline_rows),
+            )
+        headline = {lines[i].box for i in headline_rows}
         prose = [box for box in prose if box not in headline]
         blockers = prose + headings + [other.box for j, other in enumerate(captions) if j != index]
         notes = notes_under_caption(caption.box, lines, text_blocks, stats)
@@ -293,13 +307,17 @@ def pair_regions(
         and PANEL_LETTER_START.match(line.text.strip())
     ]
     for claim_index, claim in enumerate(claims):
-        for cluster_index, cost in chained_costs(
+        costs = chained_costs(
             claim,
             noted.get(claim_index, captions[claim.caption]).box,
             clusters,
             max_gap,
             claim_links(claim, captions, loose, loose_panel_captions),
-        ).items():
+        )
+        if captions[claim.caption].label.kind == "table":
+            for listing in listings_past_table(costs, clusters, lines, 1.5 * stats.body_size):
+                del costs[listing]
+        for cluster_index, cost in costs.items():
             candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
     # a drawing level with a caption beside it that has nothing above or below to claim is that
     # caption's, however near the figure under it (a stack: one figure captioned at its side, the

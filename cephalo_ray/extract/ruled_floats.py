@@ -189,7 +189,7 @@ def joined_bands(graphics: Sequence[Graphic], stats: TextStats) -> list[Box]:
         (
             graphic.box
             for graphic in graphics
-            if graphic.kind == "path" and RULE_THICKNESS < graphic.box.height <= 2.5 * stats.body_size
+            if graphic.kind == "path" and RULE_THICKNESS < graphic.box.height <= 3.5 * stats.body_size
         ),
         key=lambda box: (box.y0, box.x0),
     )
