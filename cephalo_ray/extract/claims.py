@@ -446,8 +446,9 @@ def beside_claim(
             grown = False
             for i, cluster in enumerate(clusters):
                 on_side = cluster.box.x0 >= caption.x1 - 2 if to_right else cluster.box.x1 <= caption.x0 + 2
+                # (or heading it, its first row a little over the drawing's top)
                 level_with_other = any(
-                    mate.y0 >= cluster.box.y0 - 2 and mate.y0 <= cluster.box.y1 for mate in column_mates
+                    mate.y1 >= cluster.box.y0 + 2 and mate.y0 <= cluster.box.y1 for mate in column_mates
                 )
                 if (
                     i not in chosen

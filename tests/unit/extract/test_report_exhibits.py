@@ -2,7 +2,8 @@
 striped in shaded bands under a two-row header band, a table's title repeated over each page it
 runs to, stacked tables under double rules, a chart's subtitle set tight under a title of several
 rows, a listing under a grid table, a display face's lower-case label, a shaded header row over a
-striped table stacked on a chart, and a sentence's last word wrapped onto a line of its own."""
+striped table stacked on a chart, a sentence's last word wrapped onto a line of its own, and a
+margin column of table captions."""
 
 from __future__ import annotations
 
@@ -276,3 +277,28 @@ def test_a_tables_rows_under_its_shaded_header_row_stay_its_over_a_chart_caption
     assert sorted(pairs) == ["Figure 8", "Table 3"]
     assert iou(pairs["Table 3"]["bbox"], (33.1, 106.5, 561.1, 385)) > 0.9
     assert iou(pairs["Figure 8"]["bbox"], tuple(chart)) > 0.9
+
+
+def test_a_table_beside_a_margin_caption_stops_at_the_table_the_next_caption_heads() -> None:
+    # (a Springer review: each table's caption in the left margin column, the second one's first
+    # row a little over its table's head rule, the tables 29 pt apart, nearer than panels may be)
+    from cephalo_ray.extract.captions import parse_caption_start
+    from cephalo_ray.extract.claims import beside_claim
+    from cephalo_ray.extract.geometry import Box, Caption, Cluster
+
+    captions = []
+    for text, box in (
+        ("Table 11 Commonly employed perovskite end members for relaxors", Box(48.2, 256.2, 158.3, 290.1)),
+        ("Table 12 List of a few relaxor-based compositions for MLC", Box(48.2, 372.4, 158.3, 392.6)),
+    ):
+        label = parse_caption_start(text, label_is_bold=True)
+        assert label is not None
+        captions.append(Caption(box, label, text, (len(captions),), True))
+    clusters = [
+        Cluster(Box(175.8, 255.2, 547.1, 347.6), paths=3, lines=[2, 3, 4, 5]),
+        Cluster(Box(175.8, 376.6, 547.1, 727.1), paths=3, lines=[6, 7, 8, 9]),
+    ]
+    first = beside_claim(0, captions, clusters, [])
+    second = beside_claim(1, captions, clusters, [])
+    assert first is not None and first.clusters == (0,)
+    assert second is not None and second.clusters == (1,)
