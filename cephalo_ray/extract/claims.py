@@ -256,8 +256,8 @@ def vertical_claim(
     between = Box(box.x0, near.y1, box.x1, box.y1) if upward else Box(box.x0, box.y0, box.x1, near.y0)
     if any(between.contains_point(line.box.center_x, line.box.center_y) for line in lines):
         near = box
-    # (nor when it runs exactly as wide as the table it heads: the table's own top rule, a row's
-    # white under it)
+    # (a lone rule as wide as the ruled table beyond it is that table's own top rule, however much
+    # white a loosely set head row leaves under it: it measures how near the table is)
     elif (
         not figure_caption
         and solid

@@ -222,8 +222,8 @@ def pair_regions(
             headline_rows
             and lines[headline_rows[0]].box.y0 - caption.box.y1 <= 0.25 * lines[headline_rows[0]].size
         ):
-            # (set close under the title, with no more white than between the title's own rows, it
-            # is the caption's subtitle; set apart, it heads the drawing)
+            # (set tight under the title, a quarter of its size apart at most, it is the caption's
+            # subtitle; set apart, it heads the drawing)
             caption = captions[index] = replace(
                 caption,
                 box=caption.box.union(union_of(lines[i].box for i in headline_rows)),

@@ -141,9 +141,9 @@ def banded_tables(
     lines: Sequence[TextLine],
     stats: TextStats,
 ) -> list[Box]:
-    """Tables of text under their caption whose head is a filled band a row high holding the column's
-    title ("Advantages" on a coloured strip) and whose rows are sentences or bullets: they run from
-    the band to the first rule of its span below, or, with none, to the foot of the page."""
+    """Tables of text under their caption whose head is a filled band a row or two high holding the
+    column's title ("Advantages" on a coloured strip) and whose rows are sentences or bullets: they
+    run from the band to the first rule of its span below, or, with none, to the foot of the page."""
     areas = []
     for caption in captions:
         if caption.label.kind != "table":
@@ -184,7 +184,8 @@ def banded_tables(
 
 
 def joined_bands(graphics: Sequence[Graphic], stats: TextStats) -> list[Box]:
-    """Filled bands a row high, the pieces of one row (a header row shaded cell by cell) joined."""
+    """Filled bands a row or two high (a header whose cells wrap onto a second row), the pieces of
+    one row (a header row shaded cell by cell) joined."""
     pieces = sorted(
         (
             graphic.box
