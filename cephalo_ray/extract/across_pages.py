@@ -153,10 +153,10 @@ def without_repeated_captions(items: list[list[Item]]) -> list[list[Item]]:
         return (item.kind, item.caption.label.label, " ".join(item.caption.text.split()))
 
     kept: list[list[Item]] = []
-    before: set[tuple[str, str, str] | None] = set()
+    before: set[tuple[str, str, str]] = set()
     for page_items in items:
-        kept.append([item for item in page_items if key(item) is None or key(item) not in before])
-        before = {key(item) for item in page_items}
+        kept.append([item for item in page_items if key(item) not in before])
+        before = {found for found in map(key, page_items) if found is not None}
     return kept
 
 

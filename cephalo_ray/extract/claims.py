@@ -19,6 +19,7 @@ from cephalo_ray.extract.geometry import (
     is_rule,
     union_of,
 )
+from cephalo_ray.extract.ruled_floats import same_span
 
 PANEL_GAP = 30.0  # panels of one figure are at most this far apart
 MAX_CAPTION_GAP = 72.0  # a caption further than one inch from its figure is not its caption
@@ -261,12 +262,7 @@ def vertical_claim(
     elif (
         not figure_caption
         and solid
-        and any(
-            i not in solid
-            and abs(clusters[i].box.x0 - near.x0) <= 4
-            and abs(clusters[i].box.x1 - near.x1) <= 4
-            for i in chosen
-        )
+        and any(i not in solid and same_span(clusters[i].box, near) for i in chosen)
     ):
         near = box
     gap = caption.y0 - near.y1 if upward else near.y0 - caption.y1

@@ -224,12 +224,7 @@ def pair_regions(
         ):
             # (set tight under the title, a quarter of its size apart at most, it is the caption's
             # subtitle; set apart, it heads the drawing)
-            caption = captions[index] = replace(
-                caption,
-                box=caption.box.union(union_of(lines[i].box for i in headline_rows)),
-                text=join_caption_lines([caption.text] + [lines[i].text for i in headline_rows]),
-                lines=caption.lines + tuple(headline_rows),
-            )
+            caption = captions[index] = with_rows(caption, headline_rows, lines)
         headline = {lines[i].box for i in headline_rows}
         prose = [box for box in prose if box not in headline]
         blockers = prose + headings + [other.box for j, other in enumerate(captions) if j != index]
@@ -239,12 +234,7 @@ def pair_regions(
         with_notes = list(captions)
         if notes:
             # (a caption heading its item with its notes set under it: the item starts under the notes)
-            with_notes[index] = replace(
-                caption,
-                box=caption.box.union(union_of(lines[i].box for i in notes)),
-                text=join_caption_lines([caption.text] + [lines[i].text for i in notes]),
-                lines=caption.lines + tuple(notes),
-            )
+            with_notes[index] = with_rows(caption, notes, lines)
             under_notes = [lines[i].box for i in body if i not in notes and i not in note]
             notes_blockers = (
                 under_notes + headings + [other.box for j, other in enumerate(captions) if j != index]
@@ -437,6 +427,16 @@ def pair_regions(
         tuple(evidence),
         len(body),
         legends_from_before,
+    )
+
+
+def with_rows(caption: Caption, rows: Sequence[int], lines: Sequence[TextLine]) -> Caption:
+    """The caption grown by the rows under it (its subtitle, its notes), their text read after its own."""
+    return replace(
+        caption,
+        box=caption.box.union(union_of(lines[i].box for i in rows)),
+        text=join_caption_lines([caption.text] + [lines[i].text for i in rows]),
+        lines=caption.lines + tuple(rows),
     )
 
 
