@@ -101,7 +101,9 @@ def paragraph_spacing(lines: Sequence[TextLine], line: TextLine) -> float:
         return 0.0
     if abs(above.box.x1 - line.box.x1) > 3.0 or line.box.horizontal_overlap(above.box) <= 0:
         return 0.0
-    return max(line.box.y0 - above.box.y1, 0.0)
+    white = max(line.box.y0 - above.box.y1, 0.0)
+    # (rows further apart than a double-spaced paragraph's are no paragraph's: two captions as wide)
+    return white if white <= 2 * line.size else 0.0
 
 
 def title_before_label(lines: Sequence[TextLine], previous: TextLine, line: TextLine) -> bool:
@@ -405,6 +407,11 @@ def next_row_written_elsewhere(
             <= box.y0 - last.box.y1
             <= max(0.8 * last.size, line_gap + 0.5 * last.size)
             and continues_caption(lines, members, index, drawings, line_gap, body_size)
+            # (with no line between: one it skipped (a note under the legend) ended the caption)
+            and not any(
+                last.box.y1 <= other.box.center_y <= box.y0 and other.box.horizontal_overlap(box) > 0
+                for other in lines
+            )
         ):
             return index
     return None

@@ -743,6 +743,9 @@ def next_row_of_caption(
         text[-1:].isalnum() or text.endswith((",", ";", "(", "-")) or (reads_on and text.endswith(")"))
     )
     broken_off = unfinished and (last.box.x1 >= box.x1 - 2 or ragged)
+    # (a line set in by an em or so under a one-row caption opens a paragraph: "Figure 2 shows ...")
+    indented = len(members) == 1 and 0.5 * size <= box.x0 - last.box.x0 <= 2 * size
+    broken_off = broken_off and not indented
     # (not in a document whose body is set solid: a caption there is too; a paragraph's space
     # after its last row parts it from the heading or the body text that follows)
     broken_off = broken_off and line_gap >= 0.1 * size

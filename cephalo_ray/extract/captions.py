@@ -45,8 +45,9 @@ _ARABIC = r"(?:[A-Z]{1,2}\.?)?\d{1,3}(?:\.\d{1,3}){0,2}"
 # VIII.1: the first table of part VIII (reports and recommendations numbered by part)
 _ROMAN_PART = r"[IVXLC]{1,7}[.\-]\d{1,3}(?!\.?\d)"
 # 2-1: the first of chapter 2, as Chinese and Japanese theses and US agencies' reports number them
-# ("表2-1", "Figure 3-2."); a full stop after it ends the label, a decimal point does not
-_CHAPTER_HYPHEN = r"\d{1,2}-\d{1,3}(?![\d\-]|\.\d)"
+# ("表2-1", "Figure 3-2.", an appendix's "Table A-1."); a full stop after it ends the label, a
+# decimal point does not
+_CHAPTER_HYPHEN = r"(?:\d{1,2}|[A-Z])-\d{1,3}(?![\d\-]|\.\d)"
 _NUMBER = rf"(?P<number>{_CHAPTER_HYPHEN}|{_ARABIC}|{_ROMAN_PART}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
 ARABIC_NUMBER = re.compile(rf"^(?:{_ARABIC}|{_CHAPTER_HYPHEN})$", re.IGNORECASE)
 ROMAN_PART = re.compile(r"^(?P<part>[IVXLC]{1,7})[.\-](?P<number>\d{1,3})$")
@@ -87,10 +88,11 @@ TITLE_START = re.compile(
     r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3}|\[)?(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]|[A-Z]{2,}\b|[A-Z]\s)"
     r"|^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
 )
-# after a Chinese, Japanese or Korean label word any title counts, in Latin capitals or digits too
-# ("图3  PW1515限流保护电路", "图5  H桥电机驱动结构"): a sentence runs on with no space ("图3所示")
+# after a Chinese, Japanese or Korean label word any title counts, in Latin letters or digits too
+# ("图3  PW1515限流保护电路", "图5  H桥电机驱动结构", "図1 vjc.bat の内容"): a sentence runs on with
+# no space ("图3所示") or with a particle ("図1 は")
 CJK_LABEL_WORDS = ("算法", "图", "圖", "図", "表", "그림", "표")
-CJK_TITLE_START = re.compile(r"^[ \t\u3000]{1,3}[A-Z0-9\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]")
+CJK_TITLE_START = re.compile(r"^[ \t\u3000]{1,3}[A-Za-z0-9\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]")
 MENTION = re.compile(
     rf"\b{_PREFIX}{_JOIN}\(?(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"
     rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?)*)",
@@ -230,7 +232,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
     number = unicodedata.normalize("NFKC", number).upper()  # full-width digits: "表１" is Table 1
     part = ROMAN_PART.match(number)
     if ARABIC_NUMBER.match(number):
-        canonical = number  # "3", "S2", "2.1", "2-1", "A1", "B.1"
+        # "3", "S2", "2.1", "2-1", "A1", "B.1"; "A-1" is "A1"
+        canonical = re.sub(r"^([A-Z])-", r"\1", number)
     elif part and roman_to_int(part["part"]) is not None:
         canonical = f"{roman_to_int(part['part'])}.{part['number']}"  # "VIII.1" -> "8.1"
     elif number[0] == "S" and len(number) > 1 and roman_to_int(number[1:]) is not None:

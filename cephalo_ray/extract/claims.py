@@ -19,6 +19,7 @@ from cephalo_ray.extract.geometry import (
     is_rule,
     union_of,
 )
+from cephalo_ray.extract.page_text import is_wordy
 from cephalo_ray.extract.ruled_floats import same_span
 
 PANEL_GAP = 30.0  # panels of one figure are at most this far apart
@@ -216,12 +217,29 @@ def vertical_claim(
             if before_limit(d)
         )
 
+    def over_prose_beside(box: Box) -> bool:
+        # (text over the prose that flows beside a figure, reaching over that prose, is the page's:
+        # a formula set across the page above the figure and the paragraph beside it)
+        return any(
+            line.horizontal_overlap(box) > 0
+            and line.horizontal_overlap(caption) <= 0
+            and (
+                box.y1 <= line.y0 and line.y1 <= caption.y0
+                if upward
+                else caption.y1 <= line.y0 and line.y1 <= box.y0
+            )
+            for line in blockers
+        )
+
     chosen = [
         i
         for i in chosen
-        if clusters[i].box.horizontal_overlap(caption) > 0
-        or (overlaps(clusters[i].box) and not (figure_caption and clusters[i].text_only))
-        or (clusters[i].text_only and key_under_drawing(clusters[i].box))
+        if (
+            clusters[i].box.horizontal_overlap(caption) > 0
+            or (overlaps(clusters[i].box) and not (figure_caption and clusters[i].text_only))
+            or (clusters[i].text_only and key_under_drawing(clusters[i].box))
+        )
+        and not (figure_caption and clusters[i].text_only and over_prose_beside(clusters[i].box))
     ]
     # text alone less than two of the caption's rows high is a line of prose or formulae (the rest of
     # a caption), never a table or a figure
@@ -245,6 +263,24 @@ def vertical_claim(
             and not row_of_cells([lines[index].box for index in clusters[i].lines])
         )
     ]
+    # (a displayed formula beyond the drawing nearest the caption is the text's, not the figure's)
+    drawings = [i for i in chosen if clusters[i].images or clusters[i].paths > 2]
+    if drawings:
+        nearest_drawing = max(
+            (clusters[i].box for i in drawings), key=lambda box: box.y1 if upward else -box.y0
+        )
+        chosen = [
+            i
+            for i in chosen
+            if not (
+                is_display_formula(clusters[i], lines, row)
+                and (
+                    clusters[i].box.y1 <= nearest_drawing.y0
+                    if upward
+                    else clusters[i].box.y0 >= nearest_drawing.y1
+                )
+            )
+        ]
     if not chosen:
         return None
     box = clusters[chosen[0]].box
@@ -269,6 +305,15 @@ def vertical_claim(
     if gap > max_gap:
         return None
     return Claim(max(gap, 0.0), caption_index, tuple(chosen), box, "below" if upward else "above")
+
+
+def is_display_formula(cluster: Cluster, lines: Sequence[TextLine], row: float) -> bool:
+    """A cluster that reads as a displayed formula: no picture, a fraction bar or two at most, a few
+    rows high, an equals sign in its text and no run of words."""
+    if cluster.images or cluster.paths > 2 or not cluster.lines or cluster.box.height > 4 * row:
+        return False
+    texts = [lines[index].text for index in cluster.lines]
+    return any("=" in text for text in texts) and not any(is_wordy(text) for text in texts)
 
 
 def sides_of(members: Sequence[Graphic], cut: float, slack: float) -> tuple[list[Graphic], list[Graphic]]:

@@ -27,6 +27,7 @@ from cephalo_ray.extract.page_text import (
     mostly_letters,
 )
 
+HEADING_SCALE = 1.2  # a line this much larger than the body is a heading
 GRAPHIC_GAP = 6.0  # paths and images closer than this (points) belong to one drawing
 
 
@@ -506,7 +507,9 @@ def build_clusters(
             in_floats.update(members)
             box = union_of([area, *(lines[index].box for index in members)])
             clusters.append(Cluster(box, paths=2, lines=members))
-    clusters = absorb_text(clusters, lines, [index for index in free if index not in in_floats], page)
+    clusters = absorb_text(
+        clusters, lines, [index for index in free if index not in in_floats], page, stats.body_size
+    )
     absorbed = {index for cluster in clusters for index in cluster.lines}
     clusters.extend(text_clusters(lines, [i for i in free if i not in absorbed], page, stats))
     return clusters, body - with_legends_under_drawings(clusters, body, lines, caption_lines)
@@ -744,7 +747,7 @@ def numbered_row(lines: Sequence[TextLine], members: Sequence[int]) -> bool:
 
 
 def absorb_text(
-    clusters: list[Cluster], lines: Sequence[TextLine], free: list[int], page: Box
+    clusters: list[Cluster], lines: Sequence[TextLine], free: list[int], page: Box, body_size: float
 ) -> list[Cluster]:
     """Attach free text lines touching a cluster, then merge clusters that now touch, until stable."""
     pending = list(free)
@@ -754,8 +757,9 @@ def absorb_text(
         remaining = []
         for index in pending:
             box = lines[index].box
-            # (a line of running words under a bare rule is a footnote under its separator)
-            wordy = is_wordy(lines[index].text)
+            # (a line of running words under a bare rule is a footnote under its separator, a line
+            # set larger than the body a heading under the rule that opens its section)
+            wordy = is_wordy(lines[index].text) or lines[index].size >= HEADING_SCALE * body_size
             target = next(
                 (
                     cluster

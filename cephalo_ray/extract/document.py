@@ -214,7 +214,9 @@ def extract_document(
             contents.append(read_page(doc.load_page(index)))
             page_seconds[index] += time.perf_counter() - tick
         furniture = running_furniture([c.lines for c in contents], [c.rect for c in contents])
-        banners = running_graphics([c.graphics for c in contents], [c.rect for c in contents])
+        banners = running_graphics(
+            [c.graphics for c in contents], [c.rect for c in contents], [c.lines for c in contents]
+        )
         contents = [
             content._replace(lines=lines, graphics=graphics)
             for content, running, banner in zip(contents, furniture, banners, strict=True)
@@ -464,6 +466,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
     graphics = [Graphic(box, "image") for box in placements if box.area > 0]
     clips: dict[int, Box] = {}  # the clip in force per nesting level
     tints: list[int] = []  # indices of light panels laid under other things
+    banded: dict[int, tuple[Box, Box]] = {}  # paths of two rules, by index
     for drawing in page.get_cdrawings(extended=True):
         level = int(drawing.get("level", 0))
         for closed in [number for number in clips if number >= level]:
@@ -475,6 +478,9 @@ def read_page(page: pymupdf.Page) -> PageContent:
             # a stroke is as thick as its pen: straight rules and axes have zero-height rects
             pen = max(float(drawing.get("width") or 0.0), 0.5) / 2 if "s" in drawing["type"] else 0.0
             tint = is_tint(drawing)
+            rules = two_rules(drawing)
+            if rules is not None:
+                banded[len(graphics)] = rules
             for x0, y0, x1, y1 in drawing_pieces(drawing):
                 # (a broad pen with butt ends paints a bar across its straight stroke, ending where the
                 # stroke ends: a table's vertical rule drawn as a dot-long horizontal line 243 pt thick,
@@ -495,7 +501,13 @@ def read_page(page: pymupdf.Page) -> PageContent:
         for index in tints
         if any(lies_within(picture, graphics[index].box, 2.0) for picture in placements if picture.area > 0)
     }
-    graphics = [graphic for index, graphic in enumerate(graphics) if index not in under_pictures]
+    apart = empty_bands_apart(graphics, banded, lines)
+    graphics = [
+        piece
+        for index, graphic in enumerate(graphics)
+        if index not in under_pictures
+        for piece in apart.get(index, [graphic])
+    ]
     return PageContent(rect, lines, graphics, is_scanned(rect, lines, graphics))
 
 
@@ -521,6 +533,49 @@ def drawing_pieces(drawing: dict[str, Any]) -> list[tuple[float, float, float, f
             near = [other for other in pieces if piece.near(other, PIECE_GAP)]
         pieces.append(piece)
     return [(piece.x0, piece.y0, piece.x1, piece.y1) for piece in pieces]
+
+
+def two_rules(drawing: dict[str, Any]) -> tuple[Box, Box] | None:
+    """The two horizontal rules a path strokes, where it strokes nothing else (its lines lie at two
+    heights only)."""
+    items = drawing.get("items") or []
+    if len(items) < 2 or any(item[0] != "l" or abs(item[1][1] - item[2][1]) >= 0.01 for item in items):
+        return None
+    rules: dict[float, Box] = {}
+    for _, start, end in (item[:3] for item in items):
+        rule = Box(min(start[0], end[0]), start[1], max(start[0], end[0]), start[1])
+        height = round(start[1], 1)
+        rules[height] = rules[height].union(rule) if height in rules else rule
+    if len(rules) != 2:
+        return None
+    upper, lower = sorted(rules.values(), key=lambda rule: rule.y0)
+    return upper, lower
+
+
+def empty_bands_apart(
+    graphics: list[Graphic], banded: dict[int, tuple[Box, Box]], lines: Sequence[TextLine]
+) -> dict[int, list[Graphic]]:
+    """Per path of two rules with nothing drawn or written between them, its two rules (a report's
+    frame over an empty band is no drawing the size of the band; a chart's two gridlines with its
+    points between them stay one drawing)."""
+    apart: dict[int, list[Graphic]] = {}
+    for index, (upper, lower) in banded.items():
+        band = graphics[index].box
+        inside = Box(band.x0, band.y0 + 1, band.x1, band.y1 - 1)
+        if inside.height <= 0:
+            continue
+        written = any(inside.contains_point(line.box.center_x, line.box.center_y) for line in lines)
+        drawn = any(
+            other != index and inside.contains_point(graphic.box.center_x, graphic.box.center_y)
+            for other, graphic in enumerate(graphics)
+        )
+        if not written and not drawn:
+            pen = (band.height - abs(lower.y0 - upper.y0)) / 2
+            apart[index] = [
+                Graphic(Box(rule.x0, rule.y0 - pen, rule.x1, rule.y1 + pen), "path")
+                for rule in (upper, lower)
+            ]
+    return apart
 
 
 def lies_within(inner: Box, outer: Box, margin: float) -> bool:

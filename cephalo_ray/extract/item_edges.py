@@ -28,7 +28,7 @@ from cephalo_ray.extract.geometry import (
     joined_rules,
     union_of,
 )
-from cephalo_ray.extract.page_text import is_wordy
+from cephalo_ray.extract.page_text import NOTES_OPENER, is_wordy
 
 
 def with_side_panels(
@@ -180,9 +180,6 @@ def is_abbreviation_list(text: str) -> bool:
     return len(entries) >= 3 and listed >= 0.75 * len(entries)
 
 
-NOTES_OPENER = re.compile(r"\s*(?:Notes?|NOTES?)\s*[:.]")
-
-
 def notes_under_caption(
     caption: Box, lines: Sequence[TextLine], blocks: Mapping[int, list[int]], stats: TextStats
 ) -> list[int]:
@@ -270,7 +267,14 @@ def headline_under_title(
             continue  # (the other column's text, level with it)
         if line.box.y0 - bottom > (1.0 if not rows else 0.5) * line.size:
             break
-        aligned = abs(line.box.x0 - title.box.x0) <= 3
+        # (a centred row stands alone under the title; a table's middle header cell has its row's others)
+        centred_alone = centred_under(title.box, line.box) and not any(
+            other is not line
+            and other.box.shares_row(line.box)
+            and other.box.horizontal_overlap(caption.box) > 0
+            for other in lines
+        )
+        aligned = abs(line.box.x0 - title.box.x0) <= 3 or centred_alone
         if rows and not (aligned and abs(line.size - lines[rows[0]].size) <= 0.3):
             break  # (the drawing's own lettering starts)
         if not aligned or line.size > title.size - 0.5 or len(rows) >= 3:
@@ -280,13 +284,29 @@ def headline_under_title(
     if not rows:
         return []
     headline = union_of(lines[index].box for index in rows)
+    # (rows centred under the title go with a title centred over its drawing)
+    centred = any(centred_under(title.box, lines[index].box) for index in rows)
+    # (the frame of a drawing may have taken centred rows in already, as lettering over it)
     drawn = any(
         not cluster.text_only
         and cluster.box.horizontal_overlap(headline) > 0
-        and -1 <= cluster.box.y0 - headline.y1 <= 2 * lines[rows[-1]].box.height
+        and (
+            -1 <= cluster.box.y0 - headline.y1 <= 2 * lines[rows[-1]].box.height
+            or (
+                centred
+                and set(rows) <= set(cluster.lines)
+                and cluster.box.y1 > headline.y1 + lines[rows[-1]].box.height
+            )
+        )
+        and (not centred or abs(cluster.box.center_x - title.box.center_x) <= 0.05 * cluster.box.width)
         for cluster in clusters
     )
     return rows if drawn else []
+
+
+def centred_under(title: Box, row: Box) -> bool:
+    """The row is centred under the title, not set at its left edge (a centred caption's subtitle)."""
+    return abs(row.center_x - title.center_x) <= 3 and abs(row.x0 - title.x0) > 3
 
 
 LEGEND_ROWS = 30  # pieces of lines of a legend between an item's title and the item, at most

@@ -96,6 +96,7 @@ FURNITURE_BAND = 0.1  # running headers and footers live in the top and bottom t
 PAGE_SHARE_OF_TEXT = 200  # characters of one size on a page: that size fills a good part of it
 FURNITURE_SHARE = 0.3  # a line repeated on this share of pages (two at least) is a running line
 PAGE_BACKGROUND_AREA = 0.5  # of the page: a graphic this large repeated on many pages is a background
+MARGIN_INSET = 0.03  # of the page's shorter side: an image this far inside every edge keeps to the margins
 
 
 PAGE_NUMBER = re.compile(r"^(?:page\s*)?[#ivxlc]+(?:\s*(?:of|/)\s*#)?$", re.IGNORECASE)
@@ -201,20 +202,31 @@ def page_number_places(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box]
     return {place for place, count in seen.items() if count >= needed}
 
 
-def running_graphics(pages: Sequence[Sequence[Graphic]], rects: Sequence[Box]) -> list[set[int]]:
+def running_graphics(
+    pages: Sequence[Sequence[Graphic]], rects: Sequence[Box], texts: Sequence[Sequence[TextLine]]
+) -> list[set[int]]:
     """Per page, the graphics that are running furniture: a logo or rule in the top or bottom band,
     a bar down the outer edge, a rule down the whole page, or an image the size of the page (a watermark or letterhead layer
     behind the text), printed at the same place on many pages (a journal's banner, even on pages
     with no header text)."""
     seen: dict[tuple[str, int, int, int, int], set[int]] = {}
     keyed: list[list[tuple[int, tuple[str, int, int, int, int]]]] = []
-    for number, (graphics, rect) in enumerate(zip(pages, rects, strict=True)):
+    for number, (graphics, rect, lines) in enumerate(zip(pages, rects, texts, strict=True)):
+        prose = [line.box for line in lines if is_wordy(line.text)]
         marks = []
         for index, graphic in enumerate(graphics):
             box = graphic.box
             band, side = FURNITURE_BAND * rect.height, FURNITURE_BAND * rect.width
             in_body_rows = rect.y0 + band < box.center_y < rect.y1 - band
-            page_sized = box.area >= PAGE_BACKGROUND_AREA * rect.area
+            # (a picture kept inside the margins with no prose over it is a full-page figure, however
+            # often one stands at that place: charts a report gives a page each)
+            inset = min(box.x0 - rect.x0, rect.x1 - box.x1, box.y0 - rect.y0, rect.y1 - box.y1)
+            in_margins = (
+                graphic.kind == "image"
+                and inset >= MARGIN_INSET * min(rect.width, rect.height)
+                and not any(box.contains_point(line.center_x, line.center_y) for line in prose)
+            )
+            page_sized = box.area >= PAGE_BACKGROUND_AREA * rect.area and not in_margins
             # (a side of a frame drawn round the text block, or a rule down the gutter, runs the
             # height of the page's body wherever it stands across)
             full_height_rule = box.width <= 2.5 and box.height >= 0.6 * rect.height
@@ -426,8 +438,9 @@ def is_narrowed_paragraph(block_lines: Sequence[TextLine], stats: TextStats) -> 
         for line in block_lines
         if abs(line.box.x0 - left) <= 0.5 * stats.body_size + 12  # (a paragraph's first line indented)
         and line.box.width >= 0.35 * stats.column_width
-        and len(line.text.split()) >= 4
-        and letter_share(line.text) >= 0.85  # (a column of cells holds numbers)
+        and word_count(line.text) >= 4
+        # (a column of cells holds numbers; Chinese and Japanese prose is denser in punctuation)
+        and letter_share(line.text) >= (0.7 if WORD_RUN_CHARACTERS.search(line.text) else 0.85)
     )
     return prose >= 0.75 * len(block_lines)
 
@@ -484,8 +497,13 @@ def mostly_letters(text: str) -> bool:
 
 def is_wordy(text: str, words: int = 6) -> bool:
     """Running words: `words` or more, mostly letters (not a row of numbers or pseudo-code)."""
-    count = len(text.split()) + len(WORD_RUN_CHARACTERS.findall(text)) // 2
-    return count >= words and mostly_letters(text)
+    return word_count(text) >= words and mostly_letters(text)
+
+
+def word_count(text: str) -> int:
+    """Words, counting a run of Chinese, Japanese or Korean characters (written without spaces) as a
+    word per two characters."""
+    return len(text.split()) + len(WORD_RUN_CHARACTERS.findall(text)) // 2
 
 
 def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
@@ -501,6 +519,7 @@ def is_small_print(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
 
 
 # a footnote opens with its mark: a number, a superscript or a dagger ("19https://...", "2 See ...")
+NOTES_OPENER = re.compile(r"\s*(?:Notes?|NOTES?)\s*[:.]")  # "Notes: This table summarizes ..."
 FOOTNOTE_MARK = re.compile(r"^\s*(?:\d{1,3}|[*\u2020\u2021\u00a7\u00b6\u00b9\u00b2\u00b3\u2070-\u2079])")
 
 

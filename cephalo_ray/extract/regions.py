@@ -50,6 +50,7 @@ from cephalo_ray.extract.clusters import (
 from cephalo_ray.extract.geometry import (
     Box,
     Caption,
+    Cluster,
     Graphic,
     Item,
     TextLine,
@@ -59,6 +60,7 @@ from cephalo_ray.extract.geometry import (
     union_of,
 )
 from cephalo_ray.extract.item_edges import (
+    centred_under,
     headline_under_title,
     hides_caption,
     in_margin_column,
@@ -100,6 +102,20 @@ def is_section_heading(line: TextLine, stats: TextStats) -> bool:
         and (numbered or len(line.text.split()) >= 2)
         and mostly_letters(line.text)
     )
+
+
+def without_rows_on_top(cluster: Cluster, rows: Sequence[int], lines: Sequence[TextLine]) -> Cluster:
+    """The cluster less the rows it had taken in at its top (a caption's subtitle set close over the
+    frame of its chart): it starts under them."""
+    taken = [index for index in cluster.lines if index in rows]
+    if not taken or cluster.text_only:
+        return cluster
+    bottom = max(lines[index].box.y1 for index in taken)
+    kept = [index for index in cluster.lines if index not in rows]
+    if any(lines[index].box.y0 < bottom for index in kept):
+        return cluster
+    box = cluster.box
+    return replace(cluster, box=Box(box.x0, bottom, box.x1, box.y1), lines=kept)
 
 
 def is_single_column(body: Sequence[Box], text_left: float, text_right: float) -> bool:
@@ -218,13 +234,14 @@ def pair_regions(
         note = notes_over_caption(caption.box, lines, body, body_blocks, stats)
         prose = [lines[i].box for i in body if i not in note] if note else body_boxes
         headline_rows = headline_under_title(caption, lines, clusters)
-        if (
-            headline_rows
-            and lines[headline_rows[0]].box.y0 - caption.box.y1 <= 0.25 * lines[headline_rows[0]].size
+        if headline_rows and (
+            lines[headline_rows[0]].box.y0 - caption.box.y1 <= 0.25 * lines[headline_rows[0]].size
+            or centred_under(caption.box, lines[headline_rows[0]].box)
         ):
-            # (set tight under the title, a quarter of its size apart at most, it is the caption's
-            # subtitle; set apart, it heads the drawing)
+            # (set tight under the title, a quarter of its size apart at most, or centred under it, it
+            # is the caption's subtitle; set apart at the title's edge, it heads the drawing)
             caption = captions[index] = with_rows(caption, headline_rows, lines)
+            clusters = [without_rows_on_top(cluster, headline_rows, lines) for cluster in clusters]
         headline = {lines[i].box for i in headline_rows}
         prose = [box for box in prose if box not in headline]
         blockers = prose + headings + [other.box for j, other in enumerate(captions) if j != index]

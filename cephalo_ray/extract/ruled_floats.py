@@ -17,7 +17,7 @@ from cephalo_ray.extract.geometry import (
     joined_rules,
     union_of,
 )
-from cephalo_ray.extract.page_text import is_body_line
+from cephalo_ray.extract.page_text import NOTES_OPENER, is_body_line
 
 RULED_FLOAT_LABELS = ("Algorithm", "Listing", "Procedure", "Pseudocode")
 
@@ -121,6 +121,10 @@ def ruled_tables(
             ]
             if any(foot.y1 < other.box.center_y < rule.y0 and other is not caption for other in captions):
                 break  # the next table's rules
+            # (notes under the table's bottom rule close it: a rule further down heads the next float)
+            first = min(between, key=lambda line: line.box.y0, default=None)
+            if first is not None and NOTES_OPENER.match(first.text):
+                break
             prose = sum(1 for line in between if is_body_line(line, blocks.get(line.block, [line]), stats))
             # (sentences set smaller than the body between the rules are the table's: a list of
             # guidelines or questions ruled as a table)
