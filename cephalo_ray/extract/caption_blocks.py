@@ -108,14 +108,20 @@ def paragraph_spacing(lines: Sequence[TextLine], line: TextLine) -> float:
 
 def title_before_label(lines: Sequence[TextLine], previous: TextLine, line: TextLine) -> bool:
     """The line is a label alone ending a row whose title stands before it in the label's face
-    ("Protein and energy requirement ...      Table 8.3", as a training manual heads its tables)."""
+    ("Protein and energy requirement ...      Table 8.3", as a training manual heads its tables), or
+    in a display size larger than the label's, written in one block with it ("Fast payments are
+    rising rapidly ...      Graph 1", as a central bank's review heads its charts)."""
+    same_face = (
+        abs(previous.size - line.size) <= 1.0
+        and (previous.bold_start, previous.italic) == (line.bold_start, line.italic)
+        and (line.bold_start or line.italic)  # (set apart from the body, which runs upright)
+    )
+    display_title = previous.block == line.block and previous.size >= line.size + 1.5
     return (
         is_label_alone(line.text)
         and previous.box.shares_row(line.box)
         and previous.box.x1 < line.box.x0
-        and abs(previous.size - line.size) <= 1.0
-        and (previous.bold_start, previous.italic) == (line.bold_start, line.italic)
-        and (line.bold_start or line.italic)  # (set apart from the body, which runs upright)
+        and (same_face or display_title)
         and len(previous.text.split()) >= 2
         and any(char.isalpha() for char in previous.text)
         and parse_caption_start(previous.text, label_is_bold=previous.bold_start) is None

@@ -138,6 +138,20 @@ def continues_caption(
         lines, members, candidate
     ):
         return False
+    # (a caption set apart from the body's size, one row ended well short of the line under it or
+    # rows all in bold over a line that is not, and under it a line of words in the body's size:
+    # the body text resumes in the caption's block)
+    ended_short = len(members) == 1 and last.box.x1 < candidate.box.x1 - 0.3 * candidate.box.width
+    bold_rows = all(lines[member].bold for member in members) and not candidate.bold_start
+    if (
+        in_body_size
+        and body_size is not None
+        and abs(last.size - body_size) >= 0.8
+        and not label_alone
+        and (ended_short or bold_rows)
+        and is_wordy(candidate.text, 4)
+    ):
+        return False
     # (a caption's own rows may sit further apart than the body's: "... in the first column of" +
     # "Figure 3. The right panel ..." still cites across the break)
     # (the caption's bold label is no heading the sentence could not run on from)

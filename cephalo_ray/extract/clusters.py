@@ -760,11 +760,16 @@ def absorb_text(
             # (a line of running words under a bare rule is a footnote under its separator, a line
             # set larger than the body a heading under the rule that opens its section)
             wordy = is_wordy(lines[index].text) or lines[index].size >= HEADING_SCALE * body_size
+            # (a number alone, a tick's label, may stand a little further off an axis drawn alone)
+            number = not any(char.isalpha() for char in lines[index].text)
             target = next(
                 (
                     cluster
                     for cluster in clusters
-                    if cluster.box.near(box, TEXT_GAP) and not (wordy and bare_rule_above(cluster, box))
+                    if cluster.box.near(
+                        box, max(TEXT_GAP, box.height) if number and bare_axis(cluster, page) else TEXT_GAP
+                    )
+                    and not (wordy and bare_rule_above(cluster, box))
                 ),
                 None,
             )
@@ -779,6 +784,18 @@ def absorb_text(
         changed = changed or len(merged) != len(clusters)
         clusters = merged
     return clusters
+
+
+def bare_axis(cluster: Cluster, page: Box) -> bool:
+    """The cluster is one thin horizontal stroke and nothing else, shorter than a rule across the page:
+    an axis drawn apart from its chart."""
+    return (
+        not cluster.images
+        and not cluster.lines
+        and cluster.paths == 1
+        and cluster.box.height <= RULE_THICKNESS
+        and cluster.box.width < 0.6 * page.width
+    )
 
 
 def bare_rule_above(cluster: Cluster, box: Box) -> bool:

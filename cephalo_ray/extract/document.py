@@ -83,6 +83,7 @@ BOLD_FONT = re.compile(
 )
 WHITE = 0.97  # colour components above this print as white paper
 FULL_PAGE_AREA = 0.85  # an image this large on a page without text is a scan
+ACROSS_PAGE = 0.6  # of the page's width: a rule this long runs across the text, not inside a drawing
 BAR_PEN = 2.0  # points; a stroke this broad may be drawn across its length, as a bar
 
 
@@ -501,7 +502,7 @@ def read_page(page: pymupdf.Page) -> PageContent:
         for index in tints
         if any(lies_within(picture, graphics[index].box, 2.0) for picture in placements if picture.area > 0)
     }
-    apart = empty_bands_apart(graphics, banded, lines)
+    apart = empty_bands_apart(graphics, banded, lines, rect)
     graphics = [
         piece
         for index, graphic in enumerate(graphics)
@@ -553,16 +554,16 @@ def two_rules(drawing: dict[str, Any]) -> tuple[Box, Box] | None:
 
 
 def empty_bands_apart(
-    graphics: list[Graphic], banded: dict[int, tuple[Box, Box]], lines: Sequence[TextLine]
+    graphics: list[Graphic], banded: dict[int, tuple[Box, Box]], lines: Sequence[TextLine], page: Box
 ) -> dict[int, list[Graphic]]:
-    """Per path of two rules with nothing drawn or written between them, its two rules (a report's
-    frame over an empty band is no drawing the size of the band; a chart's two gridlines with its
-    points between them stay one drawing)."""
+    """Per path of two rules across most of the page with nothing drawn or written between them, its
+    two rules (a report's frame over an empty band is no drawing the size of the band; a chart's
+    gridlines stay one drawing)."""
     apart: dict[int, list[Graphic]] = {}
     for index, (upper, lower) in banded.items():
         band = graphics[index].box
         inside = Box(band.x0, band.y0 + 1, band.x1, band.y1 - 1)
-        if inside.height <= 0:
+        if inside.height <= 0 or min(upper.width, lower.width) < ACROSS_PAGE * page.width:
             continue
         written = any(inside.contains_point(line.box.center_x, line.box.center_y) for line in lines)
         drawn = any(

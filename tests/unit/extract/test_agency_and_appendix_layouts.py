@@ -1,10 +1,12 @@
-"""Layouts of agency reports, accepted manuscripts, course appendices and workshop papers drawn here
-with pymupdf: a chart under its caption below an empty frame of two rules, a side heading under the
-rule after a chart's notes, full-page charts at one place on several pages, table notes before the
-next figure's rules, a note line under a legend, a centred subtitle under a centred title, an
-appendix's hyphenated table number, a paragraph opening under a caption in the body's face, a
-displayed formula over a chart, Japanese text beside stacked figures and Japanese titles opening
-with a file name."""
+"""Layouts of agency reports, accepted manuscripts, course appendices, workshop papers, theses and
+central banks' reviews drawn here with pymupdf: a chart under its caption below an empty frame of
+two rules, a side heading under the rule after a chart's notes, full-page charts at one place on
+several pages, table notes before the next figure's rules, a note line under a legend, a centred
+subtitle under a centred title, an appendix's hyphenated table number, a paragraph opening under a
+caption in the body's face, a displayed formula over a chart, Japanese text beside stacked figures
+and Japanese titles opening with a file name, an axis drawn apart from its chart, "Graph" and
+"График" labels and a label word missing its ligature, a display title before its label and a bold
+caption over the body text of its block."""
 
 from __future__ import annotations
 
@@ -307,3 +309,86 @@ def test_a_formula_across_the_page_over_the_text_beside_a_figure_is_not_the_figu
     blockers = [prose.box for prose in prose_beside]
     claim = vertical_claim(0, [caption], clusters, blockers, Box(0, 0, 595, 842), (42, 553), True, lines)
     assert claim is not None and claim.clusters == (1,)
+
+
+def test_an_axis_drawn_apart_from_its_chart_keeps_its_tick_labels_and_the_caption() -> None:
+    # (a Portuguese thesis's spreadsheet chart: the gridlines and points stand well above the axis
+    # line, whose year labels hang a little over seven points under it; the caption is under them)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(595, 842), columns=((85, 510),), top=72, bottom=770, repeats=10, fontsize=11)
+    page = doc.new_page(width=595, height=842)
+    prose(page, pymupdf.Rect(85, 72, 510, 340))
+    page.insert_text((240, 374), "Intensidade Carbónica", fontsize=14, fontname="hebo")
+    gridlines = page.new_shape()
+    for y, tick in ((394, "2,40"), (453, "2,20")):
+        gridlines.draw_line((155, y), (446, y))
+        page.insert_text((132, y + 3), tick, fontsize=9, fontname="helv")
+    gridlines.finish(color=(0.85, 0.85, 0.85), width=0.75)
+    gridlines.commit()
+    for x in (157, 253, 349, 445):
+        page.draw_circle((x, 458), 2.4, color=(0.27, 0.45, 0.77), fill=(0.27, 0.45, 0.77))
+    page.draw_line((156, 511.7), (446, 511.7), color=(0.85, 0.85, 0.85), width=0.75)
+    page.insert_text((129, 515), "2,00", fontsize=9, fontname="helv")
+    for x, year in zip((147.1, 243.5, 339.9, 436.3), ("2014", "2015", "2016", "2017"), strict=True):
+        page.insert_text((x, 529), year, fontsize=9, fontname="helv")
+    page.insert_text((293, 545.5), "Ano", fontsize=11, fontname="helv")
+    caption = "Figura 32 - Evolução da IC entre 2014 e 2017"
+    page.insert_text((223.5, 575), caption, fontsize=9, fontname="heit")
+    prose(page, pymupdf.Rect(85, 600, 510, 770), repeats=2)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 32" and pair["bbox"][1] < 395 and pair["bbox"][3] > 540
+
+
+def test_graphs_labelled_as_graphs_and_a_label_word_missing_its_ligature_are_captions() -> None:
+    # (a quarterly review labels its charts "Graph 1", a Russian lab report its plots "График 1"; a
+    # monetary policy report's text layer drops the "fi" ligature of "Gráfico")
+    for text, label in (
+        ("Graph 1 Fast payments are rising rapidly", "Graph 1"),
+        ("График 1. Зависимость коэффициента пропускания от угла", "График 1"),
+        ("Gráfco 3.13 Población ocupada", "Gráfco 3.13"),
+    ):
+        parsed = parse_caption_start(text)
+        assert parsed is not None and parsed.kind == "figure" and parsed.label == label
+
+
+def test_a_display_title_before_its_label_at_the_rows_end_is_the_caption() -> None:
+    # (the review heads each chart with its title in a display size and "Graph 1" flush right on the
+    # same row, smaller and upright, the PDF writing both in one block)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(595, 842), columns=((147, 521),), top=72, bottom=770, repeats=10, fontsize=10)
+    page = doc.new_page(width=595, height=842)
+    prose(page, pymupdf.Rect(147, 72, 521, 250))
+    title = "Fast payments are rising rapidly, while cash in circulation is stable"
+    page.insert_text((55, 281), title, fontsize=11, fontname="helv")
+    page.insert_text((486, 281), "Graph 1", fontsize=9, fontname="helv")
+    chart = pymupdf.Rect(55, 294, 518, 519)
+    vector_plot(page, chart)
+    prose(page, pymupdf.Rect(147, 560, 521, 770), repeats=2)
+    (pair,) = extract(doc)
+    assert pair["caption"] == f"Graph 1 {title}" and iou(pair["bbox"], tuple(chart)) > 0.8
+
+
+def test_a_bold_caption_set_apart_in_size_ends_where_the_body_text_resumes_in_its_block() -> None:
+    # (a conference's Word template: the caption in 9 pt bold over two rows, then in the same text
+    # block the next paragraph in the 10 pt body, no space between)
+    doc = pymupdf.open()
+    prose_pages(
+        doc, 2, size=(595, 842), columns=((51, 286), (312, 547)), top=72, bottom=770, repeats=8, fontsize=10
+    )
+    page = doc.new_page(width=595, height=842)
+    prose(page, pymupdf.Rect(312, 72, 547, 770), repeats=5)
+    chart = pymupdf.Rect(51, 420, 286, 560)
+    vector_plot(page, chart)
+    first = "Figure 3 - Artist impression showing increased impact of a"
+    second = "cyber security attack in comparison with a physical attack"
+    page.insert_text((51, 576), first, fontsize=9, fontname="hebo")
+    page.insert_text((51, 586.3), second, fontsize=9, fontname="hebo")
+    body = (
+        "Part two of the standard offers implementation",
+        "guidance for setting up a security management",
+        "system, and the utility followed it in its regions.",
+    )
+    for row, words in enumerate(body):
+        page.insert_text((51, 599.5 + 11.5 * row), words, fontsize=9.96, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["caption"] == f"{first} {second}"
