@@ -221,14 +221,14 @@ def vertical_claim(
         # (text over the prose that flows beside a figure, reaching over that prose, is the page's:
         # a formula set across the page above the figure and the paragraph beside it)
         return any(
-            line.horizontal_overlap(box) > 0
-            and line.horizontal_overlap(caption) <= 0
+            prose.horizontal_overlap(box) > 0
+            and prose.horizontal_overlap(caption) <= 0
             and (
-                box.y1 <= line.y0 and line.y1 <= caption.y0
+                box.y1 <= prose.y0 and prose.y1 <= caption.y0
                 if upward
-                else caption.y1 <= line.y0 and line.y1 <= box.y0
+                else caption.y1 <= prose.y0 and prose.y1 <= box.y0
             )
-            for line in blockers
+            for prose in blockers
         )
 
     chosen = [

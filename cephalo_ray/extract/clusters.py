@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from cephalo_ray.extract.caption_blocks import opens_caption
 from cephalo_ray.extract.caption_continuation import finishes_sentence
 from cephalo_ray.extract.geometry import (
+    ACROSS_PAGE,
     RULE_THICKNESS,
     Box,
     Cluster,
@@ -418,7 +419,7 @@ def without_separating_rules(group: list[int], elements: Sequence[Graphic], page
         for index in group
         if elements[index].kind == "path"
         and elements[index].box.height <= RULE_THICKNESS
-        and elements[index].box.width >= 0.6 * page.width
+        and elements[index].box.width >= ACROSS_PAGE * page.width
     ]
     rest = [index for index in group if index not in rules]
     if not rules or not rest:
@@ -794,7 +795,7 @@ def bare_axis(cluster: Cluster, page: Box) -> bool:
         and not cluster.lines
         and cluster.paths == 1
         and cluster.box.height <= RULE_THICKNESS
-        and cluster.box.width < 0.6 * page.width
+        and cluster.box.width < ACROSS_PAGE * page.width
     )
 
 

@@ -23,6 +23,7 @@ from cephalo_ray.extract.captions import (
     split_sentences,
 )
 from cephalo_ray.extract.geometry import (
+    ACROSS_PAGE,
     Box,
     Caption,
     Graphic,
@@ -83,7 +84,6 @@ BOLD_FONT = re.compile(
 )
 WHITE = 0.97  # colour components above this print as white paper
 FULL_PAGE_AREA = 0.85  # an image this large on a page without text is a scan
-ACROSS_PAGE = 0.6  # of the page's width: a rule this long runs across the text, not inside a drawing
 BAR_PEN = 2.0  # points; a stroke this broad may be drawn across its length, as a bar
 
 

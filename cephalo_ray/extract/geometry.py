@@ -81,6 +81,7 @@ def union_of(boxes: Iterable[Box]) -> Box:
 
 
 RULE_THICKNESS = 2.5  # a horizontal path no taller than this is a rule
+ACROSS_PAGE = 0.6  # of the page's width: a rule this long runs across the text, not inside a drawing
 
 
 def is_rule(graphic: Graphic, min_width: float) -> bool:
