@@ -84,6 +84,16 @@ def neighbour_pages(caption: Box, page_height: float, number: int, bare: bool = 
     return pages
 
 
+def at_next_columns_top(caption: Box, drawing: Box, page_height: float) -> bool:
+    """The caption ends its column low on the page and the drawing opens the column to its right."""
+    return (
+        caption.y1 >= 0.7 * page_height
+        and drawing.y0 <= 0.3 * page_height
+        and drawing.x0 >= caption.x1 - 2.0
+        and drawing.y1 < caption.y0
+    )
+
+
 def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
     """Items per page after pairing each unpaired caption with an unclaimed drawing on its own page
     of floats, or on the page before it (the caption went on to the next page) or after it (a
@@ -116,12 +126,23 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
                 if (other, index) not in taken
                 and drawing.box.area >= OTHER_PAGE_AREA * pages[other].page_area
             ]
+            # (a caption ending its column heads the drawing at the top of the next one, where
+            # that drawing has no caption of its own: a report set in two columns)
+            options += [
+                (True, False, drawing.box.area, number, index)
+                for index, drawing in enumerate(page.unclaimed)
+                if (number, index) not in taken
+                and drawing.box.area >= OTHER_PAGE_AREA * page.page_area
+                and at_next_columns_top(caption.box, drawing.box, page.page_height)
+            ]
             if not options:
                 continue
             *_, other, index = max(options)
             taken.add((other, index))
             drawing = pages[other].unclaimed[index]
-            if other == number:
+            if other == number and at_next_columns_top(caption.box, drawing.box, page.page_height):
+                item = Item(caption.label.kind, drawing.box, caption, drawing.graphics, "above")
+            elif other == number:
                 above = drawing.box.center_y < caption.box.center_y
                 box = drawing.box
                 if len(page.unpaired_captions) == 1:

@@ -70,6 +70,12 @@ AFTER_LEGEND = re.compile(
 )
 
 
+# a source cited in parentheses, author and year ("(Jähne, 2012, S. 303)", "(Burger & Burge 2015)",
+# "(nach Smith et al., 1999a)"), as a caption set in bold closes on in the upright face
+CITED_SOURCE = re.compile(
+    r"\((?=[^()]*(\b[A-ZÀ-ÖØ-ÞА-ЯЁ][\w'’-]*|\bal\.)[,\s]+(1[6-9]|20)\d\d[a-z]?\b(?!\s*=))[^()]*\)\.?"
+)
+
 LISTING_LABELS = ("Listing", "Algorithm", "Pseudocode", "Procedure", "Program")
 
 
@@ -515,6 +521,7 @@ def unit_under_bold_title(lines: Sequence[TextLine], members: list[int], candida
         and abs(candidate.size - lines[members[-1]].size) <= 0.5
         and candidate.box.width < 0.5 * caption.width
         and not finishes_sentence(candidate)
+        and not CITED_SOURCE.fullmatch(candidate.text.strip())
     )
 
 
@@ -680,10 +687,11 @@ def text_under_label(label: TextLine, candidate: TextLine, line_gap: float, set_
 def title_under_label_set_right(lines: Sequence[TextLine], label: TextLine, candidate: TextLine) -> bool:
     """A label alone at the right of its row over a title centred under it, each alone on its row
     ("Таблица 2.1" flush right, then "Конфигурации VGG" centred and bold, as Russian standards set
-    tables); the title is in the label's size and bold, unlike the prose a label may stand beside."""
+    tables); the title is in the label's size and bold, or set in from both sides, unlike the prose
+    a label may stand beside or over, which runs from the margin or out to it."""
     gap = candidate.box.y0 - label.box.y1
     return (
-        candidate.bold_start
+        (candidate.bold_start or set_in_from_both_sides(lines, label, candidate))
         and abs(candidate.size - label.size) <= 0.5
         and label.box.x0 >= candidate.box.center_x
         and label.box.x1 >= candidate.box.x1
@@ -691,6 +699,21 @@ def title_under_label_set_right(lines: Sequence[TextLine], label: TextLine, cand
         and alone_on_its_row(lines, label)
         and alone_on_its_row(lines, candidate)
     )
+
+
+def set_in_from_both_sides(lines: Sequence[TextLine], label: TextLine, candidate: TextLine) -> bool:
+    """The line ends well short of the label set at the right and starts well in from the lines
+    right under it (a table's first row, or the text resuming): a title centred over its table."""
+    inset = 2 * candidate.size
+    under = [
+        line.box.x0
+        for line in lines
+        if 0
+        <= line.box.y0 - candidate.box.y1 + overlap_allowed(candidate.box, line.box)
+        <= 3 * candidate.size
+        and not line.box.shares_row(candidate.box)
+    ]
+    return bool(under) and candidate.box.x0 - min(under) >= inset and label.box.x1 - candidate.box.x1 >= inset
 
 
 def overlap_allowed(above: Box, below: Box) -> float:

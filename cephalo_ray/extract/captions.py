@@ -2,7 +2,7 @@
 
 Recognises the label forms papers use (`Figure 3.`, `Fig. 3:`, `FIG. 3`, `FIGURE 3 |`, `Figure S2`,
 `Extended Data Fig. 1`, `Text-fig. 2`, `Table IV`, `Data table for Figure 2`), in other languages too (`Abbildung 2`, `Tabela 1`, `Рис. 3`,
-`Şekil 4`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
+`Şekil 4`, `Gambar 2`, `Graphique 1`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+)?"
     r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
-    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphs?|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
+    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
     r"|algoritmos?|listings?|listage[mn]s?|pseudocodes?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|kuva|kuvio|taulukko|рисунок|рис\.|график|таблица|табл\."
     r"|算法|图|圖|図|表|그림|표)"
@@ -34,6 +34,7 @@ FIGURE_WORDS = (
     "obr",
     "kuva",
     "kuvio",
+    "gambar",
     "рис",
     "图",
     "圖",
@@ -135,8 +136,12 @@ ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|v
 # "Table 2 (continued)", "Table 2. Continued", "... of the Study (Cont.)": the rest of an item whose
 # caption came on an earlier page
 # ("Table 2. Extended." heads the facing page of a table spread: the word alone, nothing after it)
+# ("TABLE 4 (end)", as standards bodies mark an item's last part; "(suite)", "(Fortsetzung)",
+# "(continuación)", "(продолжение)" and "(окончание)" in French, German, Spanish and Russian)
+_GOES_ON_WORDS = r"(?:end|suite|fortsetzung|continuaci[oó]n|continua[cç][aã]o|продолжение|окончание)"
 CONTINUED = re.compile(
     r"^\W*\(?\s*(?:continued|cont(?:'d|d|\.))(?:\W|$)|\(\s*(?:continued|cont(?:'d|d|\.)?)\s*\)\W*$"
+    rf"|^\W*\(\s*{_GOES_ON_WORDS}\s*\)(?:\W|$)|\(\s*{_GOES_ON_WORDS}\s*\)\W*$"
     r"|^\W*\(?\s*extended\s*\)?\W*$",
     re.IGNORECASE,
 )

@@ -86,9 +86,11 @@ def vertical_claim(
     upward: bool,
     lines: Sequence[TextLine],
     max_gap: float = MAX_CAPTION_GAP,
+    body_size: float | None = None,
 ) -> Claim | None:
     """The clusters between a caption and the nearest blocker above (or below) it, at most `max_gap`
-    away (`lines`: the page's text lines, which the clusters' line indices point into)."""
+    away (`lines`: the page's text lines, which the clusters' line indices point into; `body_size`:
+    the running text's size, where known)."""
     caption = captions[caption_index].box
     left, right = span
 
@@ -273,7 +275,10 @@ def vertical_claim(
             i
             for i in chosen
             if not (
-                is_display_formula(clusters[i], lines, row)
+                (
+                    is_display_formula(clusters[i], lines, row)
+                    or (figure_caption and is_running_text(clusters[i], lines, body_size))
+                )
                 and (
                     clusters[i].box.y1 <= nearest_drawing.y0
                     if upward
@@ -305,6 +310,18 @@ def vertical_claim(
     if gap > max_gap:
         return None
     return Claim(max(gap, 0.0), caption_index, tuple(chosen), box, "below" if upward else "above")
+
+
+def is_running_text(cluster: Cluster, lines: Sequence[TextLine], body_size: float | None) -> bool:
+    """Text alone in the body's size (a subscript may take a short line's mean size down a little),
+    words running in a line of it: a paragraph or a list of definitions set after a figure ("w1:
+    street width at ..."), not a part of it."""
+    if body_size is None or not cluster.text_only or not cluster.lines:
+        return False
+    texts = [lines[index] for index in cluster.lines]
+    return all(line.size >= body_size - 1.5 for line in texts) and any(
+        is_wordy(line.text) and line.size >= body_size - 0.5 for line in texts
+    )
 
 
 def is_display_formula(cluster: Cluster, lines: Sequence[TextLine], row: float) -> bool:

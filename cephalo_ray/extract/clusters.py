@@ -26,6 +26,7 @@ from cephalo_ray.extract.page_text import (
     is_small_print,
     is_wordy,
     mostly_letters,
+    underlines_text,
 )
 
 HEADING_SCALE = 1.2  # a line this much larger than the body is a heading
@@ -157,6 +158,12 @@ def visible_graphics(
     for index, graphic in enumerate(graphics):
         if graphic.kind == "path" and any(highlights(graphic.box, box) for box in wordy):
             continue  # a highlighter's mark behind a line of words (a table's shaded row spans cells)
+        if (
+            graphic.kind == "path"
+            and graphic.box.height <= 1.5
+            and underlines_text(graphic.box, lines, stats)
+        ):
+            continue  # a heading's underline is part of its text
         if graphic.kind == "path" and graphic.box.area > 0.05 * page.area and index not in tinted:
             covered = [box for box in prose if graphic.box.contains_point(box.center_x, box.center_y)]
             # (unless a caption heads or closes it: a framed table of events in sentences)

@@ -529,15 +529,18 @@ def page_footnotes(
     """The page's footnotes: a short rule at a column's left edge low on the page, with nothing drawn
     under it and only small print under it, opening with a note mark. Returns the rule and the area
     of the notes (text there is the page's, never an item's: a table begun at the foot of a page
-    stops above them)."""
+    stops above them). A longer rule, up to most of the column, is the notes' where it starts at
+    the left edge of the body text over it (a report's notes rule set at 60 % of its column)."""
     for rule in graphics:
         box = rule.box
         if not (
             rule.kind == "path"
             and box.height <= 1.5
-            and 20.0 <= box.width <= 0.45 * stats.column_width
+            and 20.0 <= box.width <= 0.7 * stats.column_width
             and box.y0 >= page.y0 + 0.6 * page.height
         ):
+            continue
+        if box.width > 0.45 * stats.column_width and not at_body_edge(box, lines, stats):
             continue
         under = [line for line in lines if line.box.y0 >= box.y1 - 1 and line.box.x0 >= box.x0 - 3]
         column = [line for line in under if line.box.x0 <= box.x0 + 0.5 * stats.column_width]
@@ -555,3 +558,29 @@ def page_footnotes(
             area = Box(box.x0, box.y0, max(line.box.x1 for line in under), max(line.box.y1 for line in under))
             return rule, area
     return None
+
+
+def at_body_edge(rule: Box, lines: Sequence[TextLine], stats: TextStats) -> bool:
+    """Lines of body text right over the rule start where it starts and run on past its end."""
+    over = [
+        line
+        for line in lines
+        if 0 <= rule.y0 - line.box.y1 <= 6 * stats.body_size
+        and abs(line.size - stats.body_size) <= 0.5
+        and abs(line.box.x0 - rule.x0) <= 2.0
+        and line.box.x1 > rule.x1 + 20.0
+    ]
+    return len(over) >= 2
+
+
+def underlines_text(rule: Box, lines: Sequence[TextLine], stats: TextStats) -> bool:
+    """The rule is drawn through the foot of a line of text in the body's size or larger, from its
+    start to its end: the line's underline (a report's underlined side heading), no float's rule."""
+    return any(
+        line.size >= stats.body_size - 0.5
+        and line.box.y0 + 0.6 * line.box.height <= rule.y0
+        and rule.y1 <= line.box.y1 + 0.5
+        and abs(rule.x0 - line.box.x0) <= 3.0
+        and abs(rule.x1 - line.box.x1) <= line.size
+        for line in lines
+    )

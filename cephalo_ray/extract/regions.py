@@ -268,11 +268,20 @@ def pair_regions(
         for upward in () if in_margin else (True, False):
             if notes and not upward:
                 claim = vertical_claim(
-                    index, with_notes, clusters, notes_blockers, page, span, upward, lines, max_gap
+                    index,
+                    with_notes,
+                    clusters,
+                    notes_blockers,
+                    page,
+                    span,
+                    upward,
+                    lines,
+                    max_gap,
+                    stats.body_size,
                 )
             else:
                 claim = vertical_claim(
-                    index, captions, clusters, blockers, page, span, upward, lines, max_gap
+                    index, captions, clusters, blockers, page, span, upward, lines, max_gap, stats.body_size
                 )
             if claim is None:
                 continue
@@ -378,6 +387,11 @@ def pair_regions(
         if not choices:
             continue
         _, claim_index, member_indices, box = min(choices)
+        if item_kind(captions[caption_index], box, graphics) == "figure":
+            member_indices = without_wider_rule_by_caption(
+                member_indices, clusters, captions[caption_index].box
+            )
+            box = union_of(clusters[index].box for index in member_indices)
         if item_kind(captions[caption_index], box, graphics) == "table":
             placement = claims[claim_index].placement
             kept = under_table_head(member_indices, clusters, graphics, lines, placement)
@@ -445,6 +459,37 @@ def pair_regions(
         len(body),
         legends_from_before,
     )
+
+
+def without_wider_rule_by_caption(members: list[int], clusters: Sequence[Cluster], caption: Box) -> list[int]:
+    """A figure's clusters less a bare rule between it and its caption that runs well past the
+    drawing's sides: an exhibit's rule setting its caption off (a central bank's rules over and
+    under the title, across the column, round a narrower chart), not the drawing's own frame."""
+    rules = [index for index in members if is_bare_rule(clusters[index])]
+    drawing = [index for index in members if index not in rules]
+    if not rules or not drawing:
+        return members
+    body = union_of(clusters[index].box for index in drawing)
+    apart = [
+        index
+        for index in rules
+        if between(caption, clusters[index].box, body)
+        and clusters[index].box.width - body.width > 0.1 * clusters[index].box.width
+    ]
+    return [index for index in members if index not in apart]
+
+
+def is_bare_rule(cluster: Cluster) -> bool:
+    return (
+        not cluster.lines
+        and cluster.images == 0
+        and min(cluster.box.width, cluster.box.height) < MIN_THICKNESS
+    )
+
+
+def between(caption: Box, rule: Box, drawing: Box) -> bool:
+    """The rule lies between the caption and the drawing, above or below them both."""
+    return caption.y1 <= rule.y1 <= drawing.y0 + 1 or drawing.y1 - 1 <= rule.y0 <= caption.y0
 
 
 def with_rows(caption: Caption, rows: Sequence[int], lines: Sequence[TextLine]) -> Caption:

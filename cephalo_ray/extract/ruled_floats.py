@@ -17,7 +17,7 @@ from cephalo_ray.extract.geometry import (
     joined_rules,
     union_of,
 )
-from cephalo_ray.extract.page_text import NOTES_OPENER, is_body_line
+from cephalo_ray.extract.page_text import NOTES_OPENER, is_body_line, underlines_text
 
 RULED_FLOAT_LABELS = ("Algorithm", "Listing", "Procedure", "Pseudocode")
 
@@ -29,7 +29,11 @@ def ruled_floats(
     above or below it and a rule of the same length further down, the float's foot. Their lines of
     pseudo-code read like prose but belong to the float. Ruled tables under their caption too."""
     # (a grid's rules written cell by cell are one rule: a Word table's first cell is often narrow)
-    rules = [rule for rule in joined_rules(graphics) if rule.width >= 60]
+    rules = [
+        rule
+        for rule in joined_rules(graphics)
+        if rule.width >= 60 and not underlines_text(rule, lines, stats)
+    ]
     areas = ruled_tables(captions, rules, lines, stats) + banded_tables(
         captions, graphics, rules, lines, stats
     )

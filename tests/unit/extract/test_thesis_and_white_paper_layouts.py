@@ -1,0 +1,213 @@
+"""Layouts of theses, white papers and lab manuals drawn here with pymupdf: a bold caption whose
+source citation closes it in the upright face."""
+
+from __future__ import annotations
+
+import pymupdf
+
+from cephalo_ray.extract.caption_blocks import find_captions
+from cephalo_ray.extract.captions import CaptionLabel, is_continuation, parse_caption_start
+from cephalo_ray.extract.clusters import visible_graphics
+from cephalo_ray.extract.geometry import Box, Caption, Graphic, TextStats
+from cephalo_ray.extract.page_text import underlines_text
+from cephalo_ray.extract.ruled_floats import ruled_floats
+from tests.unit.extract.test_caption_rules import line
+from tests.unit.extract.test_manual_layouts import photo, prose
+from tests.unit.extract.test_regions import extract, iou, prose_pages, vector_plot
+
+A4 = (595, 842)
+
+
+def test_a_source_citation_in_the_upright_face_closes_a_bold_caption() -> None:
+    # (a German master's thesis from Word: a small bold caption under each figure of a pair, its
+    # last row the source "(Jähne, 2012, S. 303)" in the same size but not in bold)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((70, 525),), top=72, bottom=770, repeats=24, fontsize=11)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    picture = pymupdf.Rect(104, 76, 263, 208)
+    photo(page, picture)
+    rows = (
+        "Abbildung 11 - Anwendung eines Filters durch",
+        "zeilenweises Verschieben der Filtermaske in",
+        "Pfeilrichtung, graue Zellen sind bereits bearbeitet",
+    )
+    for row, words in enumerate(rows):
+        page.insert_text((99, 228 + 11 * row), words, fontsize=9, fontname="hebo")
+    page.insert_text((99, 261), "(Jähne, 2012, S. 303)", fontsize=9, fontname="helv")
+    prose(page, pymupdf.Rect(70, 290, 525, 770), repeats=6)
+    (pair,) = extract(doc)
+    assert iou(pair["bbox"], tuple(picture)) > 0.9
+    assert pair["caption"].endswith("bereits bearbeitet (Jähne, 2012, S. 303)")
+
+
+def test_a_plain_title_centred_under_a_table_label_set_at_the_right_is_the_caption() -> None:
+    # (a Russian lab manual: "Таблица 2." flush right, its title centred under it in the body's
+    # upright face, then the table's rows from the margin, in a grid)
+    grid = [Box(70.9, 209.9, 544.3, 283.9)]
+    lines = [
+        line(
+            (76.6, 136.0, 547.8, 154.4),
+            "решетки наблюдаемые линии следуют в отношениях, приведенных ниже.",
+            1,
+            14.0,
+        ),
+        line((476.0, 160.2, 547.8, 178.9), "Таблица 2.", 2, 14.0),
+        line((224.0, 184.3, 430.1, 202.8), "Ряды Qк для кубических решеток.", 3, 14.0),
+        line((76.6, 209.1, 157.7, 227.5), "Тип решетки", 4, 14.0),
+        line((265.7, 209.1, 486.3, 227.5), "Q1: Q2: Q3: Q4: Q5: Q6", 4, 14.0),
+    ]
+    (caption,) = find_captions(lines, grid, body_size=14.0, line_gap=5.7)
+    assert caption.text == "Таблица 2. Ряды Qк для кубических решеток."
+    # (the short last row of a paragraph under the label, from the margin, is no title)
+    lines[2] = line((76.6, 184.3, 300.0, 202.8), "ряды Q следуют из индексов.", 3, 14.0)
+    (caption,) = find_captions(lines, grid, body_size=14.0, line_gap=5.7)
+    assert caption.text == "Таблица 2."
+
+
+def test_the_rule_setting_a_caption_off_over_a_narrower_chart_is_no_part_of_the_figure() -> None:
+    # (a standard-setter's discussion paper: rules across the column over and under the caption
+    # and under the figure, the diagram narrower than the column and centred)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((57, 518),), top=72, bottom=770, repeats=24, fontsize=11)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    prose(page, pymupdf.Rect(57, 72, 518, 330))
+    page.draw_line((57, 340), (518, 340), width=0.5)
+    page.insert_text(
+        (62, 358), "Figure 1: Benefits and fraud risks from the digitalisation", fontsize=11, fontname="hebo"
+    )
+    page.draw_line((57, 367), (518, 367), width=0.5)
+    chart = pymupdf.Rect(170, 388, 400, 590)
+    vector_plot(page, chart)
+    page.draw_line((57, 602), (518, 602), width=0.5)
+    prose(page, pymupdf.Rect(57, 615, 518, 770))
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 1" and iou(pair["bbox"], tuple(chart)) > 0.8
+
+
+def test_a_notes_rule_at_most_of_the_columns_width_keeps_the_notes_out_of_the_chart_beside() -> None:
+    # (a central bank's report: a chart at the foot of the left column, its caption over it; in the
+    # right column the page's notes under a rule 60 % of the column wide, level with the chart)
+    doc = pymupdf.open()
+    columns = ((42, 264), (276, 558))
+    prose_pages(doc, 2, size=(612, 842), columns=columns, top=72, bottom=780, repeats=12)
+    page = doc.new_page(width=612, height=842)
+    prose(page, pymupdf.Rect(42, 72, 264, 560))
+    page.insert_text(
+        (42, 578), "Gráfico R1.3 Niveles versus tendencia contrafactual", fontsize=8, fontname="hebo"
+    )
+    chart = pymupdf.Rect(42, 597, 264, 745)
+    vector_plot(page, chart)
+    page.insert_text(
+        (42, 757), "a/ Series desestacionalizadas y ajustadas por efecto calendario.", fontsize=6
+    )
+    page.insert_text((42, 765), "Fuente: DANE (EMMET); cálculos del Banco de la República.", fontsize=6)
+    prose(page, pymupdf.Rect(276, 72, 558, 728), repeats=17)
+    page.draw_line((276.6, 740), (446.7, 740), width=0.5)
+    page.insert_text((276.6, 756), "1", fontsize=7)
+    page.insert_text((293.6, 756), "Se utilizan los índices de las ventas reales empalmadas", fontsize=7)
+    page.insert_text((293.6, 764), "disponibles desde 2013.", fontsize=7)
+    (pair,) = extract(doc)
+    assert pair["caption"].startswith("Gráfico R1.3") and pair["bbox"][2] < 270
+
+
+def test_a_caption_ending_its_column_heads_the_chart_opening_the_next_column() -> None:
+    # (a statistics office's bulletin in two columns, captions over their charts: the caption of
+    # Figura 3 ends the left column, its chart opens the right one, Figura 4 under it has its own)
+    doc = pymupdf.open()
+    columns = ((85, 286), (315, 516))
+    prose_pages(doc, 2, size=(595, 842), columns=columns, top=72, bottom=760, repeats=10)
+    page = doc.new_page(width=595, height=842)
+    prose(page, pymupdf.Rect(85, 72, 286, 700), repeats=8)
+    page.insert_text(
+        (85, 722), "Figura 3. Porcentaje de niños menores de 2 años que", fontsize=9, fontname="hebo"
+    )
+    page.insert_text(
+        (85, 733), "recibieron leche materna en su primera hora de vida", fontsize=9, fontname="helv"
+    )
+    chart = pymupdf.Rect(315, 71, 508, 189)
+    vector_plot(page, chart)
+    prose(page, pymupdf.Rect(315, 200, 516, 560), repeats=4)
+    page.insert_text(
+        (315, 590), "Figura 4. Tasas Específicas de Fecundidad (TEF)", fontsize=9, fontname="hebo"
+    )
+    vector_plot(page, pymupdf.Rect(315, 600, 508, 712))
+    pairs = extract(doc)
+    first = next(pair for pair in pairs if pair["caption"].startswith("Figura 3"))
+    assert first["page"] == 3 and iou(first["bbox"], tuple(chart)) > 0.8
+    assert sorted(pair["caption"][:9] for pair in pairs) == ["Figura 3.", "Figura 4."]
+
+
+def test_an_underlined_heading_under_a_tables_notes_is_no_part_of_the_table() -> None:
+    # (a statistics office's bulletin: a small grid under its caption, its source under it, then a
+    # side heading whose first row, as long as the grid is wide, is underlined from start to end)
+    lines = [
+        line((315.5, 223.9, 512.3, 234.8), "Tabla 3. Desnutrición crónica en menores", 1, 9.0),
+        line((315.5, 235.0, 383.4, 245.9), "de cinco años.", 1, 9.0),
+        line((328.3, 268.8, 355.1, 276.3), "Nacional", 2, 7.4),
+        line((373.3, 268.8, 386.1, 276.3), "23,9", 2, 7.4),
+        line((333.6, 288.6, 349.4, 296.0), "Rural", 2, 7.4),
+        line((315.5, 308.0, 450.2, 317.8), "Fuente: ECV 2014 y ENSANUT 2018.", 3, 8.0),
+        line((315.5, 343.4, 513.0, 356.8), "Desnutrición Crónica en menores", 4, 11.0),
+        line((315.5, 356.9, 371.2, 370.3), "de 2 años", 4, 11.0),
+        line((315.5, 382.6, 512.5, 394.7), "En cuanto a la desnutrición crónica", 5, 10.0),
+    ]
+    rules = [Box(315.9, y, 510.2, y + 0.4) for y in (246.0, 266.6, 296.2)]
+    underlines = [Box(315.5, 355.6, 510.0, 356.2), Box(315.5, 369.0, 368.1, 369.6)]
+    graphics = [Graphic(box, "path") for box in rules + underlines]
+    stats = TextStats(body_size=10.0, column_width=197.0)
+    caption = Caption(
+        Box(315.5, 223.9, 512.3, 245.9), CaptionLabel("table", "Table 3"), "Tabla 3. ...", (0, 1)
+    )
+    assert underlines_text(underlines[0], lines, stats) and not underlines_text(rules[2], lines, stats)
+    (table,) = ruled_floats([caption], graphics, lines, stats)
+    assert table.y1 < 300
+    kept, _ = visible_graphics(graphics, lines, Box(0, 0, 595, 842), stats)
+    assert [graphic.box for graphic in kept] == rules
+
+
+def test_indonesian_and_french_label_words_open_captions() -> None:
+    # (an Indonesian student paper's "Gambar (1)." with its number in parentheses; a French
+    # ministry's "GRAPHIQUE 1" on a row of its own over the title; a German report's "Grafik 3:")
+    for text, label in (
+        ("Gambar (1). Sinyal Gempa", "Figure 1"),
+        ("Gambar 4. Nilai STA dan LTA menggunakan excel", "Figure 4"),
+        ("GRAPHIQUE 1", "Graphique 1"),
+        ("Grafik 3: Entwicklung der Preise", "Grafik 3"),
+    ):
+        opened = parse_caption_start(text)
+        assert opened is not None and (opened.kind, opened.label) == ("figure", label)
+    assert parse_caption_start("gambar 1 menunjukkan sinyal gempa") is None
+
+
+def test_a_standards_bodys_last_part_of_a_table_is_a_continuation() -> None:
+    # ("TABLE 4 (end)" heads the rest of Table 4 on the next page, as ITU and ISO set it)
+    for text in ("TABLE 4 (end)", "Tableau 2 (suite)", "Tabelle 3 (Fortsetzung)", "Таблица 2 (окончание)"):
+        assert is_continuation(text)
+    assert not is_continuation("Table 3 (end of year values)")
+
+
+def test_a_list_of_definitions_under_a_figure_is_the_texts() -> None:
+    # (a Recommendation: a small caption over a raster drawing, then "The relevant parameters
+    # are:" and a list of symbols and their meanings in the body's size, set in two columns)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((57, 542),), top=72, bottom=770, repeats=24, fontsize=12)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    page.insert_text((278, 145), "FIGURE 3", fontsize=9, fontname="tiro")
+    page.insert_text((213, 159), "Definition of parameters for the NLoS2 case", fontsize=9, fontname="tiro")
+    picture = pymupdf.Rect(218, 167, 377, 318)
+    photo(page, picture)
+    page.insert_text(
+        (57, 346), "The relevant parameters for this situation are:", fontsize=12, fontname="tiro"
+    )
+    terms = (
+        ("w1:", "street width at the position of the Station 1 (m)"),
+        ("w2:", "street width at the position of the Station 2 (m)"),
+        ("x1:", "distance Station 1 to street crossing (m)"),
+        ("x2:", "distance Station 2 to street crossing (m)"),
+    )
+    for row, (term, meaning) in enumerate(terms):
+        page.insert_text((57, 364 + 18 * row), term, fontsize=12, fontname="tiro")
+        page.insert_text((96, 364 + 18 * row), meaning, fontsize=12, fontname="tiro")
+    prose(page, pymupdf.Rect(57, 450, 542, 770), repeats=4)
+    (pair,) = extract(doc)
+    assert iou(pair["bbox"], tuple(picture)) > 0.9
