@@ -76,6 +76,9 @@ CITED_SOURCE = re.compile(
     r"\((?=[^()]*(\b[A-ZÀ-ÖØ-ÞА-ЯЁ][\w'’-]*|\bal\.)[,\s]+(1[6-9]|20)\d\d[a-z]?\b(?!\s*=))[^()]*\)\.?"
 )
 
+# the figure's key set as a paragraph of its caption ("Legend: Sites highlighted in yellow ...")
+KEY_OPENER = re.compile(r"^\s*(?:Legend|Key|Légende|Legende|Leyenda)\s*:")
+
 LISTING_LABELS = ("Listing", "Algorithm", "Pseudocode", "Procedure", "Program")
 
 
@@ -206,6 +209,8 @@ def continues_caption(
         return False  # a chart's axis unit over its tick labels ("1000 Mboe" over "900"), or its bar labels
     if not in_body_size and legend_under_title(lines, members, candidate):
         return True
+    if key_under_title(lines, members, candidate):
+        return True
     if hanging_rows(lines, members, cursor):
         return True
     return next_row_of_caption(lines, members, candidate, line_gap, in_body_size) or double_spaced_run_on(
@@ -253,6 +258,19 @@ def legend_under_title(lines: Sequence[TextLine], members: list[int], candidate:
         and abs(candidate.box.x0 - label.box.x0) <= 3.0
         and 0.0 <= gap <= 1.5 * last.size
         and is_wordy(candidate.text)
+    )
+
+
+def key_under_title(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """A paragraph opening "Legend:" or "Key:" in the caption's size at its left edge, up to a blank
+    line under it: the figure's key, part of its caption (a technical study's margin captions)."""
+    last = lines[members[-1]]
+    gap = candidate.box.y0 - last.box.y1
+    return (
+        KEY_OPENER.match(candidate.text) is not None
+        and abs(candidate.size - last.size) <= 0.3
+        and abs(candidate.box.x0 - lines[members[0]].box.x0) <= 3.0
+        and -overlap_allowed(last.box, candidate.box) <= gap <= 1.5 * last.size
     )
 
 

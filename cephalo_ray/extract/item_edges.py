@@ -397,9 +397,9 @@ def is_code(cluster: Cluster, lines: Sequence[TextLine]) -> bool:
 def listings_past_table(
     costs: Mapping[int, float], clusters: Sequence[Cluster], lines: Sequence[TextLine], gap: float
 ) -> set[int]:
-    """Of a table's claimed clusters, the code listings standing apart beyond the table (a framed
-    snippet under a grid of numbers, more than `gap` of white between): listings are figures of
-    their own, uncaptioned here, not rows of the table."""
+    """Of a table's (or a figure's) claimed clusters, the code listings standing apart beyond the
+    table (a framed snippet under a grid of numbers, or over a diagram, more than `gap` of white
+    between): listings are figures of their own, uncaptioned here, not rows of the table."""
     listings = [index for index in costs if is_code(clusters[index], lines)]
     table = [index for index in costs if index not in listings and not clusters[index].text_only]
     if not listings or not table:

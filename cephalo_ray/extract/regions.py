@@ -17,6 +17,7 @@ Clusters no caption claims are dropped unless they are large raster images and t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import NamedTuple
@@ -83,6 +84,8 @@ from cephalo_ray.extract.item_edges import (
 from cephalo_ray.extract.page_text import SECTION_HEADING, mostly_letters, page_footnotes
 from cephalo_ray.extract.ruled_floats import ruled_floats, with_ruled_tables_apart
 
+# a paragraph of notes opening with its word ("Disclaimer:", "Note:", "*Sources:")
+NOTES_WORD = re.compile(r"^\W{0,2}(?:Disclaimers?|Notes?|Sources?)\s*:")
 MIN_ITEM_POINTS = 24.0  # items smaller than this in both directions are icons
 
 
@@ -224,6 +227,7 @@ def pair_regions(
         if line.block in prose_blocks:
             body_blocks.setdefault(line.block, []).append(line_index)
     noted: dict[int, Caption] = {}  # per claim, its caption grown by the notes under it
+    reach_from: dict[int, Box] = {}  # per claim, where it measures from when not its caption's box
     text_blocks: dict[int, list[int]] = {}  # every block's lines but the captions'
     for line_index, line in enumerate(lines):
         if line_index not in caption_lines:
@@ -265,8 +269,31 @@ def pair_regions(
         beside = None if index in continued else beside_claim(index, captions, clusters, body_boxes)
         # a narrow caption in a margin column no body text runs through (Emerald's) has its item beside it
         in_margin = beside is not None and in_margin_column(caption.box, body_boxes, stats)
+        # (notes in small print between a figure and its caption under it bridge the gap: the
+        # claim upward measures from their top)
+        over_notes = small_notes_over_caption(caption.box, lines, free, stats)
+        with_notes_over = list(captions)
+        if over_notes:
+            with_notes_over[index] = replace(
+                caption, box=caption.box.union(union_of(lines[i].box for i in over_notes))
+            )
         for upward in () if in_margin else (True, False):
-            if notes and not upward:
+            if over_notes and upward:
+                claim = vertical_claim(
+                    index,
+                    with_notes_over,
+                    clusters,
+                    blockers,
+                    page,
+                    span,
+                    upward,
+                    lines,
+                    max_gap,
+                    stats.body_size,
+                )
+                if claim is not None:
+                    reach_from[len(claims)] = with_notes_over[index].box
+            elif notes and not upward:
                 claim = vertical_claim(
                     index,
                     with_notes,
@@ -325,14 +352,14 @@ def pair_regions(
     for claim_index, claim in enumerate(claims):
         costs = chained_costs(
             claim,
-            noted.get(claim_index, captions[claim.caption]).box,
+            reach_from.get(claim_index, noted.get(claim_index, captions[claim.caption]).box),
             clusters,
             max_gap,
             claim_links(claim, captions, loose, loose_panel_captions),
         )
-        if captions[claim.caption].label.kind == "table":
-            for listing in listings_past_table(costs, clusters, lines, 1.5 * stats.body_size):
-                del costs[listing]
+        # (a figure's too: an uncaptioned snippet framed over a diagram is no part of it)
+        for listing in listings_past_table(costs, clusters, lines, 1.5 * stats.body_size):
+            del costs[listing]
         for cluster_index, cost in costs.items():
             candidates.setdefault(cluster_index, []).append((cost, claim.caption, claim_index))
     # a drawing level with a caption beside it that has nothing above or below to claim is that
@@ -490,6 +517,32 @@ def is_bare_rule(cluster: Cluster) -> bool:
 def between(caption: Box, rule: Box, drawing: Box) -> bool:
     """The rule lies between the caption and the drawing, above or below them both."""
     return caption.y1 <= rule.y1 <= drawing.y0 + 1 or drawing.y1 - 1 <= rule.y0 <= caption.y0
+
+
+def small_notes_over_caption(
+    caption: Box, lines: Sequence[TextLine], free: Sequence[int], stats: TextStats
+) -> list[int]:
+    """The lines of a paragraph of notes in small print set right over a caption, opening with its
+    word ("Disclaimer: The designations ...", as an agency sets them under its maps), read upward
+    from the caption, row by row, no further apart than a blank row."""
+    above = sorted(
+        (
+            index
+            for index in free
+            if lines[index].box.y1 <= caption.y0 + 1 and lines[index].box.horizontal_overlap(caption) > 0
+        ),
+        key=lambda index: -lines[index].box.y1,
+    )
+    rows: list[int] = []
+    edge = caption.y0
+    for index in above:
+        line = lines[index]
+        if edge - line.box.y1 > 1.5 * line.size or line.size > stats.body_size - 1.0:
+            break
+        rows.append(index)
+        edge = line.box.y0
+    first = min(rows, key=lambda index: lines[index].box.y0, default=None)
+    return rows if first is not None and NOTES_WORD.match(lines[first].text) else []
 
 
 def with_rows(caption: Caption, rows: Sequence[int], lines: Sequence[TextLine]) -> Caption:

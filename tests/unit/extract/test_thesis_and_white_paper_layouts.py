@@ -8,7 +8,7 @@ import pymupdf
 from cephalo_ray.extract.caption_blocks import find_captions
 from cephalo_ray.extract.captions import CaptionLabel, is_continuation, parse_caption_start
 from cephalo_ray.extract.clusters import visible_graphics
-from cephalo_ray.extract.geometry import Box, Caption, Graphic, TextStats
+from cephalo_ray.extract.geometry import Box, Caption, Graphic, TextLine, TextStats
 from cephalo_ray.extract.page_text import underlines_text
 from cephalo_ray.extract.ruled_floats import ruled_floats
 from tests.unit.extract.test_caption_rules import line
@@ -211,3 +211,72 @@ def test_a_list_of_definitions_under_a_figure_is_the_texts() -> None:
     prose(page, pymupdf.Rect(57, 450, 542, 770), repeats=4)
     (pair,) = extract(doc)
     assert iou(pair["bbox"], tuple(picture)) > 0.9
+
+
+def test_a_disclaimer_in_small_print_between_a_map_and_its_caption_bridges_them() -> None:
+    # (a food-safety agency's overview in Word: a map, under it five rows of "Disclaimer: The
+    # designations ..." in small print, then the caption in the body's size)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((63, 528),), top=72, bottom=770, repeats=24)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    prose(page, pymupdf.Rect(63, 69, 528, 150), repeats=1)
+    picture = pymupdf.Rect(80, 159, 541, 520)
+    photo(page, picture)
+    notes = (
+        "Disclaimer: The designations employed and the presentation of material on this map do not imply the",
+        "expression of any opinion whatsoever on the part of the Authority concerning the legal status of any",
+        "country, territory, city or area or of its authorities, or concerning the delimitation of its frontiers or",
+        "boundaries.",
+        "The square in the top right corner of the map highlights the outermost regions of the Union.",
+    )
+    for row, words in enumerate(notes):
+        page.insert_text((63, 559 + 9.7 * row), words, fontsize=8)
+    page.insert_text(
+        (80, 619), "Figure 8: Geographic distribution of virus detections in non-human mammals", fontsize=10
+    )
+    page.insert_text((63, 633), "since 2016 (based on Table 2)", fontsize=10)
+    prose(page, pymupdf.Rect(63, 648, 528, 770), repeats=2)
+    (pair,) = extract(doc)
+    assert pair["caption"].startswith("Figure 8") and iou(pair["bbox"], tuple(picture)) > 0.9
+
+
+def test_a_framed_snippet_over_a_diagram_is_no_part_of_the_figure_captioned_under_it() -> None:
+    # (a bachelor thesis: a configuration snippet in a typewriter face, framed and uncaptioned, then
+    # a diagram of boxes, then the diagram's caption)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((114, 525),), top=72, bottom=770, repeats=24, fontsize=12)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    prose(page, pymupdf.Rect(114, 72, 525, 330), repeats=2)
+    page.draw_rect(pymupdf.Rect(126, 347, 514, 427), width=0.4)
+    snippet = (
+        "protocol pim {",
+        "  ipv4 { import none; export all; };",
+        "  mreq4 { import all; export all; };",
+        "}",
+    )
+    for row, code in enumerate(snippet):
+        page.insert_text((132, 363 + 14 * row), code, fontsize=10.9, fontname="cour")
+    diagram = pymupdf.Rect(115, 451, 525, 542)
+    vector_plot(page, diagram)
+    page.insert_text((130, 566), "Figure 5.1: A scheme of channels connecting routing tables", fontsize=12)
+    prose(page, pymupdf.Rect(114, 590, 525, 770), repeats=2)
+    (pair,) = extract(doc)
+    assert pair["bbox"][1] > 430
+
+
+def test_a_key_under_a_margin_caption_is_part_of_it() -> None:
+    # (a technical study set in Gill Sans: "Figure 1." over its title in the margin, then a blank
+    # half line and "Legend: Sites highlighted in yellow ..." in the caption's size)
+    lines = [
+        TextLine(Box(58.5, 133.1, 86.1, 142.4), "Figure 1.", 8.0, True, 1),
+        line((58.5, 142.9, 124.6, 152.0), "Location of dive sites", 1, 8.0),
+        line((58.5, 157.0, 86.6, 166.1), "Legend:", 2, 8.0),
+        line((58.5, 166.6, 118.4, 175.7), "Sites highlighted in", 2, 8.0),
+        line((58.5, 176.2, 128.2, 185.3), "yellow are cobalt-rich", 2, 8.0),
+        line((58.5, 185.8, 121.7, 194.9), "sites.", 2, 8.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=0.6)
+    assert (
+        caption.text
+        == "Figure 1. Location of dive sites Legend: Sites highlighted in yellow are cobalt-rich sites."
+    )
