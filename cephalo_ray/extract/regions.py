@@ -272,44 +272,22 @@ def pair_regions(
         # (notes in small print between a figure and its caption under it bridge the gap: the
         # claim upward measures from their top)
         over_notes = small_notes_over_caption(caption.box, lines, free, stats)
-        with_notes_over = list(captions)
+        with_notes_over = list(captions) if over_notes else captions
         if over_notes:
             with_notes_over[index] = replace(
                 caption, box=caption.box.union(union_of(lines[i].box for i in over_notes))
             )
         for upward in () if in_margin else (True, False):
+            claimants, stops = captions, blockers
             if over_notes and upward:
-                claim = vertical_claim(
-                    index,
-                    with_notes_over,
-                    clusters,
-                    blockers,
-                    page,
-                    span,
-                    upward,
-                    lines,
-                    max_gap,
-                    stats.body_size,
-                )
-                if claim is not None:
-                    reach_from[len(claims)] = with_notes_over[index].box
+                claimants = with_notes_over
             elif notes and not upward:
-                claim = vertical_claim(
-                    index,
-                    with_notes,
-                    clusters,
-                    notes_blockers,
-                    page,
-                    span,
-                    upward,
-                    lines,
-                    max_gap,
-                    stats.body_size,
-                )
-            else:
-                claim = vertical_claim(
-                    index, captions, clusters, blockers, page, span, upward, lines, max_gap, stats.body_size
-                )
+                claimants, stops = with_notes, notes_blockers
+            claim = vertical_claim(
+                index, claimants, clusters, stops, page, span, upward, lines, max_gap, stats.body_size
+            )
+            if claim is not None and over_notes and upward:
+                reach_from[len(claims)] = with_notes_over[index].box
             if claim is None:
                 continue
             if beside is not None and claim.box.horizontal_overlap(caption.box) <= 0:
@@ -500,7 +478,7 @@ def without_wider_rule_by_caption(members: list[int], clusters: Sequence[Cluster
     apart = [
         index
         for index in rules
-        if between(caption, clusters[index].box, body)
+        if parts_caption_from_drawing(caption, clusters[index].box, body)
         and clusters[index].box.width - body.width > 0.1 * clusters[index].box.width
     ]
     return [index for index in members if index not in apart]
@@ -514,7 +492,7 @@ def is_bare_rule(cluster: Cluster) -> bool:
     )
 
 
-def between(caption: Box, rule: Box, drawing: Box) -> bool:
+def parts_caption_from_drawing(caption: Box, rule: Box, drawing: Box) -> bool:
     """The rule lies between the caption and the drawing, above or below them both."""
     return caption.y1 <= rule.y1 <= drawing.y0 + 1 or drawing.y1 - 1 <= rule.y0 <= caption.y0
 
