@@ -158,6 +158,8 @@ def title_rows_above(lines: Sequence[TextLine], title: int, taken: Collection[in
 
 
 NUMBER_ALONE = re.compile(r"^\s*[A-Z]?\d{1,3}\.\s*$")
+# what may follow a label standing alone as a caption: at most a footnote's call ("Figure 3 14")
+NOTE_CALL_ALONE = re.compile(r"^[\s\u200b]*(?:\d{1,3}[\s\u200b]*)?$")
 
 
 def line_above(lines: Sequence[TextLine], index: int) -> TextLine | None:
@@ -221,14 +223,20 @@ def set_apart_by_drawing(
     left, right = min(box.x0 for box in full), max(box.x1 for box in full)
     box = line.box
     # (clear of both edges of the text by two ems: centred, however much white space its box
-    # carries in front of it)
+    # carries in front of it; or, from the margin, the label with nothing after it but a note's
+    # call, "Figure 3 14" under the left one of two pictures side by side, as Google Docs sets it)
     clear_of_edges = box.x0 > left + 2 * line.size and box.x1 < right - 2 * line.size
+    bare_label = NOTE_CALL_ALONE.match(match["rest"]) is not None and box.x1 < right - 2 * line.size
     near = [drawing for drawing in drawings if drawing.horizontal_overlap(box) > 0]
     over = any(-0.3 * line.size <= box.y0 - drawing.y1 <= 2 * line.size for drawing in near)
     under = any(-0.3 * line.size <= drawing.y0 - box.y1 <= 2 * line.size for drawing in near)
     # (right over one drawing or right under one; between two it is a table's cell between rules)
     touching = over != under
-    return parse_caption_start(line.text, label_is_bold=True) if clear_of_edges and touching else None
+    return (
+        parse_caption_start(line.text, label_is_bold=True)
+        if (clear_of_edges or bare_label) and touching
+        else None
+    )
 
 
 def beside_other_caption(previous: TextLine, line: TextLine) -> bool:

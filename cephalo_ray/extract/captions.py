@@ -2,7 +2,7 @@
 
 Recognises the label forms papers use (`Figure 3.`, `Fig. 3:`, `FIG. 3`, `FIGURE 3 |`, `Figure S2`,
 `Extended Data Fig. 1`, `Text-fig. 2`, `Table IV`, `Data table for Figure 2`), in other languages too (`Abbildung 2`, `Tabela 1`, `Рис. 3`,
-`Şekil 4`, `Gambar 2`, `Graphique 1`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
+`Şekil 4`, `Gambar 2`, `Slika 2.1`, `Tablica 3`, `Graphique 1`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+)?"
     r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
-    r"|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
+    r"|tablica|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
     r"|algoritmos?|listings?|listage[mn]s?|pseudocodes?|box"
-    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|kuva|kuvio|taulukko|рисунок|рис\.|график|таблица|табл\."
+    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|slika|kuva|kuvio|taulukko|рисунок|рис\.|слика|график|таблица|табела|табл\."
     r"|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
-TABLE_WORDS = ("tab", "taulukko", "табл", "表", "표")
+TABLE_WORDS = ("tab", "taulukko", "табл", "табел", "表", "표")
 FIGURE_WORDS = (
     "fig",
     "text-fig",
@@ -32,6 +32,8 @@ FIGURE_WORDS = (
     "şekil",
     "rys",
     "obr",
+    "slika",
+    "слика",
     "kuva",
     "kuvio",
     "gambar",

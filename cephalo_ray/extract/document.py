@@ -628,6 +628,31 @@ def unmapped_share(blocks: Sequence[dict[str, Any]]) -> float:
     return unmapped / printed if printed else 0.0
 
 
+# characters that print nothing and part nothing: a zero-width space (as Google Docs writes one
+# after a footnote's call and in every empty tab stop), a word joiner, a byte-order mark
+INVISIBLE_CHARACTERS = str.maketrans("", "", "\u200b\u2060\ufeff")
+
+
+def without_invisible_characters(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The text blocks with their spans' invisible characters taken out, so a span holding nothing
+    else is empty (no line of its own, nothing in a caption) and a word they split reads whole."""
+
+    def cleaned(span: dict[str, Any]) -> dict[str, Any]:
+        return {**span, "text": span["text"].translate(INVISIBLE_CHARACTERS)}
+
+    return [
+        {
+            **block,
+            "lines": [
+                {**line, "spans": [cleaned(span) for span in line["spans"]]} for line in block["lines"]
+            ],
+        }
+        if block.get("type") == 0
+        else block
+        for block in blocks
+    ]
+
+
 WATERMARK_SIZE = 36.0  # points; text this large set at a slant is a watermark, not a slanted tick label
 UNPRINTED_SIZE = 1.5  # points; text smaller than this prints as a speck (a Word table cell's hidden copy)
 
@@ -651,7 +676,7 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
         # is, and they are almost always the standard encoding's letters ("Fig. 1 Crustacean ...")
         flags |= pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE
         blocks = page.get_text("dict", sort=True, flags=flags)["blocks"]
-    blocks = with_caption_rows_apart(page, blocks, flags)
+    blocks = with_caption_rows_apart(page, without_invisible_characters(blocks), flags)
     rotation = page.rotation_matrix if page.rotation else None
     lines: list[TextLine] = []
     for block_index, block in enumerate(blocks):

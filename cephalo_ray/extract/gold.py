@@ -126,14 +126,19 @@ def find_gold(index: Mapping[str, Row], doc_id: str | None, source: str) -> Row 
 # a glyph whose font gives no Unicode: read as U+FFFD, or as its raw code (a control character)
 UNMAPPED_GLYPH = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 
+# characters that print nothing (a zero-width space, a word joiner, a byte-order mark): a text layer
+# may hold them or not, and a reader who copies the caption never sees them
+ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]")
+
 
 def normalize_caption(text: str | None) -> str:
-    """NFKC, hyphens between letters dropped, whitespace folded: how gold and found captions are
-    compared. A hyphen at a line end may be a soft one ("In- fected") or a real one ("branch-
+    """NFKC, zero-width characters and hyphens between letters dropped, whitespace folded: how gold
+    and found captions are compared. A hyphen at a line end may be a soft one ("In- fected") or a real one ("branch-
     selective"); the text layer rarely says which, so neither side is judged on it. A glyph with
     no Unicode is one unknown character however a reader spelled it (U+FFFD or its raw code), and
     with its width unknown too, so is whether a space stands beside it."""
     text = UNMAPPED_GLYPH.sub("\ufffd", unicodedata.normalize("NFKC", text or ""))
+    text = ZERO_WIDTH.sub("", text)
     text = re.sub(r"\s*\ufffd\s*", "\ufffd", text)
     text = re.sub(r"(\w)-\s*(\w)", r"\1\2", text)
     return " ".join(text.split())
