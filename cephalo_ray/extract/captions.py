@@ -2,7 +2,7 @@
 
 Recognises the label forms papers use (`Figure 3.`, `Fig. 3:`, `FIG. 3`, `FIGURE 3 |`, `Figure S2`,
 `Extended Data Fig. 1`, `Text-fig. 2`, `Table IV`, `Data table for Figure 2`), in other languages too (`Abbildung 2`, `Tabela 1`, `Рис. 3`,
-`Şekil 4`, `Gambar 2`, `Slika 2.1`, `Tablica 3`, `Graphique 1`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
+`Şekil 4`, `Gambar 2`, `Slika 2.1`, `Tablica 3`, `6. ábra`, `圖一`, `Graphique 1`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ _PREFIX = (
     r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
     r"|tablica|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
     r"|algoritmos?|listings?|listage[mn]s?|pseudocodes?|box"
-    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|slika|kuva|kuvio|taulukko|рисунок|рис\.|слика|график|таблица|табела|табл\."
+    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|slika|kuva|kuvio|taulukko|ábra|táblázat|attēls|tabula|pav\.|lentelė|рисунок|рис\.|слика|график|таблица|табела|табл\."
     r"|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
-TABLE_WORDS = ("tab", "taulukko", "табл", "табел", "表", "표")
+TABLE_WORDS = ("tab", "táb", "lentel", "taulukko", "табл", "табел", "表", "표")
 FIGURE_WORDS = (
     "fig",
     "text-fig",
@@ -33,6 +33,9 @@ FIGURE_WORDS = (
     "rys",
     "obr",
     "slika",
+    "ábra",
+    "attēl",
+    "pav",
     "слика",
     "kuva",
     "kuvio",
@@ -51,7 +54,9 @@ _ROMAN_PART = r"[IVXLC]{1,7}[.\-]\d{1,3}(?!\.?\d)"
 # ("表2-1", "Figure 3-2.", an appendix's "Table A-1."); a full stop after it ends the label, a
 # decimal point does not
 _CHAPTER_HYPHEN = r"(?:\d{1,2}|[A-Z])-\d{1,3}(?![\d\-]|\.\d)"
-_NUMBER = rf"(?P<number>{_CHAPTER_HYPHEN}|{_ARABIC}|{_ROMAN_PART}|S?[IVXLC]{{1,7}}(?![a-z]))(?P<panel>[a-z])?"
+# 圖一, 表十二: Chinese numerals, as Taiwanese and Chinese reports from Word number their items
+_CJK_NUMERAL = "[一二三四五六七八九十]{1,3}"
+_NUMBER = rf"(?P<number>{_CHAPTER_HYPHEN}|{_ARABIC}|{_ROMAN_PART}|S?[IVXLC]{{1,7}}(?![a-z])|{_CJK_NUMERAL})(?P<panel>[a-z])?"
 ARABIC_NUMBER = re.compile(rf"^(?:{_ARABIC}|{_CHAPTER_HYPHEN})$", re.IGNORECASE)
 ROMAN_PART = re.compile(r"^(?P<part>[IVXLC]{1,7})[.\-](?P<number>\d{1,3})$")
 LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone, its number apart
@@ -72,15 +77,22 @@ UNNUMBERED_LABEL = re.compile(r"^\s*(?P<word>Figure|Table|FIGURE|TABLE)\.\s+(?=[
 LETTER_SPACED = re.compile(r"^(\s*)((?:[A-Za-z] ){2,}[A-Za-z])(?=[ .])")
 # ("F I G . 1 .": the full stops spaced out too, after the word and after the number)
 SPACED_STOP = re.compile(r"^ \.")
+# the number before the word, as Hungarian, Latvian and Lithuanian set their labels ("6. ábra:",
+# "2. táblázat", "3. attēls", "1 pav.", "2 lentelė"): read as the word before its number
+NUMBER_BEFORE_WORD = re.compile(
+    r"^(\s*)(\d{1,3}(?:\.\d{1,3}){0,2})\.?\s+(ábra|táblázat|attēls|tabula|pav\.|lentelė)(?=[\s.:]|$)",
+    re.IGNORECASE,
+)
 # a small-capitals label word the text layer breaks before its last letter ("TABL E 1.")
 BROKEN_LAST_LETTER = re.compile(r"^(\s*)([A-Z]{3,}) ([A-Z])(?=\.?\s*\d)")
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences; an em or en
 # dash also before a capital or a panel's letter ("Table 1\u2014Summary Statistics", as economics
 # journals set them; "Fig 1\u2013Map of the study areas", a tropical-medicine journal's;
-# "Fig. 1\u2014(a) Comparison ...").
+# "Fig. 1\u2014(a) Comparison ..."). A full-width colon ends a label before anything, a year too
+# ("表一：2022 年...": Chinese sets no space after it).
 CAPTION_DELIMITER = re.compile(
-    r"^\s*(?:[.:|\uff1a\uff0e](?!\d)|[\u2014\u2013\-](?=\s)|[\u2014\u2013](?=[A-Z(])|$)"
+    r"^\s*(?:[.:|\uff0e](?!\d)|\uff1a|[\u2014\u2013\-](?=\s)|[\u2014\u2013](?=[A-Z(])|$)"
 )
 # "Figure 2 Steps of the method", "Abbildung 1 Überblick": a title in capitals right after the
 # number (one space); in Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence);
@@ -187,6 +199,19 @@ def parse_numbered_title(text: str, numbered: Collection[str]) -> CaptionLabel |
     return CaptionLabel("figure", f"Figure {match['number']}")
 
 
+CJK_DIGITS = {char: value for value, char in enumerate("一二三四五六七八九", start=1)}
+CJK_NUMERAL = re.compile(r"(?P<tens>[一二三四五六七八九]?十)?(?P<units>[一二三四五六七八九])?")
+
+
+def cjk_numeral_to_int(text: str) -> int | None:
+    """`二` -> 2, `十二` -> 12, `二十三` -> 23; None for anything else (up to 99)."""
+    match = CJK_NUMERAL.fullmatch(text)
+    if not text or match is None:
+        return None
+    tens = CJK_DIGITS.get(match["tens"][:-1], 1) * 10 if match["tens"] else 0
+    return tens + CJK_DIGITS.get(match["units"] or "", 0)
+
+
 def roman_to_int(text: str) -> int | None:
     """`IV` -> 4; None for anything that is not a well-formed Roman numeral."""
     text = text.upper()
@@ -243,6 +268,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         canonical = re.sub(r"^([A-Z])-", r"\1", number)
     elif part and roman_to_int(part["part"]) is not None:
         canonical = f"{roman_to_int(part['part'])}.{part['number']}"  # "VIII.1" -> "8.1"
+    elif cjk_numeral_to_int(number) is not None:
+        canonical = str(cjk_numeral_to_int(number))  # "表二" -> "Table 2"
     elif number[0] == "S" and len(number) > 1 and roman_to_int(number[1:]) is not None:
         canonical = f"S{roman_to_int(number[1:])}"  # "Table SI" -> "Table S1"
     else:
@@ -268,6 +295,10 @@ def closed_up(text: str) -> str:
     if spaced is not None:
         rest = SPACED_STOP.sub(".", text[spaced.end() :])
         return spaced[1] + spaced[2].replace(" ", "") + rest
+    after_number = NUMBER_BEFORE_WORD.match(text)
+    if after_number is not None:
+        indent, number, word = after_number.groups()
+        return f"{indent}{word[0].upper()}{word[1:]} {number}{text[after_number.end() :]}"
     broken = BROKEN_LAST_LETTER.match(text)
     if broken is not None and LABEL_WORD.match(broken[2] + broken[3]):
         return broken[1] + broken[2] + broken[3] + text[broken.end() :]

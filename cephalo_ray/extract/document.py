@@ -724,7 +724,9 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
                 span["flags"] & ITALIC_FLAG or is_italic_font(span["font"]) for span in worded or spans
             )
             # (code set in a typewriter face: a listing, not a table's cells)
-            mono = all(span["flags"] & MONO_FLAG or is_mono_font(span["font"]) for span in worded or spans)
+            mono = not is_ideographic(text) and all(
+                span["flags"] & MONO_FLAG or is_mono_font(span["font"]) for span in worded or spans
+            )
             bold_through = all(
                 span["flags"] & BOLD_FLAG or is_bold_font(span["font"]) for span in worded or spans
             )
@@ -830,6 +832,17 @@ def is_italic_font(name: str) -> bool:
 
 def is_mono_font(name: str) -> bool:
     return MONO_FONT.search(face_name(name)) is not None
+
+
+# Chinese, Japanese and Korean characters: their fonts set every one in the same width, flagged
+# fixed-pitch like a typewriter face, though their text is prose
+IDEOGRAPHIC = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def is_ideographic(text: str) -> bool:
+    """Half or more of the text's letters are Chinese, Japanese or Korean characters."""
+    letters = sum(1 for char in text if char.isalpha())
+    return letters > 0 and len(IDEOGRAPHIC.findall(text)) >= 0.5 * letters
 
 
 def is_bold_font(name: str) -> bool:

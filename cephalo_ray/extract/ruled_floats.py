@@ -105,10 +105,12 @@ def ruled_tables(
         if caption.label.kind != "table":
             continue
         box = caption.box
+        # (within two lines of the body: a Word manuscript leaves a blank paragraph after the caption)
+        reach = 2 * stats.body_size
         heads = [
             rule
             for rule in rules
-            if rule.horizontal_overlap(box) > 0.5 * box.width and 0 <= rule.y0 - box.y1 <= stats.body_size
+            if rule.horizontal_overlap(box) > 0.5 * box.width and 0 <= rule.y0 - box.y1 <= reach
         ]
         if not heads:
             continue

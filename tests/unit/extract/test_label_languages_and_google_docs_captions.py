@@ -1,0 +1,208 @@
+"""Labels of more languages: the words of Croatian, Serbian and Slovene; the number before the
+word in Hungarian, Latvian and Lithuanian; Chinese numerals after a Chinese word. And layouts drawn
+here with pymupdf: two pictures side by side under labels with nothing but a footnote's call after
+them, as Google Docs sets them; zero-width spaces in the text layer; a ruled table a blank line
+under its caption; Chinese text in a face that flags itself fixed-pitch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymupdf
+import pytest
+
+from cephalo_ray.extract.captions import parse_caption_start
+from cephalo_ray.extract.document import read_text_lines, without_invisible_characters
+from cephalo_ray.extract.gold import same_caption
+from tests.unit.extract.test_manual_layouts import photo, prose
+from tests.unit.extract.test_regions import extract, iou, prose_pages
+
+A4 = (596, 842)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "label"),
+    [
+        # (a Zagreb engineering thesis; a Novi Sad diploma thesis with no full stop after the number)
+        ("Slika 2.1: Slika prikazuje Huygens-Fresnelovo načelo.", "figure", "Figure 2.1"),
+        ("Slika 18 ASM dijagram fft2 modula", "figure", "Figure 18"),
+        ("Tablica 3.2. Rezultati mjerenja", "table", "Table 3.2"),
+        ("Слика 4. Блок дијаграм система", "figure", "Figure 4"),  # Serbian in Cyrillic
+        ("Табела 2. Резултати мерења", "table", "Table 2"),
+    ],
+)
+def test_south_slavic_label_words(text: str, kind: str, label: str) -> None:
+    parsed = parse_caption_start(text)
+    assert parsed is not None and (parsed.kind, parsed.label) == (kind, label)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "label"),
+    [
+        # (a Budapest BSc thesis from Word: "6. ábra: Példa ..."; the others as their style guides set them)
+        ("6. ábra: Példa az alakzatok attribútumaira", "figure", "Figure 6"),
+        ("2. táblázat: Mérési eredmények", "table", "Table 2"),
+        ("3.1. ábra. A rendszer felépítése", "figure", "Figure 3.1"),
+        ("3. attēls. Sistēmas shēma", "figure", "Figure 3"),
+        ("1. tabula: Rezultāti", "table", "Table 1"),
+        ("1 pav. Sistemos schema", "figure", "Figure 1"),
+        ("2 lentelė. Tyrimo rezultatai", "table", "Table 2"),
+    ],
+)
+def test_labels_with_the_number_before_the_word(text: str, kind: str, label: str) -> None:
+    parsed = parse_caption_start(text)
+    assert parsed is not None and (parsed.kind, parsed.label) == (kind, label)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "label"),
+    [
+        # (a Taiwanese bank's climate report from Word: Chinese numerals, a full-width colon, a year
+        # right after it)
+        ("圖一：氣候變遷相關治理政策及管理準則", "figure", "Figure 1"),
+        ("表一：2022 年海外分支機構工作進度", "table", "Table 1"),
+        ("表十二：分析結果", "table", "Table 12"),
+        ("图二十三：系统结构", "figure", "Figure 23"),
+        ("表1：2022 年資料", "table", "Table 1"),
+    ],
+)
+def test_chinese_numerals_and_a_full_width_colon_before_a_year(text: str, kind: str, label: str) -> None:
+    parsed = parse_caption_start(text)
+    assert parsed is not None and (parsed.kind, parsed.label) == (kind, label)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Slika 3 prikazuje raspored modula na pločici.",
+        "6. ábra mutatja a program felületét.",  # a sentence citing the figure
+        "3. Results",
+        "Table 1:2 ratio of the samples",  # (an ASCII colon before a digit is no label's end)
+    ],
+)
+def test_a_sentence_opening_with_the_word_or_number_is_no_caption(text: str) -> None:
+    assert parse_caption_start(text) is None
+
+
+def test_labels_with_only_a_note_call_after_them_caption_two_pictures_side_by_side() -> None:
+    # (a policy report from Google Docs: two screenshots on one row, each over an italic "Figure N"
+    # whose only other text is a superscript footnote call, the left one from the margin)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((72, 520),), top=72, bottom=770, repeats=24, fontsize=12)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    left, right = pymupdf.Rect(75, 93, 243, 274), pymupdf.Rect(300, 105, 483, 273)
+    photo(page, left)
+    photo(page, right, shade=140)
+    for x, number, note in ((72, 3, 14), (288, 4, 15)):
+        page.insert_text((x, 295.5), f"Figure {number} ", fontsize=12, fontname="heit")
+        page.insert_text((x + 47.4, 291), str(note), fontsize=7.2, fontname="heit")
+    prose(page, pymupdf.Rect(72, 357, 520, 660), repeats=4)
+    pairs = sorted(extract(doc), key=lambda pair: pair["bbox"][0])
+    assert [pair["caption"] for pair in pairs] == ["Figure 3 14", "Figure 4 15"]
+    assert iou(pairs[0]["bbox"], tuple(left)) > 0.9 and iou(pairs[1]["bbox"], tuple(right)) > 0.9
+
+
+def test_a_label_from_the_margin_with_words_after_it_still_needs_a_caption_s_form() -> None:
+    # (the left label followed by a sentence under the picture: body text citing it)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((72, 520),), top=72, bottom=770, repeats=24, fontsize=12)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    photo(page, pymupdf.Rect(75, 93, 243, 274))
+    page.insert_text((72, 295.5), "Figure 3 shows the old plan.", fontsize=12, fontname="tiro")
+    prose(page, pymupdf.Rect(72, 357, 520, 660), repeats=4)
+    assert extract(doc) == []
+
+
+def test_zero_width_spaces_print_nothing_in_lines_or_in_judged_captions() -> None:
+    span = {"text": "Figure 3 \u200b", "size": 12.0}
+    blocks = [
+        {"type": 0, "lines": [{"spans": [span, {"text": "\u200b\ufeff", "size": 10.0}]}]},
+        {"type": 1, "bbox": (0, 0, 1, 1)},
+    ]
+    cleaned = without_invisible_characters(blocks)
+    assert [item["text"] for item in cleaned[0]["lines"][0]["spans"]] == ["Figure 3 ", ""]
+    assert cleaned[1] == blocks[1] and span["text"] == "Figure 3 \u200b"  # (the input is left as it was)
+    # (gold copied from a text layer that holds them and gold typed without them are one caption)
+    assert same_caption("Figure 1. TIR\u200bFM assays", "Figure 1. TIRFM assays")
+    assert not same_caption("Figure 1. TIR FM assays", "Figure 1. TIRFM assays")
+
+
+def test_a_ruled_table_a_blank_line_under_its_caption_runs_to_its_bottom_rule() -> None:
+    # (a Word manuscript's table at the end: a blank paragraph between the caption and the top rule,
+    # rows spaced wide apart, notes in the body's face under the bottom rule)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(612, 792), columns=((72, 540),), top=72, bottom=700, repeats=20, fontsize=11)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((150, 82), "Table 1. Seed response to field exposure.", fontsize=12, fontname="tibo")
+    page.draw_line((66, 102), (547, 102), width=1.5)
+    for column, name in enumerate(("Exposure", "Length (cm)", "Energy (%)", "Power (%)")):
+        page.insert_text((75 + 120 * column, 125), name, fontsize=11, fontname="tibo")
+    page.draw_line((66, 142), (547, 142), width=0.5)
+    for row in range(8):
+        y = 152 + 29 * row
+        page.insert_text((75, y), f"({'abcdefgh'[row]}) {50 * row} mT", fontsize=10, fontname="tibo")
+        for column in range(1, 4):
+            page.insert_text(
+                (75 + 120 * column, y), f"{9.1 + row + column:.1f} ± 0.{row}", fontsize=11, fontname="tiro"
+            )
+    page.draw_line((65, 375), (547, 375), width=1.5)
+    prose(page, pymupdf.Rect(72, 385, 540, 500), repeats=2)
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Table 1. Seed response to field exposure."
+    assert iou(pair["bbox"], (65, 101, 547, 376)) > 0.9
+
+
+def with_font_renamed(doc: Any, name: str) -> Any:
+    """The document with every font's name set to `name` (as a fixed-pitch CJK face names itself)."""
+    for xref in range(1, doc.xref_length()):
+        for key in ("BaseFont", "FontName"):
+            if doc.xref_get_key(xref, key)[0] != "null":
+                doc.xref_set_key(xref, key, f"/{name}")
+    return pymupdf.open("pdf", doc.tobytes())
+
+
+def grid(page: Any, rect: pymupdf.Rect, rows: int, columns: int, cell: str) -> None:
+    for row in range(rows + 1):
+        y = rect.y0 + row * rect.height / rows
+        page.draw_line((rect.x0, y), (rect.x1, y), width=0.5)
+    for column in range(columns + 1):
+        x = rect.x0 + column * rect.width / columns
+        page.draw_line((x, rect.y0), (x, rect.y1), width=0.5)
+    for row in range(rows):
+        for column in range(columns):
+            x = rect.x0 + 4 + column * rect.width / columns
+            y = rect.y0 + 14 + row * rect.height / rows
+            page.insert_text((x, y), cell, fontsize=11, fontname="china-t")
+
+
+def test_chinese_text_in_a_fixed_pitch_face_is_prose_not_code() -> None:
+    # (a Taiwanese bank's report from Word: its Kai face flags itself fixed-pitch, as CJK faces do;
+    # a small uncaptioned grid over the caption, the captioned table right under it)
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=595, height=842)
+        page.insert_textbox(
+            pymupdf.Rect(71, 72, 524, 770), "氣候相關風險影響評估" * 120, fontsize=12, fontname="china-t"
+        )
+    page = doc.new_page(width=595, height=842)
+    page.insert_textbox(
+        pymupdf.Rect(71, 72, 524, 400), "氣候相關風險影響評估" * 50, fontsize=12, fontname="china-t"
+    )
+    grid(page, pymupdf.Rect(300, 426, 498, 479), 2, 3, "短期")
+    page.insert_text((196, 514), "表1 氣候相關風險影響與對應時間範圍", fontsize=12, fontname="china-t")
+    table = pymupdf.Rect(71, 518, 524, 750)
+    grid(page, table, 6, 4, "擔保品所在地")
+    doc = with_font_renamed(doc, "DFKaiMono")
+    lines = read_text_lines(doc[2])
+    assert lines and not any(line.mono for line in lines)
+    pairs = extract(doc)
+    assert [pair["caption"] for pair in pairs] == ["表1 氣候相關風險影響與對應時間範圍"]
+    assert iou(pairs[0]["bbox"], tuple(table)) > 0.9
+
+
+def test_latin_text_in_a_fixed_pitch_face_is_still_code() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 100), "for (int i = 0; i < n; i++) {", fontsize=10, fontname="cour")
+    (line,) = read_text_lines(doc[0])
+    assert line.mono
