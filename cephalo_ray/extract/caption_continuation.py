@@ -889,9 +889,14 @@ def evenly_spread_row(lines: Sequence[TextLine], members: list[int], candidate: 
     return not any(0 < piece.x0 - caption.x1 <= 1.5 * spacing for piece in whole_row)
 
 
+CELL_ROW_SHARE = 0.7  # of the shorter line's height two cells of one row overlap
+
+
 def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) -> bool:
     """The line shares its row with another line under the caption, a wide gap apart: table cells
-    (a line of the next column shares the row too, but beside the caption, not under it)."""
+    (a line of the next column shares the row too, but beside the caption, not under it). Cells of
+    one row stand on one baseline; a line half a row lower beside it is no cell of its row (a panel's
+    title off to the side, under a caption's last row)."""
     box = lines[cursor].box
     caption = union_of(lines[member].box for member in members)
     row = sorted(
@@ -899,7 +904,7 @@ def in_row_of_cells(lines: Sequence[TextLine], members: list[int], cursor: int) 
             other.box
             for index, other in enumerate(lines)
             if (index == cursor or index not in members)
-            and other.box.shares_row(box)
+            and other.box.shares_row(box, CELL_ROW_SHARE)
             and other.box.x1 > caption.x0
             and other.box.x0 < caption.x1
         ),

@@ -448,14 +448,15 @@ def pair_regions(
         if item.caption is None or item.caption not in rests
     ]
     # a numbered box is a panel of text (a review's "Box 1", a report's "BOX 2"): its caption claims
-    # it, so no figure takes it, but it is no figure or table to pair
-    items = [item for item in items if item.caption is None or not item.caption.label.label.startswith("Box")]
+    # it, so no figure takes it, but it is no figure or table to pair, here or on another page (a
+    # chart inside the box is the box's)
+    items = [item for item in items if item.caption is None or not is_box_caption(item.caption)]
     return PageRegions(
         sorted(items, key=lambda item: (item.box.y0, item.box.x0)),
         [
             caption
             for index, caption in enumerate(captions)
-            if index not in taken_captions and index not in continued
+            if index not in taken_captions and index not in continued and not is_box_caption(caption)
         ],
         orphans,
         page.area,
@@ -464,6 +465,10 @@ def pair_regions(
         len(body),
         legends_from_before,
     )
+
+
+def is_box_caption(caption: Caption) -> bool:
+    return caption.label.label.startswith("Box")
 
 
 def without_wider_rule_by_caption(members: list[int], clusters: Sequence[Cluster], caption: Box) -> list[int]:

@@ -15,7 +15,7 @@ from cephalo_ray.extract.captions import parse_caption_start
 from cephalo_ray.extract.document import read_text_lines, without_invisible_characters
 from cephalo_ray.extract.gold import same_caption
 from tests.unit.extract.test_manual_layouts import photo, prose
-from tests.unit.extract.test_regions import extract, iou, prose_pages
+from tests.unit.extract.test_regions import BODY, extract, iou, prose_pages, vector_plot
 
 A4 = (596, 842)
 
@@ -206,3 +206,43 @@ def test_latin_text_in_a_fixed_pitch_face_is_still_code() -> None:
     page.insert_text((72, 100), "for (int i = 0; i < n; i++) {", fontsize=10, fontname="cour")
     (line,) = read_text_lines(doc[0])
     assert line.mono
+
+
+def test_a_chart_inside_a_numbered_box_is_no_figure_of_the_box_s_title() -> None:
+    # (a UN commission's report: "Box 2.1" over a bold title heads a framed panel of prose in small
+    # print holding an uncaptioned chart; the box is no figure, and its title captions nothing on
+    # any page, its chart included)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(612, 792), columns=((71, 541),), top=72, bottom=720, repeats=24)
+    page = doc.new_page(width=612, height=792)
+    page.draw_rect(pymupdf.Rect(75, 88, 507, 680), width=0.8)
+    page.insert_text((278, 102), "Box 2.1", fontsize=9, fontname="tiro")
+    page.insert_text(
+        (151, 113), "THE LONG-TERM DETERIORATION OF RAW MATERIAL PRICES", fontsize=9, fontname="tibo"
+    )
+    small_print(page, pymupdf.Rect(84, 120, 502, 205))
+    page.insert_text((206, 218), "REAL COMMODITY PRICE INDEXES, 1900=100", fontsize=9, fontname="tibo")
+    vector_plot(page, pymupdf.Rect(125, 245, 488, 391))
+    small_print(page, pymupdf.Rect(84, 405, 502, 640))
+    assert extract(doc) == []
+
+
+def small_print(page: Any, rect: pymupdf.Rect) -> None:
+    page.insert_textbox(rect, " ".join([BODY] * 12), fontsize=8, fontname="tiro")  # (filled to its foot)
+
+
+def test_a_caption_s_last_row_beside_a_panel_title_half_a_row_lower_is_no_row_of_cells() -> None:
+    # (a UN commission's report: "Figure 2.3", a bold title and "(35 countries)" centred over a
+    # chart, its panel's "A. 1950-1973" at the left half a row under the caption's last row)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(612, 792), columns=((99, 544),), top=72, bottom=720, repeats=24, fontsize=11)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((300, 80), "Figure 2.3", fontsize=10, fontname="tiro")
+    page.insert_text((191, 92), "EXPORT GROWTH AND GDP GROWTH BY COUNTRY", fontsize=10, fontname="tibo")
+    page.insert_text((292, 103), "(35 countries)", fontsize=10, fontname="tiit")
+    page.insert_text((143, 110), "A.   1950-1973", fontsize=10, fontname="tibo")
+    vector_plot(page, pymupdf.Rect(157, 136, 484, 331))
+    prose(page, pymupdf.Rect(99, 380, 544, 720), repeats=4)
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 2.3 EXPORT GROWTH AND GDP GROWTH BY COUNTRY (35 countries)"
+    assert iou(pair["bbox"], (157, 136, 484, 331)) > 0.8
