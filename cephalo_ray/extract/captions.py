@@ -15,7 +15,7 @@ from dataclasses import dataclass
 ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 _PREFIX = (
-    r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+)?"
+    r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+|box\s+(?=fig|tab))?"
     r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
     r"|tablica|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
     r"|algoritmos?|listings?|listage[mn]s?|pseudocodes?|box"
@@ -277,11 +277,12 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         if value is None:
             return None
         canonical = str(value)
-    # "Extended Data Fig. 1" and a guideline's "Recommendation Table 2" are series of their own
+    # "Extended Data Fig. 1", a guideline's "Recommendation Table 2" and a report's "Box Figure 1.1"
+    # (a chart inside a numbered box of text) are series of their own
     prefix = ""
     if data_table:
         prefix = "Data table for "
-    elif extended and extended.lower().startswith(("extended", "recommendation")):
+    elif extended and extended.lower().startswith(("extended", "recommendation", "box")):
         prefix = " ".join(word.capitalize() for word in extended.split()) + " "
     if extended and extended.lower().startswith("supplementary") and canonical[0].isdigit():
         canonical = f"S{canonical}"  # "Supplementary Figure 4" is numbered apart from "Figure 4"

@@ -364,6 +364,115 @@ def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> 
     return text.y0 - PANEL_GAP <= caption.center_y <= text.y1 + PANEL_GAP
 
 
+FRAME_THICKNESS = 1.5  # points; a frame's edges (a one-cell table's borders) are hairlines
+
+
+def caption_frames(graphics: Sequence[Graphic], captions: Sequence[Caption]) -> list[Graphic]:
+    """Frames drawn round an item and its caption together: a rectangle (one path, or the hairline
+    pieces of a one-cell table's borders) holding a caption at its inner top or foot, within two of
+    the caption's rows, and a drawing beside the caption inside it. The frame sets the float off
+    from the page; it is no part of the figure, and the caption in it is no panel's title (an IMF
+    note's framed exhibits, a bulletin's boxed charts)."""
+    if not captions:
+        return []
+    hairlines = [
+        graphic
+        for graphic in graphics
+        if graphic.kind == "path" and min(graphic.box.width, graphic.box.height) <= FRAME_THICKNESS
+    ]
+    # (a border's pieces grown from those running along a caption's top or foot, so a chart's
+    # thousands of hairlines are never all compared)
+    seeds = [piece for piece in hairlines if any(along_caption(piece.box, caption) for caption in captions)]
+    outlines: list[list[Graphic]] = [[graphic] for graphic in graphics if graphic.kind == "path"]
+    grown: set[int] = set()
+    for seed in seeds:
+        if id(seed) not in grown:
+            outline = touching_piece(seed, hairlines)
+            grown.add(id(seed))
+            if outline is not None and len(outline) >= 4:
+                grown.update(id(piece) for piece in outline)
+                outlines.append(outline)
+    frames: list[Graphic] = []
+    for outline in outlines:
+        box = union_of(piece.box for piece in outline)
+        if len(outline) > 1 and not all(on_border(piece.box, box) for piece in outline):
+            continue  # (a table's grid: rules inside it too)
+        if any(frames_caption(box, caption, graphics, outline) for caption in captions):
+            frames.extend(outline)
+    return frames
+
+
+def along_caption(piece: Box, caption: Caption) -> bool:
+    """A horizontal piece over the caption's top or under its foot, within two of its rows (or
+    crossing its glyphs' box, whose ascent may reach past the frame)."""
+    row = row_height(caption)
+    return (
+        piece.width >= max(piece.height, 0.5 * caption.box.width)
+        and piece.horizontal_overlap(caption.box) > 0
+        and (
+            -0.5 * row <= caption.box.y0 - piece.y1 <= 2 * row
+            or -0.5 * row <= piece.y0 - caption.box.y1 <= 2 * row
+        )
+    )
+
+
+def row_height(caption: Caption) -> float:
+    return caption.box.height / max(len(caption.lines), 1)
+
+
+FRAME_PIECES = 32  # a frame's border is drawn in a few pieces; a grid of rules runs to hundreds
+
+
+def touching_piece(seed: Graphic, pieces: Sequence[Graphic]) -> list[Graphic] | None:
+    """The seed and every piece joined to it through pieces touching (within a point): one outline;
+    None where that runs past `FRAME_PIECES` (a table's grid, no frame)."""
+    joined, frontier = {id(seed)}, [seed]
+    outline = [seed]
+    while frontier:
+        current = frontier.pop()
+        for piece in pieces:
+            if id(piece) not in joined and current.box.near(piece.box, 1.0):
+                joined.add(id(piece))
+                outline.append(piece)
+                frontier.append(piece)
+                if len(outline) > FRAME_PIECES:
+                    return None
+    return outline
+
+
+def on_border(piece: Box, outline: Box) -> bool:
+    return (
+        min(abs(piece.y0 - outline.y0), abs(piece.y1 - outline.y1)) <= FRAME_THICKNESS
+        and piece.width >= piece.height
+    ) or (
+        min(abs(piece.x0 - outline.x0), abs(piece.x1 - outline.x1)) <= FRAME_THICKNESS
+        and piece.height > piece.width
+    )
+
+
+def frames_caption(
+    box: Box, caption: Caption, graphics: Sequence[Graphic], outline: Sequence[Graphic]
+) -> bool:
+    row = row_height(caption)
+    slack = 0.25 * row
+    inside = box.contains_point(caption.box.x0, caption.box.y0, slack) and box.contains_point(
+        caption.box.x1, caption.box.y1, slack
+    )
+    at_edge = caption.box.y0 - box.y0 <= 2 * row or box.y1 - caption.box.y1 <= 2 * row
+    return (
+        inside
+        and at_edge
+        and any(
+            other not in outline
+            and box.contains_point(other.box.x0, other.box.y0, 1.0)
+            and box.contains_point(other.box.x1, other.box.y1, 1.0)
+            and other.box.vertical_overlap(caption.box) <= 0
+            and other.box.area >= 0.1 * box.area
+            for other in graphics
+        )
+    )
+
+
 def in_row_of_its_own(caption: Box, graphics: Sequence[Graphic]) -> bool:
     """The caption fills a row of its own across the item: ruled above and below across its width
     (a word processor's cell over the item's cell) or set on a band a row high (a report's exhibit

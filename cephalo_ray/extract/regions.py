@@ -61,6 +61,7 @@ from cephalo_ray.extract.geometry import (
     union_of,
 )
 from cephalo_ray.extract.item_edges import (
+    caption_frames,
     centred_under,
     headline_under_title,
     hides_caption,
@@ -162,6 +163,12 @@ def pair_regions(
         stats.line_gap,
         numbered,
     )
+    frames = caption_frames(graphics, captions)
+    if frames:  # (drawn round a caption and its item: the item's drawings are what is inside)
+        visible = [graphic for graphic in visible if graphic not in frames]
+        sidebars = [sidebar for sidebar in sidebars if all(sidebar != frame.box for frame in frames)]
+        drawings = graphic_clusters(visible, page)
+        rules = [graphic.box for graphic in visible if is_rule(graphic, 2 * stats.body_size)]
     panels = [graphic.box for graphic in graphics if graphic.kind == "path"]
     captions = [with_panel_legend(caption, lines, panels) for caption in captions]
     caption_lines = {index for caption in captions for index in caption.lines}
@@ -173,10 +180,13 @@ def pair_regions(
     # a "caption" inside a drawing is text of the drawing (a panel title), not a caption, unless
     # it has a row of its own (a word processor's table holding a figure under its captioned row, a
     # report's exhibit banner)
+    # (nor is one of two captions side by side, other numbers of the same kind: a frame round a
+    # grid of charts, each captioned over it, draws them into one cluster)
     captions = [
         caption
         for caption in captions
         if in_row_of_its_own(caption.box, visible)
+        or beside_other_number(caption, captions)
         or not any(hides_caption(cluster, caption.box, lines) for cluster in clusters)
     ]
     body_boxes = [lines[index].box for index in body]
@@ -467,8 +477,23 @@ def pair_regions(
     )
 
 
+def beside_other_number(caption: Caption, captions: Sequence[Caption]) -> bool:
+    """Another caption of the same kind but another number opens on the caption's first row, off
+    to its side (neither the rest of an item begun on an earlier page)."""
+    first = caption.box.y0
+    return not is_continuation(caption.text) and any(
+        other.label.kind == caption.label.kind
+        and other.label != caption.label
+        and not is_continuation(other.text)
+        and abs(other.box.y0 - first) <= 0.5 * (caption.box.height / max(len(caption.lines), 1))
+        and other.box.horizontal_overlap(caption.box) <= 0
+        for other in captions
+    )
+
+
 def is_box_caption(caption: Caption) -> bool:
-    return caption.label.label.startswith("Box")
+    """A numbered box's title ("Box 2.1"), not a figure or table inside a box ("Box Figure 1.1")."""
+    return caption.label.label.startswith("Box") and len(caption.label.label.split()) == 2
 
 
 def without_wider_rule_by_caption(members: list[int], clusters: Sequence[Cluster], caption: Box) -> list[int]:

@@ -6,14 +6,17 @@ under its caption; Chinese text in a face that flags itself fixed-pitch."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pymupdf
 import pytest
 
-from cephalo_ray.extract.captions import parse_caption_start
+from cephalo_ray.extract.captions import CaptionLabel, parse_caption_start
 from cephalo_ray.extract.document import read_text_lines, without_invisible_characters
+from cephalo_ray.extract.geometry import Box, Caption
 from cephalo_ray.extract.gold import same_caption
+from cephalo_ray.extract.regions import beside_other_number
 from tests.unit.extract.test_manual_layouts import photo, prose
 from tests.unit.extract.test_regions import BODY, extract, iou, prose_pages, vector_plot
 
@@ -246,3 +249,90 @@ def test_a_caption_s_last_row_beside_a_panel_title_half_a_row_lower_is_no_row_of
     (pair,) = extract(doc)
     assert pair["caption"] == "Figure 2.3 EXPORT GROWTH AND GDP GROWTH BY COUNTRY (35 countries)"
     assert iou(pair["bbox"], (157, 136, 484, 331)) > 0.8
+
+
+def test_four_charts_framed_together_each_under_its_own_caption_are_four_figures() -> None:
+    # (an IMF note: one frame round a 2 x 2 grid of charts, each captioned over it, sources in
+    # small print under each; the frame holds the first row's captions at its top)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(612, 792), columns=((72, 540),), top=72, bottom=720, repeats=24)
+    page = doc.new_page(width=612, height=792)
+    prose(page, pymupdf.Rect(72, 72, 540, 190))
+    page.draw_rect(pymupdf.Rect(42, 206, 580, 572), width=0.75)
+    grid = (
+        (6, (89, 217.5), pymupdf.Rect(95, 234, 286, 352), 4),
+        (7, (356, 217.5), pymupdf.Rect(335, 234, 527, 352), 1),
+        (8, (92, 414.8), pymupdf.Rect(106, 432, 287, 539), 1),
+        (9, (315, 414.8), pymupdf.Rect(331, 432, 518, 539), 1),
+    )
+    for number, (x, y), chart, sources in grid:
+        page.insert_text((x, y), f"Figure {number}. Trade Restrictions Imposed", fontsize=8, fontname="helv")
+        page.insert_text((x + 12, y + 9.2), "(Number of measures, 2009-22)", fontsize=8, fontname="helv")
+        vector_plot(page, chart)
+        for row in range(sources):  # (sources and notes in small print)
+            source = "Sources: Global Trade Alert (2022); IMF staff calculations."
+            page.insert_text((chart.x0 - 10, chart.y1 + 30 + 7 * row), source, fontsize=6, fontname="helv")
+    prose(page, pymupdf.Rect(72, 590, 540, 700), repeats=2)
+    pairs = sorted(extract(doc), key=lambda pair: (round(pair["bbox"][1], -2), pair["bbox"][0]))
+    assert [pair["caption"] for pair in pairs] == [
+        f"Figure {number}. Trade Restrictions Imposed (Number of measures, 2009-22)"
+        for number in (6, 7, 8, 9)
+    ]
+    for pair, (*_, chart, _) in zip(pairs, grid, strict=True):
+        assert iou(pair["bbox"], tuple(chart)) > 0.7
+
+
+def test_captions_side_by_side_with_other_numbers_are_no_panel_titles() -> None:
+    # (where the grid's drawings chain into one cluster through the small print between its rows,
+    # the lower row's captions lie inside it: two captions of other numbers opening on one row are
+    # captions of figures side by side, not a drawing's lettering)
+    left = Caption(
+        Box(92, 407, 288, 427), CaptionLabel("figure", "Figure 8"), "Figure 8. National Security", (3, 5)
+    )
+    right = Caption(
+        Box(315, 407, 531, 427), CaptionLabel("figure", "Figure 9"), "Figure 9. Key Terms", (4, 6)
+    )
+    table = Caption(Box(315, 407, 531, 417), CaptionLabel("table", "Table 2"), "Table 2. Key Terms", (4,))
+    lower = Caption(
+        Box(315, 440, 531, 460), CaptionLabel("figure", "Figure 9"), "Figure 9. Key Terms", (7, 8)
+    )
+    assert beside_other_number(left, [left, right]) and beside_other_number(right, [left, right])
+    assert not beside_other_number(left, [left, table])  # (another kind)
+    assert not beside_other_number(left, [left, lower])  # (rows apart)
+    twice = replace(right, label=left.label)  # (one figure's label twice)
+    assert not beside_other_number(left, [left, twice])
+    continued = replace(right, text="Figure 9 (continued)")  # (the rest of an item from the page before)
+    assert not beside_other_number(left, [left, continued])
+    assert not beside_other_number(continued, [left, continued])
+
+
+def test_a_hairline_frame_round_a_caption_and_its_picture_is_no_part_of_the_figure() -> None:
+    # (an IMF note from Word: a one-cell table's borders, drawn as hairline pieces, round a caption
+    # at its top, a picture and its sources; body text runs beside it on the left)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(612, 792), columns=((72, 540),), top=72, bottom=720, repeats=24)
+    page = doc.new_page(width=612, height=792)
+    prose(page, pymupdf.Rect(72, 72, 540, 450), repeats=5)
+    left, top, right, bottom = 305.8, 464.2, 540.0, 667.0
+    for y in (top, bottom):
+        for x0, x1 in ((left, left + 0.4), (left + 0.4, right - 0.4), (right - 0.4, right)):
+            page.draw_rect(pymupdf.Rect(x0, y, x1, y + 0.4), color=None, fill=(0.3, 0.3, 0.3))
+    for x in (left, right - 0.4):
+        for y0, y1 in ((top + 0.4, 497.8), (497.8, 646.6), (646.6, bottom)):
+            page.draw_rect(pymupdf.Rect(x, y0, x + 0.4, y1), color=None, fill=(0.3, 0.3, 0.3))
+    page.insert_text((335, 472), "Figure 10. Growth of GDP and Trade, 1995-2014", fontsize=8, fontname="helv")
+    page.insert_text((331, 481.5), "(Average annual change, percent)", fontsize=8, fontname="helv")
+    picture = pymupdf.Rect(311.4, 498.4, 534.3, 643.2)
+    photo(page, picture)
+    page.insert_text((311.4, 652), "Sources: Fouquin and Hugot (2016).", fontsize=6, fontname="helv")
+    prose(page, pymupdf.Rect(72, 464, 298, 668), repeats=3)
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Figure 10. Growth of GDP and Trade, 1995-2014 (Average annual change, percent)"
+    assert iou(pair["bbox"], tuple(picture)) > 0.9
+
+
+def test_a_figure_inside_a_numbered_box_keeps_its_own_series() -> None:
+    parsed = parse_caption_start("Box Figure 1.1: Long-Term Losses, Percent of GDP")
+    assert parsed is not None and (parsed.kind, parsed.label) == ("figure", "Box Figure 1.1")
+    parsed = parse_caption_start("Box 2.1")
+    assert parsed is not None and parsed.label == "Box 2.1"
