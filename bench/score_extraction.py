@@ -10,7 +10,7 @@
 
 A predicted pair counts when its box has IoU >= 0.5 with a gold box on the same page (matched one to
 one, best IoU first), its kind is the gold kind and its caption equals the gold caption after NFKC,
-whitespace folding and de-hyphenation (a glyph with no Unicode counts as one unknown character, however
+whitespace folding, de-hyphenation and dropping zero-width characters (a glyph with no Unicode counts as one unknown character, however
 the text layer was read: U+FFFD or a raw control code); a second score accepts captions whose similarity ratio is
 >= 0.8. The judging lives in `cephalo_ray.extract.gold`. Printed: overall, per kind, per venue (the
 gold's `venue`, else the document), per field, recall per gold feature (vector, multi-panel,

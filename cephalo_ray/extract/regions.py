@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from cephalo_ray.extract.caption_blocks import find_captions, with_panel_legend
-from cephalo_ray.extract.captions import is_continuation, join_caption_lines, opens_continued
+from cephalo_ray.extract.captions import CONTINUED, is_continuation, join_caption_lines, opens_continued
 from cephalo_ray.extract.claims import (
     CONVENTION_BONUS,
     MIN_THICKNESS,
@@ -481,14 +481,20 @@ def beside_other_number(caption: Caption, captions: Sequence[Caption]) -> bool:
     """Another caption of the same kind but another number opens on the caption's first row, off
     to its side (neither the rest of an item begun on an earlier page)."""
     first = caption.box.y0
-    return not is_continuation(caption.text) and any(
+    return not marked_continued(caption) and any(
         other.label.kind == caption.label.kind
         and other.label != caption.label
-        and not is_continuation(other.text)
+        and not marked_continued(other)
         and abs(other.box.y0 - first) <= 0.5 * (caption.box.height / max(len(caption.lines), 1))
         and other.box.horizontal_overlap(caption.box) <= 0
         for other in captions
     )
+
+
+def marked_continued(caption: Caption) -> bool:
+    """The caption says its item goes on from an earlier page, its number read or not ("T a b l e"
+    set letter-spaced, its "2" written apart, over "(continued)")."""
+    return is_continuation(caption.text) or CONTINUED.search(caption.text) is not None
 
 
 def is_box_caption(caption: Caption) -> bool:

@@ -304,6 +304,9 @@ def test_captions_side_by_side_with_other_numbers_are_no_panel_titles() -> None:
     continued = replace(right, text="Figure 9 (continued)")  # (the rest of an item from the page before)
     assert not beside_other_number(left, [left, continued])
     assert not beside_other_number(continued, [left, continued])
+    # (a letter-spaced label whose number the text layer wrote apart, over "(continued)")
+    unread = replace(right, text="T a b l e (continued)")
+    assert not beside_other_number(left, [left, unread])
 
 
 def test_a_hairline_frame_round_a_caption_and_its_picture_is_no_part_of_the_figure() -> None:
