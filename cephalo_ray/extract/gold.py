@@ -133,10 +133,10 @@ ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]")
 
 def normalize_caption(text: str | None) -> str:
     """NFKC, zero-width characters and hyphens between letters dropped, whitespace folded: how gold
-    and found captions are compared. A hyphen at a line end may be a soft one ("In- fected") or a real one ("branch-
-    selective"); the text layer rarely says which, so neither side is judged on it. A glyph with
-    no Unicode is one unknown character however a reader spelled it (U+FFFD or its raw code), and
-    with its width unknown too, so is whether a space stands beside it."""
+    and found captions are compared. A hyphen at a line end may be a soft one ("In- fected") or a
+    real one ("branch- selective"); the text layer rarely says which, so neither side is judged on
+    it. A glyph with no Unicode is one unknown character however a reader spelled it (U+FFFD or its
+    raw code), and with its width unknown too, so is whether a space stands beside it."""
     text = UNMAPPED_GLYPH.sub("\ufffd", unicodedata.normalize("NFKC", text or ""))
     text = ZERO_WIDTH.sub("", text)
     text = re.sub(r"\s*\ufffd\s*", "\ufffd", text)
