@@ -13,6 +13,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+# characters that print nothing and part nothing: a zero-width space (as Google Docs writes one after
+# a footnote's call and in every empty tab stop), a word joiner, a byte-order mark
+INVISIBLE_CHARACTERS = str.maketrans("", "", "\u200b\u2060\ufeff")
 
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+|box\s+(?=fig|tab))?"

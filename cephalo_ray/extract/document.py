@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.across_pages import document_habits, pair_across_pages, pair_detected
 from cephalo_ray.extract.captions import (
+    INVISIBLE_CHARACTERS,
     find_mentions,
     join_caption_lines,
     numbered_exhibits,
@@ -626,11 +627,6 @@ def unmapped_share(blocks: Sequence[dict[str, Any]]) -> float:
                 printed += len(text)
                 unmapped += text.count("\ufffd")
     return unmapped / printed if printed else 0.0
-
-
-# characters that print nothing and part nothing: a zero-width space (as Google Docs writes one
-# after a footnote's call and in every empty tab stop), a word joiner, a byte-order mark
-INVISIBLE_CHARACTERS = str.maketrans("", "", "\u200b\u2060\ufeff")
 
 
 def without_invisible_characters(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -18,6 +18,8 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
+from cephalo_ray.extract.captions import INVISIBLE_CHARACTERS
+
 IOU_THRESHOLD = 0.5  # a predicted box matches a gold box on the same page from this IoU on
 SIMILAR_CAPTION = 0.8  # the caption-similarity ratio from which a matched pair counts as "similar"
 COVERED = 0.5  # this share of a box inside another: it takes part in a merge or a split
@@ -126,10 +128,6 @@ def find_gold(index: Mapping[str, Row], doc_id: str | None, source: str) -> Row 
 # a glyph whose font gives no Unicode: read as U+FFFD, or as its raw code (a control character)
 UNMAPPED_GLYPH = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 
-# characters that print nothing (a zero-width space, a word joiner, a byte-order mark): a text layer
-# may hold them or not, and a reader who copies the caption never sees them
-ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]")
-
 
 def normalize_caption(text: str | None) -> str:
     """NFKC, zero-width characters and hyphens between letters dropped, whitespace folded: how gold
@@ -138,7 +136,7 @@ def normalize_caption(text: str | None) -> str:
     it. A glyph with no Unicode is one unknown character however a reader spelled it (U+FFFD or its
     raw code), and with its width unknown too, so is whether a space stands beside it."""
     text = UNMAPPED_GLYPH.sub("\ufffd", unicodedata.normalize("NFKC", text or ""))
-    text = ZERO_WIDTH.sub("", text)
+    text = text.translate(INVISIBLE_CHARACTERS)  # (a text layer may hold them or not; no reader sees them)
     text = re.sub(r"\s*\ufffd\s*", "\ufffd", text)
     text = re.sub(r"(\w)-\s*(\w)", r"\1\2", text)
     return " ".join(text.split())

@@ -153,9 +153,7 @@ def pair_regions(
     if footnotes is not None:  # (their rule is no drawing, their lines are the page's text)
         visible = [graphic for graphic in visible if graphic is not footnotes[0]]
         sidebars = [*sidebars, footnotes[1]]
-    drawings = graphic_clusters(visible, page)
-    # (a grid's own rules too: a caption set in a grid's first row ends at the rule under it)
-    rules = [graphic.box for graphic in visible if is_rule(graphic, 2 * stats.body_size)]
+    drawings, rules = drawings_and_rules(visible, page, stats)
     captions = find_captions(
         lines,
         [cluster.box for cluster in drawings if cluster.box.area > 0] + rules,
@@ -167,8 +165,7 @@ def pair_regions(
     if frames:  # (drawn round a caption and its item: the item's drawings are what is inside)
         visible = [graphic for graphic in visible if graphic not in frames]
         sidebars = [sidebar for sidebar in sidebars if all(sidebar != frame.box for frame in frames)]
-        drawings = graphic_clusters(visible, page)
-        rules = [graphic.box for graphic in visible if is_rule(graphic, 2 * stats.body_size)]
+        drawings, rules = drawings_and_rules(visible, page, stats)
     panels = [graphic.box for graphic in graphics if graphic.kind == "path"]
     captions = [with_panel_legend(caption, lines, panels) for caption in captions]
     caption_lines = {index for caption in captions for index in caption.lines}
@@ -475,6 +472,15 @@ def pair_regions(
         len(body),
         legends_from_before,
     )
+
+
+def drawings_and_rules(
+    visible: Sequence[Graphic], page: Box, stats: TextStats
+) -> tuple[list[Cluster], list[Box]]:
+    """The page's drawings, and its rules on their own (a grid's too: a caption set in a grid's
+    first row ends at the rule under it)."""
+    rules = [graphic.box for graphic in visible if is_rule(graphic, 2 * stats.body_size)]
+    return graphic_clusters(visible, page), rules
 
 
 def beside_other_number(caption: Caption, captions: Sequence[Caption]) -> bool:
