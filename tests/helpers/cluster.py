@@ -9,7 +9,6 @@ import random
 import secrets
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,14 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.servers import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RAY = str(Path(sys.executable).parent / "ray")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class LocalCluster:
@@ -41,11 +36,20 @@ class LocalCluster:
             RAY_AUTH_TOKEN=self.token,
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         )
-        self.gcs_port, self.dashboard_port = free_port(), free_port()
+        self.ports_handed_out: set[int] = set()
+        self.gcs_port, self.dashboard_port = self._free_port(), self._free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._start("head", num_cpus, ["--head", "--port", str(self.gcs_port), "--include-dashboard", "true"])
         self.dashboard = f"http://127.0.0.1:{self.dashboard_port}"
         self.wait_for_nodes(1)
+
+    def _free_port(self) -> int:
+        """A free port this cluster has not handed out yet: the kernel may offer a just-released
+        port again, and two components given one port stop `ray start`."""
+        while (port := free_port()) in self.ports_handed_out:
+            pass
+        self.ports_handed_out.add(port)
+        return port
 
     def _ports(self) -> list[str]:
         # below Linux's ephemeral range (32768+), where free_port()'s picks live: no overlap
@@ -66,7 +70,7 @@ class LocalCluster:
             "--runtime-env-agent-port",
             "--metrics-export-port",
         ):
-            options += [flag, str(free_port())]
+            options += [flag, str(self._free_port())]
         return options
 
     def _start(self, name: str, num_cpus: float, options: list[str]) -> None:
@@ -82,7 +86,7 @@ class LocalCluster:
         ]
         if "--head" in options:
             command += ["--dashboard-host", "127.0.0.1", "--dashboard-port", str(self.dashboard_port)]
-            command += ["--ray-client-server-port", str(free_port())]
+            command += ["--ray-client-server-port", str(self._free_port())]
         command += ["--temp-dir", str(self.root / name)]
         log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - the process owns it
         self.processes[name] = subprocess.Popen(
