@@ -76,6 +76,13 @@ CITED_SOURCE = re.compile(
     r"\((?=[^()]*(\b[A-ZÀ-ÖØ-ÞА-ЯЁ][\w'’-]*|\bal\.)[,\s]+(1[6-9]|20)\d\d[a-z]?\b(?!\s*=))[^()]*\)\.?"
 )
 
+# a list item's bullet: the round and square ones, and Word's from the Symbol and Wingdings faces
+# (U+F0B7, U+F0A7, U+F0D8, U+F076, U+F0FC where the face maps them to the private use area, a
+# middle dot where it maps nothing and the reader takes the Symbol code's Latin-1 character)
+LIST_BULLET = re.compile(
+    r"^\s*(?:[\u2022\u2023\u25aa\u25cf\u25e6\u2043\uf0b7\uf0a7\uf0d8\uf076\uf0fc]|\u00b7(?=\s))"
+)
+
 # the figure's key set as a paragraph of its caption ("Legend: Sites highlighted in yellow ...")
 KEY_OPENER = re.compile(r"^\s*(?:Legend|Key|Légende|Legende|Leyenda)\s*:")
 
@@ -132,6 +139,8 @@ def continues_caption(
         return True
     if AFTER_LEGEND.match(candidate.text):
         return False  # a legend's DOI, its "continued on next page" or its list of source data
+    if LIST_BULLET.match(candidate.text) and not any(LIST_BULLET.match(lines[m].text) for m in members):
+        return False  # a list's first item under the caption, the text's (no caption opened a list)
     if finishes_sentence(last) and not any(char.isalnum() for char in candidate.text):
         return False  # a stray full stop under a finished caption (an equation object's) adds nothing
     # a caption in the body's own size ends where its paragraph does; one set apart in size may

@@ -14,20 +14,29 @@ from dataclasses import dataclass
 
 ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 # characters that print nothing and part nothing: a zero-width space (as Google Docs writes one after
-# a footnote's call and in every empty tab stop), a word joiner, a byte-order mark
-INVISIBLE_CHARACTERS = str.maketrans("", "", "\u200b\u2060\ufeff")
+# a footnote's call and in every empty tab stop), a word joiner, a byte-order mark, and the marks,
+# embeddings, overrides and isolates of bidirectional text (a PDF from Google Docs may wrap every run
+# of Latin text in a left-to-right override)
+INVISIBLE_CHARACTERS = "\u200b\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# Adobe's expert fonts set old-style figures and small capitals in the private use area, each at
+# U+F700 past its plain character ("\uf735" prints an old-style 5, "\uf761" a small capital A)
+EXPERT_SET = range(0xF721, 0xF800)
+# how a text layer's characters read: the invisible ones dropped, the expert set's as plain ones
+PLAIN_CHARACTERS = str.maketrans(
+    {**dict.fromkeys(map(ord, INVISIBLE_CHARACTERS)), **{code: code - 0xF700 for code in EXPERT_SET}}
+)
 
 _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+|box\s+(?=fig|tab))?"
     r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
-    r"|tablica|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
-    r"|algoritmos?|listings?|listage[mn]s?|pseudocodes?|box"
-    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|slika|kuva|kuvio|taulukko|ábra|táblázat|attēls|tabula|pav\.|lentelė|рисунок|рис\.|слика|график|таблица|табела|табл\."
+    r"|tablica|tabelul|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
+    r"|algoritmos?|algoritm(?:us|ul)?|algoritam|algorytm|listings?|listage[mn]s?|pseudocodes?|box"
+    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|slika|kuva|kuvio|taulukko|ábra|táblázat|attēls|tabula|pav\.|lentelė|рисунок|рис\.|слика|график|таблица|табела|табл\.|hình|bảng|ตารางที่|รูปที่|ภาพที่|แผนภูมิที่"
     r"|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
-TABLE_WORDS = ("tab", "táb", "lentel", "taulukko", "табл", "табел", "表", "표")
+TABLE_WORDS = ("tab", "táb", "lentel", "taulukko", "табл", "табел", "bảng", "ตาราง", "表", "표")
 FIGURE_WORDS = (
     "fig",
     "text-fig",
@@ -43,6 +52,10 @@ FIGURE_WORDS = (
     "kuva",
     "kuvio",
     "gambar",
+    "hình",
+    "รูป",
+    "ภาพ",
+    "แผนภูมิ",
     "рис",
     "图",
     "圖",
@@ -109,8 +122,12 @@ TITLE_START = re.compile(
 # after a Chinese, Japanese or Korean label word any title counts, in Latin letters or digits too
 # ("图3  PW1515限流保护电路", "图5  H桥电机驱动结构", "図1 vjc.bat の内容"): a sentence runs on with
 # no space ("图3所示") or with a particle ("図1 は")
-CJK_LABEL_WORDS = ("算法", "图", "圖", "図", "表", "그림", "표")
-CJK_TITLE_START = re.compile(r"^[ \t\u3000]{1,3}[A-Za-z0-9\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]")
+# (so after a Thai one, "ตารางที่ 1 จำนวนผู้ป่วย...": Thai sets no capitals and ends no label in
+# punctuation)
+CJK_LABEL_WORDS = ("算法", "图", "圖", "図", "表", "그림", "표", "ตารางที่", "รูปที่", "ภาพที่", "แผนภูมิที่")
+CJK_TITLE_START = re.compile(
+    r"^[ \t\u3000]{1,3}[A-Za-z0-9\u0e01-\u0e4e\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
+)
 MENTION = re.compile(
     rf"\b{_PREFIX}{_JOIN}\(?(?P<numbers>(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?"
     rf"(?:\s*(?:,|and|&|\u2013|-|to)\s*(?:{_ARABIC}|[IVXLC]{{1,7}})[a-z]?)*)",
@@ -154,11 +171,16 @@ ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|v
 # caption came on an earlier page
 # ("Table 2. Extended." heads the facing page of a table spread: the word alone, nothing after it)
 # ("TABLE 4 (end)", as standards bodies mark an item's last part; "(suite)", "(Fortsetzung)",
-# "(continuación)", "(продолжение)" and "(окончание)" in French, German, Spanish and Russian)
-_GOES_ON_WORDS = r"(?:end|suite|fortsetzung|continuaci[oó]n|continua[cç][aã]o|продолжение|окончание)"
+# "(continuación)", "(продолжение)" and "(окончание)" in French, German, Spanish and Russian; "devam",
+# "segue", "vervolg", "ciąg dalszy", "pokračování" and "folytatás" in Turkish, Italian, Dutch, Polish,
+# Czech and Hungarian, in brackets or alone after the label: "Tablo 6.1 – devam")
+_GOES_ON_WORDS = (
+    r"(?:end|suite|fortsetzung|continuaci[oó]n|continua[cç][aã]o|продолжение|окончание"
+    r"|devam[ıi]?|segue|vervolg|ciąg dalszy|pokračování|folytatás)"
+)
 CONTINUED = re.compile(
     r"^\W*\(?\s*(?:continued|cont(?:'d|d|\.))(?:\W|$)|\(\s*(?:continued|cont(?:'d|d|\.)?)\s*\)\W*$"
-    rf"|^\W*\(\s*{_GOES_ON_WORDS}\s*\)(?:\W|$)|\(\s*{_GOES_ON_WORDS}\s*\)\W*$"
+    rf"|^\W*\(\s*{_GOES_ON_WORDS}\s*\)(?:\W|$)|\(\s*{_GOES_ON_WORDS}\s*\)\W*$|^\W*{_GOES_ON_WORDS}\W*$"
     r"|^\W*\(?\s*extended\s*\)?\W*$",
     re.IGNORECASE,
 )
@@ -254,8 +276,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         name = "Table"
     elif stem.startswith(FIGURE_WORDS):
         name = "Figure"
-    elif stem == "算法" or stem.startswith("algorit"):
-        name = "Algorithm"  # "Algorithmus 1", "Algoritmo 1", "Algorithme 1"
+    elif stem == "算法" or stem.startswith(("algorit", "algoryt")):
+        name = "Algorithm"  # "Algorithmus 1", "Algoritmo 1", "Algorithme 1", "Algorytm 1"
     elif stem.startswith("listage"):
         name = "Listing"  # "Listagem 1"
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cephalo_ray.extract.clusters import GRAPHIC_GAP
+from cephalo_ray.extract.clusters import GRAPHIC_GAP, numbered_row
 from cephalo_ray.extract.geometry import (
     RULE_THICKNESS,
     Box,
@@ -247,7 +247,15 @@ def vertical_claim(
     # a caption), never a table or a figure
     # (unless it is a row of three cells or more: a table's header above its body's first rule)
     row = caption.height / max(len(captions[caption_index].lines), 1)
-    # (so is a line of text with a stroke or two drawn at it: a heading's underline)
+
+    # (so is a line of text with a stroke or two drawn at it: a heading's underline, its line
+    # maybe set larger than the caption's rows)
+    def one_row_high(cluster: Cluster) -> bool:
+        if cluster.text_only:
+            return cluster.box.height < 1.8 * row
+        own = max((lines[index].box.height for index in cluster.lines), default=0.0)
+        return cluster.box.height < 1.8 * max(row, own)
+
     chosen = [
         i
         for i in chosen
@@ -261,10 +269,28 @@ def vertical_claim(
                     and clusters[i].paths <= 2
                 )
             )
-            and clusters[i].box.height < 1.8 * row
+            and one_row_high(clusters[i])
             and not row_of_cells([lines[index].box for index in clusters[i].lines])
         )
     ]
+    # (a displayed formula numbered at the margin, "(20)" on its row, beyond the rest of what the
+    # caption claims is the text's, however many bars and rows its roots and fractions draw)
+    numbered = {
+        i
+        for i in chosen
+        if clusters[i].lines and not clusters[i].images and numbered_row(lines, clusters[i].lines)
+    }
+    others = [clusters[i].box for i in chosen if i not in numbered]
+    if numbered and others:
+        nearest_other = max(others, key=lambda box: box.y1 if upward else -box.y0)
+        chosen = [
+            i
+            for i in chosen
+            if i not in numbered
+            or not (
+                clusters[i].box.y1 <= nearest_other.y0 if upward else clusters[i].box.y0 >= nearest_other.y1
+            )
+        ]
     # (a displayed formula beyond the drawing nearest the caption is the text's, not the figure's)
     drawings = [i for i in chosen if clusters[i].images or clusters[i].paths > 2]
     if drawings:

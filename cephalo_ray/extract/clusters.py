@@ -22,6 +22,7 @@ from cephalo_ray.extract.page_text import (
     SECTION_HEADING,
     is_body_line,
     is_full_prose_line,
+    is_numbered_subheading,
     is_row_of_cells,
     is_small_print,
     is_wordy,
@@ -493,8 +494,14 @@ def build_clusters(
         prose = not titled and (in_sidebar or (not inside and is_body_line(line, block, stats)))
         prose = prose and not (len(block) <= 2 and labels_row_of_numbers(line, lines))
         # (a line of running words centred under a drawing, opening with a panel's letter, is the
-        # panel's sub-caption, not prose)
-        panel = titled or (subcaptioned_drawing(line, clusters) if prose and not in_sidebar else None)
+        # panel's sub-caption, not prose; so is one across the column in a smaller size, further off
+        # than the drawing's own text stands: nothing else would take it in)
+        across = not inside and line.box.width >= 0.7 * stats.column_width
+        panel = titled or (
+            subcaptioned_drawing(line, clusters, TEXT_GAP if not prose else 0.0)
+            if (prose or across) and not in_sidebar
+            else None
+        )
         if panel is not None:
             # (joined at once: the chart's own labels that stand between them join it later)
             panel.box = panel.box.union(line.box)
@@ -569,15 +576,15 @@ def drawing_centred_on(
 PANEL_LETTER_START = re.compile(r"\(?[a-z]\)\s+\S")
 
 
-def subcaptioned_drawing(line: TextLine, drawings: Sequence[Cluster]) -> Cluster | None:
+def subcaptioned_drawing(line: TextLine, drawings: Sequence[Cluster], beyond: float = 0.0) -> Cluster | None:
     """The drawing whose sub-caption the line is: a line opening with a panel's letter, centred
-    right under the drawing, however wide it runs ("(b) f0 contours plotted separately for each
-    target word"), part of the figure, not prose. (The panel's tick labels and axis title may stand
-    between them, not yet joined to the drawing.)"""
+    right under the drawing (more than `beyond` under it), however wide it runs ("(b) f0 contours
+    plotted separately for each target word"), part of the figure, not prose. (The panel's tick
+    labels and axis title may stand between them, not yet joined to the drawing.)"""
     if not PANEL_LETTER_START.match(line.text.strip()):
         return None
     box = line.box
-    return drawing_centred_on(line, drawings, lambda drawing: 0 <= box.y0 - drawing.y1 <= 3 * line.size)
+    return drawing_centred_on(line, drawings, lambda drawing: beyond < box.y0 - drawing.y1 <= 3 * line.size)
 
 
 def with_legends_under_drawings(
@@ -768,6 +775,9 @@ def absorb_text(
             # (a line of running words under a bare rule is a footnote under its separator, a line
             # set larger than the body a heading under the rule that opens its section)
             wordy = is_wordy(lines[index].text) or lines[index].size >= HEADING_SCALE * body_size
+            # (a subsection's numbered heading over or under a drawing opens the text after it,
+            # however close it stands: "4.6 Results" under a table's foot, in the body's size)
+            heading = is_numbered_subheading(lines[index])
             # (a number alone, a tick's label, may stand a little further off an axis drawn alone)
             number = not any(char.isalpha() for char in lines[index].text)
             target = next(
@@ -778,6 +788,7 @@ def absorb_text(
                         box, max(TEXT_GAP, box.height) if number and bare_axis(cluster, page) else TEXT_GAP
                     )
                     and not (wordy and bare_rule_above(cluster, box))
+                    and not (heading and not cluster.box.y0 < box.center_y < cluster.box.y1)
                 ),
                 None,
             )

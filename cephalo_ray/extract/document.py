@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from cephalo_ray.extract.across_pages import document_habits, pair_across_pages, pair_detected
 from cephalo_ray.extract.captions import (
-    INVISIBLE_CHARACTERS,
+    PLAIN_CHARACTERS,
     find_mentions,
     join_caption_lines,
     numbered_exhibits,
@@ -629,12 +629,14 @@ def unmapped_share(blocks: Sequence[dict[str, Any]]) -> float:
     return unmapped / printed if printed else 0.0
 
 
-def without_invisible_characters(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def in_plain_characters(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The text blocks with their spans' invisible characters taken out, so a span holding nothing
-    else is empty (no line of its own, nothing in a caption) and a word they split reads whole."""
+    else is empty (no line of its own, nothing in a caption) and a word they split reads whole, and
+    an expert font's old-style figures and small capitals read as plain ones ("Fig. 5", not
+    "Fig. \uf735")."""
 
     def cleaned(span: dict[str, Any]) -> dict[str, Any]:
-        return {**span, "text": span["text"].translate(INVISIBLE_CHARACTERS)}
+        return {**span, "text": span["text"].translate(PLAIN_CHARACTERS)}
 
     return [
         {
@@ -672,7 +674,7 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
         # is, and they are almost always the standard encoding's letters ("Fig. 1 Crustacean ...")
         flags |= pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE
         blocks = page.get_text("dict", sort=True, flags=flags)["blocks"]
-    blocks = with_caption_rows_apart(page, without_invisible_characters(blocks), flags)
+    blocks = with_caption_rows_apart(page, in_plain_characters(blocks), flags)
     rotation = page.rotation_matrix if page.rotation else None
     lines: list[TextLine] = []
     for block_index, block in enumerate(blocks):
@@ -895,7 +897,7 @@ def build_rows(found: list[Found], doc_id: str, source: str, sentences: list[str
         ordinal = ordinals.get(page_number, 0)
         ordinals[page_number] = ordinal + 1
         caption = item.caption
-        label = caption.label.label if caption else None
+        label = (caption.label.label or None) if caption else None  # (a titled exhibit has none)
         key = label or f"#{ordinal}"
         if (page_number, item.kind, key) in seen_keys:
             key = f"{key}#{ordinal}"

@@ -18,7 +18,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from cephalo_ray.extract.captions import INVISIBLE_CHARACTERS
+from cephalo_ray.extract.captions import PLAIN_CHARACTERS
 
 IOU_THRESHOLD = 0.5  # a predicted box matches a gold box on the same page from this IoU on
 SIMILAR_CAPTION = 0.8  # the caption-similarity ratio from which a matched pair counts as "similar"
@@ -130,13 +130,16 @@ UNMAPPED_GLYPH = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 
 
 def normalize_caption(text: str | None) -> str:
-    """NFKC, zero-width characters and hyphens between letters dropped, whitespace folded: how gold
-    and found captions are compared. A hyphen at a line end may be a soft one ("In- fected") or a
+    """NFKC, zero-width characters and hyphens between letters dropped, an expert font's old-style
+    figures and small capitals as plain ones, whitespace folded: how gold and found captions are
+    compared. A hyphen at a line end may be a soft one ("In- fected") or a
     real one ("branch- selective"); the text layer rarely says which, so neither side is judged on
     it. A glyph with no Unicode is one unknown character however a reader spelled it (U+FFFD or its
     raw code), and with its width unknown too, so is whether a space stands beside it."""
     text = UNMAPPED_GLYPH.sub("\ufffd", unicodedata.normalize("NFKC", text or ""))
-    text = text.translate(INVISIBLE_CHARACTERS)  # (a text layer may hold them or not; no reader sees them)
+    # (a text layer may hold invisible characters or not, no reader sees them; an expert font's
+    # old-style 5 is a 5 to a reader)
+    text = text.translate(PLAIN_CHARACTERS)
     text = re.sub(r"\s*\ufffd\s*", "\ufffd", text)
     text = re.sub(r"(\w)-\s*(\w)", r"\1\2", text)
     return " ".join(text.split())

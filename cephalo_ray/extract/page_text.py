@@ -96,6 +96,8 @@ FURNITURE_BAND = 0.1  # running headers and footers live in the top and bottom t
 PAGE_SHARE_OF_TEXT = 200  # characters of one size on a page: that size fills a good part of it
 FURNITURE_SHARE = 0.3  # a line repeated on this share of pages (two at least) is a running line
 PAGE_BACKGROUND_AREA = 0.5  # of the page: a graphic this large repeated on many pages is a background
+RULE_HEIGHT = 2.5  # points: a graphic no taller is a rule
+RULE_REACH = 8  # points past the running lines' edge: how far off a header's rule may stand
 MARGIN_INSET = 0.03  # of the page's shorter side: an image this far inside every edge keeps to the margins
 
 
@@ -125,6 +127,7 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
     bottom band that repeats across pages (numbers ignored), or a bare page number there."""
     seen: dict[tuple[str, str], set[int]] = {}
     banded: list[list[tuple[int, str, str]]] = []
+    page_labels: list[set[int]] = []
     numbered = page_number_places(pages, rects)
     for number, (lines, rect) in enumerate(zip(pages, rects, strict=True)):
         top, bottom = rect.y0 + FURNITURE_BAND * rect.height, rect.y1 - FURNITURE_BAND * rect.height
@@ -157,11 +160,21 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
             marks.append((index, band, key))
             seen.setdefault((band, key), set()).add(number)
         banded.append(marks)
+        page_labels.append(labels)
     needed = max(2, int(FURNITURE_SHARE * len(pages) + 0.999))
-    return [
-        {index for index, band, key in marks if len(seen[(band, key)]) >= needed or PAGE_NUMBER.match(key)}
-        for marks in banded
-    ]
+    furniture = []
+    for lines, marks, labels in zip(pages, banded, page_labels, strict=True):
+        running = {index for index, band, key in marks if len(seen[(band, key)]) >= needed}
+        # the other half of a running line's row runs with it: a header's section title on the
+        # right, changing every few pages, beside the document's title on the left (never a
+        # caption's label: a chart's title repeated on every page may stand on its row)
+        beside = {
+            index
+            for index, band, key in marks
+            if index not in labels and any(lines[other].box.shares_row(lines[index].box) for other in running)
+        }
+        furniture.append(running | beside | {index for index, band, key in marks if PAGE_NUMBER.match(key)})
+    return furniture
 
 
 TICK = re.compile(r"^[−–-]?\d+(?:[.,]\d+)?%?$")
@@ -251,9 +264,26 @@ def without_furniture(
     top = max([lines[i].box.y1 for i in furniture if lines[i].box.y1 < middle], default=page.y0) + 4
     bottom = min([lines[i].box.y0 for i in furniture if lines[i].box.y0 > middle], default=page.y1) - 4
     kept_lines = [line for index, line in enumerate(lines) if index not in furniture]
-    # rules and logos of the header and footer: mostly inside their bands
-    kept_graphics = [g for g in graphics if top < g.box.center_y < bottom]
-    return kept_lines, kept_graphics
+    # rules and logos of the header and footer: mostly inside their bands; a header's rule a few
+    # points under its line (a footer's over it), nearer to it than to the page's text, goes too
+    text_top = min((line.box.y0 for line in kept_lines), default=page.y1)
+    text_bottom = max((line.box.y1 for line in kept_lines), default=page.y0)
+
+    def in_page_body(graphic: Graphic) -> bool:
+        box = graphic.box
+        if box.height <= RULE_HEIGHT:
+            head_rule = (
+                top <= box.center_y < top + RULE_REACH and box.center_y - top < text_top - box.center_y
+            )
+            foot_rule = (
+                bottom - RULE_REACH < box.center_y <= bottom
+                and bottom - box.center_y < box.center_y - text_bottom
+            )
+            if head_rule or foot_rule:
+                return False
+        return top < box.center_y < bottom
+
+    return kept_lines, [graphic for graphic in graphics if in_page_body(graphic)]
 
 
 def is_full_prose_line(line: TextLine, stats: TextStats) -> bool:
@@ -488,6 +518,13 @@ def letter_share(text: str) -> float:
 
 # a section heading's number: "3. Model of ...", "2.1 Data", "IV. RESULTS"
 SECTION_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[IVX]{1,4}\.)\s+\w")
+SUBSECTION_NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2}){1,3}\.?\s+\w")  # "4.6 Results", "4.6.1 Setup"
+
+
+def is_numbered_subheading(line: TextLine) -> bool:
+    """A bold line of words opening with a section's number of two levels or more: a subsection's
+    heading, in whatever size (a Word thesis sets its headings in the body's)."""
+    return line.bold_start and SUBSECTION_NUMBER.match(line.text) is not None and mostly_letters(line.text)
 
 
 def mostly_letters(text: str) -> bool:

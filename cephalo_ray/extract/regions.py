@@ -82,8 +82,14 @@ from cephalo_ray.extract.item_edges import (
     without_caption_row,
     without_table_notes,
 )
-from cephalo_ray.extract.page_text import SECTION_HEADING, mostly_letters, page_footnotes
+from cephalo_ray.extract.page_text import (
+    SECTION_HEADING,
+    is_numbered_subheading,
+    mostly_letters,
+    page_footnotes,
+)
 from cephalo_ray.extract.ruled_floats import ruled_floats, with_ruled_tables_apart
+from cephalo_ray.extract.titled_exhibits import titled_exhibits
 
 # a paragraph of notes opening with its word ("Disclaimer:", "Note:", "*Sources:")
 NOTES_WORD = re.compile(r"^\W{0,2}(?:Disclaimers?|Notes?|Sources?)\s*:")
@@ -98,7 +104,10 @@ MIN_UNCAPTIONED_AREA = 0.08  # a kept uncaptioned raster figure covers at least 
 
 def is_section_heading(line: TextLine, stats: TextStats) -> bool:
     """A heading: bold and larger than the body, numbered ("3. Model of ...", "IV. RESULTS") or two
-    words or more (a heading whose number the PDF wrote apart)."""
+    words or more (a heading whose number the PDF wrote apart); or a subsection's, numbered "4.6",
+    in any size."""
+    if is_numbered_subheading(line):
+        return True
     numbered = SECTION_HEADING.match(line.text) is not None
     return (
         line.bold_start
@@ -430,6 +439,21 @@ def pair_regions(
         if index not in taken_clusters
         and not cluster.text_only
         and cluster.box.area >= OTHER_PAGE_AREA * page.area
+    ]
+    # (an exhibit no number labels, titled over and sourced under: a statistical note's chart)
+    in_items = {
+        index
+        for index, line in enumerate(lines)
+        if any(item.box.contains_point(line.box.center_x, line.box.center_y) for item in items)
+    }
+    # (a title set close over its drawing was taken in as the drawing's text: it is free to be read)
+    in_claimed = {index for at in taken_clusters for index in clusters[at].lines}
+    titled = titled_exhibits(orphans, lines, graphics, caption_lines | in_claimed | in_items, stats.body_size)
+    items.extend(titled)
+    orphans = [
+        orphan
+        for orphan in orphans
+        if not any(orphan.box.contains_point(item.box.center_x, item.box.center_y) for item in titled)
     ]
     if keep_uncaptioned:
         items.extend(

@@ -1,8 +1,9 @@
-"""Labels of more languages: the words of Croatian, Serbian and Slovene; the number before the
-word in Hungarian, Latvian and Lithuanian; Chinese numerals after a Chinese word. And layouts drawn
-here with pymupdf: two pictures side by side under labels with nothing but a footnote's call after
-them, as Google Docs sets them; zero-width spaces in the text layer; a ruled table a blank line
-under its caption; Chinese text in a face that flags itself fixed-pitch."""
+"""Labels of more languages: the words of Croatian, Serbian, Slovene, Romanian, Polish, Vietnamese
+and Thai; the number before the word in Hungarian, Latvian and Lithuanian; Chinese numerals after
+a Chinese word. And layouts drawn here with pymupdf: two pictures side by side under labels with
+nothing but a footnote's call after them, as Google Docs sets them; zero-width spaces and direction
+marks in the text layer; a ruled table a blank line under its caption; Chinese text in a face that
+flags itself fixed-pitch."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pymupdf
 import pytest
 
 from cephalo_ray.extract.captions import CaptionLabel, parse_caption_start
-from cephalo_ray.extract.document import read_text_lines, without_invisible_characters
+from cephalo_ray.extract.document import in_plain_characters, read_text_lines
 from cephalo_ray.extract.geometry import Box, Caption
 from cephalo_ray.extract.gold import same_caption
 from cephalo_ray.extract.regions import beside_other_number
@@ -47,6 +48,17 @@ A4 = (596, 842)
         ("表十二：分析結果", "table", "Table 12"),
         ("图二十三：系统结构", "figure", "Figure 23"),
         ("表1：2022 年資料", "table", "Table 1"),
+        # (a Iași licence thesis from Word names its tables with the article, "Tabelul"; a Warsaw
+        # master's thesis labels its ruled algorithm float in Polish, a Prague one in Czech)
+        ("Tabelul 1: Trei rânduri dintr-un tabel cu date", "table", "Table 1"),
+        ("Algorytm 3 Wyznaczanie współczynnika BSC", "figure", "Algorithm 3"),
+        ("Algoritmus 2: Výpočet vzdálenosti", "figure", "Algorithm 2"),
+        # (a Ho Chi Minh City bachelor's thesis from Word)
+        ("Hình 4.6. Hình ảnh minh họa sử dụng rotate với góc xoay 45 độ", "figure", "Figure 4.6"),
+        ("Bảng 4.1. Chia dữ liệu TrainSet1", "table", "Table 4.1"),
+        # (a Thai ministry's weekly bulletin from Word: no capitals, no punctuation after the number)
+        ("ตารางที่ 1 จำนวนผู้ป่วยและเสียชีวิตด้วยโรคติดต่อที่สำคัญ", "table", "Table 1"),
+        ("รูปที่ 2 แผนที่แสดงอัตราป่วย", "figure", "Figure 2"),
     ],
 )
 def test_label_words_and_number_forms_of_more_languages(text: str, kind: str, label: str) -> None:
@@ -61,6 +73,7 @@ def test_label_words_and_number_forms_of_more_languages(text: str, kind: str, la
         "6. ábra mutatja a program felületét.",  # a sentence citing the figure
         "3. Results",
         "Table 1:2 ratio of the samples",  # (an ASCII colon before a digit is no label's end)
+        "Hình 4.6 cho thấy kết quả của mô hình.",  # ("Figure 4.6 shows the model's results.")
     ],
 )
 def test_a_sentence_opening_with_the_word_or_number_is_no_caption(text: str) -> None:
@@ -96,17 +109,26 @@ def test_a_label_from_the_margin_with_words_after_it_still_needs_a_caption_s_for
     assert extract(doc) == []
 
 
-def test_zero_width_spaces_print_nothing_in_lines_or_in_judged_captions() -> None:
+def test_zero_width_spaces_and_direction_marks_print_nothing_in_lines_or_in_judged_captions() -> None:
     span = {"text": "Figure 3 \u200b", "size": 12.0}
     blocks = [
         {"type": 0, "lines": [{"spans": [span, {"text": "\u200b\ufeff", "size": 10.0}]}]},
         {"type": 1, "bbox": (0, 0, 1, 1)},
     ]
-    cleaned = without_invisible_characters(blocks)
+    cleaned = in_plain_characters(blocks)
     assert [item["text"] for item in cleaned[0]["lines"][0]["spans"]] == ["Figure 3 ", ""]
     assert cleaned[1] == blocks[1] and span["text"] == "Figure 3 \u200b"  # (the input is left as it was)
     # (gold copied from a text layer that holds them and gold typed without them are one caption)
     assert same_caption("Figure 1. TIR\u200bFM assays", "Figure 1. TIRFM assays")
+    # (a Google Docs thesis wraps every run of Latin text in a left-to-right override)
+    override = [
+        {
+            "type": 0,
+            "lines": [{"spans": [{"text": "\u202dFigure 2.\u202c \u202dA) Comparison\u202c", "size": 11}]}],
+        }
+    ]
+    assert in_plain_characters(override)[0]["lines"][0]["spans"][0]["text"] == "Figure 2. A) Comparison"
+    assert same_caption("\u202dTable1.\u202c PSM comparison", "Table1. PSM comparison")
     assert not same_caption("Figure 1. TIR FM assays", "Figure 1. TIRFM assays")
 
 

@@ -184,6 +184,11 @@ def test_a_standards_bodys_last_part_of_a_table_is_a_continuation() -> None:
     for text in ("TABLE 4 (end)", "Tableau 2 (suite)", "Tabelle 3 (Fortsetzung)", "Таблица 2 (окончание)"):
         assert is_continuation(text)
     assert not is_continuation("Table 3 (end of year values)")
+    # (a Turkish thesis heads a long table's next pages "Tablo 6.1 – devam"; Italian, Dutch and
+    # Polish ones put the word in brackets)
+    for text in ("Tablo 6.1 – devam", "Tabella 3 (segue)", "Tabel 2 (vervolg)", "Tabela 4 (ciąg dalszy)"):
+        assert is_continuation(text)
+    assert not is_continuation("Tablo 6.1 Devam eden projelerin listesi")
 
 
 def test_a_list_of_definitions_under_a_figure_is_the_texts() -> None:
