@@ -10,8 +10,9 @@
 
 A predicted pair counts when its box has IoU >= 0.5 with a gold box on the same page (matched one to
 one, best IoU first), its kind is the gold kind and its caption equals the gold caption after NFKC,
-whitespace folding, de-hyphenation and dropping zero-width characters (a glyph with no Unicode counts as one unknown character, however
-the text layer was read: U+FFFD or a raw control code); a second score accepts captions whose similarity ratio is
+whitespace folding, de-hyphenation, dropping zero-width characters and direction marks and reading
+an expert font's old-style figures as plain ones (a glyph with no Unicode counts as one unknown
+character, however the text layer was read: U+FFFD or a raw control code); a second score accepts captions whose similarity ratio is
 >= 0.8. The judging lives in `cephalo_ray.extract.gold`. Printed: overall, per kind, per venue (the
 gold's `venue`, else the document), per field, recall per gold feature (vector, multi-panel,
 caption-above...), box-only F1 (detection without captions) and how many items end as each outcome

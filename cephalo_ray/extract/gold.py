@@ -130,12 +130,12 @@ UNMAPPED_GLYPH = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 
 
 def normalize_caption(text: str | None) -> str:
-    """NFKC, zero-width characters and hyphens between letters dropped, an expert font's old-style
-    figures and small capitals as plain ones, whitespace folded: how gold and found captions are
-    compared. A hyphen at a line end may be a soft one ("In- fected") or a
-    real one ("branch- selective"); the text layer rarely says which, so neither side is judged on
-    it. A glyph with no Unicode is one unknown character however a reader spelled it (U+FFFD or its
-    raw code), and with its width unknown too, so is whether a space stands beside it."""
+    """NFKC, zero-width characters, direction marks and hyphens between letters dropped, an expert
+    font's old-style figures and small capitals as plain ones, whitespace folded: how gold and found
+    captions are compared. A hyphen at a line end may be a soft one ("In- fected") or a real one
+    ("branch- selective"); the text layer rarely says which, so neither side is judged on it. A
+    glyph with no Unicode is one unknown character however a reader spelled it (U+FFFD or its raw
+    code), and with its width unknown too, so is whether a space stands beside it."""
     text = UNMAPPED_GLYPH.sub("\ufffd", unicodedata.normalize("NFKC", text or ""))
     # (a text layer may hold invisible characters or not, no reader sees them; an expert font's
     # old-style 5 is a 5 to a reader)
