@@ -1,7 +1,8 @@
 """Exhibits titled but not numbered, on pages drawn here as a statistics office's quarterly note sets
 them: two columns, each chart or table under a bold title, a subtitle and a unit line, over notes
 in a smaller size and a "Source :" line. The title is the caption; without the source line under
-the drawing, or with the text's paragraph run on over it, nothing is an exhibit."""
+the drawing, or with the text's paragraph run on over it, nothing is an exhibit. And a bulletin's
+numbered caption in a band over its chart's panel, under the page's underlined heading."""
 
 from __future__ import annotations
 
@@ -128,3 +129,27 @@ def test_no_source_line_under_it_or_the_text_run_on_over_it_and_a_drawing_is_no_
         column_prose(page, RIGHT, note(page, RIGHT[0], top + 120) + 14, 760)
 
     assert extract(quarterly_note(last_page)) == []
+
+
+def test_a_chart_caption_in_a_band_over_its_panel_never_takes_the_underlined_heading_over_it() -> None:
+    # (an Ecuadorian observatory's bulletin from InDesign: a page heading in 17 pt over a rule across
+    # the page, then in the right column a teal band holding a two-row caption over the grey panel
+    # of its chart, the band reaching into the panel)
+    def last_page(page: Any) -> None:
+        page.insert_text((243, 98), "Hechos estilizados", fontsize=17, fontname="hebo")
+        page.draw_line((41, 106), (554, 106), width=2, color=(0.5, 0.63, 0.69))
+        column_prose(page, (42.5, 289), 120, 760)
+        page.draw_rect(pymupdf.Rect(308.6, 144.4, 552.4, 289.8), color=None, fill=(0.94, 0.93, 0.9))
+        page.draw_rect(pymupdf.Rect(308.6, 121.9, 552.4, 157.3), color=None, fill=(0.01, 0.41, 0.48))
+        for y, row in (
+            (137, "Gráfico 3. Proporción del promedio del ingreso recibido"),
+            (149, "por el 10% más rico"),
+        ):
+            width = pymupdf.get_text_length(row, fontname="hebo", fontsize=8)
+            page.insert_text((430.5 - width / 2, y), row, fontsize=8, fontname="hebo", color=(1, 1, 1))
+        line_chart(page, pymupdf.Rect(317.4, 161.9, 539.8, 282.7))
+        page.insert_text((309, 298), "Fuente: CEPALSTAT, con base en INEC.", fontsize=7, fontname="helv")
+        column_prose(page, RIGHT, 320, 760)
+
+    # (no item reaches up over the rule: the heading and its underline are the page's)
+    assert all(pair["bbox"][1] > 110 for pair in extract(quarterly_note(last_page)))
