@@ -273,6 +273,13 @@ def vertical_claim(
             and not row_of_cells([lines[index].box for index in clusters[i].lines])
         )
     ]
+
+    def nearest_to_caption(boxes: Sequence[Box]) -> Box:
+        return max(boxes, key=lambda box: box.y1 if upward else -box.y0)
+
+    def beyond(box: Box, nearest: Box) -> bool:
+        return box.y1 <= nearest.y0 if upward else box.y0 >= nearest.y1
+
     # (a displayed formula numbered at the margin, "(20)" on its row, beyond the rest of what the
     # caption claims is the text's, however many bars and rows its roots and fractions draw)
     numbered = {
@@ -282,21 +289,12 @@ def vertical_claim(
     }
     others = [clusters[i].box for i in chosen if i not in numbered]
     if numbered and others:
-        nearest_other = max(others, key=lambda box: box.y1 if upward else -box.y0)
-        chosen = [
-            i
-            for i in chosen
-            if i not in numbered
-            or not (
-                clusters[i].box.y1 <= nearest_other.y0 if upward else clusters[i].box.y0 >= nearest_other.y1
-            )
-        ]
+        nearest_other = nearest_to_caption(others)
+        chosen = [i for i in chosen if i not in numbered or not beyond(clusters[i].box, nearest_other)]
     # (a displayed formula beyond the drawing nearest the caption is the text's, not the figure's)
     drawings = [i for i in chosen if clusters[i].images or clusters[i].paths > 2]
     if drawings:
-        nearest_drawing = max(
-            (clusters[i].box for i in drawings), key=lambda box: box.y1 if upward else -box.y0
-        )
+        nearest_drawing = nearest_to_caption([clusters[i].box for i in drawings])
         chosen = [
             i
             for i in chosen
@@ -305,11 +303,7 @@ def vertical_claim(
                     is_display_formula(clusters[i], lines, row)
                     or (figure_caption and is_running_text(clusters[i], lines, body_size))
                 )
-                and (
-                    clusters[i].box.y1 <= nearest_drawing.y0
-                    if upward
-                    else clusters[i].box.y0 >= nearest_drawing.y1
-                )
+                and beyond(clusters[i].box, nearest_drawing)
             )
         ]
     if not chosen:
