@@ -70,6 +70,11 @@ def is_bare(page: PageRegions) -> bool:
     return not page.items and not page.unclaimed and page.body_lines <= BARE_PAGE_LINES
 
 
+def holds_floats_alone(page: PageRegions) -> bool:
+    """The page holds drawings and nothing else: no caption, next to no running text."""
+    return not page.items and not page.unpaired_captions and page.body_lines <= BARE_PAGE_LINES
+
+
 def neighbour_pages(caption: Box, page_height: float, number: int, bare: bool = False) -> list[int]:
     """Where an unpaired caption's figure may be: the page before when the caption heads its page,
     the page after when it ends it; either when its page holds no drawing and next to no running
@@ -155,7 +160,15 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
                 placement = "below" if above else "above"
                 item = Item(caption.label.kind, box, caption, drawing.graphics, placement)
             else:
-                item = Item(caption.label.kind, drawing.box, caption, drawing.graphics, "other-page", number)
+                box = drawing.box
+                if len(page.unpaired_captions) == 1 and holds_floats_alone(pages[other]):
+                    # (a page of drawings alone facing the page's one caption: they are the panels
+                    # of its figure, however far apart)
+                    for panel_index, panel in enumerate(pages[other].unclaimed):
+                        if (other, panel_index) not in taken:
+                            taken.add((other, panel_index))
+                            box = box.union(panel.box)
+                item = Item(caption.label.kind, box, caption, drawing.graphics, "other-page", number)
             items[other].append(item)
     for number, page in enumerate(pages):
         for rest in page.continued_legends if number > 0 else ():

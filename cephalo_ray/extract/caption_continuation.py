@@ -11,6 +11,7 @@ from dataclasses import replace
 from cephalo_ray.extract.captions import (
     is_label_alone,
     label_language,
+    names_source,
     parse_caption_start,
     text_language,
 )
@@ -65,7 +66,7 @@ def starts_paragraph(previous: TextLine, line: TextLine, line_gap: float = 0.0) 
 AFTER_LEGEND = re.compile(
     r"(doi\s*:\s*10\.|https?://(dx\.)?doi\.org/|(figure|fig\.|table)\s+\S+\s+continued on (the )?next page"
     r"|the following (source data|figure supplements?) (is|are) available"
-    r"|(data )?sources?\s*:|fontes?\s*:|fuentes?\s*:|quellen?\s*:|источник\s*:|(?-i:Notes?|NOTES?)\s*:)",
+    r"|(?-i:Notes?|NOTES?)\s*:)",
     re.IGNORECASE,
 )
 
@@ -137,8 +138,8 @@ def continues_caption(
         lines, members, candidate, body_size
     ):
         return True
-    if AFTER_LEGEND.match(candidate.text):
-        return False  # a legend's DOI, its "continued on next page" or its list of source data
+    if AFTER_LEGEND.match(candidate.text) or names_source(candidate.text):
+        return False  # a legend's DOI, its "continued on next page", its notes or its sources
     if LIST_BULLET.match(candidate.text) and not any(LIST_BULLET.match(lines[m].text) for m in members):
         return False  # a list's first item under the caption, the text's (no caption opened a list)
     if finishes_sentence(last) and not any(char.isalnum() for char in candidate.text):

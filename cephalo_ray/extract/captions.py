@@ -173,17 +173,37 @@ ABBREVIATIONS = re.compile(r"\b(?:Fig|Figs|Tab|Eq|Eqs|Ref|Refs|et al|e\.g|i\.e|v
 # ("TABLE 4 (end)", as standards bodies mark an item's last part; "(suite)", "(Fortsetzung)",
 # "(continuación)", "(продолжение)" and "(окончание)" in French, German, Spanish and Russian; "devam",
 # "segue", "vervolg", "ciąg dalszy", "pokračování" and "folytatás" in Turkish, Italian, Dutch, Polish,
-# Czech and Hungarian, in brackets or alone after the label: "Tablo 6.1 – devam")
+# Czech and Hungarian, in brackets or alone after the label: "Tablo 6.1 – devam"; "(ต่อ)" in Thai,
+# "（续）", "（続き）" and "(계속)" in Chinese, Japanese and Korean, whose brackets may be full-width)
 _GOES_ON_WORDS = (
     r"(?:end|suite|fortsetzung|continuaci[oó]n|continua[cç][aã]o|продолжение|окончание"
-    r"|devam[ıi]?|segue|vervolg|ciąg dalszy|pokračování|folytatás)"
+    r"|devam[ıi]?|segue|vervolg|ciąg dalszy|pokračování|folytatás|ต่อ|续|續|続き|つづき|계속)"
 )
 CONTINUED = re.compile(
     r"^\W*\(?\s*(?:continued|cont(?:'d|d|\.))(?:\W|$)|\(\s*(?:continued|cont(?:'d|d|\.)?)\s*\)\W*$"
-    rf"|^\W*\(\s*{_GOES_ON_WORDS}\s*\)(?:\W|$)|\(\s*{_GOES_ON_WORDS}\s*\)\W*$|^\W*{_GOES_ON_WORDS}\W*$"
+    rf"|^\W*[(（]\s*{_GOES_ON_WORDS}\s*[)）](?:\W|$)|[(（]\s*{_GOES_ON_WORDS}\s*[)）]\W*$"
+    rf"|^\W*{_GOES_ON_WORDS}\W*$"
     r"|^\W*\(?\s*extended\s*\)?\W*$",
     re.IGNORECASE,
 )
+
+
+# the word opening the line that names an item's source, in the languages that print one under a
+# figure or a table, with its colon, full-width in Chinese and Japanese ("Source:", "Fuente:",
+# "Quelle:", "Sumber:", "Źródło:", "Nguồn:", "ที่มา:", "资料来源：", "出典：", "출처:")
+SOURCE_WORD = (
+    r"(?:(?:data\s+)?sources?|fuentes?|fontes?|fonti|quellen?|bron(?:nen)?|källa|kilde|lähde|źródło|zdroj"
+    r"|sursa|kaynak|sumber|nguồn|источники?|джерело|πηγή|ที่มา|(?:资料|資料)?来源|來源|出典|出所|출처)\s*[:：]"
+)
+SOURCE_OPENING = re.compile(rf"^\W{{0,2}}{SOURCE_WORD}", re.IGNORECASE)
+
+
+def names_source(text: str) -> bool:
+    """The line opens by naming its item's source, capitalised as a line of its own is ("Source:
+    ...", "Sumber: ..."); in lower case the word goes on with a caption's sentence ("...; źródło:
+    [10, strona 1097]")."""
+    letter = next((char for char in text if char.isalpha()), "")
+    return SOURCE_OPENING.match(text) is not None and not letter.islower()  # (scripts without case too)
 
 
 @dataclass(frozen=True)

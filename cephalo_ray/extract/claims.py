@@ -406,7 +406,14 @@ def split_between_captions(
                 split.append(cluster)
                 continue
             for side, on_left in zip(sides, (True, False), strict=True):
-                texts = [index for index in cluster.lines if (lines[index].box.center_x < cut) == on_left]
+                # (a line running across the cut, under both pictures, is neither's: their shared
+                # source line)
+                texts = [
+                    index
+                    for index in cluster.lines
+                    if (lines[index].box.center_x < cut) == on_left
+                    and not (lines[index].box.x0 < cut - slack and lines[index].box.x1 > cut + slack)
+                ]
                 images = sum(1 for g in side if g.kind == "image")
                 union = union_of([*(g.box for g in side), *(lines[index].box for index in texts)])
                 split.append(Cluster(union, images, len(side) - images, texts))

@@ -44,9 +44,9 @@ BACKGROUND_AREA = 0.6  # an element this large is a page background or a scan, n
 PAGE_COVER_AREA = 0.85  # ...unless it is an image inside the margins below this (a full-page figure)
 
 
-EQUATION_NUMBER = re.compile(
-    r"^\((?:[A-Z]\.?)?[1-9]\d{0,2}(?:\.\d{1,2})?[a-z]?\)$"
-)  # (7), (3.55), (A2); not (0.088)
+# (7), (3.55), (A2), and the chapter's number joined by a hyphen in full-width brackets as Chinese
+# theses set it, （3-23）; not (0.088)
+EQUATION_NUMBER = re.compile(r"^[(（](?:[A-Z]\.?)?[1-9]\d{0,2}(?:[.-]\d{1,2})?[a-z]?[)）]$")
 NUMERIC_CELL = re.compile(r"[-−+]?\(?[\d.,]*\d[\d.,]*\)?%?\**")  # -0.0330***, (0.0066), 12%
 
 

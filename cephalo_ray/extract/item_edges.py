@@ -84,10 +84,15 @@ def with_side_panels(
                 own
                 or any(other != caption.box and other.intersection_area(union) > 0 for other in captions)
                 or any(
-                    not any(line_index in other.lines for other in clusters)
-                    and (
-                        union.contains_point(line.box.center_x, line.box.center_y)
-                        or between.contains_point(line.box.center_x, line.box.center_y)
+                    (
+                        not any(line_index in other.lines for other in clusters)
+                        and union.contains_point(line.box.center_x, line.box.center_y)
+                    )
+                    # (text between is no drawing's, whatever block it reads as: the references
+                    # running down the next column under a table there)
+                    or (
+                        not any(line_index in other.lines for other in clusters if not other.text_only)
+                        and between.contains_point(line.box.center_x, line.box.center_y)
                     )
                     for line_index, line in enumerate(lines)
                     if line_index not in caption.lines

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from cephalo_ray.extract.captions import LABEL_WORD, is_label_alone, parse_caption_start
-from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats, on_one_row
+from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats, on_one_row, union_of
 
 
 def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
@@ -29,8 +29,9 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
             last = joined[-1]
             same_row = on_one_row(line.box, last.box)
             gap = line.box.x0 - last.box.x1
-            # a caption label stands apart from its number in widely spaced (justified) text
-            reach = 2.0 if LABEL_WORD.match(last.text) and line.text[:1].isalnum() else 0.9
+            # a caption label stands apart from its number in widely spaced (justified) text, two
+            # ems and more in a narrow caption beside a picture
+            reach = 3.0 if LABEL_WORD.match(last.text) and line.text[:1].isalnum() else 0.9
             if (
                 line.block == last.block
                 and same_row
@@ -459,20 +460,38 @@ def sentence_end(text: str) -> bool:
 
 def is_narrowed_paragraph(block_lines: Sequence[TextLine], stats: TextStats) -> bool:
     """A paragraph set narrower to run beside a figure: four or more lines of running words from one
-    left edge, each over a third of the column wide."""
-    if len(block_lines) < 4:
+    left edge, each over a third of the column wide. (A line justified so widely that the PDF wrote
+    its words apart counts once, whole.)"""
+    rows: list[list[TextLine]] = []
+    for line in sorted(block_lines, key=lambda line: (line.box.x0, line.box.y0)):
+        # (a word of such a line stands within three spaces of an em of the one before it)
+        row = next(
+            (
+                row
+                for row in rows
+                if on_one_row(row[-1].box, line.box) and 0 <= line.box.x0 - row[-1].box.x1 <= 3 * line.size
+            ),
+            None,
+        )
+        if row is None:
+            rows.append([line])
+        else:
+            row.append(line)
+    if len(rows) < 4:
         return False
     left = min(line.box.x0 for line in block_lines)
-    prose = sum(
-        1
-        for line in block_lines
-        if abs(line.box.x0 - left) <= 0.5 * stats.body_size + 12  # (a paragraph's first line indented)
-        and line.box.width >= 0.35 * stats.column_width
-        and word_count(line.text) >= 4
-        # (a column of cells holds numbers; Chinese and Japanese prose is denser in punctuation)
-        and letter_share(line.text) >= (0.7 if WORD_RUN_CHARACTERS.search(line.text) else 0.85)
-    )
-    return prose >= 0.75 * len(block_lines)
+    prose = 0
+    for row in rows:
+        box = union_of(piece.box for piece in row)
+        text = " ".join(piece.text for piece in row)
+        prose += (
+            abs(box.x0 - left) <= 0.5 * stats.body_size + 12  # (a paragraph's first line indented)
+            and box.width >= 0.35 * stats.column_width
+            and word_count(text) >= 4
+            # (a column of cells holds numbers; Chinese and Japanese prose is denser in punctuation)
+            and letter_share(text) >= (0.7 if WORD_RUN_CHARACTERS.search(text) else 0.85)
+        )
+    return prose >= 0.75 * len(rows)
 
 
 def is_row_of_cells(block_lines: Sequence[TextLine]) -> bool:

@@ -218,7 +218,7 @@ def pair_regions(
         clusters = [part for cluster in clusters for part in split_at_gutter(cluster, lines, middle)]
     clusters = split_between_captions(clusters, visible, captions, lines)
     clusters = split_at_caption_rows(clusters, visible, captions, lines)
-    clusters = with_ruled_tables_apart(clusters, visible, captions, lines, rules, caption_reach(stats))
+    clusters = with_ruled_tables_apart(clusters, visible, captions, lines, caption_reach(stats))
     # a legend ending "(continued)" whose rest stands on the page under "Fig. 1. (continued)" heads
     # its item; any other caption marked so is the rest of an item begun earlier
     rest_labels = {caption.label for caption in captions if opens_continued(caption.text)}

@@ -262,12 +262,13 @@ def with_ruled_tables_apart(
     graphics: Sequence[Graphic],
     captions: Sequence[Caption],
     lines: Sequence[TextLine],
-    rules: Sequence[Box],
     reach: float,
 ) -> list[Cluster]:
     """A table set right on top of a figure: a cluster that runs from inside the table's rules past
     its bottom rule into the drawing below is cut at that rule, and the table's parts between its
     rules become one cluster (its caption then takes it whole, however near the figure's caption)."""
+    # (a grid's rules written cell by cell are the rules across it they make: a Word table's)
+    rules = joined_rules(graphics)
     for caption in captions:
         table = table_rules_under(caption, captions, rules, reach) if caption.label.kind == "table" else None
         if table is not None:
@@ -291,21 +292,34 @@ def ruled_table_apart(
     clusters: list[Cluster], graphics: Sequence[Graphic], lines: Sequence[TextLine], table: Box
 ) -> list[Cluster]:
     """`with_ruled_tables_apart` for one table's ruled extent."""
+
+    def spanned(cluster: Cluster) -> bool:
+        # (the rules span what of the cluster starts between them: a grid's short cell borders are
+        # no table's rules; a framed picture under the table may be the wider)
+        starting = [
+            g.box
+            for g in graphics
+            if g.box.intersection_area(cluster.box) >= 0.9 * g.box.area and g.box.y0 < table.y1 - RULED_SLACK
+        ]
+        return all(table.x0 - RULED_SLACK <= box.x0 and box.x1 <= table.x1 + RULED_SLACK for box in starting)
+
     straddling = [
         cluster
         for cluster in clusters
         if table.y0 - RULED_SLACK <= cluster.box.y0 <= table.y1
         and cluster.box.y1 > table.y1 + RULED_SLACK
-        # (the rules span the cluster: a grid's short cell borders are no table's rules)
-        and table.x0 - RULED_SLACK <= cluster.box.x0
-        and cluster.box.x1 <= table.x1 + RULED_SLACK
+        and spanned(cluster)
     ]
     parts = [cluster for cluster in clusters if within_rules(cluster.box, table)]
     rest: list[Cluster] = []
     for cluster in straddling:
         members = [g for g in graphics if g.box.intersection_area(cluster.box) >= 0.9 * g.box.area]
         below = [g for g in members if not within_rules(g.box, table)]
-        if not below:
+        # (nothing but rules under that rule, the borders of more rows, or a rule running down
+        # past it from inside the table, a stub column's: the table goes on, the rule was a midrule)
+        if all(min(g.box.width, g.box.height) <= RULE_THICKNESS for g in below) or any(
+            g.box.y0 < table.y1 - RULED_SLACK for g in below
+        ):
             continue
         texts = [index for index in cluster.lines if not within_rules(lines[index].box, table)]
         images = sum(1 for g in below if g.kind == "image")

@@ -7,19 +7,11 @@ Pure functions over one page's text lines and the drawings no numbered caption c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 
-from cephalo_ray.extract.captions import CaptionLabel, join_caption_lines
+from cephalo_ray.extract.captions import SOURCE_OPENING, CaptionLabel, join_caption_lines
 from cephalo_ray.extract.geometry import Box, Caption, Graphic, Item, TextLine, union_of
 
-# the line naming an exhibit's source, in the languages of the offices that set exhibits so
-# ("Source : calculs SDES", "Fuente: INEGI", "Quelle: Destatis", "* Sources: ...")
-SOURCE_LINE = re.compile(
-    r"^\W{0,2}(?:sources?|fuentes?|fontes?|quellen?|fonti|bron(?:nen)?|källa|kilde|lähde|źródło|zdroj"
-    r"|kaynak|sumber|nguồn|источники?)\s*:",
-    re.IGNORECASE,
-)
 TITLE_ROWS = 4  # a title, a subtitle and a unit line at most ("(séries brutes)", "En %")
 NOTE_ROWS = 12  # rows of notes that may stand between an exhibit and its source line
 TABLE_TEXT_SHARE = 0.15  # of its box: a table's cells cover this much of it or more, a chart's labels less
@@ -36,7 +28,7 @@ def exhibit_above_source(
         (
             line
             for line in sorted(lines, key=lambda line: line.box.y0)
-            if SOURCE_LINE.match(line.text)
+            if SOURCE_OPENING.match(line.text)
             and box.x0 - 4 <= line.box.x0 < box.x1
             and box.y0 < line.box.y0 <= box.y1 + 2 * line.box.height
         ),

@@ -2804,3 +2804,68 @@ def test_an_italic_caption_ends_where_an_upright_line_follows_its_sentence_a_par
     upright = [replace(row, italic=False) for row in lines]
     (caption,) = find_captions(upright, body_size=12.0, line_gap=7.4)
     assert "respectively). Other parameters are:" in caption.text
+
+
+def test_a_word_grid_table_right_on_a_wider_framed_figure_keeps_to_its_rules() -> None:
+    # a Chinese thesis from Word: a table's rules drawn cell by cell under its caption, and 6 pt
+    # under its bottom rule a picture in a frame wider than the table, captioned under it
+    stats = TextStats(12.0, 468.0, 8.0)
+    caption = line((243.0, 120.3, 371.8, 130.9), "表3.7 静态结构分析结果", 1, 10.5)
+    cells = (70.9, 141.6, 240.8, 337.6, 438.0, 538.2)
+    rules = [
+        Graphic(Box(x0 + 0.7, y, x1 - 0.7, y + 1.4), "path")
+        for y in (133.3, 158.2, 183.1, 208.0, 232.9, 257.5, 282.0)
+        for x0, x1 in zip(cells, cells[1:], strict=False)
+    ]
+    rows = [
+        line((x0 + 8, 140 + 25 * row, x0 + 60, 151 + 25 * row), text, 2 + row, 10.5)
+        for row in range(6)
+        for x0, text in zip(cells, ("等效应力", "504.2", "0.136", "503.44", "0.127"), strict=False)
+    ]
+    frame = Graphic(Box(47.6, 287.8, 547.6, 498.0), "path")
+    picture = Graphic(Box(55.0, 295.0, 540.0, 490.0), "image")
+    figure_caption = line((200.0, 505.0, 400.0, 516.0), "图3.5 静态结构Workbench仿真结果图", 9, 10.5)
+    regions = pair_regions([caption, *rows, figure_caption], [*rules, frame, picture], PAGE, stats)
+    table, figure = sorted(regions.items, key=lambda item: item.box.y0)
+    assert table.kind == "table" and table.box.y1 <= 284
+    assert figure.kind == "figure" and figure.box.y0 >= 286 and figure.box.x0 <= 48
+
+
+@pytest.mark.parametrize("stub_in_pieces", [False, True])
+def test_a_table_going_on_past_a_midrule_keeps_its_rows_under_it(stub_in_pieces: bool) -> None:
+    # a PNAS supplement: a table's top, head and mid rules each drawn in two pieces either side of
+    # its stub column's rule, which runs on down past the midrule to the table's last rows (in one
+    # stroke, or cell by cell as Word draws it); the legend, labelled again, is a paragraph under
+    # the table
+    stats = TextStats(12.0, 468.0, 12.0)
+    caption = line(
+        (72.0, 72.6, 515.5, 85.9), "Table S4. Dependence of iron concentrations on traits.", 1, 12.0
+    )
+    rules = [
+        Graphic(Box(x0, y, x1, y + 0.5), "path")
+        for y in (127.3, 155.0, 501.2)
+        for x0, x1 in ((72.0, 225.0), (225.0, 540.7))
+    ]
+    stub = (
+        [
+            Graphic(Box(224.8, y0, 225.3, y1), "path")
+            for y0, y1 in ((127.3, 155.0), (155.5, 501.2), (501.7, 600.0))
+        ]
+        if stub_in_pieces
+        else [Graphic(Box(224.8, 127.3, 225.3, 600.0), "path")]
+    )
+    rows = [
+        line((x0, y, x0 + 40, y + 11), text, 2 + index, 12.0)
+        for index, y in enumerate(range(165, 600, 24))
+        if abs(y + 5 - 501) > 8
+        for x0, text in ((75, "Length"), (245, "0.76"), (300, "-0.21"), (380, "0.19"), (470, "0.02"))
+    ]
+    legend = line(
+        (72.0, 620.0, 520.0, 632.0),
+        "Table S4. Results from phylogenetic least squares regression model.",
+        40,
+        12.0,
+    )
+    regions = pair_regions([caption, *rows, legend], [*rules, *stub], PAGE, stats)
+    tables = [item for item in regions.items if item.kind == "table"]
+    assert len(tables) == 1 and tables[0].box.y0 <= 128 and tables[0].box.y1 >= 595

@@ -341,3 +341,93 @@ def test_a_figure_inside_a_numbered_box_keeps_its_own_series() -> None:
     assert parsed is not None and (parsed.kind, parsed.label) == ("figure", "Box Figure 1.1")
     parsed = parse_caption_start("Box 2.1")
     assert parsed is not None and parsed.label == "Box 2.1"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Sumber: International Trade Center",  # Indonesian
+        "Sursa: Institutul National de Statistica",  # Romanian
+        "Kaynak: TUIK, 2021",  # Turkish
+        "Zdroj: Cesky statisticky urad",  # Czech
+    ],
+)
+def test_a_source_line_under_a_caption_in_the_bodys_size_is_no_part_of_it(source: str) -> None:
+    # (a student's policy paper from Word: a pasted chart, its caption centred under it in the
+    # body's face and size, the line naming its source centred right under the caption)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((72, 526),), top=72, bottom=770, repeats=24, fontsize=12)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    prose(page, pymupdf.Rect(72, 72, 526, 300), repeats=3)
+    chart = pymupdf.Rect(160, 330, 425, 500)
+    photo(page, chart)
+    caption = "Gambar 1: Negara Eksportir Utama Bijih dan Konsentrat Nikel (HS 2604)"
+    page.insert_text((119, 516), caption, fontsize=12, fontname="tiro")
+    page.insert_text((212, 530), source, fontsize=12, fontname="tiro")
+    prose(page, pymupdf.Rect(72, 560, 526, 760), repeats=3)
+    (pair,) = extract(doc)
+    assert pair["caption"] == caption and iou(pair["bbox"], tuple(chart)) > 0.9
+
+
+def test_formulas_numbered_in_full_width_brackets_under_a_table_are_the_texts() -> None:
+    # (a Chinese thesis from Word: a ruled table under its caption, then short lines leading into
+    # displayed formulas, each numbered at the right margin in full-width brackets with its
+    # chapter's number, "（3-25）"; one formula's fraction and root drawn as strokes)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((70, 540),), top=72, bottom=770, repeats=24, fontsize=12)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    page.insert_text((232, 82), "表3.4 等效刚度影响因素修正", fontsize=10.5, fontname="china-s")
+    for y in (86.5, 111.0, 303.9):
+        page.draw_line((70.9, y), (538.2, y), width=1.2)
+    for x, text in ((90, "影响因素"), (190, "对刚度影响"), (300, "修正系数"), (420, "具体说明")):
+        page.insert_text((x, 104), text, fontsize=10.5, fontname="china-s")
+    for row in range(4):
+        for x, text in ((90, "过渡圆角"), (190, "降低刚度"), (300, "0.92"), (420, "应力集中")):
+            page.insert_text((x, 135 + 45 * row), text, fontsize=10.5, fontname="china-s")
+    page.insert_text((95, 322), "总刚度修正系数为：", fontsize=12, fontname="china-s")
+    page.insert_text((230, 350), "φ=0.82×0.88×0.92×0.96=0.64", fontsize=12, fontname="china-s")
+    page.insert_text((493, 350), "（3-23）", fontsize=12, fontname="china-s")
+    page.insert_text((70, 378), "式中：φ——总刚度修正系数。", fontsize=12, fontname="china-s")
+    page.insert_text((95, 405), "将等效质量和实际总刚度代入固有频率公式：", fontsize=12, fontname="china-s")
+    page.insert_text((250, 440), "fn=", fontsize=12, fontname="china-s")
+    page.insert_text((280, 430), "1", fontsize=12, fontname="china-s")
+    page.draw_line((274, 435), (294, 435), width=0.6)
+    page.insert_text((276, 452), "2π", fontsize=12, fontname="china-s")
+    page.draw_line((298, 440), (303, 452), width=0.6)
+    page.draw_line((303, 452), (310, 422), width=0.6)
+    page.draw_line((310, 422), (350, 422), width=0.6)
+    page.insert_text((312, 440), "k/m", fontsize=12, fontname="china-s")
+    page.insert_text((493, 440), "（3-25）", fontsize=12, fontname="china-s")
+    page.insert_text((70, 475), "式中：fn——弹性体固有频率。", fontsize=12, fontname="china-s")
+    prose(page, pymupdf.Rect(70, 500, 540, 760), repeats=4)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 3.4" and pair["bbox"][3] < 330
+
+
+@pytest.mark.parametrize(
+    ("source", "kept"),
+    [("źródło: [10, strona 1097]", True), ("Źródło: opracowanie własne na podstawie GUS", False)],
+)
+def test_a_source_in_lower_case_goes_on_with_the_caption_and_a_capitalised_one_stands_apart(
+    source: str, kept: bool
+) -> None:
+    # (a Polish thesis from LaTeX puts its source in the caption's own paragraph, "...; źródło:
+    # [10, strona 1097]", wrapped onto a centred line of its own; a source line set apart opens
+    # with a capital)
+    from cephalo_ray.extract.caption_blocks import find_captions
+    from cephalo_ray.extract.geometry import TextLine
+
+    title = "Rysunek 3.1: Komponenty typowego systemu automatycznego prowadzenia"
+    lines = [
+        TextLine(Box(96.0, 345.0, 476.0, 357.0), title, 12.0, False, 1),
+        TextLine(Box(216.0, 359.5, 356.0, 371.5), source, 12.0, False, 1),
+        TextLine(
+            Box(72.0, 400.0, 523.0, 412.0),
+            "Systemy automatycznego prowadzenia maszyn rolniczych",
+            12.0,
+            False,
+            2,
+        ),
+    ]
+    (caption,) = find_captions(lines)
+    assert caption.text == (f"{title} {source}" if kept else title)

@@ -604,6 +604,42 @@ def test_a_panel_with_text_of_its_own_under_it_is_not_joined_to_the_caption_at_t
     assert pair["label"] == "Figure 11" and pair["bbox"][2] < 310
 
 
+def test_a_table_over_the_references_in_the_next_column_is_no_panel_of_the_figure_beside_it() -> None:
+    # (a student's proposal in two columns: a tall flow chart over a short caption in the left
+    # column; in the right one, level with the chart's top, the rest of a ruled table begun on the
+    # left, then the reference list in a size larger than the body's, down past the caption)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(595, 842), columns=((40, 292), (303, 556)), top=72, bottom=760, repeats=12)
+    page = doc.new_page(width=595, height=842)
+    chart = pymupdf.Rect(55, 54, 294, 500)
+    vector_plot(page, chart)
+    page.insert_text((103, 509), "Gambar 3. Alur Pengolahan Penelitian.", fontsize=8, fontname="tiro")
+    for row in range(10):
+        y = 54 + 24 * row
+        page.draw_line((304, y), (555, y), width=0.5)
+        page.insert_text((308, y + 15), f"Kegiatan {row + 1}", fontsize=10, fontname="tiro")
+        page.draw_rect(
+            pymupdf.Rect(400 + 12 * (row % 5), y + 2, 430 + 12 * (row % 5), y + 22), fill=(0.3, 0.5, 0.8)
+        )
+    page.draw_line((304, 294), (555, 294), width=0.5)
+    for x in (304, 395, 555):
+        page.draw_line((x, 54), (x, 294), width=0.5)
+    page.insert_text((400, 330), "DAFTAR PUSTAKA", fontsize=10, fontname="tiro")
+    entry = (
+        "Departemen Pekerjaan Umum Direktorat",
+        "Jenderal Penataan Ruang, Pedoman",
+        "Kawasan Rawan Bencana, 2007.",
+    )
+    for number in range(8):  # each number at the margin, its entry in lines of five words or fewer
+        y = 350 + 45 * number
+        page.insert_text((305, y), f"[{number + 1}]", fontsize=12, fontname="tiro")
+        for row, words in enumerate(entry):
+            page.insert_text((338, y + 14 * row), words, fontsize=12, fontname="tiro")
+    page.insert_textbox(pymupdf.Rect(40, 540, 292, 760), " ".join([BODY] * 3), fontsize=10, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 3" and pair["bbox"][2] < 300
+
+
 def test_a_reference_list_in_two_columns_does_not_hide_the_caption_above_its_left_column() -> None:
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)

@@ -747,6 +747,27 @@ def test_a_full_page_image_inside_the_margins_pairs_with_its_caption_alone_on_th
     assert iou(pair["bbox"], tuple(figure)) > 0.9
 
 
+def test_a_figure_of_two_panels_on_a_page_of_its_own_takes_both_with_its_caption_on_the_next() -> None:
+    # (a thesis sets a figure's panels A and B on a page with nothing else, well apart, and its
+    # caption heads the next page)
+    doc = pymupdf.open()
+    first = doc.new_page()
+    pixels = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 48, 64), False)
+    pixels.clear_with(90)
+    upper, lower = pymupdf.Rect(110, 130, 480, 340), pymupdf.Rect(110, 410, 465, 635)
+    first.insert_image(upper, pixmap=pixels, keep_proportion=False)
+    first.insert_image(lower, pixmap=pixels, keep_proportion=False)
+    first.insert_text((290, 770), "- 7 -", fontsize=10, fontname="tiro")
+    second = doc.new_page()
+    second.insert_text(
+        (72, 90), "Figure 2. A) Vectors of a library spectrum. B) The search.", fontsize=10, fontname="tiro"
+    )
+    paragraph(second, 72, 120, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 2" and pair["page"] == 1 and pair["caption_page"] == 2
+    assert iou(pair["bbox"], tuple(upper | lower)) > 0.9
+
+
 def test_figure_caption_figure_caption_down_a_column_each_caption_keeps_the_figure_above_it() -> None:
     doc = pymupdf.open()
     page = doc.new_page()
@@ -1413,3 +1434,33 @@ def test_a_caption_in_a_margin_column_takes_the_figure_beside_it_not_the_table_r
     regions = pair_regions(lines, graphics, Box(0, 0, 595, 842), TextStats(9.5, 345.7, 1.7))
     found = {item.caption.label.label: item for item in regions.items if item.caption}
     assert found["Figure 1"].placement == "beside" and found["Figure 1"].box.y1 < 300
+
+
+def test_a_source_line_across_two_captioned_pictures_side_by_side_is_neither_pictures() -> None:
+    # (a government report: two charts in one frame under their captions, side by side, and one
+    # line naming both charts' sources in small print right under them, across the frame)
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540)
+    page.insert_text((80, 160), "Chart 4: Headline inflation eases", fontsize=10, fontname="tibo")
+    page.insert_text((310, 160), "Chart 5: Targeting lowered inflation", fontsize=10, fontname="tibo")
+    left, right = pymupdf.Rect(72, 172, 302, 330), pymupdf.Rect(305, 172, 540, 330)
+    vector_plot(page, left)
+    vector_plot(page, right)
+    # (the frame's borders drawn cell by cell, as a word processor's table draws them)
+    border = (0.6, 0.25, 0.2)
+    for x0, x1 in ((66, 303.5), (303.5, 546)):
+        for y in (166, 332, 346):
+            page.draw_line((x0, y), (x1, y), color=border, width=1)
+    for x in (66, 303.5, 546):
+        page.draw_line((x, 166), (x, 332), color=border, width=1)
+    sources = (
+        "Source: Consumer price indices released by the statistics office, the central bank's "
+        "database of October 2024 and January 2025, policy rates of the central banks, BIS"
+    )
+    page.insert_text((72, 341), sources, fontsize=7, fontname="tiro")
+    paragraph(page, 72, 370, 540)
+    pairs = sorted(extract(doc), key=lambda pair: pair["bbox"][0])
+    assert [pair["label"] for pair in pairs] == ["Chart 4", "Chart 5"]
+    assert iou(pairs[0]["bbox"], tuple(left)) > 0.85 and iou(pairs[1]["bbox"], tuple(right)) > 0.85
+    assert max(pair["bbox"][3] for pair in pairs) < 333

@@ -189,6 +189,11 @@ def test_a_standards_bodys_last_part_of_a_table_is_a_continuation() -> None:
     for text in ("Tablo 6.1 – devam", "Tabella 3 (segue)", "Tabel 2 (vervolg)", "Tabela 4 (ciąg dalszy)"):
         assert is_continuation(text)
     assert not is_continuation("Tablo 6.1 Devam eden projelerin listesi")
+    # (a Thai bulletin heads a province table's next page "ตารางที่ 2 (ต่อ)"; Chinese, Japanese and
+    # Korean theses put their word in full-width brackets or plain ones)
+    for text in ("ตารางที่ 2 (ต่อ) จำนวนผู้ป่วย", "表 3（续）", "表 1（つづき）", "표 2 (계속)"):
+        assert is_continuation(text)
+    assert not is_continuation("ตารางที่ 2 ต่อมา จำนวนผู้ป่วย")
 
 
 def test_a_list_of_definitions_under_a_figure_is_the_texts() -> None:
@@ -285,3 +290,53 @@ def test_a_key_under_a_margin_caption_is_part_of_it() -> None:
         caption.text
         == "Figure 1. Location of dive sites Legend: Sites highlighted in yellow are cobalt-rich sites."
     )
+
+
+def test_pictures_with_text_wrapped_beside_them_and_justified_captions_are_found() -> None:
+    # (a Spanish chemistry thesis from Word: two pictures at the right, each over a justified
+    # caption, the text wrapped beside them in a narrower justified paragraph; the PDF writes the
+    # words of a widely justified row apart, the caption's label and number among them)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((64, 531),), top=72, bottom=770, repeats=24, fontsize=11)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    upper, lower = pymupdf.Rect(321, 72, 531, 186), pymupdf.Rect(321, 255, 531, 450)
+    photo(page, upper)
+    photo(page, lower, shade=150)
+    rows = [
+        "campo, generando de esta forma un dipolo en las NPs y",
+        "creando a su vez un nuevo campo que arrastra a los",
+        "electrones hacia su posición de equilibrio mediante una",
+        "fuerza denominada fuerza restauradora y la oscilación",
+        "simultánea de los electrones de conducción es lo que se",
+        "conoce como plasma. El plasma está cuantizado mediante",
+        "plasmones, y la frecuencia correspondiente a la oscilación",
+        "se denomina frecuencia de plasma. Como la oscilación",
+        "ocurre cerca de la interfase y los volúmenes de las NPs",
+    ]
+    y = 84.0
+    for text in [*rows[:4], "[Figura 2].", *rows[4:]]:  # (a paragraph's last row, short)
+        page.insert_text((64, y), text, fontsize=11, fontname="tiro")
+        y += 15.5
+    for x, word in ((64, "pequeños,"), (135, "estos"), (180, "plasmones"), (252, "se"), (283, "denominan")):
+        page.insert_text((x, y), word, fontsize=11, fontname="tiro")
+    y += 15.5
+    for text in [*rows[:2], "(LPSs).", *rows[2:6]]:
+        page.insert_text((64, y), text, fontsize=11, fontname="tiro")
+        y += 15.5
+    caption_rows = (
+        "de superficie localizados (LPSs). Las",
+        "flechas rojas indican el sentido de la",
+        "fuerza.",
+    )
+    page.insert_text((355, 200), "Figura 2. Plasmones de superficie", fontsize=11, fontname="tiro")
+    for row, text in enumerate(caption_rows):
+        page.insert_text((355, 215 + 15 * row), text, fontsize=11, fontname="tiro")
+    for x, word in ((392, "Figura"), (445, "3."), (479, "Funciones")):
+        page.insert_text((x, 466), word, fontsize=11, fontname="tiro")
+    for row, text in enumerate(("dieléctricas de tres metales", "nobles (tamaño < 10 nm).")):
+        page.insert_text((392, 481 + 15 * row), text, fontsize=11, fontname="tiro")
+    prose(page, pymupdf.Rect(64, 540, 531, 770), repeats=4)
+    pairs = sorted(extract(doc), key=lambda pair: pair["bbox"][1])
+    assert [pair["label"] for pair in pairs] == ["Figure 2", "Figure 3"]
+    assert iou(pairs[0]["bbox"], tuple(upper)) > 0.9 and iou(pairs[1]["bbox"], tuple(lower)) > 0.9
+    assert pairs[1]["caption"] == "Figura 3. Funciones dieléctricas de tres metales nobles (tamaño < 10 nm)."
