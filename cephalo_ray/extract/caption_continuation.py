@@ -153,6 +153,8 @@ def continues_caption(
     italic_run = last.italic and candidate.italic
     if in_body_size and not label_alone and not titled and not italic_run and ends_paragraph(last, candidate):
         return False
+    if not in_body_size and smaller_legend_under_title(lines, members, candidate):
+        return True  # (however short its title's last row ended)
     if body_text_after_caption(lines, members, candidate, line_gap) or unit_under_bold_title(
         lines, members, candidate
     ):
@@ -267,6 +269,23 @@ def legend_under_title(lines: Sequence[TextLine], members: list[int], candidate:
         and abs(candidate.size - last.size) <= 0.3
         and abs(candidate.box.x0 - label.box.x0) <= 3.0
         and 0.0 <= gap <= 1.5 * last.size
+        and is_wordy(candidate.text)
+    )
+
+
+def smaller_legend_under_title(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
+    """A legend set a point or so smaller than its caption's title, right under it, its first row
+    flush with the label or set in by an em ("Fig. 1. Effects of ASX-O on MBP in SHR" over "Each
+    data point represents the mean ± S.E.M."), as pharmaceutical journals set them: a paragraph of
+    running words."""
+    label = lines[members[0]]
+    last = lines[members[-1]]
+    gap = candidate.box.y0 - last.box.y1
+    return (
+        all(lines[m].size - candidate.size >= 0.5 for m in members)
+        and last.size - candidate.size <= 1.5
+        and 0.0 <= candidate.box.x0 - label.box.x0 <= 2 * last.size
+        and -overlap_allowed(last.box, candidate.box) <= gap <= 0.6 * last.size
         and is_wordy(candidate.text)
     )
 

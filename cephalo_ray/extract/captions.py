@@ -351,9 +351,33 @@ def closed_up(text: str) -> str:
     return text
 
 
+# an accent TeX sets as a glyph of its own before its letter, read so by the text layer ("Obr´azek",
+# "Tabul´ka", "Rysunek" with "ˇ" or "˚"): the spacing accent and the combining one it stands for
+SPACING_ACCENTS = {
+    "\u00b4": "\u0301",  # acute
+    "\u02c7": "\u030c",  # caron
+    "\u02da": "\u030a",  # ring
+    "\u00a8": "\u0308",  # diaeresis
+    "\u02dd": "\u030b",  # double acute
+    "\u02c6": "\u0302",  # circumflex
+    "\u02dc": "\u0303",  # tilde
+}
+SPACING_ACCENT = re.compile(f"([{''.join(SPACING_ACCENTS)}])([^\\W\\d_])")
+
+
+def with_accents_on_letters(text: str) -> str:
+    """The text with each spacing accent set before a letter put on that letter: "Obr´azek" reads
+    "Obrázek"."""
+    if not SPACING_ACCENT.search(text):
+        return text
+    on_letters = SPACING_ACCENT.sub(lambda match: match[2] + SPACING_ACCENTS[match[1]], text)
+    return unicodedata.normalize("NFC", on_letters)
+
+
 def label_at_start(text: str) -> re.Match[str] | None:
-    """The label the text opens with (a spaced-out label word read closed up), or None."""
-    return LABEL_AT_START.match(closed_up(text))
+    """The label the text opens with (a spaced-out label word read closed up, TeX's spacing accents
+    put on their letters), or None."""
+    return LABEL_AT_START.match(closed_up(with_accents_on_letters(text)))
 
 
 def is_label_alone(text: str) -> bool:

@@ -256,6 +256,12 @@ def vertical_claim(
         own = max((lines[index].box.height for index in cluster.lines), default=0.0)
         return cluster.box.height < 1.8 * max(row, own)
 
+    # (but entries side by side on one row, each a drawn mark and its label, are a chart's legend)
+    def in_legend_row(i: int) -> bool:
+        return clusters[i].paths >= 1 and any(
+            j != i and clusters[j].paths >= 1 and clusters[j].box.shares_row(clusters[i].box) for j in chosen
+        )
+
     chosen = [
         i
         for i in chosen
@@ -267,6 +273,7 @@ def vertical_claim(
                     and clusters[i].lines
                     and clusters[i].images == 0
                     and clusters[i].paths <= 2
+                    and not in_legend_row(i)
                 )
             )
             and one_row_high(clusters[i])
@@ -586,10 +593,12 @@ def chained_costs(
     clusters: Sequence[Cluster],
     max_gap: float = MAX_CAPTION_GAP,
     links: Sequence[Box] = (),
+    lines: Sequence[TextLine] = (),
 ) -> dict[int, float]:
     """Each claimed cluster's distance to the caption along the chain of clusters between them (the
     widest gap crossed, at most `max_gap`), plus the claim's own bias (placement habits, penalties).
-    `links` (a table's cells set loose, in no cluster) carry the chain too but are not returned."""
+    `links` (a table's cells set loose, in no cluster) carry the chain too but are not returned;
+    `lines` are the page's text lines, which the clusters' line indices point into."""
     boxes: dict[int, Box] = {index: clusters[index].box for index in claim.clusters}
     # (links take keys after the clusters')
     boxes.update({len(clusters) + number: box for number, box in enumerate(links)})
@@ -625,16 +634,30 @@ def chained_costs(
             cost = min(cost, max(other_cost, edge_gap(boxes[index], boxes[other])))
         chained[index] = cost
     # a cluster further than a caption may be from its figure, even along the chain, is not a panel;
-    # nor is a lone rule at a distance (a header's or a section's rule); a margin caption may stand
-    # as far from its drawing as `beside_claim` allows across blank paper
+    # nor is a lone rule at a distance (a header's or a section's rule; a row of a chart's legend
+    # entries is none); a margin caption may stand as far from its drawing as `beside_claim` allows
+    # across blank paper
     reach = max(max_gap, 2 * BESIDE_MAX_GAP) if claim.placement == "beside" else max_gap
     return {
         index: cost + offset
         for index, cost in chained.items()
         if index < len(clusters)
         and cost <= reach
-        and not (min(boxes[index].width, boxes[index].height) < MIN_THICKNESS and cost > 2 * GRAPHIC_GAP)
+        and not (
+            min(boxes[index].width, boxes[index].height) < MIN_THICKNESS
+            and not legend_entry(clusters[index], lines)
+            and cost > 2 * GRAPHIC_GAP
+        )
     }
+
+
+def legend_entry(cluster: Cluster, lines: Sequence[TextLine]) -> bool:
+    """A mark drawn beside a few words (not a line of prose): an entry of a chart's legend."""
+    return (
+        cluster.paths >= 1
+        and bool(cluster.lines)
+        and not is_wordy(" ".join(lines[i].text for i in cluster.lines))
+    )
 
 
 def claim_links(

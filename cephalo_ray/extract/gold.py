@@ -130,9 +130,9 @@ UNMAPPED_GLYPH = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 
 
 def normalize_caption(text: str | None) -> str:
-    """NFKC, zero-width characters, direction marks and hyphens between letters dropped, an expert
-    font's old-style figures and small capitals as plain ones, whitespace folded: how gold and found
-    captions are compared. A hyphen at a line end may be a soft one ("In- fected") or a real one
+    """NFKC, zero-width characters, direction marks and hyphens between letters (or after a closing
+    bracket: "(2VO)- Induced") dropped, an expert font's old-style figures and small capitals as
+    plain ones, whitespace folded: how gold and found captions are compared. A hyphen at a line end may be a soft one ("In- fected") or a real one
     ("branch- selective"); the text layer rarely says which, so neither side is judged on it. A
     glyph with no Unicode is one unknown character however a reader spelled it (U+FFFD or its raw
     code), and with its width unknown too, so is whether a space stands beside it."""
@@ -141,7 +141,7 @@ def normalize_caption(text: str | None) -> str:
     # old-style 5 is a 5 to a reader)
     text = text.translate(PLAIN_CHARACTERS)
     text = re.sub(r"\s*\ufffd\s*", "\ufffd", text)
-    text = re.sub(r"(\w)-\s*(\w)", r"\1\2", text)
+    text = re.sub(r"([\w)\]])-\s*(\w)", r"\1\2", text)
     return " ".join(text.split())
 
 

@@ -350,6 +350,7 @@ def pair_regions(
             clusters,
             max_gap,
             claim_links(claim, captions, loose, loose_panel_captions),
+            lines,
         )
         # (a figure's too: an uncaptioned snippet framed over a diagram is no part of it)
         for listing in listings_past_table(costs, clusters, lines, 1.5 * stats.body_size):

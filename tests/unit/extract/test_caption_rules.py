@@ -2869,3 +2869,72 @@ def test_a_table_going_on_past_a_midrule_keeps_its_rows_under_it(stub_in_pieces:
     regions = pair_regions([caption, *rows, legend], [*rules, *stub], PAGE, stats)
     tables = [item for item in regions.items if item.kind == "table"]
     assert len(tables) == 1 and tables[0].box.y0 <= 128 and tables[0].box.y1 >= 595
+
+
+def test_a_legend_a_point_smaller_under_its_captions_title_is_part_of_the_caption() -> None:
+    # Biological & Pharmaceutical Bulletin: "Fig. 5." and a title in 8 pt whose last row ends short,
+    # then the legend in 7 pt right under it, its first row set in by an em
+    lines = [
+        line(
+            (45.2, 363.0, 291.2, 370.3),
+            "Fig. 5. Effects of ASX-O on Xan/XOD-Induced Transient Contractions on",
+            1,
+            8.0,
+        ),
+        line((45.2, 372.5, 131.2, 379.8), "Aortic Rings of Wistar Rat", 1, 8.0),
+        line(
+            (52.2, 384.2, 291.2, 390.6),
+            "All the rings had intact endothelium and the preparations were",
+            2,
+            7.0,
+        ),
+        line(
+            (45.2, 392.0, 291.2, 398.6),
+            "contracted with 60 mM KCl. Data represent mean of five rings.",
+            2,
+            7.0,
+        ),
+        line(
+            (45.2, 420.0, 291.2, 429.0),
+            "The vasorelaxation induced by the extract was studied in rings",
+            3,
+            9.0,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=9.0, line_gap=3.0)
+    assert caption.text.endswith("Data represent mean of five rings.")
+
+
+def test_a_charts_legend_row_over_it_under_its_caption_and_unit_line_is_the_figures() -> None:
+    # an OECD country note: a bold caption, a unit line, then the chart's legend (three entries,
+    # each a stroke and its words, one row high) a line's space over the plot
+    stats = TextStats(11.0, 457.0, 3.0)
+    caption = [
+        line(
+            (65.2, 309.7, 522.4, 323.4),
+            "Figure 2. Trends in unemployment rates of 25-34 year-olds in",
+            1,
+            12.0,
+        ),
+        line((65.2, 323.7, 133.0, 337.5), "(2000 to 2024)", 1, 12.0),
+    ]
+    caption = [replace(row, bold_start=True, bold=True) for row in caption]
+    unit = line((65.2, 346.8, 110.3, 359.5), "In per cent", 2, 11.0)
+    entries = [
+        line((174.1, 378.1, 242.5, 387.2), "Below upper secondary", 3, 8.0),
+        line((259.3, 378.1, 398.9, 387.2), "Upper secondary or post-secondary non-tertiary", 4, 8.0),
+        line((416.1, 378.1, 437.6, 387.2), "Tertiary", 5, 8.0),
+    ]
+    marks = [Graphic(Box(x, 382.4, x + 8.0, 383.0), "path") for x in (163.0, 248.0, 405.0)]
+    plot = [
+        Graphic(Box(80.0, 400.1, 518.1, 540.0), "path"),
+        Graphic(Box(85.0, 420.0, 510.0, 480.0), "path"),
+        Graphic(Box(85.0, 470.0, 510.0, 530.0), "path"),
+    ]
+    ticks = [line((72.7, y, 80.0, y + 9), label, 6, 8.0) for y, label in ((419.5, "30"), (470.0, "20"))]
+    years = line(
+        (90.0, 543.0, 510.0, 553.5), "2001 2003 2005 2007 2009 2011 2013 2015 2017 2019 2021 2023", 7, 8.0
+    )
+    regions = pair_regions([*caption, unit, *entries, *ticks, years], [*marks, *plot], PAGE, stats)
+    (figure,) = regions.items
+    assert figure.kind == "figure" and 376 <= figure.box.y0 <= 380 and figure.box.y1 >= 550

@@ -64,6 +64,9 @@ def only(judgements: list[Judgement]) -> Judgement:
 
 def test_normalised_captions_and_iou() -> None:
     assert normalize_caption("Figure 1.  In- fected\ncells ﬁt") == "Figure 1. Infected cells fit"
+    # (a line ending in a hyphen after a bracket is judged alike, joined with a space or without)
+    assert normalize_caption("Ischemia (2VO)- Induced") == normalize_caption("Ischemia (2VO)-Induced")
+    assert normalize_caption("A - B") == "A - B"
     assert normalize_caption(None) == ""
     assert caption_similarity("Figure 1. A", "Figure 1.   A") == 1.0
     assert 0.8 < caption_similarity("Figure 1. Silk fibres under load.", "Figure 1. Silk fibres under") < 1

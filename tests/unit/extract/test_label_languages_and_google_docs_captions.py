@@ -37,6 +37,9 @@ A4 = (596, 842)
         ("6. ábra: Példa az alakzatok attribútumaira", "figure", "Figure 6"),
         ("2. táblázat: Mérési eredmények", "table", "Table 2"),
         ("3.1. ábra. A rendszer felépítése", "figure", "Figure 3.1"),
+        # (a Brno lab report from LaTeX whose text layer reads TeX's accents as glyphs of their own)
+        ("Obr´azek 1: Ilustrace povrchov´eho napˇet´ı a kontaktn´ıho ´uhlu", "figure", "Figure 1"),
+        ("Tabulka 2: Hodnoty povrchov´eho napˇet´ı kapalin", "table", "Table 2"),
         ("3. attēls. Sistēmas shēma", "figure", "Figure 3"),
         ("1. tabula: Rezultāti", "table", "Table 1"),
         ("1 pav. Sistemos schema", "figure", "Figure 1"),
