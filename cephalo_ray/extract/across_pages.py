@@ -152,11 +152,7 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
                 box = drawing.box
                 if len(page.unpaired_captions) == 1:
                     # (the page's one caption: every drawing on that side of it is a panel of its figure)
-                    for panel_index, panel in enumerate(page.unclaimed):
-                        same_side = (panel.box.center_y < caption.box.center_y) == above
-                        if same_side and (number, panel_index) not in taken:
-                            taken.add((number, panel_index))
-                            box = box.union(panel.box)
+                    box = with_free_panels(box, pages, number, taken, (caption.box.center_y, above))
                 placement = "below" if above else "above"
                 item = Item(caption.label.kind, box, caption, drawing.graphics, placement)
             else:
@@ -164,16 +160,30 @@ def pair_across_pages(pages: Sequence[PageRegions]) -> list[list[Item]]:
                 if len(page.unpaired_captions) == 1 and holds_floats_alone(pages[other]):
                     # (a page of drawings alone facing the page's one caption: they are the panels
                     # of its figure, however far apart)
-                    for panel_index, panel in enumerate(pages[other].unclaimed):
-                        if (other, panel_index) not in taken:
-                            taken.add((other, panel_index))
-                            box = box.union(panel.box)
+                    box = with_free_panels(box, pages, other, taken)
                 item = Item(caption.label.kind, box, caption, drawing.graphics, "other-page", number)
             items[other].append(item)
     for number, page in enumerate(pages):
         for rest in page.continued_legends if number > 0 else ():
             with_legend_from_next_page(items, number - 1, rest)
     return without_repeated_captions(items)
+
+
+def with_free_panels(
+    box: Box,
+    pages: Sequence[PageRegions],
+    number: int,
+    taken: set[tuple[int, int]],
+    side: tuple[float, bool] | None = None,
+) -> Box:
+    """`box` grown by the drawings of page `number` no caption has taken yet, which are taken now;
+    with `side` (a height, and whether above it), only those whose middle lies on that side."""
+    for index, panel in enumerate(pages[number].unclaimed):
+        on_side = side is None or (panel.box.center_y < side[0]) == side[1]
+        if on_side and (number, index) not in taken:
+            taken.add((number, index))
+            box = box.union(panel.box)
+    return box
 
 
 def without_repeated_captions(items: list[list[Item]]) -> list[list[Item]]:

@@ -293,27 +293,28 @@ def ruled_table_apart(
 ) -> list[Cluster]:
     """`with_ruled_tables_apart` for one table's ruled extent."""
 
-    def spanned(cluster: Cluster) -> bool:
+    def members_of(cluster: Cluster) -> list[Graphic]:
+        return [g for g in graphics if g.box.intersection_area(cluster.box) >= 0.9 * g.box.area]
+
+    def spanned(members: Sequence[Graphic]) -> bool:
         # (the rules span what of the cluster starts between them: a grid's short cell borders are
         # no table's rules; a framed picture under the table may be the wider)
-        starting = [
-            g.box
-            for g in graphics
-            if g.box.intersection_area(cluster.box) >= 0.9 * g.box.area and g.box.y0 < table.y1 - RULED_SLACK
-        ]
-        return all(table.x0 - RULED_SLACK <= box.x0 and box.x1 <= table.x1 + RULED_SLACK for box in starting)
+        return all(
+            table.x0 - RULED_SLACK <= g.box.x0 and g.box.x1 <= table.x1 + RULED_SLACK
+            for g in members
+            if g.box.y0 < table.y1 - RULED_SLACK
+        )
 
     straddling = [
-        cluster
+        (cluster, members)
         for cluster in clusters
-        if table.y0 - RULED_SLACK <= cluster.box.y0 <= table.y1
-        and cluster.box.y1 > table.y1 + RULED_SLACK
-        and spanned(cluster)
+        if table.y0 - RULED_SLACK <= cluster.box.y0 <= table.y1 and cluster.box.y1 > table.y1 + RULED_SLACK
+        for members in [members_of(cluster)]
+        if spanned(members)
     ]
     parts = [cluster for cluster in clusters if within_rules(cluster.box, table)]
     rest: list[Cluster] = []
-    for cluster in straddling:
-        members = [g for g in graphics if g.box.intersection_area(cluster.box) >= 0.9 * g.box.area]
+    for cluster, members in straddling:
         below = [g for g in members if not within_rules(g.box, table)]
         # (nothing but rules under that rule, the borders of more rows, or a rule running down
         # past it from inside the table, a stub column's: the table goes on, the rule was a midrule)
@@ -345,7 +346,6 @@ def ruled_table_apart(
         sorted(index for part in parts for index in part.lines),
         all(part.text_only for part in parts),
     )
-    kept = [
-        cluster for cluster in clusters if cluster not in straddling and not within_rules(cluster.box, table)
-    ]
+    split = [cluster for cluster, _ in straddling]
+    kept = [cluster for cluster in clusters if cluster not in split and not within_rules(cluster.box, table)]
     return [*kept, whole, *rest]
