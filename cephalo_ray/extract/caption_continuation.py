@@ -153,6 +153,21 @@ def continues_caption(
     italic_run = last.italic and candidate.italic
     if in_body_size and not label_alone and not titled and not italic_run and ends_paragraph(last, candidate):
         return False
+    opened = parse_caption_start(last.text) if label_alone else None
+    if (
+        opened is not None
+        and opened.kind == "figure"
+        and in_body_size
+        and body_size is not None
+        and body_size - last.size >= 0.8
+        and abs(candidate.box.x0 - last.box.x0) > 2 * last.size
+        and not candidate.bold_start
+        and is_wordy(candidate.text, 4)
+    ):
+        # (a figure's label alone in the captions' smaller size, centred under its picture: a line
+        # in the body's size, not flush with it, is the text resuming; a table's title may run
+        # across the page under its label centred over it)
+        return False
     if not in_body_size and smaller_legend_under_title(lines, members, candidate):
         return True  # (however short its title's last row ended)
     if body_text_after_caption(lines, members, candidate, line_gap) or unit_under_bold_title(

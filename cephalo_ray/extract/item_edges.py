@@ -11,6 +11,7 @@ from cephalo_ray.extract.captions import (
     continued_legend,
     is_label_alone,
     join_caption_lines,
+    names_source,
     opens_continued,
     parse_caption_start,
 )
@@ -232,9 +233,10 @@ def legend_under_title(
             break
         taken.append(index)
         reach = reach.union(box)
-    # (prose of two rows at least, not a listing's code nor a table's loose cells)
+    # (prose of two rows at least, not a listing's code nor a table's loose cells, nor the table's
+    # sources: a line of its own naming them is neither the caption's nor the item's)
     rows = {round(lines[index].box.y0) for index in taken}
-    if len(rows) < 2 or any(lines[index].mono for index in taken):
+    if len(rows) < 2 or any(lines[index].mono for index in taken) or names_source(lines[taken[0]].text):
         return []
     if sum(is_wordy(lines[index].text) for index in taken) < 0.5 * len(taken):
         return []
@@ -784,3 +786,62 @@ def without_table_notes(box: Box, lines: Sequence[TextLine], graphics: Sequence[
         and graphic.box.center_y <= bottom + 1
     ]
     return union_of(kept).clip(box)
+
+
+def sources_under_caption(caption: Box, lines: Sequence[TextLine], graphics: Sequence[Graphic]) -> list[int]:
+    """The rows of a paragraph naming an item's sources set right under a caption heading the item
+    ("Sources: Uruguayan Economics and Finance Ministry; ..." over a table's top rule): neither the
+    caption's nor the item's. Its rows are flush left with its first, one line to a row, a line's
+    height apart at most, with no rule between them."""
+    under = sorted(
+        (
+            index
+            for index, line in enumerate(lines)
+            if line.box.y0 >= caption.y1 - 1 and line.box.horizontal_overlap(caption) > 0
+        ),
+        key=lambda index: lines[index].box.y0,
+    )
+    if not under or not names_source(lines[under[0]].text):
+        return []
+    source = lines[under[0]]
+    if (
+        source.box.y0 - caption.y1 > 2 * source.size
+        or sum(line.box.shares_row(source.box) for line in lines) > 1
+    ):
+        return []  # (set apart from the caption, or a row of cells)
+    rules = joined_rules(graphics)
+    rows = [under[0]]
+    end = source.box
+    for index in under[1:]:
+        line = lines[index]
+        if line.box.y0 <= end.y1 - 0.5 * line.size:
+            continue  # (a piece of a row already passed)
+        if (
+            sum(other.box.shares_row(line.box) for other in lines) > 1  # (a table's row of cells)
+            or abs(line.box.x0 - source.box.x0) > 2
+            or abs(line.size - source.size) > 0.5
+            or line.box.y0 - end.y1 > source.size
+            or any(end.y1 - 1 <= rule.y0 and rule.y1 <= line.box.y0 + 1 for rule in rules)
+        ):
+            break
+        rows.append(index)
+        end = line.box
+    return rows
+
+
+def without_source_rows(
+    box: Box, rows: Sequence[int], lines: Sequence[TextLine], graphics: Sequence[Graphic]
+) -> Box:
+    """The item's box starts under the rows naming its sources (`sources_under_caption`) where a
+    cluster took them in with its rows."""
+    if not rows:
+        return box
+    end = max(lines[index].box.y1 for index in rows)
+    rest = [line.box for line in lines if line.box.y0 >= end - 1] + [
+        graphic.box for graphic in graphics if graphic.box.y0 >= end - 1
+    ]
+    rest = [part for part in rest if box.contains_point(part.center_x, part.center_y, 1.0)]
+    if box.y0 > end or not rest:
+        return box
+    kept = union_of(rest)
+    return Box(max(box.x0, kept.x0), kept.y0, min(box.x1, kept.x1), box.y1)

@@ -74,12 +74,14 @@ from cephalo_ray.extract.item_edges import (
     notes_over_caption,
     notes_under_caption,
     over_table_foot,
+    sources_under_caption,
     under_table_head,
     with_legend_under_item,
     with_paragraph_ends,
     with_rest_of_legend,
     with_side_panels,
     without_caption_row,
+    without_source_rows,
     without_table_notes,
 )
 from cephalo_ray.extract.page_text import (
@@ -88,7 +90,11 @@ from cephalo_ray.extract.page_text import (
     mostly_letters,
     page_footnotes,
 )
-from cephalo_ray.extract.ruled_floats import ruled_floats, with_ruled_tables_apart
+from cephalo_ray.extract.ruled_floats import (
+    ruled_floats,
+    with_ruled_tables_apart,
+    without_wrapped_algorithm_heads,
+)
 from cephalo_ray.extract.titled_exhibits import titled_exhibits
 
 # a paragraph of notes opening with its word ("Disclaimer:", "Note:", "*Sources:")
@@ -177,8 +183,9 @@ def pair_regions(
         drawings, rules = drawings_and_rules(visible, page, stats)
     panels = [graphic.box for graphic in graphics if graphic.kind == "path"]
     captions = [with_panel_legend(caption, lines, panels) for caption in captions]
-    caption_lines = {index for caption in captions for index in caption.lines}
     floats = ruled_floats(captions, graphics, lines, stats)
+    captions, floats = without_wrapped_algorithm_heads(captions, floats, lines)
+    caption_lines = {index for caption in captions for index in caption.lines}
     clusters, body = build_clusters(lines, drawings, page, caption_lines, stats, floats, sidebars)
     clusters, body = with_paragraph_ends(clusters, body, lines, stats)
     for caption in captions:
@@ -244,6 +251,7 @@ def pair_regions(
             body_blocks.setdefault(line.block, []).append(line_index)
     noted: dict[int, Caption] = {}  # per claim, its caption grown by the notes under it
     reach_from: dict[int, Box] = {}  # per claim, where it measures from when not its caption's box
+    sourced: dict[int, list[int]] = {}  # per claim, the rows naming its sources under its caption
     text_blocks: dict[int, list[int]] = {}  # every block's lines but the captions'
     for line_index, line in enumerate(lines):
         if line_index not in caption_lines:
@@ -276,6 +284,15 @@ def pair_regions(
             notes_blockers = (
                 under_notes + headings + [other.box for j, other in enumerate(captions) if j != index]
             )
+        # (a paragraph naming the sources under a caption heading its item: the claim downward
+        # measures from its foot, and the item starts under it; it is neither's)
+        sources = [] if notes else sources_under_caption(caption.box, lines, graphics)
+        with_sources = list(captions)
+        if sources:
+            source_boxes = {lines[i].box for i in sources}
+            with_sources[index] = replace(caption, box=caption.box.union(union_of(source_boxes)))
+            sources_blockers = [box for box in blockers if box not in source_boxes]
+            clusters = [without_rows_on_top(cluster, sources, lines) for cluster in clusters]
         span = beside_captions(
             caption.box, captions, horizontal_span(caption.box, text_left, text_right, single_column)
         )
@@ -299,6 +316,8 @@ def pair_regions(
                 claimants = with_notes_over
             elif notes and not upward:
                 claimants, stops = with_notes, notes_blockers
+            elif sources and not upward:
+                claimants, stops = with_sources, sources_blockers
             claim = vertical_claim(
                 index, claimants, clusters, stops, page, span, upward, lines, max_gap, stats.body_size
             )
@@ -322,6 +341,9 @@ def pair_regions(
                 cost += 3 * CONVENTION_BONUS  # code set in a typewriter face is a listing, not a table
             if notes and not upward:
                 noted[len(claims)] = with_notes[index]
+            if sources and not upward:
+                reach_from[len(claims)] = with_sources[index].box
+                sourced[len(claims)] = sources
             claims.append(Claim(cost, claim.caption, claim.clusters, claim.box, claim.placement))
         if beside is not None:
             claims.append(beside)
@@ -427,6 +449,7 @@ def pair_regions(
         kind = item_kind(caption, box, graphics)
         if kind == "table":
             box = without_table_notes(box, lines, graphics)
+        box = without_source_rows(box, sourced.get(claim_index, []), lines, graphics)
         items.append(Item(kind, box, caption, drawn, claims[claim_index].placement))
     items = [
         with_side_panels(item, clusters, taken_clusters, lines, [caption.box for caption in captions])

@@ -60,6 +60,34 @@ def ruled_floats(
     return areas
 
 
+def without_wrapped_algorithm_heads(
+    captions: Sequence[Caption], floats: Sequence[Box], lines: Sequence[TextLine]
+) -> tuple[list[Caption], list[Box]]:
+    """An algorithm's ruled float set inside a figure captioned under its foot rule ("Algorithm 1
+    GrowTokenTree" between its rules, "図4: GrowTokenTree の擬似コード" under them): the figure's
+    caption is the item's, and the algorithm's head a row of its float. Returns the captions less
+    those heads and the floats grown over them."""
+    heads: list[Caption] = []
+    grown = list(floats)
+    for caption in captions:
+        if not caption.label.label.startswith(RULED_FLOAT_LABELS):
+            continue
+        size = max(lines[index].size for index in caption.lines)
+        for at, area in enumerate(grown):
+            if abs(area.y0 - caption.box.y1) > 0.5 or area.horizontal_overlap(caption.box) <= 0:
+                continue  # (not the float under this head)
+            if any(
+                not other.label.label.startswith(RULED_FLOAT_LABELS)
+                and 0 <= other.box.y0 - area.y1 <= 3 * size
+                and other.box.horizontal_overlap(area) >= 0.5 * other.box.width
+                for other in captions
+            ):
+                heads.append(caption)
+                grown[at] = area.union(caption.box)
+            break
+    return [caption for caption in captions if caption not in heads], grown
+
+
 def runs_to_page_foot(head: Box, lines: Sequence[TextLine]) -> float | None:
     """Where a float ruled only at its top ends when it is broken across pages (a listing going on
     overleaf): its lines under the rule run on, no wider apart than a blank row or two, to the last

@@ -731,6 +731,32 @@ def test_a_ruled_algorithm_whose_pseudo_code_reads_like_prose_is_found() -> None
     assert pair["label"] == "Algorithm 1" and pair["bbox"][3] >= 228
 
 
+def test_a_ruled_algorithm_set_inside_a_figure_is_the_figure_captioned_under_it() -> None:
+    # (a Japanese master's thesis: "Algorithm 1 GrowTokenTree" between its rules, and "図4: ..." under
+    # the foot rule, the figure environment's own caption)
+    doc = pymupdf.open()
+    page = doc.new_page()
+    paragraph(page, 72, 60, 540)
+    page.draw_line((72, 148), (540, 148), width=0.8)
+    page.insert_text((74, 160), "Algorithm 1 Grow the token tree", fontsize=10, fontname="tibo")
+    page.draw_line((72, 165), (540, 165), width=0.5)
+    steps = (
+        "while there is a vertex with a token and a blue successor whose predecessors are placed do",
+        "place the token on the successor of the vertex",
+        "end while",
+        "return the tokened vertices of the graph",
+    )
+    rect = pymupdf.Rect(78, 170, 540, 230)
+    page.insert_textbox(rect, "\n".join(steps), fontsize=10, fontname="tiro")
+    page.draw_line((72, 232), (540, 232), width=0.8)
+    caption = "Figure 4: Pseudo-code of growing the token tree while keeping the tree structure."
+    page.insert_text((72, 256), caption, fontsize=10, fontname="tiro")
+    paragraph(page, 72, 280, 540)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 4" and pair["caption"] == caption
+    assert iou(pair["bbox"], (72, 148, 540, 232)) > 0.9
+
+
 def test_a_full_page_image_inside_the_margins_pairs_with_its_caption_alone_on_the_next_page() -> None:
     doc = pymupdf.open()
     first = doc.new_page()

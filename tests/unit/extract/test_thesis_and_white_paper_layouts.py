@@ -340,3 +340,55 @@ def test_pictures_with_text_wrapped_beside_them_and_justified_captions_are_found
     assert [pair["label"] for pair in pairs] == ["Figure 2", "Figure 3"]
     assert iou(pairs[0]["bbox"], tuple(upper)) > 0.9 and iou(pairs[1]["bbox"], tuple(lower)) > 0.9
     assert pairs[1]["caption"] == "Figura 3. Funciones dieléctricas de tres metales nobles (tamaño < 10 nm)."
+
+
+def test_a_source_paragraph_between_a_caption_and_its_table_is_neither_the_caption_nor_the_table() -> None:
+    # (an economics thesis typeset in Apple Pages, each line a block of its own: "Table 5" over its
+    # title, then four lines of "Sources: ..." set narrower than the table, then the table's top rule)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((85, 510),), top=72, bottom=770, repeats=20, fontsize=12)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    prose(page, pymupdf.Rect(85, 200, 510, 490), repeats=3)
+    page.insert_text((90, 533), "Table 5", fontsize=12, fontname="tiro")
+    page.insert_text((90, 555.3), "Difference in Differences", fontsize=12, fontname="tiro")
+    sources = (
+        "Sources: Uruguayan Economics and Finance Ministry; Treasury",
+        "Department; Uruguayan Central Bank; National Statistics Institute",
+        "of Uruguay; National Institute of Statistics and Censuses of",
+        "Argentina.",
+    )
+    for row, text in enumerate(sources):
+        page.insert_text((90, 577.6 + 22.3 * row), text, fontsize=12, fontname="tiro")
+    page.draw_line((85, 652), (499, 652), width=0.5)
+    for x, head in ((182, "Government"), (264, "Government"), (344, "Inflation Rate"), (424, "GDP Growth")):
+        page.insert_text((x, 667), head, fontsize=12, fontname="tiro")
+    page.draw_line((85, 697), (499, 697), width=0.5)
+    for row, cells in enumerate(
+        (
+            ("Intercept", "-38656.27***", "-96221***", "39.112***", "-1.176"),
+            ("", "(8701)", "(943)", "(1.181)", "(1.504)"),
+        )
+    ):
+        for x, cell in zip((90, 182, 264, 344, 424), cells, strict=True):
+            if cell:
+                page.insert_text((x, 712 + 22.3 * row), cell, fontsize=12, fontname="tiro")
+    (pair,) = extract(doc)
+    assert pair["caption"] == "Table 5 Difference in Differences"
+    assert iou(pair["bbox"], (85, 652, 499, 738)) > 0.85
+
+
+def test_a_bare_label_in_the_captions_smaller_size_takes_no_line_in_the_body_size_under_it() -> None:
+    # (a German master's thesis in Word: two charts side by side, each with a bare "Abbildung N" in
+    # 9 pt bold centred under it in a text box; the text resumes in 10 pt under the left one, a body
+    # line's spacing under it)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=A4, columns=((105, 499),), top=72, bottom=770, repeats=22, fontsize=10)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    left, right = pymupdf.Rect(122, 438, 254, 571), pymupdf.Rect(342, 433, 474, 566)
+    photo(page, left)
+    photo(page, right, shade=150)
+    page.insert_text((160, 608), "Abbildung 9", fontsize=9, fontname="tibo")
+    page.insert_text((380, 603), "Abbildung 8", fontsize=9, fontname="tibo")
+    prose(page, pymupdf.Rect(105, 616, 499, 770), repeats=3)
+    pairs = sorted(extract(doc), key=lambda pair: pair["bbox"][0])
+    assert [pair["caption"] for pair in pairs] == ["Abbildung 9", "Abbildung 8"]
