@@ -19,6 +19,7 @@ from cephalo_ray.extract.caption_continuation import (
 )
 from cephalo_ray.extract.captions import (
     ACRONYM_WORDS,
+    CAPTION_DELIMITER,
     LABEL_AT_START,
     ORNAMENT,
     CaptionLabel,
@@ -79,6 +80,10 @@ def opens_caption(
     ):
         return None  # "... as shown in" + "Fig. 9. For larger ...": a sentence citing a figure
     label = parse_caption_start(line.text, label_is_bold=line.bold_start)
+    if label is not None and not line.bold_start and first_row_set_in(lines, index):
+        opening = label_at_start(line.text)
+        if opening is not None and CAPTION_DELIMITER.match(opening["rest"]) is None:
+            return None  # "图3.9 给出了探测器速度变化的仿真曲线，..." set in: a paragraph citing it
     if label is not None or not numbered:
         return label
     # (a number standing alone opens a caption only with its title beside it on the row)
@@ -89,6 +94,25 @@ def opens_caption(
         for other in lines
     )
     return parse_numbered_title(line.text, numbered) if titled else None
+
+
+def first_row_set_in(lines: Sequence[TextLine], index: int) -> bool:
+    """The line is a paragraph's first row, set in from the next row by an em to three and running
+    out as far, in the same size and at a line's spacing over it."""
+    line = lines[index]
+    under = [
+        other
+        for other in lines
+        if other.box.horizontal_overlap(line.box) > 0 and 0 <= other.box.y0 - line.box.y1 <= line.size
+    ]
+    if not under:
+        return False
+    below = min(under, key=lambda other: other.box.y0)
+    return (
+        0.8 * line.size <= line.box.x0 - below.box.x0 <= 3 * line.size
+        and abs(line.box.x1 - below.box.x1) <= 2
+        and abs(line.size - below.size) <= 0.5
+    )
 
 
 def paragraph_spacing(lines: Sequence[TextLine], line: TextLine) -> float:

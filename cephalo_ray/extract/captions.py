@@ -2,7 +2,7 @@
 
 Recognises the label forms papers use (`Figure 3.`, `Fig. 3:`, `FIG. 3`, `FIGURE 3 |`, `Figure S2`,
 `Extended Data Fig. 1`, `Text-fig. 2`, `Table IV`, `Data table for Figure 2`), in other languages too (`Abbildung 2`, `Tabela 1`, `Рис. 3`,
-`Şekil 4`, `Gambar 2`, `Slika 2.1`, `Tablica 3`, `6. ábra`, `圖一`, `Graphique 1`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
+`Şekil 4`, `Gambar 2`, `Slika 2.1`, `Tablica 3`, `6. ábra`, `شکل 1`, `جدول 2`, `圖一`, `Graphique 1`, `图1`, `表１`), and normalises them (`Figure 3`, `Figure S2`, `Table 4`).
 """
 
 from __future__ import annotations
@@ -32,11 +32,24 @@ _PREFIX = (
     r"|tablica|tabelul|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
     r"|algoritmos?|algoritm(?:us|ul)?|algoritam|algorytm|listings?|listage[mn]s?|pseudocodes?|box"
     r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|slika|kuva|kuvio|taulukko|ábra|táblázat|attēls|tabula|pav\.|lentelė|рисунок|рис\.|слика|график|таблица|табела|табл\.|hình|bảng|ตารางที่|รูปที่|ภาพที่|แผนภูมิที่"
-    r"|算法|图|圖|図|表|그림|표)"
+    r"|شکل|شكل|الشكل|نمودار|جدول|الجدول|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
 )
 # label words and the item they name; "Scheme 2" and "Algorithm 1" keep their word in the label
-TABLE_WORDS = ("tab", "táb", "lentel", "taulukko", "табл", "табел", "bảng", "ตาราง", "表", "표")
+TABLE_WORDS = (
+    "tab",
+    "táb",
+    "lentel",
+    "taulukko",
+    "табл",
+    "табел",
+    "bảng",
+    "ตาราง",
+    "جدول",
+    "الجدول",
+    "表",
+    "표",
+)
 FIGURE_WORDS = (
     "fig",
     "text-fig",
@@ -56,6 +69,10 @@ FIGURE_WORDS = (
     "รูป",
     "ภาพ",
     "แผนภูมิ",
+    "شکل",  # (Persian, "شكل" in Arabic)
+    "شكل",
+    "الشكل",
+    "نمودار",  # (Persian: a chart)
     "рис",
     "图",
     "圖",
@@ -374,10 +391,20 @@ def with_accents_on_letters(text: str) -> str:
     return unicodedata.normalize("NFC", on_letters)
 
 
+# Arabic letters in the shapes they take at a word's start, middle or end (presentation forms), as
+# some PDF writers put them in the text layer: read as the letters themselves
+ARABIC_PRESENTATION_FORM = re.compile("[\ufb50-\ufdff\ufe70-\ufefc]")
+
+
+def with_plain_arabic_letters(text: str) -> str:
+    """The text with Arabic presentation forms read as their letters ("ﺷﮑﻞ" reads "شکل")."""
+    return ARABIC_PRESENTATION_FORM.sub(lambda match: unicodedata.normalize("NFKC", match[0]), text)
+
+
 def label_at_start(text: str) -> re.Match[str] | None:
     """The label the text opens with (a spaced-out label word read closed up, TeX's spacing accents
-    put on their letters), or None."""
-    return LABEL_AT_START.match(closed_up(with_accents_on_letters(text)))
+    put on their letters, Arabic letters in their plain forms), or None."""
+    return LABEL_AT_START.match(closed_up(with_accents_on_letters(with_plain_arabic_letters(text))))
 
 
 def is_label_alone(text: str) -> bool:

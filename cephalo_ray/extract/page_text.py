@@ -14,21 +14,24 @@ from cephalo_ray.extract.geometry import Box, Graphic, TextLine, TextStats, on_o
 def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
     """Join pieces of one printed line that the PDF wrote separately ("Table" "1." "HPO ..."): same
     block, same row, a word space apart. Table cells stay apart: their gaps are wider. Pieces of a
-    row written out of order (inline math: "0.27", "<", "k", "<") are put in order first."""
+    row written out of order (inline math: "0.27", "<", "k", "<") are put in order first: from the
+    left, or from the right in Arabic and Hebrew."""
     ordered: list[TextLine] = []
     row: list[TextLine] = []
     for line in [*lines, None]:
         if line is not None and row and line.block == row[0].block and on_one_row(line.box, row[0].box):
             row.append(line)
             continue
-        ordered.extend(sorted(row, key=lambda piece: piece.box.x0))
+        leftward = reads_leftward(" ".join(piece.text for piece in row))
+        ordered.extend(sorted(row, key=lambda piece: -piece.box.x1 if leftward else piece.box.x0))
         row = [line] if line is not None else []
     joined: list[TextLine] = []
     for line in ordered:
         if joined:
             last = joined[-1]
             same_row = on_one_row(line.box, last.box)
-            gap = line.box.x0 - last.box.x1
+            leftward = reads_leftward(f"{last.text} {line.text}")
+            gap = last.box.x0 - line.box.x1 if leftward else line.box.x0 - last.box.x1
             # a caption label stands apart from its number in widely spaced (justified) text, two
             # ems and more in a narrow caption beside a picture
             reach = 3.0 if LABEL_WORD.match(last.text) and line.text[:1].isalnum() else 0.9
@@ -53,6 +56,17 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
                 continue
         joined.append(line)
     return with_label_numbers(joined)
+
+
+# the letters of the scripts written from right to left: Hebrew, Arabic (Persian, Urdu) and the
+# Arabic presentation forms
+RIGHT_TO_LEFT_LETTER = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def reads_leftward(text: str) -> bool:
+    """Most of the text's letters are of a script written from right to left."""
+    letters = sum(1 for char in text if char.isalpha())
+    return letters > 0 and len(RIGHT_TO_LEFT_LETTER.findall(text)) > 0.5 * letters
 
 
 def second_caption_of_row(last: TextLine, line: TextLine, gap: float) -> bool:

@@ -254,6 +254,16 @@ def test_a_hyphen_may_join_the_label_word_and_its_number() -> None:
     assert parse_caption_start("Table-based methods are fast.") is None
 
 
+def test_persian_and_arabic_labels_are_read_in_the_letters_a_text_layer_gives_them() -> None:
+    # (a Persian lab report from Word: its text layer gives the letters' presentation forms, "ﺷﮑﻞ" for
+    # "شکل"; "نمودار" numbers its charts apart from its figures; an Arabic paper's "الشكل (3)")
+    assert label_of("ﺷﮑﻞ 1: ﻧﻤﻮﻧﻪ ﻧﯿﻤﻪﻫﺎدي ﺑﺮاي ﺑﺮرﺳﯽ اﺛﺮ ﻫﺎل") == "Figure 1"
+    assert label_of("ﺟﺪول 2: ﺗﻐﯿﯿﺮات ولتاژ") == "Table 2"
+    assert label_of("نمودار 7: تغییرات ولتاژ هال") == "Figure 7"
+    assert label_of("الشكل (3): رسم تخطيطي للجهاز") == "Figure 3"
+    assert parse_caption_start("شکل 1 نشان می‌دهد که") is None  # ("Figure 1 shows that ...")
+
+
 def test_a_label_numbered_after_a_two_letter_prefix_keeps_it() -> None:
     # (a project book's case studies: "Figure CS1.1."; Extended Data figures: "Figure ED3")
     assert label_of("Figure CS1.1. SARs across five continents") == "Figure CS1.1"

@@ -663,6 +663,19 @@ def test_a_label_word_set_apart_from_its_number_in_justified_text_is_joined() ->
     assert joined[0].text.startswith("Figure 2.")
 
 
+def test_pieces_of_a_row_in_persian_are_joined_from_the_right() -> None:
+    # (a Persian caption the PDF writes in two pieces where Latin maths breaks it: the label's piece
+    # stands at the right, the rest of the row to its left)
+    lines = [
+        TextLine(Box(359.9, 290.8, 437.3, 307.0), "نمودار 1: تغییرات V", 12.0, False, 3),
+        TextLine(
+            Box(172.3, 290.8, 359.9, 307.0), "به ازاي جریان مگنت صفر و مقادیر مختلف جریان I", 12.0, False, 3
+        ),
+    ]
+    (joined,) = join_row_pieces(lines)
+    assert joined.text.startswith("نمودار 1: تغییرات V به ازاي")
+
+
 def test_running_text_laid_out_unlike_the_rest_is_not_a_text_figure() -> None:
     doc = pymupdf.open()
     page = doc.new_page()

@@ -8,6 +8,7 @@ import pymupdf
 from cephalo_ray.extract.caption_blocks import find_captions
 from cephalo_ray.extract.captions import CaptionLabel, is_continuation, parse_caption_start
 from cephalo_ray.extract.clusters import visible_graphics
+from cephalo_ray.extract.document import read_text_lines
 from cephalo_ray.extract.geometry import Box, Caption, Graphic, TextLine, TextStats
 from cephalo_ray.extract.page_text import underlines_text
 from cephalo_ray.extract.ruled_floats import ruled_floats
@@ -392,3 +393,41 @@ def test_a_bare_label_in_the_captions_smaller_size_takes_no_line_in_the_body_siz
     prose(page, pymupdf.Rect(105, 616, 499, 770), repeats=3)
     pairs = sorted(extract(doc), key=lambda pair: pair["bbox"][0])
     assert [pair["caption"] for pair in pairs] == ["Abbildung 9", "Abbildung 8"]
+
+
+CHINESE = "探测器在飞行下降段的速度变化较为频繁，由于小天体引力小，控制加速度的值比较小。"
+
+
+def test_a_paragraph_opening_with_a_label_set_in_as_its_first_row_cites_the_figure() -> None:
+    # (a Chinese master's thesis in Word: "图3.9 给出了..." opens a paragraph two characters in, as
+    # every paragraph opens, over a figure centred above its caption "图3.11 ..." in a smaller size)
+    doc = pymupdf.open()
+    for _ in range(2):
+        page = doc.new_page(width=A4[0], height=A4[1])
+        page.insert_textbox(pymupdf.Rect(71, 72, 519, 770), CHINESE * 30, fontsize=12, fontname="china-s")
+    page = doc.new_page(width=A4[0], height=A4[1])
+    page.insert_textbox(pymupdf.Rect(71, 72, 519, 180), CHINESE * 4, fontsize=12, fontname="china-s")
+    first = "图3.9 给出了探测器速度变化的仿真曲线，为实现探测器能够绕过安全椭球抵"
+    page.insert_text((95, 206), first, fontsize=12, fontname="china-s")
+    # (the next row justified out to the first row's end: its last character set at that edge)
+    end = 95 + pymupdf.get_text_length(first, fontname="china-s", fontsize=12)
+    page.insert_text(
+        (71, 228),
+        ("达期望位置的目标，" + CHINESE)[: int((end - 71) / 12) - 1],
+        fontsize=12,
+        fontname="china-s",
+    )
+    page.insert_text((end - 12, 228), "，", fontsize=12, fontname="china-s")
+    picture = pymupdf.Rect(120, 250, 470, 480)
+    photo(page, picture)
+    caption = "图3.11 飞行下降段仿真结果"
+    width = pymupdf.get_text_length(caption, fontname="china-s", fontsize=10.5)
+    page.insert_text((295 - width / 2, 500), caption, fontsize=10.5, fontname="china-s")
+    page.insert_textbox(pymupdf.Rect(71, 520, 519, 770), CHINESE * 8, fontsize=12, fontname="china-s")
+    lines = read_text_lines(page)
+    assert [caption.label.label for caption in find_captions(lines, body_size=12.0, line_gap=4.0)] == [
+        "Figure 3.11"
+    ]
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 3.11"
+    assert iou(pair["bbox"], tuple(picture)) > 0.9
