@@ -65,6 +65,8 @@ RIGHT_TO_LEFT_LETTER = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\ufb1
 
 def reads_leftward(text: str) -> bool:
     """Most of the text's letters are of a script written from right to left."""
+    if RIGHT_TO_LEFT_LETTER.search(text) is None:
+        return False  # (most text: no letter to count)
     letters = sum(1 for char in text if char.isalpha())
     return letters > 0 and len(RIGHT_TO_LEFT_LETTER.findall(text)) > 0.5 * letters
 
