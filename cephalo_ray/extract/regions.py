@@ -287,9 +287,9 @@ def pair_regions(
         # (a paragraph naming the sources under a caption heading its item: the claim downward
         # measures from its foot, and the item starts under it; it is neither's)
         sources = [] if notes else sources_under_caption(caption.box, lines, graphics)
-        with_sources = list(captions)
         if sources:
             source_boxes = {lines[i].box for i in sources}
+            with_sources = list(captions)
             with_sources[index] = replace(caption, box=caption.box.union(union_of(source_boxes)))
             sources_blockers = [box for box in blockers if box not in source_boxes]
             clusters = [without_rows_on_top(cluster, sources, lines) for cluster in clusters]

@@ -723,22 +723,27 @@ def test_a_formula_written_apart_from_its_caption_line_keeps_the_caption_going()
     assert caption.text.endswith("plotted here for a ratio of one half.")
 
 
+def ruled_algorithm(page: Any, head: str, steps: tuple[str, ...]) -> None:
+    """An algorithm float under a paragraph: its bold head between two rules, its steps under them
+    down to a foot rule at 232."""
+    paragraph(page, 72, 60, 540)
+    page.draw_line((72, 148), (540, 148), width=0.8)
+    page.insert_text((74, 160), head, fontsize=10, fontname="tibo")
+    page.draw_line((72, 165), (540, 165), width=0.5)
+    page.insert_textbox(pymupdf.Rect(78, 170, 540, 230), "\n".join(steps), fontsize=10, fontname="tiro")
+    page.draw_line((72, 232), (540, 232), width=0.8)
+
+
 def test_a_ruled_algorithm_whose_pseudo_code_reads_like_prose_is_found() -> None:
     doc = pymupdf.open()
     page = doc.new_page()
-    paragraph(page, 72, 60, 540)
-    page.draw_line((72, 148), (540, 148), width=0.8)
-    page.insert_text((74, 160), "Algorithm 1: Pseudo ray labelling", fontsize=10, fontname="tibo")
-    page.draw_line((72, 165), (540, 165), width=0.5)
     steps = (
         "Compute the dominant step along the ray from the trained views of the scene",
         "Compute the closest view among the trained views to that dominant step of the ray",
         "Cast a new ray from the closest view towards the dominant step and render it",
         "Render the pseudo colour value of the new ray from the implicit voxel grid of the scene",
     )
-    rect = pymupdf.Rect(78, 170, 540, 230)
-    page.insert_textbox(rect, "\n".join(steps), fontsize=10, fontname="tiro")
-    page.draw_line((72, 232), (540, 232), width=0.8)
+    ruled_algorithm(page, "Algorithm 1: Pseudo ray labelling", steps)
     paragraph(page, 72, 250, 540)
     (pair,) = extract(doc)
     assert pair["label"] == "Algorithm 1" and pair["bbox"][3] >= 228
@@ -749,19 +754,13 @@ def test_a_ruled_algorithm_set_inside_a_figure_is_the_figure_captioned_under_it(
     # the foot rule, the figure environment's own caption)
     doc = pymupdf.open()
     page = doc.new_page()
-    paragraph(page, 72, 60, 540)
-    page.draw_line((72, 148), (540, 148), width=0.8)
-    page.insert_text((74, 160), "Algorithm 1 Grow the token tree", fontsize=10, fontname="tibo")
-    page.draw_line((72, 165), (540, 165), width=0.5)
     steps = (
         "while there is a vertex with a token and a blue successor whose predecessors are placed do",
         "place the token on the successor of the vertex",
         "end while",
         "return the tokened vertices of the graph",
     )
-    rect = pymupdf.Rect(78, 170, 540, 230)
-    page.insert_textbox(rect, "\n".join(steps), fontsize=10, fontname="tiro")
-    page.draw_line((72, 232), (540, 232), width=0.8)
+    ruled_algorithm(page, "Algorithm 1 Grow the token tree", steps)
     caption = "Figure 4: Pseudo-code of growing the token tree while keeping the tree structure."
     page.insert_text((72, 256), caption, fontsize=10, fontname="tiro")
     paragraph(page, 72, 280, 540)
