@@ -628,7 +628,29 @@ def body_text_after_caption(
     apart = box.y0 - last.box.y1 > max(own_gap, 0.0) + 0.3 * last.size
     if italic and not candidate.italic and finishes_sentence(last) and apart and abs(box.x0 - first.x0) <= 3:
         return True
+    # (or an upright line that opens an indented paragraph, however the caption's sentence ended)
+    if italic and not candidate.italic and opens_indented_paragraph(lines, candidate):
+        return True
     return left_room_unused(lines, members, candidate)
+
+
+def opens_indented_paragraph(lines: Sequence[TextLine], candidate: TextLine) -> bool:
+    """The line is a paragraph's first: wordy, set in by an em to four from the line under it in its
+    block, which starts the paragraph's left edge, and running out as far right as that line."""
+    under = [
+        line
+        for line in lines
+        if line.block == candidate.block
+        and line.box.horizontal_overlap(candidate.box) > 0
+        and 0 <= line.box.y0 - candidate.box.y1 <= candidate.size
+    ]
+    if not under or not is_wordy(candidate.text, 6):
+        return False
+    below = min(under, key=lambda line: line.box.y0)
+    indent = candidate.box.x0 - below.box.x0
+    return (
+        candidate.size <= indent <= 4 * candidate.size and candidate.box.x1 >= below.box.x1 - candidate.size
+    )
 
 
 def centred_then_paragraph(lines: Sequence[TextLine], members: list[int], candidate: TextLine) -> bool:
@@ -683,7 +705,10 @@ def left_room_unused(lines: Sequence[TextLine], members: list[int], candidate: T
     # starts past the row's middle, in another column)
     inset = box.x0 < row.x0 - 3 or box.x0 > row.center_x
     room_left = box.x1 > row.x1 + 2 * em and candidate.block != last.block and inset
-    set_before = box.x0 < row.x0 - 2 * em and box.x1 < row.x1 - 2 * em
+    # (but a row in bold in the bold caption's own block is its next: a first row set in, as a
+    # paragraph's, over a last row ending short)
+    own_next_row = candidate.block == last.block and last.bold and candidate.bold
+    set_before = box.x0 < row.x0 - 2 * em and box.x1 < row.x1 - 2 * em and not own_next_row
     return room_left or set_before
 
 

@@ -31,7 +31,7 @@ _PREFIX = (
     r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
     r"|tablica|tabelul|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
     r"|algoritmos?|algoritm(?:us|ul)?|algoritam|algorytm|listings?|listage[mn]s?|pseudocodes?|box"
-    r"|quadros?|cuadros?|şekil|rysunek|rys\.|obrázek|obr\.|slika|kuva|kuvio|taulukko|ábra|táblázat|attēls|tabula|pav\.|lentelė|рисунок|рис\.|слика|график|таблица|табела|табл\.|hình|bảng|ตารางที่|รูปที่|ภาพที่|แผนภูมิที่"
+    r"|quadros?|cuadros?|fluxogramas?|organogramas?|diagramas?|diagrams?|flowcharts?|esquemas?|şekil|rysunek|rys\.|obrázek|obr\.|slika|kuva|kuvio|taulukko|ábra|táblázat|attēls|tabula|pav\.|lentelė|рисунок|рис\.|слика|график|таблица|табела|табл\.|hình|bảng|ตารางที่|รูปที่|ภาพที่|แผนภูมิที่"
     r"|شکل|شكل|الشكل|نمودار|جدول|الجدول|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
 )
@@ -89,12 +89,18 @@ _ROMAN_PART = r"[IVXLC]{1,7}[.\-]\d{1,3}(?!\.?\d)"
 _CHAPTER_HYPHEN = r"(?:\d{1,2}|[A-Z])-\d{1,3}(?![\d\-]|\.\d)"
 # 圖一, 表十二: Chinese numerals, as Taiwanese and Chinese reports from Word number their items
 _CJK_NUMERAL = "[一二三四五六七八九十]{1,3}"
-_NUMBER = rf"(?P<number>{_CHAPTER_HYPHEN}|{_ARABIC}|{_ROMAN_PART}|S?[IVXLC]{{1,7}}(?![a-z])|{_CJK_NUMERAL})(?P<panel>[a-z])?"
+# (a panel's letter after the number, "Figure 2a.", or in parentheses before the label's
+# punctuation, "Figure 6.1 (a): Environment", "Table 1(b):": each panel captioned apart)
+_NUMBER = (
+    rf"(?P<number>{_CHAPTER_HYPHEN}|{_ARABIC}|{_ROMAN_PART}|S?[IVXLC]{{1,7}}(?![a-z])|{_CJK_NUMERAL})"
+    r"(?P<panel>[a-z]|\s?\([a-z]\)(?=\s*[:.]))?"
+)
 ARABIC_NUMBER = re.compile(rf"^(?:{_ARABIC}|{_CHAPTER_HYPHEN})$", re.IGNORECASE)
 ROMAN_PART = re.compile(r"^(?P<part>[IVXLC]{1,7})[.\-](?P<number>\d{1,3})$")
 LABEL_WORD = re.compile(rf"^\s*{_PREFIX}\s*$", re.IGNORECASE)  # "Figure" alone, its number apart
-# "Figure-1:", "Table\u20112." (some journals join word and number with a hyphen)
-_JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9]))?"
+# "Figure-1:", "Table\u20112." (some journals join word and number with a hyphen); "Fig:3.2",
+# "Fig :3.1" (a colon, as student reports from Word set it)
+_JOIN = r"\s*(?:[\-\u2010\u2011\u2013](?=[A-Z0-9])|:\s?(?=\d))?"
 # "Fig. (1). Ballast Flying Damage": some publishers set the number in parentheses
 # ("\u25b6Tab. 1", "\u25b2Figure 1.": a journal's ornament before the label, any of the geometric
 # shapes (squares, triangles, arrowheads, diamonds, circles) or a star; never a list's bullet)
@@ -132,10 +138,25 @@ CAPTION_DELIMITER = re.compile(
 # a tab may stand for the space ("Fig. 2 \tFramework for analysis", as Word sets a tab stop)
 # ("Fig. 2 (A) In a preference task ...": a legend opening with its first panel's letter; "Figure 7
 # [Upper part] Lag-matrix ...": with the part of the figure it speaks of first)
-TITLE_START = re.compile(
-    r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3}|\[)?(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]|[A-Z]{2,}\b|[A-Z]\s)"
-    r"|^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]"
-)
+# (in any alphabet with capitals: "Hình 3.19 Động cơ bước", "Rysunek 2 Łańcuch", "Рисунок 3 Схема")
+TITLE_OPENING = re.compile(r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3}|\[)?(?P<word>[^\W\d_]+)(?P<space>\s?)")
+IDEOGRAPHIC_TITLE_START = re.compile(r"^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]")
+
+
+def opens_title(rest: str) -> bool:
+    """The text after a label's number opens a title: a capitalised word ("Steps"), a word in
+    capitals ("DNA"), a capital alone before a space ("A sample"), or an ideograph."""
+    if IDEOGRAPHIC_TITLE_START.match(rest):
+        return True
+    opening = TITLE_OPENING.match(rest)
+    if opening is None or not opening["word"][0].isupper():
+        return False
+    word = opening["word"]
+    if len(word) == 1:
+        return bool(opening["space"])
+    return word[1].islower() or word.isupper()
+
+
 # after a Chinese, Japanese or Korean label word any title counts, in Latin letters or digits too
 # ("图3  PW1515限流保护电路", "图5  H桥电机驱动结构", "図1 vjc.bat の内容"): a sentence runs on with
 # no space ("图3所示") or with a particle ("図1 は")
@@ -208,8 +229,9 @@ CONTINUED = re.compile(
 # the word opening the line that names an item's source, in the languages that print one under a
 # figure or a table, with its colon, full-width in Chinese and Japanese ("Source:", "Fuente:",
 # "Quelle:", "Sumber:", "Źródło:", "Nguồn:", "ที่มา:", "资料来源：", "出典：", "출처:")
+# ("Fte.:", "Fte:": Spanish journals abbreviate their "Fuente")
 SOURCE_WORD = (
-    r"(?:(?:data\s+)?sources?|fuentes?|fontes?|fonti|quellen?|bron(?:nen)?|källa|kilde|lähde|źródło|zdroj"
+    r"(?:(?:data\s+)?sources?|fuentes?|fte\.?|fontes?|fonti|quellen?|bron(?:nen)?|källa|kilde|lähde|źródło|zdroj"
     r"|sursa|kaynak|sumber|nguồn|источники?|джерело|πηγή|ที่มา|(?:资料|資料)?来源|來源|出典|出所|출처)\s*[:：]"
 )
 SOURCE_OPENING = re.compile(rf"^\W{{0,2}}{SOURCE_WORD}", re.IGNORECASE)
@@ -446,7 +468,7 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     # "FIG. 3", "TABLE 2": a caption style, never body text; but "MAP 65-90 mm Hg" is an acronym
     # (mean arterial pressure, maximum a posteriori) and needs what any other label needs
     shouted = match["word"].rstrip(".").isupper() and match["word"].lower() not in ACRONYM_WORDS
-    titled = TITLE_START.match(rest) is not None or (
+    titled = opens_title(rest) or (
         match["word"] in CJK_LABEL_WORDS and CJK_TITLE_START.match(rest) is not None
     )
     continued = CONTINUED.match(rest) is not None  # "Table S7 (continued)" heads a page

@@ -28,6 +28,7 @@ from cephalo_ray.extract.page_text import (
     is_wordy,
     mostly_letters,
     underlines_text,
+    word_count,
 )
 
 HEADING_SCALE = 1.2  # a line this much larger than the body is a heading
@@ -778,6 +779,13 @@ def absorb_text(
             # (a subsection's numbered heading over or under a drawing opens the text after it,
             # however close it stands: "4.6 Results" under a table's foot, in the body's size)
             heading = is_numbered_subheading(lines[index])
+            # (so does a heading set larger than the body over a drawing, starting well left of it: a
+            # data sheet's "PIN CONFIGURATION AND FUNCTION DESCRIPTIONS" over its centred pin diagram)
+            section = (
+                lines[index].size >= HEADING_SCALE * body_size
+                and word_count(lines[index].text) >= 2
+                and mostly_letters(lines[index].text)
+            )
             # (a number alone, a tick's label, may stand a little further off an axis drawn alone)
             number = not any(char.isalpha() for char in lines[index].text)
             target = next(
@@ -789,6 +797,11 @@ def absorb_text(
                     )
                     and not (wordy and bare_rule_above(cluster, box))
                     and not (heading and not cluster.box.y0 < box.center_y < cluster.box.y1)
+                    and not (
+                        section
+                        and box.y1 <= cluster.box.y0 + 1
+                        and box.x0 < cluster.box.x0 - 2 * lines[index].size
+                    )
                 ),
                 None,
             )

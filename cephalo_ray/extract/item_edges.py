@@ -112,6 +112,12 @@ def level_with(panel: Box, box: Box) -> bool:
     return abs(panel.y0 - box.y0) <= 2.0 or abs(panel.y1 - box.y1) <= 2.0
 
 
+def row_padding(caption: Box) -> float:
+    """How far a rule framing a caption's row may stand off its text: half the row, and a point
+    more of a cell's padding (a Word table's merged caption row)."""
+    return 0.5 * caption.height + 1.0
+
+
 def without_caption_row(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> Cluster | None:
     """A ruled table whose last (or first) row is its caption, a cell across the grid (a word
     processor's merged row, often shaded): the caption is the table's, and the table ends at its
@@ -128,7 +134,7 @@ def without_caption_row(cluster: Cluster, caption: Box, lines: Sequence[TextLine
     if box.intersection_area(caption) <= 0.5 * caption.area or not across:
         return None
     cells = [lines[index].box for index in cluster.lines]
-    reach = 0.5 * caption.height  # (the grid's own rule or shading may frame the caption's row)
+    reach = row_padding(caption)  # (the grid's own rule or shading may frame the caption's row)
     if cluster.images:
         # (a frame round a picture or chart, its caption on bands across the frame's head: a
         # report's exhibit box; the item starts under the caption's bands)
@@ -374,12 +380,12 @@ def hides_caption(cluster: Cluster, caption: Box, lines: Sequence[TextLine]) -> 
 FRAME_THICKNESS = 1.5  # points; a frame's edges (a one-cell table's borders) are hairlines
 
 
-def caption_frames(graphics: Sequence[Graphic], captions: Sequence[Caption]) -> list[Graphic]:
+def caption_frames(graphics: Sequence[Graphic], captions: Sequence[Caption]) -> list[list[Graphic]]:
     """Frames drawn round an item and its caption together: a rectangle (one path, or the hairline
     pieces of a one-cell table's borders) holding a caption at its inner top or foot, within two of
     the caption's rows, and a drawing beside the caption inside it. The frame sets the float off
     from the page; it is no part of the figure, and the caption in it is no panel's title (an IMF
-    note's framed exhibits, a bulletin's boxed charts)."""
+    note's framed exhibits, a bulletin's boxed charts). Each frame's pieces, one list a frame."""
     if not captions:
         return []
     hairlines = [
@@ -399,14 +405,42 @@ def caption_frames(graphics: Sequence[Graphic], captions: Sequence[Caption]) -> 
             if outline is not None and len(outline) >= 4:
                 grown.update(id(piece) for piece in outline)
                 outlines.append(outline)
-    frames: list[Graphic] = []
+    frames: list[list[Graphic]] = []
     for outline in outlines:
         box = union_of(piece.box for piece in outline)
         if len(outline) > 1 and not all(on_border(piece.box, box) for piece in outline):
             continue  # (a table's grid: rules inside it too)
         if any(frames_caption(box, caption, graphics, outline) for caption in captions):
-            frames.extend(outline)
+            frames.append(outline)
     return frames
+
+
+def without_labels_framed_in(
+    captions: Sequence[Caption], outlines: Sequence[Sequence[Graphic]]
+) -> list[Caption]:
+    """The captions, less those a frame holds inside, away from its edges, of the other kind than
+    the caption at its edge: text of the framed item (a framed table's rows "Figure 6  No ...",
+    listing where each figure's estimates come from)."""
+    kept = list(captions)
+    for outline in outlines:
+        box = union_of(piece.box for piece in outline)
+        inside = [
+            caption for caption in kept if box.contains_point(caption.box.center_x, caption.box.center_y)
+        ]
+        own = [caption for caption in inside if at_frame_edge(box, caption)]
+        kinds = {caption.label.kind for caption in own}
+        kept = [
+            caption
+            for caption in kept
+            if caption not in inside or caption in own or not kinds or caption.label.kind in kinds
+        ]
+    return kept
+
+
+def at_frame_edge(box: Box, caption: Caption) -> bool:
+    """The caption stands at the frame's inner top or foot, within two of its rows."""
+    row = row_height(caption)
+    return caption.box.y0 - box.y0 <= 2 * row or box.y1 - caption.box.y1 <= 2 * row
 
 
 def along_caption(piece: Box, caption: Caption) -> bool:
@@ -465,32 +499,28 @@ def frames_caption(
     inside = box.contains_point(caption.box.x0, caption.box.y0, slack) and box.contains_point(
         caption.box.x1, caption.box.y1, slack
     )
-    at_edge = caption.box.y0 - box.y0 <= 2 * row or box.y1 - caption.box.y1 <= 2 * row
-    return (
-        inside
-        and at_edge
-        and any(
-            other not in outline
-            and box.contains_point(other.box.x0, other.box.y0, 1.0)
-            and box.contains_point(other.box.x1, other.box.y1, 1.0)
-            and other.box.vertical_overlap(caption.box) <= 0
-            and other.box.area >= 0.1 * box.area
-            for other in graphics
-        )
-    )
+    if not (inside and at_frame_edge(box, caption)):
+        return False
+    # (the drawing may be one picture or many strokes: a circuit's switches and wires)
+    held = [
+        other.box
+        for other in graphics
+        if other not in outline
+        and box.contains_point(other.box.x0, other.box.y0, 1.0)
+        and box.contains_point(other.box.x1, other.box.y1, 1.0)
+        and other.box.vertical_overlap(caption.box) <= 0
+    ]
+    return bool(held) and union_of(held).area >= 0.1 * box.area
 
 
 def in_row_of_its_own(caption: Box, graphics: Sequence[Graphic]) -> bool:
     """The caption fills a row of its own across the item: ruled above and below across its width
     (a word processor's cell over the item's cell) or set on a band a row high (a report's exhibit
     banner, white on black). It is no panel's title: a drawing's lettering is not set apart so."""
-    reach = 0.5 * caption.height
+    # (a grid draws its rules cell by cell)
+    reach = row_padding(caption)
     across = [
-        graphic.box
-        for graphic in graphics
-        if is_rule(graphic, caption.width)
-        and graphic.box.x0 <= caption.x0 + 1
-        and graphic.box.x1 >= caption.x1 - 1
+        rule for rule in joined_rules(graphics) if rule.x0 <= caption.x0 + 1 and rule.x1 >= caption.x1 - 1
     ]
     over = any(-1.0 <= caption.y0 - rule.y1 <= reach for rule in across)
     under = any(-1.0 <= rule.y0 - caption.y1 <= reach for rule in across)

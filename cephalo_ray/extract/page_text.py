@@ -35,10 +35,11 @@ def join_row_pieces(lines: Sequence[TextLine]) -> list[TextLine]:
             # a caption label stands apart from its number in widely spaced (justified) text, two
             # ems and more in a narrow caption beside a picture
             reach = 3.0 if LABEL_WORD.match(last.text) and line.text[:1].isalnum() else 0.9
+            # (pieces may overlap a little: a bracket's or an italic's side bearing, a tenth of an em)
             if (
                 line.block == last.block
                 and same_row
-                and -0.5 <= gap <= reach * max(line.size, last.size)
+                and -max(0.5, 0.1 * max(line.size, last.size)) <= gap <= reach * max(line.size, last.size)
                 and not second_caption_of_row(last, line, gap)
             ):
                 chars = len(last.text) + len(line.text)
@@ -169,6 +170,8 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
                 band = "top"
             elif line.box.y0 >= bottom or (line.box.center_y >= bottom and runs):
                 band = "bottom"
+            elif place_of(line) in numbered and PAGE_NUMBER.match(furniture_key(line.text)):
+                band = "bottom"  # (the page's number, counting up where it stands above the band)
             else:
                 continue
             key = furniture_key(line.text)
@@ -179,8 +182,9 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
         banded.append(marks)
         page_labels.append(labels)
     needed = max(2, int(FURNITURE_SHARE * len(pages) + 0.999))
+    spilling = running_blocks(pages, rects, page_labels, needed)
     furniture = []
-    for lines, marks, labels in zip(pages, banded, page_labels, strict=True):
+    for lines, marks, labels, spilt in zip(pages, banded, page_labels, spilling, strict=True):
         running = {index for index, band, key in marks if len(seen[(band, key)]) >= needed}
         # the other half of a running line's row runs with it: a header's section title on the
         # right, changing every few pages, beside the document's title on the left (never a
@@ -190,8 +194,47 @@ def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box])
             for index, band, key in marks
             if index not in labels and any(lines[other].box.shares_row(lines[index].box) for other in running)
         }
-        furniture.append(running | beside | {index for index, band, key in marks if PAGE_NUMBER.match(key)})
+        numbers = {index for index, band, key in marks if PAGE_NUMBER.match(key)}
+        furniture.append(running | beside | numbers | spilt)
     return furniture
+
+
+def running_blocks(
+    pages: Sequence[Sequence[TextLine]], rects: Sequence[Box], labels: Sequence[set[int]], needed: int
+) -> list[set[int]]:
+    """Per page, the lines of blocks of two lines or more that start in the top band (or end in the
+    bottom one) and spill out of it, repeated word for word, numbers too, at the same place on many
+    pages: a journal's running citation of the article (its page range the same on every page),
+    three lines deep under its logo."""
+    seen: dict[tuple[str, ...], set[int]] = {}
+    found: list[list[tuple[tuple[str, ...], list[int]]]] = []
+    for number, (lines, rect, page_labels) in enumerate(zip(pages, rects, labels, strict=True)):
+        band = FURNITURE_BAND * rect.height
+        top, bottom = rect.y0 + band, rect.y1 - band
+        blocks: dict[int, list[int]] = {}
+        for index, line in enumerate(lines):
+            blocks.setdefault(line.block, []).append(index)
+        here = []
+        for members in blocks.values():
+            boxes = [lines[index].box for index in members]
+            upper, lower = min(box.y0 for box in boxes), max(box.y1 for box in boxes)
+            # (spilling by half the band at most: a page of prose starting in the band runs on far)
+            starts_in_top = upper < top < lower <= top + 0.5 * band
+            ends_in_bottom = bottom - 0.5 * band <= upper < bottom < lower
+            if len(members) < 2 or not (starts_in_top or ends_in_bottom) or page_labels & set(members):
+                continue
+            first = lines[members[0]]
+            key = (
+                "top" if starts_in_top else "bottom",
+                str(place_of(first)),
+                *(" ".join(lines[i].text.lower().split()) for i in members),
+            )
+            seen.setdefault(key, set()).add(number)
+            here.append((key, members))
+        found.append(here)
+    return [
+        {index for key, members in here if len(seen[key]) >= needed for index in members} for here in found
+    ]
 
 
 TICK = re.compile(r"^[−–-]?\d+(?:[.,]\d+)?%?$")
@@ -220,16 +263,30 @@ def place_of(line: TextLine) -> tuple[int, int]:
 
 
 def page_number_places(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box]) -> set[tuple[int, int]]:
-    """Places in the top or bottom band where a bare page number stands on many pages."""
+    """Places in the top or bottom band where a bare page number stands on many pages; or, further
+    in (a thesis from Word with a deep bottom margin), where a number stands last on its page, the
+    lowest text, on many pages, counting up with them."""
     seen: dict[tuple[int, int], int] = {}
-    for lines, rect in zip(pages, rects, strict=True):
+    lowest: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for page_index, (lines, rect) in enumerate(zip(pages, rects, strict=True)):
         band = FURNITURE_BAND * rect.height
         for line in lines:
             in_band = line.box.center_y <= rect.y0 + band or line.box.center_y >= rect.y1 - band
             if in_band and PAGE_NUMBER.match(furniture_key(line.text)):
                 seen[place_of(line)] = seen.get(place_of(line), 0) + 1
+        last = max(lines, key=lambda line: line.box.y1, default=None)
+        if last is not None and last.text.strip().isdigit() and last.box.center_y > rect.center_y:
+            lowest.setdefault(place_of(last), []).append((page_index, int(last.text.strip())))
     needed = max(2, int(FURNITURE_SHARE * len(pages) + 0.999))
-    return {place for place, count in seen.items() if count >= needed}
+    places = {place for place, count in seen.items() if count >= needed}
+    for place, numbers in lowest.items():
+        counts_up = all(
+            number - earlier == page_index - earlier_index
+            for (earlier_index, earlier), (page_index, number) in zip(numbers, numbers[1:], strict=False)
+        )
+        if len(numbers) >= needed and counts_up:
+            places.add(place)
+    return places
 
 
 def running_graphics(

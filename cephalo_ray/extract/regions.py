@@ -81,6 +81,7 @@ from cephalo_ray.extract.item_edges import (
     with_rest_of_legend,
     with_side_panels,
     without_caption_row,
+    without_labels_framed_in,
     without_source_rows,
     without_table_notes,
 )
@@ -176,11 +177,13 @@ def pair_regions(
         stats.line_gap,
         numbered,
     )
-    frames = caption_frames(graphics, captions)
-    if frames:  # (drawn round a caption and its item: the item's drawings are what is inside)
+    outlines = caption_frames(graphics, captions)
+    if outlines:  # (drawn round a caption and its item: the item's drawings are what is inside)
+        frames = [piece for outline in outlines for piece in outline]
         visible = [graphic for graphic in visible if graphic not in frames]
         sidebars = [sidebar for sidebar in sidebars if all(sidebar != frame.box for frame in frames)]
         drawings, rules = drawings_and_rules(visible, page, stats)
+        captions = without_labels_framed_in(captions, outlines)
     panels = [graphic.box for graphic in graphics if graphic.kind == "path"]
     captions = [with_panel_legend(caption, lines, panels) for caption in captions]
     floats = ruled_floats(captions, graphics, lines, stats)
@@ -237,9 +240,7 @@ def pair_regions(
         and not opens_continued(caption.text)
     ]
     continued = {
-        index
-        for index, caption in enumerate(captions)
-        if is_continuation(caption.text) and caption not in heads
+        index for index, caption in enumerate(captions) if marked_continued(caption) and caption not in heads
     }
     claims: list[Claim] = []
     sides: dict[int, set[str]] = {}  # per caption, the sides where it found something to claim

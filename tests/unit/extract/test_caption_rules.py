@@ -1869,6 +1869,45 @@ def test_a_line_naming_the_source_under_a_caption_is_no_part_of_it() -> None:
     assert caption.text == "Table 3.4: Performance Measures"
 
 
+def test_a_spanish_journals_abbreviated_source_line_ends_the_caption() -> None:
+    # (a geography journal from Word: "Fte: Elaboración propia ..." centred under the bold caption)
+    lines = [
+        line((134.7, 589.6, 498.6, 602.1), "Figura 1: Localización del área de estudio.", 1, 11.0),
+        line(
+            (170.2, 603.0, 462.8, 614.6), "Fte: Elaboración propia a partir de cartografía histórica.", 1, 9.0
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=11.0, line_gap=2.0)
+    assert caption.text == "Figura 1: Localización del área de estudio."
+
+
+def test_a_bold_captions_rows_set_like_a_paragraph_go_on_to_its_short_last_row() -> None:
+    # (a geography journal: the bold caption's first row set in like a paragraph's, its last row
+    # back at the left edge and ending short; both rows in one block)
+    first = TextLine(
+        Box(120.5, 122.5, 513.0, 134.8),
+        "Tabla 5: Valores resultantes del proceso de georreferenciación y cuadro resumen",
+        11.0,
+        True,
+        2,
+        bold=True,
+    )
+    last = TextLine(
+        Box(85.1, 135.3, 475.7, 147.5),
+        "del proceso de gerreferenciación con Qgis para los puntos de control de la figura 2.",
+        11.0,
+        True,
+        2,
+        bold=True,
+    )
+    (caption,) = find_captions([first, last], body_size=11.0, line_gap=0.4)
+    assert caption.text.endswith("de la figura 2.")
+    # (a heading in bold in a block of its own at the column's edge still ends the caption)
+    heading = replace(last, block=3, text="3. Resultados del proceso", box=Box(85.1, 135.3, 230.0, 147.5))
+    (caption,) = find_captions([first, heading], body_size=11.0, line_gap=0.4)
+    assert caption.text.endswith("cuadro resumen")
+
+
 def test_a_centred_last_row_one_step_lower_goes_on_though_the_row_above_reaches_into_it() -> None:
     # Scientia Marina: "L∞" makes a row's box taller; the centred last row's box starts inside it,
     # one of the caption's own steps (8.5 pt) below the row's top
@@ -2938,3 +2977,43 @@ def test_a_charts_legend_row_over_it_under_its_caption_and_unit_line_is_the_figu
     regions = pair_regions([*caption, unit, *entries, *ticks, years], [*marks, *plot], PAGE, stats)
     (figure,) = regions.items
     assert figure.kind == "figure" and 376 <= figure.box.y0 <= 380 and figure.box.y1 >= 550
+
+
+def test_an_italic_caption_ends_where_an_upright_indented_paragraph_opens() -> None:
+    # (a Vietnamese report from Word: the italic caption, centred, ends with no full stop; the body
+    # resumes a line gap under it with a paragraph's first row, set in by three ems, upright)
+    lines = [
+        replace(
+            line(
+                (128.2, 391.6, 501.8, 405.9),
+                "Hình 3.25 Sơ đồ quá trình xử lý dữ liệu cảm biến độ ẩm trên Node-red",
+                7,
+                13.0,
+            ),
+            italic=True,
+        ),
+        line(
+            (121.1, 411.0, 526.9, 425.4),
+            "Sơ đồ trên mô tả quy trình xử lý dữ liệu từ cảm biến độ ẩm sử dụng",
+            8,
+            13.0,
+        ),
+        line(
+            (85.1, 430.5, 524.4, 444.8),
+            "MQTT. Dữ liệu độ ẩm được nhận từ topic humidity, sau đó xử lý bằng",
+            8,
+            13.0,
+        ),
+        line(
+            (85.1, 449.9, 535.1, 464.3),
+            "định dạng JSON với các trường độ ẩm của từng cảm biến trong hệ thống",
+            8,
+            13.0,
+        ),
+    ]
+    (caption,) = find_captions(lines, body_size=13.0, line_gap=5.1)
+    assert caption.text.endswith("trên Node-red")
+    # (an italic caption's own next row, italic too, goes on)
+    rows = [lines[0], replace(lines[1], italic=True, block=7), *lines[2:]]
+    (caption,) = find_captions(rows, body_size=13.0, line_gap=5.1)
+    assert "mô tả" in caption.text

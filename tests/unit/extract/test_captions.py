@@ -254,6 +254,55 @@ def test_a_hyphen_may_join_the_label_word_and_its_number() -> None:
     assert parse_caption_start("Table-based methods are fast.") is None
 
 
+def test_a_colon_may_stand_between_the_label_word_and_its_number() -> None:
+    # (a B.Tech project report from Word: "Fig :3.1 Properties of an Image", "Fig:4.2 Use Case Diagram")
+    for text, label in (
+        ("Fig :3.1 Properties of an Image", "Figure 3.1"),
+        ("Fig:4.2 Use Case Diagram", "Figure 4.2"),
+        ("Table: 2 Results of the survey", "Table 2"),
+    ):
+        parsed = parse_caption_start(text)
+        assert parsed is not None and parsed.label == label
+    # (a colon before a title, not a number, is no such label; nor a cited label in a sentence)
+    assert parse_caption_start("Table: Results of the survey") is None
+    assert parse_caption_start("Fig:3.2 shows the results") is None
+
+
+def test_a_panels_letter_in_parentheses_before_the_labels_punctuation_opens_a_caption() -> None:
+    # (a project report from WPS Writer captions each panel apart: "Figure 6.1 (a): Environment"
+    # over "Figure 6.1 (b): Robot Performance"; a bank's "Table 1(a): Summary information")
+    assert label_of("Figure 6.1 (a): Environment") == "Figure 6.1"
+    assert label_of("Table 1(b): Summary information for the insurers") == "Table 1"
+    # (a sentence citing a panel goes on without punctuation)
+    assert parse_caption_start("Figure 3 (a) shows the map of the site") is None
+
+
+def test_a_title_opening_with_a_capital_beyond_latin_1_follows_an_unpunctuated_label() -> None:
+    # (a Vietnamese report from Word: "Hình 3.19 Động cơ bước ..."; "Đ" and "ạ" lie outside
+    # Latin-1; a Polish "Rysunek 2 Łańcuch ...", a Czech "Obrázek 4 Řez ...")
+    assert label_of("Hình 3.19 Động cơ bước size 42 1.8 step", bold=False) == "Figure 3.19"
+    assert label_of("Hình 3.20 Mạch Điều Khiển Động Cơ Bước A4988", bold=False) == "Figure 3.20"
+    assert label_of("Rysunek 2 Łańcuch dostaw", bold=False) == "Figure 2"
+    assert label_of("Obrázek 4 Řez vzorkem", bold=False) == "Figure 4"
+    # (a sentence goes on in lower case, whatever its letters)
+    assert parse_caption_start("Hình 3.19 cho thấy động cơ bước") is None
+    assert parse_caption_start("Rysunek 2 łączy dane") is None
+
+
+def test_flow_charts_and_diagrams_are_labels_of_figures() -> None:
+    # (a Brazilian nursing review numbers its PRISMA chart "Fluxograma 1"; reports number
+    # "Diagram 2", "Flowchart 1", "Organograma 1", "Esquema 3")
+    for text, label in (
+        ("Fluxograma 1 – Processo de seleção dos estudos primários", "Fluxograma 1"),
+        ("Diagram 2: Flow of patients through the trial", "Diagram 2"),
+        ("Flowchart 1. Steps of the screening", "Flowchart 1"),
+        ("Esquema 3. Síntesis del ligando", "Esquema 3"),
+    ):
+        parsed = parse_caption_start(text)
+        assert parsed is not None and parsed.label == label and parsed.kind == "figure"
+    assert parse_caption_start("Diagram 2 shows the flow of patients") is None
+
+
 def test_persian_and_arabic_labels_are_read_in_the_letters_a_text_layer_gives_them() -> None:
     # (a Persian lab report from Word: its text layer gives the letters' presentation forms, "ﺷﮑﻞ" for
     # "شکل"; "نمودار" numbers its charts apart from its figures; an Arabic paper's "الشكل (3)")

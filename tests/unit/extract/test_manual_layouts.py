@@ -11,7 +11,7 @@ from typing import Any
 import pymupdf
 
 from cephalo_ray.extract.document import is_mono_font
-from tests.unit.extract.test_regions import BODY, extract, iou, prose_pages
+from tests.unit.extract.test_regions import BODY, booktabs_table, extract, iou, prose_pages
 from tests.unit.extract.test_report_layouts import ruled_in_pieces
 
 ORANGE = (0.96, 0.55, 0.1)
@@ -496,3 +496,180 @@ def test_an_exhibit_numbered_alone_on_a_black_banner_over_its_chart_is_captioned
         "4. Impulse responses of select macroeconomic variables",
     )
     assert iou(pair["bbox"], (74.5, 268, 533.9, 555.8)) > 0.9
+
+
+def pin_diagram(page: Any, x: float, y: float, pins: int = 8) -> pymupdf.Rect:
+    """A package outline with its pins' names set small at its left and numbers at its right."""
+    body = pymupdf.Rect(x, y, x + 44, y + 10 * pins + 6)
+    page.draw_rect(body, width=0.8)
+    for pin in range(pins):
+        top = y + 4 + 10 * pin
+        page.draw_rect(pymupdf.Rect(x - 7, top, x, top + 6), width=0.5)
+        name = f"RANGE {pin + 1}"
+        width = pymupdf.get_text_length(name, fontname="hebo", fontsize=6)
+        page.insert_text((x - 9 - width, top + 5.5), name, fontsize=6, fontname="hebo")
+        page.insert_text((x + 48, top + 5.5), f"{2 * pins - pin} CAP", fontsize=6, fontname="hebo")
+    widest = pymupdf.get_text_length("RANGE 8", fontname="hebo", fontsize=6)
+    return pymupdf.Rect(x - 9 - widest, y, x + 68, body.y1)
+
+
+def test_a_section_heading_set_large_over_a_centred_diagram_is_no_part_of_it() -> None:
+    # (a data sheet from Word: "PIN CONFIGURATION AND FUNCTION DESCRIPTIONS" in 17 pt at the left
+    # margin, a pin diagram centred nine points under it, its caption centred under the diagram)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(612, 792), columns=((48, 300), (324, 576)), top=72, bottom=720, repeats=8)
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((36, 96), "PIN CONFIGURATION AND DESCRIPTIONS", fontsize=17, fontname="hebo")
+    diagram = pin_diagram(page, 280, 106)
+    page.insert_text((262, diagram.y1 + 14), "Figure 2. Pin Configuration", fontsize=8, fontname="tiit")
+    prose(page, pymupdf.Rect(48, diagram.y1 + 40, 576, 700), repeats=6)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 2"
+    assert pair["bbox"][1] >= 100 and pair["bbox"][0] > 200
+    assert iou(pair["bbox"], tuple(diagram)) > 0.8
+
+
+def framed_in_pieces(page: Any, rect: pymupdf.Rect) -> None:
+    """A frame drawn as hairline bars (top, bottom, and each side in three lengths), as Word's
+    PDFMaker writes a frame round a figure and its caption."""
+    colour = (0.31, 0.13, 0.48)
+    page.draw_rect(pymupdf.Rect(rect.x0, rect.y0, rect.x1, rect.y0 + 0.3), color=None, fill=colour)
+    page.draw_rect(pymupdf.Rect(rect.x0, rect.y1 - 0.3, rect.x1, rect.y1), color=None, fill=colour)
+    cuts = [rect.y0, rect.y0 + 4, rect.y1 - 20, rect.y1]
+    for x in (rect.x0, rect.x1 - 0.3):
+        for top, bottom in zip(cuts, cuts[1:], strict=False):
+            page.draw_rect(pymupdf.Rect(x, top, x + 0.3, bottom), color=None, fill=colour)
+
+
+def schematic(page: Any, x: float, y: float) -> pymupdf.Rect:
+    """A circuit drawn in many small strokes: switches, a motor's circle and the wires between."""
+    for column in range(4):
+        for row in range(3):
+            left, top = x + 40 * column, y + 30 * row
+            page.draw_line((left, top), (left + 30, top), width=0.8)
+            page.draw_line((left + 30, top), (left + 30, top + 20), width=0.8)
+            page.draw_circle((left + 15, top + 10), 4, width=0.6)
+    page.insert_text((x - 22, y + 34), "PWM", fontsize=6, fontname="helv")
+    return pymupdf.Rect(x - 22, y, x + 150, y + 80)
+
+
+def test_a_frame_of_hairline_pieces_round_a_figure_and_its_caption_is_no_part_of_either() -> None:
+    # (an application note: each figure and its bold caption at the frame's inner foot are framed
+    # together; the frame is wider than the circuit, which is drawn in many small strokes)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(595, 793), columns=((150, 545),), top=90, bottom=720, repeats=20)
+    page = doc.new_page(width=595, height=793)
+    prose(page, pymupdf.Rect(150, 90, 545, 200))
+    frame = pymupdf.Rect(150, 220, 545, 360)
+    framed_in_pieces(page, frame)
+    drawing = schematic(page, 260, 230)
+    page.insert_text((156, 350), "Fig 3.   PWM speed control", fontsize=8, fontname="hebo")
+    prose(page, pymupdf.Rect(150, 380, 545, 600))
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 3" and pair["caption"] == "Fig 3. PWM speed control"
+    assert iou(pair["bbox"], tuple(drawing)) > 0.8
+
+
+def word_grid(page: Any, xs: tuple[float, ...], ys: tuple[float, ...]) -> None:
+    """A Word table's borders as its PDF writes them: a filled hairline per cell side, the first row
+    merged across (no inner sides)."""
+    black = (0, 0, 0)
+    for number, (top, bottom) in enumerate(zip(ys, ys[1:], strict=False)):
+        sides = (xs[0], xs[-1]) if number == 0 else xs
+        for x in sides:
+            page.draw_rect(pymupdf.Rect(x, top + 0.48, x + 0.48, bottom), color=None, fill=black)
+    for number, y in enumerate(ys):
+        cuts = (xs[0], xs[-1]) if number == 0 else xs
+        for x0, x1 in zip(cuts, cuts[1:], strict=False):
+            page.draw_rect(pymupdf.Rect(x0 + 0.48, y, x1, y + 0.48), color=None, fill=black)
+
+
+def test_a_tables_caption_in_the_merged_first_row_of_its_word_grid_captions_the_rows_under_it() -> None:
+    # (a vibration tutorial from Word: "Table 1.  Damage Comparison" set in the grid's first row,
+    # merged across, the cell's padding a little over half a row above the text; the row's rules
+    # drawn cell by cell)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(612, 792), columns=((72, 540),), top=72, bottom=720, repeats=20)
+    page = doc.new_page(width=612, height=792)
+    prose(page, pymupdf.Rect(72, 380, 540, 520))
+    xs, ys = (161.78, 256.37, 350.83, 445.39), (534.67, 556.87, 578.95, 601.1, 623.14)
+    word_grid(page, xs, ys)
+    page.insert_text((167.4, 550.2), "Table 1.  Damage Comparison, fn =200 Hz", fontsize=8.5, fontname="helv")
+    rows = (
+        ("Method", "Damage Index", "Cycles"),
+        ("Time Domain", "4.788e+12", "13839"),
+        ("Dirlik", "4.003e+12", "13928"),
+    )
+    for number, row in enumerate(rows):
+        for column, cell in enumerate(row):
+            page.insert_text(
+                (172 + 95 * column, ys[1] + 14 + 22 * number), cell, fontsize=8.5, fontname="helv"
+            )
+    prose(page, pymupdf.Rect(72, 650, 540, 740))
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 1" and pair["caption"] == "Table 1. Damage Comparison, fn =200 Hz"
+    assert iou(pair["bbox"], (xs[0], ys[1], xs[-1], ys[-1])) > 0.85
+
+
+def framed_by_pieces(page: Any, rect: pymupdf.Rect, cuts: tuple[float, ...]) -> None:
+    """A frame's border as a journal's PDF writes it: a filled hairline at the top and the foot, and
+    each side in pieces (cut at `cuts`)."""
+    black = (0, 0, 0)
+    page.draw_rect(pymupdf.Rect(rect.x0, rect.y0, rect.x1, rect.y0 + 0.5), color=None, fill=black)
+    page.draw_rect(pymupdf.Rect(rect.x0, rect.y1 - 0.5, rect.x1, rect.y1), color=None, fill=black)
+    ys = (rect.y0, *cuts, rect.y1)
+    for x in (rect.x0, rect.x1 - 0.5):
+        for top, bottom in zip(ys, ys[1:], strict=False):
+            page.draw_rect(pymupdf.Rect(x, top, x + 0.5, bottom), color=None, fill=black)
+
+
+def test_a_frame_round_a_table_and_its_caption_leaves_the_table_whose_rows_name_figures() -> None:
+    # (a political-science journal frames each table with its caption at the frame's inner top;
+    # inside, only the table's rules are drawn; the rows list where each figure's estimates come
+    # from: "Figure 6   No   90% CIs shown", no caption of their own)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(612, 792), columns=((54, 281), (299, 532)), top=60, bottom=730, repeats=9)
+    page = doc.new_page(width=612, height=792)
+    prose(page, pymupdf.Rect(54, 60, 281, 440))
+    prose(page, pymupdf.Rect(299, 60, 532, 730), repeats=9)
+    framed_by_pieces(page, pymupdf.Rect(47.8, 455.4, 281.0, 725.7), (469.4, 479.3, 499.2))
+    page.insert_text((54.3, 470), "TABLE 1. Summary of Variance Estimation", fontsize=10, fontname="hebo")
+    page.insert_text((54.3, 480), "Throughout Article and Supplementary", fontsize=10, fontname="hebo")
+    page.insert_text((54.3, 490), "Materials", fontsize=10, fontname="hebo")
+    page.draw_line((54.3, 496.5), (274.5, 496.5), width=0.4)
+    page.draw_line((54.3, 525.4), (274.5, 525.4), width=0.4)
+    for x, head in ((98.8, "Figure/Table"), (160.6, "Robust SEs?"), (203.2, "Notes")):
+        page.insert_text((x, 519), head, fontsize=9, fontname="tiro")
+    y = 538.0
+    for study in range(2):
+        page.insert_text((54.3, y), f"Study {study + 1}:", fontsize=9, fontname="tiro")
+        for figure in range(4):
+            row = f"Figure {3 * study + figure + 1}            No            90% CIs shown"
+            page.insert_text((98.8, y + 10), row, fontsize=9, fontname="tiro")
+            y += 10
+        y += 22
+    page.draw_line((54.3, 719.0), (274.5, 719.0), width=0.4)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 1"
+    assert iou(pair["bbox"], (54.3, 496.3, 274.5, 719.2)) > 0.95
+
+
+def test_a_letter_spaced_continued_label_over_the_rest_of_a_table_makes_no_item_of_its_own() -> None:
+    # (a range-management journal runs Table 2 on into the next column under "T a b l e   2" set
+    # letter-spaced, its number written apart, over "(continued)", on a tinted band of its own)
+    doc = pymupdf.open()
+    prose_pages(doc, 2, size=(595, 794), columns=((45, 290), (305, 550)), top=60, bottom=730, repeats=9)
+    page = doc.new_page(width=595, height=794)
+    page.insert_text(
+        (54.5, 265), "Table 2. Results of two-way ANOVAs on alpha diversity.", fontsize=9, fontname="hebo"
+    )
+    bottom = booktabs_table(page, 54.5, 275, 281, rows=12)
+    prose(page, pymupdf.Rect(45, bottom + 20, 290, 730), repeats=4)
+    page.draw_rect(pymupdf.Rect(305, 249, 550, 275), color=None, fill=(0.85, 0.78, 0.76))
+    page.insert_text((311.8, 259), "T a b l e", fontsize=9, fontname="helv")
+    page.insert_text((364.8, 259), "2", fontsize=9, fontname="helv")
+    page.insert_text((312.7, 270), "(continued)", fontsize=9, fontname="tiit")
+    table_bottom = booktabs_table(page, 305, 276, 550, rows=6)
+    prose(page, pymupdf.Rect(305, table_bottom + 40, 550, 730), repeats=3)
+    (pair,) = extract(doc)
+    assert pair["label"] == "Table 2" and pair["bbox"][0] < 100

@@ -663,6 +663,19 @@ def test_a_label_word_set_apart_from_its_number_in_justified_text_is_joined() ->
     assert joined[0].text.startswith("Figure 2.")
 
 
+def test_pieces_of_a_row_overlapping_by_a_bracket_glyphs_side_bearing_are_joined() -> None:
+    # (a Chinese thesis from Word: an inline vector's bracket glyph, written in its own piece,
+    # overlaps the text before it by most of a point; the row is one line of the paragraph)
+    lines = [
+        TextLine(
+            Box(70.9, 515.5, 316.6, 537.8), "规划的终端位置在小天体固连坐标系下坐标为[", 12.1, False, 20
+        ),
+        TextLine(Box(315.9, 515.5, 518.9, 537.8), "1512.8 9880.7 -1475.2 ] T m，起始速度", 12.7, False, 20),
+    ]
+    (joined,) = join_row_pieces(lines)
+    assert joined.box.x0 == 70.9 and joined.box.x1 == 518.9
+
+
 def test_pieces_of_a_row_in_persian_are_joined_from_the_right() -> None:
     # (a Persian caption the PDF writes in two pieces where Latin maths breaks it: the label's piece
     # stands at the right, the rest of the row to its left)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cephalo_ray.extract.geometry import Box, TextLine
 from cephalo_ray.extract.page_text import running_furniture
 
@@ -103,3 +105,49 @@ def test_a_chart_axis_label_at_the_top_of_a_page_is_no_page_number() -> None:
         [at(290.0, 60.0, str(number), 0), *lines[3:]] for number, lines in zip((5, 6, 7), pages, strict=True)
     ]
     assert running_furniture(numbered, [PAGE] * 3) == [{0}, {0}, {0}]
+
+
+def test_a_page_number_set_above_the_bottom_band_is_furniture_where_it_stands_last_counting_up() -> None:
+    # a thesis from Word: a deep bottom margin puts the page number at 89% of the page's height,
+    # the lowest text of every page, five points under a caption on one of them
+    letter = Box(0, 0, 612, 792)  # the bottom band starts at 712.8
+
+    def numbered(number: int, caption: bool) -> list[TextLine]:
+        lines = [line(400, "Body text in the middle.", block=1)]
+        if caption:
+            lines.append(
+                TextLine(Box(108, 683.8, 337.2, 696.6), "YCO2 = yield of carbon dioxide", 10.3, False, 4)
+            )
+        return [*lines, TextLine(Box(318.5, 701.5, 332.3, 713.6), str(39 + number), 11.0, False, 5)]
+
+    pages = [numbered(number, caption=number == 3) for number in range(6)]
+    furniture = running_furniture(pages, [letter] * 6)
+    for lines, found in zip(pages, furniture, strict=True):
+        assert {lines[index].text for index in found} == {lines[-1].text}
+    # numbers that do not count up with the pages there (a table's last cells) are no page's number
+    shuffled = [
+        [*lines[:-1], replace(lines[-1], text=str(7 * index % 5))] for index, lines in enumerate(pages)
+    ]
+    assert running_furniture(shuffled, [letter] * 6) == [set()] * 6
+
+
+def test_a_running_citation_starting_in_the_top_band_and_spilling_out_of_it_is_furniture() -> None:
+    # (a geography journal repeats the article's citation, three lines deep, under its logo on
+    # every page: it starts in the band and ends a line below it; its page range never changes)
+    citation = (
+        "Álvarez Rogel, Y. y Conesa García, C. (2018): Georreferenciación de documentos cartográficos",
+        "históricos para el análisis del trazado fluvial del Bajo Segura, GeoFocus (Artículos), nº 21, p. 101-",
+        "118. ISSN: 1578-5157 http://dx.doi.org/10.21138/GF.536",
+    )
+
+    def cited(number: int, lines: tuple[str, ...]) -> list[TextLine]:
+        return [
+            *(line(79.5 + 11 * row, text, block=0, height=10) for row, text in enumerate(lines)),
+            line(400, f"Body text of page {number} in the middle.", block=1),
+        ]
+
+    pages = [cited(number, citation) for number in range(4)]
+    assert running_furniture(pages, [PAGE] * 4) == [{0, 1, 2}] * 4
+    # (the first lines of a page's prose, their words changing, are not)
+    prose = [cited(number, (*citation[:2], f"page {number} goes on here")) for number in range(4)]
+    assert running_furniture(prose, [PAGE] * 4) == [set()] * 4
