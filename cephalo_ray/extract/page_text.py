@@ -142,7 +142,8 @@ def next_to_prose(box: Box, inner: Sequence[Box]) -> bool:
 
 def running_furniture(pages: Sequence[Sequence[TextLine]], rects: Sequence[Box]) -> list[set[int]]:
     """Per page, the lines that are running headers, footers and page numbers: text in the top or
-    bottom band that repeats across pages (numbers ignored), or a bare page number there."""
+    bottom band that repeats across pages (numbers ignored), a bare page number there (or where it
+    stands last on its page, counting up), and repeated blocks spilling out of a band."""
     seen: dict[tuple[str, str], set[int]] = {}
     banded: list[list[tuple[int, str, str]]] = []
     page_labels: list[set[int]] = []
