@@ -163,6 +163,7 @@ def continues_caption(
         and abs(candidate.box.x0 - last.box.x0) > 2 * last.size
         and not candidate.bold_start
         and is_wordy(candidate.text, 4)
+        and not centred_under(lines, last, candidate)
     ):
         # (a figure's label alone in the captions' smaller size, centred under its picture: a line
         # in the body's size, not flush with it, is the text resuming; a table's title may run
@@ -221,12 +222,11 @@ def continues_caption(
         # a title in plain italics under a bold label, as APA's style sets them a blank line apart,
         # and a bold title centred under a bold label, as a Word paper's float heads are set)
         own_font = not in_body_size or (candidate.italic and not candidate.bold_start and not last.italic)
+        # (or a title centred under a label set a point or more smaller, in small capitals, as a
+        # university press sets "FIGURE II" over its title)
         centred_head = (
-            last.bold_start
-            and candidate.bold_start
-            and abs(candidate.box.center_x - last.box.center_x) <= 2.0
-            and alone_on_its_row(lines, candidate)
-        )
+            (last.bold_start and candidate.bold_start) or candidate.size - last.size >= 1.0
+        ) and centred_under(lines, last, candidate)
         # (a label ruled off from its legend stands as far from it as the rule takes)
         set_apart = ruled_off or ((own_font or centred_head) and alone_on_its_row(lines, last))
         return text_under_label(last, candidate, line_gap, set_apart) or title_under_label_set_right(
@@ -753,6 +753,22 @@ def alone_on_its_row(lines: Sequence[TextLine], label: TextLine) -> bool:
         and other.box.width < 12 * label.size
         and max(other.box.x0 - label.box.x1, label.box.x0 - other.box.x1) < 8 * label.size
         for other in lines
+    )
+
+
+def centred_under(lines: Sequence[TextLine], label: TextLine, candidate: TextLine) -> bool:
+    """The line stands alone on its row, centred under the label (within two points) and set in from
+    both ends of a line near it (a centred title, not a row of prose filling the column)."""
+    inset = 2 * candidate.size
+    return (
+        abs(candidate.box.center_x - label.box.center_x) <= 2.0
+        and alone_on_its_row(lines, candidate)
+        and any(
+            line.box.x0 <= candidate.box.x0 - inset
+            and line.box.x1 >= candidate.box.x1 + inset
+            and abs(line.box.center_y - candidate.box.center_y) <= 6 * candidate.size
+            for line in lines
+        )
     )
 
 

@@ -30,7 +30,7 @@ _PREFIX = (
     r"(?P<extended>extended\s+data\s+|supplementary\s+|recommendation\s+|data\s+table\s+for\s+|box\s+(?=fig|tab))?"
     r"(?P<word>text-fig(?:ures?|s?\.?)|figura|abbildung|abb\.|figures?|figs?\.?|figuur|figur|tableau|tabla|tabelle|tabella|tabela|tabell"
     r"|tablica|tabelul|tabel|tablo|tabulka|tables?|tabs?\.?|schemes?|charts?|graphiques?|graphs?|grafik|gambar|gr[aá]fi?c[oa]s?|plates?|pictures?|photo(?:graph)?s?|mapas?|maps?|exhibits?|algorithm(?:s|us|en)?|algorithmes?"
-    r"|algoritmos?|algoritm(?:us|ul)?|algoritam|algorytm|listings?|listage[mn]s?|pseudocodes?|box"
+    r"|algoritmos?|algoritm(?:us|ul|a)?|algoritam|algorytm|listings?|listage[mn]s?|kode\s+(?:program|sumber)|pseudocodes?|box"
     r"|quadros?|cuadros?|fluxogramas?|organogramas?|diagramas?|diagrams?|flowcharts?|esquemas?|şekil|rysunek|rys\.|obrázek|obr\.|slika|kuva|kuvio|taulukko|ábra|táblázat|attēls|tabula|pav\.|lentelė|рисунок|рис\.|слика|график|таблица|табела|табл\.|hình|bảng|ตารางที่|รูปที่|ภาพที่|แผนภูมิที่"
     r"|شکل|شكل|الشكل|نمودار|جدول|الجدول|算法|图|圖|図|表|그림|표)"
     r"(?:(?<=[a-z])\.(?=\s*\d))?"  # ("Figure. 5 Total heave added mass": a stray full stop)
@@ -122,8 +122,9 @@ NUMBER_BEFORE_WORD = re.compile(
     r"^(\s*)(\d{1,3}(?:\.\d{1,3}){0,2})\.?\s+(ábra|táblázat|attēls|tabula|pav\.|lentelė)(?=[\s.:]|$)",
     re.IGNORECASE,
 )
-# a small-capitals label word the text layer breaks before its last letter ("TABL E 1.")
-BROKEN_LAST_LETTER = re.compile(r"^(\s*)([A-Z]{3,}) ([A-Z])(?=\.?\s*\d)")
+# a capitals label word the text layer breaks where its type is kerned apart ("TABL E 1.", a
+# journal's spaced display capitals "TA B LE 1", "FIG U R E 2"), before its number
+BROKEN_CAPITALS = re.compile(r"^(\s*)((?:[A-Z]{1,8} ){1,6}[A-Z]{1,8})(?=\.?\s*\d|\s+[IVXLC]{1,7}\b)")
 # Caption labels end in punctuation or a line break: "Figure 3 shows ..." is body text, not a caption.
 # A dash counts only before a space: "Figs. 4\u20139" and "Fig. 3)" open body sentences; an em or en
 # dash also before a capital or a panel's letter ("Table 1\u2014Summary Statistics", as economics
@@ -133,6 +134,12 @@ BROKEN_LAST_LETTER = re.compile(r"^(\s*)([A-Z]{3,}) ([A-Z])(?=\.?\s*\d)")
 CAPTION_DELIMITER = re.compile(
     r"^\s*(?:[.:|\uff0e](?!\d)|\uff1a|[\u2014\u2013\-](?=\s)|[\u2014\u2013](?=[A-Z(])|$)"
 )
+# "Figure 16. is a scenario where ...": a data sheet's sentence citing the figure, its number closed
+# by a full stop and followed by a verb in lower case, never a caption's title
+CITING_VERB_AFTER_STOP = re.compile(
+    r"^\.\s+(?:is|are|shows?|illustrates?|depicts?|presents?|gives?|lists?|summari[sz]es?|describes?"
+    r"|displays?|contains?|compares?|plots?)\s+[a-z]"
+)
 # "Figure 2 Steps of the method", "Abbildung 1 Überblick": a title in capitals right after the
 # number (one space); in Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence);
 # a tab may stand for the space ("Fig. 2 \tFramework for analysis", as Word sets a tab stop)
@@ -141,13 +148,19 @@ CAPTION_DELIMITER = re.compile(
 # (in any alphabet with capitals: "Hình 3.19 Động cơ bước", "Rysunek 2 Łańcuch", "Рисунок 3 Схема")
 TITLE_OPENING = re.compile(r"^[ \t]{1,3}(?:\([A-Za-z]\) {1,3}|\[)?(?P<word>[^\W\d_]+)(?P<space>\s?)")
 IDEOGRAPHIC_TITLE_START = re.compile(r"^[ \u3000]{1,3}[\u4e00-\u9fff\u30a0-\u30ff\uac00-\ud7af]")
+# "Figure 24 (RedBall Environment)", "Figure 23(RedBlue doors Environment)": a student report's
+# whole title in parentheses after the number, nothing after it on the line
+PARENTHESISED_TITLE = re.compile(r"^ {0,3}\([^\W\d_][^()]*\)\s*$")
 
 
 def opens_title(rest: str) -> bool:
     """The text after a label's number opens a title: a capitalised word ("Steps"), a word in
-    capitals ("DNA"), a capital alone before a space ("A sample"), or an ideograph."""
+    capitals ("DNA"), a capital alone before a space ("A sample"), an ideograph, or a capitalised title
+    in parentheses filling the rest of the line ("(Door Key Environment)")."""
     if IDEOGRAPHIC_TITLE_START.match(rest):
         return True
+    if PARENTHESISED_TITLE.match(rest):
+        return rest.strip()[1].isupper()
     opening = TITLE_OPENING.match(rest)
     if opening is None or not opening["word"][0].isupper():
         return False
@@ -337,8 +350,8 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
         name = "Figure"
     elif stem == "算法" or stem.startswith(("algorit", "algoryt")):
         name = "Algorithm"  # "Algorithmus 1", "Algoritmo 1", "Algorithme 1", "Algorytm 1"
-    elif stem.startswith("listage"):
-        name = "Listing"  # "Listagem 1"
+    elif stem.startswith(("listage", "kode")):
+        name = "Listing"  # "Listagem 1"; an Indonesian thesis's "Kode Program 4.2" (program code)
     else:
         name = stem.rstrip("s").capitalize()  # "Scheme", "Algorithm", "Box", "Map"
     # Portuguese and Spanish journals call a table of text a "Quadro" / "Cuadro"; a statistical
@@ -375,7 +388,7 @@ def _normalise(word: str, extended: str | None, number: str) -> CaptionLabel | N
 
 def closed_up(text: str) -> str:
     """The text with a label word that its type or its text layer spaced out read closed up:
-    "F I G U R E 1", "F I G . 1 .", "T A B L E.", "TABL E 1."."""
+    "F I G U R E 1", "F I G . 1 .", "T A B L E.", "TABL E 1.", "TA B LE 1"."""
     spaced = LETTER_SPACED.match(text)
     if spaced is not None:
         rest = SPACED_STOP.sub(".", text[spaced.end() :])
@@ -384,9 +397,9 @@ def closed_up(text: str) -> str:
     if after_number is not None:
         indent, number, word = after_number.groups()
         return f"{indent}{word[0].upper()}{word[1:]} {number}{text[after_number.end() :]}"
-    broken = BROKEN_LAST_LETTER.match(text)
-    if broken is not None and LABEL_WORD.match(broken[2] + broken[3]):
-        return broken[1] + broken[2] + broken[3] + text[broken.end() :]
+    broken = BROKEN_CAPITALS.match(text)
+    if broken is not None and LABEL_WORD.match(broken[2].replace(" ", "")):
+        return broken[1] + broken[2].replace(" ", "") + text[broken.end() :]
     return text
 
 
@@ -471,6 +484,8 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     titled = opens_title(rest) or (
         match["word"] in CJK_LABEL_WORDS and CJK_TITLE_START.match(rest) is not None
     )
+    if CITING_VERB_AFTER_STOP.match(rest):
+        return None
     continued = CONTINUED.match(rest) is not None  # "Table S7 (continued)" heads a page
     if not (CAPTION_DELIMITER.match(rest) or label_is_bold or shouted or titled or continued):
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
@@ -684,7 +685,9 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             spans = [span for span in line["spans"] if span["text"].strip()]
             if not spans:
                 continue
-            text = "".join(span["text"] for span in line["spans"]).strip()
+            # (an accent written as a combining mark after its letter, as Word writes Vietnamese,
+            # composed onto it: "Hi" + U+0300 + "nh" reads "Hình", the label word it is)
+            text = unicodedata.normalize("NFC", "".join(span["text"] for span in line["spans"]).strip())
             box = Box(*line["bbox"])
             worded = [span for span in spans if any(char.isalnum() for char in span["text"])]
             if worded and len(worded) < len(spans):

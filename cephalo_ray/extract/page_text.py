@@ -116,6 +116,8 @@ FURNITURE_SHARE = 0.3  # a line repeated on this share of pages (two at least) i
 PAGE_BACKGROUND_AREA = 0.5  # of the page: a graphic this large repeated on many pages is a background
 RULE_HEIGHT = 2.5  # points: a graphic no taller is a rule
 RULE_REACH = 8  # points past the running lines' edge: how far off a header's rule may stand
+PROSE_OVER_WATERMARK = 3  # lines of prose inside a graphic repeated at one place: a watermark under them
+WATERMARK_AREA = 0.02  # of the page: a graphic smaller than this holds no three lines of prose
 MARGIN_INSET = 0.03  # of the page's shorter side: an image this far inside every edge keeps to the margins
 
 
@@ -294,9 +296,10 @@ def running_graphics(
     pages: Sequence[Sequence[Graphic]], rects: Sequence[Box], texts: Sequence[Sequence[TextLine]]
 ) -> list[set[int]]:
     """Per page, the graphics that are running furniture: a logo or rule in the top or bottom band,
-    a bar down the outer edge, a rule down the whole page, or an image the size of the page (a watermark or letterhead layer
-    behind the text), printed at the same place on many pages (a journal's banner, even on pages
-    with no header text)."""
+    a bar down the outer edge, a rule down the whole page, an image the size of the page (a
+    watermark or letterhead layer behind the text) or a drawing that prose reads across (a watermark
+    in outlines), printed at the same place on many pages (a journal's banner, even on pages with
+    no header text)."""
     seen: dict[tuple[str, int, int, int, int], set[int]] = {}
     keyed: list[list[tuple[int, tuple[str, int, int, int, int]]]] = []
     for number, (graphics, rect, lines) in enumerate(zip(pages, rects, texts, strict=True)):
@@ -319,14 +322,21 @@ def running_graphics(
             # height of the page's body wherever it stands across)
             full_height_rule = box.width <= 2.5 and box.height >= 0.6 * rect.height
             central = rect.x0 + side < box.center_x < rect.x1 - side
-            if in_body_rows and central and not page_sized and not full_height_rule:
-                continue
             key = (graphic.kind, round(box.x0), round(box.y0), round(box.x1), round(box.y1))
             marks.append((index, key))
+            # (a watermark drawn across the text, "CONFIDENTIAL" in outlines corner to corner, counts
+            # where lines of prose read over it, as they read over no figure; found so on enough
+            # pages, it is furniture on every page it stands on, over a page of figures too)
+            under_prose = box.area >= WATERMARK_AREA * rect.area and (
+                sum(1 for line in prose if box.contains_point(line.center_x, line.center_y))
+                >= PROSE_OVER_WATERMARK
+            )
+            if in_body_rows and central and not page_sized and not full_height_rule and not under_prose:
+                continue
             seen.setdefault(key, set()).add(number)
         keyed.append(marks)
     needed = max(2, int(FURNITURE_SHARE * len(pages) + 0.999))
-    return [{index for index, key in marks if len(seen[key]) >= needed} for marks in keyed]
+    return [{index for index, key in marks if len(seen.get(key, ())) >= needed} for marks in keyed]
 
 
 def without_furniture(
@@ -705,12 +715,16 @@ def at_body_edge(rule: Box, lines: Sequence[TextLine], stats: TextStats) -> bool
 
 def underlines_text(rule: Box, lines: Sequence[TextLine], stats: TextStats) -> bool:
     """The rule is drawn through the foot of a line of text in the body's size or larger, from its
-    start to its end: the line's underline (a report's underlined side heading), no float's rule."""
+    start to its end: the line's underline (a report's underlined side heading), no float's rule; or,
+    no wider than an em, between the line's ends: an underscore TeX draws as a rule
+    ("calculate_d_nm.m")."""
     return any(
         line.size >= stats.body_size - 0.5
         and line.box.y0 + 0.6 * line.box.height <= rule.y0
         and rule.y1 <= line.box.y1 + 0.5
-        and abs(rule.x0 - line.box.x0) <= 3.0
-        and abs(rule.x1 - line.box.x1) <= line.size
+        and (
+            (abs(rule.x0 - line.box.x0) <= 3.0 and abs(rule.x1 - line.box.x1) <= line.size)
+            or (rule.width <= line.size and line.box.x0 <= rule.x0 and rule.x1 <= line.box.x1)
+        )
         for line in lines
     )

@@ -3017,3 +3017,31 @@ def test_an_italic_caption_ends_where_an_upright_indented_paragraph_opens() -> N
     rows = [lines[0], replace(lines[1], italic=True, block=7), *lines[2:]]
     (caption,) = find_captions(rows, body_size=13.0, line_gap=5.1)
     assert "mô tả" in caption.text
+
+
+def test_a_title_centred_under_a_label_set_smaller_in_small_capitals_is_the_caption_s() -> None:
+    # (an economics quarterly from a university press: "FIGURE II" in 6.5 pt small capitals, its
+    # title centred under it in the 8 pt of the legends, a blank half line between; where the
+    # legends' size is the commonest on the pages, the title is no body text resuming)
+    lines = [
+        line((210.0, 306.0, 244.2, 313.5), "FIGURE II", 1, 6.5),
+        line(
+            (100.1, 319.8, 354.2, 327.3), "The Distribution of Annual Drug Expenditure for Medicare Part D", 2
+        ),
+        line((194.1, 329.8, 260.2, 337.3), "Enrollees in 2008", 2),
+    ]
+    legend = [
+        line((93.7, 344.0, 375.5, 351.5), "Figure displays the distribution of total annual spending", 3),
+        line((78.7, 353.0, 375.5, 360.5), "in 2008 for our baseline sample. Each bar represents the set", 3),
+    ]
+    (caption, *_) = find_captions(lines + legend, body_size=8.0, line_gap=2.4)
+    assert caption.text == (
+        "FIGURE II The Distribution of Annual Drug Expenditure for Medicare Part D Enrollees in 2008"
+    )
+    # (a line of prose flush with the margin under a figure's label set smaller is the text resuming)
+    prose = [
+        line((78.7, 319.8, 375.6, 327.3), "The government changes the kink location each year and", 2),
+        line((78.7, 329.8, 375.6, 337.3), "the location of the bunching moves in virtual lock step as", 2),
+    ]
+    (caption,) = find_captions([lines[0], *prose], body_size=8.0, line_gap=2.4)
+    assert caption.text == "FIGURE II"

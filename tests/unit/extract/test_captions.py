@@ -38,6 +38,13 @@ from cephalo_ray.extract.captions import (
         ("F I G . 1 . Eriocaulon vamanae sp. nov. A, Habit", "figure", "Figure 1"),  # stops spaced too
         ("T A B L E. Diagnostic characters of the species", "table", "Table"),
         ("TABL E 1. Percentage contribution of diversity", "table", "Table 1"),  # small capitals broken
+        # (a health-services journal's kerned display capitals, broken into pieces by the text layer)
+        ("TA B LE 1 Variable means and standard deviations", "table", "Table 1"),
+        ("FIG U R E 2 Trends in mortality", "figure", "Figure 2"),
+        ("TA B LE IV Coefficients", "table", "Table 4"),
+        # (a student report from Word: the whole title in parentheses after the number)
+        ("Figure 24 (RedBall Environment)", "figure", "Figure 24"),
+        ("Figure 23(RedBlue doors Environment)", "figure", "Figure 23"),
         ("TEXT-FIG. 2. Additive diversity partitions", "figure", "Figure 2"),  # palaeontology's word
         ("Text-figure 3. Ranges of the species", "figure", "Figure 3"),
         # numbered within a part (IUPAC recommendations, reports): part VIII's first table
@@ -85,6 +92,11 @@ def test_caption_labels_are_normalised(text: str, kind: str, label: str) -> None
         "Text-figs. 2 and 3. The partitions",
         "Photos 3 and 4 show the plots",
         "Picture 2 shows the four-row strips",
+        # (a radio chip's data sheet closes the cited number with a full stop: "Figure 16. is a ...")
+        "Figure 16. is a scenario where a retransmission is needed",
+        "Table 3. lists the register map",
+        "Figure 2 (see below) shows the trend",
+        "Figure 2 (Appendix B) and the table",
     ],
 )
 def test_body_text_is_not_a_caption(text: str) -> None:

@@ -62,6 +62,10 @@ A4 = (596, 842)
         # (a Thai ministry's weekly bulletin from Word: no capitals, no punctuation after the number)
         ("ตารางที่ 1 จำนวนผู้ป่วยและเสียชีวิตด้วยโรคติดต่อที่สำคัญ", "table", "Table 1"),
         ("รูปที่ 2 แผนที่แสดงอัตราป่วย", "figure", "Figure 2"),
+        # (an Indonesian informatics skripsi from Word heads each listing "Kode Program 4.3", program code)
+        ("Kode Program 4.3 Fungsi Evaluasi Fitness", "figure", "Listing 4.3"),
+        ("Kode Sumber 2.1 Fungsi Utama", "figure", "Listing 2.1"),
+        ("Algoritma 1 Parsing sebuah kalimat", "figure", "Algorithm 1"),  # (Indonesian, as Malay)
     ],
 )
 def test_label_words_and_number_forms_of_more_languages(text: str, kind: str, label: str) -> None:
@@ -77,6 +81,7 @@ def test_label_words_and_number_forms_of_more_languages(text: str, kind: str, la
         "3. Results",
         "Table 1:2 ratio of the samples",  # (an ASCII colon before a digit is no label's end)
         "Hình 4.6 cho thấy kết quả của mô hình.",  # ("Figure 4.6 shows the model's results.")
+        "Kode Program 4.2 menunjukkan proses inisialisasi parameter",  # ("... shows the process")
     ],
 )
 def test_a_sentence_opening_with_the_word_or_number_is_no_caption(text: str) -> None:
@@ -434,3 +439,42 @@ def test_a_source_in_lower_case_goes_on_with_the_caption_and_a_capitalised_one_s
     ]
     (caption,) = find_captions(lines)
     assert caption.text == (f"{title} {source}" if kept else title)
+
+
+def decomposing_font(page: Any, fontname: str, marked: dict[str, str]) -> None:
+    """The page's font `fontname` read through a ToUnicode map that gives each code of `marked`
+    (a Latin-1 character written by `insert_text`) as a letter and a combining accent, as Word
+    writes Vietnamese: "Hình" reaches the text layer as "Hi" + U+0300 + "nh"."""
+    doc = page.parent
+    pairs = " ".join(
+        f"<{ord(code):02X}> <{''.join(f'{ord(c):04X}' for c in letters)}>" for code, letters in marked.items()
+    )
+    cmap = (
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /T1 def /CMapType 2 def "
+        "1 begincodespacerange <00> <FF> endcodespacerange 1 beginbfrange <20> <7E> <0020> endbfrange "
+        f"{len(marked)} beginbfchar {pairs} endbfchar "
+        "endcmap CMapName currentdict /CMap defineresource pop end end"
+    )
+    cmap_xref = doc.get_new_xref()
+    doc.update_object(cmap_xref, "<<>>")
+    doc.update_stream(cmap_xref, cmap.encode())
+    (font_xref,) = [font[0] for font in page.get_fonts() if font[4] == fontname]
+    doc.xref_set_key(font_xref, "ToUnicode", f"{cmap_xref} 0 R")
+
+
+def test_a_label_whose_accent_comes_as_a_combining_mark_still_opens_a_caption() -> None:
+    # (a Vietnamese course report from Word: every "Hình 2.1 ..." under a picture reached the text
+    # layer as "Hi" + a combining grave + "nh", so no label word matched and no figure was found)
+    doc = pymupdf.open()
+    prose_pages(doc, 1, size=A4, columns=((72, 524),), top=72, bottom=760, repeats=24)
+    page = doc.new_page(width=A4[0], height=A4[1])
+    prose(page, pymupdf.Rect(72, 72, 524, 300))
+    photo(page, pymupdf.Rect(117, 330, 497, 560))
+    page.insert_text((185, 585), "H¤nh 2.1 M¦ h¤nh OSI v¨ m¦ h¤nh ESP-NOW.", fontsize=12, fontname="tiit")
+    prose(page, pymupdf.Rect(72, 610, 524, 760))
+    decomposing_font(page, "tiit", {"¤": "i\u0300", "¦": "o\u0302", "¨": "a\u0300"})
+    (line,) = [line for line in read_text_lines(page) if line.italic]
+    assert line.text == "Hình 2.1 Mô hình OSI và mô hình ESP-NOW."
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 2.1" and pair["caption"] == line.text
+    assert iou(pair["bbox"], (117, 330, 497, 560)) > 0.9

@@ -673,3 +673,44 @@ def test_a_letter_spaced_continued_label_over_the_rest_of_a_table_makes_no_item_
     prose(page, pymupdf.Rect(305, table_bottom + 40, 550, 730), repeats=3)
     (pair,) = extract(doc)
     assert pair["label"] == "Table 2" and pair["bbox"][0] < 100
+
+
+def outlined_watermark(page: Any, rect: pymupdf.Rect) -> None:
+    """A word like "CONFIDENTIAL" written as grey glyph outlines across the text, corner to corner:
+    one path of many small shapes under the page's text, as a data sheet's template draws it."""
+    shape = page.new_shape()
+    for step in range(12):
+        x = rect.x0 + step * (rect.width - 30) / 11
+        y = rect.y1 - 30 - step * (rect.height - 30) / 11
+        shape.draw_quad(pymupdf.Quad((x, y + 12), (x + 18, y), (x + 30, y + 18), (x + 12, y + 30)))
+    shape.finish(color=None, fill=(0.5, 0.5, 0.5), fill_opacity=0.3)
+    shape.commit(overlay=False)
+
+
+def test_a_watermark_drawn_across_every_page_s_text_is_no_part_of_a_figure() -> None:
+    # (a sensor vendor's data sheet from Word: "CONFIDENTIAL" in grey outlines crosses every page
+    # from the lower left to the upper right, over prose and figures alike; the block diagram's box
+    # took the whole watermark in)
+    doc = pymupdf.open()
+    for number in range(4):
+        page = doc.new_page(width=612, height=792)
+        if number == 2:
+            prose(page, pymupdf.Rect(72, 72, 540, 390), repeats=10)
+            page.draw_rect(pymupdf.Rect(158, 410, 399, 569), width=1)
+            for row in range(3):
+                page.draw_rect(pymupdf.Rect(180, 425 + 45 * row, 250, 455 + 45 * row), width=0.8)
+                page.insert_text((190, 443 + 45 * row), f"Stage {row + 1}", fontsize=8, fontname="helv")
+                page.draw_line((250, 440 + 45 * row), (330, 440 + 45 * row), width=0.8)
+            page.insert_text(
+                (122, 621),
+                "Figure 1. Block Diagram of AFE and its Interfaces to Sensor",
+                fontsize=10,
+                fontname="hebo",
+            )
+            prose(page, pymupdf.Rect(72, 636, 540, 720))
+        else:
+            prose(page, pymupdf.Rect(72, 72, 540, 720), repeats=20)
+        outlined_watermark(page, pymupdf.Rect(99, 196, 522, 609))
+    (pair,) = extract(doc)
+    assert pair["label"] == "Figure 1"
+    assert iou(pair["bbox"], (158, 410, 399, 569)) > 0.85

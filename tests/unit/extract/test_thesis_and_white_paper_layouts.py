@@ -431,3 +431,17 @@ def test_a_paragraph_opening_with_a_label_set_in_as_its_first_row_cites_the_figu
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 3.11"
     assert iou(pair["bbox"], tuple(picture)) > 0.9
+
+
+def test_underscores_drawn_as_rules_inside_a_tables_caption_and_a_heading_are_text() -> None:
+    # (an aerospace graduation report from LaTeX: "calculate_d_nm.m" in a table's caption and in the
+    # side heading under the table, each underscore a 4 pt rule in the line's foot; read as rules,
+    # they stretched the table up into its caption and down to the heading)
+    caption = line((170.6, 72.7, 438.3, 83.3), "Table 3.3: IN/OUT parameters of calculate d nm.m", 1, 12.0)
+    heading = line((91.8, 169.5, 170.1, 180.1), "calculate v.m", 5, 12.0)
+    stats = TextStats(body_size=12.0, column_width=432.0)
+    for underscore in (Box(394.5, 80.5, 398.5, 81.0), Box(143.7, 177.4, 148.3, 177.9)):
+        assert underlines_text(underscore, [caption, heading], stats)
+    # (a tick mark beside a chart's label, or a rule under a table, is no underscore)
+    assert not underlines_text(Box(440.0, 80.5, 444.0, 81.0), [caption, heading], stats)
+    assert not underlines_text(Box(117.9, 136.6, 490.9, 137.1), [caption, heading], stats)
