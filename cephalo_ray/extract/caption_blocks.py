@@ -787,6 +787,8 @@ def next_column_lines(
         return []
     head = min(right, key=lambda index: lines[index].box.y0)
     first = lines[head]
+    if not any(char.isalpha() for char in first.text):
+        return []  # a bare number heading the next column is a chart's tick, no caption's words
     if any(
         drawing.horizontal_overlap(first.box) > 0
         and -1 <= first.box.y0 - drawing.y1 <= 1.5 * first.box.height

@@ -428,6 +428,61 @@ def split_between_captions(
     return clusters
 
 
+def split_between_stacked_captions(
+    clusters: list[Cluster],
+    graphics: Sequence[Graphic],
+    captions: Sequence[Caption],
+    lines: Sequence[TextLine],
+    habits: Mapping[str, str],
+) -> list[Cluster]:
+    """A cluster right under a caption whose kind heads its items and right over one whose kind
+    closes them holds both items, one over the other (a table under its title with a picture set
+    right under its last rule, captioned under it): it is split at the widest band of white across
+    it that no element crosses, each part going to its caption."""
+    split: list[Cluster] = []
+    for cluster in clusters:
+        box = cluster.box
+        heads = [
+            caption.box
+            for caption in captions
+            if habits.get(caption.label.kind) == "above"
+            and caption.box.horizontal_overlap(box) > 0
+            and -1.0 <= box.y0 - caption.box.y1 <= 1.5 * caption.box.height
+        ]
+        closes = [
+            caption.box
+            for caption in captions
+            if habits.get(caption.label.kind) == "below"
+            and caption.box.horizontal_overlap(box) > 0
+            and -1.0 <= caption.box.y0 - box.y1 <= 1.5 * caption.box.height
+        ]
+        members = [g for g in graphics if g.box.intersection_area(box) >= 0.9 * g.box.area and g.box.area > 0]
+        cut = widest_white_band([g.box for g in members] + [lines[index].box for index in cluster.lines], box)
+        if cluster.text_only or not heads or not closes or cut is None:
+            split.append(cluster)
+            continue
+        for upper in (True, False):
+            side = [g for g in members if (g.box.center_y < cut) == upper]
+            texts = [index for index in cluster.lines if (lines[index].box.center_y < cut) == upper]
+            images = sum(1 for g in side if g.kind == "image")
+            union = union_of([*(g.box for g in side), *(lines[index].box for index in texts)])
+            split.append(Cluster(union, images, len(side) - images, texts))
+    return split
+
+
+def widest_white_band(boxes: Sequence[Box], within: Box) -> float | None:
+    """The middle of the widest band of white across `within` between the boxes (none crossing it),
+    or None where every part touches the next."""
+    spans = sorted((b.y0, b.y1) for b in boxes)
+    best: tuple[float, float] | None = None
+    reach = within.y0
+    for top, bottom in spans:
+        if top > reach and (best is None or top - reach > best[1] - best[0]):
+            best = (reach, top)
+        reach = max(reach, bottom)
+    return None if best is None or best[0] <= within.y0 else (best[0] + best[1]) / 2
+
+
 def split_at_caption_rows(
     clusters: list[Cluster],
     graphics: Sequence[Graphic],

@@ -39,6 +39,7 @@ from cephalo_ray.extract.claims import (
     past_table_foot,
     split_at_caption_rows,
     split_between_captions,
+    split_between_stacked_captions,
     vertical_claim,
 )
 from cephalo_ray.extract.clusters import (
@@ -227,6 +228,7 @@ def pair_regions(
         middle = (text_left + text_right) / 2
         clusters = [part for cluster in clusters for part in split_at_gutter(cluster, lines, middle)]
     clusters = split_between_captions(clusters, visible, captions, lines)
+    clusters = split_between_stacked_captions(clusters, visible, captions, lines, habits)
     clusters = split_at_caption_rows(clusters, visible, captions, lines)
     clusters = with_ruled_tables_apart(clusters, visible, captions, lines, caption_reach(stats))
     # a legend ending "(continued)" whose rest stands on the page under "Fig. 1. (continued)" heads

@@ -3045,3 +3045,46 @@ def test_a_title_centred_under_a_label_set_smaller_in_small_capitals_is_the_capt
     ]
     (caption,) = find_captions([lines[0], *prose], body_size=8.0, line_gap=2.4)
     assert caption.text == "FIGURE II"
+
+
+def test_a_table_titled_over_it_and_a_picture_set_right_under_its_last_rule_part_at_the_white() -> None:
+    # (an Indonesian management journal from Word: "Tabel 6." over a grid of three rules, the
+    # picture of "Gambar 2." four points under its bottom rule, its caption under it; drawn as one
+    # cluster, the figure took the table and the table's title was left with nothing)
+    stats = TextStats(12.0, 430.0, 2.0)
+    title = line((234.7, 367.0, 409.8, 383.6), "Tabel 6. Hasil Pengujian Hipotesis", 1, 12.0)
+    cells = [
+        line((108.1, 386.0 + 15 * row, 224.8, 399.0 + 15 * row), label, 2 + row, 11.0)
+        for row, label in enumerate(
+            ["Hubungan antar Variabel", "Iklim Organisasi -> OCB", "Kepribadian A -> OCB"]
+        )
+    ] + [
+        line((270.6, 401.0 + 15 * row, 298.1, 414.0 + 15 * row), value, 6 + row, 11.0)
+        for row, value in enumerate(["0.613", "0.159"])
+    ]
+    rules = [Graphic(Box(102.7, y, 535.9, y + 0.5), "path") for y in (382.7, 400.0, 431.0)]
+    picture = Graphic(Box(102.9, 435.0, 532.3, 650.0), "image")
+    caption = line((298.0, 653.6, 451.3, 670.3), "Gambar 2. Hasil Uji Hipotesis", 9, 12.0)
+    regions = pair_regions([title, *cells, caption], [*rules, picture], PAGE, stats)
+    found = {item.caption.label.label: item.box for item in regions.items if item.caption}
+    assert found.keys() == {"Table 6", "Figure 2"}
+    assert found["Table 6"].y1 <= 432 and found["Figure 2"].y0 >= 434
+
+
+def test_a_tick_label_at_the_head_of_the_next_column_is_no_rest_of_a_caption_at_a_column_foot() -> None:
+    # (a statistics journal from Wiley: a figure's caption in 7 pt closes the left column, its
+    # chart's ticks in 7 pt stand above it, the highest of them right of the caption's end)
+    caption = line(
+        (49.8, 730.6, 323.4, 737.0),
+        "Figure 8. Relationship between caliper width and estimated treatment effect in case study.",
+        9,
+        7.0,
+    )
+    tick = line((332.0, 468.8, 345.6, 475.3), "0.07", 3, 7.0)
+    (found,) = find_captions([tick, caption], body_size=9.0)
+    assert found.text == caption.text
+    # (words in the caption's size there go on with it: its sentence carried to the next column)
+    rest = line((332.0, 468.8, 420.6, 475.3), "and in the simulations.", 3, 7.0)
+    unfinished = replace(caption, text=caption.text.removesuffix(" in case study."))
+    (found,) = find_captions([rest, unfinished], body_size=9.0)
+    assert found.text.endswith("and in the simulations.")
