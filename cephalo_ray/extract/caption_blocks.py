@@ -596,7 +596,12 @@ def continues_turned_caption(
         if lines[member].box.horizontal_overlap(last.box)
         >= 0.5 * min(lines[member].box.width, last.box.width)
     )
-    level = abs(candidate.box.y1 - row.y1) <= 3.0 or abs(candidate.box.y0 - row.y0) <= 3.0
+    # (or centred on it: a label centred over its title, as a landscape page sets them)
+    level = (
+        abs(candidate.box.y1 - row.y1) <= 3.0
+        or abs(candidate.box.y0 - row.y0) <= 3.0
+        or abs(candidate.box.center_y - row.center_y) <= 3.0
+    )
     apart = max(candidate.box.x0 - last.box.x1, last.box.x0 - candidate.box.x1)
     return level and -0.5 * last.size <= apart <= 0.8 * last.size
 

@@ -140,6 +140,9 @@ CITING_VERB_AFTER_STOP = re.compile(
     r"^\.\s+(?:is|are|shows?|illustrates?|depicts?|presents?|gives?|lists?|summari[sz]es?|describes?"
     r"|displays?|contains?|compares?|plots?)\s+[a-z]"
 )
+# "Table 15 DC Characteristics) to reset the chip": a citation in parentheses wrapped to open the
+# line, its closing parenthesis and the sentence running on in lower case after the item's name
+CITATION_CLOSED_IN_TITLE = re.compile(r"^\s+[A-Z][^()]*?[a-z]{2,}\)\s+[a-z]{2,}")
 # "Figure 2 Steps of the method", "Abbildung 1 Überblick": a title in capitals right after the
 # number (one space); in Chinese and Japanese, an ideograph or katakana after a space ("图1 系统结构"; "表1に" is a sentence);
 # a tab may stand for the space ("Fig. 2 \tFramework for analysis", as Word sets a tab stop)
@@ -484,7 +487,7 @@ def parse_caption_start(text: str, label_is_bold: bool = False) -> CaptionLabel 
     titled = opens_title(rest) or (
         match["word"] in CJK_LABEL_WORDS and CJK_TITLE_START.match(rest) is not None
     )
-    if CITING_VERB_AFTER_STOP.match(rest):
+    if CITING_VERB_AFTER_STOP.match(rest) or CITATION_CLOSED_IN_TITLE.match(rest):
         return None
     continued = CONTINUED.match(rest) is not None  # "Table S7 (continued)" heads a page
     if not (CAPTION_DELIMITER.match(rest) or label_is_bold or shouted or titled or continued):

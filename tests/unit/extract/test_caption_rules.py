@@ -3088,3 +3088,20 @@ def test_a_tick_label_at_the_head_of_the_next_column_is_no_rest_of_a_caption_at_
     unfinished = replace(caption, text=caption.text.removesuffix(" in case study."))
     (found,) = find_captions([rest, unfinished], body_size=9.0)
     assert found.text.endswith("and in the simulations.")
+
+
+def test_a_turned_label_centred_over_its_longer_title_reads_on_into_it() -> None:
+    # (a political-science journal's landscape figure on an upright page: "Figure 4." in italics
+    # and its title under it, both set sideways and centred on the chart, the title longer at both ends)
+    label = replace(line((327.6, 315.1, 335.4, 343.0), "Figure 4.", 1, 7.7), turn=1, italic=True)
+    title = replace(
+        line(
+            (337.9, 178.4, 345.0, 475.9),
+            "Distribution of Estimated Change in Vaccination Outcomes Across Multiverse of Models.",
+            1,
+            7.7,
+        ),
+        turn=1,
+    )
+    (caption,) = find_captions([title, label], body_size=9.5)
+    assert caption.text == f"Figure 4. {title.text}"
