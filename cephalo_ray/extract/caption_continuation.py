@@ -163,7 +163,7 @@ def continues_caption(
         and abs(candidate.box.x0 - last.box.x0) > 2 * last.size
         and not candidate.bold_start
         and is_wordy(candidate.text, 4)
-        and not centred_under(lines, last, candidate)
+        and not title_centred_under_label(lines, last, candidate)
     ):
         # (a figure's label alone in the captions' smaller size, centred under its picture: a line
         # in the body's size, not flush with it, is the text resuming; a table's title may run
@@ -226,7 +226,7 @@ def continues_caption(
         # university press sets "FIGURE II" over its title)
         centred_head = (
             (last.bold_start and candidate.bold_start) or candidate.size - last.size >= 1.0
-        ) and centred_under(lines, last, candidate)
+        ) and title_centred_under_label(lines, last, candidate)
         # (a label ruled off from its legend stands as far from it as the rule takes)
         set_apart = ruled_off or ((own_font or centred_head) and alone_on_its_row(lines, last))
         return text_under_label(last, candidate, line_gap, set_apart) or title_under_label_set_right(
@@ -756,7 +756,7 @@ def alone_on_its_row(lines: Sequence[TextLine], label: TextLine) -> bool:
     )
 
 
-def centred_under(lines: Sequence[TextLine], label: TextLine, candidate: TextLine) -> bool:
+def title_centred_under_label(lines: Sequence[TextLine], label: TextLine, candidate: TextLine) -> bool:
     """The line stands alone on its row, centred under the label (within two points) and set in from
     both ends of a line near it (a centred title, not a row of prose filling the column)."""
     inset = 2 * candidate.size
