@@ -488,7 +488,7 @@ def caption_pending(
         tokens = 0
         started = time.perf_counter()
         busy = 0.0  # the actors' working time, model loading excluded
-        seen: set[str] = set()
+        outcomes = 0  # one per (image, prompt): the driver holds no image id
         with tqdm(total=images * len(prompts), unit="answer", desc="caption", file=sys.stderr) as bar:
             batch: Any  # a pyarrow.Table (batch_format="pyarrow")
             for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -496,7 +496,7 @@ def caption_pending(
                     statuses[status] += 1
                 tokens += sum(batch.column("completion_tokens").to_pylist())
                 busy += sum(batch.column("busy_seconds").to_pylist())
-                seen.update(batch.column("image_id").to_pylist())
+                outcomes += batch.num_rows
                 bar.update(batch.num_rows)
                 bar.set_postfix(failed=statuses[STATUS_FAILED] + statuses[STATUS_RETRY])
         seconds = time.perf_counter() - started
@@ -509,7 +509,8 @@ def caption_pending(
     answered_now = statuses[STATUS_OK]
     return {
         **checks,
-        "images": len(seen),  # every image has an outcome, unreadable ones too
+        # every image has an outcome for each prompt, unreadable ones too
+        "images": outcomes // max(1, len(prompts)),
         "prompts": len(prompts),
         "answered_now": answered_now,
         "skipped": statuses[STATUS_SKIPPED],

@@ -367,7 +367,7 @@ def run(config: RefineConfig) -> dict[str, Any]:
         warnings = [warning] if (warning := vision_numbers_warning(config)) else []
         for line in warnings:
             print(f"refine: WARNING: {line}", file=sys.stderr)
-        outcomes: Mapping[str, tuple[str, str | None]] | Tally = {}
+        outcomes = Tally()
         stop_reason = None
         seconds = 0.0
         unchanged = finished_on_the_same_upstream(root.previous, digest) and not stored
@@ -487,21 +487,24 @@ def answered(ledger: Any, redo: set[str], stored: Mapping[str, Any]) -> Mapping[
 
 
 class Tally(Counter[str]):
-    """Outcomes of pairs by status (`errors`: by error kind), for runs whose pairs are not listed."""
+    """Outcomes of pairs by status (`errors`: by error kind): all the driver keeps of a run's
+    outcomes, a few counters however many pairs pass (Ray Data hands each output block over once)."""
 
-    def __init__(self, statuses: Mapping[str, int], errors: Mapping[str, int] | None = None) -> None:
-        super().__init__(statuses)
+    def __init__(
+        self, statuses: Mapping[str, int] | None = None, errors: Mapping[str, int] | None = None
+    ) -> None:
+        super().__init__(statuses or {})
         self.errors = Counter(errors or {})
 
+    def add(self, outcomes: Any) -> None:
+        """Count a batch of outcome rows: an Arrow table with `status` and `error` (a kind or null)."""
+        import pyarrow.compute as pc
 
-def tally(outcomes: Mapping[str, tuple[str, str | None]] | Tally) -> Tally:
-    """Pair outcomes (pair_id -> (status, error)) counted by status and by error kind."""
-    if isinstance(outcomes, Tally):
-        return outcomes
-    return Tally(
-        Counter(status for status, _ in outcomes.values()),
-        Counter(error for _, error in outcomes.values() if error),
-    )
+        for found in pc.value_counts(outcomes.column("status")).to_pylist():
+            self[found["values"]] += found["counts"]
+        errors = outcomes.column("error").drop_null()
+        for found in pc.value_counts(errors.filter(pc.not_equal(errors, ""))).to_pylist():
+            self.errors[found["values"]] += found["counts"]
 
 
 def outcomes_of_a_finished_run(ledger: Any, previous: dict[str, Any] | None) -> Tally:
@@ -523,8 +526,9 @@ def refine_pending(
     settings: Any,
     stored: Mapping[str, Mapping[str, str]],
     provenance: dict[str, dict[str, Any]],
-) -> tuple[dict[str, tuple[str, str | None]], str | None, float]:
-    """Run the Ray Data pipeline; returns pair_id -> (status, error), the stop reason and seconds."""
+) -> tuple[Tally, str | None, float]:
+    """Run the Ray Data pipeline; returns the pairs' outcomes counted, the stop reason and seconds."""
+    import pyarrow.compute as pc
     import ray
     from ray.data import ActorPoolStrategy, DataContext
     from tqdm import tqdm
@@ -582,24 +586,16 @@ def refine_pending(
             num_cpus=config.resources.num_cpus,
             **secret_env(config),
         )
-        outcomes: dict[str, tuple[str, str | None]] = {}
+        outcomes = Tally()
         spent = 0.0
         try:
             with tqdm(total=pairs_in, unit="pair", desc="refine", file=sys.stderr) as bar:
                 batch: Any  # a pyarrow.Table (batch_format="pyarrow")
                 for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
-                    for pair_id, status, error in zip(
-                        batch.column("pair_id").to_pylist(),
-                        batch.column("status").to_pylist(),
-                        batch.column("error").to_pylist(),
-                        strict=True,
-                    ):
-                        outcomes[pair_id] = (status, error)
-                    spent += sum(batch.column("cost_usd").to_pylist())
+                    outcomes.add(batch)
+                    spent += pc.sum(batch.column("cost_usd")).as_py() or 0.0
                     bar.update(batch.num_rows)
-                    bar.set_postfix(
-                        usd=f"{spent:.4f}", errors=sum(1 for _, error in outcomes.values() if error)
-                    )
+                    bar.set_postfix(usd=f"{spent:.4f}", errors=outcomes.errors.total())
         except Exception as error:  # Ray wraps actor errors; surface the teacher's own words
             cause = find_cause(error, TeacherUnavailable)  # Ray wraps it: found by its name
             if cause is not None:
@@ -639,7 +635,6 @@ def stored_replies(storage: Any, root: str) -> Any:
     """The teacher replies the root keeps, as an Arrow table (pair_id, cache_key, file): one row per
     pair, from the latest file that holds it."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from cephalo_ray.ledger import committed_files, committed_names
     from cephalo_ray.refine.stage import LAYOUT, REPLIES_DIR
@@ -656,12 +651,18 @@ def stored_replies(storage: Any, root: str) -> Any:
     empty = pa.schema([("pair_id", pa.string()), ("cache_key", pa.string()), ("file", pa.string())])
     if not parts:
         return empty.empty_table()
-    replies = pa.concat_tables(parts)
-    replies = replies.append_column("order", pa.array(range(replies.num_rows), pa.int64()))
     # (a pair answered again in a later file: the later reply stands)
-    latest = replies.group_by("pair_id").aggregate([("order", "max")]).column("order_max")
-    kept = replies.filter(pc.is_in(replies.column("order"), value_set=latest))
-    return kept.select(["pair_id", "cache_key", "file"])
+    return last_row_per(pa.concat_tables(parts), "pair_id")
+
+
+def last_row_per(table: Any, key: str) -> Any:
+    """The last row of each value of `key` in an Arrow table (later files are read later), in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ordered = table.append_column("_order", pa.array(range(table.num_rows), pa.int64()))
+    latest = ordered.group_by(key).aggregate([("_order", "max")]).column("_order_max")
+    return ordered.filter(pc.is_in(ordered.column("_order"), value_set=latest)).drop_columns(["_order"])
 
 
 def plan_split_of(config: RefineConfig, storage: Any, pair_files: list[str]) -> Any:
@@ -670,17 +671,29 @@ def plan_split_of(config: RefineConfig, storage: Any, pair_files: list[str]) -> 
     Raises:
         ConfigError: when val_fraction asks for a val split that whole documents cannot give.
     """
+    import pyarrow.compute as pc
+
     from cephalo_ray.output_root import manifest_files, read_manifest
     from cephalo_ray.refine.split import plan_split
     from cephalo_ray.storage import join
 
     upstream = storage.read_parquet(pair_files, columns=["doc_id"])
-    pairs_per_document = Counter(upstream.column("doc_id").to_pylist() if upstream is not None else [])
+    pairs_per_document = Counter(
+        {
+            found["values"]: found["counts"]
+            for found in (
+                pc.value_counts(upstream.column("doc_id")).to_pylist() if upstream is not None else []
+            )
+        }
+    )
     previous = read_manifest(storage, config.output) or {}
     listed = manifest_files(storage, config.output, previous)
     refined_files = [join(config.output, name) for name in listed.get("refined", [])]
     refined = storage.read_parquet(refined_files, columns=["doc_id", "split"])
-    fixed = dict(zip(*refined.to_pydict().values(), strict=True)) if refined is not None else {}
+    fixed = {}
+    if refined is not None and refined.num_rows:  # per document: the split of its latest refined row
+        kept = last_row_per(refined, "doc_id")
+        fixed = dict(zip(kept.column("doc_id").to_pylist(), kept.column("split").to_pylist(), strict=True))
     plan = plan_split(pairs_per_document, config.val_fraction, fixed)
     if config.val_fraction > 0 and plan.train_pairs and not plan.val_documents:
         smallest = min(pairs_per_document.values())
@@ -694,7 +707,10 @@ def plan_split_of(config: RefineConfig, storage: Any, pair_files: list[str]) -> 
 
 
 def achieved_split(storage: Any, root: str) -> dict[str, Any]:
-    """Pairs and documents per split among the refined rows the root holds."""
+    """Pairs and documents per split among the refined rows the root holds (counted in Arrow: the
+    driver holds no row per pair)."""
+    import pyarrow as pa
+
     from cephalo_ray.ledger import committed_files, committed_names
     from cephalo_ray.refine.stage import LAYOUT, REFINED_DIR
     from cephalo_ray.storage import join
@@ -703,11 +719,18 @@ def achieved_split(storage: Any, root: str) -> dict[str, Any]:
     names = committed_names(storage, root, LAYOUT.ledger_dir)
     files = committed_files(storage, root, [REFINED_DIR], names)[REFINED_DIR]
     table = storage.read_parquet([join(root, name) for name in files], columns=["pair_id", "doc_id", "split"])
-    rows = {row["pair_id"]: row for row in (table.to_pylist() if table is not None else [])}.values()
-    pairs = Counter(row["split"] for row in rows)
-    documents = {
-        split: len({row["doc_id"] for row in rows if row["split"] == split}) for split in ("train", "val")
+    if table is None or table.num_rows == 0:
+        table = pa.table({name: pa.array([], pa.string()) for name in ("pair_id", "doc_id", "split")})
+    # a pair answered again in a later file counts once, with the split of its latest row
+    table = last_row_per(table, "pair_id")
+    counted = {
+        row["split"]: row
+        for row in table.group_by("split")
+        .aggregate([("pair_id", "count"), ("doc_id", "count_distinct")])
+        .to_pylist()
     }
+    pairs = {split: counted.get(split, {}).get("pair_id_count", 0) for split in ("train", "val")}
+    documents = {split: counted.get(split, {}).get("doc_id_count_distinct", 0) for split in ("train", "val")}
     total = pairs["train"] + pairs["val"]
     return {
         "train_pairs": pairs["train"],
@@ -896,7 +919,7 @@ def dry_run(config: RefineConfig, storage: Any, pair_files: list[str], price: An
 
 def summarise(
     ledger: Any,
-    outcomes: Mapping[str, tuple[str, str | None]] | Tally,
+    outcomes: Tally,
     pairs_in: int,
     stop_reason: str | None,
     seconds: float,
@@ -914,7 +937,7 @@ def summarise(
 
     if ledger.num_rows == 0:
         ledger = refine_ledger_schema().empty_table()
-    statuses = tally(outcomes)
+    statuses = outcomes
     sent_now = statuses[STATUS_OK] + statuses[STATUS_FAILED] + statuses[RETRY]
 
     def having(status: str) -> int:

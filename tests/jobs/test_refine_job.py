@@ -651,9 +651,9 @@ def test_pairs_a_retried_batch_commits_twice_are_kept_once(
     make_extract_root(Storage(), str(tmp_path / "extract"), pairs)
     groupings = [[0, 1, 2], [2, 3, 4], [1]]  # the lost actor's batch, then two overlapping retries
 
-    def lost_worker_pipeline(config: RefineConfig, root: Any, *_: Any) -> tuple[dict[str, Any], None, float]:
+    def lost_worker_pipeline(config: RefineConfig, root: Any, *_: Any) -> tuple[Any, None, float]:
         settings = refine_pairs.refine_settings(config, Price())
-        outcomes: dict[str, Any] = {}
+        outcomes = refine_pairs.Tally()
         for grouping in groupings:
             stage = RefineStage(
                 root.committer, settings, {}, Governor(), None, concurrency=8
@@ -662,12 +662,7 @@ def test_pairs_a_retried_batch_commits_twice_are_kept_once(
                 refine_pairs.PAIR_COLUMNS
             )
             result = stage(batch)
-            outcomes.update(
-                {
-                    pair_id: (status, None)
-                    for pair_id, status in zip(result["pair_id"], result["status"], strict=True)
-                }
-            )
+            outcomes.add(pa.table({"status": result["status"], "error": result["error"]}))
         if killed_while_settling:  # the driver dies right after the first rewrite has committed
             commit_batch = ledger.commit_batch
 

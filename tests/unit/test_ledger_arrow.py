@@ -220,7 +220,11 @@ def test_refine_answered_and_counts_equal_the_python_computation() -> None:
         done = refine_pairs.answered(ledger, redo, stored)
         expected = {row["pair_id"]: row["cache_key"] for row in rows if row["status"] not in redo}
         assert dict(done) == {pair_id: key for pair_id, key in expected.items() if pair_id not in stored}
-    outcomes = {"p2": ("failed", "Unparseable"), "p3": ("retry", "Timeout"), "p4": ("cached", None)}
+    outcomes = refine_pairs.Tally()  # counted a batch at a time, as the driver does
+    outcomes.add(pa.table({"status": ["failed", "retry"], "error": ["Unparseable", "Timeout"]}))
+    outcomes.add(pa.table({"status": ["cached"], "error": pa.nulls(1, pa.string())}))
+    outcomes.add(pa.table({"status": pa.array([], pa.string()), "error": pa.array([], pa.string())}))
+    assert outcomes == {"failed": 1, "retry": 1, "cached": 1}
     summary = refine_pairs.summarise(ledger, outcomes, 6, None, 2.0, {}, "v1")
     counts = summary.counts
     assert (counts["pairs_ok"], counts["pairs_failed"], counts["pairs_retry"]) == (3, 2, 1)
@@ -271,3 +275,20 @@ def test_stored_replies_to_filter_again_equal_the_python_selection(
     }
     assert dict(found) == expected
     assert isinstance(found, ColumnLookup) and len(pickle.dumps(found)) < 4096
+
+
+def test_the_last_row_per_key_is_the_later_file_s_row() -> None:
+    """A pair answered again in a later file counts once, as that file has it (refine's split counts,
+    stored replies and fixed document splits all read their rows this way)."""
+    from cephalo_ray.jobs import refine_pairs
+
+    table = pa.table(
+        {"pair_id": ["a", "b", "a", "c", "b"], "split": ["train", "train", "val", "train", "val"]}
+    )
+    kept = refine_pairs.last_row_per(table, "pair_id")
+    assert kept.column_names == ["pair_id", "split"]
+    assert sorted(kept.to_pylist(), key=lambda row: row["pair_id"]) == [
+        {"pair_id": "a", "split": "val"},
+        {"pair_id": "b", "split": "val"},
+        {"pair_id": "c", "split": "train"},
+    ]
