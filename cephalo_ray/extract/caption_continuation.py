@@ -218,6 +218,10 @@ def continues_caption(
     ):
         return True
     if len(members) == 1 and is_label_alone(last.text):
+        if numbered_heading(candidate) and (
+            candidate.bold_start != last.bold_start or candidate.size >= last.size + 1.0
+        ):
+            return False  # the next section's numbered heading under a caption that is its label alone
         # (a title in a caption font of its own may stand further off under a label set apart; so may
         # a title in plain italics under a bold label, as APA's style sets them a blank line apart,
         # and a bold title centred under a bold label, as a Word paper's float heads are set)
@@ -229,8 +233,10 @@ def continues_caption(
         ) and title_centred_under_label(lines, last, candidate)
         # (a label ruled off from its legend stands as far from it as the rule takes)
         set_apart = ruled_off or ((own_font or centred_head) and alone_on_its_row(lines, last))
-        return text_under_label(last, candidate, line_gap, set_apart) or title_under_label_set_right(
-            lines, last, candidate
+        return (
+            text_under_label(last, candidate, line_gap, set_apart)
+            or title_under_label_set_right(lines, last, candidate)
+            or title_promised_by_colon(lines, last, candidate)
         )
     if heads_axis(lines, candidate) or in_row_of_labels(lines, members, candidate):
         return False  # a chart's axis unit over its tick labels ("1000 Mboe" over "900"), or its bar labels
@@ -787,6 +793,21 @@ def text_under_label(label: TextLine, candidate: TextLine, line_gap: float, set_
     return under_label and -overlap_allowed(label.box, candidate.box) <= gap <= widest
 
 
+def title_promised_by_colon(lines: Sequence[TextLine], label: TextLine, candidate: TextLine) -> bool:
+    """A label ending in a colon alone on a centred row promises its title: the row centred under it
+    (within two points), alone on its row, up to two lines' height lower ("Cuadro 1:", a blank line,
+    then the title, as a LaTeX class sets the label and title on rows of their own)."""
+    gap = candidate.box.y0 - label.box.y1
+    return (
+        label.text.rstrip().endswith(":")
+        and abs(candidate.box.center_x - label.box.center_x) <= 2.0
+        and abs(candidate.size - label.size) <= 0.5
+        and 0.0 <= gap <= 2.0 * label.size
+        and alone_on_its_row(lines, label)
+        and alone_on_its_row(lines, candidate)
+    )
+
+
 def title_under_label_set_right(lines: Sequence[TextLine], label: TextLine, candidate: TextLine) -> bool:
     """A label alone at the right of its row over a title centred under it, each alone on its row
     ("Таблица 2.1" flush right, then "Конфигурации VGG" centred and bold, as Russian standards set
@@ -887,8 +908,10 @@ def next_row_of_caption(
     indented = len(members) == 1 and 0.5 * size <= box.x0 - last.box.x0 <= 2 * size
     broken_off = broken_off and not indented
     # (not in a document whose body is set solid: a caption there is too; a paragraph's space
-    # after its last row parts it from the heading or the body text that follows)
-    broken_off = broken_off and line_gap >= 0.1 * size
+    # after its last row parts it from the heading or the body text that follows; but a caption in
+    # italics going on flush left in italics of its size is no upright body text or larger heading)
+    italic_run = last.italic and candidate.italic and aligned and abs(candidate.size - last.size) <= 0.5
+    broken_off = broken_off and (line_gap >= 0.1 * size or italic_run)
     # (nor when the line under it is a numbered section heading: "2. DISCUSSIONS" opens the body)
     broken_off = broken_off and not numbered_heading(candidate)
     reach = max(reach, 1.25 * size) if broken_off else reach

@@ -288,7 +288,8 @@ def vertical_claim(
         return box.y1 <= nearest.y0 if upward else box.y0 >= nearest.y1
 
     # (a displayed formula numbered at the margin, "(20)" on its row, beyond the rest of what the
-    # caption claims is the text's, however many bars and rows its roots and fractions draw)
+    # caption claims is the text's, however many bars and rows its roots and fractions draw; so is
+    # one beside the caption's span where the rest stands over it: the text wrapped round a figure)
     numbered = {
         i
         for i in chosen
@@ -297,7 +298,16 @@ def vertical_claim(
     others = [clusters[i].box for i in chosen if i not in numbered]
     if numbered and others:
         nearest_other = nearest_to_caption(others)
-        chosen = [i for i in chosen if i not in numbered or not beyond(clusters[i].box, nearest_other)]
+        over_caption = any(box.horizontal_overlap(caption) > 0 for box in others)
+        chosen = [
+            i
+            for i in chosen
+            if i not in numbered
+            or not (
+                beyond(clusters[i].box, nearest_other)
+                or (over_caption and clusters[i].box.horizontal_overlap(caption) <= 0)
+            )
+        ]
     # (a displayed formula beyond the drawing nearest the caption is the text's, not the figure's)
     drawings = [i for i in chosen if clusters[i].images or clusters[i].paths > 2]
     if drawings:
@@ -366,12 +376,13 @@ def sides_of(members: Sequence[Graphic], cut: float, slack: float) -> tuple[list
 
 
 def gutter_between(members: Sequence[Graphic], low: float, high: float, middle: float) -> float | None:
-    """The middle of the white column between graphics, from low to high, nearest `middle`."""
+    """The middle of the white column between graphics, from low to high, nearest `middle` (where two
+    pictures abut, their shared edge)."""
     spans = sorted((g.box.x0, g.box.x1) for g in members)
     gutters: list[float] = []
     reach = spans[0][1] if spans else high
     for x0, x1 in spans[1:]:
-        if x0 > reach and low < (reach + x0) / 2 < high:
+        if x0 >= reach and low < (reach + x0) / 2 < high:
             gutters.append((reach + x0) / 2)
         reach = max(reach, x1)
     return min(gutters, key=lambda x: abs(x - middle), default=None)

@@ -826,6 +826,104 @@ def test_a_label_alone_ending_in_a_full_stop_takes_the_title_under_it() -> None:
     )
 
 
+def test_a_centred_label_ending_in_a_colon_takes_the_centred_title_a_blank_line_under_it() -> None:
+    # a LaTeX class that sets "Cuadro 1:" alone on a centred row, a blank line, then the title centred
+    # in the body's font and size, over the table's header row
+    lines = [
+        line(
+            (86.9, 204.5, 443.9, 213.3),
+            "El Cuadro 1 resume la estadística descriptiva de las variables.",
+            5,
+            10,
+        ),
+        line((274.4, 226.7, 317.6, 235.6), "Cuadro 1:", 6, 10.0),
+        line(
+            (168.1, 250.6, 427.2, 259.5),
+            "Estadística descriptiva de las variables utilizadas 2016-2019",
+            7,
+            10,
+        ),
+        line((258.8, 275.3, 291.0, 282.6), "Promedio", 8, 8.0),
+        line((313.5, 275.3, 382.6, 282.6), "Desviación Estandar", 9, 8.0),
+        line((408.2, 275.3, 434.1, 282.6), "Mínimo", 10, 8.0),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=3.1)
+    assert caption.text == "Cuadro 1: Estadística descriptiva de las variables utilizadas 2016-2019"
+    # a figure's: the title wraps, its first row filling the text width, and stands 15.1 pt lower
+    lines = [
+        line((276.1, 73.5, 315.9, 82.3), "Figura 1:", 1, 10.0),
+        line(
+            (74.3, 97.4, 521.0, 106.2),
+            "Comparativo entre inversión en educación y resultados promedio",
+            2,
+            10,
+        ),
+        line((271.8, 109.3, 323.5, 118.2), "2016 y 2019", 2, 10.0),
+        line((156.9, 146.5, 445.6, 166.6), "Inversión pública en educación por comuna", 3, 10.8),
+    ]
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=3.1)
+    assert (
+        caption.text == "Figura 1: Comparativo entre inversión en educación y resultados promedio 2016 y 2019"
+    )
+    # a label with no colon a blank line over a centred row is not taken so far
+    lines[0] = line((276.1, 73.5, 315.9, 82.3), "Figura 1", 1, 10.0)
+    (caption,) = find_captions(lines, body_size=10.0, line_gap=3.1)
+    assert caption.text == "Figura 1"
+
+
+def test_a_caption_that_is_its_label_alone_stops_before_the_numbered_heading_under_it() -> None:
+    # a Word report: "Figure 1" alone under its picture, then the next subsection's bold heading
+    lines = [
+        line((72.0, 429.1, 110.4, 440.1), "Figure 1", 7, 11.0),
+        TextLine(Box(108.0, 451.9, 191.6, 463.9), "2.2 Constraints:", 12.0, True, 8),
+        line((126.0, 473.7, 305.2, 486.4), "● In case we work with video models", 9, 11.0),
+    ]
+    (caption,) = find_captions(lines, body_size=11.0, line_gap=2.0)
+    assert caption.text == "Figure 1"
+    # a bold title under a bold label is its title, whatever it opens with
+    lines[0] = TextLine(Box(72.0, 429.1, 110.4, 440.1), "Figure 1", 12.0, True, 7)
+    (caption,) = find_captions(lines, body_size=11.0, line_gap=2.0)
+    assert caption.text == "Figure 1 2.2 Constraints:"
+
+
+def test_an_italic_caption_broken_off_mid_sentence_goes_on_at_its_own_looser_spacing() -> None:
+    # a Word thesis's appendix of tables: the body is table cells set solid, the caption italic at
+    # 1.5 lines, its first row filling the width and broken off mid-sentence
+    caption_rows = [
+        TextLine(
+            Box(113.4, 443.0, 527.5, 455.2),
+            "Tabelle 4: Übersicht aller Wirt-Gegenspieler-Interaktionen aufgeschlüsselt nach der",
+            11.0,
+            False,
+            15,
+            italic=True,
+        ),
+        TextLine(
+            Box(113.4, 461.9, 417.4, 474.2),
+            "Nestabundanz (AFS - Agroforstfläche, REF - Referenzfläche).",
+            11.0,
+            False,
+            16,
+            italic=True,
+        ),
+    ]
+    cells = [line((119.1, 509.8, 185.2, 520.9), "Gegenspieler", 17, 10.0)]
+    (caption,) = find_captions([*caption_rows, *cells], body_size=10.0, line_gap=0.41)
+    assert caption.text.endswith("nach der Nestabundanz (AFS - Agroforstfläche, REF - Referenzfläche).")
+    upright = [replace(row, italic=False) for row in caption_rows]
+    (caption,) = find_captions([*upright, *cells], body_size=10.0, line_gap=0.41)
+    assert caption.text.endswith("nach der")  # (upright rows in a solid body: the text may resume)
+    # a short italic caption over an italic heading set larger: the heading is the body's
+    rows = [
+        TextLine(
+            Box(306.7, 678.8, 442.9, 688.8), "Figure 1 Research System Flowchart", 9.0, False, 16, italic=True
+        ),
+        TextLine(Box(306.7, 699.0, 427.8, 710.2), "B. Dataset dan Sumber Data", 10.0, False, 17, italic=True),
+    ]
+    (caption,) = find_captions(rows, body_size=10.0, line_gap=0.41)
+    assert caption.text == "Figure 1 Research System Flowchart"
+
+
 def test_a_label_set_apart_above_its_title_in_a_caption_font_takes_the_title() -> None:
     # "Exhibit 3" alone (its box squat, as the PDF's font reports it), the title a blank line under
     # it in a smaller caption font, and the body column beside it in the other half of the page
@@ -1087,6 +1185,65 @@ def test_two_images_whose_margins_touch_are_split_between_their_side_by_side_cap
     regions = pair_regions(lines, [*images, hairline], PAGE, TextStats(12.0, 430.0))
     boxes = {item.caption.label.label: item.box for item in regions.items if item.caption}
     assert boxes == {"Figure 4": Box(85, 553, 301, 715), "Figure 5": Box(298, 553, 514, 715)}
+
+
+def test_three_abutting_photos_in_a_row_each_over_its_own_label_are_three_figures() -> None:
+    # a Word report: three photos set edge to edge (the first two share an edge exactly), each label
+    # flush left under its own photo
+    lines = [
+        line((72.0, 351.6, 110.4, 362.7), "Figure 3", 12, 11.0),
+        line((252.1, 351.6, 290.4, 362.7), "Figure 4", 12, 11.0),
+        line((396.1, 351.6, 434.4, 362.7), "Figure 5", 12, 11.0),
+    ]
+    photos = [
+        Graphic(Box(72.0, 196.5, 231.0, 348.7), "image"),
+        Graphic(Box(231.0, 196.5, 382.3, 349.5), "image"),
+        Graphic(Box(382.6, 196.5, 535.1, 349.5), "image"),
+    ]
+    seam = Graphic(Box(382.5, 196.5, 382.6, 349.5), "path")
+    regions = pair_regions(lines, [*photos, seam], PAGE, TextStats(11.0, 468.0))
+    boxes = {item.caption.label.label: item.box for item in regions.items if item.caption}
+    assert boxes == {f"Figure {3 + index}": photo.box for index, photo in enumerate(photos)}
+
+
+def test_a_numbered_formula_in_the_text_wrapped_beside_a_figure_is_no_part_of_it() -> None:
+    # a LaTeX thesis: a chart set at the right of the page with its caption under it, the text and a
+    # numbered fraction wrapped round it at the left, the page's full-width text under them
+    prose = "el ángulo y la energía cinética de salida, en la que"
+    lines = [
+        line((56.7, 172.4, 117.6, 184.6), "cos(θ4). Así:", 0, 11.7),
+        line((76.7, 205.7, 288.0, 221.8), "p3 cos(θ3) = γ(p′3 cos θ′3 +βE′3/c)", 1, 11.4),
+        line((269.8, 211.7, 288.0, 217.4), "(15)", 1, 12.0),
+        line((56.7, 235.5, 206.3, 246.6), "despejando cos(θ) obtenemos:", 2, 12.0),
+        line((78.2, 259.6, 138.3, 277.5), "cos(θ3) = γ", 3, 11.7),
+        line((131.3, 273.9, 141.8, 285.7), "p3", 3, 10.5),
+        line((143.5, 262.0, 248.3, 278.6), "(p′3 cos θ′3 + βE′3/c)", 3, 11.0),
+        line((269.8, 268.1, 288.0, 273.7), "(16)", 4, 12.0),
+        *[line((56.7, 297.8 + 14.5 * row, 288.0, 309.6 + 14.5 * row), prose, 5, 12.0) for row in range(12)],
+        line((310.0, 206.3, 324.4, 237.7), "[MeV]", 6, 10.5),
+        *[
+            line((329.4, 217.8 + 26.6 * row, 341.0, 232.2 + 26.6 * row), f"{60 - 10 * row}", 7, 10.5)
+            for row in range(6)
+        ],
+        line((339.2, 382.2, 521.7, 396.6), "0 10 20 30 40 50 60 70", 8, 10.5),
+        line((499.0, 392.1, 534.5, 408.9), "θ 3Lab [ ]°", 8, 8.5),
+        line((307.3, 420.4, 538.6, 432.3), "Figura 10: Cinemática de la reacción 11Li(d,t)10Li", 9, 10.7),
+        line((307.3, 435.8, 538.6, 445.7), "para energía incidente de 7.5 MeV/A, donde se mues-", 9, 10.9),
+        line(
+            (307.3, 451.7, 538.6, 456.9), "tra la energía cinética del tritio (izquierda) frente su", 9, 10.9
+        ),
+        line((307.3, 465.2, 381.6, 470.5), "ángulo de salida.", 9, 10.9),
+        *[line((56.7, 535.0 + 14.5 * row, 538.6, 546.0 + 14.5 * row), prose, 10, 12.0) for row in range(16)],
+    ]
+    chart = [
+        Graphic(Box(341.7, 206.5, 342.3, 384.1), "path"),
+        Graphic(Box(341.7, 383.5, 531.0, 384.1), "path"),
+        Graphic(Box(350.0, 215.0, 520.0, 370.0), "path"),
+    ]
+    fraction_bar = Graphic(Box(130.2, 270.5, 142.5, 271.0), "path")
+    regions = pair_regions(lines, [*chart, fraction_bar], Box(0, 0, 595.3, 841.9), TextStats(12.0, 481.9))
+    (item,) = regions.items
+    assert item.box == Box(310.0, 206.3, 534.5, 408.9)
 
 
 def test_a_picture_reaching_into_or_through_its_caption_ends_where_the_caption_starts() -> None:
