@@ -14,6 +14,7 @@ from cephalo_ray.extract.caption_continuation import (
     inside_drawing,
     numbered_heading,
     overlap_allowed,
+    rule_between,
     starts_paragraph,
     widest,
 )
@@ -42,11 +43,20 @@ from cephalo_ray.extract.page_text import is_wordy
 
 
 def opens_caption(
-    lines: Sequence[TextLine], index: int, line_gap: float = 0.0, numbered: Collection[str] = ()
+    lines: Sequence[TextLine],
+    index: int,
+    line_gap: float = 0.0,
+    numbered: Collection[str] = (),
+    drawings: Sequence[Box] = (),
 ) -> CaptionLabel | None:
     """The label of the caption that line `index` opens, if it opens a paragraph with one (or, in a
-    document numbering its figures alone, with one of those `numbered`)."""
+    document numbering its figures alone, with one of those `numbered`). A rule between the line and
+    the one above it (a ruled algorithm float's top rule over its caption) parts them: the sentence
+    above, "The next pseudo-code does it:", runs on into no label under the rule."""
     line = lines[index]
+    above = line_above(lines, index)
+    if above is not None and rule_between(above.box, line.box, drawings):
+        return parse_caption_start(line.text, label_is_bold=line.bold_start)
     if index > 0 and beside_other_caption(lines[index - 1], line):
         return parse_caption_start(line.text, label_is_bold=line.bold_start)
     if index > 0 and title_before_label(lines, lines[index - 1], line):
@@ -291,7 +301,7 @@ def find_captions(
     for index, line in enumerate(lines):
         if index in taken:
             continue
-        label = opens_caption(lines, index, line_gap, numbered) or set_apart_by_drawing(
+        label = opens_caption(lines, index, line_gap, numbered, drawings) or set_apart_by_drawing(
             lines, index, drawings, line_gap
         )
         if label is None or amid_rows_of_cells(lines, line):

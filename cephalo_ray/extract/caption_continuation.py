@@ -537,7 +537,11 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
 
 
 # "This table reports ...": finance and economics journals set a paragraph under the title
-DESCRIPTION_START = re.compile(r"^\s*This (?:table|figure|exhibit|chart)\b", re.IGNORECASE)
+DESCRIPTION_START = re.compile(
+    # (or the item's key, "Légendes : Nombre de reads - ...", set between its title and the item)
+    r"^\s*(?:This (?:table|figure|exhibit|chart)\b|(?:L[ée]gendes?|Legends?|Leyendas?|Legenda)\s*:)",
+    re.IGNORECASE,
+)
 # "The figure displays ...", as working papers set it: a weaker sign, taken only at the caption's
 # own spacing
 DESCRIBED_ITEM = re.compile(

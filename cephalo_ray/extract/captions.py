@@ -417,15 +417,21 @@ SPACING_ACCENTS = {
     "\u02c6": "\u0302",  # circumflex
     "\u02dc": "\u0303",  # tilde
 }
-SPACING_ACCENT = re.compile(f"([{''.join(SPACING_ACCENTS)}])([^\\W\\d_])")
+# (an acute before a consonant is more often a keyboard's apostrophe than TeX's accent: "Ministry´s")
+SPACING_ACCENT = re.compile(
+    f"(\u00b4(?=[aeiouyAEIOUY\u0131])|[{''.join(SPACING_ACCENTS).replace(chr(0xB4), '')}])([^\\W\\d_])"
+)
+DOTLESS = str.maketrans({"\u0131": "i", "\u0237": "j"})  # TeX's \'{\i}: the accent takes the dot's place
 
 
 def with_accents_on_letters(text: str) -> str:
     """The text with each spacing accent set before a letter put on that letter: "Obr´azek" reads
-    "Obrázek"."""
+    "Obrázek", "Estad´ıstica" "Estadística" (TeX's old font encodings write the accent apart)."""
     if not SPACING_ACCENT.search(text):
         return text
-    on_letters = SPACING_ACCENT.sub(lambda match: match[2] + SPACING_ACCENTS[match[1]], text)
+    on_letters = SPACING_ACCENT.sub(
+        lambda match: match[2].translate(DOTLESS) + SPACING_ACCENTS[match[1]], text
+    )
     return unicodedata.normalize("NFC", on_letters)
 
 
@@ -439,10 +445,24 @@ def with_plain_arabic_letters(text: str) -> str:
     return ARABIC_PRESENTATION_FORM.sub(lambda match: unicodedata.normalize("NFKC", match[0]), text)
 
 
+# a Korean or Chinese label set in brackets: "(그림 1) 텍스트 ...", "<표 2> ...", "【图3】..."
+BRACKETED_CJK_LABEL = re.compile(
+    r"^\s*(?P<open>[(<\[\u3008\u3010\uff08\uff1c\uff3b])\s*(?P<label>(?:그림|표|图|圖|図|表)\s*[0-9][0-9.\-]*)\s*"
+    r"(?P<close>[)>\]\u3009\u3011\uff09\uff1e\uff3d])(?=[ \t\u3000]+\S|[^\s\uac00-\ud7af])"
+)  # (a Korean particle right after the bracket, "(그림 1)에서", cites it in a sentence)
+
+
+def without_label_brackets(text: str) -> str:
+    """A bracketed CJK label read as the label alone: "(그림 1) 텍스트" reads "그림 1 텍스트"."""
+    return BRACKETED_CJK_LABEL.sub(lambda match: match["label"] + " ", text, count=1)
+
+
 def label_at_start(text: str) -> re.Match[str] | None:
     """The label the text opens with (a spaced-out label word read closed up, TeX's spacing accents
-    put on their letters, Arabic letters in their plain forms), or None."""
-    return LABEL_AT_START.match(closed_up(with_accents_on_letters(with_plain_arabic_letters(text))))
+    put on their letters, Arabic letters in their plain forms, a CJK label out of its brackets), or
+    None."""
+    plain = closed_up(with_accents_on_letters(with_plain_arabic_letters(without_label_brackets(text))))
+    return LABEL_AT_START.match(plain)
 
 
 def is_label_alone(text: str) -> bool:

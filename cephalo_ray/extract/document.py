@@ -23,6 +23,7 @@ from cephalo_ray.extract.captions import (
     numbered_exhibits,
     parse_caption_start,
     split_sentences,
+    with_accents_on_letters,
 )
 from cephalo_ray.extract.geometry import (
     ACROSS_PAGE,
@@ -686,8 +687,10 @@ def read_text_lines(page: pymupdf.Page) -> list[TextLine]:
             if not spans:
                 continue
             # (an accent written as a combining mark after its letter, as Word writes Vietnamese,
-            # composed onto it: "Hi" + U+0300 + "nh" reads "Hình", the label word it is)
-            text = unicodedata.normalize("NFC", "".join(span["text"] for span in line["spans"]).strip())
+            # composed onto it: "Hi" + U+0300 + "nh" reads "Hình", the label word it is; and a
+            # spacing accent TeX wrote before its letter put on it: "Gr´aficos" reads "Gráficos")
+            joined = "".join(span["text"] for span in line["spans"]).strip()
+            text = with_accents_on_letters(unicodedata.normalize("NFC", joined))
             box = Box(*line["bbox"])
             worded = [span for span in spans if any(char.isalnum() for char in span["text"])]
             if worded and len(worded) < len(spans):

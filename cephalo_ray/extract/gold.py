@@ -18,7 +18,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from cephalo_ray.extract.captions import PLAIN_CHARACTERS
+from cephalo_ray.extract.captions import PLAIN_CHARACTERS, with_accents_on_letters
 
 IOU_THRESHOLD = 0.5  # a predicted box matches a gold box on the same page from this IoU on
 SIMILAR_CAPTION = 0.8  # the caption-similarity ratio from which a matched pair counts as "similar"
@@ -136,7 +136,8 @@ def normalize_caption(text: str | None) -> str:
     ("branch- selective"); the text layer rarely says which, so neither side is judged on it. A
     glyph with no Unicode is one unknown character however a reader spelled it (U+FFFD or its raw
     code), and with its width unknown too, so is whether a space stands beside it."""
-    text = UNMAPPED_GLYPH.sub("\ufffd", unicodedata.normalize("NFKC", text or ""))
+    # (a spacing accent TeX wrote before its letter is that accented letter, spelled either way)
+    text = UNMAPPED_GLYPH.sub("\ufffd", unicodedata.normalize("NFKC", with_accents_on_letters(text or "")))
     # (a text layer may hold invisible characters or not, no reader sees them; an expert font's
     # old-style 5 is a 5 to a reader)
     text = text.translate(PLAIN_CHARACTERS)

@@ -48,6 +48,10 @@ def ruled_floats(
             and (abs(rule.y1 - box.y0) <= 5 or abs(rule.y0 - box.y1) <= 5)
         ]
         for head in heads:
+            framed = frame_closed_under(head, box, rules, graphics)
+            if framed is not None:  # (the caption set at the foot of its boxed float, inside the frame)
+                areas.append(framed)
+                break
             feet = [rule for rule in rules if rule.y0 > box.y1 + 10 and same_span(rule, head)]
             if feet:
                 foot = min(feet, key=lambda rule: rule.y0)
@@ -114,6 +118,31 @@ def runs_to_page_foot(head: Box, lines: Sequence[TextLine]) -> float | None:
 def same_span(rule: Box, other: Box) -> bool:
     """Two rules of one float: they start and end within a few points of each other."""
     return abs(rule.x0 - other.x0) <= 4 and abs(rule.x1 - other.x1) <= 4
+
+
+def frame_closed_under(
+    head: Box, caption: Box, rules: Sequence[Box], graphics: Sequence[Graphic]
+) -> Box | None:
+    """The float above a caption whose rule under it closes a frame: a rule of its span higher up,
+    joined to it by a vertical rule at each end (an algorithm boxed with its caption at its foot).
+    Returns the frame's inside above the caption."""
+    if head.y0 < caption.y1 - 5:
+        return None
+    tops = [rule for rule in rules if rule.y1 < caption.y0 - 10 and same_span(rule, head)]
+    for top in sorted(tops, key=lambda rule: -rule.y0):
+
+        def side(x: float, top: Box = top) -> bool:
+            return any(
+                g.box.width <= RULE_THICKNESS
+                and abs(g.box.center_x - x) <= 3
+                and g.box.y0 <= top.y1 + 3
+                and g.box.y1 >= head.y0 - 3
+                for g in graphics
+            )
+
+        if side(head.x0) and side(head.x1):
+            return Box(head.x0, top.y1, head.x1, caption.y0)
+    return None
 
 
 def ruled_tables(

@@ -924,6 +924,22 @@ def test_an_italic_caption_broken_off_mid_sentence_goes_on_at_its_own_looser_spa
     assert caption.text == "Figure 1 Research System Flowchart"
 
 
+def test_a_ruled_algorithm_s_caption_under_a_sentence_ending_in_a_colon_opens() -> None:
+    # a thesis's algorithm floats ruled as algorithm2e sets them: the sentence announcing it, the top
+    # rule, "Algoritmo 4: ...", a rule, the pseudo-code
+    lines = [
+        line((74.6, 204.0, 249.6, 216.0), "El siguiente seudocódigo hace eso:", 1, 12.0),
+        line((65.7, 221.6, 221.4, 233.6), "Algoritmo 4: Multireducción", 1, 12.0),
+        line((74.6, 237.3, 260.3, 250.3), "Data: G, F conjuntos finitos", 1, 12.0),
+        line((63.8, 265.2, 276.6, 279.2), "1 G′ ← Preprocesamiento simbólico(G, F)", 1, 11.7),
+    ]
+    rules = [Box(56.3, 220.1, 539.0, 220.9), Box(56.3, 235.6, 539.0, 236.4)]
+    (caption,) = find_captions(lines, rules, body_size=12.0, line_gap=2.0)
+    assert caption.text == "Algoritmo 4: Multireducción"
+    # (with no rule between them the sentence runs on into the label: it cites the algorithm)
+    assert find_captions(lines, [], body_size=12.0, line_gap=2.0) == []
+
+
 def test_a_label_set_apart_above_its_title_in_a_caption_font_takes_the_title() -> None:
     # "Exhibit 3" alone (its box squat, as the PDF's font reports it), the title a blank line under
     # it in a smaller caption font, and the body column beside it in the other half of the page
@@ -978,6 +994,31 @@ def test_a_paragraph_describing_the_table_under_its_title_belongs_to_the_caption
     (caption,) = find_captions(lines, body_size=10.0, line_gap=2.5)
     assert caption.text.startswith("Table I Summary Statistics This table reports")
     assert caption.text.endswith("is available for the period.")
+
+
+def test_the_key_set_between_a_table_s_title_and_the_table_belongs_to_the_caption() -> None:
+    # (a French medical thesis: "Légendes : ..." in the body's size under the centred title, over a
+    # screenshot of the table)
+    lines = [
+        line(
+            (146.9, 78.4, 448.5, 89.0), "Tableau 3 – Détail de l’assignation taxonomique des reads.", 1, 12.0
+        ),
+        line(
+            (86.5, 100.9, 508.8, 111.5),
+            "Légendes : Nombre de reads - Moyenne des abondances relatives - écart-",
+            2,
+            12.0,
+        ),
+        line(
+            (76.8, 118.9, 518.7, 129.4),
+            "type des abondances relatives - plus petite abondance relative",
+            2,
+            12.0,
+        ),
+        line((273.4, 136.8, 321.9, 147.4), "dominant", 2, 12.0),
+    ]
+    (caption,) = find_captions(lines, body_size=12.0, line_gap=7.0)
+    assert caption.text.endswith("relative dominant") and "Légendes : Nombre" in caption.text
 
 
 def test_a_one_row_caption_centred_in_its_column_ends_where_the_paragraph_or_heading_starts() -> None:

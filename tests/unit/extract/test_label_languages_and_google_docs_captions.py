@@ -13,7 +13,7 @@ from typing import Any
 import pymupdf
 import pytest
 
-from cephalo_ray.extract.captions import CaptionLabel, parse_caption_start
+from cephalo_ray.extract.captions import CaptionLabel, parse_caption_start, with_accents_on_letters
 from cephalo_ray.extract.document import in_plain_characters, read_text_lines
 from cephalo_ray.extract.geometry import Box, Caption
 from cephalo_ray.extract.gold import same_caption
@@ -66,11 +66,21 @@ A4 = (596, 842)
         ("Kode Program 4.3 Fungsi Evaluasi Fitness", "figure", "Listing 4.3"),
         ("Kode Sumber 2.1 Fungsi Utama", "figure", "Listing 2.1"),
         ("Algoritma 1 Parsing sebuah kalimat", "figure", "Algorithm 1"),  # (Indonesian, as Malay)
+        # (a Korean student paper in a society journal's two-column style: labels in brackets)
+        ("(그림 1) 텍스트 벡터화 방법 중 Bag of Words (BoW)", "figure", "Figure 1"),
+        ("(표 1) 게임 산업에서 최근 증가하는 주제", "table", "Table 1"),
+        ("<표 2> 실험 결과", "table", "Table 2"),
+        ("【图3】系统结构", "figure", "Figure 3"),
     ],
 )
 def test_label_words_and_number_forms_of_more_languages(text: str, kind: str, label: str) -> None:
     parsed = parse_caption_start(text)
     assert parsed is not None and (parsed.kind, parsed.label) == (kind, label)
+
+
+def test_a_bracketed_korean_label_a_particle_follows_is_cited_not_a_caption() -> None:
+    assert parse_caption_start("(그림 1)에서 보듯이 긍정적인 리뷰가 늘었다") is None  # "as (Figure 1) shows"
+    assert parse_caption_start("(Figure 1) The reviews grew") is None  # (brackets only round CJK labels)
 
 
 @pytest.mark.parametrize(
@@ -478,3 +488,17 @@ def test_a_label_whose_accent_comes_as_a_combining_mark_still_opens_a_caption() 
     (pair,) = extract(doc)
     assert pair["label"] == "Figure 2.1" and pair["caption"] == line.text
     assert iou(pair["bbox"], (117, 330, 497, 560)) > 0.9
+
+
+def test_spacing_accents_tex_wrote_apart_from_their_letters_are_put_on_them() -> None:
+    # (a LaTeX thesis in Spanish set in an old font encoding: its text layer reads "Gr´aficos",
+    # the accent a character of its own before its letter; a keyboard's acute used as an apostrophe
+    # stays one)
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    page.insert_text((72, 100), "Figura 3.4: Gr´aficos de ´areas, f¨ur the Ministry´s data", fontsize=11)
+    (line,) = read_text_lines(page)
+    assert line.text == "Figura 3.4: Gráficos de áreas, für the Ministry´s data"
+    # (TeX's \\'{\\i} sets the accent on a dotless i: the letter is an í)
+    assert with_accents_on_letters("Estad\u00b4\u0131stica y Cinem\u00b4atica") == "Estadística y Cinemática"
+    assert same_caption("Figura 3.4: Gr\u00b4aficos de viol\u00b4\u0131n", "Figura 3.4: Gráficos de violín")

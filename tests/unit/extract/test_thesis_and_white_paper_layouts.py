@@ -166,6 +166,36 @@ def test_an_underlined_heading_under_a_tables_notes_is_no_part_of_the_table() ->
     assert [graphic.box for graphic in kept] == rules
 
 
+def test_an_algorithm_boxed_with_its_caption_at_its_foot_is_the_frame_above_the_caption() -> None:
+    # (a master's mémoire in XeLaTeX: algorithm2e's boxed style, the caption inside the frame under
+    # the pseudo-code; the paragraph under the frame is the text's, not the float's)
+    lines = [
+        line((103.0, 444.6, 217.0, 456.5), "Data : jeu de données", 1, 12.0),
+        line((103.0, 473.4, 373.3, 485.4), "calcul du meilleur split et de son gain;", 2, 12.0),
+        line((103.0, 575.6, 122.9, 587.5), "end", 3, 12.0),
+        line((214.0, 589.8, 377.5, 601.7), "Algorithm 1 : Algorithme CART", 4, 12.0),
+        line(
+            (85.0, 616.1, 524.5, 628.1),
+            "Dans le cas où les attributs ne sont pas binaires, les questions",
+            5,
+            12.0,
+        ),
+        line((85.0, 630.6, 122.4, 642.5), "forme :", 5, 12.0),
+    ]
+    frame = [
+        Box(84.4, 441.9, 525.1, 442.4),
+        Box(84.6, 442.1, 85.1, 604.8),
+        Box(524.4, 442.1, 524.9, 604.8),
+        Box(84.4, 604.5, 525.1, 605.0),
+    ]
+    caption = Caption(
+        Box(214.0, 589.8, 377.5, 601.7), CaptionLabel("figure", "Algorithm 1"), "Algorithm 1 : ...", (3,)
+    )
+    stats = TextStats(body_size=12.0, column_width=439.5)
+    (area,) = ruled_floats([caption], [Graphic(box, "path") for box in frame], lines, stats)
+    assert area.y0 < 445 and area.y1 <= 590  # the pseudo-code above, not the paragraph under it
+
+
 def test_indonesian_and_french_label_words_open_captions() -> None:
     # (an Indonesian student paper's "Gambar (1)." with its number in parentheses; a French
     # ministry's "GRAPHIQUE 1" on a row of its own over the title; a German report's "Grafik 3:")
