@@ -54,9 +54,10 @@ def opens_caption(
     the one above it (a ruled algorithm float's top rule over its caption) parts them: the sentence
     above, "The next pseudo-code does it:", runs on into no label under the rule."""
     line = lines[index]
-    above = line_above(lines, index)
-    if above is not None and rule_between(above.box, line.box, drawings):
-        return parse_caption_start(line.text, label_is_bold=line.bold_start)
+    if drawings and label_at_start(line.text) is not None:
+        above = line_above(lines, index)
+        if above is not None and rule_between(above.box, line.box, drawings):
+            return parse_caption_start(line.text, label_is_bold=line.bold_start)
     if index > 0 and beside_other_caption(lines[index - 1], line):
         return parse_caption_start(line.text, label_is_bold=line.bold_start)
     if index > 0 and title_before_label(lines, lines[index - 1], line):
