@@ -130,19 +130,20 @@ def frame_closed_under(
         return None
     tops = [rule for rule in rules if rule.y1 < caption.y0 - 10 and same_span(rule, head)]
     for top in sorted(tops, key=lambda rule: -rule.y0):
-
-        def side(x: float, top: Box = top) -> bool:
-            return any(
-                g.box.width <= RULE_THICKNESS
-                and abs(g.box.center_x - x) <= 3
-                and g.box.y0 <= top.y1 + 3
-                and g.box.y1 >= head.y0 - 3
-                for g in graphics
-            )
-
-        if side(head.x0) and side(head.x1):
+        if side_rule(top, head, head.x0, graphics) and side_rule(top, head, head.x1, graphics):
             return Box(head.x0, top.y1, head.x1, caption.y0)
     return None
+
+
+def side_rule(top: Box, bottom: Box, x: float, graphics: Sequence[Graphic]) -> bool:
+    """A vertical rule at `x` runs from the top rule down to the bottom one (a frame's side)."""
+    return any(
+        graphic.box.width <= RULE_THICKNESS
+        and abs(graphic.box.center_x - x) <= 3
+        and graphic.box.y0 <= top.y1 + 3
+        and graphic.box.y1 >= bottom.y0 - 3
+        for graphic in graphics
+    )
 
 
 def ruled_tables(
