@@ -93,6 +93,18 @@ def panel_off_the_side(graphic: Graphic, graphics: Sequence[Graphic], page: Box)
     )
 
 
+def picture_off_one_side(graphic: Graphic, page: Box) -> bool:
+    """A picture half the paper wide or more and a fifth of it high, in the body rows, whose white
+    margin runs off one side of the paper only (a screenshot of a table placed wider than the
+    text): a picture, where a bleed ornament is a narrow bar or a band across the whole width."""
+    box = graphic.box
+    if graphic.kind != "image" or box.width < 0.5 * page.width or box.height < 0.2 * page.height:
+        return False
+    if box.area >= PAGE_COVER_AREA * page.area or box.y0 <= page.y0 + 1.0 or box.y1 >= page.y1 - 1.0:
+        return False
+    return (box.x0 <= page.x0 + 1.0) != (box.x1 >= page.x1 - 1.0)
+
+
 def stacked_under_band(graphic: Graphic, graphics: Sequence[Graphic], page: Box) -> bool:
     """A panel as large as a page's background, inside the margins, right under a band of its own
     width (a tall table's body under its header row); a frame round the text area has no band on it."""
@@ -399,6 +411,7 @@ def graphic_clusters(graphics: Sequence[Graphic], page: Box) -> list[Cluster]:
         for graphic in graphics
         if not is_decoration(graphic.box, page, graphic.kind)
         or panel_off_the_side(graphic, graphics, page)
+        or picture_off_one_side(graphic, page)
         or stacked_under_band(graphic, graphics, page)
     ]
     groups = cluster_boxes([element.box for element in elements], GRAPHIC_GAP, page)

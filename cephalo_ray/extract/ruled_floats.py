@@ -80,8 +80,10 @@ def without_wrapped_algorithm_heads(
         for at, area in enumerate(grown):
             if abs(area.y0 - caption.box.y1) > 0.5 or area.horizontal_overlap(caption.box) <= 0:
                 continue  # (not the float under this head)
+            # (a table's caption there heads the table under it, no caption of the float's)
             if any(
                 not other.label.label.startswith(RULED_FLOAT_LABELS)
+                and other.label.kind == "figure"
                 and 0 <= other.box.y0 - area.y1 <= 3 * size
                 and other.box.horizontal_overlap(area) >= 0.5 * other.box.width
                 for other in captions

@@ -968,6 +968,12 @@ def test_a_row_of_panels_whose_white_margin_runs_off_the_paper_is_one_figure() -
     assert cluster.box == Box(0.0, 43.4, 595.3, 254.3) and cluster.images == 2
     # a lone picture bleeding off the side is an ornament, as before
     assert graphic_clusters([Graphic(Box(0.0, 300.0, 200.0, 500.0), "image")], page) == []
+    # but a screenshot of a table placed wider than the text, its white margin off the left edge
+    # only, is a picture (a medical thesis's spreadsheet under its caption)
+    (table,) = graphic_clusters([Graphic(Box(0.0, 164.0, 575.8, 740.0), "image")], page)
+    assert table.images == 1
+    # and a band across the whole width stays an ornament
+    assert graphic_clusters([Graphic(Box(0.0, 300.0, 595.3, 500.0), "image")], page) == []
 
 
 def test_a_long_reference_list_in_small_type_does_not_set_the_body_size() -> None:

@@ -3,6 +3,8 @@ source citation closes it in the upright face."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pymupdf
 
 from cephalo_ray.extract.caption_blocks import find_captions
@@ -11,7 +13,7 @@ from cephalo_ray.extract.clusters import visible_graphics
 from cephalo_ray.extract.document import read_text_lines
 from cephalo_ray.extract.geometry import Box, Caption, Graphic, TextLine, TextStats
 from cephalo_ray.extract.page_text import underlines_text
-from cephalo_ray.extract.ruled_floats import ruled_floats
+from cephalo_ray.extract.ruled_floats import ruled_floats, without_wrapped_algorithm_heads
 from tests.unit.extract.test_caption_rules import line
 from tests.unit.extract.test_manual_layouts import photo, prose
 from tests.unit.extract.test_regions import extract, iou, prose_pages, vector_plot
@@ -194,6 +196,24 @@ def test_an_algorithm_boxed_with_its_caption_at_its_foot_is_the_frame_above_the_
     stats = TextStats(body_size=12.0, column_width=439.5)
     (area,) = ruled_floats([caption], [Graphic(box, "path") for box in frame], lines, stats)
     assert area.y0 < 445 and area.y1 <= 590  # the pseudo-code above, not the paragraph under it
+
+
+def test_a_table_captioned_under_an_algorithm_s_foot_leaves_the_algorithm_its_caption() -> None:
+    # (a Koblenz Bachelorarbeit: "Algorithmus 3 ..." between its top rules, the pseudo-code, its foot
+    # rule, then "Tabelle 1: ..." heading the next item; a figure's caption there would be the
+    # float's own, its head a row of it)
+    lines = [
+        line((103.1, 105.6, 412.8, 116.5), "Algorithmus 3 Berechnung der Überlebensfähigkeit", 1, 10.9),
+        line((179.4, 305.0, 424.8, 316.0), "Tabelle 1: Classification-Report ohne Remis.", 2, 10.9),
+    ]
+    algorithm = Caption(lines[0].box, CaptionLabel("figure", "Algorithm 3"), lines[0].text, (0,))
+    under = Caption(lines[1].box, CaptionLabel("table", "Table 1"), lines[1].text, (1,))
+    area = Box(102.7, 116.5, 504.3, 298.7)
+    captions, floats = without_wrapped_algorithm_heads([algorithm, under], [area], lines)
+    assert captions == [algorithm, under] and floats == [area]
+    figure = replace(under, label=CaptionLabel("figure", "Figure 1"))
+    captions, floats = without_wrapped_algorithm_heads([algorithm, figure], [area], lines)
+    assert captions == [figure] and floats[0].y0 == algorithm.box.y0
 
 
 def test_indonesian_and_french_label_words_open_captions() -> None:
