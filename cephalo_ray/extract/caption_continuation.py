@@ -536,9 +536,9 @@ def piece_of_same_row(lines: Sequence[TextLine], members: list[int], candidate: 
     return piece and (after or before)
 
 
-# "This table reports ...": finance and economics journals set a paragraph under the title
-DESCRIPTION_START = re.compile(
-    # (or the item's key, "Légendes : Nombre de reads - ...", set between its title and the item)
+# a headnote naming its own item: "This table reports ..." (finance and economics journals set a
+# paragraph under the title) or its key, "Légendes : Nombre de reads - ...", set between title and item
+HEADNOTE_START = re.compile(
     r"^\s*(?:This (?:table|figure|exhibit|chart)\b|(?:L[ée]gendes?|Legends?|Leyendas?|Legenda)\s*:)",
     re.IGNORECASE,
 )
@@ -554,11 +554,11 @@ DESCRIBED_ITEM = re.compile(
 def descriptive_headnote(
     lines: Sequence[TextLine], members: list[int], candidate: TextLine, body_size: float | None = None
 ) -> bool:
-    """A paragraph describing the item ("This table reports ...") right under the caption's title:
-    part of the caption, whatever its size, unless it is the body's paragraph after a caption set
+    """A paragraph describing the item ("This table reports ...", or its key, "Légendes : ...") right
+    under the caption's title: part of the caption, whatever its size, unless it is the body's paragraph after a caption set
     apart in size ("This figure shows that ..." under a smaller caption)."""
     last = lines[members[-1]]
-    this_item = DESCRIPTION_START.match(candidate.text) is not None
+    this_item = HEADNOTE_START.match(candidate.text) is not None
     if (
         not (this_item or DESCRIBED_ITEM.match(candidate.text))
         or candidate.box.horizontal_overlap(last.box) <= 0
